@@ -1,0 +1,101 @@
+//! The caller, from the bearer token. `CurrentUser` requires one (401 otherwise);
+//! `MaybeUser` lets anonymous callers through but still refuses a bad token.
+
+use std::future::{Ready, ready};
+
+use actix_web::dev::Payload;
+use actix_web::http::header;
+use actix_web::{FromRequest, HttpRequest, web};
+
+use crate::auth::token::TokenError;
+use crate::domain::account::Role;
+use crate::error::AppError;
+use crate::state::AppState;
+
+#[derive(Debug, Clone)]
+pub struct CurrentUser {
+    pub id: String,
+    pub role: Role,
+}
+
+impl CurrentUser {
+    /// 403 unless the caller has one of `roles`.
+    pub fn require(&self, roles: &[Role]) -> Result<(), AppError> {
+        if roles.contains(&self.role) {
+            Ok(())
+        } else {
+            Err(AppError::Forbidden(format!(
+                "Votre rôle ({}) ne permet pas cette action.",
+                self.role.as_str()
+            )))
+        }
+    }
+
+    pub fn require_staff(&self) -> Result<(), AppError> {
+        self.require(&[Role::Staff, Role::Admin])
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct MaybeUser(pub Option<CurrentUser>);
+
+fn authenticate(req: &HttpRequest) -> Result<Option<CurrentUser>, AppError> {
+    let Some(value) = req.headers().get(header::AUTHORIZATION) else {
+        return Ok(None);
+    };
+    let value = value
+        .to_str()
+        .map_err(|_| invalid("en-tête Authorization illisible"))?;
+    let (scheme, token) = value
+        .trim()
+        .split_once(' ')
+        .ok_or_else(|| invalid("en-tête Authorization attendu sous la forme « Bearer <jeton> »"))?;
+    if !scheme.eq_ignore_ascii_case("bearer") || token.trim().is_empty() {
+        return Err(invalid(
+            "en-tête Authorization attendu sous la forme « Bearer <jeton> »",
+        ));
+    }
+    let state = req
+        .app_data::<web::Data<AppState>>()
+        .ok_or_else(|| AppError::Internal(anyhow::anyhow!("AppState missing")))?;
+    let claims = state.tokens.verify(token.trim()).map_err(|e| match e {
+        TokenError::Expired => AppError::Unauthorized(
+            "Votre session a expiré : reconnectez-vous pour obtenir un nouveau jeton.".into(),
+        ),
+        TokenError::Invalid => invalid("le jeton d'accès n'est pas valide"),
+    })?;
+    Ok(Some(CurrentUser {
+        id: claims.sub,
+        role: claims.role,
+    }))
+}
+
+fn invalid(why: &str) -> AppError {
+    AppError::Unauthorized(format!("Authentification refusée : {why}."))
+}
+
+impl FromRequest for CurrentUser {
+    type Error = AppError;
+    type Future = Ready<Result<Self, AppError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        ready(authenticate(req).and_then(|u| {
+            u.ok_or_else(|| {
+                AppError::Unauthorized(
+                    "Authentification requise : envoyez un jeton d'accès (Authorization: Bearer …), \
+                     obtenu par POST /api/v1/auth/token."
+                        .into(),
+                )
+            })
+        }))
+    }
+}
+
+impl FromRequest for MaybeUser {
+    type Error = AppError;
+    type Future = Ready<Result<Self, AppError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        ready(authenticate(req).map(MaybeUser))
+    }
+}

@@ -1,0 +1,181 @@
+//! Bearer tokens: HS256 JWTs carrying `sub`, `role`, `iat`, `exp`, `iss`, `aud`. Decoding
+//! checks the signature, pins the algorithm (a token signed otherwise, or `alg: none`, is
+//! refused), and checks expiry (with a small leeway for clock skew), issuer and audience.
+
+use chrono::Utc;
+use jsonwebtoken::errors::ErrorKind;
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation, decode, encode};
+use serde::{Deserialize, Serialize};
+
+use crate::config::AuthSettings;
+use crate::domain::account::Role;
+
+/// Seconds of clock skew tolerated on `exp` (and `iat`/`nbf`).
+pub const LEEWAY_SECONDS: u64 = 30;
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Claims {
+    pub sub: String,
+    pub role: Role,
+    pub iat: i64,
+    pub exp: i64,
+    pub iss: String,
+    pub aud: String,
+}
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum TokenError {
+    #[error("le jeton a expiré : demandez-en un nouveau")]
+    Expired,
+    #[error("le jeton n'est pas valide")]
+    Invalid,
+}
+
+pub struct TokenService {
+    encoding: EncodingKey,
+    decoding: DecodingKey,
+    validation: Validation,
+    issuer: String,
+    audience: String,
+    ttl_seconds: i64,
+}
+
+impl TokenService {
+    pub fn new(settings: &AuthSettings) -> Self {
+        let secret = settings.jwt_secret.as_bytes();
+        let mut validation = Validation::new(Algorithm::HS256);
+        validation.algorithms = vec![Algorithm::HS256];
+        validation.leeway = LEEWAY_SECONDS;
+        validation.validate_exp = true;
+        validation.set_issuer(&[&settings.issuer]);
+        validation.set_audience(&[&settings.audience]);
+        validation.set_required_spec_claims(&["exp", "iat", "sub", "iss", "aud"]);
+        Self {
+            encoding: EncodingKey::from_secret(secret),
+            decoding: DecodingKey::from_secret(secret),
+            validation,
+            issuer: settings.issuer.clone(),
+            audience: settings.audience.clone(),
+            ttl_seconds: settings.token_ttl_seconds,
+        }
+    }
+
+    pub fn ttl_seconds(&self) -> i64 {
+        self.ttl_seconds
+    }
+
+    pub fn issue(&self, user_id: &str, role: Role) -> anyhow::Result<String> {
+        let now = Utc::now().timestamp();
+        let claims = Claims {
+            sub: user_id.to_owned(),
+            role,
+            iat: now,
+            exp: now + self.ttl_seconds,
+            iss: self.issuer.clone(),
+            aud: self.audience.clone(),
+        };
+        self.sign(&claims)
+    }
+
+    pub fn sign(&self, claims: &Claims) -> anyhow::Result<String> {
+        encode(&Header::new(Algorithm::HS256), claims, &self.encoding)
+            .map_err(|e| anyhow::anyhow!("jwt encode: {e}"))
+    }
+
+    pub fn verify(&self, token: &str) -> Result<Claims, TokenError> {
+        decode::<Claims>(token, &self.decoding, &self.validation)
+            .map(|data| data.claims)
+            .map_err(|e| match e.kind() {
+                ErrorKind::ExpiredSignature => TokenError::Expired,
+                _ => TokenError::Invalid,
+            })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn settings() -> AuthSettings {
+        AuthSettings {
+            jwt_secret: "0123456789abcdef0123456789abcdef".into(),
+            token_ttl_seconds: 3600,
+            issuer: "essor".into(),
+            audience: "essor-api".into(),
+            rate_limit_per_minute: 10,
+        }
+    }
+
+    fn claims(tweak: impl FnOnce(&mut Claims)) -> Claims {
+        let now = Utc::now().timestamp();
+        let mut c = Claims {
+            sub: "u1".into(),
+            role: Role::Staff,
+            iat: now,
+            exp: now + 600,
+            iss: "essor".into(),
+            aud: "essor-api".into(),
+        };
+        tweak(&mut c);
+        c
+    }
+
+    #[test]
+    fn a_fresh_token_verifies() {
+        let svc = TokenService::new(&settings());
+        let token = svc.issue("u1", Role::Reviewer).unwrap();
+        let c = svc.verify(&token).unwrap();
+        assert_eq!((c.sub.as_str(), c.role), ("u1", Role::Reviewer));
+        assert_eq!(c.exp - c.iat, 3600);
+    }
+
+    #[test]
+    fn bad_tokens_are_refused() {
+        let svc = TokenService::new(&settings());
+        let other = TokenService::new(&AuthSettings {
+            jwt_secret: "another-secret-another-secret-xx".into(),
+            ..settings()
+        });
+        let now = Utc::now().timestamp();
+        let cases: Vec<(&str, String, TokenError)> = vec![
+            (
+                "expired",
+                svc.sign(&claims(|c| c.exp = now - 120)).unwrap(),
+                TokenError::Expired,
+            ),
+            (
+                "wrong issuer",
+                svc.sign(&claims(|c| c.iss = "evil".into())).unwrap(),
+                TokenError::Invalid,
+            ),
+            (
+                "wrong audience",
+                svc.sign(&claims(|c| c.aud = "other".into())).unwrap(),
+                TokenError::Invalid,
+            ),
+            (
+                "wrong key",
+                other.sign(&claims(|_| {})).unwrap(),
+                TokenError::Invalid,
+            ),
+            ("garbage", "not.a.token".into(), TokenError::Invalid),
+        ];
+        for (name, token, expected) in cases {
+            assert_eq!(svc.verify(&token).unwrap_err(), expected, "{name}");
+        }
+    }
+
+    #[test]
+    fn expiry_has_a_small_leeway() {
+        let svc = TokenService::new(&settings());
+        let now = Utc::now().timestamp();
+        assert!(
+            svc.verify(&svc.sign(&claims(|c| c.exp = now - 5)).unwrap())
+                .is_ok()
+        );
+        assert!(
+            svc.verify(&svc.sign(&claims(|c| c.exp = now - 60)).unwrap())
+                .is_err()
+        );
+    }
+}

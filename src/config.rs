@@ -1,0 +1,366 @@
+//! Settings, layered as DESIGN.md §2 says: `config/default.toml`, then
+//! `config/<APP_ENV>.toml` if present, then `APP__SECTION__KEY` environment variables, then
+//! `DATABASE_URL`. `Settings::validate` refuses a configuration the server cannot run with,
+//! so a mistake shows at start-up with a message rather than at the first request.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+pub const DEVELOPMENT_JWT_SECRET: &str = "development-secret-not-for-production";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Environment {
+    Development,
+    Test,
+    Production,
+}
+
+impl Environment {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Development => "development",
+            Self::Test => "test",
+            Self::Production => "production",
+        }
+    }
+}
+
+impl std::str::FromStr for Environment {
+    type Err = ConfigError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "development" | "dev" | "local" => Ok(Self::Development),
+            "test" => Ok(Self::Test),
+            "production" | "prod" => Ok(Self::Production),
+            other => Err(ConfigError::Invalid(format!(
+                "APP_ENV={other:?}: expected development, test or production"
+            ))),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read configuration: {0}")]
+    Load(#[from] config::ConfigError),
+    #[error("invalid configuration: {0}")]
+    Invalid(String),
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct Settings {
+    #[serde(skip, default = "default_env")]
+    pub env: Environment,
+    pub data_dir: PathBuf,
+    pub server: ServerSettings,
+    pub database: DatabaseSettings,
+    pub auth: AuthSettings,
+    pub mail: MailSettings,
+    pub uploads: UploadSettings,
+    pub frontend: FrontendSettings,
+    pub authority: AuthoritySettings,
+}
+
+fn default_env() -> Environment {
+    Environment::Development
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct ServerSettings {
+    pub host: String,
+    pub port: u16,
+    pub workers: usize,
+    #[serde(default)]
+    pub cors_origins: Vec<String>,
+    pub shutdown_timeout_seconds: u64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct DatabaseSettings {
+    pub url: String,
+    pub pool_size: u32,
+    pub connect_timeout_seconds: u64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct AuthSettings {
+    pub jwt_secret: String,
+    pub token_ttl_seconds: i64,
+    pub issuer: String,
+    pub audience: String,
+    pub rate_limit_per_minute: u32,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MailTransportKind {
+    File,
+    Smtp,
+    Memory,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct MailSettings {
+    pub transport: MailTransportKind,
+    pub smtp_url: String,
+    pub from: String,
+    /// Comma-separated in the environment; see `staff_address_list`.
+    pub staff_addresses: String,
+    pub max_attempts: u32,
+    pub retry_base_seconds: u64,
+    pub retry_max_seconds: u64,
+    pub templates_dir: String,
+}
+
+impl MailSettings {
+    pub fn staff_address_list(&self) -> Vec<String> {
+        self.staff_addresses
+            .split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned)
+            .collect()
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct UploadSettings {
+    pub max_bytes: u64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct FrontendSettings {
+    pub base_url: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct AuthoritySettings {
+    pub name: String,
+    pub siret: String,
+    pub grant_scheme: String,
+}
+
+impl Settings {
+    /// Loads the layered configuration from `./config` and the process environment.
+    pub fn load() -> Result<Self, ConfigError> {
+        Self::load_from(Path::new("config"), std::env::vars().collect())
+    }
+
+    /// Same as `load`, with the directory and the environment given, so tests need not
+    /// touch the process environment.
+    pub fn load_from(
+        config_dir: &Path,
+        vars: HashMap<String, String>,
+    ) -> Result<Self, ConfigError> {
+        let app_env: Environment = vars
+            .get("APP_ENV")
+            .map(|s| s.parse())
+            .transpose()?
+            .unwrap_or(Environment::Development);
+        let database_url = vars
+            .get("DATABASE_URL")
+            .filter(|s| !s.trim().is_empty())
+            .cloned();
+
+        let builder = config::Config::builder()
+            .add_source(
+                config::File::from(config_dir.join("default.toml"))
+                    .format(config::FileFormat::Toml)
+                    .required(false),
+            )
+            .add_source(
+                config::File::from(config_dir.join(format!("{}.toml", app_env.as_str())))
+                    .format(config::FileFormat::Toml)
+                    .required(false),
+            )
+            .add_source(
+                config::Environment::with_prefix("APP")
+                    .prefix_separator("__")
+                    .separator("__")
+                    .list_separator(",")
+                    .with_list_parse_key("server.cors_origins")
+                    .try_parsing(true)
+                    .source(Some(vars)),
+            );
+        let builder = match database_url {
+            Some(url) => builder.set_override("database.url", url)?,
+            None => builder,
+        };
+        let mut settings: Settings = builder.build()?.try_deserialize()?;
+        settings.env = app_env;
+        settings.validate()?;
+        Ok(settings)
+    }
+
+    /// Refuses settings the service cannot run with, naming the key to fix.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let invalid = |msg: String| Err(ConfigError::Invalid(msg));
+        crate::db::DatabaseKind::from_url(&self.database.url)
+            .map_err(|e| ConfigError::Invalid(format!("DATABASE_URL: {e}")))?;
+        if self.database.pool_size == 0 {
+            return invalid("database.pool_size must be at least 1".into());
+        }
+        if self.auth.token_ttl_seconds <= 0 {
+            return invalid("auth.token_ttl_seconds must be positive".into());
+        }
+        if self.auth.issuer.trim().is_empty() || self.auth.audience.trim().is_empty() {
+            return invalid("auth.issuer and auth.audience must not be empty".into());
+        }
+        if self.env == Environment::Production && self.auth.jwt_secret == DEVELOPMENT_JWT_SECRET {
+            return invalid(
+                "APP__AUTH__JWT_SECRET is the development secret; set a secret of at least 32 random bytes in production".into(),
+            );
+        }
+        if self.env == Environment::Production && self.auth.jwt_secret.len() < 32 {
+            return invalid("APP__AUTH__JWT_SECRET must be at least 32 bytes in production".into());
+        }
+        if self.auth.jwt_secret.is_empty() {
+            return invalid("APP__AUTH__JWT_SECRET must not be empty".into());
+        }
+        if self.auth.rate_limit_per_minute == 0 {
+            return invalid("auth.rate_limit_per_minute must be at least 1".into());
+        }
+        if self.uploads.max_bytes == 0 {
+            return invalid("uploads.max_bytes must be positive".into());
+        }
+        if self.mail.max_attempts == 0 {
+            return invalid("mail.max_attempts must be at least 1".into());
+        }
+        if self.mail.retry_base_seconds == 0
+            || self.mail.retry_max_seconds < self.mail.retry_base_seconds
+        {
+            return invalid(
+                "mail.retry_base_seconds must be positive and not above mail.retry_max_seconds"
+                    .into(),
+            );
+        }
+        if self.mail.from.parse::<lettre::message::Mailbox>().is_err() {
+            return invalid(format!(
+                "mail.from {:?} is not an email address",
+                self.mail.from
+            ));
+        }
+        for addr in self.mail.staff_address_list() {
+            if addr.parse::<lettre::Address>().is_err() {
+                return invalid(format!(
+                    "mail.staff_addresses: {addr:?} is not an email address"
+                ));
+            }
+        }
+        if self.mail.transport == MailTransportKind::Smtp {
+            let url = url::Url::parse(&self.mail.smtp_url)
+                .map_err(|e| ConfigError::Invalid(format!("mail.smtp_url: {e}")))?;
+            if !matches!(url.scheme(), "smtp" | "smtps") {
+                return invalid("mail.smtp_url must start with smtp:// or smtps://".into());
+            }
+        }
+        if url::Url::parse(&self.frontend.base_url).is_err() {
+            return invalid(format!(
+                "frontend.base_url {:?} is not an absolute URL",
+                self.frontend.base_url
+            ));
+        }
+        for origin in &self.server.cors_origins {
+            match url::Url::parse(origin) {
+                Ok(u) if matches!(u.scheme(), "http" | "https") => {}
+                _ => return invalid(format!("server.cors_origins: {origin:?} is not an origin")),
+            }
+        }
+        Ok(())
+    }
+
+    pub fn mail_dir(&self) -> PathBuf {
+        self.data_dir.join("mail")
+    }
+
+    pub fn uploads_dir(&self) -> PathBuf {
+        self.data_dir.join("uploads")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load(vars: &[(&str, &str)]) -> Result<Settings, ConfigError> {
+        let map: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("config");
+        Settings::load_from(&dir, map)
+    }
+
+    #[test]
+    fn defaults_are_the_embedded_sqlite_setup() {
+        let s = load(&[]).unwrap();
+        assert_eq!(s.env, Environment::Development);
+        assert_eq!(s.server.host, "127.0.0.1");
+        assert_eq!(s.server.port, 8080);
+        assert_eq!(s.database.url, "sqlite://./data/essor.db");
+        assert_eq!(s.mail.transport, MailTransportKind::File);
+        assert_eq!(s.uploads.max_bytes, 10_485_760);
+        assert_eq!(s.mail.max_attempts, 10);
+        assert!(s.server.cors_origins.is_empty());
+    }
+
+    #[test]
+    fn environment_variables_override_files() {
+        let s = load(&[
+            ("APP__SERVER__PORT", "0"),
+            (
+                "APP__SERVER__CORS_ORIGINS",
+                "https://a.example,https://b.example",
+            ),
+            ("DATABASE_URL", "postgres://u@localhost/essor"),
+            ("APP__MAIL__STAFF_ADDRESSES", "a@mel.fr, b@mel.fr"),
+        ])
+        .unwrap();
+        assert_eq!(s.server.port, 0);
+        assert_eq!(
+            s.server.cors_origins,
+            vec!["https://a.example", "https://b.example"]
+        );
+        assert_eq!(s.database.url, "postgres://u@localhost/essor");
+        assert_eq!(s.mail.staff_address_list(), vec!["a@mel.fr", "b@mel.fr"]);
+    }
+
+    #[test]
+    fn invalid_settings_are_refused_with_the_key_named() {
+        let cases: &[(&[(&str, &str)], &str)] = &[
+            (&[("DATABASE_URL", "mysql://x")], "DATABASE_URL"),
+            (&[("APP__SERVER__PORT", "99999")], "port"),
+            (&[("APP__MAIL__TRANSPORT", "pigeon")], "transport"),
+            (&[("APP__MAIL__FROM", "not an address")], "mail.from"),
+            (&[("APP__SERVER__CORS_ORIGINS", "nope")], "cors_origins"),
+            (&[("APP__UPLOADS__MAX_BYTES", "0")], "max_bytes"),
+            (&[("APP_ENV", "staging")], "APP_ENV"),
+            (&[("APP_ENV", "production")], "JWT_SECRET"),
+            (
+                &[
+                    ("APP_ENV", "production"),
+                    ("APP__AUTH__JWT_SECRET", "short-secret"),
+                ],
+                "32 bytes",
+            ),
+        ];
+        for (vars, needle) in cases {
+            let err = load(vars).expect_err(needle).to_string();
+            assert!(err.contains(needle), "{vars:?}: {err}");
+        }
+    }
+
+    #[test]
+    fn production_accepts_a_long_secret() {
+        let s = load(&[
+            ("APP_ENV", "production"),
+            ("APP__AUTH__JWT_SECRET", "0123456789abcdef0123456789abcdef"),
+        ])
+        .unwrap();
+        assert_eq!(s.env, Environment::Production);
+        assert_eq!(s.server.host, "0.0.0.0");
+    }
+}

@@ -1,0 +1,305 @@
+//! One connection type over PostgreSQL and SQLite (diesel's `MultiConnection`), an r2d2 pool
+//! whose manager picks the backend from the URL scheme, and the embedded migrations.
+//!
+//! Every call goes through `Db::run`, which takes a pooled connection inside `web::block` so
+//! actix's worker threads never wait on the database.
+
+pub mod schema;
+pub mod users;
+
+use std::path::Path;
+use std::time::Duration;
+
+use diesel::Connection;
+use diesel::connection::SimpleConnection;
+use diesel::pg::PgConnection;
+use diesel::r2d2::{self, ManageConnection};
+use diesel::sqlite::SqliteConnection;
+use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
+
+use crate::error::AppError;
+
+pub const PG_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
+pub const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
+
+#[derive(diesel::MultiConnection)]
+pub enum DbConnection {
+    Pg(PgConnection),
+    Sqlite(SqliteConnection),
+}
+
+impl DbConnection {
+    pub fn kind(&self) -> DatabaseKind {
+        match self {
+            Self::Pg(_) => DatabaseKind::Postgres,
+            Self::Sqlite(_) => DatabaseKind::Sqlite,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DatabaseKind {
+    Postgres,
+    Sqlite,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum DbUrlError {
+    #[error("unsupported database URL scheme in {0:?}: use postgres://… or sqlite://…")]
+    Scheme(String),
+    #[error("the SQLite URL {0:?} names no file")]
+    EmptyPath(String),
+}
+
+impl DatabaseKind {
+    pub fn from_url(url: &str) -> Result<Self, DbUrlError> {
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Ok(Self::Postgres)
+        } else if let Some(path) = url.strip_prefix("sqlite://") {
+            if path.is_empty() {
+                Err(DbUrlError::EmptyPath(url.to_owned()))
+            } else {
+                Ok(Self::Sqlite)
+            }
+        } else {
+            Err(DbUrlError::Scheme(redact(url)))
+        }
+    }
+}
+
+/// The URL without its password, for messages and logs.
+pub fn redact(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut u) if u.password().is_some() => {
+            let _ = u.set_password(Some("***"));
+            u.to_string()
+        }
+        _ => url.to_owned(),
+    }
+}
+
+/// Builds connections of the backend named by the URL scheme (diesel's own
+/// `MultiConnection::establish` would try PostgreSQL first and feed it a SQLite path).
+#[derive(Debug, Clone)]
+pub struct ConnectionManager {
+    kind: DatabaseKind,
+    url: String,
+}
+
+impl ConnectionManager {
+    pub fn new(url: &str) -> Result<Self, DbUrlError> {
+        let kind = DatabaseKind::from_url(url)?;
+        let url = match kind {
+            DatabaseKind::Postgres => url.to_owned(),
+            DatabaseKind::Sqlite => url.trim_start_matches("sqlite://").to_owned(),
+        };
+        Ok(Self { kind, url })
+    }
+}
+
+impl ManageConnection for ConnectionManager {
+    type Connection = DbConnection;
+    type Error = r2d2::Error;
+
+    fn connect(&self) -> Result<DbConnection, r2d2::Error> {
+        match self.kind {
+            DatabaseKind::Postgres => PgConnection::establish(&self.url)
+                .map(DbConnection::Pg)
+                .map_err(r2d2::Error::ConnectionError),
+            DatabaseKind::Sqlite => {
+                let mut conn =
+                    SqliteConnection::establish(&self.url).map_err(r2d2::Error::ConnectionError)?;
+                // Foreign keys are off by default in SQLite; WAL lets readers run beside the
+                // one writer; busy_timeout makes writers queue instead of failing at once.
+                conn.batch_execute(
+                    "PRAGMA foreign_keys = ON; PRAGMA journal_mode = WAL; \
+                     PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 10000;",
+                )
+                .map_err(r2d2::Error::QueryError)?;
+                Ok(DbConnection::Sqlite(conn))
+            }
+        }
+    }
+
+    fn is_valid(&self, conn: &mut DbConnection) -> Result<(), r2d2::Error> {
+        conn.batch_execute("SELECT 1")
+            .map_err(r2d2::Error::QueryError)
+    }
+
+    fn has_broken(&self, _conn: &mut DbConnection) -> bool {
+        false
+    }
+}
+
+pub type Pool = r2d2::Pool<ConnectionManager>;
+pub type PooledConnection = r2d2::PooledConnection<ConnectionManager>;
+
+/// The pool plus the backend it speaks to; cheap to clone.
+#[derive(Clone)]
+pub struct Db {
+    pool: Pool,
+    kind: DatabaseKind,
+}
+
+impl Db {
+    /// Creates the pool. For SQLite the parent directory is created if missing. The pool
+    /// starts lazily (min_idle 0) so a server can start and report "not ready" while its
+    /// database is down.
+    pub fn connect(url: &str, pool_size: u32, timeout: Duration) -> anyhow::Result<Self> {
+        let manager = ConnectionManager::new(url)?;
+        if manager.kind == DatabaseKind::Sqlite
+            && let Some(parent) = Path::new(&manager.url).parent()
+            && !parent.as_os_str().is_empty()
+        {
+            std::fs::create_dir_all(parent).map_err(|e| {
+                anyhow::anyhow!("cannot create the directory {}: {e}", parent.display())
+            })?;
+        }
+        let kind = manager.kind;
+        let pool = r2d2::Pool::builder()
+            .max_size(pool_size)
+            .min_idle(Some(0))
+            .connection_timeout(timeout)
+            .build_unchecked(manager);
+        Ok(Self { pool, kind })
+    }
+
+    pub fn kind(&self) -> DatabaseKind {
+        self.kind
+    }
+
+    pub fn get(&self) -> Result<PooledConnection, AppError> {
+        self.pool
+            .get()
+            .map_err(|e| AppError::DatabaseUnavailable(e.to_string()))
+    }
+
+    /// Runs `f` with a pooled connection on the blocking thread pool.
+    pub async fn run<T, F>(&self, f: F) -> Result<T, AppError>
+    where
+        F: FnOnce(&mut DbConnection) -> Result<T, AppError> + Send + 'static,
+        T: Send + 'static,
+    {
+        let db = self.clone();
+        actix_web::web::block(move || {
+            let mut conn = db.get()?;
+            f(&mut conn)
+        })
+        .await
+        .map_err(|e| AppError::Internal(anyhow::anyhow!("blocking task failed: {e}")))?
+    }
+
+    /// Runs `f` inside a transaction (rolled back on `Err`).
+    pub async fn transaction<T, F>(&self, f: F) -> Result<T, AppError>
+    where
+        F: FnOnce(&mut DbConnection) -> Result<T, AppError> + Send + 'static,
+        T: Send + 'static,
+    {
+        self.run(move |conn| conn.transaction(f)).await
+    }
+
+    /// Applies pending migrations. On PostgreSQL an advisory lock makes concurrent
+    /// start-ups of several instances take turns instead of racing on the same DDL.
+    pub fn migrate(&self) -> anyhow::Result<Vec<String>> {
+        let mut conn = self
+            .pool
+            .get()
+            .map_err(|e| anyhow::anyhow!("cannot connect to the database: {e}"))?;
+        run_migrations(&mut conn)
+    }
+
+    /// Checks the database answers, waiting at most `timeout` for a connection (a probe
+    /// must not hang as long as a request would).
+    pub fn ping_within(&self, timeout: Duration) -> Result<(), AppError> {
+        let mut conn = self
+            .pool
+            .get_timeout(timeout)
+            .map_err(|e| AppError::DatabaseUnavailable(e.to_string()))?;
+        conn.batch_execute("SELECT 1")
+            .map_err(|e| AppError::DatabaseUnavailable(e.to_string()))
+    }
+}
+
+/// UTC now, truncated to the microsecond: what both backends store, so a value read back
+/// equals the value written.
+pub fn now() -> chrono::NaiveDateTime {
+    use chrono::SubsecRound;
+    chrono::Utc::now().naive_utc().trunc_subsecs(6)
+}
+
+/// Advisory-lock key for migrations: an arbitrary constant, the same on every instance.
+const MIGRATION_LOCK_KEY: i64 = 0x6573_736f_725f_6d67; // "essor_mg"
+
+pub fn run_migrations(conn: &mut DbConnection) -> anyhow::Result<Vec<String>> {
+    let applied = match conn {
+        DbConnection::Pg(pg) => {
+            pg.batch_execute(&format!("SELECT pg_advisory_lock({MIGRATION_LOCK_KEY})"))?;
+            let result = pg
+                .run_pending_migrations(PG_MIGRATIONS)
+                .map(|v| v.iter().map(|m| m.to_string()).collect::<Vec<_>>());
+            pg.batch_execute(&format!("SELECT pg_advisory_unlock({MIGRATION_LOCK_KEY})"))?;
+            result
+        }
+        DbConnection::Sqlite(sqlite) => sqlite
+            .run_pending_migrations(SQLITE_MIGRATIONS)
+            .map(|v| v.iter().map(|m| m.to_string()).collect::<Vec<_>>()),
+    };
+    applied.map_err(|e| anyhow::anyhow!("migration failed: {e}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backend_is_chosen_by_scheme() {
+        let cases = [
+            ("postgres://u@h/db", Some(DatabaseKind::Postgres)),
+            ("postgresql://u@h/db", Some(DatabaseKind::Postgres)),
+            ("sqlite://./data/essor.db", Some(DatabaseKind::Sqlite)),
+            ("sqlite://:memory:", Some(DatabaseKind::Sqlite)),
+            ("sqlite://", None),
+            ("mysql://u@h/db", None),
+            ("./data/essor.db", None),
+        ];
+        for (url, expected) in cases {
+            assert_eq!(DatabaseKind::from_url(url).ok(), expected, "{url}");
+        }
+    }
+
+    #[test]
+    fn passwords_are_redacted() {
+        assert_eq!(redact("postgres://u:secret@h/db"), "postgres://u:***@h/db");
+        assert_eq!(redact("sqlite://./x.db"), "sqlite://./x.db");
+    }
+
+    /// Both migration folders must hold the same migration names, so the two backends
+    /// never drift apart.
+    #[test]
+    fn migration_folders_match() {
+        let names = |dir: &str| {
+            let mut v: Vec<String> =
+                std::fs::read_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join(dir))
+                    .unwrap()
+                    .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+                    .collect();
+            v.sort();
+            v
+        };
+        let pg = names("migrations/postgres");
+        assert!(!pg.is_empty());
+        assert_eq!(pg, names("migrations/sqlite"));
+        for dir in &pg {
+            for file in ["up.sql", "down.sql"] {
+                for backend in ["postgres", "sqlite"] {
+                    let p = Path::new(env!("CARGO_MANIFEST_DIR"))
+                        .join("migrations")
+                        .join(backend)
+                        .join(dir)
+                        .join(file);
+                    assert!(p.exists(), "{} is missing", p.display());
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,566 @@
+//! The life cycle of an application (DESIGN.md §7), as one table.
+//!
+//! Who may do what is read from `TRANSITIONS` only: the handlers, the 409 body and the tests
+//! all ask this module, so adding a row is the whole of a new transition's rule. Conditions that
+//! need data (the call is open, enough reviews, the amount fits) are checked by the services.
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ApplicationState {
+    Draft,
+    Submitted,
+    ChangesRequested,
+    Ineligible,
+    UnderReview,
+    Accepted,
+    Rejected,
+    Withdrawn,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Action {
+    Submit,
+    RequestChanges,
+    DeclareIneligible,
+    StartReview,
+    Accept,
+    Reject,
+    Withdraw,
+}
+
+/// Who acts, relative to the application. The caller maps roles: admin counts as `Staff`, the
+/// applicant who created the application is `Owner`, anybody else is `Other`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Actor {
+    Owner,
+    Staff,
+    Other,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Transition {
+    pub from: ApplicationState,
+    pub action: Action,
+    pub by: Actor,
+    pub to: ApplicationState,
+}
+
+const fn row(
+    from: ApplicationState,
+    action: Action,
+    by: Actor,
+    to: ApplicationState,
+) -> Transition {
+    Transition {
+        from,
+        action,
+        by,
+        to,
+    }
+}
+
+use Action as A;
+use ApplicationState as S;
+
+/// DESIGN.md §7, one row per (from, action).
+pub const TRANSITIONS: &[Transition] = &[
+    row(S::Draft, A::Submit, Actor::Owner, S::Submitted),
+    row(S::ChangesRequested, A::Submit, Actor::Owner, S::Submitted),
+    row(
+        S::Submitted,
+        A::RequestChanges,
+        Actor::Staff,
+        S::ChangesRequested,
+    ),
+    row(
+        S::Submitted,
+        A::DeclareIneligible,
+        Actor::Staff,
+        S::Ineligible,
+    ),
+    row(S::Submitted, A::StartReview, Actor::Staff, S::UnderReview),
+    row(S::UnderReview, A::Accept, Actor::Staff, S::Accepted),
+    row(S::UnderReview, A::Reject, Actor::Staff, S::Rejected),
+    row(S::Draft, A::Withdraw, Actor::Owner, S::Withdrawn),
+    row(S::Submitted, A::Withdraw, Actor::Owner, S::Withdrawn),
+    row(S::ChangesRequested, A::Withdraw, Actor::Owner, S::Withdrawn),
+    row(S::UnderReview, A::Withdraw, Actor::Owner, S::Withdrawn),
+];
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TransitionError {
+    /// No row leaves `state` by `action`, whoever acts (409 with `allowed`).
+    #[error("l'action « {action} » n'est pas possible depuis l'état « {} »", state.label_fr())]
+    NotAllowedInState {
+        state: ApplicationState,
+        action: Action,
+        /// What the same actor may do now, for the 409 body.
+        allowed: Vec<Action>,
+    },
+    /// The action is possible from this state, but for someone else (403).
+    #[error("vous n'êtes pas autorisé à effectuer l'action « {action} » sur ce dossier")]
+    Forbidden { action: Action },
+}
+
+/// The state reached when `by` takes `action` from `from`.
+pub fn next_state(
+    from: ApplicationState,
+    action: Action,
+    by: Actor,
+) -> Result<ApplicationState, TransitionError> {
+    let mut rows = TRANSITIONS
+        .iter()
+        .filter(|t| t.from == from && t.action == action)
+        .peekable();
+    if rows.peek().is_none() {
+        return Err(TransitionError::NotAllowedInState {
+            state: from,
+            action,
+            allowed: allowed_actions(from, by),
+        });
+    }
+    rows.find(|t| t.by == by)
+        .map(|t| t.to)
+        .ok_or(TransitionError::Forbidden { action })
+}
+
+/// The actions `by` may take from `state`, in the order of [`Action::ALL`].
+pub fn allowed_actions(state: ApplicationState, by: Actor) -> Vec<Action> {
+    Action::ALL
+        .into_iter()
+        .filter(|&a| {
+            TRANSITIONS
+                .iter()
+                .any(|t| t.from == state && t.action == a && t.by == by)
+        })
+        .collect()
+}
+
+impl ApplicationState {
+    pub const ALL: [ApplicationState; 8] = [
+        S::Draft,
+        S::Submitted,
+        S::ChangesRequested,
+        S::Ineligible,
+        S::UnderReview,
+        S::Accepted,
+        S::Rejected,
+        S::Withdrawn,
+    ];
+
+    /// The name stored in the database and used in the API.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            S::Draft => "draft",
+            S::Submitted => "submitted",
+            S::ChangesRequested => "changes_requested",
+            S::Ineligible => "ineligible",
+            S::UnderReview => "under_review",
+            S::Accepted => "accepted",
+            S::Rejected => "rejected",
+            S::Withdrawn => "withdrawn",
+        }
+    }
+
+    /// What a project holder reads in a mail or a message.
+    pub fn label_fr(self) -> &'static str {
+        match self {
+            S::Draft => "brouillon",
+            S::Submitted => "déposé",
+            S::ChangesRequested => "modifications demandées",
+            S::Ineligible => "inéligible",
+            S::UnderReview => "en cours d'instruction",
+            S::Accepted => "accepté",
+            S::Rejected => "refusé",
+            S::Withdrawn => "retiré",
+        }
+    }
+
+    /// No transition leaves a final state.
+    pub fn is_final(self) -> bool {
+        matches!(
+            self,
+            S::Ineligible | S::Accepted | S::Rejected | S::Withdrawn
+        )
+    }
+
+    /// Whether the holder may still change the body and the documents.
+    pub fn is_editable(self) -> bool {
+        matches!(self, S::Draft | S::ChangesRequested)
+    }
+}
+
+impl fmt::Display for ApplicationState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("état de dossier inconnu : « {0} »")]
+pub struct UnknownState(pub String);
+
+impl FromStr for ApplicationState {
+    type Err = UnknownState;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Self::ALL
+            .into_iter()
+            .find(|state| state.as_str() == s)
+            .ok_or_else(|| UnknownState(s.to_owned()))
+    }
+}
+
+impl Action {
+    pub const ALL: [Action; 7] = [
+        A::Submit,
+        A::RequestChanges,
+        A::DeclareIneligible,
+        A::StartReview,
+        A::Accept,
+        A::Reject,
+        A::Withdraw,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            A::Submit => "submit",
+            A::RequestChanges => "request-changes",
+            A::DeclareIneligible => "declare-ineligible",
+            A::StartReview => "start-review",
+            A::Accept => "accept",
+            A::Reject => "reject",
+            A::Withdraw => "withdraw",
+        }
+    }
+
+    /// The last segment of `POST /api/v1/applications/{id}/…`: accepting and rejecting are
+    /// one `decision` endpoint whose body carries the outcome.
+    pub fn endpoint(self) -> &'static str {
+        match self {
+            A::Accept | A::Reject => "decision",
+            other => other.as_str(),
+        }
+    }
+}
+
+impl fmt::Display for Action {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("action inconnue : « {0} »")]
+pub struct UnknownAction(pub String);
+
+impl FromStr for Action {
+    type Err = UnknownAction;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Self::ALL
+            .into_iter()
+            .find(|action| action.as_str() == s)
+            .ok_or_else(|| UnknownAction(s.to_owned()))
+    }
+}
+
+impl Actor {
+    pub const ALL: [Actor; 3] = [Actor::Owner, Actor::Staff, Actor::Other];
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// DESIGN.md §7 written out again, in the API's own words, independently of `TRANSITIONS`:
+    /// (from, action, who, to).
+    const EXPECTED: &[(&str, &str, &str, &str)] = &[
+        ("draft", "submit", "owner", "submitted"),
+        ("changes_requested", "submit", "owner", "submitted"),
+        ("submitted", "request-changes", "staff", "changes_requested"),
+        ("submitted", "declare-ineligible", "staff", "ineligible"),
+        ("submitted", "start-review", "staff", "under_review"),
+        ("under_review", "accept", "staff", "accepted"),
+        ("under_review", "reject", "staff", "rejected"),
+        ("draft", "withdraw", "owner", "withdrawn"),
+        ("submitted", "withdraw", "owner", "withdrawn"),
+        ("changes_requested", "withdraw", "owner", "withdrawn"),
+        ("under_review", "withdraw", "owner", "withdrawn"),
+    ];
+
+    const STATES: [&str; 8] = [
+        "draft",
+        "submitted",
+        "changes_requested",
+        "ineligible",
+        "under_review",
+        "accepted",
+        "rejected",
+        "withdrawn",
+    ];
+    const ACTIONS: [&str; 7] = [
+        "submit",
+        "request-changes",
+        "declare-ineligible",
+        "start-review",
+        "accept",
+        "reject",
+        "withdraw",
+    ];
+    const ACTORS: [(&str, Actor); 3] = [
+        ("owner", Actor::Owner),
+        ("staff", Actor::Staff),
+        ("other", Actor::Other),
+    ];
+
+    fn expected_allowed(state: &str, who: &str) -> Vec<Action> {
+        ACTIONS
+            .iter()
+            .filter(|a| {
+                EXPECTED
+                    .iter()
+                    .any(|&(f, act, w, _)| f == state && act == **a && w == who)
+            })
+            .map(|a| a.parse().unwrap())
+            .collect()
+    }
+
+    fn expected_cell(
+        state: &str,
+        action: &str,
+        who: &str,
+    ) -> Result<ApplicationState, TransitionError> {
+        let rows: Vec<_> = EXPECTED
+            .iter()
+            .filter(|&&(f, a, _, _)| f == state && a == action)
+            .collect();
+        let parsed_action: Action = action.parse().unwrap();
+        if rows.is_empty() {
+            return Err(TransitionError::NotAllowedInState {
+                state: state.parse().unwrap(),
+                action: parsed_action,
+                allowed: expected_allowed(state, who),
+            });
+        }
+        match rows.iter().find(|&&&(_, _, w, _)| w == who) {
+            Some(&&(_, _, _, to)) => Ok(to.parse().unwrap()),
+            None => Err(TransitionError::Forbidden {
+                action: parsed_action,
+            }),
+        }
+    }
+
+    #[test]
+    fn every_cell_of_state_action_actor() {
+        let (mut cells, mut ok, mut forbidden, mut not_allowed) = (0, 0, 0, 0);
+        for state in STATES {
+            for action in ACTIONS {
+                for (who, actor) in ACTORS {
+                    let expected = expected_cell(state, action, who);
+                    let got = next_state(state.parse().unwrap(), action.parse().unwrap(), actor);
+                    assert_eq!(got, expected, "{state} --{action}({who})-->");
+                    cells += 1;
+                    match expected {
+                        Ok(_) => ok += 1,
+                        Err(TransitionError::Forbidden { .. }) => forbidden += 1,
+                        Err(TransitionError::NotAllowedInState { .. }) => not_allowed += 1,
+                    }
+                }
+            }
+        }
+        assert_eq!(cells, 8 * 7 * 3);
+        assert_eq!(ok, 11, "one success per row of §7");
+        assert_eq!(forbidden, 22, "the two other actors of each row");
+        assert_eq!(not_allowed, 168 - 11 - 22);
+    }
+
+    #[test]
+    fn the_table_is_the_design() {
+        let table: Vec<_> = TRANSITIONS
+            .iter()
+            .map(|t| (t.from.as_str(), t.action.as_str(), t.by, t.to.as_str()))
+            .collect();
+        let expected: Vec<_> = EXPECTED
+            .iter()
+            .map(|&(f, a, w, t)| {
+                let actor = ACTORS.iter().find(|(name, _)| *name == w).unwrap().1;
+                (f, a, actor, t)
+            })
+            .collect();
+        assert_eq!(table, expected);
+    }
+
+    #[test]
+    fn allowed_actions_per_state_and_actor() {
+        use Action::*;
+        let cases: &[(ApplicationState, Actor, &[Action])] = &[
+            (S::Draft, Actor::Owner, &[Submit, Withdraw]),
+            (S::Draft, Actor::Staff, &[]),
+            (S::Draft, Actor::Other, &[]),
+            (S::Submitted, Actor::Owner, &[Withdraw]),
+            (
+                S::Submitted,
+                Actor::Staff,
+                &[RequestChanges, DeclareIneligible, StartReview],
+            ),
+            (S::Submitted, Actor::Other, &[]),
+            (S::ChangesRequested, Actor::Owner, &[Submit, Withdraw]),
+            (S::ChangesRequested, Actor::Staff, &[]),
+            (S::UnderReview, Actor::Owner, &[Withdraw]),
+            (S::UnderReview, Actor::Staff, &[Accept, Reject]),
+            (S::UnderReview, Actor::Other, &[]),
+        ];
+        for (state, actor, expected) in cases {
+            assert_eq!(
+                allowed_actions(*state, *actor),
+                *expected,
+                "{state} for {actor:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn final_states_allow_nothing() {
+        for state in ApplicationState::ALL {
+            let nothing = Actor::ALL
+                .into_iter()
+                .all(|actor| allowed_actions(state, actor).is_empty());
+            assert_eq!(state.is_final(), nothing, "{state}");
+        }
+        let finals: Vec<_> = ApplicationState::ALL
+            .into_iter()
+            .filter(|s| s.is_final())
+            .map(ApplicationState::as_str)
+            .collect();
+        assert_eq!(finals, ["ineligible", "accepted", "rejected", "withdrawn"]);
+        assert!(TRANSITIONS.iter().all(|t| !t.from.is_final()));
+    }
+
+    #[test]
+    fn editable_states() {
+        let editable: Vec<_> = ApplicationState::ALL
+            .into_iter()
+            .filter(|s| s.is_editable())
+            .map(ApplicationState::as_str)
+            .collect();
+        assert_eq!(editable, ["draft", "changes_requested"]);
+    }
+
+    #[test]
+    fn state_names_and_labels() {
+        let cases = [
+            (S::Draft, "draft", "brouillon"),
+            (S::Submitted, "submitted", "déposé"),
+            (
+                S::ChangesRequested,
+                "changes_requested",
+                "modifications demandées",
+            ),
+            (S::Ineligible, "ineligible", "inéligible"),
+            (S::UnderReview, "under_review", "en cours d'instruction"),
+            (S::Accepted, "accepted", "accepté"),
+            (S::Rejected, "rejected", "refusé"),
+            (S::Withdrawn, "withdrawn", "retiré"),
+        ];
+        assert_eq!(cases.len(), ApplicationState::ALL.len());
+        for (state, name, label) in cases {
+            assert_eq!(state.as_str(), name);
+            assert_eq!(state.to_string(), name);
+            assert_eq!(state.label_fr(), label);
+            assert_eq!(name.parse::<ApplicationState>(), Ok(state));
+            assert_eq!(
+                serde_json::to_value(state).unwrap(),
+                serde_json::json!(name)
+            );
+            assert_eq!(
+                serde_json::from_value::<ApplicationState>(serde_json::json!(name)).unwrap(),
+                state
+            );
+        }
+        assert_eq!(
+            "Draft".parse::<ApplicationState>(),
+            Err(UnknownState("Draft".to_owned()))
+        );
+        assert_eq!(
+            UnknownState("x".to_owned()).to_string(),
+            "état de dossier inconnu : « x »"
+        );
+    }
+
+    #[test]
+    fn action_names_and_endpoints() {
+        let cases = [
+            (A::Submit, "submit", "submit"),
+            (A::RequestChanges, "request-changes", "request-changes"),
+            (
+                A::DeclareIneligible,
+                "declare-ineligible",
+                "declare-ineligible",
+            ),
+            (A::StartReview, "start-review", "start-review"),
+            (A::Accept, "accept", "decision"),
+            (A::Reject, "reject", "decision"),
+            (A::Withdraw, "withdraw", "withdraw"),
+        ];
+        assert_eq!(cases.len(), Action::ALL.len());
+        for (action, name, endpoint) in cases {
+            assert_eq!(action.as_str(), name);
+            assert_eq!(action.to_string(), name);
+            assert_eq!(action.endpoint(), endpoint);
+            assert_eq!(name.parse::<Action>(), Ok(action));
+            assert_eq!(
+                serde_json::to_value(action).unwrap(),
+                serde_json::json!(name)
+            );
+            assert_eq!(
+                serde_json::from_value::<Action>(serde_json::json!(name)).unwrap(),
+                action
+            );
+        }
+        assert!("decision".parse::<Action>().is_err());
+    }
+
+    #[test]
+    fn french_error_messages() {
+        let cases = [
+            (
+                next_state(S::Accepted, A::Submit, Actor::Owner),
+                "l'action « submit » n'est pas possible depuis l'état « accepté »",
+            ),
+            (
+                next_state(S::Draft, A::StartReview, Actor::Staff),
+                "l'action « start-review » n'est pas possible depuis l'état « brouillon »",
+            ),
+            (
+                next_state(S::Submitted, A::Submit, Actor::Owner),
+                "l'action « submit » n'est pas possible depuis l'état « déposé »",
+            ),
+            (
+                next_state(S::Draft, A::Submit, Actor::Staff),
+                "vous n'êtes pas autorisé à effectuer l'action « submit » sur ce dossier",
+            ),
+        ];
+        for (result, message) in cases {
+            assert_eq!(result.unwrap_err().to_string(), message);
+        }
+    }
+
+    #[test]
+    fn a_409_carries_what_the_actor_may_do_instead() {
+        assert_eq!(
+            next_state(S::Submitted, A::Accept, Actor::Staff),
+            Err(TransitionError::NotAllowedInState {
+                state: S::Submitted,
+                action: A::Accept,
+                allowed: vec![A::RequestChanges, A::DeclareIneligible, A::StartReview],
+            })
+        );
+    }
+}

@@ -1,0 +1,10 @@
+//! Pure rules of the call: no I/O, no clock. Everything a rule needs comes in as arguments, so
+//! each rule is unit-tested with tables of cases.
+
+pub mod account;
+pub mod application;
+pub mod application_state;
+pub mod eligibility;
+pub mod identifiers;
+pub mod money;
+pub mod territory;

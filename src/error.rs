@@ -1,0 +1,414 @@
+//! `AppError` and its one mapping to HTTP: RFC 9457 `application/problem+json`, with a French
+//! `detail` a person can act on. 500s never carry the cause: it goes to the log with the
+//! request id, which the client sees in the `x-request-id` header.
+
+use std::collections::BTreeMap;
+
+use actix_web::http::{StatusCode, header};
+use actix_web::{HttpResponse, ResponseError};
+use serde::Serialize;
+use serde_json::Value;
+use utoipa::ToSchema;
+
+pub const PROBLEM_JSON: &str = "application/problem+json";
+
+/// Field path -> French messages, for 422 answers.
+pub type FieldErrors = BTreeMap<String, Vec<String>>;
+
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    #[error("requête invalide : {0}")]
+    BadRequest(String),
+    #[error("données invalides")]
+    Validation {
+        detail: String,
+        errors: FieldErrors,
+        /// Extra members of the problem body (e.g. an eligibility report).
+        extra: Option<(String, Value)>,
+    },
+    #[error("authentification requise")]
+    Unauthorized(String),
+    #[error("accès refusé")]
+    Forbidden(String),
+    #[error("introuvable : {0}")]
+    NotFound(String),
+    #[error("conflit : {detail}")]
+    Conflict {
+        detail: String,
+        /// Members added to the problem body (current state, allowed actions…).
+        extra: serde_json::Map<String, Value>,
+    },
+    #[error("version périmée")]
+    PreconditionFailed(String),
+    #[error("en-tête If-Match manquant")]
+    PreconditionRequired(String),
+    #[error("fichier trop volumineux")]
+    PayloadTooLarge(String),
+    #[error("type de fichier refusé")]
+    UnsupportedMediaType(String),
+    #[error("trop de requêtes")]
+    TooManyRequests { retry_after_seconds: u64 },
+    #[error("base de données indisponible: {0}")]
+    DatabaseUnavailable(String),
+    #[error(transparent)]
+    Internal(#[from] anyhow::Error),
+}
+
+impl AppError {
+    pub fn not_found(what: impl Into<String>) -> Self {
+        Self::NotFound(what.into())
+    }
+
+    pub fn conflict(detail: impl Into<String>) -> Self {
+        Self::Conflict {
+            detail: detail.into(),
+            extra: Default::default(),
+        }
+    }
+
+    /// A 422 naming one field.
+    pub fn invalid_field(field: impl Into<String>, message: impl Into<String>) -> Self {
+        let mut errors = FieldErrors::new();
+        errors.insert(field.into(), vec![message.into()]);
+        Self::validation(errors)
+    }
+
+    pub fn validation(errors: FieldErrors) -> Self {
+        let detail = summarize(&errors);
+        Self::Validation {
+            detail,
+            errors,
+            extra: None,
+        }
+    }
+
+    fn kind(&self) -> (&'static str, &'static str) {
+        match self {
+            Self::BadRequest(_) => ("bad-request", "Requête invalide"),
+            Self::Validation { .. } => ("validation", "Données invalides"),
+            Self::Unauthorized(_) => ("unauthorized", "Authentification requise"),
+            Self::Forbidden(_) => ("forbidden", "Accès refusé"),
+            Self::NotFound(_) => ("not-found", "Ressource introuvable"),
+            Self::Conflict { .. } => ("conflict", "Conflit avec l'état de la ressource"),
+            Self::PreconditionFailed(_) => ("precondition-failed", "Version périmée"),
+            Self::PreconditionRequired(_) => ("precondition-required", "En-tête If-Match requis"),
+            Self::PayloadTooLarge(_) => ("payload-too-large", "Contenu trop volumineux"),
+            Self::UnsupportedMediaType(_) => ("unsupported-media-type", "Type de contenu refusé"),
+            Self::TooManyRequests { .. } => ("too-many-requests", "Trop de requêtes"),
+            Self::DatabaseUnavailable(_) => ("service-unavailable", "Service indisponible"),
+            Self::Internal(_) => ("internal", "Erreur interne"),
+        }
+    }
+
+    fn detail(&self) -> String {
+        match self {
+            Self::BadRequest(d)
+            | Self::Unauthorized(d)
+            | Self::Forbidden(d)
+            | Self::NotFound(d)
+            | Self::PreconditionFailed(d)
+            | Self::PreconditionRequired(d)
+            | Self::PayloadTooLarge(d)
+            | Self::UnsupportedMediaType(d) => d.clone(),
+            Self::Validation { detail, .. } | Self::Conflict { detail, .. } => detail.clone(),
+            Self::TooManyRequests {
+                retry_after_seconds,
+            } => format!(
+                "Trop de tentatives depuis votre adresse. Réessayez dans {retry_after_seconds} secondes."
+            ),
+            Self::DatabaseUnavailable(_) => {
+                "Le service est momentanément indisponible. Réessayez dans quelques instants."
+                    .into()
+            }
+            Self::Internal(_) => "Une erreur interne est survenue. Si elle persiste, \
+                                  communiquez l'identifiant de requête (en-tête x-request-id) \
+                                  au support."
+                .into(),
+        }
+    }
+}
+
+/// "Le champ « x » : … ; …" — one sentence summing up a 422 for clients that only show `detail`.
+fn summarize(errors: &FieldErrors) -> String {
+    let parts: Vec<String> = errors
+        .iter()
+        .map(|(field, msgs)| format!("« {field} » : {}", msgs.join(", ")))
+        .collect();
+    match parts.len() {
+        0 => "Les données envoyées sont invalides.".into(),
+        1 => format!("Les données envoyées sont invalides : {}.", parts[0]),
+        _ => format!(
+            "Les données envoyées sont invalides ({} champs) : {}.",
+            parts.len(),
+            parts.join(" ; ")
+        ),
+    }
+}
+
+/// The body of every error answer (RFC 9457).
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({
+    "type": "urn:essor:problem:validation",
+    "title": "Données invalides",
+    "status": 422,
+    "detail": "Les données envoyées sont invalides : « email » : adresse électronique invalide.",
+    "errors": {"email": ["adresse électronique invalide"]}
+}))]
+pub struct Problem {
+    /// A URI identifying the kind of problem (`urn:essor:problem:<kind>`).
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// A short French summary of the kind of problem.
+    pub title: String,
+    /// The HTTP status code.
+    pub status: u16,
+    /// A French explanation of this occurrence: what is wrong and how to fix it.
+    pub detail: String,
+    /// For 422: field path -> French messages.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub errors: Option<FieldErrors>,
+    /// Extension members (e.g. `current_state` and `allowed_actions` on a 409).
+    #[serde(flatten)]
+    #[schema(value_type = Object)]
+    pub extra: serde_json::Map<String, Value>,
+}
+
+impl ResponseError for AppError {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            Self::BadRequest(_) => StatusCode::BAD_REQUEST,
+            Self::Validation { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            Self::Forbidden(_) => StatusCode::FORBIDDEN,
+            Self::NotFound(_) => StatusCode::NOT_FOUND,
+            Self::Conflict { .. } => StatusCode::CONFLICT,
+            Self::PreconditionFailed(_) => StatusCode::PRECONDITION_FAILED,
+            Self::PreconditionRequired(_) => StatusCode::PRECONDITION_REQUIRED,
+            Self::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
+            Self::DatabaseUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        let status = self.status_code();
+        match self {
+            Self::Internal(e) => tracing::error!(error = ?e, "internal error"),
+            Self::DatabaseUnavailable(e) => tracing::error!(error = %e, "database unavailable"),
+            _ => tracing::debug!(status = status.as_u16(), error = %self, "request refused"),
+        }
+        let (slug, title) = self.kind();
+        let mut extra = serde_json::Map::new();
+        let errors = match self {
+            Self::Validation {
+                errors,
+                extra: more,
+                ..
+            } => {
+                if let Some((k, v)) = more {
+                    extra.insert(k.clone(), v.clone());
+                }
+                Some(errors.clone())
+            }
+            Self::Conflict { extra: more, .. } => {
+                extra.extend(more.clone());
+                None
+            }
+            _ => None,
+        };
+        let problem = Problem {
+            kind: format!("urn:essor:problem:{slug}"),
+            title: title.into(),
+            status: status.as_u16(),
+            detail: self.detail(),
+            errors,
+            extra,
+        };
+        let mut resp = HttpResponse::build(status);
+        resp.insert_header((header::CONTENT_TYPE, PROBLEM_JSON));
+        match self {
+            Self::Unauthorized(_) => {
+                resp.insert_header((header::WWW_AUTHENTICATE, "Bearer realm=\"essor\""));
+            }
+            Self::TooManyRequests {
+                retry_after_seconds,
+            } => {
+                resp.insert_header((header::RETRY_AFTER, retry_after_seconds.to_string()));
+            }
+            Self::DatabaseUnavailable(_) => {
+                resp.insert_header((header::RETRY_AFTER, "5"));
+            }
+            _ => {}
+        }
+        resp.body(serde_json::to_string(&problem).unwrap_or_default())
+    }
+}
+
+impl From<diesel::result::Error> for AppError {
+    fn from(e: diesel::result::Error) -> Self {
+        match e {
+            diesel::result::Error::NotFound => Self::NotFound("Ressource introuvable.".into()),
+            other => Self::Internal(anyhow::Error::new(other).context("database error")),
+        }
+    }
+}
+
+impl From<validator::ValidationErrors> for AppError {
+    fn from(e: validator::ValidationErrors) -> Self {
+        let mut errors = FieldErrors::new();
+        flatten_validation(&e, "", &mut errors);
+        Self::validation(errors)
+    }
+}
+
+/// Turns validator's nested errors into `a.b[0].c` paths with their French messages.
+fn flatten_validation(e: &validator::ValidationErrors, prefix: &str, out: &mut FieldErrors) {
+    use validator::ValidationErrorsKind as K;
+    for (field, kind) in e.errors() {
+        let path = if prefix.is_empty() {
+            field.to_string()
+        } else {
+            format!("{prefix}.{field}")
+        };
+        match kind {
+            K::Field(errs) => {
+                let msgs = out.entry(path).or_default();
+                for err in errs {
+                    msgs.push(
+                        err.message
+                            .as_ref()
+                            .map(|m| m.to_string())
+                            .unwrap_or_else(|| format!("valeur invalide ({})", err.code)),
+                    );
+                }
+            }
+            K::Struct(inner) => flatten_validation(inner, &path, out),
+            K::List(items) => {
+                for (i, inner) in items {
+                    flatten_validation(inner, &format!("{path}[{i}]"), out);
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use actix_web::body::to_bytes;
+
+    async fn body_of(e: AppError) -> (StatusCode, Value) {
+        let resp = e.error_response();
+        let status = resp.status();
+        assert_eq!(
+            resp.headers().get(header::CONTENT_TYPE).unwrap(),
+            PROBLEM_JSON
+        );
+        let bytes = to_bytes(resp.into_body()).await.unwrap();
+        (status, serde_json::from_slice(&bytes).unwrap())
+    }
+
+    #[actix_web::test]
+    async fn each_error_maps_to_its_status_with_a_problem_body() {
+        let cases: Vec<(AppError, u16, &str)> = vec![
+            (AppError::BadRequest("x".into()), 400, "bad-request"),
+            (
+                AppError::invalid_field("email", "adresse invalide"),
+                422,
+                "validation",
+            ),
+            (AppError::Unauthorized("x".into()), 401, "unauthorized"),
+            (AppError::Forbidden("x".into()), 403, "forbidden"),
+            (AppError::not_found("x"), 404, "not-found"),
+            (AppError::conflict("x"), 409, "conflict"),
+            (
+                AppError::PreconditionFailed("x".into()),
+                412,
+                "precondition-failed",
+            ),
+            (
+                AppError::PreconditionRequired("x".into()),
+                428,
+                "precondition-required",
+            ),
+            (
+                AppError::PayloadTooLarge("x".into()),
+                413,
+                "payload-too-large",
+            ),
+            (
+                AppError::UnsupportedMediaType("x".into()),
+                415,
+                "unsupported-media-type",
+            ),
+            (
+                AppError::TooManyRequests {
+                    retry_after_seconds: 7,
+                },
+                429,
+                "too-many-requests",
+            ),
+            (
+                AppError::Internal(anyhow::anyhow!("secret cause")),
+                500,
+                "internal",
+            ),
+        ];
+        for (err, status, slug) in cases {
+            let (st, body) = body_of(err).await;
+            assert_eq!(st.as_u16(), status);
+            assert_eq!(body["status"], status);
+            assert_eq!(body["type"], format!("urn:essor:problem:{slug}"));
+            assert!(!body["title"].as_str().unwrap().is_empty());
+            assert!(!body["detail"].as_str().unwrap().is_empty());
+        }
+    }
+
+    #[actix_web::test]
+    async fn internal_errors_do_not_leak_their_cause() {
+        let (_, body) = body_of(AppError::Internal(anyhow::anyhow!(
+            "password=hunter2 at db.rs:12"
+        )))
+        .await;
+        let text = body.to_string();
+        assert!(!text.contains("hunter2"));
+        assert!(!text.contains("db.rs"));
+    }
+
+    #[actix_web::test]
+    async fn validation_lists_fields_and_conflict_carries_extras() {
+        let (_, body) = body_of(AppError::invalid_field(
+            "organisation.siret",
+            "clé invalide",
+        ))
+        .await;
+        assert_eq!(body["errors"]["organisation.siret"][0], "clé invalide");
+        assert!(
+            body["detail"]
+                .as_str()
+                .unwrap()
+                .contains("organisation.siret")
+        );
+
+        let mut extra = serde_json::Map::new();
+        extra.insert("current_state".into(), "accepted".into());
+        let (_, body) = body_of(AppError::Conflict {
+            detail: "non".into(),
+            extra,
+        })
+        .await;
+        assert_eq!(body["current_state"], "accepted");
+        assert!(body.get("errors").is_none());
+    }
+
+    #[test]
+    fn retry_after_is_set_on_429() {
+        let resp = AppError::TooManyRequests {
+            retry_after_seconds: 42,
+        }
+        .error_response();
+        assert_eq!(resp.headers().get(header::RETRY_AFTER).unwrap(), "42");
+    }
+}

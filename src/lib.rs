@@ -1,0 +1,14 @@
+//! essor: the grant-application workflow of the MEL's call for projects « Entreprendre
+//! autrement ». See README.md and DESIGN.md for the whole picture.
+
+pub mod auth;
+pub mod config;
+pub mod db;
+pub mod domain;
+pub mod error;
+pub mod openapi;
+pub mod routes;
+pub mod services;
+pub mod startup;
+pub mod state;
+pub mod telemetry;

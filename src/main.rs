@@ -1,0 +1,168 @@
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use essor::config::Settings;
+use essor::startup::Application;
+
+/// essor — appel à projets « Entreprendre autrement » (Métropole Européenne de Lille).
+#[derive(Parser)]
+#[command(version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Start the HTTP server (the default).
+    Serve,
+    /// Apply pending database migrations and exit.
+    Migrate,
+    /// Create an account, e.g. the first admin:
+    /// `essor create-user --role admin --email a@mel.fr --full-name "A B" --password-stdin`.
+    CreateUser {
+        #[arg(long)]
+        role: String,
+        #[arg(long)]
+        email: String,
+        #[arg(long, default_value = "Administrateur")]
+        full_name: String,
+        /// Read the password from standard input (first line), so it stays out of the
+        /// shell history and the process list.
+        #[arg(long, required = true)]
+        password_stdin: bool,
+    },
+    /// Print the OpenAPI document (`essor openapi > openapi.yaml`).
+    Openapi {
+        /// yaml (default) or json.
+        #[arg(long, default_value = "yaml")]
+        format: String,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let command = cli.command.unwrap_or(Command::Serve);
+    if let Command::Openapi { format } = &command {
+        let spec = essor::openapi::spec();
+        let text = match format.as_str() {
+            "json" => spec.to_pretty_json().map_err(|e| e.to_string()),
+            "yaml" => spec.to_yaml().map_err(|e| e.to_string()),
+            other => Err(format!("unknown format {other:?} (yaml or json)")),
+        };
+        return match text {
+            Ok(t) => {
+                print!("{t}");
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("essor: {e}");
+                ExitCode::FAILURE
+            }
+        };
+    }
+
+    let settings = match Settings::load() {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("essor: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    essor::telemetry::init(settings.env);
+
+    let runtime = actix_web::rt::System::new();
+    let result = runtime.block_on(async move {
+        match command {
+            Command::Serve => {
+                let app = Application::build(settings).await?;
+                app.run_until_stopped().await?;
+                tracing::info!("stopped");
+                Ok(())
+            }
+            Command::Migrate => {
+                let db = essor::db::Db::connect(
+                    &settings.database.url,
+                    1,
+                    std::time::Duration::from_secs(settings.database.connect_timeout_seconds),
+                )?;
+                let applied = db.migrate()?;
+                for m in &applied {
+                    tracing::info!(migration = %m, "applied");
+                }
+                println!("{} migration(s) applied", applied.len());
+                Ok(())
+            }
+            Command::CreateUser {
+                role,
+                email,
+                full_name,
+                password_stdin,
+            } => create_user(settings, &role, &email, &full_name, password_stdin).await,
+            Command::Openapi { .. } => unreachable!("handled above"),
+        }
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            let e: anyhow::Error = e;
+            tracing::error!(error = %format!("{e:#}"), "fatal");
+            eprintln!("essor: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn create_user(
+    settings: Settings,
+    role: &str,
+    email: &str,
+    full_name: &str,
+    password_stdin: bool,
+) -> anyhow::Result<()> {
+    use essor::domain::account::Role;
+    use essor::services::accounts::{self, NewAccount};
+
+    let role = Role::parse(role).ok_or_else(|| {
+        anyhow::anyhow!("unknown role {role:?}: applicant, reviewer, staff or admin")
+    })?;
+    anyhow::ensure!(password_stdin, "--password-stdin is required");
+    let mut password = String::new();
+    std::io::stdin().read_line(&mut password)?;
+    let password = password.trim_end_matches(['\n', '\r']).to_owned();
+
+    let db = essor::db::Db::connect(
+        &settings.database.url,
+        1,
+        std::time::Duration::from_secs(settings.database.connect_timeout_seconds),
+    )?;
+    let migrator = db.clone();
+    actix_web::web::block(move || migrator.migrate()).await??;
+    let state = essor::state::AppState::new(db, settings);
+    let account = NewAccount::parse(email, &password, full_name, role).map_err(describe)?;
+    let user = accounts::create(&state, account).await.map_err(describe)?;
+    println!(
+        "created {} {} ({})",
+        user.role.as_str(),
+        user.email,
+        user.id
+    );
+    Ok(())
+}
+
+/// A 4xx as one line for the terminal.
+fn describe(e: essor::error::AppError) -> anyhow::Error {
+    match e {
+        essor::error::AppError::Validation { errors, .. } => anyhow::anyhow!(
+            "{}",
+            errors
+                .iter()
+                .map(|(f, m)| format!("{f}: {}", m.join(", ")))
+                .collect::<Vec<_>>()
+                .join("; ")
+        ),
+        essor::error::AppError::Conflict { detail, .. } => anyhow::anyhow!(detail),
+        other => anyhow::anyhow!(other.to_string()),
+    }
+}

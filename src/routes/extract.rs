@@ -1,0 +1,183 @@
+//! Request-body and query helpers shared by the handlers.
+
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use utoipa::{IntoParams, ToSchema};
+
+use crate::error::{AppError, FieldErrors};
+use crate::routes::errors::translate_serde_message;
+
+/// Deserialises a JSON body, naming the exact field on failure (`organisation.siret`,
+/// `project.activity_communes[0]`), so a 422 says where the problem is.
+pub fn from_json<T: DeserializeOwned>(value: Value) -> Result<T, AppError> {
+    // serde would also read a struct from an array of its fields in order; a body is an object.
+    if !value.is_object() {
+        return Err(AppError::invalid_field(
+            "corps",
+            "le corps de la requête doit être un objet JSON",
+        ));
+    }
+    serde_path_to_error::deserialize(value).map_err(|e| {
+        let raw = e.inner().to_string();
+        let parent = e.path().to_string();
+        let mut field = if parent == "." { String::new() } else { parent };
+        if let Some(name) = raw
+            .strip_prefix("missing field `")
+            .and_then(|r| r.split('`').next())
+        {
+            field = if field.is_empty() {
+                name.to_owned()
+            } else {
+                format!("{field}.{name}")
+            };
+        }
+        if field.is_empty() {
+            field = "corps".to_owned();
+        }
+        let mut errors = FieldErrors::new();
+        errors.insert(field, vec![translate_serde_message(&raw)]);
+        AppError::validation(errors)
+    })
+}
+
+pub const MAX_PER_PAGE: u32 = 100;
+pub const DEFAULT_PER_PAGE: u32 = 20;
+
+/// `?page=&per_page=` (DESIGN.md §4): pages start at 1, at most 100 items a page.
+#[derive(Debug, Clone, Copy, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct PageParams {
+    /// Page number, from 1.
+    #[param(minimum = 1, example = 1)]
+    pub page: Option<u32>,
+    /// Items per page, 1 to 100 (default 20).
+    #[param(minimum = 1, maximum = 100, example = 20)]
+    pub per_page: Option<u32>,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct Paging {
+    pub page: u32,
+    pub per_page: u32,
+}
+
+impl Paging {
+    pub fn offset(self) -> i64 {
+        i64::from(self.page - 1) * i64::from(self.per_page)
+    }
+
+    pub fn limit(self) -> i64 {
+        i64::from(self.per_page)
+    }
+}
+
+impl PageParams {
+    pub fn paging(self) -> Result<Paging, AppError> {
+        let page = self.page.unwrap_or(1);
+        let per_page = self.per_page.unwrap_or(DEFAULT_PER_PAGE);
+        if page == 0 {
+            return Err(AppError::BadRequest(
+                "Paramètre « page » invalide : les pages commencent à 1.".into(),
+            ));
+        }
+        if per_page == 0 || per_page > MAX_PER_PAGE {
+            return Err(AppError::BadRequest(format!(
+                "Paramètre « per_page » invalide : entre 1 et {MAX_PER_PAGE}."
+            )));
+        }
+        if u64::from(page) * u64::from(per_page) > i64::MAX as u64 {
+            return Err(AppError::BadRequest(
+                "Paramètre « page » trop grand.".into(),
+            ));
+        }
+        Ok(Paging { page, per_page })
+    }
+}
+
+/// A page of a list: `{ items, total, page, per_page }`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Page<T: ToSchema> {
+    pub items: Vec<T>,
+    /// Number of items in the whole list.
+    pub total: i64,
+    pub page: u32,
+    pub per_page: u32,
+}
+
+impl<T: ToSchema> Page<T> {
+    pub fn new(items: Vec<T>, total: i64, paging: Paging) -> Self {
+        Self {
+            items,
+            total,
+            page: paging.page,
+            per_page: paging.per_page,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct Inner {
+        code: u32,
+    }
+
+    #[derive(Debug, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct Outer {
+        name: String,
+        inner: Inner,
+        list: Vec<u32>,
+    }
+
+    fn err_fields(v: Value) -> FieldErrors {
+        match from_json::<Outer>(v) {
+            Err(AppError::Validation { errors, .. }) => errors,
+            other => panic!("expected a 422, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn errors_name_the_field_path() {
+        let cases = [
+            (
+                serde_json::json!({"inner": {"code": 1}, "list": []}),
+                "name",
+            ),
+            (
+                serde_json::json!({"name": "a", "inner": {}, "list": []}),
+                "inner.code",
+            ),
+            (
+                serde_json::json!({"name": "a", "inner": {"code": "x"}, "list": []}),
+                "inner.code",
+            ),
+            (
+                serde_json::json!({"name": "a", "inner": {"code": 1}, "list": [1, "x"]}),
+                "list[1]",
+            ),
+            (serde_json::json!([1, 2]), "corps"),
+        ];
+        for (body, field) in cases {
+            let errors = err_fields(body.clone());
+            assert!(errors.contains_key(field), "{body}: {errors:?}");
+        }
+    }
+
+    #[test]
+    fn paging_bounds() {
+        let p = |page, per_page| PageParams { page, per_page }.paging();
+        assert_eq!(p(None, None).unwrap().offset(), 0);
+        assert_eq!(p(Some(3), Some(10)).unwrap().offset(), 20);
+        assert!(p(Some(0), None).is_err());
+        assert!(p(None, Some(0)).is_err());
+        assert!(p(None, Some(101)).is_err());
+        assert!(p(None, Some(100)).is_ok());
+    }
+}

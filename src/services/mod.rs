@@ -1,0 +1,3 @@
+//! Use cases. Each runs in one transaction: load, apply a domain rule, persist, audit, queue mail.
+
+pub mod accounts;

@@ -1,0 +1,159 @@
+//! `Application::build(settings)`: everything `main` and the tests share — the database pool
+//! and its migrations, the bound listener, the HTTP server with its middleware.
+
+use std::net::TcpListener;
+use std::time::Duration;
+
+use actix_cors::Cors;
+use actix_web::dev::{Server, Service};
+use actix_web::http::header::{self, HeaderName, HeaderValue};
+use actix_web::{App, HttpMessage, HttpServer, web};
+use tracing_actix_web::{RequestId, TracingLogger};
+use utoipa_actix_web::AppExt;
+
+use crate::config::Settings;
+use crate::db::{Db, redact};
+use crate::openapi::{ApiDoc, SpecJson};
+use crate::routes;
+use crate::state::AppState;
+
+pub struct Application {
+    port: u16,
+    server: Server,
+    state: AppState,
+}
+
+impl Application {
+    /// Connects to the database, applies migrations, binds the listener and builds the
+    /// server (not yet running: `run_until_stopped` drives it).
+    pub async fn build(settings: Settings) -> anyhow::Result<Self> {
+        std::fs::create_dir_all(&settings.data_dir).map_err(|e| {
+            anyhow::anyhow!(
+                "cannot create the data directory {}: {e}",
+                settings.data_dir.display()
+            )
+        })?;
+        let db = Db::connect(
+            &settings.database.url,
+            settings.database.pool_size,
+            Duration::from_secs(settings.database.connect_timeout_seconds),
+        )?;
+        let migrator = db.clone();
+        let applied = web::block(move || migrator.migrate()).await??;
+        tracing::info!(
+            database = %redact(&settings.database.url),
+            applied = applied.len(),
+            "database ready"
+        );
+
+        let listener = TcpListener::bind((settings.server.host.as_str(), settings.server.port))
+            .map_err(|e| {
+                anyhow::anyhow!(
+                    "cannot listen on {}:{}: {e}",
+                    settings.server.host,
+                    settings.server.port
+                )
+            })?;
+        let port = listener.local_addr()?.port();
+        tracing::info!(address = %format!("http://{}:{port}", settings.server.host), "listening");
+
+        let state = AppState::new(db, settings);
+        let server = build_server(listener, state.clone())?;
+        Ok(Self {
+            port,
+            server,
+            state,
+        })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// Serves until SIGTERM/SIGINT (actix stops accepting, lets in-flight requests finish
+    /// within `server.shutdown_timeout_seconds`, then returns).
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.server.await
+    }
+}
+
+fn build_server(listener: TcpListener, state: AppState) -> anyhow::Result<Server> {
+    let settings = state.settings.clone();
+    let spec = web::Data::new(SpecJson(
+        crate::openapi::spec()
+            .to_json()
+            .map_err(|e| anyhow::anyhow!("openapi: {e}"))?,
+    ));
+    let state_data = web::Data::new(state);
+    let cors_origins = settings.server.cors_origins.clone();
+    let json_limit = 256 * 1024;
+
+    let mut server = HttpServer::new(move || {
+        let (app, _api) = App::new()
+            .into_utoipa_app()
+            .openapi(<ApiDoc as utoipa::OpenApi>::openapi())
+            .app_data(state_data.clone())
+            .app_data(spec.clone())
+            .app_data(
+                web::JsonConfig::default()
+                    .limit(json_limit)
+                    .error_handler(routes::errors::json_error),
+            )
+            .app_data(web::QueryConfig::default().error_handler(routes::errors::query_error))
+            .app_data(web::PathConfig::default().error_handler(routes::errors::path_error))
+            .configure(routes::configure)
+            .split_for_parts();
+        app.default_service(web::to(routes::errors::not_found))
+            .wrap(cors(&cors_origins))
+            .wrap_fn(|req, srv| {
+                // Echo the request id so a user reporting a problem can quote it.
+                let request_id = req.extensions().get::<RequestId>().map(|id| id.to_string());
+                let fut = srv.call(req);
+                async move {
+                    let mut res = fut.await?;
+                    if let Some(id) = request_id.and_then(|id| HeaderValue::from_str(&id).ok()) {
+                        res.headers_mut()
+                            .insert(HeaderName::from_static("x-request-id"), id);
+                    }
+                    Ok(res)
+                }
+            })
+            .wrap(TracingLogger::default())
+    })
+    .listen(listener)?
+    .shutdown_timeout(settings.server.shutdown_timeout_seconds);
+    if settings.server.workers > 0 {
+        server = server.workers(settings.server.workers);
+    }
+    Ok(server.run())
+}
+
+/// Only the configured front-end origins may call the API from a browser. A request from
+/// another origin is still answered, without CORS headers, so the browser withholds it.
+fn cors(origins: &[String]) -> Cors {
+    let mut cors = Cors::default()
+        .block_on_origin_mismatch(false)
+        .allowed_methods(["GET", "POST", "PUT", "PATCH", "DELETE"])
+        .allowed_headers([
+            header::AUTHORIZATION,
+            header::CONTENT_TYPE,
+            header::IF_MATCH,
+            header::ACCEPT,
+        ])
+        .expose_headers([
+            header::ETAG,
+            header::LOCATION,
+            header::RETRY_AFTER,
+            header::CONTENT_DISPOSITION,
+            HeaderName::from_static("x-request-id"),
+        ])
+        .max_age(3600);
+    for origin in origins {
+        cors = cors.allowed_origin(origin.trim_end_matches('/'));
+    }
+    cors
+}

@@ -1,0 +1,9 @@
+//! The API test binary: every test talks HTTP to a real server over a real database, and
+//! runs once on SQLite and once on PostgreSQL.
+
+mod helpers;
+
+mod auth;
+mod foundation;
+mod matrix;
+mod openapi;
