@@ -166,6 +166,12 @@ impl Settings {
             .cloned();
 
         let builder = config::Config::builder()
+            // The defaults are compiled in, so the binary runs from any directory; an on-disk
+            // config/default.toml still overrides them.
+            .add_source(config::File::from_str(
+                include_str!("../config/default.toml"),
+                config::FileFormat::Toml,
+            ))
             .add_source(
                 config::File::from(config_dir.join("default.toml"))
                     .format(config::FileFormat::Toml)

@@ -101,6 +101,11 @@ fn build_server(listener: TcpListener, state: AppState) -> anyhow::Result<Server
             .app_data(
                 web::JsonConfig::default()
                     .limit(json_limit)
+                    // application/json, and JSON Merge Patch (application/merge-patch+json).
+                    .content_type_required(true)
+                    .content_type(|mime| {
+                        mime.subtype() == "json" || mime.suffix().is_some_and(|s| s == "json")
+                    })
                     .error_handler(routes::errors::json_error),
             )
             .app_data(web::QueryConfig::default().error_handler(routes::errors::query_error))

@@ -4,6 +4,11 @@
 //! Every call goes through `Db::run`, which takes a pooled connection inside `web::block` so
 //! actix's worker threads never wait on the database.
 
+pub mod applications;
+pub mod assignments;
+pub mod audit;
+pub mod calls;
+pub mod documents;
 pub mod schema;
 pub mod users;
 
@@ -189,13 +194,13 @@ impl Db {
         .map_err(|e| AppError::Internal(anyhow::anyhow!("blocking task failed: {e}")))?
     }
 
-    /// Runs `f` inside a transaction (rolled back on `Err`).
+    /// Runs `f` inside a write transaction (rolled back on `Err`).
     pub async fn transaction<T, F>(&self, f: F) -> Result<T, AppError>
     where
         F: FnOnce(&mut DbConnection) -> Result<T, AppError> + Send + 'static,
         T: Send + 'static,
     {
-        self.run(move |conn| conn.transaction(f)).await
+        self.run(move |conn| write_transaction(conn, f)).await
     }
 
     /// Applies pending migrations. On PostgreSQL an advisory lock makes concurrent
@@ -217,6 +222,35 @@ impl Db {
             .map_err(|e| AppError::DatabaseUnavailable(e.to_string()))?;
         conn.batch_execute("SELECT 1")
             .map_err(|e| AppError::DatabaseUnavailable(e.to_string()))
+    }
+}
+
+/// A transaction meant to write. On SQLite it starts with `BEGIN IMMEDIATE`: it takes the
+/// write lock up front (waiting up to busy_timeout) instead of failing with SQLITE_BUSY when a
+/// read inside it later wants to become a write. PostgreSQL uses row locks and its default.
+pub fn write_transaction<T, F>(conn: &mut DbConnection, f: F) -> Result<T, AppError>
+where
+    F: FnOnce(&mut DbConnection) -> Result<T, AppError>,
+{
+    use diesel::connection::{AnsiTransactionManager, TransactionManager};
+    type Manager = <DbConnection as Connection>::TransactionManager;
+    match conn {
+        DbConnection::Sqlite(sqlite) => {
+            AnsiTransactionManager::begin_transaction_sql(sqlite, "BEGIN IMMEDIATE")?
+        }
+        DbConnection::Pg(_) => Manager::begin_transaction(conn)?,
+    }
+    match f(conn) {
+        Ok(value) => {
+            Manager::commit_transaction(conn)?;
+            Ok(value)
+        }
+        Err(e) => {
+            if let Err(rollback) = Manager::rollback_transaction(conn) {
+                tracing::error!(error = %rollback, "rollback failed");
+            }
+            Err(e)
+        }
     }
 }
 

@@ -11,3 +11,119 @@ diesel::table! {
         created_at -> Timestamp,
     }
 }
+
+diesel::table! {
+    calls (id) {
+        id -> Text,
+        title -> Text,
+        description -> Text,
+        rules_version -> Text,
+        opens_at -> Nullable<Timestamp>,
+        closes_at -> Nullable<Timestamp>,
+        budget_cents -> BigInt,
+        max_award_cents -> BigInt,
+        max_budget_share_pct -> Nullable<Integer>,
+        territory -> Text,
+        min_reviews -> Integer,
+        scoring_grid -> Text,
+        required_documents -> Text,
+        state -> Text,
+        version -> Integer,
+        awarded_cents -> BigInt,
+        created_by -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        published_at -> Nullable<Timestamp>,
+        closed_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    reference_counters (year) {
+        year -> Integer,
+        last_value -> Integer,
+    }
+}
+
+diesel::table! {
+    applications (id) {
+        id -> Text,
+        reference -> Text,
+        call_id -> Text,
+        applicant_id -> Text,
+        state -> Text,
+        version -> Integer,
+        body -> Text,
+        organisation_name -> Text,
+        project_title -> Text,
+        requested_cents -> BigInt,
+        eligibility -> Nullable<Text>,
+        eligibility_verdict -> Nullable<Text>,
+        awarded_cents -> Nullable<BigInt>,
+        decision_motivation -> Nullable<Text>,
+        committee_date -> Nullable<Date>,
+        decision_reference -> Nullable<Text>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        submitted_at -> Nullable<Timestamp>,
+        decided_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    application_documents (id) {
+        id -> Text,
+        application_id -> Text,
+        kind -> Text,
+        filename -> Text,
+        content_type -> Text,
+        size_bytes -> BigInt,
+        sha256 -> Text,
+        uploaded_by -> Text,
+        uploaded_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    assignments (id) {
+        id -> Text,
+        application_id -> Text,
+        reviewer_id -> Text,
+        status -> Text,
+        statement -> Nullable<Text>,
+        recusal_reason -> Nullable<Text>,
+        assigned_by -> Text,
+        assigned_at -> Timestamp,
+        responded_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    audit_events (id) {
+        id -> Text,
+        application_id -> Nullable<Text>,
+        call_id -> Nullable<Text>,
+        actor_id -> Text,
+        action -> Text,
+        from_state -> Nullable<Text>,
+        to_state -> Nullable<Text>,
+        payload -> Text,
+        at -> Timestamp,
+    }
+}
+
+diesel::joinable!(applications -> calls (call_id));
+diesel::joinable!(applications -> users (applicant_id));
+diesel::joinable!(application_documents -> applications (application_id));
+diesel::joinable!(assignments -> applications (application_id));
+diesel::joinable!(audit_events -> applications (application_id));
+
+diesel::allow_tables_to_appear_in_same_query!(
+    users,
+    calls,
+    applications,
+    application_documents,
+    assignments,
+    audit_events,
+    reference_counters,
+);

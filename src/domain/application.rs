@@ -2,9 +2,14 @@
 //! organisation, the project and its ESS commitments. These are plain data; the checks on
 //! identifiers and amounts live in `identifiers`, `money` and `eligibility`.
 
+use std::borrow::Cow;
+
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
+use validator::{Validate, ValidationError};
+
+use crate::domain::identifiers::{InseeCode, PostalCode, Rna, Siret};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
@@ -97,16 +102,46 @@ pub enum SocialUtility {
     SustainableDevelopment,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+impl SocialUtility {
+    pub fn label_fr(self) -> &'static str {
+        match self {
+            Self::FragilePeople => "soutien à des personnes en situation de fragilité",
+            Self::SocialLink => "maintien et renforcement de la cohésion territoriale, lien social",
+            Self::CitizenshipEducation => "éducation à la citoyenneté",
+            Self::SustainableDevelopment => "développement durable, transition écologique",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema, Validate)]
+#[serde(deny_unknown_fields)]
 pub struct Organisation {
+    #[validate(custom(function = "required_name"))]
+    #[schema(example = "Les Ateliers du Sart", max_length = 200)]
     pub name: String,
     pub legal_form: LegalForm,
+    /// 14 digits with a valid key (spaces allowed).
+    #[validate(custom(function = "check_siret"))]
+    #[schema(example = "73282932000074")]
     pub siret: Option<String>,
+    /// Répertoire national des associations: W and 9 digits.
+    #[validate(custom(function = "check_rna"))]
+    #[schema(example = "W595012345")]
     pub rna: Option<String>,
+    #[validate(custom(function = "plausible_date"))]
+    #[schema(example = "2025-03-01")]
     pub created_on: NaiveDate,
+    #[validate(length(max = 300, message = "l'adresse ne doit pas dépasser 300 caractères"))]
+    #[schema(example = "12 rue de Lannoy", max_length = 300)]
     pub address: String,
+    #[validate(custom(function = "postal_code"))]
+    #[schema(example = "59650")]
     pub postal_code: String,
+    #[validate(custom(function = "insee"))]
+    #[schema(example = "59009")]
     pub commune_insee: String,
+    #[validate(range(max = 1_000_000, message = "nombre de salariés invraisemblable"))]
+    #[schema(example = 2)]
     pub employees: u32,
     pub esus: Esus,
     pub insertion_structure: Option<InsertionStructure>,
@@ -114,40 +149,329 @@ pub struct Organisation {
     pub in_insolvency_proceedings: bool,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema, Validate)]
+#[serde(deny_unknown_fields)]
 pub struct Project {
+    #[validate(custom(function = "required_title"))]
+    #[schema(example = "Recyclerie de quartier", max_length = 200)]
     pub title: String,
+    #[validate(length(
+        max = 5000,
+        message = "le résumé ne doit pas dépasser 5 000 caractères"
+    ))]
+    #[schema(
+        example = "Collecte, réparation et revente d'objets du quotidien.",
+        max_length = 5000
+    )]
     pub summary: String,
     pub stage: Stage,
+    /// INSEE codes of the communes where the project takes place.
+    #[validate(custom(function = "insee_list"))]
+    #[schema(example = json!(["59009"]))]
     pub activity_communes: Vec<String>,
+    #[validate(range(
+        min = 0,
+        max = 100_000_000_000i64,
+        message = "le budget doit être un nombre de centimes positif ou nul"
+    ))]
+    #[schema(example = 9000000, minimum = 0)]
     pub total_budget_cents: i64,
+    #[validate(range(
+        min = 0,
+        max = 100_000_000_000i64,
+        message = "le montant demandé doit être un nombre de centimes positif ou nul"
+    ))]
+    #[schema(example = 2000000, minimum = 0)]
     pub requested_cents: i64,
+    #[validate(custom(function = "plausible_date"))]
+    #[schema(example = "2027-01-15")]
     pub starts_on: NaiveDate,
+    #[validate(range(max = 100_000, message = "nombre d'emplois invraisemblable"))]
+    #[schema(example = 2)]
     pub jobs_created: u32,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema, Validate)]
+#[serde(deny_unknown_fields)]
 pub struct EssCommitments {
     pub purpose_beyond_profit: bool,
     pub democratic_governance: bool,
+    #[validate(length(
+        max = 5000,
+        message = "la description ne doit pas dépasser 5 000 caractères"
+    ))]
+    #[schema(max_length = 5000)]
     pub governance_description: String,
+    #[validate(range(max = 100, message = "un pourcentage est compris entre 0 et 100"))]
+    #[schema(maximum = 100)]
     pub reinvested_profit_pct: Option<u8>,
+    #[validate(range(max = 100, message = "un pourcentage est compris entre 0 et 100"))]
+    #[schema(maximum = 100)]
     pub development_fund_pct: Option<u8>,
+    #[validate(range(max = 100, message = "un pourcentage est compris entre 0 et 100"))]
+    #[schema(maximum = 100)]
     pub retained_earnings_and_reserves_pct: Option<u8>,
     pub impartible_reserves: bool,
     pub no_capital_amortization: bool,
+    #[validate(custom(function = "distinct_objectives"))]
     pub social_utility: Vec<SocialUtility>,
+    #[validate(length(
+        max = 5000,
+        message = "la présentation ne doit pas dépasser 5 000 caractères"
+    ))]
+    #[schema(max_length = 5000)]
     pub social_utility_statement: String,
     /// Mean pay of the five best paid, as a multiple of the SMIC (e.g. 3.5).
+    #[validate(range(min = 0.0, max = 1000.0, message = "rapport au SMIC invraisemblable"))]
+    #[schema(minimum = 0, maximum = 1000)]
     pub top5_avg_pay_smic_ratio: Option<f64>,
     /// Highest pay, as a multiple of the SMIC.
+    #[validate(range(min = 0.0, max = 1000.0, message = "rapport au SMIC invraisemblable"))]
+    #[schema(minimum = 0, maximum = 1000)]
     pub top_pay_smic_ratio: Option<f64>,
 }
 
 /// The whole declarative body of an application.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema, Validate)]
+#[serde(deny_unknown_fields)]
 pub struct ApplicationBody {
+    #[validate(nested)]
     pub organisation: Organisation,
+    #[validate(nested)]
     pub project: Project,
+    #[validate(nested)]
     pub ess: EssCommitments,
+}
+
+impl ApplicationBody {
+    /// Stores identifiers the way the registers write them (no spaces), once validated.
+    pub fn normalise(mut self) -> Self {
+        let clean = |v: Option<String>| v.map(|s| s.trim().to_owned()).filter(|s| !s.is_empty());
+        self.organisation.siret = clean(self.organisation.siret)
+            .map(|s| Siret::parse(&s).map(|x| x.as_str().to_owned()).unwrap_or(s));
+        self.organisation.rna = clean(self.organisation.rna);
+        self.organisation.name = self.organisation.name.trim().to_owned();
+        self.project.title = self.project.title.trim().to_owned();
+        self
+    }
+}
+
+fn fail(message: impl Into<Cow<'static, str>>) -> ValidationError {
+    ValidationError::new("invalid").with_message(message.into())
+}
+
+fn required_name(s: &str) -> Result<(), ValidationError> {
+    required_text(s, "le nom de la structure")
+}
+
+fn required_title(s: &str) -> Result<(), ValidationError> {
+    required_text(s, "le titre du projet")
+}
+
+fn required_text(s: &str, what: &str) -> Result<(), ValidationError> {
+    let n = s.trim().chars().count();
+    if n == 0 {
+        Err(fail(format!("{what} est obligatoire")))
+    } else if n > 200 {
+        Err(fail(format!("{what} ne doit pas dépasser 200 caractères")))
+    } else {
+        Ok(())
+    }
+}
+
+fn check_siret(s: &str) -> Result<(), ValidationError> {
+    if s.trim().is_empty() {
+        return Ok(());
+    }
+    Siret::parse(s).map(|_| ()).map_err(|e| fail(e.to_string()))
+}
+
+fn check_rna(s: &str) -> Result<(), ValidationError> {
+    if s.trim().is_empty() {
+        return Ok(());
+    }
+    Rna::parse(s).map(|_| ()).map_err(|e| fail(e.to_string()))
+}
+
+fn postal_code(s: &str) -> Result<(), ValidationError> {
+    PostalCode::parse(s)
+        .map(|_| ())
+        .map_err(|e| fail(e.to_string()))
+}
+
+fn insee(s: &str) -> Result<(), ValidationError> {
+    InseeCode::parse(s)
+        .map(|_| ())
+        .map_err(|e| fail(e.to_string()))
+}
+
+fn insee_list(codes: &[String]) -> Result<(), ValidationError> {
+    if codes.is_empty() {
+        return Err(fail(
+            "indiquez au moins une commune d'activité (code INSEE)",
+        ));
+    }
+    if codes.len() > 200 {
+        return Err(fail("200 communes d'activité au plus"));
+    }
+    for code in codes {
+        InseeCode::parse(code).map_err(|e| fail(format!("« {code} » : {e}")))?;
+    }
+    Ok(())
+}
+
+fn plausible_date(d: &NaiveDate) -> Result<(), ValidationError> {
+    let min = NaiveDate::from_ymd_opt(1800, 1, 1).expect("valid date");
+    let max = NaiveDate::from_ymd_opt(2100, 12, 31).expect("valid date");
+    if (min..=max).contains(d) {
+        Ok(())
+    } else {
+        Err(fail("date invraisemblable (entre 1800 et 2100)"))
+    }
+}
+
+fn distinct_objectives(v: &[SocialUtility]) -> Result<(), ValidationError> {
+    for (i, o) in v.iter().enumerate() {
+        if v[..i].contains(o) {
+            return Err(fail(
+                "chaque objectif d'utilité sociale ne peut figurer qu'une fois",
+            ));
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::BTreeMap;
+
+    pub fn sample() -> serde_json::Value {
+        serde_json::json!({
+            "organisation": {
+                "name": "Les Ateliers du Sart", "legal_form": "association",
+                "siret": "73282932000074", "rna": "W595012345", "created_on": "2025-03-01",
+                "address": "12 rue de Lannoy", "postal_code": "59650", "commune_insee": "59009",
+                "employees": 2, "esus": "none", "insertion_structure": null,
+                "rcs_ess_mention": false, "in_insolvency_proceedings": false
+            },
+            "project": {
+                "title": "Recyclerie de quartier", "summary": "…", "stage": "startup",
+                "activity_communes": ["59009"], "total_budget_cents": 9000000,
+                "requested_cents": 2000000, "starts_on": "2027-01-15", "jobs_created": 2
+            },
+            "ess": {
+                "purpose_beyond_profit": true, "democratic_governance": true,
+                "governance_description": "…", "reinvested_profit_pct": 100,
+                "development_fund_pct": null, "retained_earnings_and_reserves_pct": null,
+                "impartible_reserves": true, "no_capital_amortization": true,
+                "social_utility": ["social_link"], "social_utility_statement": "…",
+                "top5_avg_pay_smic_ratio": null, "top_pay_smic_ratio": null
+            }
+        })
+    }
+
+    fn errors(tweak: impl FnOnce(&mut serde_json::Value)) -> BTreeMap<String, String> {
+        let mut v = sample();
+        tweak(&mut v);
+        let body: ApplicationBody = serde_json::from_value(v).expect("deserialises");
+        let mut out = BTreeMap::new();
+        if let Err(e) = body.validate() {
+            collect(&e, "", &mut out);
+        }
+        out
+    }
+
+    fn collect(e: &validator::ValidationErrors, prefix: &str, out: &mut BTreeMap<String, String>) {
+        for (field, kind) in e.errors() {
+            let path = if prefix.is_empty() {
+                field.to_string()
+            } else {
+                format!("{prefix}.{field}")
+            };
+            match kind {
+                validator::ValidationErrorsKind::Field(errs) => {
+                    out.insert(
+                        path,
+                        errs[0].message.clone().unwrap_or_default().to_string(),
+                    );
+                }
+                validator::ValidationErrorsKind::Struct(inner) => collect(inner, &path, out),
+                validator::ValidationErrorsKind::List(_) => {}
+            }
+        }
+    }
+
+    #[test]
+    fn the_design_example_is_valid() {
+        assert!(errors(|_| {}).is_empty());
+    }
+
+    #[test]
+    fn each_bad_field_is_named_in_french() {
+        type Tweak = fn(&mut serde_json::Value);
+        let cases: &[(&str, Tweak)] = &[
+            ("organisation.siret", |v| {
+                v["organisation"]["siret"] = "73282932000079".into()
+            }),
+            ("organisation.siret", |v| {
+                v["organisation"]["siret"] = "1234".into()
+            }),
+            ("organisation.rna", |v| {
+                v["organisation"]["rna"] = "X595012345".into()
+            }),
+            ("organisation.postal_code", |v| {
+                v["organisation"]["postal_code"] = "5965".into()
+            }),
+            ("organisation.commune_insee", |v| {
+                v["organisation"]["commune_insee"] = "ABCDE".into()
+            }),
+            ("organisation.name", |v| {
+                v["organisation"]["name"] = "   ".into()
+            }),
+            ("organisation.created_on", |v| {
+                v["organisation"]["created_on"] = "1700-01-01".into()
+            }),
+            ("project.title", |v| v["project"]["title"] = "".into()),
+            ("project.activity_communes", |v| {
+                v["project"]["activity_communes"] = serde_json::json!([])
+            }),
+            ("project.activity_communes", |v| {
+                v["project"]["activity_communes"] = serde_json::json!(["59009", "abc"])
+            }),
+            ("project.requested_cents", |v| {
+                v["project"]["requested_cents"] = (-1).into()
+            }),
+            ("project.total_budget_cents", |v| {
+                v["project"]["total_budget_cents"] = (-5).into()
+            }),
+            ("ess.reinvested_profit_pct", |v| {
+                v["ess"]["reinvested_profit_pct"] = 101.into()
+            }),
+            ("ess.social_utility", |v| {
+                v["ess"]["social_utility"] = serde_json::json!(["social_link", "social_link"])
+            }),
+            ("ess.top_pay_smic_ratio", |v| {
+                v["ess"]["top_pay_smic_ratio"] = (-1.0).into()
+            }),
+        ];
+        for (field, tweak) in cases {
+            let errs = errors(tweak);
+            assert_eq!(errs.keys().collect::<Vec<_>>(), vec![field], "{errs:?}");
+            let msg = &errs[*field];
+            assert!(!msg.is_empty() && msg != "invalid", "{field}: {msg}");
+        }
+    }
+
+    #[test]
+    fn empty_identifiers_are_absent_and_siret_spaces_are_removed() {
+        let mut v = sample();
+        v["organisation"]["siret"] = "732 829 320 00074".into();
+        v["organisation"]["rna"] = "".into();
+        let body: ApplicationBody = serde_json::from_value(v).unwrap();
+        assert!(body.validate().is_ok());
+        let body = body.normalise();
+        assert_eq!(body.organisation.siret.as_deref(), Some("73282932000074"));
+        assert_eq!(body.organisation.rna, None);
+    }
 }

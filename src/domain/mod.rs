@@ -4,6 +4,8 @@
 pub mod account;
 pub mod application;
 pub mod application_state;
+pub mod call;
+pub mod dates;
 pub mod eligibility;
 pub mod identifiers;
 pub mod money;

@@ -1,8 +1,12 @@
 //! HTTP resources. Each module holds the handlers of one resource; `configure` mounts them all
 //! through utoipa-actix-web, so a route cannot exist without appearing in the OpenAPI document.
 
+pub mod applications;
 pub mod auth;
+pub mod calls;
+pub mod documents;
 pub mod errors;
+pub mod etag;
 pub mod extract;
 pub mod health;
 pub mod meta;
@@ -19,6 +23,27 @@ pub fn configure(cfg: &mut ServiceConfig) {
             .service(auth::token)
             .service(users::me)
             .service(users::create_user)
-            .service(users::list_users),
+            .service(users::list_users)
+            .service(calls::create_call)
+            .service(calls::list_calls)
+            .service(calls::get_call)
+            .service(calls::update_call)
+            .service(calls::publish_call)
+            .service(calls::close_call)
+            .service(applications::create_application)
+            .service(applications::list_applications)
+            .service(applications::get_application)
+            .service(applications::update_application)
+            .service(applications::application_history)
+            .service(applications::application_eligibility)
+            .service(applications::submit)
+            .service(applications::request_changes)
+            .service(applications::declare_ineligible)
+            .service(applications::start_review)
+            .service(applications::withdraw)
+            .service(documents::upload_document)
+            .service(documents::list_documents)
+            .service(documents::download_document)
+            .service(documents::delete_document),
     );
 }

@@ -1,3 +1,7 @@
 //! Use cases. Each runs in one transaction: load, apply a domain rule, persist, audit, queue mail.
 
 pub mod accounts;
+pub mod applications;
+pub mod calls;
+pub mod documents;
+pub mod transitions;

@@ -161,6 +161,32 @@ pub struct Cast {
     pub admin: Account,
 }
 
+/// A second server on the same database and data directory as `first` (what a second
+/// instance behind a load balancer is).
+pub async fn spawn_app_on(first: &TestApp) -> TestApp {
+    let data_dir = tempfile::tempdir().expect("temporary directory");
+    let mut settings = first.settings.clone();
+    settings.server.port = 0;
+    let app = Application::build(settings.clone())
+        .await
+        .expect("second instance builds");
+    let address = format!("http://127.0.0.1:{}", app.port());
+    let db = app.state().db.clone();
+    tokio::spawn(app.run_until_stopped());
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    TestApp {
+        address,
+        client,
+        settings,
+        db,
+        _data_dir: data_dir,
+        _pg: None,
+    }
+}
+
 impl TestApp {
     pub fn url(&self, path: &str) -> String {
         format!("{}{}", self.address, path)
@@ -311,4 +337,153 @@ macro_rules! both_backends {
             }
         }
     )*};
+}
+
+/// The application body of DESIGN.md §7: an association in Villeneuve d'Ascq, eligible.
+pub fn sample_application() -> Value {
+    serde_json::json!({
+        "organisation": {
+            "name": "Les Ateliers du Sart", "legal_form": "association",
+            "siret": "73282932000074", "rna": "W595012345", "created_on": "2025-03-01",
+            "address": "12 rue de Lannoy", "postal_code": "59650", "commune_insee": "59009",
+            "employees": 2, "esus": "none", "insertion_structure": null,
+            "rcs_ess_mention": false, "in_insolvency_proceedings": false
+        },
+        "project": {
+            "title": "Recyclerie de quartier", "summary": "Collecte, réparation et revente.",
+            "stage": "startup", "activity_communes": ["59009"], "total_budget_cents": 9000000,
+            "requested_cents": 2000000, "starts_on": "2027-01-15", "jobs_created": 2
+        },
+        "ess": {
+            "purpose_beyond_profit": true, "democratic_governance": true,
+            "governance_description": "Une personne, une voix.", "reinvested_profit_pct": 100,
+            "development_fund_pct": null, "retained_earnings_and_reserves_pct": null,
+            "impartible_reserves": true, "no_capital_amortization": true,
+            "social_utility": ["social_link"], "social_utility_statement": "Lien social.",
+            "top5_avg_pay_smic_ratio": null, "top_pay_smic_ratio": null
+        }
+    })
+}
+
+/// A minimal PDF: enough for the type to be read from its first bytes.
+pub const PDF: &[u8] = b"%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n";
+
+impl TestApp {
+    /// A call created and published by `staff` (overrides merged into the defaults).
+    pub async fn published_call(&self, staff: &str, overrides: Value) -> Value {
+        let call = self.draft_call(staff, overrides).await;
+        let id = call["id"].as_str().unwrap();
+        let resp = self
+            .post_json(
+                Some(staff),
+                &format!("/api/v1/calls/{id}/publish"),
+                &serde_json::json!({}),
+            )
+            .await;
+        assert_eq!(resp.status(), 200, "publish");
+        resp.json().await.unwrap()
+    }
+
+    pub async fn draft_call(&self, staff: &str, overrides: Value) -> Value {
+        let mut body = serde_json::json!({
+            "title": "Entreprendre autrement 2027", "description": "Appel permanent.",
+            "budget_cents": 20_000_000
+        });
+        essor::routes::etag::merge_patch(&mut body, &overrides);
+        let resp = self.post_json(Some(staff), "/api/v1/calls", &body).await;
+        assert_eq!(resp.status(), 201, "create call");
+        resp.json().await.unwrap()
+    }
+
+    pub async fn draft_application(&self, applicant: &str, call_id: &str, body: &Value) -> Value {
+        let resp = self
+            .post_json(
+                Some(applicant),
+                &format!("/api/v1/calls/{call_id}/applications"),
+                body,
+            )
+            .await;
+        assert_eq!(
+            resp.status(),
+            201,
+            "create application: {}",
+            resp.text().await.unwrap_or_default()
+        );
+        resp.json().await.unwrap()
+    }
+
+    pub async fn upload(
+        &self,
+        token: &str,
+        application_id: &str,
+        kind: &str,
+        bytes: &[u8],
+        filename: &str,
+    ) -> reqwest::Response {
+        let form = reqwest::multipart::Form::new()
+            .text("kind", kind.to_owned())
+            .part(
+                "file",
+                reqwest::multipart::Part::bytes(bytes.to_vec()).file_name(filename.to_owned()),
+            );
+        self.client
+            .post(self.url(&format!("/api/v1/applications/{application_id}/documents")))
+            .bearer_auth(token)
+            .multipart(form)
+            .send()
+            .await
+            .expect("request sent")
+    }
+
+    /// Attaches the three default required documents.
+    pub async fn attach_required(&self, token: &str, application_id: &str) {
+        for kind in ["statuts", "budget_previsionnel", "rib"] {
+            let resp = self
+                .upload(token, application_id, kind, PDF, &format!("{kind}.pdf"))
+                .await;
+            assert_eq!(resp.status(), 201, "upload {kind}");
+        }
+    }
+
+    /// A complete, eligible application, submitted.
+    pub async fn submitted_application(&self, applicant: &str, call_id: &str) -> Value {
+        let app = self
+            .draft_application(applicant, call_id, &sample_application())
+            .await;
+        let id = app["id"].as_str().unwrap();
+        self.attach_required(applicant, id).await;
+        let resp = self
+            .post_json(
+                Some(applicant),
+                &format!("/api/v1/applications/{id}/submit"),
+                &serde_json::json!({}),
+            )
+            .await;
+        assert_eq!(
+            resp.status(),
+            200,
+            "submit: {}",
+            resp.text().await.unwrap_or_default()
+        );
+        resp.json().await.unwrap()
+    }
+
+    pub async fn patch_json(
+        &self,
+        token: &str,
+        path: &str,
+        if_match: Option<&str>,
+        body: &Value,
+    ) -> reqwest::Response {
+        let mut req = self
+            .client
+            .patch(self.url(path))
+            .bearer_auth(token)
+            .header("content-type", "application/merge-patch+json")
+            .body(body.to_string());
+        if let Some(m) = if_match {
+            req = req.header("if-match", m);
+        }
+        req.send().await.expect("request sent")
+    }
 }

@@ -3,7 +3,10 @@
 
 mod helpers;
 
+mod applications;
 mod auth;
+mod calls;
+mod documents;
 mod foundation;
 mod matrix;
 mod openapi;

@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use serde_json::{Value, json};
 
 use crate::both_backends;
-use crate::helpers::{Cast, PASSWORD, TestApp};
+use crate::helpers::{Cast, PASSWORD, PDF, TestApp, sample_application};
 
 both_backends!(every_route_answers_each_role_as_expected);
 
@@ -22,38 +22,213 @@ const CALLERS: [&str; 6] = [
     "admin",
 ];
 
+/// What a row needs to exist before it is called.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Fix {
+    /// Nothing, or the shared world (a published call, a draft with a document).
+    Shared,
+    /// A new draft call, per caller.
+    DraftCall,
+    /// A new published call, per caller.
+    PublishedCall,
+    /// A new draft application of the applicant, with a document, per caller.
+    Draft,
+    /// A new complete draft (every required document), per caller.
+    CompleteDraft,
+    /// A new submitted application, per caller.
+    Submitted,
+}
+
 struct Row {
     method: &'static str,
     path: &'static str,
-    /// Expected status for anonymous, applicant, other applicant, reviewer, staff, admin.
+    fix: Fix,
+    /// Expected status for anonymous, applicant (owner), other applicant, reviewer (not
+    /// assigned), staff, admin.
     expect: [u16; 6],
 }
 
-const fn row(method: &'static str, path: &'static str, expect: [u16; 6]) -> Row {
+const fn row(method: &'static str, path: &'static str, fix: Fix, expect: [u16; 6]) -> Row {
     Row {
         method,
         path,
+        fix,
         expect,
     }
 }
 
+use Fix::*;
+
 const ROWS: &[Row] = &[
-    row("GET", "/health/live", [200, 200, 200, 200, 200, 200]),
-    row("GET", "/health/ready", [200, 200, 200, 200, 200, 200]),
+    row(
+        "GET",
+        "/health/live",
+        Shared,
+        [200, 200, 200, 200, 200, 200],
+    ),
+    row(
+        "GET",
+        "/health/ready",
+        Shared,
+        [200, 200, 200, 200, 200, 200],
+    ),
     row(
         "GET",
         "/api/v1/openapi.json",
+        Shared,
         [200, 200, 200, 200, 200, 200],
     ),
     row(
         "POST",
         "/api/v1/auth/register",
+        Shared,
         [201, 201, 201, 201, 201, 201],
     ),
-    row("POST", "/api/v1/auth/token", [200, 200, 200, 200, 200, 200]),
-    row("GET", "/api/v1/me", [401, 200, 200, 200, 200, 200]),
-    row("POST", "/api/v1/users", [401, 403, 403, 403, 403, 201]),
-    row("GET", "/api/v1/users", [401, 403, 403, 403, 200, 200]),
+    row(
+        "POST",
+        "/api/v1/auth/token",
+        Shared,
+        [200, 200, 200, 200, 200, 200],
+    ),
+    row("GET", "/api/v1/me", Shared, [401, 200, 200, 200, 200, 200]),
+    row(
+        "POST",
+        "/api/v1/users",
+        Shared,
+        [401, 403, 403, 403, 403, 201],
+    ),
+    row(
+        "GET",
+        "/api/v1/users",
+        Shared,
+        [401, 403, 403, 403, 200, 200],
+    ),
+    row(
+        "POST",
+        "/api/v1/calls",
+        Shared,
+        [401, 403, 403, 403, 201, 201],
+    ),
+    row(
+        "GET",
+        "/api/v1/calls",
+        Shared,
+        [200, 200, 200, 200, 200, 200],
+    ),
+    row(
+        "GET",
+        "/api/v1/calls/{id}",
+        Shared,
+        [200, 200, 200, 200, 200, 200],
+    ),
+    row(
+        "PATCH",
+        "/api/v1/calls/{id}",
+        PublishedCall,
+        [401, 403, 403, 403, 200, 200],
+    ),
+    row(
+        "POST",
+        "/api/v1/calls/{id}/publish",
+        DraftCall,
+        [401, 403, 403, 403, 200, 200],
+    ),
+    row(
+        "POST",
+        "/api/v1/calls/{id}/close",
+        PublishedCall,
+        [401, 403, 403, 403, 200, 200],
+    ),
+    row(
+        "POST",
+        "/api/v1/calls/{id}/applications",
+        Shared,
+        [401, 201, 201, 403, 403, 403],
+    ),
+    row(
+        "GET",
+        "/api/v1/applications",
+        Shared,
+        [401, 200, 200, 200, 200, 200],
+    ),
+    row(
+        "GET",
+        "/api/v1/applications/{id}",
+        Shared,
+        [401, 200, 404, 404, 200, 200],
+    ),
+    row(
+        "PATCH",
+        "/api/v1/applications/{id}",
+        Draft,
+        [401, 200, 404, 404, 403, 403],
+    ),
+    row(
+        "GET",
+        "/api/v1/applications/{id}/history",
+        Shared,
+        [401, 200, 404, 404, 200, 200],
+    ),
+    row(
+        "GET",
+        "/api/v1/applications/{id}/eligibility",
+        Shared,
+        [401, 200, 404, 404, 200, 200],
+    ),
+    row(
+        "POST",
+        "/api/v1/applications/{id}/submit",
+        CompleteDraft,
+        [401, 200, 404, 404, 403, 403],
+    ),
+    row(
+        "POST",
+        "/api/v1/applications/{id}/request-changes",
+        Submitted,
+        [401, 403, 404, 404, 200, 200],
+    ),
+    row(
+        "POST",
+        "/api/v1/applications/{id}/declare-ineligible",
+        Submitted,
+        [401, 403, 404, 404, 200, 200],
+    ),
+    row(
+        "POST",
+        "/api/v1/applications/{id}/start-review",
+        Submitted,
+        [401, 403, 404, 404, 200, 200],
+    ),
+    row(
+        "POST",
+        "/api/v1/applications/{id}/withdraw",
+        Draft,
+        [401, 200, 404, 404, 403, 403],
+    ),
+    row(
+        "POST",
+        "/api/v1/applications/{id}/documents",
+        Draft,
+        [401, 201, 404, 404, 403, 403],
+    ),
+    row(
+        "GET",
+        "/api/v1/applications/{id}/documents",
+        Shared,
+        [401, 200, 404, 404, 200, 200],
+    ),
+    row(
+        "GET",
+        "/api/v1/applications/{id}/documents/{doc_id}",
+        Shared,
+        [401, 200, 404, 404, 200, 200],
+    ),
+    row(
+        "DELETE",
+        "/api/v1/applications/{id}/documents/{doc_id}",
+        Draft,
+        [401, 204, 404, 404, 403, 403],
+    ),
 ];
 
 static SEQ: AtomicUsize = AtomicUsize::new(0);
@@ -72,8 +247,99 @@ fn body_for(method: &str, path: &str, cast: &Cast) -> Option<Value> {
             "email": format!("matrice-admin{n}@exemple.fr"), "password": PASSWORD,
             "full_name": "Matrice", "role": "reviewer"
         })),
+        ("POST", "/api/v1/calls") => Some(json!({"title": "Matrice", "budget_cents": 1_000_000})),
+        ("PATCH", "/api/v1/calls/{id}") => Some(json!({"description": "Modifiée"})),
+        ("POST", "/api/v1/calls/{id}/applications") => Some(sample_application()),
+        ("PATCH", "/api/v1/applications/{id}") => Some(json!({"project": {"summary": "Modifié"}})),
+        ("POST", "/api/v1/applications/{id}/request-changes") => {
+            Some(json!({"message": "Précisez."}))
+        }
+        ("POST", "/api/v1/applications/{id}/declare-ineligible") => {
+            Some(json!({"motivation": "Hors critères."}))
+        }
+        ("POST", "/api/v1/applications/{id}/start-review") => {
+            Some(json!({"reviewer_ids": [cast.reviewer.id]}))
+        }
+        ("POST", "/api/v1/applications/{id}/withdraw") => Some(json!({"reason": "Reporté."})),
+        (_, p) if p.contains("/publish") || p.contains("/close") || p.ends_with("/submit") => {
+            Some(json!({}))
+        }
         _ => None,
     }
+}
+
+/// Ids the row's path needs.
+#[derive(Default, Clone)]
+struct Ids {
+    call: String,
+    application: String,
+    document: String,
+}
+
+async fn prepare(app: &TestApp, cast: &Cast, fix: Fix, shared: &Ids) -> Ids {
+    let staff = &cast.staff.token;
+    let owner = &cast.applicant.token;
+    match fix {
+        Shared => shared.clone(),
+        DraftCall => {
+            let call = app.draft_call(staff, json!({})).await;
+            Ids {
+                call: call["id"].as_str().unwrap().into(),
+                ..shared.clone()
+            }
+        }
+        PublishedCall => {
+            let call = app.published_call(staff, json!({})).await;
+            Ids {
+                call: call["id"].as_str().unwrap().into(),
+                ..shared.clone()
+            }
+        }
+        Draft | CompleteDraft | Submitted => {
+            let draft = app
+                .draft_application(owner, &shared.call, &sample_application())
+                .await;
+            let id = draft["id"].as_str().unwrap().to_owned();
+            let doc: Value = app
+                .upload(owner, &id, "statuts", PDF, "statuts.pdf")
+                .await
+                .json()
+                .await
+                .unwrap();
+            if fix != Draft {
+                for kind in ["budget_previsionnel", "rib"] {
+                    assert_eq!(
+                        app.upload(owner, &id, kind, PDF, "x.pdf").await.status(),
+                        201
+                    );
+                }
+            }
+            if fix == Submitted {
+                let resp = app
+                    .post_json(
+                        Some(owner),
+                        &format!("/api/v1/applications/{id}/submit"),
+                        &json!({}),
+                    )
+                    .await;
+                assert_eq!(resp.status(), 200);
+            }
+            Ids {
+                call: shared.call.clone(),
+                application: id,
+                document: doc["id"].as_str().unwrap().into(),
+            }
+        }
+    }
+}
+
+fn concrete(path: &str, ids: &Ids) -> String {
+    let id = if path.starts_with("/api/v1/calls/") {
+        &ids.call
+    } else {
+        &ids.application
+    };
+    path.replace("{doc_id}", &ids.document).replace("{id}", id)
 }
 
 fn spec_operations() -> BTreeSet<(String, String)> {
@@ -118,15 +384,34 @@ async fn every_route_answers_each_role_as_expected(app: TestApp) {
         Some(&cast.staff.token),
         Some(&cast.admin.token),
     ];
+    let shared = {
+        let call = app.published_call(&cast.staff.token, json!({})).await;
+        let mut ids = Ids {
+            call: call["id"].as_str().unwrap().into(),
+            ..Default::default()
+        };
+        ids = prepare(&app, &cast, Draft, &ids).await;
+        ids
+    };
     let mut failures = Vec::new();
     for row in ROWS {
         for (i, token) in tokens.iter().enumerate() {
-            let url = app.url(row.path);
+            let ids = prepare(&app, &cast, row.fix, &shared).await;
+            let url = app.url(&concrete(row.path, &ids));
             let mut req = app.client.request(row.method.parse().unwrap(), &url);
             if let Some(t) = token {
                 req = req.bearer_auth(t);
             }
-            if let Some(body) = body_for(row.method, row.path, &cast) {
+            if row.method == "PATCH" {
+                req = req.header("if-match", "*");
+            }
+            if row.path.ends_with("/documents") && row.method == "POST" {
+                let form = reqwest::multipart::Form::new().text("kind", "rib").part(
+                    "file",
+                    reqwest::multipart::Part::bytes(PDF.to_vec()).file_name("rib.pdf"),
+                );
+                req = req.multipart(form);
+            } else if let Some(body) = body_for(row.method, row.path, &cast) {
                 req = req.json(&body);
             }
             let resp = req.send().await.unwrap();

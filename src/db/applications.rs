@@ -1,0 +1,165 @@
+//! Applications in the database, with visibility enforced in the queries themselves: an
+//! applicant's query only ever reaches their own rows, a reviewer's only assigned ones.
+
+use chrono::{NaiveDate, NaiveDateTime};
+use diesel::prelude::*;
+
+use crate::db::DbConnection;
+use crate::db::schema::{applications, assignments, reference_counters};
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
+#[diesel(table_name = applications, treat_none_as_null = true)]
+pub struct ApplicationRow {
+    pub id: String,
+    pub reference: String,
+    pub call_id: String,
+    pub applicant_id: String,
+    pub state: String,
+    pub version: i32,
+    pub body: String,
+    pub organisation_name: String,
+    pub project_title: String,
+    pub requested_cents: i64,
+    pub eligibility: Option<String>,
+    pub eligibility_verdict: Option<String>,
+    pub awarded_cents: Option<i64>,
+    pub decision_motivation: Option<String>,
+    pub committee_date: Option<NaiveDate>,
+    pub decision_reference: Option<String>,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+    pub submitted_at: Option<NaiveDateTime>,
+    pub decided_at: Option<NaiveDateTime>,
+}
+
+/// Whose applications a query may reach.
+#[derive(Debug, Clone)]
+pub enum Visibility {
+    /// Staff and admins.
+    All,
+    /// An applicant: their own.
+    OwnedBy(String),
+    /// A reviewer: those they are assigned to and have not recused themselves from.
+    AssignedTo(String),
+}
+
+type BoxedQuery<'a> = applications::BoxedQuery<'a, crate::db::MultiBackend>;
+
+fn visible(v: &Visibility) -> BoxedQuery<'static> {
+    let q = applications::table.into_boxed();
+    match v {
+        Visibility::All => q,
+        Visibility::OwnedBy(user) => q.filter(applications::applicant_id.eq(user.clone())),
+        Visibility::AssignedTo(user) => q.filter(
+            applications::id.eq_any(
+                assignments::table
+                    .filter(assignments::reviewer_id.eq(user.clone()))
+                    .filter(assignments::status.ne("recused"))
+                    .select(assignments::application_id),
+            ),
+        ),
+    }
+}
+
+pub fn insert(conn: &mut DbConnection, row: &ApplicationRow) -> QueryResult<usize> {
+    diesel::insert_into(applications::table)
+        .values(row)
+        .execute(conn)
+}
+
+pub fn find_visible(
+    conn: &mut DbConnection,
+    id: &str,
+    v: &Visibility,
+) -> QueryResult<Option<ApplicationRow>> {
+    visible(v)
+        .filter(applications::id.eq(id.to_owned()))
+        .select(ApplicationRow::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// The application, row-locked on PostgreSQL for the rest of the transaction.
+pub fn find_for_update(conn: &mut DbConnection, id: &str) -> QueryResult<Option<ApplicationRow>> {
+    match conn {
+        DbConnection::Pg(pg) => applications::table
+            .find(id)
+            .select(ApplicationRow::as_select())
+            .for_update()
+            .first(pg)
+            .optional(),
+        DbConnection::Sqlite(sqlite) => applications::table
+            .find(id)
+            .select(ApplicationRow::as_select())
+            .first(sqlite)
+            .optional(),
+    }
+}
+
+/// Writes the row if nobody changed it since `expected_version`; 0 rows = lost the race.
+pub fn update_versioned(
+    conn: &mut DbConnection,
+    row: &ApplicationRow,
+    expected_version: i32,
+) -> QueryResult<usize> {
+    diesel::update(
+        applications::table
+            .filter(applications::id.eq(&row.id))
+            .filter(applications::version.eq(expected_version)),
+    )
+    .set(row)
+    .execute(conn)
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct ListFilter {
+    pub call_id: Option<String>,
+    pub state: Option<String>,
+}
+
+pub fn list(
+    conn: &mut DbConnection,
+    v: &Visibility,
+    filter: &ListFilter,
+    offset: i64,
+    limit: i64,
+) -> QueryResult<(Vec<ApplicationRow>, i64)> {
+    let build = || {
+        let mut q = visible(v);
+        if let Some(c) = &filter.call_id {
+            q = q.filter(applications::call_id.eq(c.clone()));
+        }
+        if let Some(s) = &filter.state {
+            q = q.filter(applications::state.eq(s.clone()));
+        }
+        q
+    };
+    let total = build().count().get_result(conn)?;
+    let rows = build()
+        .select(ApplicationRow::as_select())
+        .order((applications::created_at.desc(), applications::id.desc()))
+        .offset(offset)
+        .limit(limit)
+        .load(conn)?;
+    Ok((rows, total))
+}
+
+/// The next `EA-<year>-<5 digits>` reference. The counter row is incremented inside the
+/// caller's transaction: concurrent creations queue on its row lock (PostgreSQL) or on the
+/// write lock (SQLite), and a rollback gives the number back, so numbers are unique and
+/// gap-free per year, across any number of instances.
+pub fn next_reference(conn: &mut DbConnection, year: i32) -> QueryResult<String> {
+    diesel::sql_query(format!(
+        "INSERT INTO reference_counters (year, last_value) VALUES ({year}, 0) \
+         ON CONFLICT (year) DO NOTHING"
+    ))
+    .execute(conn)?;
+    diesel::update(reference_counters::table.find(year))
+        .set(reference_counters::last_value.eq(reference_counters::last_value + 1))
+        .execute(conn)?;
+    let n: i32 = reference_counters::table
+        .find(year)
+        .select(reference_counters::last_value)
+        .first(conn)?;
+    Ok(format!("EA-{year}-{n:05}"))
+}

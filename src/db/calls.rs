@@ -1,0 +1,110 @@
+//! Calls for projects in the database.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use crate::db::DbConnection;
+use crate::db::schema::{applications, calls};
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
+#[diesel(table_name = calls, treat_none_as_null = true)]
+pub struct CallRow {
+    pub id: String,
+    pub title: String,
+    pub description: String,
+    pub rules_version: String,
+    pub opens_at: Option<NaiveDateTime>,
+    pub closes_at: Option<NaiveDateTime>,
+    pub budget_cents: i64,
+    pub max_award_cents: i64,
+    pub max_budget_share_pct: Option<i32>,
+    pub territory: String,
+    pub min_reviews: i32,
+    pub scoring_grid: String,
+    pub required_documents: String,
+    pub state: String,
+    pub version: i32,
+    pub awarded_cents: i64,
+    pub created_by: String,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+    pub published_at: Option<NaiveDateTime>,
+    pub closed_at: Option<NaiveDateTime>,
+}
+
+pub fn insert(conn: &mut DbConnection, row: &CallRow) -> QueryResult<usize> {
+    diesel::insert_into(calls::table).values(row).execute(conn)
+}
+
+pub fn find(conn: &mut DbConnection, id: &str) -> QueryResult<Option<CallRow>> {
+    calls::table
+        .find(id)
+        .select(CallRow::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// The call, locked until the end of the transaction on PostgreSQL (SQLite transactions here
+/// are `BEGIN IMMEDIATE`, which already serialises writers).
+pub fn find_for_update(conn: &mut DbConnection, id: &str) -> QueryResult<Option<CallRow>> {
+    match conn {
+        DbConnection::Pg(pg) => calls::table
+            .find(id)
+            .select(CallRow::as_select())
+            .for_update()
+            .first(pg)
+            .optional(),
+        DbConnection::Sqlite(sqlite) => calls::table
+            .find(id)
+            .select(CallRow::as_select())
+            .first(sqlite)
+            .optional(),
+    }
+}
+
+/// Writes `row` if its stored version is still `expected_version`; returns the rows changed
+/// (0 means someone else changed it first).
+pub fn update_versioned(
+    conn: &mut DbConnection,
+    row: &CallRow,
+    expected_version: i32,
+) -> QueryResult<usize> {
+    diesel::update(
+        calls::table
+            .filter(calls::id.eq(&row.id))
+            .filter(calls::version.eq(expected_version)),
+    )
+    .set(row)
+    .execute(conn)
+}
+
+pub fn list(
+    conn: &mut DbConnection,
+    states: &[&str],
+    offset: i64,
+    limit: i64,
+) -> QueryResult<(Vec<CallRow>, i64)> {
+    let states: Vec<String> = states.iter().map(|s| (*s).to_owned()).collect();
+    let total = calls::table
+        .filter(calls::state.eq_any(&states))
+        .count()
+        .get_result(conn)?;
+    let rows = calls::table
+        .filter(calls::state.eq_any(&states))
+        .select(CallRow::as_select())
+        .order((calls::created_at.desc(), calls::id.desc()))
+        .offset(offset)
+        .limit(limit)
+        .load(conn)?;
+    Ok((rows, total))
+}
+
+/// Has any application of this call left the draft state (i.e. been submitted at least once)?
+pub fn has_submissions(conn: &mut DbConnection, call_id: &str) -> QueryResult<bool> {
+    let n: i64 = applications::table
+        .filter(applications::call_id.eq(call_id))
+        .filter(applications::submitted_at.is_not_null())
+        .count()
+        .get_result(conn)?;
+    Ok(n > 0)
+}

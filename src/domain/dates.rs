@@ -1,0 +1,49 @@
+//! Dates as a French reader expects them: « 15 janvier 2027 », « 1er mars 2027 ».
+
+use chrono::{Datelike, NaiveDate};
+
+const MONTHS: [&str; 12] = [
+    "janvier",
+    "février",
+    "mars",
+    "avril",
+    "mai",
+    "juin",
+    "juillet",
+    "août",
+    "septembre",
+    "octobre",
+    "novembre",
+    "décembre",
+];
+
+pub fn french_date(d: NaiveDate) -> String {
+    let day = if d.day() == 1 {
+        "1er".to_owned()
+    } else {
+        d.day().to_string()
+    };
+    format!("{day} {} {}", MONTHS[d.month0() as usize], d.year())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn french_dates() {
+        let cases = [
+            ((2027, 1, 15), "15 janvier 2027"),
+            ((2027, 3, 1), "1er mars 2027"),
+            ((2026, 8, 31), "31 août 2026"),
+            ((2028, 2, 29), "29 février 2028"),
+            ((2026, 12, 2), "2 décembre 2026"),
+        ];
+        for ((y, m, d), expected) in cases {
+            assert_eq!(
+                french_date(NaiveDate::from_ymd_opt(y, m, d).unwrap()),
+                expected
+            );
+        }
+    }
+}

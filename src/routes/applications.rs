@@ -1,0 +1,400 @@
+//! Applications and their transitions.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, get, patch, post, web};
+use serde::Deserialize;
+use serde_json::Value;
+use utoipa::IntoParams;
+
+use crate::auth::CurrentUser;
+use crate::db::applications::ListFilter;
+use crate::domain::application::ApplicationBody;
+use crate::domain::application_state::ApplicationState;
+use crate::error::{AppError, Problem};
+use crate::routes::etag::{etag, if_match, require_if_match};
+use crate::routes::extract::{Page, PageParams, from_json};
+use crate::services::applications::{
+    self, Application, ApplicationSummary, EligibilityReport, HistoryEvent,
+};
+use crate::services::transitions::{
+    self, Command, DeclareIneligibleInput, RequestChangesInput, StartReviewInput, WithdrawInput,
+};
+use crate::state::AppState;
+
+fn with_etag(status: StatusCode, app: Application) -> HttpResponse {
+    HttpResponse::build(status)
+        .insert_header(etag(app.version))
+        .json(app)
+}
+
+/// Start an application (draft) on a published call (applicants).
+#[utoipa::path(
+    tag = "applications",
+    security(("bearer" = [])),
+    params(("id" = String, Path, description = "Call id (UUID).")),
+    request_body = ApplicationBody,
+    responses(
+        (status = 201, description = "The draft, with its reference `EA-<year>-<5 digits>`.", body = Application, headers(("ETag" = String))),
+        (status = 400, description = "Unreadable JSON.", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Missing, invalid or expired token.", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Only applicants apply.", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such published call.", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The call is closed.", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "The body is not JSON.", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid fields, each named in `errors` (e.g. `organisation.siret`).", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/calls/{id}/applications")]
+pub async fn create_application(
+    user: CurrentUser,
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+    body: web::Json<Value>,
+) -> Result<HttpResponse, AppError> {
+    let app = applications::create(&state, &user, id.into_inner(), body.into_inner()).await?;
+    Ok(with_etag(StatusCode::CREATED, app))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ApplicationFilter {
+    /// Only applications to this call.
+    pub call_id: Option<String>,
+    /// Only applications in this state.
+    pub state: Option<ApplicationState>,
+}
+
+/// List the applications the caller may see: their own (applicants), those assigned to them
+/// (reviewers), all (staff).
+#[utoipa::path(
+    tag = "applications",
+    security(("bearer" = [])),
+    params(ApplicationFilter, PageParams),
+    responses(
+        (status = 200, description = "A page of applications, newest first.", body = Page<ApplicationSummary>),
+        (status = 400, description = "Invalid query parameter.", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Missing, invalid or expired token.", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/applications")]
+pub async fn list_applications(
+    user: CurrentUser,
+    state: web::Data<AppState>,
+    filter: web::Query<ApplicationFilter>,
+    paging: web::Query<PageParams>,
+) -> Result<HttpResponse, AppError> {
+    let paging = paging.into_inner().paging()?;
+    let filter = filter.into_inner();
+    let filter = ListFilter {
+        call_id: filter.call_id,
+        state: filter.state.map(|s| s.as_str().to_owned()),
+    };
+    Ok(HttpResponse::Ok().json(applications::list(&state, &user, filter, paging).await?))
+}
+
+/// An application. A reviewer reads it once they have accepted the assignment.
+#[utoipa::path(
+    tag = "applications",
+    security(("bearer" = [])),
+    params(("id" = String, Path, description = "Application id (UUID).")),
+    responses(
+        (status = 200, description = "The application.", body = Application, headers(("ETag" = String))),
+        (status = 401, description = "Missing, invalid or expired token.", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "A reviewer who has not accepted the assignment.", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such application, or not yours to see.", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/applications/{id}")]
+pub async fn get_application(
+    user: CurrentUser,
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    let app = applications::get(&state, &user, id.into_inner()).await?;
+    Ok(with_etag(StatusCode::OK, app))
+}
+
+/// Edit a draft (or an application whose changes were requested) with a JSON Merge Patch
+/// (RFC 7396) of `{organisation, project, ess}`, under `If-Match` (the owner).
+#[utoipa::path(
+    tag = "applications",
+    security(("bearer" = [])),
+    params(
+        ("id" = String, Path, description = "Application id (UUID)."),
+        ("If-Match" = String, Header, description = "The ETag of the version being edited, e.g. `\"3\"`."),
+    ),
+    request_body(content = ApplicationBody, content_type = "application/merge-patch+json",
+                 description = "Any subset of the body, e.g. `{\"project\": {\"requested_cents\": 1500000}}`."),
+    responses(
+        (status = 200, description = "The edited application.", body = Application, headers(("ETag" = String))),
+        (status = 400, description = "Unreadable JSON.", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Missing, invalid or expired token.", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Only the owner edits.", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such application, or not yours to see.", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Not editable in its state (`current_state`).", body = Problem, content_type = "application/problem+json"),
+        (status = 412, description = "`If-Match` names an older version.", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "The body is not JSON.", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "The patched body is invalid; each field named in `errors`.", body = Problem, content_type = "application/problem+json"),
+        (status = 428, description = "`If-Match` is missing.", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[patch("/applications/{id}")]
+pub async fn update_application(
+    req: HttpRequest,
+    user: CurrentUser,
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+    body: web::Json<Value>,
+) -> Result<HttpResponse, AppError> {
+    let expected = require_if_match(&req)?;
+    let app =
+        applications::update(&state, &user, id.into_inner(), expected, body.into_inner()).await?;
+    Ok(with_etag(StatusCode::OK, app))
+}
+
+/// The application's history: every transition and edit, with who and when (owner, staff).
+#[utoipa::path(
+    tag = "applications",
+    security(("bearer" = [])),
+    params(("id" = String, Path, description = "Application id (UUID).")),
+    responses(
+        (status = 200, description = "Events, oldest first.", body = Vec<HistoryEvent>),
+        (status = 401, description = "Missing, invalid or expired token.", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Reviewers do not read histories.", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such application, or not yours to see.", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/applications/{id}/history")]
+pub async fn application_history(
+    user: CurrentUser,
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    Ok(HttpResponse::Ok().json(applications::history(&state, &user, id.into_inner()).await?))
+}
+
+/// The eligibility report (DESIGN.md §8): computed now for a draft (a pre-check), as stored
+/// at submission otherwise, with staff's readings (owner, staff).
+#[utoipa::path(
+    tag = "applications",
+    security(("bearer" = [])),
+    params(("id" = String, Path, description = "Application id (UUID).")),
+    responses(
+        (status = 200, description = "The report, criterion by criterion with its legal basis.", body = EligibilityReport),
+        (status = 401, description = "Missing, invalid or expired token.", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Reviewers do not read the report.", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such application, or not yours to see.", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/applications/{id}/eligibility")]
+pub async fn application_eligibility(
+    user: CurrentUser,
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    Ok(HttpResponse::Ok().json(applications::eligibility(&state, &user, id.into_inner()).await?))
+}
+
+async fn run(
+    req: &HttpRequest,
+    user: &CurrentUser,
+    state: &AppState,
+    id: String,
+    command: Command,
+) -> Result<HttpResponse, AppError> {
+    let expected = if_match(req)?.flatten();
+    let app = transitions::apply(state, user, id, expected, command).await?;
+    Ok(with_etag(StatusCode::OK, app))
+}
+
+/// Submit the application (owner, call open). The eligibility report is computed and stored;
+/// a `fail` criterion or a missing required document refuses it (422 with the report in
+/// `eligibility`).
+#[utoipa::path(
+    tag = "transitions",
+    security(("bearer" = [])),
+    params(
+        ("id" = String, Path, description = "Application id (UUID)."),
+        ("If-Match" = Option<String>, Header, description = "Optional: refuse (412) if the application changed since this ETag."),
+    ),
+    responses(
+        (status = 200, description = "Submitted.", body = Application, headers(("ETag" = String))),
+        (status = 401, description = "Missing, invalid or expired token.", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Only the owner submits.", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such application, or not yours to see.", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Not possible in this state (`current_state`, `allowed_actions`), or the call is not open.", body = Problem, content_type = "application/problem+json"),
+        (status = 412, description = "`If-Match` names an older version.", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Ineligible or incomplete: `errors` and the full report in `eligibility`.", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/applications/{id}/submit")]
+pub async fn submit(
+    req: HttpRequest,
+    user: CurrentUser,
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    run(&req, &user, &state, id.into_inner(), Command::Submit).await
+}
+
+/// Ask the applicant for changes (staff); the application becomes editable again.
+#[utoipa::path(
+    tag = "transitions",
+    security(("bearer" = [])),
+    params(
+        ("id" = String, Path, description = "Application id (UUID)."),
+        ("If-Match" = Option<String>, Header, description = "Optional: refuse (412) if the application changed since this ETag."),
+    ),
+    request_body = RequestChangesInput,
+    responses(
+        (status = 200, description = "Changes requested.", body = Application, headers(("ETag" = String))),
+        (status = 400, description = "Unreadable JSON.", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Missing, invalid or expired token.", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Only staff request changes.", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such application, or not yours to see.", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Not possible in this state (`current_state`, `allowed_actions`).", body = Problem, content_type = "application/problem+json"),
+        (status = 412, description = "`If-Match` names an older version.", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "The body is not JSON.", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "The message is missing or too long.", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/applications/{id}/request-changes")]
+pub async fn request_changes(
+    req: HttpRequest,
+    user: CurrentUser,
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+    body: web::Json<Value>,
+) -> Result<HttpResponse, AppError> {
+    let input = from_json(body.into_inner())?;
+    run(
+        &req,
+        &user,
+        &state,
+        id.into_inner(),
+        Command::RequestChanges(input),
+    )
+    .await
+}
+
+/// Declare the application ineligible (staff), with a motivation and staff's reading of the
+/// criteria to check.
+#[utoipa::path(
+    tag = "transitions",
+    security(("bearer" = [])),
+    params(
+        ("id" = String, Path, description = "Application id (UUID)."),
+        ("If-Match" = Option<String>, Header, description = "Optional: refuse (412) if the application changed since this ETag."),
+    ),
+    request_body = DeclareIneligibleInput,
+    responses(
+        (status = 200, description = "Declared ineligible (final).", body = Application, headers(("ETag" = String))),
+        (status = 400, description = "Unreadable JSON.", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Missing, invalid or expired token.", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Only staff decide eligibility.", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such application, or not yours to see.", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Not possible in this state (`current_state`, `allowed_actions`).", body = Problem, content_type = "application/problem+json"),
+        (status = 412, description = "`If-Match` names an older version.", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "The body is not JSON.", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Motivation missing, or an assessment of a criterion that is not to check.", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/applications/{id}/declare-ineligible")]
+pub async fn declare_ineligible(
+    req: HttpRequest,
+    user: CurrentUser,
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+    body: web::Json<Value>,
+) -> Result<HttpResponse, AppError> {
+    let input = from_json(body.into_inner())?;
+    run(
+        &req,
+        &user,
+        &state,
+        id.into_inner(),
+        Command::DeclareIneligible(input),
+    )
+    .await
+}
+
+/// Start the review (staff): record staff's reading of every criterion to check (each must
+/// pass) and assign reviewers.
+#[utoipa::path(
+    tag = "transitions",
+    security(("bearer" = [])),
+    params(
+        ("id" = String, Path, description = "Application id (UUID)."),
+        ("If-Match" = Option<String>, Header, description = "Optional: refuse (412) if the application changed since this ETag."),
+    ),
+    request_body = StartReviewInput,
+    responses(
+        (status = 200, description = "Under review; assignments created.", body = Application, headers(("ETag" = String))),
+        (status = 400, description = "Unreadable JSON.", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Missing, invalid or expired token.", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Only staff start reviews.", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such application, or not yours to see.", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Not possible in this state (`current_state`, `allowed_actions`).", body = Problem, content_type = "application/problem+json"),
+        (status = 412, description = "`If-Match` names an older version.", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "The body is not JSON.", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "No reviewer, an id that is not a reviewer, or a criterion to check without a passing assessment.", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/applications/{id}/start-review")]
+pub async fn start_review(
+    req: HttpRequest,
+    user: CurrentUser,
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+    body: web::Json<Value>,
+) -> Result<HttpResponse, AppError> {
+    let input: StartReviewInput = from_json(body.into_inner())?;
+    run(
+        &req,
+        &user,
+        &state,
+        id.into_inner(),
+        Command::StartReview(input),
+    )
+    .await
+}
+
+/// Withdraw the application (owner), with a reason.
+#[utoipa::path(
+    tag = "transitions",
+    security(("bearer" = [])),
+    params(
+        ("id" = String, Path, description = "Application id (UUID)."),
+        ("If-Match" = Option<String>, Header, description = "Optional: refuse (412) if the application changed since this ETag."),
+    ),
+    request_body = WithdrawInput,
+    responses(
+        (status = 200, description = "Withdrawn (final).", body = Application, headers(("ETag" = String))),
+        (status = 400, description = "Unreadable JSON.", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Missing, invalid or expired token.", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Only the owner withdraws.", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such application, or not yours to see.", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Not possible in this state (`current_state`, `allowed_actions`).", body = Problem, content_type = "application/problem+json"),
+        (status = 412, description = "`If-Match` names an older version.", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "The body is not JSON.", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "The reason is missing or too long.", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/applications/{id}/withdraw")]
+pub async fn withdraw(
+    req: HttpRequest,
+    user: CurrentUser,
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+    body: web::Json<Value>,
+) -> Result<HttpResponse, AppError> {
+    let input = from_json(body.into_inner())?;
+    run(
+        &req,
+        &user,
+        &state,
+        id.into_inner(),
+        Command::Withdraw(input),
+    )
+    .await
+}

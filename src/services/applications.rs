@@ -1,0 +1,564 @@
+//! Applications: drafts, reads with visibility, edits under `If-Match`, history, eligibility.
+
+use chrono::{DateTime, Datelike, NaiveDate, Utc};
+use chrono_tz::Europe::Paris;
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use utoipa::ToSchema;
+use uuid::Uuid;
+use validator::Validate;
+
+use crate::auth::CurrentUser;
+use crate::db::applications::{self as rows, ApplicationRow, ListFilter, Visibility};
+use crate::db::audit::{self, AuditRow};
+use crate::db::calls::{self, CallRow};
+use crate::db::{self as dbm, DbConnection};
+use crate::domain::account::Role;
+use crate::domain::application::{ApplicationBody, EssCommitments, Organisation, Project};
+use crate::domain::application_state::{Action, Actor, ApplicationState, allowed_actions};
+use crate::domain::call::CallState;
+use crate::domain::eligibility::{self, CallRules, Criterion, Evaluation, Verdict};
+use crate::error::AppError;
+use crate::routes::etag::{check_version, merge_patch};
+use crate::routes::extract::{Page, Paging, from_json};
+use crate::state::AppState;
+
+/// The eligibility report of DESIGN.md §8.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct EligibilityReport {
+    /// With staff's readings applied to `review` criteria, once staff have assessed them.
+    pub verdict: Verdict,
+    /// The verdict from the automatic outcomes alone.
+    pub automatic_verdict: Verdict,
+    #[schema(example = "mel-2021")]
+    pub rules_version: String,
+    pub checked_at: DateTime<Utc>,
+    /// The call's required documents not yet attached (completeness, not eligibility).
+    #[schema(example = json!(["rib"]))]
+    pub missing_documents: Vec<String>,
+    pub criteria: Vec<Criterion>,
+}
+
+impl EligibilityReport {
+    pub fn new(
+        ev: Evaluation,
+        automatic: Verdict,
+        checked_at: DateTime<Utc>,
+        missing: Vec<String>,
+    ) -> Self {
+        Self {
+            verdict: ev.verdict,
+            automatic_verdict: automatic,
+            rules_version: ev.rules_version,
+            checked_at,
+            missing_documents: missing,
+            criteria: ev.criteria,
+        }
+    }
+
+    pub fn evaluation(&self) -> Evaluation {
+        Evaluation {
+            verdict: self.verdict,
+            rules_version: self.rules_version.clone(),
+            criteria: self.criteria.clone(),
+        }
+    }
+}
+
+/// The committee's decision on an application.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct Decision {
+    pub outcome: ApplicationState,
+    pub awarded_cents: Option<i64>,
+    pub motivation: String,
+    pub committee_date: Option<NaiveDate>,
+    pub decision_reference: Option<String>,
+    pub decided_at: DateTime<Utc>,
+}
+
+/// An application, as its owner, staff, or an assigned reviewer reads it.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct Application {
+    #[schema(example = "01936f4e-5a7b-7c3d-9e2f-0a1b2c3d4e5f")]
+    pub id: String,
+    #[schema(example = "EA-2026-00042")]
+    pub reference: String,
+    pub call_id: String,
+    pub applicant_id: String,
+    pub state: ApplicationState,
+    /// Optimistic-concurrency version, also sent as the `ETag`.
+    pub version: i32,
+    pub organisation: Organisation,
+    pub project: Project,
+    pub ess: EssCommitments,
+    /// The report stored at submission (absent on a draft: see `/eligibility`).
+    pub eligibility: Option<EligibilityReport>,
+    pub decision: Option<Decision>,
+    /// What the caller may do now (endpoint names under `/applications/{id}/`).
+    pub allowed_actions: Vec<Action>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub submitted_at: Option<DateTime<Utc>>,
+}
+
+/// A line of a list of applications.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct ApplicationSummary {
+    pub id: String,
+    #[schema(example = "EA-2026-00042")]
+    pub reference: String,
+    pub call_id: String,
+    pub state: ApplicationState,
+    #[schema(example = "Les Ateliers du Sart")]
+    pub organisation_name: String,
+    #[schema(example = "Recyclerie de quartier")]
+    pub project_title: String,
+    #[schema(example = 2000000)]
+    pub requested_cents: i64,
+    pub awarded_cents: Option<i64>,
+    pub eligibility_verdict: Option<Verdict>,
+    pub created_at: DateTime<Utc>,
+    pub submitted_at: Option<DateTime<Utc>>,
+}
+
+/// One event of an application's history.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct HistoryEvent {
+    pub id: String,
+    /// `create`, `update`, `upload-document`, `delete-document`, or a transition.
+    #[schema(example = "submit")]
+    pub action: String,
+    pub from_state: Option<String>,
+    pub to_state: Option<String>,
+    pub actor_id: String,
+    pub actor_name: String,
+    pub actor_role: String,
+    pub at: DateTime<Utc>,
+    /// What came with the action (message, motivation, changed fields…).
+    #[schema(value_type = Object)]
+    pub payload: Value,
+}
+
+pub fn visibility(user: &CurrentUser) -> Visibility {
+    match user.role {
+        Role::Staff | Role::Admin => Visibility::All,
+        Role::Applicant => Visibility::OwnedBy(user.id.clone()),
+        Role::Reviewer => Visibility::AssignedTo(user.id.clone()),
+    }
+}
+
+pub fn actor(user: &CurrentUser, row: &ApplicationRow) -> Actor {
+    if user.role.is_staff() {
+        Actor::Staff
+    } else if row.applicant_id == user.id {
+        Actor::Owner
+    } else {
+        Actor::Other
+    }
+}
+
+pub fn not_found() -> AppError {
+    AppError::not_found("Cette candidature n'existe pas ou ne vous est pas accessible.")
+}
+
+fn internal(what: &str, e: impl std::fmt::Display) -> AppError {
+    AppError::Internal(anyhow::anyhow!("stored {what}: {e}"))
+}
+
+impl ApplicationRow {
+    pub fn app_state(&self) -> Result<ApplicationState, AppError> {
+        self.state.parse().map_err(|e| internal("state", e))
+    }
+
+    pub fn parsed_body(&self) -> Result<ApplicationBody, AppError> {
+        serde_json::from_str(&self.body).map_err(|e| internal("body", e))
+    }
+
+    pub fn report(&self) -> Result<Option<EligibilityReport>, AppError> {
+        self.eligibility
+            .as_deref()
+            .map(serde_json::from_str)
+            .transpose()
+            .map_err(|e| internal("eligibility", e))
+    }
+
+    pub fn to_view(&self, user: &CurrentUser) -> Result<Application, AppError> {
+        let body = self.parsed_body()?;
+        let state = self.app_state()?;
+        let decision = match (state, self.decided_at) {
+            (ApplicationState::Accepted | ApplicationState::Rejected, Some(at)) => Some(Decision {
+                outcome: state,
+                awarded_cents: self.awarded_cents,
+                motivation: self.decision_motivation.clone().unwrap_or_default(),
+                committee_date: self.committee_date,
+                decision_reference: self.decision_reference.clone(),
+                decided_at: at.and_utc(),
+            }),
+            _ => None,
+        };
+        Ok(Application {
+            id: self.id.clone(),
+            reference: self.reference.clone(),
+            call_id: self.call_id.clone(),
+            applicant_id: self.applicant_id.clone(),
+            state,
+            version: self.version,
+            organisation: body.organisation,
+            project: body.project,
+            ess: body.ess,
+            eligibility: self.report()?,
+            decision,
+            allowed_actions: allowed_actions(state, actor(user, self)),
+            created_at: self.created_at.and_utc(),
+            updated_at: self.updated_at.and_utc(),
+            submitted_at: self.submitted_at.map(|t| t.and_utc()),
+        })
+    }
+
+    pub fn summary(&self) -> Result<ApplicationSummary, AppError> {
+        Ok(ApplicationSummary {
+            id: self.id.clone(),
+            reference: self.reference.clone(),
+            call_id: self.call_id.clone(),
+            state: self.app_state()?,
+            organisation_name: self.organisation_name.clone(),
+            project_title: self.project_title.clone(),
+            requested_cents: self.requested_cents,
+            awarded_cents: self.awarded_cents,
+            eligibility_verdict: self
+                .eligibility_verdict
+                .as_deref()
+                .map(|v| serde_json::from_value(json!(v)))
+                .transpose()
+                .map_err(|e| internal("verdict", e))?,
+            created_at: self.created_at.and_utc(),
+            submitted_at: self.submitted_at.map(|t| t.and_utc()),
+        })
+    }
+
+    fn set_body(&mut self, body: &ApplicationBody) -> Result<(), AppError> {
+        self.body = serde_json::to_string(body).map_err(|e| AppError::Internal(e.into()))?;
+        self.organisation_name = body.organisation.name.clone();
+        self.project_title = body.project.title.clone();
+        self.requested_cents = body.project.requested_cents;
+        Ok(())
+    }
+}
+
+/// Parses and validates a body: serde names a field of the wrong type, validator every rule.
+pub fn parse_body(value: Value) -> Result<ApplicationBody, AppError> {
+    let body: ApplicationBody = from_json(value)?;
+    body.validate()?;
+    Ok(body.normalise())
+}
+
+pub fn record_event(
+    conn: &mut DbConnection,
+    application_id: &str,
+    actor_id: &str,
+    action: &str,
+    from: Option<ApplicationState>,
+    to: Option<ApplicationState>,
+    payload: Value,
+) -> Result<(), AppError> {
+    audit::insert(
+        conn,
+        &AuditRow {
+            id: Uuid::now_v7().to_string(),
+            application_id: Some(application_id.to_owned()),
+            call_id: None,
+            actor_id: actor_id.to_owned(),
+            action: action.to_owned(),
+            from_state: from.map(|s| s.as_str().to_owned()),
+            to_state: to.map(|s| s.as_str().to_owned()),
+            payload: payload.to_string(),
+            at: dbm::now(),
+        },
+    )?;
+    Ok(())
+}
+
+/// Today's date in Lille: filing dates and reference years follow Europe/Paris.
+pub fn paris_today() -> NaiveDate {
+    Utc::now().with_timezone(&Paris).date_naive()
+}
+
+pub async fn create(
+    state: &AppState,
+    user: &CurrentUser,
+    call_id: String,
+    body: Value,
+) -> Result<Application, AppError> {
+    user.require(&[Role::Applicant])?;
+    let body = parse_body(body)?;
+    let user = user.clone();
+    state
+        .db
+        .transaction(move |conn| {
+            let call = calls::find(conn, &call_id)?
+                .filter(|c| c.state != CallState::Draft.as_str())
+                .ok_or_else(crate::services::calls::not_found)?;
+            if call.state == CallState::Closed.as_str() {
+                return Err(AppError::conflict(
+                    "Cet appel à projets est clos : il n'accepte plus de candidatures.",
+                ));
+            }
+            let now = dbm::now();
+            let reference = rows::next_reference(conn, paris_today().year())?;
+            let mut row = ApplicationRow {
+                id: Uuid::now_v7().to_string(),
+                reference,
+                call_id: call.id.clone(),
+                applicant_id: user.id.clone(),
+                state: ApplicationState::Draft.as_str().to_owned(),
+                version: 1,
+                body: String::new(),
+                organisation_name: String::new(),
+                project_title: String::new(),
+                requested_cents: 0,
+                eligibility: None,
+                eligibility_verdict: None,
+                awarded_cents: None,
+                decision_motivation: None,
+                committee_date: None,
+                decision_reference: None,
+                created_at: now,
+                updated_at: now,
+                submitted_at: None,
+                decided_at: None,
+            };
+            row.set_body(&body)?;
+            rows::insert(conn, &row)?;
+            record_event(
+                conn,
+                &row.id,
+                &user.id,
+                "create",
+                None,
+                Some(ApplicationState::Draft),
+                json!({"reference": row.reference}),
+            )?;
+            row.to_view(&user)
+        })
+        .await
+}
+
+/// Loads a visible application; a reviewer must also have accepted the assignment (declared
+/// no conflict of interest) before reading the details.
+pub fn load_readable(
+    conn: &mut DbConnection,
+    user: &CurrentUser,
+    id: &str,
+) -> Result<ApplicationRow, AppError> {
+    let row = rows::find_visible(conn, id, &visibility(user))?.ok_or_else(not_found)?;
+    if user.role == Role::Reviewer && !crate::db::assignments::has_accepted(conn, id, &user.id)? {
+        return Err(AppError::Forbidden(
+            "Acceptez d'abord l'affectation en déclarant l'absence de conflit d'intérêts \
+             (POST /api/v1/assignments/{id}/accept) pour lire ce dossier."
+                .into(),
+        ));
+    }
+    Ok(row)
+}
+
+pub async fn get(
+    state: &AppState,
+    user: &CurrentUser,
+    id: String,
+) -> Result<Application, AppError> {
+    let user = user.clone();
+    state
+        .db
+        .run(move |conn| load_readable(conn, &user, &id)?.to_view(&user))
+        .await
+}
+
+pub async fn list(
+    state: &AppState,
+    user: &CurrentUser,
+    filter: ListFilter,
+    paging: Paging,
+) -> Result<Page<ApplicationSummary>, AppError> {
+    let v = visibility(user);
+    state
+        .db
+        .run(move |conn| {
+            let (rows, total) = rows::list(conn, &v, &filter, paging.offset(), paging.limit())?;
+            let items = rows
+                .iter()
+                .map(ApplicationRow::summary)
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok(Page::new(items, total, paging))
+        })
+        .await
+}
+
+/// Owner and staff only (a reviewer reads the file, not its history).
+fn require_owner_or_staff(user: &CurrentUser, row: &ApplicationRow) -> Result<(), AppError> {
+    match actor(user, row) {
+        Actor::Owner | Actor::Staff => Ok(()),
+        Actor::Other => Err(AppError::Forbidden(
+            "Seuls le porteur de projet et les agents de la Métropole y ont accès.".into(),
+        )),
+    }
+}
+
+/// `PATCH`: a JSON Merge Patch of `{organisation, project, ess}`, by the owner, while the
+/// application is editable, under `If-Match`.
+pub async fn update(
+    state: &AppState,
+    user: &CurrentUser,
+    id: String,
+    expected_version: Option<i32>,
+    patch: Value,
+) -> Result<Application, AppError> {
+    if !patch.is_object() {
+        return Err(AppError::invalid_field(
+            "corps",
+            "le corps doit être un objet JSON (JSON Merge Patch)",
+        ));
+    }
+    let user = user.clone();
+    state
+        .db
+        .transaction(move |conn| {
+            rows::find_visible(conn, &id, &visibility(&user))?.ok_or_else(not_found)?;
+            let mut row = rows::find_for_update(conn, &id)?.ok_or_else(not_found)?;
+            if actor(&user, &row) != Actor::Owner {
+                return Err(AppError::Forbidden(
+                    "Seul le porteur de projet modifie sa candidature.".into(),
+                ));
+            }
+            check_version(expected_version, row.version)?;
+            let app_state = row.app_state()?;
+            if !app_state.is_editable() {
+                let mut extra = serde_json::Map::new();
+                extra.insert("current_state".into(), json!(app_state));
+                return Err(AppError::Conflict {
+                    detail: format!(
+                        "La candidature est « {} » : elle ne peut plus être modifiée.",
+                        app_state.label_fr()
+                    ),
+                    extra,
+                });
+            }
+            let before = row.parsed_body()?;
+            let mut target =
+                serde_json::to_value(&before).map_err(|e| AppError::Internal(e.into()))?;
+            merge_patch(&mut target, &patch);
+            let after = parse_body(target)?;
+            if after == before {
+                return row.to_view(&user);
+            }
+            let changed = changed_sections(&before, &after);
+            row.set_body(&after)?;
+            let old = row.version;
+            row.version += 1;
+            row.updated_at = dbm::now();
+            if rows::update_versioned(conn, &row, old)? != 1 {
+                return Err(check_version(Some(old), old + 1).unwrap_err());
+            }
+            record_event(
+                conn,
+                &row.id,
+                &user.id,
+                "update",
+                Some(app_state),
+                Some(app_state),
+                json!({"changed": changed}),
+            )?;
+            row.to_view(&user)
+        })
+        .await
+}
+
+fn changed_sections(a: &ApplicationBody, b: &ApplicationBody) -> Vec<&'static str> {
+    let mut out = Vec::new();
+    if a.organisation != b.organisation {
+        out.push("organisation");
+    }
+    if a.project != b.project {
+        out.push("project");
+    }
+    if a.ess != b.ess {
+        out.push("ess");
+    }
+    out
+}
+
+pub async fn history(
+    state: &AppState,
+    user: &CurrentUser,
+    id: String,
+) -> Result<Vec<HistoryEvent>, AppError> {
+    let user = user.clone();
+    state
+        .db
+        .run(move |conn| {
+            let row = rows::find_visible(conn, &id, &visibility(&user))?.ok_or_else(not_found)?;
+            require_owner_or_staff(&user, &row)?;
+            audit::for_application(conn, &id)?
+                .into_iter()
+                .map(|(e, name, role)| {
+                    Ok(HistoryEvent {
+                        id: e.id,
+                        action: e.action,
+                        from_state: e.from_state,
+                        to_state: e.to_state,
+                        actor_id: e.actor_id,
+                        actor_name: name,
+                        actor_role: role,
+                        at: e.at.and_utc(),
+                        payload: serde_json::from_str(&e.payload).unwrap_or(Value::Null),
+                    })
+                })
+                .collect()
+        })
+        .await
+}
+
+/// The report for this application now: computed afresh while it is editable (a pre-check),
+/// the stored one once it has been submitted.
+pub fn compute_report(
+    conn: &mut DbConnection,
+    row: &ApplicationRow,
+    call: &CallRow,
+) -> Result<EligibilityReport, AppError> {
+    let body = row.parsed_body()?;
+    let territory = call.territory_codes()?;
+    let rules = CallRules {
+        rule_set: call.rule_set()?,
+        max_award_cents: call.max_award_cents,
+        max_budget_share_pct: call.max_budget_share_pct.map(|p| p as u8),
+        territory: &territory,
+    };
+    let ev = eligibility::evaluate(&body, &rules, paris_today());
+    let required: Vec<String> = call.documents()?.into_iter().map(|d| d.key).collect();
+    let attached = crate::db::documents::kinds(conn, &row.id)?;
+    let missing = eligibility::missing_documents(&required, &attached);
+    let automatic = ev.verdict;
+    Ok(EligibilityReport::new(ev, automatic, Utc::now(), missing))
+}
+
+pub async fn eligibility(
+    state: &AppState,
+    user: &CurrentUser,
+    id: String,
+) -> Result<EligibilityReport, AppError> {
+    let user = user.clone();
+    state
+        .db
+        .run(move |conn| {
+            let row = rows::find_visible(conn, &id, &visibility(&user))?.ok_or_else(not_found)?;
+            require_owner_or_staff(&user, &row)?;
+            if !row.app_state()?.is_editable()
+                && let Some(report) = row.report()?
+            {
+                return Ok(report);
+            }
+            let call =
+                calls::find(conn, &row.call_id)?.ok_or_else(crate::services::calls::not_found)?;
+            compute_report(conn, &row, &call)
+        })
+        .await
+}

@@ -1,0 +1,650 @@
+//! Calls for projects: create, read, edit, publish, close.
+
+use serde::{Deserialize, Deserializer, Serialize};
+use serde_json::{Value, json};
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use crate::auth::CurrentUser;
+use crate::db::audit::{self, AuditRow};
+use crate::db::calls::{self, CallRow};
+use crate::db::{self as dbm, DbConnection};
+use crate::domain::call::{
+    self as rules, CallAction, CallState, RequiredDocument, ScoringCriterion, call_transition,
+    check_window, paris_rfc3339, parse_deadline,
+};
+use crate::domain::eligibility::{DEFAULT_RULES_VERSION, RuleSet};
+use crate::domain::identifiers::InseeCode;
+use crate::domain::territory;
+use crate::error::{AppError, FieldErrors};
+use crate::routes::etag::{check_version, merge_patch};
+use crate::routes::extract::{Page, Paging, from_json};
+use crate::state::AppState;
+
+/// The body of `POST /calls`. Omitted fields take the defaults of DESIGN.md §6 (and of the
+/// rule set for the cap and the budget share).
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewCall {
+    #[schema(example = "Entreprendre autrement 2027")]
+    pub title: String,
+    #[serde(default)]
+    #[schema(example = "Soutien aux structures de l'ESS en démarrage ou en développement.")]
+    pub description: String,
+    /// `mel-2021` (default) or `mel-2024`.
+    #[schema(example = "mel-2021")]
+    pub rules_version: Option<String>,
+    /// Opening of submissions: Europe/Paris wall-clock time (`2027-01-05T09:00:00`) or RFC 3339.
+    #[schema(example = "2027-01-05T09:00:00")]
+    pub opens_at: Option<String>,
+    /// End of submissions, same format; null for a permanent call.
+    #[schema(example = "2027-03-31T12:00:00")]
+    pub closes_at: Option<String>,
+    /// Total envelope of the call, in cents.
+    #[schema(example = 20000000, minimum = 0)]
+    pub budget_cents: i64,
+    /// Cap per project, in cents (default: the rule set's, 2 000 000 under mel-2021).
+    #[schema(example = 2000000)]
+    pub max_award_cents: Option<i64>,
+    /// Award ≤ this % of the project budget. Omitted: the rule set's (none under mel-2021,
+    /// 30 under mel-2024); null: none.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<u8>, example = json!(null))]
+    pub max_budget_share_pct: Option<Option<u8>>,
+    /// INSEE codes of the communes where the activity must take place (default: the MEL's 95).
+    pub territory: Option<Vec<String>>,
+    #[schema(example = 2)]
+    pub min_reviews: Option<u32>,
+    pub scoring_grid: Option<Vec<ScoringCriterion>>,
+    pub required_documents: Option<Vec<RequiredDocument>>,
+}
+
+/// Distinguishes an explicit `null` (Some(None)) from an absent field (None).
+fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
+    d: D,
+) -> Result<Option<Option<T>>, D::Error> {
+    Option::<T>::deserialize(d).map(Some)
+}
+
+/// The editable settings of a call, as `PATCH` sees them (the target of the merge patch).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CallSettings {
+    pub title: String,
+    pub description: String,
+    pub rules_version: String,
+    pub opens_at: Option<String>,
+    pub closes_at: Option<String>,
+    pub budget_cents: i64,
+    pub max_award_cents: i64,
+    pub max_budget_share_pct: Option<u8>,
+    pub territory: Vec<String>,
+    pub min_reviews: u32,
+    pub scoring_grid: Vec<ScoringCriterion>,
+    pub required_documents: Vec<RequiredDocument>,
+}
+
+/// The envelope of a call: what it holds, what is awarded, what is left.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct Envelope {
+    #[schema(example = 20000000)]
+    pub total_cents: i64,
+    #[schema(example = 6000000)]
+    pub awarded_cents: i64,
+    #[schema(example = 14000000)]
+    pub left_cents: i64,
+}
+
+/// A call for projects.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct Call {
+    pub id: String,
+    pub title: String,
+    pub description: String,
+    pub rules_version: String,
+    /// Europe/Paris time with its offset, e.g. `2027-01-05T09:00:00+01:00`.
+    pub opens_at: Option<String>,
+    pub closes_at: Option<String>,
+    pub budget_cents: i64,
+    pub max_award_cents: i64,
+    pub max_budget_share_pct: Option<u8>,
+    pub territory: Vec<String>,
+    pub min_reviews: u32,
+    pub scoring_grid: Vec<ScoringCriterion>,
+    pub required_documents: Vec<RequiredDocument>,
+    pub state: CallState,
+    /// Accepting submissions right now (published and inside its window).
+    pub accepting_submissions: bool,
+    pub envelope: Envelope,
+    /// Optimistic-concurrency version, also sent as the `ETag`.
+    pub version: i32,
+    pub created_at: chrono::DateTime<chrono::Utc>,
+    pub updated_at: chrono::DateTime<chrono::Utc>,
+    pub published_at: Option<chrono::DateTime<chrono::Utc>>,
+    pub closed_at: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+fn parse_json<T: serde::de::DeserializeOwned>(s: &str, what: &str) -> Result<T, AppError> {
+    serde_json::from_str(s).map_err(|e| AppError::Internal(anyhow::anyhow!("stored {what}: {e}")))
+}
+
+impl CallRow {
+    pub fn call_state(&self) -> Result<CallState, AppError> {
+        CallState::parse(&self.state)
+            .ok_or_else(|| AppError::Internal(anyhow::anyhow!("unknown call state {}", self.state)))
+    }
+
+    pub fn territory_codes(&self) -> Result<Vec<String>, AppError> {
+        parse_json(&self.territory, "territory")
+    }
+
+    pub fn grid(&self) -> Result<Vec<ScoringCriterion>, AppError> {
+        parse_json(&self.scoring_grid, "scoring_grid")
+    }
+
+    pub fn documents(&self) -> Result<Vec<RequiredDocument>, AppError> {
+        parse_json(&self.required_documents, "required_documents")
+    }
+
+    pub fn rule_set(&self) -> Result<&'static RuleSet, AppError> {
+        RuleSet::find(&self.rules_version).ok_or_else(|| {
+            AppError::Internal(anyhow::anyhow!(
+                "unknown rules version {}",
+                self.rules_version
+            ))
+        })
+    }
+
+    pub fn settings(&self) -> Result<CallSettings, AppError> {
+        Ok(CallSettings {
+            title: self.title.clone(),
+            description: self.description.clone(),
+            rules_version: self.rules_version.clone(),
+            opens_at: self.opens_at.map(paris_rfc3339),
+            closes_at: self.closes_at.map(paris_rfc3339),
+            budget_cents: self.budget_cents,
+            max_award_cents: self.max_award_cents,
+            max_budget_share_pct: self.max_budget_share_pct.map(|p| p as u8),
+            territory: self.territory_codes()?,
+            min_reviews: self.min_reviews as u32,
+            scoring_grid: self.grid()?,
+            required_documents: self.documents()?,
+        })
+    }
+
+    pub fn to_view(&self) -> Result<Call, AppError> {
+        let s = self.settings()?;
+        let state = self.call_state()?;
+        let accepting = state == CallState::Published
+            && check_window(self.opens_at, self.closes_at, dbm::now()).is_ok();
+        Ok(Call {
+            id: self.id.clone(),
+            title: s.title,
+            description: s.description,
+            rules_version: s.rules_version,
+            opens_at: s.opens_at,
+            closes_at: s.closes_at,
+            budget_cents: s.budget_cents,
+            max_award_cents: s.max_award_cents,
+            max_budget_share_pct: s.max_budget_share_pct,
+            territory: s.territory,
+            min_reviews: s.min_reviews,
+            scoring_grid: s.scoring_grid,
+            required_documents: s.required_documents,
+            state,
+            accepting_submissions: accepting,
+            envelope: Envelope {
+                total_cents: self.budget_cents,
+                awarded_cents: self.awarded_cents,
+                left_cents: self.budget_cents - self.awarded_cents,
+            },
+            version: self.version,
+            created_at: self.created_at.and_utc(),
+            updated_at: self.updated_at.and_utc(),
+            published_at: self.published_at.map(|t| t.and_utc()),
+            closed_at: self.closed_at.map(|t| t.and_utc()),
+        })
+    }
+}
+
+/// Checked settings, ready to store.
+struct ValidSettings {
+    s: CallSettings,
+    opens_at: Option<chrono::NaiveDateTime>,
+    closes_at: Option<chrono::NaiveDateTime>,
+}
+
+impl CallSettings {
+    fn from_new(n: NewCall) -> Result<CallSettings, AppError> {
+        let version = n
+            .rules_version
+            .unwrap_or_else(|| DEFAULT_RULES_VERSION.to_owned());
+        let rule_set = RuleSet::find(&version).ok_or_else(|| unknown_rules(&version))?;
+        Ok(CallSettings {
+            title: n.title,
+            description: n.description,
+            rules_version: version,
+            opens_at: n.opens_at,
+            closes_at: n.closes_at,
+            budget_cents: n.budget_cents,
+            max_award_cents: n.max_award_cents.unwrap_or(rule_set.max_award_cap_cents),
+            max_budget_share_pct: n
+                .max_budget_share_pct
+                .unwrap_or(rule_set.default_budget_share_pct),
+            territory: n.territory.unwrap_or_else(territory::mel_insee_codes),
+            min_reviews: n.min_reviews.unwrap_or(rules::DEFAULT_MIN_REVIEWS),
+            scoring_grid: n.scoring_grid.unwrap_or_else(rules::default_scoring_grid),
+            required_documents: n
+                .required_documents
+                .unwrap_or_else(rules::default_required_documents),
+        })
+    }
+
+    /// Every rule of §6 on the settings, all problems reported at once.
+    fn validate(self) -> Result<ValidSettings, AppError> {
+        let mut errors = FieldErrors::new();
+        let mut err =
+            |field: &str, msg: String| errors.entry(field.to_owned()).or_default().push(msg);
+        let title = self.title.trim();
+        if title.is_empty() || title.chars().count() > 200 {
+            err(
+                "title",
+                "le titre est obligatoire (200 caractères au plus)".into(),
+            );
+        }
+        if self.description.chars().count() > 20_000 {
+            err(
+                "description",
+                "la description ne doit pas dépasser 20 000 caractères".into(),
+            );
+        }
+        let rule_set = RuleSet::find(&self.rules_version);
+        if rule_set.is_none() {
+            err("rules_version", unknown_rules_message(&self.rules_version));
+        }
+        let mut deadline = |field: &str, v: &Option<String>| match v.as_deref().map(parse_deadline)
+        {
+            None => None,
+            Some(Ok(dt)) => Some(dt.naive_utc()),
+            Some(Err(m)) => {
+                err(field, m);
+                None
+            }
+        };
+        let opens_at = deadline("opens_at", &self.opens_at);
+        let closes_at = deadline("closes_at", &self.closes_at);
+        if let (Some(o), Some(c)) = (opens_at, closes_at)
+            && c <= o
+        {
+            err(
+                "closes_at",
+                "la clôture doit être postérieure à l'ouverture".into(),
+            );
+        }
+        if !(0..=10_000_000_000_000).contains(&self.budget_cents) {
+            err(
+                "budget_cents",
+                "l'enveloppe doit être un nombre de centimes positif ou nul".into(),
+            );
+        }
+        if let Some(rs) = rule_set
+            && let Err(m) = rules::check_max_award(rs, self.max_award_cents)
+        {
+            err("max_award_cents", m);
+        }
+        if let Some(p) = self.max_budget_share_pct
+            && !(1..=100).contains(&p)
+        {
+            err(
+                "max_budget_share_pct",
+                "la part maximale du budget est comprise entre 1 et 100 %".into(),
+            );
+        }
+        if self.territory.is_empty() {
+            err(
+                "territory",
+                "le territoire doit compter au moins une commune".into(),
+            );
+        }
+        if self.territory.len() > 5000 {
+            err("territory", "5 000 communes au plus".into());
+        }
+        for (i, code) in self.territory.iter().enumerate() {
+            if let Err(e) = InseeCode::parse(code) {
+                err(&format!("territory[{i}]"), e.to_string());
+            }
+        }
+        if !(1..=rules::MAX_MIN_REVIEWS).contains(&self.min_reviews) {
+            err(
+                "min_reviews",
+                format!("entre 1 et {} évaluations", rules::MAX_MIN_REVIEWS),
+            );
+        }
+        for (path, m) in rules::check_scoring_grid(&self.scoring_grid) {
+            err(&format!("scoring_grid{path}"), m);
+        }
+        for (path, m) in rules::check_required_documents(&self.required_documents) {
+            err(&format!("required_documents{path}"), m);
+        }
+        if !errors.is_empty() {
+            return Err(AppError::validation(errors));
+        }
+        let mut s = self;
+        s.title = s.title.trim().to_owned();
+        Ok(ValidSettings {
+            s,
+            opens_at,
+            closes_at,
+        })
+    }
+}
+
+fn unknown_rules_message(v: &str) -> String {
+    format!(
+        "règlement « {v} » inconnu ; règlements disponibles : {}",
+        RuleSet::known_versions().join(", ")
+    )
+}
+
+fn unknown_rules(v: &str) -> AppError {
+    AppError::invalid_field("rules_version", unknown_rules_message(v))
+}
+
+impl ValidSettings {
+    fn apply(self, row: &mut CallRow) -> Result<(), AppError> {
+        let s = self.s;
+        row.title = s.title;
+        row.description = s.description;
+        row.rules_version = s.rules_version;
+        row.opens_at = self.opens_at;
+        row.closes_at = self.closes_at;
+        row.budget_cents = s.budget_cents;
+        row.max_award_cents = s.max_award_cents;
+        row.max_budget_share_pct = s.max_budget_share_pct.map(i32::from);
+        row.territory = to_json(&s.territory)?;
+        row.min_reviews = s.min_reviews as i32;
+        row.scoring_grid = to_json(&s.scoring_grid)?;
+        row.required_documents = to_json(&s.required_documents)?;
+        Ok(())
+    }
+}
+
+fn to_json<T: Serialize>(v: &T) -> Result<String, AppError> {
+    serde_json::to_string(v).map_err(|e| AppError::Internal(e.into()))
+}
+
+pub fn audit_call(
+    conn: &mut DbConnection,
+    call_id: &str,
+    actor: &str,
+    action: &str,
+    from: Option<&str>,
+    to: Option<&str>,
+    payload: Value,
+) -> Result<(), AppError> {
+    audit::insert(
+        conn,
+        &AuditRow {
+            id: Uuid::now_v7().to_string(),
+            application_id: None,
+            call_id: Some(call_id.to_owned()),
+            actor_id: actor.to_owned(),
+            action: action.to_owned(),
+            from_state: from.map(str::to_owned),
+            to_state: to.map(str::to_owned),
+            payload: payload.to_string(),
+            at: dbm::now(),
+        },
+    )?;
+    Ok(())
+}
+
+pub async fn create(state: &AppState, user: &CurrentUser, body: Value) -> Result<Call, AppError> {
+    let input: NewCall = from_json(body)?;
+    let valid = CallSettings::from_new(input)?.validate()?;
+    let now = dbm::now();
+    let mut row = CallRow {
+        id: Uuid::now_v7().to_string(),
+        title: String::new(),
+        description: String::new(),
+        rules_version: String::new(),
+        opens_at: None,
+        closes_at: None,
+        budget_cents: 0,
+        max_award_cents: 0,
+        max_budget_share_pct: None,
+        territory: String::new(),
+        min_reviews: 0,
+        scoring_grid: String::new(),
+        required_documents: String::new(),
+        state: CallState::Draft.as_str().to_owned(),
+        version: 1,
+        awarded_cents: 0,
+        created_by: user.id.clone(),
+        created_at: now,
+        updated_at: now,
+        published_at: None,
+        closed_at: None,
+    };
+    valid.apply(&mut row)?;
+    let actor = user.id.clone();
+    state
+        .db
+        .transaction(move |conn| {
+            calls::insert(conn, &row)?;
+            audit_call(
+                conn,
+                &row.id,
+                &actor,
+                "create",
+                None,
+                Some("draft"),
+                json!({"title": row.title}),
+            )?;
+            row.to_view()
+        })
+        .await
+}
+
+/// Staff see every call; everybody else only published ones (404 otherwise).
+fn visible_to(row: &CallRow, staff: bool) -> bool {
+    staff || row.state == CallState::Published.as_str()
+}
+
+pub async fn get(state: &AppState, staff: bool, id: String) -> Result<Call, AppError> {
+    state
+        .db
+        .run(move |conn| {
+            let row = calls::find(conn, &id)?
+                .filter(|r| visible_to(r, staff))
+                .ok_or_else(not_found)?;
+            row.to_view()
+        })
+        .await
+}
+
+pub fn not_found() -> AppError {
+    AppError::not_found("Cet appel à projets n'existe pas ou n'est pas publié.")
+}
+
+pub async fn list(
+    state: &AppState,
+    staff: bool,
+    filter: Option<CallState>,
+    paging: Paging,
+) -> Result<Page<Call>, AppError> {
+    let states: Vec<&'static str> = match (staff, filter) {
+        (true, Some(s)) => vec![s.as_str()],
+        (true, None) => vec!["draft", "published", "closed"],
+        (false, Some(CallState::Published) | None) => vec!["published"],
+        (false, Some(_)) => vec![],
+    };
+    state
+        .db
+        .run(move |conn| {
+            let (rows, total) = calls::list(conn, &states, paging.offset(), paging.limit())?;
+            let items = rows
+                .iter()
+                .map(CallRow::to_view)
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok(Page::new(items, total, paging))
+        })
+        .await
+}
+
+/// `PATCH`: a JSON merge patch of the settings, under `If-Match`.
+pub async fn update(
+    state: &AppState,
+    user: &CurrentUser,
+    id: String,
+    expected_version: Option<i32>,
+    patch: Value,
+) -> Result<Call, AppError> {
+    if !patch.is_object() {
+        return Err(AppError::invalid_field(
+            "corps",
+            "le corps doit être un objet JSON (JSON Merge Patch)",
+        ));
+    }
+    let actor = user.id.clone();
+    state
+        .db
+        .transaction(move |conn| {
+            let mut row = calls::find_for_update(conn, &id)?.ok_or_else(not_found)?;
+            check_version(expected_version, row.version)?;
+            let call_state = row.call_state()?;
+            if call_state == CallState::Closed {
+                return Err(AppError::conflict("Un appel clos ne peut plus être modifié."));
+            }
+            let before = row.settings()?;
+            let mut target = serde_json::to_value(&before).map_err(|e| AppError::Internal(e.into()))?;
+            merge_patch(&mut target, &patch);
+            let after: CallSettings = from_json(target)?;
+            let valid = after.clone().validate()?;
+            let changed: Vec<&str> = changed_fields(&before, &after);
+            if call_state == CallState::Published {
+                let frozen: Vec<&str> = changed
+                    .iter()
+                    .copied()
+                    .filter(|f| rules::FROZEN_AFTER_SUBMISSIONS.contains(f))
+                    .collect();
+                if !frozen.is_empty() && calls::has_submissions(conn, &row.id)? {
+                    let mut extra = serde_json::Map::new();
+                    extra.insert("frozen_fields".into(), json!(frozen));
+                    return Err(AppError::Conflict {
+                        detail: format!(
+                            "Des candidatures ont déjà été déposées sur cet appel : ses règles ({}) ne \
+                             peuvent plus changer, pour que toutes soient jugées selon les mêmes règles.",
+                            frozen.join(", ")
+                        ),
+                        extra,
+                    });
+                }
+            }
+            if valid.s.budget_cents < row.awarded_cents {
+                return Err(AppError::conflict(format!(
+                    "L'enveloppe ne peut descendre sous le montant déjà attribué ({}).",
+                    crate::domain::money::Cents::new(row.awarded_cents).unwrap_or_default().to_fr_string()
+                )));
+            }
+            if changed.is_empty() {
+                return row.to_view();
+            }
+            valid.apply(&mut row)?;
+            let old_version = row.version;
+            row.version += 1;
+            row.updated_at = dbm::now();
+            if calls::update_versioned(conn, &row, old_version)? != 1 {
+                return Err(check_version(Some(old_version), old_version + 1).unwrap_err());
+            }
+            audit_call(conn, &row.id, &actor, "update", Some(&row.state), Some(&row.state), json!({"changed": changed}))?;
+            row.to_view()
+        })
+        .await
+}
+
+fn changed_fields(a: &CallSettings, b: &CallSettings) -> Vec<&'static str> {
+    let mut out = Vec::new();
+    macro_rules! cmp {
+        ($($f:ident),*) => {$( if a.$f != b.$f { out.push(stringify!($f)); } )*};
+    }
+    cmp!(
+        title,
+        description,
+        rules_version,
+        opens_at,
+        closes_at,
+        budget_cents,
+        max_award_cents,
+        max_budget_share_pct,
+        territory,
+        min_reviews,
+        scoring_grid,
+        required_documents
+    );
+    out
+}
+
+pub async fn transition(
+    state: &AppState,
+    user: &CurrentUser,
+    id: String,
+    action: CallAction,
+) -> Result<Call, AppError> {
+    let actor = user.id.clone();
+    state
+        .db
+        .transaction(move |conn| {
+            let mut row = calls::find_for_update(conn, &id)?.ok_or_else(not_found)?;
+            let from = row.call_state()?;
+            let to = call_transition(from, action).map_err(|m| {
+                let mut extra = serde_json::Map::new();
+                extra.insert("current_state".into(), json!(from.as_str()));
+                AppError::Conflict {
+                    detail: capitalise(&m),
+                    extra,
+                }
+            })?;
+            let now = dbm::now();
+            let old_version = row.version;
+            row.state = to.as_str().to_owned();
+            row.version += 1;
+            row.updated_at = now;
+            match action {
+                CallAction::Publish => row.published_at = Some(now),
+                CallAction::Close => row.closed_at = Some(now),
+            }
+            if calls::update_versioned(conn, &row, old_version)? != 1 {
+                return Err(AppError::conflict(
+                    "L'appel a été modifié entre-temps : recommencez.",
+                ));
+            }
+            let name = match action {
+                CallAction::Publish => "publish",
+                CallAction::Close => "close",
+            };
+            audit_call(
+                conn,
+                &row.id,
+                &actor,
+                name,
+                Some(from.as_str()),
+                Some(to.as_str()),
+                json!({}),
+            )?;
+            row.to_view()
+        })
+        .await
+}
+
+pub fn capitalise(s: &str) -> String {
+    let mut c = s.chars();
+    match c.next() {
+        Some(f) => {
+            f.to_uppercase().collect::<String>()
+                + c.as_str()
+                + if s.ends_with('.') { "" } else { "." }
+        }
+        None => String::new(),
+    }
+}

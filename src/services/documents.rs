@@ -1,0 +1,445 @@
+//! Documents attached to applications. A file is streamed to a temporary file while its size
+//! is counted and its SHA-256 computed, its type is read from its bytes (never from its name),
+//! and it is moved to `uploads/<application>/<document id>` inside the transaction that records
+//! it: if the database write fails, the file is removed, so no orphan is left behind.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use actix_multipart::Multipart;
+use futures_util::StreamExt;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use sha2::{Digest, Sha256};
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use crate::auth::CurrentUser;
+use crate::db::applications::{self as rows, ApplicationRow};
+use crate::db::documents::{self, DocumentRow};
+use crate::db::{self as dbm, DbConnection, calls};
+use crate::domain::application_state::Actor;
+use crate::domain::call::OTHER_DOCUMENT_KIND;
+use crate::error::AppError;
+use crate::services::applications::{actor, load_readable, not_found, record_event, visibility};
+use crate::state::AppState;
+
+/// The file types the MEL accepts, recognised from their first bytes.
+pub const ALLOWED_TYPES: &[(&str, &str)] = &[
+    ("application/pdf", "pdf"),
+    ("application/vnd.oasis.opendocument.text", "odt"),
+    ("application/vnd.oasis.opendocument.spreadsheet", "ods"),
+    (
+        "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+        "docx",
+    ),
+    (
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        "xlsx",
+    ),
+    ("image/png", "png"),
+    ("image/jpeg", "jpg"),
+];
+
+/// Bytes kept in memory to recognise the type: office formats are zip files whose telling
+/// entries come first.
+const SNIFF_BYTES: usize = 256 * 1024;
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct Document {
+    pub id: String,
+    /// A key of the call's `required_documents`, or `annexe`.
+    #[schema(example = "statuts")]
+    pub kind: String,
+    #[schema(example = "statuts-2025.pdf")]
+    pub filename: String,
+    #[schema(example = "application/pdf")]
+    pub content_type: String,
+    pub size_bytes: i64,
+    /// SHA-256 of the content, hexadecimal.
+    pub sha256: String,
+    pub uploaded_at: chrono::DateTime<chrono::Utc>,
+}
+
+impl From<DocumentRow> for Document {
+    fn from(r: DocumentRow) -> Self {
+        Self {
+            id: r.id,
+            kind: r.kind,
+            filename: r.filename,
+            content_type: r.content_type,
+            size_bytes: r.size_bytes,
+            sha256: r.sha256,
+            uploaded_at: r.uploaded_at.and_utc(),
+        }
+    }
+}
+
+/// The multipart form of an upload.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct UploadForm {
+    /// A key of the call's `required_documents` (e.g. `statuts`), or `annexe`.
+    kind: String,
+    /// The file: PDF, ODT, ODS, DOCX, XLSX, PNG or JPEG.
+    #[schema(value_type = String, format = Binary)]
+    file: Vec<u8>,
+}
+
+/// Keeps the last path component, drops control and reserved characters, bounds the length.
+pub fn sanitize_filename(raw: &str, ext: &str) -> String {
+    let base = raw.rsplit(['/', '\\']).next().unwrap_or("");
+    let cleaned: String = base
+        .chars()
+        .filter(|c| !c.is_control())
+        .map(|c| {
+            if c.is_alphanumeric() || " ._-()".contains(c) {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    let cleaned = cleaned.trim().trim_start_matches('.').trim().to_owned();
+    let cleaned: String = cleaned.chars().take(150).collect();
+    if cleaned.is_empty() || cleaned.chars().all(|c| c == '_' || c == '.') {
+        format!("document.{ext}")
+    } else {
+        cleaned
+    }
+}
+
+fn storage_path(uploads: &Path, application_id: &str, document_id: &str) -> PathBuf {
+    // Both ids are UUIDs made here: nothing the client sends reaches the path.
+    uploads.join(application_id).join(document_id)
+}
+
+/// A file being received; removed on drop unless kept.
+struct TempFile {
+    path: PathBuf,
+    keep: bool,
+}
+
+impl Drop for TempFile {
+    fn drop(&mut self) {
+        if !self.keep {
+            let _ = std::fs::remove_file(&self.path);
+        }
+    }
+}
+
+struct Received {
+    kind: String,
+    filename: String,
+    content_type: &'static str,
+    ext: &'static str,
+    size: u64,
+    sha256: String,
+    temp: TempFile,
+}
+
+fn bad(field: &str, msg: &str) -> AppError {
+    AppError::invalid_field(field, msg)
+}
+
+/// Reads the form: a `kind` text field and a `file` field, streamed to disk.
+async fn receive(
+    mut form: Multipart,
+    tmp_dir: &Path,
+    max_bytes: u64,
+) -> Result<Received, AppError> {
+    let mut kind: Option<String> = None;
+    let mut file: Option<(String, TempFile, u64, String, Vec<u8>)> = None;
+    while let Some(field) = form.next().await {
+        let mut field = field
+            .map_err(|e| AppError::BadRequest(format!("Formulaire multipart illisible : {e}.")))?;
+        let name = field.name().unwrap_or("").to_owned();
+        match name.as_str() {
+            "kind" => {
+                let mut value = Vec::new();
+                while let Some(chunk) = field.next().await {
+                    let chunk = chunk.map_err(|e| {
+                        AppError::BadRequest(format!("Formulaire illisible : {e}."))
+                    })?;
+                    value.extend_from_slice(&chunk);
+                    if value.len() > 100 {
+                        return Err(bad("kind", "type de pièce trop long"));
+                    }
+                }
+                kind = Some(
+                    String::from_utf8(value).map_err(|_| bad("kind", "type de pièce illisible"))?,
+                );
+            }
+            "file" => {
+                if file.is_some() {
+                    return Err(bad("file", "un seul fichier par envoi"));
+                }
+                let original = field
+                    .content_disposition()
+                    .and_then(|cd| cd.get_filename())
+                    .unwrap_or("")
+                    .to_owned();
+                let path = tmp_dir.join(Uuid::now_v7().to_string());
+                let temp = TempFile {
+                    path: path.clone(),
+                    keep: false,
+                };
+                let mut out =
+                    std::fs::File::create(&path).map_err(|e| AppError::Internal(e.into()))?;
+                let mut hasher = Sha256::new();
+                let mut size: u64 = 0;
+                let mut head = Vec::new();
+                while let Some(chunk) = field.next().await {
+                    let chunk = chunk
+                        .map_err(|e| AppError::BadRequest(format!("Envoi interrompu : {e}.")))?;
+                    size += chunk.len() as u64;
+                    if size > max_bytes {
+                        return Err(AppError::PayloadTooLarge(format!(
+                            "Le fichier dépasse la taille autorisée ({} Mo au plus).",
+                            max_bytes / (1024 * 1024)
+                        )));
+                    }
+                    if head.len() < SNIFF_BYTES {
+                        let take = (SNIFF_BYTES - head.len()).min(chunk.len());
+                        head.extend_from_slice(&chunk[..take]);
+                    }
+                    hasher.update(&chunk);
+                    // Small synchronous writes of chunks already in memory; the upload size
+                    // is bounded by uploads.max_bytes.
+                    out.write_all(&chunk)
+                        .map_err(|e| AppError::Internal(e.into()))?;
+                }
+                out.sync_all().map_err(|e| AppError::Internal(e.into()))?;
+                let digest = hasher.finalize();
+                let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+                file = Some((original, temp, size, hex, head));
+            }
+            other => {
+                return Err(bad(
+                    if other.is_empty() { "corps" } else { other },
+                    "champ inattendu : le formulaire contient « kind » et « file »",
+                ));
+            }
+        }
+    }
+    let kind = kind.ok_or_else(|| bad("kind", "indiquez le type de pièce (champ « kind »)"))?;
+    let (original, temp, size, sha256, head) =
+        file.ok_or_else(|| bad("file", "joignez un fichier (champ « file »)"))?;
+    if size == 0 {
+        return Err(bad("file", "le fichier est vide"));
+    }
+    let detected = infer::get(&head).map(|t| t.mime_type());
+    let (content_type, ext) = detected
+        .and_then(|m| ALLOWED_TYPES.iter().find(|(t, _)| *t == m).copied())
+        .ok_or_else(|| {
+            AppError::UnsupportedMediaType(format!(
+                "Type de fichier refusé{} : seuls les PDF, ODT, ODS, DOCX, XLSX, PNG et JPEG sont \
+                 acceptés (le type est lu dans le contenu du fichier, pas dans son nom).",
+                detected.map(|m| format!(" ({m})")).unwrap_or_default()
+            ))
+        })?;
+    Ok(Received {
+        kind: kind.trim().to_owned(),
+        filename: sanitize_filename(&original, ext),
+        content_type,
+        ext,
+        size,
+        sha256,
+        temp,
+    })
+}
+
+/// The application, for the owner while it is editable.
+fn editable_by_owner(
+    conn: &mut DbConnection,
+    user: &CurrentUser,
+    id: &str,
+) -> Result<ApplicationRow, AppError> {
+    rows::find_visible(conn, id, &visibility(user))?.ok_or_else(not_found)?;
+    let row = rows::find_for_update(conn, id)?.ok_or_else(not_found)?;
+    if actor(user, &row) != Actor::Owner {
+        return Err(AppError::Forbidden(
+            "Seul le porteur de projet gère les pièces de sa candidature.".into(),
+        ));
+    }
+    let st = row.app_state()?;
+    if !st.is_editable() {
+        let mut extra = serde_json::Map::new();
+        extra.insert("current_state".into(), json!(st));
+        return Err(AppError::Conflict {
+            detail: format!(
+                "La candidature est « {} » : ses pièces ne peuvent plus changer.",
+                st.label_fr()
+            ),
+            extra,
+        });
+    }
+    Ok(row)
+}
+
+pub async fn upload(
+    state: &AppState,
+    user: &CurrentUser,
+    application_id: String,
+    form: Multipart,
+) -> Result<Document, AppError> {
+    // Refuse early (before reading a byte) when the caller may not upload here.
+    {
+        let (user, id) = (user.clone(), application_id.clone());
+        state
+            .db
+            .run(move |conn| editable_by_owner(conn, &user, &id).map(|_| ()))
+            .await?;
+    }
+    let uploads = state.settings.uploads_dir();
+    let tmp_dir = uploads.join("tmp");
+    std::fs::create_dir_all(&tmp_dir).map_err(|e| AppError::Internal(e.into()))?;
+    let mut received = receive(form, &tmp_dir, state.settings.uploads.max_bytes).await?;
+    let user = user.clone();
+    let final_dir = storage_path(&uploads, &application_id, "");
+    state
+        .db
+        .transaction(move |conn| {
+            let row = editable_by_owner(conn, &user, &application_id)?;
+            let call = calls::find(conn, &row.call_id)?.ok_or_else(crate::services::calls::not_found)?;
+            let allowed: Vec<String> = call.documents()?.into_iter().map(|d| d.key).collect();
+            if received.kind != OTHER_DOCUMENT_KIND && !allowed.contains(&received.kind) {
+                return Err(bad(
+                    "kind",
+                    &format!(
+                        "type de pièce « {} » inconnu ; types possibles : {}, {OTHER_DOCUMENT_KIND}",
+                        received.kind,
+                        allowed.join(", ")
+                    ),
+                ));
+            }
+            let doc = DocumentRow {
+                id: Uuid::now_v7().to_string(),
+                application_id: row.id.clone(),
+                kind: received.kind.clone(),
+                filename: received.filename.clone(),
+                content_type: received.content_type.to_owned(),
+                size_bytes: received.size as i64,
+                sha256: received.sha256.clone(),
+                uploaded_by: user.id.clone(),
+                uploaded_at: dbm::now(),
+            };
+            documents::insert(conn, &doc)?;
+            record_event(
+                conn,
+                &row.id,
+                &user.id,
+                "upload-document",
+                None,
+                None,
+                json!({"document_id": doc.id, "kind": doc.kind, "filename": doc.filename, "sha256": doc.sha256, "type": received.ext}),
+            )?;
+            // Last: move the file into place. If the commit fails after this, the caller
+            // removes it (see below).
+            std::fs::create_dir_all(&final_dir).map_err(|e| AppError::Internal(e.into()))?;
+            let dest = final_dir.join(&doc.id);
+            std::fs::rename(&received.temp.path, &dest).map_err(|e| AppError::Internal(e.into()))?;
+            received.temp.path = dest;
+            Ok((doc, received.temp))
+        })
+        .await
+        .map(|(doc, mut file)| {
+            file.keep = true;
+            Document::from(doc)
+        })
+}
+
+pub async fn list(
+    state: &AppState,
+    user: &CurrentUser,
+    application_id: String,
+) -> Result<Vec<Document>, AppError> {
+    let user = user.clone();
+    state
+        .db
+        .run(move |conn| {
+            let row = load_readable(conn, &user, &application_id)?;
+            Ok(documents::list(conn, &row.id)?
+                .into_iter()
+                .map(Document::from)
+                .collect())
+        })
+        .await
+}
+
+pub async fn open(
+    state: &AppState,
+    user: &CurrentUser,
+    application_id: String,
+    document_id: String,
+) -> Result<(Document, PathBuf), AppError> {
+    let user = user.clone();
+    let uploads = state.settings.uploads_dir();
+    state
+        .db
+        .run(move |conn| {
+            let row = load_readable(conn, &user, &application_id)?;
+            let doc = documents::find(conn, &row.id, &document_id)?
+                .ok_or_else(|| AppError::not_found("Cette pièce n'existe pas."))?;
+            let path = storage_path(&uploads, &row.id, &doc.id);
+            Ok((Document::from(doc), path))
+        })
+        .await
+}
+
+pub async fn delete(
+    state: &AppState,
+    user: &CurrentUser,
+    application_id: String,
+    document_id: String,
+) -> Result<(), AppError> {
+    let user = user.clone();
+    let uploads = state.settings.uploads_dir();
+    let path = state
+        .db
+        .transaction(move |conn| {
+            let row = editable_by_owner(conn, &user, &application_id)?;
+            let doc = documents::find(conn, &row.id, &document_id)?
+                .ok_or_else(|| AppError::not_found("Cette pièce n'existe pas."))?;
+            documents::delete(conn, &doc.id)?;
+            record_event(
+                conn,
+                &row.id,
+                &user.id,
+                "delete-document",
+                None,
+                None,
+                json!({"document_id": doc.id, "kind": doc.kind, "filename": doc.filename}),
+            )?;
+            Ok(storage_path(&uploads, &row.id, &doc.id))
+        })
+        .await?;
+    if let Err(e) = std::fs::remove_file(&path) {
+        tracing::warn!(path = %path.display(), error = %e, "document row deleted but its file remains");
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::sanitize_filename as s;
+
+    #[test]
+    fn filenames_are_sanitised() {
+        let cases = [
+            ("statuts.pdf", "statuts.pdf"),
+            ("../../etc/passwd", "passwd"),
+            ("C:\\Users\\moi\\budget 2027.xlsx", "budget 2027.xlsx"),
+            ("..", "document.pdf"),
+            ("", "document.pdf"),
+            ("relevé d'identité.pdf", "relevé d_identité.pdf"),
+            ("a\u{0}b\nc.pdf", "abc.pdf"),
+            (".hidden.pdf", "hidden.pdf"),
+            ("<script>.pdf", "_script_.pdf"),
+        ];
+        for (raw, expected) in cases {
+            assert_eq!(s(raw, "pdf"), expected, "{raw:?}");
+        }
+        assert_eq!(s(&"a".repeat(500), "pdf").chars().count(), 150);
+    }
+}

@@ -1,0 +1,402 @@
+//! The one way an application changes state (DESIGN.md §7). In a single transaction `apply`
+//! loads and locks the application, checks the caller's `If-Match`, asks the domain table
+//! whether the action is allowed, runs the action's own checks, writes the new state, an audit
+//! event and the outbox mails. Anything refused leaves the database as it was.
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+use serde_json::{Value, json};
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use crate::auth::CurrentUser;
+use crate::db::applications::{self as rows, ApplicationRow};
+use crate::db::assignments::{self, AssignmentRow};
+use crate::db::calls::{self, CallRow};
+use crate::db::{self as dbm, DbConnection};
+use crate::domain::account::Role;
+use crate::domain::application_state::{Action, ApplicationState, TransitionError, next_state};
+use crate::domain::call::{CallState, check_window};
+use crate::domain::eligibility::{self, Assessment, Outcome};
+use crate::error::{AppError, FieldErrors};
+use crate::routes::etag::check_version;
+use crate::services::applications::{
+    Application, EligibilityReport, actor, compute_report, not_found, record_event, visibility,
+};
+use crate::state::AppState;
+
+pub const TEXT_MAX: usize = 5000;
+
+/// Body of `request-changes`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RequestChangesInput {
+    /// What the applicant must change, in French.
+    #[schema(
+        example = "Merci de joindre le budget prévisionnel signé.",
+        max_length = 5000
+    )]
+    pub message: String,
+}
+
+/// Body of `declare-ineligible`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DeclareIneligibleInput {
+    /// Why, in French: the applicant receives it.
+    #[schema(
+        example = "Les statuts ne prévoient pas de gouvernance démocratique.",
+        max_length = 5000
+    )]
+    pub motivation: String,
+    /// Staff's reading of the report's `review` criteria, by criterion code.
+    #[serde(default)]
+    #[schema(example = json!({"ESS-2": {"outcome": "fail", "note": "Statuts lus : un seul associé décide."}}))]
+    pub assessments: BTreeMap<String, Assessment>,
+}
+
+/// Body of `start-review`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct StartReviewInput {
+    /// Accounts with the reviewer role.
+    pub reviewer_ids: Vec<String>,
+    /// Staff's reading of every `review` criterion; each must pass.
+    #[serde(default)]
+    #[schema(example = json!({"ESS-2": {"outcome": "pass", "note": "Statuts lus : un associé, une voix."}}))]
+    pub assessments: BTreeMap<String, Assessment>,
+}
+
+/// Body of `withdraw`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct WithdrawInput {
+    #[schema(example = "Le projet est reporté à l'an prochain.", max_length = 5000)]
+    pub reason: String,
+}
+
+#[derive(Debug)]
+pub enum Command {
+    Submit,
+    RequestChanges(RequestChangesInput),
+    DeclareIneligible(DeclareIneligibleInput),
+    StartReview(StartReviewInput),
+    Withdraw(WithdrawInput),
+}
+
+impl Command {
+    pub fn action(&self) -> Action {
+        match self {
+            Self::Submit => Action::Submit,
+            Self::RequestChanges(_) => Action::RequestChanges,
+            Self::DeclareIneligible(_) => Action::DeclareIneligible,
+            Self::StartReview(_) => Action::StartReview,
+            Self::Withdraw(_) => Action::Withdraw,
+        }
+    }
+
+    /// Checks of the body alone, before touching the database.
+    fn check(&self) -> Result<(), AppError> {
+        let mut errors = FieldErrors::new();
+        let mut text = |field: &str, v: &str| {
+            let n = v.trim().chars().count();
+            if n == 0 {
+                errors
+                    .entry(field.into())
+                    .or_default()
+                    .push("ce champ est obligatoire".into());
+            } else if n > TEXT_MAX {
+                errors
+                    .entry(field.into())
+                    .or_default()
+                    .push(format!("{TEXT_MAX} caractères au plus"));
+            }
+        };
+        match self {
+            Self::Submit => {}
+            Self::RequestChanges(i) => text("message", &i.message),
+            Self::DeclareIneligible(i) => text("motivation", &i.motivation),
+            Self::Withdraw(i) => text("reason", &i.reason),
+            Self::StartReview(i) => {
+                if i.reviewer_ids.is_empty() {
+                    errors
+                        .entry("reviewer_ids".into())
+                        .or_default()
+                        .push("désignez au moins un évaluateur".into());
+                }
+                if i.reviewer_ids.len() > 20 {
+                    errors
+                        .entry("reviewer_ids".into())
+                        .or_default()
+                        .push("20 évaluateurs au plus".into());
+                }
+            }
+        }
+        if errors.is_empty() {
+            Ok(())
+        } else {
+            Err(AppError::validation(errors))
+        }
+    }
+}
+
+fn transition_error(e: TransitionError, from: ApplicationState) -> AppError {
+    match e {
+        TransitionError::NotAllowedInState {
+            action, allowed, ..
+        } => {
+            let mut extra = serde_json::Map::new();
+            extra.insert("current_state".into(), json!(from));
+            extra.insert("allowed_actions".into(), json!(allowed));
+            AppError::Conflict {
+                detail: format!(
+                    "La candidature est « {} » : l'action « {} » n'est pas possible. {}",
+                    from.label_fr(),
+                    action.endpoint(),
+                    if allowed.is_empty() {
+                        "Aucune action ne vous est ouverte dans cet état.".to_owned()
+                    } else {
+                        format!(
+                            "Actions possibles : {}.",
+                            allowed
+                                .iter()
+                                .map(|a| a.endpoint())
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        )
+                    }
+                ),
+                extra,
+            }
+        }
+        TransitionError::Forbidden { action } => AppError::Forbidden(format!(
+            "Vous ne pouvez pas effectuer l'action « {} » sur cette candidature.",
+            action.endpoint()
+        )),
+    }
+}
+
+pub async fn apply(
+    state: &AppState,
+    user: &CurrentUser,
+    id: String,
+    expected_version: Option<i32>,
+    command: Command,
+) -> Result<Application, AppError> {
+    command.check()?;
+    let user = user.clone();
+    state
+        .db
+        .transaction(move |conn| {
+            rows::find_visible(conn, &id, &visibility(&user))?.ok_or_else(not_found)?;
+            let mut row = rows::find_for_update(conn, &id)?.ok_or_else(not_found)?;
+            check_version(expected_version, row.version)?;
+            let from = row.app_state()?;
+            let action = command.action();
+            let to = next_state(from, action, actor(&user, &row)).map_err(|e| transition_error(e, from))?;
+            let call = calls::find(conn, &row.call_id)?.ok_or_else(crate::services::calls::not_found)?;
+            let now = dbm::now();
+            let payload = match command {
+                Command::Submit => submit(conn, &mut row, &call)?,
+                Command::RequestChanges(i) => json!({"message": i.message.trim()}),
+                Command::DeclareIneligible(i) => {
+                    let report = assess(&row, &i.assessments, &user.id)?;
+                    store_report(&mut row, &report)?;
+                    json!({"motivation": i.motivation.trim(), "assessments": i.assessments})
+                }
+                Command::StartReview(i) => {
+                    let report = assess(&row, &i.assessments, &user.id)?;
+                    let open = eligibility::unassessed_review_codes(&report.evaluation());
+                    if !open.is_empty() {
+                        let mut errors = FieldErrors::new();
+                        for code in &open {
+                            errors.insert(
+                                format!("assessments.{code}"),
+                                vec!["ce critère est « à vérifier » : indiquez votre lecture (outcome « pass ») et une note".into()],
+                            );
+                        }
+                        return Err(AppError::validation(errors));
+                    }
+                    store_report(&mut row, &report)?;
+                    let reviewers = assign_reviewers(conn, &row, &i.reviewer_ids, &user.id)?;
+                    json!({"reviewer_ids": reviewers, "assessments": i.assessments})
+                }
+                Command::Withdraw(i) => json!({"reason": i.reason.trim()}),
+            };
+            let old = row.version;
+            row.state = to.as_str().to_owned();
+            row.version += 1;
+            row.updated_at = now;
+            if action == Action::Submit {
+                row.submitted_at = Some(now);
+            }
+            if rows::update_versioned(conn, &row, old)? != 1 {
+                return Err(AppError::conflict("La candidature a été modifiée entre-temps : recommencez."));
+            }
+            record_event(conn, &row.id, &user.id, action.as_str(), Some(from), Some(to), payload)?;
+            row.to_view(&user)
+        })
+        .await
+}
+
+/// Submission: the call is open, the report has no `fail` and no required document is
+/// missing. The report is stored with the application either way it goes on.
+fn submit(
+    conn: &mut DbConnection,
+    row: &mut ApplicationRow,
+    call: &CallRow,
+) -> Result<Value, AppError> {
+    let call_state = call.call_state()?;
+    if call_state != CallState::Published {
+        return Err(AppError::conflict(format!(
+            "L'appel à projets est {} : il n'accepte pas de dépôt.",
+            call_state.label_fr()
+        )));
+    }
+    check_window(call.opens_at, call.closes_at, dbm::now())
+        .map_err(|e| AppError::conflict(crate::services::calls::capitalise(&e.to_string())))?;
+    let report = compute_report(conn, row, call)?;
+    let failed: Vec<&eligibility::Criterion> = report
+        .criteria
+        .iter()
+        .filter(|c| c.outcome == Outcome::Fail)
+        .collect();
+    if !failed.is_empty() || !report.missing_documents.is_empty() {
+        let mut errors = FieldErrors::new();
+        for c in &failed {
+            errors.insert(
+                format!("eligibility.{}", c.code),
+                vec![format!("{} : {}", c.label, c.detail)],
+            );
+        }
+        if !report.missing_documents.is_empty() {
+            let labels: BTreeMap<String, String> = call
+                .documents()?
+                .into_iter()
+                .map(|d| (d.key, d.label))
+                .collect();
+            errors.insert(
+                "documents".into(),
+                report
+                    .missing_documents
+                    .iter()
+                    .map(|k| {
+                        format!(
+                            "pièce manquante : {} ({k})",
+                            labels.get(k).map_or(k.as_str(), |l| l)
+                        )
+                    })
+                    .collect(),
+            );
+        }
+        let detail = match (failed.len(), report.missing_documents.len()) {
+            (0, n) => format!("Dépôt impossible : {n} pièce(s) obligatoire(s) manquante(s)."),
+            (f, 0) => format!("Dépôt impossible : {f} critère(s) d'éligibilité non rempli(s)."),
+            (f, n) => format!(
+                "Dépôt impossible : {f} critère(s) d'éligibilité non rempli(s) et {n} pièce(s) manquante(s)."
+            ),
+        };
+        let report_json =
+            serde_json::to_value(&report).map_err(|e| AppError::Internal(e.into()))?;
+        return Err(AppError::Validation {
+            detail,
+            errors,
+            extra: Some(("eligibility".into(), report_json)),
+        });
+    }
+    store_report(row, &report)?;
+    Ok(json!({"verdict": report.verdict, "rules_version": report.rules_version}))
+}
+
+fn store_report(row: &mut ApplicationRow, report: &EligibilityReport) -> Result<(), AppError> {
+    row.eligibility =
+        Some(serde_json::to_string(report).map_err(|e| AppError::Internal(e.into()))?);
+    row.eligibility_verdict = Some(
+        serde_json::to_value(report.verdict)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_owned))
+            .unwrap_or_default(),
+    );
+    Ok(())
+}
+
+/// Applies staff's readings to the stored report (every problem reported at once).
+fn assess(
+    row: &ApplicationRow,
+    assessments: &BTreeMap<String, Assessment>,
+    by: &str,
+) -> Result<EligibilityReport, AppError> {
+    let report = row.report()?.ok_or_else(|| {
+        AppError::Internal(anyhow::anyhow!(
+            "submitted application {} has no report",
+            row.id
+        ))
+    })?;
+    let ev = report.evaluation();
+    let problems = eligibility::validate_assessments(&ev, assessments);
+    if !problems.is_empty() {
+        let mut errors = FieldErrors::new();
+        for p in problems {
+            errors.entry(p.field()).or_default().push(p.to_string());
+        }
+        return Err(AppError::validation(errors));
+    }
+    let assessed = eligibility::apply_assessments(&ev, assessments, by, chrono::Utc::now())
+        .map_err(|e| AppError::invalid_field(e.field(), e.to_string()))?;
+    Ok(EligibilityReport {
+        verdict: assessed.verdict,
+        criteria: assessed.criteria,
+        ..report
+    })
+}
+
+/// Creates the assignments of `start-review`; every id must be a reviewer's account.
+fn assign_reviewers(
+    conn: &mut DbConnection,
+    row: &ApplicationRow,
+    ids: &[String],
+    by: &str,
+) -> Result<Vec<String>, AppError> {
+    let mut unique: Vec<String> = Vec::new();
+    for id in ids {
+        if !unique.contains(id) {
+            unique.push(id.clone());
+        }
+    }
+    let found = crate::db::users::find_many_with_role(conn, &unique, Role::Reviewer.as_str())?;
+    let mut errors = FieldErrors::new();
+    for (i, id) in ids.iter().enumerate() {
+        if !found.iter().any(|u| &u.id == id) {
+            errors.insert(
+                format!("reviewer_ids[{i}]"),
+                vec![format!("« {id} » n'est pas un compte évaluateur")],
+            );
+        }
+    }
+    if !errors.is_empty() {
+        return Err(AppError::validation(errors));
+    }
+    let existing = assignments::for_application(conn, &row.id)?;
+    let now = dbm::now();
+    for id in &unique {
+        if existing.iter().any(|a| &a.reviewer_id == id) {
+            continue;
+        }
+        assignments::insert(
+            conn,
+            &AssignmentRow {
+                id: Uuid::now_v7().to_string(),
+                application_id: row.id.clone(),
+                reviewer_id: id.clone(),
+                status: "pending".into(),
+                statement: None,
+                recusal_reason: None,
+                assigned_by: by.to_owned(),
+                assigned_at: now,
+                responded_at: None,
+            },
+        )?;
+    }
+    Ok(unique)
+}

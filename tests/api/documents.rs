@@ -1,0 +1,275 @@
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+
+use crate::both_backends;
+use crate::helpers::{Backend, PDF, TestApp, assert_problem, sample_application, spawn_app_with};
+
+both_backends!(
+    documents_are_stored_checked_and_downloaded,
+    bad_uploads_are_refused_and_leave_nothing_behind,
+    documents_are_frozen_once_submitted,
+);
+
+fn png() -> Vec<u8> {
+    let mut v = vec![0x89, b'P', b'N', b'G', 0x0d, 0x0a, 0x1a, 0x0a];
+    v.extend_from_slice(&[
+        0, 0, 0, 13, b'I', b'H', b'D', b'R', 0, 0, 0, 1, 0, 0, 0, 1, 8, 2, 0, 0, 0,
+    ]);
+    v
+}
+
+async fn setup(app: &TestApp) -> (crate::helpers::Cast, String) {
+    let cast = app.cast().await;
+    let call = app.published_call(&cast.staff.token, json!({})).await;
+    let draft = app
+        .draft_application(
+            &cast.applicant.token,
+            call["id"].as_str().unwrap(),
+            &sample_application(),
+        )
+        .await;
+    (cast, draft["id"].as_str().unwrap().to_owned())
+}
+
+fn files_under(dir: &std::path::Path) -> usize {
+    walk(dir).len()
+}
+
+fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    if let Ok(rd) = std::fs::read_dir(dir) {
+        for e in rd.flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                out.extend(walk(&p));
+            } else {
+                out.push(p);
+            }
+        }
+    }
+    out
+}
+
+async fn documents_are_stored_checked_and_downloaded(app: TestApp) {
+    let (cast, id) = setup(&app).await;
+    let token = &cast.applicant.token;
+    // A PDF whose name pretends otherwise is still a PDF; a path in the name is dropped.
+    let resp = app
+        .upload(token, &id, "statuts", PDF, "../../../etc/statuts été.exe")
+        .await;
+    assert_eq!(resp.status(), 201);
+    let doc: Value = resp.json().await.unwrap();
+    assert_eq!(doc["content_type"], "application/pdf");
+    assert_eq!(doc["filename"], "statuts été.exe");
+    assert_eq!(doc["size_bytes"], PDF.len());
+    let expected: String = Sha256::digest(PDF)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    assert_eq!(doc["sha256"], expected);
+    let resp = app.upload(token, &id, "annexe", &png(), "plan.png").await;
+    assert_eq!(resp.status(), 201);
+
+    let doc_id = doc["id"].as_str().unwrap();
+    for who in [token, &cast.staff.token] {
+        let resp = app
+            .get_as(
+                who,
+                &format!("/api/v1/applications/{id}/documents/{doc_id}"),
+            )
+            .await;
+        assert_eq!(resp.status(), 200);
+        assert_eq!(
+            resp.headers().get("content-type").unwrap(),
+            "application/pdf"
+        );
+        assert_eq!(
+            resp.headers().get("x-content-type-options").unwrap(),
+            "nosniff"
+        );
+        let cd = resp
+            .headers()
+            .get("content-disposition")
+            .unwrap()
+            .to_str()
+            .unwrap()
+            .to_owned();
+        assert!(cd.starts_with("attachment"), "{cd}");
+        assert!(
+            cd.contains("filename*=UTF-8''statuts%20%C3%A9t%C3%A9.exe"),
+            "{cd}"
+        );
+        assert_eq!(resp.bytes().await.unwrap().as_ref(), PDF);
+    }
+    let list: Value = app
+        .get_as(token, &format!("/api/v1/applications/{id}/documents"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(list.as_array().unwrap().len(), 2);
+
+    // Deleting while editable removes the row and the file.
+    let uploads = app.settings.uploads_dir();
+    let before = files_under(&uploads);
+    let resp = app
+        .client
+        .delete(app.url(&format!("/api/v1/applications/{id}/documents/{doc_id}")))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 204);
+    assert_eq!(files_under(&uploads), before - 1);
+    assert_problem(
+        app.get_as(
+            token,
+            &format!("/api/v1/applications/{id}/documents/{doc_id}"),
+        )
+        .await,
+        404,
+    )
+    .await;
+}
+
+async fn bad_uploads_are_refused_and_leave_nothing_behind(app: TestApp) {
+    let (cast, id) = setup(&app).await;
+    let token = &cast.applicant.token;
+    let uploads = app.settings.uploads_dir();
+    let events = app.count("audit_events").await;
+
+    // Text pretending to be a PDF; a Windows executable; an empty file.
+    let resp = app
+        .upload(
+            token,
+            &id,
+            "statuts",
+            b"just some text, not a PDF",
+            "statuts.pdf",
+        )
+        .await;
+    let problem = assert_problem(resp, 415).await;
+    assert!(problem["detail"].as_str().unwrap().contains("PDF"));
+    let resp = app
+        .upload(
+            token,
+            &id,
+            "statuts",
+            b"MZ\x90\x00\x03\x00\x00\x00\x04\x00\x00\x00\xff\xff",
+            "statuts.pdf",
+        )
+        .await;
+    assert_problem(resp, 415).await;
+    let resp = app.upload(token, &id, "statuts", b"", "statuts.pdf").await;
+    let problem = assert_problem(resp, 422).await;
+    assert!(problem["errors"]["file"].is_array());
+    // Unknown kind; missing kind; missing file.
+    let problem =
+        assert_problem(app.upload(token, &id, "passeport", PDF, "p.pdf").await, 422).await;
+    assert!(
+        problem["errors"]["kind"][0]
+            .as_str()
+            .unwrap()
+            .contains("statuts")
+    );
+    let form = reqwest::multipart::Form::new().part(
+        "file",
+        reqwest::multipart::Part::bytes(PDF.to_vec()).file_name("a.pdf"),
+    );
+    let resp = app
+        .client
+        .post(app.url(&format!("/api/v1/applications/{id}/documents")))
+        .bearer_auth(token)
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    assert!(assert_problem(resp, 422).await["errors"]["kind"].is_array());
+    let form = reqwest::multipart::Form::new().text("kind", "rib");
+    let resp = app
+        .client
+        .post(app.url(&format!("/api/v1/applications/{id}/documents")))
+        .bearer_auth(token)
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    assert!(assert_problem(resp, 422).await["errors"]["file"].is_array());
+    // Not multipart at all.
+    let resp = app
+        .post_json(
+            Some(token),
+            &format!("/api/v1/applications/{id}/documents"),
+            &json!({"kind": "rib"}),
+        )
+        .await;
+    assert!(resp.status().is_client_error());
+    assert_eq!(
+        resp.headers().get("content-type").unwrap(),
+        "application/problem+json"
+    );
+
+    assert_eq!(app.count("application_documents").await, 0);
+    assert_eq!(app.count("audit_events").await, events);
+    assert_eq!(
+        files_under(&uploads),
+        0,
+        "no file left behind: {:?}",
+        walk(&uploads)
+    );
+}
+
+async fn documents_are_frozen_once_submitted(app: TestApp) {
+    let (cast, id) = setup(&app).await;
+    let token = &cast.applicant.token;
+    app.attach_required(token, &id).await;
+    let list: Value = app
+        .get_as(token, &format!("/api/v1/applications/{id}/documents"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let doc_id = list[0]["id"].as_str().unwrap().to_owned();
+    assert_eq!(
+        app.post_json(
+            Some(token),
+            &format!("/api/v1/applications/{id}/submit"),
+            &json!({})
+        )
+        .await
+        .status(),
+        200
+    );
+    let resp = app
+        .client
+        .delete(app.url(&format!("/api/v1/applications/{id}/documents/{doc_id}")))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap();
+    let problem = assert_problem(resp, 409).await;
+    assert_eq!(problem["current_state"], "submitted");
+    assert_problem(app.upload(token, &id, "annexe", PDF, "a.pdf").await, 409).await;
+    assert_eq!(app.count("application_documents").await, 3);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn oversized_uploads_get_413() {
+    let app = spawn_app_with(Backend::Sqlite, &[("APP__UPLOADS__MAX_BYTES", "1024")])
+        .await
+        .unwrap();
+    let (cast, id) = setup(&app).await;
+    let mut big = PDF.to_vec();
+    big.resize(4096, b' ');
+    let resp = app
+        .upload(&cast.applicant.token, &id, "statuts", &big, "gros.pdf")
+        .await;
+    let problem = assert_problem(resp, 413).await;
+    assert!(problem["detail"].as_str().unwrap().contains("taille"));
+    assert_eq!(app.count("application_documents").await, 0);
+    assert_eq!(files_under(&app.settings.uploads_dir()), 0);
+    let small = app
+        .upload(&cast.applicant.token, &id, "statuts", PDF, "petit.pdf")
+        .await;
+    assert_eq!(small.status(), 201);
+}
