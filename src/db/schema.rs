@@ -112,7 +112,25 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    reviews (id) {
+        id -> Text,
+        assignment_id -> Text,
+        application_id -> Text,
+        reviewer_id -> Text,
+        scores -> Text,
+        comment -> Text,
+        recommendation -> Text,
+        status -> Text,
+        score_hundredths -> Nullable<Integer>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        submitted_at -> Nullable<Timestamp>,
+    }
+}
+
 diesel::joinable!(applications -> calls (call_id));
+diesel::joinable!(reviews -> assignments (assignment_id));
 diesel::joinable!(applications -> users (applicant_id));
 diesel::joinable!(application_documents -> applications (application_id));
 diesel::joinable!(assignments -> applications (application_id));
@@ -126,4 +144,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     assignments,
     audit_events,
     reference_counters,
+    reviews,
 );
