@@ -108,3 +108,15 @@ pub fn has_submissions(conn: &mut DbConnection, call_id: &str) -> QueryResult<bo
         .get_result(conn)?;
     Ok(n > 0)
 }
+
+/// Adds `amount` to what the call has awarded, only if the envelope still holds it (1 row
+/// changed) — the database's own guard, whatever the callers did before.
+pub fn consume_envelope(conn: &mut DbConnection, call_id: &str, amount: i64) -> QueryResult<usize> {
+    diesel::update(
+        calls::table
+            .filter(calls::id.eq(call_id))
+            .filter((calls::awarded_cents + amount).le(calls::budget_cents)),
+    )
+    .set(calls::awarded_cents.eq(calls::awarded_cents + amount))
+    .execute(conn)
+}

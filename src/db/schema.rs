@@ -131,6 +131,7 @@ diesel::table! {
 
 diesel::joinable!(applications -> calls (call_id));
 diesel::joinable!(reviews -> assignments (assignment_id));
+diesel::joinable!(reviews -> applications (application_id));
 diesel::joinable!(applications -> users (applicant_id));
 diesel::joinable!(application_documents -> applications (application_id));
 diesel::joinable!(assignments -> applications (application_id));

@@ -10,6 +10,7 @@ pub mod etag;
 pub mod extract;
 pub mod health;
 pub mod meta;
+pub mod reviews;
 pub mod users;
 
 use utoipa_actix_web::{scope, service_config::ServiceConfig};
@@ -44,6 +45,16 @@ pub fn configure(cfg: &mut ServiceConfig) {
             .service(documents::upload_document)
             .service(documents::list_documents)
             .service(documents::download_document)
-            .service(documents::delete_document),
+            .service(documents::delete_document)
+            .service(reviews::assign_reviewer)
+            .service(reviews::list_assignments)
+            .service(reviews::accept_assignment)
+            .service(reviews::recuse_assignment)
+            .service(reviews::save_review)
+            .service(reviews::get_review)
+            .service(reviews::submit_review)
+            .service(reviews::application_reviews)
+            .service(reviews::call_ranking)
+            .service(reviews::decision),
     );
 }

@@ -157,6 +157,8 @@ pub struct Cast {
     pub applicant: Account,
     pub other_applicant: Account,
     pub reviewer: Account,
+    /// Assigned nowhere by `cast()`; for tests that add a reviewer.
+    pub spare_reviewer: Account,
     pub staff: Account,
     pub admin: Account,
 }
@@ -260,6 +262,9 @@ impl TestApp {
                 .account(Role::Applicant, "autre.porteur@exemple.fr")
                 .await,
             reviewer: self.account(Role::Reviewer, "expert@exemple.fr").await,
+            spare_reviewer: self
+                .account(Role::Reviewer, "expert.suppleant@exemple.fr")
+                .await,
             staff: self.account(Role::Staff, "agent@lillemetropole.fr").await,
             admin: self.account(Role::Admin, "admin@lillemetropole.fr").await,
         }
@@ -485,5 +490,86 @@ impl TestApp {
             req = req.header("if-match", m);
         }
         req.send().await.expect("request sent")
+    }
+}
+
+pub fn review_body(s: [i64; 5], recommendation: &str) -> Value {
+    serde_json::json!({
+        "scores": {"social_utility": s[0], "territorial_anchoring": s[1], "governance": s[2],
+                   "economic_viability": s[3], "jobs": s[4]},
+        "comment": "Projet utile au quartier.",
+        "recommendation": recommendation
+    })
+}
+
+impl TestApp {
+    /// Starts the review of a submitted application with these reviewers; returns the
+    /// assignment id of each, in order.
+    pub async fn start_review(
+        &self,
+        staff: &str,
+        application_id: &str,
+        reviewers: &[&Account],
+    ) -> Vec<String> {
+        let ids: Vec<&str> = reviewers.iter().map(|r| r.id.as_str()).collect();
+        let resp = self
+            .post_json(
+                Some(staff),
+                &format!("/api/v1/applications/{application_id}/start-review"),
+                &serde_json::json!({"reviewer_ids": ids}),
+            )
+            .await;
+        assert_eq!(
+            resp.status(),
+            200,
+            "start-review: {}",
+            resp.text().await.unwrap_or_default()
+        );
+        let mut out = Vec::new();
+        for r in reviewers {
+            let page: Value = self
+                .get_as(&r.token, "/api/v1/assignments?per_page=100")
+                .await
+                .json()
+                .await
+                .unwrap();
+            let a = page["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|a| a["application_id"] == application_id)
+                .expect("assignment listed");
+            out.push(a["id"].as_str().unwrap().to_owned());
+        }
+        out
+    }
+
+    /// Accepts, scores and submits: a complete review.
+    pub async fn review(&self, reviewer: &Account, assignment_id: &str, scores: [i64; 5]) {
+        let resp = self
+            .post_json(
+                Some(&reviewer.token),
+                &format!("/api/v1/assignments/{assignment_id}/accept"),
+                &serde_json::json!({"statement": "Aucun conflit d'intérêts."}),
+            )
+            .await;
+        assert_eq!(resp.status(), 200, "accept");
+        let resp = self
+            .client
+            .put(self.url(&format!("/api/v1/assignments/{assignment_id}/review")))
+            .bearer_auth(&reviewer.token)
+            .json(&review_body(scores, "favorable"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 200, "save review");
+        let resp = self
+            .post_json(
+                Some(&reviewer.token),
+                &format!("/api/v1/assignments/{assignment_id}/review/submit"),
+                &serde_json::json!({}),
+            )
+            .await;
+        assert_eq!(resp.status(), 200, "submit review");
     }
 }

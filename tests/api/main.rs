@@ -10,3 +10,4 @@ mod documents;
 mod foundation;
 mod matrix;
 mod openapi;
+mod reviews;
