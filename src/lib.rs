@@ -8,6 +8,7 @@ pub mod domain;
 pub mod error;
 pub mod openapi;
 pub mod routes;
+pub mod seed;
 pub mod services;
 pub mod startup;
 pub mod state;

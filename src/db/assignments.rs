@@ -7,7 +7,7 @@ use crate::db::DbConnection;
 use crate::db::schema::assignments;
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
-#[diesel(table_name = assignments, treat_none_as_null = true)]
+#[diesel(table_name = assignments, treat_none_as_null = true, treat_none_as_default_value = false)]
 pub struct AssignmentRow {
     pub id: String,
     pub application_id: String,

@@ -7,7 +7,7 @@ use crate::db::DbConnection;
 use crate::db::schema::{applications, calls};
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
-#[diesel(table_name = calls, treat_none_as_null = true)]
+#[diesel(table_name = calls, treat_none_as_null = true, treat_none_as_default_value = false)]
 pub struct CallRow {
     pub id: String,
     pub title: String,

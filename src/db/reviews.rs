@@ -7,7 +7,7 @@ use crate::db::DbConnection;
 use crate::db::schema::{applications, reviews, users};
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
-#[diesel(table_name = reviews, treat_none_as_null = true)]
+#[diesel(table_name = reviews, treat_none_as_null = true, treat_none_as_default_value = false)]
 pub struct ReviewRow {
     pub id: String,
     pub assignment_id: String,

@@ -11,3 +11,4 @@ mod foundation;
 mod matrix;
 mod openapi;
 mod reviews;
+mod seed;
