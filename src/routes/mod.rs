@@ -1,6 +1,7 @@
 //! HTTP resources. Each module holds the handlers of one resource; `configure` mounts them all
 //! through utoipa-actix-web, so a route cannot exist without appearing in the OpenAPI document.
 
+pub mod admin_outbox;
 pub mod auth;
 pub mod errors;
 pub mod extract;
@@ -19,6 +20,8 @@ pub fn configure(cfg: &mut ServiceConfig) {
             .service(auth::token)
             .service(users::me)
             .service(users::create_user)
-            .service(users::list_users),
+            .service(users::list_users)
+            .service(admin_outbox::list_outbox)
+            .service(admin_outbox::retry_outbox),
     );
 }
