@@ -15,7 +15,7 @@ use utoipa_actix_web::AppExt;
 
 use crate::config::Settings;
 use crate::db::{Db, redact};
-use crate::notify::{DeliveryWorker, MemoryMailbox, Transport};
+use crate::notify::{DeliveryWorker, MemoryMailbox, Transport, WorkerStop};
 use crate::openapi::{ApiDoc, SpecJson};
 use crate::routes;
 use crate::state::AppState;
@@ -96,14 +96,20 @@ impl Application {
         self.worker.instance()
     }
 
+    /// Stops the mail delivery worker without stopping the server (tests, before they drop
+    /// their database). `run_until_stopped` does it on shutdown.
+    pub fn mail_stopper(&self) -> WorkerStop {
+        self.worker.stopper()
+    }
+
     /// Serves until SIGTERM/SIGINT (actix stops accepting, lets in-flight requests finish
     /// within `server.shutdown_timeout_seconds`, then returns). The mail delivery worker runs
     /// alongside and stops after the server, once the messages in hand are settled.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        let (stop, stopped) = tokio::sync::watch::channel(false);
-        let worker = tokio::spawn(self.worker.run(stopped));
+        let stop = self.worker.stopper();
+        let worker = tokio::spawn(self.worker.run());
         let result = self.server.await;
-        let _ = stop.send(true);
+        stop.stop();
         if let Err(e) = worker.await {
             tracing::error!(error = %e, "mail delivery worker failed");
         }

@@ -27,7 +27,7 @@ use crate::error::AppError;
 pub use outbox::{OutboxMessage, OutboxStatus};
 pub use templates::{MailKind, Rendered, Templates};
 pub use transport::{MemoryMailbox, SentMail, Transport};
-pub use worker::DeliveryWorker;
+pub use worker::{DeliveryWorker, WorkerStop};
 
 /// What every application mail needs.
 #[derive(Debug, Clone, PartialEq, Eq)]

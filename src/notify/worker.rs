@@ -45,6 +45,18 @@ pub struct DeliveryWorker {
     from: Mailbox,
     instance: String,
     mail: MailSettings,
+    stop: WorkerStop,
+}
+
+/// Tells a running [`DeliveryWorker`] to stop (cheap to clone). The server does it on
+/// shutdown; tests do it before dropping their database.
+#[derive(Debug, Clone)]
+pub struct WorkerStop(Arc<watch::Sender<bool>>);
+
+impl WorkerStop {
+    pub fn stop(&self) {
+        self.0.send_replace(true);
+    }
 }
 
 impl std::fmt::Debug for DeliveryWorker {
@@ -76,7 +88,13 @@ impl DeliveryWorker {
             from,
             instance,
             mail: settings.mail.clone(),
+            stop: WorkerStop(Arc::new(watch::channel(false).0)),
         })
+    }
+
+    /// What stops [`run`](Self::run).
+    pub fn stopper(&self) -> WorkerStop {
+        self.stop.clone()
     }
 
     /// This instance's name in `locked_by`: the host name (if set) and a UUID per start.
@@ -88,9 +106,10 @@ impl DeliveryWorker {
         &self.transport
     }
 
-    /// Delivers until `shutdown` turns true (or its sender goes away), then returns once the
-    /// messages in hand are settled (each send is bounded by `mail.send_timeout_seconds`).
-    pub async fn run(self, mut shutdown: watch::Receiver<bool>) {
+    /// Delivers until [`WorkerStop::stop`], then returns once the messages in hand are settled
+    /// (each send is bounded by `mail.send_timeout_seconds`).
+    pub async fn run(self) {
+        let mut shutdown = self.stop.0.subscribe();
         tracing::info!(
             instance = %self.instance,
             transport = self.transport.name(),

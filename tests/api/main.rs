@@ -5,5 +5,6 @@ mod helpers;
 
 mod auth;
 mod foundation;
+mod mail;
 mod matrix;
 mod openapi;
