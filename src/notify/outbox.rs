@@ -8,7 +8,6 @@
 //! to `pending`.
 
 use chrono::{DateTime, NaiveDateTime, Utc};
-use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Integer, Text, Timestamp};
 use serde::{Deserialize, Serialize};
@@ -126,19 +125,23 @@ const ABANDONED: &str = "abandonné : l'instance qui l'envoyait s'est arrêtée 
                          tentative (bail expiré)";
 
 // A message is due when it waits (`pending`, `failed`) and its time has come, or when the
-// instance sending it let its lease expire. Claiming counts the attempt, so a message whose
-// sending kills its instance every time still ends `dead`.
+// instance sending it let its lease expire with attempts left. Claiming counts the attempt, so
+// a message whose sending kills its instance every time still ends `dead` (BURY, below; the
+// claim itself excludes such messages, as BURY may have run on an older snapshot).
+// On PostgreSQL the locking select is a CTE, evaluated exactly once (a sub-select under
+// `IN` may be re-run by some plans and claim more than `LIMIT`).
 const CLAIM_PG: &str = "\
-UPDATE outbox SET status = 'sending', locked_by = $1, locked_until = $2, \
-    attempts = attempts + 1, updated_at = $3 \
-WHERE id IN ( \
+WITH due AS ( \
     SELECT id FROM outbox \
     WHERE (status IN ('pending', 'failed') AND next_attempt_at <= $3) \
-       OR (status = 'sending' AND locked_until < $3) \
+       OR (status = 'sending' AND locked_until < $3 AND attempts < $5) \
     ORDER BY next_attempt_at, id \
     LIMIT $4 \
     FOR UPDATE SKIP LOCKED) \
-RETURNING *";
+UPDATE outbox SET status = 'sending', locked_by = $1, locked_until = $2, \
+    attempts = outbox.attempts + 1, updated_at = $3 \
+FROM due WHERE outbox.id = due.id \
+RETURNING outbox.*";
 
 const CLAIM_SQLITE: &str = "\
 UPDATE outbox SET status = 'sending', locked_by = ?1, locked_until = ?2, \
@@ -146,7 +149,7 @@ UPDATE outbox SET status = 'sending', locked_by = ?1, locked_until = ?2, \
 WHERE id IN ( \
     SELECT id FROM outbox \
     WHERE (status IN ('pending', 'failed') AND next_attempt_at <= ?3) \
-       OR (status = 'sending' AND locked_until < ?3) \
+       OR (status = 'sending' AND locked_until < ?3 AND attempts < ?5) \
     ORDER BY next_attempt_at, id \
     LIMIT ?4) \
 RETURNING *";
@@ -176,6 +179,7 @@ pub fn claim(conn: &mut DbConnection, c: &Claim) -> QueryResult<Vec<OutboxRow>> 
                 .bind::<Timestamp, _>(c.lease_until)
                 .bind::<Timestamp, _>(c.now)
                 .bind::<BigInt, _>(c.limit)
+                .bind::<Integer, _>(c.max_attempts)
                 .load(pg)
         }
         DbConnection::Sqlite(sqlite) => sqlite.immediate_transaction(|tx| {
@@ -189,6 +193,7 @@ pub fn claim(conn: &mut DbConnection, c: &Claim) -> QueryResult<Vec<OutboxRow>> 
                 .bind::<Timestamp, _>(c.lease_until)
                 .bind::<Timestamp, _>(c.now)
                 .bind::<BigInt, _>(c.limit)
+                .bind::<Integer, _>(c.max_attempts)
                 .load(tx)
         }),
     }
@@ -411,9 +416,4 @@ pub fn status_label_fr(status: OutboxStatus) -> &'static str {
         OutboxStatus::Sent => "déjà envoyé",
         OutboxStatus::Dead => "abandonné",
     }
-}
-
-/// Deletes every message (tests and the bench start from an empty outbox).
-pub fn purge(conn: &mut DbConnection) -> QueryResult<()> {
-    conn.batch_execute("DELETE FROM outbox")
 }

@@ -203,6 +203,7 @@ impl DeliveryWorker {
                     .await
             }
             Err(error) => {
+                let now = crate::db::now();
                 let after = match error {
                     SendError::Permanent(_) => AfterFailure::Dead,
                     SendError::Transient(_) if attempt >= self.mail.max_attempts => {
@@ -215,8 +216,10 @@ impl DeliveryWorker {
                             Duration::from_secs(self.mail.retry_max_seconds),
                         );
                         AfterFailure::RetryAt(
-                            crate::db::now()
-                                + chrono::Duration::from_std(wait).unwrap_or(chrono::Duration::MAX),
+                            chrono::Duration::from_std(wait)
+                                .ok()
+                                .and_then(|d| now.checked_add_signed(d))
+                                .unwrap_or(now + chrono::Duration::hours(1)),
                         )
                     }
                 };
@@ -241,12 +244,7 @@ impl DeliveryWorker {
                 self.db
                     .run(move |conn| {
                         Ok(outbox::mark_failed(
-                            conn,
-                            &id,
-                            &instance,
-                            crate::db::now(),
-                            &text,
-                            after,
+                            conn, &id, &instance, now, &text, after,
                         )?)
                     })
                     .await

@@ -7,6 +7,9 @@ Subject, To, plain-text and HTML parts. It prints "READY <port>" once it listens
 when its standard input closes (so it never outlives the test that started it).
 
     python3 tests/support/smtp_sink.py --port 0 --out /tmp/mails [--fail-first 3 --fail-code 451]
+
+With --count-only (the mail bench) it keeps nothing and prints "RECEIVED <n>" after each
+message instead, so the sink costs as little as it can.
 """
 
 import argparse
@@ -22,11 +25,13 @@ from aiosmtpd.smtp import SMTP
 
 
 class Sink:
-    def __init__(self, out, fail_first, fail_code, keep_raw):
+    def __init__(self, out, fail_first, fail_code, keep_raw, count_only):
         self.out = out
         self.to_fail = fail_first
         self.fail_code = fail_code
         self.keep_raw = keep_raw
+        self.count_only = count_only
+        self.received = 0
 
     async def handle_DATA(self, server, session, envelope):
         if self.to_fail > 0:
@@ -34,6 +39,10 @@ class Sink:
             if self.fail_code.startswith("5"):
                 return f"{self.fail_code} 5.7.1 Refused by the test sink"
             return f"{self.fail_code} 4.3.0 Try again later (test sink)"
+        if self.count_only:
+            self.received += 1
+            print(f"RECEIVED {self.received}", flush=True)
+            return "250 2.0.0 Message accepted for delivery"
         raw = envelope.original_content or envelope.content
         msg = message_from_bytes(raw, policy=policy.default)
         text = msg.get_body(preferencelist=("plain",))
@@ -63,12 +72,16 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=0)
-    parser.add_argument("--out", required=True)
+    parser.add_argument("--out")
     parser.add_argument("--fail-first", type=int, default=0)
     parser.add_argument("--fail-code", default="451")
     parser.add_argument("--raw", action="store_true", help="keep the raw message in the JSON")
+    parser.add_argument("--count-only", action="store_true", help="keep nothing, count")
     args = parser.parse_args()
-    os.makedirs(args.out, exist_ok=True)
+    if not args.count_only:
+        if not args.out:
+            parser.error("--out is required (unless --count-only)")
+        os.makedirs(args.out, exist_ok=True)
 
     def watch_stdin():
         sys.stdin.read()
@@ -78,7 +91,7 @@ def main():
 
     async def serve():
         loop = asyncio.get_running_loop()
-        handler = Sink(args.out, args.fail_first, args.fail_code, args.raw)
+        handler = Sink(args.out, args.fail_first, args.fail_code, args.raw, args.count_only)
         server = await loop.create_server(
             lambda: SMTP(handler, hostname="sink.essor.test", enable_SMTPUTF8=True),
             host=args.host,
