@@ -180,7 +180,7 @@ async fn create_user(
     )?;
     let migrator = db.clone();
     actix_web::web::block(move || migrator.migrate()).await??;
-    let state = essor::state::AppState::new(db, settings);
+    let state = essor::state::AppState::new(db, settings)?;
     let account = NewAccount::parse(email, &password, full_name, role).map_err(describe)?;
     let user = accounts::create(&state, account).await.map_err(describe)?;
     println!(

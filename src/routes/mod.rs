@@ -1,6 +1,7 @@
 //! HTTP resources. Each module holds the handlers of one resource; `configure` mounts them all
 //! through utoipa-actix-web, so a route cannot exist without appearing in the OpenAPI document.
 
+pub mod admin_outbox;
 pub mod applications;
 pub mod auth;
 pub mod calls;
@@ -55,6 +56,8 @@ pub fn configure(cfg: &mut ServiceConfig) {
             .service(reviews::submit_review)
             .service(reviews::application_reviews)
             .service(reviews::call_ranking)
-            .service(reviews::decision),
+            .service(reviews::decision)
+            .service(admin_outbox::list_outbox)
+            .service(admin_outbox::retry_outbox),
     );
 }

@@ -8,6 +8,7 @@ mod auth;
 mod calls;
 mod documents;
 mod foundation;
+mod mail;
 mod matrix;
 mod openapi;
 mod reviews;

@@ -298,6 +298,19 @@ const ROWS: &[Row] = &[
         Reviewed,
         [401, 403, 404, 403, 200, 200],
     ),
+    row(
+        "GET",
+        "/api/v1/admin/outbox",
+        Shared,
+        [401, 403, 403, 403, 403, 200],
+    ),
+    // `{id}` is a dead message: the admin re-queues it.
+    row(
+        "POST",
+        "/api/v1/admin/outbox/{id}/retry",
+        Shared,
+        [401, 403, 403, 403, 403, 200],
+    ),
 ];
 
 static SEQ: AtomicUsize = AtomicUsize::new(0);
@@ -355,6 +368,7 @@ struct Ids {
     application: String,
     document: String,
     assignment: String,
+    dead_mail: String,
 }
 
 async fn prepare(app: &TestApp, cast: &Cast, fix: Fix, shared: &Ids) -> Ids {
@@ -436,13 +450,16 @@ async fn prepare(app: &TestApp, cast: &Cast, fix: Fix, shared: &Ids) -> Ids {
                 application: id,
                 document: doc["id"].as_str().unwrap().into(),
                 assignment,
+                dead_mail: shared.dead_mail.clone(),
             }
         }
     }
 }
 
 fn concrete(path: &str, ids: &Ids) -> String {
-    let id = if path.starts_with("/api/v1/calls/") {
+    let id = if path.starts_with("/api/v1/admin/outbox/") {
+        &ids.dead_mail
+    } else if path.starts_with("/api/v1/calls/") {
         &ids.call
     } else if path.starts_with("/api/v1/assignments/") {
         &ids.assignment
@@ -498,12 +515,12 @@ async fn every_route_answers_each_role_as_expected(app: TestApp) {
         let call = app
             .published_call(&cast.staff.token, json!({"min_reviews": 1}))
             .await;
-        let mut ids = Ids {
+        let ids = Ids {
             call: call["id"].as_str().unwrap().into(),
+            dead_mail: crate::mail::dead_message(&app).await,
             ..Default::default()
         };
-        ids = prepare(&app, &cast, Draft, &ids).await;
-        ids
+        prepare(&app, &cast, Draft, &ids).await
     };
     let mut failures = Vec::new();
     for row in ROWS {
