@@ -282,6 +282,7 @@ pub async fn assign(
 ) -> Result<Assignment, AppError> {
     user.require_staff()?;
     let user = user.clone();
+    let notifier = state.notifier.clone();
     state
         .db
         .transaction(move |conn| {
@@ -300,6 +301,7 @@ pub async fn assign(
             }
             let row = add_assignment(conn, &app.id, &input.reviewer_id, &user.id)?;
             record_event(conn, &app.id, &user.id, "assign-reviewer", None, None, json!({"reviewer_id": row.reviewer_id, "assignment_id": row.id}))?;
+            crate::services::transitions::queue_assignment_mail(conn, &notifier, &app, &row.reviewer_id)?;
             let (items, _) = assignments::work_list(conn, Some(&row.reviewer_id), 0, i64::MAX)?;
             let item = items.into_iter().find(|w| w.assignment.id == row.id).ok_or_else(assignment_not_found)?;
             work_item_view(item)

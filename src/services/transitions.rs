@@ -20,6 +20,7 @@ use crate::domain::application_state::{Action, ApplicationState, TransitionError
 use crate::domain::call::{CallState, check_window};
 use crate::domain::eligibility::{self, Assessment, Outcome};
 use crate::error::{AppError, FieldErrors};
+use crate::notify::{ApplicationSummary, MailEvent, Notifier};
 use crate::routes::etag::check_version;
 use crate::services::applications::{
     Application, EligibilityReport, actor, compute_report, not_found, record_event, visibility,
@@ -124,6 +125,17 @@ impl Command {
             Self::Decide(d) if d.outcome == DecisionOutcome::Accepted => Action::Accept,
             Self::Decide(_) => Action::Reject,
             Self::Withdraw(_) => Action::Withdraw,
+        }
+    }
+
+    /// The free text the applicant or staff wrote with the action, for the mails.
+    fn note(&self) -> String {
+        match self {
+            Self::RequestChanges(i) => i.message.trim().to_owned(),
+            Self::DeclareIneligible(i) => i.motivation.trim().to_owned(),
+            Self::Withdraw(i) => i.reason.trim().to_owned(),
+            Self::Decide(d) => d.motivation.trim().to_owned(),
+            Self::Submit | Self::StartReview(_) => String::new(),
         }
     }
 
@@ -267,6 +279,7 @@ pub async fn apply(
 ) -> Result<Application, AppError> {
     command.check()?;
     let user = user.clone();
+    let notifier = state.notifier.clone();
     state
         .db
         .transaction(move |conn| {
@@ -278,6 +291,8 @@ pub async fn apply(
             let to = next_state(from, action, actor(&user, &row)).map_err(|e| transition_error(e, from))?;
             let call = calls::find(conn, &row.call_id)?.ok_or_else(crate::services::calls::not_found)?;
             let now = dbm::now();
+            let mut new_reviewers: Vec<String> = Vec::new();
+            let note = command.note();
             let payload = match command {
                 Command::Submit => submit(conn, &mut row, &call)?,
                 Command::RequestChanges(i) => json!({"message": i.message.trim()}),
@@ -300,7 +315,8 @@ pub async fn apply(
                         return Err(AppError::validation(errors));
                     }
                     store_report(&mut row, &report)?;
-                    let reviewers = assign_reviewers(conn, &row, &i.reviewer_ids, &user.id)?;
+                    let (reviewers, added) = assign_reviewers(conn, &row, &i.reviewer_ids, &user.id)?;
+                    new_reviewers = added;
                     json!({"reviewer_ids": reviewers, "assessments": i.assessments})
                 }
                 Command::Decide(d) => decide(conn, &mut row, &call, &d, now)?,
@@ -317,6 +333,40 @@ pub async fn apply(
                 return Err(AppError::conflict("La candidature a été modifiée entre-temps : recommencez."));
             }
             record_event(conn, &row.id, &user.id, action.as_str(), Some(from), Some(to), payload)?;
+            let app = summary(conn, &row, &call)?;
+            let event = match action {
+                Action::Submit => MailEvent::Submitted { app, submitted_at: now.and_utc() },
+                Action::RequestChanges => MailEvent::ChangesRequested {
+                    app,
+                    message: note.clone(),
+                },
+                Action::DeclareIneligible => MailEvent::DeclaredIneligible {
+                    app,
+                    motivation: note.clone(),
+                },
+                Action::StartReview => MailEvent::ReviewStarted { app },
+                Action::Accept => MailEvent::Accepted {
+                    app,
+                    awarded_cents: row.awarded_cents.unwrap_or(0),
+                    motivation: row.decision_motivation.clone().unwrap_or_default(),
+                    committee_date: row.committee_date.unwrap_or_default(),
+                    decision_reference: row.decision_reference.clone().unwrap_or_default(),
+                },
+                Action::Reject => MailEvent::Rejected {
+                    app,
+                    motivation: row.decision_motivation.clone().unwrap_or_default(),
+                    committee_date: row.committee_date.unwrap_or_default(),
+                },
+                Action::Withdraw => MailEvent::Withdrawn {
+                    app,
+                    reason: note.clone(),
+                    was_submitted: row.submitted_at.is_some(),
+                },
+            };
+            notifier.queue(conn, &event)?;
+            for reviewer in &new_reviewers {
+                queue_assignment_mail(conn, &notifier, &row, reviewer)?;
+            }
             row.to_view(&user)
         })
         .await
@@ -504,13 +554,58 @@ fn assess(
     })
 }
 
+/// What the mails of an application say about it.
+pub fn summary(
+    conn: &mut DbConnection,
+    row: &ApplicationRow,
+    call: &CallRow,
+) -> Result<ApplicationSummary, AppError> {
+    let applicant = crate::db::users::find(conn, &row.applicant_id)?.ok_or_else(|| {
+        AppError::Internal(anyhow::anyhow!("applicant {} missing", row.applicant_id))
+    })?;
+    Ok(ApplicationSummary {
+        application_id: row.id.clone(),
+        reference: row.reference.clone(),
+        call_id: call.id.clone(),
+        call_title: call.title.clone(),
+        applicant_email: applicant.email,
+        applicant_name: applicant.full_name,
+        organisation_name: row.organisation_name.clone(),
+        project_title: row.project_title.clone(),
+        requested_cents: row.requested_cents,
+    })
+}
+
+/// Queues the mail telling `reviewer_id` of their assignment to `row`.
+pub fn queue_assignment_mail(
+    conn: &mut DbConnection,
+    notifier: &Notifier,
+    row: &ApplicationRow,
+    reviewer_id: &str,
+) -> Result<(), AppError> {
+    let call = calls::find(conn, &row.call_id)?.ok_or_else(crate::services::calls::not_found)?;
+    let reviewer = crate::db::users::find(conn, reviewer_id)?
+        .ok_or_else(|| AppError::Internal(anyhow::anyhow!("reviewer {reviewer_id} missing")))?;
+    let app = summary(conn, row, &call)?;
+    notifier.queue(
+        conn,
+        &MailEvent::ReviewerAssigned {
+            app,
+            reviewer_email: reviewer.email,
+            reviewer_name: reviewer.full_name,
+        },
+    )?;
+    Ok(())
+}
+
 /// Creates the assignments of `start-review`; every id must be a reviewer's account.
+/// Returns every reviewer asked for, and those newly assigned.
 fn assign_reviewers(
     conn: &mut DbConnection,
     row: &ApplicationRow,
     ids: &[String],
     by: &str,
-) -> Result<Vec<String>, AppError> {
+) -> Result<(Vec<String>, Vec<String>), AppError> {
     let mut unique: Vec<String> = Vec::new();
     for id in ids {
         if !unique.contains(id) {
@@ -532,10 +627,12 @@ fn assign_reviewers(
     }
     let existing = assignments::for_application(conn, &row.id)?;
     let now = dbm::now();
+    let mut added = Vec::new();
     for id in &unique {
         if existing.iter().any(|a| &a.reviewer_id == id) {
             continue;
         }
+        added.push(id.clone());
         assignments::insert(
             conn,
             &AssignmentRow {
@@ -551,5 +648,5 @@ fn assign_reviewers(
             },
         )?;
     }
-    Ok(unique)
+    Ok((unique, added))
 }

@@ -929,3 +929,274 @@ async fn memory_transport_is_the_test_default() {
     assert!(app.mailbox.is_some());
     assert!(app.sent_mails().is_empty());
 }
+
+// ---------------------------------------------------------------------------------------------
+// Every transition of the HTTP API mails the right people
+
+both_backends!(each_transition_queues_its_mails_in_its_transaction);
+
+/// Drives applications through every transition of DESIGN.md §7 over HTTP and returns the
+/// (recipient, subject) pairs that must have been mailed, in no particular order.
+async fn journey(app: &TestApp) -> BTreeSet<(String, String)> {
+    use crate::helpers::sample_application;
+    use serde_json::json;
+    let cast = app.cast().await;
+    let staff = cast.staff.token.clone();
+    let call = app.published_call(&staff, json!({"min_reviews": 1})).await;
+    let (call_id, title) = (
+        call["id"].as_str().unwrap().to_owned(),
+        call["title"].as_str().unwrap().to_owned(),
+    );
+    let applicant = "porteur@exemple.fr".to_owned();
+    let staff_box = "ess@lillemetropole.fr".to_owned();
+    let mut expected = BTreeSet::new();
+    let submitted = |expected: &mut BTreeSet<(String, String)>, r: &str| {
+        expected.insert((
+            applicant.clone(),
+            format!("Accusé de réception de votre candidature {r} – {title}"),
+        ));
+        expected.insert((
+            staff_box.clone(),
+            format!("Nouvelle candidature déposée : {r} – Les Ateliers du Sart"),
+        ));
+    };
+    let post = |path: String, body: serde_json::Value, token: String| async move {
+        let resp = app.post_json(Some(&token), &path, &body).await;
+        assert_eq!(
+            resp.status(),
+            200,
+            "{path}: {}",
+            resp.text().await.unwrap_or_default()
+        );
+    };
+
+    // A: submitted, changes requested, submitted again, reviewed, accepted.
+    let a = app
+        .submitted_application(&cast.applicant.token, &call_id)
+        .await;
+    let (a_id, a_ref) = (
+        a["id"].as_str().unwrap().to_owned(),
+        a["reference"].as_str().unwrap().to_owned(),
+    );
+    submitted(&mut expected, &a_ref);
+    post(
+        format!("/api/v1/applications/{a_id}/request-changes"),
+        json!({"message": "Joignez le budget signé."}),
+        staff.clone(),
+    )
+    .await;
+    expected.insert((
+        applicant.clone(),
+        format!("Candidature {a_ref} : des modifications sont demandées"),
+    ));
+    post(
+        format!("/api/v1/applications/{a_id}/submit"),
+        json!({}),
+        cast.applicant.token.clone(),
+    )
+    .await;
+    let asg = app.start_review(&staff, &a_id, &[&cast.reviewer]).await;
+    expected.insert((
+        applicant.clone(),
+        format!("Candidature {a_ref} : votre dossier est en cours d'instruction"),
+    ));
+    expected.insert((
+        "expert@exemple.fr".into(),
+        format!("Dossier {a_ref} à évaluer – {title}"),
+    ));
+    app.review(&cast.reviewer, &asg[0], [4, 4, 4, 4, 4]).await;
+    let decision = json!({"outcome": "accepted", "awarded_cents": 1_800_000, "motivation": "Projet retenu.",
+                          "committee_date": "2026-11-02", "decision_reference": "DEL-2026-0001"});
+    post(
+        format!("/api/v1/applications/{a_id}/decision"),
+        decision,
+        staff.clone(),
+    )
+    .await;
+    expected.insert((
+        applicant.clone(),
+        format!("Candidature {a_ref} : une subvention de 18\u{a0}000,00\u{a0}€ vous est accordée"),
+    ));
+
+    // B: submitted, declared ineligible.
+    let b = app
+        .submitted_application(&cast.applicant.token, &call_id)
+        .await;
+    let (b_id, b_ref) = (
+        b["id"].as_str().unwrap().to_owned(),
+        b["reference"].as_str().unwrap().to_owned(),
+    );
+    submitted(&mut expected, &b_ref);
+    post(
+        format!("/api/v1/applications/{b_id}/declare-ineligible"),
+        json!({"motivation": "Activité hors MEL."}),
+        staff.clone(),
+    )
+    .await;
+    expected.insert((
+        applicant.clone(),
+        format!("Candidature {b_ref} : dossier déclaré inéligible"),
+    ));
+
+    // C: a draft withdrawn (staff never heard of it); D: submitted then withdrawn.
+    let c = app
+        .draft_application(&cast.applicant.token, &call_id, &sample_application())
+        .await;
+    let (c_id, c_ref) = (
+        c["id"].as_str().unwrap().to_owned(),
+        c["reference"].as_str().unwrap().to_owned(),
+    );
+    post(
+        format!("/api/v1/applications/{c_id}/withdraw"),
+        json!({"reason": "Erreur de saisie."}),
+        cast.applicant.token.clone(),
+    )
+    .await;
+    expected.insert((
+        applicant.clone(),
+        format!("Candidature {c_ref} : retrait enregistré"),
+    ));
+    let d = app
+        .submitted_application(&cast.applicant.token, &call_id)
+        .await;
+    let (d_id, d_ref) = (
+        d["id"].as_str().unwrap().to_owned(),
+        d["reference"].as_str().unwrap().to_owned(),
+    );
+    submitted(&mut expected, &d_ref);
+    post(
+        format!("/api/v1/applications/{d_id}/withdraw"),
+        json!({"reason": "Projet reporté."}),
+        cast.applicant.token.clone(),
+    )
+    .await;
+    expected.insert((
+        applicant.clone(),
+        format!("Candidature {d_ref} : retrait enregistré"),
+    ));
+    expected.insert((
+        staff_box.clone(),
+        format!("Candidature {d_ref} retirée par le porteur de projet"),
+    ));
+
+    // E: reviewed and rejected; a reviewer added afterwards is told too.
+    let e = app
+        .submitted_application(&cast.applicant.token, &call_id)
+        .await;
+    let (e_id, e_ref) = (
+        e["id"].as_str().unwrap().to_owned(),
+        e["reference"].as_str().unwrap().to_owned(),
+    );
+    submitted(&mut expected, &e_ref);
+    let asg = app.start_review(&staff, &e_id, &[&cast.reviewer]).await;
+    expected.insert((
+        applicant.clone(),
+        format!("Candidature {e_ref} : votre dossier est en cours d'instruction"),
+    ));
+    expected.insert((
+        "expert@exemple.fr".into(),
+        format!("Dossier {e_ref} à évaluer – {title}"),
+    ));
+    let resp = app
+        .post_json(
+            Some(&staff),
+            &format!("/api/v1/applications/{e_id}/assignments"),
+            &json!({"reviewer_id": cast.spare_reviewer.id}),
+        )
+        .await;
+    assert_eq!(resp.status(), 201);
+    expected.insert((
+        "expert.suppleant@exemple.fr".into(),
+        format!("Dossier {e_ref} à évaluer – {title}"),
+    ));
+    app.review(&cast.reviewer, &asg[0], [1, 1, 1, 1, 1]).await;
+    let rejection = json!({"outcome": "rejected", "motivation": "Modèle économique fragile.", "committee_date": "2026-11-02"});
+    post(
+        format!("/api/v1/applications/{e_id}/decision"),
+        rejection,
+        staff.clone(),
+    )
+    .await;
+    expected.insert((
+        applicant.clone(),
+        format!("Candidature {e_ref} : décision du comité de sélection"),
+    ));
+
+    // Refused transitions queue nothing.
+    let before = rows(app).await.len();
+    let resp = app
+        .post_json(
+            Some(&staff),
+            &format!("/api/v1/applications/{a_id}/decision"),
+            &json!({"outcome": "rejected", "motivation": "x", "committee_date": "2026-11-02"}),
+        )
+        .await;
+    assert_problem(resp, 409).await;
+    let resp = app
+        .post_json(
+            Some(&cast.applicant.token),
+            &format!("/api/v1/applications/{c_id}/submit"),
+            &json!({}),
+        )
+        .await;
+    assert_problem(resp, 409).await;
+    assert_eq!(rows(app).await.len(), before);
+    expected
+}
+
+/// Every transition's mails, checked in the outbox (memory transport, both backends).
+async fn each_transition_queues_its_mails_in_its_transaction(app: TestApp) {
+    let expected = journey(&app).await;
+    let rows = rows(&app).await;
+    let got: BTreeSet<(String, String)> = rows
+        .iter()
+        .map(|r| (r.recipient.clone(), r.subject.clone()))
+        .collect();
+    assert_eq!(got, expected);
+    // One row per (recipient, subject), except the two receipts of A (submitted twice).
+    assert_eq!(rows.len(), expected.len() + 2);
+    // The changes-requested mail carries the message; the decision mail the amount in French.
+    let changes = rows
+        .iter()
+        .find(|r| r.subject.contains("modifications"))
+        .unwrap();
+    assert!(
+        changes.body_text.contains("Joignez le budget signé."),
+        "{}",
+        changes.body_text
+    );
+    let accepted = rows
+        .iter()
+        .find(|r| r.subject.contains("accordée"))
+        .unwrap();
+    assert!(accepted.body_text.contains("18\u{a0}000,00\u{a0}€"));
+    assert!(accepted.body_text.contains("/candidatures/"));
+}
+
+/// The same journey over a real SMTP server: each mail arrives once, at the right address,
+/// with the right subject.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_transition_delivers_its_mails_over_smtp() {
+    let dir = tempfile::tempdir().unwrap();
+    let Some(sink) = SmtpSink::start(0, dir.path(), &[]) else {
+        return;
+    };
+    let app = spawn_with_smtp(Backend::Sqlite, sink.port, &[])
+        .await
+        .unwrap();
+    let expected = journey(&app).await;
+    let total = expected.len() + 2;
+    let got = sink.wait_for(total, Duration::from_secs(30)).await;
+    assert_eq!(got.len(), total, "{got:?}");
+    let received: BTreeSet<(String, String)> = got
+        .iter()
+        .map(|m| {
+            (
+                m["rcpt_tos"][0].as_str().unwrap().to_owned(),
+                m["subject"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(received, expected);
+    assert!(count_by_message_id(&got).values().all(|&n| n == 1));
+}
