@@ -71,8 +71,32 @@ const APPLICATION_ID: &[(&str, &str)] = &[("id", "$response.body#/id")];
 const SAME_APPLICATION: &[(&str, &str)] = &[("id", "$request.path.id")];
 const DOCUMENT: &[(&str, &str)] = &[("id", "$request.path.id"), ("doc_id", "$response.body#/id")];
 const ASSIGNMENT: &[(&str, &str)] = &[("id", "$response.body#/id")];
+/// The first item of a list page.
+const FIRST: &[(&str, &str)] = &[("id", "$response.body#/items/0/id")];
 
 const LINKS: &[LinkSpec] = &[
+    ("list_calls", "200", "GetCall", "get_call", FIRST),
+    ("list_calls", "200", "CreateApplication", "create_application", FIRST),
+    ("list_calls", "200", "Ranking", "call_ranking", FIRST),
+    ("list_applications", "200", "GetApplication", "get_application", FIRST),
+    ("list_applications", "200", "UpdateApplication", "update_application", FIRST),
+    ("list_applications", "200", "Eligibility", "application_eligibility", FIRST),
+    ("list_applications", "200", "History", "application_history", FIRST),
+    ("list_applications", "200", "ListDocuments", "list_documents", FIRST),
+    ("list_applications", "200", "Submit", "submit", FIRST),
+    ("list_applications", "200", "Withdraw", "withdraw", FIRST),
+    ("list_applications", "200", "RequestChanges", "request_changes", FIRST),
+    ("list_applications", "200", "DeclareIneligible", "declare_ineligible", FIRST),
+    ("list_applications", "200", "StartReview", "start_review", FIRST),
+    ("list_applications", "200", "Decision", "decision", FIRST),
+    ("list_applications", "200", "Reviews", "application_reviews", FIRST),
+    ("list_applications", "200", "AssignReviewer", "assign_reviewer", FIRST),
+    ("list_assignments", "200", "AcceptAssignment", "accept_assignment", FIRST),
+    ("list_assignments", "200", "RecuseAssignment", "recuse_assignment", FIRST),
+    ("list_assignments", "200", "SaveReview", "save_review", FIRST),
+    ("list_assignments", "200", "GetReview", "get_review", FIRST),
+    ("list_assignments", "200", "SubmitReview", "submit_review", FIRST),
+    ("list_outbox", "200", "RetryOutbox", "retry_outbox", FIRST),
     ("create_call", "201", "GetCall", "get_call", CALL_ID),
     ("create_call", "201", "UpdateCall", "update_call", CALL_ID),
     ("create_call", "201", "PublishCall", "publish_call", CALL_ID),
