@@ -7,6 +7,7 @@ pub mod calls;
 pub mod documents;
 pub mod errors;
 pub mod etag;
+pub mod exports;
 pub mod extract;
 pub mod health;
 pub mod meta;
@@ -30,6 +31,7 @@ pub fn configure(cfg: &mut ServiceConfig) {
             .service(calls::update_call)
             .service(calls::publish_call)
             .service(calls::close_call)
+            .service(exports::export_call)
             .service(applications::create_application)
             .service(applications::list_applications)
             .service(applications::get_application)
