@@ -113,6 +113,35 @@ pub struct MailSettings {
     pub retry_base_seconds: u64,
     pub retry_max_seconds: u64,
     pub templates_dir: String,
+    /// How often an idle delivery worker looks for due messages.
+    #[serde(default = "default_poll_interval_ms")]
+    pub poll_interval_ms: u64,
+    /// Messages one worker claims at a time (and sends concurrently).
+    #[serde(default = "default_batch_size")]
+    pub batch_size: u32,
+    /// How long a claim holds a message; past it, another instance may take the message over
+    /// (its holder is presumed dead). Must exceed `send_timeout_seconds`.
+    #[serde(default = "default_lease_seconds")]
+    pub lease_seconds: u64,
+    /// Longest a single delivery may take (connection, TLS, SMTP dialogue).
+    #[serde(default = "default_send_timeout_seconds")]
+    pub send_timeout_seconds: u64,
+}
+
+fn default_poll_interval_ms() -> u64 {
+    1000
+}
+
+fn default_batch_size() -> u32 {
+    20
+}
+
+fn default_lease_seconds() -> u64 {
+    300
+}
+
+fn default_send_timeout_seconds() -> u64 {
+    60
 }
 
 impl MailSettings {
@@ -243,6 +272,19 @@ impl Settings {
                     .into(),
             );
         }
+        if self.mail.poll_interval_ms < 10 {
+            return invalid("mail.poll_interval_ms must be at least 10".into());
+        }
+        if self.mail.batch_size == 0 || self.mail.batch_size > 1000 {
+            return invalid("mail.batch_size must be between 1 and 1000".into());
+        }
+        if self.mail.send_timeout_seconds == 0
+            || self.mail.lease_seconds <= self.mail.send_timeout_seconds
+        {
+            return invalid(
+                "mail.send_timeout_seconds must be positive and below mail.lease_seconds".into(),
+            );
+        }
         if self.mail.from.parse::<lettre::message::Mailbox>().is_err() {
             return invalid(format!(
                 "mail.from {:?} is not an email address",
@@ -261,6 +303,20 @@ impl Settings {
                 .map_err(|e| ConfigError::Invalid(format!("mail.smtp_url: {e}")))?;
             if !matches!(url.scheme(), "smtp" | "smtps") {
                 return invalid("mail.smtp_url must start with smtp:// or smtps://".into());
+            }
+            if url.host_str().is_none_or(str::is_empty) {
+                return invalid("mail.smtp_url names no host".into());
+            }
+            for (key, value) in url.query_pairs() {
+                match (key.as_ref(), value.as_ref()) {
+                    ("tls", "required" | "opportunistic") if url.scheme() == "smtp" => {}
+                    _ => {
+                        return invalid(format!(
+                            "mail.smtp_url: unknown parameter {key}={value} (smtp:// accepts \
+                             tls=required or tls=opportunistic; smtps:// none)"
+                        ));
+                    }
+                }
             }
         }
         if url::Url::parse(&self.frontend.base_url).is_err() {
@@ -355,6 +411,27 @@ mod tests {
             (&[("APP__MAIL__FROM", "not an address")], "mail.from"),
             (&[("APP__SERVER__CORS_ORIGINS", "nope")], "cors_origins"),
             (&[("APP__UPLOADS__MAX_BYTES", "0")], "max_bytes"),
+            (&[("APP__MAIL__MAX_ATTEMPTS", "0")], "mail.max_attempts"),
+            (
+                &[("APP__MAIL__RETRY_BASE_SECONDS", "0")],
+                "retry_base_seconds",
+            ),
+            (&[("APP__MAIL__LEASE_SECONDS", "30")], "lease_seconds"),
+            (&[("APP__MAIL__BATCH_SIZE", "0")], "batch_size"),
+            (
+                &[
+                    ("APP__MAIL__TRANSPORT", "smtp"),
+                    ("APP__MAIL__SMTP_URL", "http://relay.example"),
+                ],
+                "smtp_url",
+            ),
+            (
+                &[
+                    ("APP__MAIL__TRANSPORT", "smtp"),
+                    ("APP__MAIL__SMTP_URL", "smtp://relay.example:587?tls=maybe"),
+                ],
+                "smtp_url",
+            ),
             (&[("APP_ENV", "staging")], "APP_ENV"),
             (
                 &[("APP__AUTHORITY__SIRET", "200 093 201 00016")],

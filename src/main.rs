@@ -33,6 +33,16 @@ enum Command {
         #[arg(long, required = true)]
         password_stdin: bool,
     },
+    /// Fill the database with a demonstration call and its applications (French data in
+    /// every state, with reviews and decisions).
+    Seed {
+        /// Required: says this is demonstration data.
+        #[arg(long, required = true)]
+        demo: bool,
+        /// How many applications.
+        #[arg(long, default_value_t = 200)]
+        applications: usize,
+    },
     /// Print the OpenAPI document (`essor openapi > openapi.yaml`).
     Openapi {
         /// yaml (default) or json.
@@ -100,6 +110,37 @@ fn main() -> ExitCode {
                 full_name,
                 password_stdin,
             } => create_user(settings, &role, &email, &full_name, password_stdin).await,
+            Command::Seed {
+                demo: _,
+                applications,
+            } => {
+                let db = essor::db::Db::connect(
+                    &settings.database.url,
+                    2,
+                    std::time::Duration::from_secs(settings.database.connect_timeout_seconds),
+                )?;
+                let started = std::time::Instant::now();
+                let seeder = db.clone();
+                let report = actix_web::web::block(move || {
+                    seeder.migrate()?;
+                    essor::seed::seed_demo(&seeder, applications)
+                })
+                .await??;
+                println!(
+                    "seeded call {} with {} applications and {} reviews in {:.1} s",
+                    report.call_id,
+                    report.applications,
+                    report.reviews,
+                    started.elapsed().as_secs_f64()
+                );
+                for (role, email) in &report.accounts {
+                    println!(
+                        "  {role:<9} {email}  (password: {})",
+                        essor::seed::DEMO_PASSWORD
+                    );
+                }
+                Ok(())
+            }
             Command::Openapi { .. } => unreachable!("handled above"),
         }
     });
@@ -139,7 +180,7 @@ async fn create_user(
     )?;
     let migrator = db.clone();
     actix_web::web::block(move || migrator.migrate()).await??;
-    let state = essor::state::AppState::new(db, settings);
+    let state = essor::state::AppState::new(db, settings)?;
     let account = NewAccount::parse(email, &password, full_name, role).map_err(describe)?;
     let user = accounts::create(&state, account).await.map_err(describe)?;
     println!(

@@ -28,6 +28,7 @@ use crate::error::Problem;
         (name = "auth", description = "Registration and tokens."),
         (name = "users", description = "Accounts."),
         (name = "exports", description = "Exports of a call's applications for staff: CSV, XLSX, JSON, SCDL « subventions »."),
+        (name = "admin", description = "Administration: the mail outbox."),
     )
 )]
 pub struct ApiDoc;

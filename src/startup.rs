@@ -1,7 +1,9 @@
 //! `Application::build(settings)`: everything `main` and the tests share — the database pool
-//! and its migrations, the bound listener, the HTTP server with its middleware.
+//! and its migrations, the bound listener, the HTTP server with its middleware, and the mail
+//! delivery worker that runs beside it.
 
 use std::net::TcpListener;
+use std::sync::Arc;
 use std::time::Duration;
 
 use actix_cors::Cors;
@@ -13,6 +15,7 @@ use utoipa_actix_web::AppExt;
 
 use crate::config::Settings;
 use crate::db::{Db, redact};
+use crate::notify::{DeliveryWorker, MemoryMailbox, Transport, WorkerStop};
 use crate::openapi::{ApiDoc, SpecJson};
 use crate::routes;
 use crate::state::AppState;
@@ -21,6 +24,7 @@ pub struct Application {
     port: u16,
     server: Server,
     state: AppState,
+    worker: DeliveryWorker,
 }
 
 impl Application {
@@ -57,12 +61,20 @@ impl Application {
         let port = listener.local_addr()?.port();
         tracing::info!(address = %format!("http://{}:{port}", settings.server.host), "listening");
 
-        let state = AppState::new(db, settings);
+        let transport = Arc::new(Transport::from_settings(&settings)?);
+        let worker = DeliveryWorker::new(db.clone(), &settings, transport)?;
+        tracing::info!(
+            transport = worker.transport().name(),
+            instance = worker.instance(),
+            "mail delivery configured"
+        );
+        let state = AppState::new(db, settings)?;
         let server = build_server(listener, state.clone())?;
         Ok(Self {
             port,
             server,
             state,
+            worker,
         })
     }
 
@@ -74,10 +86,34 @@ impl Application {
         &self.state
     }
 
+    /// The mails kept by the `memory` transport (tests); `None` for the other transports.
+    pub fn mailbox(&self) -> Option<MemoryMailbox> {
+        self.worker.transport().mailbox()
+    }
+
+    /// The name this instance's delivery worker writes in `outbox.locked_by`.
+    pub fn mail_instance(&self) -> &str {
+        self.worker.instance()
+    }
+
+    /// Stops the mail delivery worker without stopping the server (tests, before they drop
+    /// their database). `run_until_stopped` does it on shutdown.
+    pub fn mail_stopper(&self) -> WorkerStop {
+        self.worker.stopper()
+    }
+
     /// Serves until SIGTERM/SIGINT (actix stops accepting, lets in-flight requests finish
-    /// within `server.shutdown_timeout_seconds`, then returns).
+    /// within `server.shutdown_timeout_seconds`, then returns). The mail delivery worker runs
+    /// alongside and stops after the server, once the messages in hand are settled.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        self.server.await
+        let stop = self.worker.stopper();
+        let worker = tokio::spawn(self.worker.run());
+        let result = self.server.await;
+        stop.stop();
+        if let Err(e) = worker.await {
+            tracing::error!(error = %e, "mail delivery worker failed");
+        }
+        result
     }
 }
 

@@ -8,7 +8,7 @@ use crate::db::DbConnection;
 use crate::db::schema::{applications, assignments, reference_counters};
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
-#[diesel(table_name = applications, treat_none_as_null = true)]
+#[diesel(table_name = applications, treat_none_as_null = true, treat_none_as_default_value = false)]
 pub struct ApplicationRow {
     pub id: String,
     pub reference: String,

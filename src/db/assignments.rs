@@ -7,7 +7,7 @@ use crate::db::DbConnection;
 use crate::db::schema::assignments;
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
-#[diesel(table_name = assignments, treat_none_as_null = true)]
+#[diesel(table_name = assignments, treat_none_as_null = true, treat_none_as_default_value = false)]
 pub struct AssignmentRow {
     pub id: String,
     pub application_id: String,
@@ -49,4 +49,72 @@ pub fn for_application(
         .order(assignments::assigned_at.asc())
         .select(AssignmentRow::as_select())
         .load(conn)
+}
+
+pub fn find(conn: &mut DbConnection, id: &str) -> QueryResult<Option<AssignmentRow>> {
+    assignments::table
+        .find(id)
+        .select(AssignmentRow::as_select())
+        .first(conn)
+        .optional()
+}
+
+pub fn update(conn: &mut DbConnection, row: &AssignmentRow) -> QueryResult<usize> {
+    diesel::update(assignments::table.find(&row.id))
+        .set(row)
+        .execute(conn)
+}
+
+/// One line of a reviewer's work list.
+#[derive(Debug, Clone, Queryable)]
+pub struct WorkItem {
+    pub assignment: AssignmentRow,
+    pub reference: String,
+    pub call_id: String,
+    pub application_state: String,
+    pub review_status: Option<String>,
+}
+
+/// Assignments, with their application and review, for one reviewer or (None) everyone.
+pub fn work_list(
+    conn: &mut DbConnection,
+    reviewer: Option<&str>,
+    offset: i64,
+    limit: i64,
+) -> QueryResult<(Vec<WorkItem>, i64)> {
+    use crate::db::schema::{applications, reviews};
+    let mut count = assignments::table.count().into_boxed();
+    let mut q = assignments::table
+        .inner_join(applications::table)
+        .left_join(reviews::table.on(reviews::assignment_id.eq(assignments::id)))
+        .select((
+            AssignmentRow::as_select(),
+            applications::reference,
+            applications::call_id,
+            applications::state,
+            reviews::status.nullable(),
+        ))
+        .into_boxed();
+    if let Some(r) = reviewer {
+        count = count.filter(assignments::reviewer_id.eq(r.to_owned()));
+        q = q.filter(assignments::reviewer_id.eq(r.to_owned()));
+    }
+    let total = count.get_result(conn)?;
+    let rows = q
+        .order((assignments::assigned_at.desc(), assignments::id.desc()))
+        .offset(offset)
+        .limit(limit)
+        .load::<(AssignmentRow, String, String, String, Option<String>)>(conn)?
+        .into_iter()
+        .map(
+            |(assignment, reference, call_id, application_state, review_status)| WorkItem {
+                assignment,
+                reference,
+                call_id,
+                application_state,
+                review_status,
+            },
+        )
+        .collect();
+    Ok((rows, total))
 }

@@ -7,7 +7,7 @@ use crate::db::DbConnection;
 use crate::db::schema::{applications, calls};
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
-#[diesel(table_name = calls, treat_none_as_null = true)]
+#[diesel(table_name = calls, treat_none_as_null = true, treat_none_as_default_value = false)]
 pub struct CallRow {
     pub id: String,
     pub title: String,
@@ -107,4 +107,16 @@ pub fn has_submissions(conn: &mut DbConnection, call_id: &str) -> QueryResult<bo
         .count()
         .get_result(conn)?;
     Ok(n > 0)
+}
+
+/// Adds `amount` to what the call has awarded, only if the envelope still holds it (1 row
+/// changed) — the database's own guard, whatever the callers did before.
+pub fn consume_envelope(conn: &mut DbConnection, call_id: &str, amount: i64) -> QueryResult<usize> {
+    diesel::update(
+        calls::table
+            .filter(calls::id.eq(call_id))
+            .filter((calls::awarded_cents + amount).le(calls::budget_cents)),
+    )
+    .set(calls::awarded_cents.eq(calls::awarded_cents + amount))
+    .execute(conn)
 }

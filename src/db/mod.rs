@@ -9,6 +9,7 @@ pub mod assignments;
 pub mod audit;
 pub mod calls;
 pub mod documents;
+pub mod reviews;
 pub mod schema;
 pub mod users;
 

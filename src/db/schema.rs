@@ -131,6 +131,7 @@ diesel::table! {
 
 diesel::joinable!(applications -> calls (call_id));
 diesel::joinable!(reviews -> assignments (assignment_id));
+diesel::joinable!(reviews -> applications (application_id));
 diesel::joinable!(applications -> users (applicant_id));
 diesel::joinable!(application_documents -> applications (application_id));
 diesel::joinable!(assignments -> applications (application_id));
@@ -146,3 +147,27 @@ diesel::allow_tables_to_appear_in_same_query!(
     reference_counters,
     reviews,
 );
+
+diesel::table! {
+    outbox (id) {
+        id -> Text,
+        message_id -> Text,
+        event -> Text,
+        audience -> Text,
+        application_id -> Nullable<Text>,
+        recipient -> Text,
+        recipient_name -> Nullable<Text>,
+        subject -> Text,
+        body_text -> Text,
+        body_html -> Text,
+        status -> Text,
+        attempts -> Integer,
+        next_attempt_at -> Timestamp,
+        locked_by -> Nullable<Text>,
+        locked_until -> Nullable<Timestamp>,
+        last_error -> Nullable<Text>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        sent_at -> Nullable<Timestamp>,
+    }
+}

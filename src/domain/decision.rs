@@ -85,7 +85,17 @@ mod tests {
     #[test]
     fn awards_stay_under_every_limit() {
         // requested, cap, share %, budget, left, awarded, ok?
-        let cases: &[(i64, i64, Option<u8>, i64, i64, i64, Result<(), &str>)] = &[
+        // requested, cap, share, budget, envelope left, awarded, expected
+        type Case = (
+            i64,
+            i64,
+            Option<u8>,
+            i64,
+            i64,
+            i64,
+            Result<(), &'static str>,
+        );
+        let cases: &[Case] = &[
             (
                 2_000_000,
                 2_000_000,

@@ -245,7 +245,8 @@ mod tests {
 
     #[test]
     fn aggregates_mean_and_flag_the_spread() {
-        let cases: &[(&[i32], Option<(f64, f64, bool)>)] = &[
+        type Case = (&'static [i32], Option<(f64, f64, bool)>);
+        let cases: &[Case] = &[
             (&[], None),
             (&[6200], Some((62.0, 0.0, false))),
             (&[6000, 8000], Some((70.0, 20.0, false))),

@@ -71,7 +71,17 @@ pub async fn list_documents(
         ("doc_id" = String, Path, description = "Document id (UUID)."),
     ),
     responses(
-        (status = 200, description = "The file, as an attachment.", content_type = "application/octet-stream", body = Vec<u8>),
+        (status = 200, description = "The file, as an attachment, with the type read from its bytes at upload.",
+         content(
+            (Vec<u8> = "application/pdf"),
+            (Vec<u8> = "application/vnd.oasis.opendocument.text"),
+            (Vec<u8> = "application/vnd.oasis.opendocument.spreadsheet"),
+            (Vec<u8> = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"),
+            (Vec<u8> = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+            (Vec<u8> = "image/png"),
+            (Vec<u8> = "image/jpeg"),
+         ),
+         headers(("Content-Disposition" = String, description = "attachment; filename=…; filename*=UTF-8''…"))),
         (status = 401, description = "Missing, invalid or expired token.", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "A reviewer who has not accepted the assignment.", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such document, or not yours to see.", body = Problem, content_type = "application/problem+json"),

@@ -1,6 +1,7 @@
 //! HTTP resources. Each module holds the handlers of one resource; `configure` mounts them all
 //! through utoipa-actix-web, so a route cannot exist without appearing in the OpenAPI document.
 
+pub mod admin_outbox;
 pub mod applications;
 pub mod auth;
 pub mod calls;
@@ -11,6 +12,7 @@ pub mod exports;
 pub mod extract;
 pub mod health;
 pub mod meta;
+pub mod reviews;
 pub mod users;
 
 use utoipa_actix_web::{scope, service_config::ServiceConfig};
@@ -46,6 +48,18 @@ pub fn configure(cfg: &mut ServiceConfig) {
             .service(documents::upload_document)
             .service(documents::list_documents)
             .service(documents::download_document)
-            .service(documents::delete_document),
+            .service(documents::delete_document)
+            .service(reviews::assign_reviewer)
+            .service(reviews::list_assignments)
+            .service(reviews::accept_assignment)
+            .service(reviews::recuse_assignment)
+            .service(reviews::save_review)
+            .service(reviews::get_review)
+            .service(reviews::submit_review)
+            .service(reviews::application_reviews)
+            .service(reviews::call_ranking)
+            .service(reviews::decision)
+            .service(admin_outbox::list_outbox)
+            .service(admin_outbox::retry_outbox),
     );
 }

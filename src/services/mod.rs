@@ -4,4 +4,5 @@ pub mod accounts;
 pub mod applications;
 pub mod calls;
 pub mod documents;
+pub mod reviews;
 pub mod transitions;

@@ -5,7 +5,7 @@
 
 use std::collections::BTreeMap;
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -20,6 +20,7 @@ use crate::domain::application_state::{Action, ApplicationState, TransitionError
 use crate::domain::call::{CallState, check_window};
 use crate::domain::eligibility::{self, Assessment, Outcome};
 use crate::error::{AppError, FieldErrors};
+use crate::notify::{ApplicationSummary, MailEvent, Notifier};
 use crate::routes::etag::check_version;
 use crate::services::applications::{
     Application, EligibilityReport, actor, compute_report, not_found, record_event, visibility,
@@ -76,12 +77,41 @@ pub struct WithdrawInput {
     pub reason: String,
 }
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum DecisionOutcome {
+    Accepted,
+    Rejected,
+}
+
+/// Body of `decision`: the committee's decision, recorded by staff.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DecisionInput {
+    pub outcome: DecisionOutcome,
+    /// Required when accepted: `0 < awarded_cents ≤ min(requested, cap, budget share, envelope left)`.
+    #[schema(example = 1800000)]
+    pub awarded_cents: Option<i64>,
+    #[schema(
+        example = "Projet structurant pour le quartier ; montant ajusté au budget.",
+        max_length = 5000
+    )]
+    pub motivation: String,
+    /// Date of the selection committee (not in the future).
+    #[schema(example = "2027-03-15")]
+    pub committee_date: chrono::NaiveDate,
+    /// Reference of the decision (délibération, arrêté), required when accepted.
+    #[schema(example = "DEL-2027-0042")]
+    pub decision_reference: Option<String>,
+}
+
 #[derive(Debug)]
 pub enum Command {
     Submit,
     RequestChanges(RequestChangesInput),
     DeclareIneligible(DeclareIneligibleInput),
     StartReview(StartReviewInput),
+    Decide(DecisionInput),
     Withdraw(WithdrawInput),
 }
 
@@ -92,14 +122,27 @@ impl Command {
             Self::RequestChanges(_) => Action::RequestChanges,
             Self::DeclareIneligible(_) => Action::DeclareIneligible,
             Self::StartReview(_) => Action::StartReview,
+            Self::Decide(d) if d.outcome == DecisionOutcome::Accepted => Action::Accept,
+            Self::Decide(_) => Action::Reject,
             Self::Withdraw(_) => Action::Withdraw,
+        }
+    }
+
+    /// The free text the applicant or staff wrote with the action, for the mails.
+    fn note(&self) -> String {
+        match self {
+            Self::RequestChanges(i) => i.message.trim().to_owned(),
+            Self::DeclareIneligible(i) => i.motivation.trim().to_owned(),
+            Self::Withdraw(i) => i.reason.trim().to_owned(),
+            Self::Decide(d) => d.motivation.trim().to_owned(),
+            Self::Submit | Self::StartReview(_) => String::new(),
         }
     }
 
     /// Checks of the body alone, before touching the database.
     fn check(&self) -> Result<(), AppError> {
         let mut errors = FieldErrors::new();
-        let mut text = |field: &str, v: &str| {
+        fn text(errors: &mut FieldErrors, field: &str, v: &str) {
             let n = v.trim().chars().count();
             if n == 0 {
                 errors
@@ -112,12 +155,62 @@ impl Command {
                     .or_default()
                     .push(format!("{TEXT_MAX} caractères au plus"));
             }
-        };
+        }
         match self {
             Self::Submit => {}
-            Self::RequestChanges(i) => text("message", &i.message),
-            Self::DeclareIneligible(i) => text("motivation", &i.motivation),
-            Self::Withdraw(i) => text("reason", &i.reason),
+            Self::RequestChanges(i) => text(&mut errors, "message", &i.message),
+            Self::DeclareIneligible(i) => text(&mut errors, "motivation", &i.motivation),
+            Self::Withdraw(i) => text(&mut errors, "reason", &i.reason),
+            Self::Decide(d) => {
+                text(&mut errors, "motivation", &d.motivation);
+                let today = crate::services::applications::paris_today();
+                let oldest = chrono::NaiveDate::from_ymd_opt(2000, 1, 1).expect("valid date");
+                if d.committee_date > today || d.committee_date < oldest {
+                    errors
+                        .entry("committee_date".into())
+                        .or_default()
+                        .push("la date du comité ne peut être dans le futur".into());
+                }
+                match d.outcome {
+                    DecisionOutcome::Accepted => {
+                        match d.awarded_cents {
+                            None => errors
+                                .entry("awarded_cents".into())
+                                .or_default()
+                                .push("indiquez le montant attribué (en centimes)".into()),
+                            Some(v) if v <= 0 => errors
+                                .entry("awarded_cents".into())
+                                .or_default()
+                                .push("le montant attribué doit être positif".into()),
+                            Some(_) => {}
+                        }
+                        let r = d.decision_reference.as_deref().unwrap_or("").trim();
+                        if r.is_empty() || r.chars().count() > 100 {
+                            errors.entry("decision_reference".into()).or_default().push(
+                                "indiquez la référence de la décision (100 caractères au plus)"
+                                    .into(),
+                            );
+                        }
+                    }
+                    DecisionOutcome::Rejected => {
+                        if d.awarded_cents.is_some() {
+                            errors
+                                .entry("awarded_cents".into())
+                                .or_default()
+                                .push("un refus n'attribue pas de montant".into());
+                        }
+                        if d.decision_reference
+                            .as_deref()
+                            .is_some_and(|r| r.chars().count() > 100)
+                        {
+                            errors
+                                .entry("decision_reference".into())
+                                .or_default()
+                                .push("100 caractères au plus".into());
+                        }
+                    }
+                }
+            }
             Self::StartReview(i) => {
                 if i.reviewer_ids.is_empty() {
                     errors
@@ -186,6 +279,7 @@ pub async fn apply(
 ) -> Result<Application, AppError> {
     command.check()?;
     let user = user.clone();
+    let notifier = state.notifier.clone();
     state
         .db
         .transaction(move |conn| {
@@ -197,6 +291,8 @@ pub async fn apply(
             let to = next_state(from, action, actor(&user, &row)).map_err(|e| transition_error(e, from))?;
             let call = calls::find(conn, &row.call_id)?.ok_or_else(crate::services::calls::not_found)?;
             let now = dbm::now();
+            let mut new_reviewers: Vec<String> = Vec::new();
+            let note = command.note();
             let payload = match command {
                 Command::Submit => submit(conn, &mut row, &call)?,
                 Command::RequestChanges(i) => json!({"message": i.message.trim()}),
@@ -219,9 +315,11 @@ pub async fn apply(
                         return Err(AppError::validation(errors));
                     }
                     store_report(&mut row, &report)?;
-                    let reviewers = assign_reviewers(conn, &row, &i.reviewer_ids, &user.id)?;
+                    let (reviewers, added) = assign_reviewers(conn, &row, &i.reviewer_ids, &user.id)?;
+                    new_reviewers = added;
                     json!({"reviewer_ids": reviewers, "assessments": i.assessments})
                 }
+                Command::Decide(d) => decide(conn, &mut row, &call, &d, now)?,
                 Command::Withdraw(i) => json!({"reason": i.reason.trim()}),
             };
             let old = row.version;
@@ -235,9 +333,114 @@ pub async fn apply(
                 return Err(AppError::conflict("La candidature a été modifiée entre-temps : recommencez."));
             }
             record_event(conn, &row.id, &user.id, action.as_str(), Some(from), Some(to), payload)?;
+            let app = summary(conn, &row, &call)?;
+            let event = match action {
+                Action::Submit => MailEvent::Submitted { app, submitted_at: now.and_utc() },
+                Action::RequestChanges => MailEvent::ChangesRequested {
+                    app,
+                    message: note.clone(),
+                },
+                Action::DeclareIneligible => MailEvent::DeclaredIneligible {
+                    app,
+                    motivation: note.clone(),
+                },
+                Action::StartReview => MailEvent::ReviewStarted { app },
+                Action::Accept => MailEvent::Accepted {
+                    app,
+                    awarded_cents: row.awarded_cents.unwrap_or(0),
+                    motivation: row.decision_motivation.clone().unwrap_or_default(),
+                    committee_date: row.committee_date.unwrap_or_default(),
+                    decision_reference: row.decision_reference.clone().unwrap_or_default(),
+                },
+                Action::Reject => MailEvent::Rejected {
+                    app,
+                    motivation: row.decision_motivation.clone().unwrap_or_default(),
+                    committee_date: row.committee_date.unwrap_or_default(),
+                },
+                Action::Withdraw => MailEvent::Withdrawn {
+                    app,
+                    reason: note.clone(),
+                    was_submitted: row.submitted_at.is_some(),
+                },
+            };
+            notifier.queue(conn, &event)?;
+            for reviewer in &new_reviewers {
+                queue_assignment_mail(conn, &notifier, &row, reviewer)?;
+            }
             row.to_view(&user)
         })
         .await
+}
+
+/// The committee's decision: enough submitted reviews; for an award, every limit, the
+/// envelope included, checked and consumed under the call's row lock (and a conditional
+/// update as the last guard), so concurrent decisions on several instances cannot overspend.
+fn decide(
+    conn: &mut DbConnection,
+    row: &mut ApplicationRow,
+    call: &CallRow,
+    d: &DecisionInput,
+    now: chrono::NaiveDateTime,
+) -> Result<Value, AppError> {
+    let submitted = crate::db::reviews::submitted_scores(conn, &row.id)?.len();
+    if (submitted as i64) < i64::from(call.min_reviews) {
+        return Err(AppError::conflict(format!(
+            "Décision impossible : {submitted} évaluation(s) déposée(s) sur les {} requises par l'appel.",
+            call.min_reviews
+        )));
+    }
+    if d.outcome == DecisionOutcome::Accepted {
+        let awarded = d.awarded_cents.unwrap_or(0);
+        let call = calls::find_for_update(conn, &call.id)?
+            .ok_or_else(crate::services::calls::not_found)?;
+        let body = row.parsed_body()?;
+        let limits = crate::domain::decision::AwardLimits::new(
+            row.requested_cents,
+            call.max_award_cents,
+            call.max_budget_share_pct.map(|p| p as u8),
+            body.project.total_budget_cents,
+            call.budget_cents - call.awarded_cents,
+        );
+        if let Err(msg) = limits.check(awarded) {
+            return Err(match limits.ceiling().1 {
+                crate::domain::decision::AwardLimit::EnvelopeLeft if awarded > 0 => {
+                    let mut extra = serde_json::Map::new();
+                    extra.insert(
+                        "envelope_left_cents".into(),
+                        json!(call.budget_cents - call.awarded_cents),
+                    );
+                    AppError::Conflict {
+                        detail: crate::services::calls::capitalise(&msg),
+                        extra,
+                    }
+                }
+                _ => AppError::invalid_field("awarded_cents", msg),
+            });
+        }
+        if calls::consume_envelope(conn, &call.id, awarded)? != 1 {
+            return Err(AppError::conflict(
+                "L'enveloppe de l'appel ne suffit plus pour ce montant.",
+            ));
+        }
+        row.awarded_cents = Some(awarded);
+    }
+    row.decision_motivation = Some(d.motivation.trim().to_owned());
+    row.committee_date = Some(d.committee_date);
+    row.decision_reference = d
+        .decision_reference
+        .as_deref()
+        .map(str::trim)
+        .filter(|r| !r.is_empty())
+        .map(str::to_owned);
+    row.decided_at = Some(now);
+    Ok(json!({
+        "outcome": d.outcome,
+        "awarded_cents": row.awarded_cents,
+        "motivation": row.decision_motivation,
+        "committee_date": d.committee_date,
+        "decision_reference": row.decision_reference,
+        "reviews": submitted,
+    }))
 }
 
 /// Submission: the call is open, the report has no `fail` and no required document is
@@ -351,13 +554,58 @@ fn assess(
     })
 }
 
+/// What the mails of an application say about it.
+pub fn summary(
+    conn: &mut DbConnection,
+    row: &ApplicationRow,
+    call: &CallRow,
+) -> Result<ApplicationSummary, AppError> {
+    let applicant = crate::db::users::find(conn, &row.applicant_id)?.ok_or_else(|| {
+        AppError::Internal(anyhow::anyhow!("applicant {} missing", row.applicant_id))
+    })?;
+    Ok(ApplicationSummary {
+        application_id: row.id.clone(),
+        reference: row.reference.clone(),
+        call_id: call.id.clone(),
+        call_title: call.title.clone(),
+        applicant_email: applicant.email,
+        applicant_name: applicant.full_name,
+        organisation_name: row.organisation_name.clone(),
+        project_title: row.project_title.clone(),
+        requested_cents: row.requested_cents,
+    })
+}
+
+/// Queues the mail telling `reviewer_id` of their assignment to `row`.
+pub fn queue_assignment_mail(
+    conn: &mut DbConnection,
+    notifier: &Notifier,
+    row: &ApplicationRow,
+    reviewer_id: &str,
+) -> Result<(), AppError> {
+    let call = calls::find(conn, &row.call_id)?.ok_or_else(crate::services::calls::not_found)?;
+    let reviewer = crate::db::users::find(conn, reviewer_id)?
+        .ok_or_else(|| AppError::Internal(anyhow::anyhow!("reviewer {reviewer_id} missing")))?;
+    let app = summary(conn, row, &call)?;
+    notifier.queue(
+        conn,
+        &MailEvent::ReviewerAssigned {
+            app,
+            reviewer_email: reviewer.email,
+            reviewer_name: reviewer.full_name,
+        },
+    )?;
+    Ok(())
+}
+
 /// Creates the assignments of `start-review`; every id must be a reviewer's account.
+/// Returns every reviewer asked for, and those newly assigned.
 fn assign_reviewers(
     conn: &mut DbConnection,
     row: &ApplicationRow,
     ids: &[String],
     by: &str,
-) -> Result<Vec<String>, AppError> {
+) -> Result<(Vec<String>, Vec<String>), AppError> {
     let mut unique: Vec<String> = Vec::new();
     for id in ids {
         if !unique.contains(id) {
@@ -379,10 +627,12 @@ fn assign_reviewers(
     }
     let existing = assignments::for_application(conn, &row.id)?;
     let now = dbm::now();
+    let mut added = Vec::new();
     for id in &unique {
         if existing.iter().any(|a| &a.reviewer_id == id) {
             continue;
         }
+        added.push(id.clone());
         assignments::insert(
             conn,
             &AssignmentRow {
@@ -398,5 +648,5 @@ fn assign_reviewers(
             },
         )?;
     }
-    Ok(unique)
+    Ok((unique, added))
 }

@@ -744,3 +744,109 @@ async fn references_hold_across_two_instances_on_postgres() {
     let expected: Vec<String> = (1..=n).map(|i| format!("EA-{year}-{i:05}")).collect();
     assert_eq!(refs, expected);
 }
+
+both_backends!(staff_readings_of_review_criteria_are_stored_beside_the_automatic_outcome);
+
+/// A commercial company (SAS) with the ESS allocations: its report is `needs_review`
+/// (ESS-2, ESS-4 and ESS-6 are for staff to read), which does not block submission; the
+/// review starts only once staff have recorded a passing reading of each.
+async fn staff_readings_of_review_criteria_are_stored_beside_the_automatic_outcome(app: TestApp) {
+    let cast = app.cast().await;
+    let staff = &cast.staff.token;
+    let call = app.published_call(staff, json!({})).await;
+    let mut body = sample_application();
+    body["organisation"]["legal_form"] = json!("commercial_company");
+    body["organisation"]["rna"] = Value::Null;
+    body["organisation"]["rcs_ess_mention"] = json!(true);
+    body["ess"]["reinvested_profit_pct"] = json!(60);
+    body["ess"]["development_fund_pct"] = json!(20);
+    body["ess"]["retained_earnings_and_reserves_pct"] = json!(50);
+    let draft = app
+        .draft_application(&cast.applicant.token, call["id"].as_str().unwrap(), &body)
+        .await;
+    let id = draft["id"].as_str().unwrap();
+    let pre: Value = app
+        .get_as(
+            &cast.applicant.token,
+            &format!("/api/v1/applications/{id}/eligibility"),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(pre["verdict"], "needs_review", "{pre}");
+    let review_codes: Vec<&str> = pre["criteria"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["outcome"] == "review")
+        .map(|c| c["code"].as_str().unwrap())
+        .collect();
+    assert_eq!(review_codes, ["ESS-2", "ESS-4", "ESS-6"]);
+    app.attach_required(&cast.applicant.token, id).await;
+    let resp = app
+        .post_json(
+            Some(&cast.applicant.token),
+            &format!("/api/v1/applications/{id}/submit"),
+            &json!({}),
+        )
+        .await;
+    assert_eq!(resp.status(), 200);
+
+    let path = format!("/api/v1/applications/{id}/start-review");
+    let reviewers = json!([cast.reviewer.id]);
+    let problem = assert_problem(
+        app.post_json(Some(staff), &path, &json!({"reviewer_ids": reviewers}))
+            .await,
+        422,
+    )
+    .await;
+    for code in ["ESS-2", "ESS-4", "ESS-6"] {
+        assert!(
+            problem["errors"][format!("assessments.{code}")].is_array(),
+            "{problem}"
+        );
+    }
+    let pass = |note: &str| json!({"outcome": "pass", "note": note});
+    let bad = json!({"reviewer_ids": reviewers, "assessments": {
+        "ESS-1": pass("x"), "ESS-2": {"outcome": "pass", "note": " "}, "ESS-4": pass("Réserves statutaires lues."),
+        "ESS-6": pass("Utilité sociale établie.")}});
+    let problem = assert_problem(app.post_json(Some(staff), &path, &bad).await, 422).await;
+    assert!(
+        problem["errors"]["assessments.ESS-1"].is_array()
+            && problem["errors"]["assessments.ESS-2"].is_array(),
+        "{problem}"
+    );
+    let partial =
+        json!({"reviewer_ids": reviewers, "assessments": {"ESS-2": pass("Statuts lus.")}});
+    assert_problem(app.post_json(Some(staff), &path, &partial).await, 422).await;
+    assert_eq!(app.count("assignments").await, 0);
+
+    let good = json!({"reviewer_ids": reviewers, "assessments": {
+        "ESS-2": pass("Statuts lus : un associé, une voix."), "ESS-4": pass("Réserves impartageables prévues à l'article 12."),
+        "ESS-6": pass("Lien social dans le quartier du Sart.")}});
+    let resp = app.post_json(Some(staff), &path, &good).await;
+    assert_eq!(resp.status(), 200);
+    let started: Value = resp.json().await.unwrap();
+    let report = &started["eligibility"];
+    assert_eq!(report["verdict"], "eligible", "{report}");
+    assert_eq!(report["automatic_verdict"], "needs_review");
+    let ess2 = report["criteria"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["code"] == "ESS-2")
+        .unwrap();
+    assert_eq!(ess2["outcome"], "review");
+    assert_eq!(ess2["staff_assessment"]["outcome"], "pass");
+    assert_eq!(ess2["staff_assessment"]["assessed_by"], cast.staff.id);
+    assert_eq!(ess2["legal_basis"], "Loi n° 2014-856, art. 1, I, 2°");
+    // The same report through /eligibility once submitted.
+    let stored: Value = app
+        .get_as(staff, &format!("/api/v1/applications/{id}/eligibility"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(&stored, report);
+}

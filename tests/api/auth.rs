@@ -404,7 +404,7 @@ async fn admins_and_staff_list_accounts_by_role(app: TestApp) {
             .json()
             .await
             .unwrap();
-        assert_eq!(all["total"], 5);
+        assert_eq!(all["total"], 6);
         assert_eq!(all["items"].as_array().unwrap().len(), 2);
     }
     for token in [&cast.applicant.token, &cast.reviewer.token] {

@@ -79,7 +79,7 @@ async fn ready_answers_503_when_the_database_is_down() {
     .unwrap();
     let dir = tempfile::tempdir().unwrap();
     let settings = crate::helpers::test_settings("sqlite://unused.db", dir.path(), &[]);
-    let state = essor::state::AppState::new(db, settings);
+    let state = essor::state::AppState::new(db, settings).unwrap();
     let service = atest::init_service(
         App::new()
             .app_data(web::Data::new(state))

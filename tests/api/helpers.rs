@@ -3,9 +3,12 @@
 
 use std::collections::HashMap;
 use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
 
 use diesel::{Connection, RunQueryDsl, pg::PgConnection};
 use essor::config::Settings;
+use essor::notify::{MemoryMailbox, Notifier, SentMail, WorkerStop};
 use essor::startup::Application;
 use serde_json::Value;
 
@@ -20,7 +23,17 @@ pub struct TestApp {
     pub client: reqwest::Client,
     pub settings: Settings,
     pub db: essor::db::Db,
-    _data_dir: tempfile::TempDir,
+    /// Queues mails as the transition services do (`notifier.queue(conn, &event)`).
+    pub notifier: Arc<Notifier>,
+    /// The mails the `memory` transport kept (the test configuration's transport); `None`
+    /// when a test configured another one.
+    pub mailbox: Option<MemoryMailbox>,
+    /// This instance's name in `outbox.locked_by`.
+    pub mail_instance: String,
+    /// Stops the delivery worker when the test ends, before the database is dropped (a worker
+    /// polling a dropped database would hold the runtime's shutdown for the pool's timeout).
+    pub mail_stop: WorkerStop,
+    pub data_dir: tempfile::TempDir,
     _pg: Option<PgDatabase>,
 }
 
@@ -122,24 +135,43 @@ pub async fn spawn_app_with(backend: Backend, extra: &[(&str, &str)]) -> Option<
         }
     };
     let settings = test_settings(&url, data_dir.path(), extra);
+    Some(start(settings, data_dir, pg).await)
+}
+
+/// Builds and starts a server with these settings; `data_dir` and `pg` live as long as it.
+async fn start(settings: Settings, data_dir: tempfile::TempDir, pg: Option<PgDatabase>) -> TestApp {
     let app = Application::build(settings.clone())
         .await
         .expect("application builds");
     let address = format!("http://127.0.0.1:{}", app.port());
     let db = app.state().db.clone();
+    let notifier = app.state().notifier.clone();
+    let mailbox = app.mailbox();
+    let mail_instance = app.mail_instance().to_owned();
+    let mail_stop = app.mail_stopper();
     tokio::spawn(app.run_until_stopped());
     let client = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .unwrap();
-    Some(TestApp {
+    TestApp {
         address,
         client,
         settings,
         db,
-        _data_dir: data_dir,
+        notifier,
+        mailbox,
+        mail_instance,
+        mail_stop,
+        data_dir,
         _pg: pg,
-    })
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        self.mail_stop.stop();
+    }
 }
 
 pub const PASSWORD: &str = "une phrase de passe solide";
@@ -157,6 +189,8 @@ pub struct Cast {
     pub applicant: Account,
     pub other_applicant: Account,
     pub reviewer: Account,
+    /// Assigned nowhere by `cast()`; for tests that add a reviewer.
+    pub spare_reviewer: Account,
     pub staff: Account,
     pub admin: Account,
 }
@@ -164,27 +198,14 @@ pub struct Cast {
 /// A second server on the same database and data directory as `first` (what a second
 /// instance behind a load balancer is).
 pub async fn spawn_app_on(first: &TestApp) -> TestApp {
-    let data_dir = tempfile::tempdir().expect("temporary directory");
     let mut settings = first.settings.clone();
     settings.server.port = 0;
-    let app = Application::build(settings.clone())
-        .await
-        .expect("second instance builds");
-    let address = format!("http://127.0.0.1:{}", app.port());
-    let db = app.state().db.clone();
-    tokio::spawn(app.run_until_stopped());
-    let client = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap();
-    TestApp {
-        address,
-        client,
+    start(
         settings,
-        db,
-        _data_dir: data_dir,
-        _pg: None,
-    }
+        tempfile::tempdir().expect("temporary directory"),
+        None,
+    )
+    .await
 }
 
 impl TestApp {
@@ -226,7 +247,7 @@ impl TestApp {
     /// `essor create-user` does), then signs in over HTTP.
     pub async fn account(&self, role: essor::domain::account::Role, email: &str) -> Account {
         use essor::services::accounts::{self, NewAccount};
-        let state = essor::state::AppState::new(self.db.clone(), self.settings.clone());
+        let state = essor::state::AppState::new(self.db.clone(), self.settings.clone()).unwrap();
         let account = NewAccount::parse(email, PASSWORD, "Personne de Test", role).unwrap();
         let user = accounts::create(&state, account)
             .await
@@ -237,6 +258,31 @@ impl TestApp {
             email: user.email,
             token,
         }
+    }
+
+    /// Waits (10 s at most) until the memory transport holds at least `n` mails, then returns
+    /// them all; fails the test if fewer came.
+    pub async fn wait_for_mails(&self, n: usize) -> Vec<SentMail> {
+        let mailbox = self
+            .mailbox
+            .as_ref()
+            .expect("the memory mail transport (APP__MAIL__TRANSPORT=memory)");
+        let sent = mailbox.wait_for(n, Duration::from_secs(10)).await;
+        assert!(
+            sent.len() >= n,
+            "expected {n} mails, {} arrived: {:?}",
+            sent.len(),
+            sent.iter().map(|m| &m.subject).collect::<Vec<_>>()
+        );
+        sent
+    }
+
+    /// The mails kept by the memory transport so far.
+    pub fn sent_mails(&self) -> Vec<SentMail> {
+        self.mailbox
+            .as_ref()
+            .map(MemoryMailbox::sent)
+            .unwrap_or_default()
     }
 
     pub async fn token(&self, email: &str, password: &str) -> String {
@@ -260,6 +306,9 @@ impl TestApp {
                 .account(Role::Applicant, "autre.porteur@exemple.fr")
                 .await,
             reviewer: self.account(Role::Reviewer, "expert@exemple.fr").await,
+            spare_reviewer: self
+                .account(Role::Reviewer, "expert.suppleant@exemple.fr")
+                .await,
             staff: self.account(Role::Staff, "agent@lillemetropole.fr").await,
             admin: self.account(Role::Admin, "admin@lillemetropole.fr").await,
         }
@@ -485,5 +534,86 @@ impl TestApp {
             req = req.header("if-match", m);
         }
         req.send().await.expect("request sent")
+    }
+}
+
+pub fn review_body(s: [i64; 5], recommendation: &str) -> Value {
+    serde_json::json!({
+        "scores": {"social_utility": s[0], "territorial_anchoring": s[1], "governance": s[2],
+                   "economic_viability": s[3], "jobs": s[4]},
+        "comment": "Projet utile au quartier.",
+        "recommendation": recommendation
+    })
+}
+
+impl TestApp {
+    /// Starts the review of a submitted application with these reviewers; returns the
+    /// assignment id of each, in order.
+    pub async fn start_review(
+        &self,
+        staff: &str,
+        application_id: &str,
+        reviewers: &[&Account],
+    ) -> Vec<String> {
+        let ids: Vec<&str> = reviewers.iter().map(|r| r.id.as_str()).collect();
+        let resp = self
+            .post_json(
+                Some(staff),
+                &format!("/api/v1/applications/{application_id}/start-review"),
+                &serde_json::json!({"reviewer_ids": ids}),
+            )
+            .await;
+        assert_eq!(
+            resp.status(),
+            200,
+            "start-review: {}",
+            resp.text().await.unwrap_or_default()
+        );
+        let mut out = Vec::new();
+        for r in reviewers {
+            let page: Value = self
+                .get_as(&r.token, "/api/v1/assignments?per_page=100")
+                .await
+                .json()
+                .await
+                .unwrap();
+            let a = page["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|a| a["application_id"] == application_id)
+                .expect("assignment listed");
+            out.push(a["id"].as_str().unwrap().to_owned());
+        }
+        out
+    }
+
+    /// Accepts, scores and submits: a complete review.
+    pub async fn review(&self, reviewer: &Account, assignment_id: &str, scores: [i64; 5]) {
+        let resp = self
+            .post_json(
+                Some(&reviewer.token),
+                &format!("/api/v1/assignments/{assignment_id}/accept"),
+                &serde_json::json!({"statement": "Aucun conflit d'intérêts."}),
+            )
+            .await;
+        assert_eq!(resp.status(), 200, "accept");
+        let resp = self
+            .client
+            .put(self.url(&format!("/api/v1/assignments/{assignment_id}/review")))
+            .bearer_auth(&reviewer.token)
+            .json(&review_body(scores, "favorable"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 200, "save review");
+        let resp = self
+            .post_json(
+                Some(&reviewer.token),
+                &format!("/api/v1/assignments/{assignment_id}/review/submit"),
+                &serde_json::json!({}),
+            )
+            .await;
+        assert_eq!(resp.status(), 200, "submit review");
     }
 }

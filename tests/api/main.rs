@@ -9,5 +9,8 @@ mod calls;
 mod documents;
 mod exports;
 mod foundation;
+mod mail;
 mod matrix;
 mod openapi;
+mod reviews;
+mod seed;

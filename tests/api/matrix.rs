@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use serde_json::{Value, json};
 
 use crate::both_backends;
-use crate::helpers::{Cast, PASSWORD, PDF, TestApp, sample_application};
+use crate::helpers::{Cast, PASSWORD, PDF, TestApp, review_body, sample_application};
 
 both_backends!(every_route_answers_each_role_as_expected);
 
@@ -37,14 +37,23 @@ enum Fix {
     CompleteDraft,
     /// A new submitted application, per caller.
     Submitted,
+    /// Under review, with a pending assignment of the cast's reviewer.
+    UnderReview,
+    /// The reviewer accepted the assignment.
+    Accepted,
+    /// The reviewer saved a draft review.
+    Drafted,
+    /// The reviewer submitted the review (enough for a decision: the call asks for one).
+    Reviewed,
 }
 
 struct Row {
     method: &'static str,
     path: &'static str,
     fix: Fix,
-    /// Expected status for anonymous, applicant (owner), other applicant, reviewer (not
-    /// assigned), staff, admin.
+    /// Expected status for anonymous, applicant (owner), other applicant, reviewer, staff,
+    /// admin. The reviewer is assigned to the row's application in the review fixtures
+    /// (UnderReview and later), and to nothing otherwise.
     expect: [u16; 6],
 }
 
@@ -235,6 +244,79 @@ const ROWS: &[Row] = &[
         Draft,
         [401, 204, 404, 404, 403, 403],
     ),
+    row(
+        "POST",
+        "/api/v1/applications/{id}/assignments",
+        UnderReview,
+        [401, 403, 403, 403, 201, 201],
+    ),
+    row(
+        "GET",
+        "/api/v1/assignments",
+        Shared,
+        [401, 403, 403, 200, 200, 200],
+    ),
+    row(
+        "POST",
+        "/api/v1/assignments/{id}/accept",
+        UnderReview,
+        [401, 403, 403, 200, 403, 403],
+    ),
+    row(
+        "POST",
+        "/api/v1/assignments/{id}/recuse",
+        UnderReview,
+        [401, 403, 403, 200, 403, 403],
+    ),
+    row(
+        "PUT",
+        "/api/v1/assignments/{id}/review",
+        Accepted,
+        [401, 403, 403, 200, 403, 403],
+    ),
+    row(
+        "GET",
+        "/api/v1/assignments/{id}/review",
+        Drafted,
+        [401, 403, 403, 200, 403, 403],
+    ),
+    row(
+        "POST",
+        "/api/v1/assignments/{id}/review/submit",
+        Drafted,
+        [401, 403, 403, 200, 403, 403],
+    ),
+    row(
+        "GET",
+        "/api/v1/applications/{id}/reviews",
+        Shared,
+        [401, 403, 404, 404, 200, 200],
+    ),
+    row(
+        "GET",
+        "/api/v1/calls/{id}/ranking",
+        Shared,
+        [401, 403, 403, 403, 200, 200],
+    ),
+    row(
+        "POST",
+        "/api/v1/applications/{id}/decision",
+        Reviewed,
+        [401, 403, 404, 403, 200, 200],
+    ),
+    row(
+        "GET",
+        "/api/v1/admin/outbox",
+        Shared,
+        [401, 403, 403, 403, 403, 200],
+    ),
+    // `{id}` is a dead message: the admin re-queues it.
+    row(
+        "POST",
+        "/api/v1/admin/outbox/{id}/retry",
+        Shared,
+        [401, 403, 403, 403, 403, 200],
+    ),
 ];
 
 static SEQ: AtomicUsize = AtomicUsize::new(0);
@@ -267,6 +349,17 @@ fn body_for(method: &str, path: &str, cast: &Cast) -> Option<Value> {
             Some(json!({"reviewer_ids": [cast.reviewer.id]}))
         }
         ("POST", "/api/v1/applications/{id}/withdraw") => Some(json!({"reason": "Reporté."})),
+        ("POST", "/api/v1/applications/{id}/assignments") => {
+            Some(json!({"reviewer_id": cast.spare_reviewer.id}))
+        }
+        ("POST", "/api/v1/assignments/{id}/accept") => Some(json!({"statement": "Aucun conflit."})),
+        ("POST", "/api/v1/assignments/{id}/recuse") => Some(json!({"reason": "Conflit."})),
+        ("PUT", "/api/v1/assignments/{id}/review") => {
+            Some(review_body([3, 3, 3, 3, 3], "reserved"))
+        }
+        ("POST", "/api/v1/applications/{id}/decision") => Some(json!({
+            "outcome": "rejected", "motivation": "Hors priorités.", "committee_date": "2026-11-02"
+        })),
         (_, p) if p.contains("/publish") || p.contains("/close") || p.ends_with("/submit") => {
             Some(json!({}))
         }
@@ -280,6 +373,8 @@ struct Ids {
     call: String,
     application: String,
     document: String,
+    assignment: String,
+    dead_mail: String,
 }
 
 async fn prepare(app: &TestApp, cast: &Cast, fix: Fix, shared: &Ids) -> Ids {
@@ -301,7 +396,7 @@ async fn prepare(app: &TestApp, cast: &Cast, fix: Fix, shared: &Ids) -> Ids {
                 ..shared.clone()
             }
         }
-        Draft | CompleteDraft | Submitted => {
+        Draft | CompleteDraft | Submitted | UnderReview | Accepted | Drafted | Reviewed => {
             let draft = app
                 .draft_application(owner, &shared.call, &sample_application())
                 .await;
@@ -320,28 +415,60 @@ async fn prepare(app: &TestApp, cast: &Cast, fix: Fix, shared: &Ids) -> Ids {
                     );
                 }
             }
-            if fix == Submitted {
-                let resp = app
-                    .post_json(
-                        Some(owner),
-                        &format!("/api/v1/applications/{id}/submit"),
-                        &json!({}),
-                    )
-                    .await;
+            if !matches!(fix, Draft | CompleteDraft) {
+                let path = format!("/api/v1/applications/{id}/submit");
+                let resp = app.post_json(Some(owner), &path, &json!({})).await;
                 assert_eq!(resp.status(), 200);
+            }
+            let mut assignment = String::new();
+            if matches!(fix, UnderReview | Accepted | Drafted | Reviewed) {
+                assignment = app
+                    .start_review(staff, &id, &[&cast.reviewer])
+                    .await
+                    .remove(0);
+            }
+            let reviewer = &cast.reviewer.token;
+            if matches!(fix, Accepted | Drafted) {
+                let path = format!("/api/v1/assignments/{assignment}/accept");
+                let body = json!({"statement": "Aucun conflit."});
+                assert_eq!(
+                    app.post_json(Some(reviewer), &path, &body).await.status(),
+                    200
+                );
+            }
+            if fix == Drafted {
+                let resp = app
+                    .client
+                    .put(app.url(&format!("/api/v1/assignments/{assignment}/review")))
+                    .bearer_auth(reviewer)
+                    .json(&review_body([2, 2, 2, 2, 2], "reserved"))
+                    .send()
+                    .await
+                    .unwrap();
+                assert_eq!(resp.status(), 200);
+            }
+            if fix == Reviewed {
+                app.review(&cast.reviewer, &assignment, [4, 4, 4, 4, 4])
+                    .await;
             }
             Ids {
                 call: shared.call.clone(),
                 application: id,
                 document: doc["id"].as_str().unwrap().into(),
+                assignment,
+                dead_mail: shared.dead_mail.clone(),
             }
         }
     }
 }
 
 fn concrete(path: &str, ids: &Ids) -> String {
-    let id = if path.starts_with("/api/v1/calls/") {
+    let id = if path.starts_with("/api/v1/admin/outbox/") {
+        &ids.dead_mail
+    } else if path.starts_with("/api/v1/calls/") {
         &ids.call
+    } else if path.starts_with("/api/v1/assignments/") {
+        &ids.assignment
     } else {
         &ids.application
     };
@@ -391,13 +518,15 @@ async fn every_route_answers_each_role_as_expected(app: TestApp) {
         Some(&cast.admin.token),
     ];
     let shared = {
-        let call = app.published_call(&cast.staff.token, json!({})).await;
-        let mut ids = Ids {
+        let call = app
+            .published_call(&cast.staff.token, json!({"min_reviews": 1}))
+            .await;
+        let ids = Ids {
             call: call["id"].as_str().unwrap().into(),
+            dead_mail: crate::mail::dead_message(&app).await,
             ..Default::default()
         };
-        ids = prepare(&app, &cast, Draft, &ids).await;
-        ids
+        prepare(&app, &cast, Draft, &ids).await
     };
     let mut failures = Vec::new();
     for row in ROWS {

@@ -1,0 +1,527 @@
+//! Mail at every step of an application (DESIGN.md §10): a transactional outbox.
+//!
+//! - [`Notifier::queue`] renders an event's mails (French templates, plain text + HTML) and
+//!   inserts one outbox row per recipient on the caller's connection, inside the caller's
+//!   transaction: a transition that rolls back queues nothing, one that commits always sends.
+//! - [`worker::DeliveryWorker`], started with the server, claims due rows (`FOR UPDATE SKIP
+//!   LOCKED` and a lease on PostgreSQL, `BEGIN IMMEDIATE` on SQLite), sends them through the
+//!   configured [`transport::Transport`] (SMTP, `.eml` files or memory), and retries failures
+//!   with exponential backoff and jitter until `mail.max_attempts`, then marks them `dead`.
+//! - [`outbox`] holds the table's queries and what the admin endpoints show and re-queue.
+
+pub mod outbox;
+pub mod templates;
+pub mod transport;
+pub mod worker;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use minijinja::Value;
+use uuid::Uuid;
+
+use crate::config::Settings;
+use crate::db::DbConnection;
+use crate::domain::application_state::ApplicationState;
+use crate::domain::money::Cents;
+use crate::error::AppError;
+
+pub use outbox::{OutboxMessage, OutboxStatus};
+pub use templates::{MailKind, Rendered, Templates};
+pub use transport::{MemoryMailbox, SentMail, Transport};
+pub use worker::{DeliveryWorker, WorkerStop};
+
+/// What every application mail needs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApplicationSummary {
+    pub application_id: String,
+    /// "EA-2026-00042"
+    pub reference: String,
+    pub call_id: String,
+    pub call_title: String,
+    pub applicant_email: String,
+    pub applicant_name: String,
+    pub organisation_name: String,
+    pub project_title: String,
+    pub requested_cents: i64,
+}
+
+/// A step of an application's life that mails someone (DESIGN.md §7, last column).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MailEvent {
+    /// To the applicant (receipt) and to staff.
+    Submitted {
+        app: ApplicationSummary,
+        submitted_at: DateTime<Utc>,
+    },
+    /// To the applicant.
+    ChangesRequested {
+        app: ApplicationSummary,
+        message: String,
+    },
+    /// To the applicant.
+    DeclaredIneligible {
+        app: ApplicationSummary,
+        motivation: String,
+    },
+    /// To the applicant.
+    ReviewStarted { app: ApplicationSummary },
+    /// To that reviewer.
+    ReviewerAssigned {
+        app: ApplicationSummary,
+        reviewer_email: String,
+        reviewer_name: String,
+    },
+    /// To the applicant.
+    Accepted {
+        app: ApplicationSummary,
+        awarded_cents: i64,
+        motivation: String,
+        committee_date: NaiveDate,
+        decision_reference: String,
+    },
+    /// To the applicant.
+    Rejected {
+        app: ApplicationSummary,
+        motivation: String,
+        committee_date: NaiveDate,
+    },
+    /// To the applicant, and to staff if the application had been submitted.
+    Withdrawn {
+        app: ApplicationSummary,
+        reason: String,
+        was_submitted: bool,
+    },
+}
+
+/// Who a mail is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Audience {
+    Applicant,
+    Staff,
+    Reviewer,
+}
+
+impl Audience {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Applicant => "applicant",
+            Self::Staff => "staff",
+            Self::Reviewer => "reviewer",
+        }
+    }
+}
+
+impl MailEvent {
+    /// The name stored in the outbox (`event` column).
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::Submitted { .. } => "submitted",
+            Self::ChangesRequested { .. } => "changes_requested",
+            Self::DeclaredIneligible { .. } => "declared_ineligible",
+            Self::ReviewStarted { .. } => "review_started",
+            Self::ReviewerAssigned { .. } => "reviewer_assigned",
+            Self::Accepted { .. } => "accepted",
+            Self::Rejected { .. } => "rejected",
+            Self::Withdrawn { .. } => "withdrawn",
+        }
+    }
+
+    pub fn app(&self) -> &ApplicationSummary {
+        match self {
+            Self::Submitted { app, .. }
+            | Self::ChangesRequested { app, .. }
+            | Self::DeclaredIneligible { app, .. }
+            | Self::ReviewStarted { app }
+            | Self::ReviewerAssigned { app, .. }
+            | Self::Accepted { app, .. }
+            | Self::Rejected { app, .. }
+            | Self::Withdrawn { app, .. } => app,
+        }
+    }
+
+    /// The application's state once the event has happened.
+    pub fn new_state(&self) -> ApplicationState {
+        match self {
+            Self::Submitted { .. } => ApplicationState::Submitted,
+            Self::ChangesRequested { .. } => ApplicationState::ChangesRequested,
+            Self::DeclaredIneligible { .. } => ApplicationState::Ineligible,
+            Self::ReviewStarted { .. } | Self::ReviewerAssigned { .. } => {
+                ApplicationState::UnderReview
+            }
+            Self::Accepted { .. } => ApplicationState::Accepted,
+            Self::Rejected { .. } => ApplicationState::Rejected,
+            Self::Withdrawn { .. } => ApplicationState::Withdrawn,
+        }
+    }
+
+    /// Every mail kind this event can produce (whatever the recipients).
+    pub fn kinds(&self) -> &'static [MailKind] {
+        match self {
+            Self::Submitted { .. } => &[MailKind::SubmittedApplicant, MailKind::SubmittedStaff],
+            Self::ChangesRequested { .. } => &[MailKind::ChangesRequested],
+            Self::DeclaredIneligible { .. } => &[MailKind::DeclaredIneligible],
+            Self::ReviewStarted { .. } => &[MailKind::ReviewStarted],
+            Self::ReviewerAssigned { .. } => &[MailKind::ReviewerAssigned],
+            Self::Accepted { .. } => &[MailKind::Accepted],
+            Self::Rejected { .. } => &[MailKind::Rejected],
+            Self::Withdrawn { .. } => &[MailKind::WithdrawnApplicant, MailKind::WithdrawnStaff],
+        }
+    }
+
+    /// Who gets which mail: `(kind, audience, address, name)`, one per recipient.
+    pub fn recipients(&self, staff: &[String]) -> Vec<Recipient> {
+        let app = self.app();
+        let applicant = |kind| Recipient {
+            kind,
+            audience: Audience::Applicant,
+            address: app.applicant_email.clone(),
+            name: Some(app.applicant_name.clone()).filter(|n| !n.trim().is_empty()),
+        };
+        let staff_of = |kind| {
+            staff.iter().map(move |address| Recipient {
+                kind,
+                audience: Audience::Staff,
+                address: address.clone(),
+                name: None,
+            })
+        };
+        match self {
+            Self::Submitted { .. } => std::iter::once(applicant(MailKind::SubmittedApplicant))
+                .chain(staff_of(MailKind::SubmittedStaff))
+                .collect(),
+            Self::ChangesRequested { .. } => vec![applicant(MailKind::ChangesRequested)],
+            Self::DeclaredIneligible { .. } => vec![applicant(MailKind::DeclaredIneligible)],
+            Self::ReviewStarted { .. } => vec![applicant(MailKind::ReviewStarted)],
+            Self::ReviewerAssigned {
+                reviewer_email,
+                reviewer_name,
+                ..
+            } => vec![Recipient {
+                kind: MailKind::ReviewerAssigned,
+                audience: Audience::Reviewer,
+                address: reviewer_email.clone(),
+                name: Some(reviewer_name.clone()).filter(|n| !n.trim().is_empty()),
+            }],
+            Self::Accepted { .. } => vec![applicant(MailKind::Accepted)],
+            Self::Rejected { .. } => vec![applicant(MailKind::Rejected)],
+            Self::Withdrawn { was_submitted, .. } => {
+                let mut all = vec![applicant(MailKind::WithdrawnApplicant)];
+                if *was_submitted {
+                    all.extend(staff_of(MailKind::WithdrawnStaff));
+                }
+                all
+            }
+        }
+    }
+
+    /// The variables only this event has.
+    fn specific_context(&self) -> Vec<(&'static str, Value)> {
+        match self {
+            Self::Submitted { submitted_at, .. } => vec![
+                ("submitted_at", templates::datetime_fr(*submitted_at).into()),
+                (
+                    "submitted_on",
+                    templates::date_fr(
+                        submitted_at
+                            .with_timezone(&chrono_tz::Europe::Paris)
+                            .date_naive(),
+                    )
+                    .into(),
+                ),
+            ],
+            Self::ChangesRequested { message, .. } => vec![("message", message.clone().into())],
+            Self::DeclaredIneligible { motivation, .. } => {
+                vec![("motivation", motivation.clone().into())]
+            }
+            Self::ReviewStarted { .. } => vec![],
+            Self::ReviewerAssigned {
+                reviewer_email,
+                reviewer_name,
+                ..
+            } => vec![
+                ("reviewer_email", reviewer_email.clone().into()),
+                ("reviewer_name", reviewer_name.clone().into()),
+            ],
+            Self::Accepted {
+                awarded_cents,
+                motivation,
+                committee_date,
+                decision_reference,
+                ..
+            } => vec![
+                ("awarded_amount", amount_fr(*awarded_cents).into()),
+                ("awarded_cents", (*awarded_cents).into()),
+                ("motivation", motivation.clone().into()),
+                ("committee_date", templates::date_fr(*committee_date).into()),
+                ("decision_reference", decision_reference.clone().into()),
+            ],
+            Self::Rejected {
+                motivation,
+                committee_date,
+                ..
+            } => vec![
+                ("motivation", motivation.clone().into()),
+                ("committee_date", templates::date_fr(*committee_date).into()),
+            ],
+            Self::Withdrawn {
+                reason,
+                was_submitted,
+                ..
+            } => vec![
+                ("reason", reason.trim().to_owned().into()),
+                ("was_submitted", (*was_submitted).into()),
+            ],
+        }
+    }
+}
+
+/// One recipient of one event.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Recipient {
+    pub kind: MailKind,
+    pub audience: Audience,
+    pub address: String,
+    pub name: Option<String>,
+}
+
+/// A rendered mail for one recipient, as it goes into the outbox.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutgoingMail {
+    pub event: &'static str,
+    pub recipient: Recipient,
+    pub application_id: String,
+    pub content: Rendered,
+}
+
+/// `20 000,00 €` (with no-break spaces).
+pub fn amount_fr(cents: i64) -> String {
+    match Cents::new(cents) {
+        Ok(c) => c.to_fr_string(),
+        // Amounts are never negative; should one come, say it rather than fail the transition.
+        Err(_) => format!(
+            "-{}",
+            Cents::new(cents.saturating_abs())
+                .unwrap_or_default()
+                .to_fr_string()
+        ),
+    }
+}
+
+/// Renders and queues the mails of application events.
+#[derive(Debug)]
+pub struct Notifier {
+    templates: Templates,
+    staff: Vec<String>,
+    base_url: String,
+    authority: String,
+    scheme: String,
+    message_id_domain: String,
+}
+
+impl Notifier {
+    /// Loads the templates (the embedded ones, overridden by `mail.templates_dir` when set) and
+    /// renders every one of them once with a sample event, so a broken override (syntax error,
+    /// unknown variable, empty subject) stops the start-up instead of a transition.
+    pub fn new(settings: &Settings) -> anyhow::Result<Notifier> {
+        let dir = settings.mail.templates_dir.trim();
+        let templates = if dir.is_empty() {
+            Templates::embedded()?
+        } else {
+            Templates::load(Some(std::path::Path::new(dir)))?
+        };
+        let from: lettre::message::Mailbox = settings
+            .mail
+            .from
+            .parse()
+            .map_err(|e| anyhow::anyhow!("mail.from: {e}"))?;
+        let notifier = Notifier {
+            templates,
+            staff: settings.mail.staff_address_list(),
+            base_url: settings.frontend.base_url.trim_end_matches('/').to_owned(),
+            authority: settings.authority.name.clone(),
+            scheme: settings.authority.grant_scheme.clone(),
+            message_id_domain: from.email.domain().to_owned(),
+        };
+        notifier.check_templates()?;
+        if !notifier.templates.overridden.is_empty() {
+            tracing::info!(
+                dir,
+                files = %notifier.templates.overridden.join(", "),
+                "mail templates overridden"
+            );
+        }
+        Ok(notifier)
+    }
+
+    fn check_templates(&self) -> anyhow::Result<()> {
+        for event in sample_events() {
+            for &kind in event.kinds() {
+                let rendered = self
+                    .templates
+                    .render(kind, &self.context(&event))
+                    .map_err(|e| {
+                        anyhow::anyhow!(
+                            "mail template {} cannot be rendered: {}",
+                            kind.name(),
+                            templates::describe(&e)
+                        )
+                    })?;
+                anyhow::ensure!(
+                    !rendered.subject.is_empty(),
+                    "mail template {}.subject.txt renders an empty subject",
+                    kind.name()
+                );
+            }
+        }
+        Ok(())
+    }
+
+    /// `{frontend.base_url}/candidatures/{application_id}`
+    pub fn link(&self, application_id: &str) -> String {
+        format!("{}/candidatures/{application_id}", self.base_url)
+    }
+
+    /// The template variables of an event (README, « Mail », lists them).
+    fn context(&self, event: &MailEvent) -> Value {
+        let app = event.app();
+        let state = event.new_state();
+        let mut pairs: Vec<(&'static str, Value)> = vec![
+            ("application_id", app.application_id.clone().into()),
+            ("reference", app.reference.clone().into()),
+            ("call_id", app.call_id.clone().into()),
+            ("call_title", app.call_title.clone().into()),
+            ("applicant_email", app.applicant_email.clone().into()),
+            ("applicant_name", app.applicant_name.clone().into()),
+            ("organisation_name", app.organisation_name.clone().into()),
+            ("project_title", app.project_title.clone().into()),
+            ("requested_amount", amount_fr(app.requested_cents).into()),
+            ("requested_cents", app.requested_cents.into()),
+            ("state", state.label_fr().into()),
+            ("state_code", state.as_str().into()),
+            ("event", event.name().into()),
+            ("link", self.link(&app.application_id).into()),
+            ("frontend_url", self.base_url.clone().into()),
+            ("authority", self.authority.clone().into()),
+            ("scheme", self.scheme.clone().into()),
+        ];
+        pairs.extend(event.specific_context());
+        templates::context(pairs)
+    }
+
+    /// The event's mails, one per recipient, rendered (no I/O).
+    pub fn render(&self, event: &MailEvent) -> Result<Vec<OutgoingMail>, AppError> {
+        let ctx = self.context(event);
+        event
+            .recipients(&self.staff)
+            .into_iter()
+            .map(|recipient| {
+                let content = self.templates.render(recipient.kind, &ctx).map_err(|e| {
+                    AppError::Internal(anyhow::anyhow!(
+                        "mail template {}: {}",
+                        recipient.kind.name(),
+                        templates::describe(&e)
+                    ))
+                })?;
+                Ok(OutgoingMail {
+                    event: event.name(),
+                    application_id: event.app().application_id.clone(),
+                    recipient,
+                    content,
+                })
+            })
+            .collect()
+    }
+
+    /// Renders the event's mails and inserts them in the outbox, on the caller's connection
+    /// (inside the caller's transaction). Returns the number of messages queued.
+    pub fn queue(&self, conn: &mut DbConnection, event: &MailEvent) -> Result<usize, AppError> {
+        let mails = self.render(event)?;
+        let now = crate::db::now();
+        for mail in &mails {
+            let id = Uuid::now_v7().to_string();
+            let message_id = format!("<{id}@{}>", self.message_id_domain);
+            outbox::insert(
+                conn,
+                &outbox::NewOutboxRow {
+                    id: &id,
+                    message_id: &message_id,
+                    event: mail.event,
+                    audience: mail.recipient.audience.as_str(),
+                    application_id: Some(&mail.application_id),
+                    recipient: &mail.recipient.address,
+                    recipient_name: mail.recipient.name.as_deref(),
+                    subject: &mail.content.subject,
+                    body_text: &mail.content.text,
+                    body_html: &mail.content.html,
+                    status: OutboxStatus::Pending.as_str(),
+                    attempts: 0,
+                    next_attempt_at: now,
+                    created_at: now,
+                    updated_at: now,
+                },
+            )?;
+        }
+        tracing::debug!(
+            event = event.name(),
+            application = %event.app().application_id,
+            queued = mails.len(),
+            "mail queued"
+        );
+        Ok(mails.len())
+    }
+}
+
+/// One event of each kind, for checking templates (and for tests).
+pub fn sample_events() -> Vec<MailEvent> {
+    let app = ApplicationSummary {
+        application_id: "01936f4e-5a7b-7c3d-9e2f-0a1b2c3d4e5f".into(),
+        reference: "EA-2026-00042".into(),
+        call_id: "01936f4e-0000-7000-8000-000000000001".into(),
+        call_title: "Entreprendre autrement 2026".into(),
+        applicant_email: "porteur@exemple.fr".into(),
+        applicant_name: "Jeanne Dupont".into(),
+        organisation_name: "Les Ateliers du Sart".into(),
+        project_title: "Recyclerie de quartier".into(),
+        requested_cents: 2_000_000,
+    };
+    let date = NaiveDate::from_ymd_opt(2027, 1, 15).expect("a valid date");
+    vec![
+        MailEvent::Submitted {
+            app: app.clone(),
+            submitted_at: date.and_hms_opt(13, 30, 0).expect("a valid time").and_utc(),
+        },
+        MailEvent::ChangesRequested {
+            app: app.clone(),
+            message: "Merci de joindre le RIB de la structure.".into(),
+        },
+        MailEvent::DeclaredIneligible {
+            app: app.clone(),
+            motivation: "Activité hors du territoire de la Métropole.".into(),
+        },
+        MailEvent::ReviewStarted { app: app.clone() },
+        MailEvent::ReviewerAssigned {
+            app: app.clone(),
+            reviewer_email: "expert@exemple.fr".into(),
+            reviewer_name: "Camille Martin".into(),
+        },
+        MailEvent::Accepted {
+            app: app.clone(),
+            awarded_cents: 1_500_000,
+            motivation: "Projet solide, fort ancrage local.".into(),
+            committee_date: date,
+            decision_reference: "DEL-2027-015".into(),
+        },
+        MailEvent::Rejected {
+            app: app.clone(),
+            motivation: "Modèle économique insuffisamment étayé.".into(),
+            committee_date: date,
+        },
+        MailEvent::Withdrawn {
+            app,
+            reason: "Projet reporté.".into(),
+            was_submitted: true,
+        },
+    ]
+}
+
+#[cfg(test)]
+mod tests;

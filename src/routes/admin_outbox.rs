@@ -1,0 +1,100 @@
+//! The mail outbox, for admins: what was sent, what waits, what failed, and re-queueing.
+
+use actix_web::{HttpResponse, get, post, web};
+use serde::Deserialize;
+use utoipa::IntoParams;
+use uuid::Uuid;
+
+use crate::auth::CurrentUser;
+use crate::domain::account::Role;
+use crate::error::{AppError, Problem};
+use crate::notify::outbox::{self, ListFilter, OutboxMessage, OutboxStatus};
+use crate::routes::extract::{Page, PageParams};
+use crate::state::AppState;
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct OutboxFilter {
+    /// Only messages in this state.
+    pub status: Option<OutboxStatus>,
+    /// Only the mails of this application.
+    pub application_id: Option<Uuid>,
+}
+
+/// List the mail outbox, newest first (admins only).
+///
+/// `pending`: waiting for its first attempt; `sending`: being sent by an instance; `failed`:
+/// the last attempt failed and another is scheduled at `next_attempt_at`; `sent`; `dead`:
+/// given up after `mail.max_attempts` attempts or a permanent refusal.
+#[utoipa::path(
+    tag = "admin",
+    security(("bearer" = [])),
+    params(OutboxFilter, PageParams),
+    responses(
+        (status = 200, description = "A page of outbox messages, newest first.", body = Page<OutboxMessage>),
+        (status = 400, description = "Invalid query parameter (unknown status, malformed id, paging).", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Missing, invalid or expired token.", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Only admins see the outbox.", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/admin/outbox")]
+pub async fn list_outbox(
+    user: CurrentUser,
+    state: web::Data<AppState>,
+    filter: web::Query<OutboxFilter>,
+    paging: web::Query<PageParams>,
+) -> Result<HttpResponse, AppError> {
+    user.require(&[Role::Admin])?;
+    let paging = paging.into_inner().paging()?;
+    let filter = ListFilter {
+        status: filter.status,
+        application_id: filter.application_id.map(|id| id.to_string()),
+    };
+    let page = state
+        .db
+        .run(move |conn| {
+            let (rows, total) = outbox::list(conn, &filter, paging.offset(), paging.limit())?;
+            let items = rows
+                .into_iter()
+                .map(OutboxMessage::try_from)
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok(Page::new(items, total, paging))
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(page))
+}
+
+/// Re-queue a `failed` or `dead` message (admins only): it becomes `pending`, due at once,
+/// with a fresh count of attempts, and keeps its Message-ID.
+#[utoipa::path(
+    tag = "admin",
+    security(("bearer" = [])),
+    params(("id" = String, Path, description = "The outbox message's id (UUID).")),
+    responses(
+        (status = 200, description = "Re-queued: the message, now pending.", body = OutboxMessage),
+        (status = 401, description = "Missing, invalid or expired token.", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Only admins re-queue mail.", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such message (or a malformed id).", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The message is neither failed nor dead (pending, being sent or sent); `current_status` says which.", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/admin/outbox/{id}/retry")]
+pub async fn retry_outbox(
+    user: CurrentUser,
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    user.require(&[Role::Admin])?;
+    let id = Uuid::parse_str(&id).map_err(|_| {
+        AppError::not_found(format!(
+            "Aucun message « {id} » dans la file d'envoi : l'identifiant n'est pas un UUID."
+        ))
+    })?;
+    let id = id.to_string();
+    let message = state
+        .db
+        .run(move |conn| OutboxMessage::try_from(outbox::retry(conn, &id)?))
+        .await?;
+    tracing::info!(message_id = %message.message_id, admin = %user.id, "mail re-queued");
+    Ok(HttpResponse::Ok().json(message))
+}

@@ -1,0 +1,286 @@
+//! Assignments, reviews, the committee's decision and a call's ranking.
+
+use actix_web::{HttpRequest, HttpResponse, get, post, put, web};
+use serde_json::Value;
+
+use crate::auth::CurrentUser;
+use crate::error::{AppError, Problem};
+use crate::routes::etag::{etag, if_match};
+use crate::routes::extract::{Page, PageParams, from_json};
+use crate::services::applications::Application;
+use crate::services::reviews::{
+    self, AcceptInput, AssignInput, Assignment, RankingEntry, RecuseInput, Review, ReviewInput,
+};
+use crate::services::transitions::{self, Command, DecisionInput};
+use crate::state::AppState;
+
+/// Assign one more reviewer to an application under review (staff), e.g. after a recusal.
+#[utoipa::path(
+    tag = "reviews",
+    security(("bearer" = [])),
+    params(("id" = String, Path, description = "Application id (UUID).")),
+    request_body = AssignInput,
+    responses(
+        (status = 201, description = "The new assignment, pending the reviewer's statement.", body = Assignment),
+        (status = 400, description = "Unreadable JSON.", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Missing, invalid or expired token.", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Only staff assign reviewers.", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such application.", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Not under review, or this reviewer is already assigned.", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "The body is not JSON.", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`reviewer_id` is not a reviewer's account.", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/applications/{id}/assignments")]
+pub async fn assign_reviewer(
+    user: CurrentUser,
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+    body: web::Json<Value>,
+) -> Result<HttpResponse, AppError> {
+    user.require_staff()?;
+    let input: AssignInput = from_json(body.into_inner())?;
+    Ok(HttpResponse::Created().json(reviews::assign(&state, &user, id.into_inner(), input).await?))
+}
+
+/// The caller's assignments (reviewers), or all of them (staff).
+#[utoipa::path(
+    tag = "reviews",
+    security(("bearer" = [])),
+    params(PageParams),
+    responses(
+        (status = 200, description = "A page of assignments, newest first.", body = Page<Assignment>),
+        (status = 400, description = "Invalid query parameter.", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Missing, invalid or expired token.", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Applicants have no assignments.", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/assignments")]
+pub async fn list_assignments(
+    user: CurrentUser,
+    state: web::Data<AppState>,
+    paging: web::Query<PageParams>,
+) -> Result<HttpResponse, AppError> {
+    let paging = paging.into_inner().paging()?;
+    Ok(HttpResponse::Ok().json(reviews::list(&state, &user, paging).await?))
+}
+
+/// Declare the absence of conflict of interest and take the assignment (the reviewer).
+#[utoipa::path(
+    tag = "reviews",
+    security(("bearer" = [])),
+    params(("id" = String, Path, description = "Assignment id (UUID).")),
+    request_body = AcceptInput,
+    responses(
+        (status = 200, description = "Accepted: the reviewer may read and score.", body = Assignment),
+        (status = 400, description = "Unreadable JSON.", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Missing, invalid or expired token.", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Only the assigned reviewer answers.", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such assignment, or not yours.", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Already answered, or the application is no longer under review.", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "The body is not JSON.", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "The statement is missing.", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/assignments/{id}/accept")]
+pub async fn accept_assignment(
+    user: CurrentUser,
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+    body: web::Json<Value>,
+) -> Result<HttpResponse, AppError> {
+    let input: AcceptInput = from_json(body.into_inner())?;
+    Ok(HttpResponse::Ok().json(reviews::accept(&state, &user, id.into_inner(), input).await?))
+}
+
+/// Withdraw from an application for a conflict of interest (the reviewer); staff can then
+/// assign someone else.
+#[utoipa::path(
+    tag = "reviews",
+    security(("bearer" = [])),
+    params(("id" = String, Path, description = "Assignment id (UUID).")),
+    request_body = RecuseInput,
+    responses(
+        (status = 200, description = "Recused.", body = Assignment),
+        (status = 400, description = "Unreadable JSON.", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Missing, invalid or expired token.", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Only the assigned reviewer answers.", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such assignment, or not yours.", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Already recused, or the review is already submitted.", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "The body is not JSON.", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "The reason is missing.", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/assignments/{id}/recuse")]
+pub async fn recuse_assignment(
+    user: CurrentUser,
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+    body: web::Json<Value>,
+) -> Result<HttpResponse, AppError> {
+    let input: RecuseInput = from_json(body.into_inner())?;
+    Ok(HttpResponse::Ok().json(reviews::recuse(&state, &user, id.into_inner(), input).await?))
+}
+
+/// Save the review as a draft (the reviewer, after accepting).
+#[utoipa::path(
+    tag = "reviews",
+    security(("bearer" = [])),
+    params(("id" = String, Path, description = "Assignment id (UUID).")),
+    request_body = ReviewInput,
+    responses(
+        (status = 200, description = "The draft review.", body = Review),
+        (status = 400, description = "Unreadable JSON.", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Missing, invalid or expired token.", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Only the assigned reviewer reviews.", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such assignment, or not yours.", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Not accepted yet, already submitted, or no longer under review.", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "The body is not JSON.", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Scores not matching the grid (`scores.<key>`), or a bad recommendation.", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[put("/assignments/{id}/review")]
+pub async fn save_review(
+    user: CurrentUser,
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+    body: web::Json<Value>,
+) -> Result<HttpResponse, AppError> {
+    let input: ReviewInput = from_json(body.into_inner())?;
+    Ok(HttpResponse::Ok().json(reviews::save_draft(&state, &user, id.into_inner(), input).await?))
+}
+
+/// The caller's own review on this assignment (the reviewer).
+#[utoipa::path(
+    tag = "reviews",
+    security(("bearer" = [])),
+    params(("id" = String, Path, description = "Assignment id (UUID).")),
+    responses(
+        (status = 200, description = "The review.", body = Review),
+        (status = 401, description = "Missing, invalid or expired token.", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Only the assigned reviewer reads it here.", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such assignment or no review yet.", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/assignments/{id}/review")]
+pub async fn get_review(
+    user: CurrentUser,
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    Ok(HttpResponse::Ok().json(reviews::get_own(&state, &user, id.into_inner()).await?))
+}
+
+/// Submit the review: it is locked and its score computed (the reviewer).
+#[utoipa::path(
+    tag = "reviews",
+    security(("bearer" = [])),
+    params(("id" = String, Path, description = "Assignment id (UUID).")),
+    responses(
+        (status = 200, description = "The submitted review, with its score.", body = Review),
+        (status = 401, description = "Missing, invalid or expired token.", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Only the assigned reviewer submits.", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such assignment, or not yours.", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "No draft yet, already submitted, not accepted, or no longer under review.", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "The saved scores no longer match the grid.", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/assignments/{id}/review/submit")]
+pub async fn submit_review(
+    user: CurrentUser,
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    Ok(HttpResponse::Ok().json(reviews::submit(&state, &user, id.into_inner()).await?))
+}
+
+/// Every review of an application, with reviewers' names (staff only: reviews are blind).
+#[utoipa::path(
+    tag = "reviews",
+    security(("bearer" = [])),
+    params(("id" = String, Path, description = "Application id (UUID).")),
+    responses(
+        (status = 200, description = "Drafts and submitted reviews.", body = Vec<Review>),
+        (status = 401, description = "Missing, invalid or expired token.", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Only staff read reviews.", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such application, or not yours to see.", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/applications/{id}/reviews")]
+pub async fn application_reviews(
+    user: CurrentUser,
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    Ok(HttpResponse::Ok().json(reviews::for_application(&state, &user, id.into_inner()).await?))
+}
+
+/// The scored applications of a call, best first, ties by submission time (staff).
+#[utoipa::path(
+    tag = "reviews",
+    security(("bearer" = [])),
+    params(("id" = String, Path, description = "Call id (UUID)."), PageParams),
+    responses(
+        (status = 200, description = "A page of the ranking.", body = Page<RankingEntry>),
+        (status = 400, description = "Invalid query parameter.", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Missing, invalid or expired token.", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Only staff read the ranking.", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such call.", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/calls/{id}/ranking")]
+pub async fn call_ranking(
+    user: CurrentUser,
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+    paging: web::Query<PageParams>,
+) -> Result<HttpResponse, AppError> {
+    user.require_staff()?;
+    let paging = paging.into_inner().paging()?;
+    Ok(HttpResponse::Ok().json(reviews::ranking(&state, id.into_inner(), paging).await?))
+}
+
+/// Record the committee's decision (staff): accepted with an amount within every limit and
+/// the envelope, or rejected with a motivation.
+#[utoipa::path(
+    tag = "transitions",
+    security(("bearer" = [])),
+    params(
+        ("id" = String, Path, description = "Application id (UUID)."),
+        ("If-Match" = Option<String>, Header, description = "Optional: refuse (412) if the application changed since this ETag."),
+    ),
+    request_body = DecisionInput,
+    responses(
+        (status = 200, description = "Decided (final).", body = Application, headers(("ETag" = String))),
+        (status = 400, description = "Unreadable JSON.", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Missing, invalid or expired token.", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Only staff record decisions.", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such application.", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Not under review, too few reviews, or the envelope cannot hold the amount.", body = Problem, content_type = "application/problem+json"),
+        (status = 412, description = "`If-Match` names an older version.", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "The body is not JSON.", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Amount above the request, the cap or the budget share; missing motivation, reference or date.", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/applications/{id}/decision")]
+pub async fn decision(
+    req: HttpRequest,
+    user: CurrentUser,
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+    body: web::Json<Value>,
+) -> Result<HttpResponse, AppError> {
+    let input: DecisionInput = from_json(body.into_inner())?;
+    let expected = if_match(&req)?.flatten();
+    let app = transitions::apply(
+        &state,
+        &user,
+        id.into_inner(),
+        expected,
+        Command::Decide(input),
+    )
+    .await?;
+    Ok(HttpResponse::Ok()
+        .insert_header(etag(app.version))
+        .json(app))
+}

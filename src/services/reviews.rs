@@ -1,0 +1,658 @@
+//! Reviewers' work (DESIGN.md §9): assignments, the no-conflict statement or recusal, blind
+//! reviews, staff's view of all reviews, and the ranking of a call.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use crate::auth::CurrentUser;
+use crate::db::applications::{self as apps};
+use crate::db::assignments::{self, AssignmentRow, WorkItem};
+use crate::db::reviews::{self, ReviewRow};
+use crate::db::{self as dbm, DbConnection, calls, users};
+use crate::domain::account::Role;
+use crate::domain::application_state::ApplicationState;
+use crate::domain::scoring::{self, Recommendation};
+use crate::error::{AppError, FieldErrors};
+use crate::routes::extract::{Page, Paging};
+use crate::services::applications::{not_found, record_event, visibility};
+use crate::state::AppState;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum AssignmentStatus {
+    /// Assigned; the reviewer has not yet declared the absence of conflict of interest.
+    Pending,
+    /// No conflict declared: the reviewer reads and scores.
+    Accepted,
+    /// The reviewer withdrew for a conflict of interest.
+    Recused,
+}
+
+impl AssignmentStatus {
+    fn parse(s: &str) -> Result<Self, AppError> {
+        match s {
+            "pending" => Ok(Self::Pending),
+            "accepted" => Ok(Self::Accepted),
+            "recused" => Ok(Self::Recused),
+            other => Err(AppError::Internal(anyhow::anyhow!(
+                "unknown assignment status {other}"
+            ))),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ReviewStatus {
+    Draft,
+    Submitted,
+}
+
+/// A line of `GET /assignments`.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct Assignment {
+    pub id: String,
+    pub application_id: String,
+    #[schema(example = "EA-2026-00042")]
+    pub reference: String,
+    pub call_id: String,
+    pub reviewer_id: String,
+    pub status: AssignmentStatus,
+    /// The review's status, absent before a first draft.
+    pub review_status: Option<ReviewStatus>,
+    pub application_state: ApplicationState,
+    pub assigned_at: chrono::DateTime<chrono::Utc>,
+    pub responded_at: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AssignInput {
+    /// An account with the reviewer role.
+    pub reviewer_id: String,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AcceptInput {
+    /// The reviewer's declaration that they have no conflict of interest with the applicant.
+    #[schema(
+        example = "Je déclare n'avoir aucun lien personnel, professionnel ou financier avec la structure candidate."
+    )]
+    pub statement: String,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RecuseInput {
+    #[schema(example = "Je suis administratrice de l'association candidate.")]
+    pub reason: String,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReviewInput {
+    /// An integer `0..=max_score` for every key of the call's grid, and no other key.
+    #[schema(example = json!({"social_utility": 4, "territorial_anchoring": 3, "governance": 5, "economic_viability": 3, "jobs": 2}))]
+    pub scores: BTreeMap<String, i64>,
+    #[schema(example = "Projet solide, ancrage local réel ; modèle économique à consolider.")]
+    pub comment: String,
+    pub recommendation: Recommendation,
+}
+
+/// A review, as its author or staff read it.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct Review {
+    pub id: String,
+    pub assignment_id: String,
+    pub application_id: String,
+    pub reviewer_id: String,
+    /// Present in staff's view of an application's reviews.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reviewer_name: Option<String>,
+    pub scores: BTreeMap<String, i64>,
+    pub comment: String,
+    pub recommendation: Recommendation,
+    pub status: ReviewStatus,
+    /// 0–100, two decimals; computed on submission.
+    pub score: Option<f64>,
+    pub updated_at: chrono::DateTime<chrono::Utc>,
+    pub submitted_at: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+/// A line of a call's ranking.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct RankingEntry {
+    pub rank: u32,
+    pub application_id: String,
+    #[schema(example = "EA-2026-00042")]
+    pub reference: String,
+    /// Mean of the submitted reviews, 0–100, two decimals.
+    #[schema(example = 76.5)]
+    pub score: f64,
+    /// Max − min of the reviews' scores.
+    #[schema(example = 12.0)]
+    pub spread: f64,
+    /// The spread is above 25 points: the committee should look closer.
+    pub spread_flag: bool,
+    /// Number of submitted reviews.
+    pub reviews: usize,
+}
+
+fn internal(e: impl std::fmt::Display) -> AppError {
+    AppError::Internal(anyhow::anyhow!("{e}"))
+}
+
+impl ReviewRow {
+    fn to_view(&self, reviewer_name: Option<String>) -> Result<Review, AppError> {
+        Ok(Review {
+            id: self.id.clone(),
+            assignment_id: self.assignment_id.clone(),
+            application_id: self.application_id.clone(),
+            reviewer_id: self.reviewer_id.clone(),
+            reviewer_name,
+            scores: serde_json::from_str(&self.scores).map_err(internal)?,
+            comment: self.comment.clone(),
+            recommendation: Recommendation::parse(&self.recommendation)
+                .ok_or_else(|| internal("unknown recommendation"))?,
+            status: if self.status == "submitted" {
+                ReviewStatus::Submitted
+            } else {
+                ReviewStatus::Draft
+            },
+            score: self.score_hundredths.map(|h| f64::from(h) / 100.0),
+            updated_at: self.updated_at.and_utc(),
+            submitted_at: self.submitted_at.map(|t| t.and_utc()),
+        })
+    }
+}
+
+fn work_item_view(w: WorkItem) -> Result<Assignment, AppError> {
+    Ok(Assignment {
+        id: w.assignment.id,
+        application_id: w.assignment.application_id,
+        reference: w.reference,
+        call_id: w.call_id,
+        reviewer_id: w.assignment.reviewer_id,
+        status: AssignmentStatus::parse(&w.assignment.status)?,
+        review_status: w.review_status.map(|s| {
+            if s == "submitted" {
+                ReviewStatus::Submitted
+            } else {
+                ReviewStatus::Draft
+            }
+        }),
+        application_state: w.application_state.parse().map_err(internal)?,
+        assigned_at: w.assignment.assigned_at.and_utc(),
+        responded_at: w.assignment.responded_at.map(|t| t.and_utc()),
+    })
+}
+
+fn text(field: &str, v: &str, max: usize) -> Result<String, AppError> {
+    let t = v.trim();
+    if t.is_empty() {
+        return Err(AppError::invalid_field(field, "ce champ est obligatoire"));
+    }
+    if t.chars().count() > max {
+        return Err(AppError::invalid_field(
+            field,
+            format!("{max} caractères au plus"),
+        ));
+    }
+    Ok(t.to_owned())
+}
+
+fn assignment_not_found() -> AppError {
+    AppError::not_found("Cette affectation n'existe pas ou ne vous concerne pas.")
+}
+
+/// The caller's own assignment (a reviewer never reaches another's; staff do not act on them).
+fn own_assignment(
+    conn: &mut DbConnection,
+    user: &CurrentUser,
+    id: &str,
+) -> Result<AssignmentRow, AppError> {
+    let row = assignments::find(conn, id)?.ok_or_else(assignment_not_found)?;
+    if row.reviewer_id != user.id {
+        return Err(if user.role.is_staff() {
+            AppError::Forbidden("Seul l'évaluateur désigné agit sur son affectation.".into())
+        } else {
+            assignment_not_found()
+        });
+    }
+    Ok(row)
+}
+
+fn status_conflict(row: &AssignmentRow, what: &str) -> AppError {
+    let mut extra = serde_json::Map::new();
+    extra.insert("current_status".into(), json!(row.status));
+    AppError::Conflict {
+        detail: what.to_owned(),
+        extra,
+    }
+}
+
+/// Inserts the assignment of `reviewer_id`: checks the role and that it is not already there.
+pub fn add_assignment(
+    conn: &mut DbConnection,
+    application_id: &str,
+    reviewer_id: &str,
+    by: &str,
+) -> Result<AssignmentRow, AppError> {
+    let found =
+        users::find_many_with_role(conn, &[reviewer_id.to_owned()], Role::Reviewer.as_str())?;
+    if found.is_empty() {
+        return Err(AppError::invalid_field(
+            "reviewer_id",
+            format!("« {reviewer_id} » n'est pas un compte évaluateur"),
+        ));
+    }
+    if assignments::for_application(conn, application_id)?
+        .iter()
+        .any(|a| a.reviewer_id == reviewer_id)
+    {
+        return Err(AppError::conflict(
+            "Cet évaluateur est déjà affecté à cette candidature.",
+        ));
+    }
+    let row = AssignmentRow {
+        id: Uuid::now_v7().to_string(),
+        application_id: application_id.to_owned(),
+        reviewer_id: reviewer_id.to_owned(),
+        status: "pending".into(),
+        statement: None,
+        recusal_reason: None,
+        assigned_by: by.to_owned(),
+        assigned_at: dbm::now(),
+        responded_at: None,
+    };
+    assignments::insert(conn, &row)?;
+    Ok(row)
+}
+
+pub async fn assign(
+    state: &AppState,
+    user: &CurrentUser,
+    application_id: String,
+    input: AssignInput,
+) -> Result<Assignment, AppError> {
+    user.require_staff()?;
+    let user = user.clone();
+    let notifier = state.notifier.clone();
+    state
+        .db
+        .transaction(move |conn| {
+            let app = apps::find_for_update(conn, &application_id)?.ok_or_else(not_found)?;
+            let st = app.app_state()?;
+            if st != ApplicationState::UnderReview {
+                let mut extra = serde_json::Map::new();
+                extra.insert("current_state".into(), json!(st));
+                return Err(AppError::Conflict {
+                    detail: format!(
+                        "La candidature est « {} » : on n'y affecte un évaluateur qu'en cours d'instruction.",
+                        st.label_fr()
+                    ),
+                    extra,
+                });
+            }
+            let row = add_assignment(conn, &app.id, &input.reviewer_id, &user.id)?;
+            record_event(conn, &app.id, &user.id, "assign-reviewer", None, None, json!({"reviewer_id": row.reviewer_id, "assignment_id": row.id}))?;
+            crate::services::transitions::queue_assignment_mail(conn, &notifier, &app, &row.reviewer_id)?;
+            let (items, _) = assignments::work_list(conn, Some(&row.reviewer_id), 0, i64::MAX)?;
+            let item = items.into_iter().find(|w| w.assignment.id == row.id).ok_or_else(assignment_not_found)?;
+            work_item_view(item)
+        })
+        .await
+}
+
+pub async fn list(
+    state: &AppState,
+    user: &CurrentUser,
+    paging: Paging,
+) -> Result<Page<Assignment>, AppError> {
+    let reviewer = match user.role {
+        Role::Reviewer => Some(user.id.clone()),
+        Role::Staff | Role::Admin => None,
+        Role::Applicant => {
+            return Err(AppError::Forbidden(
+                "Les affectations concernent les évaluateurs et les agents.".into(),
+            ));
+        }
+    };
+    state
+        .db
+        .run(move |conn| {
+            let (items, total) =
+                assignments::work_list(conn, reviewer.as_deref(), paging.offset(), paging.limit())?;
+            let items = items
+                .into_iter()
+                .map(work_item_view)
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok(Page::new(items, total, paging))
+        })
+        .await
+}
+
+async fn respond(
+    state: &AppState,
+    user: &CurrentUser,
+    id: String,
+    accept: bool,
+    text_value: String,
+) -> Result<Assignment, AppError> {
+    user.require(&[Role::Reviewer])?;
+    let field = if accept { "statement" } else { "reason" };
+    let text_value = text(field, &text_value, 2000)?;
+    let user = user.clone();
+    state
+        .db
+        .transaction(move |conn| {
+            let mut row = own_assignment(conn, &user, &id)?;
+            let submitted =
+                reviews::for_assignment(conn, &row.id)?.is_some_and(|r| r.status == "submitted");
+            match (row.status.as_str(), accept) {
+                ("pending", _) => {}
+                ("accepted", false) if !submitted => {}
+                ("accepted", false) => {
+                    return Err(status_conflict(
+                        &row,
+                        "Votre évaluation est déjà déposée : vous ne pouvez plus vous déporter.",
+                    ));
+                }
+                ("accepted", true) => {
+                    return Err(status_conflict(
+                        &row,
+                        "Vous avez déjà accepté cette affectation.",
+                    ));
+                }
+                _ => {
+                    return Err(status_conflict(
+                        &row,
+                        "Vous vous êtes déporté de cette candidature.",
+                    ));
+                }
+            }
+            let app = apps::find_for_update(conn, &row.application_id)?.ok_or_else(not_found)?;
+            if app.app_state()? != ApplicationState::UnderReview {
+                return Err(AppError::conflict(
+                    "La candidature n'est plus en cours d'instruction.",
+                ));
+            }
+            row.status = if accept { "accepted" } else { "recused" }.into();
+            row.responded_at = Some(dbm::now());
+            if accept {
+                row.statement = Some(text_value.clone());
+            } else {
+                row.recusal_reason = Some(text_value.clone());
+            }
+            assignments::update(conn, &row)?;
+            let action = if accept {
+                "assignment-accept"
+            } else {
+                "assignment-recuse"
+            };
+            record_event(
+                conn,
+                &row.application_id,
+                &user.id,
+                action,
+                None,
+                None,
+                json!({"assignment_id": row.id, field: text_value}),
+            )?;
+            let (items, _) = assignments::work_list(conn, Some(&user.id), 0, i64::MAX)?;
+            let item = items
+                .into_iter()
+                .find(|w| w.assignment.id == row.id)
+                .ok_or_else(assignment_not_found)?;
+            work_item_view(item)
+        })
+        .await
+}
+
+pub async fn accept(
+    state: &AppState,
+    user: &CurrentUser,
+    id: String,
+    input: AcceptInput,
+) -> Result<Assignment, AppError> {
+    respond(state, user, id, true, input.statement).await
+}
+
+pub async fn recuse(
+    state: &AppState,
+    user: &CurrentUser,
+    id: String,
+    input: RecuseInput,
+) -> Result<Assignment, AppError> {
+    respond(state, user, id, false, input.reason).await
+}
+
+/// The assignment, accepted, on an application under review, with the call's grid.
+fn reviewable(
+    conn: &mut DbConnection,
+    user: &CurrentUser,
+    id: &str,
+) -> Result<(AssignmentRow, Vec<crate::domain::call::ScoringCriterion>), AppError> {
+    let row = own_assignment(conn, user, id)?;
+    if row.status != "accepted" {
+        return Err(status_conflict(
+            &row,
+            "Acceptez d'abord l'affectation en déclarant l'absence de conflit d'intérêts.",
+        ));
+    }
+    let app = apps::find_for_update(conn, &row.application_id)?.ok_or_else(not_found)?;
+    if app.app_state()? != ApplicationState::UnderReview {
+        return Err(AppError::conflict(
+            "La candidature n'est plus en cours d'instruction : l'évaluation est close.",
+        ));
+    }
+    let call = calls::find(conn, &app.call_id)?.ok_or_else(crate::services::calls::not_found)?;
+    Ok((row, call.grid()?))
+}
+
+pub async fn save_draft(
+    state: &AppState,
+    user: &CurrentUser,
+    id: String,
+    input: ReviewInput,
+) -> Result<Review, AppError> {
+    user.require(&[Role::Reviewer])?;
+    let comment = input.comment.trim().to_owned();
+    if comment.chars().count() > 10_000 {
+        return Err(AppError::invalid_field(
+            "comment",
+            "10 000 caractères au plus",
+        ));
+    }
+    let user = user.clone();
+    state
+        .db
+        .transaction(move |conn| {
+            let (assignment, grid) = reviewable(conn, &user, &id)?;
+            let problems = scoring::check_scores(&grid, &input.scores);
+            if !problems.is_empty() {
+                let mut errors = FieldErrors::new();
+                for (f, m) in problems {
+                    errors.entry(f).or_default().push(m);
+                }
+                return Err(AppError::validation(errors));
+            }
+            let now = dbm::now();
+            let scores = serde_json::to_string(&input.scores).map_err(internal)?;
+            let row = match reviews::for_assignment(conn, &assignment.id)? {
+                Some(r) if r.status == "submitted" => {
+                    return Err(AppError::conflict(
+                        "Cette évaluation est déposée : elle ne peut plus être modifiée.",
+                    ));
+                }
+                Some(mut r) => {
+                    r.scores = scores;
+                    r.comment = comment;
+                    r.recommendation = input.recommendation.as_str().into();
+                    r.updated_at = now;
+                    reviews::update(conn, &r)?;
+                    r
+                }
+                None => {
+                    let r = ReviewRow {
+                        id: Uuid::now_v7().to_string(),
+                        assignment_id: assignment.id.clone(),
+                        application_id: assignment.application_id.clone(),
+                        reviewer_id: user.id.clone(),
+                        scores,
+                        comment,
+                        recommendation: input.recommendation.as_str().into(),
+                        status: "draft".into(),
+                        score_hundredths: None,
+                        created_at: now,
+                        updated_at: now,
+                        submitted_at: None,
+                    };
+                    reviews::insert(conn, &r)?;
+                    r
+                }
+            };
+            row.to_view(None)
+        })
+        .await
+}
+
+pub async fn get_own(state: &AppState, user: &CurrentUser, id: String) -> Result<Review, AppError> {
+    user.require(&[Role::Reviewer])?;
+    let user = user.clone();
+    state
+        .db
+        .run(move |conn| {
+            let row = own_assignment(conn, &user, &id)?;
+            reviews::for_assignment(conn, &row.id)?
+                .ok_or_else(|| {
+                    AppError::not_found("Aucune évaluation enregistrée pour cette affectation.")
+                })?
+                .to_view(None)
+        })
+        .await
+}
+
+pub async fn submit(state: &AppState, user: &CurrentUser, id: String) -> Result<Review, AppError> {
+    user.require(&[Role::Reviewer])?;
+    let user = user.clone();
+    state
+        .db
+        .transaction(move |conn| {
+            let (assignment, grid) = reviewable(conn, &user, &id)?;
+            let mut row = reviews::for_assignment(conn, &assignment.id)?.ok_or_else(|| {
+                AppError::conflict("Enregistrez d'abord votre évaluation (PUT …/review).")
+            })?;
+            if row.status == "submitted" {
+                return Err(AppError::conflict("Cette évaluation est déjà déposée."));
+            }
+            let scores: BTreeMap<String, i64> =
+                serde_json::from_str(&row.scores).map_err(internal)?;
+            // The grid cannot change after submissions, but check again: the score must mean
+            // what the grid says.
+            let problems = scoring::check_scores(&grid, &scores);
+            if !problems.is_empty() {
+                let mut errors = FieldErrors::new();
+                for (f, m) in problems {
+                    errors.entry(f).or_default().push(m);
+                }
+                return Err(AppError::validation(errors));
+            }
+            let now = dbm::now();
+            row.status = "submitted".into();
+            row.score_hundredths = Some(scoring::hundredths(scoring::review_score(&grid, &scores)));
+            row.submitted_at = Some(now);
+            row.updated_at = now;
+            reviews::update(conn, &row)?;
+            record_event(
+                conn,
+                &row.application_id,
+                &user.id,
+                "submit-review",
+                None,
+                None,
+                json!({"review_id": row.id, "recommendation": row.recommendation}),
+            )?;
+            row.to_view(None)
+        })
+        .await
+}
+
+pub async fn for_application(
+    state: &AppState,
+    user: &CurrentUser,
+    application_id: String,
+) -> Result<Vec<Review>, AppError> {
+    let user = user.clone();
+    state
+        .db
+        .run(move |conn| {
+            // Visibility first: an applicant's foreign application is a 404, not a 403.
+            apps::find_visible(conn, &application_id, &visibility(&user))?.ok_or_else(not_found)?;
+            if !user.role.is_staff() {
+                return Err(AppError::Forbidden(
+                    "Les évaluations sont confidentielles : seuls les agents les consultent."
+                        .into(),
+                ));
+            }
+            reviews::for_application(conn, &application_id)?
+                .into_iter()
+                .map(|(r, name)| r.to_view(Some(name)))
+                .collect()
+        })
+        .await
+}
+
+pub async fn ranking(
+    state: &AppState,
+    call_id: String,
+    paging: Paging,
+) -> Result<Page<RankingEntry>, AppError> {
+    state
+        .db
+        .run(move |conn| {
+            calls::find(conn, &call_id)?.ok_or_else(crate::services::calls::not_found)?;
+            let mut by_app: BTreeMap<String, (String, chrono::NaiveDateTime, Vec<i32>)> =
+                BTreeMap::new();
+            for (id, reference, submitted_at, score) in reviews::scores_for_call(conn, &call_id)? {
+                by_app
+                    .entry(id)
+                    .or_insert_with(|| (reference, submitted_at.unwrap_or_default(), Vec::new()))
+                    .2
+                    .push(score);
+            }
+            let entries: Vec<scoring::RankInput<(String, String)>> = by_app
+                .into_iter()
+                .filter_map(|(id, (reference, at, scores))| {
+                    scoring::aggregate(&scores).map(|aggregate| scoring::RankInput {
+                        item: (id, reference),
+                        aggregate,
+                        submitted_at: at,
+                    })
+                })
+                .collect();
+            let ranked = scoring::rank(entries);
+            let total = ranked.len() as i64;
+            let items = ranked
+                .into_iter()
+                .skip(paging.offset() as usize)
+                .take(paging.limit() as usize)
+                .map(|(rank, e)| RankingEntry {
+                    rank,
+                    application_id: e.item.0,
+                    reference: e.item.1,
+                    score: e.aggregate.score,
+                    spread: e.aggregate.spread,
+                    spread_flag: e.aggregate.spread_flag,
+                    reviews: e.aggregate.reviews,
+                })
+                .collect();
+            Ok(Page::new(items, total, paging))
+        })
+        .await
+}
