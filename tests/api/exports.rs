@@ -1,8 +1,10 @@
 //! `GET /api/v1/calls/{id}/export`: CSV (both dialects), XLSX read back with calamine, JSON,
 //! the SCDL file checked against the schema's own constraints, filters and refusals.
 //!
-//! Applications reach `submitted` and `under_review` through the API; reviews and decisions
-//! (whose endpoints are issue 6's) are written to the database by the one [`Seed`] helper.
+//! Everything is seeded through the API (submission, review, decision) by the one [`Seed`]
+//! helper, but for two direct writes: the instant a decision was recorded (the service stamps
+//! the current time; the date filters need known instants) and the thousands of copies the
+//! paging test needs.
 
 use std::collections::HashMap;
 use std::io::Cursor;
@@ -10,8 +12,7 @@ use std::io::Cursor;
 use calamine::{Data, DataType, Reader, Xlsx};
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
-use essor::db::schema::{applications, assignments, reviews};
-use essor::domain::account::Role;
+use essor::db::schema::applications;
 use serde_json::{Value, json};
 
 use crate::both_backends;
@@ -81,91 +82,80 @@ impl<'a> Seed<'a> {
         resp.json().await.unwrap()
     }
 
-    async fn start_review(&self, staff: &str, id: &str, reviewers: &[&Account]) {
-        let ids: Vec<&str> = reviewers.iter().map(|r| r.id.as_str()).collect();
-        let resp = self
-            .app
-            .post_json(
-                Some(staff),
-                &format!("/api/v1/applications/{id}/start-review"),
-                &json!({ "reviewer_ids": ids }),
-            )
-            .await;
-        assert_eq!(
-            resp.status(),
-            200,
-            "start-review: {}",
-            resp.text().await.unwrap()
-        );
+    /// Starts the review; returns each reviewer's assignment id.
+    async fn start_review(&self, staff: &str, id: &str, reviewers: &[&Account]) -> Vec<String> {
+        self.app.start_review(staff, id, reviewers).await
     }
 
     /// A review on the default grid (social_utility, territorial_anchoring, governance,
-    /// economic_viability, jobs; each out of 5), the reviewer's assignment accepted.
+    /// economic_viability, jobs; each out of 5): the reviewer accepts the assignment, saves the
+    /// review and, if `submitted`, submits it.
     async fn review(
         &self,
-        application_id: &str,
-        reviewer_id: &str,
+        reviewer: &Account,
+        assignment_id: &str,
         points: [i64; 5],
         recommendation: &str,
         submitted: bool,
     ) {
-        let grid = essor::domain::call::default_scoring_grid();
-        let scores: std::collections::BTreeMap<String, i64> = grid
-            .iter()
-            .zip(points)
-            .map(|(c, p)| (c.key.clone(), p))
-            .collect();
-        let hundredths = essor::domain::scoring::hundredths(essor::domain::scoring::review_score(
-            &grid, &scores,
-        ));
-        let scores = serde_json::to_string(&scores).unwrap();
-        let (application_id, reviewer_id, recommendation) = (
-            application_id.to_owned(),
-            reviewer_id.to_owned(),
-            recommendation.to_owned(),
-        );
-        self.app
-            .db
-            .run(move |conn| {
-                let now = essor::db::now();
-                let assignment: String = assignments::table
-                    .filter(assignments::application_id.eq(&application_id))
-                    .filter(assignments::reviewer_id.eq(&reviewer_id))
-                    .select(assignments::id)
-                    .first(conn)?;
-                diesel::update(assignments::table.find(&assignment))
-                    .set((
-                        assignments::status.eq("accepted"),
-                        assignments::statement.eq(Some("Aucun conflit d'intérêts.")),
-                        assignments::responded_at.eq(Some(now)),
-                    ))
-                    .execute(conn)?;
-                diesel::insert_into(reviews::table)
-                    .values((
-                        reviews::id.eq(uuid::Uuid::now_v7().to_string()),
-                        reviews::assignment_id.eq(&assignment),
-                        reviews::application_id.eq(&application_id),
-                        reviews::reviewer_id.eq(&reviewer_id),
-                        reviews::scores.eq(&scores),
-                        reviews::comment.eq("Projet ancré dans le quartier, modèle à consolider."),
-                        reviews::recommendation.eq(&recommendation),
-                        reviews::status.eq(if submitted { "submitted" } else { "draft" }),
-                        reviews::score_hundredths.eq(submitted.then_some(hundredths)),
-                        reviews::created_at.eq(now),
-                        reviews::updated_at.eq(now),
-                        reviews::submitted_at.eq(submitted.then_some(now)),
-                    ))
-                    .execute(conn)?;
-                Ok(())
-            })
+        let app = self.app;
+        let resp = app
+            .post_json(
+                Some(&reviewer.token),
+                &format!("/api/v1/assignments/{assignment_id}/accept"),
+                &json!({"statement": "Aucun conflit d'intérêts."}),
+            )
+            .await;
+        assert_eq!(resp.status(), 200, "accept: {}", resp.text().await.unwrap());
+        let mut body = crate::helpers::review_body(points, recommendation);
+        body["comment"] = "Projet ancré dans le quartier, modèle à consolider.".into();
+        let resp = app
+            .client
+            .put(app.url(&format!("/api/v1/assignments/{assignment_id}/review")))
+            .bearer_auth(&reviewer.token)
+            .json(&body)
+            .send()
             .await
             .unwrap();
+        assert_eq!(
+            resp.status(),
+            200,
+            "save review: {}",
+            resp.text().await.unwrap()
+        );
+        if submitted {
+            let resp = app
+                .post_json(
+                    Some(&reviewer.token),
+                    &format!("/api/v1/assignments/{assignment_id}/review/submit"),
+                    &json!({}),
+                )
+                .await;
+            assert_eq!(
+                resp.status(),
+                200,
+                "submit review: {}",
+                resp.text().await.unwrap()
+            );
+        }
     }
 
-    /// The committee's decision, as issue 6's endpoint will record it.
+    /// Two submitted, favorable reviews (the call's `min_reviews`).
+    async fn reviewed_twice(&self, cast: &Cast, id: &str) {
+        let (r1, r2) = (&cast.reviewer, &cast.spare_reviewer);
+        let assignments = self.start_review(&cast.staff.token, id, &[r1, r2]).await;
+        for (reviewer, assignment) in [r1, r2].into_iter().zip(&assignments) {
+            self.review(reviewer, assignment, [4, 4, 4, 4, 4], "favorable", true)
+                .await;
+        }
+    }
+
+    /// The committee's decision through the API, then its recorded instant set to
+    /// `decided_at_utc` (the service stamps the current time).
     #[allow(clippy::too_many_arguments)]
     async fn decide(
         &self,
+        staff: &str,
         id: &str,
         outcome: &str,
         awarded_cents: Option<i64>,
@@ -174,27 +164,32 @@ impl<'a> Seed<'a> {
         motivation: &str,
         decided_at_utc: &str,
     ) {
-        let (id, outcome, reference, motivation) = (
-            id.to_owned(),
-            outcome.to_owned(),
-            decision_reference.map(str::to_owned),
-            motivation.to_owned(),
+        let resp = self
+            .app
+            .post_json(
+                Some(staff),
+                &format!("/api/v1/applications/{id}/decision"),
+                &json!({
+                    "outcome": outcome, "awarded_cents": awarded_cents,
+                    "motivation": motivation, "committee_date": committee_date,
+                    "decision_reference": decision_reference,
+                }),
+            )
+            .await;
+        assert_eq!(
+            resp.status(),
+            200,
+            "decision: {}",
+            resp.text().await.unwrap()
         );
-        let (committee, decided) = (day(committee_date), dt(decided_at_utc));
+        let id = id.to_owned();
+        let decided = dt(decided_at_utc);
         let n = self
             .app
             .db
             .run(move |conn| {
                 Ok(diesel::update(applications::table.find(&id))
-                    .set((
-                        applications::state.eq(&outcome),
-                        applications::awarded_cents.eq(awarded_cents),
-                        applications::decision_motivation.eq(Some(&motivation)),
-                        applications::committee_date.eq(Some(committee)),
-                        applications::decision_reference.eq(reference),
-                        applications::decided_at.eq(Some(decided)),
-                        applications::version.eq(applications::version + 1),
-                    ))
+                    .set(applications::decided_at.eq(Some(decided)))
                     .execute(conn)?)
             })
             .await
@@ -238,7 +233,6 @@ impl<'a> Seed<'a> {
     async fn world(&self) -> World {
         let app = self.app;
         let cast = app.cast().await;
-        let second_reviewer = app.account(Role::Reviewer, "experte2@exemple.fr").await;
         let staff = cast.staff.token.clone();
         let call = app
             .published_call(&staff, json!({"title": "Entreprendre autrement 2026"}))
@@ -275,30 +269,28 @@ impl<'a> Seed<'a> {
             .await;
 
         let id = |v: &Value| v["id"].as_str().unwrap().to_owned();
-        let reviewers = [&cast.reviewer, &second_reviewer];
+        let (r1, r2) = (&cast.reviewer, &cast.spare_reviewer);
+        let mut assignments = Vec::new();
         for v in [&accepted, &rejected, &under_review] {
-            self.start_review(&staff, &id(v), &reviewers).await;
+            assignments.push(self.start_review(&staff, &id(v), &[r1, r2]).await);
         }
-        let (r1, r2) = (cast.reviewer.id.as_str(), second_reviewer.id.as_str());
-        self.review(&id(&accepted), r1, [5, 4, 4, 4, 2], "favorable", true)
-            .await;
-        self.review(&id(&accepted), r2, [4, 3, 3, 2, 1], "reserved", true)
-            .await;
-        self.review(&id(&rejected), r1, [1, 1, 1, 1, 1], "unfavorable", true)
-            .await;
-        self.review(&id(&rejected), r2, [5, 5, 5, 5, 5], "favorable", true)
-            .await;
-        self.review(&id(&under_review), r1, [3, 3, 3, 3, 3], "reserved", true)
-            .await;
-        self.review(
-            &id(&under_review),
-            r2,
-            [0, 0, 0, 0, 0],
-            "unfavorable",
-            false,
-        )
-        .await;
+        // (application, reviewer's assignment, reviewer, points, recommendation, submitted)
+        type Review<'r> = (usize, usize, &'r Account, [i64; 5], &'static str, bool);
+        let reviews: [Review; 6] = [
+            (0, 0, r1, [5, 4, 4, 4, 2], "favorable", true),
+            (0, 1, r2, [4, 3, 3, 2, 1], "reserved", true),
+            (1, 0, r1, [1, 1, 1, 1, 1], "unfavorable", true),
+            (1, 1, r2, [5, 5, 5, 5, 5], "favorable", true),
+            (2, 0, r1, [3, 3, 3, 3, 3], "reserved", true),
+            (2, 1, r2, [0, 0, 0, 0, 0], "unfavorable", false),
+        ];
+        for (app_index, reviewer_index, reviewer, points, recommendation, submitted) in reviews {
+            let assignment = &assignments[app_index][reviewer_index];
+            self.review(reviewer, assignment, points, recommendation, submitted)
+                .await;
+        }
         self.decide(
+            &staff,
             &id(&accepted),
             "accepted",
             Some(1_500_050),
@@ -310,6 +302,7 @@ impl<'a> Seed<'a> {
         .await;
         // 22:30 UTC on 31 March is 00:30 on 1 April in Paris (summer time).
         self.decide(
+            &staff,
             &id(&rejected),
             "rejected",
             None,
@@ -869,11 +862,9 @@ async fn scdl_file_meets_the_schema(app: TestApp) {
         })
         .await;
     let id = rna_only["id"].as_str().unwrap();
-    seed.start_review(&w.cast.staff.token, id, &[&w.cast.reviewer])
-        .await;
-    seed.review(id, &w.cast.reviewer.id, [4, 4, 4, 4, 4], "favorable", true)
-        .await;
+    seed.reviewed_twice(&w.cast, id).await;
     seed.decide(
+        &w.cast.staff.token,
         id,
         "accepted",
         Some(800_000),
@@ -1138,16 +1129,14 @@ async fn scdl_file_for_ci() {
         })
         .await;
     let id = extra["id"].as_str().unwrap();
-    seed.start_review(&w.cast.staff.token, id, &[&w.cast.reviewer])
-        .await;
-    seed.review(id, &w.cast.reviewer.id, [4, 4, 4, 4, 4], "favorable", true)
-        .await;
+    seed.reviewed_twice(&w.cast, id).await;
     seed.decide(
+        &w.cast.staff.token,
         id,
         "accepted",
         Some(800_000),
         "2026-06-18",
-        None,
+        Some("DEL-2026-078"),
         "Accord.",
         "2026-06-19 08:00:00",
     )
