@@ -168,7 +168,17 @@ impl ExportQuery {
             .map_err(|e| {
                 let detail = match &e {
                     actix_web::error::QueryPayloadError::Deserialize(d) => {
-                        crate::routes::errors::translate_serde_message(&d.to_string())
+                        let msg = d.to_string();
+                        match msg
+                            .strip_prefix("duplicate field `")
+                            .and_then(|r| r.split('`').next())
+                        {
+                            Some(name) => format!(
+                                "le paramètre « {name} » est répété ; pour plusieurs valeurs, \
+                                 séparez-les par des virgules (state=accepted,rejected)"
+                            ),
+                            None => crate::routes::errors::translate_serde_message(&msg),
+                        }
                     }
                     other => other.to_string(),
                 };
@@ -598,6 +608,10 @@ mod tests {
                 "postérieure",
             ),
             (&[("formt", "csv")], "champ « formt » inconnu"),
+            (
+                &[("state", "accepted"), ("state", "rejected")],
+                "le paramètre « state » est répété",
+            ),
             (
                 &[("format", "scdl"), ("state", "rejected")],
                 "ne contient que les subventions attribuées",
