@@ -53,16 +53,251 @@ impl Modify for Security {
     }
 }
 
+/// OpenAPI links from a created resource to what can be done with it, so that clients (and
+/// schemathesis' stateful runs) can follow a call to its applications and an application to
+/// its transitions.
+struct Links;
+
+/// (operation, status, link name, target operation, [(parameter, runtime expression)]).
+type LinkSpec = (
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static [(&'static str, &'static str)],
+);
+
+const CALL_ID: &[(&str, &str)] = &[("id", "$response.body#/id")];
+const APPLICATION_ID: &[(&str, &str)] = &[("id", "$response.body#/id")];
+const SAME_APPLICATION: &[(&str, &str)] = &[("id", "$request.path.id")];
+const DOCUMENT: &[(&str, &str)] = &[("id", "$request.path.id"), ("doc_id", "$response.body#/id")];
+const ASSIGNMENT: &[(&str, &str)] = &[("id", "$response.body#/id")];
+
+const LINKS: &[LinkSpec] = &[
+    ("create_call", "201", "GetCall", "get_call", CALL_ID),
+    ("create_call", "201", "UpdateCall", "update_call", CALL_ID),
+    ("create_call", "201", "PublishCall", "publish_call", CALL_ID),
+    (
+        "publish_call",
+        "200",
+        "CreateApplication",
+        "create_application",
+        CALL_ID,
+    ),
+    ("publish_call", "200", "CloseCall", "close_call", CALL_ID),
+    ("publish_call", "200", "Ranking", "call_ranking", CALL_ID),
+    (
+        "create_application",
+        "201",
+        "GetApplication",
+        "get_application",
+        APPLICATION_ID,
+    ),
+    (
+        "create_application",
+        "201",
+        "UpdateApplication",
+        "update_application",
+        APPLICATION_ID,
+    ),
+    (
+        "create_application",
+        "201",
+        "Eligibility",
+        "application_eligibility",
+        APPLICATION_ID,
+    ),
+    (
+        "create_application",
+        "201",
+        "History",
+        "application_history",
+        APPLICATION_ID,
+    ),
+    (
+        "create_application",
+        "201",
+        "UploadDocument",
+        "upload_document",
+        APPLICATION_ID,
+    ),
+    (
+        "create_application",
+        "201",
+        "ListDocuments",
+        "list_documents",
+        APPLICATION_ID,
+    ),
+    (
+        "create_application",
+        "201",
+        "Submit",
+        "submit",
+        APPLICATION_ID,
+    ),
+    (
+        "create_application",
+        "201",
+        "Withdraw",
+        "withdraw",
+        APPLICATION_ID,
+    ),
+    (
+        "submit",
+        "200",
+        "RequestChanges",
+        "request_changes",
+        APPLICATION_ID,
+    ),
+    (
+        "submit",
+        "200",
+        "DeclareIneligible",
+        "declare_ineligible",
+        APPLICATION_ID,
+    ),
+    (
+        "submit",
+        "200",
+        "StartReview",
+        "start_review",
+        APPLICATION_ID,
+    ),
+    ("submit", "200", "Withdraw", "withdraw", APPLICATION_ID),
+    (
+        "start_review",
+        "200",
+        "AssignReviewer",
+        "assign_reviewer",
+        APPLICATION_ID,
+    ),
+    (
+        "start_review",
+        "200",
+        "Reviews",
+        "application_reviews",
+        APPLICATION_ID,
+    ),
+    (
+        "start_review",
+        "200",
+        "Decision",
+        "decision",
+        APPLICATION_ID,
+    ),
+    (
+        "request_changes",
+        "200",
+        "UpdateApplication",
+        "update_application",
+        APPLICATION_ID,
+    ),
+    ("request_changes", "200", "Submit", "submit", APPLICATION_ID),
+    (
+        "upload_document",
+        "201",
+        "DownloadDocument",
+        "download_document",
+        DOCUMENT,
+    ),
+    (
+        "upload_document",
+        "201",
+        "DeleteDocument",
+        "delete_document",
+        DOCUMENT,
+    ),
+    (
+        "upload_document",
+        "201",
+        "Submit",
+        "submit",
+        SAME_APPLICATION,
+    ),
+    (
+        "assign_reviewer",
+        "201",
+        "AcceptAssignment",
+        "accept_assignment",
+        ASSIGNMENT,
+    ),
+    (
+        "assign_reviewer",
+        "201",
+        "RecuseAssignment",
+        "recuse_assignment",
+        ASSIGNMENT,
+    ),
+    (
+        "accept_assignment",
+        "200",
+        "SaveReview",
+        "save_review",
+        ASSIGNMENT,
+    ),
+    (
+        "accept_assignment",
+        "200",
+        "GetReview",
+        "get_review",
+        ASSIGNMENT,
+    ),
+    (
+        "accept_assignment",
+        "200",
+        "SubmitReview",
+        "submit_review",
+        ASSIGNMENT,
+    ),
+];
+
+impl Modify for Links {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::RefOr;
+        use utoipa::openapi::link::LinkBuilder;
+        for item in openapi.paths.paths.values_mut() {
+            for op in [
+                &mut item.get,
+                &mut item.post,
+                &mut item.put,
+                &mut item.patch,
+                &mut item.delete,
+            ]
+            .into_iter()
+            .flatten()
+            {
+                let Some(op_id) = op.operation_id.clone() else {
+                    continue;
+                };
+                for (_, status, name, target, params) in LINKS.iter().filter(|l| l.0 == op_id) {
+                    if let Some(RefOr::T(resp)) = op.responses.responses.get_mut(*status) {
+                        let mut link = LinkBuilder::new()
+                            .operation_id(*target)
+                            .description(format!("Follow with `{target}`."));
+                        for (param, expr) in params.iter() {
+                            link = link.parameter(*param, *expr);
+                        }
+                        resp.links
+                            .insert((*name).to_owned(), RefOr::T(link.build()));
+                    }
+                }
+            }
+        }
+    }
+}
+
 /// The spec served at `/api/v1/openapi.json`, rendered once at start-up.
 pub struct SpecJson(pub String);
 
 /// Builds the document by mounting the routes on a throw-away `App`.
 pub fn spec() -> utoipa::openapi::OpenApi {
-    let (_, api) = App::new()
+    let (_, mut api) = App::new()
         .into_utoipa_app()
         .openapi(ApiDoc::openapi())
         .configure(crate::routes::configure)
         .split_for_parts();
+    // After the routes are mounted: `modifiers` of the derive run before there are paths.
+    Links.modify(&mut api);
     api
 }
 
@@ -70,4 +305,38 @@ pub fn spec_yaml() -> String {
     spec()
         .to_yaml()
         .expect("the OpenAPI document serialises to YAML")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every link names operations that exist, so a renamed handler cannot leave a dead link.
+    #[test]
+    fn links_point_at_real_operations() {
+        let spec = spec();
+        let ids: Vec<String> = spec
+            .paths
+            .paths
+            .values()
+            .flat_map(|i| [&i.get, &i.post, &i.put, &i.patch, &i.delete])
+            .flatten()
+            .filter_map(|op| op.operation_id.clone())
+            .collect();
+        for (from, status, name, to, _) in LINKS {
+            assert!(
+                ids.iter().any(|i| i == from),
+                "link {name}: no operation {from}"
+            );
+            assert!(
+                ids.iter().any(|i| i == to),
+                "link {name}: no operation {to}"
+            );
+            let json = spec.to_json().unwrap();
+            assert!(
+                json.contains(&format!("\"{name}\"")),
+                "link {name} on {from} {status} not rendered"
+            );
+        }
+    }
 }

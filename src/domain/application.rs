@@ -122,11 +122,11 @@ pub struct Organisation {
     pub legal_form: LegalForm,
     /// 14 digits with a valid key (spaces allowed).
     #[validate(custom(function = "check_siret"))]
-    #[schema(example = "73282932000074")]
+    #[schema(example = "73282932000074", pattern = r"^\d{14}$")]
     pub siret: Option<String>,
     /// Répertoire national des associations: W and 9 digits.
     #[validate(custom(function = "check_rna"))]
-    #[schema(example = "W595012345")]
+    #[schema(example = "W595012345", pattern = r"^W\d{9}$")]
     pub rna: Option<String>,
     #[validate(custom(function = "plausible_date"))]
     #[schema(example = "2025-03-01")]
@@ -135,10 +135,10 @@ pub struct Organisation {
     #[schema(example = "12 rue de Lannoy", max_length = 300)]
     pub address: String,
     #[validate(custom(function = "postal_code"))]
-    #[schema(example = "59650")]
+    #[schema(example = "59650", pattern = r"^\d{5}$")]
     pub postal_code: String,
     #[validate(custom(function = "insee"))]
-    #[schema(example = "59009")]
+    #[schema(example = "59009", pattern = r"^(\d{5}|2[AB]\d{3})$")]
     pub commune_insee: String,
     #[validate(range(max = 1_000_000, message = "nombre de salariés invraisemblable"))]
     #[schema(example = 2)]

@@ -108,11 +108,11 @@ impl CsvDialect {
 #[into_params(parameter_in = Query)]
 pub struct ExportQuery {
     /// `csv` (default), `xlsx`, `json` or `scdl`.
-    #[param(value_type = Option<ExportFormat>)]
+    #[param(value_type = Option<ExportFormat>, inline)]
     pub format: Option<String>,
     /// CSV only: `rfc4180` (default) or `excel-fr` (`;`, decimal comma and a BOM, for Excel
     /// in French).
-    #[param(value_type = Option<CsvDialect>)]
+    #[param(value_type = Option<CsvDialect>, inline)]
     pub dialect: Option<String>,
     /// Only applications in these states, comma-separated (default: every state but `draft`;
     /// `scdl` only ever holds `accepted`).
