@@ -325,6 +325,16 @@ impl Settings {
                 self.frontend.base_url
             ));
         }
+        // The SCDL « subventions » export publishes these: `idAttribuant` is 14 digits.
+        if self.authority.name.trim().is_empty() {
+            return invalid("authority.name must not be empty".into());
+        }
+        let siret = &self.authority.siret;
+        if !(siret.len() == 14 && crate::domain::identifiers::Siret::parse(siret).is_ok()) {
+            return invalid(format!(
+                "authority.siret {siret:?} is not a SIRET (14 digits with a valid key)"
+            ));
+        }
         for origin in &self.server.cors_origins {
             match url::Url::parse(origin) {
                 Ok(u) if matches!(u.scheme(), "http" | "https") => {}
@@ -388,6 +398,8 @@ mod tests {
         );
         assert_eq!(s.database.url, "postgres://u@localhost/essor");
         assert_eq!(s.mail.staff_address_list(), vec!["a@mel.fr", "b@mel.fr"]);
+        let s = load(&[("APP__AUTHORITY__SIRET", "73282932000074")]).unwrap();
+        assert_eq!(s.authority.siret, "73282932000074");
     }
 
     #[test]
@@ -421,6 +433,15 @@ mod tests {
                 "smtp_url",
             ),
             (&[("APP_ENV", "staging")], "APP_ENV"),
+            (
+                &[("APP__AUTHORITY__SIRET", "200 093 201 00016")],
+                "authority.siret",
+            ),
+            (
+                &[("APP__AUTHORITY__SIRET", "20009320100017")],
+                "authority.siret",
+            ),
+            (&[("APP__AUTHORITY__NAME", " ")], "authority.name"),
             (&[("APP_ENV", "production")], "JWT_SECRET"),
             (
                 &[

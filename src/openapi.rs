@@ -27,6 +27,7 @@ use crate::error::Problem;
         (name = "meta", description = "The API's own description."),
         (name = "auth", description = "Registration and tokens."),
         (name = "users", description = "Accounts."),
+        (name = "exports", description = "Exports of a call's applications for staff: CSV, XLSX, JSON, SCDL « subventions »."),
         (name = "admin", description = "Administration: the mail outbox."),
     )
 )]

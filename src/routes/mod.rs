@@ -8,6 +8,7 @@ pub mod calls;
 pub mod documents;
 pub mod errors;
 pub mod etag;
+pub mod exports;
 pub mod extract;
 pub mod health;
 pub mod meta;
@@ -32,6 +33,7 @@ pub fn configure(cfg: &mut ServiceConfig) {
             .service(calls::update_call)
             .service(calls::publish_call)
             .service(calls::close_call)
+            .service(exports::export_call)
             .service(applications::create_application)
             .service(applications::list_applications)
             .service(applications::get_application)

@@ -7,6 +7,7 @@ mod applications;
 mod auth;
 mod calls;
 mod documents;
+mod exports;
 mod foundation;
 mod mail;
 mod matrix;

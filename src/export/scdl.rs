@@ -1,0 +1,198 @@
+//! The SCDL « subventions » 2.1.1 open-data file (décret n° 2017-779: an authority publishes
+//! the grants above 23 000 € it awards; many publish them all): a CSV in UTF-8 with `,`, one
+//! line per accepted application, the fields in the schema's order and formats
+//! (`data/scdl-subventions-2.1.1.schema.json` in the shared folder).
+//!
+//! What essor fills in, field by field:
+//! - `nomAttribuant`, `idAttribuant`: the authority, from `authority.name` / `authority.siret`;
+//! - `dateConvention`: the committee's date (the deliberation the grant agreement follows),
+//!   else the day the decision was recorded;
+//! - `referenceDecision`: the decision's reference;
+//! - `nomBeneficiaire`, `idBeneficiaire` (SIRET), `rnaBeneficiaire`: the organisation;
+//! - `objet`: the project's title (256 characters at most);
+//! - `montant`: the amount awarded, in euros (`15000.00`);
+//! - `nature`: `aide en numéraire`; `conditionsVersement`: `unique` (a one-off grant);
+//! - `datesPeriodeVersement`: the day the decision was recorded (essor does not record
+//!   payments; the grant is paid in one instalment after the decision);
+//! - `idRAE`: empty; `notificationUE`: `non`; `pourcentageSubvention`: `1.00` (one
+//!   beneficiary takes the whole grant); `dispositifAide`: `authority.grant_scheme`.
+
+use std::io::Write;
+
+use crate::config::AuthoritySettings;
+use crate::domain::application_state::ApplicationState;
+use crate::domain::identifiers::{Rna, Siret};
+use crate::domain::money::Cents;
+use crate::export::ExportStats;
+use crate::export::rows::{ExportRow, Pages};
+
+/// The schema's fields, in its order.
+pub const FIELDS: [&str; 16] = [
+    "nomAttribuant",
+    "idAttribuant",
+    "dateConvention",
+    "referenceDecision",
+    "nomBeneficiaire",
+    "idBeneficiaire",
+    "rnaBeneficiaire",
+    "objet",
+    "montant",
+    "nature",
+    "conditionsVersement",
+    "datesPeriodeVersement",
+    "idRAE",
+    "notificationUE",
+    "pourcentageSubvention",
+    "dispositifAide",
+];
+
+pub const NATURE: &str = "aide en numéraire";
+pub const CONDITIONS_VERSEMENT: &str = "unique";
+pub const NOTIFICATION_UE: &str = "non";
+pub const POURCENTAGE_SUBVENTION: &str = "1.00";
+/// `objet` holds at most this many characters.
+pub const OBJET_MAX_CHARS: usize = 256;
+
+/// One line of text: control characters (line breaks) become spaces, runs of spaces one.
+fn one_line(s: &str) -> String {
+    s.split(|c: char| c.is_whitespace() || c.is_control())
+        .filter(|w| !w.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+fn truncate_chars(s: String, max: usize) -> String {
+    if s.chars().count() <= max {
+        return s;
+    }
+    let mut out: String = s.chars().take(max - 1).collect();
+    out = out.trim_end().to_owned();
+    out.push('…');
+    out
+}
+
+/// The line of an accepted application, or `None` (with the reason) when it cannot make one.
+pub fn record(row: &ExportRow, authority: &AuthoritySettings) -> Result<[String; 16], String> {
+    if row.state != ApplicationState::Accepted {
+        return Err(format!("{} is not accepted", row.reference));
+    }
+    let awarded = row
+        .awarded_cents
+        .ok_or_else(|| format!("{} has no amount awarded", row.reference))?;
+    let decided = row.decided_on.or(row.committee_date);
+    let convention = row
+        .committee_date
+        .or(row.decided_on)
+        .ok_or_else(|| format!("{} has no decision date", row.reference))?;
+    let payment = decided.unwrap_or(convention);
+    let siret = row
+        .siret
+        .as_deref()
+        .and_then(|s| Siret::parse(s).ok())
+        .map(|s| s.as_str().to_owned())
+        .unwrap_or_default();
+    let rna = row
+        .rna
+        .as_deref()
+        .and_then(|s| Rna::parse(s).ok())
+        .map(|s| s.as_str().to_owned())
+        .unwrap_or_default();
+    Ok([
+        one_line(&authority.name),
+        authority.siret.clone(),
+        convention.format("%Y-%m-%d").to_string(),
+        row.decision_reference
+            .as_deref()
+            .map(one_line)
+            .unwrap_or_default(),
+        one_line(&row.organisation_name),
+        siret,
+        rna,
+        truncate_chars(one_line(&row.project_title), OBJET_MAX_CHARS),
+        Cents::new(awarded).unwrap_or_default().to_decimal_string(),
+        NATURE.to_owned(),
+        CONDITIONS_VERSEMENT.to_owned(),
+        payment.format("%Y-%m-%d").to_string(),
+        String::new(),
+        NOTIFICATION_UE.to_owned(),
+        POURCENTAGE_SUBVENTION.to_owned(),
+        one_line(&authority.grant_scheme),
+    ])
+}
+
+pub fn write<W: Write>(
+    mut pages: Pages<'_>,
+    authority: &AuthoritySettings,
+    out: &mut W,
+) -> anyhow::Result<ExportStats> {
+    let mut w = ::csv::WriterBuilder::new()
+        .delimiter(b',')
+        .terminator(::csv::Terminator::CRLF)
+        .from_writer(out);
+    w.write_record(FIELDS)?;
+    let mut stats = ExportStats::default();
+    while let Some(chunk) = pages.next_chunk()? {
+        for row in &chunk.rows {
+            match record(row, authority) {
+                Ok(fields) => {
+                    w.write_record(&fields)?;
+                    stats.applications += 1;
+                }
+                // The decision service guarantees both; a row without them is left out of
+                // the open data rather than published wrong.
+                Err(why) => {
+                    tracing::warn!(application_id = %row.id, why, "left out of the SCDL file")
+                }
+            }
+        }
+        w.flush()?;
+    }
+    w.flush()?;
+    Ok(stats)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::export::fixtures::sample_row;
+
+    fn authority() -> AuthoritySettings {
+        AuthoritySettings {
+            name: "Métropole Européenne de Lille".into(),
+            siret: "20009320100016".into(),
+            grant_scheme: "Entreprendre autrement".into(),
+        }
+    }
+
+    #[test]
+    fn an_accepted_application_makes_a_line() {
+        let mut row = sample_row();
+        row.project_title = format!("Ligne 1\nLigne 2 {}", "x".repeat(300));
+        let r = record(&row, &authority()).unwrap();
+        assert_eq!(r[0], "Métropole Européenne de Lille");
+        assert_eq!(r[2], "2026-03-12");
+        assert_eq!(r[5], "73282932000074");
+        assert_eq!(r[6], "");
+        assert!(r[7].starts_with("Ligne 1 Ligne 2 x"));
+        assert_eq!(r[7].chars().count(), OBJET_MAX_CHARS);
+        assert!(r[7].ends_with('…'));
+        assert_eq!(r[8], "15000.50");
+        assert_eq!(r[11], "2026-03-13");
+        assert_eq!(r[13], "non");
+        assert_eq!(r[14], "1.00");
+    }
+
+    #[test]
+    fn rows_without_an_award_are_left_out() {
+        let mut row = sample_row();
+        row.awarded_cents = None;
+        assert!(record(&row, &authority()).is_err());
+        let mut row = sample_row();
+        row.state = ApplicationState::Rejected;
+        assert!(record(&row, &authority()).is_err());
+        let mut row = sample_row();
+        row.committee_date = None;
+        row.decided_on = None;
+        assert!(record(&row, &authority()).is_err());
+    }
+}
