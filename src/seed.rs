@@ -303,6 +303,12 @@ pub fn seed_demo(db: &Db, n: usize) -> anyhow::Result<SeedReport> {
     })
     .map_err(|e| anyhow::anyhow!("{e}"))?;
 
+    let rule_set = crate::domain::eligibility::RuleSet::find("mel-2021").expect("mel-2021 exists");
+    let rules = crate::domain::eligibility::CallRules::from_rule_set(rule_set, &communes);
+    let required: Vec<String> = default_required_documents()
+        .into_iter()
+        .map(|d| d.key)
+        .collect();
     for i in 0..n {
         let st = state_for(i);
         let b = body(i, &mut rng, &communes, today);
@@ -321,7 +327,7 @@ pub fn seed_demo(db: &Db, n: usize) -> anyhow::Result<SeedReport> {
             project_title: b.project.title.clone(),
             requested_cents: b.project.requested_cents,
             eligibility: None,
-            eligibility_verdict: submitted.map(|_| "eligible".into()),
+            eligibility_verdict: None,
             awarded_cents: None,
             decision_motivation: None,
             committee_date: None,
@@ -331,6 +337,25 @@ pub fn seed_demo(db: &Db, n: usize) -> anyhow::Result<SeedReport> {
             submitted_at: submitted,
             decided_at: None,
         };
+        if let Some(at) = submitted {
+            // The report as submission would have stored it (the demo attaches no files, so
+            // the required documents are listed as missing).
+            let ev = crate::domain::eligibility::evaluate(&b, &rules, at.date());
+            let verdict = ev.verdict;
+            let report = crate::services::applications::EligibilityReport::new(
+                ev,
+                verdict,
+                at.and_utc(),
+                required.clone(),
+            );
+            row.eligibility_verdict = Some(
+                serde_json::to_value(verdict)?
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_owned(),
+            );
+            row.eligibility = Some(serde_json::to_string(&report)?);
+        }
         event(
             &mut events,
             &id,

@@ -297,12 +297,12 @@ pub async fn apply(
                 Command::Submit => submit(conn, &mut row, &call)?,
                 Command::RequestChanges(i) => json!({"message": i.message.trim()}),
                 Command::DeclareIneligible(i) => {
-                    let report = assess(&row, &i.assessments, &user.id)?;
+                    let report = assess(conn, &row, &call, &i.assessments, &user.id)?;
                     store_report(&mut row, &report)?;
                     json!({"motivation": i.motivation.trim(), "assessments": i.assessments})
                 }
                 Command::StartReview(i) => {
-                    let report = assess(&row, &i.assessments, &user.id)?;
+                    let report = assess(conn, &row, &call, &i.assessments, &user.id)?;
                     let open = eligibility::unassessed_review_codes(&report.evaluation());
                     if !open.is_empty() {
                         let mut errors = FieldErrors::new();
@@ -525,17 +525,19 @@ fn store_report(row: &mut ApplicationRow, report: &EligibilityReport) -> Result<
 }
 
 /// Applies staff's readings to the stored report (every problem reported at once).
+/// Staff read the report stored at submission; an application without one (imported or
+/// seeded data, found by the fuzzer) gets one computed now rather than a 500.
 fn assess(
+    conn: &mut DbConnection,
     row: &ApplicationRow,
+    call: &CallRow,
     assessments: &BTreeMap<String, Assessment>,
     by: &str,
 ) -> Result<EligibilityReport, AppError> {
-    let report = row.report()?.ok_or_else(|| {
-        AppError::Internal(anyhow::anyhow!(
-            "submitted application {} has no report",
-            row.id
-        ))
-    })?;
+    let report = match row.report()? {
+        Some(report) => report,
+        None => compute_report(conn, row, call)?,
+    };
     let ev = report.evaluation();
     let problems = eligibility::validate_assessments(&ev, assessments);
     if !problems.is_empty() {

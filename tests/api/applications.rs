@@ -850,3 +850,49 @@ async fn staff_readings_of_review_criteria_are_stored_beside_the_automatic_outco
         .unwrap();
     assert_eq!(&stored, report);
 }
+
+both_backends!(screening_an_application_without_a_stored_report_computes_one);
+
+/// Found by schemathesis on seeded data: a submitted application without a stored report
+/// (imported data) made `declare-ineligible` answer 500. The report is now computed then.
+async fn screening_an_application_without_a_stored_report_computes_one(app: TestApp) {
+    use diesel::prelude::*;
+    use essor::db::schema::applications;
+    let cast = app.cast().await;
+    let call = app.published_call(&cast.staff.token, json!({})).await;
+    let a = app
+        .submitted_application(&cast.applicant.token, call["id"].as_str().unwrap())
+        .await;
+    let id = a["id"].as_str().unwrap().to_owned();
+    let target = id.clone();
+    app.db
+        .run(move |conn| {
+            diesel::update(applications::table.find(target))
+                .set(applications::eligibility.eq(None::<String>))
+                .execute(conn)?;
+            Ok(())
+        })
+        .await
+        .unwrap();
+    let resp = app
+        .post_json(
+            Some(&cast.staff.token),
+            &format!("/api/v1/applications/{id}/declare-ineligible"),
+            &json!({"motivation": "0"}),
+        )
+        .await;
+    assert_eq!(
+        resp.status(),
+        200,
+        "{}",
+        resp.text().await.unwrap_or_default()
+    );
+    let after: Value = app
+        .get_as(&cast.staff.token, &format!("/api/v1/applications/{id}"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(after["state"], "ineligible");
+    assert_eq!(after["eligibility"]["verdict"], "eligible");
+}
