@@ -165,6 +165,9 @@ impl Db {
         let pool = r2d2::Pool::builder()
             .max_size(pool_size)
             .min_idle(Some(0))
+            // No `SELECT 1` before every query: a broken connection shows as a query error
+            // and r2d2 replaces it; the readiness probe still pings.
+            .test_on_check_out(false)
             .connection_timeout(timeout)
             .build_unchecked(manager);
         Ok(Self { pool, kind })

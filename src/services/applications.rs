@@ -9,7 +9,7 @@ use uuid::Uuid;
 use validator::Validate;
 
 use crate::auth::CurrentUser;
-use crate::db::applications::{self as rows, ApplicationRow, ListFilter, Visibility};
+use crate::db::applications::{self as rows, ApplicationRow, ListFilter, SummaryRow, Visibility};
 use crate::db::audit::{self, AuditRow};
 use crate::db::calls::{self, CallRow};
 use crate::db::{self as dbm, DbConnection};
@@ -215,12 +215,22 @@ impl ApplicationRow {
         })
     }
 
+    fn set_body(&mut self, body: &ApplicationBody) -> Result<(), AppError> {
+        self.body = serde_json::to_string(body).map_err(|e| AppError::Internal(e.into()))?;
+        self.organisation_name = body.organisation.name.clone();
+        self.project_title = body.project.title.clone();
+        self.requested_cents = body.project.requested_cents;
+        Ok(())
+    }
+}
+
+impl SummaryRow {
     pub fn summary(&self) -> Result<ApplicationSummary, AppError> {
         Ok(ApplicationSummary {
             id: self.id.clone(),
             reference: self.reference.clone(),
             call_id: self.call_id.clone(),
-            state: self.app_state()?,
+            state: self.state.parse().map_err(|e| internal("state", e))?,
             organisation_name: self.organisation_name.clone(),
             project_title: self.project_title.clone(),
             requested_cents: self.requested_cents,
@@ -234,14 +244,6 @@ impl ApplicationRow {
             created_at: self.created_at.and_utc(),
             submitted_at: self.submitted_at.map(|t| t.and_utc()),
         })
-    }
-
-    fn set_body(&mut self, body: &ApplicationBody) -> Result<(), AppError> {
-        self.body = serde_json::to_string(body).map_err(|e| AppError::Internal(e.into()))?;
-        self.organisation_name = body.organisation.name.clone();
-        self.project_title = body.project.title.clone();
-        self.requested_cents = body.project.requested_cents;
-        Ok(())
     }
 }
 
@@ -386,7 +388,7 @@ pub async fn list(
             let (rows, total) = rows::list(conn, &v, &filter, paging.offset(), paging.limit())?;
             let items = rows
                 .iter()
-                .map(ApplicationRow::summary)
+                .map(SummaryRow::summary)
                 .collect::<Result<Vec<_>, _>>()?;
             Ok(Page::new(items, total, paging))
         })
