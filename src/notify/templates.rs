@@ -7,7 +7,7 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use chrono::{DateTime, Datelike, NaiveDate, Timelike, Utc};
+use chrono::{DateTime, NaiveDate, Timelike, Utc};
 use minijinja::syntax::SyntaxConfig;
 use minijinja::{Environment, HtmlEscape, UndefinedBehavior, Value};
 
@@ -250,28 +250,9 @@ fn multiline(value: String) -> Value {
     Value::from_safe_string(escaped.replace('\n', "<br>\n"))
 }
 
-const MONTHS: [&str; 12] = [
-    "janvier",
-    "février",
-    "mars",
-    "avril",
-    "mai",
-    "juin",
-    "juillet",
-    "août",
-    "septembre",
-    "octobre",
-    "novembre",
-    "décembre",
-];
-
 /// « 15 janvier 2027 », « 1er mars 2027 » (the first of the month is an ordinal in French).
 pub fn date_fr(date: NaiveDate) -> String {
-    let day = match date.day() {
-        1 => "1er".to_owned(),
-        d => d.to_string(),
-    };
-    format!("{day} {} {}", MONTHS[date.month0() as usize], date.year())
+    crate::domain::dates::french_date(date)
 }
 
 /// « 15 janvier 2027 à 14 h 30 », in Paris time (what the applicant's clock said).
