@@ -11,7 +11,7 @@ use crate::db::applications::ListFilter;
 use crate::domain::application::ApplicationBody;
 use crate::domain::application_state::ApplicationState;
 use crate::error::{AppError, Problem};
-use crate::routes::etag::{etag, if_match, require_if_match};
+use crate::routes::etag::{if_match, require_if_match, versioned};
 use crate::routes::extract::{Page, PageParams, from_json};
 use crate::services::applications::{
     self, Application, ApplicationSummary, EligibilityReport, HistoryEvent,
@@ -22,9 +22,7 @@ use crate::services::transitions::{
 use crate::state::AppState;
 
 fn with_etag(status: StatusCode, app: Application) -> HttpResponse {
-    HttpResponse::build(status)
-        .insert_header(etag(app.version))
-        .json(app)
+    versioned(status, app.version, &app)
 }
 
 /// Start an application (draft) on a published call (applicants).
@@ -195,7 +193,8 @@ pub async fn application_eligibility(
     Ok(HttpResponse::Ok().json(applications::eligibility(&state, &user, id.into_inner()).await?))
 }
 
-async fn run(
+/// Every transition endpoint: optional `If-Match`, the one transition service, the new version.
+pub(crate) async fn run(
     req: &HttpRequest,
     user: &CurrentUser,
     state: &AppState,

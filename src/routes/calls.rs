@@ -8,7 +8,7 @@ use utoipa::IntoParams;
 use crate::auth::{CurrentUser, MaybeUser};
 use crate::domain::call::{CallAction, CallState};
 use crate::error::{AppError, Problem};
-use crate::routes::etag::{etag, require_if_match};
+use crate::routes::etag::{require_if_match, versioned};
 use crate::routes::extract::{Page, PageParams};
 use crate::services::calls::{self, Call, CallSettings, NewCall};
 use crate::state::AppState;
@@ -21,9 +21,7 @@ pub struct CallFilter {
 }
 
 fn with_etag(status: actix_web::http::StatusCode, call: Call) -> HttpResponse {
-    HttpResponse::build(status)
-        .insert_header(etag(call.version))
-        .json(call)
+    versioned(status, call.version, &call)
 }
 
 /// Create a call in state `draft` (staff).

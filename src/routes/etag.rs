@@ -9,6 +9,17 @@ pub fn etag(version: i32) -> (header::HeaderName, String) {
     (header::ETAG, format!("\"{version}\""))
 }
 
+/// A JSON answer carrying its resource's version as the `ETag`.
+pub fn versioned<T: serde::Serialize>(
+    status: actix_web::http::StatusCode,
+    version: i32,
+    body: &T,
+) -> actix_web::HttpResponse {
+    actix_web::HttpResponse::build(status)
+        .insert_header(etag(version))
+        .json(body)
+}
+
 /// What `If-Match` asks for: `None` when absent, `Some(None)` for `*`, `Some(Some(v))` for a
 /// version. An unreadable value can match nothing: 412.
 pub fn if_match(req: &HttpRequest) -> Result<Option<Option<i32>>, AppError> {

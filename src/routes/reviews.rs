@@ -5,13 +5,13 @@ use serde_json::Value;
 
 use crate::auth::CurrentUser;
 use crate::error::{AppError, Problem};
-use crate::routes::etag::{etag, if_match};
+
 use crate::routes::extract::{Page, PageParams, from_json};
 use crate::services::applications::Application;
 use crate::services::reviews::{
     self, AcceptInput, AssignInput, Assignment, RankingEntry, RecuseInput, Review, ReviewInput,
 };
-use crate::services::transitions::{self, Command, DecisionInput};
+use crate::services::transitions::{Command, DecisionInput};
 use crate::state::AppState;
 
 /// Assign one more reviewer to an application under review (staff), e.g. after a recusal.
@@ -271,16 +271,6 @@ pub async fn decision(
     body: web::Json<Value>,
 ) -> Result<HttpResponse, AppError> {
     let input: DecisionInput = from_json(body.into_inner())?;
-    let expected = if_match(&req)?.flatten();
-    let app = transitions::apply(
-        &state,
-        &user,
-        id.into_inner(),
-        expected,
-        Command::Decide(input),
-    )
-    .await?;
-    Ok(HttpResponse::Ok()
-        .insert_header(etag(app.version))
-        .json(app))
+    crate::routes::applications::run(&req, &user, &state, id.into_inner(), Command::Decide(input))
+        .await
 }
