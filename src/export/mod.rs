@@ -177,7 +177,7 @@ impl ExportQuery {
                                 "le paramètre « {name} » est répété ; pour plusieurs valeurs, \
                                  séparez-les par des virgules (state=accepted,rejected)"
                             ),
-                            None => crate::routes::errors::translate_serde_message(&msg),
+                            None => crate::input::translate_serde_message(&msg),
                         }
                     }
                     other => other.to_string(),
