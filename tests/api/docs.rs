@@ -6,7 +6,9 @@ use std::path::Path;
 use essor::domain::eligibility::{CRITERION_DEFINITIONS, RULE_SETS};
 
 fn read(page: &str) -> String {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("docs").join(page);
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("docs")
+        .join(page);
     std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
@@ -45,7 +47,11 @@ fn eligibility_page_lists_every_rule_set() {
             .unwrap_or_else(|| panic!("rule set {} missing from docs/eligibility.md", rs.version));
         let cap_eur = rs.max_award_cap_cents / 100;
         let cap = format!("{} {:03} €", cap_eur / 1000, cap_eur % 1000);
-        assert!(row.contains(&cap), "{}: cap {cap} not in {row:?}", rs.version);
+        assert!(
+            row.contains(&cap),
+            "{}: cap {cap} not in {row:?}",
+            rs.version
+        );
         assert!(
             row.contains(&format!("{} years", rs.startup_max_age_years)),
             "{}: age limit not in {row:?}",
