@@ -19,6 +19,7 @@ use crate::domain::territory;
 use crate::error::{FieldErrors, ServiceError};
 use crate::input::merge_patch;
 use crate::input::{Page, Paging, from_json};
+use crate::services::runner::{Audit, Move, change_state};
 use crate::services::version::check_version;
 use crate::state::AppState;
 
@@ -445,7 +446,7 @@ pub async fn create(
                 &actor,
                 "create",
                 None,
-                Some("draft"),
+                Some(CallState::Draft.as_str()),
                 json!({"title": row.title}),
             )?;
             row.to_view()
@@ -482,8 +483,10 @@ pub async fn list(
 ) -> Result<Page<Call>, ServiceError> {
     let states: Vec<&'static str> = match (staff, filter) {
         (true, Some(s)) => vec![s.as_str()],
-        (true, None) => vec!["draft", "published", "closed"],
-        (false, Some(CallState::Published) | None) => vec!["published"],
+        (true, None) => [CallState::Draft, CallState::Published, CallState::Closed]
+            .map(CallState::as_str)
+            .to_vec(),
+        (false, Some(CallState::Published) | None) => vec![CallState::Published.as_str()],
         (false, Some(_)) => vec![],
     };
     state
@@ -599,6 +602,7 @@ pub async fn transition(
     action: CallAction,
 ) -> Result<Call, ServiceError> {
     let actor = user.id.clone();
+    let notifier = state.notifier.clone();
     state
         .db
         .transaction(move |conn| {
@@ -614,7 +618,6 @@ pub async fn transition(
             })?;
             let now = dbm::now();
             let old_version = row.version;
-            row.state = to.as_str().to_owned();
             row.version += 1;
             row.updated_at = now;
             match action {
@@ -630,15 +633,24 @@ pub async fn transition(
                 CallAction::Publish => "publish",
                 CallAction::Close => "close",
             };
-            audit_call(
+            change_state(
                 conn,
-                &row.id,
-                &actor,
-                name,
-                Some(from.as_str()),
-                Some(to.as_str()),
-                json!({}),
+                &notifier,
+                Move {
+                    id: &row.id,
+                    from,
+                    to,
+                },
+                Audit {
+                    application_id: None,
+                    call_id: Some(&row.id),
+                    actor_id: &actor,
+                    action: name,
+                    payload: json!({}),
+                },
+                &[],
             )?;
+            row.state = to.as_str().to_owned();
             row.to_view()
         })
         .await
