@@ -49,7 +49,8 @@ pub async fn create_application(
     id: web::Path<String>,
     body: web::Json<Value>,
 ) -> Result<HttpResponse, AppError> {
-    let app = applications::create(&state, &user, id.into_inner(), body.into_inner()).await?;
+    let body: ApplicationBody = from_json(body.into_inner())?;
+    let app = applications::create(&state, &user, id.into_inner(), body).await?;
     Ok(with_etag(StatusCode::CREATED, app))
 }
 

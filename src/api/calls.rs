@@ -9,7 +9,7 @@ use crate::api::etag::{require_if_match, versioned};
 use crate::auth::{CurrentUser, MaybeUser};
 use crate::domain::call::{CallAction, CallState};
 use crate::error::{AppError, Problem};
-use crate::input::{Page, PageParams};
+use crate::input::{Page, PageParams, from_json};
 use crate::services::calls::{self, Call, CallSettings, NewCall};
 use crate::state::AppState;
 
@@ -45,7 +45,8 @@ pub async fn create_call(
     body: web::Json<Value>,
 ) -> Result<HttpResponse, AppError> {
     user.require_staff()?;
-    let call = calls::create(&state, &user, body.into_inner()).await?;
+    let input: NewCall = from_json(body.into_inner())?;
+    let call = calls::create(&state, &user, input).await?;
     Ok(with_etag(actix_web::http::StatusCode::CREATED, call))
 }
 

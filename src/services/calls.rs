@@ -406,9 +406,8 @@ pub fn audit_call(
 pub async fn create(
     state: &AppState,
     user: &CurrentUser,
-    body: Value,
+    input: NewCall,
 ) -> Result<Call, ServiceError> {
-    let input: NewCall = from_json(body)?;
     let valid = CallSettings::from_new(input)?.validate()?;
     let now = dbm::now();
     let mut row = CallRow {
