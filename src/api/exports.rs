@@ -4,6 +4,7 @@ use actix_web::http::header::{self, ContentDisposition, DispositionParam, Dispos
 use actix_web::{HttpRequest, HttpResponse, get, web};
 use utoipa::ToSchema;
 
+use crate::api::problems::NeedsToken;
 use crate::auth::CurrentUser;
 use crate::db::calls;
 use crate::error::{AppError, Problem};
@@ -54,7 +55,7 @@ pub struct CsvFile(pub String);
             )
         ),
         (status = 400, description = "Unknown format, dialect or state, a date not `YYYY-MM-DD`, or `decided_from` after `decided_to`.", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "Missing, invalid or expired token.", body = Problem, content_type = "application/problem+json"),
+        NeedsToken,
         (status = 403, description = "Only staff export.", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such call.", body = Problem, content_type = "application/problem+json"),
     )
