@@ -9,13 +9,12 @@ use utoipa::IntoParams;
 use crate::api::etag::{if_match, require_if_match, versioned};
 use crate::api::problems::{JsonBody, NeedsToken, Versioned};
 use crate::auth::CurrentUser;
-use crate::db::applications::ListFilter;
 use crate::domain::application::ApplicationBody;
 use crate::domain::application_state::ApplicationState;
 use crate::error::{AppError, Problem};
 use crate::input::{Page, PageParams, from_json};
 use crate::services::applications::{
-    self, Application, ApplicationSummary, EligibilityReport, HistoryEvent,
+    self, Application, ApplicationSummary, EligibilityReport, HistoryEvent, ListFilter,
 };
 use crate::services::transitions::{
     self, Command, DeclareIneligibleInput, RequestChangesInput, StartReviewInput, WithdrawInput,

@@ -6,7 +6,6 @@ use utoipa::ToSchema;
 
 use crate::api::problems::NeedsToken;
 use crate::auth::CurrentUser;
-use crate::db::calls;
 use crate::error::{AppError, Problem};
 use crate::export::json::ExportRecord;
 use crate::export::{self, ExportContext, ExportQuery};
@@ -71,11 +70,7 @@ pub async fn export_call(
     // Read after the role check, so that a caller without the right gets 403, not 400.
     let params = ExportQuery::from_query_string(req.query_string())?.parse()?;
     let id = id.into_inner();
-    let call = state
-        .db
-        .run(move |conn| Ok(calls::find(conn, &id)?))
-        .await?
-        .ok_or_else(crate::services::calls::not_found)?;
+    let call = crate::services::calls::for_export(&state, id).await?;
     let file_name = params.file_name(&call.title);
     let format = params.format;
     let ctx = ExportContext::new(
