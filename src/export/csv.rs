@@ -4,8 +4,8 @@
 //! Dialects: `rfc4180` (`,`, `20000.00`, no BOM) for programs; `excel-fr` for Excel in French:
 //! `;` between fields (French Excel's list separator), decimal commas (`20000,00`, read as a
 //! number), a UTF-8 BOM (without it Excel reads the file as Windows-1252 and garbles the
-//! accents), and free text that Excel would take for a formula (`=`, `+`, `-`, `@` first)
-//! prefixed with `'` (CSV injection).
+//! accents). In both dialects, free text a spreadsheet would take for a formula is prefixed
+//! with `'` (CSV injection, [`super::formula`]).
 
 use std::borrow::Cow;
 use std::io::Write;
@@ -45,14 +45,10 @@ pub fn decimal2(v: f64, dialect: CsvDialect) -> String {
     }
 }
 
-/// Text a spreadsheet would run as a formula gets a leading `'` in the excel-fr dialect.
-pub fn text(s: &str, dialect: CsvDialect) -> Cow<'_, str> {
-    let risky = s.starts_with(['=', '+', '-', '@', '\t', '\r']);
-    if dialect == CsvDialect::ExcelFr && risky {
-        Cow::Owned(format!("'{s}"))
-    } else {
-        Cow::Borrowed(s)
-    }
+/// Free text, defused against CSV injection whatever the dialect: a file meant for programs
+/// is opened in a spreadsheet sooner or later.
+pub fn text(s: &str) -> Cow<'_, str> {
+    super::formula::defuse(s)
 }
 
 fn date(d: Option<chrono::NaiveDate>) -> String {
@@ -64,24 +60,22 @@ fn date(d: Option<chrono::NaiveDate>) -> String {
 pub fn fields(row: &ExportRow, dialect: CsvDialect) -> Vec<Cow<'_, str>> {
     let opt = |s: &'static str| Cow::Borrowed(s);
     let owned = Cow::Owned;
-    fn opt_text(s: &Option<String>, dialect: CsvDialect) -> Cow<'_, str> {
-        s.as_deref()
-            .map(|s| text(s, dialect))
-            .unwrap_or(Cow::Borrowed(""))
+    fn opt_text(s: &Option<String>) -> Cow<'_, str> {
+        s.as_deref().map(text).unwrap_or(Cow::Borrowed(""))
     }
     vec![
         Cow::Borrowed(row.reference.as_str()),
-        text(&row.organisation_name, dialect),
+        text(&row.organisation_name),
         owned(row.legal_form.as_ref().map(code).unwrap_or_default()),
-        opt_text(&row.siret, dialect),
-        opt_text(&row.rna, dialect),
-        opt_text(&row.commune_insee, dialect),
+        opt_text(&row.siret),
+        opt_text(&row.rna),
+        opt_text(&row.commune_insee),
         opt(row
             .commune_insee
             .as_deref()
             .and_then(territory::commune_name)
             .unwrap_or("")),
-        text(&row.project_title, dialect),
+        text(&row.project_title),
         owned(row.stage.as_ref().map(code).unwrap_or_default()),
         owned(euros(row.requested_cents, dialect)),
         owned(
@@ -111,8 +105,8 @@ pub fn fields(row: &ExportRow, dialect: CsvDialect) -> Vec<Cow<'_, str>> {
         owned(row.reserved_count.to_string()),
         owned(row.unfavorable_count.to_string()),
         owned(date(row.committee_date)),
-        opt_text(&row.decision_reference, dialect),
-        opt_text(&row.decision_motivation, dialect),
+        opt_text(&row.decision_reference),
+        opt_text(&row.decision_motivation),
         owned(date(row.submitted_on)),
         owned(date(row.decided_on)),
     ]
@@ -170,7 +164,8 @@ mod tests {
         assert_eq!(by_key("spread"), "3.33");
         assert_eq!(by_key("eligibility_verdict"), "needs_review");
         assert_eq!(by_key("committee_date"), "2026-03-12");
-        assert_eq!(by_key("organisation_name"), "=HYPERLINK(\"x\")");
+        assert_eq!(by_key("organisation_name"), "'=HYPERLINK(\"x\")");
+        assert_eq!(by_key("decision_motivation"), "'-10 % du budget");
     }
 
     #[test]
