@@ -7,6 +7,7 @@ pub mod db;
 pub mod domain;
 pub mod error;
 pub mod export;
+pub mod input_guard;
 pub mod notify;
 pub mod openapi;
 pub mod routes;

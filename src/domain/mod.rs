@@ -4,6 +4,7 @@
 pub mod account;
 pub mod application;
 pub mod application_state;
+pub mod audience;
 pub mod call;
 pub mod dates;
 pub mod decision;
@@ -12,3 +13,4 @@ pub mod identifiers;
 pub mod money;
 pub mod scoring;
 pub mod territory;
+pub mod text;

@@ -16,6 +16,7 @@ use crate::domain::call::{
 use crate::domain::eligibility::{DEFAULT_RULES_VERSION, RuleSet};
 use crate::domain::identifiers::InseeCode;
 use crate::domain::territory;
+use crate::domain::text::{self, Lines};
 use crate::error::{AppError, FieldErrors};
 use crate::routes::etag::{check_version, merge_patch};
 use crate::routes::extract::{Page, Paging, from_json};
@@ -251,6 +252,12 @@ impl CallSettings {
                 "title",
                 "le titre est obligatoire (200 caractères au plus)".into(),
             );
+        }
+        if let Err(e) = text::check(&self.title, Lines::Single) {
+            err("title", e.to_string());
+        }
+        if let Err(e) = text::check(&self.description, Lines::Multi) {
+            err("description", e.to_string());
         }
         if self.description.chars().count() > 20_000 {
             err(

@@ -8,6 +8,7 @@ mod auth;
 mod calls;
 mod documents;
 mod exports;
+mod faults;
 mod foundation;
 mod mail;
 mod matrix;
