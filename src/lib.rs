@@ -12,6 +12,7 @@ pub mod input;
 pub mod input_guard;
 pub mod notify;
 pub mod openapi;
+pub mod secrets;
 pub mod seed;
 pub mod services;
 pub mod startup;
