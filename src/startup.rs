@@ -149,6 +149,7 @@ fn build_server(listener: TcpListener, state: AppState) -> anyhow::Result<Server
             .configure(api::configure)
             .split_for_parts();
         app.default_service(web::to(api::errors::not_found))
+            .wrap(actix_web::middleware::from_fn(crate::input_guard::guard))
             .wrap(cors(&cors_origins))
             .wrap_fn(|req, srv| {
                 // Echo the request id so a user reporting a problem can quote it.

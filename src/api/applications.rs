@@ -132,7 +132,7 @@ pub async fn get_application(
         (status = 409, description = "Not editable in its state (`current_state`).", body = Problem, content_type = "application/problem+json"),
         Versioned,
         (status = 422, description = "The patched body is invalid; each field named in `errors`.", body = Problem, content_type = "application/problem+json"),
-        (status = 428, description = "`If-Match` is missing.", body = Problem, content_type = "application/problem+json"),
+        (status = 428, description = "`If-Match` is missing, or `*` instead of a version.", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[patch("/applications/{id}")]
@@ -143,7 +143,7 @@ pub async fn update_application(
     id: web::Path<String>,
     body: web::Json<Value>,
 ) -> Result<HttpResponse, AppError> {
-    let expected = require_if_match(&req)?;
+    let expected = Some(require_if_match(&req)?);
     let app =
         applications::update(&state, &user, id.into_inner(), expected, body.into_inner()).await?;
     Ok(with_etag(StatusCode::OK, app))

@@ -116,7 +116,7 @@ pub async fn get_call(
         (status = 409, description = "The call is closed, or its rules are frozen by submissions.", body = Problem, content_type = "application/problem+json"),
         Versioned,
         (status = 422, description = "Invalid settings.", body = Problem, content_type = "application/problem+json"),
-        (status = 428, description = "`If-Match` is missing.", body = Problem, content_type = "application/problem+json"),
+        (status = 428, description = "`If-Match` is missing, or `*` instead of a version.", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[patch("/calls/{id}")]
@@ -128,7 +128,7 @@ pub async fn update_call(
     body: web::Json<Value>,
 ) -> Result<HttpResponse, AppError> {
     user.require_staff()?;
-    let expected = require_if_match(&req)?;
+    let expected = Some(require_if_match(&req)?);
     let call = calls::update(&state, &user, id.into_inner(), expected, body.into_inner()).await?;
     Ok(with_etag(actix_web::http::StatusCode::OK, call))
 }

@@ -16,6 +16,7 @@ use crate::domain::call::{
 use crate::domain::eligibility::{DEFAULT_RULES_VERSION, RuleSet};
 use crate::domain::identifiers::InseeCode;
 use crate::domain::territory;
+use crate::domain::text::{self, Lines};
 use crate::error::{FieldErrors, ServiceError};
 use crate::input::merge_patch;
 use crate::input::{Page, Paging, from_json};
@@ -255,6 +256,12 @@ impl CallSettings {
                 "title",
                 "le titre est obligatoire (200 caractères au plus)".into(),
             );
+        }
+        if let Err(e) = text::check(&self.title, Lines::Single) {
+            err("title", e.to_string());
+        }
+        if let Err(e) = text::check(&self.description, Lines::Multi) {
+            err("description", e.to_string());
         }
         if self.description.chars().count() > 20_000 {
             err(

@@ -144,7 +144,9 @@ impl Command {
         let mut errors = FieldErrors::new();
         fn text(errors: &mut FieldErrors, field: &str, v: &str) {
             let n = v.trim().chars().count();
-            if n == 0 {
+            if let Err(e) = crate::domain::text::check(v, crate::domain::text::Lines::Multi) {
+                errors.entry(field.into()).or_default().push(e.to_string());
+            } else if n == 0 {
                 errors
                     .entry(field.into())
                     .or_default()
@@ -185,7 +187,14 @@ impl Command {
                             Some(_) => {}
                         }
                         let r = d.decision_reference.as_deref().unwrap_or("").trim();
-                        if r.is_empty() || r.chars().count() > 100 {
+                        if let Err(e) =
+                            crate::domain::text::check(r, crate::domain::text::Lines::Single)
+                        {
+                            errors
+                                .entry("decision_reference".into())
+                                .or_default()
+                                .push(e.to_string());
+                        } else if r.is_empty() || r.chars().count() > 100 {
                             errors.entry("decision_reference".into()).or_default().push(
                                 "indiquez la référence de la décision (100 caractères au plus)"
                                     .into(),
