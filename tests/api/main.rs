@@ -15,4 +15,5 @@ mod mail;
 mod matrix;
 mod openapi;
 mod reviews;
+mod runner;
 mod seed;
