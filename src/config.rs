@@ -62,6 +62,8 @@ pub struct Settings {
     pub uploads: UploadSettings,
     pub frontend: FrontendSettings,
     pub authority: AuthoritySettings,
+    #[serde(default)]
+    pub web: WebSettings,
 }
 
 fn default_env() -> Environment {
@@ -170,6 +172,52 @@ pub struct AuthoritySettings {
     pub name: String,
     pub siret: String,
     pub grant_scheme: String,
+    /// A logo file (SVG, PNG or JPEG) shown in the pages' header; empty: the embedded one.
+    #[serde(default)]
+    pub logo: String,
+    /// The pages' main colour, `#rrggbb`; white text on it must reach the AA contrast ratio.
+    #[serde(default = "default_authority_color")]
+    pub color: String,
+}
+
+fn default_authority_color() -> String {
+    "#1d4f91".into()
+}
+
+/// The web pages (DESIGN.md §13): sessions and their cookie.
+#[derive(Debug, Clone, Deserialize)]
+pub struct WebSettings {
+    /// A session unused this long ends (minutes).
+    #[serde(default = "default_idle_minutes")]
+    pub session_idle_minutes: i64,
+    /// A session ends this long after sign-in whatever its use (hours).
+    #[serde(default = "default_absolute_hours")]
+    pub session_absolute_hours: i64,
+    /// `Secure` on the cookies; unset: on in production only.
+    #[serde(default)]
+    pub secure_cookies: Option<bool>,
+    /// A directory whose page templates override the embedded ones (empty: embedded only).
+    #[serde(default)]
+    pub templates_dir: String,
+}
+
+fn default_idle_minutes() -> i64 {
+    60
+}
+
+fn default_absolute_hours() -> i64 {
+    12
+}
+
+impl Default for WebSettings {
+    fn default() -> Self {
+        Self {
+            session_idle_minutes: default_idle_minutes(),
+            session_absolute_hours: default_absolute_hours(),
+            secure_cookies: None,
+            templates_dir: String::new(),
+        }
+    }
 }
 
 impl Settings {
@@ -257,6 +305,14 @@ impl Settings {
         }
         if self.auth.rate_limit_per_minute == 0 {
             return invalid("auth.rate_limit_per_minute must be at least 1".into());
+        }
+        if self.web.session_idle_minutes <= 0 || self.web.session_absolute_hours <= 0 {
+            return invalid(
+                "web.session_idle_minutes and web.session_absolute_hours must be positive".into(),
+            );
+        }
+        if let Err(e) = crate::web::assets::check_brand_color(&self.authority.color) {
+            return invalid(format!("APP__AUTHORITY__COLOR: {e}"));
         }
         if self.uploads.max_bytes == 0 {
             return invalid("uploads.max_bytes must be positive".into());
@@ -346,6 +402,13 @@ impl Settings {
 
     pub fn mail_dir(&self) -> PathBuf {
         self.data_dir.join("mail")
+    }
+
+    /// `Secure` cookies: as configured, else in production only.
+    pub fn secure_cookies(&self) -> bool {
+        self.web
+            .secure_cookies
+            .unwrap_or(self.env == Environment::Production)
     }
 
     pub fn uploads_dir(&self) -> PathBuf {
