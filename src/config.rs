@@ -311,7 +311,7 @@ impl Settings {
                 "web.session_idle_minutes and web.session_absolute_hours must be positive".into(),
             );
         }
-        if let Err(e) = crate::web::assets::check_brand_color(&self.authority.color) {
+        if let Err(e) = check_brand_color(&self.authority.color) {
             return invalid(format!("APP__AUTHORITY__COLOR: {e}"));
         }
         if self.uploads.max_bytes == 0 {
@@ -416,8 +416,69 @@ impl Settings {
     }
 }
 
+/// The pages' brand colour (`authority.color`) carries white text in the header and on
+/// buttons, so it must be `#rrggbb` and dark enough.
+pub fn parse_hex(color: &str) -> Result<[u8; 3], String> {
+    let hex = color
+        .strip_prefix('#')
+        .filter(|h| h.len() == 6 && h.chars().all(|c| c.is_ascii_hexdigit()))
+        .ok_or_else(|| format!("{color:?} is not a colour of the form #rrggbb"))?;
+    let byte = |i: usize| u8::from_str_radix(&hex[i..i + 2], 16).map_err(|e| e.to_string());
+    Ok([byte(0)?, byte(2)?, byte(4)?])
+}
+
+/// WCAG 2.1 relative luminance.
+fn luminance([r, g, b]: [u8; 3]) -> f64 {
+    let channel = |c: u8| {
+        let c = f64::from(c) / 255.0;
+        if c <= 0.04045 {
+            c / 12.92
+        } else {
+            ((c + 0.055) / 1.055).powf(2.4)
+        }
+    };
+    0.2126 * channel(r) + 0.7152 * channel(g) + 0.0722 * channel(b)
+}
+
+/// Contrast ratio of white text on this colour.
+pub fn contrast_with_white(color: [u8; 3]) -> f64 {
+    1.05 / (luminance(color) + 0.05)
+}
+
+/// The brand colour carries white text (header, buttons): it must reach AA (4.5:1).
+pub fn check_brand_color(color: &str) -> Result<(), String> {
+    let rgb = parse_hex(color)?;
+    let ratio = contrast_with_white(rgb);
+    if ratio < 4.5 {
+        return Err(format!(
+            "white text on {color} has a contrast ratio of {ratio:.2}:1, under the 4.5:1 that \
+             accessibility (RGAA, WCAG AA) requires; choose a darker colour"
+        ));
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn brand_colour_must_carry_white_text() {
+        // (colour, accepted?)
+        let cases = [
+            ("#1d4f91", true),
+            ("#000000", true),
+            ("#e2001a", true),
+            ("#ffcc00", false),
+            ("#ffffff", false),
+            ("1d4f91", false),
+            ("#1d4f9", false),
+            ("#1d4f9g", false),
+        ];
+        for (color, ok) in cases {
+            assert_eq!(check_brand_color(color).is_ok(), ok, "{color}");
+        }
+        assert!((contrast_with_white([0, 0, 0]) - 21.0).abs() < 1e-9);
+    }
+
     use super::*;
 
     fn load(vars: &[(&str, &str)]) -> Result<Settings, ConfigError> {

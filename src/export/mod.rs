@@ -177,7 +177,7 @@ impl ExportQuery {
                                 "le paramètre « {name} » est répété ; pour plusieurs valeurs, \
                                  séparez-les par des virgules (state=accepted,rejected)"
                             ),
-                            None => crate::routes::errors::translate_serde_message(&msg),
+                            None => crate::input::translate_serde_message(&msg),
                         }
                     }
                     other => other.to_string(),
@@ -300,7 +300,17 @@ impl ExportParams {
             }
             _ => "candidatures",
         };
-        format!("{}-{what}.{}", slug(call_title), self.format.extension())
+        // The two CSV dialects are different files: a download of each must not overwrite the
+        // other in the agent's downloads folder.
+        let dialect = match (self.format, self.dialect) {
+            (ExportFormat::Csv, CsvDialect::ExcelFr) => "-excel",
+            _ => "",
+        };
+        format!(
+            "{}-{what}{dialect}.{}",
+            slug(call_title),
+            self.format.extension()
+        )
     }
 }
 
@@ -667,6 +677,10 @@ mod tests {
         assert_eq!(
             name(&[("format", "json"), ("state", "submitted")]),
             "entreprendre-autrement-2026-candidatures.json"
+        );
+        assert_eq!(
+            name(&[("dialect", "excel-fr")]),
+            "entreprendre-autrement-2026-candidatures-excel.csv"
         );
     }
 

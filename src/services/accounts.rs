@@ -10,7 +10,7 @@ use crate::auth::password;
 use crate::db::users::{self, NewUser, UserRow};
 use crate::domain::account::{EmailAddress, Role, check_full_name, check_password};
 use crate::error::{AppError, FieldErrors};
-use crate::routes::extract::{Page, Paging};
+use crate::input::{Page, Paging};
 use crate::state::AppState;
 
 /// What a client learns of an account (never the hash).

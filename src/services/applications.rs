@@ -19,8 +19,9 @@ use crate::domain::application_state::{Action, Actor, ApplicationState, allowed_
 use crate::domain::call::CallState;
 use crate::domain::eligibility::{self, CallRules, Criterion, Evaluation, Verdict};
 use crate::error::AppError;
-use crate::routes::etag::{check_version, merge_patch};
-use crate::routes::extract::{Page, Paging, from_json};
+use crate::input::merge_patch;
+use crate::input::{Page, Paging, from_json};
+use crate::services::version::check_version;
 use crate::state::AppState;
 
 /// The eligibility report of DESIGN.md §8.

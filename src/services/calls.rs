@@ -17,8 +17,9 @@ use crate::domain::eligibility::{DEFAULT_RULES_VERSION, RuleSet};
 use crate::domain::identifiers::InseeCode;
 use crate::domain::territory;
 use crate::error::{AppError, FieldErrors};
-use crate::routes::etag::{check_version, merge_patch};
-use crate::routes::extract::{Page, Paging, from_json};
+use crate::input::merge_patch;
+use crate::input::{Page, Paging, from_json};
+use crate::services::version::check_version;
 use crate::state::AppState;
 
 /// The body of `POST /calls`. Omitted fields take the defaults of DESIGN.md §6 (and of the

@@ -17,7 +17,7 @@ use crate::domain::account::Role;
 use crate::domain::application_state::ApplicationState;
 use crate::domain::scoring::{self, Recommendation};
 use crate::error::{AppError, FieldErrors};
-use crate::routes::extract::{Page, Paging};
+use crate::input::{Page, Paging};
 use crate::services::applications::{not_found, record_event, visibility};
 use crate::state::AppState;
 

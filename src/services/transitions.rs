@@ -21,10 +21,10 @@ use crate::domain::call::{CallState, check_window};
 use crate::domain::eligibility::{self, Assessment, Outcome};
 use crate::error::{AppError, FieldErrors};
 use crate::notify::{ApplicationSummary, MailEvent, Notifier};
-use crate::routes::etag::check_version;
 use crate::services::applications::{
     Application, EligibilityReport, actor, compute_report, not_found, record_event, visibility,
 };
+use crate::services::version::check_version;
 use crate::state::AppState;
 
 pub const TEXT_MAX: usize = 5000;

@@ -20,7 +20,7 @@ use crate::domain::application::{EssCommitments, Organisation, Project};
 use crate::domain::application_state::{Action, ApplicationState};
 use crate::domain::territory;
 use crate::error::AppError;
-use crate::routes::extract::{Paging, from_json};
+use crate::input::{Paging, from_json};
 use crate::services::transitions::{self, Command, WithdrawInput};
 use crate::services::{applications, calls, documents};
 use crate::web::forms::{Errors, Form, euros_input, parse_euros};

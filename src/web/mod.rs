@@ -309,7 +309,7 @@ async fn error_page(
 /// The default service: the API's problem+json under `/api`, the house 404 page elsewhere.
 pub async fn not_found(req: HttpRequest) -> HttpResponse {
     if req.path().starts_with("/api/") || req.path() == "/api" {
-        return crate::routes::errors::not_found(req).await;
+        return crate::api::errors::not_found(req).await;
     }
     error_page(&req, StatusCode::NOT_FOUND, None).await
 }

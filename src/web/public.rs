@@ -8,7 +8,7 @@ use crate::auth::session;
 use crate::domain::account::Role;
 use crate::domain::territory;
 use crate::error::AppError;
-use crate::routes::extract::Paging;
+use crate::input::Paging;
 use crate::services::{accounts, calls};
 use crate::web::forms::{Errors, Form};
 use crate::web::{CSRF_FIELD, PageCtx, WebError, see_other, ser};

@@ -6,6 +6,7 @@ mod helpers;
 mod applications;
 mod auth;
 mod calls;
+mod docs;
 mod documents;
 mod exports;
 mod foundation;

@@ -7,7 +7,7 @@ use utoipa::ToSchema;
 
 use crate::domain::account::Role;
 use crate::error::{AppError, Problem};
-use crate::routes::extract::from_json;
+use crate::input::from_json;
 use crate::services::accounts::{self, NewAccount, User};
 use crate::state::AppState;
 

@@ -8,7 +8,7 @@ use utoipa::{IntoParams, ToSchema};
 use crate::auth::CurrentUser;
 use crate::domain::account::Role;
 use crate::error::{AppError, Problem};
-use crate::routes::extract::{Page, PageParams, from_json};
+use crate::input::{Page, PageParams, from_json};
 use crate::services::accounts::{self, NewAccount, User};
 use crate::state::AppState;
 
