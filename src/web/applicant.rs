@@ -37,6 +37,14 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             "/appels/{id}/candidater/{step}",
             web::post().to(new_step_save),
         )
+        .route(
+            "/appels/{id}/candidater/{step}/pre-verification",
+            web::post().to(new_step_precheck),
+        )
+        .route(
+            "/candidatures/{id}/modifier/{step}/pre-verification",
+            web::post().to(edit_step_precheck),
+        )
         .route("/candidatures/{id}", web::get().to(application_page))
         .route(
             "/candidatures/{id}/modifier/{step}",
@@ -832,6 +840,83 @@ async fn edit_step_save(
         errors.ordered(step.fields()),
         StatusCode::UNPROCESSABLE_ENTITY,
     )
+}
+
+/// The live pre-check (JavaScript only): the eligibility of the answers being typed, with
+/// the other sections as saved. 204 while the answers cannot be read as a whole yet.
+async fn precheck_answer(
+    ctx: &PageCtx,
+    form: &Form,
+    step: Step,
+    call_id: String,
+    mut body: Json,
+) -> Result<HttpResponse, WebError> {
+    let user = ctx.user()?;
+    let (section, errors) = section_from_form(step, form);
+    if !errors.is_empty()
+        || Step::ALL
+            .iter()
+            .any(|s| *s != step && body.get(s.section()).is_none())
+    {
+        return Ok(HttpResponse::NoContent().finish());
+    }
+    body[step.section()] = section;
+    match applications::precheck(&ctx.state, &user, call_id, body).await {
+        Ok(ev) => {
+            let verdict_label = match ev.verdict {
+                crate::domain::eligibility::Verdict::Eligible => "les critères sont remplis",
+                crate::domain::eligibility::Verdict::Ineligible => {
+                    "au moins un critère n'est pas rempli"
+                }
+                crate::domain::eligibility::Verdict::NeedsReview => {
+                    "les critères automatiques sont remplis, certains seront vérifiés par la Métropole"
+                }
+            };
+            Ok(HttpResponse::Ok().json(json!({
+                "verdict": ev.verdict,
+                "verdict_label": verdict_label,
+                "criteria": ev.criteria,
+            })))
+        }
+        Err(AppError::Validation { .. }) => Ok(HttpResponse::NoContent().finish()),
+        Err(e) => Err(e.into()),
+    }
+}
+
+async fn new_step_precheck(
+    ctx: PageCtx,
+    path: web::Path<(String, String)>,
+    body: web::Bytes,
+) -> Result<HttpResponse, WebError> {
+    let (call_id, step) = path.into_inner();
+    let step = Step::parse(&step)?;
+    let form = Form::parse(&body);
+    ctx.check_csrf(form.opt(CSRF_FIELD))?;
+    let draft = ctx
+        .session()?
+        .data
+        .get(draft_key(&call_id))
+        .cloned()
+        .unwrap_or(json!({}));
+    precheck_answer(&ctx, &form, step, call_id, draft).await
+}
+
+async fn edit_step_precheck(
+    ctx: PageCtx,
+    path: web::Path<(String, String)>,
+    body: web::Bytes,
+) -> Result<HttpResponse, WebError> {
+    let (id, step) = path.into_inner();
+    let step = Step::parse(&step)?;
+    let form = Form::parse(&body);
+    ctx.check_csrf(form.opt(CSRF_FIELD))?;
+    let app = load(&ctx, id).await?;
+    let saved = json!({
+        "organisation": app.organisation,
+        "project": app.project,
+        "ess": app.ess,
+    });
+    precheck_answer(&ctx, &form, step, app.call_id, saved).await
 }
 
 async fn documents_page(ctx: PageCtx, id: web::Path<String>) -> Result<HttpResponse, WebError> {

@@ -166,6 +166,22 @@ impl Browser {
             .expect("text")
     }
 
+    /// Waits (5 s at most) until the element's text contains `needle` (what a script
+    /// writes into the page); returns the text.
+    pub async fn wait_text(&self, css: &str, needle: &str) -> String {
+        let mut last = String::new();
+        for _ in 0..100 {
+            if let Ok(el) = self.client.find(Locator::Css(css)).await {
+                last = el.text().await.unwrap_or_default();
+                if last.contains(needle) {
+                    return last;
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("{css} never said « {needle} » (last: « {last} »)");
+    }
+
     /// The page's text, with the narrow and no-break spaces of French typography as spaces.
     pub async fn body(&self) -> String {
         self.text("body").await.replace(['\u{202f}', '\u{a0}'], " ")

@@ -142,6 +142,18 @@ async fn journey(app: TestApp, js: bool) {
         "Un lieu de rencontre pour le quartier.",
     )
     .await;
+    if js {
+        // The live pre-check: the answers so far are eligible...
+        let said = b.wait_text(".precheck", "Pré-vérification").await;
+        assert!(said.contains("les critères sont remplis"), "{said}");
+        // ... and a profit-sharing purpose is not.
+        b.click_id("purpose_beyond_profit-non").await;
+        let said = b.wait_text(".precheck", "n'est pas rempli").await;
+        assert!(said.contains("–"), "the failing criterion is named: {said}");
+        b.visit("etape-3-pre-verification").await;
+        b.click_id("purpose_beyond_profit").await;
+        b.wait_text(".precheck", "les critères sont remplis").await;
+    }
     b.press("Enregistrer et continuer").await;
 
     let path = b.path().await;
