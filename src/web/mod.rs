@@ -306,9 +306,13 @@ async fn error_page(
         .body(body)
 }
 
-/// The default service: the API's problem+json under `/api`, the house 404 page elsewhere.
+/// The default service: the API's problem+json under `/api` and `/health` (machines read
+/// them), the house 404 page elsewhere.
 pub async fn not_found(req: HttpRequest) -> HttpResponse {
-    if req.path().starts_with("/api/") || req.path() == "/api" {
+    let machine = ["/api", "/health"]
+        .iter()
+        .any(|p| req.path() == *p || req.path().starts_with(&format!("{p}/")));
+    if machine {
         return crate::api::errors::not_found(req).await;
     }
     error_page(&req, StatusCode::NOT_FOUND, None).await

@@ -143,9 +143,15 @@ async fn unknown_pages_are_html_and_unknown_api_paths_json(app: TestApp) {
             .starts_with("text/html")
     );
     assert!(page.text().await.unwrap().contains("Page introuvable"));
-    let api = app.get("/api/v1/nulle-part").await;
-    assert_eq!(api.status(), 404);
-    assert_eq!(api.headers()[CONTENT_TYPE], "application/problem+json");
+    for path in ["/api/v1/nulle-part", "/api", "/health/nulle-part"] {
+        let api = app.get(path).await;
+        assert_eq!(api.status(), 404, "{path}");
+        assert_eq!(
+            api.headers()[CONTENT_TYPE],
+            "application/problem+json",
+            "{path}"
+        );
+    }
 }
 
 async fn a_page_needing_sign_in_redirects_there_and_back(app: TestApp) {
