@@ -9,14 +9,14 @@ pub use paging::{Page, PageParams, Paging};
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
-use crate::error::{AppError, FieldErrors};
+use crate::error::{FieldErrors, ServiceError};
 
 /// Deserialises a JSON body, naming the exact field on failure (`organisation.siret`,
 /// `project.activity_communes[0]`), so a 422 says where the problem is.
-pub fn from_json<T: DeserializeOwned>(value: Value) -> Result<T, AppError> {
+pub fn from_json<T: DeserializeOwned>(value: Value) -> Result<T, ServiceError> {
     // serde would also read a struct from an array of its fields in order; a body is an object.
     if !value.is_object() {
-        return Err(AppError::invalid_field(
+        return Err(ServiceError::invalid_field(
             "corps",
             "le corps de la requête doit être un objet JSON",
         ));
@@ -40,7 +40,7 @@ pub fn from_json<T: DeserializeOwned>(value: Value) -> Result<T, AppError> {
         }
         let mut errors = FieldErrors::new();
         errors.insert(field, vec![translate_serde_message(&raw)]);
-        AppError::validation(errors)
+        ServiceError::invalid(errors)
     })
 }
 
@@ -123,7 +123,7 @@ mod tests {
 
     fn err_fields(v: Value) -> FieldErrors {
         match from_json::<Outer>(v) {
-            Err(AppError::Validation { errors, .. }) => errors,
+            Err(ServiceError::Invalid { fields, .. }) => fields,
             other => panic!("expected a 422, got {other:?}"),
         }
     }

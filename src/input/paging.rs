@@ -4,7 +4,7 @@
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use crate::error::AppError;
+use crate::error::ServiceError;
 
 pub const MAX_PER_PAGE: u32 = 100;
 pub const DEFAULT_PER_PAGE: u32 = 20;
@@ -38,21 +38,21 @@ impl Paging {
 }
 
 impl PageParams {
-    pub fn paging(self) -> Result<Paging, AppError> {
+    pub fn paging(self) -> Result<Paging, ServiceError> {
         let page = self.page.unwrap_or(1);
         let per_page = self.per_page.unwrap_or(DEFAULT_PER_PAGE);
         if page == 0 {
-            return Err(AppError::BadRequest(
+            return Err(ServiceError::BadInput(
                 "Paramètre « page » invalide : les pages commencent à 1.".into(),
             ));
         }
         if per_page == 0 || per_page > MAX_PER_PAGE {
-            return Err(AppError::BadRequest(format!(
+            return Err(ServiceError::BadInput(format!(
                 "Paramètre « per_page » invalide : entre 1 et {MAX_PER_PAGE}."
             )));
         }
         if u64::from(page) * u64::from(per_page) > i64::MAX as u64 {
-            return Err(AppError::BadRequest(
+            return Err(ServiceError::BadInput(
                 "Paramètre « page » trop grand.".into(),
             ));
         }

@@ -9,7 +9,7 @@ use uuid::Uuid;
 use crate::auth::password;
 use crate::db::users::{self, NewUser, UserRow};
 use crate::domain::account::{EmailAddress, Role, check_full_name, check_password};
-use crate::error::{AppError, FieldErrors};
+use crate::error::{FieldErrors, ServiceError};
 use crate::input::{Page, Paging};
 use crate::state::AppState;
 
@@ -27,10 +27,10 @@ pub struct User {
 }
 
 impl TryFrom<UserRow> for User {
-    type Error = AppError;
-    fn try_from(row: UserRow) -> Result<Self, AppError> {
+    type Error = ServiceError;
+    fn try_from(row: UserRow) -> Result<Self, ServiceError> {
         let role = Role::parse(&row.role).ok_or_else(|| {
-            AppError::Internal(anyhow::anyhow!("unknown role {:?} in users", row.role))
+            ServiceError::Internal(anyhow::anyhow!("unknown role {:?} in users", row.role))
         })?;
         Ok(Self {
             id: row.id,
@@ -57,7 +57,7 @@ impl NewAccount {
         password: &str,
         full_name: &str,
         role: Role,
-    ) -> Result<Self, AppError> {
+    ) -> Result<Self, ServiceError> {
         let mut errors = FieldErrors::new();
         let email = EmailAddress::parse(email)
             .map_err(|m| errors.entry("email".into()).or_default().push(m.into()))
@@ -75,16 +75,16 @@ impl NewAccount {
                 full_name,
                 role,
             }),
-            _ => Err(AppError::validation(errors)),
+            _ => Err(ServiceError::invalid(errors)),
         }
     }
 }
 
-pub async fn create(state: &AppState, account: NewAccount) -> Result<User, AppError> {
+pub async fn create(state: &AppState, account: NewAccount) -> Result<User, ServiceError> {
     let hash =
         actix_web::web::block(move || password::hash(&account.password).map(|h| (h, account)))
             .await
-            .map_err(|e| AppError::Internal(anyhow::anyhow!("blocking: {e}")))??;
+            .map_err(|e| ServiceError::Internal(anyhow::anyhow!("blocking: {e}")))??;
     let (hash, account) = hash;
     let id = Uuid::now_v7().to_string();
     let now = crate::db::now();
@@ -102,7 +102,7 @@ pub async fn create(state: &AppState, account: NewAccount) -> Result<User, AppEr
             match users::insert(conn, &row) {
                 Ok(_) => {}
                 Err(DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, _)) => {
-                    return Err(AppError::conflict(
+                    return Err(ServiceError::conflict(
                         "Un compte existe déjà avec cette adresse électronique : connectez-vous \
                          ou utilisez une autre adresse.",
                     ));
@@ -110,7 +110,7 @@ pub async fn create(state: &AppState, account: NewAccount) -> Result<User, AppEr
                 Err(e) => return Err(e.into()),
             }
             users::find(conn, &id)?
-                .ok_or_else(|| AppError::not_found("compte"))?
+                .ok_or_else(|| ServiceError::not_found("compte"))?
                 .try_into()
         })
         .await
@@ -118,9 +118,9 @@ pub async fn create(state: &AppState, account: NewAccount) -> Result<User, AppEr
 
 /// Checks an email and password. Unknown email and wrong password give the same answer,
 /// after the same amount of work.
-pub async fn authenticate(state: &AppState, email: &str, pw: String) -> Result<User, AppError> {
+pub async fn authenticate(state: &AppState, email: &str, pw: String) -> Result<User, ServiceError> {
     let refused =
-        || AppError::Unauthorized("Adresse électronique ou mot de passe incorrect.".into());
+        || ServiceError::Unauthenticated("Adresse électronique ou mot de passe incorrect.".into());
     let email = match EmailAddress::parse(email) {
         Ok(e) => e.into_string(),
         Err(_) => String::new(),
@@ -138,16 +138,16 @@ pub async fn authenticate(state: &AppState, email: &str, pw: String) -> Result<U
         }
     })
     .await
-    .map_err(|e| AppError::Internal(anyhow::anyhow!("blocking: {e}")))?;
+    .map_err(|e| ServiceError::Internal(anyhow::anyhow!("blocking: {e}")))?;
     ok_row.ok_or_else(refused)?.try_into()
 }
 
-pub async fn get(state: &AppState, id: String) -> Result<User, AppError> {
+pub async fn get(state: &AppState, id: String) -> Result<User, ServiceError> {
     state
         .db
         .run(move |conn| {
             users::find(conn, &id)?
-                .ok_or_else(|| AppError::not_found("Ce compte n'existe pas."))?
+                .ok_or_else(|| ServiceError::not_found("Ce compte n'existe pas."))?
                 .try_into()
         })
         .await
@@ -157,7 +157,7 @@ pub async fn list(
     state: &AppState,
     role: Option<Role>,
     paging: Paging,
-) -> Result<Page<User>, AppError> {
+) -> Result<Page<User>, ServiceError> {
     state
         .db
         .run(move |conn| {

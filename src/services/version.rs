@@ -2,12 +2,12 @@
 //! when that version is no longer the current one. How the version travels (an `If-Match`
 //! header, a hidden form field) is the face's business.
 
-use crate::error::AppError;
+use crate::error::ServiceError;
 
 /// 412 unless `expected` (from If-Match) is the current version.
-pub fn check_version(expected: Option<i32>, current: i32) -> Result<(), AppError> {
+pub fn check_version(expected: Option<i32>, current: i32) -> Result<(), ServiceError> {
     match expected {
-        Some(v) if v != current => Err(AppError::PreconditionFailed(format!(
+        Some(v) if v != current => Err(ServiceError::StaleVersion(format!(
             "Cette ressource a été modifiée entre-temps (version {current}, vous envoyez la version \
              {v}) : rechargez-la puis recommencez."
         ))),
@@ -25,7 +25,7 @@ mod tests {
         assert!(check_version(Some(3), 3).is_ok());
         assert!(matches!(
             check_version(Some(2), 3),
-            Err(AppError::PreconditionFailed(_))
+            Err(ServiceError::StaleVersion(_))
         ));
     }
 }
