@@ -15,7 +15,7 @@ use sha2::{Digest, Sha256};
 use crate::config::Settings;
 use crate::db::schema::{users, web_sessions};
 use crate::domain::account::Role;
-use crate::error::AppError;
+use crate::error::{AppError, ServiceError};
 use crate::state::AppState;
 
 /// The session cookie's name.
@@ -64,7 +64,7 @@ pub async fn start(
     state: &AppState,
     user_id: String,
     previous: Option<String>,
-) -> Result<String, AppError> {
+) -> Result<String, ServiceError> {
     let token = random_token();
     let id_hash = hash(&token);
     let now = crate::db::now();
@@ -103,7 +103,7 @@ pub fn alive(
 
 /// The live session named by `token`, or `None` (unknown, expired: an expired row is
 /// deleted on the way).
-pub async fn load(state: &AppState, token: &str) -> Result<Option<Session>, AppError> {
+pub async fn load(state: &AppState, token: &str) -> Result<Option<Session>, ServiceError> {
     let id_hash = hash(token);
     let settings = state.settings.clone();
     state
@@ -145,7 +145,7 @@ pub async fn load(state: &AppState, token: &str) -> Result<Option<Session>, AppE
                     .execute(conn)?;
             }
             let role = Role::parse(&role).ok_or_else(|| {
-                AppError::Internal(anyhow::anyhow!("unknown role {:?} in users", role))
+                ServiceError::Internal(anyhow::anyhow!("unknown role {:?} in users", role))
             })?;
             Ok(Some(Session {
                 id_hash,
@@ -170,7 +170,7 @@ pub async fn current(req: &HttpRequest) -> Result<Option<Session>, AppError> {
             let state = req
                 .app_data::<web::Data<AppState>>()
                 .ok_or_else(|| AppError::Internal(anyhow::anyhow!("AppState missing")))?;
-            load(state, cookie.value()).await?
+            load(state, cookie.value()).await.map_err(AppError::from)?
         }
         _ => None,
     };
@@ -179,7 +179,7 @@ pub async fn current(req: &HttpRequest) -> Result<Option<Session>, AppError> {
 }
 
 /// Ends a session (sign-out).
-pub async fn end(state: &AppState, id_hash: String) -> Result<(), AppError> {
+pub async fn end(state: &AppState, id_hash: String) -> Result<(), ServiceError> {
     state
         .db
         .run(move |conn| {
@@ -190,7 +190,7 @@ pub async fn end(state: &AppState, id_hash: String) -> Result<(), AppError> {
 }
 
 /// Replaces the session's page state.
-pub async fn save_data(state: &AppState, id_hash: String, data: Value) -> Result<(), AppError> {
+pub async fn save_data(state: &AppState, id_hash: String, data: Value) -> Result<(), ServiceError> {
     state
         .db
         .run(move |conn| {

@@ -573,7 +573,7 @@ pub async fn precheck(
     user: &CurrentUser,
     call_id: String,
     body: Value,
-) -> Result<Evaluation, AppError> {
+) -> Result<Evaluation, ServiceError> {
     user.require(&[Role::Applicant])?;
     let body = parse_body(body)?;
     state

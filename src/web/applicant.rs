@@ -19,7 +19,7 @@ use crate::db::applications::ListFilter;
 use crate::domain::application::{EssCommitments, Organisation, Project};
 use crate::domain::application_state::{Action, ApplicationState};
 use crate::domain::territory;
-use crate::error::AppError;
+use crate::error::{AppError, ServiceError};
 use crate::input::{Paging, from_json};
 use crate::services::transitions::{self, Command, WithdrawInput};
 use crate::services::{applications, calls, documents};
@@ -511,7 +511,7 @@ fn section_from_form(step: Step, form: &Form) -> (Json, Errors) {
 }
 
 /// The domain's checks of one section alone (the same messages as the API's 422).
-fn validate_section(step: Step, section: Json) -> Result<(), AppError> {
+fn validate_section(step: Step, section: Json) -> Result<(), ServiceError> {
     match step {
         Step::Organisation => from_json::<Organisation>(section)?.validate()?,
         Step::Project => from_json::<Project>(section)?.validate()?,
@@ -752,8 +752,8 @@ async fn new_step_save(
                 app.id
             )))
         }
-        Err(AppError::Validation { errors: fe, .. }) => {
-            let errors = Errors::from_fields(&fe, |p| step.field_of(p), step.fields()[0]);
+        Err(ServiceError::Invalid { fields, .. }) => {
+            let errors = Errors::from_fields(&fields, |p| step.field_of(p), step.fields()[0]);
             render_step(
                 &ctx,
                 step,
@@ -878,7 +878,7 @@ async fn precheck_answer(
                 "criteria": ev.criteria,
             })))
         }
-        Err(AppError::Validation { .. }) => Ok(HttpResponse::NoContent().finish()),
+        Err(ServiceError::Invalid { .. }) => Ok(HttpResponse::NoContent().finish()),
         Err(e) => Err(e.into()),
     }
 }
@@ -991,13 +991,14 @@ async fn upload(
     match documents::upload(&ctx.state, &user, id.clone(), form).await {
         Ok(_) => Ok(see_other(&format!("/candidatures/{id}/pieces?ajoutee=1"))),
         Err(
-            e @ (AppError::Validation { .. }
-            | AppError::PayloadTooLarge(_)
-            | AppError::UnsupportedMediaType(_)
-            | AppError::BadRequest(_)),
+            e @ (ServiceError::Invalid { .. }
+            | ServiceError::TooLarge(_)
+            | ServiceError::UnsupportedContent(_)
+            | ServiceError::BadInput(_)),
         ) => {
-            let status = actix_web::ResponseError::status_code(&e);
-            render_documents(&ctx, id, Some(e.detail()), status).await
+            let message = e.message();
+            let status = actix_web::ResponseError::status_code(&AppError::from(e));
+            render_documents(&ctx, id, Some(message), status).await
         }
         Err(e) => Err(e.into()),
     }
@@ -1090,12 +1091,13 @@ async fn submit(
     match transitions::apply(&ctx.state, &user, id.clone(), version, Command::Submit).await {
         Ok(_) => Ok(see_other(&format!("/candidatures/{id}/recepisse"))),
         Err(
-            e @ (AppError::Validation { .. }
-            | AppError::Conflict { .. }
-            | AppError::PreconditionFailed(_)),
+            e @ (ServiceError::Invalid { .. }
+            | ServiceError::Conflict { .. }
+            | ServiceError::StaleVersion(_)),
         ) => {
-            let status = actix_web::ResponseError::status_code(&e);
-            render_check(&ctx, id, Some(e.detail()), status).await
+            let message = e.message();
+            let status = actix_web::ResponseError::status_code(&AppError::from(e));
+            render_check(&ctx, id, Some(message), status).await
         }
         Err(e) => Err(e.into()),
     }

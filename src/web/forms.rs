@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use crate::error::{AppError, FieldErrors};
+use crate::error::{FieldErrors, ServiceError};
 
 /// An `application/x-www-form-urlencoded` body: every value of every field, in order
 /// (checkboxes repeat their name).
@@ -89,12 +89,12 @@ impl Errors {
     /// (`organisation.siret`, `password`) into the form's field name; a path it does not
     /// know goes to `fallback`. Any other refusal is returned as is.
     pub fn from_service(
-        err: AppError,
+        err: ServiceError,
         map: impl Fn(&str) -> Option<String>,
         fallback: &str,
-    ) -> Result<Self, AppError> {
+    ) -> Result<Self, ServiceError> {
         match err {
-            AppError::Validation { errors, .. } => Ok(Self::from_fields(&errors, map, fallback)),
+            ServiceError::Invalid { fields, .. } => Ok(Self::from_fields(&fields, map, fallback)),
             other => Err(other),
         }
     }

@@ -17,7 +17,7 @@ use futures_util::future::LocalBoxFuture;
 use minijinja::{Value, context};
 
 use crate::auth::session::{self, Session};
-use crate::error::AppError;
+use crate::error::{AppError, ServiceError};
 use crate::state::AppState;
 pub use pages::Pages;
 
@@ -174,6 +174,12 @@ pub struct WebError(pub AppError);
 impl From<AppError> for WebError {
     fn from(e: AppError) -> Self {
         Self(e)
+    }
+}
+
+impl From<ServiceError> for WebError {
+    fn from(e: ServiceError) -> Self {
+        Self(e.into())
     }
 }
 

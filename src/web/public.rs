@@ -7,7 +7,7 @@ use minijinja::context;
 use crate::auth::session;
 use crate::domain::account::Role;
 use crate::domain::territory;
-use crate::error::AppError;
+use crate::error::{AppError, ServiceError};
 use crate::input::Paging;
 use crate::services::{accounts, calls};
 use crate::web::forms::{Errors, Form};
@@ -97,9 +97,9 @@ async fn register(ctx: PageCtx, body: web::Bytes) -> Result<HttpResponse, WebErr
     };
     let user = match result {
         Ok(user) => user,
-        Err(AppError::Conflict { detail, .. }) => {
+        Err(ServiceError::Conflict { message, .. }) => {
             let mut errors = Errors::default();
-            errors.add("email", detail);
+            errors.add("email", message);
             return again(&ctx, "register.html", &form, errors);
         }
         Err(e) => {
@@ -190,8 +190,8 @@ async fn signin(ctx: PageCtx, body: web::Bytes) -> Result<HttpResponse, WebError
             let target = safe_return(form.get("retour")).unwrap_or_else(|| "/candidatures".into());
             sign_in(&ctx, user.id, &target).await
         }
-        Err(AppError::Unauthorized(detail)) => {
-            errors.add("email", detail);
+        Err(ServiceError::Unauthenticated(message)) => {
+            errors.add("email", message);
             again(&ctx, "signin.html", &form, errors)
         }
         Err(e) => Err(e.into()),
