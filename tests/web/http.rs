@@ -430,7 +430,156 @@ async fn another_applicants_application_is_not_found(app: TestApp) {
     );
 }
 
+/// The agents ask for changes: the applicant reads their message on the application's page,
+/// changes an answer through the step form, and submits again from « vérifiez vos réponses ».
+async fn changes_requested_are_shown_answered_and_resubmitted(app: TestApp) {
+    let staff = app.account(Role::Staff, "agent@lillemetropole.fr").await;
+    let applicant = app.account(Role::Applicant, "porteur@exemple.fr").await;
+    let call = app.published_call(&staff.token, json!({})).await;
+    let submitted = app
+        .submitted_application(&applicant.token, call["id"].as_str().unwrap())
+        .await;
+    let id = submitted["id"].as_str().unwrap();
+    let resp = app
+        .post_json(
+            Some(&staff.token),
+            &format!("/api/v1/applications/{id}/request-changes"),
+            &json!({"message": "Merci de joindre le budget signé par le trésorier."}),
+        )
+        .await;
+    assert_eq!(resp.status(), 200);
+
+    let mut jar = sign_in(&app, "porteur@exemple.fr").await;
+    let page = get(&app, &mut jar, &format!("/candidatures/{id}"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("La Métropole vous demande des compléments"));
+    assert!(page.contains("Merci de joindre le budget signé par le trésorier."));
+    assert!(page.contains("modifications demandées"), "state in words");
+    assert!(
+        !page.contains("agent@lillemetropole.fr"),
+        "no agent's identity"
+    );
+
+    // The answer: a changed project title, through the step form.
+    let form = get(
+        &app,
+        &mut jar,
+        &format!("/candidatures/{id}/modifier/projet"),
+    )
+    .await
+    .text()
+    .await
+    .unwrap();
+    let csrf = hidden_csrf(&form);
+    let current: serde_json::Value = app
+        .get_as(&applicant.token, &format!("/api/v1/applications/{id}"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let version = current["version"].to_string();
+    let resp = post(
+        &app,
+        &mut jar,
+        &format!("/candidatures/{id}/modifier/projet"),
+        &[
+            ("_csrf", &csrf),
+            ("version", &version),
+            ("title", "Recyclerie de quartier, budget signé"),
+            ("summary", "Collecte, réparation et revente."),
+            ("stage", "startup"),
+            ("activity_commune", "Villeneuve-d'Ascq"),
+            ("total_budget", "90 000"),
+            ("requested", "20 000"),
+            ("starts_on", "15/01/2027"),
+            ("jobs_created", "2"),
+        ],
+    )
+    .await;
+    assert_eq!(resp.status(), 303);
+    let check = get(&app, &mut jar, &format!("/candidatures/{id}/verifier"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(check.contains("Recyclerie de quartier, budget signé"));
+    assert!(check.contains("Déposer ma candidature"));
+    let now: serde_json::Value = app
+        .get_as(&applicant.token, &format!("/api/v1/applications/{id}"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let version = now["version"].to_string();
+    let resp = post(
+        &app,
+        &mut jar,
+        &format!("/candidatures/{id}/deposer"),
+        &[("_csrf", &csrf), ("version", &version)],
+    )
+    .await;
+    assert_eq!(resp.status(), 303);
+    assert_eq!(
+        resp.headers()[LOCATION],
+        format!("/candidatures/{id}/recepisse").as_str()
+    );
+    let after: serde_json::Value = app
+        .get_as(&applicant.token, &format!("/api/v1/applications/{id}"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(after["state"], "submitted");
+    assert_eq!(
+        after["project"]["title"],
+        "Recyclerie de quartier, budget signé"
+    );
+}
+
+/// A stale version (another tab saved first) is refused beside the form, nothing saved.
+async fn a_stale_form_is_refused_and_changes_nothing(app: TestApp) {
+    let staff = app.account(Role::Staff, "agent@lillemetropole.fr").await;
+    let applicant = app.account(Role::Applicant, "porteur@exemple.fr").await;
+    let call = app.published_call(&staff.token, json!({})).await;
+    let draft = app
+        .draft_application(
+            &applicant.token,
+            call["id"].as_str().unwrap(),
+            &sample_application(),
+        )
+        .await;
+    let id = draft["id"].as_str().unwrap();
+    let mut jar = sign_in(&app, "porteur@exemple.fr").await;
+    let page = get(&app, &mut jar, "/candidatures")
+        .await
+        .text()
+        .await
+        .unwrap();
+    let csrf = hidden_csrf(&page);
+    let resp = post(
+        &app,
+        &mut jar,
+        &format!("/candidatures/{id}/deposer"),
+        &[("_csrf", &csrf), ("version", "99")],
+    )
+    .await;
+    assert_eq!(resp.status(), 412);
+    assert!(resp.text().await.unwrap().contains("modifiée entre-temps"));
+    let now: serde_json::Value = app
+        .get_as(&applicant.token, &format!("/api/v1/applications/{id}"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(now["state"], "draft");
+}
+
 crate::both_backends!(
+    changes_requested_are_shown_answered_and_resubmitted,
+    a_stale_form_is_refused_and_changes_nothing,
     pages_carry_security_headers_and_static_files_are_cached,
     unknown_pages_are_html_and_unknown_api_paths_json,
     a_page_needing_sign_in_redirects_there_and_back,
