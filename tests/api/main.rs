@@ -14,6 +14,7 @@ mod foundation;
 mod mail;
 mod matrix;
 mod openapi;
+mod outage;
 mod reviews;
 mod runner;
 mod seed;
