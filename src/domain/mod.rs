@@ -14,3 +14,4 @@ pub mod money;
 pub mod scoring;
 pub mod territory;
 pub mod text;
+pub mod upload;
