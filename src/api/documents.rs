@@ -9,6 +9,7 @@ use actix_web::web::Bytes;
 use actix_web::{HttpResponse, delete, get, post, web};
 use futures_util::StreamExt;
 
+use crate::api::problems::NeedsToken;
 use crate::auth::CurrentUser;
 use crate::error::{AppError, Problem};
 use crate::services::documents::{self, Content, Document, UploadForm};
@@ -29,7 +30,7 @@ use crate::state::AppState;
     responses(
         (status = 201, description = "Stored, with its SHA-256.", body = Document),
         (status = 400, description = "Unreadable multipart form.", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "Missing, invalid or expired token.", body = Problem, content_type = "application/problem+json"),
+        NeedsToken,
         (status = 403, description = "Only the owner attaches documents.", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such application, or not yours to see.", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The application is no longer editable, or holds `uploads.max_documents_per_application` documents already.", body = Problem, content_type = "application/problem+json"),
@@ -56,7 +57,7 @@ pub async fn upload_document(
     params(("id" = String, Path, description = "Application id (UUID).")),
     responses(
         (status = 200, description = "Documents, oldest first.", body = Vec<Document>),
-        (status = 401, description = "Missing, invalid or expired token.", body = Problem, content_type = "application/problem+json"),
+        NeedsToken,
         (status = 403, description = "A reviewer who has not accepted the assignment.", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such application, or not yours to see.", body = Problem, content_type = "application/problem+json"),
     )
@@ -90,7 +91,7 @@ pub async fn list_documents(
             (Vec<u8> = "image/jpeg"),
          ),
          headers(("Content-Disposition" = String, description = "attachment; filename=…; filename*=UTF-8''…"))),
-        (status = 401, description = "Missing, invalid or expired token.", body = Problem, content_type = "application/problem+json"),
+        NeedsToken,
         (status = 403, description = "A reviewer who has not accepted the assignment.", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such document, or not yours to see.", body = Problem, content_type = "application/problem+json"),
     )
@@ -171,7 +172,7 @@ pub async fn download_document(
     ),
     responses(
         (status = 204, description = "Removed."),
-        (status = 401, description = "Missing, invalid or expired token.", body = Problem, content_type = "application/problem+json"),
+        NeedsToken,
         (status = 403, description = "Only the owner removes documents.", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such document, or not yours to see.", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The application is no longer editable.", body = Problem, content_type = "application/problem+json"),

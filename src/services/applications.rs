@@ -9,7 +9,8 @@ use uuid::Uuid;
 use validator::Validate;
 
 use crate::auth::CurrentUser;
-use crate::db::applications::{self as rows, ApplicationRow, ListFilter, SummaryRow, Visibility};
+pub use crate::db::applications::ListFilter;
+use crate::db::applications::{self as rows, ApplicationRow, SummaryRow, Visibility};
 use crate::db::audit::{self, AuditRow};
 use crate::db::calls::{self, CallRow};
 use crate::db::{self as dbm, DbConnection};
@@ -262,7 +263,11 @@ impl SummaryRow {
 
 /// Parses and validates a body: serde names a field of the wrong type, validator every rule.
 pub fn parse_body(value: Value) -> Result<ApplicationBody, ServiceError> {
-    let body: ApplicationBody = from_json(value)?;
+    check_body(from_json(value)?)
+}
+
+/// Validates a typed body: every rule of validator, each on its field.
+pub fn check_body(body: ApplicationBody) -> Result<ApplicationBody, ServiceError> {
     body.validate()?;
     Ok(body.normalise())
 }
@@ -302,10 +307,10 @@ pub async fn create(
     state: &AppState,
     user: &CurrentUser,
     call_id: String,
-    body: Value,
+    body: ApplicationBody,
 ) -> Result<Application, ServiceError> {
     user.require(&[Role::Applicant])?;
-    let body = parse_body(body)?;
+    let body = check_body(body)?;
     let user = user.clone();
     state
         .db
