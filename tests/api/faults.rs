@@ -98,6 +98,15 @@ async fn hostile_text_is_refused_in_french_and_changes_nothing(app: TestApp) {
     )
     .await;
     assert!(problem["errors"]["q"].is_array(), "{problem}");
+    // In a path, the same bytes name nothing: 404 on both databases, never 500.
+    for path in [
+        "/api/v1/applications/a%00b",
+        "/api/v1/calls/%00",
+        "/api/v1/applications/%E2%80%AE/documents",
+    ] {
+        let status = app.get_as(staff, path).await.status().as_u16();
+        assert!((400..500).contains(&status), "{path}: {status}");
+    }
     let after: Value = app
         .get_as(staff, &format!("/api/v1/applications/{id}"))
         .await
