@@ -63,6 +63,8 @@ pub struct Settings {
     pub uploads: UploadSettings,
     pub frontend: FrontendSettings,
     pub authority: AuthoritySettings,
+    #[serde(default)]
+    pub web: WebSettings,
 }
 
 fn default_env() -> Environment {
@@ -210,6 +212,52 @@ pub struct AuthoritySettings {
     pub name: String,
     pub siret: String,
     pub grant_scheme: String,
+    /// A logo file (SVG, PNG or JPEG) shown in the pages' header; empty: the embedded one.
+    #[serde(default)]
+    pub logo: String,
+    /// The pages' main colour, `#rrggbb`; white text on it must reach the AA contrast ratio.
+    #[serde(default = "default_authority_color")]
+    pub color: String,
+}
+
+fn default_authority_color() -> String {
+    "#1d4f91".into()
+}
+
+/// The web pages (DESIGN.md §13): sessions and their cookie.
+#[derive(Debug, Clone, Deserialize)]
+pub struct WebSettings {
+    /// A session unused this long ends (minutes).
+    #[serde(default = "default_idle_minutes")]
+    pub session_idle_minutes: i64,
+    /// A session ends this long after sign-in whatever its use (hours).
+    #[serde(default = "default_absolute_hours")]
+    pub session_absolute_hours: i64,
+    /// `Secure` on the cookies; unset: on in production only.
+    #[serde(default)]
+    pub secure_cookies: Option<bool>,
+    /// A directory whose page templates override the embedded ones (empty: embedded only).
+    #[serde(default)]
+    pub templates_dir: String,
+}
+
+fn default_idle_minutes() -> i64 {
+    60
+}
+
+fn default_absolute_hours() -> i64 {
+    12
+}
+
+impl Default for WebSettings {
+    fn default() -> Self {
+        Self {
+            session_idle_minutes: default_idle_minutes(),
+            session_absolute_hours: default_absolute_hours(),
+            secure_cookies: None,
+            templates_dir: String::new(),
+        }
+    }
 }
 
 impl Settings {
@@ -295,6 +343,14 @@ impl Settings {
         }
         if self.auth.rate_limit_per_minute == 0 {
             return invalid("auth.rate_limit_per_minute must be at least 1".into());
+        }
+        if self.web.session_idle_minutes <= 0 || self.web.session_absolute_hours <= 0 {
+            return invalid(
+                "web.session_idle_minutes and web.session_absolute_hours must be positive".into(),
+            );
+        }
+        if let Err(e) = check_brand_color(&self.authority.color) {
+            return invalid(format!("APP__AUTHORITY__COLOR: {e}"));
         }
         if self.uploads.max_bytes == 0 {
             return invalid("uploads.max_bytes must be positive".into());
@@ -389,13 +445,81 @@ impl Settings {
         self.data_dir.join("mail")
     }
 
+    /// `Secure` cookies: as configured, else in production only.
+    pub fn secure_cookies(&self) -> bool {
+        self.web
+            .secure_cookies
+            .unwrap_or(self.env == Environment::Production)
+    }
+
     pub fn uploads_dir(&self) -> PathBuf {
         self.data_dir.join("uploads")
     }
 }
 
+/// The pages' brand colour (`authority.color`) carries white text in the header and on
+/// buttons, so it must be `#rrggbb` and dark enough.
+pub fn parse_hex(color: &str) -> Result<[u8; 3], String> {
+    let hex = color
+        .strip_prefix('#')
+        .filter(|h| h.len() == 6 && h.chars().all(|c| c.is_ascii_hexdigit()))
+        .ok_or_else(|| format!("{color:?} is not a colour of the form #rrggbb"))?;
+    let byte = |i: usize| u8::from_str_radix(&hex[i..i + 2], 16).map_err(|e| e.to_string());
+    Ok([byte(0)?, byte(2)?, byte(4)?])
+}
+
+/// WCAG 2.1 relative luminance.
+fn luminance([r, g, b]: [u8; 3]) -> f64 {
+    let channel = |c: u8| {
+        let c = f64::from(c) / 255.0;
+        if c <= 0.04045 {
+            c / 12.92
+        } else {
+            ((c + 0.055) / 1.055).powf(2.4)
+        }
+    };
+    0.2126 * channel(r) + 0.7152 * channel(g) + 0.0722 * channel(b)
+}
+
+/// Contrast ratio of white text on this colour.
+pub fn contrast_with_white(color: [u8; 3]) -> f64 {
+    1.05 / (luminance(color) + 0.05)
+}
+
+/// The brand colour carries white text (header, buttons): it must reach AA (4.5:1).
+pub fn check_brand_color(color: &str) -> Result<(), String> {
+    let rgb = parse_hex(color)?;
+    let ratio = contrast_with_white(rgb);
+    if ratio < 4.5 {
+        return Err(format!(
+            "white text on {color} has a contrast ratio of {ratio:.2}:1, under the 4.5:1 that \
+             accessibility (RGAA, WCAG AA) requires; choose a darker colour"
+        ));
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn brand_colour_must_carry_white_text() {
+        // (colour, accepted?)
+        let cases = [
+            ("#1d4f91", true),
+            ("#000000", true),
+            ("#e2001a", true),
+            ("#ffcc00", false),
+            ("#ffffff", false),
+            ("1d4f91", false),
+            ("#1d4f9", false),
+            ("#1d4f9g", false),
+        ];
+        for (color, ok) in cases {
+            assert_eq!(check_brand_color(color).is_ok(), ok, "{color}");
+        }
+        assert!((contrast_with_white([0, 0, 0]) - 21.0).abs() < 1e-9);
+    }
+
     use super::*;
 
     fn load(vars: &[(&str, &str)]) -> Result<Settings, ConfigError> {

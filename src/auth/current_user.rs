@@ -1,7 +1,8 @@
-//! The caller, from the bearer token. `CurrentUser` requires one (401 otherwise);
-//! `MaybeUser` lets anonymous callers through but still refuses a bad token.
+//! The caller, from the bearer token (API) or else the session cookie (pages). `CurrentUser`
+//! requires one (401 otherwise); `MaybeUser` lets anonymous callers through but still refuses
+//! a bad token.
 
-use std::future::{Ready, ready};
+use futures_util::future::LocalBoxFuture;
 
 use actix_web::dev::Payload;
 use actix_web::http::header;
@@ -74,28 +75,46 @@ fn invalid(why: &str) -> AppError {
     AppError::Unauthorized(format!("Authentification refusée : {why}."))
 }
 
+/// The bearer token when there is an `Authorization` header, else the web session. The
+/// cookie is never a way into the JSON API's writes from another site: the API takes JSON
+/// bodies only (a cross-site form cannot send them without a CORS preflight, which only the
+/// configured origins pass), and the cookie is `SameSite=Lax`.
+async fn caller(req: HttpRequest) -> Result<Option<CurrentUser>, AppError> {
+    if req.headers().contains_key(header::AUTHORIZATION) {
+        return authenticate(&req);
+    }
+    Ok(crate::auth::session::current(&req)
+        .await?
+        .map(|s| CurrentUser {
+            id: s.user_id,
+            role: s.role,
+        }))
+}
+
 impl FromRequest for CurrentUser {
     type Error = AppError;
-    type Future = Ready<Result<Self, AppError>>;
+    type Future = LocalBoxFuture<'static, Result<Self, AppError>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        ready(authenticate(req).and_then(|u| {
-            u.ok_or_else(|| {
+        let req = req.clone();
+        Box::pin(async move {
+            caller(req).await?.ok_or_else(|| {
                 AppError::Unauthorized(
                     "Authentification requise : envoyez un jeton d'accès (Authorization: Bearer …), \
                      obtenu par POST /api/v1/auth/token."
                         .into(),
                 )
             })
-        }))
+        })
     }
 }
 
 impl FromRequest for MaybeUser {
     type Error = AppError;
-    type Future = Ready<Result<Self, AppError>>;
+    type Future = LocalBoxFuture<'static, Result<Self, AppError>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        ready(authenticate(req).map(MaybeUser))
+        let req = req.clone();
+        Box::pin(async move { caller(req).await.map(MaybeUser) })
     }
 }

@@ -3,6 +3,7 @@
 pub mod current_user;
 pub mod password;
 pub mod rate_limit;
+pub mod session;
 pub mod token;
 
 pub use current_user::{CurrentUser, MaybeUser};

@@ -165,6 +165,8 @@ mod tests {
             name: "Métropole Européenne de Lille".into(),
             siret: "20009320100016".into(),
             grant_scheme: "Entreprendre autrement".into(),
+            logo: String::new(),
+            color: "#1d4f91".into(),
         }
     }
 

@@ -583,3 +583,31 @@ pub async fn eligibility(
         })
         .await
 }
+
+/// The eligibility of answers not saved yet (the pages' live pre-check while the applicant
+/// types): the same rules as the stored report, applied to `body` for the call `call_id`.
+pub async fn precheck(
+    state: &AppState,
+    user: &CurrentUser,
+    call_id: String,
+    body: Value,
+) -> Result<Evaluation, ServiceError> {
+    user.require(&[Role::Applicant])?;
+    let body = parse_body(body)?;
+    state
+        .db
+        .run(move |conn| {
+            let call = calls::find(conn, &call_id)?
+                .filter(|c| c.state != CallState::Draft.as_str())
+                .ok_or_else(crate::services::calls::not_found)?;
+            let territory = call.territory_codes()?;
+            let rules = CallRules {
+                rule_set: call.rule_set()?,
+                max_award_cents: call.max_award_cents,
+                max_budget_share_pct: call.max_budget_share_pct.map(|p| p as u8),
+                territory: &territory,
+            };
+            Ok(eligibility::evaluate(&body, &rules, paris_today()))
+        })
+        .await
+}
