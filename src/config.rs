@@ -193,6 +193,13 @@ impl MailSettings {
 #[derive(Debug, Clone, Deserialize)]
 pub struct UploadSettings {
     pub max_bytes: u64,
+    /// Documents one application may hold (a call asks for 30 at most, plus annexes).
+    #[serde(default = "default_max_documents")]
+    pub max_documents_per_application: u32,
+}
+
+fn default_max_documents() -> u32 {
+    50
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -347,6 +354,9 @@ impl Settings {
         }
         if self.uploads.max_bytes == 0 {
             return invalid("uploads.max_bytes must be positive".into());
+        }
+        if self.uploads.max_documents_per_application == 0 {
+            return invalid("uploads.max_documents_per_application must be at least 1".into());
         }
         if self.mail.max_attempts == 0 {
             return invalid("mail.max_attempts must be at least 1".into());
@@ -566,6 +576,10 @@ mod tests {
             (&[("APP__MAIL__FROM", "not an address")], "mail.from"),
             (&[("APP__SERVER__CORS_ORIGINS", "nope")], "cors_origins"),
             (&[("APP__UPLOADS__MAX_BYTES", "0")], "max_bytes"),
+            (
+                &[("APP__UPLOADS__MAX_DOCUMENTS_PER_APPLICATION", "0")],
+                "max_documents_per_application",
+            ),
             (&[("APP__MAIL__MAX_ATTEMPTS", "0")], "mail.max_attempts"),
             (
                 &[("APP__MAIL__RETRY_BASE_SECONDS", "0")],

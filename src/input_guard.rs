@@ -1,5 +1,5 @@
 //! The text rule ([`crate::domain::text`]) at the door: every string of a JSON or form body,
-//! and every query-string value, is checked before any handler runs. A control character,
+//! every query-string value and the path are checked before any handler runs. A control character,
 //! a bidirectional control or an invisible character anywhere answers 422 naming the field, so
 //! no free-text field can be forgotten, a field added later included, and both databases see
 //! the same input (PostgreSQL refuses NUL in text; SQLite stored it).
@@ -123,6 +123,15 @@ pub async fn guard<B: MessageBody>(
     mut req: ServiceRequest,
     next: Next<B>,
 ) -> Result<ServiceResponse<EitherBody<B, BoxBody>>, actix_web::Error> {
+    // A path naming a resource with such characters names nothing (PostgreSQL would fail on
+    // the NUL of `/applications/a%00b` where SQLite finds no row): 404 on both.
+    let path = percent_encoding::percent_decode_str(req.path()).decode_utf8_lossy();
+    if check(&path, Lines::Single).is_err() {
+        let resp = actix_web::ResponseError::error_response(&AppError::not_found(
+            "Aucune ressource ne répond à cette adresse : elle contient un caractère interdit.",
+        ));
+        return Ok(req.into_response(resp).map_into_right_body());
+    }
     let query_errors = check_pairs(req.query_string().as_bytes());
     if !query_errors.is_empty() {
         return Ok(refuse(req, query_errors));

@@ -50,6 +50,14 @@ impl Application {
             "database ready"
         );
 
+        // Temporary upload files a crash left behind (contents live in the database).
+        let tmp = crate::services::documents::temporary_dir(&settings);
+        match crate::services::documents::sweep_temporary_files(&tmp) {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(removed = n, dir = %tmp.display(), "stale upload files swept"),
+            Err(e) => tracing::warn!(error = %e, dir = %tmp.display(), "cannot sweep upload files"),
+        }
+
         let listener = TcpListener::bind((settings.server.host.as_str(), settings.server.port))
             .map_err(|e| {
                 anyhow::anyhow!(

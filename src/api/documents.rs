@@ -1,19 +1,27 @@
 //! Documents of an application.
 
 use actix_multipart::Multipart;
+use actix_web::body::SizedStream;
 use actix_web::http::header::{
     self, Charset, ContentDisposition, DispositionParam, DispositionType, ExtendedValue,
 };
+use actix_web::web::Bytes;
 use actix_web::{HttpResponse, delete, get, post, web};
+use futures_util::StreamExt;
 
 use crate::api::problems::NeedsToken;
 use crate::auth::CurrentUser;
 use crate::error::{AppError, Problem};
-use crate::services::documents::{self, Document, UploadForm};
+use crate::services::documents::{self, Content, Document, UploadForm};
+
+type ChunkStream =
+    std::pin::Pin<Box<dyn futures_util::Stream<Item = Result<Bytes, AppError>> + 'static>>;
 use crate::state::AppState;
 
 /// Attach a document (owner, while the application is editable). The type is read from the
-/// file's bytes: PDF, ODT, ODS, DOCX, XLSX, PNG or JPEG.
+/// file's bytes: PDF, ODT, ODS, DOCX, XLSX, PNG or JPEG; the stored name takes that type's
+/// extension. Office files with macros, or declaring parts that inflate beyond the limits, are
+/// refused. The content is stored in the database.
 #[utoipa::path(
     tag = "documents",
     security(("bearer" = [])),
@@ -25,10 +33,10 @@ use crate::state::AppState;
         NeedsToken,
         (status = 403, description = "Only the owner attaches documents.", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such application, or not yours to see.", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "The application is no longer editable.", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The application is no longer editable, or holds `uploads.max_documents_per_application` documents already.", body = Problem, content_type = "application/problem+json"),
         (status = 413, description = "Larger than `uploads.max_bytes` (10 MB by default).", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "Not an accepted file type.", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "`kind` or `file` missing, or an unknown kind.", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`kind` or `file` missing, an unknown kind, or an office file with macros or declaring sizes that inflate beyond the limits.", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[post("/applications/{id}/documents")]
@@ -95,11 +103,35 @@ pub async fn download_document(
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, AppError> {
     let (id, doc_id) = path.into_inner();
-    let (doc, file) = documents::open(&state, &user, id, doc_id).await?;
-    let bytes = web::block(move || std::fs::read(&file))
-        .await
-        .map_err(|e| AppError::Internal(anyhow::anyhow!("blocking: {e}")))?
-        .map_err(|e| AppError::Internal(anyhow::anyhow!("document file unreadable: {e}")))?;
+    let (doc, content) = documents::open(&state, &user, id, doc_id).await?;
+    let size = u64::try_from(doc.size_bytes).unwrap_or_default();
+    // Chunk by chunk from the database: one chunk in memory at a time, whatever the instance.
+    let body = match content {
+        Content::Chunks { document_id, count } => {
+            let state = state.clone();
+            let chunks = futures_util::stream::iter(0..count).then(move |seq| {
+                let (state, id) = (state.clone(), document_id.clone());
+                async move {
+                    let seq = i32::try_from(seq).map_err(|e| AppError::Internal(e.into()))?;
+                    documents::read_chunk(&state, id, seq)
+                        .await
+                        .map(Bytes::from)
+                        .map_err(AppError::from)
+                }
+            });
+            SizedStream::new(size, Box::pin(chunks) as ChunkStream)
+        }
+        Content::LegacyFile(file) => {
+            let bytes = web::block(move || std::fs::read(&file))
+                .await
+                .map_err(|e| AppError::Internal(anyhow::anyhow!("blocking: {e}")))?
+                .map_err(|e| {
+                    AppError::Internal(anyhow::anyhow!("document file unreadable: {e}"))
+                })?;
+            let once = futures_util::stream::once(async move { Ok(Bytes::from(bytes)) });
+            SizedStream::new(size, Box::pin(once) as ChunkStream)
+        }
+    };
     let ascii: String = doc
         .filename
         .chars()
@@ -127,7 +159,7 @@ pub async fn download_document(
         .insert_header(disposition)
         .insert_header((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
         .insert_header(("Digest", format!("sha-256={}", doc.sha256)))
-        .body(bytes))
+        .body(body))
 }
 
 /// Remove a document (owner, while the application is editable).

@@ -1,10 +1,12 @@
-//! Documents attached to applications (metadata; the bytes live under the data directory).
+//! Documents attached to applications: their rows, and their contents in chunks
+//! (`document_chunks`), so every instance reads every document.
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use crate::db::DbConnection;
 use crate::db::schema::application_documents as docs;
+use crate::db::schema::document_chunks as chunks;
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = docs)]
@@ -56,4 +58,50 @@ pub fn kinds(conn: &mut DbConnection, application_id: &str) -> QueryResult<Vec<S
         .select(docs::kind)
         .distinct()
         .load(conn)
+}
+
+/// Bytes per stored chunk: a download holds one chunk in memory at a time.
+pub const CHUNK_BYTES: usize = 256 * 1024;
+
+/// Stores one chunk of a document's content (`seq` from 0).
+pub fn insert_chunk(
+    conn: &mut DbConnection,
+    document_id: &str,
+    seq: i32,
+    data: &[u8],
+) -> QueryResult<usize> {
+    diesel::insert_into(chunks::table)
+        .values((
+            chunks::document_id.eq(document_id),
+            chunks::seq.eq(seq),
+            chunks::data.eq(data),
+        ))
+        .execute(conn)
+}
+
+/// One chunk of a document's content; `None` past the last.
+pub fn chunk(conn: &mut DbConnection, document_id: &str, seq: i32) -> QueryResult<Option<Vec<u8>>> {
+    chunks::table
+        .filter(chunks::document_id.eq(document_id))
+        .filter(chunks::seq.eq(seq))
+        .select(chunks::data)
+        .first(conn)
+        .optional()
+}
+
+/// How many chunks a document has (0 for one stored on disk before contents moved into the
+/// database).
+pub fn chunk_count(conn: &mut DbConnection, document_id: &str) -> QueryResult<i64> {
+    chunks::table
+        .filter(chunks::document_id.eq(document_id))
+        .count()
+        .get_result(conn)
+}
+
+/// Documents attached to an application (for the per-application limit).
+pub fn count(conn: &mut DbConnection, application_id: &str) -> QueryResult<i64> {
+    docs::table
+        .filter(docs::application_id.eq(application_id))
+        .count()
+        .get_result(conn)
 }

@@ -85,6 +85,14 @@ diesel::table! {
 }
 
 diesel::table! {
+    document_chunks (document_id, seq) {
+        document_id -> Text,
+        seq -> Integer,
+        data -> Binary,
+    }
+}
+
+diesel::table! {
     assignments (id) {
         id -> Text,
         application_id -> Text,
@@ -134,6 +142,7 @@ diesel::joinable!(reviews -> assignments (assignment_id));
 diesel::joinable!(reviews -> applications (application_id));
 diesel::joinable!(applications -> users (applicant_id));
 diesel::joinable!(application_documents -> applications (application_id));
+diesel::joinable!(document_chunks -> application_documents (document_id));
 diesel::joinable!(assignments -> applications (application_id));
 diesel::joinable!(audit_events -> applications (application_id));
 
@@ -142,6 +151,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     calls,
     applications,
     application_documents,
+    document_chunks,
     assignments,
     audit_events,
     reference_counters,

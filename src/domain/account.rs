@@ -114,9 +114,9 @@ pub fn check_full_name(name: &str) -> Result<String, String> {
     }
     // The one text rule: also bidirectional and invisible characters (the name is a mail's
     // display name).
-    crate::domain::text::check(name, crate::domain::text::Lines::Single)
+    let name = crate::domain::text::Text::parse(name, crate::domain::text::Lines::Single)
         .map_err(|e| format!("le nom complet contient un {e}"))?;
-    Ok(name.to_owned())
+    Ok(name.into_inner())
 }
 
 #[cfg(test)]

@@ -18,3 +18,4 @@ pub mod review;
 pub mod scoring;
 pub mod territory;
 pub mod text;
+pub mod upload;

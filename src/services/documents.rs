@@ -1,7 +1,11 @@
 //! Documents attached to applications. A file is streamed to a temporary file while its size
-//! is counted and its SHA-256 computed, its type is read from its bytes (never from its name),
-//! and it is moved to `uploads/<application>/<document id>` inside the transaction that records
-//! it: if the database write fails, the file is removed, so no orphan is left behind.
+//! is counted and its SHA-256 computed; its type is read from its bytes (never from its name)
+//! and its stored name takes that type's extension; an office file (a zip archive) is refused
+//! when it holds macros or declares sizes that would inflate beyond reason (read from its
+//! central directory, nothing inflated). The content is then written into the database, in
+//! chunks, in the transaction that records the document: every instance of a deployment reads
+//! it, and a failed write leaves nothing behind. Temporary files a crash left are swept when
+//! the server starts ([`sweep_temporary_files`]).
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -109,23 +113,80 @@ pub fn sanitize_filename(raw: &str, ext: &str) -> String {
     }
 }
 
-fn storage_path(uploads: &Path, application_id: &str, document_id: &str) -> PathBuf {
+/// Where a document received before contents moved into the database was kept.
+fn legacy_path(uploads: &Path, application_id: &str, document_id: &str) -> PathBuf {
     // Both ids are UUIDs made here: nothing the client sends reaches the path.
     uploads.join(application_id).join(document_id)
 }
 
-/// A file being received; removed on drop unless kept.
+/// Where uploads are received before they reach the database.
+pub fn temporary_dir(settings: &crate::config::Settings) -> PathBuf {
+    settings.uploads_dir().join("tmp")
+}
+
+/// A temporary file untouched this long is no upload in progress (those write continuously):
+/// it was left by a crash.
+pub const STALE_TEMPORARY_FILE: std::time::Duration = std::time::Duration::from_secs(15 * 60);
+
+/// Removes the temporary upload files a crash left behind (at start-up). Files younger than
+/// [`STALE_TEMPORARY_FILE`] are kept: another instance sharing the directory may be writing
+/// them. Returns how many were removed.
+pub fn sweep_temporary_files(dir: &Path) -> std::io::Result<usize> {
+    let entries = match std::fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(0),
+        Err(e) => return Err(e),
+    };
+    let mut removed = 0;
+    for entry in entries {
+        let entry = entry?;
+        let meta = entry.metadata()?;
+        let stale = meta
+            .modified()
+            .ok()
+            .and_then(|m| m.elapsed().ok())
+            .is_some_and(|age| age >= STALE_TEMPORARY_FILE);
+        if meta.is_file() && stale {
+            std::fs::remove_file(entry.path())?;
+            removed += 1;
+        }
+    }
+    Ok(removed)
+}
+
+/// A file being received; removed on drop.
 struct TempFile {
     path: PathBuf,
-    keep: bool,
 }
 
 impl Drop for TempFile {
     fn drop(&mut self) {
-        if !self.keep {
-            let _ = std::fs::remove_file(&self.path);
-        }
+        let _ = std::fs::remove_file(&self.path);
     }
+}
+
+/// Office formats are zip archives: judge them by their central directory.
+fn inspect_archive(path: &Path) -> Result<(), ServiceError> {
+    use crate::domain::upload::{ARCHIVE_LIMITS, ArchiveEntry, check_archive};
+    let unreadable = || {
+        bad(
+            "file",
+            "le fichier bureautique est endommagé (archive illisible) : enregistrez-le à nouveau",
+        )
+    };
+    let file = std::fs::File::open(path).map_err(|e| ServiceError::Internal(e.into()))?;
+    let mut archive =
+        zip::ZipArchive::new(std::io::BufReader::new(file)).map_err(|_| unreadable())?;
+    let mut entries = Vec::with_capacity(archive.len().min(ARCHIVE_LIMITS.max_entries + 1));
+    for i in 0..archive.len().min(ARCHIVE_LIMITS.max_entries + 1) {
+        let entry = archive.by_index_raw(i).map_err(|_| unreadable())?;
+        entries.push(ArchiveEntry {
+            name: entry.name().map_err(|_| unreadable())?.into_owned(),
+            compressed_bytes: entry.compressed_size(),
+            uncompressed_bytes: entry.size(),
+        });
+    }
+    check_archive(&entries, ARCHIVE_LIMITS).map_err(|refusal| bad("file", &refusal.to_string()))
 }
 
 struct Received {
@@ -167,9 +228,11 @@ async fn receive(
                         return Err(bad("kind", "type de pièce trop long"));
                     }
                 }
-                kind = Some(
-                    String::from_utf8(value).map_err(|_| bad("kind", "type de pièce illisible"))?,
-                );
+                let value =
+                    String::from_utf8(value).map_err(|_| bad("kind", "type de pièce illisible"))?;
+                crate::domain::text::check(&value, crate::domain::text::Lines::Single)
+                    .map_err(|e| bad("kind", &e.to_string()))?;
+                kind = Some(value);
             }
             "file" => {
                 if file.is_some() {
@@ -181,10 +244,7 @@ async fn receive(
                     .unwrap_or("")
                     .to_owned();
                 let path = tmp_dir.join(Uuid::now_v7().to_string());
-                let temp = TempFile {
-                    path: path.clone(),
-                    keep: false,
-                };
+                let temp = TempFile { path: path.clone() };
                 let mut out =
                     std::fs::File::create(&path).map_err(|e| ServiceError::Internal(e.into()))?;
                 let mut hasher = Sha256::new();
@@ -242,7 +302,7 @@ async fn receive(
         })?;
     Ok(Received {
         kind: kind.trim().to_owned(),
-        filename: sanitize_filename(&original, ext),
+        filename: crate::domain::upload::stored_filename(&sanitize_filename(&original, ext), ext),
         content_type,
         ext,
         size,
@@ -293,12 +353,17 @@ pub async fn upload(
             .run(move |conn| editable_by_owner(conn, &user, &id).map(|_| ()))
             .await?;
     }
-    let uploads = state.settings.uploads_dir();
-    let tmp_dir = uploads.join("tmp");
+    let tmp_dir = temporary_dir(&state.settings);
     std::fs::create_dir_all(&tmp_dir).map_err(|e| ServiceError::Internal(e.into()))?;
-    let mut received = receive(form, &tmp_dir, state.settings.uploads.max_bytes).await?;
+    let received = receive(form, &tmp_dir, state.settings.uploads.max_bytes).await?;
+    if matches!(received.ext, "docx" | "xlsx" | "odt" | "ods") {
+        let path = received.temp.path.clone();
+        actix_web::web::block(move || inspect_archive(&path))
+            .await
+            .map_err(|e| ServiceError::Internal(anyhow::anyhow!("blocking task failed: {e}")))??;
+    }
     let user = user.clone();
-    let final_dir = storage_path(&uploads, &application_id, "");
+    let max_documents = state.settings.uploads.max_documents_per_application;
     state
         .db
         .transaction(move |conn| {
@@ -315,6 +380,14 @@ pub async fn upload(
                     ),
                 ));
             }
+            // Counted under the application's row lock (find_for_update): concurrent uploads
+            // cannot pass the limit together.
+            if documents::count(conn, &row.id)? >= i64::from(max_documents) {
+                return Err(ServiceError::conflict(format!(
+                    "La candidature compte déjà {max_documents} pièces, le maximum : supprimez-en \
+                     une avant d'en joindre une autre."
+                )));
+            }
             let doc = DocumentRow {
                 id: Uuid::now_v7().to_string(),
                 application_id: row.id.clone(),
@@ -327,6 +400,7 @@ pub async fn upload(
                 uploaded_at: dbm::now(),
             };
             documents::insert(conn, &doc)?;
+            store_content(conn, &doc.id, &received.temp.path)?;
             record_event(
                 conn,
                 &row.id,
@@ -336,19 +410,42 @@ pub async fn upload(
                 None,
                 json!({"document_id": doc.id, "kind": doc.kind, "filename": doc.filename, "sha256": doc.sha256, "type": received.ext}),
             )?;
-            // Last: move the file into place. If the commit fails after this, the caller
-            // removes it (see below).
-            std::fs::create_dir_all(&final_dir).map_err(|e| ServiceError::Internal(e.into()))?;
-            let dest = final_dir.join(&doc.id);
-            std::fs::rename(&received.temp.path, &dest).map_err(|e| ServiceError::Internal(e.into()))?;
-            received.temp.path = dest;
-            Ok((doc, received.temp))
+            Ok(Document::from(doc))
         })
         .await
-        .map(|(doc, mut file)| {
-            file.keep = true;
-            Document::from(doc)
-        })
+}
+
+/// Copies the received file into `document_chunks`, one chunk at a time.
+fn store_content(
+    conn: &mut DbConnection,
+    document_id: &str,
+    path: &Path,
+) -> Result<(), ServiceError> {
+    use std::io::Read;
+    let mut file = std::fs::File::open(path).map_err(|e| ServiceError::Internal(e.into()))?;
+    let mut buf = vec![0u8; documents::CHUNK_BYTES];
+    let mut seq = 0;
+    loop {
+        // Fill the buffer (a read may return less than asked before the end of the file).
+        let mut filled = 0;
+        while filled < buf.len() {
+            match file
+                .read(&mut buf[filled..])
+                .map_err(|e| ServiceError::Internal(e.into()))?
+            {
+                0 => break,
+                n => filled += n,
+            }
+        }
+        if filled == 0 {
+            return Ok(());
+        }
+        documents::insert_chunk(conn, document_id, seq, &buf[..filled])?;
+        seq += 1;
+        if filled < buf.len() {
+            return Ok(());
+        }
+    }
 }
 
 pub async fn list(
@@ -369,12 +466,21 @@ pub async fn list(
         .await
 }
 
+/// Where a document's content is.
+#[derive(Debug, Clone)]
+pub enum Content {
+    /// In `document_chunks`, this many chunks.
+    Chunks { document_id: String, count: i64 },
+    /// On this instance's disk (received before contents moved into the database).
+    LegacyFile(PathBuf),
+}
+
 pub async fn open(
     state: &AppState,
     user: &CurrentUser,
     application_id: String,
     document_id: String,
-) -> Result<(Document, PathBuf), ServiceError> {
+) -> Result<(Document, Content), ServiceError> {
     let user = user.clone();
     let uploads = state.settings.uploads_dir();
     state
@@ -383,8 +489,32 @@ pub async fn open(
             let row = load_readable(conn, &user, &application_id)?;
             let doc = documents::find(conn, &row.id, &document_id)?
                 .ok_or_else(|| ServiceError::not_found("Cette pièce n'existe pas."))?;
-            let path = storage_path(&uploads, &row.id, &doc.id);
-            Ok((Document::from(doc), path))
+            let count = documents::chunk_count(conn, &doc.id)?;
+            let content = if count > 0 {
+                Content::Chunks {
+                    document_id: doc.id.clone(),
+                    count,
+                }
+            } else {
+                Content::LegacyFile(legacy_path(&uploads, &row.id, &doc.id))
+            };
+            Ok((Document::from(doc), content))
+        })
+        .await
+}
+
+/// One chunk of a document's content, for a download in progress.
+pub async fn read_chunk(
+    state: &AppState,
+    document_id: String,
+    seq: i32,
+) -> Result<Vec<u8>, ServiceError> {
+    state
+        .db
+        .run(move |conn| {
+            documents::chunk(conn, &document_id, seq)?.ok_or_else(|| {
+                ServiceError::not_found("Cette pièce a été supprimée pendant son téléchargement.")
+            })
         })
         .await
 }
@@ -413,11 +543,16 @@ pub async fn delete(
                 None,
                 json!({"document_id": doc.id, "kind": doc.kind, "filename": doc.filename}),
             )?;
-            Ok(storage_path(&uploads, &row.id, &doc.id))
+            Ok(legacy_path(&uploads, &row.id, &doc.id))
         })
         .await?;
-    if let Err(e) = std::fs::remove_file(&path) {
-        tracing::warn!(path = %path.display(), error = %e, "document row deleted but its file remains");
+    // The chunks went with the row (ON DELETE CASCADE); a document from before that may have
+    // a file on disk.
+    match std::fs::remove_file(&path) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+            tracing::warn!(path = %path.display(), error = %e, "document row deleted but its file remains");
+        }
+        _ => {}
     }
     Ok(())
 }

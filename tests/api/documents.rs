@@ -53,14 +53,15 @@ fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
 async fn documents_are_stored_checked_and_downloaded(app: TestApp) {
     let (cast, id) = setup(&app).await;
     let token = &cast.applicant.token;
-    // A PDF whose name pretends otherwise is still a PDF; a path in the name is dropped.
+    // A PDF whose name pretends otherwise is still a PDF, and is named as one (a browser
+    // would otherwise save `.exe`); a path in the name is dropped.
     let resp = app
         .upload(token, &id, "statuts", PDF, "../../../etc/statuts été.exe")
         .await;
     assert_eq!(resp.status(), 201);
     let doc: Value = resp.json().await.unwrap();
     assert_eq!(doc["content_type"], "application/pdf");
-    assert_eq!(doc["filename"], "statuts été.exe");
+    assert_eq!(doc["filename"], "statuts été.pdf");
     assert_eq!(doc["size_bytes"], PDF.len());
     let expected: String = Sha256::digest(PDF)
         .iter()
@@ -96,7 +97,7 @@ async fn documents_are_stored_checked_and_downloaded(app: TestApp) {
             .to_owned();
         assert!(cd.starts_with("attachment"), "{cd}");
         assert!(
-            cd.contains("filename*=UTF-8''statuts%20%C3%A9t%C3%A9.exe"),
+            cd.contains("filename*=UTF-8''statuts%20%C3%A9t%C3%A9.pdf"),
             "{cd}"
         );
         assert_eq!(resp.bytes().await.unwrap().as_ref(), PDF);
@@ -109,9 +110,11 @@ async fn documents_are_stored_checked_and_downloaded(app: TestApp) {
         .unwrap();
     assert_eq!(list.as_array().unwrap().len(), 2);
 
-    // Deleting while editable removes the row and the file.
+    // Contents live in the database, nothing on disk; deleting removes the row and them.
     let uploads = app.settings.uploads_dir();
-    let before = files_under(&uploads);
+    assert_eq!(files_under(&uploads), 0, "{:?}", walk(&uploads));
+    let chunks = app.count("document_chunks").await;
+    assert!(chunks >= 2, "{chunks}");
     let resp = app
         .client
         .delete(app.url(&format!("/api/v1/applications/{id}/documents/{doc_id}")))
@@ -120,7 +123,7 @@ async fn documents_are_stored_checked_and_downloaded(app: TestApp) {
         .await
         .unwrap();
     assert_eq!(resp.status(), 204);
-    assert_eq!(files_under(&uploads), before - 1);
+    assert_eq!(app.count("document_chunks").await, chunks - 1);
     assert_problem(
         app.get_as(
             token,
@@ -210,6 +213,7 @@ async fn bad_uploads_are_refused_and_leave_nothing_behind(app: TestApp) {
     );
 
     assert_eq!(app.count("application_documents").await, 0);
+    assert_eq!(app.count("document_chunks").await, 0);
     assert_eq!(app.count("audit_events").await, events);
     assert_eq!(
         files_under(&uploads),

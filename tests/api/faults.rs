@@ -10,6 +10,7 @@ both_backends!(
     hostile_text_is_refused_in_french_and_changes_nothing,
     csv_exports_defuse_formulas,
     reviewers_do_not_read_the_screening,
+    office_files_with_macros_or_bombs_are_refused,
 );
 
 /// NUL answered 500 on PostgreSQL and 201 on SQLite; bidi overrides reached mails and exports.
@@ -97,6 +98,15 @@ async fn hostile_text_is_refused_in_french_and_changes_nothing(app: TestApp) {
     )
     .await;
     assert!(problem["errors"]["q"].is_array(), "{problem}");
+    // In a path, the same bytes name nothing: 404 on both databases, never 500.
+    for path in [
+        "/api/v1/applications/a%00b",
+        "/api/v1/calls/%00",
+        "/api/v1/applications/%E2%80%AE/documents",
+    ] {
+        let status = app.get_as(staff, path).await.status().as_u16();
+        assert!((400..500).contains(&status), "{path}: {status}");
+    }
     let after: Value = app
         .get_as(staff, &format!("/api/v1/applications/{id}"))
         .await
@@ -184,4 +194,179 @@ async fn reviewers_do_not_read_the_screening(app: TestApp) {
         let v: Value = app.get_as(token, &path).await.json().await.unwrap();
         assert!(v["eligibility"]["criteria"].is_array(), "{v}");
     }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Uploads and documents
+
+/// A DOCX as Word lays it out (`infer` reads the type from the first four entries), then
+/// `parts`.
+fn office_zip(parts: &[(&str, &[u8])]) -> Vec<u8> {
+    use std::io::Write;
+    let mut out = std::io::Cursor::new(Vec::new());
+    {
+        let mut zip = zip::ZipWriter::new(&mut out);
+        let opts = zip::write::SimpleFileOptions::default()
+            .compression_method(zip::CompressionMethod::Deflated);
+        let content_types: &[u8] = br#"<?xml version="1.0"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types"/>"#;
+        let layout: [(&str, &[u8]); 4] = [
+            ("[Content_Types].xml", content_types),
+            ("_rels/.rels", b"<Relationships/>"),
+            ("word/_rels/document.xml.rels", b"<Relationships/>"),
+            ("word/document.xml", b"<w:document/>"),
+        ];
+        for (name, data) in layout.into_iter().chain(parts.iter().copied()) {
+            zip.start_file(name, opts).unwrap();
+            zip.write_all(data).unwrap();
+        }
+        zip.finish().unwrap();
+    }
+    out.into_inner()
+}
+
+async fn draft_with_call(app: &TestApp) -> (crate::helpers::Cast, String) {
+    let cast = app.cast().await;
+    let call = app.published_call(&cast.staff.token, json!({})).await;
+    let draft = app
+        .draft_application(
+            &cast.applicant.token,
+            call["id"].as_str().unwrap(),
+            &sample_application(),
+        )
+        .await;
+    (cast, draft["id"].as_str().unwrap().to_owned())
+}
+
+/// Macro-enabled office files and archive bombs are refused from their central directory;
+/// a plain DOCX passes.
+async fn office_files_with_macros_or_bombs_are_refused(app: TestApp) {
+    let (cast, id) = draft_with_call(&app).await;
+    let token = &cast.applicant.token;
+    let plain = office_zip(&[("word/styles.xml", b"<w:styles/>")]);
+    let resp = app.upload(token, &id, "annexe", &plain, "note.docx").await;
+    assert_eq!(resp.status(), 201, "{}", resp.text().await.unwrap());
+
+    let docm = office_zip(&[("word/vbaProject.bin", b"\xd0\xcf\x11\xe0 VBA")]);
+    let problem = assert_problem(
+        app.upload(token, &id, "annexe", &docm, "note.docx").await,
+        422,
+    )
+    .await;
+    assert!(
+        problem["errors"]["file"][0]
+            .as_str()
+            .unwrap()
+            .contains("macros"),
+        "{problem}"
+    );
+    // 20 MiB of zeros in a ~20 KiB part: what a bomb is made of, at a test's scale.
+    let zeros = vec![0u8; 20 * 1024 * 1024];
+    let bomb = office_zip(&[("word/media/fond.xml", &zeros)]);
+    assert!(bomb.len() < 200 * 1024, "{}", bomb.len());
+    let problem = assert_problem(
+        app.upload(token, &id, "annexe", &bomb, "gros.docx").await,
+        422,
+    )
+    .await;
+    assert!(
+        problem["errors"]["file"][0]
+            .as_str()
+            .unwrap()
+            .contains("se décompresse"),
+        "{problem}"
+    );
+    assert_eq!(app.count("application_documents").await, 1);
+}
+
+/// An application holds at most `uploads.max_documents_per_application` documents.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn documents_per_application_are_limited() {
+    use crate::helpers::{Backend, PDF, spawn_app_with};
+    for backend in [Backend::Sqlite, Backend::Postgres] {
+        let Some(app) = spawn_app_with(
+            backend,
+            &[("APP__UPLOADS__MAX_DOCUMENTS_PER_APPLICATION", "2")],
+        )
+        .await
+        else {
+            continue;
+        };
+        let (cast, id) = draft_with_call(&app).await;
+        let token = &cast.applicant.token;
+        for name in ["a.pdf", "b.pdf"] {
+            assert_eq!(
+                app.upload(token, &id, "annexe", PDF, name).await.status(),
+                201
+            );
+        }
+        let problem =
+            assert_problem(app.upload(token, &id, "annexe", PDF, "c.pdf").await, 409).await;
+        assert!(
+            problem["detail"].as_str().unwrap().contains("2 pièces"),
+            "{problem}"
+        );
+        assert_eq!(app.count("application_documents").await, 2, "{backend:?}");
+    }
+}
+
+/// Two instances on one PostgreSQL database, each with its own disk: a document uploaded
+/// through one downloads through the other, byte for byte.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn documents_are_read_from_every_instance() {
+    use crate::helpers::{Backend, spawn_app, spawn_app_at};
+    let Some(first) = spawn_app(Backend::Postgres).await else {
+        return;
+    };
+    let second = spawn_app_at(&first.settings.database.url, &[]).await;
+    assert_ne!(first.settings.data_dir, second.settings.data_dir);
+    let (cast, id) = draft_with_call(&first).await;
+    // Larger than a chunk, so the download streams several.
+    let mut pdf = b"%PDF-1.4\n".to_vec();
+    pdf.extend((0..700_000u32).map(|i| b'a' + (i % 26) as u8));
+    pdf.extend_from_slice(b"\n%%EOF\n");
+    let resp = first
+        .upload(&cast.applicant.token, &id, "statuts", &pdf, "statuts.pdf")
+        .await;
+    assert_eq!(resp.status(), 201);
+    let doc: Value = resp.json().await.unwrap();
+    let path = format!(
+        "/api/v1/applications/{id}/documents/{}",
+        doc["id"].as_str().unwrap()
+    );
+    let resp = second.get_as(&cast.staff.token, &path).await;
+    assert_eq!(resp.status(), 200);
+    assert_eq!(
+        resp.headers().get("content-length").unwrap(),
+        &pdf.len().to_string()
+    );
+    let body = resp.bytes().await.unwrap();
+    assert!(body.as_ref() == pdf.as_slice(), "the bytes differ");
+    eprintln!(
+        "TWO INSTANCES: {} bytes uploaded through one, downloaded identical through the other",
+        pdf.len()
+    );
+}
+
+/// Temporary upload files a crash left behind are swept when an instance starts; a fresh
+/// one (an upload in progress elsewhere) is kept.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stale_upload_files_are_swept_at_start() {
+    use crate::helpers::{Backend, spawn_app, spawn_app_on};
+    let first = spawn_app(Backend::Sqlite).await.unwrap();
+    let tmp = essor::services::documents::temporary_dir(&first.settings);
+    std::fs::create_dir_all(&tmp).unwrap();
+    let stale = tmp.join("left-by-a-crash");
+    let fresh = tmp.join("in-progress");
+    std::fs::write(&stale, b"partial").unwrap();
+    std::fs::write(&fresh, b"partial").unwrap();
+    let old = std::time::SystemTime::now() - std::time::Duration::from_secs(3600);
+    std::fs::File::options()
+        .write(true)
+        .open(&stale)
+        .unwrap()
+        .set_modified(old)
+        .unwrap();
+    let _second = spawn_app_on(&first).await;
+    assert!(!stale.exists());
+    assert!(fresh.exists());
 }
