@@ -6,6 +6,7 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
+use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 
 pub const DEVELOPMENT_JWT_SECRET: &str = "development-secret-not-for-production";
@@ -80,16 +81,28 @@ pub struct ServerSettings {
     pub shutdown_timeout_seconds: u64,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Clone, Deserialize)]
 pub struct DatabaseSettings {
+    /// May hold a password: `Debug` shows it redacted.
     pub url: String,
     pub pool_size: u32,
     pub connect_timeout_seconds: u64,
 }
 
+impl std::fmt::Debug for DatabaseSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DatabaseSettings")
+            .field("url", &crate::db::redact(&self.url))
+            .field("pool_size", &self.pool_size)
+            .field("connect_timeout_seconds", &self.connect_timeout_seconds)
+            .finish()
+    }
+}
+
 #[derive(Debug, Clone, Deserialize)]
 pub struct AuthSettings {
-    pub jwt_secret: String,
+    /// Signs the tokens; `Debug` never prints it (`secrecy`).
+    pub jwt_secret: SecretString,
     pub token_ttl_seconds: i64,
     pub issuer: String,
     pub audience: String,
@@ -104,9 +117,10 @@ pub enum MailTransportKind {
     Memory,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Clone, Deserialize)]
 pub struct MailSettings {
     pub transport: MailTransportKind,
+    /// May hold the relay's credentials: `Debug` shows it redacted.
     pub smtp_url: String,
     pub from: String,
     /// Comma-separated in the environment; see `staff_address_list`.
@@ -144,6 +158,25 @@ fn default_lease_seconds() -> u64 {
 
 fn default_send_timeout_seconds() -> u64 {
     60
+}
+
+impl std::fmt::Debug for MailSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MailSettings")
+            .field("transport", &self.transport)
+            .field("smtp_url", &crate::db::redact(&self.smtp_url))
+            .field("from", &self.from)
+            .field("staff_addresses", &self.staff_addresses)
+            .field("max_attempts", &self.max_attempts)
+            .field("retry_base_seconds", &self.retry_base_seconds)
+            .field("retry_max_seconds", &self.retry_max_seconds)
+            .field("templates_dir", &self.templates_dir)
+            .field("poll_interval_ms", &self.poll_interval_ms)
+            .field("batch_size", &self.batch_size)
+            .field("lease_seconds", &self.lease_seconds)
+            .field("send_timeout_seconds", &self.send_timeout_seconds)
+            .finish()
+    }
 }
 
 impl MailSettings {
@@ -292,15 +325,13 @@ impl Settings {
         if self.auth.issuer.trim().is_empty() || self.auth.audience.trim().is_empty() {
             return invalid("auth.issuer and auth.audience must not be empty".into());
         }
-        if self.env == Environment::Production && self.auth.jwt_secret == DEVELOPMENT_JWT_SECRET {
-            return invalid(
-                "APP__AUTH__JWT_SECRET is the development secret; set a secret of at least 32 random bytes in production".into(),
-            );
+        let jwt_secret = self.auth.jwt_secret.expose_secret();
+        if self.env == Environment::Production
+            && let Some(why) = crate::secrets::weakness(jwt_secret)
+        {
+            return invalid(format!("APP__AUTH__JWT_SECRET {why}"));
         }
-        if self.env == Environment::Production && self.auth.jwt_secret.len() < 32 {
-            return invalid("APP__AUTH__JWT_SECRET must be at least 32 bytes in production".into());
-        }
-        if self.auth.jwt_secret.is_empty() {
+        if jwt_secret.is_empty() {
             return invalid("APP__AUTH__JWT_SECRET must not be empty".into());
         }
         if self.auth.rate_limit_per_minute == 0 {
@@ -574,6 +605,23 @@ mod tests {
                 ],
                 "32 bytes",
             ),
+            (
+                &[
+                    ("APP_ENV", "production"),
+                    (
+                        "APP__AUTH__JWT_SECRET",
+                        "change-me-to-32-random-bytes-or-more!!",
+                    ),
+                ],
+                "published",
+            ),
+            (
+                &[
+                    ("APP_ENV", "production"),
+                    ("APP__AUTH__JWT_SECRET", "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"),
+                ],
+                "repeated",
+            ),
         ];
         for (vars, needle) in cases {
             let err = load(vars).expect_err(needle).to_string();
@@ -585,10 +633,36 @@ mod tests {
     fn production_accepts_a_long_secret() {
         let s = load(&[
             ("APP_ENV", "production"),
-            ("APP__AUTH__JWT_SECRET", "0123456789abcdef0123456789abcdef"),
+            ("APP__AUTH__JWT_SECRET", PRODUCTION_SECRET),
         ])
         .unwrap();
         assert_eq!(s.env, Environment::Production);
         assert_eq!(s.server.host, "0.0.0.0");
+    }
+
+    // Made for this test only (`openssl rand -base64 32`); a test secret, never deployed.
+    const PRODUCTION_SECRET: &str = "Zk3pV9qL0xR2mT7wB4nH8jC1sF6gD5aE3uY0iO9vK2c=";
+
+    #[test]
+    fn debug_never_prints_secrets() {
+        let s = load(&[
+            ("APP_ENV", "production"),
+            ("APP__AUTH__JWT_SECRET", PRODUCTION_SECRET),
+            (
+                "DATABASE_URL",
+                "postgres://essor:db-pass-1234@db.internal/essor",
+            ),
+            ("APP__MAIL__TRANSPORT", "smtp"),
+            (
+                "APP__MAIL__SMTP_URL",
+                "smtp://relay:smtp-pass-5678@relay.internal:587?tls=required",
+            ),
+        ])
+        .unwrap();
+        let shown = format!("{s:?} {s:#?}");
+        for secret in [PRODUCTION_SECRET, "db-pass-1234", "smtp-pass-5678"] {
+            assert!(!shown.contains(secret), "{secret} in {shown}");
+        }
+        assert!(shown.contains("db.internal") && shown.contains("relay.internal"));
     }
 }

@@ -159,6 +159,7 @@ fn build_server(listener: TcpListener, state: AppState) -> anyhow::Result<Server
         app.configure(crate::web::configure)
             .default_service(web::to(crate::web::not_found))
             .wrap(actix_web::middleware::from_fn(crate::web::error_pages))
+            .wrap(actix_web::middleware::from_fn(crate::input_guard::guard))
             .wrap(cors(&cors_origins))
             .wrap_fn(|req, srv| {
                 // Echo the request id so a user reporting a problem can quote it.

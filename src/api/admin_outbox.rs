@@ -10,6 +10,7 @@ use crate::domain::account::Role;
 use crate::error::{AppError, Problem};
 use crate::input::{Page, PageParams};
 use crate::notify::outbox::{self, ListFilter, OutboxMessage, OutboxStatus};
+use crate::services;
 use crate::state::AppState;
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -90,11 +91,7 @@ pub async fn retry_outbox(
             "Aucun message « {id} » dans la file d'envoi : l'identifiant n'est pas un UUID."
         ))
     })?;
-    let id = id.to_string();
-    let message = state
-        .db
-        .run(move |conn| OutboxMessage::try_from(outbox::retry(conn, &id)?))
-        .await?;
+    let message = services::outbox::retry(&state, &user, id.to_string()).await?;
     tracing::info!(message_id = %message.message_id, admin = %user.id, "mail re-queued");
     Ok(HttpResponse::Ok().json(message))
 }

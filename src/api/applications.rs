@@ -49,7 +49,8 @@ pub async fn create_application(
     id: web::Path<String>,
     body: web::Json<Value>,
 ) -> Result<HttpResponse, AppError> {
-    let app = applications::create(&state, &user, id.into_inner(), body.into_inner()).await?;
+    let body: ApplicationBody = from_json(body.into_inner())?;
+    let app = applications::create(&state, &user, id.into_inner(), body).await?;
     Ok(with_etag(StatusCode::CREATED, app))
 }
 
@@ -133,7 +134,7 @@ pub async fn get_application(
         (status = 412, description = "`If-Match` names an older version.", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "The body is not JSON.", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "The patched body is invalid; each field named in `errors`.", body = Problem, content_type = "application/problem+json"),
-        (status = 428, description = "`If-Match` is missing.", body = Problem, content_type = "application/problem+json"),
+        (status = 428, description = "`If-Match` is missing, or `*` instead of a version.", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[patch("/applications/{id}")]
@@ -144,7 +145,7 @@ pub async fn update_application(
     id: web::Path<String>,
     body: web::Json<Value>,
 ) -> Result<HttpResponse, AppError> {
-    let expected = require_if_match(&req)?;
+    let expected = Some(require_if_match(&req)?);
     let app =
         applications::update(&state, &user, id.into_inner(), expected, body.into_inner()).await?;
     Ok(with_etag(StatusCode::OK, app))

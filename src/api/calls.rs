@@ -9,7 +9,7 @@ use crate::api::etag::{require_if_match, versioned};
 use crate::auth::{CurrentUser, MaybeUser};
 use crate::domain::call::{CallAction, CallState};
 use crate::error::{AppError, Problem};
-use crate::input::{Page, PageParams};
+use crate::input::{Page, PageParams, from_json};
 use crate::services::calls::{self, Call, CallSettings, NewCall};
 use crate::state::AppState;
 
@@ -45,7 +45,8 @@ pub async fn create_call(
     body: web::Json<Value>,
 ) -> Result<HttpResponse, AppError> {
     user.require_staff()?;
-    let call = calls::create(&state, &user, body.into_inner()).await?;
+    let input: NewCall = from_json(body.into_inner())?;
+    let call = calls::create(&state, &user, input).await?;
     Ok(with_etag(actix_web::http::StatusCode::CREATED, call))
 }
 
@@ -116,7 +117,7 @@ pub async fn get_call(
         (status = 412, description = "`If-Match` names an older version.", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "The body is not JSON.", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid settings.", body = Problem, content_type = "application/problem+json"),
-        (status = 428, description = "`If-Match` is missing.", body = Problem, content_type = "application/problem+json"),
+        (status = 428, description = "`If-Match` is missing, or `*` instead of a version.", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[patch("/calls/{id}")]
@@ -128,7 +129,7 @@ pub async fn update_call(
     body: web::Json<Value>,
 ) -> Result<HttpResponse, AppError> {
     user.require_staff()?;
-    let expected = require_if_match(&req)?;
+    let expected = Some(require_if_match(&req)?);
     let call = calls::update(&state, &user, id.into_inner(), expected, body.into_inner()).await?;
     Ok(with_etag(actix_web::http::StatusCode::OK, call))
 }

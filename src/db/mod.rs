@@ -11,6 +11,7 @@ pub mod calls;
 pub mod documents;
 pub mod reviews;
 pub mod schema;
+pub mod states;
 pub mod users;
 
 use std::path::Path;

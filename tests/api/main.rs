@@ -9,6 +9,7 @@ mod calls;
 mod docs;
 mod documents;
 mod exports;
+mod faults;
 mod foundation;
 mod mail;
 mod matrix;
