@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::ToSchema;
 
+use crate::api::problems::JsonBody;
 use crate::domain::account::Role;
 use crate::error::{AppError, Problem};
 use crate::input::from_json;
@@ -70,9 +71,8 @@ fn rate_limit(state: &AppState, req: &HttpRequest) -> Result<(), AppError> {
     request_body = RegisterRequest,
     responses(
         (status = 201, description = "Account created, role `applicant`.", body = User),
-        (status = 400, description = "Unreadable JSON.", body = Problem, content_type = "application/problem+json"),
+        JsonBody,
         (status = 409, description = "An account already uses this email.", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "The body is not JSON.", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid fields (email, password under 12 characters, name).", body = Problem, content_type = "application/problem+json"),
         (status = 429, description = "Too many attempts from this address; see `Retry-After`.", body = Problem, content_type = "application/problem+json",
          headers(("Retry-After" = u64, description = "Seconds to wait."))),
@@ -104,9 +104,8 @@ pub async fn register(
     request_body = TokenRequest,
     responses(
         (status = 200, description = "A bearer token.", body = TokenResponse),
-        (status = 400, description = "Unreadable JSON.", body = Problem, content_type = "application/problem+json"),
+        JsonBody,
         (status = 401, description = "Unknown email or wrong password (the same answer for both).", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "The body is not JSON.", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "A field is missing or of the wrong type.", body = Problem, content_type = "application/problem+json"),
         (status = 429, description = "Too many attempts from this address; see `Retry-After`.", body = Problem, content_type = "application/problem+json",
          headers(("Retry-After" = u64, description = "Seconds to wait."))),

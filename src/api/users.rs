@@ -5,6 +5,7 @@ use serde::Deserialize;
 use serde_json::Value;
 use utoipa::{IntoParams, ToSchema};
 
+use crate::api::problems::{JsonBody, NeedsToken};
 use crate::auth::CurrentUser;
 use crate::domain::account::Role;
 use crate::error::{AppError, Problem};
@@ -41,7 +42,7 @@ pub struct UserFilter {
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The caller's account.", body = User),
-        (status = 401, description = "Missing, invalid or expired token.", body = Problem, content_type = "application/problem+json"),
+        NeedsToken,
         (status = 404, description = "The account behind the token no longer exists.", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -57,11 +58,10 @@ pub async fn me(user: CurrentUser, state: web::Data<AppState>) -> Result<HttpRes
     request_body = CreateUserRequest,
     responses(
         (status = 201, description = "Account created.", body = User),
-        (status = 400, description = "Unreadable JSON.", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "Missing, invalid or expired token.", body = Problem, content_type = "application/problem+json"),
+        JsonBody,
+        NeedsToken,
         (status = 403, description = "Only admins create accounts.", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "An account already uses this email.", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "The body is not JSON.", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid fields.", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -86,7 +86,7 @@ pub async fn create_user(
     responses(
         (status = 200, description = "A page of accounts, oldest first.", body = Page<User>),
         (status = 400, description = "Invalid query parameter.", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "Missing, invalid or expired token.", body = Problem, content_type = "application/problem+json"),
+        NeedsToken,
         (status = 403, description = "Only admins and staff list accounts.", body = Problem, content_type = "application/problem+json"),
     )
 )]

@@ -9,7 +9,8 @@ use uuid::Uuid;
 use validator::Validate;
 
 use crate::auth::CurrentUser;
-use crate::db::applications::{self as rows, ApplicationRow, ListFilter, SummaryRow, Visibility};
+pub use crate::db::applications::ListFilter;
+use crate::db::applications::{self as rows, ApplicationRow, SummaryRow, Visibility};
 use crate::db::audit::{self, AuditRow};
 use crate::db::calls::{self, CallRow};
 use crate::db::{self as dbm, DbConnection};

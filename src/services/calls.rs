@@ -465,6 +465,14 @@ fn visible_to(row: &CallRow, staff: bool) -> bool {
     staff || row.state == CallState::Published.as_str()
 }
 
+/// The call an export reads (staff only, checked by the caller), as stored.
+pub async fn for_export(state: &AppState, id: String) -> Result<CallRow, ServiceError> {
+    state
+        .db
+        .run(move |conn| calls::find(conn, &id)?.ok_or_else(not_found))
+        .await
+}
+
 pub async fn get(state: &AppState, staff: bool, id: String) -> Result<Call, ServiceError> {
     state
         .db

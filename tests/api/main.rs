@@ -14,5 +14,6 @@ mod foundation;
 mod mail;
 mod matrix;
 mod openapi;
+mod outage;
 mod reviews;
 mod seed;
