@@ -158,8 +158,10 @@ fn build_server(listener: TcpListener, state: AppState) -> anyhow::Result<Server
             .split_for_parts();
         app.configure(crate::web::configure)
             .default_service(web::to(crate::web::not_found))
-            .wrap(actix_web::middleware::from_fn(crate::web::error_pages))
+            // The text rule before any handler, API or page; the pages' error middleware
+            // outside it so a page's refusal is rendered as a page.
             .wrap(actix_web::middleware::from_fn(crate::input_guard::guard))
+            .wrap(actix_web::middleware::from_fn(crate::web::error_pages))
             .wrap(cors(&cors_origins))
             .wrap_fn(|req, srv| {
                 // Echo the request id so a user reporting a problem can quote it.

@@ -740,6 +740,7 @@ async fn new_step_save(
         )));
     }
     // Last step: the draft is created with the three sections.
+    // The typed body the service takes, read as the API reads it (field paths in errors).
     let created = match from_json::<ApplicationBody>(draft) {
         Ok(body) => applications::create(&ctx.state, &user, call_id.clone(), body).await,
         Err(e) => Err(e),
