@@ -188,6 +188,7 @@ diesel::table! {
         user_id -> Text,
         csrf_token -> Text,
         data -> Text,
+        generation -> Integer,
         created_at -> Timestamp,
         last_seen_at -> Timestamp,
     }

@@ -590,10 +590,10 @@ pub async fn precheck(
     state: &AppState,
     user: &CurrentUser,
     call_id: String,
-    body: Value,
+    body: ApplicationBody,
 ) -> Result<Evaluation, ServiceError> {
     user.require(&[Role::Applicant])?;
-    let body = parse_body(body)?;
+    let body = check_body(body)?;
     state
         .db
         .run(move |conn| {

@@ -16,7 +16,7 @@ use validator::Validate;
 
 use crate::auth::session;
 use crate::db::applications::ListFilter;
-use crate::domain::application::{EssCommitments, Organisation, Project};
+use crate::domain::application::{ApplicationBody, EssCommitments, Organisation, Project};
 use crate::domain::application_state::{Action, ApplicationState};
 use crate::domain::territory;
 use crate::error::{AppError, ServiceError};
@@ -741,7 +741,7 @@ async fn new_step_save(
     }
     // Last step: the draft is created with the three sections.
     // The typed body the service takes, read as the API reads it (field paths in errors).
-    let created = match crate::input::from_json(draft) {
+    let created = match from_json::<ApplicationBody>(draft) {
         Ok(body) => applications::create(&ctx.state, &user, call_id.clone(), body).await,
         Err(e) => Err(e),
     };
@@ -865,6 +865,9 @@ async fn precheck_answer(
         return Ok(HttpResponse::NoContent().finish());
     }
     body[step.section()] = section;
+    let Ok(body) = from_json::<ApplicationBody>(body) else {
+        return Ok(HttpResponse::NoContent().finish());
+    };
     match applications::precheck(&ctx.state, &user, call_id, body).await {
         Ok(ev) => {
             let verdict_label = match ev.verdict {

@@ -296,8 +296,9 @@ async fn error_page(
         (Some(pages), session) => pages.render(
             "error.html",
             &context! {
+                // The header's sign-out form needs the session's token, even on an error page.
+                csrf => session.as_ref().map(|s| s.csrf_token.clone()).unwrap_or_default(),
                 user => session.map(|s| context! { full_name => s.full_name, role => s.role.as_str() }),
-                csrf => "",
                 path => req.path().to_owned(),
             },
             ctx,

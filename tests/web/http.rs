@@ -401,7 +401,15 @@ async fn another_applicants_application_is_not_found(app: TestApp) {
     ] {
         let resp = get(&app, &mut jar, &format!("/candidatures/{id}{path}")).await;
         assert_eq!(resp.status(), 404, "{path}");
-        assert!(resp.text().await.unwrap().contains("Page introuvable"));
+        let html = resp.text().await.unwrap();
+        assert!(html.contains("Page introuvable"));
+        // The error page's sign-out form carries the session's token (sign-out works there).
+        let list = get(&app, &mut jar, "/candidatures")
+            .await
+            .text()
+            .await
+            .unwrap();
+        assert_eq!(hidden_csrf(&html), hidden_csrf(&list), "{path}");
     }
     let page = get(&app, &mut jar, "/candidatures")
         .await

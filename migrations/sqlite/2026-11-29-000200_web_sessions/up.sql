@@ -1,12 +1,15 @@
 -- Web sessions (DESIGN.md §13): a row per signed-in browser, named by an opaque random
 -- cookie of which only the SHA-256 is kept, so a copy of the table signs no one in.
 -- `csrf_token` is the synchronizer token the session's forms carry; `data` holds what the
--- pages keep between two requests (the steps of an application not yet created).
+-- pages keep between two requests (the steps of an application not yet created);
+-- `generation` is the account's generation at sign-in: once accounts carry one, a session
+-- from before a deactivation, a role or a password change is refused, as a token is.
 CREATE TABLE web_sessions (
     id_hash TEXT PRIMARY KEY,
     user_id TEXT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
     csrf_token TEXT NOT NULL,
     data TEXT NOT NULL DEFAULT '{}',
+    generation INTEGER NOT NULL DEFAULT 0,
     created_at TIMESTAMP NOT NULL,
     last_seen_at TIMESTAMP NOT NULL
 );
