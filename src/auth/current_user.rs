@@ -1,7 +1,9 @@
 //! The caller, from the bearer token. `CurrentUser` requires one (401 otherwise);
-//! `MaybeUser` lets anonymous callers through but still refuses a bad token.
+//! `MaybeUser` lets anonymous callers through but still refuses a bad token. Every request
+//! checks the token against the account's current state (`auth::account::check`): a
+//! deactivated account, or a token from before a role or password change, is refused at once.
 
-use std::future::{Ready, ready};
+use futures_util::future::LocalBoxFuture;
 
 use actix_web::dev::Payload;
 use actix_web::http::header;
@@ -15,7 +17,9 @@ use crate::state::AppState;
 #[derive(Debug, Clone)]
 pub struct CurrentUser {
     pub id: String,
+    /// The account's role now (not the one the token was issued with).
     pub role: Role,
+    pub email_verified: bool,
 }
 
 impl CurrentUser {
@@ -34,12 +38,32 @@ impl CurrentUser {
     pub fn require_staff(&self) -> Result<(), AppError> {
         self.require(&[Role::Staff, Role::Admin])
     }
+
+    /// 403 for an applicant whose address is not verified yet: submitting needs one
+    /// (DESIGN.md §14). 403 rather than 409 or 422: nothing is wrong with the application
+    /// or the request, the account is not yet allowed to do this, and the answer says how
+    /// to become allowed.
+    pub fn require_verified_email(&self) -> Result<(), AppError> {
+        if self.role != Role::Applicant || self.email_verified {
+            return Ok(());
+        }
+        Err(AppError::Forbidden(
+            "Votre adresse électronique n'est pas encore vérifiée : ouvrez le lien du courriel \
+             reçu à l'inscription, puis déposez à nouveau votre dossier. Pas reçu de courriel ? \
+             Demandez un nouveau lien par POST /api/v1/auth/verify-email/resend (ou depuis \
+             votre espace). Votre brouillon est conservé."
+                .into(),
+        ))
+    }
 }
 
 #[derive(Debug, Clone)]
 pub struct MaybeUser(pub Option<CurrentUser>);
 
-fn authenticate(req: &HttpRequest) -> Result<Option<CurrentUser>, AppError> {
+/// The token's claims, checked offline (signature, expiry): no I/O yet.
+fn read_token(
+    req: &HttpRequest,
+) -> Result<Option<(AppState, crate::auth::token::Claims)>, AppError> {
     let Some(value) = req.headers().get(header::AUTHORIZATION) else {
         return Ok(None);
     };
@@ -64,9 +88,23 @@ fn authenticate(req: &HttpRequest) -> Result<Option<CurrentUser>, AppError> {
         ),
         TokenError::Invalid => invalid("le jeton d'accès n'est pas valide"),
     })?;
+    Ok(Some((state.get_ref().clone(), claims)))
+}
+
+async fn authenticate(
+    read: Result<Option<(AppState, crate::auth::token::Claims)>, AppError>,
+) -> Result<Option<CurrentUser>, AppError> {
+    let Some((state, claims)) = read? else {
+        return Ok(None);
+    };
+    let account = state
+        .db
+        .run(move |conn| crate::auth::account::check(conn, &claims.sub, claims.generation))
+        .await??;
     Ok(Some(CurrentUser {
-        id: claims.sub,
-        role: claims.role,
+        id: account.id,
+        role: account.role,
+        email_verified: account.email_verified,
     }))
 }
 
@@ -76,26 +114,28 @@ fn invalid(why: &str) -> AppError {
 
 impl FromRequest for CurrentUser {
     type Error = AppError;
-    type Future = Ready<Result<Self, AppError>>;
+    type Future = LocalBoxFuture<'static, Result<Self, AppError>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        ready(authenticate(req).and_then(|u| {
-            u.ok_or_else(|| {
+        let read = read_token(req);
+        Box::pin(async move {
+            authenticate(read).await?.ok_or_else(|| {
                 AppError::Unauthorized(
                     "Authentification requise : envoyez un jeton d'accès (Authorization: Bearer …), \
                      obtenu par POST /api/v1/auth/token."
                         .into(),
                 )
             })
-        }))
+        })
     }
 }
 
 impl FromRequest for MaybeUser {
     type Error = AppError;
-    type Future = Ready<Result<Self, AppError>>;
+    type Future = LocalBoxFuture<'static, Result<Self, AppError>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        ready(authenticate(req).map(MaybeUser))
+        let read = read_token(req);
+        Box::pin(async move { authenticate(read).await.map(MaybeUser) })
     }
 }
