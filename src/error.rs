@@ -1,6 +1,14 @@
-//! `AppError` and its one mapping to HTTP: RFC 9457 `application/problem+json`, with a French
-//! `detail` a person can act on. 500s never carry the cause: it goes to the log with the
-//! request id, which the client sees in the `x-request-id` header.
+//! The two error types and the one mapping between them.
+//!
+//! [`ServiceError`] is what a use case, a query or the mail outbox says went wrong: a stable
+//! machine [`code`](ServiceError::code), a French message a person can act on (naming no
+//! endpoint nor form: the caller may be the JSON API, a web page or the command line), and, for
+//! invalid input, the faulty fields. It knows no HTTP.
+//!
+//! [`AppError`] is the JSON face's answer: its variants are HTTP statuses, and `From<ServiceError>`
+//! below is the one place where a service's refusal becomes one. It renders as RFC 9457
+//! `application/problem+json`. 500s never carry the cause: it goes to the log with the request id,
+//! which the client sees in the `x-request-id` header.
 
 use std::collections::BTreeMap;
 
@@ -15,6 +23,192 @@ pub const PROBLEM_JSON: &str = "application/problem+json";
 /// Field path -> French messages, for 422 answers.
 pub type FieldErrors = BTreeMap<String, Vec<String>>;
 
+/// What a use case refuses or fails on, in the words of the domain.
+#[derive(Debug, thiserror::Error)]
+pub enum ServiceError {
+    /// Input that is wrong as a whole (a list's paging, an export's parameters), not one field.
+    #[error("entrée invalide : {0}")]
+    BadInput(String),
+    /// Input with faulty fields, each with its French messages.
+    #[error("données invalides")]
+    Invalid {
+        message: String,
+        fields: FieldErrors,
+        /// A structured companion of the refusal (e.g. an eligibility report).
+        extra: Option<(String, Value)>,
+    },
+    /// The credentials are wrong or no longer valid.
+    #[error("identification refusée")]
+    Unauthenticated(String),
+    /// The caller is known but may not do this.
+    #[error("action refusée")]
+    Forbidden(String),
+    /// Nothing of that name, or nothing the caller may see (the two are not told apart).
+    #[error("introuvable : {0}")]
+    NotFound(String),
+    /// The thing exists but its state forbids the action (a transition, a duplicate).
+    #[error("conflit : {message}")]
+    Conflict {
+        message: String,
+        /// What the caller needs to recover (current state, allowed actions…).
+        extra: serde_json::Map<String, Value>,
+    },
+    /// The change was made from a version that is no longer the current one.
+    #[error("version périmée")]
+    StaleVersion(String),
+    /// A file or a text over its size limit.
+    #[error("trop volumineux")]
+    TooLarge(String),
+    /// A file whose content is not of an accepted type.
+    #[error("type de contenu refusé")]
+    UnsupportedContent(String),
+    /// Too many attempts (sign-in failures, account requests): wait this long.
+    #[error("trop de tentatives")]
+    Throttled { retry_after_seconds: u64 },
+    /// The database cannot be reached; retrying later may work.
+    #[error("base de données indisponible: {0}")]
+    Unavailable(String),
+    #[error(transparent)]
+    Internal(#[from] anyhow::Error),
+}
+
+impl ServiceError {
+    pub fn not_found(what: impl Into<String>) -> Self {
+        Self::NotFound(what.into())
+    }
+
+    pub fn conflict(message: impl Into<String>) -> Self {
+        Self::Conflict {
+            message: message.into(),
+            extra: Default::default(),
+        }
+    }
+
+    /// A refusal naming one field.
+    pub fn invalid_field(field: impl Into<String>, message: impl Into<String>) -> Self {
+        let mut fields = FieldErrors::new();
+        fields.insert(field.into(), vec![message.into()]);
+        Self::invalid(fields)
+    }
+
+    pub fn invalid(fields: FieldErrors) -> Self {
+        Self::Invalid {
+            message: summarize(&fields),
+            fields,
+            extra: None,
+        }
+    }
+
+    /// The stable machine code of the refusal, the same on every face (the API's problem
+    /// `type` is `urn:essor:problem:<code>`).
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::BadInput(_) => "bad-request",
+            Self::Invalid { .. } => "validation",
+            Self::Unauthenticated(_) => "unauthorized",
+            Self::Forbidden(_) => "forbidden",
+            Self::NotFound(_) => "not-found",
+            Self::Conflict { .. } => "conflict",
+            Self::StaleVersion(_) => "precondition-failed",
+            Self::TooLarge(_) => "payload-too-large",
+            Self::UnsupportedContent(_) => "unsupported-media-type",
+            Self::Throttled { .. } => "too-many-requests",
+            Self::Unavailable(_) => "service-unavailable",
+            Self::Internal(_) => "internal",
+        }
+    }
+
+    /// The French message to show; for internal and availability failures, a generic one (the
+    /// cause goes to the log, never to the user).
+    pub fn message(&self) -> String {
+        match self {
+            Self::BadInput(m)
+            | Self::Unauthenticated(m)
+            | Self::Forbidden(m)
+            | Self::NotFound(m)
+            | Self::StaleVersion(m)
+            | Self::TooLarge(m)
+            | Self::UnsupportedContent(m) => m.clone(),
+            Self::Invalid { message, .. } | Self::Conflict { message, .. } => message.clone(),
+            Self::Throttled {
+                retry_after_seconds,
+            } => throttled_message(*retry_after_seconds),
+            Self::Unavailable(_) => UNAVAILABLE.into(),
+            Self::Internal(_) => INTERNAL.into(),
+        }
+    }
+
+    /// The faulty fields, for a face that shows them next to its inputs.
+    pub fn fields(&self) -> Option<&FieldErrors> {
+        match self {
+            Self::Invalid { fields, .. } => Some(fields),
+            _ => None,
+        }
+    }
+}
+
+fn throttled_message(seconds: u64) -> String {
+    format!("Trop de tentatives. Réessayez dans {seconds} secondes.")
+}
+
+const UNAVAILABLE: &str =
+    "Le service est momentanément indisponible. Réessayez dans quelques instants.";
+const INTERNAL: &str = "Une erreur interne est survenue. Si elle persiste, communiquez \
+                        l'identifiant de requête (en-tête x-request-id) au support.";
+
+/// The one mapping from a service's refusal to an HTTP answer.
+impl From<ServiceError> for AppError {
+    fn from(e: ServiceError) -> Self {
+        match e {
+            ServiceError::BadInput(m) => Self::BadRequest(m),
+            ServiceError::Invalid {
+                message,
+                fields,
+                extra,
+            } => Self::Validation {
+                detail: message,
+                errors: fields,
+                extra,
+            },
+            ServiceError::Unauthenticated(m) => Self::Unauthorized(m),
+            ServiceError::Forbidden(m) => Self::Forbidden(m),
+            ServiceError::NotFound(m) => Self::NotFound(m),
+            ServiceError::Conflict { message, extra } => Self::Conflict {
+                detail: message,
+                extra,
+            },
+            ServiceError::StaleVersion(m) => Self::PreconditionFailed(m),
+            ServiceError::TooLarge(m) => Self::PayloadTooLarge(m),
+            ServiceError::UnsupportedContent(m) => Self::UnsupportedMediaType(m),
+            ServiceError::Throttled {
+                retry_after_seconds,
+            } => Self::TooManyRequests {
+                retry_after_seconds,
+            },
+            ServiceError::Unavailable(m) => Self::DatabaseUnavailable(m),
+            ServiceError::Internal(e) => Self::Internal(e),
+        }
+    }
+}
+
+impl From<diesel::result::Error> for ServiceError {
+    fn from(e: diesel::result::Error) -> Self {
+        match e {
+            diesel::result::Error::NotFound => Self::NotFound("Ressource introuvable.".into()),
+            other => Self::Internal(anyhow::Error::new(other).context("database error")),
+        }
+    }
+}
+
+impl From<validator::ValidationErrors> for ServiceError {
+    fn from(e: validator::ValidationErrors) -> Self {
+        let mut fields = FieldErrors::new();
+        flatten_validation(&e, "", &mut fields);
+        Self::invalid(fields)
+    }
+}
+
+/// The JSON face's error: one variant per HTTP status it answers with.
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {
     #[error("requête invalide : {0}")]
@@ -113,17 +307,9 @@ impl AppError {
             Self::Validation { detail, .. } | Self::Conflict { detail, .. } => detail.clone(),
             Self::TooManyRequests {
                 retry_after_seconds,
-            } => format!(
-                "Trop de tentatives depuis votre adresse. Réessayez dans {retry_after_seconds} secondes."
-            ),
-            Self::DatabaseUnavailable(_) => {
-                "Le service est momentanément indisponible. Réessayez dans quelques instants."
-                    .into()
-            }
-            Self::Internal(_) => "Une erreur interne est survenue. Si elle persiste, \
-                                  communiquez l'identifiant de requête (en-tête x-request-id) \
-                                  au support."
-                .into(),
+            } => throttled_message(*retry_after_seconds),
+            Self::DatabaseUnavailable(_) => UNAVAILABLE.into(),
+            Self::Internal(_) => INTERNAL.into(),
         }
     }
 }
@@ -248,18 +434,13 @@ impl ResponseError for AppError {
 
 impl From<diesel::result::Error> for AppError {
     fn from(e: diesel::result::Error) -> Self {
-        match e {
-            diesel::result::Error::NotFound => Self::NotFound("Ressource introuvable.".into()),
-            other => Self::Internal(anyhow::Error::new(other).context("database error")),
-        }
+        ServiceError::from(e).into()
     }
 }
 
 impl From<validator::ValidationErrors> for AppError {
     fn from(e: validator::ValidationErrors) -> Self {
-        let mut errors = FieldErrors::new();
-        flatten_validation(&e, "", &mut errors);
-        Self::validation(errors)
+        ServiceError::from(e).into()
     }
 }
 
@@ -401,6 +582,35 @@ mod tests {
         .await;
         assert_eq!(body["current_state"], "accepted");
         assert!(body.get("errors").is_none());
+    }
+
+    #[actix_web::test]
+    async fn a_service_refusal_keeps_its_code_and_message_on_the_wire() {
+        let cases: Vec<(ServiceError, u16)> = vec![
+            (ServiceError::BadInput("page 0".into()), 400),
+            (
+                ServiceError::invalid_field("email", "adresse invalide"),
+                422,
+            ),
+            (ServiceError::Unauthenticated("non".into()), 401),
+            (ServiceError::Forbidden("non".into()), 403),
+            (ServiceError::not_found("aucun dossier"), 404),
+            (ServiceError::conflict("déjà déposé"), 409),
+            (ServiceError::StaleVersion("version 2".into()), 412),
+            (ServiceError::TooLarge("10 Mo".into()), 413),
+            (ServiceError::UnsupportedContent("exe".into()), 415),
+            (ServiceError::Unavailable("pool timeout".into()), 503),
+            (ServiceError::Internal(anyhow::anyhow!("secret cause")), 500),
+        ];
+        for (err, status) in cases {
+            let code = err.code();
+            let message = err.message();
+            let (st, body) = body_of(err.into()).await;
+            assert_eq!(st.as_u16(), status, "{code}");
+            assert_eq!(body["type"], format!("urn:essor:problem:{code}"));
+            assert_eq!(body["detail"], message, "{code}");
+            assert!(!message.contains("secret cause") && !message.contains("pool timeout"));
+        }
     }
 
     #[test]

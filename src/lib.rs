@@ -1,15 +1,16 @@
 //! essor: the grant-application workflow of the MEL's call for projects « Entreprendre
 //! autrement ». See README.md and DESIGN.md for the whole picture.
 
+pub mod api;
 pub mod auth;
 pub mod config;
 pub mod db;
 pub mod domain;
 pub mod error;
 pub mod export;
+pub mod input;
 pub mod notify;
 pub mod openapi;
-pub mod routes;
 pub mod seed;
 pub mod services;
 pub mod startup;

@@ -192,18 +192,20 @@ async fn create_user(
     Ok(())
 }
 
-/// A 4xx as one line for the terminal.
-fn describe(e: essor::error::AppError) -> anyhow::Error {
-    match e {
-        essor::error::AppError::Validation { errors, .. } => anyhow::anyhow!(
+/// A refusal as one line for the terminal.
+fn describe(e: essor::error::ServiceError) -> anyhow::Error {
+    match e.fields() {
+        Some(fields) => anyhow::anyhow!(
             "{}",
-            errors
+            fields
                 .iter()
                 .map(|(f, m)| format!("{f}: {}", m.join(", ")))
                 .collect::<Vec<_>>()
                 .join("; ")
         ),
-        essor::error::AppError::Conflict { detail, .. } => anyhow::anyhow!(detail),
-        other => anyhow::anyhow!(other.to_string()),
+        None => match e {
+            essor::error::ServiceError::Internal(_) => anyhow::anyhow!(e.to_string()),
+            other => anyhow::anyhow!(other.message()),
+        },
     }
 }

@@ -410,7 +410,7 @@ pub fn spec() -> utoipa::openapi::OpenApi {
     let (_, mut api) = App::new()
         .into_utoipa_app()
         .openapi(ApiDoc::openapi())
-        .configure(crate::routes::configure)
+        .configure(crate::api::configure)
         .split_for_parts();
     // After the routes are mounted: `modifiers` of the derive run before there are paths.
     Links.modify(&mut api);

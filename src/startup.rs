@@ -13,11 +13,11 @@ use actix_web::{App, HttpMessage, HttpServer, web};
 use tracing_actix_web::{RequestId, TracingLogger};
 use utoipa_actix_web::AppExt;
 
+use crate::api;
 use crate::config::Settings;
 use crate::db::{Db, redact};
 use crate::notify::{DeliveryWorker, MemoryMailbox, Transport, WorkerStop};
 use crate::openapi::{ApiDoc, SpecJson};
-use crate::routes;
 use crate::state::AppState;
 
 pub struct Application {
@@ -142,13 +142,13 @@ fn build_server(listener: TcpListener, state: AppState) -> anyhow::Result<Server
                     .content_type(|mime| {
                         mime.subtype() == "json" || mime.suffix().is_some_and(|s| s == "json")
                     })
-                    .error_handler(routes::errors::json_error),
+                    .error_handler(api::errors::json_error),
             )
-            .app_data(web::QueryConfig::default().error_handler(routes::errors::query_error))
-            .app_data(web::PathConfig::default().error_handler(routes::errors::path_error))
-            .configure(routes::configure)
+            .app_data(web::QueryConfig::default().error_handler(api::errors::query_error))
+            .app_data(web::PathConfig::default().error_handler(api::errors::path_error))
+            .configure(api::configure)
             .split_for_parts();
-        app.default_service(web::to(routes::errors::not_found))
+        app.default_service(web::to(api::errors::not_found))
             .wrap(cors(&cors_origins))
             .wrap_fn(|req, srv| {
                 // Echo the request id so a user reporting a problem can quote it.

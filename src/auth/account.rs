@@ -7,7 +7,7 @@
 use crate::db::DbConnection;
 use crate::db::users;
 use crate::domain::account::Role;
-use crate::error::AppError;
+use crate::error::{AppError, ServiceError};
 
 /// The account as it is now (the role is the current one, not the credential's).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -29,9 +29,15 @@ pub enum AccountRefusal {
     Revoked,
 }
 
+impl From<AccountRefusal> for ServiceError {
+    fn from(r: AccountRefusal) -> Self {
+        ServiceError::Unauthenticated(format!("Authentification refusée : {r}."))
+    }
+}
+
 impl From<AccountRefusal> for AppError {
     fn from(r: AccountRefusal) -> Self {
-        AppError::Unauthorized(format!("Authentification refusée : {r}."))
+        ServiceError::from(r).into()
     }
 }
 
@@ -41,7 +47,7 @@ pub fn check(
     conn: &mut DbConnection,
     user_id: &str,
     generation: i32,
-) -> Result<Result<CurrentAccount, AccountRefusal>, AppError> {
+) -> Result<Result<CurrentAccount, AccountRefusal>, ServiceError> {
     let Some(row) = users::find_for_check(conn, user_id)? else {
         return Ok(Err(AccountRefusal::Unknown));
     };
@@ -52,7 +58,7 @@ pub fn check(
         return Ok(Err(AccountRefusal::Revoked));
     }
     let role = Role::parse(&row.role)
-        .ok_or_else(|| AppError::Internal(anyhow::anyhow!("unknown role {:?}", row.role)))?;
+        .ok_or_else(|| ServiceError::Internal(anyhow::anyhow!("unknown role {:?}", row.role)))?;
     Ok(Ok(CurrentAccount {
         id: user_id.to_owned(),
         role,

@@ -11,7 +11,7 @@ use actix_web::{FromRequest, HttpRequest, web};
 
 use crate::auth::token::TokenError;
 use crate::domain::account::Role;
-use crate::error::AppError;
+use crate::error::{AppError, ServiceError};
 use crate::state::AppState;
 
 #[derive(Debug, Clone)]
@@ -24,18 +24,18 @@ pub struct CurrentUser {
 
 impl CurrentUser {
     /// 403 unless the caller has one of `roles`.
-    pub fn require(&self, roles: &[Role]) -> Result<(), AppError> {
+    pub fn require(&self, roles: &[Role]) -> Result<(), ServiceError> {
         if roles.contains(&self.role) {
             Ok(())
         } else {
-            Err(AppError::Forbidden(format!(
+            Err(ServiceError::Forbidden(format!(
                 "Votre rôle ({}) ne permet pas cette action.",
                 self.role.as_str()
             )))
         }
     }
 
-    pub fn require_staff(&self) -> Result<(), AppError> {
+    pub fn require_staff(&self) -> Result<(), ServiceError> {
         self.require(&[Role::Staff, Role::Admin])
     }
 

@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::auth::password;
-use crate::error::AppError;
+use crate::error::ServiceError;
 
 type Job = Box<dyn FnOnce() + Send + 'static>;
 
@@ -54,27 +54,27 @@ impl PasswordPool {
     async fn run<T: Send + 'static>(
         &self,
         f: impl FnOnce() -> T + Send + 'static,
-    ) -> Result<T, AppError> {
+    ) -> Result<T, ServiceError> {
         let (tx, rx) = oneshot::channel();
         self.jobs
             .send(Box::new(move || {
                 let _ = tx.send(f());
             }))
             .await
-            .map_err(|_| AppError::Internal(anyhow::anyhow!("password pool stopped")))?;
+            .map_err(|_| ServiceError::Internal(anyhow::anyhow!("password pool stopped")))?;
         rx.await
-            .map_err(|_| AppError::Internal(anyhow::anyhow!("password job lost")))
+            .map_err(|_| ServiceError::Internal(anyhow::anyhow!("password job lost")))
     }
 
-    pub async fn hash(&self, pw: String) -> Result<String, AppError> {
+    pub async fn hash(&self, pw: String) -> Result<String, ServiceError> {
         self.run(move || password::hash(&pw))
             .await?
-            .map_err(AppError::Internal)
+            .map_err(ServiceError::Internal)
     }
 
     /// Verifies against `stored`, or against a dummy hash when there is none (same time spent,
     /// so the answer does not tell whether the account exists).
-    pub async fn verify(&self, pw: String, stored: Option<String>) -> Result<bool, AppError> {
+    pub async fn verify(&self, pw: String, stored: Option<String>) -> Result<bool, ServiceError> {
         self.run(move || match stored {
             Some(hash) => password::verify(&pw, &hash),
             None => {

@@ -15,7 +15,7 @@ use chrono::{Duration, NaiveDateTime};
 
 use crate::config::AuthSettings;
 use crate::db::{DbConnection, throttle};
-use crate::error::AppError;
+use crate::error::ServiceError;
 
 pub const SIGN_IN_ACCOUNT: &str = "sign_in_account";
 pub const SIGN_IN_ADDRESS: &str = "sign_in_address";
@@ -80,13 +80,13 @@ pub fn check(
     limit: &Limit,
     subject: &str,
     now: NaiveDateTime,
-) -> Result<(), AppError> {
+) -> Result<(), ServiceError> {
     let (count, oldest) = throttle::window(conn, limit.scope, subject, now - limit.window())?;
     match wait_seconds(limit, count, oldest, now) {
         None => Ok(()),
         Some(retry_after_seconds) => {
             tracing::warn!(scope = limit.scope, retry_after_seconds, "throttled");
-            Err(AppError::TooManyRequests {
+            Err(ServiceError::Throttled {
                 retry_after_seconds,
             })
         }
@@ -99,7 +99,7 @@ pub fn record(
     limit: &Limit,
     subject: &str,
     now: NaiveDateTime,
-) -> Result<(), AppError> {
+) -> Result<(), ServiceError> {
     throttle::record(conn, limit.scope, subject, now)?;
     // The longest window is the hour of account requests.
     throttle::purge(

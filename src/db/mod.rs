@@ -25,7 +25,7 @@ use diesel::r2d2::{self, ManageConnection};
 use diesel::sqlite::SqliteConnection;
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 
-use crate::error::AppError;
+use crate::error::ServiceError;
 
 pub const PG_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
 pub const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
@@ -179,16 +179,16 @@ impl Db {
         self.kind
     }
 
-    pub fn get(&self) -> Result<PooledConnection, AppError> {
+    pub fn get(&self) -> Result<PooledConnection, ServiceError> {
         self.pool
             .get()
-            .map_err(|e| AppError::DatabaseUnavailable(e.to_string()))
+            .map_err(|e| ServiceError::Unavailable(e.to_string()))
     }
 
     /// Runs `f` with a pooled connection on the blocking thread pool.
-    pub async fn run<T, F>(&self, f: F) -> Result<T, AppError>
+    pub async fn run<T, F>(&self, f: F) -> Result<T, ServiceError>
     where
-        F: FnOnce(&mut DbConnection) -> Result<T, AppError> + Send + 'static,
+        F: FnOnce(&mut DbConnection) -> Result<T, ServiceError> + Send + 'static,
         T: Send + 'static,
     {
         let db = self.clone();
@@ -197,13 +197,13 @@ impl Db {
             f(&mut conn)
         })
         .await
-        .map_err(|e| AppError::Internal(anyhow::anyhow!("blocking task failed: {e}")))?
+        .map_err(|e| ServiceError::Internal(anyhow::anyhow!("blocking task failed: {e}")))?
     }
 
     /// Runs `f` inside a write transaction (rolled back on `Err`).
-    pub async fn transaction<T, F>(&self, f: F) -> Result<T, AppError>
+    pub async fn transaction<T, F>(&self, f: F) -> Result<T, ServiceError>
     where
-        F: FnOnce(&mut DbConnection) -> Result<T, AppError> + Send + 'static,
+        F: FnOnce(&mut DbConnection) -> Result<T, ServiceError> + Send + 'static,
         T: Send + 'static,
     {
         self.run(move |conn| write_transaction(conn, f)).await
@@ -221,22 +221,22 @@ impl Db {
 
     /// Checks the database answers, waiting at most `timeout` for a connection (a probe
     /// must not hang as long as a request would).
-    pub fn ping_within(&self, timeout: Duration) -> Result<(), AppError> {
+    pub fn ping_within(&self, timeout: Duration) -> Result<(), ServiceError> {
         let mut conn = self
             .pool
             .get_timeout(timeout)
-            .map_err(|e| AppError::DatabaseUnavailable(e.to_string()))?;
+            .map_err(|e| ServiceError::Unavailable(e.to_string()))?;
         conn.batch_execute("SELECT 1")
-            .map_err(|e| AppError::DatabaseUnavailable(e.to_string()))
+            .map_err(|e| ServiceError::Unavailable(e.to_string()))
     }
 }
 
 /// A transaction meant to write. On SQLite it starts with `BEGIN IMMEDIATE`: it takes the
 /// write lock up front (waiting up to busy_timeout) instead of failing with SQLITE_BUSY when a
 /// read inside it later wants to become a write. PostgreSQL uses row locks and its default.
-pub fn write_transaction<T, F>(conn: &mut DbConnection, f: F) -> Result<T, AppError>
+pub fn write_transaction<T, F>(conn: &mut DbConnection, f: F) -> Result<T, ServiceError>
 where
-    F: FnOnce(&mut DbConnection) -> Result<T, AppError>,
+    F: FnOnce(&mut DbConnection) -> Result<T, ServiceError>,
 {
     use diesel::connection::{AnsiTransactionManager, TransactionManager};
     type Manager = <DbConnection as Connection>::TransactionManager;

@@ -4,8 +4,10 @@
 //! Dialects: `rfc4180` (`,`, `20000.00`, no BOM) for programs; `excel-fr` for Excel in French:
 //! `;` between fields (French Excel's list separator), decimal commas (`20000,00`, read as a
 //! number), a UTF-8 BOM (without it Excel reads the file as Windows-1252 and garbles the
-//! accents), and free text that Excel would take for a formula (`=`, `+`, `-`, `@` first)
-//! prefixed with `'` (CSV injection).
+//! accents), French headers and values as in the workbook (« Montant demandé », « accepté »,
+//! « démarrage »), the SIRET written as `="73282932000074"` so Excel keeps it as 14 digits of
+//! text (not `7,32829E+13`), and free text that Excel would take for a formula (`=`, `+`,
+//! `-`, `@` first) prefixed with `'` (CSV injection).
 
 use std::borrow::Cow;
 use std::io::Write;
@@ -15,6 +17,7 @@ use serde::Serialize;
 use crate::domain::money::Cents;
 use crate::domain::territory;
 use crate::export::rows::{ExportRow, Pages};
+use crate::export::xlsx::verdict_label;
 use crate::export::{COLUMNS, CsvDialect, ExportStats};
 
 pub const UTF8_BOM: &[u8] = b"\xEF\xBB\xBF";
@@ -55,6 +58,29 @@ pub fn text(s: &str, dialect: CsvDialect) -> Cow<'_, str> {
     }
 }
 
+/// A SIRET: as is for programs; for Excel, a text formula so the 14 digits are neither shown in
+/// scientific notation nor stripped of leading zeros. Only a string of digits is wrapped, so
+/// no text of an applicant's ever becomes a formula.
+fn siret<'a>(s: &'a Option<String>, dialect: CsvDialect) -> Cow<'a, str> {
+    match (s.as_deref(), dialect) {
+        (Some(s), CsvDialect::ExcelFr)
+            if !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) =>
+        {
+            Cow::Owned(format!("=\"{s}\""))
+        }
+        (Some(s), _) => text(s, dialect),
+        (None, _) => Cow::Borrowed(""),
+    }
+}
+
+/// A coded value: its API code for programs, its French label for Excel.
+fn coded<'a>(code_: String, label: &'static str, dialect: CsvDialect) -> Cow<'a, str> {
+    match dialect {
+        CsvDialect::Rfc4180 => Cow::Owned(code_),
+        CsvDialect::ExcelFr => Cow::Borrowed(label),
+    }
+}
+
 fn date(d: Option<chrono::NaiveDate>) -> String {
     d.map(|d| d.format("%Y-%m-%d").to_string())
         .unwrap_or_default()
@@ -72,8 +98,12 @@ pub fn fields(row: &ExportRow, dialect: CsvDialect) -> Vec<Cow<'_, str>> {
     vec![
         Cow::Borrowed(row.reference.as_str()),
         text(&row.organisation_name, dialect),
-        owned(row.legal_form.as_ref().map(code).unwrap_or_default()),
-        opt_text(&row.siret, dialect),
+        coded(
+            row.legal_form.as_ref().map(code).unwrap_or_default(),
+            row.legal_form.map(|l| l.label_fr()).unwrap_or(""),
+            dialect,
+        ),
+        siret(&row.siret, dialect),
         opt_text(&row.rna, dialect),
         opt_text(&row.commune_insee, dialect),
         opt(row
@@ -82,19 +112,25 @@ pub fn fields(row: &ExportRow, dialect: CsvDialect) -> Vec<Cow<'_, str>> {
             .and_then(territory::commune_name)
             .unwrap_or("")),
         text(&row.project_title, dialect),
-        owned(row.stage.as_ref().map(code).unwrap_or_default()),
+        coded(
+            row.stage.as_ref().map(code).unwrap_or_default(),
+            row.stage.map(|s| s.label_fr()).unwrap_or(""),
+            dialect,
+        ),
         owned(euros(row.requested_cents, dialect)),
         owned(
             row.awarded_cents
                 .map(|c| euros(c, dialect))
                 .unwrap_or_default(),
         ),
-        opt(row.state.as_str()),
-        owned(
+        coded(row.state.as_str().to_owned(), row.state.label_fr(), dialect),
+        coded(
             row.eligibility_verdict
                 .as_ref()
                 .map(code)
                 .unwrap_or_default(),
+            row.eligibility_verdict.map(verdict_label).unwrap_or(""),
+            dialect,
         ),
         owned(
             row.aggregate
@@ -133,7 +169,10 @@ pub fn write<W: Write>(
         })
         .terminator(::csv::Terminator::CRLF)
         .from_writer(out);
-    w.write_record(COLUMNS.iter().map(|c| c.key))?;
+    match dialect {
+        CsvDialect::Rfc4180 => w.write_record(COLUMNS.iter().map(|c| c.key))?,
+        CsvDialect::ExcelFr => w.write_record(COLUMNS.iter().map(|c| c.label))?,
+    }
     let mut stats = ExportStats::default();
     while let Some(chunk) = pages.next_chunk()? {
         for row in &chunk.rows {

@@ -30,7 +30,7 @@ use crate::db::Db;
 use crate::db::calls::CallRow;
 use crate::domain::application_state::ApplicationState;
 use crate::domain::call::ScoringCriterion;
-use crate::error::AppError;
+use crate::error::ServiceError;
 
 pub use rows::{Chunk, ExportFilter, ExportRow, ReviewLine};
 
@@ -136,8 +136,8 @@ pub struct ExportParams {
     pub explicit_states: bool,
 }
 
-fn bad(detail: String) -> AppError {
-    AppError::BadRequest(detail)
+fn bad(detail: String) -> ServiceError {
+    ServiceError::BadInput(detail)
 }
 
 /// Every state but `draft`: a draft is not yet an application the staff handle.
@@ -148,7 +148,7 @@ pub fn default_states() -> Vec<ApplicationState> {
         .collect()
 }
 
-fn parse_date(name: &str, value: &str) -> Result<NaiveDate, AppError> {
+fn parse_date(name: &str, value: &str) -> Result<NaiveDate, ServiceError> {
     NaiveDate::parse_from_str(value.trim(), "%Y-%m-%d")
         .ok()
         .filter(|_| value.trim().len() == 10)
@@ -162,7 +162,7 @@ fn parse_date(name: &str, value: &str) -> Result<NaiveDate, AppError> {
 
 impl ExportQuery {
     /// Reads a raw query string; 400 with a French detail when it does not parse.
-    pub fn from_query_string(qs: &str) -> Result<Self, AppError> {
+    pub fn from_query_string(qs: &str) -> Result<Self, ServiceError> {
         actix_web::web::Query::<ExportQuery>::from_query(qs)
             .map(|q| q.into_inner())
             .map_err(|e| {
@@ -177,7 +177,7 @@ impl ExportQuery {
                                 "le paramètre « {name} » est répété ; pour plusieurs valeurs, \
                                  séparez-les par des virgules (state=accepted,rejected)"
                             ),
-                            None => crate::routes::errors::translate_serde_message(&msg),
+                            None => crate::input::translate_serde_message(&msg),
                         }
                     }
                     other => other.to_string(),
@@ -186,7 +186,7 @@ impl ExportQuery {
             })
     }
 
-    pub fn parse(self) -> Result<ExportParams, AppError> {
+    pub fn parse(self) -> Result<ExportParams, ServiceError> {
         let format = match self.format.as_deref().map(str::trim) {
             None | Some("") => ExportFormat::Csv,
             Some(f) => ExportFormat::ALL
@@ -300,7 +300,17 @@ impl ExportParams {
             }
             _ => "candidatures",
         };
-        format!("{}-{what}.{}", slug(call_title), self.format.extension())
+        // The two CSV dialects are different files: a download of each must not overwrite the
+        // other in the agent's downloads folder.
+        let dialect = match (self.format, self.dialect) {
+            (ExportFormat::Csv, CsvDialect::ExcelFr) => "-excel",
+            _ => "",
+        };
+        format!(
+            "{}-{what}{dialect}.{}",
+            slug(call_title),
+            self.format.extension()
+        )
     }
 }
 
@@ -559,7 +569,7 @@ pub(crate) mod fixtures {
 mod tests {
     use super::*;
 
-    fn query(pairs: &[(&str, &str)]) -> Result<ExportParams, AppError> {
+    fn query(pairs: &[(&str, &str)]) -> Result<ExportParams, ServiceError> {
         let qs = pairs
             .iter()
             .map(|(k, v)| format!("{k}={v}"))
@@ -568,9 +578,9 @@ mod tests {
         ExportQuery::from_query_string(&qs)?.parse()
     }
 
-    fn detail(r: Result<ExportParams, AppError>) -> String {
+    fn detail(r: Result<ExportParams, ServiceError>) -> String {
         match r {
-            Err(AppError::BadRequest(d)) => d,
+            Err(ServiceError::BadInput(d)) => d,
             other => panic!("expected a 400, got {other:?}"),
         }
     }
@@ -667,6 +677,10 @@ mod tests {
         assert_eq!(
             name(&[("format", "json"), ("state", "submitted")]),
             "entreprendre-autrement-2026-candidatures.json"
+        );
+        assert_eq!(
+            name(&[("dialect", "excel-fr")]),
+            "entreprendre-autrement-2026-candidatures-excel.csv"
         );
     }
 

@@ -8,7 +8,7 @@ use uuid::Uuid;
 use super::{Audience, MailKind, Notifier, OutboxStatus, outbox, templates};
 use crate::db::DbConnection;
 use crate::domain::account::Role;
-use crate::error::AppError;
+use crate::error::ServiceError;
 
 /// Who gets an account mail.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -114,11 +114,11 @@ impl Notifier {
         templates::context(pairs)
     }
 
-    pub fn render_account(&self, mail: &AccountMail) -> Result<templates::Rendered, AppError> {
+    pub fn render_account(&self, mail: &AccountMail) -> Result<templates::Rendered, ServiceError> {
         self.templates
             .render(mail.kind(), &self.account_context(mail))
             .map_err(|e| {
-                AppError::Internal(anyhow::anyhow!(
+                ServiceError::Internal(anyhow::anyhow!(
                     "mail template {}: {}",
                     mail.kind().name(),
                     templates::describe(&e)
@@ -131,7 +131,7 @@ impl Notifier {
         &self,
         conn: &mut DbConnection,
         mail: &AccountMail,
-    ) -> Result<(), AppError> {
+    ) -> Result<(), ServiceError> {
         let content = self.render_account(mail)?;
         let (to, _) = mail.parts();
         let audience = match to.role {

@@ -23,7 +23,7 @@ use crate::config::Settings;
 use crate::db::DbConnection;
 use crate::domain::application_state::ApplicationState;
 use crate::domain::money::Cents;
-use crate::error::AppError;
+use crate::error::ServiceError;
 
 pub use account::{AccountMail, AccountRecipient};
 pub use outbox::{OutboxMessage, OutboxStatus};
@@ -427,14 +427,14 @@ impl Notifier {
     }
 
     /// The event's mails, one per recipient, rendered (no I/O).
-    pub fn render(&self, event: &MailEvent) -> Result<Vec<OutgoingMail>, AppError> {
+    pub fn render(&self, event: &MailEvent) -> Result<Vec<OutgoingMail>, ServiceError> {
         let ctx = self.context(event);
         event
             .recipients(&self.staff)
             .into_iter()
             .map(|recipient| {
                 let content = self.templates.render(recipient.kind, &ctx).map_err(|e| {
-                    AppError::Internal(anyhow::anyhow!(
+                    ServiceError::Internal(anyhow::anyhow!(
                         "mail template {}: {}",
                         recipient.kind.name(),
                         templates::describe(&e)
@@ -452,7 +452,7 @@ impl Notifier {
 
     /// Renders the event's mails and inserts them in the outbox, on the caller's connection
     /// (inside the caller's transaction). Returns the number of messages queued.
-    pub fn queue(&self, conn: &mut DbConnection, event: &MailEvent) -> Result<usize, AppError> {
+    pub fn queue(&self, conn: &mut DbConnection, event: &MailEvent) -> Result<usize, ServiceError> {
         let mails = self.render(event)?;
         let now = crate::db::now();
         for mail in &mails {

@@ -15,7 +15,7 @@ use utoipa::ToSchema;
 
 use crate::db::DbConnection;
 use crate::db::schema::outbox;
-use crate::error::AppError;
+use crate::error::ServiceError;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
@@ -308,11 +308,11 @@ pub struct OutboxMessage {
 }
 
 impl TryFrom<OutboxRow> for OutboxMessage {
-    type Error = AppError;
+    type Error = ServiceError;
 
-    fn try_from(row: OutboxRow) -> Result<Self, AppError> {
+    fn try_from(row: OutboxRow) -> Result<Self, ServiceError> {
         let status = OutboxStatus::parse(&row.status).ok_or_else(|| {
-            AppError::Internal(anyhow::anyhow!("unknown outbox status {:?}", row.status))
+            ServiceError::Internal(anyhow::anyhow!("unknown outbox status {:?}", row.status))
         })?;
         Ok(Self {
             id: row.id,
@@ -372,7 +372,7 @@ pub fn list(
 /// Puts a `failed` or `dead` message back to `pending`, due now, with a fresh count of
 /// attempts (its last error is kept until it is sent). Anything else is a 409 naming the
 /// current status; an unknown id a 404.
-pub fn retry(conn: &mut DbConnection, id: &str) -> Result<OutboxRow, AppError> {
+pub fn retry(conn: &mut DbConnection, id: &str) -> Result<OutboxRow, ServiceError> {
     conn.transaction(|conn| {
         let now = crate::db::now();
         let updated = diesel::update(outbox::table.find(id).filter(
@@ -388,15 +388,15 @@ pub fn retry(conn: &mut DbConnection, id: &str) -> Result<OutboxRow, AppError> {
         ))
         .execute(conn)?;
         let row = find(conn, id)?.ok_or_else(|| {
-            AppError::not_found(format!("Aucun message « {id} » dans la file d'envoi."))
+            ServiceError::not_found(format!("Aucun message « {id} » dans la file d'envoi."))
         })?;
         if updated == 0 {
             let status = OutboxStatus::parse(&row.status);
             let label = status.map(status_label_fr).unwrap_or("inconnu");
             let mut extra = serde_json::Map::new();
             extra.insert("current_status".into(), row.status.clone().into());
-            return Err(AppError::Conflict {
-                detail: format!(
+            return Err(ServiceError::Conflict {
+                message: format!(
                     "Ce message est {label} : seul un message en échec (failed) ou abandonné \
                      (dead) peut être renvoyé."
                 ),

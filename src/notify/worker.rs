@@ -16,7 +16,7 @@ use tokio::sync::watch;
 
 use crate::config::{MailSettings, Settings};
 use crate::db::Db;
-use crate::error::AppError;
+use crate::error::ServiceError;
 use crate::notify::outbox::{self, AfterFailure, Claim, OutboxRow};
 use crate::notify::transport::{SendError, Transport};
 
@@ -145,7 +145,7 @@ impl DeliveryWorker {
 
     /// One round: claims what is due, sends it, records the outcomes. Returns how many
     /// messages were claimed.
-    pub async fn deliver_due(&self) -> Result<usize, AppError> {
+    pub async fn deliver_due(&self) -> Result<usize, ServiceError> {
         let instance = self.instance.clone();
         let limit = i64::from(self.mail.batch_size);
         let lease = chrono::Duration::seconds(self.mail.lease_seconds as i64);

@@ -22,9 +22,9 @@ use crate::db::{DbConnection, throttle as throttle_db};
 use crate::domain::account::{
     AccountEvent, AccountState, EmailAddress, Role, check_full_name, check_password,
 };
-use crate::error::{AppError, FieldErrors};
+use crate::error::{FieldErrors, ServiceError};
+use crate::input::{Page, Paging};
 use crate::notify::{AccountMail, AccountRecipient};
-use crate::routes::extract::{Page, Paging};
 use crate::state::AppState;
 
 /// What a client learns of an account (never the hash).
@@ -47,8 +47,8 @@ pub struct User {
 }
 
 impl TryFrom<UserRow> for User {
-    type Error = AppError;
-    fn try_from(row: UserRow) -> Result<Self, AppError> {
+    type Error = ServiceError;
+    fn try_from(row: UserRow) -> Result<Self, ServiceError> {
         let role = parse_role(&row.role)?;
         Ok(Self {
             status: account_state(&row).as_str().to_owned(),
@@ -63,8 +63,9 @@ impl TryFrom<UserRow> for User {
     }
 }
 
-fn parse_role(s: &str) -> Result<Role, AppError> {
-    Role::parse(s).ok_or_else(|| AppError::Internal(anyhow::anyhow!("unknown role {s:?} in users")))
+fn parse_role(s: &str) -> Result<Role, ServiceError> {
+    Role::parse(s)
+        .ok_or_else(|| ServiceError::Internal(anyhow::anyhow!("unknown role {s:?} in users")))
 }
 
 fn account_state(row: &UserRow) -> AccountState {
@@ -94,7 +95,7 @@ impl NewAccount {
         password: &str,
         full_name: &str,
         role: Role,
-    ) -> Result<Self, AppError> {
+    ) -> Result<Self, ServiceError> {
         let mut errors = FieldErrors::new();
         let email = EmailAddress::parse(email)
             .map_err(|m| push(&mut errors, "email", m))
@@ -112,7 +113,7 @@ impl NewAccount {
                 full_name,
                 role,
             }),
-            _ => Err(AppError::validation(errors)),
+            _ => Err(ServiceError::invalid(errors)),
         }
     }
 }
@@ -167,7 +168,7 @@ fn issue_link(
     user_id: &str,
     purpose: LinkPurpose,
     now: NaiveDateTime,
-) -> Result<String, AppError> {
+) -> Result<String, ServiceError> {
     account_tokens::revoke_pending(conn, user_id, purpose.as_str(), now)?;
     let token = new_link_token();
     account_tokens::insert(
@@ -191,8 +192,8 @@ fn consume_link(
     token: &str,
     purpose: LinkPurpose,
     now: NaiveDateTime,
-) -> Result<UserRow, AppError> {
-    let invalid = |msg: &str| AppError::invalid_field("token", msg);
+) -> Result<UserRow, ServiceError> {
+    let invalid = |msg: &str| ServiceError::invalid_field("token", msg);
     let row = account_tokens::find_by_hash(conn, &token_hash(token))?
         .filter(|r| r.purpose == purpose.as_str())
         .ok_or_else(|| {
@@ -231,7 +232,7 @@ fn record_audit(
     (from, to): (Option<AccountState>, Option<AccountState>),
     extra: serde_json::Value,
     now: NaiveDateTime,
-) -> Result<(), AppError> {
+) -> Result<(), ServiceError> {
     let mut payload = serde_json::json!({
         "user_id": user_id,
         "client_ip": origin.client_ip.to_string(),
@@ -266,15 +267,15 @@ fn apply_event(
     origin: &Origin,
     extra: serde_json::Value,
     now: NaiveDateTime,
-) -> Result<(), AppError> {
+) -> Result<(), ServiceError> {
     let from = account_state(row);
     let t = from
         .apply(event)
-        .map_err(|why| AppError::conflict(format!("Action impossible : {why}.")))?;
+        .map_err(|why| ServiceError::conflict(format!("Action impossible : {why}.")))?;
     change.bump_generation = t.ends_sessions;
     users::update_account(conn, &row.id, &change)?;
     let updated = users::find(conn, &row.id)?
-        .ok_or_else(|| AppError::not_found("Ce compte n'existe pas."))?;
+        .ok_or_else(|| ServiceError::not_found("Ce compte n'existe pas."))?;
     let action = match event {
         AccountEvent::VerifyEmail => "email_verified",
         AccountEvent::AcceptInvitation => "invitation_accepted",
@@ -295,7 +296,7 @@ fn apply_event(
     )
 }
 
-fn recipient(row: &UserRow) -> Result<AccountRecipient, AppError> {
+fn recipient(row: &UserRow) -> Result<AccountRecipient, ServiceError> {
     Ok(AccountRecipient {
         email: row.email.clone(),
         full_name: row.full_name.clone(),
@@ -308,7 +309,7 @@ fn recipient(row: &UserRow) -> Result<AccountRecipient, AppError> {
 
 /// An account created by `essor create-user` (or a test): with a password, its address taken
 /// as verified (whoever runs the command vouches for it).
-pub async fn create(state: &AppState, account: NewAccount) -> Result<User, AppError> {
+pub async fn create(state: &AppState, account: NewAccount) -> Result<User, ServiceError> {
     let hash = state.passwords.hash(account.password.clone()).await?;
     let id = Uuid::now_v7().to_string();
     let now = crate::db::now();
@@ -327,7 +328,7 @@ pub async fn create(state: &AppState, account: NewAccount) -> Result<User, AppEr
             match users::insert(conn, &row) {
                 Ok(_) => {}
                 Err(DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, _)) => {
-                    return Err(AppError::conflict(
+                    return Err(ServiceError::conflict(
                         "Un compte existe déjà avec cette adresse électronique.",
                     ));
                 }
@@ -347,7 +348,7 @@ pub async fn create(state: &AppState, account: NewAccount) -> Result<User, AppEr
                 now,
             )?;
             users::find(conn, &id)?
-                .ok_or_else(|| AppError::not_found("compte"))?
+                .ok_or_else(|| ServiceError::not_found("compte"))?
                 .try_into()
         })
         .await
@@ -355,7 +356,7 @@ pub async fn create(state: &AppState, account: NewAccount) -> Result<User, AppEr
 
 /// Counts one account request (registration, verification or reset mail) from `ip`, refusing
 /// it with 429 over the limit.
-async fn count_account_request(state: &AppState, ip: IpAddr) -> Result<(), AppError> {
+async fn count_account_request(state: &AppState, ip: IpAddr) -> Result<(), ServiceError> {
     let limit = Limit::account_requests(&state.settings.auth);
     state
         .db
@@ -371,7 +372,11 @@ async fn count_account_request(state: &AppState, ip: IpAddr) -> Result<(), AppEr
 /// Self-registration (DESIGN.md §5): the same answer for a known address and a new one. A new
 /// address gets an unverified applicant account and a verification mail; a known one gets a
 /// mail saying so, with a reset link, and nothing else changes.
-pub async fn register(state: &AppState, ip: IpAddr, account: NewAccount) -> Result<(), AppError> {
+pub async fn register(
+    state: &AppState,
+    ip: IpAddr,
+    account: NewAccount,
+) -> Result<(), ServiceError> {
     count_account_request(state, ip).await?;
     // Hashed whether or not the address is known, so that the time taken tells nothing.
     let hash = state.passwords.hash(account.password.clone()).await?;
@@ -419,7 +424,7 @@ pub async fn register(state: &AppState, ip: IpAddr, account: NewAccount) -> Resu
                     email_verified_at: None,
                 },
             )?;
-            let row = users::find(conn, &id)?.ok_or_else(|| AppError::not_found("compte"))?;
+            let row = users::find(conn, &id)?.ok_or_else(|| ServiceError::not_found("compte"))?;
             let token = issue_link(conn, &id, LinkPurpose::VerifyEmail, now)?;
             notifier.queue_account(
                 conn,
@@ -445,7 +450,7 @@ pub async fn register(state: &AppState, ip: IpAddr, account: NewAccount) -> Resu
     match result {
         // Two registrations of one new address at once: the second finds the first's row
         // only after its insert failed. Same answer; the first one's mail is on its way.
-        Err(AppError::Internal(e))
+        Err(ServiceError::Internal(e))
             if e.downcast_ref::<DieselError>().is_some_and(|d| {
                 matches!(
                     d,
@@ -474,9 +479,9 @@ pub async fn sign_in(
     ip: IpAddr,
     email: &str,
     pw: String,
-) -> Result<SignedIn, AppError> {
+) -> Result<SignedIn, ServiceError> {
     let refused =
-        || AppError::Unauthorized("Adresse électronique ou mot de passe incorrect.".into());
+        || ServiceError::Unauthenticated("Adresse électronique ou mot de passe incorrect.".into());
     let email = match EmailAddress::parse(email) {
         Ok(e) => e.into_string(),
         Err(_) => email.trim().to_lowercase(),
@@ -529,7 +534,7 @@ pub async fn sign_in(
                 })
                 .await?;
             if !account_state_now.may_sign_in() {
-                return Err(AppError::Unauthorized(
+                return Err(ServiceError::Unauthenticated(
                     "Ce compte a été désactivé : adressez-vous à l'administrateur de la plateforme."
                         .into(),
                 ));
@@ -554,7 +559,7 @@ pub async fn sign_in(
 }
 
 /// `POST /auth/verify-email {token}`.
-pub async fn verify_email(state: &AppState, ip: IpAddr, token: String) -> Result<(), AppError> {
+pub async fn verify_email(state: &AppState, ip: IpAddr, token: String) -> Result<(), ServiceError> {
     state
         .db
         .transaction(move |conn| {
@@ -585,9 +590,9 @@ pub async fn resend_verification(
     state: &AppState,
     ip: IpAddr,
     user: &CurrentUser,
-) -> Result<(), AppError> {
+) -> Result<(), ServiceError> {
     if user.email_verified {
-        return Err(AppError::conflict(
+        return Err(ServiceError::conflict(
             "Votre adresse électronique est déjà vérifiée : rien à faire.",
         ));
     }
@@ -599,7 +604,7 @@ pub async fn resend_verification(
         .transaction(move |conn| {
             let now = crate::db::now();
             let row = users::find(conn, &user_id)?
-                .ok_or_else(|| AppError::not_found("Ce compte n'existe pas."))?;
+                .ok_or_else(|| ServiceError::not_found("Ce compte n'existe pas."))?;
             let token = issue_link(conn, &row.id, LinkPurpose::VerifyEmail, now)?;
             notifier.queue_account(
                 conn,
@@ -631,8 +636,8 @@ pub async fn request_password_reset(
     state: &AppState,
     ip: IpAddr,
     email: &str,
-) -> Result<(), AppError> {
-    let email = EmailAddress::parse(email).map_err(|m| AppError::invalid_field("email", m))?;
+) -> Result<(), ServiceError> {
+    let email = EmailAddress::parse(email).map_err(|m| ServiceError::invalid_field("email", m))?;
     count_account_request(state, ip).await?;
     let notifier = state.notifier.clone();
     state
@@ -670,8 +675,8 @@ pub async fn request_password_reset(
         .await
 }
 
-fn checked_password(field: &str, password: &str) -> Result<(), AppError> {
-    check_password(password).map_err(|m| AppError::invalid_field(field, m))
+fn checked_password(field: &str, password: &str) -> Result<(), ServiceError> {
+    check_password(password).map_err(|m| ServiceError::invalid_field(field, m))
 }
 
 /// Sets a password from a mail link (reset or invitation): ends every session and token
@@ -682,7 +687,7 @@ async fn set_password_from_link(
     token: String,
     password: String,
     purpose: LinkPurpose,
-) -> Result<(), AppError> {
+) -> Result<(), ServiceError> {
     checked_password("password", &password)?;
     // Hashing is slow: done before the transaction, which then only writes.
     let hash = state.passwords.hash(password).await?;
@@ -729,7 +734,7 @@ pub async fn confirm_password_reset(
     ip: IpAddr,
     token: String,
     password: String,
-) -> Result<(), AppError> {
+) -> Result<(), ServiceError> {
     set_password_from_link(state, ip, token, password, LinkPurpose::PasswordReset).await
 }
 
@@ -738,7 +743,7 @@ pub async fn accept_invitation(
     ip: IpAddr,
     token: String,
     password: String,
-) -> Result<(), AppError> {
+) -> Result<(), ServiceError> {
     set_password_from_link(state, ip, token, password, LinkPurpose::Invitation).await
 }
 
@@ -750,7 +755,7 @@ pub async fn change_password(
     user: &CurrentUser,
     current: String,
     new: String,
-) -> Result<(), AppError> {
+) -> Result<(), ServiceError> {
     checked_password("new_password", &new)?;
     let per_account = Limit::account_failures(&state.settings.auth);
     let user_id = user.id.clone();
@@ -758,7 +763,7 @@ pub async fn change_password(
         .db
         .run(move |conn| {
             let row = users::find(conn, &user_id)?
-                .ok_or_else(|| AppError::not_found("Ce compte n'existe pas."))?;
+                .ok_or_else(|| ServiceError::not_found("Ce compte n'existe pas."))?;
             throttle::check(conn, &per_account, &row.email, crate::db::now())?;
             Ok(row)
         })
@@ -773,7 +778,7 @@ pub async fn change_password(
             .db
             .transaction(move |conn| throttle::record(conn, &per_account, &email, crate::db::now()))
             .await?;
-        return Err(AppError::invalid_field(
+        return Err(ServiceError::invalid_field(
             "current_password",
             "le mot de passe actuel est incorrect",
         ));
@@ -811,7 +816,7 @@ pub struct Invitation {
 }
 
 impl Invitation {
-    pub fn parse(email: &str, full_name: &str, role: Role) -> Result<Self, AppError> {
+    pub fn parse(email: &str, full_name: &str, role: Role) -> Result<Self, ServiceError> {
         let mut errors = FieldErrors::new();
         let email = EmailAddress::parse(email)
             .map_err(|m| push(&mut errors, "email", m))
@@ -833,7 +838,7 @@ impl Invitation {
                 full_name,
                 role,
             }),
-            _ => Err(AppError::validation(errors)),
+            _ => Err(ServiceError::invalid(errors)),
         }
     }
 }
@@ -843,7 +848,7 @@ pub async fn invite(
     ip: IpAddr,
     admin: &CurrentUser,
     invitation: Invitation,
-) -> Result<User, AppError> {
+) -> Result<User, ServiceError> {
     admin.require(&[Role::Admin])?;
     let notifier = state.notifier.clone();
     let admin_id = admin.id.clone();
@@ -852,13 +857,13 @@ pub async fn invite(
         .transaction(move |conn| {
             let now = crate::db::now();
             if users::find_by_email(conn, invitation.email.as_str())?.is_some() {
-                return Err(AppError::conflict(
+                return Err(ServiceError::conflict(
                     "Un compte existe déjà avec cette adresse électronique : changez son rôle \
                      (PATCH /api/v1/users/{id}) plutôt que de l'inviter.",
                 ));
             }
             let inviter = users::find(conn, &admin_id)?
-                .ok_or_else(|| AppError::not_found("Ce compte n'existe pas."))?;
+                .ok_or_else(|| ServiceError::not_found("Ce compte n'existe pas."))?;
             let id = Uuid::now_v7().to_string();
             users::insert(
                 conn,
@@ -872,7 +877,7 @@ pub async fn invite(
                     email_verified_at: None,
                 },
             )?;
-            let row = users::find(conn, &id)?.ok_or_else(|| AppError::not_found("compte"))?;
+            let row = users::find(conn, &id)?.ok_or_else(|| ServiceError::not_found("compte"))?;
             let token = issue_link(conn, &id, LinkPurpose::Invitation, now)?;
             notifier.queue_account(
                 conn,
@@ -912,7 +917,7 @@ pub async fn update(
     admin: &CurrentUser,
     id: String,
     update: AccountUpdate,
-) -> Result<User, AppError> {
+) -> Result<User, ServiceError> {
     admin.require(&[Role::Admin])?;
     if update.role.is_none() && update.active.is_none() {
         let mut errors = FieldErrors::new();
@@ -921,10 +926,10 @@ pub async fn update(
             "role",
             "indiquez « role », « active », ou les deux",
         );
-        return Err(AppError::validation(errors));
+        return Err(ServiceError::invalid(errors));
     }
     if id == admin.id {
-        return Err(AppError::conflict(
+        return Err(ServiceError::conflict(
             "Vous ne pouvez ni désactiver votre propre compte ni changer votre propre rôle : \
              demandez-le à un autre administrateur.",
         ));
@@ -939,9 +944,10 @@ pub async fn update(
                 client_ip: ip,
             };
             let mut row = users::find(conn, &id)?
-                .ok_or_else(|| AppError::not_found("Ce compte n'existe pas."))?;
+                .ok_or_else(|| ServiceError::not_found("Ce compte n'existe pas."))?;
             let reload = |conn: &mut DbConnection, id: &str| {
-                users::find(conn, id)?.ok_or_else(|| AppError::not_found("Ce compte n'existe pas."))
+                users::find(conn, id)?
+                    .ok_or_else(|| ServiceError::not_found("Ce compte n'existe pas."))
             };
             // Reactivate first, so that a role can be changed in the same request.
             if update.active == Some(true) && !row.active {
@@ -994,12 +1000,12 @@ pub async fn update(
         .await
 }
 
-pub async fn get(state: &AppState, id: String) -> Result<User, AppError> {
+pub async fn get(state: &AppState, id: String) -> Result<User, ServiceError> {
     state
         .db
         .run(move |conn| {
             users::find(conn, &id)?
-                .ok_or_else(|| AppError::not_found("Ce compte n'existe pas."))?
+                .ok_or_else(|| ServiceError::not_found("Ce compte n'existe pas."))?
                 .try_into()
         })
         .await
@@ -1009,7 +1015,7 @@ pub async fn list(
     state: &AppState,
     role: Option<Role>,
     paging: Paging,
-) -> Result<Page<User>, AppError> {
+) -> Result<Page<User>, ServiceError> {
     state
         .db
         .run(move |conn| {

@@ -18,9 +18,10 @@ use crate::domain::application::{ApplicationBody, EssCommitments, Organisation, 
 use crate::domain::application_state::{Action, Actor, ApplicationState, allowed_actions};
 use crate::domain::call::CallState;
 use crate::domain::eligibility::{self, CallRules, Criterion, Evaluation, Verdict};
-use crate::error::AppError;
-use crate::routes::etag::{check_version, merge_patch};
-use crate::routes::extract::{Page, Paging, from_json};
+use crate::error::ServiceError;
+use crate::input::merge_patch;
+use crate::input::{Page, Paging, from_json};
+use crate::services::version::check_version;
 use crate::state::AppState;
 
 /// The eligibility report of DESIGN.md §8.
@@ -157,24 +158,24 @@ pub fn actor(user: &CurrentUser, row: &ApplicationRow) -> Actor {
     }
 }
 
-pub fn not_found() -> AppError {
-    AppError::not_found("Cette candidature n'existe pas ou ne vous est pas accessible.")
+pub fn not_found() -> ServiceError {
+    ServiceError::not_found("Cette candidature n'existe pas ou ne vous est pas accessible.")
 }
 
-fn internal(what: &str, e: impl std::fmt::Display) -> AppError {
-    AppError::Internal(anyhow::anyhow!("stored {what}: {e}"))
+fn internal(what: &str, e: impl std::fmt::Display) -> ServiceError {
+    ServiceError::Internal(anyhow::anyhow!("stored {what}: {e}"))
 }
 
 impl ApplicationRow {
-    pub fn app_state(&self) -> Result<ApplicationState, AppError> {
+    pub fn app_state(&self) -> Result<ApplicationState, ServiceError> {
         self.state.parse().map_err(|e| internal("state", e))
     }
 
-    pub fn parsed_body(&self) -> Result<ApplicationBody, AppError> {
+    pub fn parsed_body(&self) -> Result<ApplicationBody, ServiceError> {
         serde_json::from_str(&self.body).map_err(|e| internal("body", e))
     }
 
-    pub fn report(&self) -> Result<Option<EligibilityReport>, AppError> {
+    pub fn report(&self) -> Result<Option<EligibilityReport>, ServiceError> {
         self.eligibility
             .as_deref()
             .map(serde_json::from_str)
@@ -182,7 +183,7 @@ impl ApplicationRow {
             .map_err(|e| internal("eligibility", e))
     }
 
-    pub fn to_view(&self, user: &CurrentUser) -> Result<Application, AppError> {
+    pub fn to_view(&self, user: &CurrentUser) -> Result<Application, ServiceError> {
         let body = self.parsed_body()?;
         let state = self.app_state()?;
         let decision = match (state, self.decided_at) {
@@ -215,8 +216,8 @@ impl ApplicationRow {
         })
     }
 
-    fn set_body(&mut self, body: &ApplicationBody) -> Result<(), AppError> {
-        self.body = serde_json::to_string(body).map_err(|e| AppError::Internal(e.into()))?;
+    fn set_body(&mut self, body: &ApplicationBody) -> Result<(), ServiceError> {
+        self.body = serde_json::to_string(body).map_err(|e| ServiceError::Internal(e.into()))?;
         self.organisation_name = body.organisation.name.clone();
         self.project_title = body.project.title.clone();
         self.requested_cents = body.project.requested_cents;
@@ -225,7 +226,7 @@ impl ApplicationRow {
 }
 
 impl SummaryRow {
-    pub fn summary(&self) -> Result<ApplicationSummary, AppError> {
+    pub fn summary(&self) -> Result<ApplicationSummary, ServiceError> {
         Ok(ApplicationSummary {
             id: self.id.clone(),
             reference: self.reference.clone(),
@@ -248,7 +249,7 @@ impl SummaryRow {
 }
 
 /// Parses and validates a body: serde names a field of the wrong type, validator every rule.
-pub fn parse_body(value: Value) -> Result<ApplicationBody, AppError> {
+pub fn parse_body(value: Value) -> Result<ApplicationBody, ServiceError> {
     let body: ApplicationBody = from_json(value)?;
     body.validate()?;
     Ok(body.normalise())
@@ -262,7 +263,7 @@ pub fn record_event(
     from: Option<ApplicationState>,
     to: Option<ApplicationState>,
     payload: Value,
-) -> Result<(), AppError> {
+) -> Result<(), ServiceError> {
     audit::insert(
         conn,
         &AuditRow {
@@ -290,7 +291,7 @@ pub async fn create(
     user: &CurrentUser,
     call_id: String,
     body: Value,
-) -> Result<Application, AppError> {
+) -> Result<Application, ServiceError> {
     user.require(&[Role::Applicant])?;
     let body = parse_body(body)?;
     let user = user.clone();
@@ -301,7 +302,7 @@ pub async fn create(
                 .filter(|c| c.state != CallState::Draft.as_str())
                 .ok_or_else(crate::services::calls::not_found)?;
             if call.state == CallState::Closed.as_str() {
-                return Err(AppError::conflict(
+                return Err(ServiceError::conflict(
                     "Cet appel à projets est clos : il n'accepte plus de candidatures.",
                 ));
             }
@@ -351,12 +352,12 @@ pub fn load_readable(
     conn: &mut DbConnection,
     user: &CurrentUser,
     id: &str,
-) -> Result<ApplicationRow, AppError> {
+) -> Result<ApplicationRow, ServiceError> {
     let row = rows::find_visible(conn, id, &visibility(user))?.ok_or_else(not_found)?;
     if user.role == Role::Reviewer && !crate::db::assignments::has_accepted(conn, id, &user.id)? {
-        return Err(AppError::Forbidden(
+        return Err(ServiceError::Forbidden(
             "Acceptez d'abord l'affectation en déclarant l'absence de conflit d'intérêts \
-             (POST /api/v1/assignments/{id}/accept) pour lire ce dossier."
+             pour lire ce dossier."
                 .into(),
         ));
     }
@@ -367,7 +368,7 @@ pub async fn get(
     state: &AppState,
     user: &CurrentUser,
     id: String,
-) -> Result<Application, AppError> {
+) -> Result<Application, ServiceError> {
     let user = user.clone();
     state
         .db
@@ -380,7 +381,7 @@ pub async fn list(
     user: &CurrentUser,
     filter: ListFilter,
     paging: Paging,
-) -> Result<Page<ApplicationSummary>, AppError> {
+) -> Result<Page<ApplicationSummary>, ServiceError> {
     let v = visibility(user);
     state
         .db
@@ -396,10 +397,10 @@ pub async fn list(
 }
 
 /// Owner and staff only (a reviewer reads the file, not its history).
-fn require_owner_or_staff(user: &CurrentUser, row: &ApplicationRow) -> Result<(), AppError> {
+fn require_owner_or_staff(user: &CurrentUser, row: &ApplicationRow) -> Result<(), ServiceError> {
     match actor(user, row) {
         Actor::Owner | Actor::Staff => Ok(()),
-        Actor::Other => Err(AppError::Forbidden(
+        Actor::Other => Err(ServiceError::Forbidden(
             "Seuls le porteur de projet et les agents de la Métropole y ont accès.".into(),
         )),
     }
@@ -413,9 +414,9 @@ pub async fn update(
     id: String,
     expected_version: Option<i32>,
     patch: Value,
-) -> Result<Application, AppError> {
+) -> Result<Application, ServiceError> {
     if !patch.is_object() {
-        return Err(AppError::invalid_field(
+        return Err(ServiceError::invalid_field(
             "corps",
             "le corps doit être un objet JSON (JSON Merge Patch)",
         ));
@@ -427,7 +428,7 @@ pub async fn update(
             rows::find_visible(conn, &id, &visibility(&user))?.ok_or_else(not_found)?;
             let mut row = rows::find_for_update(conn, &id)?.ok_or_else(not_found)?;
             if actor(&user, &row) != Actor::Owner {
-                return Err(AppError::Forbidden(
+                return Err(ServiceError::Forbidden(
                     "Seul le porteur de projet modifie sa candidature.".into(),
                 ));
             }
@@ -436,8 +437,8 @@ pub async fn update(
             if !app_state.is_editable() {
                 let mut extra = serde_json::Map::new();
                 extra.insert("current_state".into(), json!(app_state));
-                return Err(AppError::Conflict {
-                    detail: format!(
+                return Err(ServiceError::Conflict {
+                    message: format!(
                         "La candidature est « {} » : elle ne peut plus être modifiée.",
                         app_state.label_fr()
                     ),
@@ -446,7 +447,7 @@ pub async fn update(
             }
             let before = row.parsed_body()?;
             let mut target =
-                serde_json::to_value(&before).map_err(|e| AppError::Internal(e.into()))?;
+                serde_json::to_value(&before).map_err(|e| ServiceError::Internal(e.into()))?;
             merge_patch(&mut target, &patch);
             let after = parse_body(target)?;
             if after == before {
@@ -492,7 +493,7 @@ pub async fn history(
     state: &AppState,
     user: &CurrentUser,
     id: String,
-) -> Result<Vec<HistoryEvent>, AppError> {
+) -> Result<Vec<HistoryEvent>, ServiceError> {
     let user = user.clone();
     state
         .db
@@ -525,7 +526,7 @@ pub fn compute_report(
     conn: &mut DbConnection,
     row: &ApplicationRow,
     call: &CallRow,
-) -> Result<EligibilityReport, AppError> {
+) -> Result<EligibilityReport, ServiceError> {
     let body = row.parsed_body()?;
     let territory = call.territory_codes()?;
     let rules = CallRules {
@@ -546,7 +547,7 @@ pub async fn eligibility(
     state: &AppState,
     user: &CurrentUser,
     id: String,
-) -> Result<EligibilityReport, AppError> {
+) -> Result<EligibilityReport, ServiceError> {
     let user = user.clone();
     state
         .db

@@ -16,9 +16,10 @@ use crate::domain::call::{
 use crate::domain::eligibility::{DEFAULT_RULES_VERSION, RuleSet};
 use crate::domain::identifiers::InseeCode;
 use crate::domain::territory;
-use crate::error::{AppError, FieldErrors};
-use crate::routes::etag::{check_version, merge_patch};
-use crate::routes::extract::{Page, Paging, from_json};
+use crate::error::{FieldErrors, ServiceError};
+use crate::input::merge_patch;
+use crate::input::{Page, Paging, from_json};
+use crate::services::version::check_version;
 use crate::state::AppState;
 
 /// The body of `POST /calls`. Omitted fields take the defaults of DESIGN.md §6 (and of the
@@ -124,38 +125,40 @@ pub struct Call {
     pub closed_at: Option<chrono::DateTime<chrono::Utc>>,
 }
 
-fn parse_json<T: serde::de::DeserializeOwned>(s: &str, what: &str) -> Result<T, AppError> {
-    serde_json::from_str(s).map_err(|e| AppError::Internal(anyhow::anyhow!("stored {what}: {e}")))
+fn parse_json<T: serde::de::DeserializeOwned>(s: &str, what: &str) -> Result<T, ServiceError> {
+    serde_json::from_str(s)
+        .map_err(|e| ServiceError::Internal(anyhow::anyhow!("stored {what}: {e}")))
 }
 
 impl CallRow {
-    pub fn call_state(&self) -> Result<CallState, AppError> {
-        CallState::parse(&self.state)
-            .ok_or_else(|| AppError::Internal(anyhow::anyhow!("unknown call state {}", self.state)))
+    pub fn call_state(&self) -> Result<CallState, ServiceError> {
+        CallState::parse(&self.state).ok_or_else(|| {
+            ServiceError::Internal(anyhow::anyhow!("unknown call state {}", self.state))
+        })
     }
 
-    pub fn territory_codes(&self) -> Result<Vec<String>, AppError> {
+    pub fn territory_codes(&self) -> Result<Vec<String>, ServiceError> {
         parse_json(&self.territory, "territory")
     }
 
-    pub fn grid(&self) -> Result<Vec<ScoringCriterion>, AppError> {
+    pub fn grid(&self) -> Result<Vec<ScoringCriterion>, ServiceError> {
         parse_json(&self.scoring_grid, "scoring_grid")
     }
 
-    pub fn documents(&self) -> Result<Vec<RequiredDocument>, AppError> {
+    pub fn documents(&self) -> Result<Vec<RequiredDocument>, ServiceError> {
         parse_json(&self.required_documents, "required_documents")
     }
 
-    pub fn rule_set(&self) -> Result<&'static RuleSet, AppError> {
+    pub fn rule_set(&self) -> Result<&'static RuleSet, ServiceError> {
         RuleSet::find(&self.rules_version).ok_or_else(|| {
-            AppError::Internal(anyhow::anyhow!(
+            ServiceError::Internal(anyhow::anyhow!(
                 "unknown rules version {}",
                 self.rules_version
             ))
         })
     }
 
-    pub fn settings(&self) -> Result<CallSettings, AppError> {
+    pub fn settings(&self) -> Result<CallSettings, ServiceError> {
         Ok(CallSettings {
             title: self.title.clone(),
             description: self.description.clone(),
@@ -172,7 +175,7 @@ impl CallRow {
         })
     }
 
-    pub fn to_view(&self) -> Result<Call, AppError> {
+    pub fn to_view(&self) -> Result<Call, ServiceError> {
         let s = self.settings()?;
         let state = self.call_state()?;
         let accepting = state == CallState::Published
@@ -215,7 +218,7 @@ struct ValidSettings {
 }
 
 impl CallSettings {
-    fn from_new(n: NewCall) -> Result<CallSettings, AppError> {
+    fn from_new(n: NewCall) -> Result<CallSettings, ServiceError> {
         let version = n
             .rules_version
             .unwrap_or_else(|| DEFAULT_RULES_VERSION.to_owned());
@@ -241,7 +244,7 @@ impl CallSettings {
     }
 
     /// Every rule of §6 on the settings, all problems reported at once.
-    fn validate(self) -> Result<ValidSettings, AppError> {
+    fn validate(self) -> Result<ValidSettings, ServiceError> {
         let mut errors = FieldErrors::new();
         let mut err =
             |field: &str, msg: String| errors.entry(field.to_owned()).or_default().push(msg);
@@ -327,7 +330,7 @@ impl CallSettings {
             err(&format!("required_documents{path}"), m);
         }
         if !errors.is_empty() {
-            return Err(AppError::validation(errors));
+            return Err(ServiceError::invalid(errors));
         }
         let mut s = self;
         s.title = s.title.trim().to_owned();
@@ -346,12 +349,12 @@ fn unknown_rules_message(v: &str) -> String {
     )
 }
 
-fn unknown_rules(v: &str) -> AppError {
-    AppError::invalid_field("rules_version", unknown_rules_message(v))
+fn unknown_rules(v: &str) -> ServiceError {
+    ServiceError::invalid_field("rules_version", unknown_rules_message(v))
 }
 
 impl ValidSettings {
-    fn apply(self, row: &mut CallRow) -> Result<(), AppError> {
+    fn apply(self, row: &mut CallRow) -> Result<(), ServiceError> {
         let s = self.s;
         row.title = s.title;
         row.description = s.description;
@@ -369,8 +372,8 @@ impl ValidSettings {
     }
 }
 
-fn to_json<T: Serialize>(v: &T) -> Result<String, AppError> {
-    serde_json::to_string(v).map_err(|e| AppError::Internal(e.into()))
+fn to_json<T: Serialize>(v: &T) -> Result<String, ServiceError> {
+    serde_json::to_string(v).map_err(|e| ServiceError::Internal(e.into()))
 }
 
 pub fn audit_call(
@@ -381,7 +384,7 @@ pub fn audit_call(
     from: Option<&str>,
     to: Option<&str>,
     payload: Value,
-) -> Result<(), AppError> {
+) -> Result<(), ServiceError> {
     audit::insert(
         conn,
         &AuditRow {
@@ -399,7 +402,11 @@ pub fn audit_call(
     Ok(())
 }
 
-pub async fn create(state: &AppState, user: &CurrentUser, body: Value) -> Result<Call, AppError> {
+pub async fn create(
+    state: &AppState,
+    user: &CurrentUser,
+    body: Value,
+) -> Result<Call, ServiceError> {
     let input: NewCall = from_json(body)?;
     let valid = CallSettings::from_new(input)?.validate()?;
     let now = dbm::now();
@@ -451,7 +458,7 @@ fn visible_to(row: &CallRow, staff: bool) -> bool {
     staff || row.state == CallState::Published.as_str()
 }
 
-pub async fn get(state: &AppState, staff: bool, id: String) -> Result<Call, AppError> {
+pub async fn get(state: &AppState, staff: bool, id: String) -> Result<Call, ServiceError> {
     state
         .db
         .run(move |conn| {
@@ -463,8 +470,8 @@ pub async fn get(state: &AppState, staff: bool, id: String) -> Result<Call, AppE
         .await
 }
 
-pub fn not_found() -> AppError {
-    AppError::not_found("Cet appel à projets n'existe pas ou n'est pas publié.")
+pub fn not_found() -> ServiceError {
+    ServiceError::not_found("Cet appel à projets n'existe pas ou n'est pas publié.")
 }
 
 pub async fn list(
@@ -472,7 +479,7 @@ pub async fn list(
     staff: bool,
     filter: Option<CallState>,
     paging: Paging,
-) -> Result<Page<Call>, AppError> {
+) -> Result<Page<Call>, ServiceError> {
     let states: Vec<&'static str> = match (staff, filter) {
         (true, Some(s)) => vec![s.as_str()],
         (true, None) => vec!["draft", "published", "closed"],
@@ -499,9 +506,9 @@ pub async fn update(
     id: String,
     expected_version: Option<i32>,
     patch: Value,
-) -> Result<Call, AppError> {
+) -> Result<Call, ServiceError> {
     if !patch.is_object() {
-        return Err(AppError::invalid_field(
+        return Err(ServiceError::invalid_field(
             "corps",
             "le corps doit être un objet JSON (JSON Merge Patch)",
         ));
@@ -514,10 +521,10 @@ pub async fn update(
             check_version(expected_version, row.version)?;
             let call_state = row.call_state()?;
             if call_state == CallState::Closed {
-                return Err(AppError::conflict("Un appel clos ne peut plus être modifié."));
+                return Err(ServiceError::conflict("Un appel clos ne peut plus être modifié."));
             }
             let before = row.settings()?;
-            let mut target = serde_json::to_value(&before).map_err(|e| AppError::Internal(e.into()))?;
+            let mut target = serde_json::to_value(&before).map_err(|e| ServiceError::Internal(e.into()))?;
             merge_patch(&mut target, &patch);
             let after: CallSettings = from_json(target)?;
             let valid = after.clone().validate()?;
@@ -531,8 +538,8 @@ pub async fn update(
                 if !frozen.is_empty() && calls::has_submissions(conn, &row.id)? {
                     let mut extra = serde_json::Map::new();
                     extra.insert("frozen_fields".into(), json!(frozen));
-                    return Err(AppError::Conflict {
-                        detail: format!(
+                    return Err(ServiceError::Conflict {
+                        message: format!(
                             "Des candidatures ont déjà été déposées sur cet appel : ses règles ({}) ne \
                              peuvent plus changer, pour que toutes soient jugées selon les mêmes règles.",
                             frozen.join(", ")
@@ -542,7 +549,7 @@ pub async fn update(
                 }
             }
             if valid.s.budget_cents < row.awarded_cents {
-                return Err(AppError::conflict(format!(
+                return Err(ServiceError::conflict(format!(
                     "L'enveloppe ne peut descendre sous le montant déjà attribué ({}).",
                     crate::domain::money::Cents::new(row.awarded_cents).unwrap_or_default().to_fr_string()
                 )));
@@ -590,7 +597,7 @@ pub async fn transition(
     user: &CurrentUser,
     id: String,
     action: CallAction,
-) -> Result<Call, AppError> {
+) -> Result<Call, ServiceError> {
     let actor = user.id.clone();
     state
         .db
@@ -600,8 +607,8 @@ pub async fn transition(
             let to = call_transition(from, action).map_err(|m| {
                 let mut extra = serde_json::Map::new();
                 extra.insert("current_state".into(), json!(from.as_str()));
-                AppError::Conflict {
-                    detail: capitalise(&m),
+                ServiceError::Conflict {
+                    message: capitalise(&m),
                     extra,
                 }
             })?;
@@ -615,7 +622,7 @@ pub async fn transition(
                 CallAction::Close => row.closed_at = Some(now),
             }
             if calls::update_versioned(conn, &row, old_version)? != 1 {
-                return Err(AppError::conflict(
+                return Err(ServiceError::conflict(
                     "L'appel a été modifié entre-temps : recommencez.",
                 ));
             }

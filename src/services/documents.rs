@@ -20,7 +20,7 @@ use crate::db::documents::{self, DocumentRow};
 use crate::db::{self as dbm, DbConnection, calls};
 use crate::domain::application_state::Actor;
 use crate::domain::call::OTHER_DOCUMENT_KIND;
-use crate::error::AppError;
+use crate::error::ServiceError;
 use crate::services::applications::{actor, load_readable, not_found, record_event, visibility};
 use crate::state::AppState;
 
@@ -138,8 +138,8 @@ struct Received {
     temp: TempFile,
 }
 
-fn bad(field: &str, msg: &str) -> AppError {
-    AppError::invalid_field(field, msg)
+fn bad(field: &str, msg: &str) -> ServiceError {
+    ServiceError::invalid_field(field, msg)
 }
 
 /// Reads the form: a `kind` text field and a `file` field, streamed to disk.
@@ -147,19 +147,20 @@ async fn receive(
     mut form: Multipart,
     tmp_dir: &Path,
     max_bytes: u64,
-) -> Result<Received, AppError> {
+) -> Result<Received, ServiceError> {
     let mut kind: Option<String> = None;
     let mut file: Option<(String, TempFile, u64, String, Vec<u8>)> = None;
     while let Some(field) = form.next().await {
-        let mut field = field
-            .map_err(|e| AppError::BadRequest(format!("Formulaire multipart illisible : {e}.")))?;
+        let mut field = field.map_err(|e| {
+            ServiceError::BadInput(format!("Formulaire multipart illisible : {e}."))
+        })?;
         let name = field.name().unwrap_or("").to_owned();
         match name.as_str() {
             "kind" => {
                 let mut value = Vec::new();
                 while let Some(chunk) = field.next().await {
                     let chunk = chunk.map_err(|e| {
-                        AppError::BadRequest(format!("Formulaire illisible : {e}."))
+                        ServiceError::BadInput(format!("Formulaire illisible : {e}."))
                     })?;
                     value.extend_from_slice(&chunk);
                     if value.len() > 100 {
@@ -185,16 +186,16 @@ async fn receive(
                     keep: false,
                 };
                 let mut out =
-                    std::fs::File::create(&path).map_err(|e| AppError::Internal(e.into()))?;
+                    std::fs::File::create(&path).map_err(|e| ServiceError::Internal(e.into()))?;
                 let mut hasher = Sha256::new();
                 let mut size: u64 = 0;
                 let mut head = Vec::new();
                 while let Some(chunk) = field.next().await {
                     let chunk = chunk
-                        .map_err(|e| AppError::BadRequest(format!("Envoi interrompu : {e}.")))?;
+                        .map_err(|e| ServiceError::BadInput(format!("Envoi interrompu : {e}.")))?;
                     size += chunk.len() as u64;
                     if size > max_bytes {
-                        return Err(AppError::PayloadTooLarge(format!(
+                        return Err(ServiceError::TooLarge(format!(
                             "Le fichier dépasse la taille autorisée ({} Mo au plus).",
                             max_bytes / (1024 * 1024)
                         )));
@@ -207,9 +208,10 @@ async fn receive(
                     // Small synchronous writes of chunks already in memory; the upload size
                     // is bounded by uploads.max_bytes.
                     out.write_all(&chunk)
-                        .map_err(|e| AppError::Internal(e.into()))?;
+                        .map_err(|e| ServiceError::Internal(e.into()))?;
                 }
-                out.sync_all().map_err(|e| AppError::Internal(e.into()))?;
+                out.sync_all()
+                    .map_err(|e| ServiceError::Internal(e.into()))?;
                 let digest = hasher.finalize();
                 let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
                 file = Some((original, temp, size, hex, head));
@@ -232,7 +234,7 @@ async fn receive(
     let (content_type, ext) = detected
         .and_then(|m| ALLOWED_TYPES.iter().find(|(t, _)| *t == m).copied())
         .ok_or_else(|| {
-            AppError::UnsupportedMediaType(format!(
+            ServiceError::UnsupportedContent(format!(
                 "Type de fichier refusé{} : seuls les PDF, ODT, ODS, DOCX, XLSX, PNG et JPEG sont \
                  acceptés (le type est lu dans le contenu du fichier, pas dans son nom).",
                 detected.map(|m| format!(" ({m})")).unwrap_or_default()
@@ -254,11 +256,11 @@ fn editable_by_owner(
     conn: &mut DbConnection,
     user: &CurrentUser,
     id: &str,
-) -> Result<ApplicationRow, AppError> {
+) -> Result<ApplicationRow, ServiceError> {
     rows::find_visible(conn, id, &visibility(user))?.ok_or_else(not_found)?;
     let row = rows::find_for_update(conn, id)?.ok_or_else(not_found)?;
     if actor(user, &row) != Actor::Owner {
-        return Err(AppError::Forbidden(
+        return Err(ServiceError::Forbidden(
             "Seul le porteur de projet gère les pièces de sa candidature.".into(),
         ));
     }
@@ -266,8 +268,8 @@ fn editable_by_owner(
     if !st.is_editable() {
         let mut extra = serde_json::Map::new();
         extra.insert("current_state".into(), json!(st));
-        return Err(AppError::Conflict {
-            detail: format!(
+        return Err(ServiceError::Conflict {
+            message: format!(
                 "La candidature est « {} » : ses pièces ne peuvent plus changer.",
                 st.label_fr()
             ),
@@ -282,7 +284,7 @@ pub async fn upload(
     user: &CurrentUser,
     application_id: String,
     form: Multipart,
-) -> Result<Document, AppError> {
+) -> Result<Document, ServiceError> {
     // Refuse early (before reading a byte) when the caller may not upload here.
     {
         let (user, id) = (user.clone(), application_id.clone());
@@ -293,7 +295,7 @@ pub async fn upload(
     }
     let uploads = state.settings.uploads_dir();
     let tmp_dir = uploads.join("tmp");
-    std::fs::create_dir_all(&tmp_dir).map_err(|e| AppError::Internal(e.into()))?;
+    std::fs::create_dir_all(&tmp_dir).map_err(|e| ServiceError::Internal(e.into()))?;
     let mut received = receive(form, &tmp_dir, state.settings.uploads.max_bytes).await?;
     let user = user.clone();
     let final_dir = storage_path(&uploads, &application_id, "");
@@ -336,9 +338,9 @@ pub async fn upload(
             )?;
             // Last: move the file into place. If the commit fails after this, the caller
             // removes it (see below).
-            std::fs::create_dir_all(&final_dir).map_err(|e| AppError::Internal(e.into()))?;
+            std::fs::create_dir_all(&final_dir).map_err(|e| ServiceError::Internal(e.into()))?;
             let dest = final_dir.join(&doc.id);
-            std::fs::rename(&received.temp.path, &dest).map_err(|e| AppError::Internal(e.into()))?;
+            std::fs::rename(&received.temp.path, &dest).map_err(|e| ServiceError::Internal(e.into()))?;
             received.temp.path = dest;
             Ok((doc, received.temp))
         })
@@ -353,7 +355,7 @@ pub async fn list(
     state: &AppState,
     user: &CurrentUser,
     application_id: String,
-) -> Result<Vec<Document>, AppError> {
+) -> Result<Vec<Document>, ServiceError> {
     let user = user.clone();
     state
         .db
@@ -372,7 +374,7 @@ pub async fn open(
     user: &CurrentUser,
     application_id: String,
     document_id: String,
-) -> Result<(Document, PathBuf), AppError> {
+) -> Result<(Document, PathBuf), ServiceError> {
     let user = user.clone();
     let uploads = state.settings.uploads_dir();
     state
@@ -380,7 +382,7 @@ pub async fn open(
         .run(move |conn| {
             let row = load_readable(conn, &user, &application_id)?;
             let doc = documents::find(conn, &row.id, &document_id)?
-                .ok_or_else(|| AppError::not_found("Cette pièce n'existe pas."))?;
+                .ok_or_else(|| ServiceError::not_found("Cette pièce n'existe pas."))?;
             let path = storage_path(&uploads, &row.id, &doc.id);
             Ok((Document::from(doc), path))
         })
@@ -392,7 +394,7 @@ pub async fn delete(
     user: &CurrentUser,
     application_id: String,
     document_id: String,
-) -> Result<(), AppError> {
+) -> Result<(), ServiceError> {
     let user = user.clone();
     let uploads = state.settings.uploads_dir();
     let path = state
@@ -400,7 +402,7 @@ pub async fn delete(
         .transaction(move |conn| {
             let row = editable_by_owner(conn, &user, &application_id)?;
             let doc = documents::find(conn, &row.id, &document_id)?
-                .ok_or_else(|| AppError::not_found("Cette pièce n'existe pas."))?;
+                .ok_or_else(|| ServiceError::not_found("Cette pièce n'existe pas."))?;
             documents::delete(conn, &doc.id)?;
             record_event(
                 conn,

@@ -6,3 +6,4 @@ pub mod calls;
 pub mod documents;
 pub mod reviews;
 pub mod transitions;
+pub mod version;

@@ -16,8 +16,8 @@ use crate::db::{self as dbm, DbConnection, calls, users};
 use crate::domain::account::Role;
 use crate::domain::application_state::ApplicationState;
 use crate::domain::scoring::{self, Recommendation};
-use crate::error::{AppError, FieldErrors};
-use crate::routes::extract::{Page, Paging};
+use crate::error::{FieldErrors, ServiceError};
+use crate::input::{Page, Paging};
 use crate::services::applications::{not_found, record_event, visibility};
 use crate::state::AppState;
 
@@ -33,12 +33,12 @@ pub enum AssignmentStatus {
 }
 
 impl AssignmentStatus {
-    fn parse(s: &str) -> Result<Self, AppError> {
+    fn parse(s: &str) -> Result<Self, ServiceError> {
         match s {
             "pending" => Ok(Self::Pending),
             "accepted" => Ok(Self::Accepted),
             "recused" => Ok(Self::Recused),
-            other => Err(AppError::Internal(anyhow::anyhow!(
+            other => Err(ServiceError::Internal(anyhow::anyhow!(
                 "unknown assignment status {other}"
             ))),
         }
@@ -143,12 +143,12 @@ pub struct RankingEntry {
     pub reviews: usize,
 }
 
-fn internal(e: impl std::fmt::Display) -> AppError {
-    AppError::Internal(anyhow::anyhow!("{e}"))
+fn internal(e: impl std::fmt::Display) -> ServiceError {
+    ServiceError::Internal(anyhow::anyhow!("{e}"))
 }
 
 impl ReviewRow {
-    fn to_view(&self, reviewer_name: Option<String>) -> Result<Review, AppError> {
+    fn to_view(&self, reviewer_name: Option<String>) -> Result<Review, ServiceError> {
         Ok(Review {
             id: self.id.clone(),
             assignment_id: self.assignment_id.clone(),
@@ -171,7 +171,7 @@ impl ReviewRow {
     }
 }
 
-fn work_item_view(w: WorkItem) -> Result<Assignment, AppError> {
+fn work_item_view(w: WorkItem) -> Result<Assignment, ServiceError> {
     Ok(Assignment {
         id: w.assignment.id,
         application_id: w.assignment.application_id,
@@ -192,13 +192,16 @@ fn work_item_view(w: WorkItem) -> Result<Assignment, AppError> {
     })
 }
 
-fn text(field: &str, v: &str, max: usize) -> Result<String, AppError> {
+fn text(field: &str, v: &str, max: usize) -> Result<String, ServiceError> {
     let t = v.trim();
     if t.is_empty() {
-        return Err(AppError::invalid_field(field, "ce champ est obligatoire"));
+        return Err(ServiceError::invalid_field(
+            field,
+            "ce champ est obligatoire",
+        ));
     }
     if t.chars().count() > max {
-        return Err(AppError::invalid_field(
+        return Err(ServiceError::invalid_field(
             field,
             format!("{max} caractères au plus"),
         ));
@@ -206,8 +209,8 @@ fn text(field: &str, v: &str, max: usize) -> Result<String, AppError> {
     Ok(t.to_owned())
 }
 
-fn assignment_not_found() -> AppError {
-    AppError::not_found("Cette affectation n'existe pas ou ne vous concerne pas.")
+fn assignment_not_found() -> ServiceError {
+    ServiceError::not_found("Cette affectation n'existe pas ou ne vous concerne pas.")
 }
 
 /// The caller's own assignment (a reviewer never reaches another's; staff do not act on them).
@@ -215,11 +218,11 @@ fn own_assignment(
     conn: &mut DbConnection,
     user: &CurrentUser,
     id: &str,
-) -> Result<AssignmentRow, AppError> {
+) -> Result<AssignmentRow, ServiceError> {
     let row = assignments::find(conn, id)?.ok_or_else(assignment_not_found)?;
     if row.reviewer_id != user.id {
         return Err(if user.role.is_staff() {
-            AppError::Forbidden("Seul l'évaluateur désigné agit sur son affectation.".into())
+            ServiceError::Forbidden("Seul l'évaluateur désigné agit sur son affectation.".into())
         } else {
             assignment_not_found()
         });
@@ -227,11 +230,11 @@ fn own_assignment(
     Ok(row)
 }
 
-fn status_conflict(row: &AssignmentRow, what: &str) -> AppError {
+fn status_conflict(row: &AssignmentRow, what: &str) -> ServiceError {
     let mut extra = serde_json::Map::new();
     extra.insert("current_status".into(), json!(row.status));
-    AppError::Conflict {
-        detail: what.to_owned(),
+    ServiceError::Conflict {
+        message: what.to_owned(),
         extra,
     }
 }
@@ -242,11 +245,11 @@ pub fn add_assignment(
     application_id: &str,
     reviewer_id: &str,
     by: &str,
-) -> Result<AssignmentRow, AppError> {
+) -> Result<AssignmentRow, ServiceError> {
     let found =
         users::find_many_with_role(conn, &[reviewer_id.to_owned()], Role::Reviewer.as_str())?;
     if found.is_empty() {
-        return Err(AppError::invalid_field(
+        return Err(ServiceError::invalid_field(
             "reviewer_id",
             format!("« {reviewer_id} » n'est pas un compte évaluateur"),
         ));
@@ -255,7 +258,7 @@ pub fn add_assignment(
         .iter()
         .any(|a| a.reviewer_id == reviewer_id)
     {
-        return Err(AppError::conflict(
+        return Err(ServiceError::conflict(
             "Cet évaluateur est déjà affecté à cette candidature.",
         ));
     }
@@ -279,7 +282,7 @@ pub async fn assign(
     user: &CurrentUser,
     application_id: String,
     input: AssignInput,
-) -> Result<Assignment, AppError> {
+) -> Result<Assignment, ServiceError> {
     user.require_staff()?;
     let user = user.clone();
     let notifier = state.notifier.clone();
@@ -291,8 +294,8 @@ pub async fn assign(
             if st != ApplicationState::UnderReview {
                 let mut extra = serde_json::Map::new();
                 extra.insert("current_state".into(), json!(st));
-                return Err(AppError::Conflict {
-                    detail: format!(
+                return Err(ServiceError::Conflict {
+                    message: format!(
                         "La candidature est « {} » : on n'y affecte un évaluateur qu'en cours d'instruction.",
                         st.label_fr()
                     ),
@@ -313,12 +316,12 @@ pub async fn list(
     state: &AppState,
     user: &CurrentUser,
     paging: Paging,
-) -> Result<Page<Assignment>, AppError> {
+) -> Result<Page<Assignment>, ServiceError> {
     let reviewer = match user.role {
         Role::Reviewer => Some(user.id.clone()),
         Role::Staff | Role::Admin => None,
         Role::Applicant => {
-            return Err(AppError::Forbidden(
+            return Err(ServiceError::Forbidden(
                 "Les affectations concernent les évaluateurs et les agents.".into(),
             ));
         }
@@ -343,7 +346,7 @@ async fn respond(
     id: String,
     accept: bool,
     text_value: String,
-) -> Result<Assignment, AppError> {
+) -> Result<Assignment, ServiceError> {
     user.require(&[Role::Reviewer])?;
     let field = if accept { "statement" } else { "reason" };
     let text_value = text(field, &text_value, 2000)?;
@@ -378,7 +381,7 @@ async fn respond(
             }
             let app = apps::find_for_update(conn, &row.application_id)?.ok_or_else(not_found)?;
             if app.app_state()? != ApplicationState::UnderReview {
-                return Err(AppError::conflict(
+                return Err(ServiceError::conflict(
                     "La candidature n'est plus en cours d'instruction.",
                 ));
             }
@@ -419,7 +422,7 @@ pub async fn accept(
     user: &CurrentUser,
     id: String,
     input: AcceptInput,
-) -> Result<Assignment, AppError> {
+) -> Result<Assignment, ServiceError> {
     respond(state, user, id, true, input.statement).await
 }
 
@@ -428,7 +431,7 @@ pub async fn recuse(
     user: &CurrentUser,
     id: String,
     input: RecuseInput,
-) -> Result<Assignment, AppError> {
+) -> Result<Assignment, ServiceError> {
     respond(state, user, id, false, input.reason).await
 }
 
@@ -437,7 +440,7 @@ fn reviewable(
     conn: &mut DbConnection,
     user: &CurrentUser,
     id: &str,
-) -> Result<(AssignmentRow, Vec<crate::domain::call::ScoringCriterion>), AppError> {
+) -> Result<(AssignmentRow, Vec<crate::domain::call::ScoringCriterion>), ServiceError> {
     let row = own_assignment(conn, user, id)?;
     if row.status != "accepted" {
         return Err(status_conflict(
@@ -447,7 +450,7 @@ fn reviewable(
     }
     let app = apps::find_for_update(conn, &row.application_id)?.ok_or_else(not_found)?;
     if app.app_state()? != ApplicationState::UnderReview {
-        return Err(AppError::conflict(
+        return Err(ServiceError::conflict(
             "La candidature n'est plus en cours d'instruction : l'évaluation est close.",
         ));
     }
@@ -460,11 +463,11 @@ pub async fn save_draft(
     user: &CurrentUser,
     id: String,
     input: ReviewInput,
-) -> Result<Review, AppError> {
+) -> Result<Review, ServiceError> {
     user.require(&[Role::Reviewer])?;
     let comment = input.comment.trim().to_owned();
     if comment.chars().count() > 10_000 {
-        return Err(AppError::invalid_field(
+        return Err(ServiceError::invalid_field(
             "comment",
             "10 000 caractères au plus",
         ));
@@ -480,13 +483,13 @@ pub async fn save_draft(
                 for (f, m) in problems {
                     errors.entry(f).or_default().push(m);
                 }
-                return Err(AppError::validation(errors));
+                return Err(ServiceError::invalid(errors));
             }
             let now = dbm::now();
             let scores = serde_json::to_string(&input.scores).map_err(internal)?;
             let row = match reviews::for_assignment(conn, &assignment.id)? {
                 Some(r) if r.status == "submitted" => {
-                    return Err(AppError::conflict(
+                    return Err(ServiceError::conflict(
                         "Cette évaluation est déposée : elle ne peut plus être modifiée.",
                     ));
                 }
@@ -522,7 +525,11 @@ pub async fn save_draft(
         .await
 }
 
-pub async fn get_own(state: &AppState, user: &CurrentUser, id: String) -> Result<Review, AppError> {
+pub async fn get_own(
+    state: &AppState,
+    user: &CurrentUser,
+    id: String,
+) -> Result<Review, ServiceError> {
     user.require(&[Role::Reviewer])?;
     let user = user.clone();
     state
@@ -531,14 +538,18 @@ pub async fn get_own(state: &AppState, user: &CurrentUser, id: String) -> Result
             let row = own_assignment(conn, &user, &id)?;
             reviews::for_assignment(conn, &row.id)?
                 .ok_or_else(|| {
-                    AppError::not_found("Aucune évaluation enregistrée pour cette affectation.")
+                    ServiceError::not_found("Aucune évaluation enregistrée pour cette affectation.")
                 })?
                 .to_view(None)
         })
         .await
 }
 
-pub async fn submit(state: &AppState, user: &CurrentUser, id: String) -> Result<Review, AppError> {
+pub async fn submit(
+    state: &AppState,
+    user: &CurrentUser,
+    id: String,
+) -> Result<Review, ServiceError> {
     user.require(&[Role::Reviewer])?;
     let user = user.clone();
     state
@@ -546,10 +557,12 @@ pub async fn submit(state: &AppState, user: &CurrentUser, id: String) -> Result<
         .transaction(move |conn| {
             let (assignment, grid) = reviewable(conn, &user, &id)?;
             let mut row = reviews::for_assignment(conn, &assignment.id)?.ok_or_else(|| {
-                AppError::conflict("Enregistrez d'abord votre évaluation (PUT …/review).")
+                ServiceError::conflict(
+                    "Enregistrez d'abord un brouillon de votre évaluation avant de la déposer.",
+                )
             })?;
             if row.status == "submitted" {
-                return Err(AppError::conflict("Cette évaluation est déjà déposée."));
+                return Err(ServiceError::conflict("Cette évaluation est déjà déposée."));
             }
             let scores: BTreeMap<String, i64> =
                 serde_json::from_str(&row.scores).map_err(internal)?;
@@ -561,7 +574,7 @@ pub async fn submit(state: &AppState, user: &CurrentUser, id: String) -> Result<
                 for (f, m) in problems {
                     errors.entry(f).or_default().push(m);
                 }
-                return Err(AppError::validation(errors));
+                return Err(ServiceError::invalid(errors));
             }
             let now = dbm::now();
             row.status = "submitted".into();
@@ -587,7 +600,7 @@ pub async fn for_application(
     state: &AppState,
     user: &CurrentUser,
     application_id: String,
-) -> Result<Vec<Review>, AppError> {
+) -> Result<Vec<Review>, ServiceError> {
     let user = user.clone();
     state
         .db
@@ -595,7 +608,7 @@ pub async fn for_application(
             // Visibility first: an applicant's foreign application is a 404, not a 403.
             apps::find_visible(conn, &application_id, &visibility(&user))?.ok_or_else(not_found)?;
             if !user.role.is_staff() {
-                return Err(AppError::Forbidden(
+                return Err(ServiceError::Forbidden(
                     "Les évaluations sont confidentielles : seuls les agents les consultent."
                         .into(),
                 ));
@@ -612,7 +625,7 @@ pub async fn ranking(
     state: &AppState,
     call_id: String,
     paging: Paging,
-) -> Result<Page<RankingEntry>, AppError> {
+) -> Result<Page<RankingEntry>, ServiceError> {
     state
         .db
         .run(move |conn| {

@@ -19,12 +19,12 @@ use crate::domain::account::Role;
 use crate::domain::application_state::{Action, ApplicationState, TransitionError, next_state};
 use crate::domain::call::{CallState, check_window};
 use crate::domain::eligibility::{self, Assessment, Outcome};
-use crate::error::{AppError, FieldErrors};
+use crate::error::{FieldErrors, ServiceError};
 use crate::notify::{ApplicationSummary, MailEvent, Notifier};
-use crate::routes::etag::check_version;
 use crate::services::applications::{
     Application, EligibilityReport, actor, compute_report, not_found, record_event, visibility,
 };
+use crate::services::version::check_version;
 use crate::state::AppState;
 
 pub const TEXT_MAX: usize = 5000;
@@ -140,7 +140,7 @@ impl Command {
     }
 
     /// Checks of the body alone, before touching the database.
-    fn check(&self) -> Result<(), AppError> {
+    fn check(&self) -> Result<(), ServiceError> {
         let mut errors = FieldErrors::new();
         fn text(errors: &mut FieldErrors, field: &str, v: &str) {
             let n = v.trim().chars().count();
@@ -229,12 +229,12 @@ impl Command {
         if errors.is_empty() {
             Ok(())
         } else {
-            Err(AppError::validation(errors))
+            Err(ServiceError::invalid(errors))
         }
     }
 }
 
-fn transition_error(e: TransitionError, from: ApplicationState) -> AppError {
+fn transition_error(e: TransitionError, from: ApplicationState) -> ServiceError {
     match e {
         TransitionError::NotAllowedInState {
             action, allowed, ..
@@ -242,8 +242,8 @@ fn transition_error(e: TransitionError, from: ApplicationState) -> AppError {
             let mut extra = serde_json::Map::new();
             extra.insert("current_state".into(), json!(from));
             extra.insert("allowed_actions".into(), json!(allowed));
-            AppError::Conflict {
-                detail: format!(
+            ServiceError::Conflict {
+                message: format!(
                     "La candidature est « {} » : l'action « {} » n'est pas possible. {}",
                     from.label_fr(),
                     action.endpoint(),
@@ -263,7 +263,7 @@ fn transition_error(e: TransitionError, from: ApplicationState) -> AppError {
                 extra,
             }
         }
-        TransitionError::Forbidden { action } => AppError::Forbidden(format!(
+        TransitionError::Forbidden { action } => ServiceError::Forbidden(format!(
             "Vous ne pouvez pas effectuer l'action « {} » sur cette candidature.",
             action.endpoint()
         )),
@@ -276,7 +276,7 @@ pub async fn apply(
     id: String,
     expected_version: Option<i32>,
     command: Command,
-) -> Result<Application, AppError> {
+) -> Result<Application, ServiceError> {
     command.check()?;
     let user = user.clone();
     let notifier = state.notifier.clone();
@@ -312,7 +312,7 @@ pub async fn apply(
                                 vec!["ce critère est « à vérifier » : indiquez votre lecture (outcome « pass ») et une note".into()],
                             );
                         }
-                        return Err(AppError::validation(errors));
+                        return Err(ServiceError::invalid(errors));
                     }
                     store_report(&mut row, &report)?;
                     let (reviewers, added) = assign_reviewers(conn, &row, &i.reviewer_ids, &user.id)?;
@@ -330,7 +330,7 @@ pub async fn apply(
                 row.submitted_at = Some(now);
             }
             if rows::update_versioned(conn, &row, old)? != 1 {
-                return Err(AppError::conflict("La candidature a été modifiée entre-temps : recommencez."));
+                return Err(ServiceError::conflict("La candidature a été modifiée entre-temps : recommencez."));
             }
             record_event(conn, &row.id, &user.id, action.as_str(), Some(from), Some(to), payload)?;
             let app = summary(conn, &row, &call)?;
@@ -381,10 +381,10 @@ fn decide(
     call: &CallRow,
     d: &DecisionInput,
     now: chrono::NaiveDateTime,
-) -> Result<Value, AppError> {
+) -> Result<Value, ServiceError> {
     let submitted = crate::db::reviews::submitted_scores(conn, &row.id)?.len();
     if (submitted as i64) < i64::from(call.min_reviews) {
-        return Err(AppError::conflict(format!(
+        return Err(ServiceError::conflict(format!(
             "Décision impossible : {submitted} évaluation(s) déposée(s) sur les {} requises par l'appel.",
             call.min_reviews
         )));
@@ -409,16 +409,16 @@ fn decide(
                         "envelope_left_cents".into(),
                         json!(call.budget_cents - call.awarded_cents),
                     );
-                    AppError::Conflict {
-                        detail: crate::services::calls::capitalise(&msg),
+                    ServiceError::Conflict {
+                        message: crate::services::calls::capitalise(&msg),
                         extra,
                     }
                 }
-                _ => AppError::invalid_field("awarded_cents", msg),
+                _ => ServiceError::invalid_field("awarded_cents", msg),
             });
         }
         if calls::consume_envelope(conn, &call.id, awarded)? != 1 {
-            return Err(AppError::conflict(
+            return Err(ServiceError::conflict(
                 "L'enveloppe de l'appel ne suffit plus pour ce montant.",
             ));
         }
@@ -449,16 +449,16 @@ fn submit(
     conn: &mut DbConnection,
     row: &mut ApplicationRow,
     call: &CallRow,
-) -> Result<Value, AppError> {
+) -> Result<Value, ServiceError> {
     let call_state = call.call_state()?;
     if call_state != CallState::Published {
-        return Err(AppError::conflict(format!(
+        return Err(ServiceError::conflict(format!(
             "L'appel à projets est {} : il n'accepte pas de dépôt.",
             call_state.label_fr()
         )));
     }
     check_window(call.opens_at, call.closes_at, dbm::now())
-        .map_err(|e| AppError::conflict(crate::services::calls::capitalise(&e.to_string())))?;
+        .map_err(|e| ServiceError::conflict(crate::services::calls::capitalise(&e.to_string())))?;
     let report = compute_report(conn, row, call)?;
     let failed: Vec<&eligibility::Criterion> = report
         .criteria
@@ -501,10 +501,10 @@ fn submit(
             ),
         };
         let report_json =
-            serde_json::to_value(&report).map_err(|e| AppError::Internal(e.into()))?;
-        return Err(AppError::Validation {
-            detail,
-            errors,
+            serde_json::to_value(&report).map_err(|e| ServiceError::Internal(e.into()))?;
+        return Err(ServiceError::Invalid {
+            message: detail,
+            fields: errors,
             extra: Some(("eligibility".into(), report_json)),
         });
     }
@@ -512,9 +512,9 @@ fn submit(
     Ok(json!({"verdict": report.verdict, "rules_version": report.rules_version}))
 }
 
-fn store_report(row: &mut ApplicationRow, report: &EligibilityReport) -> Result<(), AppError> {
+fn store_report(row: &mut ApplicationRow, report: &EligibilityReport) -> Result<(), ServiceError> {
     row.eligibility =
-        Some(serde_json::to_string(report).map_err(|e| AppError::Internal(e.into()))?);
+        Some(serde_json::to_string(report).map_err(|e| ServiceError::Internal(e.into()))?);
     row.eligibility_verdict = Some(
         serde_json::to_value(report.verdict)
             .ok()
@@ -533,7 +533,7 @@ fn assess(
     call: &CallRow,
     assessments: &BTreeMap<String, Assessment>,
     by: &str,
-) -> Result<EligibilityReport, AppError> {
+) -> Result<EligibilityReport, ServiceError> {
     let report = match row.report()? {
         Some(report) => report,
         None => compute_report(conn, row, call)?,
@@ -545,10 +545,10 @@ fn assess(
         for p in problems {
             errors.entry(p.field()).or_default().push(p.to_string());
         }
-        return Err(AppError::validation(errors));
+        return Err(ServiceError::invalid(errors));
     }
     let assessed = eligibility::apply_assessments(&ev, assessments, by, chrono::Utc::now())
-        .map_err(|e| AppError::invalid_field(e.field(), e.to_string()))?;
+        .map_err(|e| ServiceError::invalid_field(e.field(), e.to_string()))?;
     Ok(EligibilityReport {
         verdict: assessed.verdict,
         criteria: assessed.criteria,
@@ -561,9 +561,9 @@ pub fn summary(
     conn: &mut DbConnection,
     row: &ApplicationRow,
     call: &CallRow,
-) -> Result<ApplicationSummary, AppError> {
+) -> Result<ApplicationSummary, ServiceError> {
     let applicant = crate::db::users::find(conn, &row.applicant_id)?.ok_or_else(|| {
-        AppError::Internal(anyhow::anyhow!("applicant {} missing", row.applicant_id))
+        ServiceError::Internal(anyhow::anyhow!("applicant {} missing", row.applicant_id))
     })?;
     Ok(ApplicationSummary {
         application_id: row.id.clone(),
@@ -584,10 +584,10 @@ pub fn queue_assignment_mail(
     notifier: &Notifier,
     row: &ApplicationRow,
     reviewer_id: &str,
-) -> Result<(), AppError> {
+) -> Result<(), ServiceError> {
     let call = calls::find(conn, &row.call_id)?.ok_or_else(crate::services::calls::not_found)?;
     let reviewer = crate::db::users::find(conn, reviewer_id)?
-        .ok_or_else(|| AppError::Internal(anyhow::anyhow!("reviewer {reviewer_id} missing")))?;
+        .ok_or_else(|| ServiceError::Internal(anyhow::anyhow!("reviewer {reviewer_id} missing")))?;
     let app = summary(conn, row, &call)?;
     notifier.queue(
         conn,
@@ -607,7 +607,7 @@ fn assign_reviewers(
     row: &ApplicationRow,
     ids: &[String],
     by: &str,
-) -> Result<(Vec<String>, Vec<String>), AppError> {
+) -> Result<(Vec<String>, Vec<String>), ServiceError> {
     let mut unique: Vec<String> = Vec::new();
     for id in ids {
         if !unique.contains(id) {
@@ -625,7 +625,7 @@ fn assign_reviewers(
         }
     }
     if !errors.is_empty() {
-        return Err(AppError::validation(errors));
+        return Err(ServiceError::invalid(errors));
     }
     let existing = assignments::for_application(conn, &row.id)?;
     let now = dbm::now();

@@ -567,25 +567,45 @@ async fn excel_fr_dialect_suits_french_excel(app: TestApp) {
     )
     .await;
     assert_eq!(d.content_type, "text/csv; charset=utf-8");
+    // Not the name of the programs' CSV: both can sit in one downloads folder.
+    assert_eq!(
+        d.disposition,
+        "attachment; filename=\"entreprendre-autrement-2026-candidatures-excel.csv\""
+    );
     assert!(d.body.starts_with(b"\xEF\xBB\xBF"), "UTF-8 BOM first");
     let body = &d.body[3..];
-    assert!(body.starts_with(b"reference;organisation_name;legal_form;"));
+    // French headers, as in the workbook.
+    assert!(
+        std::str::from_utf8(body)
+            .unwrap()
+            .starts_with("Référence;Structure;Forme juridique;SIRET;"),
+        "{}",
+        String::from_utf8_lossy(&body[..80])
+    );
     let (header, rows) = parse_csv(body, b';');
     assert_eq!(header.len(), 24);
-    let a = by_reference(&rows, "reference", &w.accepted);
-    assert_eq!(a["awarded_eur"], "15000,50");
-    assert_eq!(a["requested_eur"], "20000,00");
-    assert_eq!(a["score"], "70,00");
-    assert_eq!(a["committee_date"], "2026-03-12");
-    assert_eq!(a["organisation_name"], "Les Ateliers du Sart");
-    // What Excel would run as a formula is defused.
-    let r = by_reference(&rows, "reference", &w.rejected);
-    assert_eq!(r["organisation_name"], "'=SOMME(A1:A9) Collectif");
-    assert_eq!(r["decision_motivation"], "'-Modèle économique fragile.");
-    assert_eq!(
-        r["project_title"],
-        "Cantine \"solidaire\", épicerie; ateliers"
+    let a = by_reference(&rows, "Référence", &w.accepted);
+    assert_eq!(a["Montant attribué"], "15000,50");
+    assert_eq!(a["Montant demandé"], "20000,00");
+    assert_eq!(a["Note /100"], "70,00");
+    assert_eq!(a["Date du comité"], "2026-03-12");
+    assert_eq!(a["Structure"], "Les Ateliers du Sart");
+    // French values, as in the workbook, not the API's codes.
+    assert_eq!(a["État"], "accepté");
+    assert_eq!(a["Forme juridique"], "association");
+    assert_eq!(a["Phase"], "démarrage");
+    // Excel keeps a SIRET as 14 digits of text only when told: ="…".
+    let siret = a["SIRET"].as_str();
+    assert!(
+        siret.len() == 17 && siret.starts_with("=\"") && siret.ends_with('"'),
+        "{siret}"
     );
+    // What Excel would run as a formula is defused.
+    let r = by_reference(&rows, "Référence", &w.rejected);
+    assert_eq!(r["État"], "refusé");
+    assert_eq!(r["Structure"], "'=SOMME(A1:A9) Collectif");
+    assert_eq!(r["Motivation"], "'-Modèle économique fragile.");
+    assert_eq!(r["Projet"], "Cantine \"solidaire\", épicerie; ateliers");
 }
 
 async fn json_is_an_array_with_the_csv_fields(app: TestApp) {

@@ -83,8 +83,8 @@ async fn ready_answers_503_when_the_database_is_down() {
     let service = atest::init_service(
         App::new()
             .app_data(web::Data::new(state))
-            .service(essor::routes::health::ready)
-            .service(essor::routes::health::live),
+            .service(essor::api::health::ready)
+            .service(essor::api::health::live),
     )
     .await;
     let started = std::time::Instant::now();

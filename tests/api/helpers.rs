@@ -443,7 +443,7 @@ impl TestApp {
             "title": "Entreprendre autrement 2027", "description": "Appel permanent.",
             "budget_cents": 20_000_000
         });
-        essor::routes::etag::merge_patch(&mut body, &overrides);
+        essor::input::merge_patch(&mut body, &overrides);
         let resp = self.post_json(Some(staff), "/api/v1/calls", &body).await;
         assert_eq!(resp.status(), 201, "create call");
         resp.json().await.unwrap()

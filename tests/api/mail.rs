@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use diesel::prelude::*;
 use essor::db::schema::outbox;
-use essor::error::AppError;
+use essor::error::ServiceError;
 use essor::notify::{ApplicationSummary, MailEvent, outbox::OutboxRow};
 use serde_json::Value;
 
@@ -149,7 +149,7 @@ async fn a_rolled_back_transition_sends_nothing_and_a_committed_one_sends_once(a
                 queued, 2,
                 "applicant + the staff address of config/test.toml"
             );
-            Err::<(), _>(AppError::conflict("la transition échoue après coup"))
+            Err::<(), _>(ServiceError::conflict("la transition échoue après coup"))
         })
         .await;
     assert!(result.is_err());

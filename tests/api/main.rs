@@ -7,6 +7,7 @@ mod accounts;
 mod applications;
 mod auth;
 mod calls;
+mod docs;
 mod documents;
 mod exports;
 mod foundation;

@@ -9,7 +9,6 @@ pub mod documents;
 pub mod errors;
 pub mod etag;
 pub mod exports;
-pub mod extract;
 pub mod health;
 pub mod meta;
 pub mod reviews;

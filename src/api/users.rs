@@ -10,7 +10,7 @@ use crate::auth::CurrentUser;
 use crate::auth::client_ip::client_ip;
 use crate::domain::account::Role;
 use crate::error::{AppError, Problem};
-use crate::routes::extract::{Page, PageParams, from_json};
+use crate::input::{Page, PageParams, from_json};
 use crate::services::accounts::{self, AccountUpdate, Invitation, User};
 use crate::state::AppState;
 

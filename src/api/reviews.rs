@@ -6,7 +6,7 @@ use serde_json::Value;
 use crate::auth::CurrentUser;
 use crate::error::{AppError, Problem};
 
-use crate::routes::extract::{Page, PageParams, from_json};
+use crate::input::{Page, PageParams, from_json};
 use crate::services::applications::Application;
 use crate::services::reviews::{
     self, AcceptInput, AssignInput, Assignment, RankingEntry, RecuseInput, Review, ReviewInput,
@@ -271,6 +271,6 @@ pub async fn decision(
     body: web::Json<Value>,
 ) -> Result<HttpResponse, AppError> {
     let input: DecisionInput = from_json(body.into_inner())?;
-    crate::routes::applications::run(&req, &user, &state, id.into_inner(), Command::Decide(input))
+    crate::api::applications::run(&req, &user, &state, id.into_inner(), Command::Decide(input))
         .await
 }

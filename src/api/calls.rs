@@ -5,11 +5,11 @@ use serde::Deserialize;
 use serde_json::Value;
 use utoipa::IntoParams;
 
+use crate::api::etag::{require_if_match, versioned};
 use crate::auth::{CurrentUser, MaybeUser};
 use crate::domain::call::{CallAction, CallState};
 use crate::error::{AppError, Problem};
-use crate::routes::etag::{require_if_match, versioned};
-use crate::routes::extract::{Page, PageParams};
+use crate::input::{Page, PageParams};
 use crate::services::calls::{self, Call, CallSettings, NewCall};
 use crate::state::AppState;
 

@@ -9,7 +9,7 @@ use crate::auth::CurrentUser;
 use crate::auth::client_ip::client_ip;
 use crate::domain::account::Role;
 use crate::error::{AppError, Problem};
-use crate::routes::extract::from_json;
+use crate::input::from_json;
 use crate::services::accounts::{self, NewAccount};
 use crate::state::AppState;
 

@@ -5,6 +5,7 @@ use actix_web::error::{JsonPayloadError, PathError, QueryPayloadError};
 use actix_web::{HttpRequest, HttpResponse, ResponseError};
 
 use crate::error::AppError;
+use crate::input::translate_serde_message;
 
 pub async fn not_found(req: HttpRequest) -> HttpResponse {
     AppError::not_found(format!(
@@ -52,40 +53,6 @@ fn json_deserialize_error(e: &serde_json::Error) -> AppError {
     }
 }
 
-/// serde's messages are English; keep their precise content but say it in French.
-pub fn translate_serde_message(msg: &str) -> String {
-    let msg = msg.split(" at line ").next().unwrap_or(msg);
-    let expected_list = |s: &str| s.trim_start_matches("one of ").replace('`', "");
-    if let Some(rest) = msg.strip_prefix("missing field `") {
-        let name = rest.trim_end_matches('`');
-        return format!("le champ « {name} » est obligatoire");
-    }
-    if let Some(rest) = msg.strip_prefix("unknown variant `") {
-        let (value, expected) = rest.split_once("`, expected ").unwrap_or((rest, ""));
-        return format!(
-            "valeur « {value} » inconnue ; valeurs possibles : {}",
-            expected_list(expected)
-        );
-    }
-    if let Some(rest) = msg.strip_prefix("unknown field `") {
-        let (name, expected) = rest.split_once("`, expected ").unwrap_or((rest, ""));
-        return format!(
-            "champ « {name} » inconnu ; champs possibles : {}",
-            expected_list(expected)
-        );
-    }
-    if let Some(rest) = msg.strip_prefix("invalid type: ") {
-        let (got, expected) = rest.split_once(", expected ").unwrap_or((rest, "?"));
-        return format!("type invalide : reçu {got}, attendu {expected}");
-    }
-    if let Some(rest) = msg.strip_prefix("invalid value: ") {
-        let (got, expected) = rest.split_once(", expected ").unwrap_or((rest, "?"));
-        return format!("valeur invalide : reçu {got}, attendu {expected}");
-    }
-    // Our own types (identifiers, amounts) already speak French.
-    msg.to_owned()
-}
-
 pub fn query_error(err: QueryPayloadError, _req: &HttpRequest) -> actix_web::Error {
     let detail = match &err {
         QueryPayloadError::Deserialize(e) => translate_serde_message(&e.to_string()),
@@ -104,30 +71,4 @@ pub fn path_error(err: PathError, _req: &HttpRequest) -> actix_web::Error {
         "Ressource introuvable : identifiant invalide ({detail})."
     ))
     .into()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::translate_serde_message as t;
-
-    #[test]
-    fn serde_messages_are_said_in_french() {
-        let cases = [
-            (
-                "missing field `email`",
-                "le champ « email » est obligatoire",
-            ),
-            (
-                "unknown variant `boss`, expected one of `applicant`, `reviewer`",
-                "valeur « boss » inconnue ; valeurs possibles : applicant, reviewer",
-            ),
-            (
-                "invalid type: integer `3`, expected a string at line 1 column 12",
-                "type invalide : reçu integer `3`, attendu a string",
-            ),
-        ];
-        for (input, expected) in cases {
-            assert_eq!(t(input), expected);
-        }
-    }
 }

@@ -8,8 +8,8 @@ use uuid::Uuid;
 use crate::auth::CurrentUser;
 use crate::domain::account::Role;
 use crate::error::{AppError, Problem};
+use crate::input::{Page, PageParams};
 use crate::notify::outbox::{self, ListFilter, OutboxMessage, OutboxStatus};
-use crate::routes::extract::{Page, PageParams};
 use crate::state::AppState;
 
 #[derive(Debug, Deserialize, IntoParams)]

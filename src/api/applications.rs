@@ -6,13 +6,13 @@ use serde::Deserialize;
 use serde_json::Value;
 use utoipa::IntoParams;
 
+use crate::api::etag::{if_match, require_if_match, versioned};
 use crate::auth::CurrentUser;
 use crate::db::applications::ListFilter;
 use crate::domain::application::ApplicationBody;
 use crate::domain::application_state::ApplicationState;
 use crate::error::{AppError, Problem};
-use crate::routes::etag::{if_match, require_if_match, versioned};
-use crate::routes::extract::{Page, PageParams, from_json};
+use crate::input::{Page, PageParams, from_json};
 use crate::services::applications::{
     self, Application, ApplicationSummary, EligibilityReport, HistoryEvent,
 };

@@ -1,0 +1,59 @@
+//! Optimistic concurrency: responses carry `ETag: "<version>"`; `PATCH` needs `If-Match`.
+
+use actix_web::HttpRequest;
+use actix_web::http::header;
+
+use crate::error::AppError;
+
+pub fn etag(version: i32) -> (header::HeaderName, String) {
+    (header::ETAG, format!("\"{version}\""))
+}
+
+/// A JSON answer carrying its resource's version as the `ETag`.
+pub fn versioned<T: serde::Serialize>(
+    status: actix_web::http::StatusCode,
+    version: i32,
+    body: &T,
+) -> actix_web::HttpResponse {
+    actix_web::HttpResponse::build(status)
+        .insert_header(etag(version))
+        .json(body)
+}
+
+/// What `If-Match` asks for: `None` when absent, `Some(None)` for `*`, `Some(Some(v))` for a
+/// version. An unreadable value can match nothing: 412.
+pub fn if_match(req: &HttpRequest) -> Result<Option<Option<i32>>, AppError> {
+    let Some(raw) = req.headers().get(header::IF_MATCH) else {
+        return Ok(None);
+    };
+    let stale = || {
+        AppError::PreconditionFailed(
+            "En-tête If-Match illisible : renvoyez l'ETag reçu avec la ressource, par ex. \"3\"."
+                .into(),
+        )
+    };
+    let value = raw.to_str().map_err(|_| stale())?.trim();
+    if value == "*" {
+        return Ok(Some(None));
+    }
+    let value = value.strip_prefix("W/").unwrap_or(value);
+    let inner = value
+        .strip_prefix('"')
+        .and_then(|v| v.strip_suffix('"'))
+        .ok_or_else(stale)?;
+    inner
+        .parse::<i32>()
+        .map(|v| Some(Some(v)))
+        .map_err(|_| stale())
+}
+
+/// `If-Match` is required (428 when missing).
+pub fn require_if_match(req: &HttpRequest) -> Result<Option<i32>, AppError> {
+    if_match(req)?.ok_or_else(|| {
+        AppError::PreconditionRequired(
+            "Modification refusée : envoyez l'en-tête If-Match avec l'ETag de la version que vous \
+             avez lue, pour ne pas écraser une modification faite entre-temps."
+                .into(),
+        )
+    })
+}

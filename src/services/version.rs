@@ -1,0 +1,31 @@
+//! Optimistic concurrency, the rule: a change names the version it was made from, and is refused
+//! when that version is no longer the current one. How the version travels (an `If-Match`
+//! header, a hidden form field) is the face's business.
+
+use crate::error::ServiceError;
+
+/// 412 unless `expected` (from If-Match) is the current version.
+pub fn check_version(expected: Option<i32>, current: i32) -> Result<(), ServiceError> {
+    match expected {
+        Some(v) if v != current => Err(ServiceError::StaleVersion(format!(
+            "Cette ressource a été modifiée entre-temps (version {current}, vous envoyez la version \
+             {v}) : rechargez-la puis recommencez."
+        ))),
+        _ => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn versions_are_compared() {
+        assert!(check_version(None, 3).is_ok());
+        assert!(check_version(Some(3), 3).is_ok());
+        assert!(matches!(
+            check_version(Some(2), 3),
+            Err(ServiceError::StaleVersion(_))
+        ));
+    }
+}
