@@ -219,7 +219,7 @@ pub(crate) async fn run(
     responses(
         (status = 200, description = "Submitted.", body = Application, headers(("ETag" = String))),
         (status = 401, description = "Missing, invalid or expired token.", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Only the owner submits, with a verified address (the detail says how to verify it).", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Only the owner submits, and only with a verified address (the detail says how to verify it: `POST /api/v1/auth/verify-email`, new link by `POST /api/v1/auth/verify-email/resend`).", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such application, or not yours to see.", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Not possible in this state (`current_state`, `allowed_actions`), or the call is not open.", body = Problem, content_type = "application/problem+json"),
         (status = 412, description = "`If-Match` names an older version.", body = Problem, content_type = "application/problem+json"),
@@ -233,7 +233,6 @@ pub async fn submit(
     state: web::Data<AppState>,
     id: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
-    user.require_verified_email()?;
     run(&req, &user, &state, id.into_inner(), Command::Submit).await
 }
 

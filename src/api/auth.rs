@@ -31,7 +31,7 @@ pub struct RegisterRequest {
 
 /// The answer to a registration, the same whether or not the address was known.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct Accepted {
+pub struct RequestAccepted {
     #[schema(
         example = "Si cette adresse peut être utilisée, un courriel vient d'y être envoyé : suivez son lien."
     )]
@@ -88,7 +88,7 @@ pub struct SetPasswordRequest {
 }
 
 fn accepted(message: &str) -> HttpResponse {
-    HttpResponse::Accepted().json(Accepted {
+    HttpResponse::Accepted().json(RequestAccepted {
         message: message.to_owned(),
     })
 }
@@ -100,7 +100,7 @@ fn accepted(message: &str) -> HttpResponse {
     tag = "auth",
     request_body = RegisterRequest,
     responses(
-        (status = 202, description = "Registration taken into account; a mail is on its way.", body = Accepted),
+        (status = 202, description = "Registration taken into account; a mail is on its way.", body = RequestAccepted),
         (status = 400, description = "Unreadable JSON.", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "The body is not JSON.", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid fields (email, password under 12 characters, name).", body = Problem, content_type = "application/problem+json"),
@@ -193,7 +193,7 @@ pub async fn verify_email(
     tag = "auth",
     security(("bearer" = [])),
     responses(
-        (status = 202, description = "A new link is on its way.", body = Accepted),
+        (status = 202, description = "A new link is on its way.", body = RequestAccepted),
         (status = 401, description = "Missing, invalid or expired token.", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The address is already verified.", body = Problem, content_type = "application/problem+json"),
         (status = 429, description = "Too many account requests from this address; see `Retry-After`.", body = Problem, content_type = "application/problem+json",
@@ -218,7 +218,7 @@ pub async fn resend_verification(
     tag = "auth",
     request_body = PasswordResetRequest,
     responses(
-        (status = 202, description = "If the address has an account, a mail is on its way.", body = Accepted),
+        (status = 202, description = "If the address has an account, a mail is on its way.", body = RequestAccepted),
         (status = 400, description = "Unreadable JSON.", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "The body is not JSON.", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Not an email address.", body = Problem, content_type = "application/problem+json"),

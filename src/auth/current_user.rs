@@ -38,23 +38,6 @@ impl CurrentUser {
     pub fn require_staff(&self) -> Result<(), ServiceError> {
         self.require(&[Role::Staff, Role::Admin])
     }
-
-    /// 403 for an applicant whose address is not verified yet: submitting needs one
-    /// (DESIGN.md §14). 403 rather than 409 or 422: nothing is wrong with the application
-    /// or the request, the account is not yet allowed to do this, and the answer says how
-    /// to become allowed.
-    pub fn require_verified_email(&self) -> Result<(), AppError> {
-        if self.role != Role::Applicant || self.email_verified {
-            return Ok(());
-        }
-        Err(AppError::Forbidden(
-            "Votre adresse électronique n'est pas encore vérifiée : ouvrez le lien du courriel \
-             reçu à l'inscription, puis déposez à nouveau votre dossier. Pas reçu de courriel ? \
-             Demandez un nouveau lien par POST /api/v1/auth/verify-email/resend (ou depuis \
-             votre espace). Votre brouillon est conservé."
-                .into(),
-        ))
-    }
 }
 
 #[derive(Debug, Clone)]

@@ -118,6 +118,21 @@ pub fn check_full_name(name: &str) -> Result<String, String> {
     Ok(name.to_owned())
 }
 
+/// Submitting an application needs a verified address (DESIGN.md §14); drafting does not.
+/// `Err` says, in French, what to do.
+pub fn check_may_submit(email_verified: bool) -> Result<(), &'static str> {
+    if email_verified {
+        Ok(())
+    } else {
+        Err(
+            "Votre adresse électronique n'est pas encore vérifiée : ouvrez le lien du courriel \
+             reçu à l'inscription, puis déposez à nouveau votre dossier. Pas reçu de courriel, \
+             ou lien expiré ? Demandez un nouveau lien de confirmation depuis votre compte. \
+             Votre dossier reste enregistré en brouillon.",
+        )
+    }
+}
+
 /// Where an account stands, derived from its columns (`active`, whether a password is set,
 /// `email_verified_at`): the account state machine of DESIGN.md §14.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -255,6 +270,16 @@ mod tests {
                 assert!(!from.apply(*event).unwrap_err().is_empty());
             }
         }
+    }
+
+    #[test]
+    fn only_a_verified_address_submits() {
+        assert!(check_may_submit(true).is_ok());
+        let why = check_may_submit(false).unwrap_err();
+        assert!(
+            why.contains("vérifiée") && why.contains("nouveau lien"),
+            "{why}"
+        );
     }
 
     #[test]
