@@ -6,6 +6,7 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
+use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 
 pub const DEVELOPMENT_JWT_SECRET: &str = "development-secret-not-for-production";
@@ -62,6 +63,8 @@ pub struct Settings {
     pub uploads: UploadSettings,
     pub frontend: FrontendSettings,
     pub authority: AuthoritySettings,
+    #[serde(default)]
+    pub web: WebSettings,
 }
 
 fn default_env() -> Environment {
@@ -82,16 +85,28 @@ pub struct ServerSettings {
     pub trusted_proxies: Vec<String>,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Clone, Deserialize)]
 pub struct DatabaseSettings {
+    /// May hold a password: `Debug` shows it redacted.
     pub url: String,
     pub pool_size: u32,
     pub connect_timeout_seconds: u64,
 }
 
+impl std::fmt::Debug for DatabaseSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DatabaseSettings")
+            .field("url", &crate::db::redact(&self.url))
+            .field("pool_size", &self.pool_size)
+            .field("connect_timeout_seconds", &self.connect_timeout_seconds)
+            .finish()
+    }
+}
+
 #[derive(Debug, Clone, Deserialize)]
 pub struct AuthSettings {
-    pub jwt_secret: String,
+    /// Signs the tokens; `Debug` never prints it (`secrecy`).
+    pub jwt_secret: SecretString,
     pub token_ttl_seconds: i64,
     pub issuer: String,
     pub audience: String,
@@ -115,9 +130,10 @@ pub enum MailTransportKind {
     Memory,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Clone, Deserialize)]
 pub struct MailSettings {
     pub transport: MailTransportKind,
+    /// May hold the relay's credentials: `Debug` shows it redacted.
     pub smtp_url: String,
     pub from: String,
     /// Comma-separated in the environment; see `staff_address_list`.
@@ -157,6 +173,25 @@ fn default_send_timeout_seconds() -> u64 {
     60
 }
 
+impl std::fmt::Debug for MailSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MailSettings")
+            .field("transport", &self.transport)
+            .field("smtp_url", &crate::db::redact(&self.smtp_url))
+            .field("from", &self.from)
+            .field("staff_addresses", &self.staff_addresses)
+            .field("max_attempts", &self.max_attempts)
+            .field("retry_base_seconds", &self.retry_base_seconds)
+            .field("retry_max_seconds", &self.retry_max_seconds)
+            .field("templates_dir", &self.templates_dir)
+            .field("poll_interval_ms", &self.poll_interval_ms)
+            .field("batch_size", &self.batch_size)
+            .field("lease_seconds", &self.lease_seconds)
+            .field("send_timeout_seconds", &self.send_timeout_seconds)
+            .finish()
+    }
+}
+
 impl MailSettings {
     pub fn staff_address_list(&self) -> Vec<String> {
         self.staff_addresses
@@ -183,6 +218,52 @@ pub struct AuthoritySettings {
     pub name: String,
     pub siret: String,
     pub grant_scheme: String,
+    /// A logo file (SVG, PNG or JPEG) shown in the pages' header; empty: the embedded one.
+    #[serde(default)]
+    pub logo: String,
+    /// The pages' main colour, `#rrggbb`; white text on it must reach the AA contrast ratio.
+    #[serde(default = "default_authority_color")]
+    pub color: String,
+}
+
+fn default_authority_color() -> String {
+    "#1d4f91".into()
+}
+
+/// The web pages (DESIGN.md §13): sessions and their cookie.
+#[derive(Debug, Clone, Deserialize)]
+pub struct WebSettings {
+    /// A session unused this long ends (minutes).
+    #[serde(default = "default_idle_minutes")]
+    pub session_idle_minutes: i64,
+    /// A session ends this long after sign-in whatever its use (hours).
+    #[serde(default = "default_absolute_hours")]
+    pub session_absolute_hours: i64,
+    /// `Secure` on the cookies; unset: on in production only.
+    #[serde(default)]
+    pub secure_cookies: Option<bool>,
+    /// A directory whose page templates override the embedded ones (empty: embedded only).
+    #[serde(default)]
+    pub templates_dir: String,
+}
+
+fn default_idle_minutes() -> i64 {
+    60
+}
+
+fn default_absolute_hours() -> i64 {
+    12
+}
+
+impl Default for WebSettings {
+    fn default() -> Self {
+        Self {
+            session_idle_minutes: default_idle_minutes(),
+            session_absolute_hours: default_absolute_hours(),
+            secure_cookies: None,
+            templates_dir: String::new(),
+        }
+    }
 }
 
 impl Settings {
@@ -258,15 +339,13 @@ impl Settings {
         if self.auth.issuer.trim().is_empty() || self.auth.audience.trim().is_empty() {
             return invalid("auth.issuer and auth.audience must not be empty".into());
         }
-        if self.env == Environment::Production && self.auth.jwt_secret == DEVELOPMENT_JWT_SECRET {
-            return invalid(
-                "APP__AUTH__JWT_SECRET is the development secret; set a secret of at least 32 random bytes in production".into(),
-            );
+        let jwt_secret = self.auth.jwt_secret.expose_secret();
+        if self.env == Environment::Production
+            && let Some(why) = crate::secrets::weakness(jwt_secret)
+        {
+            return invalid(format!("APP__AUTH__JWT_SECRET {why}"));
         }
-        if self.env == Environment::Production && self.auth.jwt_secret.len() < 32 {
-            return invalid("APP__AUTH__JWT_SECRET must be at least 32 bytes in production".into());
-        }
-        if self.auth.jwt_secret.is_empty() {
+        if jwt_secret.is_empty() {
             return invalid("APP__AUTH__JWT_SECRET must not be empty".into());
         }
         if self.auth.failures_per_account == 0
@@ -287,6 +366,14 @@ impl Settings {
         if let Err(e) = crate::auth::client_ip::TrustedProxies::parse(&self.server.trusted_proxies)
         {
             return invalid(format!("server.trusted_proxies: {e}"));
+        }
+        if self.web.session_idle_minutes <= 0 || self.web.session_absolute_hours <= 0 {
+            return invalid(
+                "web.session_idle_minutes and web.session_absolute_hours must be positive".into(),
+            );
+        }
+        if let Err(e) = check_brand_color(&self.authority.color) {
+            return invalid(format!("APP__AUTHORITY__COLOR: {e}"));
         }
         if self.uploads.max_bytes == 0 {
             return invalid("uploads.max_bytes must be positive".into());
@@ -378,13 +465,81 @@ impl Settings {
         self.data_dir.join("mail")
     }
 
+    /// `Secure` cookies: as configured, else in production only.
+    pub fn secure_cookies(&self) -> bool {
+        self.web
+            .secure_cookies
+            .unwrap_or(self.env == Environment::Production)
+    }
+
     pub fn uploads_dir(&self) -> PathBuf {
         self.data_dir.join("uploads")
     }
 }
 
+/// The pages' brand colour (`authority.color`) carries white text in the header and on
+/// buttons, so it must be `#rrggbb` and dark enough.
+pub fn parse_hex(color: &str) -> Result<[u8; 3], String> {
+    let hex = color
+        .strip_prefix('#')
+        .filter(|h| h.len() == 6 && h.chars().all(|c| c.is_ascii_hexdigit()))
+        .ok_or_else(|| format!("{color:?} is not a colour of the form #rrggbb"))?;
+    let byte = |i: usize| u8::from_str_radix(&hex[i..i + 2], 16).map_err(|e| e.to_string());
+    Ok([byte(0)?, byte(2)?, byte(4)?])
+}
+
+/// WCAG 2.1 relative luminance.
+fn luminance([r, g, b]: [u8; 3]) -> f64 {
+    let channel = |c: u8| {
+        let c = f64::from(c) / 255.0;
+        if c <= 0.04045 {
+            c / 12.92
+        } else {
+            ((c + 0.055) / 1.055).powf(2.4)
+        }
+    };
+    0.2126 * channel(r) + 0.7152 * channel(g) + 0.0722 * channel(b)
+}
+
+/// Contrast ratio of white text on this colour.
+pub fn contrast_with_white(color: [u8; 3]) -> f64 {
+    1.05 / (luminance(color) + 0.05)
+}
+
+/// The brand colour carries white text (header, buttons): it must reach AA (4.5:1).
+pub fn check_brand_color(color: &str) -> Result<(), String> {
+    let rgb = parse_hex(color)?;
+    let ratio = contrast_with_white(rgb);
+    if ratio < 4.5 {
+        return Err(format!(
+            "white text on {color} has a contrast ratio of {ratio:.2}:1, under the 4.5:1 that \
+             accessibility (RGAA, WCAG AA) requires; choose a darker colour"
+        ));
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn brand_colour_must_carry_white_text() {
+        // (colour, accepted?)
+        let cases = [
+            ("#1d4f91", true),
+            ("#000000", true),
+            ("#e2001a", true),
+            ("#ffcc00", false),
+            ("#ffffff", false),
+            ("1d4f91", false),
+            ("#1d4f9", false),
+            ("#1d4f9g", false),
+        ];
+        for (color, ok) in cases {
+            assert_eq!(check_brand_color(color).is_ok(), ok, "{color}");
+        }
+        assert!((contrast_with_white([0, 0, 0]) - 21.0).abs() < 1e-9);
+    }
+
     use super::*;
 
     fn load(vars: &[(&str, &str)]) -> Result<Settings, ConfigError> {
@@ -480,6 +635,23 @@ mod tests {
                 ],
                 "32 bytes",
             ),
+            (
+                &[
+                    ("APP_ENV", "production"),
+                    (
+                        "APP__AUTH__JWT_SECRET",
+                        "change-me-to-32-random-bytes-or-more!!",
+                    ),
+                ],
+                "published",
+            ),
+            (
+                &[
+                    ("APP_ENV", "production"),
+                    ("APP__AUTH__JWT_SECRET", "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"),
+                ],
+                "repeated",
+            ),
         ];
         for (vars, needle) in cases {
             let err = load(vars).expect_err(needle).to_string();
@@ -491,10 +663,36 @@ mod tests {
     fn production_accepts_a_long_secret() {
         let s = load(&[
             ("APP_ENV", "production"),
-            ("APP__AUTH__JWT_SECRET", "0123456789abcdef0123456789abcdef"),
+            ("APP__AUTH__JWT_SECRET", PRODUCTION_SECRET),
         ])
         .unwrap();
         assert_eq!(s.env, Environment::Production);
         assert_eq!(s.server.host, "0.0.0.0");
+    }
+
+    // Made for this test only (`openssl rand -base64 32`); a test secret, never deployed.
+    const PRODUCTION_SECRET: &str = "Zk3pV9qL0xR2mT7wB4nH8jC1sF6gD5aE3uY0iO9vK2c=";
+
+    #[test]
+    fn debug_never_prints_secrets() {
+        let s = load(&[
+            ("APP_ENV", "production"),
+            ("APP__AUTH__JWT_SECRET", PRODUCTION_SECRET),
+            (
+                "DATABASE_URL",
+                "postgres://essor:db-pass-1234@db.internal/essor",
+            ),
+            ("APP__MAIL__TRANSPORT", "smtp"),
+            (
+                "APP__MAIL__SMTP_URL",
+                "smtp://relay:smtp-pass-5678@relay.internal:587?tls=required",
+            ),
+        ])
+        .unwrap();
+        let shown = format!("{s:?} {s:#?}");
+        for secret in [PRODUCTION_SECRET, "db-pass-1234", "smtp-pass-5678"] {
+            assert!(!shown.contains(secret), "{secret} in {shown}");
+        }
+        assert!(shown.contains("db.internal") && shown.contains("relay.internal"));
     }
 }

@@ -294,7 +294,8 @@ impl AppError {
         }
     }
 
-    fn detail(&self) -> String {
+    /// The French sentence a person reads (the problem's `detail`).
+    pub fn detail(&self) -> String {
         match self {
             Self::BadRequest(d)
             | Self::Unauthorized(d)

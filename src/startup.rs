@@ -124,6 +124,12 @@ fn build_server(listener: TcpListener, state: AppState) -> anyhow::Result<Server
             .to_json()
             .map_err(|e| anyhow::anyhow!("openapi: {e}"))?,
     ));
+    // Page templates and static files: a broken override or logo stops the start-up here.
+    let pages = web::Data::new(crate::web::Pages::load(&settings)?);
+    let assets = web::Data::new(pages.assets.clone());
+    if !pages.overridden.is_empty() {
+        tracing::info!(overridden = ?pages.overridden, "page templates overridden");
+    }
     let state_data = web::Data::new(state);
     let cors_origins = settings.server.cors_origins.clone();
     let json_limit = 256 * 1024;
@@ -134,6 +140,8 @@ fn build_server(listener: TcpListener, state: AppState) -> anyhow::Result<Server
             .openapi(<ApiDoc as utoipa::OpenApi>::openapi())
             .app_data(state_data.clone())
             .app_data(spec.clone())
+            .app_data(pages.clone())
+            .app_data(assets.clone())
             .app_data(
                 web::JsonConfig::default()
                     .limit(json_limit)
@@ -148,7 +156,12 @@ fn build_server(listener: TcpListener, state: AppState) -> anyhow::Result<Server
             .app_data(web::PathConfig::default().error_handler(api::errors::path_error))
             .configure(api::configure)
             .split_for_parts();
-        app.default_service(web::to(api::errors::not_found))
+        app.configure(crate::web::configure)
+            .default_service(web::to(crate::web::not_found))
+            // The text rule before any handler, API or page; the pages' error middleware
+            // outside it so a page's refusal is rendered as a page.
+            .wrap(actix_web::middleware::from_fn(crate::input_guard::guard))
+            .wrap(actix_web::middleware::from_fn(crate::web::error_pages))
             .wrap(cors(&cors_origins))
             .wrap_fn(|req, srv| {
                 // Echo the request id so a user reporting a problem can quote it.
@@ -156,6 +169,7 @@ fn build_server(listener: TcpListener, state: AppState) -> anyhow::Result<Server
                 let fut = srv.call(req);
                 async move {
                     let mut res = fut.await?;
+                    crate::web::security_headers(&mut res);
                     if let Some(id) = request_id.and_then(|id| HeaderValue::from_str(&id).ok()) {
                         res.headers_mut()
                             .insert(HeaderName::from_static("x-request-id"), id);

@@ -5,11 +5,13 @@ use serde::Deserialize;
 use utoipa::IntoParams;
 use uuid::Uuid;
 
+use crate::api::problems::NeedsToken;
 use crate::auth::CurrentUser;
 use crate::domain::account::Role;
 use crate::error::{AppError, Problem};
 use crate::input::{Page, PageParams};
 use crate::notify::outbox::{self, ListFilter, OutboxMessage, OutboxStatus};
+use crate::services;
 use crate::state::AppState;
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -33,7 +35,7 @@ pub struct OutboxFilter {
     responses(
         (status = 200, description = "A page of outbox messages, newest first.", body = Page<OutboxMessage>),
         (status = 400, description = "Invalid query parameter (unknown status, malformed id, paging).", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "Missing, invalid or expired token.", body = Problem, content_type = "application/problem+json"),
+        NeedsToken,
         (status = 403, description = "Only admins see the outbox.", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -72,7 +74,7 @@ pub async fn list_outbox(
     params(("id" = String, Path, description = "The outbox message's id (UUID).")),
     responses(
         (status = 200, description = "Re-queued: the message, now pending.", body = OutboxMessage),
-        (status = 401, description = "Missing, invalid or expired token.", body = Problem, content_type = "application/problem+json"),
+        NeedsToken,
         (status = 403, description = "Only admins re-queue mail.", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such message (or a malformed id).", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The message is neither failed nor dead (pending, being sent or sent); `current_status` says which.", body = Problem, content_type = "application/problem+json"),
@@ -90,11 +92,7 @@ pub async fn retry_outbox(
             "Aucun message « {id} » dans la file d'envoi : l'identifiant n'est pas un UUID."
         ))
     })?;
-    let id = id.to_string();
-    let message = state
-        .db
-        .run(move |conn| OutboxMessage::try_from(outbox::retry(conn, &id)?))
-        .await?;
+    let message = services::outbox::retry(&state, &user, id.to_string()).await?;
     tracing::info!(message_id = %message.message_id, admin = %user.id, "mail re-queued");
     Ok(HttpResponse::Ok().json(message))
 }

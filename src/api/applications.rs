@@ -7,14 +7,14 @@ use serde_json::Value;
 use utoipa::IntoParams;
 
 use crate::api::etag::{if_match, require_if_match, versioned};
+use crate::api::problems::{JsonBody, NeedsToken, Versioned};
 use crate::auth::CurrentUser;
-use crate::db::applications::ListFilter;
 use crate::domain::application::ApplicationBody;
 use crate::domain::application_state::ApplicationState;
 use crate::error::{AppError, Problem};
 use crate::input::{Page, PageParams, from_json};
 use crate::services::applications::{
-    self, Application, ApplicationSummary, EligibilityReport, HistoryEvent,
+    self, Application, ApplicationSummary, EligibilityReport, HistoryEvent, ListFilter,
 };
 use crate::services::transitions::{
     self, Command, DeclareIneligibleInput, RequestChangesInput, StartReviewInput, WithdrawInput,
@@ -33,12 +33,11 @@ fn with_etag(status: StatusCode, app: Application) -> HttpResponse {
     request_body = ApplicationBody,
     responses(
         (status = 201, description = "The draft, with its reference `EA-<year>-<5 digits>`.", body = Application, headers(("ETag" = String))),
-        (status = 400, description = "Unreadable JSON.", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "Missing, invalid or expired token.", body = Problem, content_type = "application/problem+json"),
+        JsonBody,
+        NeedsToken,
         (status = 403, description = "Only applicants apply.", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such published call.", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The call is closed.", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "The body is not JSON.", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid fields, each named in `errors` (e.g. `organisation.siret`).", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -49,7 +48,8 @@ pub async fn create_application(
     id: web::Path<String>,
     body: web::Json<Value>,
 ) -> Result<HttpResponse, AppError> {
-    let app = applications::create(&state, &user, id.into_inner(), body.into_inner()).await?;
+    let body: ApplicationBody = from_json(body.into_inner())?;
+    let app = applications::create(&state, &user, id.into_inner(), body).await?;
     Ok(with_etag(StatusCode::CREATED, app))
 }
 
@@ -71,7 +71,7 @@ pub struct ApplicationFilter {
     responses(
         (status = 200, description = "A page of applications, newest first.", body = Page<ApplicationSummary>),
         (status = 400, description = "Invalid query parameter.", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "Missing, invalid or expired token.", body = Problem, content_type = "application/problem+json"),
+        NeedsToken,
     )
 )]
 #[get("/applications")]
@@ -97,7 +97,7 @@ pub async fn list_applications(
     params(("id" = String, Path, description = "Application id (UUID).")),
     responses(
         (status = 200, description = "The application.", body = Application, headers(("ETag" = String))),
-        (status = 401, description = "Missing, invalid or expired token.", body = Problem, content_type = "application/problem+json"),
+        NeedsToken,
         (status = 403, description = "A reviewer who has not accepted the assignment.", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such application, or not yours to see.", body = Problem, content_type = "application/problem+json"),
     )
@@ -125,15 +125,14 @@ pub async fn get_application(
                  description = "Any subset of the body, e.g. `{\"project\": {\"requested_cents\": 1500000}}`."),
     responses(
         (status = 200, description = "The edited application.", body = Application, headers(("ETag" = String))),
-        (status = 400, description = "Unreadable JSON.", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "Missing, invalid or expired token.", body = Problem, content_type = "application/problem+json"),
+        JsonBody,
+        NeedsToken,
         (status = 403, description = "Only the owner edits.", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such application, or not yours to see.", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Not editable in its state (`current_state`).", body = Problem, content_type = "application/problem+json"),
-        (status = 412, description = "`If-Match` names an older version.", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "The body is not JSON.", body = Problem, content_type = "application/problem+json"),
+        Versioned,
         (status = 422, description = "The patched body is invalid; each field named in `errors`.", body = Problem, content_type = "application/problem+json"),
-        (status = 428, description = "`If-Match` is missing.", body = Problem, content_type = "application/problem+json"),
+        (status = 428, description = "`If-Match` is missing, or `*` instead of a version.", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[patch("/applications/{id}")]
@@ -144,7 +143,7 @@ pub async fn update_application(
     id: web::Path<String>,
     body: web::Json<Value>,
 ) -> Result<HttpResponse, AppError> {
-    let expected = require_if_match(&req)?;
+    let expected = Some(require_if_match(&req)?);
     let app =
         applications::update(&state, &user, id.into_inner(), expected, body.into_inner()).await?;
     Ok(with_etag(StatusCode::OK, app))
@@ -157,7 +156,7 @@ pub async fn update_application(
     params(("id" = String, Path, description = "Application id (UUID).")),
     responses(
         (status = 200, description = "Events, oldest first.", body = Vec<HistoryEvent>),
-        (status = 401, description = "Missing, invalid or expired token.", body = Problem, content_type = "application/problem+json"),
+        NeedsToken,
         (status = 403, description = "Reviewers do not read histories.", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such application, or not yours to see.", body = Problem, content_type = "application/problem+json"),
     )
@@ -179,7 +178,7 @@ pub async fn application_history(
     params(("id" = String, Path, description = "Application id (UUID).")),
     responses(
         (status = 200, description = "The report, criterion by criterion with its legal basis.", body = EligibilityReport),
-        (status = 401, description = "Missing, invalid or expired token.", body = Problem, content_type = "application/problem+json"),
+        NeedsToken,
         (status = 403, description = "Reviewers do not read the report.", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such application, or not yours to see.", body = Problem, content_type = "application/problem+json"),
     )
@@ -218,11 +217,11 @@ pub(crate) async fn run(
     ),
     responses(
         (status = 200, description = "Submitted.", body = Application, headers(("ETag" = String))),
-        (status = 401, description = "Missing, invalid or expired token.", body = Problem, content_type = "application/problem+json"),
+        NeedsToken,
         (status = 403, description = "Only the owner submits, and only with a verified address (the detail says how to verify it: `POST /api/v1/auth/verify-email`, new link by `POST /api/v1/auth/verify-email/resend`).", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such application, or not yours to see.", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Not possible in this state (`current_state`, `allowed_actions`), or the call is not open.", body = Problem, content_type = "application/problem+json"),
-        (status = 412, description = "`If-Match` names an older version.", body = Problem, content_type = "application/problem+json"),
+        Versioned,
         (status = 422, description = "Ineligible or incomplete: `errors` and the full report in `eligibility`.", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -247,13 +246,12 @@ pub async fn submit(
     request_body = RequestChangesInput,
     responses(
         (status = 200, description = "Changes requested.", body = Application, headers(("ETag" = String))),
-        (status = 400, description = "Unreadable JSON.", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "Missing, invalid or expired token.", body = Problem, content_type = "application/problem+json"),
+        JsonBody,
+        NeedsToken,
         (status = 403, description = "Only staff request changes.", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such application, or not yours to see.", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Not possible in this state (`current_state`, `allowed_actions`).", body = Problem, content_type = "application/problem+json"),
-        (status = 412, description = "`If-Match` names an older version.", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "The body is not JSON.", body = Problem, content_type = "application/problem+json"),
+        Versioned,
         (status = 422, description = "The message is missing or too long.", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -288,13 +286,12 @@ pub async fn request_changes(
     request_body = DeclareIneligibleInput,
     responses(
         (status = 200, description = "Declared ineligible (final).", body = Application, headers(("ETag" = String))),
-        (status = 400, description = "Unreadable JSON.", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "Missing, invalid or expired token.", body = Problem, content_type = "application/problem+json"),
+        JsonBody,
+        NeedsToken,
         (status = 403, description = "Only staff decide eligibility.", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such application, or not yours to see.", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Not possible in this state (`current_state`, `allowed_actions`).", body = Problem, content_type = "application/problem+json"),
-        (status = 412, description = "`If-Match` names an older version.", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "The body is not JSON.", body = Problem, content_type = "application/problem+json"),
+        Versioned,
         (status = 422, description = "Motivation missing, or an assessment of a criterion that is not to check.", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -329,13 +326,12 @@ pub async fn declare_ineligible(
     request_body = StartReviewInput,
     responses(
         (status = 200, description = "Under review; assignments created.", body = Application, headers(("ETag" = String))),
-        (status = 400, description = "Unreadable JSON.", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "Missing, invalid or expired token.", body = Problem, content_type = "application/problem+json"),
+        JsonBody,
+        NeedsToken,
         (status = 403, description = "Only staff start reviews.", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such application, or not yours to see.", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Not possible in this state (`current_state`, `allowed_actions`).", body = Problem, content_type = "application/problem+json"),
-        (status = 412, description = "`If-Match` names an older version.", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "The body is not JSON.", body = Problem, content_type = "application/problem+json"),
+        Versioned,
         (status = 422, description = "No reviewer, an id that is not a reviewer, or a criterion to check without a passing assessment.", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -369,13 +365,12 @@ pub async fn start_review(
     request_body = WithdrawInput,
     responses(
         (status = 200, description = "Withdrawn (final).", body = Application, headers(("ETag" = String))),
-        (status = 400, description = "Unreadable JSON.", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "Missing, invalid or expired token.", body = Problem, content_type = "application/problem+json"),
+        JsonBody,
+        NeedsToken,
         (status = 403, description = "Only the owner withdraws.", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such application, or not yours to see.", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Not possible in this state (`current_state`, `allowed_actions`).", body = Problem, content_type = "application/problem+json"),
-        (status = 412, description = "`If-Match` names an older version.", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "The body is not JSON.", body = Problem, content_type = "application/problem+json"),
+        Versioned,
         (status = 422, description = "The reason is missing or too long.", body = Problem, content_type = "application/problem+json"),
     )
 )]

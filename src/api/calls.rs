@@ -6,10 +6,11 @@ use serde_json::Value;
 use utoipa::IntoParams;
 
 use crate::api::etag::{require_if_match, versioned};
+use crate::api::problems::{JsonBody, NeedsToken, Versioned};
 use crate::auth::{CurrentUser, MaybeUser};
 use crate::domain::call::{CallAction, CallState};
 use crate::error::{AppError, Problem};
-use crate::input::{Page, PageParams};
+use crate::input::{Page, PageParams, from_json};
 use crate::services::calls::{self, Call, CallSettings, NewCall};
 use crate::state::AppState;
 
@@ -31,10 +32,9 @@ fn with_etag(status: actix_web::http::StatusCode, call: Call) -> HttpResponse {
     request_body = NewCall,
     responses(
         (status = 201, description = "The call, in state `draft`.", body = Call, headers(("ETag" = String))),
-        (status = 400, description = "Unreadable JSON.", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "Missing, invalid or expired token.", body = Problem, content_type = "application/problem+json"),
+        JsonBody,
+        NeedsToken,
         (status = 403, description = "Only staff create calls.", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "The body is not JSON.", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid settings, each named in `errors`.", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -45,7 +45,8 @@ pub async fn create_call(
     body: web::Json<Value>,
 ) -> Result<HttpResponse, AppError> {
     user.require_staff()?;
-    let call = calls::create(&state, &user, body.into_inner()).await?;
+    let input: NewCall = from_json(body.into_inner())?;
+    let call = calls::create(&state, &user, input).await?;
     Ok(with_etag(actix_web::http::StatusCode::CREATED, call))
 }
 
@@ -108,15 +109,14 @@ pub async fn get_call(
                  description = "Any subset of the settings; `null` resets an optional one."),
     responses(
         (status = 200, description = "The edited call.", body = Call, headers(("ETag" = String))),
-        (status = 400, description = "Unreadable JSON.", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "Missing, invalid or expired token.", body = Problem, content_type = "application/problem+json"),
+        JsonBody,
+        NeedsToken,
         (status = 403, description = "Only staff edit calls.", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such call.", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The call is closed, or its rules are frozen by submissions.", body = Problem, content_type = "application/problem+json"),
-        (status = 412, description = "`If-Match` names an older version.", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "The body is not JSON.", body = Problem, content_type = "application/problem+json"),
+        Versioned,
         (status = 422, description = "Invalid settings.", body = Problem, content_type = "application/problem+json"),
-        (status = 428, description = "`If-Match` is missing.", body = Problem, content_type = "application/problem+json"),
+        (status = 428, description = "`If-Match` is missing, or `*` instead of a version.", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[patch("/calls/{id}")]
@@ -128,7 +128,7 @@ pub async fn update_call(
     body: web::Json<Value>,
 ) -> Result<HttpResponse, AppError> {
     user.require_staff()?;
-    let expected = require_if_match(&req)?;
+    let expected = Some(require_if_match(&req)?);
     let call = calls::update(&state, &user, id.into_inner(), expected, body.into_inner()).await?;
     Ok(with_etag(actix_web::http::StatusCode::OK, call))
 }
@@ -140,7 +140,7 @@ pub async fn update_call(
     params(("id" = String, Path, description = "Call id (UUID).")),
     responses(
         (status = 200, description = "The published call.", body = Call, headers(("ETag" = String))),
-        (status = 401, description = "Missing, invalid or expired token.", body = Problem, content_type = "application/problem+json"),
+        NeedsToken,
         (status = 403, description = "Only staff publish calls.", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such call.", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The call is not a draft (`current_state` says what it is).", body = Problem, content_type = "application/problem+json"),
@@ -164,7 +164,7 @@ pub async fn publish_call(
     params(("id" = String, Path, description = "Call id (UUID).")),
     responses(
         (status = 200, description = "The closed call.", body = Call, headers(("ETag" = String))),
-        (status = 401, description = "Missing, invalid or expired token.", body = Problem, content_type = "application/problem+json"),
+        NeedsToken,
         (status = 403, description = "Only staff close calls.", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such call.", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The call is not published (`current_state` says what it is).", body = Problem, content_type = "application/problem+json"),

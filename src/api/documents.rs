@@ -6,6 +6,7 @@ use actix_web::http::header::{
 };
 use actix_web::{HttpResponse, delete, get, post, web};
 
+use crate::api::problems::NeedsToken;
 use crate::auth::CurrentUser;
 use crate::error::{AppError, Problem};
 use crate::services::documents::{self, Document, UploadForm};
@@ -21,7 +22,7 @@ use crate::state::AppState;
     responses(
         (status = 201, description = "Stored, with its SHA-256.", body = Document),
         (status = 400, description = "Unreadable multipart form.", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "Missing, invalid or expired token.", body = Problem, content_type = "application/problem+json"),
+        NeedsToken,
         (status = 403, description = "Only the owner attaches documents.", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such application, or not yours to see.", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The application is no longer editable.", body = Problem, content_type = "application/problem+json"),
@@ -48,7 +49,7 @@ pub async fn upload_document(
     params(("id" = String, Path, description = "Application id (UUID).")),
     responses(
         (status = 200, description = "Documents, oldest first.", body = Vec<Document>),
-        (status = 401, description = "Missing, invalid or expired token.", body = Problem, content_type = "application/problem+json"),
+        NeedsToken,
         (status = 403, description = "A reviewer who has not accepted the assignment.", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such application, or not yours to see.", body = Problem, content_type = "application/problem+json"),
     )
@@ -82,7 +83,7 @@ pub async fn list_documents(
             (Vec<u8> = "image/jpeg"),
          ),
          headers(("Content-Disposition" = String, description = "attachment; filename=…; filename*=UTF-8''…"))),
-        (status = 401, description = "Missing, invalid or expired token.", body = Problem, content_type = "application/problem+json"),
+        NeedsToken,
         (status = 403, description = "A reviewer who has not accepted the assignment.", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such document, or not yours to see.", body = Problem, content_type = "application/problem+json"),
     )
@@ -139,7 +140,7 @@ pub async fn download_document(
     ),
     responses(
         (status = 204, description = "Removed."),
-        (status = 401, description = "Missing, invalid or expired token.", body = Problem, content_type = "application/problem+json"),
+        NeedsToken,
         (status = 403, description = "Only the owner removes documents.", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such document, or not yours to see.", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The application is no longer editable.", body = Problem, content_type = "application/problem+json"),

@@ -47,13 +47,22 @@ pub fn if_match(req: &HttpRequest) -> Result<Option<Option<i32>>, AppError> {
         .map_err(|_| stale())
 }
 
-/// `If-Match` is required (428 when missing).
-pub fn require_if_match(req: &HttpRequest) -> Result<Option<i32>, AppError> {
-    if_match(req)?.ok_or_else(|| {
-        AppError::PreconditionRequired(
+/// `If-Match` is required (428 when missing), and it must name a version: `*` ("any version")
+/// would let a client overwrite a change it never saw, which is what the header is there to
+/// prevent.
+pub fn require_if_match(req: &HttpRequest) -> Result<i32, AppError> {
+    match if_match(req)? {
+        Some(Some(version)) => Ok(version),
+        Some(None) => Err(AppError::PreconditionRequired(
+            "Modification refusée : « If-Match: * » ne désigne aucune version. Envoyez l'ETag de \
+             la version que vous avez lue (par ex. If-Match: \"3\"), pour ne pas écraser une \
+             modification faite entre-temps."
+                .into(),
+        )),
+        None => Err(AppError::PreconditionRequired(
             "Modification refusée : envoyez l'en-tête If-Match avec l'ETag de la version que vous \
              avez lue, pour ne pas écraser une modification faite entre-temps."
                 .into(),
-        )
-    })
+        )),
+    }
 }

@@ -4,8 +4,8 @@ use actix_web::http::header::{self, ContentDisposition, DispositionParam, Dispos
 use actix_web::{HttpRequest, HttpResponse, get, web};
 use utoipa::ToSchema;
 
+use crate::api::problems::NeedsToken;
 use crate::auth::CurrentUser;
-use crate::db::calls;
 use crate::error::{AppError, Problem};
 use crate::export::json::ExportRecord;
 use crate::export::{self, ExportContext, ExportQuery};
@@ -54,7 +54,7 @@ pub struct CsvFile(pub String);
             )
         ),
         (status = 400, description = "Unknown format, dialect or state, a date not `YYYY-MM-DD`, or `decided_from` after `decided_to`.", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "Missing, invalid or expired token.", body = Problem, content_type = "application/problem+json"),
+        NeedsToken,
         (status = 403, description = "Only staff export.", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such call.", body = Problem, content_type = "application/problem+json"),
     )
@@ -70,11 +70,7 @@ pub async fn export_call(
     // Read after the role check, so that a caller without the right gets 403, not 400.
     let params = ExportQuery::from_query_string(req.query_string())?.parse()?;
     let id = id.into_inner();
-    let call = state
-        .db
-        .run(move |conn| Ok(calls::find(conn, &id)?))
-        .await?
-        .ok_or_else(crate::services::calls::not_found)?;
+    let call = crate::services::calls::for_export(&state, id).await?;
     let file_name = params.file_name(&call.title);
     let format = params.format;
     let ctx = ExportContext::new(

@@ -11,6 +11,7 @@ pub mod etag;
 pub mod exports;
 pub mod health;
 pub mod meta;
+pub mod problems;
 pub mod reviews;
 pub mod users;
 

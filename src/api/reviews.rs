@@ -3,6 +3,7 @@
 use actix_web::{HttpRequest, HttpResponse, get, post, put, web};
 use serde_json::Value;
 
+use crate::api::problems::{JsonBody, NeedsToken, Versioned};
 use crate::auth::CurrentUser;
 use crate::error::{AppError, Problem};
 
@@ -22,12 +23,11 @@ use crate::state::AppState;
     request_body = AssignInput,
     responses(
         (status = 201, description = "The new assignment, pending the reviewer's statement.", body = Assignment),
-        (status = 400, description = "Unreadable JSON.", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "Missing, invalid or expired token.", body = Problem, content_type = "application/problem+json"),
+        JsonBody,
+        NeedsToken,
         (status = 403, description = "Only staff assign reviewers.", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such application.", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Not under review, or this reviewer is already assigned.", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "The body is not JSON.", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "`reviewer_id` is not a reviewer's account.", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -51,7 +51,7 @@ pub async fn assign_reviewer(
     responses(
         (status = 200, description = "A page of assignments, newest first.", body = Page<Assignment>),
         (status = 400, description = "Invalid query parameter.", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "Missing, invalid or expired token.", body = Problem, content_type = "application/problem+json"),
+        NeedsToken,
         (status = 403, description = "Applicants have no assignments.", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -73,12 +73,11 @@ pub async fn list_assignments(
     request_body = AcceptInput,
     responses(
         (status = 200, description = "Accepted: the reviewer may read and score.", body = Assignment),
-        (status = 400, description = "Unreadable JSON.", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "Missing, invalid or expired token.", body = Problem, content_type = "application/problem+json"),
+        JsonBody,
+        NeedsToken,
         (status = 403, description = "Only the assigned reviewer answers.", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such assignment, or not yours.", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Already answered, or the application is no longer under review.", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "The body is not JSON.", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "The statement is missing.", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -102,12 +101,11 @@ pub async fn accept_assignment(
     request_body = RecuseInput,
     responses(
         (status = 200, description = "Recused.", body = Assignment),
-        (status = 400, description = "Unreadable JSON.", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "Missing, invalid or expired token.", body = Problem, content_type = "application/problem+json"),
+        JsonBody,
+        NeedsToken,
         (status = 403, description = "Only the assigned reviewer answers.", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such assignment, or not yours.", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Already recused, or the review is already submitted.", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "The body is not JSON.", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "The reason is missing.", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -130,12 +128,11 @@ pub async fn recuse_assignment(
     request_body = ReviewInput,
     responses(
         (status = 200, description = "The draft review.", body = Review),
-        (status = 400, description = "Unreadable JSON.", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "Missing, invalid or expired token.", body = Problem, content_type = "application/problem+json"),
+        JsonBody,
+        NeedsToken,
         (status = 403, description = "Only the assigned reviewer reviews.", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such assignment, or not yours.", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Not accepted yet, already submitted, or no longer under review.", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "The body is not JSON.", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Scores not matching the grid (`scores.<key>`), or a bad recommendation.", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -157,7 +154,7 @@ pub async fn save_review(
     params(("id" = String, Path, description = "Assignment id (UUID).")),
     responses(
         (status = 200, description = "The review.", body = Review),
-        (status = 401, description = "Missing, invalid or expired token.", body = Problem, content_type = "application/problem+json"),
+        NeedsToken,
         (status = 403, description = "Only the assigned reviewer reads it here.", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such assignment or no review yet.", body = Problem, content_type = "application/problem+json"),
     )
@@ -178,7 +175,7 @@ pub async fn get_review(
     params(("id" = String, Path, description = "Assignment id (UUID).")),
     responses(
         (status = 200, description = "The submitted review, with its score.", body = Review),
-        (status = 401, description = "Missing, invalid or expired token.", body = Problem, content_type = "application/problem+json"),
+        NeedsToken,
         (status = 403, description = "Only the assigned reviewer submits.", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such assignment, or not yours.", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "No draft yet, already submitted, not accepted, or no longer under review.", body = Problem, content_type = "application/problem+json"),
@@ -201,7 +198,7 @@ pub async fn submit_review(
     params(("id" = String, Path, description = "Application id (UUID).")),
     responses(
         (status = 200, description = "Drafts and submitted reviews.", body = Vec<Review>),
-        (status = 401, description = "Missing, invalid or expired token.", body = Problem, content_type = "application/problem+json"),
+        NeedsToken,
         (status = 403, description = "Only staff read reviews.", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such application, or not yours to see.", body = Problem, content_type = "application/problem+json"),
     )
@@ -223,7 +220,7 @@ pub async fn application_reviews(
     responses(
         (status = 200, description = "A page of the ranking.", body = Page<RankingEntry>),
         (status = 400, description = "Invalid query parameter.", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "Missing, invalid or expired token.", body = Problem, content_type = "application/problem+json"),
+        NeedsToken,
         (status = 403, description = "Only staff read the ranking.", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such call.", body = Problem, content_type = "application/problem+json"),
     )
@@ -252,13 +249,12 @@ pub async fn call_ranking(
     request_body = DecisionInput,
     responses(
         (status = 200, description = "Decided (final).", body = Application, headers(("ETag" = String))),
-        (status = 400, description = "Unreadable JSON.", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "Missing, invalid or expired token.", body = Problem, content_type = "application/problem+json"),
+        JsonBody,
+        NeedsToken,
         (status = 403, description = "Only staff record decisions.", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such application.", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Not under review, too few reviews, or the envelope cannot hold the amount.", body = Problem, content_type = "application/problem+json"),
-        (status = 412, description = "`If-Match` names an older version.", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "The body is not JSON.", body = Problem, content_type = "application/problem+json"),
+        Versioned,
         (status = 422, description = "Amount above the request, the cap or the budget share; missing motivation, reference or date.", body = Problem, content_type = "application/problem+json"),
     )
 )]

@@ -1,7 +1,9 @@
-//! The caller, from the bearer token. `CurrentUser` requires one (401 otherwise);
-//! `MaybeUser` lets anonymous callers through but still refuses a bad token. Every request
-//! checks the token against the account's current state (`auth::account::check`): a
-//! deactivated account, or a token from before a role or password change, is refused at once.
+//! The caller, from the bearer token (API) or else the session cookie (pages). `CurrentUser`
+//! requires one (401 otherwise); `MaybeUser` lets anonymous callers through but still refuses
+//! a bad token. Every request checks the token against the account's current state
+//! (`auth::account::check`): a deactivated account, or a token from before a role or password
+//! change, is refused at once. Web sessions are deleted by the same account events, and a
+//! session of a deactivated account is not loaded (`auth::session`).
 
 use futures_util::future::LocalBoxFuture;
 
@@ -91,6 +93,23 @@ async fn authenticate(
     }))
 }
 
+/// The bearer token when there is an `Authorization` header, else the web session. The
+/// cookie is never a way into the JSON API's writes from another site: the API takes JSON
+/// bodies only (a cross-site form cannot send them without a CORS preflight, which only the
+/// configured origins pass), and the cookie is `SameSite=Lax`.
+async fn caller(req: HttpRequest) -> Result<Option<CurrentUser>, AppError> {
+    if req.headers().contains_key(header::AUTHORIZATION) {
+        return authenticate(read_token(&req)).await;
+    }
+    Ok(crate::auth::session::current(&req)
+        .await?
+        .map(|s| CurrentUser {
+            id: s.user_id,
+            role: s.role,
+            email_verified: s.email_verified,
+        }))
+}
+
 fn invalid(why: &str) -> AppError {
     AppError::Unauthorized(format!("Authentification refusée : {why}."))
 }
@@ -100,9 +119,9 @@ impl FromRequest for CurrentUser {
     type Future = LocalBoxFuture<'static, Result<Self, AppError>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let read = read_token(req);
+        let req = req.clone();
         Box::pin(async move {
-            authenticate(read).await?.ok_or_else(|| {
+            caller(req).await?.ok_or_else(|| {
                 AppError::Unauthorized(
                     "Authentification requise : envoyez un jeton d'accès (Authorization: Bearer …), \
                      obtenu par POST /api/v1/auth/token."
@@ -118,7 +137,7 @@ impl FromRequest for MaybeUser {
     type Future = LocalBoxFuture<'static, Result<Self, AppError>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let read = read_token(req);
-        Box::pin(async move { authenticate(read).await.map(MaybeUser) })
+        let req = req.clone();
+        Box::pin(async move { caller(req).await.map(MaybeUser) })
     }
 }

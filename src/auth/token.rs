@@ -48,7 +48,7 @@ pub struct TokenService {
 
 impl TokenService {
     pub fn new(settings: &AuthSettings) -> Self {
-        let secret = settings.jwt_secret.as_bytes();
+        let secret = secrecy::ExposeSecret::expose_secret(&settings.jwt_secret).as_bytes();
         let mut validation = Validation::new(Algorithm::HS256);
         validation.algorithms = vec![Algorithm::HS256];
         validation.leeway = LEEWAY_SECONDS;

@@ -14,6 +14,8 @@ pub struct ApplicationRow {
     pub reference: String,
     pub call_id: String,
     pub applicant_id: String,
+    /// Written only by `db::states::set`, through the services' runner.
+    #[diesel(skip_update)]
     pub state: String,
     pub version: i32,
     pub body: String,

@@ -12,6 +12,8 @@ pub struct AssignmentRow {
     pub id: String,
     pub application_id: String,
     pub reviewer_id: String,
+    /// Written only by `db::states::set`, through the services' runner.
+    #[diesel(skip_update)]
     pub status: String,
     pub statement: Option<String>,
     pub recusal_reason: Option<String>,

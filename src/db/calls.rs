@@ -22,6 +22,8 @@ pub struct CallRow {
     pub min_reviews: i32,
     pub scoring_grid: String,
     pub required_documents: String,
+    /// Written only by `db::states::set`, through the services' runner.
+    #[diesel(skip_update)]
     pub state: String,
     pub version: i32,
     pub awarded_cents: i64,

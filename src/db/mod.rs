@@ -12,10 +12,12 @@ pub mod calls;
 pub mod documents;
 pub mod reviews;
 pub mod schema;
+pub mod states;
 pub mod throttle;
 pub mod users;
 
-use std::path::Path;
+use std::cell::Cell;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use diesel::Connection;
@@ -103,6 +105,40 @@ impl ConnectionManager {
         };
         Ok(Self { kind, url })
     }
+
+    /// The SQLite file, unless the database lives in memory.
+    fn sqlite_file(&self) -> Option<PathBuf> {
+        (self.kind == DatabaseKind::Sqlite && !self.url.starts_with(":memory:"))
+            .then(|| PathBuf::from(&self.url))
+    }
+
+    /// How a pooled SQLite connection opens the file: `mode=rw` never creates it, so a file
+    /// removed under a running server is not silently replaced by an empty database (the
+    /// file is created once, at start-up, by `Db::connect`).
+    fn sqlite_open_uri(&self) -> String {
+        match self.sqlite_file() {
+            Some(path) => {
+                let p = path.display().to_string();
+                let escaped = p
+                    .replace('%', "%25")
+                    .replace('?', "%3f")
+                    .replace('#', "%23");
+                format!("file:{escaped}?mode=rw")
+            }
+            None => self.url.clone(),
+        }
+    }
+}
+
+thread_local! {
+    /// Set by [`Db`] when the connection in hand failed a check after an error (its server
+    /// went away, its file is gone or read-only). r2d2 calls `has_broken` on the same thread
+    /// as that connection goes back to the pool, and then closes it instead of keeping it.
+    static CONNECTION_LOST: Cell<bool> = const { Cell::new(false) };
+}
+
+fn mark_connection_lost() {
+    CONNECTION_LOST.with(|c| c.set(true));
 }
 
 impl ManageConnection for ConnectionManager {
@@ -115,8 +151,8 @@ impl ManageConnection for ConnectionManager {
                 .map(DbConnection::Pg)
                 .map_err(r2d2::Error::ConnectionError),
             DatabaseKind::Sqlite => {
-                let mut conn =
-                    SqliteConnection::establish(&self.url).map_err(r2d2::Error::ConnectionError)?;
+                let mut conn = SqliteConnection::establish(&self.sqlite_open_uri())
+                    .map_err(r2d2::Error::ConnectionError)?;
                 // Foreign keys are off by default in SQLite; WAL lets readers run beside the
                 // one writer; busy_timeout makes writers queue instead of failing at once.
                 conn.batch_execute(
@@ -134,8 +170,37 @@ impl ManageConnection for ConnectionManager {
             .map_err(r2d2::Error::QueryError)
     }
 
-    fn has_broken(&self, _conn: &mut DbConnection) -> bool {
-        false
+    /// Cheap, as r2d2 asks: no query. A connection is dropped when `Db` found it dead after
+    /// an error, or when diesel left its transaction state broken.
+    fn has_broken(&self, conn: &mut DbConnection) -> bool {
+        CONNECTION_LOST.with(|c| c.replace(false)) || diesel::r2d2::R2D2Connection::is_broken(conn)
+    }
+}
+
+/// Why a database error means the database, not the request, is at fault; `None` otherwise.
+/// SQLite says so in its messages (diesel keeps no code for these).
+fn unavailable_reason(e: &diesel::result::Error) -> Option<&'static str> {
+    use diesel::result::{DatabaseErrorKind, Error};
+    match e {
+        Error::DatabaseError(DatabaseErrorKind::ClosedConnection, _) => {
+            Some("the connection to the database was closed")
+        }
+        Error::DatabaseError(DatabaseErrorKind::UnableToSendCommand, _) => {
+            Some("the database did not take the command")
+        }
+        Error::DatabaseError(_, info) => {
+            let m = info.message();
+            if m.contains("readonly database") {
+                Some("the SQLite database is read-only")
+            } else if m.contains("disk I/O error") || m.contains("unable to open database file") {
+                Some("the SQLite database file cannot be read or written")
+            } else if m.contains("database disk image is malformed") {
+                Some("the SQLite database file is damaged")
+            } else {
+                None
+            }
+        }
+        _ => None,
     }
 }
 
@@ -147,6 +212,9 @@ pub type PooledConnection = r2d2::PooledConnection<ConnectionManager>;
 pub struct Db {
     pool: Pool,
     kind: DatabaseKind,
+    /// The SQLite file, checked before each use: SQLite keeps working on a file removed
+    /// under it, and every write would be lost.
+    sqlite_file: Option<PathBuf>,
 }
 
 impl Db {
@@ -163,16 +231,29 @@ impl Db {
                 anyhow::anyhow!("cannot create the directory {}: {e}", parent.display())
             })?;
         }
+        if let Some(file) = manager.sqlite_file()
+            && !file.exists()
+        {
+            // The one place a SQLite file is created (pooled connections open it `mode=rw`).
+            SqliteConnection::establish(&manager.url).map_err(|e| {
+                anyhow::anyhow!("cannot create the SQLite database {}: {e}", file.display())
+            })?;
+        }
         let kind = manager.kind;
+        let sqlite_file = manager.sqlite_file();
         let pool = r2d2::Pool::builder()
             .max_size(pool_size)
             .min_idle(Some(0))
-            // No `SELECT 1` before every query: a broken connection shows as a query error
-            // and r2d2 replaces it; the readiness probe still pings.
+            // No `SELECT 1` before every query: a connection that fails a query is checked
+            // then (`Db::run`) and dropped if dead; the readiness probe still pings.
             .test_on_check_out(false)
             .connection_timeout(timeout)
             .build_unchecked(manager);
-        Ok(Self { pool, kind })
+        Ok(Self {
+            pool,
+            kind,
+            sqlite_file,
+        })
     }
 
     pub fn kind(&self) -> DatabaseKind {
@@ -180,9 +261,73 @@ impl Db {
     }
 
     pub fn get(&self) -> Result<PooledConnection, ServiceError> {
-        self.pool
-            .get()
-            .map_err(|e| ServiceError::Unavailable(e.to_string()))
+        self.get_within(None)
+    }
+
+    fn get_within(&self, timeout: Option<Duration>) -> Result<PooledConnection, ServiceError> {
+        self.check_sqlite_file()?;
+        match timeout {
+            Some(t) => self.pool.get_timeout(t),
+            None => self.pool.get(),
+        }
+        .map_err(|e| {
+            let why = format!("no database connection: {e}");
+            tracing::error!(error = %e, "database unavailable: no connection could be made");
+            ServiceError::Unavailable(why)
+        })
+    }
+
+    /// The SQLite file must still be there: a removed file is an outage, not an empty database.
+    fn check_sqlite_file(&self) -> Result<(), ServiceError> {
+        match &self.sqlite_file {
+            Some(file) if !file.exists() => {
+                tracing::error!(
+                    file = %file.display(),
+                    "database unavailable: the SQLite file is gone; restore it from a backup"
+                );
+                Err(ServiceError::Unavailable(format!(
+                    "the SQLite file {} is gone",
+                    file.display()
+                )))
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// Runs `f` with a connection of the pool, on this thread. After an error that may come
+    /// from the connection, the connection is checked (one `SELECT 1`, only then): a dead one
+    /// is dropped from the pool and the caller gets `Unavailable` (503), so the pool heals as
+    /// soon as the database is back instead of handing out dead connections.
+    pub fn with_connection<T>(
+        &self,
+        f: impl FnOnce(&mut DbConnection) -> Result<T, ServiceError>,
+    ) -> Result<T, ServiceError> {
+        let mut conn = self.get()?;
+        let result = f(&mut conn);
+        let Err(ServiceError::Internal(e)) = &result else {
+            return result;
+        };
+        let reason = e
+            .downcast_ref::<diesel::result::Error>()
+            .and_then(unavailable_reason);
+        let lost = match conn.batch_execute("SELECT 1") {
+            Err(ping) => Some(format!("the connection failed its check: {ping}")),
+            Ok(()) => reason.map(str::to_owned),
+        };
+        match lost {
+            Some(why) => {
+                tracing::error!(
+                    error = %e,
+                    why,
+                    "database unavailable: the connection is dropped from the pool"
+                );
+                mark_connection_lost();
+                drop(conn);
+                self.check_sqlite_file()?;
+                Err(ServiceError::Unavailable(why))
+            }
+            None => result,
+        }
     }
 
     /// Runs `f` with a pooled connection on the blocking thread pool.
@@ -192,12 +337,9 @@ impl Db {
         T: Send + 'static,
     {
         let db = self.clone();
-        actix_web::web::block(move || {
-            let mut conn = db.get()?;
-            f(&mut conn)
-        })
-        .await
-        .map_err(|e| ServiceError::Internal(anyhow::anyhow!("blocking task failed: {e}")))?
+        actix_web::web::block(move || db.with_connection(f))
+            .await
+            .map_err(|e| ServiceError::Internal(anyhow::anyhow!("blocking task failed: {e}")))?
     }
 
     /// Runs `f` inside a write transaction (rolled back on `Err`).
@@ -222,12 +364,12 @@ impl Db {
     /// Checks the database answers, waiting at most `timeout` for a connection (a probe
     /// must not hang as long as a request would).
     pub fn ping_within(&self, timeout: Duration) -> Result<(), ServiceError> {
-        let mut conn = self
-            .pool
-            .get_timeout(timeout)
-            .map_err(|e| ServiceError::Unavailable(e.to_string()))?;
-        conn.batch_execute("SELECT 1")
-            .map_err(|e| ServiceError::Unavailable(e.to_string()))
+        let mut conn = self.get_within(Some(timeout))?;
+        conn.batch_execute("SELECT 1").map_err(|e| {
+            tracing::error!(error = %e, "database unavailable: the readiness ping failed");
+            mark_connection_lost();
+            ServiceError::Unavailable(e.to_string())
+        })
     }
 }
 

@@ -16,6 +16,8 @@ pub struct ReviewRow {
     pub scores: String,
     pub comment: String,
     pub recommendation: String,
+    /// Written only by `db::states::set`, through the services' runner.
+    #[diesel(skip_update)]
     pub status: String,
     pub score_hundredths: Option<i32>,
     pub created_at: NaiveDateTime,

@@ -112,9 +112,10 @@ pub fn check_full_name(name: &str) -> Result<String, String> {
             "le nom complet ne doit pas dépasser {FULL_NAME_MAX_CHARS} caractères"
         ));
     }
-    if name.chars().any(char::is_control) {
-        return Err("le nom complet contient des caractères de contrôle".into());
-    }
+    // The one text rule: also bidirectional and invisible characters (the name is a mail's
+    // display name).
+    crate::domain::text::check(name, crate::domain::text::Lines::Single)
+        .map_err(|e| format!("le nom complet contient un {e}"))?;
     Ok(name.to_owned())
 }
 
@@ -357,6 +358,7 @@ mod tests {
         assert!(check_full_name("   ").is_err());
         assert!(check_full_name(&"x".repeat(201)).is_err());
         assert!(check_full_name("a\u{0}b").is_err());
+        assert!(check_full_name("Jeanne\u{202E}tnomuD").is_err());
     }
 
     #[test]

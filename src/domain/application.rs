@@ -131,7 +131,10 @@ pub struct Organisation {
     #[validate(custom(function = "plausible_date"))]
     #[schema(example = "2025-03-01")]
     pub created_on: NaiveDate,
-    #[validate(length(max = 300, message = "l'adresse ne doit pas dépasser 300 caractères"))]
+    #[validate(
+        length(max = 300, message = "l'adresse ne doit pas dépasser 300 caractères"),
+        custom(function = "crate::domain::text::single_line")
+    )]
     #[schema(example = "12 rue de Lannoy", max_length = 300)]
     pub address: String,
     #[validate(custom(function = "postal_code"))]
@@ -155,10 +158,13 @@ pub struct Project {
     #[validate(custom(function = "required_title"))]
     #[schema(example = "Recyclerie de quartier", max_length = 200)]
     pub title: String,
-    #[validate(length(
-        max = 5000,
-        message = "le résumé ne doit pas dépasser 5 000 caractères"
-    ))]
+    #[validate(
+        custom(function = "crate::domain::text::multi_line"),
+        length(
+            max = 5000,
+            message = "le résumé ne doit pas dépasser 5 000 caractères"
+        )
+    )]
     #[schema(
         example = "Collecte, réparation et revente d'objets du quotidien.",
         max_length = 5000
@@ -196,10 +202,13 @@ pub struct Project {
 pub struct EssCommitments {
     pub purpose_beyond_profit: bool,
     pub democratic_governance: bool,
-    #[validate(length(
-        max = 5000,
-        message = "la description ne doit pas dépasser 5 000 caractères"
-    ))]
+    #[validate(
+        custom(function = "crate::domain::text::multi_line"),
+        length(
+            max = 5000,
+            message = "la description ne doit pas dépasser 5 000 caractères"
+        )
+    )]
     #[schema(max_length = 5000)]
     pub governance_description: String,
     #[validate(range(max = 100, message = "un pourcentage est compris entre 0 et 100"))]
@@ -215,10 +224,13 @@ pub struct EssCommitments {
     pub no_capital_amortization: bool,
     #[validate(custom(function = "distinct_objectives"))]
     pub social_utility: Vec<SocialUtility>,
-    #[validate(length(
-        max = 5000,
-        message = "la présentation ne doit pas dépasser 5 000 caractères"
-    ))]
+    #[validate(
+        custom(function = "crate::domain::text::multi_line"),
+        length(
+            max = 5000,
+            message = "la présentation ne doit pas dépasser 5 000 caractères"
+        )
+    )]
     #[schema(max_length = 5000)]
     pub social_utility_statement: String,
     /// Mean pay of the five best paid, as a multiple of the SMIC (e.g. 3.5).
@@ -269,6 +281,7 @@ fn required_title(s: &str) -> Result<(), ValidationError> {
 }
 
 fn required_text(s: &str, what: &str) -> Result<(), ValidationError> {
+    crate::domain::text::single_line(s)?;
     let n = s.trim().chars().count();
     if n == 0 {
         Err(fail(format!("{what} est obligatoire")))
@@ -433,6 +446,26 @@ mod tests {
                 v["organisation"]["created_on"] = "1700-01-01".into()
             }),
             ("project.title", |v| v["project"]["title"] = "".into()),
+            // One text rule (domain::text): one-line fields refuse line breaks, every field
+            // control, bidirectional and invisible characters.
+            ("organisation.name", |v| {
+                v["organisation"]["name"] = "Ateliers\ndu Sart".into()
+            }),
+            ("organisation.address", |v| {
+                v["organisation"]["address"] = "12 rue\u{0} de Lannoy".into()
+            }),
+            ("project.title", |v| {
+                v["project"]["title"] = "Recyclerie\u{202E}fdp".into()
+            }),
+            ("project.summary", |v| {
+                v["project"]["summary"] = "Résumé\u{200B}".into()
+            }),
+            ("ess.governance_description", |v| {
+                v["ess"]["governance_description"] = "\u{7}".into()
+            }),
+            ("ess.social_utility_statement", |v| {
+                v["ess"]["social_utility_statement"] = "\u{2066}x".into()
+            }),
             ("project.activity_communes", |v| {
                 v["project"]["activity_communes"] = serde_json::json!([])
             }),

@@ -165,6 +165,9 @@ pub fn check_scoring_grid(grid: &[ScoringCriterion]) -> Vec<(String, String)> {
                 "libellé obligatoire, 200 caractères au plus".into(),
             ));
         }
+        if let Err(e) = crate::domain::text::check(&c.label, crate::domain::text::Lines::Single) {
+            errors.push((format!("[{i}].label"), e.to_string()));
+        }
         if !(1..=100).contains(&c.weight) {
             errors.push((
                 format!("[{i}].weight"),
@@ -206,6 +209,9 @@ pub fn check_required_documents(docs: &[RequiredDocument]) -> Vec<(String, Strin
                 format!("[{i}].label"),
                 "libellé obligatoire, 200 caractères au plus".into(),
             ));
+        }
+        if let Err(e) = crate::domain::text::check(&d.label, crate::domain::text::Lines::Single) {
+            errors.push((format!("[{i}].label"), e.to_string()));
         }
     }
     errors

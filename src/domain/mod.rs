@@ -4,11 +4,17 @@
 pub mod account;
 pub mod application;
 pub mod application_state;
+pub mod assignment;
+pub mod audience;
 pub mod call;
 pub mod dates;
 pub mod decision;
 pub mod eligibility;
 pub mod identifiers;
+pub mod machine;
 pub mod money;
+pub mod outbox;
+pub mod review;
 pub mod scoring;
 pub mod territory;
+pub mod text;

@@ -6,8 +6,8 @@
 //! number), a UTF-8 BOM (without it Excel reads the file as Windows-1252 and garbles the
 //! accents), French headers and values as in the workbook (« Montant demandé », « accepté »,
 //! « démarrage »), the SIRET written as `="73282932000074"` so Excel keeps it as 14 digits of
-//! text (not `7,32829E+13`), and free text that Excel would take for a formula (`=`, `+`,
-//! `-`, `@` first) prefixed with `'` (CSV injection).
+//! text (not `7,32829E+13`). In both dialects, free text a spreadsheet would take for a
+//! formula is prefixed with `'` (CSV injection, [`super::formula`]).
 
 use std::borrow::Cow;
 use std::io::Write;
@@ -48,14 +48,10 @@ pub fn decimal2(v: f64, dialect: CsvDialect) -> String {
     }
 }
 
-/// Text a spreadsheet would run as a formula gets a leading `'` in the excel-fr dialect.
-pub fn text(s: &str, dialect: CsvDialect) -> Cow<'_, str> {
-    let risky = s.starts_with(['=', '+', '-', '@', '\t', '\r']);
-    if dialect == CsvDialect::ExcelFr && risky {
-        Cow::Owned(format!("'{s}"))
-    } else {
-        Cow::Borrowed(s)
-    }
+/// Free text, defused against CSV injection whatever the dialect: a file meant for programs
+/// is opened in a spreadsheet sooner or later ([`super::formula`]).
+pub fn text(s: &str) -> Cow<'_, str> {
+    super::formula::defuse(s)
 }
 
 /// A SIRET: as is for programs; for Excel, a text formula so the 14 digits are neither shown in
@@ -68,7 +64,7 @@ fn siret<'a>(s: &'a Option<String>, dialect: CsvDialect) -> Cow<'a, str> {
         {
             Cow::Owned(format!("=\"{s}\""))
         }
-        (Some(s), _) => text(s, dialect),
+        (Some(s), _) => text(s),
         (None, _) => Cow::Borrowed(""),
     }
 }
@@ -90,28 +86,26 @@ fn date(d: Option<chrono::NaiveDate>) -> String {
 pub fn fields(row: &ExportRow, dialect: CsvDialect) -> Vec<Cow<'_, str>> {
     let opt = |s: &'static str| Cow::Borrowed(s);
     let owned = Cow::Owned;
-    fn opt_text(s: &Option<String>, dialect: CsvDialect) -> Cow<'_, str> {
-        s.as_deref()
-            .map(|s| text(s, dialect))
-            .unwrap_or(Cow::Borrowed(""))
+    fn opt_text(s: &Option<String>) -> Cow<'_, str> {
+        s.as_deref().map(text).unwrap_or(Cow::Borrowed(""))
     }
     vec![
         Cow::Borrowed(row.reference.as_str()),
-        text(&row.organisation_name, dialect),
+        text(&row.organisation_name),
         coded(
             row.legal_form.as_ref().map(code).unwrap_or_default(),
             row.legal_form.map(|l| l.label_fr()).unwrap_or(""),
             dialect,
         ),
         siret(&row.siret, dialect),
-        opt_text(&row.rna, dialect),
-        opt_text(&row.commune_insee, dialect),
+        opt_text(&row.rna),
+        opt_text(&row.commune_insee),
         opt(row
             .commune_insee
             .as_deref()
             .and_then(territory::commune_name)
             .unwrap_or("")),
-        text(&row.project_title, dialect),
+        text(&row.project_title),
         coded(
             row.stage.as_ref().map(code).unwrap_or_default(),
             row.stage.map(|s| s.label_fr()).unwrap_or(""),
@@ -147,8 +141,8 @@ pub fn fields(row: &ExportRow, dialect: CsvDialect) -> Vec<Cow<'_, str>> {
         owned(row.reserved_count.to_string()),
         owned(row.unfavorable_count.to_string()),
         owned(date(row.committee_date)),
-        opt_text(&row.decision_reference, dialect),
-        opt_text(&row.decision_motivation, dialect),
+        opt_text(&row.decision_reference),
+        opt_text(&row.decision_motivation),
         owned(date(row.submitted_on)),
         owned(date(row.decided_on)),
     ]
@@ -209,7 +203,8 @@ mod tests {
         assert_eq!(by_key("spread"), "3.33");
         assert_eq!(by_key("eligibility_verdict"), "needs_review");
         assert_eq!(by_key("committee_date"), "2026-03-12");
-        assert_eq!(by_key("organisation_name"), "=HYPERLINK(\"x\")");
+        assert_eq!(by_key("organisation_name"), "'=HYPERLINK(\"x\")");
+        assert_eq!(by_key("decision_motivation"), "'-10 % du budget");
     }
 
     #[test]

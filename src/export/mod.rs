@@ -10,6 +10,7 @@
 //! call, and a client that stops reading stops the export.
 
 pub mod csv;
+pub mod formula;
 pub mod json;
 pub mod rows;
 pub mod scdl;
@@ -87,8 +88,8 @@ pub enum CsvDialect {
     #[default]
     #[serde(rename = "rfc4180")]
     Rfc4180,
-    /// For Excel in French: `;` between fields, `,` in decimals, a UTF-8 BOM, and text that
-    /// would start a formula (`=`, `+`, `-`, `@`) prefixed with `'`.
+    /// For Excel in French: `;` between fields, `,` in decimals, a UTF-8 BOM. (In both
+    /// dialects text that would start a formula is prefixed with `'`: see [`formula`].)
     #[serde(rename = "excel-fr")]
     ExcelFr,
 }

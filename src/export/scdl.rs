@@ -53,12 +53,16 @@ pub const POURCENTAGE_SUBVENTION: &str = "1.00";
 /// `objet` holds at most this many characters.
 pub const OBJET_MAX_CHARS: usize = 256;
 
-/// One line of text: control characters (line breaks) become spaces, runs of spaces one.
+/// One line of text: control characters (line breaks) become spaces, runs of spaces one; then
+/// defused against CSV injection ([`crate::export::formula`]): the file is meant for
+/// open-data portals, where anyone opens it in a spreadsheet.
 fn one_line(s: &str) -> String {
-    s.split(|c: char| c.is_whitespace() || c.is_control())
+    let line = s
+        .split(|c: char| c.is_whitespace() || c.is_control())
         .filter(|w| !w.is_empty())
         .collect::<Vec<_>>()
-        .join(" ")
+        .join(" ");
+    crate::export::formula::defuse(&line).into_owned()
 }
 
 fn truncate_chars(s: String, max: usize) -> String {
@@ -161,6 +165,8 @@ mod tests {
             name: "Métropole Européenne de Lille".into(),
             siret: "20009320100016".into(),
             grant_scheme: "Entreprendre autrement".into(),
+            logo: String::new(),
+            color: "#1d4f91".into(),
         }
     }
 
@@ -180,6 +186,21 @@ mod tests {
         assert_eq!(r[11], "2026-03-13");
         assert_eq!(r[13], "non");
         assert_eq!(r[14], "1.00");
+    }
+
+    #[test]
+    fn formulas_are_defused_in_the_open_data_file() {
+        let mut row = sample_row();
+        row.project_title = "+cmd|' /C calc'!A0".into();
+        row.decision_reference = Some("@SUM(A1:A2)".into());
+        let r = record(&row, &authority()).unwrap();
+        assert_eq!(r[4], "'=HYPERLINK(\"x\")");
+        assert_eq!(r[3], "'@SUM(A1:A2)");
+        assert_eq!(r[7], "'+cmd|' /C calc'!A0");
+        row.project_title = format!("＝{}", "x".repeat(400));
+        let r = record(&row, &authority()).unwrap();
+        assert!(r[7].starts_with("'＝x"));
+        assert_eq!(r[7].chars().count(), OBJET_MAX_CHARS);
     }
 
     #[test]

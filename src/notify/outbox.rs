@@ -17,44 +17,7 @@ use crate::db::DbConnection;
 use crate::db::schema::outbox;
 use crate::error::ServiceError;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum OutboxStatus {
-    /// Waiting for its first attempt (or re-queued by an admin).
-    Pending,
-    /// Claimed by an instance, being sent.
-    Sending,
-    /// The last attempt failed; another comes at `next_attempt_at`.
-    Failed,
-    /// Accepted by the mail server.
-    Sent,
-    /// Given up: every attempt failed, or the server refused it for good.
-    Dead,
-}
-
-impl OutboxStatus {
-    pub const ALL: [OutboxStatus; 5] = [
-        Self::Pending,
-        Self::Sending,
-        Self::Failed,
-        Self::Sent,
-        Self::Dead,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Pending => "pending",
-            Self::Sending => "sending",
-            Self::Failed => "failed",
-            Self::Sent => "sent",
-            Self::Dead => "dead",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|x| x.as_str() == s)
-    }
-}
+pub use crate::domain::outbox::OutboxStatus;
 
 #[derive(Debug, Clone, Queryable, Selectable, QueryableByName)]
 #[diesel(table_name = outbox)]
@@ -369,51 +332,18 @@ pub fn list(
     Ok((rows, total))
 }
 
-/// Puts a `failed` or `dead` message back to `pending`, due now, with a fresh count of
-/// attempts (its last error is kept until it is sent). Anything else is a 409 naming the
-/// current status; an unknown id a 404.
-pub fn retry(conn: &mut DbConnection, id: &str) -> Result<OutboxRow, ServiceError> {
-    conn.transaction(|conn| {
-        let now = crate::db::now();
-        let updated = diesel::update(outbox::table.find(id).filter(
-            outbox::status.eq_any([OutboxStatus::Failed.as_str(), OutboxStatus::Dead.as_str()]),
-        ))
+/// What a retry resets besides the status (which `services::outbox::retry` moves through the
+/// runner): due now, a fresh count of attempts, no lease. Its last error is kept until it is
+/// sent.
+pub fn reset_for_retry(conn: &mut DbConnection, id: &str) -> QueryResult<usize> {
+    let now = crate::db::now();
+    diesel::update(outbox::table.find(id))
         .set((
-            outbox::status.eq(OutboxStatus::Pending.as_str()),
             outbox::attempts.eq(0),
             outbox::next_attempt_at.eq(now),
             outbox::locked_by.eq(None::<String>),
             outbox::locked_until.eq(None::<NaiveDateTime>),
             outbox::updated_at.eq(now),
         ))
-        .execute(conn)?;
-        let row = find(conn, id)?.ok_or_else(|| {
-            ServiceError::not_found(format!("Aucun message « {id} » dans la file d'envoi."))
-        })?;
-        if updated == 0 {
-            let status = OutboxStatus::parse(&row.status);
-            let label = status.map(status_label_fr).unwrap_or("inconnu");
-            let mut extra = serde_json::Map::new();
-            extra.insert("current_status".into(), row.status.clone().into());
-            return Err(ServiceError::Conflict {
-                message: format!(
-                    "Ce message est {label} : seul un message en échec (failed) ou abandonné \
-                     (dead) peut être renvoyé."
-                ),
-                extra,
-            });
-        }
-        Ok(row)
-    })
-}
-
-/// « en attente », « envoyé »… for messages an admin reads.
-pub fn status_label_fr(status: OutboxStatus) -> &'static str {
-    match status {
-        OutboxStatus::Pending => "en attente d'envoi",
-        OutboxStatus::Sending => "en cours d'envoi",
-        OutboxStatus::Failed => "en échec, un nouvel essai est prévu",
-        OutboxStatus::Sent => "déjà envoyé",
-        OutboxStatus::Dead => "abandonné",
-    }
+        .execute(conn)
 }

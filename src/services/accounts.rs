@@ -274,6 +274,13 @@ fn apply_event(
         .map_err(|why| ServiceError::conflict(format!("Action impossible : {why}.")))?;
     change.bump_generation = t.ends_sessions;
     users::update_account(conn, &row.id, &change)?;
+    if t.ends_sessions {
+        // Bearer tokens die with the generation; web sessions are rows: delete them.
+        use crate::db::schema::web_sessions;
+        use diesel::prelude::*;
+        diesel::delete(web_sessions::table.filter(web_sessions::user_id.eq(&row.id)))
+            .execute(conn)?;
+    }
     let updated = users::find(conn, &row.id)?
         .ok_or_else(|| ServiceError::not_found("Ce compte n'existe pas."))?;
     let action = match event {
@@ -356,7 +363,7 @@ pub async fn create(state: &AppState, account: NewAccount) -> Result<User, Servi
 
 /// Counts one account request (registration, verification or reset mail) from `ip`, refusing
 /// it with 429 over the limit.
-async fn count_account_request(state: &AppState, ip: IpAddr) -> Result<(), ServiceError> {
+pub async fn count_account_request(state: &AppState, ip: IpAddr) -> Result<(), ServiceError> {
     let limit = Limit::account_requests(&state.settings.auth);
     state
         .db

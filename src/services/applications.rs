@@ -9,13 +9,15 @@ use uuid::Uuid;
 use validator::Validate;
 
 use crate::auth::CurrentUser;
-use crate::db::applications::{self as rows, ApplicationRow, ListFilter, SummaryRow, Visibility};
+pub use crate::db::applications::ListFilter;
+use crate::db::applications::{self as rows, ApplicationRow, SummaryRow, Visibility};
 use crate::db::audit::{self, AuditRow};
 use crate::db::calls::{self, CallRow};
 use crate::db::{self as dbm, DbConnection};
 use crate::domain::account::Role;
 use crate::domain::application::{ApplicationBody, EssCommitments, Organisation, Project};
 use crate::domain::application_state::{Action, Actor, ApplicationState, allowed_actions};
+use crate::domain::audience::Audience;
 use crate::domain::call::CallState;
 use crate::domain::eligibility::{self, CallRules, Criterion, Evaluation, Verdict};
 use crate::error::ServiceError;
@@ -92,7 +94,8 @@ pub struct Application {
     pub organisation: Organisation,
     pub project: Project,
     pub ess: EssCommitments,
-    /// The report stored at submission (absent on a draft: see `/eligibility`).
+    /// The report stored at submission, with staff's readings (absent on a draft: see
+    /// `/eligibility`; absent for reviewers, who do not read the screening).
     pub eligibility: Option<EligibilityReport>,
     pub decision: Option<Decision>,
     /// What the caller may do now (endpoint names under `/applications/{id}/`).
@@ -158,6 +161,11 @@ pub fn actor(user: &CurrentUser, row: &ApplicationRow) -> Actor {
     }
 }
 
+/// Who reads this application (see [`Audience`]); a stranger is told it does not exist.
+pub fn audience(user: &CurrentUser, row: &ApplicationRow) -> Result<Audience, ServiceError> {
+    Audience::of(user.role, row.applicant_id == user.id).ok_or_else(not_found)
+}
+
 pub fn not_found() -> ServiceError {
     ServiceError::not_found("Cette candidature n'existe pas ou ne vous est pas accessible.")
 }
@@ -197,6 +205,7 @@ impl ApplicationRow {
             }),
             _ => None,
         };
+        let audience = audience(user, self)?;
         Ok(Application {
             id: self.id.clone(),
             reference: self.reference.clone(),
@@ -207,7 +216,11 @@ impl ApplicationRow {
             organisation: body.organisation,
             project: body.project,
             ess: body.ess,
-            eligibility: self.report()?,
+            eligibility: if audience.reads_eligibility() {
+                self.report()?
+            } else {
+                None
+            },
             decision,
             allowed_actions: allowed_actions(state, actor(user, self)),
             created_at: self.created_at.and_utc(),
@@ -250,7 +263,11 @@ impl SummaryRow {
 
 /// Parses and validates a body: serde names a field of the wrong type, validator every rule.
 pub fn parse_body(value: Value) -> Result<ApplicationBody, ServiceError> {
-    let body: ApplicationBody = from_json(value)?;
+    check_body(from_json(value)?)
+}
+
+/// Validates a typed body: every rule of validator, each on its field.
+pub fn check_body(body: ApplicationBody) -> Result<ApplicationBody, ServiceError> {
     body.validate()?;
     Ok(body.normalise())
 }
@@ -290,10 +307,10 @@ pub async fn create(
     state: &AppState,
     user: &CurrentUser,
     call_id: String,
-    body: Value,
+    body: ApplicationBody,
 ) -> Result<Application, ServiceError> {
     user.require(&[Role::Applicant])?;
-    let body = parse_body(body)?;
+    let body = check_body(body)?;
     let user = user.clone();
     state
         .db
@@ -396,13 +413,14 @@ pub async fn list(
         .await
 }
 
-/// Owner and staff only (a reviewer reads the file, not its history).
-fn require_owner_or_staff(user: &CurrentUser, row: &ApplicationRow) -> Result<(), ServiceError> {
-    match actor(user, row) {
-        Actor::Owner | Actor::Staff => Ok(()),
-        Actor::Other => Err(ServiceError::Forbidden(
+/// Refuses what this reader does not see of the application ([`Audience`]).
+fn require_reads(allowed: bool) -> Result<(), ServiceError> {
+    if allowed {
+        Ok(())
+    } else {
+        Err(ServiceError::Forbidden(
             "Seuls le porteur de projet et les agents de la Métropole y ont accès.".into(),
-        )),
+        ))
     }
 }
 
@@ -499,7 +517,7 @@ pub async fn history(
         .db
         .run(move |conn| {
             let row = rows::find_visible(conn, &id, &visibility(&user))?.ok_or_else(not_found)?;
-            require_owner_or_staff(&user, &row)?;
+            require_reads(audience(&user, &row)?.reads_history())?;
             audit::for_application(conn, &id)?
                 .into_iter()
                 .map(|(e, name, role)| {
@@ -553,7 +571,7 @@ pub async fn eligibility(
         .db
         .run(move |conn| {
             let row = rows::find_visible(conn, &id, &visibility(&user))?.ok_or_else(not_found)?;
-            require_owner_or_staff(&user, &row)?;
+            require_reads(audience(&user, &row)?.reads_eligibility())?;
             if !row.app_state()?.is_editable()
                 && let Some(report) = row.report()?
             {
@@ -562,6 +580,34 @@ pub async fn eligibility(
             let call =
                 calls::find(conn, &row.call_id)?.ok_or_else(crate::services::calls::not_found)?;
             compute_report(conn, &row, &call)
+        })
+        .await
+}
+
+/// The eligibility of answers not saved yet (the pages' live pre-check while the applicant
+/// types): the same rules as the stored report, applied to `body` for the call `call_id`.
+pub async fn precheck(
+    state: &AppState,
+    user: &CurrentUser,
+    call_id: String,
+    body: Value,
+) -> Result<Evaluation, ServiceError> {
+    user.require(&[Role::Applicant])?;
+    let body = parse_body(body)?;
+    state
+        .db
+        .run(move |conn| {
+            let call = calls::find(conn, &call_id)?
+                .filter(|c| c.state != CallState::Draft.as_str())
+                .ok_or_else(crate::services::calls::not_found)?;
+            let territory = call.territory_codes()?;
+            let rules = CallRules {
+                rule_set: call.rule_set()?,
+                max_award_cents: call.max_award_cents,
+                max_budget_share_pct: call.max_budget_share_pct.map(|p| p as u8),
+                territory: &territory,
+            };
+            Ok(eligibility::evaluate(&body, &rules, paris_today()))
         })
         .await
 }

@@ -16,9 +16,11 @@ use crate::domain::call::{
 use crate::domain::eligibility::{DEFAULT_RULES_VERSION, RuleSet};
 use crate::domain::identifiers::InseeCode;
 use crate::domain::territory;
+use crate::domain::text::{self, Lines};
 use crate::error::{FieldErrors, ServiceError};
 use crate::input::merge_patch;
 use crate::input::{Page, Paging, from_json};
+use crate::services::runner::{Audit, Move, change_state};
 use crate::services::version::check_version;
 use crate::state::AppState;
 
@@ -255,6 +257,12 @@ impl CallSettings {
                 "le titre est obligatoire (200 caractères au plus)".into(),
             );
         }
+        if let Err(e) = text::check(&self.title, Lines::Single) {
+            err("title", e.to_string());
+        }
+        if let Err(e) = text::check(&self.description, Lines::Multi) {
+            err("description", e.to_string());
+        }
         if self.description.chars().count() > 20_000 {
             err(
                 "description",
@@ -405,9 +413,8 @@ pub fn audit_call(
 pub async fn create(
     state: &AppState,
     user: &CurrentUser,
-    body: Value,
+    input: NewCall,
 ) -> Result<Call, ServiceError> {
-    let input: NewCall = from_json(body)?;
     let valid = CallSettings::from_new(input)?.validate()?;
     let now = dbm::now();
     let mut row = CallRow {
@@ -445,7 +452,7 @@ pub async fn create(
                 &actor,
                 "create",
                 None,
-                Some("draft"),
+                Some(CallState::Draft.as_str()),
                 json!({"title": row.title}),
             )?;
             row.to_view()
@@ -456,6 +463,14 @@ pub async fn create(
 /// Staff see every call; everybody else only published ones (404 otherwise).
 fn visible_to(row: &CallRow, staff: bool) -> bool {
     staff || row.state == CallState::Published.as_str()
+}
+
+/// The call an export reads (staff only, checked by the caller), as stored.
+pub async fn for_export(state: &AppState, id: String) -> Result<CallRow, ServiceError> {
+    state
+        .db
+        .run(move |conn| calls::find(conn, &id)?.ok_or_else(not_found))
+        .await
 }
 
 pub async fn get(state: &AppState, staff: bool, id: String) -> Result<Call, ServiceError> {
@@ -482,8 +497,10 @@ pub async fn list(
 ) -> Result<Page<Call>, ServiceError> {
     let states: Vec<&'static str> = match (staff, filter) {
         (true, Some(s)) => vec![s.as_str()],
-        (true, None) => vec!["draft", "published", "closed"],
-        (false, Some(CallState::Published) | None) => vec!["published"],
+        (true, None) => [CallState::Draft, CallState::Published, CallState::Closed]
+            .map(CallState::as_str)
+            .to_vec(),
+        (false, Some(CallState::Published) | None) => vec![CallState::Published.as_str()],
         (false, Some(_)) => vec![],
     };
     state
@@ -599,6 +616,7 @@ pub async fn transition(
     action: CallAction,
 ) -> Result<Call, ServiceError> {
     let actor = user.id.clone();
+    let notifier = state.notifier.clone();
     state
         .db
         .transaction(move |conn| {
@@ -614,7 +632,6 @@ pub async fn transition(
             })?;
             let now = dbm::now();
             let old_version = row.version;
-            row.state = to.as_str().to_owned();
             row.version += 1;
             row.updated_at = now;
             match action {
@@ -630,15 +647,24 @@ pub async fn transition(
                 CallAction::Publish => "publish",
                 CallAction::Close => "close",
             };
-            audit_call(
+            change_state(
                 conn,
-                &row.id,
-                &actor,
-                name,
-                Some(from.as_str()),
-                Some(to.as_str()),
-                json!({}),
+                &notifier,
+                Move {
+                    id: &row.id,
+                    from,
+                    to,
+                },
+                Audit {
+                    application_id: None,
+                    call_id: Some(&row.id),
+                    actor_id: &actor,
+                    action: name,
+                    payload: json!({}),
+                },
+                &[],
             )?;
+            row.state = to.as_str().to_owned();
             row.to_view()
         })
         .await

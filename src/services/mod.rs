@@ -4,6 +4,8 @@ pub mod accounts;
 pub mod applications;
 pub mod calls;
 pub mod documents;
+pub mod outbox;
 pub mod reviews;
+pub mod runner;
 pub mod transitions;
 pub mod version;

@@ -15,42 +15,17 @@ use crate::db::reviews::{self, ReviewRow};
 use crate::db::{self as dbm, DbConnection, calls, users};
 use crate::domain::account::Role;
 use crate::domain::application_state::ApplicationState;
+use crate::domain::assignment::{self, AssignmentAction};
+use crate::domain::review::{self, ReviewAction};
 use crate::domain::scoring::{self, Recommendation};
 use crate::error::{FieldErrors, ServiceError};
 use crate::input::{Page, Paging};
 use crate::services::applications::{not_found, record_event, visibility};
+use crate::services::runner::{Audit, Move, change_state};
 use crate::state::AppState;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum AssignmentStatus {
-    /// Assigned; the reviewer has not yet declared the absence of conflict of interest.
-    Pending,
-    /// No conflict declared: the reviewer reads and scores.
-    Accepted,
-    /// The reviewer withdrew for a conflict of interest.
-    Recused,
-}
-
-impl AssignmentStatus {
-    fn parse(s: &str) -> Result<Self, ServiceError> {
-        match s {
-            "pending" => Ok(Self::Pending),
-            "accepted" => Ok(Self::Accepted),
-            "recused" => Ok(Self::Recused),
-            other => Err(ServiceError::Internal(anyhow::anyhow!(
-                "unknown assignment status {other}"
-            ))),
-        }
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum ReviewStatus {
-    Draft,
-    Submitted,
-}
+pub use crate::domain::assignment::AssignmentStatus;
+pub use crate::domain::review::ReviewStatus;
 
 /// A line of `GET /assignments`.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
@@ -159,16 +134,20 @@ impl ReviewRow {
             comment: self.comment.clone(),
             recommendation: Recommendation::parse(&self.recommendation)
                 .ok_or_else(|| internal("unknown recommendation"))?,
-            status: if self.status == "submitted" {
-                ReviewStatus::Submitted
-            } else {
-                ReviewStatus::Draft
-            },
+            status: review_status(&self.status)?,
             score: self.score_hundredths.map(|h| f64::from(h) / 100.0),
             updated_at: self.updated_at.and_utc(),
             submitted_at: self.submitted_at.map(|t| t.and_utc()),
         })
     }
+}
+
+fn review_status(s: &str) -> Result<ReviewStatus, ServiceError> {
+    ReviewStatus::parse(s).ok_or_else(|| internal(format!("unknown review status {s}")))
+}
+
+fn assignment_status(s: &str) -> Result<AssignmentStatus, ServiceError> {
+    AssignmentStatus::parse(s).ok_or_else(|| internal(format!("unknown assignment status {s}")))
 }
 
 fn work_item_view(w: WorkItem) -> Result<Assignment, ServiceError> {
@@ -178,14 +157,8 @@ fn work_item_view(w: WorkItem) -> Result<Assignment, ServiceError> {
         reference: w.reference,
         call_id: w.call_id,
         reviewer_id: w.assignment.reviewer_id,
-        status: AssignmentStatus::parse(&w.assignment.status)?,
-        review_status: w.review_status.map(|s| {
-            if s == "submitted" {
-                ReviewStatus::Submitted
-            } else {
-                ReviewStatus::Draft
-            }
-        }),
+        status: assignment_status(&w.assignment.status)?,
+        review_status: w.review_status.as_deref().map(review_status).transpose()?,
         application_state: w.application_state.parse().map_err(internal)?,
         assigned_at: w.assignment.assigned_at.and_utc(),
         responded_at: w.assignment.responded_at.map(|t| t.and_utc()),
@@ -266,7 +239,7 @@ pub fn add_assignment(
         id: Uuid::now_v7().to_string(),
         application_id: application_id.to_owned(),
         reviewer_id: reviewer_id.to_owned(),
-        status: "pending".into(),
+        status: AssignmentStatus::Pending.as_str().into(),
         statement: None,
         recusal_reason: None,
         assigned_by: by.to_owned(),
@@ -304,7 +277,8 @@ pub async fn assign(
             }
             let row = add_assignment(conn, &app.id, &input.reviewer_id, &user.id)?;
             record_event(conn, &app.id, &user.id, "assign-reviewer", None, None, json!({"reviewer_id": row.reviewer_id, "assignment_id": row.id}))?;
-            crate::services::transitions::queue_assignment_mail(conn, &notifier, &app, &row.reviewer_id)?;
+            let mail = crate::services::transitions::assignment_mail(conn, &app, &row.reviewer_id)?;
+            notifier.queue(conn, &mail)?;
             let (items, _) = assignments::work_list(conn, Some(&row.reviewer_id), 0, i64::MAX)?;
             let item = items.into_iter().find(|w| w.assignment.id == row.id).ok_or_else(assignment_not_found)?;
             work_item_view(item)
@@ -351,41 +325,29 @@ async fn respond(
     let field = if accept { "statement" } else { "reason" };
     let text_value = text(field, &text_value, 2000)?;
     let user = user.clone();
+    let notifier = state.notifier.clone();
     state
         .db
         .transaction(move |conn| {
             let mut row = own_assignment(conn, &user, &id)?;
-            let submitted =
-                reviews::for_assignment(conn, &row.id)?.is_some_and(|r| r.status == "submitted");
-            match (row.status.as_str(), accept) {
-                ("pending", _) => {}
-                ("accepted", false) if !submitted => {}
-                ("accepted", false) => {
-                    return Err(status_conflict(
-                        &row,
-                        "Votre évaluation est déjà déposée : vous ne pouvez plus vous déporter.",
-                    ));
-                }
-                ("accepted", true) => {
-                    return Err(status_conflict(
-                        &row,
-                        "Vous avez déjà accepté cette affectation.",
-                    ));
-                }
-                _ => {
-                    return Err(status_conflict(
-                        &row,
-                        "Vous vous êtes déporté de cette candidature.",
-                    ));
-                }
-            }
+            let submitted = match reviews::for_assignment(conn, &row.id)? {
+                Some(r) => review_status(&r.status)? == ReviewStatus::Submitted,
+                None => false,
+            };
+            let from = assignment_status(&row.status)?;
+            let action = if accept {
+                AssignmentAction::Accept
+            } else {
+                AssignmentAction::Recuse
+            };
+            let to = assignment::respond(from, action, submitted)
+                .map_err(|why| status_conflict(&row, why))?;
             let app = apps::find_for_update(conn, &row.application_id)?.ok_or_else(not_found)?;
             if app.app_state()? != ApplicationState::UnderReview {
                 return Err(ServiceError::conflict(
                     "La candidature n'est plus en cours d'instruction.",
                 ));
             }
-            row.status = if accept { "accepted" } else { "recused" }.into();
             row.responded_at = Some(dbm::now());
             if accept {
                 row.statement = Some(text_value.clone());
@@ -398,14 +360,22 @@ async fn respond(
             } else {
                 "assignment-recuse"
             };
-            record_event(
+            change_state(
                 conn,
-                &row.application_id,
-                &user.id,
-                action,
-                None,
-                None,
-                json!({"assignment_id": row.id, field: text_value}),
+                &notifier,
+                Move {
+                    id: &row.id,
+                    from,
+                    to,
+                },
+                Audit {
+                    application_id: Some(&row.application_id),
+                    call_id: None,
+                    actor_id: &user.id,
+                    action,
+                    payload: json!({"assignment_id": row.id, field: text_value}),
+                },
+                &[],
             )?;
             let (items, _) = assignments::work_list(conn, Some(&user.id), 0, i64::MAX)?;
             let item = items
@@ -442,7 +412,7 @@ fn reviewable(
     id: &str,
 ) -> Result<(AssignmentRow, Vec<crate::domain::call::ScoringCriterion>), ServiceError> {
     let row = own_assignment(conn, user, id)?;
-    if row.status != "accepted" {
+    if !assignment::may_review(assignment_status(&row.status)?) {
         return Err(status_conflict(
             &row,
             "Acceptez d'abord l'affectation en déclarant l'absence de conflit d'intérêts.",
@@ -487,12 +457,13 @@ pub async fn save_draft(
             }
             let now = dbm::now();
             let scores = serde_json::to_string(&input.scores).map_err(internal)?;
-            let row = match reviews::for_assignment(conn, &assignment.id)? {
-                Some(r) if r.status == "submitted" => {
-                    return Err(ServiceError::conflict(
-                        "Cette évaluation est déposée : elle ne peut plus être modifiée.",
-                    ));
-                }
+            let existing = reviews::for_assignment(conn, &assignment.id)?;
+            let from = existing
+                .as_ref()
+                .map(|r| review_status(&r.status))
+                .transpose()?;
+            review::next(from, ReviewAction::Save).map_err(ServiceError::conflict)?;
+            let row = match existing {
                 Some(mut r) => {
                     r.scores = scores;
                     r.comment = comment;
@@ -510,7 +481,7 @@ pub async fn save_draft(
                         scores,
                         comment,
                         recommendation: input.recommendation.as_str().into(),
-                        status: "draft".into(),
+                        status: ReviewStatus::Draft.as_str().into(),
                         score_hundredths: None,
                         created_at: now,
                         updated_at: now,
@@ -552,18 +523,22 @@ pub async fn submit(
 ) -> Result<Review, ServiceError> {
     user.require(&[Role::Reviewer])?;
     let user = user.clone();
+    let notifier = state.notifier.clone();
     state
         .db
         .transaction(move |conn| {
             let (assignment, grid) = reviewable(conn, &user, &id)?;
-            let mut row = reviews::for_assignment(conn, &assignment.id)?.ok_or_else(|| {
-                ServiceError::conflict(
-                    "Enregistrez d'abord un brouillon de votre évaluation avant de la déposer.",
-                )
-            })?;
-            if row.status == "submitted" {
-                return Err(ServiceError::conflict("Cette évaluation est déjà déposée."));
-            }
+            let existing = reviews::for_assignment(conn, &assignment.id)?;
+            let from = existing
+                .as_ref()
+                .map(|r| review_status(&r.status))
+                .transpose()?;
+            let to = review::next(from, ReviewAction::Submit).map_err(ServiceError::conflict)?;
+            let (Some(mut row), Some(from)) = (existing, from) else {
+                return Err(ServiceError::Internal(anyhow::anyhow!(
+                    "submitted a missing review"
+                )));
+            };
             let scores: BTreeMap<String, i64> =
                 serde_json::from_str(&row.scores).map_err(internal)?;
             // The grid cannot change after submissions, but check again: the score must mean
@@ -577,20 +552,28 @@ pub async fn submit(
                 return Err(ServiceError::invalid(errors));
             }
             let now = dbm::now();
-            row.status = "submitted".into();
             row.score_hundredths = Some(scoring::hundredths(scoring::review_score(&grid, &scores)));
             row.submitted_at = Some(now);
             row.updated_at = now;
             reviews::update(conn, &row)?;
-            record_event(
+            change_state(
                 conn,
-                &row.application_id,
-                &user.id,
-                "submit-review",
-                None,
-                None,
-                json!({"review_id": row.id, "recommendation": row.recommendation}),
+                &notifier,
+                Move {
+                    id: &row.id,
+                    from,
+                    to,
+                },
+                Audit {
+                    application_id: Some(&row.application_id),
+                    call_id: None,
+                    actor_id: &user.id,
+                    action: "submit-review",
+                    payload: json!({"review_id": row.id, "recommendation": row.recommendation}),
+                },
+                &[],
             )?;
+            row.status = to.as_str().into();
             row.to_view(None)
         })
         .await

@@ -8,11 +8,10 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use utoipa::ToSchema;
-use uuid::Uuid;
 
 use crate::auth::CurrentUser;
 use crate::db::applications::{self as rows, ApplicationRow};
-use crate::db::assignments::{self, AssignmentRow};
+use crate::db::assignments;
 use crate::db::calls::{self, CallRow};
 use crate::db::{self as dbm, DbConnection};
 use crate::domain::account::Role;
@@ -20,10 +19,11 @@ use crate::domain::application_state::{Action, ApplicationState, TransitionError
 use crate::domain::call::{CallState, check_window};
 use crate::domain::eligibility::{self, Assessment, Outcome};
 use crate::error::{FieldErrors, ServiceError};
-use crate::notify::{ApplicationSummary, MailEvent, Notifier};
+use crate::notify::{ApplicationSummary, MailEvent};
 use crate::services::applications::{
-    Application, EligibilityReport, actor, compute_report, not_found, record_event, visibility,
+    Application, EligibilityReport, actor, compute_report, not_found, visibility,
 };
+use crate::services::runner::{Audit, Move, change_state};
 use crate::services::version::check_version;
 use crate::state::AppState;
 
@@ -144,7 +144,9 @@ impl Command {
         let mut errors = FieldErrors::new();
         fn text(errors: &mut FieldErrors, field: &str, v: &str) {
             let n = v.trim().chars().count();
-            if n == 0 {
+            if let Err(e) = crate::domain::text::check(v, crate::domain::text::Lines::Multi) {
+                errors.entry(field.into()).or_default().push(e.to_string());
+            } else if n == 0 {
                 errors
                     .entry(field.into())
                     .or_default()
@@ -185,7 +187,14 @@ impl Command {
                             Some(_) => {}
                         }
                         let r = d.decision_reference.as_deref().unwrap_or("").trim();
-                        if r.is_empty() || r.chars().count() > 100 {
+                        if let Err(e) =
+                            crate::domain::text::check(r, crate::domain::text::Lines::Single)
+                        {
+                            errors
+                                .entry("decision_reference".into())
+                                .or_default()
+                                .push(e.to_string());
+                        } else if r.is_empty() || r.chars().count() > 100 {
                             errors.entry("decision_reference".into()).or_default().push(
                                 "indiquez la référence de la décision (100 caractères au plus)"
                                     .into(),
@@ -327,7 +336,6 @@ pub async fn apply(
                 Command::Withdraw(i) => json!({"reason": i.reason.trim()}),
             };
             let old = row.version;
-            row.state = to.as_str().to_owned();
             row.version += 1;
             row.updated_at = now;
             if action == Action::Submit {
@@ -336,7 +344,6 @@ pub async fn apply(
             if rows::update_versioned(conn, &row, old)? != 1 {
                 return Err(ServiceError::conflict("La candidature a été modifiée entre-temps : recommencez."));
             }
-            record_event(conn, &row.id, &user.id, action.as_str(), Some(from), Some(to), payload)?;
             let app = summary(conn, &row, &call)?;
             let event = match action {
                 Action::Submit => MailEvent::Submitted { app, submitted_at: now.and_utc() },
@@ -367,10 +374,24 @@ pub async fn apply(
                     was_submitted: row.submitted_at.is_some(),
                 },
             };
-            notifier.queue(conn, &event)?;
+            let mut mails = vec![event];
             for reviewer in &new_reviewers {
-                queue_assignment_mail(conn, &notifier, &row, reviewer)?;
+                mails.push(assignment_mail(conn, &row, reviewer)?);
             }
+            change_state(
+                conn,
+                &notifier,
+                Move { id: &row.id, from, to },
+                Audit {
+                    application_id: Some(&row.id),
+                    call_id: None,
+                    actor_id: &user.id,
+                    action: action.as_str(),
+                    payload,
+                },
+                &mails,
+            )?;
+            row.state = to.as_str().to_owned();
             row.to_view(&user)
         })
         .await
@@ -583,25 +604,21 @@ pub fn summary(
 }
 
 /// Queues the mail telling `reviewer_id` of their assignment to `row`.
-pub fn queue_assignment_mail(
+/// The mail telling a reviewer they were assigned.
+pub fn assignment_mail(
     conn: &mut DbConnection,
-    notifier: &Notifier,
     row: &ApplicationRow,
     reviewer_id: &str,
-) -> Result<(), ServiceError> {
+) -> Result<MailEvent, ServiceError> {
     let call = calls::find(conn, &row.call_id)?.ok_or_else(crate::services::calls::not_found)?;
     let reviewer = crate::db::users::find(conn, reviewer_id)?
         .ok_or_else(|| ServiceError::Internal(anyhow::anyhow!("reviewer {reviewer_id} missing")))?;
     let app = summary(conn, row, &call)?;
-    notifier.queue(
-        conn,
-        &MailEvent::ReviewerAssigned {
-            app,
-            reviewer_email: reviewer.email,
-            reviewer_name: reviewer.full_name,
-        },
-    )?;
-    Ok(())
+    Ok(MailEvent::ReviewerAssigned {
+        app,
+        reviewer_email: reviewer.email,
+        reviewer_name: reviewer.full_name,
+    })
 }
 
 /// Creates the assignments of `start-review`; every id must be a reviewer's account.
@@ -632,27 +649,13 @@ fn assign_reviewers(
         return Err(ServiceError::invalid(errors));
     }
     let existing = assignments::for_application(conn, &row.id)?;
-    let now = dbm::now();
     let mut added = Vec::new();
     for id in &unique {
         if existing.iter().any(|a| &a.reviewer_id == id) {
             continue;
         }
+        crate::services::reviews::add_assignment(conn, &row.id, id, by)?;
         added.push(id.clone());
-        assignments::insert(
-            conn,
-            &AssignmentRow {
-                id: Uuid::now_v7().to_string(),
-                application_id: row.id.clone(),
-                reviewer_id: id.clone(),
-                status: "pending".into(),
-                statement: None,
-                recusal_reason: None,
-                assigned_by: by.to_owned(),
-                assigned_at: now,
-                responded_at: None,
-            },
-        )?;
     }
     Ok((unique, added))
 }

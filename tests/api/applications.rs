@@ -303,6 +303,9 @@ async fn patch_needs_the_current_version(app: TestApp) {
     let token = &cast.applicant.token;
 
     assert_problem(app.patch_json(token, &path, None, &patch).await, 428).await;
+    // `*` names no version: it would overwrite a change the client never saw.
+    let star = assert_problem(app.patch_json(token, &path, Some("*"), &patch).await, 428).await;
+    assert!(star["detail"].as_str().unwrap().contains("If-Match: *"));
     assert_problem(
         app.patch_json(token, &path, Some("\"7\""), &patch).await,
         412,

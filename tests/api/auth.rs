@@ -207,7 +207,7 @@ async fn bad_tokens_are_refused(app: TestApp) {
     let good = app.account(Role::Staff, "agent@exemple.fr").await;
     assert_eq!(app.get_as(&good.token, "/api/v1/me").await.status(), 200);
 
-    let secret = app.settings.auth.jwt_secret.as_bytes();
+    let secret = secrecy::ExposeSecret::expose_secret(&app.settings.auth.jwt_secret).as_bytes();
     let now = chrono::Utc::now().timestamp();
     let claims = |tweak: &dyn Fn(&mut Value)| {
         let mut c = json!({"sub": good.id, "role": "admin", "iat": now, "exp": now + 600,

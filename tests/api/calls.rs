@@ -188,6 +188,12 @@ async fn edits_need_if_match_and_respect_frozen_rules(app: TestApp) {
     )
     .await;
     assert_problem(
+        app.patch_json(&cast.staff.token, &path, Some("*"), &patch)
+            .await,
+        428,
+    )
+    .await;
+    assert_problem(
         app.patch_json(&cast.staff.token, &path, Some("\"1\""), &patch)
             .await,
         412,

@@ -505,7 +505,7 @@ async fn csv_has_a_line_per_application_with_scores_and_decisions(app: TestApp) 
     expect(
         r,
         &[
-            ("organisation_name", "=SOMME(A1:A9) Collectif"),
+            ("organisation_name", "'=SOMME(A1:A9) Collectif"),
             ("siret", ""),
             ("commune_name", "Lille"),
             ("project_title", "Cantine \"solidaire\", épicerie; ateliers"),
@@ -517,7 +517,7 @@ async fn csv_has_a_line_per_application_with_scores_and_decisions(app: TestApp) 
             ("favorable_count", "1"),
             ("unfavorable_count", "1"),
             ("decision_reference", ""),
-            ("decision_motivation", "-Modèle économique fragile."),
+            ("decision_motivation", "'-Modèle économique fragile."),
             // Decided at 22:30 UTC on 31 March: 1 April in Paris.
             ("decided_on", "2026-04-01"),
         ],

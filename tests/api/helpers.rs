@@ -37,12 +37,12 @@ pub struct TestApp {
     _pg: Option<PgDatabase>,
 }
 
-fn postgres_admin_url() -> String {
+pub fn postgres_admin_url() -> String {
     std::env::var("TEST_POSTGRES_URL")
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
 }
 
-fn postgres_required() -> bool {
+pub fn postgres_required() -> bool {
     std::env::var("ESSOR_REQUIRE_POSTGRES").is_ok_and(|v| v == "1")
 }
 
@@ -141,6 +141,13 @@ pub async fn spawn_app_with(backend: Backend, extra: &[(&str, &str)]) -> Option<
     };
     let settings = test_settings(&url, data_dir.path(), extra);
     Some(start(settings, data_dir, pg).await)
+}
+
+/// A server on a database the test made itself (e.g. owned by a role of its own).
+pub async fn spawn_app_at(database_url: &str, extra: &[(&str, &str)]) -> TestApp {
+    let data_dir = tempfile::tempdir().expect("temporary directory");
+    let settings = test_settings(database_url, data_dir.path(), extra);
+    start(settings, data_dir, None).await
 }
 
 /// Builds and starts a server with these settings; `data_dir` and `pg` live as long as it.

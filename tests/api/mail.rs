@@ -298,6 +298,8 @@ async fn failures_are_retried_then_dead_until_an_admin_requeues(app: TestApp) {
     let body: Value = resp.json().await.unwrap();
     assert_eq!(body["status"], "pending");
     assert_eq!(body["attempts"], 0);
+    // Like every change of state, the admin's retry is in the audit trail.
+    assert_eq!(retries_audited(&app, &cast.admin.id).await, 1);
     let sent = app.wait_for_mails(1).await;
     assert_eq!(sent[0].message_id, rows[0].message_id);
     wait_rows(&app, Duration::from_secs(5), "sent", |r| {
@@ -316,8 +318,26 @@ async fn failures_are_retried_then_dead_until_an_admin_requeues(app: TestApp) {
     let problem = assert_problem(resp, 409).await;
     assert_eq!(problem["current_status"], "sent");
     assert!(problem["detail"].as_str().unwrap().contains("déjà envoyé"));
+    // A refused retry changes nothing, the trail included.
+    assert_eq!(retries_audited(&app, &cast.admin.id).await, 1);
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert_eq!(app.sent_mails().len(), 1);
+}
+
+/// Audit events of `admin`'s retries of a message.
+async fn retries_audited(app: &TestApp, admin: &str) -> i64 {
+    use essor::db::schema::audit_events as audit;
+    let admin = admin.to_owned();
+    app.db
+        .run(move |conn| {
+            Ok(audit::table
+                .filter(audit::action.eq("outbox-retry"))
+                .filter(audit::actor_id.eq(admin))
+                .count()
+                .get_result(conn)?)
+        })
+        .await
+        .unwrap()
 }
 
 async fn an_expired_lease_is_taken_over_and_a_live_one_is_not(app: TestApp) {

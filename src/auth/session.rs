@@ -1,0 +1,280 @@
+//! Web sessions (DESIGN.md §13): a server-side row named by an opaque random cookie. The
+//! cookie carries 256 random bits; the table keeps only their SHA-256, so reading the table
+//! signs no one in. A session ends at sign-out (row deleted), after `web.session_idle_minutes`
+//! without a request, and `web.session_absolute_hours` after sign-in whatever its use. Each
+//! session has its own CSRF token, which every state-changing form of the pages carries.
+
+use actix_web::cookie::{Cookie, SameSite, time};
+use actix_web::{HttpMessage, HttpRequest, web};
+use chrono::{Duration, NaiveDateTime};
+use diesel::prelude::*;
+use rand::RngCore;
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+
+use crate::config::Settings;
+use crate::db::schema::{users, web_sessions};
+use crate::domain::account::Role;
+use crate::error::{AppError, ServiceError};
+use crate::state::AppState;
+
+/// The session cookie's name.
+pub const COOKIE: &str = "essor_session";
+
+/// Touching `last_seen_at` on every request would turn every page view into a write; once a
+/// minute is precise enough for an idle timeout counted in minutes.
+const TOUCH_EVERY: Duration = Duration::seconds(60);
+
+#[derive(Debug, Clone)]
+pub struct Session {
+    pub id_hash: String,
+    pub user_id: String,
+    pub role: Role,
+    pub email_verified: bool,
+    pub full_name: String,
+    pub csrf_token: String,
+    /// Page state kept between two requests (a JSON object).
+    pub data: Value,
+}
+
+/// 256 random bits, hexadecimal.
+pub fn random_token() -> String {
+    let mut bytes = [0u8; 32];
+    rand::rng().fill_bytes(&mut bytes);
+    hex(&bytes)
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+pub fn hash(token: &str) -> String {
+    hex(&Sha256::digest(token.as_bytes()))
+}
+
+/// Compares two secrets in time independent of where they differ.
+pub fn same_secret(a: &str, b: &str) -> bool {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// Starts a session for `user_id` and returns the cookie's value. The session the browser
+/// had before (if any) is deleted: a new id at every sign-in, so an id planted before
+/// sign-in (session fixation) is worth nothing after it.
+pub async fn start(
+    state: &AppState,
+    user_id: String,
+    previous: Option<String>,
+) -> Result<String, ServiceError> {
+    let token = random_token();
+    let id_hash = hash(&token);
+    let now = crate::db::now();
+    state
+        .db
+        .run(move |conn| {
+            if let Some(previous) = previous {
+                diesel::delete(web_sessions::table.find(hash(&previous))).execute(conn)?;
+            }
+            diesel::insert_into(web_sessions::table)
+                .values((
+                    web_sessions::id_hash.eq(&id_hash),
+                    web_sessions::user_id.eq(&user_id),
+                    web_sessions::csrf_token.eq(random_token()),
+                    web_sessions::data.eq("{}"),
+                    web_sessions::created_at.eq(now),
+                    web_sessions::last_seen_at.eq(now),
+                ))
+                .execute(conn)?;
+            Ok(())
+        })
+        .await?;
+    Ok(token)
+}
+
+/// Whether a session created at `created` and last used at `seen` is still alive at `now`.
+pub fn alive(
+    created: NaiveDateTime,
+    seen: NaiveDateTime,
+    now: NaiveDateTime,
+    settings: &Settings,
+) -> bool {
+    now - seen < Duration::minutes(settings.web.session_idle_minutes)
+        && now - created < Duration::hours(settings.web.session_absolute_hours)
+}
+
+/// user id, CSRF token, data, created, last seen, role, full name, address verified at.
+type SessionRow = (
+    String,
+    String,
+    String,
+    NaiveDateTime,
+    NaiveDateTime,
+    String,
+    String,
+    Option<NaiveDateTime>,
+);
+
+/// The live session named by `token`, or `None` (unknown, expired: an expired row is
+/// deleted on the way).
+pub async fn load(state: &AppState, token: &str) -> Result<Option<Session>, ServiceError> {
+    let id_hash = hash(token);
+    let settings = state.settings.clone();
+    state
+        .db
+        .run(move |conn| {
+            let row: Option<SessionRow> = web_sessions::table
+                .inner_join(users::table.on(users::id.eq(web_sessions::user_id)))
+                .filter(web_sessions::id_hash.eq(&id_hash))
+                // A deactivated account's sessions end at once (the account events that end
+                // sessions also delete them: services::accounts).
+                .filter(users::active.eq(true))
+                .select((
+                    web_sessions::user_id,
+                    web_sessions::csrf_token,
+                    web_sessions::data,
+                    web_sessions::created_at,
+                    web_sessions::last_seen_at,
+                    users::role,
+                    users::full_name,
+                    users::email_verified_at,
+                ))
+                .first(conn)
+                .optional()?;
+            let Some((user_id, csrf_token, data, created, seen, role, full_name, verified_at)) =
+                row
+            else {
+                return Ok(None);
+            };
+            let now = crate::db::now();
+            if !alive(created, seen, now, &settings) {
+                diesel::delete(web_sessions::table.find(&id_hash)).execute(conn)?;
+                return Ok(None);
+            }
+            if now - seen >= TOUCH_EVERY {
+                diesel::update(web_sessions::table.find(&id_hash))
+                    .set(web_sessions::last_seen_at.eq(now))
+                    .execute(conn)?;
+            }
+            let role = Role::parse(&role).ok_or_else(|| {
+                ServiceError::Internal(anyhow::anyhow!("unknown role {:?} in users", role))
+            })?;
+            Ok(Some(Session {
+                id_hash,
+                user_id,
+                role,
+                email_verified: verified_at.is_some(),
+                full_name,
+                csrf_token,
+                data: serde_json::from_str(&data)
+                    .unwrap_or_else(|_| Value::Object(Default::default())),
+            }))
+        })
+        .await
+}
+
+/// The request's session, looked up once per request (the extractors of one handler share it).
+pub async fn current(req: &HttpRequest) -> Result<Option<Session>, AppError> {
+    if let Some(cached) = req.extensions().get::<Option<Session>>() {
+        return Ok(cached.clone());
+    }
+    let session = match req.cookie(COOKIE) {
+        Some(cookie) if !cookie.value().is_empty() => {
+            let state = req
+                .app_data::<web::Data<AppState>>()
+                .ok_or_else(|| AppError::Internal(anyhow::anyhow!("AppState missing")))?;
+            load(state, cookie.value()).await.map_err(AppError::from)?
+        }
+        _ => None,
+    };
+    req.extensions_mut().insert(session.clone());
+    Ok(session)
+}
+
+/// Ends a session (sign-out).
+pub async fn end(state: &AppState, id_hash: String) -> Result<(), ServiceError> {
+    state
+        .db
+        .run(move |conn| {
+            diesel::delete(web_sessions::table.find(&id_hash)).execute(conn)?;
+            Ok(())
+        })
+        .await
+}
+
+/// Replaces the session's page state.
+pub async fn save_data(state: &AppState, id_hash: String, data: Value) -> Result<(), ServiceError> {
+    state
+        .db
+        .run(move |conn| {
+            diesel::update(web_sessions::table.find(&id_hash))
+                .set(web_sessions::data.eq(data.to_string()))
+                .execute(conn)?;
+            Ok(())
+        })
+        .await
+}
+
+/// The session cookie: `HttpOnly` (no script reads it), `SameSite=Lax` (not sent with
+/// cross-site POSTs), `Secure` in production, scoped to the whole site, no `Max-Age` (it
+/// dies with the browser; the server enforces the timeouts).
+pub fn cookie(settings: &Settings, value: String) -> Cookie<'static> {
+    Cookie::build(COOKIE, value)
+        .path("/")
+        .http_only(true)
+        .same_site(SameSite::Lax)
+        .secure(settings.secure_cookies())
+        .finish()
+}
+
+/// A cookie that makes the browser forget the session cookie.
+pub fn removal(settings: &Settings) -> Cookie<'static> {
+    let mut c = cookie(settings, String::new());
+    c.set_max_age(time::Duration::ZERO);
+    c
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(h: u32, m: u32) -> NaiveDateTime {
+        chrono::NaiveDate::from_ymd_opt(2026, 11, 29)
+            .unwrap()
+            .and_hms_opt(h, m, 0)
+            .unwrap()
+    }
+
+    #[test]
+    fn idle_and_absolute_timeouts() {
+        let mut settings =
+            crate::config::Settings::load_from(std::path::Path::new("config"), Default::default())
+                .unwrap();
+        settings.web.session_idle_minutes = 30;
+        settings.web.session_absolute_hours = 2;
+        // (created, last seen, now, alive?)
+        let cases = [
+            (at(8, 0), at(8, 0), at(8, 29), true),
+            (at(8, 0), at(8, 0), at(8, 30), false),
+            (at(8, 0), at(9, 50), at(9, 59), true),
+            (at(8, 0), at(9, 59), at(10, 0), false),
+        ];
+        for (created, seen, now, expected) in cases {
+            assert_eq!(
+                alive(created, seen, now, &settings),
+                expected,
+                "{created} {seen} {now}"
+            );
+        }
+    }
+
+    #[test]
+    fn tokens_are_random_and_hashed() {
+        let (a, b) = (random_token(), random_token());
+        assert_eq!(a.len(), 64);
+        assert_ne!(a, b);
+        assert_ne!(hash(&a), a);
+        assert!(same_secret(&a, &a.clone()));
+        assert!(!same_secret(&a, &b));
+        assert!(!same_secret(&a, &a[..63]));
+    }
+}

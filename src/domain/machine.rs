@@ -1,0 +1,56 @@
+//! What every state machine of the house shares: a state stored by name in one column of one
+//! table. The services' one runner (`services::runner::change_state`) writes a state through
+//! this description, so no other code needs to know which column holds it.
+
+/// The state machines, one per table with a state column.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Machine {
+    Application,
+    Call,
+    Assignment,
+    Review,
+    OutboxMessage,
+}
+
+/// A state of one of the machines, stored as its name.
+pub trait MachineState: Copy + Eq + std::fmt::Debug + Send + 'static {
+    const MACHINE: Machine;
+
+    /// The name stored in the database and shown on the API.
+    fn name(self) -> &'static str;
+}
+
+impl MachineState for crate::domain::application_state::ApplicationState {
+    const MACHINE: Machine = Machine::Application;
+    fn name(self) -> &'static str {
+        self.as_str()
+    }
+}
+
+impl MachineState for crate::domain::call::CallState {
+    const MACHINE: Machine = Machine::Call;
+    fn name(self) -> &'static str {
+        self.as_str()
+    }
+}
+
+impl MachineState for crate::domain::assignment::AssignmentStatus {
+    const MACHINE: Machine = Machine::Assignment;
+    fn name(self) -> &'static str {
+        self.as_str()
+    }
+}
+
+impl MachineState for crate::domain::review::ReviewStatus {
+    const MACHINE: Machine = Machine::Review;
+    fn name(self) -> &'static str {
+        self.as_str()
+    }
+}
+
+impl MachineState for crate::domain::outbox::OutboxStatus {
+    const MACHINE: Machine = Machine::OutboxMessage;
+    fn name(self) -> &'static str {
+        self.as_str()
+    }
+}

@@ -1,0 +1,84 @@
+//! A review (DESIGN.md §9): a draft the reviewer saves as often as they like, then submits,
+//! which locks it.
+
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ReviewStatus {
+    Draft,
+    Submitted,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReviewAction {
+    /// Save the draft (creating it when there is none).
+    Save,
+    Submit,
+}
+
+impl ReviewStatus {
+    pub const ALL: [Self; 2] = [Self::Draft, Self::Submitted];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Draft => "draft",
+            Self::Submitted => "submitted",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|x| x.as_str() == s)
+    }
+}
+
+/// The transition table; `from` is `None` before a first draft. `Err` carries the French reason.
+pub fn next(
+    from: Option<ReviewStatus>,
+    action: ReviewAction,
+) -> Result<ReviewStatus, &'static str> {
+    use ReviewAction as A;
+    use ReviewStatus as S;
+    match (from, action) {
+        (None | Some(S::Draft), A::Save) => Ok(S::Draft),
+        (Some(S::Draft), A::Submit) => Ok(S::Submitted),
+        (None, A::Submit) => {
+            Err("Enregistrez d'abord un brouillon de votre évaluation avant de la déposer.")
+        }
+        (Some(S::Submitted), A::Save) => {
+            Err("Cette évaluation est déposée : elle ne peut plus être modifiée.")
+        }
+        (Some(S::Submitted), A::Submit) => Err("Cette évaluation est déjà déposée."),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ReviewAction as A;
+    use ReviewStatus as S;
+
+    #[test]
+    fn the_table() {
+        let cases = [
+            (None, A::Save, Some(S::Draft)),
+            (None, A::Submit, None),
+            (Some(S::Draft), A::Save, Some(S::Draft)),
+            (Some(S::Draft), A::Submit, Some(S::Submitted)),
+            (Some(S::Submitted), A::Save, None),
+            (Some(S::Submitted), A::Submit, None),
+        ];
+        for (from, action, to) in cases {
+            assert_eq!(next(from, action).ok(), to, "{from:?} {action:?}");
+        }
+    }
+
+    #[test]
+    fn names_round_trip() {
+        for s in S::ALL {
+            assert_eq!(S::parse(s.as_str()), Some(s));
+        }
+        assert_eq!(S::parse("brouillon"), None);
+    }
+}

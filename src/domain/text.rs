@@ -1,0 +1,197 @@
+//! Free text as essor accepts it: one rule for every field a person types (names, titles,
+//! summaries, messages, motivations, comments…).
+//!
+//! Refused, with a French message naming the character and its position:
+//! - control characters (C0, DEL, C1), NUL included: PostgreSQL cannot store NUL in a text
+//!   column and SQLite would, so without this rule the two backends answered differently;
+//!   a multi-line field keeps line feed, carriage return (browsers send CRLF) and tab;
+//! - bidirectional controls (embeddings, overrides, isolates, marks): they reorder what a
+//!   reader sees (« Trojan Source »), e.g. in a mail's display name or an export;
+//! - invisible characters (zero-width space and joiners, word joiner, BOM, soft hyphen, Mongolian
+//!   vowel separator, Unicode tags): two names that look the same would differ;
+//! - line and paragraph separators (U+2028, U+2029), which some programs take for line ends.
+//!
+//! [`Text`] is the checked value; [`single_line`] and [`multi_line`] are the same checks as
+//! `validator` custom functions, for the request bodies' derive.
+
+use std::fmt;
+
+use validator::ValidationError;
+
+/// Whether a field may span several lines.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lines {
+    /// Names, titles, references: no line break, no tab.
+    Single,
+    /// Descriptions, messages, comments: `\n`, `\r` and `\t` allowed.
+    Multi,
+}
+
+/// Why a text was refused: the first offending character, its position (1-based, in
+/// characters) and what it is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TextError {
+    pub position: usize,
+    pub character: char,
+    pub what: &'static str,
+}
+
+impl fmt::Display for TextError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "caractère interdit en position {} : {} (U+{:04X}) ; retirez-le",
+            self.position, self.what, self.character as u32
+        )
+    }
+}
+
+impl std::error::Error for TextError {}
+
+/// What a character is, when the rule refuses it in a field of this kind.
+fn forbidden(c: char, lines: Lines) -> Option<&'static str> {
+    match c {
+        '\n' | '\r' | '\t' if lines == Lines::Multi => None,
+        '\n' | '\r' => Some("un saut de ligne (ce champ tient sur une ligne)"),
+        '\t' => Some("une tabulation (ce champ tient sur une ligne)"),
+        '\0' => Some("un caractère nul"),
+        c if c.is_control() => Some("un caractère de contrôle"),
+        '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' => {
+            Some("un caractère de contrôle de la direction du texte")
+        }
+        '\u{200E}' | '\u{200F}' | '\u{061C}' => Some("une marque de direction du texte"),
+        '\u{200B}'..='\u{200D}' | '\u{2060}' | '\u{FEFF}' | '\u{180E}' | '\u{00AD}' => {
+            Some("un caractère invisible")
+        }
+        '\u{E0000}'..='\u{E007F}' => Some("une étiquette Unicode invisible"),
+        '\u{2028}' | '\u{2029}' => Some("un séparateur de ligne Unicode"),
+        _ => None,
+    }
+}
+
+/// Checks `s` against the rule for its kind of field.
+pub fn check(s: &str, lines: Lines) -> Result<(), TextError> {
+    match s
+        .chars()
+        .enumerate()
+        .find_map(|(i, c)| forbidden(c, lines).map(|what| (i, c, what)))
+    {
+        Some((i, character, what)) => Err(TextError {
+            position: i + 1,
+            character,
+            what,
+        }),
+        None => Ok(()),
+    }
+}
+
+/// A text that passed [`check`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Text(String);
+
+impl Text {
+    pub fn parse(s: impl Into<String>, lines: Lines) -> Result<Self, TextError> {
+        let s = s.into();
+        check(&s, lines)?;
+        Ok(Self(s))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    pub fn into_inner(self) -> String {
+        self.0
+    }
+}
+
+fn to_validation(e: TextError) -> ValidationError {
+    let mut err = ValidationError::new("text");
+    err.message = Some(e.to_string().into());
+    err
+}
+
+/// `#[validate(custom(function = "crate::domain::text::single_line"))]`
+pub fn single_line(s: &str) -> Result<(), ValidationError> {
+    check(s, Lines::Single).map_err(to_validation)
+}
+
+/// `#[validate(custom(function = "crate::domain::text::multi_line"))]`
+pub fn multi_line(s: &str) -> Result<(), ValidationError> {
+    check(s, Lines::Multi).map_err(to_validation)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_rule_by_character_and_kind_of_field() {
+        use Lines::{Multi, Single};
+        // (text, kind, refused at position, or None when accepted)
+        let cases: &[(&str, Lines, Option<usize>)] = &[
+            ("Les Ateliers du Sart", Single, None),
+            ("Café « l'Épicerie » — 2026 ! ½ €", Single, None),
+            ("مؤسسة التضامن", Single, None),
+            ("社会的連帯", Single, None),
+            ("emoji 🌱", Single, None),
+            ("", Single, None),
+            ("ligne 1\nligne 2", Multi, None),
+            ("ligne 1\r\nligne 2\ttab", Multi, None),
+            ("ligne 1\nligne 2", Single, Some(8)),
+            ("a\tb", Single, Some(2)),
+            ("a\rb", Single, Some(2)),
+            ("nul\0", Single, Some(4)),
+            ("nul\0", Multi, Some(4)),
+            ("\u{7}cloche", Multi, Some(1)),
+            ("esc\u{1b}[31m", Multi, Some(4)),
+            ("del\u{7f}", Multi, Some(4)),
+            ("c1\u{85}", Multi, Some(3)),
+            ("abc\u{202E}fdp.exe", Single, Some(4)),
+            ("\u{202A}x", Multi, Some(1)),
+            ("x\u{2066}y\u{2069}", Multi, Some(2)),
+            ("x\u{200F}", Single, Some(2)),
+            ("x\u{061C}", Single, Some(2)),
+            ("ad\u{200B}min", Single, Some(3)),
+            ("a\u{200D}b", Single, Some(2)),
+            ("\u{FEFF}bom", Multi, Some(1)),
+            ("a\u{2060}b", Single, Some(2)),
+            ("a\u{00AD}b", Single, Some(2)),
+            ("a\u{E0041}", Single, Some(2)),
+            ("a\u{2028}b", Multi, Some(2)),
+            ("a\u{2029}b", Multi, Some(2)),
+        ];
+        for (text, lines, expected) in cases {
+            let got = check(text, *lines).err().map(|e| e.position);
+            assert_eq!(got, *expected, "{text:?} as {lines:?}");
+        }
+    }
+
+    #[test]
+    fn the_message_is_french_and_names_the_character() {
+        let e = check("abc\u{202E}x", Lines::Single).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "caractère interdit en position 4 : un caractère de contrôle de la direction du \
+             texte (U+202E) ; retirez-le"
+        );
+        let e = check("x\0", Lines::Multi).unwrap_err();
+        assert!(e.to_string().contains("caractère nul (U+0000)"));
+        let v = single_line("a\nb").unwrap_err();
+        assert!(v.message.unwrap().contains("saut de ligne"));
+        assert!(multi_line("a\nb").is_ok());
+    }
+
+    #[test]
+    fn text_keeps_what_it_checked() {
+        assert_eq!(
+            Text::parse("Recyclerie", Lines::Single).unwrap().as_str(),
+            "Recyclerie"
+        );
+        assert!(Text::parse("a\u{200B}", Lines::Multi).is_err());
+        assert_eq!(
+            Text::parse("a\nb", Lines::Multi).unwrap().into_inner(),
+            "a\nb"
+        );
+    }
+}

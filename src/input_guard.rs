@@ -1,0 +1,196 @@
+//! The text rule ([`crate::domain::text`]) at the door: every string of a JSON or form body,
+//! and every query-string value, is checked before any handler runs. A control character,
+//! a bidirectional control or an invisible character anywhere answers 422 naming the field, so
+//! no free-text field can be forgotten, a field added later included, and both databases see
+//! the same input (PostgreSQL refuses NUL in text; SQLite stored it).
+//!
+//! This is the floor: the multi-line rule (line feeds and tabs pass). Fields that hold one
+//! line (names, titles, references) also refuse line breaks in their own validation.
+//! Passwords are left alone: they are never displayed, and hashing takes any character.
+
+use actix_web::HttpMessage;
+use actix_web::body::{BoxBody, EitherBody, MessageBody};
+use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
+use actix_web::middleware::Next;
+use actix_web::web::{Bytes, BytesMut};
+use futures_util::StreamExt;
+use serde_json::Value;
+
+use crate::domain::text::{Lines, check};
+use crate::error::{AppError, FieldErrors};
+
+/// Bodies above this are not buffered here: the JSON and form extractors refuse them anyway.
+pub const MAX_CHECKED_BODY: usize = 1024 * 1024;
+
+/// Field names whose values are never checked (see the module comment).
+fn exempt(key: &str) -> bool {
+    key.contains("password")
+}
+
+/// Adds a French message for each offending string under `path`.
+fn walk(value: &Value, path: &str, errors: &mut FieldErrors) {
+    match value {
+        Value::String(s) => {
+            if let Err(e) = check(s, Lines::Multi) {
+                let field = if path.is_empty() { "corps" } else { path };
+                errors
+                    .entry(field.to_owned())
+                    .or_default()
+                    .push(e.to_string());
+            }
+        }
+        Value::Array(items) => {
+            for (i, item) in items.iter().enumerate() {
+                walk(item, &format!("{path}[{i}]"), errors);
+            }
+        }
+        Value::Object(map) => {
+            for (key, item) in map {
+                let sub = if path.is_empty() {
+                    key.clone()
+                } else {
+                    format!("{path}.{key}")
+                };
+                if let Err(e) = check(key, Lines::Single) {
+                    errors
+                        .entry(sub.clone())
+                        .or_default()
+                        .push(format!("nom de champ invalide : {e}"));
+                } else if !exempt(key) {
+                    walk(item, &sub, errors);
+                }
+            }
+        }
+        _ => {}
+    }
+}
+
+/// The offending strings of a JSON document (none if it does not parse: the extractor will
+/// say why).
+pub fn check_json(bytes: &[u8]) -> FieldErrors {
+    let mut errors = FieldErrors::new();
+    if let Ok(value) = serde_json::from_slice::<Value>(bytes) {
+        walk(&value, "", &mut errors);
+    }
+    errors
+}
+
+/// The offending values of `a=b&c=d` (a query string or an urlencoded form).
+pub fn check_pairs(encoded: &[u8]) -> FieldErrors {
+    let mut errors = FieldErrors::new();
+    for (key, value) in url::form_urlencoded::parse(encoded) {
+        if let Err(e) = check(&key, Lines::Single) {
+            errors
+                .entry("paramètre".into())
+                .or_default()
+                .push(format!("nom de paramètre invalide : {e}"));
+        } else if !exempt(&key)
+            && let Err(e) = check(&value, Lines::Multi)
+        {
+            errors
+                .entry(key.into_owned())
+                .or_default()
+                .push(e.to_string());
+        }
+    }
+    errors
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum BodyKind {
+    Json,
+    Form,
+}
+
+fn body_kind(req: &ServiceRequest) -> Option<BodyKind> {
+    let mime = req.mime_type().ok().flatten()?;
+    if mime.subtype() == "json" || mime.suffix().is_some_and(|s| s == "json") {
+        Some(BodyKind::Json)
+    } else if mime.type_() == "application" && mime.subtype() == "x-www-form-urlencoded" {
+        Some(BodyKind::Form)
+    } else {
+        None
+    }
+}
+
+fn refuse<B>(req: ServiceRequest, errors: FieldErrors) -> ServiceResponse<EitherBody<B, BoxBody>> {
+    let resp = actix_web::ResponseError::error_response(&AppError::validation(errors));
+    req.into_response(resp).map_into_right_body()
+}
+
+/// The middleware, for `App::wrap(middleware::from_fn(guard))`.
+pub async fn guard<B: MessageBody>(
+    mut req: ServiceRequest,
+    next: Next<B>,
+) -> Result<ServiceResponse<EitherBody<B, BoxBody>>, actix_web::Error> {
+    let query_errors = check_pairs(req.query_string().as_bytes());
+    if !query_errors.is_empty() {
+        return Ok(refuse(req, query_errors));
+    }
+    if let Some(kind) = body_kind(&req) {
+        // Read the body (bounded), check it, then hand the same bytes to the handler.
+        let mut payload = req.take_payload();
+        let mut buf = BytesMut::new();
+        let mut overflow = false;
+        while let Some(chunk) = payload.next().await {
+            let chunk = chunk?;
+            buf.extend_from_slice(&chunk);
+            if buf.len() > MAX_CHECKED_BODY {
+                overflow = true;
+                break;
+            }
+        }
+        let bytes: Bytes = buf.freeze();
+        if !overflow {
+            let errors = match kind {
+                BodyKind::Json => check_json(&bytes),
+                BodyKind::Form => check_pairs(&bytes),
+            };
+            if !errors.is_empty() {
+                return Ok(refuse(req, errors));
+            }
+        }
+        // What was read goes back in front of whatever was not.
+        let rest = payload;
+        let stream = futures_util::stream::once(async move { Ok(bytes) }).chain(rest);
+        req.set_payload(Payload::Stream {
+            payload: Box::pin(stream),
+        });
+    }
+    next.call(req)
+        .await
+        .map(ServiceResponse::map_into_left_body)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn json_strings_are_checked_with_their_path() {
+        let errors = check_json(
+            br#"{"organisation": {"name": "A\u0000B"}, "project": {"summary": "l1\nl2",
+                "activity_communes": ["59009", "\u202e"]}, "password": "\u0000ok"}"#,
+        );
+        let fields: Vec<&str> = errors.keys().map(String::as_str).collect();
+        assert_eq!(
+            fields,
+            ["organisation.name", "project.activity_communes[1]"]
+        );
+        assert!(errors["organisation.name"][0].contains("U+0000"));
+        assert!(check_json(br#"{"a": "b\tc\r\nd", "n": 1, "x": null}"#).is_empty());
+        assert!(check_json(b"not json").is_empty());
+        assert_eq!(
+            check_json(br#"{"a\u200bb": 1}"#).keys().collect::<Vec<_>>(),
+            ["a\u{200b}b"]
+        );
+    }
+
+    #[test]
+    fn query_and_form_values_are_checked() {
+        let errors = check_pairs(b"q=abc%00&state=draft&password=%00");
+        assert_eq!(errors.keys().collect::<Vec<_>>(), ["q"]);
+        assert!(check_pairs(b"q=caf%C3%A9&page=2").is_empty());
+        assert!(!check_pairs(b"q=%E2%80%AEfdp").is_empty());
+    }
+}

@@ -1,0 +1,57 @@
+//! The admin's hand on the mail queue: a failed or abandoned message goes back to pending,
+//! through the runner, with its audit event.
+
+use serde_json::json;
+
+use crate::auth::CurrentUser;
+use crate::domain::account::Role;
+use crate::domain::outbox::OutboxStatus;
+use crate::error::ServiceError;
+use crate::notify::outbox::{self, OutboxMessage};
+use crate::services::runner::{Audit, Move, change_state};
+use crate::state::AppState;
+
+/// Puts a `failed` or `dead` message back to `pending`, due now, with a fresh count of
+/// attempts. Anything else is a conflict naming the current status; an unknown id, not found.
+pub async fn retry(
+    state: &AppState,
+    user: &CurrentUser,
+    id: String,
+) -> Result<OutboxMessage, ServiceError> {
+    user.require(&[Role::Admin])?;
+    let actor = user.id.clone();
+    let notifier = state.notifier.clone();
+    state
+        .db
+        .transaction(move |conn| {
+            let row = outbox::find(conn, &id)?.ok_or_else(|| {
+                ServiceError::not_found(format!("Aucun message « {id} » dans la file d'envoi."))
+            })?;
+            let from = OutboxStatus::parse(&row.status).ok_or_else(|| {
+                ServiceError::Internal(anyhow::anyhow!("unknown outbox status {:?}", row.status))
+            })?;
+            let to = from.retry().map_err(|message| {
+                let mut extra = serde_json::Map::new();
+                extra.insert("current_status".into(), json!(from));
+                ServiceError::Conflict { message, extra }
+            })?;
+            change_state(
+                conn,
+                &notifier,
+                Move { id: &id, from, to },
+                Audit {
+                    application_id: None,
+                    call_id: None,
+                    actor_id: &actor,
+                    action: "outbox-retry",
+                    payload: json!({"message_id": row.message_id}),
+                },
+                &[],
+            )?;
+            outbox::reset_for_retry(conn, &id)?;
+            let row = outbox::find(conn, &id)?
+                .ok_or_else(|| ServiceError::Internal(anyhow::anyhow!("outbox row vanished")))?;
+            OutboxMessage::try_from(row)
+        })
+        .await
+}

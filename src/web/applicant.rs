@@ -1,0 +1,1330 @@
+//! The applicant's pages: « Mes candidatures », the application in steps (structure, projet,
+//! critères ESS), its documents, the eligibility pre-check, « vérifiez vos réponses » and the
+//! submission, the receipt, the application's page, the withdrawal.
+//!
+//! Before an application exists the domain cannot hold half of it (a draft has all three
+//! sections), so the first two steps are checked by the domain's own validation and kept in
+//! the server-side session; the third creates the draft through the service. From then on
+//! every step saves into the draft through the same service as the API's `PATCH`.
+
+use actix_multipart::Multipart;
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, web};
+use minijinja::{Value, context};
+use serde_json::{Map, Value as Json, json};
+use validator::Validate;
+
+use crate::auth::session;
+use crate::db::applications::ListFilter;
+use crate::domain::application::{EssCommitments, Organisation, Project};
+use crate::domain::application_state::{Action, ApplicationState};
+use crate::domain::territory;
+use crate::error::{AppError, ServiceError};
+use crate::input::{Paging, from_json};
+use crate::services::transitions::{self, Command, WithdrawInput};
+use crate::services::{applications, calls, documents};
+use crate::web::forms::{Errors, Form, euros_input, parse_euros};
+use crate::web::{CSRF_FIELD, PageCtx, WebError, see_other, ser};
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.route("/candidatures", web::get().to(my_applications))
+        .route("/appels/{id}/candidater", web::get().to(start))
+        .route(
+            "/appels/{id}/candidater/{step}",
+            web::get().to(new_step_form),
+        )
+        .route(
+            "/appels/{id}/candidater/{step}",
+            web::post().to(new_step_save),
+        )
+        .route(
+            "/appels/{id}/candidater/{step}/pre-verification",
+            web::post().to(new_step_precheck),
+        )
+        .route(
+            "/candidatures/{id}/modifier/{step}/pre-verification",
+            web::post().to(edit_step_precheck),
+        )
+        .route("/candidatures/{id}", web::get().to(application_page))
+        .route(
+            "/candidatures/{id}/modifier/{step}",
+            web::get().to(edit_step_form),
+        )
+        .route(
+            "/candidatures/{id}/modifier/{step}",
+            web::post().to(edit_step_save),
+        )
+        .route("/candidatures/{id}/pieces", web::get().to(documents_page))
+        .route("/candidatures/{id}/pieces", web::post().to(upload))
+        .route(
+            "/candidatures/{id}/pieces/{doc}/supprimer",
+            web::post().to(delete_document),
+        )
+        .route(
+            "/candidatures/{id}/eligibilite",
+            web::get().to(eligibility_page),
+        )
+        .route("/candidatures/{id}/verifier", web::get().to(check_page))
+        .route("/candidatures/{id}/deposer", web::post().to(submit))
+        .route("/candidatures/{id}/recepisse", web::get().to(receipt))
+        .route("/candidatures/{id}/retirer", web::get().to(withdraw_form))
+        .route("/candidatures/{id}/retirer", web::post().to(withdraw));
+}
+
+/// The three steps of the form, in order: URL segment, section of the body, template.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Step {
+    Organisation,
+    Project,
+    Ess,
+}
+
+impl Step {
+    const ALL: [Step; 3] = [Step::Organisation, Step::Project, Step::Ess];
+
+    fn parse(s: &str) -> Result<Self, WebError> {
+        Self::ALL
+            .into_iter()
+            .find(|st| st.slug() == s)
+            .ok_or_else(|| WebError::from(AppError::not_found("Cette étape n'existe pas.")))
+    }
+
+    fn slug(self) -> &'static str {
+        match self {
+            Self::Organisation => "structure",
+            Self::Project => "projet",
+            Self::Ess => "criteres",
+        }
+    }
+
+    fn section(self) -> &'static str {
+        match self {
+            Self::Organisation => "organisation",
+            Self::Project => "project",
+            Self::Ess => "ess",
+        }
+    }
+
+    fn template(self) -> &'static str {
+        match self {
+            Self::Organisation => "step_organisation.html",
+            Self::Project => "step_project.html",
+            Self::Ess => "step_ess.html",
+        }
+    }
+
+    fn number(self) -> usize {
+        Self::ALL.iter().position(|s| *s == self).unwrap_or(0) + 1
+    }
+
+    fn next(self) -> Option<Step> {
+        Self::ALL.get(self.number()).copied()
+    }
+
+    /// The form's field names in page order (for the error summary).
+    fn fields(self) -> &'static [&'static str] {
+        match self {
+            Self::Organisation => &[
+                "name",
+                "legal_form",
+                "siret",
+                "rna",
+                "created_on",
+                "address",
+                "postal_code",
+                "commune",
+                "employees",
+                "esus",
+                "insertion_structure",
+                "rcs_ess_mention",
+                "in_insolvency_proceedings",
+            ],
+            Self::Project => &[
+                "title",
+                "summary",
+                "stage",
+                "activity_commune",
+                "other_communes",
+                "total_budget",
+                "requested",
+                "starts_on",
+                "jobs_created",
+            ],
+            Self::Ess => &[
+                "purpose_beyond_profit",
+                "democratic_governance",
+                "governance_description",
+                "reinvested_profit_pct",
+                "development_fund_pct",
+                "retained_earnings_and_reserves_pct",
+                "impartible_reserves",
+                "no_capital_amortization",
+                "social_utility",
+                "social_utility_statement",
+                "top5_avg_pay_smic_ratio",
+                "top_pay_smic_ratio",
+            ],
+        }
+    }
+
+    /// The form field showing a body field's error.
+    fn field_of(self, path: &str) -> Option<String> {
+        let path = path
+            .strip_prefix(&format!("{}.", self.section()))
+            .unwrap_or(path);
+        let path = path.split(['[', '.']).next().unwrap_or(path);
+        let name = match path {
+            "commune_insee" => "commune",
+            "activity_communes" => "activity_commune",
+            "total_budget_cents" => "total_budget",
+            "requested_cents" => "requested",
+            other => other,
+        };
+        self.fields().contains(&name).then(|| name.to_owned())
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Form <-> body section
+
+fn yes_no(form: &Form, name: &str, errors: &mut Errors) -> Json {
+    match form.get(name) {
+        "oui" => Json::Bool(true),
+        "non" => Json::Bool(false),
+        _ => {
+            errors.add(name, "répondez par oui ou par non");
+            Json::Null
+        }
+    }
+}
+
+fn choice(form: &Form, name: &str, allowed: &[&str], message: &str, errors: &mut Errors) -> Json {
+    let v = form.get(name);
+    if allowed.contains(&v) {
+        Json::from(v)
+    } else {
+        errors.add(name, message);
+        Json::Null
+    }
+}
+
+/// « 01/03/2025 » (or « 1/3/2025 », « 01.03.2025 », « 2025-03-01 »): a text field, as tested
+/// public services advise, rather than the browsers' date pickers.
+fn parse_date(input: &str) -> Option<chrono::NaiveDate> {
+    let input = input.trim().replace(['.', '-', ' '], "/");
+    let parts: Vec<&str> = input.split('/').collect();
+    let [a, b, c] = parts.as_slice() else {
+        return None;
+    };
+    let (y, m, d) = if a.len() == 4 { (a, b, c) } else { (c, b, a) };
+    if y.len() != 4 {
+        return None;
+    }
+    chrono::NaiveDate::from_ymd_opt(y.parse().ok()?, m.parse().ok()?, d.parse().ok()?)
+}
+
+fn date(form: &Form, name: &str, errors: &mut Errors) -> Json {
+    match parse_date(form.get(name)) {
+        Some(d) => Json::from(d.to_string()),
+        None => {
+            errors.add(
+                name,
+                "indiquez une date réelle sous la forme jour/mois/année, par exemple 01/03/2025",
+            );
+            Json::Null
+        }
+    }
+}
+
+fn whole(form: &Form, name: &str, errors: &mut Errors) -> Json {
+    match form.get(name).replace([' ', '\u{202f}'], "").parse::<u32>() {
+        Ok(n) => Json::from(n),
+        Err(_) => {
+            errors.add(name, "indiquez un nombre entier, 0 s'il n'y en a pas");
+            Json::Null
+        }
+    }
+}
+
+fn optional_pct(form: &Form, name: &str, errors: &mut Errors) -> Json {
+    match form.opt(name) {
+        None => Json::Null,
+        Some(v) => match v.trim_end_matches('%').trim().parse::<u8>() {
+            Ok(n) => Json::from(n),
+            Err(_) => {
+                errors.add(
+                    name,
+                    "indiquez un pourcentage entre 0 et 100, ou laissez vide",
+                );
+                Json::Null
+            }
+        },
+    }
+}
+
+fn optional_ratio(form: &Form, name: &str, errors: &mut Errors) -> Json {
+    match form.opt(name) {
+        None => Json::Null,
+        Some(v) => match v.replace(',', ".").parse::<f64>() {
+            Ok(n) if n.is_finite() => Json::from(n),
+            _ => {
+                errors.add(name, "indiquez un nombre, par exemple 3,5, ou laissez vide");
+                Json::Null
+            }
+        },
+    }
+}
+
+fn amount(form: &Form, name: &str, errors: &mut Errors) -> Json {
+    match parse_euros(form.get(name)) {
+        Some(c) => Json::from(c),
+        None => {
+            errors.add(name, "indiquez un montant en euros, par exemple 20 000");
+            Json::Null
+        }
+    }
+}
+
+fn fold(s: &str) -> String {
+    s.chars()
+        .filter_map(|c| {
+            let c = match c {
+                'à' | 'â' | 'ä' | 'À' | 'Â' => 'a',
+                'é' | 'è' | 'ê' | 'ë' | 'É' | 'È' => 'e',
+                'î' | 'ï' => 'i',
+                'ô' | 'ö' => 'o',
+                'ù' | 'û' | 'ü' => 'u',
+                'ç' => 'c',
+                '-' | '\'' | '’' => ' ',
+                c => c,
+            };
+            (!c.is_whitespace() || c == ' ').then(|| c.to_ascii_lowercase())
+        })
+        .collect::<String>()
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// A commune typed by name (or INSEE code) → its INSEE code. Names are the MEL's communes;
+/// a five-character code is passed on for the domain to judge.
+fn commune_code(input: &str) -> Option<String> {
+    let input = input.trim();
+    if input.is_empty() {
+        return None;
+    }
+    // A code typed as such (« 59350 », « 2A004 »): the domain judges it.
+    let looks_like_code = |s: &str| {
+        s.len() == 5
+            && s.chars().skip(2).all(|c| c.is_ascii_digit())
+            && (s[..2].chars().all(|c| c.is_ascii_digit())
+                || matches!(&s[..2], "2A" | "2B" | "2a" | "2b"))
+    };
+    if looks_like_code(input) {
+        return Some(input.to_uppercase());
+    }
+    let wanted = fold(input);
+    territory::mel_communes()
+        .iter()
+        .find(|c| fold(&c.name) == wanted)
+        .map(|c| c.insee.clone())
+}
+
+fn commune_label(code: &str) -> String {
+    territory::commune_name(code)
+        .map(str::to_owned)
+        .unwrap_or_else(|| code.to_owned())
+}
+
+/// Reads one step's form into its body section; type errors (a word where a number goes)
+/// are the form's own, every rule is the domain's.
+fn section_from_form(step: Step, form: &Form) -> (Json, Errors) {
+    let mut e = Errors::default();
+    let mut m = Map::new();
+    match step {
+        Step::Organisation => {
+            m.insert("name".into(), form.get("name").into());
+            m.insert(
+                "legal_form".into(),
+                choice(
+                    form,
+                    "legal_form",
+                    &[
+                        "association",
+                        "local_law_association",
+                        "foundation",
+                        "mutual",
+                        "cooperative",
+                        "commercial_company",
+                        "sole_proprietorship",
+                        "other",
+                    ],
+                    "choisissez la forme juridique de la structure",
+                    &mut e,
+                ),
+            );
+            m.insert(
+                "siret".into(),
+                form.opt("siret").map(|s| s.replace(' ', "")).into(),
+            );
+            m.insert("rna".into(), form.opt("rna").map(str::to_uppercase).into());
+            m.insert("created_on".into(), date(form, "created_on", &mut e));
+            m.insert("address".into(), form.get("address").into());
+            m.insert("postal_code".into(), form.get("postal_code").into());
+            match commune_code(form.get("commune")) {
+                Some(code) => {
+                    m.insert("commune_insee".into(), code.into());
+                }
+                None => e.add(
+                    "commune",
+                    "indiquez la commune du siège, par exemple Roubaix",
+                ),
+            }
+            m.insert("employees".into(), whole(form, "employees", &mut e));
+            m.insert(
+                "esus".into(),
+                choice(
+                    form,
+                    "esus",
+                    &["approved", "pending", "none"],
+                    "dites si la structure a l'agrément ESUS",
+                    &mut e,
+                ),
+            );
+            m.insert(
+                "insertion_structure".into(),
+                match form.opt("insertion_structure") {
+                    None => Json::Null,
+                    Some(_) => choice(
+                        form,
+                        "insertion_structure",
+                        &["ei", "etti", "ai", "aci", "ea"],
+                        "choisissez un type de structure d'insertion, ou « aucune »",
+                        &mut e,
+                    ),
+                },
+            );
+            m.insert(
+                "rcs_ess_mention".into(),
+                yes_no(form, "rcs_ess_mention", &mut e),
+            );
+            m.insert(
+                "in_insolvency_proceedings".into(),
+                yes_no(form, "in_insolvency_proceedings", &mut e),
+            );
+        }
+        Step::Project => {
+            m.insert("title".into(), form.get("title").into());
+            m.insert("summary".into(), form.get("summary").into());
+            m.insert(
+                "stage".into(),
+                choice(
+                    form,
+                    "stage",
+                    &["startup", "development"],
+                    "dites si le projet démarre ou se développe",
+                    &mut e,
+                ),
+            );
+            let mut communes = Vec::new();
+            match commune_code(form.get("activity_commune")) {
+                Some(c) => communes.push(c),
+                None => e.add(
+                    "activity_commune",
+                    "indiquez la commune où l'activité aura lieu",
+                ),
+            }
+            for other in form.get("other_communes").split([',', ';']) {
+                if other.trim().is_empty() {
+                    continue;
+                }
+                match commune_code(other) {
+                    Some(c) if !communes.contains(&c) => communes.push(c),
+                    Some(_) => {}
+                    None => e.add(
+                        "other_communes",
+                        format!(
+                            "« {} » n'est pas une commune connue de la Métropole",
+                            other.trim()
+                        ),
+                    ),
+                }
+            }
+            m.insert("activity_communes".into(), json!(communes));
+            m.insert(
+                "total_budget_cents".into(),
+                amount(form, "total_budget", &mut e),
+            );
+            m.insert("requested_cents".into(), amount(form, "requested", &mut e));
+            m.insert("starts_on".into(), date(form, "starts_on", &mut e));
+            m.insert("jobs_created".into(), whole(form, "jobs_created", &mut e));
+        }
+        Step::Ess => {
+            m.insert(
+                "purpose_beyond_profit".into(),
+                yes_no(form, "purpose_beyond_profit", &mut e),
+            );
+            m.insert(
+                "democratic_governance".into(),
+                yes_no(form, "democratic_governance", &mut e),
+            );
+            m.insert(
+                "governance_description".into(),
+                form.get("governance_description").into(),
+            );
+            for pct in [
+                "reinvested_profit_pct",
+                "development_fund_pct",
+                "retained_earnings_and_reserves_pct",
+            ] {
+                m.insert(pct.into(), optional_pct(form, pct, &mut e));
+            }
+            m.insert(
+                "impartible_reserves".into(),
+                yes_no(form, "impartible_reserves", &mut e),
+            );
+            m.insert(
+                "no_capital_amortization".into(),
+                yes_no(form, "no_capital_amortization", &mut e),
+            );
+            let allowed = [
+                "fragile_people",
+                "social_link",
+                "citizenship_education",
+                "sustainable_development",
+            ];
+            let utility: Vec<String> = form.all("social_utility");
+            if utility.iter().any(|u| !allowed.contains(&u.as_str())) {
+                e.add("social_utility", "choisissez parmi les objectifs proposés");
+            }
+            m.insert("social_utility".into(), json!(utility));
+            m.insert(
+                "social_utility_statement".into(),
+                form.get("social_utility_statement").into(),
+            );
+            for r in ["top5_avg_pay_smic_ratio", "top_pay_smic_ratio"] {
+                m.insert(r.into(), optional_ratio(form, r, &mut e));
+            }
+        }
+    }
+    (Json::Object(m), e)
+}
+
+/// The domain's checks of one section alone (the same messages as the API's 422).
+fn validate_section(step: Step, section: Json) -> Result<(), ServiceError> {
+    match step {
+        Step::Organisation => from_json::<Organisation>(section)?.validate()?,
+        Step::Project => from_json::<Project>(section)?.validate()?,
+        Step::Ess => from_json::<EssCommitments>(section)?.validate()?,
+    }
+    Ok(())
+}
+
+/// A stored section → the values its form shows.
+fn form_values(step: Step, section: &Json) -> Map<String, Json> {
+    let mut out = Map::new();
+    let Some(obj) = section.as_object() else {
+        return out;
+    };
+    for (k, v) in obj {
+        let shown = match (k.as_str(), v) {
+            ("commune_insee", Json::String(code)) => {
+                out.insert("commune".into(), commune_label(code).into());
+                continue;
+            }
+            ("activity_communes", Json::Array(codes)) => {
+                let names: Vec<String> = codes
+                    .iter()
+                    .filter_map(Json::as_str)
+                    .map(commune_label)
+                    .collect();
+                out.insert(
+                    "activity_commune".into(),
+                    names.first().cloned().unwrap_or_default().into(),
+                );
+                out.insert(
+                    "other_communes".into(),
+                    names.get(1..).unwrap_or(&[]).join(", ").into(),
+                );
+                continue;
+            }
+            ("total_budget_cents", Json::Number(n)) => {
+                out.insert(
+                    "total_budget".into(),
+                    euros_input(n.as_i64().unwrap_or(0)).into(),
+                );
+                continue;
+            }
+            ("requested_cents", Json::Number(n)) => {
+                out.insert(
+                    "requested".into(),
+                    euros_input(n.as_i64().unwrap_or(0)).into(),
+                );
+                continue;
+            }
+            ("created_on" | "starts_on", Json::String(iso)) => Json::from(
+                chrono::NaiveDate::parse_from_str(iso, "%Y-%m-%d")
+                    .map(|d| d.format("%d/%m/%Y").to_string())
+                    .unwrap_or_else(|_| iso.clone()),
+            ),
+            (_, Json::Bool(b)) => Json::from(if *b { "oui" } else { "non" }),
+            (_, Json::Number(n)) => Json::from(n.to_string().replace('.', ",")),
+            (_, Json::Null) => Json::from(""),
+            (_, other) => other.clone(),
+        };
+        out.insert(k.clone(), shown);
+    }
+    let _ = step;
+    out
+}
+
+fn communes_for_datalist() -> Vec<&'static str> {
+    let mut names: Vec<&'static str> = territory::mel_communes()
+        .iter()
+        .map(|c| c.name.as_str())
+        .collect();
+    names.sort_by_key(|n| fold(n));
+    names
+}
+
+// ---------------------------------------------------------------------------------------------
+// Pages
+
+async fn my_applications(ctx: PageCtx) -> Result<HttpResponse, WebError> {
+    let user = ctx.user()?;
+    let page = applications::list(
+        &ctx.state,
+        &user,
+        ListFilter::default(),
+        Paging {
+            page: 1,
+            per_page: 100,
+        },
+    )
+    .await?;
+    let welcome = ctx.req.query_string().contains("bienvenue=1");
+    ctx.render(
+        "applications.html",
+        context! { applications => ser(&page.items), welcome },
+    )
+}
+
+async fn start(id: web::Path<String>) -> HttpResponse {
+    see_other(&format!("/appels/{}/candidater/structure", id.into_inner()))
+}
+
+/// The session key of the steps of a new application to call `call_id`.
+fn draft_key(call_id: &str) -> String {
+    format!("new:{call_id}")
+}
+
+async fn new_step_form(
+    ctx: PageCtx,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, WebError> {
+    let (call_id, step) = path.into_inner();
+    let step = Step::parse(&step)?;
+    ctx.user()?;
+    let call = calls::get(&ctx.state, false, call_id.clone()).await?;
+    let session = ctx.session()?;
+    let draft = session
+        .data
+        .get(draft_key(&call_id))
+        .cloned()
+        .unwrap_or(json!({}));
+    // A later step needs the earlier ones (JavaScript off or a typed URL).
+    if let Some(missing) = Step::ALL
+        .into_iter()
+        .take(step.number() - 1)
+        .find(|s| draft.get(s.section()).is_none())
+    {
+        return Ok(see_other(&format!(
+            "/appels/{call_id}/candidater/{}",
+            missing.slug()
+        )));
+    }
+    let values = draft
+        .get(step.section())
+        .map(|s| form_values(step, s))
+        .unwrap_or_default();
+    render_step(
+        &ctx,
+        step,
+        &call,
+        None,
+        values,
+        Errors::default(),
+        StatusCode::OK,
+    )
+}
+
+fn render_step(
+    ctx: &PageCtx,
+    step: Step,
+    call: &calls::Call,
+    application: Option<&applications::Application>,
+    values: Map<String, Json>,
+    errors: Errors,
+    status: StatusCode,
+) -> Result<HttpResponse, WebError> {
+    let action = match application {
+        Some(a) => format!("/candidatures/{}/modifier/{}", a.id, step.slug()),
+        None => format!("/appels/{}/candidater/{}", call.id, step.slug()),
+    };
+    let back = match (step.number(), application) {
+        (1, Some(a)) => format!("/candidatures/{}", a.id),
+        (1, None) => format!("/appels/{}", call.id),
+        (n, Some(a)) => format!(
+            "/candidatures/{}/modifier/{}",
+            a.id,
+            Step::ALL[n - 2].slug()
+        ),
+        (n, None) => format!("/appels/{}/candidater/{}", call.id, Step::ALL[n - 2].slug()),
+    };
+    ctx.render_status(
+        status,
+        step.template(),
+        context! {
+            call => ser(call),
+            application => ser(&application),
+            step => step.number(),
+            steps => 4,
+            action,
+            back,
+            values => ser(&values),
+            errors => ser(&errors),
+            communes => communes_for_datalist(),
+        },
+    )
+}
+
+async fn new_step_save(
+    ctx: PageCtx,
+    path: web::Path<(String, String)>,
+    body: web::Bytes,
+) -> Result<HttpResponse, WebError> {
+    let (call_id, step) = path.into_inner();
+    let step = Step::parse(&step)?;
+    let form = Form::parse(&body);
+    ctx.check_csrf(form.opt(CSRF_FIELD))?;
+    let user = ctx.user()?;
+    let call = calls::get(&ctx.state, false, call_id.clone()).await?;
+    let session = ctx.session()?;
+    let (section, mut errors) = section_from_form(step, &form);
+    if errors.is_empty()
+        && let Err(e) = validate_section(step, section.clone())
+    {
+        errors = Errors::from_service(e, |p| step.field_of(p), step.fields()[0])?;
+    }
+    if !errors.is_empty() {
+        return render_step(
+            &ctx,
+            step,
+            &call,
+            None,
+            values_of(&form),
+            errors.ordered(step.fields()),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        );
+    }
+    let mut data = session.data.clone();
+    let key = draft_key(&call_id);
+    let mut draft = data.get(&key).cloned().unwrap_or(json!({}));
+    draft[step.section()] = section;
+    if let Some(next) = step.next() {
+        data[&key] = draft;
+        session::save_data(&ctx.state, session.id_hash.clone(), data).await?;
+        return Ok(see_other(&format!(
+            "/appels/{call_id}/candidater/{}",
+            next.slug()
+        )));
+    }
+    // Last step: the draft is created with the three sections.
+    // The typed body the service takes, read as the API reads it (field paths in errors).
+    let created = match crate::input::from_json(draft) {
+        Ok(body) => applications::create(&ctx.state, &user, call_id.clone(), body).await,
+        Err(e) => Err(e),
+    };
+    match created {
+        Ok(app) => {
+            if let Some(obj) = data.as_object_mut() {
+                obj.remove(&key);
+            }
+            session::save_data(&ctx.state, session.id_hash.clone(), data).await?;
+            Ok(see_other(&format!(
+                "/candidatures/{}/pieces?nouvelle=1",
+                app.id
+            )))
+        }
+        Err(ServiceError::Invalid { fields, .. }) => {
+            let errors = Errors::from_fields(&fields, |p| step.field_of(p), step.fields()[0]);
+            render_step(
+                &ctx,
+                step,
+                &call,
+                None,
+                values_of(&form),
+                errors.ordered(step.fields()),
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+fn values_of(form: &Form) -> Map<String, Json> {
+    form.values()
+}
+
+async fn load(ctx: &PageCtx, id: String) -> Result<applications::Application, WebError> {
+    let user = ctx.user()?;
+    Ok(applications::get(&ctx.state, &user, id).await?)
+}
+
+async fn edit_step_form(
+    ctx: PageCtx,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, WebError> {
+    let (id, step) = path.into_inner();
+    let step = Step::parse(&step)?;
+    let app = load(&ctx, id).await?;
+    let call = calls::get(&ctx.state, false, app.call_id.clone()).await?;
+    let body = json!({
+        "organisation": app.organisation,
+        "project": app.project,
+        "ess": app.ess,
+    });
+    let values = form_values(step, &body[step.section()]);
+    render_step(
+        &ctx,
+        step,
+        &call,
+        Some(&app),
+        values,
+        Errors::default(),
+        StatusCode::OK,
+    )
+}
+
+async fn edit_step_save(
+    ctx: PageCtx,
+    path: web::Path<(String, String)>,
+    body: web::Bytes,
+) -> Result<HttpResponse, WebError> {
+    let (id, step) = path.into_inner();
+    let step = Step::parse(&step)?;
+    let form = Form::parse(&body);
+    ctx.check_csrf(form.opt(CSRF_FIELD))?;
+    let user = ctx.user()?;
+    let app = load(&ctx, id.clone()).await?;
+    let call = calls::get(&ctx.state, false, app.call_id.clone()).await?;
+    let (section, errors) = section_from_form(step, &form);
+    let version = form.get("version").parse::<i32>().ok();
+    let errors = if errors.is_empty() {
+        let patch = json!({ step.section(): section });
+        match applications::update(&ctx.state, &user, id.clone(), version, patch).await {
+            Ok(_) => {
+                let next = match step.next() {
+                    Some(n) => format!("/candidatures/{id}/modifier/{}", n.slug()),
+                    None => format!("/candidatures/{id}/pieces"),
+                };
+                return Ok(see_other(&next));
+            }
+            Err(e) => Errors::from_service(e, |p| step.field_of(p), step.fields()[0])?,
+        }
+    } else {
+        errors
+    };
+    render_step(
+        &ctx,
+        step,
+        &call,
+        Some(&app),
+        values_of(&form),
+        errors.ordered(step.fields()),
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+}
+
+/// The live pre-check (JavaScript only): the eligibility of the answers being typed, with
+/// the other sections as saved. 204 while the answers cannot be read as a whole yet.
+async fn precheck_answer(
+    ctx: &PageCtx,
+    form: &Form,
+    step: Step,
+    call_id: String,
+    mut body: Json,
+) -> Result<HttpResponse, WebError> {
+    let user = ctx.user()?;
+    let (section, errors) = section_from_form(step, form);
+    if !errors.is_empty()
+        || Step::ALL
+            .iter()
+            .any(|s| *s != step && body.get(s.section()).is_none())
+    {
+        return Ok(HttpResponse::NoContent().finish());
+    }
+    body[step.section()] = section;
+    match applications::precheck(&ctx.state, &user, call_id, body).await {
+        Ok(ev) => {
+            let verdict_label = match ev.verdict {
+                crate::domain::eligibility::Verdict::Eligible => "les critères sont remplis",
+                crate::domain::eligibility::Verdict::Ineligible => {
+                    "au moins un critère n'est pas rempli"
+                }
+                crate::domain::eligibility::Verdict::NeedsReview => {
+                    "les critères automatiques sont remplis, certains seront vérifiés par la Métropole"
+                }
+            };
+            Ok(HttpResponse::Ok().json(json!({
+                "verdict": ev.verdict,
+                "verdict_label": verdict_label,
+                "criteria": ev.criteria,
+            })))
+        }
+        Err(ServiceError::Invalid { .. }) => Ok(HttpResponse::NoContent().finish()),
+        Err(e) => Err(e.into()),
+    }
+}
+
+async fn new_step_precheck(
+    ctx: PageCtx,
+    path: web::Path<(String, String)>,
+    body: web::Bytes,
+) -> Result<HttpResponse, WebError> {
+    let (call_id, step) = path.into_inner();
+    let step = Step::parse(&step)?;
+    let form = Form::parse(&body);
+    ctx.check_csrf(form.opt(CSRF_FIELD))?;
+    let draft = ctx
+        .session()?
+        .data
+        .get(draft_key(&call_id))
+        .cloned()
+        .unwrap_or(json!({}));
+    precheck_answer(&ctx, &form, step, call_id, draft).await
+}
+
+async fn edit_step_precheck(
+    ctx: PageCtx,
+    path: web::Path<(String, String)>,
+    body: web::Bytes,
+) -> Result<HttpResponse, WebError> {
+    let (id, step) = path.into_inner();
+    let step = Step::parse(&step)?;
+    let form = Form::parse(&body);
+    ctx.check_csrf(form.opt(CSRF_FIELD))?;
+    let app = load(&ctx, id).await?;
+    let saved = json!({
+        "organisation": app.organisation,
+        "project": app.project,
+        "ess": app.ess,
+    });
+    precheck_answer(&ctx, &form, step, app.call_id, saved).await
+}
+
+async fn documents_page(ctx: PageCtx, id: web::Path<String>) -> Result<HttpResponse, WebError> {
+    render_documents(&ctx, id.into_inner(), None, StatusCode::OK).await
+}
+
+async fn render_documents(
+    ctx: &PageCtx,
+    id: String,
+    error: Option<String>,
+    status: StatusCode,
+) -> Result<HttpResponse, WebError> {
+    let user = ctx.user()?;
+    let app = load(ctx, id.clone()).await?;
+    let call = calls::get(&ctx.state, false, app.call_id.clone()).await?;
+    let docs = documents::list(&ctx.state, &user, id).await?;
+    let required: Vec<Value> = call
+        .required_documents
+        .iter()
+        .map(|r| {
+            let attached: Vec<&documents::Document> =
+                docs.iter().filter(|d| d.kind == r.key).collect();
+            context! { key => r.key.clone(), label => r.label.clone(), attached => ser(&attached) }
+        })
+        .collect();
+    let others: Vec<&documents::Document> = docs
+        .iter()
+        .filter(|d| !call.required_documents.iter().any(|r| r.key == d.kind))
+        .collect();
+    let editable = app.state.is_editable() && app.allowed_actions.contains(&Action::Submit);
+    let fresh = ctx.req.query_string().contains("nouvelle=1");
+    // The upload form offers first the first piece still missing.
+    let preselect = call
+        .required_documents
+        .iter()
+        .find(|r| !docs.iter().any(|d| d.kind == r.key))
+        .map(|r| r.key.clone());
+    ctx.render_status(
+        status,
+        "documents.html",
+        context! {
+            application => ser(&app),
+            call => ser(&call),
+            required,
+            others => ser(&others),
+            editable,
+            error,
+            fresh,
+            preselect,
+            types => "PDF, ODT, ODS, DOCX, XLSX, PNG ou JPEG",
+        },
+    )
+}
+
+#[derive(serde::Deserialize)]
+struct CsrfQuery {
+    #[serde(rename = "_csrf")]
+    csrf: Option<String>,
+}
+
+/// The upload form is multipart, which the service reads as a stream: its CSRF token comes in
+/// the query string (the page is same-origin and `Referrer-Policy: same-origin` keeps it here).
+async fn upload(
+    ctx: PageCtx,
+    id: web::Path<String>,
+    q: web::Query<CsrfQuery>,
+    form: Multipart,
+) -> Result<HttpResponse, WebError> {
+    ctx.check_csrf(q.csrf.as_deref())?;
+    let user = ctx.user()?;
+    let id = id.into_inner();
+    match documents::upload(&ctx.state, &user, id.clone(), form).await {
+        Ok(_) => Ok(see_other(&format!("/candidatures/{id}/pieces?ajoutee=1"))),
+        Err(
+            e @ (ServiceError::Invalid { .. }
+            | ServiceError::TooLarge(_)
+            | ServiceError::UnsupportedContent(_)
+            | ServiceError::BadInput(_)),
+        ) => {
+            let message = e.message();
+            let status = actix_web::ResponseError::status_code(&AppError::from(e));
+            render_documents(&ctx, id, Some(message), status).await
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+async fn delete_document(
+    ctx: PageCtx,
+    path: web::Path<(String, String)>,
+    body: web::Bytes,
+) -> Result<HttpResponse, WebError> {
+    let form = Form::parse(&body);
+    ctx.check_csrf(form.opt(CSRF_FIELD))?;
+    let user = ctx.user()?;
+    let (id, doc) = path.into_inner();
+    documents::delete(&ctx.state, &user, id.clone(), doc).await?;
+    Ok(see_other(&format!("/candidatures/{id}/pieces?supprimee=1")))
+}
+
+async fn eligibility_page(ctx: PageCtx, id: web::Path<String>) -> Result<HttpResponse, WebError> {
+    let user = ctx.user()?;
+    let id = id.into_inner();
+    let app = load(&ctx, id.clone()).await?;
+    let call = calls::get(&ctx.state, false, app.call_id.clone()).await?;
+    let report = applications::eligibility(&ctx.state, &user, id).await?;
+    let missing: Vec<String> = report
+        .missing_documents
+        .iter()
+        .map(|k| {
+            call.required_documents
+                .iter()
+                .find(|r| &r.key == k)
+                .map_or_else(|| k.clone(), |r| r.label.clone())
+        })
+        .collect();
+    ctx.render(
+        "eligibility.html",
+        context! { application => ser(&app), call => ser(&call), report => ser(&report), missing },
+    )
+}
+
+async fn check_page(ctx: PageCtx, id: web::Path<String>) -> Result<HttpResponse, WebError> {
+    render_check(&ctx, id.into_inner(), None, StatusCode::OK).await
+}
+
+async fn render_check(
+    ctx: &PageCtx,
+    id: String,
+    error: Option<String>,
+    status: StatusCode,
+) -> Result<HttpResponse, WebError> {
+    let user = ctx.user()?;
+    let app = load(ctx, id.clone()).await?;
+    let call = calls::get(&ctx.state, false, app.call_id.clone()).await?;
+    let report = applications::eligibility(&ctx.state, &user, id.clone()).await?;
+    let docs = documents::list(&ctx.state, &user, id).await?;
+    let commune = commune_label(&app.organisation.commune_insee);
+    let activity: Vec<String> = app
+        .project
+        .activity_communes
+        .iter()
+        .map(|c| commune_label(c))
+        .collect();
+    let can_submit = app.allowed_actions.contains(&Action::Submit);
+    ctx.render_status(
+        status,
+        "check.html",
+        context! {
+            application => ser(&app),
+            call => ser(&call),
+            report => ser(&report),
+            documents => ser(&docs),
+            commune,
+            activity,
+            can_submit,
+            error,
+        },
+    )
+}
+
+async fn submit(
+    ctx: PageCtx,
+    id: web::Path<String>,
+    body: web::Bytes,
+) -> Result<HttpResponse, WebError> {
+    let form = Form::parse(&body);
+    ctx.check_csrf(form.opt(CSRF_FIELD))?;
+    let user = ctx.user()?;
+    let id = id.into_inner();
+    let version = form.get("version").parse::<i32>().ok();
+    match transitions::apply(&ctx.state, &user, id.clone(), version, Command::Submit).await {
+        Ok(_) => Ok(see_other(&format!("/candidatures/{id}/recepisse"))),
+        Err(
+            e @ (ServiceError::Invalid { .. }
+            | ServiceError::Conflict { .. }
+            | ServiceError::StaleVersion(_)),
+        ) => {
+            let message = e.message();
+            let status = actix_web::ResponseError::status_code(&AppError::from(e));
+            render_check(&ctx, id, Some(message), status).await
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+async fn receipt(ctx: PageCtx, id: web::Path<String>) -> Result<HttpResponse, WebError> {
+    let app = load(&ctx, id.into_inner()).await?;
+    if app.submitted_at.is_none() {
+        return Ok(see_other(&format!("/candidatures/{}", app.id)));
+    }
+    let call = calls::get(&ctx.state, false, app.call_id.clone()).await?;
+    let submitted_at = app.submitted_at.map(|t| t.to_rfc3339());
+    ctx.render(
+        "receipt.html",
+        context! { application => ser(&app), call => ser(&call), submitted_at },
+    )
+}
+
+/// What the applicant's timeline says of an event: never who reviews (DESIGN §7), only their
+/// own actions and the Métropole's.
+fn timeline(events: Vec<applications::HistoryEvent>, user_id: &str) -> Vec<Value> {
+    events
+        .into_iter()
+        .filter_map(|e| {
+            let label = match e.action.as_str() {
+                "create" => "Candidature commencée",
+                "update" => "Réponses modifiées",
+                "upload-document" => "Pièce ajoutée",
+                "delete-document" => "Pièce supprimée",
+                "submit" => "Candidature déposée",
+                "request-changes" => "Compléments demandés par la Métropole",
+                "declare-ineligible" => "Candidature déclarée inéligible",
+                "start-review" => "Instruction commencée",
+                "accept" | "decision" if e.to_state.as_deref() == Some("accepted") => {
+                    "Subvention accordée"
+                }
+                "reject" | "decision" => "Candidature non retenue",
+                "accept" => "Subvention accordée",
+                "withdraw" => "Candidature retirée",
+                _ => return None,
+            };
+            let who = if e.actor_id == user_id {
+                "Vous"
+            } else {
+                "La Métropole"
+            };
+            // Only what the applicant wrote or was written to them; never reviewer ids.
+            let note = match e.action.as_str() {
+                "request-changes" => e.payload.get("message").and_then(Json::as_str),
+                "declare-ineligible" | "accept" | "reject" | "decision" => {
+                    e.payload.get("motivation").and_then(Json::as_str)
+                }
+                "withdraw" => e.payload.get("reason").and_then(Json::as_str),
+                "upload-document" | "delete-document" => {
+                    e.payload.get("filename").and_then(Json::as_str)
+                }
+                _ => None,
+            }
+            .map(str::to_owned);
+            Some(context! { label, who, at => e.at.to_rfc3339(), note })
+        })
+        .collect()
+}
+
+async fn application_page(ctx: PageCtx, id: web::Path<String>) -> Result<HttpResponse, WebError> {
+    let user = ctx.user()?;
+    let id = id.into_inner();
+    let app = load(&ctx, id.clone()).await?;
+    let call = calls::get(&ctx.state, false, app.call_id.clone()).await?;
+    let history = applications::history(&ctx.state, &user, id).await?;
+    let request = history
+        .iter()
+        .rev()
+        .find(|e| e.action == "request-changes")
+        .and_then(|e| e.payload.get("message").and_then(Json::as_str))
+        .map(str::to_owned)
+        .filter(|_| app.state == ApplicationState::ChangesRequested);
+    let events = timeline(history, &user.id);
+    let can_submit = app.allowed_actions.contains(&Action::Submit);
+    let can_withdraw = app.allowed_actions.contains(&Action::Withdraw);
+    let state_label = app.state.label_fr();
+    ctx.render(
+        "application.html",
+        context! {
+            application => ser(&app),
+            call => ser(&call),
+            state_label,
+            events,
+            request,
+            can_submit,
+            can_withdraw,
+        },
+    )
+}
+
+async fn withdraw_form(ctx: PageCtx, id: web::Path<String>) -> Result<HttpResponse, WebError> {
+    let app = load(&ctx, id.into_inner()).await?;
+    ctx.render(
+        "withdraw.html",
+        context! { application => ser(&app), values => context! {}, errors => ser(&Errors::default()) },
+    )
+}
+
+async fn withdraw(
+    ctx: PageCtx,
+    id: web::Path<String>,
+    body: web::Bytes,
+) -> Result<HttpResponse, WebError> {
+    let form = Form::parse(&body);
+    ctx.check_csrf(form.opt(CSRF_FIELD))?;
+    let user = ctx.user()?;
+    let id = id.into_inner();
+    let mut errors = Errors::default();
+    if form.get("confirm") != "oui" {
+        errors.add("confirm", "cochez la case pour confirmer le retrait");
+    }
+    if errors.is_empty() {
+        let command = Command::Withdraw(WithdrawInput {
+            reason: form.get("reason").to_owned(),
+        });
+        let version = form.get("version").parse::<i32>().ok();
+        match transitions::apply(&ctx.state, &user, id.clone(), version, command).await {
+            Ok(_) => return Ok(see_other(&format!("/candidatures/{id}?retiree=1"))),
+            Err(e) => {
+                errors =
+                    Errors::from_service(e, |p| (p == "reason").then(|| p.to_owned()), "reason")?
+            }
+        }
+    }
+    let app = load(&ctx, id).await?;
+    ctx.render_status(
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "withdraw.html",
+        context! {
+            application => ser(&app),
+            values => ser(&values_of(&form)),
+            errors => ser(&errors.ordered(&["reason", "confirm"])),
+        },
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dates_as_people_write_them() {
+        let d = chrono::NaiveDate::from_ymd_opt(2025, 3, 1);
+        for input in [
+            "01/03/2025",
+            "1/3/2025",
+            "01.03.2025",
+            "2025-03-01",
+            " 01 03 2025 ",
+        ] {
+            assert_eq!(parse_date(input), d, "{input:?}");
+        }
+        for input in ["31/02/2025", "01/03/25", "mars 2025", "", "2025/13/01"] {
+            assert_eq!(parse_date(input), None, "{input:?}");
+        }
+    }
+
+    #[test]
+    fn communes_are_found_by_name() {
+        assert_eq!(commune_code("Roubaix").as_deref(), Some("59512"));
+        assert_eq!(commune_code("roubaix ").as_deref(), Some("59512"));
+        assert_eq!(commune_code("Villeneuve-d'Ascq").as_deref(), Some("59009"));
+        assert_eq!(commune_code("villeneuve d ascq").as_deref(), Some("59009"));
+        assert_eq!(commune_code("59350").as_deref(), Some("59350"));
+        assert_eq!(commune_code("Paris"), None);
+        assert_eq!(commune_code(""), None);
+    }
+
+    #[test]
+    fn a_step_form_becomes_its_section() {
+        let form = Form::parse(
+            "title=Recyclerie&summary=x&stage=startup&activity_commune=Roubaix\
+             &other_communes=Lille%2C+Tourcoing&total_budget=90+000&requested=20000\
+             &starts_on=15/01/2027&jobs_created=2"
+                .as_bytes(),
+        );
+        let (section, errors) = section_from_form(Step::Project, &form);
+        assert!(errors.is_empty(), "{errors:?}");
+        assert_eq!(section["requested_cents"], 2_000_000);
+        assert_eq!(section["total_budget_cents"], 9_000_000);
+        assert_eq!(
+            section["activity_communes"],
+            json!(["59512", "59350", "59599"])
+        );
+        validate_section(Step::Project, section.clone()).unwrap();
+        let values = form_values(Step::Project, &section);
+        assert_eq!(values["activity_commune"], "Roubaix");
+        assert_eq!(values["requested"], "20000");
+    }
+
+    #[test]
+    fn words_where_numbers_go_are_named() {
+        let form = Form::parse(b"title=&stage=&total_budget=beaucoup&jobs_created=deux");
+        let (_, errors) = section_from_form(Step::Project, &form);
+        for field in [
+            "stage",
+            "activity_commune",
+            "total_budget",
+            "requested",
+            "starts_on",
+            "jobs_created",
+        ] {
+            assert!(errors.fields.contains_key(field), "{field}: {errors:?}");
+        }
+    }
+
+    #[test]
+    fn domain_messages_land_beside_their_field() {
+        let form = Form::parse(
+            b"name=&legal_form=association&siret=73282932000079&created_on=01/03/2025\
+              &address=1+rue&postal_code=59100&commune=Roubaix&employees=1&esus=none\
+              &rcs_ess_mention=non&in_insolvency_proceedings=non",
+        );
+        let (section, errors) = section_from_form(Step::Organisation, &form);
+        assert!(errors.is_empty(), "{errors:?}");
+        let err = validate_section(Step::Organisation, section).unwrap_err();
+        let errors = Errors::from_service(err, |p| Step::Organisation.field_of(p), "name").unwrap();
+        assert!(errors.fields.contains_key("name"), "{errors:?}");
+        assert!(errors.fields.contains_key("siret"), "{errors:?}");
+    }
+}

@@ -1,0 +1,198 @@
+//! The page templates: minijinja, embedded from `templates/pages/` at compile time and
+//! overridable file by file from `web.templates_dir` (as the mail templates are). `.html`
+//! templates escape every value; an undefined variable is an error, not an empty string.
+
+use std::path::Path;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use minijinja::{Environment, UndefinedBehavior, Value, context};
+
+use crate::config::Settings;
+use crate::error::AppError;
+use crate::notify::templates::{date_fr, datetime_fr, describe};
+use crate::web::assets::Assets;
+
+macro_rules! embedded {
+    ($($file:literal),* $(,)?) => {
+        &[$(($file, include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/templates/pages/", $file)))),*]
+    };
+}
+
+/// Every page template, as shipped.
+pub const EMBEDDED: &[(&str, &str)] = embedded!(
+    "_layout.html",
+    "_forms.html",
+    "_criteria.html",
+    "error.html",
+    "home.html",
+    "calls.html",
+    "call.html",
+    "register.html",
+    "signin.html",
+    "legal_accessibility.html",
+    "legal_privacy.html",
+    "legal_notice.html",
+    "applications.html",
+    "step_organisation.html",
+    "step_project.html",
+    "step_ess.html",
+    "documents.html",
+    "eligibility.html",
+    "check.html",
+    "receipt.html",
+    "application.html",
+    "withdraw.html",
+);
+
+pub struct Pages {
+    env: Environment<'static>,
+    globals: Value,
+    pub assets: Assets,
+    pub overridden: Vec<String>,
+}
+
+impl Pages {
+    pub fn load(settings: &Settings) -> anyhow::Result<Self> {
+        let assets = Assets::load(settings)?;
+        let mut env = Environment::new();
+        env.set_undefined_behavior(UndefinedBehavior::Chainable);
+        let mut syntax = minijinja::syntax::SyntaxConfig::builder();
+        syntax.trim_blocks(true).lstrip_blocks(true);
+        env.set_syntax(
+            syntax
+                .build()
+                .map_err(|e| anyhow::anyhow!("template syntax: {e}"))?,
+        );
+        env.add_filter("euros", euros);
+        env.add_filter("date_fr", date_filter);
+        env.add_filter("datetime_fr", datetime_filter);
+        env.add_filter("state_fr", |s: String| {
+            s.parse::<crate::domain::application_state::ApplicationState>()
+                .map(|st| st.label_fr().to_owned())
+                .unwrap_or(s)
+        });
+        env.add_filter("multiline", |s: String| {
+            let escaped = minijinja::HtmlEscape(&s.replace("\r\n", "\n")).to_string();
+            Value::from_safe_string(escaped.replace('\n', "<br>\n"))
+        });
+        let dir = settings.web.templates_dir.trim();
+        let dir = (!dir.is_empty()).then(|| Path::new(dir));
+        let mut overridden = Vec::new();
+        if let Some(dir) = dir {
+            for entry in std::fs::read_dir(dir).map_err(|e| {
+                anyhow::anyhow!(
+                    "web.templates_dir {}: cannot read the directory: {e}",
+                    dir.display()
+                )
+            })? {
+                let name = entry?.file_name().to_string_lossy().into_owned();
+                if !name.starts_with('.') && !EMBEDDED.iter().any(|(n, _)| *n == name) {
+                    anyhow::bail!(
+                        "web.templates_dir {}: unknown page template {name:?}",
+                        dir.display()
+                    );
+                }
+            }
+        }
+        for (name, source) in EMBEDDED {
+            let source = match dir.map(|d| d.join(name)).filter(|p| p.is_file()) {
+                Some(path) => {
+                    overridden.push((*name).to_owned());
+                    std::fs::read_to_string(&path)
+                        .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?
+                }
+                None => (*source).to_owned(),
+            };
+            env.add_template_owned(*name, source)
+                .map_err(|e| anyhow::anyhow!("page template {name}: {}", describe(&e)))?;
+        }
+        // Our own URLs, free of quotes: kept as they are rather than entity-escaped.
+        let url =
+            |name: &str| Value::from_safe_string(assets.url(name).unwrap_or_default().to_owned());
+        let globals = context! {
+            authority => context! {
+                name => settings.authority.name.clone(),
+                scheme => settings.authority.grant_scheme.clone(),
+                logo => url("logo.svg"),
+            },
+            css => url("essor.css"),
+            theme => url("theme.css"),
+            js => url("essor.js"),
+            max_upload_mb => settings.uploads.max_bytes.div_ceil(1024 * 1024),
+        };
+        Ok(Self {
+            env,
+            globals,
+            assets,
+            overridden,
+        })
+    }
+
+    /// Renders `template` with the site's globals, the request's `base` (user, CSRF token,
+    /// path) and the page's own `ctx`.
+    pub fn render(&self, template: &str, base: &Value, ctx: Value) -> Result<String, AppError> {
+        let full = context! {
+            site => self.globals.clone(),
+            ..minijinja::value::merge_maps([ctx, base.clone()])
+        };
+        self.env
+            .get_template(template)
+            .and_then(|t| t.render(full))
+            .map_err(|e| AppError::Internal(anyhow::anyhow!("page {template}: {}", describe(&e))))
+    }
+}
+
+/// `2000000|euros` → « 20 000 € » (integer cents; cents shown only when there are some).
+fn euros(cents: i64) -> String {
+    let sign = if cents < 0 { "-" } else { "" };
+    let c = cents.unsigned_abs();
+    let (units, rest) = (c / 100, c % 100);
+    let digits = units.to_string();
+    let mut grouped = String::new();
+    for (i, ch) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            grouped.push('\u{202f}');
+        }
+        grouped.push(ch);
+    }
+    if rest == 0 {
+        format!("{sign}{grouped}\u{a0}€")
+    } else {
+        format!("{sign}{grouped},{rest:02}\u{a0}€")
+    }
+}
+
+fn date_filter(value: String) -> String {
+    NaiveDate::parse_from_str(&value, "%Y-%m-%d")
+        .map(date_fr)
+        .or_else(|_| DateTime::parse_from_rfc3339(&value).map(|d| date_fr(d.date_naive())))
+        .unwrap_or(value)
+}
+
+fn datetime_filter(value: String) -> String {
+    DateTime::parse_from_rfc3339(&value)
+        .map(|d| datetime_fr(d.with_timezone(&Utc)))
+        .unwrap_or(value)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn euros_are_grouped_the_french_way() {
+        assert_eq!(euros(2_000_000), "20\u{202f}000\u{a0}€");
+        assert_eq!(euros(150), "1,50\u{a0}€");
+        assert_eq!(euros(0), "0\u{a0}€");
+        assert_eq!(euros(123_456_789), "1\u{202f}234\u{202f}567,89\u{a0}€");
+    }
+
+    #[test]
+    fn dates_in_paris_time() {
+        assert_eq!(
+            datetime_filter("2027-01-05T09:00:00+01:00".into()),
+            datetime_fr("2027-01-05T08:00:00Z".parse().unwrap())
+        );
+        assert_eq!(date_filter("2027-03-01".into()), "1er mars 2027");
+    }
+}

@@ -1,0 +1,590 @@
+//! The pages over plain HTTP (no browser needed): headers, static files, sessions, CSRF,
+//! redirects and the no-oracle rule. The same checks as a browser would make, where a
+//! browser would hide them (a POST without a token, another applicant's URL).
+
+use essor::domain::account::Role;
+use reqwest::header::{CONTENT_TYPE, COOKIE, LOCATION, SET_COOKIE};
+use serde_json::json;
+
+use crate::helpers::{PASSWORD, TestApp, sample_application};
+
+/// A browser's cookie jar reduced to what these tests need.
+#[derive(Default, Clone)]
+struct Jar(Vec<(String, String)>);
+
+impl Jar {
+    fn take(&mut self, resp: &reqwest::Response) {
+        for v in resp.headers().get_all(SET_COOKIE) {
+            let v = v.to_str().unwrap();
+            let pair = v.split(';').next().unwrap();
+            let (name, value) = pair.split_once('=').unwrap();
+            self.0.retain(|(n, _)| n != name);
+            if !value.is_empty() && !v.contains("Max-Age=0") {
+                self.0.push((name.to_owned(), value.to_owned()));
+            }
+        }
+    }
+
+    fn header(&self) -> String {
+        self.0
+            .iter()
+            .map(|(n, v)| format!("{n}={v}"))
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
+}
+
+fn hidden_csrf(html: &str) -> String {
+    let marker = "name=\"_csrf\" value=\"";
+    let start = html.find(marker).expect("a CSRF field") + marker.len();
+    html[start..start + 64].to_owned()
+}
+
+async fn get(app: &TestApp, jar: &mut Jar, path: &str) -> reqwest::Response {
+    let resp = app
+        .client
+        .get(app.url(path))
+        .header(COOKIE, jar.header())
+        .send()
+        .await
+        .unwrap();
+    jar.take(&resp);
+    resp
+}
+
+async fn post(
+    app: &TestApp,
+    jar: &mut Jar,
+    path: &str,
+    form: &[(&str, &str)],
+) -> reqwest::Response {
+    let body = url::form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(form)
+        .finish();
+    let resp = app
+        .client
+        .post(app.url(path))
+        .header(COOKIE, jar.header())
+        .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    jar.take(&resp);
+    resp
+}
+
+/// Signs in through the page; returns the jar holding the session cookie.
+async fn sign_in(app: &TestApp, email: &str) -> Jar {
+    let mut jar = Jar::default();
+    let page = get(app, &mut jar, "/connexion").await.text().await.unwrap();
+    let csrf = hidden_csrf(&page);
+    let resp = post(
+        app,
+        &mut jar,
+        "/connexion",
+        &[("_csrf", &csrf), ("email", email), ("password", PASSWORD)],
+    )
+    .await;
+    assert_eq!(resp.status(), 303, "sign-in of {email}");
+    assert!(jar.0.iter().any(|(n, _)| n == "essor_session"));
+    jar
+}
+
+async fn session_rows(app: &TestApp) -> i64 {
+    app.count("web_sessions").await
+}
+
+async fn pages_carry_security_headers_and_static_files_are_cached(app: TestApp) {
+    let resp = app.get("/").await;
+    assert_eq!(resp.status(), 200);
+    let h = resp.headers();
+    assert_eq!(
+        h["content-security-policy"],
+        "default-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'"
+    );
+    assert_eq!(h["x-content-type-options"], "nosniff");
+    assert_eq!(h["referrer-policy"], "same-origin");
+    assert_eq!(h["cache-control"], "no-store");
+    assert!(h[CONTENT_TYPE].to_str().unwrap().starts_with("text/html"));
+    let html = resp.text().await.unwrap();
+    assert!(html.contains("<html lang=\"fr\">"));
+    assert!(!html.contains("<script>"), "no inline script");
+    assert!(
+        !html.contains("style="),
+        "no inline style (the CSP would block it)"
+    );
+    // Every asset the page names is served, hashed, for a year.
+    let mut assets = 0;
+    for piece in html.split('"').filter(|p| p.starts_with("/static/")) {
+        let resp = app.get(piece).await;
+        assert_eq!(resp.status(), 200, "{piece}");
+        assert_eq!(
+            resp.headers()["cache-control"],
+            "public, max-age=31536000, immutable"
+        );
+        assets += 1;
+    }
+    assert_eq!(assets, 4, "css, theme, script, logo");
+    assert_eq!(
+        app.get("/static/essor.css").await.status(),
+        404,
+        "unhashed name"
+    );
+}
+
+async fn unknown_pages_are_html_and_unknown_api_paths_json(app: TestApp) {
+    let page = app.get("/nulle-part").await;
+    assert_eq!(page.status(), 404);
+    assert!(
+        page.headers()[CONTENT_TYPE]
+            .to_str()
+            .unwrap()
+            .starts_with("text/html")
+    );
+    assert!(page.text().await.unwrap().contains("Page introuvable"));
+    for path in ["/api/v1/nulle-part", "/api", "/health/nulle-part"] {
+        let api = app.get(path).await;
+        assert_eq!(api.status(), 404, "{path}");
+        assert_eq!(
+            api.headers()[CONTENT_TYPE],
+            "application/problem+json",
+            "{path}"
+        );
+    }
+}
+
+async fn a_page_needing_sign_in_redirects_there_and_back(app: TestApp) {
+    let resp = app.get("/candidatures?x=1").await;
+    assert_eq!(resp.status(), 303);
+    assert_eq!(
+        resp.headers()[LOCATION],
+        "/connexion?retour=%2Fcandidatures%3Fx%3D1"
+    );
+    app.account(Role::Applicant, "porteur@exemple.fr").await;
+    let mut jar = Jar::default();
+    let page = get(&app, &mut jar, "/connexion?retour=/candidatures?x=1")
+        .await
+        .text()
+        .await
+        .unwrap()
+        .replace("&#x2f;", "/");
+    let csrf = hidden_csrf(&page);
+    assert!(page.contains("name=\"retour\" value=\"/candidatures?x=1\""));
+    let resp = post(
+        &app,
+        &mut jar,
+        "/connexion",
+        &[
+            ("_csrf", &csrf),
+            ("email", "porteur@exemple.fr"),
+            ("password", PASSWORD),
+            ("retour", "/candidatures?x=1"),
+        ],
+    )
+    .await;
+    assert_eq!(resp.status(), 303);
+    assert_eq!(resp.headers()[LOCATION], "/candidatures?x=1");
+    // Never to another site.
+    let resp = post(
+        &app,
+        &mut Jar(jar
+            .0
+            .iter()
+            .filter(|(n, _)| n != "essor_session")
+            .cloned()
+            .collect()),
+        "/connexion",
+        &[
+            ("_csrf", &csrf),
+            ("email", "porteur@exemple.fr"),
+            ("password", PASSWORD),
+            ("retour", "//evil.example/"),
+        ],
+    )
+    .await;
+    assert_eq!(resp.headers()[LOCATION], "/candidatures");
+}
+
+async fn sessions_are_renewed_at_sign_in_and_ended_at_sign_out(app: TestApp) {
+    app.account(Role::Applicant, "porteur@exemple.fr").await;
+    let mut jar = sign_in(&app, "porteur@exemple.fr").await;
+    let first = jar
+        .0
+        .iter()
+        .find(|(n, _)| n == "essor_session")
+        .unwrap()
+        .1
+        .clone();
+    let resp = get(&app, &mut jar, "/candidatures").await;
+    assert_eq!(resp.status(), 200);
+    // The cookie's attributes.
+    let mut probe = Jar::default();
+    let page = get(&app, &mut probe, "/connexion")
+        .await
+        .text()
+        .await
+        .unwrap();
+    let csrf = hidden_csrf(&page);
+    let resp = app
+        .client
+        .post(app.url("/connexion"))
+        .header(COOKIE, probe.header())
+        .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .body(format!(
+            "_csrf={csrf}&email=porteur%40exemple.fr&password={}",
+            PASSWORD.replace(' ', "+")
+        ))
+        .send()
+        .await
+        .unwrap();
+    let set = resp.headers()[SET_COOKIE].to_str().unwrap().to_owned();
+    assert!(set.starts_with("essor_session="), "{set}");
+    assert!(
+        set.contains("HttpOnly") && set.contains("SameSite=Lax") && set.contains("Path=/"),
+        "{set}"
+    );
+    assert!(
+        !set.contains("Secure"),
+        "not in the test environment: {set}"
+    );
+    // Signing in again from the same browser replaces the session.
+    let before = session_rows(&app).await;
+    let page = get(&app, &mut jar, "/connexion")
+        .await
+        .text()
+        .await
+        .unwrap();
+    let csrf = hidden_csrf(&page);
+    post(
+        &app,
+        &mut jar,
+        "/connexion",
+        &[
+            ("_csrf", &csrf),
+            ("email", "porteur@exemple.fr"),
+            ("password", PASSWORD),
+        ],
+    )
+    .await;
+    let second = jar
+        .0
+        .iter()
+        .find(|(n, _)| n == "essor_session")
+        .unwrap()
+        .1
+        .clone();
+    assert_ne!(first, second, "a new id at sign-in");
+    assert_eq!(session_rows(&app).await, before, "the old session is gone");
+    let mut old = Jar(vec![("essor_session".into(), first)]);
+    assert_eq!(
+        get(&app, &mut old, "/candidatures").await.status(),
+        303,
+        "old id is worthless"
+    );
+    // Sign-out deletes the row and the cookie.
+    let page = get(&app, &mut jar, "/candidatures")
+        .await
+        .text()
+        .await
+        .unwrap();
+    let csrf = hidden_csrf(&page);
+    let resp = post(&app, &mut jar, "/deconnexion", &[("_csrf", &csrf)]).await;
+    assert_eq!(resp.status(), 303);
+    assert_eq!(session_rows(&app).await, before - 1);
+    let mut stale = Jar(vec![("essor_session".into(), second)]);
+    assert_eq!(get(&app, &mut stale, "/candidatures").await.status(), 303);
+}
+
+async fn the_session_cookie_authenticates_the_api_too(app: TestApp) {
+    app.account(Role::Applicant, "porteur@exemple.fr").await;
+    let mut jar = sign_in(&app, "porteur@exemple.fr").await;
+    let resp = get(&app, &mut jar, "/api/v1/me").await;
+    assert_eq!(resp.status(), 200);
+    let me: serde_json::Value = resp.json().await.unwrap();
+    assert_eq!(me["email"], "porteur@exemple.fr");
+}
+
+async fn a_form_without_its_csrf_token_is_refused_and_changes_nothing(app: TestApp) {
+    let staff = app.account(Role::Staff, "agent@lillemetropole.fr").await;
+    let applicant = app.account(Role::Applicant, "porteur@exemple.fr").await;
+    let call = app.published_call(&staff.token, json!({})).await;
+    let draft = app
+        .draft_application(
+            &applicant.token,
+            call["id"].as_str().unwrap(),
+            &sample_application(),
+        )
+        .await;
+    let id = draft["id"].as_str().unwrap();
+    let mut jar = sign_in(&app, "porteur@exemple.fr").await;
+    let audit = app.count("audit_events").await;
+    for token in [None, Some("0".repeat(64))] {
+        let mut form = vec![("reason", "Projet reporté."), ("confirm", "oui")];
+        if let Some(t) = &token {
+            form.push(("_csrf", t));
+        }
+        let resp = post(
+            &app,
+            &mut jar,
+            &format!("/candidatures/{id}/retirer"),
+            &form,
+        )
+        .await;
+        assert_eq!(resp.status(), 403, "token {token:?}");
+        assert!(resp.text().await.unwrap().contains("Accès refusé"));
+    }
+    let resp = app
+        .get_as(&applicant.token, &format!("/api/v1/applications/{id}"))
+        .await;
+    let now: serde_json::Value = resp.json().await.unwrap();
+    assert_eq!(now["state"], "draft", "nothing changed");
+    assert_eq!(app.count("audit_events").await, audit);
+    // Sign-in and registration forms are protected too (double-submit cookie).
+    let mut anonymous = Jar::default();
+    let users = app.count("users").await;
+    let resp = post(
+        &app,
+        &mut anonymous,
+        "/compte/inscription",
+        &[
+            ("full_name", "X"),
+            ("email", "x@exemple.fr"),
+            ("password", PASSWORD),
+        ],
+    )
+    .await;
+    assert_eq!(resp.status(), 403);
+    assert_eq!(app.count("users").await, users);
+    // A multipart upload carries its token in the query string.
+    let audit = app.count("audit_events").await;
+    let resp = app
+        .client
+        .post(app.url(&format!(
+            "/candidatures/{id}/pieces?_csrf={}",
+            "0".repeat(64)
+        )))
+        .header(COOKIE, jar.header())
+        .multipart(reqwest::multipart::Form::new().text("kind", "rib").part(
+            "file",
+            reqwest::multipart::Part::bytes(crate::helpers::PDF.to_vec()).file_name("rib.pdf"),
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 403);
+    assert_eq!(app.count("application_documents").await, 0);
+    assert_eq!(app.count("audit_events").await, audit);
+}
+
+async fn another_applicants_application_is_not_found(app: TestApp) {
+    let staff = app.account(Role::Staff, "agent@lillemetropole.fr").await;
+    let owner = app.account(Role::Applicant, "porteur@exemple.fr").await;
+    app.account(Role::Applicant, "autre@exemple.fr").await;
+    let call = app.published_call(&staff.token, json!({})).await;
+    let draft = app
+        .draft_application(
+            &owner.token,
+            call["id"].as_str().unwrap(),
+            &sample_application(),
+        )
+        .await;
+    let id = draft["id"].as_str().unwrap();
+    let mut jar = sign_in(&app, "autre@exemple.fr").await;
+    for path in [
+        "",
+        "/pieces",
+        "/eligibilite",
+        "/verifier",
+        "/retirer",
+        "/modifier/projet",
+    ] {
+        let resp = get(&app, &mut jar, &format!("/candidatures/{id}{path}")).await;
+        assert_eq!(resp.status(), 404, "{path}");
+        assert!(resp.text().await.unwrap().contains("Page introuvable"));
+    }
+    let page = get(&app, &mut jar, "/candidatures")
+        .await
+        .text()
+        .await
+        .unwrap();
+    let csrf = hidden_csrf(&page);
+    let resp = post(
+        &app,
+        &mut jar,
+        &format!("/candidatures/{id}/retirer"),
+        &[("_csrf", &csrf), ("reason", "x"), ("confirm", "oui")],
+    )
+    .await;
+    assert_eq!(resp.status(), 404);
+    let unknown = get(
+        &app,
+        &mut jar,
+        "/candidatures/01936f4e-5a7b-7c3d-9e2f-0a1b2c3d4e5f",
+    )
+    .await;
+    assert_eq!(
+        unknown.status(),
+        404,
+        "the same answer as for a foreign one"
+    );
+}
+
+/// The agents ask for changes: the applicant reads their message on the application's page,
+/// changes an answer through the step form, and submits again from « vérifiez vos réponses ».
+async fn changes_requested_are_shown_answered_and_resubmitted(app: TestApp) {
+    let staff = app.account(Role::Staff, "agent@lillemetropole.fr").await;
+    let applicant = app.account(Role::Applicant, "porteur@exemple.fr").await;
+    let call = app.published_call(&staff.token, json!({})).await;
+    let submitted = app
+        .submitted_application(&applicant.token, call["id"].as_str().unwrap())
+        .await;
+    let id = submitted["id"].as_str().unwrap();
+    let resp = app
+        .post_json(
+            Some(&staff.token),
+            &format!("/api/v1/applications/{id}/request-changes"),
+            &json!({"message": "Merci de joindre le budget signé par le trésorier."}),
+        )
+        .await;
+    assert_eq!(resp.status(), 200);
+
+    let mut jar = sign_in(&app, "porteur@exemple.fr").await;
+    let page = get(&app, &mut jar, &format!("/candidatures/{id}"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("La Métropole vous demande des compléments"));
+    assert!(page.contains("Merci de joindre le budget signé par le trésorier."));
+    assert!(page.contains("modifications demandées"), "state in words");
+    assert!(
+        !page.contains("agent@lillemetropole.fr"),
+        "no agent's identity"
+    );
+
+    // The answer: a changed project title, through the step form.
+    let form = get(
+        &app,
+        &mut jar,
+        &format!("/candidatures/{id}/modifier/projet"),
+    )
+    .await
+    .text()
+    .await
+    .unwrap();
+    let csrf = hidden_csrf(&form);
+    let current: serde_json::Value = app
+        .get_as(&applicant.token, &format!("/api/v1/applications/{id}"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let version = current["version"].to_string();
+    let resp = post(
+        &app,
+        &mut jar,
+        &format!("/candidatures/{id}/modifier/projet"),
+        &[
+            ("_csrf", &csrf),
+            ("version", &version),
+            ("title", "Recyclerie de quartier, budget signé"),
+            ("summary", "Collecte, réparation et revente."),
+            ("stage", "startup"),
+            ("activity_commune", "Villeneuve-d'Ascq"),
+            ("total_budget", "90 000"),
+            ("requested", "20 000"),
+            ("starts_on", "15/01/2027"),
+            ("jobs_created", "2"),
+        ],
+    )
+    .await;
+    assert_eq!(resp.status(), 303);
+    let check = get(&app, &mut jar, &format!("/candidatures/{id}/verifier"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(check.contains("Recyclerie de quartier, budget signé"));
+    assert!(check.contains("Déposer ma candidature"));
+    let now: serde_json::Value = app
+        .get_as(&applicant.token, &format!("/api/v1/applications/{id}"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let version = now["version"].to_string();
+    let resp = post(
+        &app,
+        &mut jar,
+        &format!("/candidatures/{id}/deposer"),
+        &[("_csrf", &csrf), ("version", &version)],
+    )
+    .await;
+    assert_eq!(resp.status(), 303);
+    assert_eq!(
+        resp.headers()[LOCATION],
+        format!("/candidatures/{id}/recepisse").as_str()
+    );
+    let after: serde_json::Value = app
+        .get_as(&applicant.token, &format!("/api/v1/applications/{id}"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(after["state"], "submitted");
+    assert_eq!(
+        after["project"]["title"],
+        "Recyclerie de quartier, budget signé"
+    );
+}
+
+/// A stale version (another tab saved first) is refused beside the form, nothing saved.
+async fn a_stale_form_is_refused_and_changes_nothing(app: TestApp) {
+    let staff = app.account(Role::Staff, "agent@lillemetropole.fr").await;
+    let applicant = app.account(Role::Applicant, "porteur@exemple.fr").await;
+    let call = app.published_call(&staff.token, json!({})).await;
+    let draft = app
+        .draft_application(
+            &applicant.token,
+            call["id"].as_str().unwrap(),
+            &sample_application(),
+        )
+        .await;
+    let id = draft["id"].as_str().unwrap();
+    let mut jar = sign_in(&app, "porteur@exemple.fr").await;
+    let page = get(&app, &mut jar, "/candidatures")
+        .await
+        .text()
+        .await
+        .unwrap();
+    let csrf = hidden_csrf(&page);
+    let resp = post(
+        &app,
+        &mut jar,
+        &format!("/candidatures/{id}/deposer"),
+        &[("_csrf", &csrf), ("version", "99")],
+    )
+    .await;
+    assert_eq!(resp.status(), 412);
+    assert!(resp.text().await.unwrap().contains("modifiée entre-temps"));
+    let now: serde_json::Value = app
+        .get_as(&applicant.token, &format!("/api/v1/applications/{id}"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(now["state"], "draft");
+}
+
+crate::both_backends!(
+    changes_requested_are_shown_answered_and_resubmitted,
+    a_stale_form_is_refused_and_changes_nothing,
+    pages_carry_security_headers_and_static_files_are_cached,
+    unknown_pages_are_html_and_unknown_api_paths_json,
+    a_page_needing_sign_in_redirects_there_and_back,
+    sessions_are_renewed_at_sign_in_and_ended_at_sign_out,
+    the_session_cookie_authenticates_the_api_too,
+    a_form_without_its_csrf_token_is_refused_and_changes_nothing,
+    another_applicants_application_is_not_found,
+);

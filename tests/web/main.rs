@@ -1,0 +1,14 @@
+//! The pages driven by a real Chromium through WebDriver (chromedriver), over a real server on
+//! a random port and a real database (SQLite and PostgreSQL), with axe-core run on every page
+//! visited and screenshots at 1280 and 375 px under target/screenshots/.
+//!
+//! Without Chromium the tests print `WARNING … SKIPPED`; with ESSOR_REQUIRE_BROWSER=1 they
+//! fail instead.
+
+#[allow(dead_code)]
+#[path = "../api/helpers.rs"]
+mod helpers;
+
+mod browser;
+mod http;
+mod journey;
