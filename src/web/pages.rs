@@ -28,6 +28,8 @@ pub const EMBEDDED: &[(&str, &str)] = embedded!(
     "calls.html",
     "call.html",
     "register.html",
+    "register_sent.html",
+    "verify.html",
     "signin.html",
     "legal_accessibility.html",
     "legal_privacy.html",

@@ -20,6 +20,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/appels/{id}", web::get().to(call_page))
         .route("/compte/inscription", web::get().to(register_form))
         .route("/compte/inscription", web::post().to(register))
+        .route("/compte/verifier", web::get().to(verify_form))
+        .route("/compte/verifier", web::post().to(verify))
+        .route("/compte/verifier/renvoyer", web::post().to(resend))
         .route("/connexion", web::get().to(signin_form))
         .route("/connexion", web::post().to(signin))
         .route("/deconnexion", web::post().to(signout))
@@ -85,24 +88,24 @@ const REGISTER_FIELDS: [&str; 3] = ["full_name", "email", "password"];
 async fn register(ctx: PageCtx, body: web::Bytes) -> Result<HttpResponse, WebError> {
     let form = Form::parse(&body);
     ctx.check_csrf(form.opt(CSRF_FIELD))?;
-    accounts::count_account_request(&ctx.state, client_ip(&ctx.req)).await?;
     let account = accounts::NewAccount::parse(
         form.get("email"),
         form.get("password"),
         form.get("full_name"),
         Role::Applicant,
     );
+    // The same service as `POST /api/v1/auth/register`: the same page whether or not the
+    // address already has an account (its owner gets a mail saying so), so the form tells a
+    // stranger nothing; and no sign-in here, which would tell it too.
     let result = match account {
-        Ok(account) => accounts::create(&ctx.state, account).await,
+        Ok(account) => accounts::register(&ctx.state, client_ip(&ctx.req), account).await,
         Err(e) => Err(e),
     };
-    let user = match result {
-        Ok(user) => user,
-        Err(ServiceError::Conflict { message, .. }) => {
-            let mut errors = Errors::default();
-            errors.add("email", message);
-            return again(&ctx, "register.html", &form, errors);
-        }
+    match result {
+        Ok(()) => ctx.render(
+            "register_sent.html",
+            context! { email => form.get("email") },
+        ),
         Err(e) => {
             let errors = Errors::from_service(
                 e,
@@ -110,10 +113,70 @@ async fn register(ctx: PageCtx, body: web::Bytes) -> Result<HttpResponse, WebErr
                 "email",
             )?
             .ordered(&REGISTER_FIELDS);
-            return again(&ctx, "register.html", &form, errors);
+            again(&ctx, "register.html", &form, errors)
         }
+    }
+}
+
+#[derive(serde::Deserialize)]
+struct TokenQuery {
+    token: Option<String>,
+}
+
+/// The link of the verification mail. Following it only shows a button: a link checker of a
+/// mail service that opens every link must not use up the single-use token.
+async fn verify_form(ctx: PageCtx, q: web::Query<TokenQuery>) -> Result<HttpResponse, WebError> {
+    ctx.render(
+        "verify.html",
+        context! { token => q.token.clone().unwrap_or_default(), errors => ser(&Errors::default()) },
+    )
+}
+
+async fn verify(ctx: PageCtx, body: web::Bytes) -> Result<HttpResponse, WebError> {
+    let form = Form::parse(&body);
+    ctx.check_csrf(form.opt(CSRF_FIELD))?;
+    let token = form.get("token").to_owned();
+    match accounts::verify_email(&ctx.state, client_ip(&ctx.req), token.clone()).await {
+        Ok(()) => {
+            // A signed-in applicant carries on; anyone else signs in next.
+            let target = if ctx.session.is_some() {
+                "/candidatures?verifiee=1"
+            } else {
+                "/connexion?verifiee=1"
+            };
+            Ok(see_other(target))
+        }
+        Err(e @ ServiceError::Invalid { .. }) => {
+            // Expired, used or unknown: said in French, with the way to get a new link.
+            let errors = Errors::from_service(e, |_| Some("confirm".to_owned()), "confirm")?;
+            ctx.render_status(
+                actix_web::http::StatusCode::UNPROCESSABLE_ENTITY,
+                "verify.html",
+                context! { token, errors => ser(&errors) },
+            )
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// A new verification link, for a signed-in applicant whose link expired or was used.
+async fn resend(ctx: PageCtx, body: web::Bytes) -> Result<HttpResponse, WebError> {
+    let form = Form::parse(&body);
+    ctx.check_csrf(form.opt(CSRF_FIELD))?;
+    let Ok(user) = ctx.user() else {
+        // Back to the verification page after signing in (a POST cannot be replayed).
+        return Ok(see_other("/connexion?retour=%2Fcompte%2Fverifier"));
     };
-    sign_in(&ctx, user.id, "/candidatures?bienvenue=1").await
+    let sent = match accounts::resend_verification(&ctx.state, client_ip(&ctx.req), &user).await {
+        Ok(()) => true,
+        // Already verified: nothing to send, and the page says so.
+        Err(ServiceError::Conflict { .. }) => false,
+        Err(e) => return Err(e.into()),
+    };
+    ctx.render(
+        "verify.html",
+        context! { token => "", errors => ser(&Errors::default()), sent, already => !sent },
+    )
 }
 
 /// The form again, with the values typed (never the password) and the errors.
@@ -144,9 +207,10 @@ struct ReturnQuery {
 
 async fn signin_form(ctx: PageCtx, q: web::Query<ReturnQuery>) -> Result<HttpResponse, WebError> {
     let retour = q.retour.as_deref().and_then(safe_return);
+    let verified = ctx.req.query_string().contains("verifiee=1");
     ctx.render(
         "signin.html",
-        context! { values => context! {}, errors => ser(&Errors::default()), retour },
+        context! { values => context! {}, errors => ser(&Errors::default()), retour, verified },
     )
 }
 

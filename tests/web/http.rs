@@ -585,7 +585,50 @@ async fn a_stale_form_is_refused_and_changes_nothing(app: TestApp) {
     assert_eq!(now["state"], "draft");
 }
 
+/// The registration page answers a known address exactly as a new one, creates nothing for
+/// it, and signs no one in: the page is no oracle of who has an account.
+async fn registration_page_tells_a_stranger_nothing(app: TestApp) {
+    app.account(Role::Applicant, "porteur@exemple.fr").await;
+    let users = app.count("users").await;
+    let mut answers = Vec::new();
+    for email in ["nouvelle@exemple.fr", "porteur@exemple.fr"] {
+        let mut jar = Jar::default();
+        let page = get(&app, &mut jar, "/compte/inscription").await;
+        let csrf = hidden_csrf(&page.text().await.unwrap());
+        let resp = post(
+            &app,
+            &mut jar,
+            "/compte/inscription",
+            &[
+                ("_csrf", csrf.as_str()),
+                ("full_name", "Jeanne Dupont"),
+                ("email", email),
+                ("password", PASSWORD),
+            ],
+        )
+        .await;
+        assert_eq!(resp.status(), 200, "{email}");
+        assert!(
+            resp.headers().get_all(SET_COOKIE).iter().all(|c| !c
+                .to_str()
+                .unwrap()
+                .starts_with(essor::auth::session::COOKIE)),
+            "no session for {email}"
+        );
+        let html = resp.text().await.unwrap().replace(email, "ADRESSE");
+        answers.push(html.replace(&csrf, "CSRF"));
+    }
+    assert_eq!(answers[0], answers[1], "the same page for a known address");
+    assert_eq!(app.count("users").await, users + 1, "only the new address");
+    // Its owner is told, by mail.
+    let (link, _) = app
+        .account_mail("porteur@exemple.fr", "account_exists")
+        .await;
+    assert!(link.contains("?token="), "{link}");
+}
+
 crate::both_backends!(
+    registration_page_tells_a_stranger_nothing,
     changes_requested_are_shown_answered_and_resubmitted,
     a_stale_form_is_refused_and_changes_nothing,
     pages_carry_security_headers_and_static_files_are_cached,

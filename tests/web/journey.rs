@@ -78,8 +78,35 @@ async fn journey(app: TestApp, js: bool) {
     b.fill("email", "jeanne@exemple.fr").await;
     b.fill("password", PASSWORD).await;
     b.press("Créer mon compte").await;
-    assert_eq!(b.path().await, "/candidatures?bienvenue=1");
+    // The same page for a new address and a known one: nothing tells a stranger which
+    // addresses have accounts, and no one is signed in by it.
+    assert_eq!(b.h1().await, "Vérifiez votre messagerie");
+    b.visit("inscription-envoyee").await;
+    // The link of the verification mail shows a button (a mail service's link checker must
+    // not use the single-use token up), which confirms the address.
+    let (link, _) = app
+        .account_mail("jeanne@exemple.fr", "account_verify_email")
+        .await;
+    let token = link.split("?token=").nth(1).unwrap().to_owned();
+    b.goto(&format!("/compte/verifier?token={token}")).await;
+    assert_eq!(b.h1().await, "Confirmer votre adresse électronique");
+    b.visit("verifier-adresse").await;
+    b.press("Confirmer mon adresse").await;
+    assert_eq!(b.path().await, "/connexion?verifiee=1");
+    b.visit("connexion-verifiee").await;
+    b.fill("email", "jeanne@exemple.fr").await;
+    b.fill("password", PASSWORD).await;
+    b.press("Se connecter").await;
+    assert_eq!(b.path().await, "/candidatures");
     b.visit("mes-candidatures").await;
+    // The link served once.
+    b.goto(&format!("/compte/verifier?token={token}")).await;
+    b.press("Confirmer mon adresse").await;
+    assert!(
+        b.body().await.contains("a déjà servi"),
+        "a used link is refused in French"
+    );
+    b.visit("verifier-adresse-erreur").await;
 
     b.goto(&format!("/appels/{call_id}")).await;
     b.click("Candidater à cet appel").await;
