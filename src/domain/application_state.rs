@@ -89,6 +89,13 @@ pub const TRANSITIONS: &[Transition] = &[
         Actor::Staff,
         S::Ineligible,
     ),
+    // Changes were requested and never came: the agents can close the file (DESIGN.md §7).
+    row(
+        S::ChangesRequested,
+        A::DeclareIneligible,
+        Actor::Staff,
+        S::Ineligible,
+    ),
     row(S::Submitted, A::StartReview, Actor::Staff, S::UnderReview),
     row(S::UnderReview, A::Accept, Actor::Staff, S::Accepted),
     row(S::UnderReview, A::Reject, Actor::Staff, S::Rejected),
@@ -291,6 +298,12 @@ mod tests {
         ("changes_requested", "submit", "owner", "submitted"),
         ("submitted", "request-changes", "staff", "changes_requested"),
         ("submitted", "declare-ineligible", "staff", "ineligible"),
+        (
+            "changes_requested",
+            "declare-ineligible",
+            "staff",
+            "ineligible",
+        ),
         ("submitted", "start-review", "staff", "under_review"),
         ("under_review", "accept", "staff", "accepted"),
         ("under_review", "reject", "staff", "rejected"),
@@ -381,9 +394,9 @@ mod tests {
             }
         }
         assert_eq!(cells, 8 * 7 * 3);
-        assert_eq!(ok, 11, "one success per row of §7");
-        assert_eq!(forbidden, 22, "the two other actors of each row");
-        assert_eq!(not_allowed, 168 - 11 - 22);
+        assert_eq!(ok, 12, "one success per row of §7");
+        assert_eq!(forbidden, 24, "the two other actors of each row");
+        assert_eq!(not_allowed, 168 - 12 - 24);
     }
 
     #[test]
@@ -417,7 +430,7 @@ mod tests {
             ),
             (S::Submitted, Actor::Other, &[]),
             (S::ChangesRequested, Actor::Owner, &[Submit, Withdraw]),
-            (S::ChangesRequested, Actor::Staff, &[]),
+            (S::ChangesRequested, Actor::Staff, &[DeclareIneligible]),
             (S::UnderReview, Actor::Owner, &[Withdraw]),
             (S::UnderReview, Actor::Staff, &[Accept, Reject]),
             (S::UnderReview, Actor::Other, &[]),
