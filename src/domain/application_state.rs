@@ -268,6 +268,41 @@ impl fmt::Display for Action {
     }
 }
 
+/// The endpoint names of these actions, each once, in order: what `allowed_actions` says, so
+/// a client can POST each of them (`decision`, never `accept`/`reject`).
+pub fn endpoints(actions: &[Action]) -> Vec<&'static str> {
+    let mut out: Vec<&'static str> = Vec::new();
+    for a in actions {
+        if !out.contains(&a.endpoint()) {
+            out.push(a.endpoint());
+        }
+    }
+    out
+}
+
+/// Serde shape of a list of actions as their endpoint names (`allowed_actions`).
+pub mod as_endpoints {
+    use super::{Action, endpoints};
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(actions: &[Action], s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(endpoints(actions))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<Action>, D::Error> {
+        let names = Vec::<String>::deserialize(d)?;
+        let mut out = Vec::new();
+        for name in names {
+            if name == "decision" {
+                out.extend([Action::Accept, Action::Reject]);
+            } else {
+                out.push(name.parse().map_err(serde::de::Error::custom)?);
+            }
+        }
+        Ok(out)
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("action inconnue : « {0} »")]
 pub struct UnknownAction(pub String);
@@ -397,6 +432,17 @@ mod tests {
         assert_eq!(ok, 12, "one success per row of §7");
         assert_eq!(forbidden, 24, "the two other actors of each row");
         assert_eq!(not_allowed, 168 - 12 - 24);
+    }
+
+    #[test]
+    fn allowed_actions_are_endpoint_names() {
+        use Action::*;
+        assert_eq!(
+            endpoints(&[Accept, Reject, Withdraw]),
+            ["decision", "withdraw"]
+        );
+        assert_eq!(endpoints(&[Submit, Withdraw]), ["submit", "withdraw"]);
+        assert!(endpoints(&[]).is_empty());
     }
 
     #[test]

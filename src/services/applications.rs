@@ -99,6 +99,8 @@ pub struct Application {
     pub eligibility: Option<EligibilityReport>,
     pub decision: Option<Decision>,
     /// What the caller may do now (endpoint names under `/applications/{id}/`).
+    #[serde(with = "crate::domain::application_state::as_endpoints")]
+    #[schema(value_type = Vec<String>, example = json!(["decision", "withdraw"]))]
     pub allowed_actions: Vec<Action>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,

@@ -250,7 +250,10 @@ fn transition_error(e: TransitionError, from: ApplicationState) -> ServiceError 
         } => {
             let mut extra = serde_json::Map::new();
             extra.insert("current_state".into(), json!(from));
-            extra.insert("allowed_actions".into(), json!(allowed));
+            extra.insert(
+                "allowed_actions".into(),
+                json!(crate::domain::application_state::endpoints(&allowed)),
+            );
             ServiceError::Conflict {
                 message: format!(
                     "La candidature est « {} » : l'action « {} » n'est pas possible. {}",

@@ -627,6 +627,25 @@ async fn the_applicants_history_shows_nothing_of_the_reviewers(app: TestApp) {
         .start_review(staff, id, &[&cast.reviewer, &cast.spare_reviewer])
         .await;
     app.review(&cast.reviewer, &asg[0], [4, 4, 4, 4, 4]).await;
+    // What each may do now is named as the endpoints they POST: `decision`, not accept/reject.
+    let seen: Value = app
+        .get_as(staff, &format!("/api/v1/applications/{id}"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(seen["allowed_actions"], json!(["decision"]));
+    let problem = assert_problem(
+        app.post_json(
+            Some(staff),
+            &format!("/api/v1/applications/{id}/request-changes"),
+            &json!({"message": "Précisez le budget."}),
+        )
+        .await,
+        409,
+    )
+    .await;
+    assert_eq!(problem["allowed_actions"], json!(["decision"]));
     let resp = app
         .post_json(
             Some(&cast.spare_reviewer.token),
