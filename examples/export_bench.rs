@@ -120,6 +120,7 @@ fn seed(db: &Db, n: usize) -> anyhow::Result<(String, String)> {
                 full_name: name,
                 role,
                 created_at: now,
+                email_verified_at: Some(now),
             },
         )?;
         ids.push(id);
@@ -376,7 +377,7 @@ async fn measure(
     )
     .unwrap();
     let token = essor::auth::TokenService::new(&settings.auth)
-        .issue(staff_id, essor::domain::account::Role::Staff)
+        .issue(staff_id, essor::domain::account::Role::Staff, 0)
         .unwrap();
     let pid = server.child.id();
     let hwm_before = vm_kib(pid, "VmHWM:");

@@ -79,6 +79,10 @@ pub struct ServerSettings {
     #[serde(default)]
     pub cors_origins: Vec<String>,
     pub shutdown_timeout_seconds: u64,
+    /// Addresses or networks (CIDR) of the reverse proxies / load balancers in front of the
+    /// service: only from them is `X-Forwarded-For` believed (see `auth::client_ip`).
+    #[serde(default)]
+    pub trusted_proxies: Vec<String>,
 }
 
 #[derive(Clone, Deserialize)]
@@ -106,7 +110,16 @@ pub struct AuthSettings {
     pub token_ttl_seconds: i64,
     pub issuer: String,
     pub audience: String,
-    pub rate_limit_per_minute: u32,
+    /// Failed sign-ins on one account within `throttle_window_seconds` before it is throttled.
+    pub failures_per_account: u32,
+    /// Failed sign-ins from one client address within the window before it is throttled: high,
+    /// since a whole office may share one address.
+    pub failures_per_address: u32,
+    pub throttle_window_seconds: u64,
+    /// Registrations, verification and reset mail requests from one address per hour.
+    pub account_requests_per_address_per_hour: u32,
+    /// Threads that hash and verify passwords (argon2id), apart from the database's pool.
+    pub password_threads: usize,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -305,6 +318,7 @@ impl Settings {
                     .separator("__")
                     .list_separator(",")
                     .with_list_parse_key("server.cors_origins")
+                    .with_list_parse_key("server.trusted_proxies")
                     .try_parsing(true)
                     .source(Some(vars)),
             );
@@ -341,8 +355,24 @@ impl Settings {
         if jwt_secret.is_empty() {
             return invalid("APP__AUTH__JWT_SECRET must not be empty".into());
         }
-        if self.auth.rate_limit_per_minute == 0 {
-            return invalid("auth.rate_limit_per_minute must be at least 1".into());
+        if self.auth.failures_per_account == 0
+            || self.auth.failures_per_address == 0
+            || self.auth.account_requests_per_address_per_hour == 0
+            || self.auth.throttle_window_seconds == 0
+        {
+            return invalid(
+                "auth.failures_per_account, auth.failures_per_address, \
+                 auth.account_requests_per_address_per_hour and auth.throttle_window_seconds \
+                 must be at least 1"
+                    .into(),
+            );
+        }
+        if self.auth.password_threads == 0 || self.auth.password_threads > 64 {
+            return invalid("auth.password_threads must be between 1 and 64".into());
+        }
+        if let Err(e) = crate::auth::client_ip::TrustedProxies::parse(&self.server.trusted_proxies)
+        {
+            return invalid(format!("server.trusted_proxies: {e}"));
         }
         if self.web.session_idle_minutes <= 0 || self.web.session_absolute_hours <= 0 {
             return invalid(

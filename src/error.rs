@@ -62,6 +62,9 @@ pub enum ServiceError {
     /// A file whose content is not of an accepted type.
     #[error("type de contenu refusé")]
     UnsupportedContent(String),
+    /// Too many attempts (sign-in failures, account requests): wait this long.
+    #[error("trop de tentatives")]
+    Throttled { retry_after_seconds: u64 },
     /// The database cannot be reached; retrying later may work.
     #[error("base de données indisponible: {0}")]
     Unavailable(String),
@@ -109,6 +112,7 @@ impl ServiceError {
             Self::StaleVersion(_) => "precondition-failed",
             Self::TooLarge(_) => "payload-too-large",
             Self::UnsupportedContent(_) => "unsupported-media-type",
+            Self::Throttled { .. } => "too-many-requests",
             Self::Unavailable(_) => "service-unavailable",
             Self::Internal(_) => "internal",
         }
@@ -126,6 +130,9 @@ impl ServiceError {
             | Self::TooLarge(m)
             | Self::UnsupportedContent(m) => m.clone(),
             Self::Invalid { message, .. } | Self::Conflict { message, .. } => message.clone(),
+            Self::Throttled {
+                retry_after_seconds,
+            } => throttled_message(*retry_after_seconds),
             Self::Unavailable(_) => UNAVAILABLE.into(),
             Self::Internal(_) => INTERNAL.into(),
         }
@@ -138,6 +145,10 @@ impl ServiceError {
             _ => None,
         }
     }
+}
+
+fn throttled_message(seconds: u64) -> String {
+    format!("Trop de tentatives. Réessayez dans {seconds} secondes.")
 }
 
 const UNAVAILABLE: &str =
@@ -169,6 +180,11 @@ impl From<ServiceError> for AppError {
             ServiceError::StaleVersion(m) => Self::PreconditionFailed(m),
             ServiceError::TooLarge(m) => Self::PayloadTooLarge(m),
             ServiceError::UnsupportedContent(m) => Self::UnsupportedMediaType(m),
+            ServiceError::Throttled {
+                retry_after_seconds,
+            } => Self::TooManyRequests {
+                retry_after_seconds,
+            },
             ServiceError::Unavailable(m) => Self::DatabaseUnavailable(m),
             ServiceError::Internal(e) => Self::Internal(e),
         }
@@ -292,9 +308,7 @@ impl AppError {
             Self::Validation { detail, .. } | Self::Conflict { detail, .. } => detail.clone(),
             Self::TooManyRequests {
                 retry_after_seconds,
-            } => format!(
-                "Trop de tentatives depuis votre adresse. Réessayez dans {retry_after_seconds} secondes."
-            ),
+            } => throttled_message(*retry_after_seconds),
             Self::DatabaseUnavailable(_) => UNAVAILABLE.into(),
             Self::Internal(_) => INTERNAL.into(),
         }

@@ -25,7 +25,7 @@ use crate::error::Problem;
     tags(
         (name = "health", description = "Probes for load balancers."),
         (name = "meta", description = "The API's own description."),
-        (name = "auth", description = "Registration and tokens."),
+        (name = "auth", description = "Registration, tokens, address verification, password reset, invitations."),
         (name = "users", description = "Accounts."),
         (name = "exports", description = "Exports of a call's applications for staff: CSV, XLSX, JSON, SCDL « subventions »."),
         (name = "admin", description = "Administration: the mail outbox."),

@@ -508,6 +508,7 @@ pub fn seed_demo(db: &Db, n: usize) -> anyhow::Result<SeedReport> {
                 full_name: name,
                 role,
                 created_at: now,
+                email_verified_at: Some(now),
             })
             .collect();
         insert_batch!(c, users::table, users);

@@ -185,7 +185,7 @@ fn build_server(listener: TcpListener, state: AppState) -> anyhow::Result<Server
                     Ok(res)
                 }
             })
-            .wrap(TracingLogger::default())
+            .wrap(TracingLogger::<crate::telemetry::RequestSpan>::new())
     })
     .listen(listener)?
     .shutdown_timeout(settings.server.shutdown_timeout_seconds);

@@ -1,10 +1,10 @@
 //! What every handler can reach: the database, the settings and the services built from them.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use crate::auth::TokenService;
-use crate::auth::rate_limit::RateLimiter;
+use crate::auth::client_ip::TrustedProxies;
+use crate::auth::password_pool::PasswordPool;
 use crate::config::Settings;
 use crate::db::Db;
 use crate::notify::Notifier;
@@ -14,7 +14,10 @@ pub struct AppState {
     pub db: Db,
     pub settings: Arc<Settings>,
     pub tokens: Arc<TokenService>,
-    pub login_limiter: Arc<RateLimiter>,
+    /// Hashes and verifies passwords on its own threads (not the database's).
+    pub passwords: PasswordPool,
+    /// Whose `X-Forwarded-For` is believed (`auth::client_ip`).
+    pub trusted_proxies: Arc<TrustedProxies>,
     /// Renders and queues the mails of application events (inside the caller's transaction).
     pub notifier: Arc<Notifier>,
 }
@@ -23,16 +26,18 @@ impl AppState {
     /// Fails when the mail templates cannot be loaded (a broken override directory).
     pub fn new(db: Db, settings: Settings) -> anyhow::Result<Self> {
         let tokens = Arc::new(TokenService::new(&settings.auth));
-        let login_limiter = Arc::new(RateLimiter::new(
-            settings.auth.rate_limit_per_minute,
-            Duration::from_secs(60),
-        ));
+        let passwords = PasswordPool::new(settings.auth.password_threads);
+        let trusted_proxies = Arc::new(
+            TrustedProxies::parse(&settings.server.trusted_proxies)
+                .map_err(|e| anyhow::anyhow!("server.trusted_proxies: {e}"))?,
+        );
         let notifier = Arc::new(Notifier::new(&settings)?);
         Ok(Self {
             db,
             settings: Arc::new(settings),
             tokens,
-            login_limiter,
+            passwords,
+            trusted_proxies,
             notifier,
         })
     }

@@ -219,7 +219,7 @@ pub(crate) async fn run(
     responses(
         (status = 200, description = "Submitted.", body = Application, headers(("ETag" = String))),
         NeedsToken,
-        (status = 403, description = "Only the owner submits.", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Only the owner submits, and only with a verified address (the detail says how to verify it: `POST /api/v1/auth/verify-email`, new link by `POST /api/v1/auth/verify-email/resend`).", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such application, or not yours to see.", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Not possible in this state (`current_state`, `allowed_actions`), or the call is not open for a first submission.", body = Problem, content_type = "application/problem+json"),
         Versioned,

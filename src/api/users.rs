@@ -1,32 +1,44 @@
-//! The caller's own account, and account management for admins.
+//! The caller's own account, and account management for admins (DESIGN.md §5, §14). Staff,
+//! reviewers and admins are invited: no route takes a password chosen for someone else.
 
-use actix_web::{HttpResponse, get, post, web};
+use actix_web::{HttpRequest, HttpResponse, get, patch, post, web};
 use serde::Deserialize;
 use serde_json::Value;
 use utoipa::{IntoParams, ToSchema};
 
-use crate::api::problems::{JsonBody, NeedsToken};
 use crate::auth::CurrentUser;
+use crate::auth::client_ip::client_ip;
 use crate::domain::account::Role;
 use crate::error::{AppError, Problem};
 use crate::input::{Page, PageParams, from_json};
-use crate::services::accounts::{self, NewAccount, User};
+use crate::services::accounts::{self, AccountUpdate, Invitation, User};
 use crate::state::AppState;
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-pub struct CreateUserRequest {
+pub struct InvitationRequest {
     #[schema(example = "agent@lillemetropole.fr")]
     pub email: String,
-    #[schema(
-        example = "une phrase de passe solide",
-        min_length = 12,
-        max_length = 256
-    )]
-    pub password: String,
     #[schema(example = "Camille Martin")]
     pub full_name: String,
+    /// `reviewer`, `staff` or `admin` (applicants register themselves).
     pub role: Role,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateUserRequest {
+    pub role: Option<Role>,
+    /// `false` deactivates (every token refused at once), `true` reactivates.
+    pub active: Option<bool>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ChangePasswordRequest {
+    pub current_password: String,
+    #[schema(min_length = 12, max_length = 256)]
+    pub new_password: String,
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -42,8 +54,7 @@ pub struct UserFilter {
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The caller's account.", body = User),
-        NeedsToken,
-        (status = 404, description = "The account behind the token no longer exists.", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Missing, invalid, expired or revoked token, or a deactivated account.", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[get("/me")]
@@ -51,31 +62,113 @@ pub async fn me(user: CurrentUser, state: web::Data<AppState>) -> Result<HttpRes
     Ok(HttpResponse::Ok().json(accounts::get(&state, user.id).await?))
 }
 
-/// Create an account of any role (admins only).
+/// Change one's password. Every token and session issued before, this one included, stops
+/// working: sign in again with the new password.
 #[utoipa::path(
     tag = "users",
     security(("bearer" = [])),
-    request_body = CreateUserRequest,
+    request_body = ChangePasswordRequest,
     responses(
-        (status = 201, description = "Account created.", body = User),
-        JsonBody,
-        NeedsToken,
-        (status = 403, description = "Only admins create accounts.", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "An account already uses this email.", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid fields.", body = Problem, content_type = "application/problem+json"),
+        (status = 204, description = "Password changed."),
+        (status = 400, description = "Unreadable JSON.", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Missing, invalid or expired token.", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "The body is not JSON.", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Wrong current password, or a new one under 12 characters.", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many wrong passwords on this account; see `Retry-After`.", body = Problem, content_type = "application/problem+json",
+         headers(("Retry-After" = u64, description = "Seconds to wait."))),
     )
 )]
-#[post("/users")]
-pub async fn create_user(
+#[post("/me/password")]
+pub async fn change_password(
+    req: HttpRequest,
+    user: CurrentUser,
+    state: web::Data<AppState>,
+    body: web::Json<Value>,
+) -> Result<HttpResponse, AppError> {
+    let body: ChangePasswordRequest = from_json(body.into_inner())?;
+    accounts::change_password(
+        &state,
+        client_ip(&req),
+        &user,
+        body.current_password,
+        body.new_password,
+    )
+    .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// Invite a reviewer, an agent or an admin (admins only): the account is created without a
+/// password, and a mail carries a link (single use, 7 days) to set one.
+#[utoipa::path(
+    tag = "users",
+    security(("bearer" = [])),
+    request_body = InvitationRequest,
+    responses(
+        (status = 201, description = "Invited (`status: invited`); the mail is on its way.", body = User),
+        (status = 400, description = "Unreadable JSON.", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Missing, invalid or expired token.", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Only admins invite.", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "An account already uses this email.", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "The body is not JSON.", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid fields, or the applicant role.", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/users/invitations")]
+pub async fn invite(
+    req: HttpRequest,
     user: CurrentUser,
     state: web::Data<AppState>,
     body: web::Json<Value>,
 ) -> Result<HttpResponse, AppError> {
     user.require(&[Role::Admin])?;
-    let body: CreateUserRequest = from_json(body.into_inner())?;
-    let account = NewAccount::parse(&body.email, &body.password, &body.full_name, body.role)?;
-    let created = accounts::create(&state, account).await?;
-    Ok(HttpResponse::Created().json(created))
+    let body: InvitationRequest = from_json(body.into_inner())?;
+    let invitation = Invitation::parse(&body.email, &body.full_name, body.role)?;
+    let created = accounts::invite(&state, client_ip(&req), &user, invitation).await?;
+    Ok(HttpResponse::Created()
+        .insert_header(("location", format!("/api/v1/users/{}", created.id)))
+        .json(created))
+}
+
+/// Change an account's role or deactivate / reactivate it (admins only). Takes effect at the
+/// account's next request: tokens and sessions issued before are refused.
+#[utoipa::path(
+    tag = "users",
+    security(("bearer" = [])),
+    params(("id" = String, Path, description = "Account id (UUID).")),
+    request_body = UpdateUserRequest,
+    responses(
+        (status = 200, description = "The account as it now is.", body = User),
+        (status = 400, description = "Unreadable JSON.", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Missing, invalid or expired token.", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Only admins change accounts.", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such account.", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "One's own account, or a change the account's state refuses.", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "The body is not JSON.", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Neither `role` nor `active`, or an unknown role.", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[patch("/users/{id}")]
+pub async fn update_user(
+    req: HttpRequest,
+    user: CurrentUser,
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+    body: web::Json<Value>,
+) -> Result<HttpResponse, AppError> {
+    user.require(&[Role::Admin])?;
+    let body: UpdateUserRequest = from_json(body.into_inner())?;
+    let updated = accounts::update(
+        &state,
+        client_ip(&req),
+        &user,
+        id.into_inner(),
+        AccountUpdate {
+            role: body.role,
+            active: body.active,
+        },
+    )
+    .await?;
+    Ok(HttpResponse::Ok().json(updated))
 }
 
 /// List accounts, optionally by role (admins and staff; staff use it to pick reviewers).
@@ -86,7 +179,7 @@ pub async fn create_user(
     responses(
         (status = 200, description = "A page of accounts, oldest first.", body = Page<User>),
         (status = 400, description = "Invalid query parameter.", body = Problem, content_type = "application/problem+json"),
-        NeedsToken,
+        (status = 401, description = "Missing, invalid or expired token.", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Only admins and staff list accounts.", body = Problem, content_type = "application/problem+json"),
     )
 )]

@@ -1,6 +1,9 @@
 //! The caller, from the bearer token (API) or else the session cookie (pages). `CurrentUser`
 //! requires one (401 otherwise); `MaybeUser` lets anonymous callers through but still refuses
-//! a bad token.
+//! a bad token. Every request checks the token against the account's current state
+//! (`auth::account::check`): a deactivated account, or a token from before a role or password
+//! change, is refused at once. Web sessions are deleted by the same account events, and a
+//! session of a deactivated account is not loaded (`auth::session`).
 
 use futures_util::future::LocalBoxFuture;
 
@@ -16,7 +19,9 @@ use crate::state::AppState;
 #[derive(Debug, Clone)]
 pub struct CurrentUser {
     pub id: String,
+    /// The account's role now (not the one the token was issued with).
     pub role: Role,
+    pub email_verified: bool,
 }
 
 impl CurrentUser {
@@ -40,7 +45,10 @@ impl CurrentUser {
 #[derive(Debug, Clone)]
 pub struct MaybeUser(pub Option<CurrentUser>);
 
-fn authenticate(req: &HttpRequest) -> Result<Option<CurrentUser>, AppError> {
+/// The token's claims, checked offline (signature, expiry): no I/O yet.
+fn read_token(
+    req: &HttpRequest,
+) -> Result<Option<(AppState, crate::auth::token::Claims)>, AppError> {
     let Some(value) = req.headers().get(header::AUTHORIZATION) else {
         return Ok(None);
     };
@@ -65,14 +73,24 @@ fn authenticate(req: &HttpRequest) -> Result<Option<CurrentUser>, AppError> {
         ),
         TokenError::Invalid => invalid("le jeton d'accès n'est pas valide"),
     })?;
-    Ok(Some(CurrentUser {
-        id: claims.sub,
-        role: claims.role,
-    }))
+    Ok(Some((state.get_ref().clone(), claims)))
 }
 
-fn invalid(why: &str) -> AppError {
-    AppError::Unauthorized(format!("Authentification refusée : {why}."))
+async fn authenticate(
+    read: Result<Option<(AppState, crate::auth::token::Claims)>, AppError>,
+) -> Result<Option<CurrentUser>, AppError> {
+    let Some((state, claims)) = read? else {
+        return Ok(None);
+    };
+    let account = state
+        .db
+        .run(move |conn| crate::auth::account::check(conn, &claims.sub, claims.generation))
+        .await??;
+    Ok(Some(CurrentUser {
+        id: account.id,
+        role: account.role,
+        email_verified: account.email_verified,
+    }))
 }
 
 /// The bearer token when there is an `Authorization` header, else the web session. The
@@ -81,14 +99,19 @@ fn invalid(why: &str) -> AppError {
 /// configured origins pass), and the cookie is `SameSite=Lax`.
 async fn caller(req: HttpRequest) -> Result<Option<CurrentUser>, AppError> {
     if req.headers().contains_key(header::AUTHORIZATION) {
-        return authenticate(&req);
+        return authenticate(read_token(&req)).await;
     }
     Ok(crate::auth::session::current(&req)
         .await?
         .map(|s| CurrentUser {
             id: s.user_id,
             role: s.role,
+            email_verified: s.email_verified,
         }))
+}
+
+fn invalid(why: &str) -> AppError {
+    AppError::Unauthorized(format!("Authentification refusée : {why}."))
 }
 
 impl FromRequest for CurrentUser {

@@ -1,10 +1,15 @@
-//! Authentication (passwords, tokens, the current user) and the guards handlers use.
+//! Authentication (passwords, tokens, the current user, the per-request account check,
+//! throttling, the client's address) and the guards handlers use.
 
+pub mod account;
+pub mod client_ip;
 pub mod current_user;
 pub mod password;
-pub mod rate_limit;
+pub mod password_pool;
 pub mod session;
+pub mod throttle;
 pub mod token;
 
+pub use account::{CurrentAccount, check as check_account};
 pub use current_user::{CurrentUser, MaybeUser};
 pub use token::TokenService;

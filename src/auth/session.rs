@@ -30,6 +30,7 @@ pub struct Session {
     pub id_hash: String,
     pub user_id: String,
     pub role: Role,
+    pub email_verified: bool,
     pub full_name: String,
     pub csrf_token: String,
     /// Page state kept between two requests (a JSON object).
@@ -101,6 +102,18 @@ pub fn alive(
         && now - created < Duration::hours(settings.web.session_absolute_hours)
 }
 
+/// user id, CSRF token, data, created, last seen, role, full name, address verified at.
+type SessionRow = (
+    String,
+    String,
+    String,
+    NaiveDateTime,
+    NaiveDateTime,
+    String,
+    String,
+    Option<NaiveDateTime>,
+);
+
 /// The live session named by `token`, or `None` (unknown, expired: an expired row is
 /// deleted on the way).
 pub async fn load(state: &AppState, token: &str) -> Result<Option<Session>, ServiceError> {
@@ -109,17 +122,12 @@ pub async fn load(state: &AppState, token: &str) -> Result<Option<Session>, Serv
     state
         .db
         .run(move |conn| {
-            let row: Option<(
-                String,
-                String,
-                String,
-                NaiveDateTime,
-                NaiveDateTime,
-                String,
-                String,
-            )> = web_sessions::table
+            let row: Option<SessionRow> = web_sessions::table
                 .inner_join(users::table.on(users::id.eq(web_sessions::user_id)))
                 .filter(web_sessions::id_hash.eq(&id_hash))
+                // A deactivated account's sessions end at once (the account events that end
+                // sessions also delete them: services::accounts).
+                .filter(users::active.eq(true))
                 .select((
                     web_sessions::user_id,
                     web_sessions::csrf_token,
@@ -128,10 +136,13 @@ pub async fn load(state: &AppState, token: &str) -> Result<Option<Session>, Serv
                     web_sessions::last_seen_at,
                     users::role,
                     users::full_name,
+                    users::email_verified_at,
                 ))
                 .first(conn)
                 .optional()?;
-            let Some((user_id, csrf_token, data, created, seen, role, full_name)) = row else {
+            let Some((user_id, csrf_token, data, created, seen, role, full_name, verified_at)) =
+                row
+            else {
                 return Ok(None);
             };
             let now = crate::db::now();
@@ -151,6 +162,7 @@ pub async fn load(state: &AppState, token: &str) -> Result<Option<Session>, Serv
                 id_hash,
                 user_id,
                 role,
+                email_verified: verified_at.is_some(),
                 full_name,
                 csrf_token,
                 data: serde_json::from_str(&data)

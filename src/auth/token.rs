@@ -1,4 +1,6 @@
-//! Bearer tokens: HS256 JWTs carrying `sub`, `role`, `iat`, `exp`, `iss`, `aud`. Decoding
+//! Bearer tokens: HS256 JWTs carrying `sub`, `role`, `gen` (the account's generation when the
+//! token was issued: the extractor refuses it once the account's generation has moved on),
+//! `iat`, `exp`, `iss`, `aud`. Decoding
 //! checks the signature, pins the algorithm (a token signed otherwise, or `alg: none`, is
 //! refused), and checks expiry (with a small leeway for clock skew), issuer and audience.
 
@@ -17,6 +19,10 @@ pub const LEEWAY_SECONDS: u64 = 30;
 pub struct Claims {
     pub sub: String,
     pub role: Role,
+    /// The account's generation at issue (see `auth::account::check`). Tokens from before
+    /// generations existed carry none and count as 0.
+    #[serde(default, rename = "gen")]
+    pub generation: i32,
     pub iat: i64,
     pub exp: i64,
     pub iss: String,
@@ -64,11 +70,12 @@ impl TokenService {
         self.ttl_seconds
     }
 
-    pub fn issue(&self, user_id: &str, role: Role) -> anyhow::Result<String> {
+    pub fn issue(&self, user_id: &str, role: Role, generation: i32) -> anyhow::Result<String> {
         let now = Utc::now().timestamp();
         let claims = Claims {
             sub: user_id.to_owned(),
             role,
+            generation,
             iat: now,
             exp: now + self.ttl_seconds,
             iss: self.issuer.clone(),
@@ -102,7 +109,11 @@ mod tests {
             token_ttl_seconds: 3600,
             issuer: "essor".into(),
             audience: "essor-api".into(),
-            rate_limit_per_minute: 10,
+            failures_per_account: 5,
+            failures_per_address: 100,
+            throttle_window_seconds: 900,
+            account_requests_per_address_per_hour: 20,
+            password_threads: 1,
         }
     }
 
@@ -111,6 +122,7 @@ mod tests {
         let mut c = Claims {
             sub: "u1".into(),
             role: Role::Staff,
+            generation: 0,
             iat: now,
             exp: now + 600,
             iss: "essor".into(),
@@ -123,9 +135,12 @@ mod tests {
     #[test]
     fn a_fresh_token_verifies() {
         let svc = TokenService::new(&settings());
-        let token = svc.issue("u1", Role::Reviewer).unwrap();
+        let token = svc.issue("u1", Role::Reviewer, 3).unwrap();
         let c = svc.verify(&token).unwrap();
-        assert_eq!((c.sub.as_str(), c.role), ("u1", Role::Reviewer));
+        assert_eq!(
+            (c.sub.as_str(), c.role, c.generation),
+            ("u1", Role::Reviewer, 3)
+        );
         assert_eq!(c.exp - c.iat, 3600);
     }
 

@@ -4,6 +4,7 @@
 //! Every call goes through `Db::run`, which takes a pooled connection inside `web::block` so
 //! actix's worker threads never wait on the database.
 
+pub mod account_tokens;
 pub mod applications;
 pub mod assignments;
 pub mod audit;
@@ -12,6 +13,7 @@ pub mod documents;
 pub mod reviews;
 pub mod schema;
 pub mod states;
+pub mod throttle;
 pub mod users;
 
 use std::cell::Cell;

@@ -9,6 +9,30 @@ diesel::table! {
         full_name -> Text,
         role -> Text,
         created_at -> Timestamp,
+        active -> Bool,
+        generation -> Integer,
+        email_verified_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    account_tokens (id) {
+        id -> Text,
+        user_id -> Text,
+        purpose -> Text,
+        token_hash -> Text,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+        used_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    throttle_events (id) {
+        id -> Text,
+        scope -> Text,
+        subject -> Text,
+        at -> Timestamp,
     }
 }
 
@@ -146,8 +170,11 @@ diesel::joinable!(document_chunks -> application_documents (document_id));
 diesel::joinable!(assignments -> applications (application_id));
 diesel::joinable!(audit_events -> applications (application_id));
 
+diesel::joinable!(account_tokens -> users (user_id));
+
 diesel::allow_tables_to_appear_in_same_query!(
     users,
+    account_tokens,
     calls,
     applications,
     application_documents,

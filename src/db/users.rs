@@ -15,6 +15,19 @@ pub struct UserRow {
     pub full_name: String,
     pub role: String,
     pub created_at: NaiveDateTime,
+    pub active: bool,
+    pub generation: i32,
+    pub email_verified_at: Option<NaiveDateTime>,
+}
+
+/// What an invited account holds until its owner sets a password: not a PHC string, so no
+/// password ever verifies against it.
+pub const NO_PASSWORD: &str = "!";
+
+impl UserRow {
+    pub fn has_password(&self) -> bool {
+        self.password_hash != NO_PASSWORD
+    }
 }
 
 #[derive(Debug, Insertable)]
@@ -26,6 +39,7 @@ pub struct NewUser<'a> {
     pub full_name: &'a str,
     pub role: &'a str,
     pub created_at: NaiveDateTime,
+    pub email_verified_at: Option<NaiveDateTime>,
 }
 
 pub fn insert(conn: &mut DbConnection, user: &NewUser) -> QueryResult<usize> {
@@ -80,4 +94,64 @@ pub fn list(
         .limit(limit)
         .load(conn)?;
     Ok((rows, total))
+}
+
+/// What the per-request account check reads: one primary-key lookup.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = users)]
+pub struct AccountCheckRow {
+    pub role: String,
+    pub active: bool,
+    pub generation: i32,
+    pub email_verified_at: Option<NaiveDateTime>,
+}
+
+pub fn find_for_check(conn: &mut DbConnection, id: &str) -> QueryResult<Option<AccountCheckRow>> {
+    users::table
+        .find(id)
+        .select(AccountCheckRow::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// The changes an account event writes; `None` leaves a column alone. The generation is
+/// bumped when `bump_generation` (credentials issued before stop working).
+#[derive(Debug, Default)]
+pub struct AccountChange<'a> {
+    pub password_hash: Option<&'a str>,
+    pub role: Option<&'a str>,
+    pub active: Option<bool>,
+    pub email_verified_at: Option<NaiveDateTime>,
+    pub bump_generation: bool,
+}
+
+pub fn update_account(conn: &mut DbConnection, id: &str, c: &AccountChange) -> QueryResult<usize> {
+    #[derive(AsChangeset)]
+    #[diesel(table_name = users)]
+    struct Set<'a> {
+        password_hash: Option<&'a str>,
+        role: Option<&'a str>,
+        active: Option<bool>,
+        email_verified_at: Option<Option<NaiveDateTime>>,
+    }
+    let set = Set {
+        password_hash: c.password_hash,
+        role: c.role,
+        active: c.active,
+        email_verified_at: c.email_verified_at.map(Some),
+    };
+    let target = users::table.find(id);
+    if c.bump_generation {
+        diesel::update(target)
+            .set((set, users::generation.eq(users::generation + 1)))
+            .execute(conn)
+    } else if c.password_hash.is_none()
+        && c.role.is_none()
+        && c.active.is_none()
+        && c.email_verified_at.is_none()
+    {
+        Ok(0)
+    } else {
+        diesel::update(target).set(set).execute(conn)
+    }
 }

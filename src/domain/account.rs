@@ -119,9 +119,191 @@ pub fn check_full_name(name: &str) -> Result<String, String> {
     Ok(name.into_inner())
 }
 
+/// Submitting an application needs a verified address (DESIGN.md §14); drafting does not.
+/// `Err` says, in French, what to do.
+pub fn check_may_submit(email_verified: bool) -> Result<(), &'static str> {
+    if email_verified {
+        Ok(())
+    } else {
+        Err(
+            "Votre adresse électronique n'est pas encore vérifiée : ouvrez le lien du courriel \
+             reçu à l'inscription, puis déposez à nouveau votre dossier. Pas reçu de courriel, \
+             ou lien expiré ? Demandez un nouveau lien de confirmation depuis votre compte. \
+             Votre dossier reste enregistré en brouillon.",
+        )
+    }
+}
+
+/// Where an account stands, derived from its columns (`active`, whether a password is set,
+/// `email_verified_at`): the account state machine of DESIGN.md §14.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AccountState {
+    /// Invited by an admin; no password until the invitation is accepted.
+    Invited,
+    /// Registered, address not yet verified: may sign in and draft, not submit.
+    Unverified,
+    /// Usable.
+    Active,
+    /// Deactivated by an admin: no sign-in, every token refused.
+    Deactivated,
+}
+
+/// What happens to an account.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AccountEvent {
+    VerifyEmail,
+    AcceptInvitation,
+    /// A reset by mail (it also proves the address).
+    ResetPassword,
+    ChangePassword,
+    ChangeRole,
+    Deactivate,
+    Reactivate,
+}
+
+/// The outcome of an allowed event: the new state, and whether credentials issued before it
+/// (bearer tokens, web sessions) must stop working (the account's generation is bumped).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AccountTransition {
+    pub to: AccountState,
+    pub ends_sessions: bool,
+}
+
+impl AccountState {
+    pub fn derive(active: bool, has_password: bool, email_verified: bool) -> Self {
+        match (active, has_password, email_verified) {
+            (false, _, _) => Self::Deactivated,
+            (true, false, _) => Self::Invited,
+            (true, true, false) => Self::Unverified,
+            (true, true, true) => Self::Active,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Invited => "invited",
+            Self::Unverified => "unverified",
+            Self::Active => "active",
+            Self::Deactivated => "deactivated",
+        }
+    }
+
+    /// May this account obtain a token with its password?
+    pub fn may_sign_in(self) -> bool {
+        matches!(self, Self::Unverified | Self::Active)
+    }
+
+    /// May this account's applications be submitted? (Only a verified address.)
+    pub fn may_submit(self) -> bool {
+        self == Self::Active
+    }
+
+    /// The transition table. `Err` carries a French reason.
+    pub fn apply(self, event: AccountEvent) -> Result<AccountTransition, &'static str> {
+        use AccountEvent as E;
+        use AccountState as S;
+        let to = |to, ends_sessions| Ok(AccountTransition { to, ends_sessions });
+        match (self, event) {
+            (S::Unverified, E::VerifyEmail) => to(S::Active, false),
+            (S::Active, E::VerifyEmail) => Err("cette adresse électronique est déjà vérifiée"),
+            (S::Invited, E::AcceptInvitation) => to(S::Active, true),
+            (S::Invited | S::Unverified | S::Active, E::ResetPassword) => to(S::Active, true),
+            (S::Unverified | S::Active, E::ChangePassword) => to(self, true),
+            (S::Invited | S::Unverified | S::Active, E::ChangeRole) => to(self, true),
+            (S::Invited | S::Unverified | S::Active, E::Deactivate) => to(S::Deactivated, true),
+            (S::Deactivated, E::Reactivate) => Ok(AccountTransition {
+                // The columns say which: an invitation still pending, an address unverified.
+                to: S::Active,
+                ends_sessions: false,
+            }),
+            (S::Deactivated, _) => Err("ce compte est désactivé"),
+            (S::Invited, _) => Err("l'invitation n'a pas encore été acceptée"),
+            (_, E::AcceptInvitation) => Err("ce compte a déjà un mot de passe"),
+            (_, E::Reactivate) => Err("ce compte est déjà actif"),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn account_transition_table() {
+        use AccountEvent as E;
+        use AccountState as S;
+        // (from, event, Some((to, ends_sessions)) or None when refused)
+        type Case = (S, E, Option<(S, bool)>);
+        let table: &[Case] = &[
+            (S::Unverified, E::VerifyEmail, Some((S::Active, false))),
+            (S::Active, E::VerifyEmail, None),
+            (S::Invited, E::VerifyEmail, None),
+            (S::Deactivated, E::VerifyEmail, None),
+            (S::Invited, E::AcceptInvitation, Some((S::Active, true))),
+            (S::Active, E::AcceptInvitation, None),
+            (S::Unverified, E::AcceptInvitation, None),
+            (S::Deactivated, E::AcceptInvitation, None),
+            (S::Invited, E::ResetPassword, Some((S::Active, true))),
+            (S::Unverified, E::ResetPassword, Some((S::Active, true))),
+            (S::Active, E::ResetPassword, Some((S::Active, true))),
+            (S::Deactivated, E::ResetPassword, None),
+            (S::Active, E::ChangePassword, Some((S::Active, true))),
+            (
+                S::Unverified,
+                E::ChangePassword,
+                Some((S::Unverified, true)),
+            ),
+            (S::Invited, E::ChangePassword, None),
+            (S::Deactivated, E::ChangePassword, None),
+            (S::Active, E::ChangeRole, Some((S::Active, true))),
+            (S::Invited, E::ChangeRole, Some((S::Invited, true))),
+            (S::Deactivated, E::ChangeRole, None),
+            (S::Active, E::Deactivate, Some((S::Deactivated, true))),
+            (S::Invited, E::Deactivate, Some((S::Deactivated, true))),
+            (S::Deactivated, E::Deactivate, None),
+            (S::Deactivated, E::Reactivate, Some((S::Active, false))),
+            (S::Active, E::Reactivate, None),
+        ];
+        for (from, event, expected) in table {
+            let got = from.apply(*event).ok().map(|t| (t.to, t.ends_sessions));
+            assert_eq!(got, *expected, "{from:?} + {event:?}");
+            if expected.is_none() {
+                assert!(!from.apply(*event).unwrap_err().is_empty());
+            }
+        }
+    }
+
+    #[test]
+    fn only_a_verified_address_submits() {
+        assert!(check_may_submit(true).is_ok());
+        let why = check_may_submit(false).unwrap_err();
+        assert!(
+            why.contains("vérifiée") && why.contains("nouveau lien"),
+            "{why}"
+        );
+    }
+
+    #[test]
+    fn account_state_from_columns() {
+        let table = [
+            ((false, true, true), AccountState::Deactivated, false, false),
+            (
+                (false, false, false),
+                AccountState::Deactivated,
+                false,
+                false,
+            ),
+            ((true, false, false), AccountState::Invited, false, false),
+            ((true, true, false), AccountState::Unverified, true, false),
+            ((true, true, true), AccountState::Active, true, true),
+        ];
+        for ((active, pw, verified), state, sign_in, submit) in table {
+            let s = AccountState::derive(active, pw, verified);
+            assert_eq!(s, state);
+            assert_eq!(s.may_sign_in(), sign_in, "{s:?}");
+            assert_eq!(s.may_submit(), submit, "{s:?}");
+        }
+    }
 
     #[test]
     fn emails_are_normalised_or_refused() {

@@ -9,6 +9,7 @@
 //!   with exponential backoff and jitter until `mail.max_attempts`, then marks them `dead`.
 //! - [`outbox`] holds the table's queries and what the admin endpoints show and re-queue.
 
+pub mod account;
 pub mod outbox;
 pub mod templates;
 pub mod transport;
@@ -24,6 +25,7 @@ use crate::domain::application_state::ApplicationState;
 use crate::domain::money::Cents;
 use crate::error::ServiceError;
 
+pub use account::{AccountMail, AccountRecipient};
 pub use outbox::{OutboxMessage, OutboxStatus};
 pub use templates::{MailKind, Rendered, Templates};
 pub use transport::{MemoryMailbox, SentMail, Transport};
@@ -371,6 +373,23 @@ impl Notifier {
                     kind.name()
                 );
             }
+        }
+        for mail in account::sample_account_mails() {
+            let rendered = self
+                .templates
+                .render(mail.kind(), &self.account_context(&mail))
+                .map_err(|e| {
+                    anyhow::anyhow!(
+                        "mail template {} cannot be rendered: {}",
+                        mail.kind().name(),
+                        templates::describe(&e)
+                    )
+                })?;
+            anyhow::ensure!(
+                !rendered.subject.is_empty(),
+                "mail template {}.subject.txt renders an empty subject",
+                mail.kind().name()
+            );
         }
         Ok(())
     }

@@ -25,10 +25,27 @@ pub enum MailKind {
     Rejected,
     WithdrawnApplicant,
     WithdrawnStaff,
+    /// Account mails (DESIGN.md §14): the link that verifies a new applicant's address,
+    VerifyEmail,
+    /// … the answer to a registration with a known address (with a reset link),
+    AccountExists,
+    /// … a password-reset link,
+    PasswordReset,
+    /// … an invitation to set one's password (staff, reviewers, admins).
+    Invitation,
 }
 
 impl MailKind {
-    pub const ALL: [MailKind; 10] = [
+    /// The mails of accounts (no application behind them).
+    pub const ACCOUNT: [MailKind; 4] = [
+        Self::VerifyEmail,
+        Self::AccountExists,
+        Self::PasswordReset,
+        Self::Invitation,
+    ];
+
+    /// The mails of application events.
+    pub const APPLICATION: [MailKind; 10] = [
         Self::SubmittedApplicant,
         Self::SubmittedStaff,
         Self::ChangesRequested,
@@ -39,6 +56,23 @@ impl MailKind {
         Self::Rejected,
         Self::WithdrawnApplicant,
         Self::WithdrawnStaff,
+    ];
+
+    pub const ALL: [MailKind; 14] = [
+        Self::SubmittedApplicant,
+        Self::SubmittedStaff,
+        Self::ChangesRequested,
+        Self::DeclaredIneligible,
+        Self::ReviewStarted,
+        Self::ReviewerAssigned,
+        Self::Accepted,
+        Self::Rejected,
+        Self::WithdrawnApplicant,
+        Self::WithdrawnStaff,
+        Self::VerifyEmail,
+        Self::AccountExists,
+        Self::PasswordReset,
+        Self::Invitation,
     ];
 
     /// The stem of the template files.
@@ -54,6 +88,10 @@ impl MailKind {
             Self::Rejected => "rejected",
             Self::WithdrawnApplicant => "withdrawn_applicant",
             Self::WithdrawnStaff => "withdrawn_staff",
+            Self::VerifyEmail => "account_verify_email",
+            Self::AccountExists => "account_exists",
+            Self::PasswordReset => "account_password_reset",
+            Self::Invitation => "account_invitation",
         }
     }
 }
@@ -100,6 +138,20 @@ pub const EMBEDDED: &[(&str, &str)] = embedded!(
     "withdrawn_staff.subject.txt",
     "withdrawn_staff.txt",
     "withdrawn_staff.html",
+    "_account_layout.html",
+    "_account_signature.txt",
+    "account_verify_email.subject.txt",
+    "account_verify_email.txt",
+    "account_verify_email.html",
+    "account_exists.subject.txt",
+    "account_exists.txt",
+    "account_exists.html",
+    "account_password_reset.subject.txt",
+    "account_password_reset.txt",
+    "account_password_reset.html",
+    "account_invitation.subject.txt",
+    "account_invitation.txt",
+    "account_invitation.html",
 );
 
 /// A mail rendered from its templates.
@@ -327,7 +379,7 @@ mod tests {
                 );
             }
         }
-        assert_eq!(EMBEDDED.len(), MailKind::ALL.len() * 3 + 3);
+        assert_eq!(EMBEDDED.len(), MailKind::ALL.len() * 3 + 5);
     }
 
     #[test]

@@ -1,16 +1,30 @@
-//! Registration, sign-in and account management.
+//! Accounts (DESIGN.md §5, §14): registration with address verification, sign-in with
+//! throttling, password reset and change, invitations, and what admins change. Every change
+//! goes through `apply_event`, which runs the account state machine (`domain::account`) and
+//! writes the account, the audit event and the mail in one transaction.
 
-use chrono::Utc;
+use std::net::IpAddr;
+
+use chrono::{Duration, NaiveDateTime, Utc};
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
+use rand::RngCore;
 use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use crate::auth::password;
-use crate::db::users::{self, NewUser, UserRow};
-use crate::domain::account::{EmailAddress, Role, check_full_name, check_password};
+use crate::auth::CurrentUser;
+use crate::auth::throttle::{self, Limit};
+use crate::db::account_tokens::{self, AccountTokenRow};
+use crate::db::audit::{self, AuditRow};
+use crate::db::users::{self, AccountChange, NO_PASSWORD, NewUser, UserRow};
+use crate::db::{DbConnection, throttle as throttle_db};
+use crate::domain::account::{
+    AccountEvent, AccountState, EmailAddress, Role, check_full_name, check_password,
+};
 use crate::error::{FieldErrors, ServiceError};
 use crate::input::{Page, Paging};
+use crate::notify::{AccountMail, AccountRecipient};
 use crate::state::AppState;
 
 /// What a client learns of an account (never the hash).
@@ -23,23 +37,43 @@ pub struct User {
     #[schema(example = "Jeanne Dupont")]
     pub full_name: String,
     pub role: Role,
+    /// `invited` (no password yet), `unverified` (address not verified: may draft, not
+    /// submit), `active`, `deactivated`.
+    #[schema(example = "active")]
+    pub status: String,
+    pub active: bool,
+    pub email_verified: bool,
     pub created_at: chrono::DateTime<Utc>,
 }
 
 impl TryFrom<UserRow> for User {
     type Error = ServiceError;
     fn try_from(row: UserRow) -> Result<Self, ServiceError> {
-        let role = Role::parse(&row.role).ok_or_else(|| {
-            ServiceError::Internal(anyhow::anyhow!("unknown role {:?} in users", row.role))
-        })?;
+        let role = parse_role(&row.role)?;
         Ok(Self {
+            status: account_state(&row).as_str().to_owned(),
             id: row.id,
             email: row.email,
             full_name: row.full_name,
             role,
+            active: row.active,
+            email_verified: row.email_verified_at.is_some(),
             created_at: row.created_at.and_utc(),
         })
     }
+}
+
+fn parse_role(s: &str) -> Result<Role, ServiceError> {
+    Role::parse(s)
+        .ok_or_else(|| ServiceError::Internal(anyhow::anyhow!("unknown role {s:?} in users")))
+}
+
+fn account_state(row: &UserRow) -> AccountState {
+    AccountState::derive(
+        row.active,
+        row.has_password(),
+        row.email_verified_at.is_some(),
+    )
 }
 
 /// A new account, once its fields are checked.
@@ -48,6 +82,10 @@ pub struct NewAccount {
     pub password: String,
     pub full_name: String,
     pub role: Role,
+}
+
+fn push(errors: &mut FieldErrors, field: &str, msg: impl Into<String>) {
+    errors.entry(field.into()).or_default().push(msg.into());
 }
 
 impl NewAccount {
@@ -60,13 +98,13 @@ impl NewAccount {
     ) -> Result<Self, ServiceError> {
         let mut errors = FieldErrors::new();
         let email = EmailAddress::parse(email)
-            .map_err(|m| errors.entry("email".into()).or_default().push(m.into()))
+            .map_err(|m| push(&mut errors, "email", m))
             .ok();
         if let Err(m) = check_password(password) {
-            errors.entry("password".into()).or_default().push(m);
+            push(&mut errors, "password", m);
         }
         let full_name = check_full_name(full_name)
-            .map_err(|m| errors.entry("full_name".into()).or_default().push(m))
+            .map_err(|m| push(&mut errors, "full_name", m))
             .ok();
         match (email, full_name) {
             (Some(email), Some(full_name)) if errors.is_empty() => Ok(Self {
@@ -80,17 +118,211 @@ impl NewAccount {
     }
 }
 
+// ---------------------------------------------------------------------------------------------
+// Tokens of mail links
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LinkPurpose {
+    VerifyEmail,
+    PasswordReset,
+    Invitation,
+}
+
+impl LinkPurpose {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::VerifyEmail => "verify_email",
+            Self::PasswordReset => "password_reset",
+            Self::Invitation => "invitation",
+        }
+    }
+
+    /// How long a link lasts (DESIGN.md §14).
+    pub fn lifetime(self) -> Duration {
+        match self {
+            Self::VerifyEmail => Duration::hours(24),
+            Self::PasswordReset => Duration::hours(1),
+            Self::Invitation => Duration::days(7),
+        }
+    }
+}
+
+/// 256 random bits, URL-safe: what the mail carries. Only its SHA-256 is stored.
+fn new_link_token() -> String {
+    let mut bytes = [0u8; 32];
+    rand::rng().fill_bytes(&mut bytes);
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn token_hash(token: &str) -> String {
+    Sha256::digest(token.trim().as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// Stores a new link for `user_id` (ending those of the same purpose still pending) and
+/// returns the token to mail.
+fn issue_link(
+    conn: &mut DbConnection,
+    user_id: &str,
+    purpose: LinkPurpose,
+    now: NaiveDateTime,
+) -> Result<String, ServiceError> {
+    account_tokens::revoke_pending(conn, user_id, purpose.as_str(), now)?;
+    let token = new_link_token();
+    account_tokens::insert(
+        conn,
+        &AccountTokenRow {
+            id: Uuid::now_v7().to_string(),
+            user_id: user_id.to_owned(),
+            purpose: purpose.as_str().to_owned(),
+            token_hash: token_hash(&token),
+            created_at: now,
+            expires_at: now + purpose.lifetime(),
+            used_at: None,
+        },
+    )?;
+    Ok(token)
+}
+
+/// Uses a link: it must exist, be of this purpose, unused and unexpired. Returns its account.
+fn consume_link(
+    conn: &mut DbConnection,
+    token: &str,
+    purpose: LinkPurpose,
+    now: NaiveDateTime,
+) -> Result<UserRow, ServiceError> {
+    let invalid = |msg: &str| ServiceError::invalid_field("token", msg);
+    let row = account_tokens::find_by_hash(conn, &token_hash(token))?
+        .filter(|r| r.purpose == purpose.as_str())
+        .ok_or_else(|| {
+            invalid("ce lien n'est pas valide : vérifiez qu'il a été copié en entier, ou demandez-en un nouveau")
+        })?;
+    if row.used_at.is_some() {
+        return Err(invalid(
+            "ce lien a déjà servi (il ne sert qu'une fois) : demandez-en un nouveau si besoin",
+        ));
+    }
+    if row.expires_at <= now {
+        return Err(invalid("ce lien a expiré : demandez-en un nouveau"));
+    }
+    if !account_tokens::consume(conn, &row.id, now)? {
+        return Err(invalid("ce lien a déjà servi (il ne sert qu'une fois)"));
+    }
+    users::find(conn, &row.user_id)?.ok_or_else(|| invalid("ce lien n'est plus valide"))
+}
+
+// ---------------------------------------------------------------------------------------------
+// The one writer of account changes
+
+/// Who caused an account event, and from where (for the audit trail).
+#[derive(Debug, Clone)]
+pub struct Origin {
+    /// The acting account (the admin, or the account itself).
+    pub actor_id: String,
+    pub client_ip: IpAddr,
+}
+
+fn record_audit(
+    conn: &mut DbConnection,
+    origin: &Origin,
+    user_id: &str,
+    action: &str,
+    (from, to): (Option<AccountState>, Option<AccountState>),
+    extra: serde_json::Value,
+    now: NaiveDateTime,
+) -> Result<(), ServiceError> {
+    let mut payload = serde_json::json!({
+        "user_id": user_id,
+        "client_ip": origin.client_ip.to_string(),
+    });
+    if let (Some(map), serde_json::Value::Object(more)) = (payload.as_object_mut(), extra) {
+        map.extend(more);
+    }
+    audit::insert(
+        conn,
+        &AuditRow {
+            id: Uuid::now_v7().to_string(),
+            application_id: None,
+            call_id: None,
+            actor_id: origin.actor_id.clone(),
+            action: format!("account.{action}"),
+            from_state: from.map(|s| s.as_str().to_owned()),
+            to_state: to.map(|s| s.as_str().to_owned()),
+            payload: payload.to_string(),
+            at: now,
+        },
+    )?;
+    Ok(())
+}
+
+/// Runs `event` on `row` through the state machine and writes the change (with a generation
+/// bump when the event ends sessions) and its audit event, on the caller's transaction.
+fn apply_event(
+    conn: &mut DbConnection,
+    row: &UserRow,
+    event: AccountEvent,
+    mut change: AccountChange,
+    origin: &Origin,
+    extra: serde_json::Value,
+    now: NaiveDateTime,
+) -> Result<(), ServiceError> {
+    let from = account_state(row);
+    let t = from
+        .apply(event)
+        .map_err(|why| ServiceError::conflict(format!("Action impossible : {why}.")))?;
+    change.bump_generation = t.ends_sessions;
+    users::update_account(conn, &row.id, &change)?;
+    if t.ends_sessions {
+        // Bearer tokens die with the generation; web sessions are rows: delete them.
+        use crate::db::schema::web_sessions;
+        use diesel::prelude::*;
+        diesel::delete(web_sessions::table.filter(web_sessions::user_id.eq(&row.id)))
+            .execute(conn)?;
+    }
+    let updated = users::find(conn, &row.id)?
+        .ok_or_else(|| ServiceError::not_found("Ce compte n'existe pas."))?;
+    let action = match event {
+        AccountEvent::VerifyEmail => "email_verified",
+        AccountEvent::AcceptInvitation => "invitation_accepted",
+        AccountEvent::ResetPassword => "password_reset",
+        AccountEvent::ChangePassword => "password_changed",
+        AccountEvent::ChangeRole => "role_changed",
+        AccountEvent::Deactivate => "deactivated",
+        AccountEvent::Reactivate => "reactivated",
+    };
+    record_audit(
+        conn,
+        origin,
+        &row.id,
+        action,
+        (Some(from), Some(account_state(&updated))),
+        extra,
+        now,
+    )
+}
+
+fn recipient(row: &UserRow) -> Result<AccountRecipient, ServiceError> {
+    Ok(AccountRecipient {
+        email: row.email.clone(),
+        full_name: row.full_name.clone(),
+        role: parse_role(&row.role)?,
+    })
+}
+
+// ---------------------------------------------------------------------------------------------
+// Use cases
+
+/// An account created by `essor create-user` (or a test): with a password, its address taken
+/// as verified (whoever runs the command vouches for it).
 pub async fn create(state: &AppState, account: NewAccount) -> Result<User, ServiceError> {
-    let hash =
-        actix_web::web::block(move || password::hash(&account.password).map(|h| (h, account)))
-            .await
-            .map_err(|e| ServiceError::Internal(anyhow::anyhow!("blocking: {e}")))??;
-    let (hash, account) = hash;
+    let hash = state.passwords.hash(account.password.clone()).await?;
     let id = Uuid::now_v7().to_string();
     let now = crate::db::now();
     state
         .db
-        .run(move |conn| {
+        .transaction(move |conn| {
             let row = NewUser {
                 id: &id,
                 email: account.email.as_str(),
@@ -98,17 +330,30 @@ pub async fn create(state: &AppState, account: NewAccount) -> Result<User, Servi
                 full_name: &account.full_name,
                 role: account.role.as_str(),
                 created_at: now,
+                email_verified_at: Some(now),
             };
             match users::insert(conn, &row) {
                 Ok(_) => {}
                 Err(DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, _)) => {
                     return Err(ServiceError::conflict(
-                        "Un compte existe déjà avec cette adresse électronique : connectez-vous \
-                         ou utilisez une autre adresse.",
+                        "Un compte existe déjà avec cette adresse électronique.",
                     ));
                 }
                 Err(e) => return Err(e.into()),
             }
+            let origin = Origin {
+                actor_id: id.clone(),
+                client_ip: IpAddr::V4(std::net::Ipv4Addr::LOCALHOST),
+            };
+            record_audit(
+                conn,
+                &origin,
+                &id,
+                "created",
+                (None, Some(AccountState::Active)),
+                serde_json::json!({"role": account.role.as_str(), "by": "command line"}),
+                now,
+            )?;
             users::find(conn, &id)?
                 .ok_or_else(|| ServiceError::not_found("compte"))?
                 .try_into()
@@ -116,30 +361,650 @@ pub async fn create(state: &AppState, account: NewAccount) -> Result<User, Servi
         .await
 }
 
-/// Checks an email and password. Unknown email and wrong password give the same answer,
-/// after the same amount of work.
-pub async fn authenticate(state: &AppState, email: &str, pw: String) -> Result<User, ServiceError> {
+/// Counts one account request (registration, verification or reset mail) from `ip`, refusing
+/// it with 429 over the limit.
+pub async fn count_account_request(state: &AppState, ip: IpAddr) -> Result<(), ServiceError> {
+    let limit = Limit::account_requests(&state.settings.auth);
+    state
+        .db
+        .transaction(move |conn| {
+            let now = crate::db::now();
+            let subject = throttle::address_subject(ip);
+            throttle::check(conn, &limit, &subject, now)?;
+            throttle::record(conn, &limit, &subject, now)
+        })
+        .await
+}
+
+/// Self-registration (DESIGN.md §5): the same answer for a known address and a new one. A new
+/// address gets an unverified applicant account and a verification mail; a known one gets a
+/// mail saying so, with a reset link, and nothing else changes.
+pub async fn register(
+    state: &AppState,
+    ip: IpAddr,
+    account: NewAccount,
+) -> Result<(), ServiceError> {
+    count_account_request(state, ip).await?;
+    // Hashed whether or not the address is known, so that the time taken tells nothing.
+    let hash = state.passwords.hash(account.password.clone()).await?;
+    let notifier = state.notifier.clone();
+    let result = state
+        .db
+        .transaction(move |conn| {
+            let now = crate::db::now();
+            if let Some(existing) = users::find_by_email(conn, account.email.as_str())? {
+                let origin = Origin {
+                    actor_id: existing.id.clone(),
+                    client_ip: ip,
+                };
+                let state_now = account_state(&existing);
+                if state_now.apply(AccountEvent::ResetPassword).is_ok() {
+                    let token = issue_link(conn, &existing.id, LinkPurpose::PasswordReset, now)?;
+                    notifier.queue_account(
+                        conn,
+                        &AccountMail::AccountExists {
+                            to: recipient(&existing)?,
+                            token,
+                        },
+                    )?;
+                }
+                return record_audit(
+                    conn,
+                    &origin,
+                    &existing.id,
+                    "registration_for_existing",
+                    (Some(state_now), Some(state_now)),
+                    serde_json::json!({}),
+                    now,
+                );
+            }
+            let id = Uuid::now_v7().to_string();
+            users::insert(
+                conn,
+                &NewUser {
+                    id: &id,
+                    email: account.email.as_str(),
+                    password_hash: &hash,
+                    full_name: &account.full_name,
+                    role: Role::Applicant.as_str(),
+                    created_at: now,
+                    email_verified_at: None,
+                },
+            )?;
+            let row = users::find(conn, &id)?.ok_or_else(|| ServiceError::not_found("compte"))?;
+            let token = issue_link(conn, &id, LinkPurpose::VerifyEmail, now)?;
+            notifier.queue_account(
+                conn,
+                &AccountMail::VerifyEmail {
+                    to: recipient(&row)?,
+                    token,
+                },
+            )?;
+            record_audit(
+                conn,
+                &Origin {
+                    actor_id: id.clone(),
+                    client_ip: ip,
+                },
+                &id,
+                "registered",
+                (None, Some(AccountState::Unverified)),
+                serde_json::json!({"role": "applicant"}),
+                now,
+            )
+        })
+        .await;
+    match result {
+        // Two registrations of one new address at once: the second finds the first's row
+        // only after its insert failed. Same answer; the first one's mail is on its way.
+        Err(ServiceError::Internal(e))
+            if e.downcast_ref::<DieselError>().is_some_and(|d| {
+                matches!(
+                    d,
+                    DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, _)
+                )
+            }) =>
+        {
+            Ok(())
+        }
+        other => other,
+    }
+}
+
+/// A signed-in account: the user and the generation its token must carry.
+pub struct SignedIn {
+    pub user: User,
+    pub generation: i32,
+}
+
+/// Checks an email and password, with throttling: failures count per account (the email
+/// typed) and per client address; over either limit the attempt is refused with 429 before
+/// the password is checked. Unknown email and wrong password give the same answer after the
+/// same work.
+pub async fn sign_in(
+    state: &AppState,
+    ip: IpAddr,
+    email: &str,
+    pw: String,
+) -> Result<SignedIn, ServiceError> {
     let refused =
         || ServiceError::Unauthenticated("Adresse électronique ou mot de passe incorrect.".into());
     let email = match EmailAddress::parse(email) {
         Ok(e) => e.into_string(),
-        Err(_) => String::new(),
+        Err(_) => email.trim().to_lowercase(),
     };
+    let per_account = Limit::account_failures(&state.settings.auth);
+    let per_address = Limit::address_failures(&state.settings.auth);
+    let address = throttle::address_subject(ip);
+    let (lookup_email, lookup_address) = (email.clone(), address.clone());
     let row = state
         .db
-        .run(move |conn| Ok(users::find_by_email(conn, &email)?))
+        .run(move |conn| {
+            let now = crate::db::now();
+            throttle::check(conn, &per_address, &lookup_address, now)?;
+            throttle::check(conn, &per_account, &lookup_email, now)?;
+            Ok(users::find_by_email(conn, &lookup_email)?)
+        })
         .await?;
-    let ok_row = actix_web::web::block(move || match row {
-        Some(row) if password::verify(&pw, &row.password_hash) => Some(row),
-        Some(_) => None,
-        None => {
-            password::verify_dummy(&pw);
-            None
+    let stored = row
+        .as_ref()
+        .filter(|r| r.has_password())
+        .map(|r| r.password_hash.clone());
+    let ok = state.passwords.verify(pw, stored).await?;
+    match row {
+        Some(row) if ok => {
+            let origin = Origin {
+                actor_id: row.id.clone(),
+                client_ip: ip,
+            };
+            let account_state_now = account_state(&row);
+            let (user_id, subject) = (row.id.clone(), email.clone());
+            state
+                .db
+                .transaction(move |conn| {
+                    let now = crate::db::now();
+                    // The account's earlier failures were its owner's typos.
+                    throttle_db::clear(conn, throttle::SIGN_IN_ACCOUNT, &subject)?;
+                    record_audit(
+                        conn,
+                        &origin,
+                        &user_id,
+                        if account_state_now.may_sign_in() {
+                            "signed_in"
+                        } else {
+                            "sign_in_refused"
+                        },
+                        (None, None),
+                        serde_json::json!({}),
+                        now,
+                    )
+                })
+                .await?;
+            if !account_state_now.may_sign_in() {
+                return Err(ServiceError::Unauthenticated(
+                    "Ce compte a été désactivé : adressez-vous à l'administrateur de la plateforme."
+                        .into(),
+                ));
+            }
+            Ok(SignedIn {
+                generation: row.generation,
+                user: row.try_into()?,
+            })
         }
-    })
-    .await
-    .map_err(|e| ServiceError::Internal(anyhow::anyhow!("blocking: {e}")))?;
-    ok_row.ok_or_else(refused)?.try_into()
+        _ => {
+            state
+                .db
+                .transaction(move |conn| {
+                    let now = crate::db::now();
+                    throttle::record(conn, &per_account, &email, now)?;
+                    throttle::record(conn, &per_address, &address, now)
+                })
+                .await?;
+            Err(refused())
+        }
+    }
+}
+
+/// `POST /auth/verify-email {token}`.
+pub async fn verify_email(state: &AppState, ip: IpAddr, token: String) -> Result<(), ServiceError> {
+    state
+        .db
+        .transaction(move |conn| {
+            let now = crate::db::now();
+            let row = consume_link(conn, &token, LinkPurpose::VerifyEmail, now)?;
+            let origin = Origin {
+                actor_id: row.id.clone(),
+                client_ip: ip,
+            };
+            apply_event(
+                conn,
+                &row,
+                AccountEvent::VerifyEmail,
+                AccountChange {
+                    email_verified_at: Some(now),
+                    ..Default::default()
+                },
+                &origin,
+                serde_json::json!({}),
+                now,
+            )
+        })
+        .await
+}
+
+/// A new verification link for the signed-in applicant.
+pub async fn resend_verification(
+    state: &AppState,
+    ip: IpAddr,
+    user: &CurrentUser,
+) -> Result<(), ServiceError> {
+    if user.email_verified {
+        return Err(ServiceError::conflict(
+            "Votre adresse électronique est déjà vérifiée : rien à faire.",
+        ));
+    }
+    count_account_request(state, ip).await?;
+    let notifier = state.notifier.clone();
+    let user_id = user.id.clone();
+    state
+        .db
+        .transaction(move |conn| {
+            let now = crate::db::now();
+            let row = users::find(conn, &user_id)?
+                .ok_or_else(|| ServiceError::not_found("Ce compte n'existe pas."))?;
+            let token = issue_link(conn, &row.id, LinkPurpose::VerifyEmail, now)?;
+            notifier.queue_account(
+                conn,
+                &AccountMail::VerifyEmail {
+                    to: recipient(&row)?,
+                    token,
+                },
+            )?;
+            let s = account_state(&row);
+            record_audit(
+                conn,
+                &Origin {
+                    actor_id: row.id.clone(),
+                    client_ip: ip,
+                },
+                &row.id,
+                "verification_resent",
+                (Some(s), Some(s)),
+                serde_json::json!({}),
+                now,
+            )
+        })
+        .await
+}
+
+/// `POST /auth/password-reset {email}`: the same answer whether or not the address has an
+/// account; only an account that may reset gets a mail.
+pub async fn request_password_reset(
+    state: &AppState,
+    ip: IpAddr,
+    email: &str,
+) -> Result<(), ServiceError> {
+    let email = EmailAddress::parse(email).map_err(|m| ServiceError::invalid_field("email", m))?;
+    count_account_request(state, ip).await?;
+    let notifier = state.notifier.clone();
+    state
+        .db
+        .transaction(move |conn| {
+            let now = crate::db::now();
+            let Some(row) = users::find_by_email(conn, email.as_str())? else {
+                return Ok(());
+            };
+            let s = account_state(&row);
+            if s.apply(AccountEvent::ResetPassword).is_err() {
+                return Ok(());
+            }
+            let token = issue_link(conn, &row.id, LinkPurpose::PasswordReset, now)?;
+            notifier.queue_account(
+                conn,
+                &AccountMail::PasswordReset {
+                    to: recipient(&row)?,
+                    token,
+                },
+            )?;
+            record_audit(
+                conn,
+                &Origin {
+                    actor_id: row.id.clone(),
+                    client_ip: ip,
+                },
+                &row.id,
+                "password_reset_requested",
+                (Some(s), Some(s)),
+                serde_json::json!({}),
+                now,
+            )
+        })
+        .await
+}
+
+fn checked_password(field: &str, password: &str) -> Result<(), ServiceError> {
+    check_password(password).map_err(|m| ServiceError::invalid_field(field, m))
+}
+
+/// Sets a password from a mail link (reset or invitation): ends every session and token
+/// issued before, and proves the address.
+async fn set_password_from_link(
+    state: &AppState,
+    ip: IpAddr,
+    token: String,
+    password: String,
+    purpose: LinkPurpose,
+) -> Result<(), ServiceError> {
+    checked_password("password", &password)?;
+    // Hashing is slow: done before the transaction, which then only writes.
+    let hash = state.passwords.hash(password).await?;
+    state
+        .db
+        .transaction(move |conn| {
+            let now = crate::db::now();
+            let row = consume_link(conn, &token, purpose, now)?;
+            let event = match purpose {
+                LinkPurpose::Invitation => AccountEvent::AcceptInvitation,
+                _ => AccountEvent::ResetPassword,
+            };
+            apply_event(
+                conn,
+                &row,
+                event,
+                AccountChange {
+                    password_hash: Some(&hash),
+                    email_verified_at: row.email_verified_at.is_none().then_some(now),
+                    ..Default::default()
+                },
+                &Origin {
+                    actor_id: row.id.clone(),
+                    client_ip: ip,
+                },
+                serde_json::json!({}),
+                now,
+            )?;
+            // The address is proven and the password set: other pending links are moot.
+            for p in [
+                LinkPurpose::PasswordReset,
+                LinkPurpose::VerifyEmail,
+                LinkPurpose::Invitation,
+            ] {
+                account_tokens::revoke_pending(conn, &row.id, p.as_str(), now)?;
+            }
+            Ok(())
+        })
+        .await
+}
+
+pub async fn confirm_password_reset(
+    state: &AppState,
+    ip: IpAddr,
+    token: String,
+    password: String,
+) -> Result<(), ServiceError> {
+    set_password_from_link(state, ip, token, password, LinkPurpose::PasswordReset).await
+}
+
+pub async fn accept_invitation(
+    state: &AppState,
+    ip: IpAddr,
+    token: String,
+    password: String,
+) -> Result<(), ServiceError> {
+    set_password_from_link(state, ip, token, password, LinkPurpose::Invitation).await
+}
+
+/// `POST /me/password`: the current password is checked (a wrong one counts as a failed
+/// sign-in of the account); every token issued before, the caller's included, stops working.
+pub async fn change_password(
+    state: &AppState,
+    ip: IpAddr,
+    user: &CurrentUser,
+    current: String,
+    new: String,
+) -> Result<(), ServiceError> {
+    checked_password("new_password", &new)?;
+    let per_account = Limit::account_failures(&state.settings.auth);
+    let user_id = user.id.clone();
+    let row = state
+        .db
+        .run(move |conn| {
+            let row = users::find(conn, &user_id)?
+                .ok_or_else(|| ServiceError::not_found("Ce compte n'existe pas."))?;
+            throttle::check(conn, &per_account, &row.email, crate::db::now())?;
+            Ok(row)
+        })
+        .await?;
+    let ok = state
+        .passwords
+        .verify(current, Some(row.password_hash.clone()))
+        .await?;
+    if !ok {
+        let email = row.email.clone();
+        state
+            .db
+            .transaction(move |conn| throttle::record(conn, &per_account, &email, crate::db::now()))
+            .await?;
+        return Err(ServiceError::invalid_field(
+            "current_password",
+            "le mot de passe actuel est incorrect",
+        ));
+    }
+    let hash = state.passwords.hash(new).await?;
+    state
+        .db
+        .transaction(move |conn| {
+            let now = crate::db::now();
+            apply_event(
+                conn,
+                &row,
+                AccountEvent::ChangePassword,
+                AccountChange {
+                    password_hash: Some(&hash),
+                    ..Default::default()
+                },
+                &Origin {
+                    actor_id: row.id.clone(),
+                    client_ip: ip,
+                },
+                serde_json::json!({}),
+                now,
+            )
+        })
+        .await
+}
+
+/// An invitation (admin): the account exists at once, without a password, and its owner sets
+/// one from the mail's link (7 days).
+pub struct Invitation {
+    pub email: EmailAddress,
+    pub full_name: String,
+    pub role: Role,
+}
+
+impl Invitation {
+    pub fn parse(email: &str, full_name: &str, role: Role) -> Result<Self, ServiceError> {
+        let mut errors = FieldErrors::new();
+        let email = EmailAddress::parse(email)
+            .map_err(|m| push(&mut errors, "email", m))
+            .ok();
+        let full_name = check_full_name(full_name)
+            .map_err(|m| push(&mut errors, "full_name", m))
+            .ok();
+        if role == Role::Applicant {
+            push(
+                &mut errors,
+                "role",
+                "les porteurs de projet créent eux-mêmes leur compte (inscription) : invitez un \
+                 membre du comité (reviewer), un agent (staff) ou un administrateur (admin)",
+            );
+        }
+        match (email, full_name) {
+            (Some(email), Some(full_name)) if errors.is_empty() => Ok(Self {
+                email,
+                full_name,
+                role,
+            }),
+            _ => Err(ServiceError::invalid(errors)),
+        }
+    }
+}
+
+pub async fn invite(
+    state: &AppState,
+    ip: IpAddr,
+    admin: &CurrentUser,
+    invitation: Invitation,
+) -> Result<User, ServiceError> {
+    admin.require(&[Role::Admin])?;
+    let notifier = state.notifier.clone();
+    let admin_id = admin.id.clone();
+    state
+        .db
+        .transaction(move |conn| {
+            let now = crate::db::now();
+            if users::find_by_email(conn, invitation.email.as_str())?.is_some() {
+                return Err(ServiceError::conflict(
+                    "Un compte existe déjà avec cette adresse électronique : changez son rôle \
+                     (PATCH /api/v1/users/{id}) plutôt que de l'inviter.",
+                ));
+            }
+            let inviter = users::find(conn, &admin_id)?
+                .ok_or_else(|| ServiceError::not_found("Ce compte n'existe pas."))?;
+            let id = Uuid::now_v7().to_string();
+            users::insert(
+                conn,
+                &NewUser {
+                    id: &id,
+                    email: invitation.email.as_str(),
+                    password_hash: NO_PASSWORD,
+                    full_name: &invitation.full_name,
+                    role: invitation.role.as_str(),
+                    created_at: now,
+                    email_verified_at: None,
+                },
+            )?;
+            let row = users::find(conn, &id)?.ok_or_else(|| ServiceError::not_found("compte"))?;
+            let token = issue_link(conn, &id, LinkPurpose::Invitation, now)?;
+            notifier.queue_account(
+                conn,
+                &AccountMail::Invitation {
+                    to: recipient(&row)?,
+                    token,
+                    invited_by: inviter.full_name.clone(),
+                },
+            )?;
+            record_audit(
+                conn,
+                &Origin {
+                    actor_id: admin_id.clone(),
+                    client_ip: ip,
+                },
+                &id,
+                "invited",
+                (None, Some(AccountState::Invited)),
+                serde_json::json!({"role": invitation.role.as_str()}),
+                now,
+            )?;
+            row.try_into()
+        })
+        .await
+}
+
+/// `PATCH /users/{id} {role?, active?}` (admin).
+#[derive(Debug, Clone, Default)]
+pub struct AccountUpdate {
+    pub role: Option<Role>,
+    pub active: Option<bool>,
+}
+
+pub async fn update(
+    state: &AppState,
+    ip: IpAddr,
+    admin: &CurrentUser,
+    id: String,
+    update: AccountUpdate,
+) -> Result<User, ServiceError> {
+    admin.require(&[Role::Admin])?;
+    if update.role.is_none() && update.active.is_none() {
+        let mut errors = FieldErrors::new();
+        push(
+            &mut errors,
+            "role",
+            "indiquez « role », « active », ou les deux",
+        );
+        return Err(ServiceError::invalid(errors));
+    }
+    if id == admin.id {
+        return Err(ServiceError::conflict(
+            "Vous ne pouvez ni désactiver votre propre compte ni changer votre propre rôle : \
+             demandez-le à un autre administrateur.",
+        ));
+    }
+    let admin_id = admin.id.clone();
+    state
+        .db
+        .transaction(move |conn| {
+            let now = crate::db::now();
+            let origin = Origin {
+                actor_id: admin_id,
+                client_ip: ip,
+            };
+            let mut row = users::find(conn, &id)?
+                .ok_or_else(|| ServiceError::not_found("Ce compte n'existe pas."))?;
+            let reload = |conn: &mut DbConnection, id: &str| {
+                users::find(conn, id)?
+                    .ok_or_else(|| ServiceError::not_found("Ce compte n'existe pas."))
+            };
+            // Reactivate first, so that a role can be changed in the same request.
+            if update.active == Some(true) && !row.active {
+                apply_event(
+                    conn,
+                    &row,
+                    AccountEvent::Reactivate,
+                    AccountChange {
+                        active: Some(true),
+                        ..Default::default()
+                    },
+                    &origin,
+                    serde_json::json!({}),
+                    now,
+                )?;
+                row = reload(conn, &id)?;
+            }
+            if let Some(role) = update.role.filter(|r| r.as_str() != row.role) {
+                apply_event(
+                    conn,
+                    &row,
+                    AccountEvent::ChangeRole,
+                    AccountChange {
+                        role: Some(role.as_str()),
+                        ..Default::default()
+                    },
+                    &origin,
+                    serde_json::json!({"from_role": row.role, "to_role": role.as_str()}),
+                    now,
+                )?;
+                row = reload(conn, &id)?;
+            }
+            if update.active == Some(false) && row.active {
+                apply_event(
+                    conn,
+                    &row,
+                    AccountEvent::Deactivate,
+                    AccountChange {
+                        active: Some(false),
+                        ..Default::default()
+                    },
+                    &origin,
+                    serde_json::json!({}),
+                    now,
+                )?;
+                row = reload(conn, &id)?;
+            }
+            row.try_into()
+        })
+        .await
 }
 
 pub async fn get(state: &AppState, id: String) -> Result<User, ServiceError> {
@@ -174,4 +1039,28 @@ pub async fn list(
             Ok(Page::new(items, total, paging))
         })
         .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn link_tokens_are_256_random_bits_stored_hashed() {
+        let a = new_link_token();
+        let b = new_link_token();
+        assert_eq!(a.len(), 64);
+        assert_ne!(a, b);
+        assert!(a.chars().all(|c| c.is_ascii_hexdigit()));
+        assert_eq!(token_hash(&a).len(), 64);
+        assert_ne!(token_hash(&a), a);
+        assert_eq!(token_hash(&a), token_hash(&format!(" {a}\n")));
+    }
+
+    #[test]
+    fn link_lifetimes() {
+        assert_eq!(LinkPurpose::VerifyEmail.lifetime(), Duration::hours(24));
+        assert_eq!(LinkPurpose::PasswordReset.lifetime(), Duration::hours(1));
+        assert_eq!(LinkPurpose::Invitation.lifetime(), Duration::days(7));
+    }
 }

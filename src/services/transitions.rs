@@ -301,6 +301,10 @@ pub async fn apply(
             let from = row.app_state()?;
             let action = command.action();
             let to = next_state(from, action, actor(&user, &row)).map_err(|e| transition_error(e, from))?;
+            if matches!(command, Command::Submit) {
+                crate::domain::account::check_may_submit(user.email_verified)
+                    .map_err(|why| ServiceError::Forbidden(why.into()))?;
+            }
             let call = calls::find(conn, &row.call_id)?.ok_or_else(crate::services::calls::not_found)?;
             let now = dbm::now();
             let mut new_reviewers: Vec<String> = Vec::new();

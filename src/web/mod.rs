@@ -99,6 +99,7 @@ impl PageCtx {
             .map(|s| crate::auth::CurrentUser {
                 id: s.user_id.clone(),
                 role: s.role,
+                email_verified: s.email_verified,
             })
             .ok_or_else(|| WebError::from(AppError::Unauthorized("Connectez-vous.".into())))
     }

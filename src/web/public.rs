@@ -4,6 +4,7 @@
 use actix_web::{HttpResponse, web};
 use minijinja::context;
 
+use crate::auth::client_ip::client_ip;
 use crate::auth::session;
 use crate::domain::account::Role;
 use crate::domain::territory;
@@ -84,7 +85,7 @@ const REGISTER_FIELDS: [&str; 3] = ["full_name", "email", "password"];
 async fn register(ctx: PageCtx, body: web::Bytes) -> Result<HttpResponse, WebError> {
     let form = Form::parse(&body);
     ctx.check_csrf(form.opt(CSRF_FIELD))?;
-    check_rate(&ctx)?;
+    accounts::count_account_request(&ctx.state, client_ip(&ctx.req)).await?;
     let account = accounts::NewAccount::parse(
         form.get("email"),
         form.get("password"),
@@ -131,22 +132,6 @@ fn again(
     )
 }
 
-fn check_rate(ctx: &PageCtx) -> Result<(), WebError> {
-    let ip = ctx
-        .req
-        .peer_addr()
-        .map(|a| a.ip())
-        .unwrap_or(std::net::IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED));
-    ctx.state
-        .login_limiter
-        .check(ip, std::time::Instant::now())
-        .map_err(|retry_after_seconds| {
-            WebError::from(AppError::TooManyRequests {
-                retry_after_seconds,
-            })
-        })
-}
-
 /// A local path to come back to after sign-in (never another site: `//evil` is refused).
 fn safe_return(raw: &str) -> Option<String> {
     (raw.starts_with('/') && !raw.starts_with("//") && !raw.contains('\\')).then(|| raw.to_owned())
@@ -168,7 +153,6 @@ async fn signin_form(ctx: PageCtx, q: web::Query<ReturnQuery>) -> Result<HttpRes
 async fn signin(ctx: PageCtx, body: web::Bytes) -> Result<HttpResponse, WebError> {
     let form = Form::parse(&body);
     ctx.check_csrf(form.opt(CSRF_FIELD))?;
-    check_rate(&ctx)?;
     let mut errors = Errors::default();
     if form.get("email").is_empty() {
         errors.add("email", "indiquez votre adresse électronique");
@@ -179,12 +163,14 @@ async fn signin(ctx: PageCtx, body: web::Bytes) -> Result<HttpResponse, WebError
     if !errors.is_empty() {
         return again(&ctx, "signin.html", &form, errors);
     }
-    match accounts::authenticate(
+    match accounts::sign_in(
         &ctx.state,
+        client_ip(&ctx.req),
         form.get("email"),
         form.get("password").to_owned(),
     )
     .await
+    .map(|signed_in| signed_in.user)
     {
         Ok(user) => {
             let target = safe_return(form.get("retour")).unwrap_or_else(|| "/candidatures".into());

@@ -2,15 +2,14 @@ use essor::domain::account::Role;
 use serde_json::{Value, json};
 
 use crate::both_backends;
-use crate::helpers::{Backend, PASSWORD, TestApp, assert_problem, spawn_app_with};
+use crate::helpers::{PASSWORD, TestApp, assert_problem};
 
 both_backends!(
     register_then_sign_in_then_me,
     register_refuses_bad_input_and_changes_nothing,
-    duplicate_email_is_a_conflict_whatever_its_case,
     unknown_email_and_wrong_password_get_the_same_answer,
     bad_tokens_are_refused,
-    only_admins_create_accounts,
+    no_route_takes_a_password_chosen_for_someone_else,
     admins_and_staff_list_accounts_by_role,
     create_user_command_makes_the_first_admin,
 );
@@ -21,12 +20,9 @@ async fn register_then_sign_in_then_me(app: TestApp) {
             "email": "  Jeanne.Dupont@Exemple.FR ", "password": PASSWORD, "full_name": " Jeanne Dupont "
         }))
         .await;
-    assert_eq!(resp.status(), 201);
-    let user: Value = resp.json().await.unwrap();
-    assert_eq!(user["email"], "jeanne.dupont@exemple.fr");
-    assert_eq!(user["full_name"], "Jeanne Dupont");
-    assert_eq!(user["role"], "applicant");
-    assert!(user.get("password_hash").is_none());
+    assert_eq!(resp.status(), 202);
+    let accepted: Value = resp.json().await.unwrap();
+    assert!(accepted["message"].as_str().unwrap().contains("courriel"));
 
     let resp = app
         .post_json(
@@ -42,20 +38,29 @@ async fn register_then_sign_in_then_me(app: TestApp) {
     assert_eq!(tok["expires_in"], 3600);
     let token = tok["access_token"].as_str().unwrap();
 
-    // The claims say who, what role, when, by whom and for whom.
+    // An unverified applicant signs in (to draft); `/me` says what is missing.
+    let user: Value = app.get_as(token, "/api/v1/me").await.json().await.unwrap();
+    assert_eq!(user["email"], "jeanne.dupont@exemple.fr");
+    assert_eq!(user["full_name"], "Jeanne Dupont");
+    assert_eq!(user["role"], "applicant");
+    assert_eq!(user["status"], "unverified");
+    assert_eq!(user["email_verified"], false);
+    assert_eq!(user["active"], true);
+    assert!(user.get("password_hash").is_none());
+
+    // The claims say who, what role, which generation of the account, when, by whom and for
+    // whom.
     let payload = token.split('.').nth(1).unwrap();
     let claims: Value = serde_json::from_slice(&base64_url_decode(payload)).unwrap();
     assert_eq!(claims["sub"], user["id"]);
     assert_eq!(claims["role"], "applicant");
+    assert_eq!(claims["gen"], 0);
     assert_eq!(claims["iss"], "essor");
     assert_eq!(claims["aud"], "essor-api");
     assert_eq!(
         claims["exp"].as_i64().unwrap() - claims["iat"].as_i64().unwrap(),
         3600
     );
-
-    let me: Value = app.get_as(token, "/api/v1/me").await.json().await.unwrap();
-    assert_eq!(me["id"], user["id"]);
 }
 
 fn base64_url_decode(s: &str) -> Vec<u8> {
@@ -159,26 +164,6 @@ async fn register_refuses_bad_input_and_changes_nothing(app: TestApp) {
         0,
         "a refused registration creates nothing"
     );
-}
-
-async fn duplicate_email_is_a_conflict_whatever_its_case(app: TestApp) {
-    let body = json!({"email": "dup@exemple.fr", "password": PASSWORD, "full_name": "A"});
-    assert_eq!(
-        app.post_json(None, "/api/v1/auth/register", &body)
-            .await
-            .status(),
-        201
-    );
-    let again =
-        json!({"email": " DUP@Exemple.fr", "password": "une autre phrase", "full_name": "B"});
-    assert_problem(
-        app.post_json(None, "/api/v1/auth/register", &again).await,
-        409,
-    )
-    .await;
-    assert_eq!(app.count("users").await, 1);
-    // The first password still works; the second never did.
-    app.token("dup@exemple.fr", PASSWORD).await;
 }
 
 async fn unknown_email_and_wrong_password_get_the_same_answer(app: TestApp) {
@@ -330,53 +315,28 @@ async fn bad_tokens_are_refused(app: TestApp) {
     assert_problem(app.get("/api/v1/me").await, 401).await;
 }
 
-async fn only_admins_create_accounts(app: TestApp) {
+async fn no_route_takes_a_password_chosen_for_someone_else(app: TestApp) {
     let cast = app.cast().await;
     let before = app.count("users").await;
-    let body = |email: &str| json!({"email": email, "password": PASSWORD, "full_name": "Nouvel Expert", "role": "reviewer"});
-    for (who, token) in [
-        ("applicant", &cast.applicant.token),
-        ("reviewer", &cast.reviewer.token),
-        ("staff", &cast.staff.token),
-    ] {
-        let resp = app
-            .post_json(
-                Some(token),
-                "/api/v1/users",
-                &body(&format!("{who}-made@exemple.fr")),
-            )
-            .await;
-        assert_problem(resp, 403).await;
-    }
-    assert_problem(
-        app.post_json(None, "/api/v1/users", &body("anon@exemple.fr"))
-            .await,
-        401,
-    )
-    .await;
-    let bad_role = json!({"email": "x@exemple.fr", "password": PASSWORD, "full_name": "X", "role": "superuser"});
+    let body = json!({"email": "expert2@exemple.fr", "password": PASSWORD, "full_name": "Nouvel Expert", "role": "reviewer"});
+    // Gone: the admin invites (POST /api/v1/users/invitations) and the person sets the password.
+    let resp = app
+        .post_json(Some(&cast.admin.token), "/api/v1/users", &body)
+        .await;
+    assert!(
+        [404, 405].contains(&resp.status().as_u16()),
+        "{}",
+        resp.status()
+    );
+    // An invitation with a password is refused, not silently stripped of it.
     let problem = assert_problem(
-        app.post_json(Some(&cast.admin.token), "/api/v1/users", &bad_role)
+        app.post_json(Some(&cast.admin.token), "/api/v1/users/invitations", &body)
             .await,
         422,
     )
     .await;
-    assert!(problem["errors"]["role"].is_array(), "{problem}");
+    assert!(problem["errors"]["password"].is_array(), "{problem}");
     assert_eq!(app.count("users").await, before);
-
-    let resp = app
-        .post_json(
-            Some(&cast.admin.token),
-            "/api/v1/users",
-            &body("expert2@exemple.fr"),
-        )
-        .await;
-    assert_eq!(resp.status(), 201);
-    let created: Value = resp.json().await.unwrap();
-    assert_eq!(created["role"], "reviewer");
-    let token = app.token("expert2@exemple.fr", PASSWORD).await;
-    let me: Value = app.get_as(&token, "/api/v1/me").await.json().await.unwrap();
-    assert_eq!(me["role"], "reviewer");
 }
 
 async fn admins_and_staff_list_accounts_by_role(app: TestApp) {
@@ -466,42 +426,4 @@ async fn create_user_command_makes_the_first_admin(app: TestApp) {
     assert!(!short.status.success());
     assert!(String::from_utf8_lossy(&short.stderr).contains("12 caractères"));
     assert_eq!(app.count("users").await, 1);
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn sign_in_and_registration_are_rate_limited() {
-    let app = spawn_app_with(
-        Backend::Sqlite,
-        &[("APP__AUTH__RATE_LIMIT_PER_MINUTE", "3")],
-    )
-    .await
-    .unwrap();
-    let creds = json!({"email": "x@exemple.fr", "password": "mauvais mot de passe"});
-    for _ in 0..3 {
-        assert_eq!(
-            app.post_json(None, "/api/v1/auth/token", &creds)
-                .await
-                .status(),
-            401
-        );
-    }
-    let resp = app.post_json(None, "/api/v1/auth/token", &creds).await;
-    let retry: u64 = resp
-        .headers()
-        .get("retry-after")
-        .unwrap()
-        .to_str()
-        .unwrap()
-        .parse()
-        .unwrap();
-    assert!((1..=60).contains(&retry));
-    assert_problem(resp, 429).await;
-    // Registration shares the budget of the address.
-    let reg = json!({"email": "y@exemple.fr", "password": PASSWORD, "full_name": "Y"});
-    assert_problem(
-        app.post_json(None, "/api/v1/auth/register", &reg).await,
-        429,
-    )
-    .await;
-    assert_eq!(app.count("users").await, 0);
 }

@@ -105,8 +105,13 @@ pub fn test_settings(database_url: &str, data_dir: &Path, extra: &[(&str, &str)]
     vars.insert("APP__SERVER__PORT".into(), "0".into());
     vars.insert("APP__SERVER__WORKERS".into(), "2".into());
     vars.insert("APP__DATABASE__POOL_SIZE".into(), "4".into());
-    // Tests sign in many times from 127.0.0.1; the limiter has its own test.
-    vars.insert("APP__AUTH__RATE_LIMIT_PER_MINUTE".into(), "100000".into());
+    // Every test signs in and registers from 127.0.0.1; throttling has its own tests, which
+    // set their limits.
+    vars.insert("APP__AUTH__FAILURES_PER_ADDRESS".into(), "100000".into());
+    vars.insert(
+        "APP__AUTH__ACCOUNT_REQUESTS_PER_ADDRESS_PER_HOUR".into(),
+        "100000".into(),
+    );
     vars.insert("APP__DATA_DIR".into(), data_dir.display().to_string());
     for (k, v) in extra {
         vars.insert((*k).into(), (*v).into());
@@ -622,5 +627,93 @@ impl TestApp {
             )
             .await;
         assert_eq!(resp.status(), 200, "submit review");
+    }
+}
+
+impl TestApp {
+    /// The token of the latest account mail of `event` queued for `email`, read from the
+    /// link in the outbox's plain-text body (what the person would click).
+    pub async fn link_token(&self, email: &str, event: &'static str) -> String {
+        let (link, _) = self.account_mail(email, event).await;
+        link.split("?token=")
+            .nth(1)
+            .expect("the link ends with ?token=")
+            .to_owned()
+    }
+
+    /// The link (whole) and the plain text of the latest account mail of `event` for `email`.
+    pub async fn account_mail(&self, email: &str, event: &'static str) -> (String, String) {
+        use diesel::prelude::*;
+        use essor::db::schema::outbox;
+        let email = email.to_owned();
+        let body: String = self
+            .db
+            .run(move |conn| {
+                Ok(outbox::table
+                    .filter(outbox::recipient.eq(email))
+                    .filter(outbox::event.eq(event))
+                    .order(outbox::created_at.desc())
+                    .then_order_by(outbox::id.desc())
+                    .select(outbox::body_text)
+                    .first::<String>(conn)?)
+            })
+            .await
+            .expect("an account mail in the outbox");
+        let re = regex::Regex::new(r"https?://\S+\?token=[0-9a-f]+").unwrap();
+        let link = re
+            .find(&body)
+            .unwrap_or_else(|| panic!("a link in the mail: {body}"))
+            .as_str()
+            .to_owned();
+        (link, body)
+    }
+
+    /// Account mails of `event` queued so far, for any recipient.
+    pub async fn account_mail_count(&self, event: &'static str) -> i64 {
+        use diesel::prelude::*;
+        use essor::db::schema::outbox;
+        self.db
+            .run(move |conn| {
+                Ok(outbox::table
+                    .filter(outbox::event.eq(event))
+                    .count()
+                    .get_result(conn)?)
+            })
+            .await
+            .unwrap()
+    }
+
+    /// Registers an applicant over HTTP and verifies the address with the mailed link, as a
+    /// person would; returns the signed-in account.
+    pub async fn registered_applicant(&self, email: &str) -> Account {
+        let resp = self
+            .post_json(
+                None,
+                "/api/v1/auth/register",
+                &serde_json::json!({"email": email, "password": PASSWORD, "full_name": "Jeanne Dupont"}),
+            )
+            .await;
+        assert_eq!(resp.status(), 202, "register {email}");
+        let token = self.link_token(email, "account_verify_email").await;
+        let resp = self
+            .post_json(
+                None,
+                "/api/v1/auth/verify-email",
+                &serde_json::json!({ "token": token }),
+            )
+            .await;
+        assert_eq!(resp.status(), 204, "verify {email}");
+        let token = self.token(email, PASSWORD).await;
+        let me: Value = self
+            .get_as(&token, "/api/v1/me")
+            .await
+            .json()
+            .await
+            .unwrap();
+        Account {
+            id: me["id"].as_str().unwrap().to_owned(),
+            email: email.to_owned(),
+            token,
+        }
     }
 }

@@ -45,6 +45,14 @@ enum Fix {
     Drafted,
     /// The reviewer submitted the review (enough for a decision: the call asks for one).
     Reviewed,
+    /// A new applicant registered over HTTP: the verification link of its mail.
+    VerifyLink,
+    /// A new account that asked for a reset: the link of its mail.
+    ResetLink,
+    /// A new invitation by the admin: the link of its mail.
+    InviteLink,
+    /// A new account for the admin to change (`{id}` of `/users/{id}`).
+    OtherAccount,
 }
 
 struct Row {
@@ -91,7 +99,39 @@ const ROWS: &[Row] = &[
         "POST",
         "/api/v1/auth/register",
         Shared,
-        [201, 201, 201, 201, 201, 201],
+        [202, 202, 202, 202, 202, 202],
+    ),
+    // Links from mails work whoever follows them (the token is the credential).
+    row(
+        "POST",
+        "/api/v1/auth/verify-email",
+        VerifyLink,
+        [204, 204, 204, 204, 204, 204],
+    ),
+    // The cast's addresses are verified already: 409 says so, to whoever is signed in.
+    row(
+        "POST",
+        "/api/v1/auth/verify-email/resend",
+        Shared,
+        [401, 409, 409, 409, 409, 409],
+    ),
+    row(
+        "POST",
+        "/api/v1/auth/password-reset",
+        Shared,
+        [202, 202, 202, 202, 202, 202],
+    ),
+    row(
+        "POST",
+        "/api/v1/auth/password-reset/confirm",
+        ResetLink,
+        [204, 204, 204, 204, 204, 204],
+    ),
+    row(
+        "POST",
+        "/api/v1/auth/invitations/accept",
+        InviteLink,
+        [204, 204, 204, 204, 204, 204],
     ),
     row(
         "POST",
@@ -100,11 +140,25 @@ const ROWS: &[Row] = &[
         [200, 200, 200, 200, 200, 200],
     ),
     row("GET", "/api/v1/me", Shared, [401, 200, 200, 200, 200, 200]),
+    // With a wrong current password (a right one would end the cast's tokens): 422 shows the
+    // route let the caller in.
     row(
         "POST",
-        "/api/v1/users",
+        "/api/v1/me/password",
+        Shared,
+        [401, 422, 422, 422, 422, 422],
+    ),
+    row(
+        "POST",
+        "/api/v1/users/invitations",
         Shared,
         [401, 403, 403, 403, 403, 201],
+    ),
+    row(
+        "PATCH",
+        "/api/v1/users/{id}",
+        OtherAccount,
+        [401, 403, 403, 403, 403, 200],
     ),
     row(
         "GET",
@@ -322,19 +376,27 @@ const ROWS: &[Row] = &[
 static SEQ: AtomicUsize = AtomicUsize::new(0);
 
 /// A valid body for the operation, so that what is checked is authorization, not input.
-fn body_for(method: &str, path: &str, cast: &Cast) -> Option<Value> {
+fn body_for(method: &str, path: &str, cast: &Cast, ids: &Ids) -> Option<Value> {
     let n = SEQ.fetch_add(1, Ordering::Relaxed);
     match (method, path) {
+        ("POST", "/api/v1/auth/verify-email") => Some(json!({"token": ids.link})),
+        ("POST", "/api/v1/auth/password-reset") => Some(json!({"email": cast.applicant.email})),
+        ("POST", "/api/v1/auth/password-reset/confirm" | "/api/v1/auth/invitations/accept") => {
+            Some(json!({"token": ids.link, "password": "une toute nouvelle phrase"}))
+        }
+        ("POST", "/api/v1/me/password") => Some(json!({
+            "current_password": "pas le bon mot de passe", "new_password": "une toute nouvelle phrase"
+        })),
+        ("POST", "/api/v1/users/invitations") => Some(json!({
+            "email": format!("matrice-invite{n}@exemple.fr"), "full_name": "Matrice", "role": "reviewer"
+        })),
+        ("PATCH", "/api/v1/users/{id}") => Some(json!({"role": "reviewer"})),
         ("POST", "/api/v1/auth/register") => Some(json!({
             "email": format!("matrice{n}@exemple.fr"), "password": PASSWORD, "full_name": "Matrice"
         })),
         ("POST", "/api/v1/auth/token") => {
             Some(json!({"email": cast.applicant.email, "password": PASSWORD}))
         }
-        ("POST", "/api/v1/users") => Some(json!({
-            "email": format!("matrice-admin{n}@exemple.fr"), "password": PASSWORD,
-            "full_name": "Matrice", "role": "reviewer"
-        })),
         ("POST", "/api/v1/calls") => Some(json!({"title": "Matrice", "budget_cents": 1_000_000})),
         ("PATCH", "/api/v1/calls/{id}") => Some(json!({"description": "Modifiée"})),
         ("POST", "/api/v1/calls/{id}/applications") => Some(sample_application()),
@@ -375,13 +437,64 @@ struct Ids {
     document: String,
     assignment: String,
     dead_mail: String,
+    /// The token of a mail link (VerifyLink, ResetLink, InviteLink).
+    link: String,
+    /// An account id (OtherAccount).
+    user: String,
 }
 
 async fn prepare(app: &TestApp, cast: &Cast, fix: Fix, shared: &Ids) -> Ids {
     let staff = &cast.staff.token;
     let owner = &cast.applicant.token;
+    let n = SEQ.fetch_add(1, Ordering::Relaxed);
     match fix {
         Shared => shared.clone(),
+        VerifyLink => {
+            let email = format!("matrice-verif{n}@exemple.fr");
+            let body = json!({"email": email, "password": PASSWORD, "full_name": "Matrice"});
+            let resp = app.post_json(None, "/api/v1/auth/register", &body).await;
+            assert_eq!(resp.status(), 202);
+            Ids {
+                link: app.link_token(&email, "account_verify_email").await,
+                ..shared.clone()
+            }
+        }
+        ResetLink => {
+            let email = format!("matrice-reset{n}@exemple.fr");
+            app.account(essor::domain::account::Role::Applicant, &email)
+                .await;
+            let body = json!({ "email": email });
+            let resp = app
+                .post_json(None, "/api/v1/auth/password-reset", &body)
+                .await;
+            assert_eq!(resp.status(), 202);
+            Ids {
+                link: app.link_token(&email, "account_password_reset").await,
+                ..shared.clone()
+            }
+        }
+        InviteLink => {
+            let email = format!("matrice-invitation{n}@exemple.fr");
+            let body = json!({"email": email, "full_name": "Matrice", "role": "staff"});
+            let resp = app
+                .post_json(Some(&cast.admin.token), "/api/v1/users/invitations", &body)
+                .await;
+            assert_eq!(resp.status(), 201);
+            Ids {
+                link: app.link_token(&email, "account_invitation").await,
+                ..shared.clone()
+            }
+        }
+        OtherAccount => {
+            let email = format!("matrice-compte{n}@exemple.fr");
+            let account = app
+                .account(essor::domain::account::Role::Staff, &email)
+                .await;
+            Ids {
+                user: account.id,
+                ..shared.clone()
+            }
+        }
         DraftCall => {
             let call = app.draft_call(staff, json!({})).await;
             Ids {
@@ -457,6 +570,7 @@ async fn prepare(app: &TestApp, cast: &Cast, fix: Fix, shared: &Ids) -> Ids {
                 document: doc["id"].as_str().unwrap().into(),
                 assignment,
                 dead_mail: shared.dead_mail.clone(),
+                ..Default::default()
             }
         }
     }
@@ -465,6 +579,8 @@ async fn prepare(app: &TestApp, cast: &Cast, fix: Fix, shared: &Ids) -> Ids {
 fn concrete(path: &str, ids: &Ids) -> String {
     let id = if path.starts_with("/api/v1/admin/outbox/") {
         &ids.dead_mail
+    } else if path.starts_with("/api/v1/users/") {
+        &ids.user
     } else if path.starts_with("/api/v1/calls/") {
         &ids.call
     } else if path.starts_with("/api/v1/assignments/") {
@@ -559,7 +675,7 @@ async fn every_route_answers_each_role_as_expected(app: TestApp) {
                     reqwest::multipart::Part::bytes(PDF.to_vec()).file_name("rib.pdf"),
                 );
                 req = req.multipart(form);
-            } else if let Some(body) = body_for(row.method, row.path, &cast) {
+            } else if let Some(body) = body_for(row.method, row.path, &cast, &ids) {
                 req = req.json(&body);
             }
             let resp = req.send().await.unwrap();
