@@ -205,7 +205,8 @@ pub(crate) async fn run(
     Ok(with_etag(StatusCode::OK, app))
 }
 
-/// Submit the application (owner, call open). The eligibility report is computed and stored;
+/// Submit the application (owner, call open; a resubmission after `request-changes` is
+/// accepted even once the call has closed). The eligibility report is computed and stored;
 /// a `fail` criterion or a missing required document refuses it (422 with the report in
 /// `eligibility`).
 #[utoipa::path(
@@ -220,7 +221,7 @@ pub(crate) async fn run(
         NeedsToken,
         (status = 403, description = "Only the owner submits, and only with a verified address (the detail says how to verify it: `POST /api/v1/auth/verify-email`, new link by `POST /api/v1/auth/verify-email/resend`).", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such application, or not yours to see.", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "Not possible in this state (`current_state`, `allowed_actions`), or the call is not open.", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Not possible in this state (`current_state`, `allowed_actions`), or the call is not open for a first submission.", body = Problem, content_type = "application/problem+json"),
         Versioned,
         (status = 422, description = "Ineligible or incomplete: `errors` and the full report in `eligibility`.", body = Problem, content_type = "application/problem+json"),
     )
@@ -274,8 +275,8 @@ pub async fn request_changes(
     .await
 }
 
-/// Declare the application ineligible (staff), with a motivation and staff's reading of the
-/// criteria to check.
+/// Declare the application ineligible (staff; from `submitted` or `changes_requested`), with a
+/// motivation and staff's reading of the criteria to check.
 #[utoipa::path(
     tag = "transitions",
     security(("bearer" = [])),

@@ -89,6 +89,13 @@ pub const TRANSITIONS: &[Transition] = &[
         Actor::Staff,
         S::Ineligible,
     ),
+    // Changes were requested and never came: the agents can close the file (DESIGN.md §7).
+    row(
+        S::ChangesRequested,
+        A::DeclareIneligible,
+        Actor::Staff,
+        S::Ineligible,
+    ),
     row(S::Submitted, A::StartReview, Actor::Staff, S::UnderReview),
     row(S::UnderReview, A::Accept, Actor::Staff, S::Accepted),
     row(S::UnderReview, A::Reject, Actor::Staff, S::Rejected),
@@ -261,6 +268,41 @@ impl fmt::Display for Action {
     }
 }
 
+/// The endpoint names of these actions, each once, in order: what `allowed_actions` says, so
+/// a client can POST each of them (`decision`, never `accept`/`reject`).
+pub fn endpoints(actions: &[Action]) -> Vec<&'static str> {
+    let mut out: Vec<&'static str> = Vec::new();
+    for a in actions {
+        if !out.contains(&a.endpoint()) {
+            out.push(a.endpoint());
+        }
+    }
+    out
+}
+
+/// Serde shape of a list of actions as their endpoint names (`allowed_actions`).
+pub mod as_endpoints {
+    use super::{Action, endpoints};
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(actions: &[Action], s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(endpoints(actions))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<Action>, D::Error> {
+        let names = Vec::<String>::deserialize(d)?;
+        let mut out = Vec::new();
+        for name in names {
+            if name == "decision" {
+                out.extend([Action::Accept, Action::Reject]);
+            } else {
+                out.push(name.parse().map_err(serde::de::Error::custom)?);
+            }
+        }
+        Ok(out)
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("action inconnue : « {0} »")]
 pub struct UnknownAction(pub String);
@@ -291,6 +333,12 @@ mod tests {
         ("changes_requested", "submit", "owner", "submitted"),
         ("submitted", "request-changes", "staff", "changes_requested"),
         ("submitted", "declare-ineligible", "staff", "ineligible"),
+        (
+            "changes_requested",
+            "declare-ineligible",
+            "staff",
+            "ineligible",
+        ),
         ("submitted", "start-review", "staff", "under_review"),
         ("under_review", "accept", "staff", "accepted"),
         ("under_review", "reject", "staff", "rejected"),
@@ -381,9 +429,20 @@ mod tests {
             }
         }
         assert_eq!(cells, 8 * 7 * 3);
-        assert_eq!(ok, 11, "one success per row of §7");
-        assert_eq!(forbidden, 22, "the two other actors of each row");
-        assert_eq!(not_allowed, 168 - 11 - 22);
+        assert_eq!(ok, 12, "one success per row of §7");
+        assert_eq!(forbidden, 24, "the two other actors of each row");
+        assert_eq!(not_allowed, 168 - 12 - 24);
+    }
+
+    #[test]
+    fn allowed_actions_are_endpoint_names() {
+        use Action::*;
+        assert_eq!(
+            endpoints(&[Accept, Reject, Withdraw]),
+            ["decision", "withdraw"]
+        );
+        assert_eq!(endpoints(&[Submit, Withdraw]), ["submit", "withdraw"]);
+        assert!(endpoints(&[]).is_empty());
     }
 
     #[test]
@@ -417,7 +476,7 @@ mod tests {
             ),
             (S::Submitted, Actor::Other, &[]),
             (S::ChangesRequested, Actor::Owner, &[Submit, Withdraw]),
-            (S::ChangesRequested, Actor::Staff, &[]),
+            (S::ChangesRequested, Actor::Staff, &[DeclareIneligible]),
             (S::UnderReview, Actor::Owner, &[Withdraw]),
             (S::UnderReview, Actor::Staff, &[Accept, Reject]),
             (S::UnderReview, Actor::Other, &[]),

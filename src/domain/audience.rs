@@ -7,6 +7,11 @@
 //! | body, state, decision, documents   | yes   | yes   | yes               |
 //! | eligibility report, staff readings | yes   | yes   | no                |
 //! | history                            | yes   | yes   | no                |
+//! | reviewers' part of the history     | yes   | no    | no                |
+//!
+//! Reviews are blind (DESIGN.md §7): the owner's history shows their own actions and the
+//! agents' decisions and messages, never who reviews, their statements, recusals, scores or
+//! recommendations, nor the reviewer ids `start-review` carries.
 //!
 //! The report holds staff's readings of the `review` criteria (their notes on the statutes,
 //! the governance…): the owner reads why their application stands where it does; a reviewer
@@ -42,7 +47,36 @@ impl Audience {
     pub fn reads_history(self) -> bool {
         matches!(self, Self::Staff | Self::Owner)
     }
+
+    /// Whether this reader sees an event of the history, by its action and its author's role
+    /// (`applicant`, `reviewer`, `staff`, `admin`).
+    pub fn sees_event(self, action: &str, actor_role: &str) -> bool {
+        match self {
+            Self::Staff => true,
+            Self::Reviewer => false,
+            Self::Owner => {
+                // `start-review` is the agents' move of the application (its reviewer ids are
+                // withheld); any other action about reviews or seats is the reviewers' part.
+                action == "start-review"
+                    || (actor_role != Role::Reviewer.as_str()
+                        && !REVIEWERS_ACTIONS.contains(&action)
+                        && !action.starts_with("assignment-")
+                        && !action.contains("review"))
+            }
+        }
+    }
+
+    /// The payload's members of an event this reader does not see.
+    pub fn withheld_payload(self, action: &str) -> &'static [&'static str] {
+        match (self, action) {
+            (Self::Owner, "start-review") => &["reviewer_ids"],
+            _ => &[],
+        }
+    }
 }
+
+/// The actions on reviewers' seats and reviews an applicant never sees, whoever did them.
+const REVIEWERS_ACTIONS: &[&str] = &["assign-reviewer", "comment", "submit-review"];
 
 #[cfg(test)]
 mod tests {
@@ -70,5 +104,36 @@ mod tests {
             assert_eq!(a.is_some_and(Audience::reads_eligibility), eligibility);
             assert_eq!(a.is_some_and(Audience::reads_history), history);
         }
+    }
+
+    #[test]
+    fn the_owner_reads_nothing_of_the_reviewers() {
+        // (action, author's role, staff sees, owner sees)
+        let cases = [
+            ("create", "applicant", true, true),
+            ("submit", "applicant", true, true),
+            ("request-changes", "staff", true, true),
+            ("start-review", "staff", true, true),
+            ("accept", "staff", true, true),
+            ("reject", "admin", true, true),
+            ("withdraw", "applicant", true, true),
+            ("assign-reviewer", "staff", true, false),
+            ("assignment-accept", "reviewer", true, false),
+            ("assignment-recuse", "reviewer", true, false),
+            ("submit-review", "reviewer", true, false),
+            ("comment", "reviewer", true, false),
+            ("anything-new", "reviewer", true, false),
+        ];
+        for (action, role, staff, owner) in cases {
+            assert_eq!(Audience::Staff.sees_event(action, role), staff, "{action}");
+            assert_eq!(Audience::Owner.sees_event(action, role), owner, "{action}");
+            assert!(!Audience::Reviewer.sees_event(action, role), "{action}");
+        }
+        assert_eq!(
+            Audience::Owner.withheld_payload("start-review"),
+            &["reviewer_ids"]
+        );
+        assert!(Audience::Staff.withheld_payload("start-review").is_empty());
+        assert!(Audience::Owner.withheld_payload("accept").is_empty());
     }
 }

@@ -99,6 +99,8 @@ pub struct Application {
     pub eligibility: Option<EligibilityReport>,
     pub decision: Option<Decision>,
     /// What the caller may do now (endpoint names under `/applications/{id}/`).
+    #[serde(with = "crate::domain::application_state::as_endpoints")]
+    #[schema(value_type = Vec<String>, example = json!(["decision", "withdraw"]))]
     pub allowed_actions: Vec<Action>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
@@ -517,10 +519,18 @@ pub async fn history(
         .db
         .run(move |conn| {
             let row = rows::find_visible(conn, &id, &visibility(&user))?.ok_or_else(not_found)?;
-            require_reads(audience(&user, &row)?.reads_history())?;
+            let reader = audience(&user, &row)?;
+            require_reads(reader.reads_history())?;
             audit::for_application(conn, &id)?
                 .into_iter()
+                .filter(|(e, _, role)| reader.sees_event(&e.action, role))
                 .map(|(e, name, role)| {
+                    let mut payload = serde_json::from_str(&e.payload).unwrap_or(Value::Null);
+                    if let Value::Object(members) = &mut payload {
+                        for key in reader.withheld_payload(&e.action) {
+                            members.remove(*key);
+                        }
+                    }
                     Ok(HistoryEvent {
                         id: e.id,
                         action: e.action,
@@ -530,7 +540,7 @@ pub async fn history(
                         actor_name: name,
                         actor_role: role,
                         at: e.at.and_utc(),
-                        payload: serde_json::from_str(&e.payload).unwrap_or(Value::Null),
+                        payload,
                     })
                 })
                 .collect()

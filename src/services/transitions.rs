@@ -250,7 +250,10 @@ fn transition_error(e: TransitionError, from: ApplicationState) -> ServiceError 
         } => {
             let mut extra = serde_json::Map::new();
             extra.insert("current_state".into(), json!(from));
-            extra.insert("allowed_actions".into(), json!(allowed));
+            extra.insert(
+                "allowed_actions".into(),
+                json!(crate::domain::application_state::endpoints(&allowed)),
+            );
             ServiceError::Conflict {
                 message: format!(
                     "La candidature est « {} » : l'action « {} » n'est pas possible. {}",
@@ -475,15 +478,21 @@ fn submit(
     row: &mut ApplicationRow,
     call: &CallRow,
 ) -> Result<Value, ServiceError> {
-    let call_state = call.call_state()?;
-    if call_state != CallState::Published {
-        return Err(ServiceError::conflict(format!(
-            "L'appel à projets est {} : il n'accepte pas de dépôt.",
-            call_state.label_fr()
-        )));
+    // A resubmission after `request-changes` is not held to the call's window: the call was
+    // open at the first submission, and the applicant must not be stranded (DESIGN.md §7).
+    let resubmission = row.app_state()? == ApplicationState::ChangesRequested;
+    if !resubmission {
+        let call_state = call.call_state()?;
+        if call_state != CallState::Published {
+            return Err(ServiceError::conflict(format!(
+                "L'appel à projets est {} : il n'accepte pas de dépôt.",
+                call_state.label_fr()
+            )));
+        }
+        check_window(call.opens_at, call.closes_at, dbm::now()).map_err(|e| {
+            ServiceError::conflict(crate::services::calls::capitalise(&e.to_string()))
+        })?;
     }
-    check_window(call.opens_at, call.closes_at, dbm::now())
-        .map_err(|e| ServiceError::conflict(crate::services::calls::capitalise(&e.to_string())))?;
     let report = compute_report(conn, row, call)?;
     let failed: Vec<&eligibility::Criterion> = report
         .criteria

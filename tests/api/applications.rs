@@ -13,6 +13,7 @@ both_backends!(
     submission_respects_the_window,
     staff_screen_submitted_applications,
     references_are_sequential_per_year,
+    changes_requested_are_never_stranded_by_a_closed_call,
 );
 
 async fn from_registration_to_submission_over_http(app: TestApp) {
@@ -896,4 +897,103 @@ async fn screening_an_application_without_a_stored_report_computes_one(app: Test
         .unwrap();
     assert_eq!(after["state"], "ineligible");
     assert_eq!(after["eligibility"]["verdict"], "eligible");
+}
+
+/// After `request-changes`, the applicant can resubmit even once the call has closed, and the
+/// agents can declare the application ineligible; a first submission still needs an open call.
+async fn changes_requested_are_never_stranded_by_a_closed_call(app: TestApp) {
+    let cast = app.cast().await;
+    let staff = &cast.staff.token;
+    let call = app.published_call(staff, json!({})).await;
+    let call_id = call["id"].as_str().unwrap();
+    let mut ids = Vec::new();
+    for _ in 0..2 {
+        let a = app
+            .submitted_application(&cast.applicant.token, call_id)
+            .await;
+        let id = a["id"].as_str().unwrap().to_owned();
+        let resp = app
+            .post_json(
+                Some(staff),
+                &format!("/api/v1/applications/{id}/request-changes"),
+                &json!({"message": "Joignez le budget signé."}),
+            )
+            .await;
+        assert_eq!(resp.status(), 200);
+        ids.push(id);
+    }
+    let draft = app
+        .draft_application(&cast.other_applicant.token, call_id, &sample_application())
+        .await;
+    app.attach_required(&cast.other_applicant.token, draft["id"].as_str().unwrap())
+        .await;
+    let resp = app
+        .post_json(
+            Some(staff),
+            &format!("/api/v1/calls/{call_id}/close"),
+            &json!({}),
+        )
+        .await;
+    assert_eq!(resp.status(), 200);
+
+    // The staff's choices on a file whose changes were requested include declaring it ineligible.
+    let seen: Value = app
+        .get_as(staff, &format!("/api/v1/applications/{}", ids[1]))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert!(
+        seen["allowed_actions"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("declare-ineligible")),
+        "{seen}"
+    );
+
+    let resp = app
+        .post_json(
+            Some(&cast.applicant.token),
+            &format!("/api/v1/applications/{}/submit", ids[0]),
+            &json!({}),
+        )
+        .await;
+    let status = resp.status();
+    let body: Value = resp.json().await.unwrap();
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["state"], "submitted");
+
+    let resp = app
+        .post_json(
+            Some(staff),
+            &format!("/api/v1/applications/{}/declare-ineligible", ids[1]),
+            &json!({"motivation": "Les pièces demandées ne sont jamais venues."}),
+        )
+        .await;
+    let status = resp.status();
+    let body: Value = resp.json().await.unwrap();
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["state"], "ineligible");
+
+    // A first submission on the closed call is still refused, and changes nothing.
+    let path = format!(
+        "/api/v1/applications/{}/submit",
+        draft["id"].as_str().unwrap()
+    );
+    assert_problem(
+        app.post_json(Some(&cast.other_applicant.token), &path, &json!({}))
+            .await,
+        409,
+    )
+    .await;
+    let still: Value = app
+        .get_as(
+            &cast.other_applicant.token,
+            &format!("/api/v1/applications/{}", draft["id"].as_str().unwrap()),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(still["state"], "draft");
 }

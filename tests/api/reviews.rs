@@ -11,6 +11,7 @@ both_backends!(
     recusal_frees_the_seat_for_another_reviewer,
     decisions_respect_reviews_and_limits,
     envelope_holds_under_concurrent_decisions,
+    the_applicants_history_shows_nothing_of_the_reviewers,
 );
 
 async fn from_submissions_to_ranking_and_decisions(app: TestApp) {
@@ -610,4 +611,108 @@ async fn envelope_holds_under_concurrent_decisions(app: TestApp) {
         .sum();
     assert_eq!(sum, budget);
     assert_eq!(list["total"], 5);
+}
+
+/// Reviews are blind: the applicant's history has their own actions and the agents' moves,
+/// nothing of who reviews, their statements, recusals or reviews; staff see it all.
+async fn the_applicants_history_shows_nothing_of_the_reviewers(app: TestApp) {
+    let cast = app.cast().await;
+    let staff = &cast.staff.token;
+    let call = app.published_call(staff, json!({"min_reviews": 1})).await;
+    let a = app
+        .submitted_application(&cast.applicant.token, call["id"].as_str().unwrap())
+        .await;
+    let id = a["id"].as_str().unwrap();
+    let asg = app
+        .start_review(staff, id, &[&cast.reviewer, &cast.spare_reviewer])
+        .await;
+    app.review(&cast.reviewer, &asg[0], [4, 4, 4, 4, 4]).await;
+    // What each may do now is named as the endpoints they POST: `decision`, not accept/reject.
+    let seen: Value = app
+        .get_as(staff, &format!("/api/v1/applications/{id}"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(seen["allowed_actions"], json!(["decision"]));
+    let problem = assert_problem(
+        app.post_json(
+            Some(staff),
+            &format!("/api/v1/applications/{id}/request-changes"),
+            &json!({"message": "Précisez le budget."}),
+        )
+        .await,
+        409,
+    )
+    .await;
+    assert_eq!(problem["allowed_actions"], json!(["decision"]));
+    let resp = app
+        .post_json(
+            Some(&cast.spare_reviewer.token),
+            &format!("/api/v1/assignments/{}/recuse", asg[1]),
+            &json!({"reason": "Je siège au conseil d'administration."}),
+        )
+        .await;
+    assert_eq!(resp.status(), 200);
+    let resp = app
+        .post_json(
+            Some(staff),
+            &format!("/api/v1/applications/{id}/decision"),
+            &json!({"outcome": "accepted", "awarded_cents": 1_000_000, "motivation": "Bon projet.",
+                    "committee_date": "2026-11-02", "decision_reference": "DEL-1"}),
+        )
+        .await;
+    assert_eq!(resp.status(), 200, "{}", resp.text().await.unwrap());
+
+    let history = |token: String| {
+        let app = &app;
+        async move {
+            let resp = app
+                .get_as(&token, &format!("/api/v1/applications/{id}/history"))
+                .await;
+            assert_eq!(resp.status(), 200);
+            resp.json::<Value>().await.unwrap()
+        }
+    };
+    let actions = |h: &Value| -> Vec<String> {
+        h.as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["action"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let mine = history(cast.applicant.token.clone()).await;
+    let mut shown = actions(&mine);
+    shown.retain(|a| a != "upload-document");
+    assert_eq!(shown, ["create", "submit", "start-review", "accept"]);
+    let text = mine.to_string();
+    for secret in [
+        cast.reviewer.id.as_str(),
+        cast.spare_reviewer.id.as_str(),
+        "expert",
+        "Aucun conflit",
+        "conseil d'administration",
+        "favorable",
+        "reviewer_ids",
+    ] {
+        assert!(!text.contains(secret), "{secret} in {text}");
+    }
+    let start = mine
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["action"] == "start-review")
+        .unwrap();
+    assert_eq!(start["to_state"], "under_review");
+
+    let all = history(staff.clone()).await;
+    let all_actions = actions(&all);
+    for action in ["assignment-accept", "submit-review", "assignment-recuse"] {
+        assert!(
+            all_actions.iter().any(|a| a == action),
+            "{action} in {all_actions:?}"
+        );
+    }
+    assert!(all.to_string().contains(&cast.reviewer.id));
+    assert!(all.to_string().contains("reviewer_ids"));
 }
