@@ -30,6 +30,8 @@ pub const EMBEDDED: &[(&str, &str)] = embedded!(
     "register.html",
     "register_sent.html",
     "verify.html",
+    "password_forgotten.html",
+    "password_set.html",
     "signin.html",
     "legal_accessibility.html",
     "legal_privacy.html",

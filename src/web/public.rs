@@ -23,6 +23,12 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/compte/verifier", web::get().to(verify_form))
         .route("/compte/verifier", web::post().to(verify))
         .route("/compte/verifier/renvoyer", web::post().to(resend))
+        .route("/compte/mot-de-passe/oublie", web::get().to(forgotten_form))
+        .route("/compte/mot-de-passe/oublie", web::post().to(forgotten))
+        .route("/compte/mot-de-passe/nouveau", web::get().to(reset_form))
+        .route("/compte/mot-de-passe/nouveau", web::post().to(reset))
+        .route("/compte/invitation", web::get().to(invitation_form))
+        .route("/compte/invitation", web::post().to(invitation))
         .route("/connexion", web::get().to(signin_form))
         .route("/connexion", web::post().to(signin))
         .route("/deconnexion", web::post().to(signout))
@@ -179,6 +185,140 @@ async fn resend(ctx: PageCtx, body: web::Bytes) -> Result<HttpResponse, WebError
     )
 }
 
+async fn forgotten_form(ctx: PageCtx) -> Result<HttpResponse, WebError> {
+    ctx.render(
+        "password_forgotten.html",
+        context! { values => context! {}, errors => ser(&Errors::default()), sent => false },
+    )
+}
+
+/// The same answer whether or not the address has an account (as `POST /auth/password-reset`).
+async fn forgotten(ctx: PageCtx, body: web::Bytes) -> Result<HttpResponse, WebError> {
+    let form = Form::parse(&body);
+    ctx.check_csrf(form.opt(CSRF_FIELD))?;
+    match accounts::request_password_reset(&ctx.state, client_ip(&ctx.req), form.get("email"))
+        .await
+    {
+        Ok(()) => ctx.render(
+            "password_forgotten.html",
+            context! { values => context! {}, errors => ser(&Errors::default()), sent => true, email => form.get("email") },
+        ),
+        Err(e) => {
+            let errors = Errors::from_service(e, |p| (p == "email").then(|| p.to_owned()), "email")?;
+            again(&ctx, "password_forgotten.html", &form, errors)
+        }
+    }
+}
+
+/// Which link a password form answers: a reset (1 h) or an invitation (7 days).
+#[derive(Clone, Copy)]
+enum PasswordLink {
+    Reset,
+    Invitation,
+}
+
+impl PasswordLink {
+    fn action(self) -> &'static str {
+        match self {
+            Self::Reset => "/compte/mot-de-passe/nouveau",
+            Self::Invitation => "/compte/invitation",
+        }
+    }
+}
+
+fn password_page(
+    ctx: &PageCtx,
+    link: PasswordLink,
+    token: String,
+    errors: Errors,
+    status: actix_web::http::StatusCode,
+) -> Result<HttpResponse, WebError> {
+    ctx.render_status(
+        status,
+        "password_set.html",
+        context! {
+            token,
+            action => link.action(),
+            invitation => matches!(link, PasswordLink::Invitation),
+            values => context! {},
+            errors => ser(&errors),
+        },
+    )
+}
+
+async fn reset_form(ctx: PageCtx, q: web::Query<TokenQuery>) -> Result<HttpResponse, WebError> {
+    let token = q.token.clone().unwrap_or_default();
+    password_page(
+        &ctx,
+        PasswordLink::Reset,
+        token,
+        Errors::default(),
+        actix_web::http::StatusCode::OK,
+    )
+}
+
+async fn invitation_form(
+    ctx: PageCtx,
+    q: web::Query<TokenQuery>,
+) -> Result<HttpResponse, WebError> {
+    let token = q.token.clone().unwrap_or_default();
+    password_page(
+        &ctx,
+        PasswordLink::Invitation,
+        token,
+        Errors::default(),
+        actix_web::http::StatusCode::OK,
+    )
+}
+
+async fn reset(ctx: PageCtx, body: web::Bytes) -> Result<HttpResponse, WebError> {
+    set_password(ctx, body, PasswordLink::Reset).await
+}
+
+async fn invitation(ctx: PageCtx, body: web::Bytes) -> Result<HttpResponse, WebError> {
+    set_password(ctx, body, PasswordLink::Invitation).await
+}
+
+/// Sets the password with the link's token; then to sign-in (every earlier session ended).
+async fn set_password(
+    ctx: PageCtx,
+    body: web::Bytes,
+    link: PasswordLink,
+) -> Result<HttpResponse, WebError> {
+    let form = Form::parse(&body);
+    ctx.check_csrf(form.opt(CSRF_FIELD))?;
+    let token = form.get("token").to_owned();
+    let password = form.get("password").to_owned();
+    let ip = client_ip(&ctx.req);
+    let result = match link {
+        PasswordLink::Reset => {
+            accounts::confirm_password_reset(&ctx.state, ip, token.clone(), password).await
+        }
+        PasswordLink::Invitation => {
+            accounts::accept_invitation(&ctx.state, ip, token.clone(), password).await
+        }
+    };
+    match result {
+        Ok(()) => Ok(see_other("/connexion?mot-de-passe=1")),
+        Err(e @ ServiceError::Invalid { .. }) => {
+            // A bad password lands on its field; an expired or used link on the button.
+            let errors = Errors::from_service(
+                e,
+                |p| Some(if p == "password" { "password" } else { "save" }.to_owned()),
+                "save",
+            )?;
+            password_page(
+                &ctx,
+                link,
+                token,
+                errors,
+                actix_web::http::StatusCode::UNPROCESSABLE_ENTITY,
+            )
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
 /// The form again, with the values typed (never the password) and the errors.
 fn again(
     ctx: &PageCtx,
@@ -208,9 +348,10 @@ struct ReturnQuery {
 async fn signin_form(ctx: PageCtx, q: web::Query<ReturnQuery>) -> Result<HttpResponse, WebError> {
     let retour = q.retour.as_deref().and_then(safe_return);
     let verified = ctx.req.query_string().contains("verifiee=1");
+    let password_set = ctx.req.query_string().contains("mot-de-passe=1");
     ctx.render(
         "signin.html",
-        context! { values => context! {}, errors => ser(&Errors::default()), retour, verified },
+        context! { values => context! {}, errors => ser(&Errors::default()), retour, verified, password_set },
     )
 }
 

@@ -627,8 +627,89 @@ async fn registration_page_tells_a_stranger_nothing(app: TestApp) {
     assert!(link.contains("?token="), "{link}");
 }
 
+/// Posts a password form reached by a mailed link; returns the response.
+async fn set_password_by_link(app: &TestApp, link: &str, password: &str) -> reqwest::Response {
+    let path = link
+        .split_once("://")
+        .and_then(|(_, rest)| rest.find('/').map(|i| &rest[i..]))
+        .expect("a path in the link")
+        .to_owned();
+    let token = path.split("?token=").nth(1).unwrap().to_owned();
+    let action = path.split('?').next().unwrap().to_owned();
+    let mut jar = Jar::default();
+    let page = get(app, &mut jar, &path).await;
+    assert_eq!(page.status(), 200, "{path}");
+    let csrf = hidden_csrf(&page.text().await.unwrap());
+    post(
+        app,
+        &mut jar,
+        &action,
+        &[
+            ("_csrf", csrf.as_str()),
+            ("token", token.as_str()),
+            ("password", password),
+        ],
+    )
+    .await
+}
+
+/// The reset and invitation links of the mails lead to pages that set the password; a short
+/// password comes back on its field, a used link is refused in French.
+async fn reset_and_invitation_links_set_a_password_on_a_page(app: TestApp) {
+    let new_password = "une toute nouvelle phrase de passe";
+    app.account(Role::Applicant, "porteur@exemple.fr").await;
+    let mut jar = Jar::default();
+    let page = get(&app, &mut jar, "/compte/mot-de-passe/oublie").await;
+    let csrf = hidden_csrf(&page.text().await.unwrap());
+    let resp = post(
+        &app,
+        &mut jar,
+        "/compte/mot-de-passe/oublie",
+        &[("_csrf", csrf.as_str()), ("email", "porteur@exemple.fr")],
+    )
+    .await;
+    assert_eq!(resp.status(), 200);
+    assert!(resp.text().await.unwrap().contains("Si l'adresse"));
+    let (link, _) = app
+        .account_mail("porteur@exemple.fr", "account_password_reset")
+        .await;
+    let short = set_password_by_link(&app, &link, "court").await;
+    assert_eq!(short.status(), 422);
+    let html = short.text().await.unwrap();
+    assert!(
+        html.contains("id=\"password-error\""),
+        "the message beside the field"
+    );
+    let ok = set_password_by_link(&app, &link, new_password).await;
+    assert_eq!(ok.status(), 303);
+    assert_eq!(ok.headers()[LOCATION], "/connexion?mot-de-passe=1");
+    app.token("porteur@exemple.fr", new_password).await;
+    let again = set_password_by_link(&app, &link, "encore une autre phrase").await;
+    assert_eq!(again.status(), 422);
+    assert!(again.text().await.unwrap().contains("déjà servi"));
+    app.token("porteur@exemple.fr", new_password).await;
+
+    let admin = app.account(Role::Admin, "admin@lillemetropole.fr").await;
+    let resp = app
+        .post_json(
+            Some(&admin.token),
+            "/api/v1/users/invitations",
+            &json!({"email": "expert@exemple.fr", "full_name": "Nouvel Expert", "role": "reviewer"}),
+        )
+        .await;
+    assert_eq!(resp.status(), 201);
+    let (link, _) = app
+        .account_mail("expert@exemple.fr", "account_invitation")
+        .await;
+    assert!(link.contains("/compte/invitation?token="), "{link}");
+    let ok = set_password_by_link(&app, &link, new_password).await;
+    assert_eq!(ok.status(), 303);
+    app.token("expert@exemple.fr", new_password).await;
+}
+
 crate::both_backends!(
     registration_page_tells_a_stranger_nothing,
+    reset_and_invitation_links_set_a_password_on_a_page,
     changes_requested_are_shown_answered_and_resubmitted,
     a_stale_form_is_refused_and_changes_nothing,
     pages_carry_security_headers_and_static_files_are_cached,
