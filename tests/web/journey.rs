@@ -274,7 +274,10 @@ async fn journey(app: TestApp, js: bool) {
         ("/mentions-legales", "mentions-legales"),
         ("/nulle-part", "404"),
         ("/compte/mot-de-passe/oublie", "mot-de-passe-oublie"),
-        ("/compte/mot-de-passe/nouveau?token=0", "mot-de-passe-nouveau"),
+        (
+            "/compte/mot-de-passe/nouveau?token=0",
+            "mot-de-passe-nouveau",
+        ),
         ("/compte/invitation?token=0", "invitation"),
         ("/compte/verifier", "verifier-sans-lien"),
     ] {
