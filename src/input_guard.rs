@@ -113,8 +113,14 @@ fn body_kind(req: &ServiceRequest) -> Option<BodyKind> {
     }
 }
 
+/// Marks a refusal of this guard on the response, so that a face that renders its own errors
+/// (the pages) can say it in its own way.
+#[derive(Debug, Clone)]
+pub struct TextRefused(pub FieldErrors);
+
 fn refuse<B>(req: ServiceRequest, errors: FieldErrors) -> ServiceResponse<EitherBody<B, BoxBody>> {
-    let resp = actix_web::ResponseError::error_response(&AppError::validation(errors));
+    let mut resp = actix_web::ResponseError::error_response(&AppError::validation(errors.clone()));
+    resp.extensions_mut().insert(TextRefused(errors));
     req.into_response(resp).map_into_right_body()
 }
 

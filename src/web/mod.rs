@@ -223,8 +223,28 @@ pub async fn error_pages(
 ) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
     let res = next.call(req).await?;
     let marker = res.response().extensions().get::<PageError>().cloned();
-    let Some(marker) = marker else {
-        return Ok(res.map_into_boxed_body());
+    // A form refused by the text rule before any page handler ran: said on a page, not in
+    // JSON (the API keeps its problem+json).
+    let refused = res
+        .response()
+        .extensions()
+        .get::<crate::input_guard::TextRefused>()
+        .cloned()
+        .filter(|_| !res.request().path().starts_with("/api/"));
+    let marker = match (marker, refused) {
+        (Some(m), _) => m,
+        (None, Some(crate::input_guard::TextRefused(fields))) => {
+            let details: Vec<String> = fields.values().flatten().cloned().collect();
+            PageError {
+                message: Some(format!(
+                    "Le texte saisi contient un caractère invisible ou de contrôle (souvent copié \
+                     depuis un traitement de texte ou une page web) : {}. Revenez à la page \
+                     précédente, retirez-le, puis renvoyez le formulaire.",
+                    details.join(" ; ")
+                )),
+            }
+        }
+        (None, None) => return Ok(res.map_into_boxed_body()),
     };
     let (req, res) = res.into_parts();
     let status = res.status();
@@ -261,6 +281,10 @@ async fn error_page(
         409 => (
             "Action impossible",
             "Cette action n'est pas possible en ce moment.",
+        ),
+        422 => (
+            "Saisie refusée",
+            "Le formulaire contient une valeur qui ne peut pas être enregistrée.",
         ),
         413 => (
             "Fichier trop volumineux",

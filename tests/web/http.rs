@@ -627,6 +627,39 @@ async fn registration_page_tells_a_stranger_nothing(app: TestApp) {
     assert!(link.contains("?token="), "{link}");
 }
 
+/// A control or invisible character in a form is refused on a page in French (not in JSON),
+/// and nothing is created.
+async fn a_form_with_a_hidden_character_is_refused_on_a_page(app: TestApp) {
+    let users = app.count("users").await;
+    let mut jar = Jar::default();
+    let page = get(&app, &mut jar, "/compte/inscription").await;
+    let csrf = hidden_csrf(&page.text().await.unwrap());
+    let resp = post(
+        &app,
+        &mut jar,
+        "/compte/inscription",
+        &[
+            ("_csrf", csrf.as_str()),
+            ("full_name", "Jeanne\u{200b} Dupont"),
+            ("email", "jeanne@exemple.fr"),
+            ("password", PASSWORD),
+        ],
+    )
+    .await;
+    assert_eq!(resp.status(), 422);
+    assert!(
+        resp.headers()[CONTENT_TYPE]
+            .to_str()
+            .unwrap()
+            .starts_with("text/html"),
+        "a page"
+    );
+    let html = resp.text().await.unwrap();
+    assert!(html.contains("Saisie refusée"), "{html}");
+    assert!(html.contains("caractère invisible"), "{html}");
+    assert_eq!(app.count("users").await, users);
+}
+
 /// Posts a password form reached by a mailed link; returns the response.
 async fn set_password_by_link(app: &TestApp, link: &str, password: &str) -> reqwest::Response {
     let path = link
@@ -709,6 +742,7 @@ async fn reset_and_invitation_links_set_a_password_on_a_page(app: TestApp) {
 
 crate::both_backends!(
     registration_page_tells_a_stranger_nothing,
+    a_form_with_a_hidden_character_is_refused_on_a_page,
     reset_and_invitation_links_set_a_password_on_a_page,
     changes_requested_are_shown_answered_and_resubmitted,
     a_stale_form_is_refused_and_changes_nothing,
