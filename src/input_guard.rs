@@ -140,7 +140,18 @@ pub async fn guard<B: MessageBody>(
     }
     let query_errors = check_pairs(req.query_string().as_bytes());
     if !query_errors.is_empty() {
-        return Ok(refuse(req, query_errors));
+        // A query parameter the API cannot use is a 400, as every other bad parameter is (the
+        // contract documents it on every operation); a body's field is a 422.
+        let detail = query_errors
+            .iter()
+            .map(|(k, v)| format!("paramètre « {k} » : {}", v.join(" ; ")))
+            .collect::<Vec<_>>()
+            .join(" ; ");
+        let mut resp = actix_web::ResponseError::error_response(&AppError::BadRequest(format!(
+            "Paramètre de requête refusé : {detail}."
+        )));
+        resp.extensions_mut().insert(TextRefused(query_errors));
+        return Ok(req.into_response(resp).map_into_right_body());
     }
     if let Some(kind) = body_kind(&req) {
         // Read the body (bounded), check it, then hand the same bytes to the handler.
