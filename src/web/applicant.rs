@@ -15,12 +15,12 @@ use serde_json::{Map, Value as Json, json};
 use validator::Validate;
 
 use crate::auth::session;
-use crate::db::applications::ListFilter;
 use crate::domain::application::{ApplicationBody, EssCommitments, Organisation, Project};
 use crate::domain::application_state::{Action, ApplicationState};
 use crate::domain::territory;
 use crate::error::{AppError, ServiceError};
 use crate::input::{Paging, from_json};
+use crate::services::applications::ListFilter;
 use crate::services::transitions::{self, Command, WithdrawInput};
 use crate::services::{applications, calls, documents};
 use crate::web::forms::{Errors, Form, euros_input, parse_euros};
