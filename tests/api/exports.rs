@@ -1145,7 +1145,8 @@ async fn scdl_file_for_ci() {
         .submitted(&w.cast.applicant.token, &w.call_id, |b| {
             b["organisation"]["siret"] = Value::Null;
             b["organisation"]["name"] = "Association « Les Jardins, partagés »".into();
-            b["project"]["title"] = "Jardin \"nourricier\"\nau cœur du quartier".into();
+            // Quotes, a comma and a semicolon to quote (a title holds no line break: one-line rule).
+            b["project"]["title"] = "Jardin \"nourricier\", au cœur du quartier; ouvert".into();
         })
         .await;
     let id = extra["id"].as_str().unwrap();
