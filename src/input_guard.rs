@@ -118,8 +118,13 @@ fn body_kind(req: &ServiceRequest) -> Option<BodyKind> {
 #[derive(Debug, Clone)]
 pub struct TextRefused(pub FieldErrors);
 
-fn refuse<B>(req: ServiceRequest, errors: FieldErrors) -> ServiceResponse<EitherBody<B, BoxBody>> {
-    let mut resp = actix_web::ResponseError::error_response(&AppError::validation(errors.clone()));
+/// The refusal `error`, marked with the offending fields for the faces that render their own.
+fn refuse<B>(
+    req: ServiceRequest,
+    error: AppError,
+    errors: FieldErrors,
+) -> ServiceResponse<EitherBody<B, BoxBody>> {
+    let mut resp = actix_web::ResponseError::error_response(&error);
     resp.extensions_mut().insert(TextRefused(errors));
     req.into_response(resp).map_into_right_body()
 }
@@ -147,11 +152,8 @@ pub async fn guard<B: MessageBody>(
             .map(|(k, v)| format!("paramètre « {k} » : {}", v.join(" ; ")))
             .collect::<Vec<_>>()
             .join(" ; ");
-        let mut resp = actix_web::ResponseError::error_response(&AppError::BadRequest(format!(
-            "Paramètre de requête refusé : {detail}."
-        )));
-        resp.extensions_mut().insert(TextRefused(query_errors));
-        return Ok(req.into_response(resp).map_into_right_body());
+        let error = AppError::BadRequest(format!("Paramètre de requête refusé : {detail}."));
+        return Ok(refuse(req, error, query_errors));
     }
     if let Some(kind) = body_kind(&req) {
         // Read the body (bounded), check it, then hand the same bytes to the handler.
@@ -173,7 +175,7 @@ pub async fn guard<B: MessageBody>(
                 BodyKind::Form => check_pairs(&bytes),
             };
             if !errors.is_empty() {
-                return Ok(refuse(req, errors));
+                return Ok(refuse(req, AppError::validation(errors.clone()), errors));
             }
         }
         // What was read goes back in front of whatever was not.
