@@ -31,6 +31,14 @@ impl Application {
     /// Connects to the database, applies migrations, binds the listener and builds the
     /// server (not yet running: `run_until_stopped` drives it).
     pub async fn build(settings: Settings) -> anyhow::Result<Self> {
+        Self::build_with_clock(settings, crate::clock::Clock::system()).await
+    }
+
+    /// `build`, with the services reading `clock` (a set clock in tests that move time).
+    pub async fn build_with_clock(
+        settings: Settings,
+        clock: crate::clock::Clock,
+    ) -> anyhow::Result<Self> {
         std::fs::create_dir_all(&settings.data_dir).map_err(|e| {
             anyhow::anyhow!(
                 "cannot create the data directory {}: {e}",
@@ -76,7 +84,8 @@ impl Application {
             instance = worker.instance(),
             "mail delivery configured"
         );
-        let state = AppState::new(db, settings)?;
+        let mut state = AppState::new(db, settings)?;
+        state.clock = clock;
         let server = build_server(listener, state.clone())?;
         Ok(Self {
             port,

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use crate::auth::TokenService;
 use crate::auth::client_ip::TrustedProxies;
 use crate::auth::password_pool::PasswordPool;
+use crate::clock::Clock;
 use crate::config::Settings;
 use crate::db::Db;
 use crate::notify::Notifier;
@@ -20,6 +21,9 @@ pub struct AppState {
     pub trusted_proxies: Arc<TrustedProxies>,
     /// Renders and queues the mails of application events (inside the caller's transaction).
     pub notifier: Arc<Notifier>,
+    /// What « now » is for the services: the wall clock, or a set clock in tests and the demo
+    /// seed (`clock.rs`).
+    pub clock: Clock,
 }
 
 impl AppState {
@@ -39,6 +43,7 @@ impl AppState {
             passwords,
             trusted_proxies,
             notifier,
+            clock: Clock::system(),
         })
     }
 }

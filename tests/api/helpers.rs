@@ -34,6 +34,8 @@ pub struct TestApp {
     /// polling a dropped database would hold the runtime's shutdown for the pool's timeout).
     pub mail_stop: WorkerStop,
     pub data_dir: tempfile::TempDir,
+    /// The services' clock (the wall clock unless the test set one: `spawn_app_clocked`).
+    pub clock: essor::clock::Clock,
     _pg: Option<PgDatabase>,
 }
 
@@ -125,6 +127,16 @@ pub async fn spawn_app(backend: Backend) -> Option<TestApp> {
 }
 
 pub async fn spawn_app_with(backend: Backend, extra: &[(&str, &str)]) -> Option<TestApp> {
+    spawn_app_clocked(backend, extra, essor::clock::Clock::system()).await
+}
+
+/// A server whose services read `clock`: a test moves it (`clock.advance(…)`) instead of
+/// sleeping.
+pub async fn spawn_app_clocked(
+    backend: Backend,
+    extra: &[(&str, &str)],
+    clock: essor::clock::Clock,
+) -> Option<TestApp> {
     if std::env::var("TEST_LOG").is_ok() {
         essor::telemetry::init(essor::config::Environment::Test);
     }
@@ -140,19 +152,24 @@ pub async fn spawn_app_with(backend: Backend, extra: &[(&str, &str)]) -> Option<
         }
     };
     let settings = test_settings(&url, data_dir.path(), extra);
-    Some(start(settings, data_dir, pg).await)
+    Some(start(settings, data_dir, pg, clock).await)
 }
 
 /// A server on a database the test made itself (e.g. owned by a role of its own).
 pub async fn spawn_app_at(database_url: &str, extra: &[(&str, &str)]) -> TestApp {
     let data_dir = tempfile::tempdir().expect("temporary directory");
     let settings = test_settings(database_url, data_dir.path(), extra);
-    start(settings, data_dir, None).await
+    start(settings, data_dir, None, essor::clock::Clock::system()).await
 }
 
 /// Builds and starts a server with these settings; `data_dir` and `pg` live as long as it.
-async fn start(settings: Settings, data_dir: tempfile::TempDir, pg: Option<PgDatabase>) -> TestApp {
-    let app = Application::build(settings.clone())
+async fn start(
+    settings: Settings,
+    data_dir: tempfile::TempDir,
+    pg: Option<PgDatabase>,
+    clock: essor::clock::Clock,
+) -> TestApp {
+    let app = Application::build_with_clock(settings.clone(), clock.clone())
         .await
         .expect("application builds");
     let address = format!("http://127.0.0.1:{}", app.port());
@@ -176,6 +193,7 @@ async fn start(settings: Settings, data_dir: tempfile::TempDir, pg: Option<PgDat
         mail_instance,
         mail_stop,
         data_dir,
+        clock,
         _pg: pg,
     }
 }
@@ -216,6 +234,7 @@ pub async fn spawn_app_on(first: &TestApp) -> TestApp {
         settings,
         tempfile::tempdir().expect("temporary directory"),
         None,
+        first.clock.clone(),
     )
     .await
 }
@@ -259,7 +278,9 @@ impl TestApp {
     /// `essor create-user` does), then signs in over HTTP.
     pub async fn account(&self, role: essor::domain::account::Role, email: &str) -> Account {
         use essor::services::accounts::{self, NewAccount};
-        let state = essor::state::AppState::new(self.db.clone(), self.settings.clone()).unwrap();
+        let mut state =
+            essor::state::AppState::new(self.db.clone(), self.settings.clone()).unwrap();
+        state.clock = self.clock.clone();
         let account = NewAccount::parse(email, PASSWORD, "Personne de Test", role).unwrap();
         let user = accounts::create(&state, account)
             .await
