@@ -336,7 +336,10 @@ pub fn seed_demo(db: &Db, n: usize) -> anyhow::Result<SeedReport> {
             updated_at: submitted.unwrap_or(created),
             submitted_at: submitted,
             decided_at: None,
+            search_text: None,
+            commune_insee: None,
         };
+        row.set_body(&b)?;
         if let Some(at) = submitted {
             // The report as submission would have stored it (the demo attaches no files, so
             // the required documents are listed as missing).

@@ -91,6 +91,8 @@ diesel::table! {
         updated_at -> Timestamp,
         submitted_at -> Nullable<Timestamp>,
         decided_at -> Nullable<Timestamp>,
+        search_text -> Nullable<Text>,
+        commune_insee -> Nullable<Text>,
     }
 }
 

@@ -46,6 +46,10 @@ pub const EMBEDDED: &[(&str, &str)] = embedded!(
     "receipt.html",
     "application.html",
     "withdraw.html",
+    "staff_home.html",
+    "staff_dashboard.html",
+    "staff_applications.html",
+    "staff_application.html",
 );
 
 pub struct Pages {

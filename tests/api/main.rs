@@ -18,4 +18,5 @@ mod openapi;
 mod outage;
 mod reviews;
 mod runner;
+mod search;
 mod seed;
