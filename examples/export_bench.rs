@@ -231,6 +231,9 @@ fn seed(db: &Db, n: usize) -> anyhow::Result<(String, String)> {
                 updated_at: at,
                 submitted_at: Some(at),
                 decided_at: decided.then_some(at),
+                // Not searched by the export; filled at the next start-up (backfill_search).
+                search_text: None,
+                commune_insee: None,
             });
             if state != "submitted" {
                 for (k, reviewer) in [r1, r2].into_iter().enumerate() {

@@ -258,10 +258,7 @@ pub fn list(
             a::id.desc(),
         )),
     };
-    let ids: Vec<String> = q
-        .offset(offset)
-        .limit(limit)
-        .load(conn)?;
+    let ids: Vec<String> = q.offset(offset).limit(limit).load(conn)?;
     let mut rows: Vec<SummaryRow> = applications::table
         .filter(applications::id.eq_any(&ids))
         .select(SummaryRow::as_select())
@@ -297,7 +294,11 @@ pub fn backfill_search(conn: &mut DbConnection) -> QueryResult<usize> {
     loop {
         let batch: Vec<(String, String, String)> = applications::table
             .filter(applications::search_text.is_null())
-            .select((applications::id, applications::reference, applications::body))
+            .select((
+                applications::id,
+                applications::reference,
+                applications::body,
+            ))
             .order(applications::id)
             .limit(500)
             .load(conn)?;
@@ -305,23 +306,21 @@ pub fn backfill_search(conn: &mut DbConnection) -> QueryResult<usize> {
             return Ok(done);
         }
         for (id, reference, body) in batch {
-            let (text, commune) = match serde_json::from_str::<
-                crate::domain::application::ApplicationBody,
-            >(&body)
-            {
-                Ok(b) => (
-                    crate::domain::search::search_text(
-                        &reference,
-                        b.organisation.siret.as_deref(),
-                        b.organisation.rna.as_deref(),
-                        &b.organisation.name,
-                        &b.project.title,
+            let (text, commune) =
+                match serde_json::from_str::<crate::domain::application::ApplicationBody>(&body) {
+                    Ok(b) => (
+                        crate::domain::search::search_text(
+                            &reference,
+                            b.organisation.siret.as_deref(),
+                            b.organisation.rna.as_deref(),
+                            &b.organisation.name,
+                            &b.project.title,
+                        ),
+                        Some(b.organisation.commune_insee).filter(|c| !c.is_empty()),
                     ),
-                    Some(b.organisation.commune_insee).filter(|c| !c.is_empty()),
-                ),
-                // A body this version cannot read: found by its reference at least.
-                Err(_) => (crate::domain::search::fold(&reference), None),
-            };
+                    // A body this version cannot read: found by its reference at least.
+                    Err(_) => (crate::domain::search::fold(&reference), None),
+                };
             diesel::update(applications::table.find(&id))
                 .set((
                     applications::search_text.eq(text),

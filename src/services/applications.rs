@@ -9,8 +9,8 @@ use uuid::Uuid;
 use validator::Validate;
 
 use crate::auth::CurrentUser;
-pub use crate::db::applications::{ListFilter, ListSort};
 use crate::db::applications::{self as rows, ApplicationRow, SummaryRow, Visibility};
+pub use crate::db::applications::{ListFilter, ListSort};
 use crate::db::audit::{self, AuditRow};
 use crate::db::calls::{self, CallRow};
 use crate::db::{self as dbm, DbConnection};

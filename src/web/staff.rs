@@ -61,8 +61,13 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 /// The rows of a page of the table.
 pub const PER_PAGE: u32 = 50;
 
+/// « Déposé », « En cours d'instruction »: the state's label with a capital, no full stop.
 fn state_label(s: ApplicationState) -> String {
-    crate::services::calls::capitalise(s.label_fr())
+    let label = s.label_fr();
+    let mut c = label.chars();
+    c.next()
+        .map(|first| first.to_uppercase().chain(c).collect())
+        .unwrap_or_default()
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -216,7 +221,9 @@ async fn table(ctx: PageCtx, id: web::Path<String>) -> Result<HttpResponse, WebE
     let links: Vec<Value> = page_links(page.page, last)
         .into_iter()
         .map(|p| match p {
-            Some(n) => context! { number => n, query => page_query(&q, n), current => n == page.page },
+            Some(n) => {
+                context! { number => n, query => page_query(&q, n), current => n == page.page }
+            }
             None => context! { gap => true },
         })
         .collect();
@@ -412,7 +419,12 @@ async fn render_application(
         .iter()
         .map(|c| territory::commune_name(c).map_or_else(|| c.clone(), str::to_owned))
         .collect();
-    let social_utility: Vec<&str> = app.ess.social_utility.iter().map(|s| s.label_fr()).collect();
+    let social_utility: Vec<&str> = app
+        .ess
+        .social_utility
+        .iter()
+        .map(|s| s.label_fr())
+        .collect();
     let reviewer_options: Vec<(String, String)> = data
         .reviewer_choices
         .iter()
@@ -679,10 +691,7 @@ mod tests {
     #[test]
     fn page_links_keep_the_ends_and_the_neighbours() {
         assert_eq!(page_links(1, 1), vec![Some(1)]);
-        assert_eq!(
-            page_links(1, 4),
-            vec![Some(1), Some(2), Some(3), Some(4)]
-        );
+        assert_eq!(page_links(1, 4), vec![Some(1), Some(2), Some(3), Some(4)]);
         assert_eq!(
             page_links(6, 12),
             vec![

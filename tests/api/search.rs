@@ -23,7 +23,6 @@ pub fn siret(stem: u64) -> String {
 }
 
 pub struct Filed {
-    pub id: String,
     pub reference: String,
 }
 
@@ -53,7 +52,6 @@ pub async fn file(
         assert_eq!(resp.status(), 200, "submit");
     }
     Filed {
-        id,
         reference: created["reference"].as_str().unwrap().to_owned(),
     }
 }
@@ -136,13 +134,27 @@ async fn search_finds_references_sirets_rna_and_names_ignoring_case_and_accents(
         ("W591111111".into(), vec![c.reference.as_str()]),
         (c.reference.to_lowercase(), vec![c.reference.as_str()]),
         // The project's title is searched too (all three share the sample's).
-        ("recyclerie".into(), vec![c.reference.as_str(), b.reference.as_str(), a.reference.as_str()]),
+        (
+            "recyclerie".into(),
+            vec![
+                c.reference.as_str(),
+                b.reference.as_str(),
+                a.reference.as_str(),
+            ],
+        ),
         // LIKE's wildcards are plain characters here.
         ("%".into(), vec![]),
         ("_".into(), vec![]),
         ("nulle part".into(), vec![]),
         // Blank: no filter.
-        ("  ".into(), vec![c.reference.as_str(), b.reference.as_str(), a.reference.as_str()]),
+        (
+            "  ".into(),
+            vec![
+                c.reference.as_str(),
+                b.reference.as_str(),
+                a.reference.as_str(),
+            ],
+        ),
     ];
     for (q, expected) in cases {
         let found = refs(&app, staff, &format!("q={}&call_id={call_id}", enc(&q))).await;
@@ -181,7 +193,11 @@ async fn state_takes_a_list_and_commune_and_sort_narrow_and_order(app: TestApp) 
     );
     assert_eq!(
         refs(&app, staff, &q("state=submitted,draft")).await,
-        [c.reference.as_str(), b.reference.as_str(), a.reference.as_str()]
+        [
+            c.reference.as_str(),
+            b.reference.as_str(),
+            a.reference.as_str()
+        ]
     );
     assert_eq!(
         refs(&app, staff, &q("state=draft,%20draft")).await,
@@ -201,11 +217,19 @@ async fn state_takes_a_list_and_commune_and_sort_narrow_and_order(app: TestApp) 
     );
     assert_eq!(
         refs(&app, staff, &q("sort=-requested_cents")).await,
-        [a.reference.as_str(), b.reference.as_str(), c.reference.as_str()]
+        [
+            a.reference.as_str(),
+            b.reference.as_str(),
+            c.reference.as_str()
+        ]
     );
     assert_eq!(
         refs(&app, staff, &q("sort=requested_cents")).await,
-        [c.reference.as_str(), b.reference.as_str(), a.reference.as_str()]
+        [
+            c.reference.as_str(),
+            b.reference.as_str(),
+            a.reference.as_str()
+        ]
     );
     // Names as typed: « Café » first; where « Économie » falls depends on the collation.
     let by_name = refs(&app, staff, &q("sort=organisation_name")).await;
@@ -215,16 +239,28 @@ async fn state_takes_a_list_and_commune_and_sort_narrow_and_order(app: TestApp) 
     assert_eq!(by_name, reversed);
     assert_eq!(
         refs(&app, staff, &q("sort=reference")).await,
-        [a.reference.as_str(), b.reference.as_str(), c.reference.as_str()]
+        [
+            a.reference.as_str(),
+            b.reference.as_str(),
+            c.reference.as_str()
+        ]
     );
     // Drafts (never submitted) come last whichever way.
     assert_eq!(
         refs(&app, staff, &q("sort=-submitted_at")).await,
-        [b.reference.as_str(), a.reference.as_str(), c.reference.as_str()]
+        [
+            b.reference.as_str(),
+            a.reference.as_str(),
+            c.reference.as_str()
+        ]
     );
     assert_eq!(
         refs(&app, staff, &q("sort=submitted_at")).await,
-        [a.reference.as_str(), b.reference.as_str(), c.reference.as_str()]
+        [
+            a.reference.as_str(),
+            b.reference.as_str(),
+            c.reference.as_str()
+        ]
     );
     for (bad, field) in [
         ("state=submitted,bogus", "« state »"),
@@ -253,10 +289,8 @@ async fn search_text_of_older_rows_is_filled_at_start_up(app: TestApp) {
     let [a, _, _] = three(&app, &cast.applicant.token, call_id).await;
     app.db
         .run(|conn| {
-            diesel::sql_query(
-                "UPDATE applications SET search_text = NULL, commune_insee = NULL",
-            )
-            .execute(conn)?;
+            diesel::sql_query("UPDATE applications SET search_text = NULL, commune_insee = NULL")
+                .execute(conn)?;
             Ok(())
         })
         .await
@@ -268,6 +302,12 @@ async fn search_text_of_older_rows_is_filled_at_start_up(app: TestApp) {
         .await
         .unwrap();
     assert_eq!(filled, 3);
-    assert_eq!(refs(&app, staff, "q=ateliers").await, [a.reference.as_str()]);
-    assert_eq!(refs(&app, staff, "commune=59009").await, [a.reference.as_str()]);
+    assert_eq!(
+        refs(&app, staff, "q=ateliers").await,
+        [a.reference.as_str()]
+    );
+    assert_eq!(
+        refs(&app, staff, "commune=59009").await,
+        [a.reference.as_str()]
+    );
 }

@@ -91,8 +91,12 @@ async fn state_of(app: &TestApp, staff: &str, id: &str) -> Value {
 
 async fn an_agent_screens_from_the_dashboard_to_the_review(app: TestApp) {
     let _one = BROWSER.lock().await;
-    let Some(mut b) =
-        Browser::open(&app.address, &format!("gestion-{}", backend_name(&app)), true).await
+    let Some(mut b) = Browser::open(
+        &app.address,
+        &format!("gestion-{}", backend_name(&app)),
+        true,
+    )
+    .await
     else {
         return;
     };
@@ -100,6 +104,7 @@ async fn an_agent_screens_from_the_dashboard_to_the_review(app: TestApp) {
     let applicant = app.account(Role::Applicant, "porteur@exemple.fr").await;
     let r1 = named(&app, Role::Reviewer, "r1@exemple.fr", "Rémi Relecteur").await;
     let r2 = named(&app, Role::Reviewer, "r2@exemple.fr", "Sophie Sagace").await;
+    let r3 = named(&app, Role::Reviewer, "r3@exemple.fr", "Théo Tiers").await;
     let call = app
         .published_call(
             &staff.token,
@@ -149,7 +154,10 @@ async fn an_agent_screens_from_the_dashboard_to_the_review(app: TestApp) {
     b.click("Entreprendre autrement 2027").await;
     assert_eq!(b.path().await, format!("/gestion/appels/{call_id}"));
     let body = b.body().await;
-    assert!(body.contains("2 candidatures déposées à examiner"), "{body}");
+    assert!(
+        body.contains("2 candidatures déposées à examiner"),
+        "{body}"
+    );
     assert!(body.contains("200 000 €"), "the envelope: {body}");
     assert!(body.contains("Toutes les candidatures (52)"), "{body}");
     b.check_page("gestion-appel").await;
@@ -179,7 +187,8 @@ async fn an_agent_screens_from_the_dashboard_to_the_review(app: TestApp) {
     );
 
     // Filters: the submitted ones (a state ticked), then Roubaix, then a search.
-    b.goto(&format!("/gestion/appels/{call_id}/candidatures")).await;
+    b.goto(&format!("/gestion/appels/{call_id}/candidatures"))
+        .await;
     b.click_id("etat-submitted").await;
     b.press("Afficher les candidatures").await;
     assert!(b.text("#resultats").await.starts_with("2 candidatures"));
@@ -218,7 +227,10 @@ async fn an_agent_screens_from_the_dashboard_to_the_review(app: TestApp) {
     b.press("Lancer l'évaluation").await;
     assert!(b.title().await.starts_with("Erreur : "));
     let summary = b.text("#error-summary").await;
-    assert!(summary.contains("Cochez au moins un évaluateur"), "{summary}");
+    assert!(
+        summary.contains("Cochez au moins un évaluateur"),
+        "{summary}"
+    );
     b.check_page("gestion-dossier-erreurs").await;
 
     // A reading marked but not explained: refused, with what was typed kept.
@@ -235,7 +247,9 @@ async fn an_agent_screens_from_the_dashboard_to_the_review(app: TestApp) {
     );
     for code in ["ESS-2", "ESS-4", "ESS-6"] {
         if b.client
-            .find(fantoccini::Locator::Css(&format!("#lecture-{code}:checked")))
+            .find(fantoccini::Locator::Css(&format!(
+                "#lecture-{code}:checked"
+            )))
             .await
             .is_err()
         {
@@ -293,6 +307,49 @@ async fn an_agent_screens_from_the_dashboard_to_the_review(app: TestApp) {
         .unwrap();
     assert_eq!(assignments["total"], 2);
 
+    // Rémi recuses himself: the dashboard says a reviewer is missing, the page names the
+    // recusal and its reason, and the agent adds Théo.
+    let mine: Value = app
+        .get_as(&r1.token, "/api/v1/assignments")
+        .await
+        .json()
+        .await
+        .unwrap();
+    let assignment = mine["items"][0]["id"].as_str().unwrap();
+    let resp = app
+        .post_json(
+            Some(&r1.token),
+            &format!("/api/v1/assignments/{assignment}/recuse"),
+            &json!({"reason": "Je siège au conseil d'administration."}),
+        )
+        .await;
+    assert_eq!(resp.status(), 200, "recuse");
+    b.goto(&format!("/gestion/appels/{call_id}")).await;
+    let body = b.body().await;
+    assert!(
+        body.contains("1 candidature à qui il manque un évaluateur"),
+        "{body}"
+    );
+    b.goto(&format!("/gestion/candidatures/{sas_id}")).await;
+    let body = b.body().await;
+    assert!(body.contains("Rémi Relecteur – s'est récusé"), "{body}");
+    assert!(body.contains("Je siège au conseil d'administration."));
+    b.press("Ajouter l'évaluateur").await;
+    assert!(
+        b.text("#error-summary")
+            .await
+            .contains("Choisissez l'évaluateur à ajouter")
+    );
+    b.select("reviewer", &r3.id).await;
+    b.press("Ajouter l'évaluateur").await;
+    let body = b.body().await;
+    assert!(
+        body.contains("Théo Tiers – n'a pas encore répondu"),
+        "{body}"
+    );
+    assert!(body.contains("Évaluateur ajouté"), "{body}");
+    b.check_page("gestion-dossier-evaluateur-ajoute").await;
+
     // The association: changes requested with a message.
     let asso_id = asso["id"].as_str().unwrap();
     b.goto(&format!("/gestion/candidatures/{asso_id}")).await;
@@ -315,8 +372,14 @@ async fn an_agent_screens_from_the_dashboard_to_the_review(app: TestApp) {
     // Back on the dashboard: nothing left to screen, one waiting for reviews.
     b.goto(&format!("/gestion/appels/{call_id}")).await;
     let body = b.body().await;
-    assert!(body.contains("Aucune candidature déposée à examiner"), "{body}");
-    assert!(body.contains("1 candidature en cours d'évaluation"), "{body}");
+    assert!(
+        body.contains("Aucune candidature déposée à examiner"),
+        "{body}"
+    );
+    assert!(
+        body.contains("1 candidature en cours d'évaluation"),
+        "{body}"
+    );
     b.close().await;
 }
 
@@ -385,10 +448,13 @@ async fn applicants_and_reviewers_get_no_agent_page(app: TestApp) {
             "/gestion/candidatures/{own_id}/demander-modifications"
         )))
         .header("cookie", cookies.join("; "))
-        .form(&[
-            ("_csrf", csrf.as_str().unwrap()),
-            ("message", "Je me demande des compléments."),
-        ])
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(
+            url::form_urlencoded::Serializer::new(String::new())
+                .append_pair("_csrf", csrf.as_str().unwrap())
+                .append_pair("message", "Je me demande des compléments.")
+                .finish(),
+        )
         .send()
         .await
         .unwrap();
