@@ -89,12 +89,13 @@ pub async fn dashboard(
     call_id: String,
 ) -> Result<Dashboard, ServiceError> {
     require_staff(user)?;
+    let now = state.clock.now();
     state
         .db
         .run(move |conn| {
             let call = call_rows::find(conn, &call_id)?
                 .ok_or_else(calls::not_found)?
-                .to_view()?;
+                .to_view(now)?;
             let stored = rows::counts_by_state(conn, &call.id)?;
             let count_of = |s: ApplicationState| {
                 stored
