@@ -7,3 +7,7 @@
 ALTER TABLE applications ADD COLUMN search_text TEXT;
 ALTER TABLE applications ADD COLUMN commune_insee TEXT;
 CREATE INDEX applications_call_commune_idx ON applications (call_id, commune_insee, created_at, id);
+-- A search reads this index, not the table: `LIKE '%…%'` cannot seek, but scanning these narrow
+-- entries is far cheaper than walking the rows, whose large JSON columns come first (on SQLite
+-- the folded text sits after them, behind their overflow pages).
+CREATE INDEX applications_call_search_idx ON applications (call_id, search_text, created_at, id);
