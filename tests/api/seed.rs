@@ -122,6 +122,17 @@ async fn demo_seed_fills_every_state_and_is_served(app: TestApp) {
     );
 }
 
+/// An application row: id, reference, state, submitted_at, eligibility report.
+type AppRow = (
+    String,
+    String,
+    String,
+    Option<NaiveDateTime>,
+    Option<String>,
+);
+/// An audit event: application, action, from, to.
+type EventRow = (Option<String>, String, Option<String>, Option<String>);
+
 /// One application as the checks read it.
 struct Seeded {
     reference: String,
@@ -135,13 +146,7 @@ struct Seeded {
 async fn seeded(app: &TestApp) -> Vec<Seeded> {
     app.db
         .run(|conn| {
-            let rows: Vec<(
-                String,
-                String,
-                String,
-                Option<NaiveDateTime>,
-                Option<String>,
-            )> = applications::table
+            let rows: Vec<AppRow> = applications::table
                 .select((
                     applications::id,
                     applications::reference,
@@ -150,17 +155,16 @@ async fn seeded(app: &TestApp) -> Vec<Seeded> {
                     applications::eligibility,
                 ))
                 .load(conn)?;
-            let events: Vec<(Option<String>, String, Option<String>, Option<String>)> =
-                audit_events::table
-                    .filter(audit_events::application_id.is_not_null())
-                    .order((audit_events::at.asc(), audit_events::id.asc()))
-                    .select((
-                        audit_events::application_id,
-                        audit_events::action,
-                        audit_events::from_state,
-                        audit_events::to_state,
-                    ))
-                    .load(conn)?;
+            let events: Vec<EventRow> = audit_events::table
+                .filter(audit_events::application_id.is_not_null())
+                .order((audit_events::at.asc(), audit_events::id.asc()))
+                .select((
+                    audit_events::application_id,
+                    audit_events::action,
+                    audit_events::from_state,
+                    audit_events::to_state,
+                ))
+                .load(conn)?;
             let mut trails: BTreeMap<String, Vec<_>> = BTreeMap::new();
             for (app_id, action, from, to) in events {
                 trails
