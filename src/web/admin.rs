@@ -135,8 +135,8 @@ async fn render(ctx: &PageCtx, q: ListQuery, refill: Refill) -> Result<HttpRespo
         "admin_accounts.html",
         context! {
             rows,
-            roles,
             invite_roles => roles[1..].to_vec(),
+            roles => roles.clone(),
             filter => filter.unwrap_or(""),
             filter_label => role.map(role_label),
             total => page.total,
