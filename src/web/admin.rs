@@ -124,10 +124,16 @@ async fn render(ctx: &PageCtx, q: ListQuery, refill: Refill) -> Result<HttpRespo
         errors.add(&format!("compte-{id}"), message.clone());
     }
     let done = match q.fait.as_deref() {
-        Some("invitation") => Some("L'invitation est envoyée : la personne choisira son mot de passe depuis le lien reçu (valable 7 jours)."),
-        Some("desactive") => Some("Le compte est désactivé : ses sessions et ses jetons sont refusés dès maintenant."),
+        Some("invitation") => Some(
+            "L'invitation est envoyée : la personne choisira son mot de passe depuis le lien reçu (valable 7 jours).",
+        ),
+        Some("desactive") => Some(
+            "Le compte est désactivé : ses sessions et ses jetons sont refusés dès maintenant.",
+        ),
         Some("reactive") => Some("Le compte est réactivé."),
-        Some("role") => Some("Le rôle est changé ; il vaut dès la prochaine requête de la personne."),
+        Some("role") => {
+            Some("Le rôle est changé ; il vaut dès la prochaine requête de la personne.")
+        }
         _ => None,
     };
     ctx.render_status(
@@ -157,7 +163,11 @@ async fn invite(ctx: PageCtx, body: web::Bytes) -> Result<HttpResponse, WebError
     let form = Form::parse(&body);
     ctx.check_csrf(form.opt(CSRF_FIELD))?;
     let me = admin(&ctx)?;
-    let map = |p: &str| ["email", "full_name", "role"].contains(&p).then(|| p.to_owned());
+    let map = |p: &str| {
+        ["email", "full_name", "role"]
+            .contains(&p)
+            .then(|| p.to_owned())
+    };
     let role = Role::parse(form.get("role"));
     // Without a role the other fields are still checked, so every problem is said at once.
     let parsed = Invitation::parse(
@@ -225,9 +235,16 @@ async fn change(
         Ok(_) => {
             let filter = back
                 .role
-                .map(|r| format!("&role={}", url::form_urlencoded::byte_serialize(r.as_bytes()).collect::<String>()))
+                .map(|r| {
+                    format!(
+                        "&role={}",
+                        url::form_urlencoded::byte_serialize(r.as_bytes()).collect::<String>()
+                    )
+                })
                 .unwrap_or_default();
-            Ok(see_other(&format!("/admin/comptes?fait={done}{filter}#compte-{id}")))
+            Ok(see_other(&format!(
+                "/admin/comptes?fait={done}{filter}#compte-{id}"
+            )))
         }
         Err(
             e @ (ServiceError::Conflict { .. }
@@ -272,7 +289,14 @@ async fn deactivate(
         active: Some(false),
         ..Default::default()
     };
-    change(ctx, id.into_inner(), Form::parse(&body), update, "desactive").await
+    change(
+        ctx,
+        id.into_inner(),
+        Form::parse(&body),
+        update,
+        "desactive",
+    )
+    .await
 }
 
 async fn reactivate(

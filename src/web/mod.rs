@@ -2,13 +2,13 @@
 //! the JSON API. Handlers are grouped by area; none holds a rule: each parses a form, calls a
 //! service, and renders a template or redirects.
 
+pub mod admin;
 pub mod applicant;
 pub mod assets;
 pub mod forms;
 pub mod pages;
 pub mod public;
 pub mod reviewer;
-pub mod admin;
 
 use actix_web::body::{BoxBody, MessageBody};
 use actix_web::cookie::{Cookie, SameSite};

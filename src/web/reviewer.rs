@@ -46,6 +46,15 @@ fn commune_label(code: &str) -> String {
         .unwrap_or_else(|| code.to_owned())
 }
 
+/// A review's score the French way: « 72 », « 72,50 ».
+fn score_fr(score: f64) -> String {
+    if score.fract() == 0.0 {
+        format!("{score:.0}")
+    } else {
+        format!("{score:.2}").replace('.', ",")
+    }
+}
+
 /// What the reviewer has to do next, said in French.
 fn next_step(a: &reviews::Assignment) -> &'static str {
     use crate::domain::application_state::ApplicationState;
@@ -55,7 +64,9 @@ fn next_step(a: &reviews::Assignment) -> &'static str {
         _ if a.application_state != ApplicationState::UnderReview => {
             "Aucune : l'instruction est close"
         }
-        (AssignmentStatus::Pending, _) => "Déclarer l'absence de conflit d'intérêts ou vous déporter",
+        (AssignmentStatus::Pending, _) => {
+            "Déclarer l'absence de conflit d'intérêts ou vous déporter"
+        }
         (AssignmentStatus::Accepted, Some(ReviewStatus::Draft)) => {
             "Terminer et soumettre l'évaluation"
         }
@@ -139,8 +150,7 @@ async fn render_desk(
         values
     };
     let editable = a.status == AssignmentStatus::Accepted
-        && a.application_state
-            == crate::domain::application_state::ApplicationState::UnderReview
+        && a.application_state == crate::domain::application_state::ApplicationState::UnderReview
         && desk.review.as_ref().map(|r| r.status) != Some(ReviewStatus::Submitted);
     let criteria: Vec<Value> = desk
         .grid
@@ -173,6 +183,7 @@ async fn render_desk(
             activity,
             editable,
             recommendation,
+            score => desk.review.as_ref().and_then(|r| r.score).map(score_fr),
             statement => NO_CONFLICT_STATEMENT,
             criteria,
             legal_forms => labels(LEGAL_FORMS),
@@ -334,7 +345,7 @@ fn review_input(
     if recommendation.is_none() {
         errors.add(
             "recommendation",
-            "choisissez une recommandation : favorable, réservée ou défavorable",
+            "choisissez un avis : favorable, réservé ou défavorable",
         );
     }
     Some(ReviewInput {
@@ -442,5 +453,18 @@ async fn submit(
             render_confirm(&ctx, id, status, Some(message)).await
         }
         Err(e) => Err(e.into()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scores_are_written_the_french_way() {
+        assert_eq!(score_fr(72.0), "72");
+        assert_eq!(score_fr(72.5), "72,50");
+        assert_eq!(score_fr(66.67), "66,67");
+        assert_eq!(score_fr(100.0), "100");
     }
 }

@@ -31,7 +31,10 @@ async fn under_review(app: &TestApp, reviewers: &[&Account]) -> (String, Vec<Str
     let staff = app.account(Role::Staff, "agent@lillemetropole.fr").await;
     let applicant = app.account(Role::Applicant, "porteur@exemple.fr").await;
     let call = app
-        .published_call(&staff.token, json!({"title": "Entreprendre autrement 2027"}))
+        .published_call(
+            &staff.token,
+            json!({"title": "Entreprendre autrement 2027"}),
+        )
         .await;
     let a = app
         .submitted_application(&applicant.token, call["id"].as_str().unwrap())
@@ -95,8 +98,12 @@ const FIRST_COMMENT: &str = "Ancrage local remarquable ; modèle économique enc
 
 async fn reviewer_journey(app: TestApp) {
     let _one = BROWSER.lock().await;
-    let Some(mut b) =
-        Browser::open(&app.address, &format!("evaluation-{}", backend_name(&app)), true).await
+    let Some(mut b) = Browser::open(
+        &app.address,
+        &format!("evaluation-{}", backend_name(&app)),
+        true,
+    )
+    .await
     else {
         return;
     };
@@ -135,7 +142,11 @@ async fn reviewer_journey(app: TestApp) {
     // The box unticked: refused, said at the top and beside the box.
     b.press("Déclarer et lire le dossier").await;
     assert_eq!(summary_targets(&b).await, vec!["#no_conflict"]);
-    assert!(b.text("#no_conflict-error").await.contains("Cochez la case"));
+    assert!(
+        b.text("#no_conflict-error")
+            .await
+            .contains("Cochez la case")
+    );
     assert!(b.title().await.starts_with("Erreur : "));
     b.visit("evaluation-declaration-erreur").await;
 
@@ -182,7 +193,10 @@ async fn reviewer_journey(app: TestApp) {
             "#recommendation"
         ]
     );
-    assert!(checked(&b, "score_social_utility-4").await, "a choice is kept");
+    assert!(
+        checked(&b, "score_social_utility-4").await,
+        "a choice is kept"
+    );
     assert_eq!(b.value("comment").await, FIRST_COMMENT);
     b.visit("evaluation-grille-erreurs").await;
     // The first link of the summary leads to the first radio of the criterion.
@@ -218,15 +232,24 @@ async fn reviewer_journey(app: TestApp) {
     b.click_id("score_jobs-2").await;
     b.click_id("recommendation-reserved").await;
     b.press("Enregistrer le brouillon").await;
-    assert_eq!(b.path().await, format!("/evaluations/{}?enregistre=1", asg[0]));
+    assert_eq!(
+        b.path().await,
+        format!("/evaluations/{}?enregistre=1", asg[0])
+    );
     assert!(b.body().await.contains("Votre brouillon est enregistré"));
-    assert!(checked(&b, "score_governance-5").await, "the draft is shown again");
+    assert!(
+        checked(&b, "score_governance-5").await,
+        "the draft is shown again"
+    );
     assert!(checked(&b, "recommendation-reserved").await);
     assert_eq!(b.value("comment").await, FIRST_COMMENT);
     b.visit("evaluation-brouillon").await;
     // The draft is the service's: the API reads the same.
     let review: serde_json::Value = app
-        .get_as(&first.token, &format!("/api/v1/assignments/{}/review", asg[0]))
+        .get_as(
+            &first.token,
+            &format!("/api/v1/assignments/{}/review", asg[0]),
+        )
         .await
         .json()
         .await
@@ -237,7 +260,10 @@ async fn reviewer_journey(app: TestApp) {
     b.press("Soumettre l'évaluation").await;
     assert_eq!(b.path().await, format!("/evaluations/{}/soumettre", asg[0]));
     let body = b.body().await;
-    assert!(body.contains("5 sur 5") && body.contains("Réservé"), "{body}");
+    assert!(
+        body.contains("5 sur 5") && body.contains("Réservé"),
+        "{body}"
+    );
     b.visit("evaluation-confirmation").await;
     b.press("Confirmer et soumettre").await;
     assert_eq!(b.path().await, format!("/evaluations/{}?soumise=1", asg[0]));
@@ -245,11 +271,7 @@ async fn reviewer_journey(app: TestApp) {
     assert!(body.contains("Votre évaluation est soumise"));
     assert!(body.contains(FIRST_COMMENT), "the review, read-only");
     assert!(body.contains("sur 100"), "the score is shown");
-    let forms = b
-        .client
-        .find_all(Locator::Css("main form"))
-        .await
-        .unwrap();
+    let forms = b.client.find_all(Locator::Css("main form")).await.unwrap();
     assert!(forms.is_empty(), "a submitted review is read-only");
     b.visit("evaluation-soumise").await;
     // The confirmation page of a submitted review leads back to it.
@@ -267,7 +289,11 @@ async fn reviewer_journey(app: TestApp) {
     assert!(body.contains("Recyclerie de quartier"));
     assert!(!body.contains("Évaluation soumise") && !body.contains(FIRST_COMMENT));
     b.goto(&format!("/evaluations/{}", asg[0])).await;
-    assert_eq!(b.h1().await, "Page introuvable", "another's assignment is a 404");
+    assert_eq!(
+        b.h1().await,
+        "Page introuvable",
+        "another's assignment is a 404"
+    );
     assert!(!b.body().await.contains(FIRST_COMMENT));
     b.goto(&format!("/evaluations/{}/soumettre", asg[0])).await;
     assert_eq!(b.h1().await, "Page introuvable");
@@ -298,7 +324,10 @@ async fn reviewer_journey(app: TestApp) {
     b.visit("evaluation-second-evaluateur").await;
     // Nor does the API give it to them.
     let resp = app
-        .get_as(&second.token, &format!("/api/v1/assignments/{}/review", asg[0]))
+        .get_as(
+            &second.token,
+            &format!("/api/v1/assignments/{}/review", asg[0]),
+        )
         .await;
     assert_eq!(resp.status(), 404);
     b.close().await;
@@ -306,8 +335,12 @@ async fn reviewer_journey(app: TestApp) {
 
 async fn recusal_needs_a_reason(app: TestApp) {
     let _one = BROWSER.lock().await;
-    let Some(mut b) =
-        Browser::open(&app.address, &format!("deport-{}", backend_name(&app)), true).await
+    let Some(mut b) = Browser::open(
+        &app.address,
+        &format!("deport-{}", backend_name(&app)),
+        true,
+    )
+    .await
     else {
         return;
     };
@@ -318,7 +351,9 @@ async fn recusal_needs_a_reason(app: TestApp) {
     b.press("Me déporter de ce dossier").await;
     assert_eq!(summary_targets(&b).await, vec!["#reason"]);
     assert!(
-        b.text("#reason-error").await.contains("Ce champ est obligatoire"),
+        b.text("#reason-error")
+            .await
+            .contains("Ce champ est obligatoire"),
         "the service's message beside the field"
     );
     assert!(b.title().await.starts_with("Erreur : "));
@@ -332,7 +367,8 @@ async fn recusal_needs_a_reason(app: TestApp) {
         .unwrap();
     assert_eq!(page["items"][0]["status"], "pending");
 
-    b.fill("reason", "Je suis adhérent de l'association candidate.").await;
+    b.fill("reason", "Je suis adhérent de l'association candidate.")
+        .await;
     b.press("Me déporter de ce dossier").await;
     assert_eq!(b.path().await, format!("/evaluations/{}", asg[0]));
     let body = b.body().await;
@@ -348,7 +384,10 @@ async fn recusal_needs_a_reason(app: TestApp) {
     assert_eq!(page["items"][0]["status"], "recused");
     // Recused: the application is no longer theirs to read.
     let resp = app
-        .get_as(&reviewer.token, &format!("/api/v1/applications/{application_id}"))
+        .get_as(
+            &reviewer.token,
+            &format!("/api/v1/applications/{application_id}"),
+        )
         .await;
     assert_eq!(resp.status(), 404);
     b.goto("/evaluations").await;
@@ -369,8 +408,12 @@ async fn mail_to(app: &TestApp, to: &str) -> String {
 
 async fn admin_manages_accounts(app: TestApp) {
     let _one = BROWSER.lock().await;
-    let Some(mut b) =
-        Browser::open(&app.address, &format!("comptes-{}", backend_name(&app)), true).await
+    let Some(mut b) = Browser::open(
+        &app.address,
+        &format!("comptes-{}", backend_name(&app)),
+        true,
+    )
+    .await
     else {
         return;
     };
@@ -427,23 +470,44 @@ async fn admin_manages_accounts(app: TestApp) {
     b.fill("full_name", "Camille Martin").await;
     b.select("role", "staff").await;
     b.press("Envoyer l'invitation").await;
-    assert!(b.text("#email-error").await.contains("Un compte existe déjà"));
+    assert!(
+        b.text("#email-error")
+            .await
+            .contains("Un compte existe déjà")
+    );
     b.visit("comptes-invitation-doublon").await;
 
     // Deactivate a reviewer: their token is refused at once; reactivate.
     b.goto("/admin/comptes?role=reviewer").await;
-    assert_eq!(app.get_as(&reviewer.token, "/api/v1/assignments").await.status(), 200);
+    assert_eq!(
+        app.get_as(&reviewer.token, "/api/v1/assignments")
+            .await
+            .status(),
+        200
+    );
     b.click("Désactiver le compte de Personne de Test").await;
-    assert!(b.path().await.starts_with("/admin/comptes?fait=desactive&role=reviewer"));
+    assert!(
+        b.path()
+            .await
+            .starts_with("/admin/comptes?fait=desactive&role=reviewer")
+    );
     let body = b.body().await;
     assert!(body.contains("Le compte est désactivé") && body.contains("Désactivé"));
     b.visit("comptes-desactive").await;
-    assert_eq!(app.get_as(&reviewer.token, "/api/v1/assignments").await.status(), 401);
+    assert_eq!(
+        app.get_as(&reviewer.token, "/api/v1/assignments")
+            .await
+            .status(),
+        401
+    );
     b.click("Réactiver le compte de Personne de Test").await;
     assert!(b.body().await.contains("Le compte est réactivé"));
     b.visit("comptes-reactive").await;
     let token = app.token("expert@exemple.fr", PASSWORD).await;
-    assert_eq!(app.get_as(&token, "/api/v1/assignments").await.status(), 200);
+    assert_eq!(
+        app.get_as(&token, "/api/v1/assignments").await.status(),
+        200
+    );
 
     // Change a role: Camille becomes an agent.
     b.goto("/admin/comptes?role=reviewer").await;
@@ -463,8 +527,176 @@ async fn admin_manages_accounts(app: TestApp) {
     b.close().await;
 }
 
+fn urlencoded(form: &[(&str, &str)]) -> String {
+    url::form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(form)
+        .finish()
+}
+
+/// The session cookie of a page sign-in, and the CSRF token its forms carry (plain HTTP, as
+/// a forged form would come).
+async fn page_session(app: &TestApp, email: &str) -> (String, String) {
+    let cookies = |resp: &reqwest::Response| -> Vec<String> {
+        resp.headers()
+            .get_all(reqwest::header::SET_COOKIE)
+            .iter()
+            .map(|v| v.to_str().unwrap().split(';').next().unwrap().to_owned())
+            .collect()
+    };
+    let csrf_of = |html: &str| {
+        let marker = "name=\"_csrf\" value=\"";
+        let start = html.find(marker).expect("a CSRF field") + marker.len();
+        html[start..start + 64].to_owned()
+    };
+    let resp = app.get("/connexion").await;
+    let jar = cookies(&resp).join("; ");
+    let csrf = csrf_of(&resp.text().await.unwrap());
+    let resp = app
+        .client
+        .post(app.url("/connexion"))
+        .header(reqwest::header::COOKIE, &jar)
+        .header(
+            reqwest::header::CONTENT_TYPE,
+            "application/x-www-form-urlencoded",
+        )
+        .body(urlencoded(&[
+            ("_csrf", csrf.as_str()),
+            ("email", email),
+            ("password", PASSWORD),
+        ]))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 303, "sign-in of {email}");
+    let session = cookies(&resp)
+        .into_iter()
+        .find(|c| c.starts_with("essor_session="))
+        .expect("a session cookie");
+    let html = app
+        .client
+        .get(app.url("/evaluations"))
+        .header(reqwest::header::COOKIE, &session)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    (session, csrf_of(&html))
+}
+
+async fn post_form(
+    app: &TestApp,
+    session: &str,
+    path: &str,
+    form: &[(&str, &str)],
+) -> (u16, String) {
+    let resp = app
+        .client
+        .post(app.url(path))
+        .header(reqwest::header::COOKIE, session)
+        .header(
+            reqwest::header::CONTENT_TYPE,
+            "application/x-www-form-urlencoded",
+        )
+        .body(urlencoded(form))
+        .send()
+        .await
+        .unwrap();
+    (resp.status().as_u16(), resp.text().await.unwrap())
+}
+
+/// Without the form's CSRF token nothing changes (403); an admin's change to their own
+/// account is refused by the accounts service, and the page says why.
+async fn forged_forms_change_nothing(app: TestApp) {
+    let admin = app.account(Role::Admin, "admin@lillemetropole.fr").await;
+    let reviewer = app.account(Role::Reviewer, "expert@exemple.fr").await;
+    let (_, asg) = under_review(&app, &[&reviewer]).await;
+
+    let (session, csrf) = page_session(&app, "expert@exemple.fr").await;
+    let declare = format!("/evaluations/{}/declarer", asg[0]);
+    let (status, _) = post_form(&app, &session, &declare, &[("no_conflict", "oui")]).await;
+    assert_eq!(status, 403, "no token");
+    let (status, _) = post_form(
+        &app,
+        &session,
+        &declare,
+        &[("no_conflict", "oui"), ("_csrf", &"0".repeat(64))],
+    )
+    .await;
+    assert_eq!(status, 403, "another token");
+    let page: serde_json::Value = app
+        .get_as(&reviewer.token, "/api/v1/assignments")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(page["items"][0]["status"], "pending", "nothing changed");
+    // A reviewer is not an admin, even with a good token.
+    let (status, _) = post_form(
+        &app,
+        &session,
+        &format!("/admin/comptes/{}/desactiver", admin.id),
+        &[("_csrf", &csrf)],
+    )
+    .await;
+    assert_eq!(status, 403);
+    assert_eq!(app.get_as(&admin.token, "/api/v1/me").await.status(), 200);
+
+    let (session, csrf) = page_session(&app, "admin@lillemetropole.fr").await;
+    let (status, _) = post_form(
+        &app,
+        &session,
+        &format!("/admin/comptes/{}/desactiver", reviewer.id),
+        &[],
+    )
+    .await;
+    assert_eq!(status, 403, "no token");
+    assert_eq!(
+        app.get_as(&reviewer.token, "/api/v1/assignments")
+            .await
+            .status(),
+        200
+    );
+    let (status, html) = post_form(
+        &app,
+        &session,
+        &format!("/admin/comptes/{}/desactiver", admin.id),
+        &[("_csrf", &csrf)],
+    )
+    .await;
+    assert_eq!(
+        status, 409,
+        "the service refuses an admin's own deactivation"
+    );
+    assert!(
+        html.contains("Vous ne pouvez ni désactiver votre propre compte"),
+        "{html}"
+    );
+    assert!(
+        html.contains(&format!("href=\"#compte-{}\"", admin.id)),
+        "the summary leads to the account"
+    );
+    let (status, _) = post_form(
+        &app,
+        &session,
+        &format!("/admin/comptes/{}/role", admin.id),
+        &[("_csrf", &csrf), ("role", "staff")],
+    )
+    .await;
+    assert_eq!(status, 409, "nor their own demotion");
+    let me: serde_json::Value = app
+        .get_as(&admin.token, "/api/v1/me")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(me["role"], "admin");
+}
+
 crate::both_backends!(
     reviewer_journey,
     recusal_needs_a_reason,
     admin_manages_accounts,
+    forged_forms_change_nothing,
 );
