@@ -312,6 +312,17 @@ async fn recuse(
     };
     let errors = match reviews::recuse(&ctx.state, &user, id.clone(), input).await {
         Ok(_) => return Ok(see_other(&format!("/evaluations/{id}"))),
+        Err(ServiceError::Invalid { fields, .. })
+            if fields.values().flatten().any(|m| m == "ce champ est obligatoire") =>
+        {
+            // The service's words fit any field; the page names what is missing.
+            let mut errors = Errors::default();
+            errors.add(
+                "reason",
+                "indiquez le motif de votre déport (ce champ est obligatoire)",
+            );
+            errors
+        }
         Err(e) => Errors::from_service(e, |_| Some("reason".into()), "reason")?,
     };
     render_desk(

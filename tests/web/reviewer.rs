@@ -353,7 +353,7 @@ async fn recusal_needs_a_reason(app: TestApp) {
     assert!(
         b.text("#reason-error")
             .await
-            .contains("Ce champ est obligatoire"),
+            .contains("Indiquez le motif de votre déport (ce champ est obligatoire)"),
         "the service's message beside the field"
     );
     assert!(b.title().await.starts_with("Erreur : "));
