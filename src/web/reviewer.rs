@@ -313,7 +313,10 @@ async fn recuse(
     let errors = match reviews::recuse(&ctx.state, &user, id.clone(), input).await {
         Ok(_) => return Ok(see_other(&format!("/evaluations/{id}"))),
         Err(ServiceError::Invalid { fields, .. })
-            if fields.values().flatten().any(|m| m == "ce champ est obligatoire") =>
+            if fields
+                .values()
+                .flatten()
+                .any(|m| m == "ce champ est obligatoire") =>
         {
             // The service's words fit any field; the page names what is missing.
             let mut errors = Errors::default();
