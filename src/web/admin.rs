@@ -101,7 +101,7 @@ async fn render(ctx: &PageCtx, q: ListQuery, refill: Refill) -> Result<HttpRespo
         page: q.page.unwrap_or(1).max(1),
         per_page: PER_PAGE,
     };
-    let page = accounts::list(&ctx.state, role, paging).await?;
+    let page = accounts::list(&ctx.state, &me, role, paging).await?;
     let pages = u32::try_from((page.total + i64::from(PER_PAGE) - 1) / i64::from(PER_PAGE))
         .unwrap_or(1)
         .max(1);
