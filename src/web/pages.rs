@@ -50,6 +50,10 @@ pub const EMBEDDED: &[(&str, &str)] = embedded!(
     "staff_dashboard.html",
     "staff_applications.html",
     "staff_application.html",
+    "reviewer_list.html",
+    "reviewer_assignment.html",
+    "reviewer_confirm.html",
+    "admin_accounts.html",
 );
 
 pub struct Pages {

@@ -12,4 +12,5 @@ mod helpers;
 mod browser;
 mod http;
 mod journey;
+mod reviewer;
 mod staff;
