@@ -46,6 +46,8 @@ pub const EMBEDDED: &[(&str, &str)] = embedded!(
     "receipt.html",
     "application.html",
     "withdraw.html",
+    "tokens.html",
+    "apidocs.html",
 );
 
 pub struct Pages {

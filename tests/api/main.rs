@@ -19,3 +19,4 @@ mod outage;
 mod reviews;
 mod runner;
 mod seed;
+mod tokens;
