@@ -74,6 +74,10 @@ def check_line(row, assignment, grid):
     """The line's review, or the list of what is wrong with it (in French)."""
     errors = []
     reference = (row.get("reference") or "").strip()
+    if row.get(None):
+        # csv.DictReader puts the cells beyond the header's under None.
+        return None, ["la ligne a plus de cellules que l'en-tête : un texte qui contient « ; » "
+                      "doit être entre guillemets"]
     if assignment is None:
         return None, [f"la référence « {reference} » ne correspond à aucune de vos évaluations"]
     if assignment["status"] == "pending":

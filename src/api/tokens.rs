@@ -68,7 +68,10 @@ pub async fn create_token(
     )
     .await?;
     Ok(HttpResponse::Created()
-        .insert_header((header::LOCATION, format!("/api/v1/me/tokens/{}", created.id)))
+        .insert_header((
+            header::LOCATION,
+            format!("/api/v1/me/tokens/{}", created.id),
+        ))
         .json(created))
 }
 

@@ -48,7 +48,10 @@ pub fn find_by_hash(
 pub fn for_user(conn: &mut DbConnection, user_id: &str) -> QueryResult<Vec<PersonalTokenRow>> {
     personal_tokens::table
         .filter(personal_tokens::user_id.eq(user_id))
-        .order((personal_tokens::created_at.desc(), personal_tokens::id.desc()))
+        .order((
+            personal_tokens::created_at.desc(),
+            personal_tokens::id.desc(),
+        ))
         .select(PersonalTokenRow::as_select())
         .load(conn)
 }

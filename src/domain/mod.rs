@@ -17,6 +17,6 @@ pub mod outbox;
 pub mod review;
 pub mod scoring;
 pub mod territory;
-pub mod tokens;
 pub mod text;
+pub mod tokens;
 pub mod upload;

@@ -24,7 +24,9 @@ pub const MAX_DAYS: i64 = 366;
 /// Tokens an account may hold at once (not revoked, not expired).
 pub const MAX_ACTIVE_PER_ACCOUNT: i64 = 20;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, ToSchema)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, ToSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Scope {
     /// Read what the owner may see (lists, applications, assignments, reviews, ranking).
@@ -142,14 +144,30 @@ pub const ROUTES: &[(&str, &str, Need)] = &[
     ("GET", "/api/v1/applications/{id}/history", S(Read)),
     ("GET", "/api/v1/applications/{id}/eligibility", S(Read)),
     ("POST", "/api/v1/applications/{id}/submit", S(Manage)),
-    ("POST", "/api/v1/applications/{id}/request-changes", S(Manage)),
-    ("POST", "/api/v1/applications/{id}/declare-ineligible", S(Manage)),
+    (
+        "POST",
+        "/api/v1/applications/{id}/request-changes",
+        S(Manage),
+    ),
+    (
+        "POST",
+        "/api/v1/applications/{id}/declare-ineligible",
+        S(Manage),
+    ),
     ("POST", "/api/v1/applications/{id}/start-review", S(Manage)),
     ("POST", "/api/v1/applications/{id}/withdraw", S(Manage)),
     ("POST", "/api/v1/applications/{id}/documents", S(Manage)),
     ("GET", "/api/v1/applications/{id}/documents", S(Read)),
-    ("GET", "/api/v1/applications/{id}/documents/{doc_id}", S(Read)),
-    ("DELETE", "/api/v1/applications/{id}/documents/{doc_id}", S(Manage)),
+    (
+        "GET",
+        "/api/v1/applications/{id}/documents/{doc_id}",
+        S(Read),
+    ),
+    (
+        "DELETE",
+        "/api/v1/applications/{id}/documents/{doc_id}",
+        S(Manage),
+    ),
     ("POST", "/api/v1/applications/{id}/assignments", S(Manage)),
     ("GET", "/api/v1/applications/{id}/reviews", S(Read)),
     ("POST", "/api/v1/applications/{id}/decision", S(Manage)),
@@ -184,9 +202,11 @@ pub enum ScopeRefusal {
 impl ScopeRefusal {
     pub fn message(self) -> String {
         match self {
-            Self::NoToken => "Cette action n'est pas ouverte aux jetons personnels : connectez-vous \
+            Self::NoToken => {
+                "Cette action n'est pas ouverte aux jetons personnels : connectez-vous \
                  avec votre adresse et votre mot de passe pour la faire."
-                .into(),
+                    .into()
+            }
             Self::Missing(s) => format!(
                 "Ce jeton personnel n'a pas la portée « {} » ({}) qu'exige cette action : \
                  créez un jeton qui la comporte.",
@@ -237,7 +257,10 @@ pub fn check_request(
     let name = name.trim();
     let mut valid_name = String::new();
     if name.is_empty() {
-        err("name", "le nom du jeton est obligatoire (ex. : « tableur du comité »)".into());
+        err(
+            "name",
+            "le nom du jeton est obligatoire (ex. : « tableur du comité »)".into(),
+        );
     } else if name.chars().count() > NAME_MAX_CHARS {
         err(
             "name",
@@ -410,14 +433,33 @@ mod tests {
             (S(Read), &[Read], Role::Applicant, Ok(())),
             (S(Export), &[Read, Export], Role::Staff, Ok(())),
             // Held, but the owner is a reviewer now.
-            (S(Export), &[Export], Role::Reviewer, Err(BeyondRole(Export, Role::Reviewer))),
-            (S(Review), &[Review], Role::Admin, Err(BeyondRole(Review, Role::Admin))),
-            (NoToken, &Scope::ALL, Role::Admin, Err(ScopeRefusal::NoToken)),
+            (
+                S(Export),
+                &[Export],
+                Role::Reviewer,
+                Err(BeyondRole(Export, Role::Reviewer)),
+            ),
+            (
+                S(Review),
+                &[Review],
+                Role::Admin,
+                Err(BeyondRole(Review, Role::Admin)),
+            ),
+            (
+                NoToken,
+                &Scope::ALL,
+                Role::Admin,
+                Err(ScopeRefusal::NoToken),
+            ),
             (Open, &[], Role::Applicant, Ok(())),
             (S(Manage), &[], Role::Staff, Err(Missing(Manage))),
         ];
         for (need, granted, role, expected) in cases {
-            assert_eq!(authorize(need, granted, role), expected, "{need:?} {granted:?} {role:?}");
+            assert_eq!(
+                authorize(need, granted, role),
+                expected,
+                "{need:?} {granted:?} {role:?}"
+            );
         }
     }
 
@@ -425,7 +467,11 @@ mod tests {
     fn refusals_name_the_scope_in_french() {
         let m = ScopeRefusal::Missing(Scope::Review).message();
         assert!(m.contains("« review »") && m.contains("portée"), "{m}");
-        assert!(ScopeRefusal::NoToken.message().contains("jetons personnels"));
+        assert!(
+            ScopeRefusal::NoToken
+                .message()
+                .contains("jetons personnels")
+        );
     }
 
     #[test]
@@ -446,19 +492,85 @@ mod tests {
         let today = d(2026, 11, 29);
         let long = "x".repeat(81);
         let s = |v: &[&str]| v.iter().map(|x| x.to_string()).collect::<Vec<_>>();
-        type Case<'a> = (&'a str, Vec<String>, Option<NaiveDate>, Role, Result<&'a str, &'a str>);
+        type Case<'a> = (
+            &'a str,
+            Vec<String>,
+            Option<NaiveDate>,
+            Role,
+            Result<&'a str, &'a str>,
+        );
         let cases: Vec<Case> = vec![
-            ("Tableur", s(&["review", "read", "read"]), Some(d(2027, 1, 1)), Role::Reviewer, Ok("read review")),
-            ("  Comité  ", s(&["export"]), Some(d(2027, 11, 30)), Role::Staff, Ok("export")),
-            ("", s(&["read"]), Some(d(2027, 1, 1)), Role::Staff, Err("name")),
-            (&long, s(&["read"]), Some(d(2027, 1, 1)), Role::Staff, Err("name")),
-            ("a\u{200B}b", s(&["read"]), Some(d(2027, 1, 1)), Role::Staff, Err("name")),
+            (
+                "Tableur",
+                s(&["review", "read", "read"]),
+                Some(d(2027, 1, 1)),
+                Role::Reviewer,
+                Ok("read review"),
+            ),
+            (
+                "  Comité  ",
+                s(&["export"]),
+                Some(d(2027, 11, 30)),
+                Role::Staff,
+                Ok("export"),
+            ),
+            (
+                "",
+                s(&["read"]),
+                Some(d(2027, 1, 1)),
+                Role::Staff,
+                Err("name"),
+            ),
+            (
+                &long,
+                s(&["read"]),
+                Some(d(2027, 1, 1)),
+                Role::Staff,
+                Err("name"),
+            ),
+            (
+                "a\u{200B}b",
+                s(&["read"]),
+                Some(d(2027, 1, 1)),
+                Role::Staff,
+                Err("name"),
+            ),
             ("T", s(&[]), Some(d(2027, 1, 1)), Role::Staff, Err("scopes")),
-            ("T", s(&["write"]), Some(d(2027, 1, 1)), Role::Staff, Err("scopes")),
-            ("T", s(&["manage"]), Some(d(2027, 1, 1)), Role::Reviewer, Err("scopes")),
-            ("T", s(&["review"]), Some(d(2027, 1, 1)), Role::Staff, Err("scopes")),
-            ("T", s(&["read"]), Some(today), Role::Staff, Err("expires_on")),
-            ("T", s(&["read"]), Some(d(2027, 12, 1)), Role::Staff, Err("expires_on")),
+            (
+                "T",
+                s(&["write"]),
+                Some(d(2027, 1, 1)),
+                Role::Staff,
+                Err("scopes"),
+            ),
+            (
+                "T",
+                s(&["manage"]),
+                Some(d(2027, 1, 1)),
+                Role::Reviewer,
+                Err("scopes"),
+            ),
+            (
+                "T",
+                s(&["review"]),
+                Some(d(2027, 1, 1)),
+                Role::Staff,
+                Err("scopes"),
+            ),
+            (
+                "T",
+                s(&["read"]),
+                Some(today),
+                Role::Staff,
+                Err("expires_on"),
+            ),
+            (
+                "T",
+                s(&["read"]),
+                Some(d(2027, 12, 1)),
+                Role::Staff,
+                Err("expires_on"),
+            ),
             ("T", s(&["read"]), None, Role::Staff, Err("expires_on")),
         ];
         for (name, scopes, exp, role, expected) in cases {
@@ -469,7 +581,11 @@ mod tests {
                     assert_eq!(v.name, name.trim());
                 }
                 (Err(field), Err(errors)) => {
-                    assert_eq!(errors.keys().collect::<Vec<_>>(), vec![field], "{name} {scopes:?}")
+                    assert_eq!(
+                        errors.keys().collect::<Vec<_>>(),
+                        vec![field],
+                        "{name} {scopes:?}"
+                    )
                 }
                 (e, g) => panic!("{name} {scopes:?} {exp:?}: expected {e:?}, got {g:?}"),
             }
@@ -479,8 +595,14 @@ mod tests {
     #[test]
     fn a_token_ends_at_midnight_in_paris() {
         // Winter: UTC+1; summer: UTC+2.
-        assert_eq!(expires_at(d(2027, 1, 15)).to_string(), "2027-01-15 23:00:00");
-        assert_eq!(expires_at(d(2027, 7, 15)).to_string(), "2027-07-15 22:00:00");
+        assert_eq!(
+            expires_at(d(2027, 1, 15)).to_string(),
+            "2027-01-15 23:00:00"
+        );
+        assert_eq!(
+            expires_at(d(2027, 7, 15)).to_string(),
+            "2027-07-15 22:00:00"
+        );
         let late = d(2027, 1, 15).and_hms_opt(23, 30, 0).unwrap();
         assert_eq!(paris_date(late), d(2027, 1, 16));
     }
@@ -489,9 +611,15 @@ mod tests {
     fn statuses() {
         let t = d(2027, 1, 1).and_hms_opt(0, 0, 0).unwrap();
         let later = t + Duration::seconds(1);
-        assert_eq!(TokenStatus::derive(false, true, later, t), TokenStatus::Active);
+        assert_eq!(
+            TokenStatus::derive(false, true, later, t),
+            TokenStatus::Active
+        );
         assert_eq!(TokenStatus::derive(false, true, t, t), TokenStatus::Expired);
-        assert_eq!(TokenStatus::derive(false, false, later, t), TokenStatus::Ended);
+        assert_eq!(
+            TokenStatus::derive(false, false, later, t),
+            TokenStatus::Ended
+        );
         assert_eq!(TokenStatus::derive(true, false, t, t), TokenStatus::Revoked);
     }
 

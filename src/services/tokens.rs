@@ -192,7 +192,10 @@ pub async fn create(
 }
 
 /// The caller's tokens, newest first (revoked and expired ones too, marked so).
-pub async fn list(state: &AppState, user: &CurrentUser) -> Result<Vec<PersonalToken>, ServiceError> {
+pub async fn list(
+    state: &AppState,
+    user: &CurrentUser,
+) -> Result<Vec<PersonalToken>, ServiceError> {
     let now = state.clock.now();
     let user_id = user.id.clone();
     state

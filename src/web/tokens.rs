@@ -38,7 +38,12 @@ async fn page(
     let list = service::list(&ctx.state, &user).await?;
     let scope_options: Vec<(String, String)> = scopes_for_role(user.role)
         .iter()
-        .map(|s| (s.as_str().to_owned(), format!("{} : {}", s.as_str(), s.label())))
+        .map(|s| {
+            (
+                s.as_str().to_owned(),
+                format!("{} : {}", s.as_str(), s.label()),
+            )
+        })
         .collect();
     let labels: Vec<(String, String)> = Scope::ALL
         .iter()
@@ -77,7 +82,15 @@ fn default_values(ctx: &PageCtx) -> Result<Value, WebError> {
 async fn list(ctx: PageCtx, q: web::Query<ListQuery>) -> Result<HttpResponse, WebError> {
     let values = default_values(&ctx)?;
     let revoked = q.revoque.is_some();
-    page(&ctx, StatusCode::OK, values, Errors::default(), None, revoked).await
+    page(
+        &ctx,
+        StatusCode::OK,
+        values,
+        Errors::default(),
+        None,
+        revoked,
+    )
+    .await
 }
 
 async fn create(ctx: PageCtx, body: web::Bytes) -> Result<HttpResponse, WebError> {
@@ -97,7 +110,15 @@ async fn create(ctx: PageCtx, body: web::Bytes) -> Result<HttpResponse, WebError
             "expires_on",
             "la date d'expiration doit être une date au format AAAA-MM-JJ (ex. : 2027-06-30)",
         );
-        return page(&ctx, StatusCode::UNPROCESSABLE_ENTITY, values, errors, None, false).await;
+        return page(
+            &ctx,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            values,
+            errors,
+            None,
+            false,
+        )
+        .await;
     }
     let input = NewToken {
         name: form.get("name").to_owned(),
@@ -107,16 +128,29 @@ async fn create(ctx: PageCtx, body: web::Bytes) -> Result<HttpResponse, WebError
     match service::create(&ctx.state, &user, client_ip(&ctx.req), input).await {
         Ok(created) => {
             let fresh = default_values(&ctx)?;
-            page(&ctx, StatusCode::OK, fresh, Errors::default(), Some(created), false).await
+            page(
+                &ctx,
+                StatusCode::OK,
+                fresh,
+                Errors::default(),
+                Some(created),
+                false,
+            )
+            .await
         }
         Err(e) => {
-            let errors = Errors::from_service(
-                e,
-                |p| FIELDS.contains(&p).then(|| p.to_owned()),
-                "name",
-            )?
-            .ordered(FIELDS);
-            page(&ctx, StatusCode::UNPROCESSABLE_ENTITY, values, errors, None, false).await
+            let errors =
+                Errors::from_service(e, |p| FIELDS.contains(&p).then(|| p.to_owned()), "name")?
+                    .ordered(FIELDS);
+            page(
+                &ctx,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                values,
+                errors,
+                None,
+                false,
+            )
+            .await
         }
     }
 }

@@ -9,6 +9,7 @@ mod auth;
 mod calls;
 mod docs;
 mod documents;
+mod examples;
 mod exports;
 mod faults;
 mod foundation;

@@ -404,9 +404,14 @@ const ROWS: &[Row] = &[
     ),
 ];
 
-
 /// Calls `row` (with its ids) as the bearer of `token` (none: anonymous), with a valid body.
-async fn send(app: &TestApp, cast: &Cast, row: &Row, ids: &Ids, token: Option<&str>) -> reqwest::Response {
+async fn send(
+    app: &TestApp,
+    cast: &Cast,
+    row: &Row,
+    ids: &Ids,
+    token: Option<&str>,
+) -> reqwest::Response {
     let url = app.url(&concrete(row.path, ids));
     let mut req = app.client.request(row.method.parse().unwrap(), &url);
     if let Some(t) = token {
@@ -565,9 +570,7 @@ async fn prepare(app: &TestApp, cast: &Cast, fix: Fix, shared: &Ids) -> Ids {
         }
         ApplicantToken => {
             let body = json!({"name": format!("Matrice {n}"), "scopes": ["read"], "expires_on": in_a_month()});
-            let resp = app
-                .post_json(Some(owner), "/api/v1/me/tokens", &body)
-                .await;
+            let resp = app.post_json(Some(owner), "/api/v1/me/tokens", &body).await;
             assert_eq!(resp.status(), 201);
             let id = resp.json::<Value>().await.unwrap()["id"]
                 .as_str()
@@ -797,10 +800,15 @@ async fn every_route_answers_each_personal_token_scope_as_expected(app: TestApp)
     for (i, role, account) in accounts {
         for scope in Scope::ALL {
             let body = json!({"name": format!("Matrice {}", scope.as_str()), "scopes": [scope.as_str()], "expires_on": in_a_month()});
-            let resp = app.post_json(Some(&account.token), "/api/v1/me/tokens", &body).await;
+            let resp = app
+                .post_json(Some(&account.token), "/api/v1/me/tokens", &body)
+                .await;
             if scopes_for_role(role).contains(&scope) {
                 assert_eq!(resp.status(), 201, "{role:?} {scope:?}");
-                let secret = resp.json::<Value>().await.unwrap()["token"].as_str().unwrap().to_owned();
+                let secret = resp.json::<Value>().await.unwrap()["token"]
+                    .as_str()
+                    .unwrap()
+                    .to_owned();
                 tokens.insert((i, scope), secret);
             } else {
                 assert_eq!(resp.status(), 422, "{role:?} may not hold {scope:?}");

@@ -9,6 +9,8 @@
 #[path = "../api/helpers.rs"]
 mod helpers;
 
+mod apidocs;
 mod browser;
 mod http;
 mod journey;
+mod tokens;
