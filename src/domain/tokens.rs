@@ -276,7 +276,10 @@ pub fn check_request(
     if scopes.is_empty() {
         err(
             "scopes",
-            "choisissez au moins une portée (read, review, manage ou export)".into(),
+            format!(
+                "choisissez au moins une portée ({})",
+                Scope::join(scopes_for_role(role)).replace(' ', ", ")
+            ),
         );
     }
     for raw in scopes {
