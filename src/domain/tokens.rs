@@ -430,7 +430,8 @@ mod tests {
     #[test]
     fn authorization_cases() {
         use ScopeRefusal::{BeyondRole, Missing};
-        let cases: [(Need, &[Scope], Role, Result<(), ScopeRefusal>); 9] = [
+        type Case = (Need, &'static [Scope], Role, Result<(), ScopeRefusal>);
+        let cases: [Case; 9] = [
             (S(Review), &[Read], Role::Reviewer, Err(Missing(Review))),
             (S(Review), &[Read, Review], Role::Reviewer, Ok(())),
             (S(Read), &[Read], Role::Applicant, Ok(())),
