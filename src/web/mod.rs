@@ -2,12 +2,14 @@
 //! the JSON API. Handlers are grouped by area; none holds a rule: each parses a form, calls a
 //! service, and renders a template or redirects.
 
+pub mod admin;
 pub mod apidocs;
 pub mod applicant;
 pub mod assets;
 pub mod forms;
 pub mod pages;
 pub mod public;
+pub mod reviewer;
 pub mod tokens;
 
 use actix_web::body::{BoxBody, MessageBody};
@@ -35,6 +37,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/static/{file}", web::get().to(assets::serve));
     public::configure(cfg);
     applicant::configure(cfg);
+    reviewer::configure(cfg);
+    admin::configure(cfg);
     tokens::configure(cfg);
     apidocs::configure(cfg);
 }

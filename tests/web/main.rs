@@ -13,4 +13,5 @@ mod apidocs;
 mod browser;
 mod http;
 mod journey;
+mod reviewer;
 mod tokens;
