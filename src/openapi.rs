@@ -43,9 +43,11 @@ impl Modify for Security {
             SecurityScheme::Http(
                 HttpBuilder::new()
                     .scheme(HttpAuthScheme::Bearer)
-                    .bearer_format("JWT")
                     .description(Some(
-                        "A token from `POST /api/v1/auth/token`, sent as `Authorization: Bearer …`.",
+                        "A token from `POST /api/v1/auth/token` (a JWT, valid one hour), or a \
+                         personal access token `essor_pat_…` from `POST /api/v1/me/tokens` \
+                         (scoped, expiring, revocable), sent as `Authorization: Bearer …`. \
+                         Each operation names the scope a personal token needs.",
                     ))
                     .build(),
             ),
@@ -402,6 +404,66 @@ impl Modify for Links {
     }
 }
 
+/// What a personal access token needs on each operation (`domain::tokens::ROUTES`), said in
+/// its description, with the 403 a token without it gets.
+struct Scopes;
+
+impl Modify for Scopes {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use crate::domain::tokens::{Need, need};
+        use utoipa::openapi::RefOr;
+        use utoipa::openapi::ResponseBuilder;
+        for (path, item) in openapi.paths.paths.iter_mut() {
+            for (method, op) in [
+                ("GET", &mut item.get),
+                ("POST", &mut item.post),
+                ("PUT", &mut item.put),
+                ("PATCH", &mut item.patch),
+                ("DELETE", &mut item.delete),
+            ] {
+                let Some(op) = op else { continue };
+                let (note, refusal) = match need(method, path) {
+                    Need::Open => continue,
+                    Need::Scope(s) => (
+                        format!("Personal access tokens need the `{}` scope.", s.as_str()),
+                        format!("A personal token without the `{}` scope.", s.as_str()),
+                    ),
+                    Need::NoToken => (
+                        "Not open to personal access tokens: sign in with a password.".to_owned(),
+                        "A personal access token (not open to them).".to_owned(),
+                    ),
+                };
+                let description = op.description.get_or_insert_with(String::new);
+                if !description.is_empty() {
+                    description.push_str("\n\n");
+                }
+                description.push_str(&note);
+                match op.responses.responses.get_mut("403") {
+                    Some(RefOr::T(resp)) => {
+                        if !resp.description.contains(&refusal) {
+                            resp.description = format!("{} Or: {refusal}", resp.description);
+                        }
+                    }
+                    _ => {
+                        let problem = utoipa::openapi::content::ContentBuilder::new()
+                            .schema(Some(utoipa::openapi::Ref::from_schema_name("Problem")))
+                            .build();
+                        op.responses.responses.insert(
+                            "403".to_owned(),
+                            RefOr::T(
+                                ResponseBuilder::new()
+                                    .description(refusal)
+                                    .content("application/problem+json", problem)
+                                    .build(),
+                            ),
+                        );
+                    }
+                }
+            }
+        }
+    }
+}
+
 /// The spec served at `/api/v1/openapi.json`, rendered once at start-up.
 pub struct SpecJson(pub String);
 
@@ -414,6 +476,7 @@ pub fn spec() -> utoipa::openapi::OpenApi {
         .split_for_parts();
     // After the routes are mounted: `modifiers` of the derive run before there are paths.
     Links.modify(&mut api);
+    Scopes.modify(&mut api);
     api
 }
 
@@ -426,6 +489,41 @@ pub fn spec_yaml() -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Every documented operation has its line in the scope table: none falls through to the
+    /// table's default, and no line names a route that is gone.
+    #[test]
+    fn the_scope_table_covers_exactly_the_documented_routes() {
+        let spec = spec();
+        let mut documented = std::collections::BTreeSet::new();
+        for (path, item) in &spec.paths.paths {
+            for (m, op) in [
+                ("GET", &item.get),
+                ("POST", &item.post),
+                ("PUT", &item.put),
+                ("PATCH", &item.patch),
+                ("DELETE", &item.delete),
+            ] {
+                if op.is_some() {
+                    documented.insert((m.to_owned(), path.clone()));
+                }
+            }
+        }
+        let table: std::collections::BTreeSet<(String, String)> = crate::domain::tokens::ROUTES
+            .iter()
+            .map(|(m, p, _)| ((*m).to_owned(), (*p).to_owned()))
+            .collect();
+        assert_eq!(
+            documented.difference(&table).collect::<Vec<_>>(),
+            Vec::<&(String, String)>::new(),
+            "routes without a scope"
+        );
+        assert_eq!(
+            table.difference(&documented).collect::<Vec<_>>(),
+            Vec::<&(String, String)>::new(),
+            "scopes for routes that do not exist"
+        );
+    }
 
     /// Every link names operations that exist, so a renamed handler cannot leave a dead link.
     #[test]

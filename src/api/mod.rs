@@ -13,6 +13,7 @@ pub mod health;
 pub mod meta;
 pub mod problems;
 pub mod reviews;
+pub mod tokens;
 pub mod users;
 
 use utoipa_actix_web::{scope, service_config::ServiceConfig};
@@ -31,6 +32,10 @@ pub fn configure(cfg: &mut ServiceConfig) {
             .service(auth::accept_invitation)
             .service(users::me)
             .service(users::change_password)
+            .service(tokens::create_token)
+            .service(tokens::list_tokens)
+            .service(tokens::get_token)
+            .service(tokens::revoke_token)
             .service(users::invite)
             .service(users::list_users)
             .service(users::update_user)

@@ -3,7 +3,9 @@
 //! a bad token. Every request checks the token against the account's current state
 //! (`auth::account::check`): a deactivated account, or a token from before a role or password
 //! change, is refused at once. Web sessions are deleted by the same account events, and a
-//! session of a deactivated account is not loaded (`auth::session`).
+//! session of a deactivated account is not loaded (`auth::session`). A personal access token
+//! (`essor_pat_…`) is checked the same way, and against the route's scope
+//! (`auth::personal_token`, `domain::tokens`).
 
 use futures_util::future::LocalBoxFuture;
 
@@ -45,10 +47,8 @@ impl CurrentUser {
 #[derive(Debug, Clone)]
 pub struct MaybeUser(pub Option<CurrentUser>);
 
-/// The token's claims, checked offline (signature, expiry): no I/O yet.
-fn read_token(
-    req: &HttpRequest,
-) -> Result<Option<(AppState, crate::auth::token::Claims)>, AppError> {
+/// The bearer credential of the `Authorization` header, if there is one.
+fn bearer(req: &HttpRequest) -> Result<Option<String>, AppError> {
     let Some(value) = req.headers().get(header::AUTHORIZATION) else {
         return Ok(None);
     };
@@ -64,16 +64,50 @@ fn read_token(
             "en-tête Authorization attendu sous la forme « Bearer <jeton> »",
         ));
     }
-    let state = req
-        .app_data::<web::Data<AppState>>()
-        .ok_or_else(|| AppError::Internal(anyhow::anyhow!("AppState missing")))?;
-    let claims = state.tokens.verify(token.trim()).map_err(|e| match e {
+    Ok(Some(token.trim().to_owned()))
+}
+
+fn app_state(req: &HttpRequest) -> Result<AppState, AppError> {
+    req.app_data::<web::Data<AppState>>()
+        .map(|s| s.get_ref().clone())
+        .ok_or_else(|| AppError::Internal(anyhow::anyhow!("AppState missing")))
+}
+
+/// The token's claims, checked offline (signature, expiry): no I/O yet.
+fn read_token(
+    req: &HttpRequest,
+    token: &str,
+) -> Result<Option<(AppState, crate::auth::token::Claims)>, AppError> {
+    let state = app_state(req)?;
+    let claims = state.tokens.verify(token).map_err(|e| match e {
         TokenError::Expired => AppError::Unauthorized(
             "Votre session a expiré : reconnectez-vous pour obtenir un nouveau jeton.".into(),
         ),
         TokenError::Invalid => invalid("le jeton d'accès n'est pas valide"),
     })?;
-    Ok(Some((state.get_ref().clone(), claims)))
+    Ok(Some((state, claims)))
+}
+
+/// A personal access token: checked against the database and its owner's current state at
+/// every request, then against the route's scope (`domain::tokens`): 401 for a token that no
+/// longer opens anything, 403 naming the scope a valid token lacks.
+async fn personal(req: &HttpRequest, secret: String) -> Result<CurrentUser, AppError> {
+    let state = app_state(req)?;
+    let now = state.clock.now();
+    let (account, scopes) = state
+        .db
+        .run(move |conn| crate::auth::personal_token::check(conn, &secret, now))
+        .await?
+        .map_err(ServiceError::from)?;
+    let pattern = req.match_pattern().unwrap_or_default();
+    let need = crate::domain::tokens::need(req.method().as_str(), &pattern);
+    crate::domain::tokens::authorize(need, &scopes, account.role)
+        .map_err(|refusal| AppError::Forbidden(refusal.message()))?;
+    Ok(CurrentUser {
+        id: account.id,
+        role: account.role,
+        email_verified: account.email_verified,
+    })
 }
 
 async fn authenticate(
@@ -98,8 +132,11 @@ async fn authenticate(
 /// bodies only (a cross-site form cannot send them without a CORS preflight, which only the
 /// configured origins pass), and the cookie is `SameSite=Lax`.
 async fn caller(req: HttpRequest) -> Result<Option<CurrentUser>, AppError> {
-    if req.headers().contains_key(header::AUTHORIZATION) {
-        return authenticate(read_token(&req)).await;
+    if let Some(token) = bearer(&req)? {
+        if crate::auth::personal_token::is_personal(&token) {
+            return personal(&req, token).await.map(Some);
+        }
+        return authenticate(read_token(&req, &token)).await;
     }
     Ok(crate::auth::session::current(&req)
         .await?

@@ -6,6 +6,7 @@ pub mod client_ip;
 pub mod current_user;
 pub mod password;
 pub mod password_pool;
+pub mod personal_token;
 pub mod session;
 pub mod throttle;
 pub mod token;

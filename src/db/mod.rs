@@ -10,6 +10,7 @@ pub mod assignments;
 pub mod audit;
 pub mod calls;
 pub mod documents;
+pub mod personal_tokens;
 pub mod reviews;
 pub mod schema;
 pub mod staff;

@@ -225,3 +225,22 @@ diesel::table! {
 
 diesel::joinable!(web_sessions -> users (user_id));
 diesel::allow_tables_to_appear_in_same_query!(users, web_sessions);
+
+diesel::table! {
+    personal_tokens (id) {
+        id -> Text,
+        user_id -> Text,
+        name -> Text,
+        token_hash -> Text,
+        hint -> Text,
+        scopes -> Text,
+        generation -> Integer,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+        last_used_at -> Nullable<Timestamp>,
+        revoked_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::joinable!(personal_tokens -> users (user_id));
+diesel::allow_tables_to_appear_in_same_query!(users, personal_tokens);

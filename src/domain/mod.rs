@@ -20,4 +20,5 @@ pub mod scoring;
 pub mod search;
 pub mod territory;
 pub mod text;
+pub mod tokens;
 pub mod upload;

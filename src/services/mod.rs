@@ -8,5 +8,6 @@ pub mod outbox;
 pub mod reviews;
 pub mod runner;
 pub mod staff;
+pub mod tokens;
 pub mod transitions;
 pub mod version;

@@ -3,6 +3,7 @@
 //! service, and renders a template or redirects.
 
 pub mod admin;
+pub mod apidocs;
 pub mod applicant;
 pub mod assets;
 pub mod forms;
@@ -10,6 +11,7 @@ pub mod pages;
 pub mod public;
 pub mod reviewer;
 pub mod staff;
+pub mod tokens;
 
 use actix_web::body::{BoxBody, MessageBody};
 use actix_web::cookie::{Cookie, SameSite};
@@ -39,6 +41,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     staff::configure(cfg);
     reviewer::configure(cfg);
     admin::configure(cfg);
+    tokens::configure(cfg);
+    apidocs::configure(cfg);
 }
 
 /// What every page handler knows of its request: the session (if any) and the CSRF token its

@@ -54,6 +54,8 @@ pub const EMBEDDED: &[(&str, &str)] = embedded!(
     "reviewer_assignment.html",
     "reviewer_confirm.html",
     "admin_accounts.html",
+    "tokens.html",
+    "apidocs.html",
 );
 
 pub struct Pages {

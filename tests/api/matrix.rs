@@ -10,7 +10,10 @@ use serde_json::{Value, json};
 use crate::both_backends;
 use crate::helpers::{Cast, PASSWORD, PDF, TestApp, review_body, sample_application};
 
-both_backends!(every_route_answers_each_role_as_expected);
+both_backends!(
+    every_route_answers_each_role_as_expected,
+    every_route_answers_each_personal_token_scope_as_expected
+);
 
 /// Callers, in the order of the `expect` columns.
 const CALLERS: [&str; 6] = [
@@ -53,6 +56,9 @@ enum Fix {
     InviteLink,
     /// A new account for the admin to change (`{id}` of `/users/{id}`).
     OtherAccount,
+    /// A personal access token of the applicant (revoked at once, so that the many the
+    /// matrix makes stay under the per-account limit of active tokens).
+    ApplicantToken,
 }
 
 struct Row {
@@ -140,6 +146,31 @@ const ROWS: &[Row] = &[
         [200, 200, 200, 200, 200, 200],
     ),
     row("GET", "/api/v1/me", Shared, [401, 200, 200, 200, 200, 200]),
+    row(
+        "GET",
+        "/api/v1/me/tokens",
+        Shared,
+        [401, 200, 200, 200, 200, 200],
+    ),
+    row(
+        "POST",
+        "/api/v1/me/tokens",
+        Shared,
+        [401, 201, 201, 201, 201, 201],
+    ),
+    // Only the owner reaches a token; anyone else is told it does not exist.
+    row(
+        "GET",
+        "/api/v1/me/tokens/{id}",
+        ApplicantToken,
+        [401, 200, 404, 404, 404, 404],
+    ),
+    row(
+        "DELETE",
+        "/api/v1/me/tokens/{id}",
+        ApplicantToken,
+        [401, 204, 404, 404, 404, 404],
+    ),
     // With a wrong current password (a right one would end the cast's tokens): 422 shows the
     // route let the caller in.
     row(
@@ -373,6 +404,47 @@ const ROWS: &[Row] = &[
     ),
 ];
 
+/// Calls `row` (with its ids) as the bearer of `token` (none: anonymous), with a valid body.
+async fn send(
+    app: &TestApp,
+    cast: &Cast,
+    row: &Row,
+    ids: &Ids,
+    token: Option<&str>,
+) -> reqwest::Response {
+    let url = app.url(&concrete(row.path, ids));
+    let mut req = app.client.request(row.method.parse().unwrap(), &url);
+    if let Some(t) = token {
+        req = req.bearer_auth(t);
+    }
+    if row.method == "PATCH" {
+        // The ETag as the resource's owner reads it (`If-Match: *` is refused).
+        let reader = if row.path.starts_with("/api/v1/calls") {
+            &cast.staff.token
+        } else {
+            &cast.applicant.token
+        };
+        let etag = app
+            .get_as(reader, &concrete(row.path, ids))
+            .await
+            .headers()
+            .get("etag")
+            .map(|v| v.to_str().unwrap().to_owned())
+            .unwrap_or_else(|| "\"1\"".into());
+        req = req.header("if-match", etag);
+    }
+    if row.path.ends_with("/documents") && row.method == "POST" {
+        let form = reqwest::multipart::Form::new().text("kind", "rib").part(
+            "file",
+            reqwest::multipart::Part::bytes(PDF.to_vec()).file_name("rib.pdf"),
+        );
+        req = req.multipart(form);
+    } else if let Some(body) = body_for(row.method, row.path, cast, ids) {
+        req = req.json(&body);
+    }
+    req.send().await.unwrap()
+}
+
 static SEQ: AtomicUsize = AtomicUsize::new(0);
 
 /// A valid body for the operation, so that what is checked is authorization, not input.
@@ -391,6 +463,9 @@ fn body_for(method: &str, path: &str, cast: &Cast, ids: &Ids) -> Option<Value> {
             "email": format!("matrice-invite{n}@exemple.fr"), "full_name": "Matrice", "role": "reviewer"
         })),
         ("PATCH", "/api/v1/users/{id}") => Some(json!({"role": "reviewer"})),
+        ("POST", "/api/v1/me/tokens") => Some(json!({
+            "name": format!("Matrice {n}"), "scopes": ["read"], "expires_on": in_a_month()
+        })),
         ("POST", "/api/v1/auth/register") => Some(json!({
             "email": format!("matrice{n}@exemple.fr"), "password": PASSWORD, "full_name": "Matrice"
         })),
@@ -441,6 +516,14 @@ struct Ids {
     link: String,
     /// An account id (OtherAccount).
     user: String,
+    /// A personal access token's id (ApplicantToken).
+    token: String,
+}
+
+fn in_a_month() -> String {
+    (chrono::Utc::now().date_naive() + chrono::Duration::days(30))
+        .format("%Y-%m-%d")
+        .to_string()
 }
 
 async fn prepare(app: &TestApp, cast: &Cast, fix: Fix, shared: &Ids) -> Ids {
@@ -482,6 +565,27 @@ async fn prepare(app: &TestApp, cast: &Cast, fix: Fix, shared: &Ids) -> Ids {
             assert_eq!(resp.status(), 201);
             Ids {
                 link: app.link_token(&email, "account_invitation").await,
+                ..shared.clone()
+            }
+        }
+        ApplicantToken => {
+            let body = json!({"name": format!("Matrice {n}"), "scopes": ["read"], "expires_on": in_a_month()});
+            let resp = app.post_json(Some(owner), "/api/v1/me/tokens", &body).await;
+            assert_eq!(resp.status(), 201);
+            let id = resp.json::<Value>().await.unwrap()["id"]
+                .as_str()
+                .unwrap()
+                .to_owned();
+            let resp = app
+                .client
+                .delete(app.url(&format!("/api/v1/me/tokens/{id}")))
+                .bearer_auth(owner)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(resp.status(), 204);
+            Ids {
+                token: id,
                 ..shared.clone()
             }
         }
@@ -577,7 +681,9 @@ async fn prepare(app: &TestApp, cast: &Cast, fix: Fix, shared: &Ids) -> Ids {
 }
 
 fn concrete(path: &str, ids: &Ids) -> String {
-    let id = if path.starts_with("/api/v1/admin/outbox/") {
+    let id = if path.starts_with("/api/v1/me/tokens/") {
+        &ids.token
+    } else if path.starts_with("/api/v1/admin/outbox/") {
         &ids.dead_mail
     } else if path.starts_with("/api/v1/users/") {
         &ids.user
@@ -648,37 +754,7 @@ async fn every_route_answers_each_role_as_expected(app: TestApp) {
     for row in ROWS {
         for (i, token) in tokens.iter().enumerate() {
             let ids = prepare(&app, &cast, row.fix, &shared).await;
-            let url = app.url(&concrete(row.path, &ids));
-            let mut req = app.client.request(row.method.parse().unwrap(), &url);
-            if let Some(t) = token {
-                req = req.bearer_auth(t);
-            }
-            if row.method == "PATCH" {
-                // The ETag as the resource's owner reads it (`If-Match: *` is refused).
-                let reader = if row.path.starts_with("/api/v1/calls") {
-                    &cast.staff.token
-                } else {
-                    &cast.applicant.token
-                };
-                let etag = app
-                    .get_as(reader, &concrete(row.path, &ids))
-                    .await
-                    .headers()
-                    .get("etag")
-                    .map(|v| v.to_str().unwrap().to_owned())
-                    .unwrap_or_else(|| "\"1\"".into());
-                req = req.header("if-match", etag);
-            }
-            if row.path.ends_with("/documents") && row.method == "POST" {
-                let form = reqwest::multipart::Form::new().text("kind", "rib").part(
-                    "file",
-                    reqwest::multipart::Part::bytes(PDF.to_vec()).file_name("rib.pdf"),
-                );
-                req = req.multipart(form);
-            } else if let Some(body) = body_for(row.method, row.path, &cast, &ids) {
-                req = req.json(&body);
-            }
-            let resp = req.send().await.unwrap();
+            let resp = send(&app, &cast, row, &ids, *token).await;
             let status = resp.status().as_u16();
             if status >= 500 || status != row.expect[i] {
                 let text = resp.text().await.unwrap_or_default();
@@ -689,6 +765,100 @@ async fn every_route_answers_each_role_as_expected(app: TestApp) {
             }
         }
     }
+    assert!(
+        failures.is_empty(),
+        "{} mismatches:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+}
+
+/// The caller whose answer a personal token's is compared with: the first of applicant,
+/// reviewer, staff, admin whom the route lets through (else the applicant).
+fn natural_caller(row: &Row) -> usize {
+    [1, 3, 4, 5]
+        .into_iter()
+        .find(|i| (200..300).contains(&row.expect[*i]))
+        .unwrap_or(1)
+}
+
+/// Every route × every scope: a personal token of the route's natural caller, holding that one
+/// scope, gets the caller's own answer when the route's scope is the one held (or the route
+/// needs no account), 403 otherwise — and a scope beyond the caller's role cannot be had.
+async fn every_route_answers_each_personal_token_scope_as_expected(app: TestApp) {
+    use essor::domain::account::Role;
+    use essor::domain::tokens::{Need, Scope, need, scopes_for_role};
+    let cast = app.cast().await;
+    let accounts = [
+        (1, Role::Applicant, &cast.applicant),
+        (3, Role::Reviewer, &cast.reviewer),
+        (4, Role::Staff, &cast.staff),
+        (5, Role::Admin, &cast.admin),
+    ];
+    // One token per (caller, scope) the role may hold; the others are refused at creation.
+    let mut tokens = std::collections::HashMap::new();
+    for (i, role, account) in accounts {
+        for scope in Scope::ALL {
+            let body = json!({"name": format!("Matrice {}", scope.as_str()), "scopes": [scope.as_str()], "expires_on": in_a_month()});
+            let resp = app
+                .post_json(Some(&account.token), "/api/v1/me/tokens", &body)
+                .await;
+            if scopes_for_role(role).contains(&scope) {
+                assert_eq!(resp.status(), 201, "{role:?} {scope:?}");
+                let secret = resp.json::<Value>().await.unwrap()["token"]
+                    .as_str()
+                    .unwrap()
+                    .to_owned();
+                tokens.insert((i, scope), secret);
+            } else {
+                assert_eq!(resp.status(), 422, "{role:?} may not hold {scope:?}");
+            }
+        }
+    }
+    let shared = {
+        let call = app
+            .published_call(&cast.staff.token, json!({"min_reviews": 1}))
+            .await;
+        let ids = Ids {
+            call: call["id"].as_str().unwrap().into(),
+            dead_mail: crate::mail::dead_message(&app).await,
+            ..Default::default()
+        };
+        prepare(&app, &cast, Draft, &ids).await
+    };
+    let mut failures = Vec::new();
+    let mut checked = 0;
+    for row in ROWS {
+        let caller = natural_caller(row);
+        for scope in Scope::ALL {
+            let Some(token) = tokens.get(&(caller, scope)) else {
+                continue;
+            };
+            let expected = match need(row.method, row.path) {
+                Need::Open => row.expect[caller],
+                Need::Scope(s) if s == scope => row.expect[caller],
+                Need::Scope(_) | Need::NoToken => 403,
+            };
+            let ids = prepare(&app, &cast, row.fix, &shared).await;
+            let resp = send(&app, &cast, row, &ids, Some(token)).await;
+            let status = resp.status().as_u16();
+            checked += 1;
+            let text = resp.text().await.unwrap_or_default();
+            let names_scope = expected != 403
+                || !matches!(need(row.method, row.path), Need::Scope(_))
+                || text.contains("portée");
+            if status != expected || !names_scope {
+                failures.push(format!(
+                    "{} {} as {} with a `{}` token: expected {expected}, got {status} {text}",
+                    row.method,
+                    row.path,
+                    CALLERS[caller],
+                    scope.as_str()
+                ));
+            }
+        }
+    }
+    assert!(checked >= ROWS.len() * 2, "only {checked} calls checked");
     assert!(
         failures.is_empty(),
         "{} mismatches:\n{}",

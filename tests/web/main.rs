@@ -9,8 +9,10 @@
 #[path = "../api/helpers.rs"]
 mod helpers;
 
+mod apidocs;
 mod browser;
 mod http;
 mod journey;
 mod reviewer;
 mod staff;
+mod tokens;

@@ -1,0 +1,97 @@
+//! The bearer check of personal access tokens (`Authorization: Bearer essor_pat_…`, DESIGN.md
+//! §14): the secret's SHA-256 finds the token and its owner's current state in one query; the
+//! token must not be revoked nor expired, its owner must be active and at the generation the
+//! token was created at (a deactivation, a role or a password change ends it). Its last use is
+//! written at most once a minute, so a busy script costs one write a minute, not one a request.
+//! Which routes a token may use is `domain::tokens`; the extractor applies it.
+
+use chrono::{Duration, NaiveDateTime};
+
+use crate::auth::account::CurrentAccount;
+use crate::auth::session;
+use crate::db::{DbConnection, personal_tokens};
+use crate::domain::account::Role;
+use crate::domain::tokens::{PREFIX, Scope};
+use crate::error::ServiceError;
+
+/// A use is recorded when the last one recorded is older than this.
+pub const TOUCH_EVERY_SECONDS: i64 = 60;
+
+pub fn is_personal(bearer: &str) -> bool {
+    bearer.starts_with(PREFIX)
+}
+
+/// A new secret (256 random bits after the prefix) and the hint shown to its owner.
+pub fn new_secret() -> (String, String) {
+    let random = session::random_token();
+    let hint = format!("{PREFIX}{}…", &random[..6]);
+    (format!("{PREFIX}{random}"), hint)
+}
+
+pub fn hash(secret: &str) -> String {
+    session::hash(secret)
+}
+
+/// Why a personal token opens nothing (401).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PatRefusal {
+    #[error("ce jeton personnel n'existe pas")]
+    Unknown,
+    #[error("ce jeton personnel a été révoqué")]
+    Revoked,
+    #[error("ce jeton personnel a expiré : créez-en un nouveau")]
+    Expired,
+    #[error("ce compte a été désactivé")]
+    Deactivated,
+    #[error(
+        "ce jeton personnel a pris fin avec un changement du compte (rôle ou mot de passe) : \
+         créez-en un nouveau"
+    )]
+    Ended,
+}
+
+impl From<PatRefusal> for ServiceError {
+    fn from(r: PatRefusal) -> Self {
+        ServiceError::Unauthenticated(format!("Authentification refusée : {r}."))
+    }
+}
+
+/// The owner as they are now and the token's scopes, or why the token is refused.
+pub fn check(
+    conn: &mut DbConnection,
+    secret: &str,
+    now: NaiveDateTime,
+) -> Result<Result<(CurrentAccount, Vec<Scope>), PatRefusal>, ServiceError> {
+    let Some((token, owner)) = personal_tokens::find_by_hash(conn, &hash(secret))? else {
+        return Ok(Err(PatRefusal::Unknown));
+    };
+    if !owner.active {
+        return Ok(Err(PatRefusal::Deactivated));
+    }
+    if token.revoked_at.is_some() {
+        return Ok(Err(PatRefusal::Revoked));
+    }
+    if token.generation != owner.generation {
+        return Ok(Err(PatRefusal::Ended));
+    }
+    if token.expires_at <= now {
+        return Ok(Err(PatRefusal::Expired));
+    }
+    let role = Role::parse(&owner.role)
+        .ok_or_else(|| ServiceError::Internal(anyhow::anyhow!("unknown role {:?}", owner.role)))?;
+    let stale = token
+        .last_used_at
+        .is_none_or(|at| now - at >= Duration::seconds(TOUCH_EVERY_SECONDS));
+    if stale {
+        personal_tokens::touch(conn, &token.id, now)?;
+    }
+    Ok(Ok((
+        CurrentAccount {
+            id: token.user_id,
+            role,
+            generation: owner.generation,
+            email_verified: owner.email_verified_at.is_some(),
+        },
+        Scope::split(&token.scopes),
+    )))
+}
