@@ -336,6 +336,7 @@ pub fn seed_demo(db: &Db, n: usize) -> anyhow::Result<SeedReport> {
             updated_at: submitted.unwrap_or(created),
             submitted_at: submitted,
             decided_at: None,
+            org_key: b.organisation.registry_key(),
         };
         if let Some(at) = submitted {
             // The report as submission would have stored it (the demo attaches no files, so

@@ -84,6 +84,9 @@ impl Application {
             instance = worker.instance(),
             "mail delivery configured"
         );
+        if let Some(warning) = settings.mail.staff_mail_warning() {
+            tracing::warn!(setting = "mail.staff_addresses", "{warning}");
+        }
         let mut state = AppState::new(db, settings)?;
         state.clock = clock;
         let server = build_server(listener, state.clone())?;

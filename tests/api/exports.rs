@@ -240,11 +240,18 @@ impl<'a> Seed<'a> {
         let call_id = call["id"].as_str().unwrap().to_owned();
         let owner = cast.applicant.token.clone();
 
-        let accepted = self.submitted(&owner, &call_id, |_| {}).await;
+        // One structure per application to a call: the sample's SIRET for the accepted one
+        // (the exports are checked against it), the others a SIRET or an RNA of their own.
+        let accepted = self
+            .submitted(&owner, &call_id, |b| {
+                b["organisation"]["siret"] = "73282932000074".into();
+            })
+            .await;
         let rejected = self
             .submitted(&owner, &call_id, |b| {
                 b["organisation"]["name"] = "=SOMME(A1:A9) Collectif".into();
                 b["organisation"]["siret"] = Value::Null;
+                b["organisation"]["rna"] = "W593000001".into();
                 b["organisation"]["commune_insee"] = "59350".into();
                 b["organisation"]["postal_code"] = "59000".into();
                 b["project"]["title"] = "Cantine \"solidaire\", épicerie; ateliers".into();

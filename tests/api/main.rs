@@ -14,6 +14,7 @@ mod faults;
 mod foundation;
 mod mail;
 mod matrix;
+mod newcomer;
 mod openapi;
 mod outage;
 mod reviews;

@@ -740,7 +740,69 @@ async fn reset_and_invitation_links_set_a_password_on_a_page(app: TestApp) {
     app.token("expert@exemple.fr", new_password).await;
 }
 
+/// One application per SIRET and call: an edit page that gives a draft the SIRET of another
+/// application to the call comes back with the typed values and the 409's message beside
+/// the SIRET field (and in the summary), and changes nothing.
+async fn a_second_application_of_one_siret_is_refused_beside_the_field(app: TestApp) {
+    let staff = app.account(Role::Staff, "agent@lillemetropole.fr").await;
+    let applicant = app.account(Role::Applicant, "porteur@exemple.fr").await;
+    let call = app.published_call(&staff.token, json!({})).await;
+    let call_id = call["id"].as_str().unwrap();
+    let mut body = sample_application();
+    body["organisation"]["siret"] = json!(crate::helpers::SAMPLE_SIRET);
+    let first = app
+        .draft_application(&applicant.token, call_id, &body)
+        .await;
+    let second = app
+        .draft_application(&applicant.token, call_id, &sample_application())
+        .await;
+    let id = second["id"].as_str().unwrap();
+    let mut jar = sign_in(&app, "porteur@exemple.fr").await;
+    let path = format!("/candidatures/{id}/modifier/structure");
+    let page = get(&app, &mut jar, &path).await.text().await.unwrap();
+    let csrf = hidden_csrf(&page);
+    let resp = post(
+        &app,
+        &mut jar,
+        &path,
+        &[
+            ("_csrf", &csrf),
+            ("version", "1"),
+            ("name", "Les Ateliers du Sart"),
+            ("legal_form", "association"),
+            ("siret", "732 829 320 00074"),
+            ("rna", "W595012345"),
+            ("created_on", "2025-03-01"),
+            ("address", "12 rue de Lannoy"),
+            ("postal_code", "59650"),
+            ("commune", "59009"),
+            ("employees", "2"),
+            ("esus", "none"),
+            ("rcs_ess_mention", "non"),
+            ("in_insolvency_proceedings", "non"),
+        ],
+    )
+    .await;
+    assert_eq!(resp.status(), 422);
+    let html = resp.text().await.unwrap();
+    let reference = first["reference"].as_str().unwrap();
+    assert!(html.contains(reference), "the first's reference is named");
+    assert!(html.contains("id=\"siret-error\""), "{html}");
+    assert!(
+        html.contains("value=\"732 829 320 00074\""),
+        "typed values kept"
+    );
+    let now: serde_json::Value = app
+        .get_as(&applicant.token, &format!("/api/v1/applications/{id}"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(now["version"], 1);
+}
+
 crate::both_backends!(
+    a_second_application_of_one_siret_is_refused_beside_the_field,
     registration_page_tells_a_stranger_nothing,
     a_form_with_a_hidden_character_is_refused_on_a_page,
     reset_and_invitation_links_set_a_password_on_a_page,
