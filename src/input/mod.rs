@@ -261,9 +261,33 @@ pub fn translate_field_message(field: &str, msg: &str) -> String {
 /// ours uses.
 fn looks_english(msg: &str) -> bool {
     const MARKERS: &[&str] = &[
-        "expected", "invalid", "input", "premature", "floating", "integer", "found", "string",
-        "unknown", "missing", "field", "parse", "failed", "error", "went", "wrong", "the",
-        "not", "is", "with", "i64", "i32", "u32", "u64", "f64", "eof", "value",
+        "expected",
+        "invalid",
+        "input",
+        "premature",
+        "floating",
+        "integer",
+        "found",
+        "string",
+        "unknown",
+        "missing",
+        "field",
+        "parse",
+        "failed",
+        "error",
+        "went",
+        "wrong",
+        "the",
+        "not",
+        "is",
+        "with",
+        "i64",
+        "i32",
+        "u32",
+        "u64",
+        "f64",
+        "eof",
+        "value",
     ];
     let lower = msg.to_lowercase();
     MARKERS.iter().any(|m| {
