@@ -78,7 +78,8 @@ impl Application {
         tracing::info!(address = %format!("http://{}:{port}", settings.server.host), "listening");
 
         let transport = Arc::new(Transport::from_settings(&settings)?);
-        let worker = DeliveryWorker::new(db.clone(), &settings, transport)?;
+        let worker =
+            DeliveryWorker::new(db.clone(), &settings, transport)?.with_clock(clock.clone());
         tracing::info!(
             transport = worker.transport().name(),
             instance = worker.instance(),
@@ -87,8 +88,7 @@ impl Application {
         if let Some(warning) = settings.mail.staff_mail_warning() {
             tracing::warn!(setting = "mail.staff_addresses", "{warning}");
         }
-        let mut state = AppState::new(db, settings)?;
-        state.clock = clock;
+        let state = AppState::with_clock(db, settings, clock)?;
         let server = build_server(listener, state.clone())?;
         Ok(Self {
             port,

@@ -21,7 +21,7 @@ use uuid::Uuid;
 use crate::auth::CurrentUser;
 use crate::db::applications::{self as rows, ApplicationRow};
 use crate::db::documents::{self, DocumentRow};
-use crate::db::{self as dbm, DbConnection, calls};
+use crate::db::{DbConnection, calls};
 use crate::domain::application_state::Actor;
 use crate::domain::call::OTHER_DOCUMENT_KIND;
 use crate::error::ServiceError;
@@ -359,6 +359,7 @@ pub async fn upload(
     let user = user.clone();
     let max_documents = state.settings.uploads.max_documents_per_application;
     let uploads = state.settings.uploads_dir();
+    let now = state.clock.now();
     let (document, legacy) = state
         .db
         .transaction(move |conn| {
@@ -405,7 +406,7 @@ pub async fn upload(
                 size_bytes: received.size as i64,
                 sha256: received.sha256.clone(),
                 uploaded_by: user.id.clone(),
-                uploaded_at: dbm::now(),
+                uploaded_at: now,
             };
             documents::insert(conn, &doc)?;
             store_content(conn, &doc.id, &received.temp.path)?;
@@ -417,6 +418,7 @@ pub async fn upload(
                 None,
                 None,
                 json!({"document_id": doc.id, "kind": doc.kind, "filename": doc.filename, "sha256": doc.sha256, "type": received.ext}),
+                now,
             )?;
             for old in &replaced {
                 record_event(
@@ -427,6 +429,7 @@ pub async fn upload(
                     None,
                     None,
                     json!({"document_id": old.id, "kind": old.kind, "filename": old.filename, "replaced_by": doc.id}),
+                    now,
                 )?;
             }
             let legacy: Vec<PathBuf> = replaced
@@ -559,6 +562,7 @@ pub async fn delete(
 ) -> Result<(), ServiceError> {
     let user = user.clone();
     let uploads = state.settings.uploads_dir();
+    let now = state.clock.now();
     let path = state
         .db
         .transaction(move |conn| {
@@ -574,6 +578,7 @@ pub async fn delete(
                 None,
                 None,
                 json!({"document_id": doc.id, "kind": doc.kind, "filename": doc.filename}),
+                now,
             )?;
             Ok(legacy_path(&uploads, &row.id, &doc.id))
         })
