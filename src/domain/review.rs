@@ -82,7 +82,8 @@ mod tests {
     #[test]
     fn all_reviews_are_in_when_every_reviewer_not_recused_has_submitted() {
         use crate::domain::assignment::AssignmentStatus as St;
-        let cases: [(&[(St, Option<S>)], bool); 7] = [
+        type Reviewers<'a> = &'a [(St, Option<S>)];
+        let cases: [(Reviewers, bool); 7] = [
             (&[], false),
             (&[(St::Accepted, Some(S::Submitted))], true),
             (
