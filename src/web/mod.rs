@@ -2,11 +2,13 @@
 //! the JSON API. Handlers are grouped by area; none holds a rule: each parses a form, calls a
 //! service, and renders a template or redirects.
 
+pub mod admin;
 pub mod applicant;
 pub mod assets;
 pub mod forms;
 pub mod pages;
 pub mod public;
+pub mod reviewer;
 
 use actix_web::body::{BoxBody, MessageBody};
 use actix_web::cookie::{Cookie, SameSite};
@@ -33,6 +35,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/static/{file}", web::get().to(assets::serve));
     public::configure(cfg);
     applicant::configure(cfg);
+    reviewer::configure(cfg);
+    admin::configure(cfg);
 }
 
 /// What every page handler knows of its request: the session (if any) and the CSRF token its

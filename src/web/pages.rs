@@ -46,6 +46,10 @@ pub const EMBEDDED: &[(&str, &str)] = embedded!(
     "receipt.html",
     "application.html",
     "withdraw.html",
+    "reviewer_list.html",
+    "reviewer_assignment.html",
+    "reviewer_confirm.html",
+    "admin_accounts.html",
 );
 
 pub struct Pages {

@@ -12,3 +12,4 @@ mod helpers;
 mod browser;
 mod http;
 mod journey;
+mod reviewer;
