@@ -233,6 +233,9 @@ fn seed(db: &Db, n: usize) -> anyhow::Result<(String, String)> {
                 decided_at: decided.then_some(at),
                 // One application per structure and call: each row its own key.
                 org_key: Some(format!("siret:bench-{i}")),
+                // Not searched by the export; filled at the next start-up (backfill_search).
+                search_text: None,
+                commune_insee: None,
             });
             if state != "submitted" {
                 for (k, reviewer) in [r1, r2].into_iter().enumerate() {

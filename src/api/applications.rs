@@ -10,8 +10,7 @@ use crate::api::etag::{if_match, require_if_match, versioned};
 use crate::api::problems::{JsonBody, NeedsToken, Versioned};
 use crate::auth::CurrentUser;
 use crate::domain::application::ApplicationBody;
-use crate::domain::application_state::ApplicationState;
-use crate::error::{AppError, Problem};
+use crate::error::{AppError, Problem, ServiceError};
 use crate::input::{Page, PageParams, from_json};
 use crate::services::applications::{
     self, Application, ApplicationSummary, EligibilityReport, HistoryEvent, ListFilter,
@@ -65,19 +64,46 @@ pub async fn create_application(
 pub struct ApplicationFilter {
     /// Only applications to this call.
     pub call_id: Option<String>,
-    /// Only applications in this state.
-    pub state: Option<ApplicationState>,
+    /// Only applications in these states, comma-separated (`submitted,changes_requested`).
+    #[param(example = "submitted,under_review")]
+    pub state: Option<String>,
+    /// A reference, a SIRET, an RNA number or part of the organisation's name or of the
+    /// project's title; case and accents ignored (`ateliers`, `732 829 320`, `W595012345`).
+    #[param(example = "ateliers du sart")]
+    pub q: Option<String>,
+    /// Only organisations of this commune (INSEE code).
+    #[param(example = "59009")]
+    pub commune: Option<String>,
+    /// The order: `-created_at` (default, newest first), `created_at`, `reference`,
+    /// `-reference`, `organisation_name`, `-organisation_name`, `requested_cents`,
+    /// `-requested_cents`, `submitted_at`, `-submitted_at`.
+    #[param(example = "-requested_cents")]
+    pub sort: Option<String>,
+}
+
+impl ApplicationFilter {
+    /// The service's filter, or a 400 naming the parameter.
+    pub fn to_filter(&self) -> Result<ListFilter, ServiceError> {
+        Ok(ListFilter {
+            call_id: self.call_id.clone().filter(|c| !c.trim().is_empty()),
+            states: applications::parse_states(self.state.as_deref().unwrap_or(""))?,
+            search: applications::search_pattern(self.q.as_deref().unwrap_or(""))?,
+            commune_insee: applications::parse_commune(self.commune.as_deref().unwrap_or(""))?,
+            sort: applications::parse_sort(self.sort.as_deref().unwrap_or(""))?,
+        })
+    }
 }
 
 /// List the applications the caller may see: their own (applicants), those assigned to them
-/// (reviewers), all (staff).
+/// (reviewers), all (staff); filtered by call, states, commune and a search, in the order
+/// asked.
 #[utoipa::path(
     tag = "applications",
     security(("bearer" = [])),
     params(ApplicationFilter, PageParams),
     responses(
-        (status = 200, description = "A page of applications, newest first.", body = Page<ApplicationSummary>),
-        (status = 400, description = "Invalid query parameter.", body = Problem, content_type = "application/problem+json"),
+        (status = 200, description = "A page of applications, newest first unless `sort` says otherwise.", body = Page<ApplicationSummary>),
+        (status = 400, description = "Invalid query parameter (an unknown state or order, a search too long, a commune that is no INSEE code).", body = Problem, content_type = "application/problem+json"),
         NeedsToken,
     )
 )]
@@ -89,11 +115,7 @@ pub async fn list_applications(
     paging: web::Query<PageParams>,
 ) -> Result<HttpResponse, AppError> {
     let paging = paging.into_inner().paging()?;
-    let filter = filter.into_inner();
-    let filter = ListFilter {
-        call_id: filter.call_id,
-        state: filter.state.map(|s| s.as_str().to_owned()),
-    };
+    let filter = filter.to_filter()?;
     Ok(HttpResponse::Ok().json(applications::list(&state, &user, filter, paging).await?))
 }
 

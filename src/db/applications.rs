@@ -36,6 +36,10 @@ pub struct ApplicationRow {
     /// `siret:…` or `rna:…` ([`crate::domain::application::Organisation::registry_key`]):
     /// unique per call among applications not withdrawn (a partial unique index).
     pub org_key: Option<String>,
+    /// Folded text the agents' search reads (`domain::search`); written with the body.
+    pub search_text: Option<String>,
+    /// The organisation's commune (INSEE code), copied from the body for the filter.
+    pub commune_insee: Option<String>,
 }
 
 /// Whose applications a query may reach.
@@ -162,7 +166,65 @@ pub fn update_versioned(
 #[derive(Debug, Clone, Default)]
 pub struct ListFilter {
     pub call_id: Option<String>,
-    pub state: Option<String>,
+    /// Any of these states (all when empty).
+    pub states: Vec<String>,
+    /// A `LIKE` pattern over `search_text` (see `domain::search::like_pattern`).
+    pub search: Option<String>,
+    /// The organisation's commune (INSEE code).
+    pub commune_insee: Option<String>,
+    pub sort: ListSort,
+}
+
+/// The order of a list; ties broken by id, so pages never overlap.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum ListSort {
+    /// Newest first (the default).
+    #[default]
+    CreatedDesc,
+    CreatedAsc,
+    ReferenceAsc,
+    ReferenceDesc,
+    NameAsc,
+    NameDesc,
+    RequestedAsc,
+    RequestedDesc,
+    SubmittedAsc,
+    SubmittedDesc,
+}
+
+impl ListSort {
+    pub const ALL: [ListSort; 10] = [
+        Self::CreatedDesc,
+        Self::CreatedAsc,
+        Self::ReferenceAsc,
+        Self::ReferenceDesc,
+        Self::NameAsc,
+        Self::NameDesc,
+        Self::RequestedAsc,
+        Self::RequestedDesc,
+        Self::SubmittedAsc,
+        Self::SubmittedDesc,
+    ];
+
+    /// The API's spelling: a column name, `-` first for descending.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::CreatedDesc => "-created_at",
+            Self::CreatedAsc => "created_at",
+            Self::ReferenceAsc => "reference",
+            Self::ReferenceDesc => "-reference",
+            Self::NameAsc => "organisation_name",
+            Self::NameDesc => "-organisation_name",
+            Self::RequestedAsc => "requested_cents",
+            Self::RequestedDesc => "-requested_cents",
+            Self::SubmittedAsc => "submitted_at",
+            Self::SubmittedDesc => "-submitted_at",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|o| o.as_str() == s.trim())
+    }
 }
 
 /// A line of a list: the columns a summary shows, none of the large JSON ones.
@@ -197,18 +259,44 @@ pub fn list(
         if let Some(c) = &filter.call_id {
             q = q.filter(applications::call_id.eq(c.clone()));
         }
-        if let Some(s) = &filter.state {
-            q = q.filter(applications::state.eq(s.clone()));
+        match filter.states.as_slice() {
+            [] => {}
+            [one] => q = q.filter(applications::state.eq(one.clone())),
+            many => q = q.filter(applications::state.eq_any(many.to_vec())),
+        }
+        if let Some(p) = &filter.search {
+            q = q.filter(applications::search_text.like(p.clone()).escape('\\'));
+        }
+        if let Some(c) = &filter.commune_insee {
+            q = q.filter(applications::commune_insee.eq(c.clone()));
         }
         q
     };
     let total = build().count().get_result(conn)?;
-    let ids: Vec<String> = build()
-        .select(applications::id)
-        .order((applications::created_at.desc(), applications::id.desc()))
-        .offset(offset)
-        .limit(limit)
-        .load(conn)?;
+    use applications::dsl as a;
+    let q = build().select(applications::id);
+    let q = match filter.sort {
+        ListSort::CreatedDesc => q.order((a::created_at.desc(), a::id.desc())),
+        ListSort::CreatedAsc => q.order((a::created_at.asc(), a::id.asc())),
+        ListSort::ReferenceAsc => q.order((a::reference.asc(), a::id.asc())),
+        ListSort::ReferenceDesc => q.order((a::reference.desc(), a::id.desc())),
+        ListSort::NameAsc => q.order((a::organisation_name.asc(), a::id.asc())),
+        ListSort::NameDesc => q.order((a::organisation_name.desc(), a::id.desc())),
+        ListSort::RequestedAsc => q.order((a::requested_cents.asc(), a::id.asc())),
+        ListSort::RequestedDesc => q.order((a::requested_cents.desc(), a::id.desc())),
+        // Drafts (never submitted) last either way.
+        ListSort::SubmittedAsc => q.order((
+            a::submitted_at.is_null().asc(),
+            a::submitted_at.asc(),
+            a::id.asc(),
+        )),
+        ListSort::SubmittedDesc => q.order((
+            a::submitted_at.is_null().asc(),
+            a::submitted_at.desc(),
+            a::id.desc(),
+        )),
+    };
+    let ids: Vec<String> = q.offset(offset).limit(limit).load(conn)?;
     let mut rows: Vec<SummaryRow> = applications::table
         .filter(applications::id.eq_any(&ids))
         .select(SummaryRow::as_select())
@@ -235,4 +323,49 @@ pub fn next_reference(conn: &mut DbConnection, year: i32) -> QueryResult<String>
         .select(reference_counters::last_value)
         .first(conn)?;
     Ok(format!("EA-{year}-{n:05}"))
+}
+
+/// Fills `search_text` and `commune_insee` of rows written before they existed (run after
+/// the migrations; a no-op once every row has them).
+pub fn backfill_search(conn: &mut DbConnection) -> QueryResult<usize> {
+    let mut done = 0;
+    loop {
+        let batch: Vec<(String, String, String)> = applications::table
+            .filter(applications::search_text.is_null())
+            .select((
+                applications::id,
+                applications::reference,
+                applications::body,
+            ))
+            .order(applications::id)
+            .limit(500)
+            .load(conn)?;
+        if batch.is_empty() {
+            return Ok(done);
+        }
+        for (id, reference, body) in batch {
+            let (text, commune) =
+                match serde_json::from_str::<crate::domain::application::ApplicationBody>(&body) {
+                    Ok(b) => (
+                        crate::domain::search::search_text(
+                            &reference,
+                            b.organisation.siret.as_deref(),
+                            b.organisation.rna.as_deref(),
+                            &b.organisation.name,
+                            &b.project.title,
+                        ),
+                        Some(b.organisation.commune_insee).filter(|c| !c.is_empty()),
+                    ),
+                    // A body this version cannot read: found by its reference at least.
+                    Err(_) => (crate::domain::search::fold(&reference), None),
+                };
+            diesel::update(applications::table.find(&id))
+                .set((
+                    applications::search_text.eq(text),
+                    applications::commune_insee.eq(commune),
+                ))
+                .execute(conn)?;
+            done += 1;
+        }
+    }
 }

@@ -12,6 +12,7 @@ pub mod calls;
 pub mod documents;
 pub mod reviews;
 pub mod schema;
+pub mod staff;
 pub mod states;
 pub mod throttle;
 pub mod users;
@@ -426,7 +427,13 @@ pub fn run_migrations(conn: &mut DbConnection) -> anyhow::Result<Vec<String>> {
             .run_pending_migrations(SQLITE_MIGRATIONS)
             .map(|v| v.iter().map(|m| m.to_string()).collect::<Vec<_>>()),
     };
-    applied.map_err(|e| anyhow::anyhow!("migration failed: {e}"))
+    let applied = applied.map_err(|e| anyhow::anyhow!("migration failed: {e}"))?;
+    let filled = applications::backfill_search(conn)
+        .map_err(|e| anyhow::anyhow!("filling the search columns failed: {e}"))?;
+    if filled > 0 {
+        tracing::info!(applications = filled, "search columns filled");
+    }
+    Ok(applied)
 }
 
 #[cfg(test)]

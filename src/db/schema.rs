@@ -92,6 +92,8 @@ diesel::table! {
         submitted_at -> Nullable<Timestamp>,
         decided_at -> Nullable<Timestamp>,
         org_key -> Nullable<Text>,
+        search_text -> Nullable<Text>,
+        commune_insee -> Nullable<Text>,
     }
 }
 

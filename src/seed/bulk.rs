@@ -182,7 +182,10 @@ pub fn seed_bulk(db: &Db, settings: &Settings, options: DemoOptions) -> anyhow::
             submitted_at: submitted,
             decided_at: None,
             org_key: b.organisation.registry_key(),
+            search_text: None,
+            commune_insee: None,
         };
+        row.set_body(&b)?;
         if let Some(at) = submitted {
             // The report as submission would have stored it (the demo attaches no files, so
             // the required documents are listed as missing).

@@ -10,8 +10,8 @@ use validator::Validate;
 use crate::auth::CurrentUser;
 use crate::clock::paris_date;
 use crate::db::DbConnection;
-pub use crate::db::applications::ListFilter;
 use crate::db::applications::{self as rows, ApplicationRow, SummaryRow, Visibility};
+pub use crate::db::applications::{ListFilter, ListSort};
 use crate::db::audit::{self, AuditRow};
 use crate::db::calls::{self, CallRow};
 use crate::domain::account::Role;
@@ -232,12 +232,21 @@ impl ApplicationRow {
         })
     }
 
-    fn set_body(&mut self, body: &ApplicationBody) -> Result<(), ServiceError> {
+    pub fn set_body(&mut self, body: &ApplicationBody) -> Result<(), ServiceError> {
         self.body = serde_json::to_string(body).map_err(|e| ServiceError::Internal(e.into()))?;
         self.organisation_name = body.organisation.name.clone();
         self.project_title = body.project.title.clone();
         self.requested_cents = body.project.requested_cents;
         self.org_key = body.organisation.registry_key();
+        self.search_text = Some(crate::domain::search::search_text(
+            &self.reference,
+            body.organisation.siret.as_deref(),
+            body.organisation.rna.as_deref(),
+            &body.organisation.name,
+            &body.project.title,
+        ));
+        self.commune_insee =
+            Some(body.organisation.commune_insee.clone()).filter(|c| !c.is_empty());
         Ok(())
     }
 }
@@ -402,6 +411,8 @@ pub async fn create(
                 submitted_at: None,
                 decided_at: None,
                 org_key: None,
+                search_text: None,
+                commune_insee: None,
             };
             row.set_body(&body)?;
             check_one_per_structure(conn, &row)?;
@@ -470,6 +481,70 @@ pub async fn list(
             Ok(Page::new(items, total, paging))
         })
         .await
+}
+
+/// `state=submitted,under_review` → the states (deduplicated); empty means all. A 400 names
+/// the unknown one.
+pub fn parse_states(list: &str) -> Result<Vec<String>, ServiceError> {
+    let mut out: Vec<String> = Vec::new();
+    for part in list.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        let s: ApplicationState = part.parse().map_err(|_| {
+            ServiceError::BadInput(format!(
+                "État inconnu dans « state » : « {part} ». États possibles : {}.",
+                ApplicationState::ALL.map(|s| s.as_str()).join(", ")
+            ))
+        })?;
+        if !out.iter().any(|o| o == s.as_str()) {
+            out.push(s.as_str().to_owned());
+        }
+    }
+    Ok(out)
+}
+
+/// The longest search the list takes (a SIRET with spaces, a name…).
+pub const SEARCH_MAX_CHARS: usize = 100;
+
+/// `q=` → the `LIKE` pattern over the folded search text, `None` when blank.
+pub fn search_pattern(q: &str) -> Result<Option<String>, ServiceError> {
+    if q.chars().count() > SEARCH_MAX_CHARS {
+        return Err(ServiceError::BadInput(format!(
+            "Paramètre « q » trop long : {SEARCH_MAX_CHARS} caractères au plus."
+        )));
+    }
+    Ok(crate::domain::search::needle(q).map(|n| crate::domain::search::like_pattern(&n)))
+}
+
+/// `commune=59009` → the INSEE code, `None` when blank.
+pub fn parse_commune(c: &str) -> Result<Option<String>, ServiceError> {
+    let c = c.trim();
+    if c.is_empty() {
+        return Ok(None);
+    }
+    let ok = c.len() == 5
+        && (c.chars().all(|ch| ch.is_ascii_digit())
+            || (c.starts_with("2A") || c.starts_with("2B"))
+                && c[2..].chars().all(|ch| ch.is_ascii_digit()));
+    if !ok {
+        return Err(ServiceError::BadInput(format!(
+            "Paramètre « commune » invalide : « {c} » n'est pas un code INSEE de commune (5 \
+             caractères, par exemple 59009)."
+        )));
+    }
+    Ok(Some(c.to_owned()))
+}
+
+/// `sort=-requested_cents` → the order; blank is newest first.
+pub fn parse_sort(s: &str) -> Result<ListSort, ServiceError> {
+    if s.trim().is_empty() {
+        return Ok(ListSort::default());
+    }
+    ListSort::parse(s).ok_or_else(|| {
+        ServiceError::BadInput(format!(
+            "Paramètre « sort » invalide : « {} ». Ordres possibles : {}.",
+            s.trim(),
+            ListSort::ALL.map(ListSort::as_str).join(", ")
+        ))
+    })
 }
 
 /// Refuses what this reader does not see of the application ([`Audience`]).

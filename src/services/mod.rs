@@ -7,5 +7,6 @@ pub mod documents;
 pub mod outbox;
 pub mod reviews;
 pub mod runner;
+pub mod staff;
 pub mod transitions;
 pub mod version;

@@ -9,6 +9,7 @@ pub mod forms;
 pub mod pages;
 pub mod public;
 pub mod reviewer;
+pub mod staff;
 
 use actix_web::body::{BoxBody, MessageBody};
 use actix_web::cookie::{Cookie, SameSite};
@@ -35,6 +36,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/static/{file}", web::get().to(assets::serve));
     public::configure(cfg);
     applicant::configure(cfg);
+    staff::configure(cfg);
     reviewer::configure(cfg);
     admin::configure(cfg);
 }

@@ -378,7 +378,8 @@ async fn signin(ctx: PageCtx, body: web::Bytes) -> Result<HttpResponse, WebError
     .map(|signed_in| signed_in.user)
     {
         Ok(user) => {
-            let target = safe_return(form.get("retour")).unwrap_or_else(|| "/candidatures".into());
+            let target =
+                safe_return(form.get("retour")).unwrap_or_else(|| landing(user.role).into());
             sign_in(&ctx, user.id, &target).await
         }
         Err(ServiceError::Unauthenticated(message)) => {
@@ -386,6 +387,15 @@ async fn signin(ctx: PageCtx, body: web::Bytes) -> Result<HttpResponse, WebError
             again(&ctx, "signin.html", &form, errors)
         }
         Err(e) => Err(e.into()),
+    }
+}
+
+/// Where a person lands after signing in (without a page to go back to): their own workspace.
+pub fn landing(role: Role) -> &'static str {
+    match role {
+        Role::Applicant => "/candidatures",
+        Role::Reviewer => "/evaluations",
+        Role::Staff | Role::Admin => "/gestion",
     }
 }
 

@@ -19,4 +19,5 @@ mod openapi;
 mod outage;
 mod reviews;
 mod runner;
+mod search;
 mod seed;

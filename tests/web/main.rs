@@ -13,3 +13,4 @@ mod browser;
 mod http;
 mod journey;
 mod reviewer;
+mod staff;

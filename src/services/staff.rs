@@ -1,0 +1,227 @@
+//! The agents' workspace (DESIGN.md §13, issue 15): a call's dashboard, the data of an
+//! application's page for staff, the reviewers to choose from. Every function checks the role
+//! first: these are staff's views, an applicant or a reviewer gets a 403 whatever the id.
+
+use serde::Serialize;
+
+use crate::auth::CurrentUser;
+use crate::db::calls::{self as call_rows};
+use crate::db::staff as rows;
+use crate::domain::application_state::ApplicationState;
+use crate::domain::assignment::AssignmentStatus;
+use crate::domain::dashboard::{self, Waiting};
+use crate::error::ServiceError;
+use crate::input::{Page, Paging};
+use crate::services::applications::{
+    self, Application, ApplicationSummary, HistoryEvent, ListFilter,
+};
+use crate::services::calls::{self, Call};
+use crate::services::documents::{self, Document};
+use crate::services::reviews::{self, Review};
+use crate::state::AppState;
+
+/// Refuses anyone but staff and admins.
+pub fn require_staff(user: &CurrentUser) -> Result<(), ServiceError> {
+    if user.role.is_staff() {
+        Ok(())
+    } else {
+        Err(ServiceError::Forbidden(
+            "Ces pages sont réservées aux agents de la Métropole.".into(),
+        ))
+    }
+}
+
+/// Every call, drafts included, newest first (the agents' home).
+pub async fn calls(state: &AppState, user: &CurrentUser) -> Result<Page<Call>, ServiceError> {
+    require_staff(user)?;
+    calls::list(
+        state,
+        true,
+        None,
+        Paging {
+            page: 1,
+            per_page: 100,
+        },
+    )
+    .await
+}
+
+/// A call as staff read it (drafts included).
+pub async fn call(state: &AppState, user: &CurrentUser, id: String) -> Result<Call, ServiceError> {
+    require_staff(user)?;
+    calls::get(state, true, id).await
+}
+
+/// The applications of a call, filtered, sorted and paged: the same query as
+/// `GET /applications`.
+pub async fn applications(
+    state: &AppState,
+    user: &CurrentUser,
+    filter: ListFilter,
+    paging: Paging,
+) -> Result<Page<ApplicationSummary>, ServiceError> {
+    require_staff(user)?;
+    applications::list(state, user, filter, paging).await
+}
+
+/// Number of applications in one state.
+#[derive(Debug, Clone, Serialize)]
+pub struct StateCount {
+    pub state: ApplicationState,
+    pub count: i64,
+}
+
+/// A call's dashboard.
+#[derive(Debug, Clone, Serialize)]
+pub struct Dashboard {
+    pub call: Call,
+    /// Every state, in the life cycle's order (zeros included).
+    pub counts: Vec<StateCount>,
+    pub total: i64,
+    /// The sum requested by the applications under review.
+    pub under_review_requested_cents: i64,
+    pub waiting: Waiting,
+}
+
+pub async fn dashboard(
+    state: &AppState,
+    user: &CurrentUser,
+    call_id: String,
+) -> Result<Dashboard, ServiceError> {
+    require_staff(user)?;
+    let now = state.clock.now();
+    state
+        .db
+        .run(move |conn| {
+            let call = call_rows::find(conn, &call_id)?
+                .ok_or_else(calls::not_found)?
+                .to_view(now)?;
+            let stored = rows::counts_by_state(conn, &call.id)?;
+            let count_of = |s: ApplicationState| {
+                stored
+                    .iter()
+                    .find(|(st, _)| st == s.as_str())
+                    .map_or(0, |(_, n)| *n)
+            };
+            let counts: Vec<StateCount> = ApplicationState::ALL
+                .into_iter()
+                .map(|s| StateCount {
+                    state: s,
+                    count: count_of(s),
+                })
+                .collect();
+            let total = counts.iter().map(|c| c.count).sum();
+            let under_review = ApplicationState::UnderReview.as_str();
+            let requested = rows::requested_in_state(conn, &call.id, under_review)?;
+            let submitted_reviews = rows::submitted_reviews_under_review(conn, &call.id)?;
+            let assignments: Vec<(String, AssignmentStatus)> =
+                rows::assignments_under_review(conn, &call.id)?
+                    .into_iter()
+                    .filter_map(|(id, st)| AssignmentStatus::parse(&st).map(|s| (id, s)))
+                    .collect();
+            let mut under_review_ids: Vec<String> =
+                assignments.iter().map(|(id, _)| id.clone()).collect();
+            under_review_ids.sort();
+            under_review_ids.dedup();
+            // Applications under review with no assignment at all are short of reviewers too.
+            let missing = count_of(ApplicationState::UnderReview) - under_review_ids.len() as i64;
+            let mut waiting = dashboard::waiting(
+                count_of(ApplicationState::Submitted),
+                &under_review_ids,
+                &submitted_reviews,
+                &assignments,
+                call.min_reviews,
+            );
+            waiting.short_of_reviewers += missing.max(0);
+            Ok(Dashboard {
+                counts,
+                total,
+                under_review_requested_cents: requested.iter().sum(),
+                waiting,
+                call,
+            })
+        })
+        .await
+}
+
+/// A reviewer's assignment, as staff see it on the application's page.
+#[derive(Debug, Clone, Serialize)]
+pub struct StaffAssignment {
+    pub id: String,
+    pub reviewer_id: String,
+    pub reviewer_name: String,
+    pub status: AssignmentStatus,
+    pub recusal_reason: Option<String>,
+    pub review_status: Option<String>,
+    pub assigned_at: chrono::DateTime<chrono::Utc>,
+}
+
+/// A reviewer account staff may assign.
+#[derive(Debug, Clone, Serialize)]
+pub struct ReviewerChoice {
+    pub id: String,
+    pub full_name: String,
+    pub email: String,
+}
+
+/// Everything the application's page shows to staff.
+#[derive(Debug, Clone, Serialize)]
+pub struct StaffApplication {
+    pub application: Application,
+    pub call: Call,
+    pub documents: Vec<Document>,
+    pub history: Vec<HistoryEvent>,
+    pub assignments: Vec<StaffAssignment>,
+    pub reviews: Vec<Review>,
+    /// Active reviewer accounts not yet assigned (or recused) on this application.
+    pub reviewer_choices: Vec<ReviewerChoice>,
+}
+
+pub async fn application(
+    state: &AppState,
+    user: &CurrentUser,
+    id: String,
+) -> Result<StaffApplication, ServiceError> {
+    require_staff(user)?;
+    let application = applications::get(state, user, id.clone()).await?;
+    let call = calls::get(state, true, application.call_id.clone()).await?;
+    let documents = documents::list(state, user, id.clone()).await?;
+    let history = applications::history(state, user, id.clone()).await?;
+    let reviews = reviews::for_application(state, user, id.clone()).await?;
+    let (assignments, reviewer_choices) = state
+        .db
+        .run(move |conn| {
+            let assignments: Vec<StaffAssignment> = rows::assignments_with_names(conn, &id)?
+                .into_iter()
+                .map(|(a, name, review_status)| StaffAssignment {
+                    status: AssignmentStatus::parse(&a.status).unwrap_or(AssignmentStatus::Pending),
+                    id: a.id,
+                    reviewer_id: a.reviewer_id,
+                    reviewer_name: name,
+                    recusal_reason: a.recusal_reason,
+                    review_status,
+                    assigned_at: a.assigned_at.and_utc(),
+                })
+                .collect();
+            let choices = rows::active_reviewers(conn)?
+                .into_iter()
+                .filter(|(rid, _, _)| !assignments.iter().any(|a| &a.reviewer_id == rid))
+                .map(|(id, full_name, email)| ReviewerChoice {
+                    id,
+                    full_name,
+                    email,
+                })
+                .collect();
+            Ok((assignments, choices))
+        })
+        .await?;
+    Ok(StaffApplication {
+        application,
+        call,
+        documents,
+        history,
+        assignments,
+        reviews,
+        reviewer_choices,
+    })
+}

@@ -1,0 +1,723 @@
+//! The agents' pages (issue 15): « Gestion » (the calls), a call's dashboard, its applications
+//! table (filters, search, sorting, pages of 50: a GET form, no script), and an application's
+//! page with the eligibility report, the staff's reading of each « à vérifier » criterion, the
+//! timeline with the reviewers' names, and every transition allowed now as a form.
+//!
+//! Each handler reads a form, calls a service (`services::staff`, which checks the role, then
+//! the same services as the API), and renders or redirects.
+
+use std::collections::BTreeMap;
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, web};
+use minijinja::{Value, context};
+use serde_json::Value as Json;
+
+use crate::domain::application_state::{Action, ApplicationState};
+use crate::domain::eligibility::{AssessedOutcome, Assessment, Outcome};
+use crate::domain::territory;
+use crate::error::ServiceError;
+use crate::input::Paging;
+use crate::services::applications::{self, HistoryEvent, ListFilter, ListSort};
+use crate::services::reviews::{self, AssignInput};
+use crate::services::staff::{self, StaffApplication};
+use crate::services::transitions::{
+    self, Command, DeclareIneligibleInput, RequestChangesInput, StartReviewInput,
+};
+use crate::web::forms::{Errors, Form};
+use crate::web::{CSRF_FIELD, PageCtx, WebError, see_other, ser};
+
+/// Ids in URLs are UUIDs: the pattern keeps `/gestion/appels/nouveau` (the call form) apart.
+const UUID: &str = "[0-9a-fA-F-]{36}";
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.route("/gestion", web::get().to(home))
+        .route(
+            &format!("/gestion/appels/{{id:{UUID}}}"),
+            web::get().to(dashboard),
+        )
+        .route(
+            &format!("/gestion/appels/{{id:{UUID}}}/candidatures"),
+            web::get().to(table),
+        )
+        .route(
+            &format!("/gestion/candidatures/{{id:{UUID}}}"),
+            web::get().to(application_page),
+        )
+        .route(
+            &format!("/gestion/candidatures/{{id:{UUID}}}/demander-modifications"),
+            web::post().to(request_changes),
+        )
+        .route(
+            &format!("/gestion/candidatures/{{id:{UUID}}}/examen"),
+            web::post().to(screen),
+        )
+        .route(
+            &format!("/gestion/candidatures/{{id:{UUID}}}/evaluateurs"),
+            web::post().to(add_reviewer),
+        );
+}
+
+/// The rows of a page of the table.
+pub const PER_PAGE: u32 = 50;
+
+/// « Déposé », « En cours d'instruction »: the state's label with a capital, no full stop.
+fn state_label(s: ApplicationState) -> String {
+    let label = s.label_fr();
+    let mut c = label.chars();
+    c.next()
+        .map(|first| first.to_uppercase().chain(c).collect())
+        .unwrap_or_default()
+}
+
+// ---------------------------------------------------------------------------------------------
+// Home and dashboard
+
+async fn home(ctx: PageCtx) -> Result<HttpResponse, WebError> {
+    let user = ctx.user()?;
+    let calls = staff::calls(&ctx.state, &user).await?;
+    ctx.render("staff_home.html", context! { calls => ser(&calls.items) })
+}
+
+async fn dashboard(ctx: PageCtx, id: web::Path<String>) -> Result<HttpResponse, WebError> {
+    let user = ctx.user()?;
+    let d = staff::dashboard(&ctx.state, &user, id.into_inner()).await?;
+    let counts: Vec<Value> = d
+        .counts
+        .iter()
+        .map(|c| {
+            context! {
+                state => c.state.as_str(),
+                label => state_label(c.state),
+                count => c.count,
+            }
+        })
+        .collect();
+    ctx.render(
+        "staff_dashboard.html",
+        context! {
+            call => ser(&d.call),
+            counts,
+            total => d.total,
+            under_review_requested_cents => d.under_review_requested_cents,
+            waiting => ser(&d.waiting),
+        },
+    )
+}
+
+// ---------------------------------------------------------------------------------------------
+// The applications table
+
+const SORTS: [(ListSort, &str); 10] = [
+    (ListSort::CreatedDesc, "Les plus récentes d'abord"),
+    (ListSort::CreatedAsc, "Les plus anciennes d'abord"),
+    (ListSort::SubmittedDesc, "Dépôt le plus récent d'abord"),
+    (ListSort::SubmittedAsc, "Dépôt le plus ancien d'abord"),
+    (ListSort::ReferenceAsc, "Référence (croissante)"),
+    (ListSort::ReferenceDesc, "Référence (décroissante)"),
+    (ListSort::NameAsc, "Structure (A à Z)"),
+    (ListSort::NameDesc, "Structure (Z à A)"),
+    (ListSort::RequestedDesc, "Montant demandé (du plus élevé)"),
+    (ListSort::RequestedAsc, "Montant demandé (du plus faible)"),
+];
+
+/// The table's filters as read from the query string, and the errors to show beside them.
+fn read_filters(call_id: &str, q: &Form) -> (ListFilter, Errors) {
+    let mut errors = Errors::default();
+    let mut filter = ListFilter {
+        call_id: Some(call_id.to_owned()),
+        ..ListFilter::default()
+    };
+    let chosen = q.all("etat").join(",");
+    match applications::parse_states(&chosen) {
+        Ok(states) => filter.states = states,
+        Err(_) => errors.add("etat", "choisissez parmi les états proposés"),
+    }
+    match applications::search_pattern(q.get("q")) {
+        Ok(p) => filter.search = p,
+        Err(_) => errors.add(
+            "q",
+            format!(
+                "la recherche ne doit pas dépasser {} caractères",
+                applications::SEARCH_MAX_CHARS
+            ),
+        ),
+    }
+    match applications::parse_commune(q.get("commune")) {
+        Ok(c) => filter.commune_insee = c,
+        Err(_) => errors.add("commune", "choisissez une commune de la liste"),
+    }
+    match applications::parse_sort(q.get("tri")) {
+        Ok(s) => filter.sort = s,
+        Err(_) => errors.add("tri", "choisissez un ordre de la liste"),
+    }
+    (filter, errors)
+}
+
+/// The query string of the same search on another page.
+fn page_query(q: &Form, page: u32) -> String {
+    let mut out = url::form_urlencoded::Serializer::new(String::new());
+    for state in q.all("etat") {
+        out.append_pair("etat", &state);
+    }
+    for name in ["q", "commune", "tri"] {
+        if let Some(v) = q.opt(name) {
+            out.append_pair(name, v);
+        }
+    }
+    out.append_pair("page", &page.to_string());
+    out.finish()
+}
+
+/// Page numbers to link to: the first, the last, and two on each side of the current one;
+/// `None` marks a gap.
+fn page_links(current: u32, last: u32) -> Vec<Option<u32>> {
+    let mut out = Vec::new();
+    for p in 1..=last {
+        let near = p + 2 >= current && p <= current + 2;
+        if p == 1 || p == last || near {
+            out.push(Some(p));
+        } else if out.last() != Some(&None) {
+            out.push(None);
+        }
+    }
+    out
+}
+
+async fn table(ctx: PageCtx, id: web::Path<String>) -> Result<HttpResponse, WebError> {
+    let user = ctx.user()?;
+    let call = staff::call(&ctx.state, &user, id.into_inner()).await?;
+    let q = Form::parse(ctx.req.query_string().as_bytes());
+    let (filter, mut errors) = read_filters(&call.id, &q);
+    let page: u32 = match q.opt("page").map(str::parse::<u32>) {
+        None => 1,
+        Some(Ok(p)) if p >= 1 => p,
+        Some(_) => {
+            errors.add("page", "numéro de page invalide");
+            1
+        }
+    };
+    let page = staff::applications(
+        &ctx.state,
+        &user,
+        if errors.is_empty() {
+            filter
+        } else {
+            ListFilter {
+                call_id: Some(call.id.clone()),
+                ..ListFilter::default()
+            }
+        },
+        Paging {
+            page,
+            per_page: PER_PAGE,
+        },
+    )
+    .await?;
+    let per = i64::from(PER_PAGE);
+    let last = u32::try_from((page.total + per - 1) / per)
+        .unwrap_or(u32::MAX)
+        .max(1);
+    let links: Vec<Value> = page_links(page.page, last)
+        .into_iter()
+        .map(|p| match p {
+            Some(n) => {
+                context! { number => n, query => page_query(&q, n), current => n == page.page }
+            }
+            None => context! { gap => true },
+        })
+        .collect();
+    let rows: Vec<Value> = page
+        .items
+        .iter()
+        .map(|a| {
+            context! {
+                id => a.id.clone(),
+                reference => a.reference.clone(),
+                organisation_name => a.organisation_name.clone(),
+                project_title => a.project_title.clone(),
+                requested_cents => a.requested_cents,
+                state => a.state.as_str(),
+                state_label => state_label(a.state),
+                submitted_at => a.submitted_at.map(|t| t.to_rfc3339()),
+            }
+        })
+        .collect();
+    let state_options: Vec<(String, String)> = ApplicationState::ALL
+        .into_iter()
+        .map(|s| (s.as_str().to_owned(), state_label(s)))
+        .collect();
+    let mut communes: Vec<(String, String)> = call
+        .territory
+        .iter()
+        .filter_map(|c| territory::commune_name(c).map(|n| (c.clone(), n.to_owned())))
+        .collect();
+    communes.sort_by(|a, b| a.1.cmp(&b.1));
+    let mut commune_options = vec![(String::new(), "Toutes les communes".to_owned())];
+    commune_options.extend(communes);
+    let sort_options: Vec<(String, String)> = SORTS
+        .iter()
+        .map(|(s, label)| {
+            let value = if *s == ListSort::default() {
+                String::new()
+            } else {
+                s.as_str().to_owned()
+            };
+            (value, (*label).to_owned())
+        })
+        .collect();
+    let filtered = ["q", "commune"].iter().any(|n| q.opt(n).is_some()) || !q.all("etat").is_empty();
+    let status = if errors.is_empty() {
+        StatusCode::OK
+    } else {
+        StatusCode::BAD_REQUEST
+    };
+    ctx.render_status(
+        status,
+        "staff_applications.html",
+        context! {
+            call => ser(&call),
+            values => ser(&q.values()),
+            errors => ser(&errors.ordered(&["etat", "commune", "q", "tri", "page"])),
+            state_options,
+            commune_options,
+            sort_options,
+            rows,
+            total => page.total,
+            page => page.page,
+            last,
+            links,
+            previous => (page.page > 1).then(|| page_query(&q, page.page - 1)),
+            next => (page.page < last).then(|| page_query(&q, page.page + 1)),
+            filtered,
+        },
+    )
+}
+
+// ---------------------------------------------------------------------------------------------
+// The application's page
+
+/// What the staff's timeline says of an event, with the reviewers' names (staff may see them).
+fn timeline(events: &[HistoryEvent], names: &BTreeMap<String, String>) -> Vec<Value> {
+    let name_of = |id: &str| names.get(id).cloned().unwrap_or_else(|| id.to_owned());
+    events
+        .iter()
+        .map(|e| {
+            let text = |k: &str| e.payload.get(k).and_then(Json::as_str).map(str::to_owned);
+            let (label, note) = match e.action.as_str() {
+                "create" => ("Candidature commencée".to_owned(), None),
+                "update" => ("Réponses modifiées".to_owned(), None),
+                "upload-document" => ("Pièce ajoutée".to_owned(), text("filename")),
+                "delete-document" => ("Pièce supprimée".to_owned(), text("filename")),
+                "submit" => ("Candidature déposée".to_owned(), None),
+                "request-changes" => ("Compléments demandés".to_owned(), text("message")),
+                "declare-ineligible" => ("Déclarée inéligible".to_owned(), text("motivation")),
+                "start-review" => {
+                    let ids = e
+                        .payload
+                        .get("reviewer_ids")
+                        .and_then(Json::as_array)
+                        .map(|ids| {
+                            ids.iter()
+                                .filter_map(Json::as_str)
+                                .map(name_of)
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        });
+                    (
+                        "Évaluation lancée".to_owned(),
+                        ids.map(|n| format!("Évaluateurs : {n}")),
+                    )
+                }
+                "assign-reviewer" => (
+                    "Évaluateur ajouté".to_owned(),
+                    text("reviewer_id").map(|id| name_of(&id)),
+                ),
+                "assignment-accept" => (
+                    "Absence de conflit d'intérêts déclarée".to_owned(),
+                    text("statement"),
+                ),
+                "assignment-recuse" => ("Évaluateur récusé".to_owned(), text("reason")),
+                "submit-review" => ("Évaluation remise".to_owned(), None),
+                "accept" | "decision" if e.to_state.as_deref() == Some("accepted") => {
+                    ("Subvention accordée".to_owned(), text("motivation"))
+                }
+                "reject" | "decision" => ("Non retenue".to_owned(), text("motivation")),
+                "withdraw" => ("Candidature retirée".to_owned(), text("reason")),
+                other => (other.to_owned(), None),
+            };
+            let role = match e.actor_role.as_str() {
+                "applicant" => "porteur de projet",
+                "reviewer" => "évaluateur",
+                "staff" => "agent",
+                "admin" => "administrateur",
+                other => other,
+            };
+            context! {
+                label,
+                who => format!("{} ({role})", e.actor_name),
+                at => e.at.to_rfc3339(),
+                note,
+            }
+        })
+        .collect()
+}
+
+/// What the forms of the page hold when it is shown again after a refusal.
+#[derive(Default)]
+struct Refused {
+    values: serde_json::Map<String, Json>,
+    errors: Errors,
+}
+
+async fn render_application(
+    ctx: &PageCtx,
+    id: String,
+    refused: Option<Refused>,
+) -> Result<HttpResponse, WebError> {
+    let user = ctx.user()?;
+    let data: StaffApplication = staff::application(&ctx.state, &user, id).await?;
+    let app = &data.application;
+    let allowed = &app.allowed_actions;
+    let can_request_changes = allowed.contains(&Action::RequestChanges);
+    let can_start_review = allowed.contains(&Action::StartReview);
+    let can_declare_ineligible = allowed.contains(&Action::DeclareIneligible);
+    let can_add_reviewer =
+        app.state == ApplicationState::UnderReview && !data.reviewer_choices.is_empty();
+    let review_criteria: Vec<_> = app
+        .eligibility
+        .iter()
+        .flat_map(|r| r.criteria.iter())
+        .filter(|c| c.outcome == Outcome::Review)
+        .collect();
+    let to_read: Vec<Value> = review_criteria
+        .iter()
+        .map(|c| {
+            context! {
+                code => c.code.clone(),
+                label => c.label.clone(),
+                detail => c.detail.clone(),
+                legal_basis => c.legal_basis.clone(),
+                assessment => ser(&c.staff_assessment),
+            }
+        })
+        .collect();
+    let mut names: BTreeMap<String, String> = data
+        .assignments
+        .iter()
+        .map(|a| (a.reviewer_id.clone(), a.reviewer_name.clone()))
+        .collect();
+    for c in &data.reviewer_choices {
+        names.insert(c.id.clone(), c.full_name.clone());
+    }
+    let events = timeline(&data.history, &names);
+    let commune = territory::commune_name(&app.organisation.commune_insee)
+        .map_or_else(|| app.organisation.commune_insee.clone(), str::to_owned);
+    let activity: Vec<String> = app
+        .project
+        .activity_communes
+        .iter()
+        .map(|c| territory::commune_name(c).map_or_else(|| c.clone(), str::to_owned))
+        .collect();
+    let social_utility: Vec<&str> = app
+        .ess
+        .social_utility
+        .iter()
+        .map(|s| s.label_fr())
+        .collect();
+    let reviewer_options: Vec<(String, String)> = data
+        .reviewer_choices
+        .iter()
+        .map(|r| (r.id.clone(), format!("{} – {}", r.full_name, r.email)))
+        .collect();
+    let mut reviewer_select = vec![(String::new(), "Choisissez un évaluateur".to_owned())];
+    reviewer_select.extend(reviewer_options.iter().cloned());
+    let done = ctx.req.query_string().contains("fait=1") && refused.is_none();
+    let has_errors = refused.as_ref().is_some_and(|r| !r.errors.is_empty());
+    let Refused { values, errors } = refused.unwrap_or_default();
+    let mut order = vec!["message".to_owned()];
+    for c in &review_criteria {
+        order.push(format!("lecture-{}", c.code));
+        order.push(format!("note-{}", c.code));
+    }
+    order.extend(["reviewers", "motivation", "reviewer"].map(str::to_owned));
+    let order: Vec<&str> = order.iter().map(String::as_str).collect();
+    let status = if has_errors {
+        StatusCode::UNPROCESSABLE_ENTITY
+    } else {
+        StatusCode::OK
+    };
+    ctx.render_status(
+        status,
+        "staff_application.html",
+        context! {
+            application => ser(app),
+            call => ser(&data.call),
+            state_label => state_label(app.state),
+            commune,
+            activity,
+            social_utility,
+            legal_form => app.organisation.legal_form.label_fr(),
+            stage => app.project.stage.label_fr(),
+            reviewer_options,
+            reviewer_select,
+            done,
+            documents => ser(&data.documents),
+            assignments => ser(&data.assignments),
+            reviews => ser(&data.reviews),
+            reviewer_choices => ser(&data.reviewer_choices),
+            events,
+            to_read,
+            can_request_changes,
+            can_start_review,
+            can_declare_ineligible,
+            can_add_reviewer,
+            values => ser(&values),
+            errors => ser(&errors.ordered(&order)),
+        },
+    )
+}
+
+async fn application_page(ctx: PageCtx, id: web::Path<String>) -> Result<HttpResponse, WebError> {
+    render_application(&ctx, id.into_inner(), None).await
+}
+
+/// The service's refusal on the form's fields, or the error as it is (404, 403…).
+fn refusal(err: ServiceError, form: &Form, fallback: &str) -> Result<Refused, WebError> {
+    let map = |path: &str| -> Option<String> {
+        if let Some(code) = path.strip_prefix("assessments.") {
+            let code = code.split('.').next().unwrap_or(code);
+            return Some(format!("lecture-{code}"));
+        }
+        match path {
+            "message" => Some("message".into()),
+            "motivation" => Some("motivation".into()),
+            "reviewer_ids" => Some("reviewers".into()),
+            "reviewer_id" => Some("reviewer".into()),
+            _ => None,
+        }
+    };
+    let errors = match err {
+        ServiceError::Invalid { fields, .. } => Errors::from_fields(&fields, map, fallback),
+        ServiceError::Conflict { message, .. } | ServiceError::StaleVersion(message) => {
+            let mut e = Errors::default();
+            e.add(fallback, message);
+            e
+        }
+        other => return Err(other.into()),
+    };
+    Ok(Refused {
+        values: form.values(),
+        errors,
+    })
+}
+
+fn version(form: &Form) -> Option<i32> {
+    form.opt("version").and_then(|v| v.parse().ok())
+}
+
+async fn after(
+    ctx: &PageCtx,
+    id: String,
+    form: &Form,
+    fallback: &str,
+    result: Result<(), ServiceError>,
+) -> Result<HttpResponse, WebError> {
+    match result {
+        Ok(()) => Ok(see_other(&format!("/gestion/candidatures/{id}?fait=1"))),
+        Err(e) => {
+            let refused = refusal(e, form, fallback)?;
+            render_application(ctx, id, Some(refused)).await
+        }
+    }
+}
+
+async fn request_changes(
+    ctx: PageCtx,
+    id: web::Path<String>,
+    body: web::Bytes,
+) -> Result<HttpResponse, WebError> {
+    let form = Form::parse(&body);
+    ctx.check_csrf(form.opt(CSRF_FIELD))?;
+    let user = ctx.user()?;
+    staff::require_staff(&user)?;
+    let id = id.into_inner();
+    let result = if form.get("message").is_empty() {
+        Err(ServiceError::invalid_field(
+            "message",
+            "écrivez ce que le porteur de projet doit compléter ou corriger",
+        ))
+    } else {
+        transitions::apply(
+            &ctx.state,
+            &user,
+            id.clone(),
+            version(&form),
+            Command::RequestChanges(RequestChangesInput {
+                message: form.get("message").to_owned(),
+            }),
+        )
+        .await
+        .map(|_| ())
+    };
+    after(&ctx, id, &form, "message", result).await
+}
+
+/// The readings typed in the screening form: `lecture-<code>` (pass / fail) and `note-<code>`.
+fn readings(form: &Form, codes: &[String]) -> (BTreeMap<String, Assessment>, Errors) {
+    let mut out = BTreeMap::new();
+    let mut errors = Errors::default();
+    for code in codes {
+        let outcome = match form.get(&format!("lecture-{code}")) {
+            "pass" => Some(AssessedOutcome::Pass),
+            "fail" => Some(AssessedOutcome::Fail),
+            _ => None,
+        };
+        let note = form.get(&format!("note-{code}"));
+        match (outcome, note.is_empty()) {
+            (None, true) => {}
+            (None, false) => errors.add(
+                &format!("lecture-{code}"),
+                format!("{code} : indiquez si le critère est rempli ou non"),
+            ),
+            (Some(_), true) => errors.add(
+                &format!("note-{code}"),
+                format!("{code} : écrivez ce que vous avez lu et conclu"),
+            ),
+            (Some(outcome), false) => {
+                out.insert(
+                    code.clone(),
+                    Assessment {
+                        outcome,
+                        note: note.to_owned(),
+                    },
+                );
+            }
+        }
+    }
+    (out, errors)
+}
+
+/// The screening form: the readings of the « à vérifier » criteria, then either the review
+/// started with the reviewers ticked, or the application declared ineligible.
+async fn screen(
+    ctx: PageCtx,
+    id: web::Path<String>,
+    body: web::Bytes,
+) -> Result<HttpResponse, WebError> {
+    let form = Form::parse(&body);
+    ctx.check_csrf(form.opt(CSRF_FIELD))?;
+    let user = ctx.user()?;
+    staff::require_staff(&user)?;
+    let id = id.into_inner();
+    let app = applications::get(&ctx.state, &user, id.clone()).await?;
+    let codes: Vec<String> = app
+        .eligibility
+        .iter()
+        .flat_map(|r| r.criteria.iter())
+        .filter(|c| c.outcome == Outcome::Review)
+        .map(|c| c.code.clone())
+        .collect();
+    let (assessments, mut errors) = readings(&form, &codes);
+    let start = form.get("decision") == "start-review";
+    let fallback = if start { "reviewers" } else { "motivation" };
+    if start {
+        if form.all("reviewers").is_empty() {
+            errors.add("reviewers", "cochez au moins un évaluateur");
+        }
+    } else if form.get("motivation").is_empty() {
+        errors.add(
+            "motivation",
+            "écrivez la motivation de l'inéligibilité : le porteur de projet la recevra",
+        );
+    }
+    if !errors.is_empty() {
+        let refused = Refused {
+            values: form.values(),
+            errors,
+        };
+        return render_application(&ctx, id, Some(refused)).await;
+    }
+    let command = if start {
+        Command::StartReview(StartReviewInput {
+            reviewer_ids: form.all("reviewers"),
+            assessments,
+        })
+    } else {
+        Command::DeclareIneligible(DeclareIneligibleInput {
+            motivation: form.get("motivation").to_owned(),
+            assessments,
+        })
+    };
+    let result = transitions::apply(&ctx.state, &user, id.clone(), version(&form), command)
+        .await
+        .map(|_| ());
+    after(&ctx, id, &form, fallback, result).await
+}
+
+async fn add_reviewer(
+    ctx: PageCtx,
+    id: web::Path<String>,
+    body: web::Bytes,
+) -> Result<HttpResponse, WebError> {
+    let form = Form::parse(&body);
+    ctx.check_csrf(form.opt(CSRF_FIELD))?;
+    let user = ctx.user()?;
+    staff::require_staff(&user)?;
+    let id = id.into_inner();
+    let result = match form.opt("reviewer") {
+        None => Err(ServiceError::invalid_field(
+            "reviewer_id",
+            "choisissez l'évaluateur à ajouter",
+        )),
+        Some(reviewer) => reviews::assign(
+            &ctx.state,
+            &user,
+            id.clone(),
+            AssignInput {
+                reviewer_id: reviewer.to_owned(),
+            },
+        )
+        .await
+        .map(|_| ()),
+    };
+    after(&ctx, id, &form, "reviewer", result).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn page_links_keep_the_ends_and_the_neighbours() {
+        assert_eq!(page_links(1, 1), vec![Some(1)]);
+        assert_eq!(page_links(1, 4), vec![Some(1), Some(2), Some(3), Some(4)]);
+        assert_eq!(
+            page_links(6, 12),
+            vec![
+                Some(1),
+                None,
+                Some(4),
+                Some(5),
+                Some(6),
+                Some(7),
+                Some(8),
+                None,
+                Some(12)
+            ]
+        );
+    }
+
+    #[test]
+    fn readings_need_an_outcome_and_a_note() {
+        let codes = vec!["ESS-2".to_owned(), "ESS-4".to_owned(), "ESS-6".to_owned()];
+        let form = Form::parse(
+            "lecture-ESS-2=pass&note-ESS-2=Statuts+lus&lecture-ESS-4=fail&note-ESS-6=vu".as_bytes(),
+        );
+        let (read, errors) = readings(&form, &codes);
+        assert_eq!(read.len(), 1);
+        assert_eq!(read["ESS-2"].outcome, AssessedOutcome::Pass);
+        assert!(errors.fields.contains_key("note-ESS-4"));
+        assert!(errors.fields.contains_key("lecture-ESS-6"));
+    }
+}
