@@ -231,6 +231,8 @@ fn seed(db: &Db, n: usize) -> anyhow::Result<(String, String)> {
                 updated_at: at,
                 submitted_at: Some(at),
                 decided_at: decided.then_some(at),
+                // One application per structure and call: each row its own key.
+                org_key: Some(format!("siret:bench-{i}")),
                 // Not searched by the export; filled at the next start-up (backfill_search).
                 search_text: None,
                 commune_insee: None,

@@ -193,6 +193,17 @@ impl std::fmt::Debug for MailSettings {
 }
 
 impl MailSettings {
+    /// Said at start-up (WARN) and in `/health/ready` when no staff address is set: the mails
+    /// meant for the agents (a new submission, a recusal, all reviews in) then go nowhere.
+    pub fn staff_mail_warning(&self) -> Option<String> {
+        self.staff_address_list().is_empty().then(|| {
+            "Aucune adresse d'agent configurée (APP__MAIL__STAFF_ADDRESSES est vide) : les \
+             courriels destinés aux agents (dépôt d'une candidature, récusation d'un évaluateur, \
+             évaluations complètes) ne partent vers personne."
+                .to_owned()
+        })
+    }
+
     pub fn staff_address_list(&self) -> Vec<String> {
         self.staff_addresses
             .split(',')

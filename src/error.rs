@@ -294,6 +294,25 @@ impl AppError {
         }
     }
 
+    /// The refusal in a few words for the log: its code, its detail and, for invalid input,
+    /// the names of the faulty fields (an eligibility refusal: `eligibility.<criterion>` and
+    /// `documents`), never the report or the values sent.
+    pub fn log_reason(&self) -> String {
+        let (slug, _) = self.kind();
+        match self {
+            Self::Validation { detail, errors, .. } => format!(
+                "{slug}: {detail} [{}]",
+                errors
+                    .keys()
+                    .map(String::as_str)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+            Self::Internal(_) => slug.to_owned(),
+            other => format!("{slug}: {}", other.detail()),
+        }
+    }
+
     /// The French sentence a person reads (the problem's `detail`).
     pub fn detail(&self) -> String {
         match self {

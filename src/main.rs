@@ -67,7 +67,7 @@ fn main() -> ExitCode {
         let spec = essor::openapi::spec();
         let text = match format.as_str() {
             "json" => spec.to_pretty_json().map_err(|e| e.to_string()),
-            "yaml" => spec.to_yaml().map_err(|e| e.to_string()),
+            "yaml" => Ok(essor::openapi::spec_yaml()),
             other => Err(format!("unknown format {other:?} (yaml or json)")),
         };
         return match text {
@@ -91,6 +91,7 @@ fn main() -> ExitCode {
     };
     essor::telemetry::init(settings.env);
 
+    let serving = matches!(command, Command::Serve);
     let runtime = actix_web::rt::System::new();
     let result = runtime.block_on(async move {
         match command {
@@ -181,8 +182,13 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             let e: anyhow::Error = e;
-            tracing::error!(error = %format!("{e:#}"), "fatal");
-            eprintln!("essor: {e:#}");
+            // Said once: the server's log (JSON in production) for `serve`, one line on the
+            // terminal for the commands a person types (the log also writes to stderr).
+            if serving {
+                tracing::error!(error = %format!("{e:#}"), "fatal");
+            } else {
+                eprintln!("essor: {e:#}");
+            }
             ExitCode::FAILURE
         }
     }

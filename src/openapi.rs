@@ -481,9 +481,113 @@ pub fn spec() -> utoipa::openapi::OpenApi {
 }
 
 pub fn spec_yaml() -> String {
-    spec()
+    let yaml = spec()
         .to_yaml()
-        .expect("the OpenAPI document serialises to YAML")
+        .expect("the OpenAPI document serialises to YAML");
+    quote_yaml11_scalars(&yaml)
+}
+
+/// The YAML writer follows YAML 1.2, where `2026-01-01` is a string; a YAML 1.1 reader
+/// (PyYAML, many tools) reads it as a date, and `yes`/`no`/`on`/`off` as booleans, so it
+/// would not read the document the JSON is. Such plain scalars are single-quoted: the same
+/// string for every reader.
+pub fn quote_yaml11_scalars(yaml: &str) -> String {
+    let indent = |l: &str| l.len() - l.trim_start().len();
+    let mut out = String::with_capacity(yaml.len() + 64);
+    // Inside a block scalar (`|`, `>`…) lines are text: left as they are.
+    let mut block: Option<usize> = None;
+    for line in yaml.split_inclusive('\n') {
+        let (body, end) = match line.strip_suffix('\n') {
+            Some(b) => (b, "\n"),
+            None => (line, ""),
+        };
+        if let Some(level) = block {
+            if body.trim().is_empty() || indent(body) > level {
+                out.push_str(line);
+                continue;
+            }
+            block = None;
+        }
+        let trimmed = body.trim_end();
+        if ["|", "|-", "|+", ">", ">-", ">+"]
+            .iter()
+            .any(|m| trimmed.ends_with(&format!(" {m}")))
+        {
+            block = Some(indent(body));
+            out.push_str(line);
+            continue;
+        }
+        let (head, scalar) = split_plain_scalar(body);
+        if is_yaml11_special(scalar) {
+            out.push_str(head);
+            out.push('\'');
+            out.push_str(&scalar.replace('\'', "''"));
+            out.push('\'');
+        } else {
+            out.push_str(body);
+        }
+        out.push_str(end);
+    }
+    out
+}
+
+/// `(everything before the value, the value)` of `  - key: value` / `  - value` /
+/// `  key: value`; the value is empty when the line holds none (or a quoted one).
+fn split_plain_scalar(line: &str) -> (&str, &str) {
+    let mut rest = line.trim_start();
+    while let Some(r) = rest.strip_prefix("- ") {
+        rest = r.trim_start();
+    }
+    let key_char = |c: char| c.is_ascii_alphanumeric() || "_$./{}-".contains(c);
+    if let Some((key, value)) = rest.split_once(": ")
+        && !key.is_empty()
+        && key.chars().all(key_char)
+    {
+        rest = value;
+    }
+    if rest.is_empty() || rest.starts_with(['\'', '"']) {
+        return (line, "");
+    }
+    let at = line.len() - rest.len();
+    (&line[..at], rest)
+}
+
+/// A plain scalar a YAML 1.1 reader takes for a date, a timestamp or a boolean.
+pub fn is_yaml11_special(scalar: &str) -> bool {
+    const BOOLEANS: &[&str] = &[
+        "y", "Y", "yes", "Yes", "YES", "n", "N", "no", "No", "NO", "on", "On", "ON", "off", "Off",
+        "OFF",
+    ];
+    if BOOLEANS.contains(&scalar) {
+        return true;
+    }
+    // YYYY-M(M)-D(D), alone or followed by a time.
+    let b = scalar.as_bytes();
+    let digits = |from: usize, n: usize| {
+        b.len() >= from + n && b[from..from + n].iter().all(u8::is_ascii_digit)
+    };
+    if !(digits(0, 4) && b.get(4) == Some(&b'-')) {
+        return false;
+    }
+    let month = if digits(5, 2) {
+        2
+    } else if digits(5, 1) {
+        1
+    } else {
+        return false;
+    };
+    let dash = 5 + month;
+    if b.get(dash) != Some(&b'-') {
+        return false;
+    }
+    let day = if digits(dash + 1, 2) {
+        2
+    } else if digits(dash + 1, 1) {
+        1
+    } else {
+        return false;
+    };
+    matches!(b.get(dash + 1 + day), None | Some(b'T' | b't' | b' '))
 }
 
 #[cfg(test)]
@@ -523,6 +627,36 @@ mod tests {
             Vec::<&(String, String)>::new(),
             "scopes for routes that do not exist"
         );
+    }
+
+    #[test]
+    fn yaml11_dates_and_booleans_are_quoted() {
+        let cases = [
+            (
+                "        example: 2026-01-01\n",
+                "        example: '2026-01-01'\n",
+            ),
+            (
+                "  example: 2027-03-31T12:00:00\n",
+                "  example: '2027-03-31T12:00:00'\n",
+            ),
+            ("      - 2027-01-15\n", "      - '2027-01-15'\n"),
+            ("  example: no\n", "  example: 'no'\n"),
+            ("  example: '2026-01-01'\n", "  example: '2026-01-01'\n"),
+            ("  example: 2026\n", "  example: 2026\n"),
+            (
+                "  description: 2026-01-01 is a date\n",
+                "  description: '2026-01-01 is a date'\n",
+            ),
+            ("  example: EA-2026-00042\n", "  example: EA-2026-00042\n"),
+            (
+                "  description: |-\n    Text\n    - 2026-01-01 stays\n  example: 2026-01-01\n",
+                "  description: |-\n    Text\n    - 2026-01-01 stays\n  example: '2026-01-01'\n",
+            ),
+        ];
+        for (input, expected) in cases {
+            assert_eq!(quote_yaml11_scalars(input), expected, "{input}");
+        }
     }
 
     /// Every link names operations that exist, so a renamed handler cannot leave a dead link.

@@ -85,6 +85,9 @@ impl Application {
             instance = worker.instance(),
             "mail delivery configured"
         );
+        if let Some(warning) = settings.mail.staff_mail_warning() {
+            tracing::warn!(setting = "mail.staff_addresses", "{warning}");
+        }
         let state = AppState::with_clock(db, settings, clock)?;
         let server = build_server(listener, state.clone())?;
         Ok(Self {

@@ -60,6 +60,48 @@ impl tracing_actix_web::RootSpanBuilder for RequestSpan {
         span: tracing::Span,
         outcome: &Result<actix_web::dev::ServiceResponse<B>, actix_web::Error>,
     ) {
-        tracing_actix_web::DefaultRootSpanBuilder::on_request_end(span, outcome);
+        let failed = match outcome {
+            Ok(response) => response.response().error().map(|e| (response.status(), e)),
+            Err(e) => Some((e.as_response_error().status_code(), e)),
+        };
+        match failed {
+            // The default would record the error's `Debug` in `exception.details`: a refused
+            // submission's whole eligibility report on every log line of the request.
+            Some((status, error)) => log_failure(&span, status, error),
+            None => tracing_actix_web::DefaultRootSpanBuilder::on_request_end(span, outcome),
+        }
     }
+}
+
+/// One event per failed request, in the request's span: a refusal (4xx) is the client's
+/// business and logged at INFO with its reason in a few words (a refused submission: the
+/// criteria's codes, not its report); a failure (5xx) is ours, at ERROR (its cause was logged
+/// where it happened, with the request id).
+fn log_failure(
+    span: &tracing::Span,
+    status: actix_web::http::StatusCode,
+    error: &actix_web::Error,
+) {
+    let reason = match error.as_error::<crate::error::AppError>() {
+        Some(app) => app.log_reason(),
+        None => error.to_string(),
+    };
+    let code = status.as_u16();
+    span.record("http.status_code", i32::from(code));
+    span.record("exception.message", tracing::field::display(&reason));
+    span.record(
+        "otel.status_code",
+        if status.is_server_error() {
+            "ERROR"
+        } else {
+            "OK"
+        },
+    );
+    span.in_scope(|| {
+        if status.is_server_error() {
+            tracing::error!(status = code, reason = %reason, "request failed");
+        } else {
+            tracing::info!(status = code, reason = %reason, "request refused");
+        }
+    });
 }

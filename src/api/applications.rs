@@ -31,12 +31,12 @@ fn with_etag(status: StatusCode, app: Application) -> HttpResponse {
     params(("id" = String, Path, description = "Call id (UUID).")),
     request_body = ApplicationBody,
     responses(
-        (status = 201, description = "The draft, with its reference `EA-<year>-<5 digits>`.", body = Application, headers(("ETag" = String))),
+        (status = 201, description = "The draft, with its reference `EA-<year>-<5 digits>`.", body = Application, headers(("ETag" = String), ("Location" = String, description = "`/api/v1/applications/{id}` of the new application."))),
         JsonBody,
         NeedsToken,
         (status = 403, description = "Only applicants apply.", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such published call.", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "The call is closed.", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The call is closed, or this structure (its SIRET, else its RNA number) already has an application to this call that is not withdrawn: `existing_reference` names it, `field` the identifier.", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid fields, each named in `errors` (e.g. `organisation.siret`).", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -49,7 +49,14 @@ pub async fn create_application(
 ) -> Result<HttpResponse, AppError> {
     let body: ApplicationBody = from_json(body.into_inner())?;
     let app = applications::create(&state, &user, id.into_inner(), body).await?;
-    Ok(with_etag(StatusCode::CREATED, app))
+    let location = format!("/api/v1/applications/{}", app.id);
+    let mut resp = with_etag(StatusCode::CREATED, app);
+    resp.headers_mut().insert(
+        actix_web::http::header::LOCATION,
+        actix_web::http::header::HeaderValue::from_str(&location)
+            .map_err(|e| AppError::Internal(e.into()))?,
+    );
+    Ok(resp)
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -141,7 +148,7 @@ pub async fn get_application(
     security(("bearer" = [])),
     params(
         ("id" = String, Path, description = "Application id (UUID)."),
-        ("If-Match" = String, Header, description = "The ETag of the version being edited, e.g. `\"3\"`."),
+        ("If-Match" = String, Header, description = "The ETag of the version being edited, with its quotes: `\"3\"` (an unquoted `3` is a 400)."),
     ),
     request_body(content = ApplicationBody, content_type = "application/merge-patch+json",
                  description = "Any subset of the body, e.g. `{\"project\": {\"requested_cents\": 1500000}}`."),
@@ -236,10 +243,11 @@ pub(crate) async fn run(
     security(("bearer" = [])),
     params(
         ("id" = String, Path, description = "Application id (UUID)."),
-        ("If-Match" = Option<String>, Header, description = "Optional: refuse (412) if the application changed since this ETag."),
+        ("If-Match" = Option<String>, Header, description = "Optional: refuse (412) if the application changed since this ETag, sent with its quotes (`\"3\"`; an unquoted `3` is a 400)."),
     ),
     responses(
         (status = 200, description = "Submitted.", body = Application, headers(("ETag" = String))),
+        (status = 400, description = "`If-Match` without its quotes (`3` for `\"3\"`).", body = Problem, content_type = "application/problem+json"),
         NeedsToken,
         (status = 403, description = "Only the owner submits, and only with a verified address (the detail says how to verify it: `POST /api/v1/auth/verify-email`, new link by `POST /api/v1/auth/verify-email/resend`).", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such application, or not yours to see.", body = Problem, content_type = "application/problem+json"),
@@ -264,7 +272,7 @@ pub async fn submit(
     security(("bearer" = [])),
     params(
         ("id" = String, Path, description = "Application id (UUID)."),
-        ("If-Match" = Option<String>, Header, description = "Optional: refuse (412) if the application changed since this ETag."),
+        ("If-Match" = Option<String>, Header, description = "Optional: refuse (412) if the application changed since this ETag, sent with its quotes (`\"3\"`; an unquoted `3` is a 400)."),
     ),
     request_body = RequestChangesInput,
     responses(
@@ -304,7 +312,7 @@ pub async fn request_changes(
     security(("bearer" = [])),
     params(
         ("id" = String, Path, description = "Application id (UUID)."),
-        ("If-Match" = Option<String>, Header, description = "Optional: refuse (412) if the application changed since this ETag."),
+        ("If-Match" = Option<String>, Header, description = "Optional: refuse (412) if the application changed since this ETag, sent with its quotes (`\"3\"`; an unquoted `3` is a 400)."),
     ),
     request_body = DeclareIneligibleInput,
     responses(
@@ -344,7 +352,7 @@ pub async fn declare_ineligible(
     security(("bearer" = [])),
     params(
         ("id" = String, Path, description = "Application id (UUID)."),
-        ("If-Match" = Option<String>, Header, description = "Optional: refuse (412) if the application changed since this ETag."),
+        ("If-Match" = Option<String>, Header, description = "Optional: refuse (412) if the application changed since this ETag, sent with its quotes (`\"3\"`; an unquoted `3` is a 400)."),
     ),
     request_body = StartReviewInput,
     responses(
@@ -383,7 +391,7 @@ pub async fn start_review(
     security(("bearer" = [])),
     params(
         ("id" = String, Path, description = "Application id (UUID)."),
-        ("If-Match" = Option<String>, Header, description = "Optional: refuse (412) if the application changed since this ETag."),
+        ("If-Match" = Option<String>, Header, description = "Optional: refuse (412) if the application changed since this ETag, sent with its quotes (`\"3\"`; an unquoted `3` is a 400)."),
     ),
     request_body = WithdrawInput,
     responses(

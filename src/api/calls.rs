@@ -31,7 +31,7 @@ fn with_etag(status: actix_web::http::StatusCode, call: Call) -> HttpResponse {
     security(("bearer" = [])),
     request_body = NewCall,
     responses(
-        (status = 201, description = "The call, in state `draft`.", body = Call, headers(("ETag" = String))),
+        (status = 201, description = "The call, in state `draft`.", body = Call, headers(("ETag" = String), ("Location" = String, description = "`/api/v1/calls/{id}` of the new call."))),
         JsonBody,
         NeedsToken,
         (status = 403, description = "Only staff create calls.", body = Problem, content_type = "application/problem+json"),
@@ -47,7 +47,14 @@ pub async fn create_call(
     user.require_staff()?;
     let input: NewCall = from_json(body.into_inner())?;
     let call = calls::create(&state, &user, input).await?;
-    Ok(with_etag(actix_web::http::StatusCode::CREATED, call))
+    let location = format!("/api/v1/calls/{}", call.id);
+    let mut resp = with_etag(actix_web::http::StatusCode::CREATED, call);
+    resp.headers_mut().insert(
+        actix_web::http::header::LOCATION,
+        actix_web::http::header::HeaderValue::from_str(&location)
+            .map_err(|e| AppError::Internal(e.into()))?,
+    );
+    Ok(resp)
 }
 
 /// List calls: published ones for everybody, all of them for staff.
@@ -103,7 +110,7 @@ pub async fn get_call(
     security(("bearer" = [])),
     params(
         ("id" = String, Path, description = "Call id (UUID)."),
-        ("If-Match" = String, Header, description = "The ETag of the version being edited, e.g. `\"3\"`."),
+        ("If-Match" = String, Header, description = "The ETag of the version being edited, with its quotes: `\"3\"` (an unquoted `3` is a 400)."),
     ),
     request_body(content = CallSettings, content_type = "application/merge-patch+json",
                  description = "Any subset of the settings; `null` resets an optional one."),

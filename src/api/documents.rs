@@ -22,13 +22,18 @@ use crate::state::AppState;
 /// file's bytes: PDF, ODT, ODS, DOCX, XLSX, PNG or JPEG; the stored name takes that type's
 /// extension. Office files with macros, or declaring parts that inflate beyond the limits, are
 /// refused. The content is stored in the database.
+///
+/// One document per kind: a second document of a kind the call requires (`statuts`, `rib`…)
+/// **replaces** the first (the history records its deletion, `replaced_by` the new one);
+/// documents of kind `annexe` add up. The file name is kept as sent (accents, apostrophes),
+/// without its path and control characters, and its extension set to the detected type.
 #[utoipa::path(
     tag = "documents",
     security(("bearer" = [])),
     params(("id" = String, Path, description = "Application id (UUID).")),
     request_body(content = UploadForm, content_type = "multipart/form-data"),
     responses(
-        (status = 201, description = "Stored, with its SHA-256.", body = Document),
+        (status = 201, description = "Stored, with its SHA-256.", body = Document, headers(("Location" = String, description = "`/api/v1/applications/{id}/documents/{doc_id}`: the download."))),
         (status = 400, description = "Unreadable multipart form.", body = Problem, content_type = "application/problem+json"),
         NeedsToken,
         (status = 403, description = "Only the owner attaches documents.", body = Problem, content_type = "application/problem+json"),
@@ -46,8 +51,14 @@ pub async fn upload_document(
     id: web::Path<String>,
     form: Multipart,
 ) -> Result<HttpResponse, AppError> {
-    let doc = documents::upload(&state, &user, id.into_inner(), form).await?;
-    Ok(HttpResponse::Created().json(doc))
+    let id = id.into_inner();
+    let doc = documents::upload(&state, &user, id.clone(), form).await?;
+    Ok(HttpResponse::Created()
+        .insert_header((
+            actix_web::http::header::LOCATION,
+            format!("/api/v1/applications/{id}/documents/{}", doc.id),
+        ))
+        .json(doc))
 }
 
 /// The documents of an application (owner, staff, reviewers who accepted the assignment).

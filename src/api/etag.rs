@@ -36,6 +36,14 @@ pub fn if_match(req: &HttpRequest) -> Result<Option<Option<i32>>, AppError> {
     if value == "*" {
         return Ok(Some(None));
     }
+    // `If-Match: 2`: the version without the quotes of an ETag. Said as such (400), rather
+    // than answered as a version that matches nothing (412).
+    if !value.is_empty() && value.chars().all(|c| c.is_ascii_digit()) {
+        return Err(AppError::BadRequest(format!(
+            "En-tête If-Match mal formé : un ETag s'écrit entre guillemets doubles. Envoyez \
+             If-Match: \"{value}\" (la valeur de l'en-tête ETag reçue), pas If-Match: {value}."
+        )));
+    }
     let value = value.strip_prefix("W/").unwrap_or(value);
     let inner = value
         .strip_prefix('"')

@@ -17,6 +17,15 @@ pub struct Health {
     /// `ok` when the database answered, on `/health/ready`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub database: Option<&'static str>,
+    /// On `/health/ready`: `configured` when mails to the agents have a recipient
+    /// (`mail.staff_addresses`), `none` when that setting is empty and they go nowhere.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(example = "configured")]
+    pub staff_mail: Option<&'static str>,
+    /// On `/health/ready`: what an operator should fix (in French), e.g. the missing staff
+    /// addresses. Absent when there is nothing to say.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
 }
 
 /// The process is up and serving HTTP.
@@ -29,6 +38,8 @@ pub async fn live() -> HttpResponse {
     HttpResponse::Ok().json(Health {
         status: "ok",
         database: None,
+        staff_mail: None,
+        warnings: Vec::new(),
     })
 }
 
@@ -36,7 +47,8 @@ pub async fn live() -> HttpResponse {
 #[utoipa::path(
     tag = "health",
     responses(
-        (status = 200, description = "Ready: the database answered.", body = Health),
+        (status = 200, description = "Ready: the database answered. The body also says whether mails to the agents have a recipient (`staff_mail`), with a French `warnings` line when they go nowhere.", body = Health,
+         example = json!({"status": "ok", "database": "ok", "staff_mail": "none", "warnings": ["Aucune adresse d'agent configurée (APP__MAIL__STAFF_ADDRESSES est vide) : les courriels destinés aux agents (dépôt d'une candidature, récusation d'un évaluateur, évaluations complètes) ne partent vers personne."]})),
         (status = 503, description = "The database does not answer.", body = Problem,
          content_type = "application/problem+json"),
     )
@@ -47,8 +59,15 @@ pub async fn ready(state: web::Data<AppState>) -> Result<HttpResponse, AppError>
     web::block(move || db.ping_within(Duration::from_secs(2)))
         .await
         .map_err(|e| AppError::Internal(anyhow::anyhow!("blocking task failed: {e}")))??;
+    let warning = state.settings.mail.staff_mail_warning();
     Ok(HttpResponse::Ok().json(Health {
         status: "ok",
         database: Some("ok"),
+        staff_mail: Some(if warning.is_some() {
+            "none"
+        } else {
+            "configured"
+        }),
+        warnings: warning.into_iter().collect(),
     }))
 }

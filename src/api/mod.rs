@@ -63,6 +63,7 @@ pub fn configure(cfg: &mut ServiceConfig) {
             .service(documents::delete_document)
             .service(reviews::assign_reviewer)
             .service(reviews::list_assignments)
+            .service(reviews::get_assignment)
             .service(reviews::accept_assignment)
             .service(reviews::recuse_assignment)
             .service(reviews::save_review)

@@ -22,7 +22,7 @@ use crate::state::AppState;
     params(("id" = String, Path, description = "Application id (UUID).")),
     request_body = AssignInput,
     responses(
-        (status = 201, description = "The new assignment, pending the reviewer's statement.", body = Assignment),
+        (status = 201, description = "The new assignment, pending the reviewer's statement.", body = Assignment, headers(("Location" = String, description = "`/api/v1/assignments/{id}` of the new assignment."))),
         JsonBody,
         NeedsToken,
         (status = 403, description = "Only staff assign reviewers.", body = Problem, content_type = "application/problem+json"),
@@ -40,7 +40,34 @@ pub async fn assign_reviewer(
 ) -> Result<HttpResponse, AppError> {
     user.require_staff()?;
     let input: AssignInput = from_json(body.into_inner())?;
-    Ok(HttpResponse::Created().json(reviews::assign(&state, &user, id.into_inner(), input).await?))
+    let created = reviews::assign(&state, &user, id.into_inner(), input).await?;
+    Ok(HttpResponse::Created()
+        .insert_header((
+            actix_web::http::header::LOCATION,
+            format!("/api/v1/assignments/{}", created.id),
+        ))
+        .json(created))
+}
+
+/// One assignment: the reviewer's own, or any (staff).
+#[utoipa::path(
+    tag = "reviews",
+    security(("bearer" = [])),
+    params(("id" = String, Path, description = "Assignment id (UUID).")),
+    responses(
+        (status = 200, description = "The assignment.", body = Assignment),
+        NeedsToken,
+        (status = 403, description = "Applicants have no assignments.", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such assignment, or not yours.", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/assignments/{id}")]
+pub async fn get_assignment(
+    user: CurrentUser,
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    Ok(HttpResponse::Ok().json(reviews::get_assignment(&state, &user, id.into_inner()).await?))
 }
 
 /// The caller's assignments (reviewers), or all of them (staff).
@@ -244,7 +271,7 @@ pub async fn call_ranking(
     security(("bearer" = [])),
     params(
         ("id" = String, Path, description = "Application id (UUID)."),
-        ("If-Match" = Option<String>, Header, description = "Optional: refuse (412) if the application changed since this ETag."),
+        ("If-Match" = Option<String>, Header, description = "Optional: refuse (412) if the application changed since this ETag, sent with its quotes (`\"3\"`; an unquoted `3` is a 400)."),
     ),
     request_body = DecisionInput,
     responses(

@@ -104,7 +104,7 @@ pub async fn change_password(
     security(("bearer" = [])),
     request_body = InvitationRequest,
     responses(
-        (status = 201, description = "Invited (`status: invited`); the mail is on its way.", body = User),
+        (status = 201, description = "Invited (`status: invited`); the mail is on its way.", body = User, headers(("Location" = String, description = "`/api/v1/users/{id}` of the new account (the address its `PATCH` takes)."))),
         (status = 400, description = "Unreadable JSON.", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "Missing, invalid or expired token.", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Only admins invite.", body = Problem, content_type = "application/problem+json"),

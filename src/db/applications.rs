@@ -6,6 +6,7 @@ use diesel::prelude::*;
 
 use crate::db::DbConnection;
 use crate::db::schema::{applications, assignments, reference_counters};
+use crate::domain::application_state::ApplicationState;
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
 #[diesel(table_name = applications, treat_none_as_null = true, treat_none_as_default_value = false)]
@@ -32,6 +33,9 @@ pub struct ApplicationRow {
     pub updated_at: NaiveDateTime,
     pub submitted_at: Option<NaiveDateTime>,
     pub decided_at: Option<NaiveDateTime>,
+    /// `siret:…` or `rna:…` ([`crate::domain::application::Organisation::registry_key`]):
+    /// unique per call among applications not withdrawn (a partial unique index).
+    pub org_key: Option<String>,
     /// Folded text the agents' search reads (`domain::search`); written with the body.
     pub search_text: Option<String>,
     /// The organisation's commune (INSEE code), copied from the body for the filter.
@@ -91,6 +95,40 @@ pub fn find_visible(
         .select(ApplicationRow::as_select())
         .first(conn)
         .optional()
+}
+
+/// The reference of the application of this structure (`org_key`) to this call that is not
+/// withdrawn, other than `except_id`: the one that stands in the way of another.
+pub fn holder_of_org_key(
+    conn: &mut DbConnection,
+    call_id: &str,
+    org_key: &str,
+    except_id: Option<&str>,
+) -> QueryResult<Option<String>> {
+    let mut q = applications::table
+        .filter(applications::call_id.eq(call_id.to_owned()))
+        .filter(applications::org_key.eq(org_key.to_owned()))
+        .filter(applications::state.ne(ApplicationState::Withdrawn.as_str()))
+        .select(applications::reference)
+        .into_boxed();
+    if let Some(id) = except_id {
+        q = q.filter(applications::id.ne(id.to_owned()));
+    }
+    q.first(conn).optional()
+}
+
+/// Whether a database error is the one-application-per-structure index refusing a row.
+pub fn is_org_key_conflict(e: &diesel::result::Error) -> bool {
+    match e {
+        diesel::result::Error::DatabaseError(
+            diesel::result::DatabaseErrorKind::UniqueViolation,
+            info,
+        ) => {
+            info.constraint_name() == Some("applications_call_org_key")
+                || info.message().contains("org_key")
+        }
+        _ => false,
+    }
 }
 
 /// The application, row-locked on PostgreSQL for the rest of the transaction.

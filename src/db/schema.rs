@@ -91,6 +91,7 @@ diesel::table! {
         updated_at -> Timestamp,
         submitted_at -> Nullable<Timestamp>,
         decided_at -> Nullable<Timestamp>,
+        org_key -> Nullable<Text>,
         search_text -> Nullable<Text>,
         commune_insee -> Nullable<Text>,
     }

@@ -255,6 +255,31 @@ pub struct ApplicationBody {
     pub ess: EssCommitments,
 }
 
+impl Organisation {
+    /// What makes one application per structure and call (DESIGN.md §7): `siret:<14 digits>`,
+    /// or `rna:<W + 9 digits>` when the structure has no SIRET; `None` when it gives neither.
+    /// Spaces do not count (`732 829 320 00074` is `73282932000074`).
+    pub fn registry_key(&self) -> Option<String> {
+        let clean = |v: &Option<String>| {
+            v.as_deref()
+                .map(|s| s.chars().filter(|c| !c.is_whitespace()).collect::<String>())
+                .filter(|s| !s.is_empty())
+        };
+        clean(&self.siret)
+            .map(|s| format!("siret:{s}"))
+            .or_else(|| clean(&self.rna).map(|r| format!("rna:{r}")))
+    }
+
+    /// The identifier behind [`Organisation::registry_key`], as a person reads it.
+    pub fn registry_label(key: &str) -> String {
+        match key.split_once(':') {
+            Some(("siret", s)) => format!("SIRET {s}"),
+            Some(("rna", r)) => format!("RNA {r}"),
+            _ => key.to_owned(),
+        }
+    }
+}
+
 impl ApplicationBody {
     /// Stores identifiers the way the registers write them (no spaces), once validated.
     pub fn normalise(mut self) -> Self {
@@ -506,5 +531,44 @@ mod tests {
         let body = body.normalise();
         assert_eq!(body.organisation.siret.as_deref(), Some("73282932000074"));
         assert_eq!(body.organisation.rna, None);
+    }
+
+    #[test]
+    fn one_application_per_structure_is_keyed_by_siret_then_rna() {
+        let cases: [(Option<&str>, Option<&str>, Option<&str>); 6] = [
+            (
+                Some("73282932000074"),
+                Some("W595012345"),
+                Some("siret:73282932000074"),
+            ),
+            (
+                Some("732 829 320 00074"),
+                None,
+                Some("siret:73282932000074"),
+            ),
+            (None, Some("W595012345"), Some("rna:W595012345")),
+            (Some("  "), Some("W595012345"), Some("rna:W595012345")),
+            (Some(""), Some(""), None),
+            (None, None, None),
+        ];
+        for (siret, rna, key) in cases {
+            let mut v = sample();
+            v["organisation"]["siret"] = siret.into();
+            v["organisation"]["rna"] = rna.into();
+            let body: ApplicationBody = serde_json::from_value(v).unwrap();
+            assert_eq!(
+                body.organisation.registry_key().as_deref(),
+                key,
+                "{siret:?} {rna:?}"
+            );
+        }
+        assert_eq!(
+            Organisation::registry_label("siret:73282932000074"),
+            "SIRET 73282932000074"
+        );
+        assert_eq!(
+            Organisation::registry_label("rna:W595012345"),
+            "RNA W595012345"
+        );
     }
 }

@@ -108,7 +108,7 @@ pub const TRANSITIONS: &[Transition] = &[
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum TransitionError {
     /// No row leaves `state` by `action`, whoever acts (409 with `allowed`).
-    #[error("l'action « {action} » n'est pas possible depuis l'état « {} »", state.label_fr())]
+    #[error("{} : l'action « {} » n'est pas possible", state.sentence_fr(), action.verb_fr())]
     NotAllowedInState {
         state: ApplicationState,
         action: Action,
@@ -116,7 +116,7 @@ pub enum TransitionError {
         allowed: Vec<Action>,
     },
     /// The action is possible from this state, but for someone else (403).
-    #[error("vous n'êtes pas autorisé à effectuer l'action « {action} » sur ce dossier")]
+    #[error("vous n'êtes pas autorisé à {} cette candidature", action.verb_fr())]
     Forbidden { action: Action },
 }
 
@@ -180,18 +180,38 @@ impl ApplicationState {
         }
     }
 
-    /// What a project holder reads in a mail or a message.
+    /// What a project holder reads in a mail, a page or an export: an attribute of « la
+    /// candidature », so in the feminine (« déposée », « acceptée »).
     pub fn label_fr(self) -> &'static str {
         match self {
             S::Draft => "brouillon",
-            S::Submitted => "déposé",
+            S::Submitted => "déposée",
             S::ChangesRequested => "modifications demandées",
             S::Ineligible => "inéligible",
             S::UnderReview => "en cours d'instruction",
-            S::Accepted => "accepté",
-            S::Rejected => "refusé",
-            S::Withdrawn => "retiré",
+            S::Accepted => "acceptée",
+            S::Rejected => "refusée",
+            S::Withdrawn => "retirée",
         }
+    }
+
+    /// The state as the end of « La candidature est … » (a refusal's first words).
+    pub fn predicate_fr(self) -> &'static str {
+        match self {
+            S::Draft => "à l'état de brouillon",
+            S::Submitted => "déposée",
+            S::ChangesRequested => "en attente des modifications demandées",
+            S::Ineligible => "déclarée inéligible",
+            S::UnderReview => "en cours d'instruction",
+            S::Accepted => "acceptée",
+            S::Rejected => "refusée",
+            S::Withdrawn => "retirée",
+        }
+    }
+
+    /// « La candidature est déposée » — how a refusal names the state it found.
+    pub fn sentence_fr(self) -> String {
+        format!("La candidature est {}", self.predicate_fr())
     }
 
     /// No transition leaves a final state.
@@ -249,6 +269,20 @@ impl Action {
             A::Accept => "accept",
             A::Reject => "reject",
             A::Withdraw => "withdraw",
+        }
+    }
+
+    /// The action in French words, as a person names it (« déposer », « retirer »): what
+    /// messages say, never the endpoint's name.
+    pub fn verb_fr(self) -> &'static str {
+        match self {
+            A::Submit => "déposer",
+            A::RequestChanges => "demander des modifications",
+            A::DeclareIneligible => "déclarer inéligible",
+            A::StartReview => "mettre en instruction",
+            A::Accept => "accepter",
+            A::Reject => "refuser",
+            A::Withdraw => "retirer",
         }
     }
 
@@ -521,7 +555,7 @@ mod tests {
     fn state_names_and_labels() {
         let cases = [
             (S::Draft, "draft", "brouillon"),
-            (S::Submitted, "submitted", "déposé"),
+            (S::Submitted, "submitted", "déposée"),
             (
                 S::ChangesRequested,
                 "changes_requested",
@@ -529,9 +563,9 @@ mod tests {
             ),
             (S::Ineligible, "ineligible", "inéligible"),
             (S::UnderReview, "under_review", "en cours d'instruction"),
-            (S::Accepted, "accepted", "accepté"),
-            (S::Rejected, "rejected", "refusé"),
-            (S::Withdrawn, "withdrawn", "retiré"),
+            (S::Accepted, "accepted", "acceptée"),
+            (S::Rejected, "rejected", "refusée"),
+            (S::Withdrawn, "withdrawn", "retirée"),
         ];
         assert_eq!(cases.len(), ApplicationState::ALL.len());
         for (state, name, label) in cases {
@@ -596,19 +630,19 @@ mod tests {
         let cases = [
             (
                 next_state(S::Accepted, A::Submit, Actor::Owner),
-                "l'action « submit » n'est pas possible depuis l'état « accepté »",
+                "La candidature est acceptée : l'action « déposer » n'est pas possible",
             ),
             (
                 next_state(S::Draft, A::StartReview, Actor::Staff),
-                "l'action « start-review » n'est pas possible depuis l'état « brouillon »",
+                "La candidature est à l'état de brouillon : l'action « mettre en instruction » n'est pas possible",
             ),
             (
                 next_state(S::Submitted, A::Submit, Actor::Owner),
-                "l'action « submit » n'est pas possible depuis l'état « déposé »",
+                "La candidature est déposée : l'action « déposer » n'est pas possible",
             ),
             (
                 next_state(S::Draft, A::Submit, Actor::Staff),
-                "vous n'êtes pas autorisé à effectuer l'action « submit » sur ce dossier",
+                "vous n'êtes pas autorisé à déposer cette candidature",
             ),
         ];
         for (result, message) in cases {
@@ -625,6 +659,48 @@ mod tests {
                 action: A::Accept,
                 allowed: vec![A::RequestChanges, A::DeclareIneligible, A::StartReview],
             })
+        );
+    }
+
+    /// « La candidature est déposée », not « est « déposé » »: each state's sentence agrees
+    /// with « la candidature », and each action is said in French words.
+    #[test]
+    fn states_and_actions_are_said_in_french() {
+        let sentences = [
+            (S::Draft, "La candidature est à l'état de brouillon"),
+            (S::Submitted, "La candidature est déposée"),
+            (
+                S::ChangesRequested,
+                "La candidature est en attente des modifications demandées",
+            ),
+            (S::Ineligible, "La candidature est déclarée inéligible"),
+            (S::UnderReview, "La candidature est en cours d'instruction"),
+            (S::Accepted, "La candidature est acceptée"),
+            (S::Rejected, "La candidature est refusée"),
+            (S::Withdrawn, "La candidature est retirée"),
+        ];
+        assert_eq!(sentences.len(), ApplicationState::ALL.len());
+        for (state, sentence) in sentences {
+            assert_eq!(state.sentence_fr(), sentence);
+            assert!(!sentence.contains('«'), "{sentence}");
+        }
+        let verbs = [
+            (A::Submit, "déposer"),
+            (A::RequestChanges, "demander des modifications"),
+            (A::DeclareIneligible, "déclarer inéligible"),
+            (A::StartReview, "mettre en instruction"),
+            (A::Accept, "accepter"),
+            (A::Reject, "refuser"),
+            (A::Withdraw, "retirer"),
+        ];
+        assert_eq!(verbs.len(), Action::ALL.len());
+        for (action, verb) in verbs {
+            assert_eq!(action.verb_fr(), verb);
+        }
+        let refused = next_state(S::Submitted, A::Submit, Actor::Owner).unwrap_err();
+        assert_eq!(
+            refused.to_string(),
+            "La candidature est déposée : l'action « déposer » n'est pas possible"
         );
     }
 }

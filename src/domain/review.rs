@@ -53,11 +53,67 @@ pub fn next(
     }
 }
 
+/// Whether every review of an application is in: at least one reviewer not recused, and
+/// each of them has submitted their review (`None`: no draft yet). What mails the agents that
+/// the application can go to the committee.
+pub fn all_reviews_in(
+    reviewers: &[(
+        crate::domain::assignment::AssignmentStatus,
+        Option<ReviewStatus>,
+    )],
+) -> bool {
+    use crate::domain::assignment::AssignmentStatus as St;
+    let active: Vec<_> = reviewers
+        .iter()
+        .filter(|(a, _)| *a != St::Recused)
+        .collect();
+    !active.is_empty()
+        && active
+            .iter()
+            .all(|(_, r)| *r == Some(ReviewStatus::Submitted))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use ReviewAction as A;
     use ReviewStatus as S;
+
+    #[test]
+    fn all_reviews_are_in_when_every_reviewer_not_recused_has_submitted() {
+        use crate::domain::assignment::AssignmentStatus as St;
+        type Reviewers<'a> = &'a [(St, Option<S>)];
+        let cases: [(Reviewers, bool); 7] = [
+            (&[], false),
+            (&[(St::Accepted, Some(S::Submitted))], true),
+            (
+                &[
+                    (St::Accepted, Some(S::Submitted)),
+                    (St::Accepted, Some(S::Draft)),
+                ],
+                false,
+            ),
+            (
+                &[(St::Accepted, Some(S::Submitted)), (St::Pending, None)],
+                false,
+            ),
+            (
+                &[(St::Accepted, Some(S::Submitted)), (St::Recused, None)],
+                true,
+            ),
+            (&[(St::Recused, None), (St::Recused, Some(S::Draft))], false),
+            (
+                &[
+                    (St::Accepted, Some(S::Submitted)),
+                    (St::Accepted, Some(S::Submitted)),
+                ],
+                true,
+            ),
+        ];
+        for (reviewers, expected) in cases {
+            assert_eq!(all_reviews_in(reviewers), expected, "{reviewers:?}");
+        }
+    }
 
     #[test]
     fn the_table() {

@@ -93,6 +93,18 @@ pub enum MailEvent {
         reason: String,
         was_submitted: bool,
     },
+    /// To staff: a reviewer recused themselves, with their reason.
+    ReviewerRecused {
+        app: ApplicationSummary,
+        reviewer_name: String,
+        reason: String,
+    },
+    /// To staff: every reviewer not recused has submitted their review.
+    ReviewsComplete {
+        app: ApplicationSummary,
+        submitted_reviews: i64,
+        min_reviews: i64,
+    },
 }
 
 /// Who a mail is for.
@@ -125,6 +137,8 @@ impl MailEvent {
             Self::Accepted { .. } => "accepted",
             Self::Rejected { .. } => "rejected",
             Self::Withdrawn { .. } => "withdrawn",
+            Self::ReviewerRecused { .. } => "reviewer_recused",
+            Self::ReviewsComplete { .. } => "reviews_complete",
         }
     }
 
@@ -137,7 +151,9 @@ impl MailEvent {
             | Self::ReviewerAssigned { app, .. }
             | Self::Accepted { app, .. }
             | Self::Rejected { app, .. }
-            | Self::Withdrawn { app, .. } => app,
+            | Self::Withdrawn { app, .. }
+            | Self::ReviewerRecused { app, .. }
+            | Self::ReviewsComplete { app, .. } => app,
         }
     }
 
@@ -147,9 +163,10 @@ impl MailEvent {
             Self::Submitted { .. } => ApplicationState::Submitted,
             Self::ChangesRequested { .. } => ApplicationState::ChangesRequested,
             Self::DeclaredIneligible { .. } => ApplicationState::Ineligible,
-            Self::ReviewStarted { .. } | Self::ReviewerAssigned { .. } => {
-                ApplicationState::UnderReview
-            }
+            Self::ReviewStarted { .. }
+            | Self::ReviewerAssigned { .. }
+            | Self::ReviewerRecused { .. }
+            | Self::ReviewsComplete { .. } => ApplicationState::UnderReview,
             Self::Accepted { .. } => ApplicationState::Accepted,
             Self::Rejected { .. } => ApplicationState::Rejected,
             Self::Withdrawn { .. } => ApplicationState::Withdrawn,
@@ -167,6 +184,8 @@ impl MailEvent {
             Self::Accepted { .. } => &[MailKind::Accepted],
             Self::Rejected { .. } => &[MailKind::Rejected],
             Self::Withdrawn { .. } => &[MailKind::WithdrawnApplicant, MailKind::WithdrawnStaff],
+            Self::ReviewerRecused { .. } => &[MailKind::ReviewerRecused],
+            Self::ReviewsComplete { .. } => &[MailKind::ReviewsComplete],
         }
     }
 
@@ -213,6 +232,8 @@ impl MailEvent {
                 }
                 all
             }
+            Self::ReviewerRecused { .. } => staff_of(MailKind::ReviewerRecused).collect(),
+            Self::ReviewsComplete { .. } => staff_of(MailKind::ReviewsComplete).collect(),
         }
     }
 
@@ -272,6 +293,22 @@ impl MailEvent {
             } => vec![
                 ("reason", reason.trim().to_owned().into()),
                 ("was_submitted", (*was_submitted).into()),
+            ],
+            Self::ReviewerRecused {
+                reviewer_name,
+                reason,
+                ..
+            } => vec![
+                ("reviewer_name", reviewer_name.clone().into()),
+                ("reason", reason.trim().to_owned().into()),
+            ],
+            Self::ReviewsComplete {
+                submitted_reviews,
+                min_reviews,
+                ..
+            } => vec![
+                ("submitted_reviews", (*submitted_reviews).into()),
+                ("min_reviews", (*min_reviews).into()),
             ],
         }
     }
@@ -550,9 +587,19 @@ pub fn sample_events() -> Vec<MailEvent> {
             committee_date: date,
         },
         MailEvent::Withdrawn {
-            app,
+            app: app.clone(),
             reason: "Projet reporté.".into(),
             was_submitted: true,
+        },
+        MailEvent::ReviewerRecused {
+            app: app.clone(),
+            reviewer_name: "Camille Martin".into(),
+            reason: "J'ai conseillé cette structure l'an dernier.".into(),
+        },
+        MailEvent::ReviewsComplete {
+            app,
+            submitted_reviews: 2,
+            min_reviews: 2,
         },
     ]
 }

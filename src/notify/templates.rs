@@ -25,6 +25,10 @@ pub enum MailKind {
     Rejected,
     WithdrawnApplicant,
     WithdrawnStaff,
+    /// To staff: a reviewer recused themselves (with the reason), someone must be assigned.
+    ReviewerRecused,
+    /// To staff: every reviewer not recused has submitted their review.
+    ReviewsComplete,
     /// Account mails (DESIGN.md §14): the link that verifies a new applicant's address,
     VerifyEmail,
     /// … the answer to a registration with a known address (with a reset link),
@@ -45,7 +49,7 @@ impl MailKind {
     ];
 
     /// The mails of application events.
-    pub const APPLICATION: [MailKind; 10] = [
+    pub const APPLICATION: [MailKind; 12] = [
         Self::SubmittedApplicant,
         Self::SubmittedStaff,
         Self::ChangesRequested,
@@ -56,9 +60,11 @@ impl MailKind {
         Self::Rejected,
         Self::WithdrawnApplicant,
         Self::WithdrawnStaff,
+        Self::ReviewerRecused,
+        Self::ReviewsComplete,
     ];
 
-    pub const ALL: [MailKind; 14] = [
+    pub const ALL: [MailKind; 16] = [
         Self::SubmittedApplicant,
         Self::SubmittedStaff,
         Self::ChangesRequested,
@@ -69,6 +75,8 @@ impl MailKind {
         Self::Rejected,
         Self::WithdrawnApplicant,
         Self::WithdrawnStaff,
+        Self::ReviewerRecused,
+        Self::ReviewsComplete,
         Self::VerifyEmail,
         Self::AccountExists,
         Self::PasswordReset,
@@ -88,6 +96,8 @@ impl MailKind {
             Self::Rejected => "rejected",
             Self::WithdrawnApplicant => "withdrawn_applicant",
             Self::WithdrawnStaff => "withdrawn_staff",
+            Self::ReviewerRecused => "reviewer_recused",
+            Self::ReviewsComplete => "reviews_complete",
             Self::VerifyEmail => "account_verify_email",
             Self::AccountExists => "account_exists",
             Self::PasswordReset => "account_password_reset",
@@ -138,6 +148,12 @@ pub const EMBEDDED: &[(&str, &str)] = embedded!(
     "withdrawn_staff.subject.txt",
     "withdrawn_staff.txt",
     "withdrawn_staff.html",
+    "reviewer_recused.subject.txt",
+    "reviewer_recused.txt",
+    "reviewer_recused.html",
+    "reviews_complete.subject.txt",
+    "reviews_complete.txt",
+    "reviews_complete.html",
     "_account_layout.html",
     "_account_signature.txt",
     "account_verify_email.subject.txt",

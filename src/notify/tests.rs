@@ -57,7 +57,9 @@ fn the_samples_cover_every_event_and_template() {
             "reviewer_assigned",
             "accepted",
             "rejected",
-            "withdrawn"
+            "withdrawn",
+            "reviewer_recused",
+            "reviews_complete"
         ]
     );
     let mut kinds: Vec<_> = samples.iter().flat_map(|e| e.kinds().to_vec()).collect();

@@ -181,6 +181,7 @@ pub fn seed_bulk(db: &Db, settings: &Settings, options: DemoOptions) -> anyhow::
             updated_at: submitted.unwrap_or(created),
             submitted_at: submitted,
             decided_at: None,
+            org_key: b.organisation.registry_key(),
             search_text: None,
             commune_insee: None,
         };

@@ -25,6 +25,7 @@ use crate::input::merge_patch;
 use crate::input::{Page, Paging, from_json};
 use crate::services::version::check_version;
 use crate::state::AppState;
+use diesel::Connection;
 
 /// The eligibility report of DESIGN.md §8.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
@@ -236,6 +237,7 @@ impl ApplicationRow {
         self.organisation_name = body.organisation.name.clone();
         self.project_title = body.project.title.clone();
         self.requested_cents = body.project.requested_cents;
+        self.org_key = body.organisation.registry_key();
         self.search_text = Some(crate::domain::search::search_text(
             &self.reference,
             body.organisation.siret.as_deref(),
@@ -246,6 +248,59 @@ impl ApplicationRow {
         self.commune_insee =
             Some(body.organisation.commune_insee.clone()).filter(|c| !c.is_empty());
         Ok(())
+    }
+}
+
+/// One application per structure (SIRET, else RNA) and call, unless withdrawn (DESIGN.md §7):
+/// the 409 names the application already filed.
+fn duplicate_structure(org_key: &str, reference: &str) -> ServiceError {
+    let mut extra = serde_json::Map::new();
+    extra.insert("existing_reference".into(), json!(reference));
+    let field = if org_key.starts_with("rna:") {
+        "organisation.rna"
+    } else {
+        "organisation.siret"
+    };
+    extra.insert("field".into(), json!(field));
+    ServiceError::Conflict {
+        message: format!(
+            "Une candidature de cette structure ({}) existe déjà pour cet appel à projets : \
+             {reference}. Une structure dépose une seule candidature par appel ; poursuivez \
+             celle-ci, ou retirez-la avant d'en créer une autre.",
+            Organisation::registry_label(org_key)
+        ),
+        extra,
+    }
+}
+
+fn check_one_per_structure(
+    conn: &mut DbConnection,
+    row: &ApplicationRow,
+) -> Result<(), ServiceError> {
+    let Some(key) = &row.org_key else {
+        return Ok(());
+    };
+    match rows::holder_of_org_key(conn, &row.call_id, key, Some(&row.id))? {
+        Some(reference) => Err(duplicate_structure(key, &reference)),
+        None => Ok(()),
+    }
+}
+
+/// A concurrent creation won the race past [`check_one_per_structure`]: the unique index
+/// refused this row (its savepoint is rolled back), and the winner is now visible.
+fn org_key_race(
+    conn: &mut DbConnection,
+    row: &ApplicationRow,
+    e: diesel::result::Error,
+) -> ServiceError {
+    if !rows::is_org_key_conflict(&e) {
+        return e.into();
+    }
+    let key = row.org_key.clone().unwrap_or_default();
+    match rows::holder_of_org_key(conn, &row.call_id, &key, Some(&row.id)) {
+        Ok(Some(reference)) => duplicate_structure(&key, &reference),
+        Ok(None) => duplicate_structure(&key, "une autre candidature en cours d'enregistrement"),
+        Err(e) => e.into(),
     }
 }
 
@@ -355,11 +410,14 @@ pub async fn create(
                 updated_at: now,
                 submitted_at: None,
                 decided_at: None,
+                org_key: None,
                 search_text: None,
                 commune_insee: None,
             };
             row.set_body(&body)?;
-            rows::insert(conn, &row)?;
+            check_one_per_structure(conn, &row)?;
+            conn.transaction(|c| rows::insert(c, &row))
+                .map_err(|e| org_key_race(conn, &row, e))?;
             record_event(
                 conn,
                 &row.id,
@@ -534,8 +592,8 @@ pub async fn update(
                 extra.insert("current_state".into(), json!(app_state));
                 return Err(ServiceError::Conflict {
                     message: format!(
-                        "La candidature est « {} » : elle ne peut plus être modifiée.",
-                        app_state.label_fr()
+                        "{} : elle ne peut plus être modifiée.",
+                        app_state.sentence_fr()
                     ),
                     extra,
                 });
@@ -550,10 +608,14 @@ pub async fn update(
             }
             let changed = changed_sections(&before, &after);
             row.set_body(&after)?;
+            check_one_per_structure(conn, &row)?;
             let old = row.version;
             row.version += 1;
             row.updated_at = now;
-            if rows::update_versioned(conn, &row, old)? != 1 {
+            let written = conn
+                .transaction(|c| rows::update_versioned(c, &row, old))
+                .map_err(|e| org_key_race(conn, &row, e))?;
+            if written != 1 {
                 return Err(check_version(Some(old), old + 1).unwrap_err());
             }
             record_event(

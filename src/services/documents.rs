@@ -90,19 +90,16 @@ pub struct UploadForm {
     file: Vec<u8>,
 }
 
-/// Keeps the last path component, drops control and reserved characters, bounds the length.
+/// Keeps the last path component and the name as typed (accents, apostrophes, any letter or
+/// sign); drops only control characters and the invisible ones that disguise a name (bidi
+/// overrides, zero-width), bounds the length. The name is served in `filename*` (RFC 6266)
+/// and escaped in pages.
 pub fn sanitize_filename(raw: &str, ext: &str) -> String {
     let base = raw.rsplit(['/', '\\']).next().unwrap_or("");
+    let invisible = |c: char| matches!(c, '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2060}'..='\u{2069}' | '\u{FEFF}');
     let cleaned: String = base
         .chars()
-        .filter(|c| !c.is_control())
-        .map(|c| {
-            if c.is_alphanumeric() || " ._-()".contains(c) {
-                c
-            } else {
-                '_'
-            }
-        })
+        .filter(|c| !c.is_control() && !invisible(*c))
         .collect();
     let cleaned = cleaned.trim().trim_start_matches('.').trim().to_owned();
     let cleaned: String = cleaned.chars().take(150).collect();
@@ -329,10 +326,7 @@ fn editable_by_owner(
         let mut extra = serde_json::Map::new();
         extra.insert("current_state".into(), json!(st));
         return Err(ServiceError::Conflict {
-            message: format!(
-                "La candidature est « {} » : ses pièces ne peuvent plus changer.",
-                st.label_fr()
-            ),
+            message: format!("{} : ses pièces ne peuvent plus changer.", st.sentence_fr()),
             extra,
         });
     }
@@ -364,8 +358,9 @@ pub async fn upload(
     }
     let user = user.clone();
     let max_documents = state.settings.uploads.max_documents_per_application;
+    let uploads = state.settings.uploads_dir();
     let now = state.clock.now();
-    state
+    let (document, legacy) = state
         .db
         .transaction(move |conn| {
             let row = editable_by_owner(conn, &user, &application_id)?;
@@ -380,6 +375,19 @@ pub async fn upload(
                         allowed.join(", ")
                     ),
                 ));
+            }
+            // A second document of a required kind replaces the first (one per kind, what the
+            // pages show and the screening reads); annexes (`annexe`) add up.
+            let replaced: Vec<DocumentRow> = if received.kind == OTHER_DOCUMENT_KIND {
+                Vec::new()
+            } else {
+                documents::list(conn, &row.id)?
+                    .into_iter()
+                    .filter(|d| d.kind == received.kind)
+                    .collect()
+            };
+            for old in &replaced {
+                documents::delete(conn, &old.id)?;
             }
             // Counted under the application's row lock (find_for_update): concurrent uploads
             // cannot pass the limit together.
@@ -412,9 +420,34 @@ pub async fn upload(
                 json!({"document_id": doc.id, "kind": doc.kind, "filename": doc.filename, "sha256": doc.sha256, "type": received.ext}),
                 now,
             )?;
-            Ok(Document::from(doc))
+            for old in &replaced {
+                record_event(
+                    conn,
+                    &row.id,
+                    &user.id,
+                    "delete-document",
+                    None,
+                    None,
+                    json!({"document_id": old.id, "kind": old.kind, "filename": old.filename, "replaced_by": doc.id}),
+                    now,
+                )?;
+            }
+            let legacy: Vec<PathBuf> = replaced
+                .iter()
+                .map(|old| legacy_path(&uploads, &row.id, &old.id))
+                .collect();
+            Ok((Document::from(doc), legacy))
         })
-        .await
+        .await?;
+    // Replaced documents from before contents moved into the database may have a file.
+    for path in legacy {
+        if let Err(e) = std::fs::remove_file(&path)
+            && e.kind() != std::io::ErrorKind::NotFound
+        {
+            tracing::warn!(path = %path.display(), error = %e, "replaced document's file remains");
+        }
+    }
+    Ok(document)
 }
 
 /// Copies the received file into `document_chunks`, one chunk at a time.
@@ -573,10 +606,15 @@ mod tests {
             ("C:\\Users\\moi\\budget 2027.xlsx", "budget 2027.xlsx"),
             ("..", "document.pdf"),
             ("", "document.pdf"),
-            ("relevé d'identité.pdf", "relevé d_identité.pdf"),
+            ("relevé d'identité.pdf", "relevé d'identité.pdf"),
+            (
+                "Statuts « L'Œuvre » n°2 & co.pdf",
+                "Statuts « L'Œuvre » n°2 & co.pdf",
+            ),
             ("a\u{0}b\nc.pdf", "abc.pdf"),
+            ("facture\u{202E}fdp.exe", "facturefdp.exe"),
             (".hidden.pdf", "hidden.pdf"),
-            ("<script>.pdf", "_script_.pdf"),
+            ("<script>.pdf", "<script>.pdf"),
         ];
         for (raw, expected) in cases {
             assert_eq!(s(raw, "pdf"), expected, "{raw:?}");

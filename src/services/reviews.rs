@@ -21,6 +21,7 @@ use crate::domain::review::{self, ReviewAction};
 use crate::domain::scoring::{self, Recommendation};
 use crate::error::{FieldErrors, ServiceError};
 use crate::input::{Page, Paging};
+use crate::notify::MailEvent;
 use crate::services::applications::{not_found, record_event, visibility};
 use crate::services::runner::{Audit, Move, change_state};
 use crate::state::AppState;
@@ -298,18 +299,30 @@ pub async fn assign(
                 extra.insert("current_state".into(), json!(st));
                 return Err(ServiceError::Conflict {
                     message: format!(
-                        "La candidature est « {} » : on n'y affecte un évaluateur qu'en cours d'instruction.",
-                        st.label_fr()
+                        "{} : on n'y affecte un évaluateur qu'en cours d'instruction.",
+                        st.sentence_fr()
                     ),
                     extra,
                 });
             }
             let row = add_assignment(conn, &app.id, &input.reviewer_id, &user.id, now)?;
-            record_event(conn, &app.id, &user.id, "assign-reviewer", None, None, json!({"reviewer_id": row.reviewer_id, "assignment_id": row.id}), now)?;
+            record_event(
+                conn,
+                &app.id,
+                &user.id,
+                "assign-reviewer",
+                None,
+                None,
+                json!({"reviewer_id": row.reviewer_id, "assignment_id": row.id}),
+                now,
+            )?;
             let mail = crate::services::transitions::assignment_mail(conn, &app, &row.reviewer_id)?;
             notifier.queue(conn, &mail)?;
             let (items, _) = assignments::work_list(conn, Some(&row.reviewer_id), 0, i64::MAX)?;
-            let item = items.into_iter().find(|w| w.assignment.id == row.id).ok_or_else(assignment_not_found)?;
+            let item = items
+                .into_iter()
+                .find(|w| w.assignment.id == row.id)
+                .ok_or_else(assignment_not_found)?;
             work_item_view(item)
         })
         .await
@@ -339,6 +352,32 @@ pub async fn list(
                 .map(work_item_view)
                 .collect::<Result<Vec<_>, _>>()?;
             Ok(Page::new(items, total, paging))
+        })
+        .await
+}
+
+/// One assignment: its reviewer's, or any for staff (what `Location` of an assignment names).
+/// Another reviewer's is told not to exist.
+pub async fn get_assignment(
+    state: &AppState,
+    user: &CurrentUser,
+    id: String,
+) -> Result<Assignment, ServiceError> {
+    user.require(&[Role::Reviewer, Role::Staff, Role::Admin])?;
+    let user = user.clone();
+    state
+        .db
+        .run(move |conn| {
+            let row = assignments::find(conn, &id)?.ok_or_else(assignment_not_found)?;
+            if !user.role.is_staff() && row.reviewer_id != user.id {
+                return Err(assignment_not_found());
+            }
+            let (items, _) = assignments::work_list(conn, Some(&row.reviewer_id), 0, i64::MAX)?;
+            let item = items
+                .into_iter()
+                .find(|w| w.assignment.id == row.id)
+                .ok_or_else(assignment_not_found)?;
+            work_item_view(item)
         })
         .await
 }
@@ -390,6 +429,20 @@ async fn respond(
             } else {
                 "assignment-recuse"
             };
+            // A recusal tells the agents, with its reason: someone else may have to be assigned.
+            let mut mails = Vec::new();
+            if !accept {
+                let call = calls::find(conn, &app.call_id)?
+                    .ok_or_else(crate::services::calls::not_found)?;
+                let reviewer_name = users::find(conn, &user.id)?
+                    .map(|u| u.full_name)
+                    .unwrap_or_default();
+                mails.push(MailEvent::ReviewerRecused {
+                    app: crate::services::transitions::summary(conn, &app, &call)?,
+                    reviewer_name,
+                    reason: text_value.clone(),
+                });
+            }
             change_state(
                 conn,
                 &notifier,
@@ -405,7 +458,7 @@ async fn respond(
                     action,
                     payload: json!({"assignment_id": row.id, field: text_value}),
                 },
-                &[],
+                &mails,
             )?;
             let (items, _) = assignments::work_list(conn, Some(&user.id), 0, i64::MAX)?;
             let item = items
@@ -586,6 +639,7 @@ pub async fn submit(
             row.submitted_at = Some(now);
             row.updated_at = now;
             reviews::update(conn, &row)?;
+            let mails = reviews_complete_mail(conn, &row)?;
             change_state(
                 conn,
                 &notifier,
@@ -601,12 +655,53 @@ pub async fn submit(
                     action: "submit-review",
                     payload: json!({"review_id": row.id, "recommendation": row.recommendation}),
                 },
-                &[],
+                &mails,
             )?;
             row.status = to.as_str().into();
             row.to_view(None)
         })
         .await
+}
+
+/// The agents' mail once `submitting` is the last review in (every reviewer not recused has
+/// submitted; see [`review::all_reviews_in`]), queued with the submission.
+fn reviews_complete_mail(
+    conn: &mut DbConnection,
+    submitting: &ReviewRow,
+) -> Result<Vec<MailEvent>, ServiceError> {
+    let app_id = &submitting.application_id;
+    let reviews_by_assignment: BTreeMap<String, ReviewStatus> =
+        reviews::for_application(conn, app_id)?
+            .into_iter()
+            .map(|(r, _)| Ok((r.assignment_id.clone(), review_status(&r.status)?)))
+            .collect::<Result<_, ServiceError>>()?;
+    let reviewers = assignments::for_application(conn, app_id)?
+        .iter()
+        .map(|a| {
+            let review = if a.id == submitting.assignment_id {
+                Some(ReviewStatus::Submitted)
+            } else {
+                reviews_by_assignment.get(&a.id).copied()
+            };
+            Ok((assignment_status(&a.status)?, review))
+        })
+        .collect::<Result<Vec<_>, ServiceError>>()?;
+    if !review::all_reviews_in(&reviewers) {
+        return Ok(Vec::new());
+    }
+    let app = apps::find_for_update(conn, app_id)?.ok_or_else(not_found)?;
+    let call = calls::find(conn, &app.call_id)?.ok_or_else(crate::services::calls::not_found)?;
+    let submitted_reviews = reviewers
+        .iter()
+        .filter(|(a, r)| {
+            *a != assignment::AssignmentStatus::Recused && *r == Some(ReviewStatus::Submitted)
+        })
+        .count() as i64;
+    Ok(vec![MailEvent::ReviewsComplete {
+        app: crate::services::transitions::summary(conn, &app, &call)?,
+        submitted_reviews,
+        min_reviews: i64::from(call.min_reviews),
+    }])
 }
 
 pub async fn for_application(

@@ -255,9 +255,9 @@ fn transition_error(e: TransitionError, from: ApplicationState) -> ServiceError 
             );
             ServiceError::Conflict {
                 message: format!(
-                    "La candidature est « {} » : l'action « {} » n'est pas possible. {}",
-                    from.label_fr(),
-                    action.endpoint(),
+                    "{} : l'action « {} » n'est pas possible. {}",
+                    from.sentence_fr(),
+                    action.verb_fr(),
                     if allowed.is_empty() {
                         "Aucune action ne vous est ouverte dans cet état.".to_owned()
                     } else {
@@ -265,7 +265,7 @@ fn transition_error(e: TransitionError, from: ApplicationState) -> ServiceError 
                             "Actions possibles : {}.",
                             allowed
                                 .iter()
-                                .map(|a| a.endpoint())
+                                .map(|a| a.verb_fr())
                                 .collect::<Vec<_>>()
                                 .join(", ")
                         )
@@ -275,8 +275,8 @@ fn transition_error(e: TransitionError, from: ApplicationState) -> ServiceError 
             }
         }
         TransitionError::Forbidden { action } => ServiceError::Forbidden(format!(
-            "Vous ne pouvez pas effectuer l'action « {} » sur cette candidature.",
-            action.endpoint()
+            "Vous ne pouvez pas {} cette candidature.",
+            action.verb_fr()
         )),
     }
 }

@@ -741,6 +741,7 @@ async fn new_step_save(
     }
     // Last step: the draft is created with the three sections.
     // The typed body the service takes, read as the API reads it (field paths in errors).
+    let organisation = draft["organisation"].clone();
     let created = match from_json::<ApplicationBody>(draft) {
         Ok(body) => applications::create(&ctx.state, &user, call_id.clone(), body).await,
         Err(e) => Err(e),
@@ -766,6 +767,21 @@ async fn new_step_save(
                 values_of(&form),
                 errors.ordered(step.fields()),
                 StatusCode::UNPROCESSABLE_ENTITY,
+            )
+        }
+        // The structure already has an application to this call: said beside its SIRET (or
+        // RNA), on the organisation's step, with the answers kept in the session.
+        Err(e @ ServiceError::Conflict { .. }) => {
+            let first = Step::Organisation;
+            let errors = Errors::from_service(e, |p| first.field_of(p), first.fields()[0])?;
+            render_step(
+                &ctx,
+                first,
+                &call,
+                None,
+                form_values(first, &organisation),
+                errors.ordered(first.fields()),
+                StatusCode::CONFLICT,
             )
         }
         Err(e) => Err(e.into()),

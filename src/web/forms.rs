@@ -95,6 +95,18 @@ impl Errors {
     ) -> Result<Self, ServiceError> {
         match err {
             ServiceError::Invalid { fields, .. } => Ok(Self::from_fields(&fields, map, fallback)),
+            // A conflict that names its field (one application per SIRET and call) is said
+            // beside that field when this form has it.
+            ServiceError::Conflict { message, extra } => {
+                match extra.get("field").and_then(|f| f.as_str()).and_then(&map) {
+                    Some(field) => {
+                        let mut out = Self::default();
+                        out.add(&field, message);
+                        Ok(out)
+                    }
+                    None => Err(ServiceError::Conflict { message, extra }),
+                }
+            }
             other => Err(other),
         }
     }

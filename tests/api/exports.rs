@@ -216,6 +216,8 @@ impl<'a> Seed<'a> {
                         row.id = uuid::Uuid::now_v7().to_string();
                         row.reference = format!("EA-2099-{i:05}");
                         row.organisation_name = format!("Structure n° {i}");
+                        // One application per structure and call: each copy its own.
+                        row.org_key = Some(format!("siret:copy-{i}"));
                         row.created_at = dt("2030-01-01 00:00:00")
                             + chrono::Duration::seconds((i / per_instant) as i64);
                         essor::db::applications::insert(conn, &row)?;
@@ -240,11 +242,18 @@ impl<'a> Seed<'a> {
         let call_id = call["id"].as_str().unwrap().to_owned();
         let owner = cast.applicant.token.clone();
 
-        let accepted = self.submitted(&owner, &call_id, |_| {}).await;
+        // One structure per application to a call: the sample's SIRET for the accepted one
+        // (the exports are checked against it), the others a SIRET or an RNA of their own.
+        let accepted = self
+            .submitted(&owner, &call_id, |b| {
+                b["organisation"]["siret"] = "73282932000074".into();
+            })
+            .await;
         let rejected = self
             .submitted(&owner, &call_id, |b| {
                 b["organisation"]["name"] = "=SOMME(A1:A9) Collectif".into();
                 b["organisation"]["siret"] = Value::Null;
+                b["organisation"]["rna"] = "W593000001".into();
                 b["organisation"]["commune_insee"] = "59350".into();
                 b["organisation"]["postal_code"] = "59000".into();
                 b["project"]["title"] = "Cantine \"solidaire\", épicerie; ateliers".into();
@@ -591,7 +600,7 @@ async fn excel_fr_dialect_suits_french_excel(app: TestApp) {
     assert_eq!(a["Date du comité"], "2026-03-12");
     assert_eq!(a["Structure"], "Les Ateliers du Sart");
     // French values, as in the workbook, not the API's codes.
-    assert_eq!(a["État"], "accepté");
+    assert_eq!(a["État"], "acceptée");
     assert_eq!(a["Forme juridique"], "association");
     assert_eq!(a["Phase"], "démarrage");
     // Excel keeps a SIRET as 14 digits of text only when told: ="…".
@@ -602,7 +611,7 @@ async fn excel_fr_dialect_suits_french_excel(app: TestApp) {
     );
     // What Excel would run as a formula is defused.
     let r = by_reference(&rows, "Référence", &w.rejected);
-    assert_eq!(r["État"], "refusé");
+    assert_eq!(r["État"], "refusée");
     assert_eq!(r["Structure"], "'=SOMME(A1:A9) Collectif");
     assert_eq!(r["Motivation"], "'-Modèle économique fragile.");
     assert_eq!(r["Projet"], "Cantine \"solidaire\", épicerie; ateliers");
@@ -713,7 +722,7 @@ async fn xlsx_has_an_applications_sheet_and_a_reviews_sheet(app: TestApp) {
     assert_eq!(a[col("Forme juridique")].get_string(), Some("association"));
     assert_eq!(a[col("SIRET")].get_string(), Some("73282932000074"));
     assert_eq!(a[col("Phase")].get_string(), Some("démarrage"));
-    assert_eq!(a[col("État")].get_string(), Some("accepté"));
+    assert_eq!(a[col("État")].get_string(), Some("acceptée"));
     assert_eq!(a[col("Éligibilité")].get_string(), Some("éligible"));
     // Amounts are numbers, dates are dates.
     assert_eq!(a[col("Montant demandé")].get_float(), Some(20000.0));

@@ -424,12 +424,24 @@ macro_rules! both_backends {
     )*};
 }
 
-/// The application body of DESIGN.md §7: an association in Villeneuve d'Ascq, eligible.
+/// The SIRET of DESIGN.md §7's sample structure.
+pub const SAMPLE_SIRET: &str = "73282932000074";
+
+/// The application body of DESIGN.md §7: an association in Villeneuve d'Ascq, eligible —
+/// with a SIRET of its own ([`distinct_siret`]): one structure files one application per
+/// call, so two samples are two structures. A test about the structure itself sets
+/// [`SAMPLE_SIRET`].
 pub fn sample_application() -> Value {
+    let mut body = sample_body();
+    body["organisation"]["siret"] = Value::String(distinct_siret());
+    body
+}
+
+fn sample_body() -> Value {
     serde_json::json!({
         "organisation": {
             "name": "Les Ateliers du Sart", "legal_form": "association",
-            "siret": "73282932000074", "rna": "W595012345", "created_on": "2025-03-01",
+            "siret": SAMPLE_SIRET, "rna": "W595012345", "created_on": "2025-03-01",
             "address": "12 rue de Lannoy", "postal_code": "59650", "commune_insee": "59009",
             "employees": 2, "esus": "none", "insertion_structure": null,
             "rcs_ess_mention": false, "in_insolvency_proceedings": false
@@ -448,6 +460,20 @@ pub fn sample_application() -> Value {
             "top5_avg_pay_smic_ratio": null, "top_pay_smic_ratio": null
         }
     })
+}
+
+/// A valid SIRET (Luhn key) that no other call in this test process returns: one structure
+/// files one application per call (DESIGN.md §7), so tests filing several to one call give
+/// each its own structure.
+pub fn distinct_siret() -> String {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    let n = NEXT.fetch_add(1, Ordering::Relaxed);
+    let base = format!("{:013}", 4_400_000_000_000u64 + n);
+    (0..10)
+        .map(|check| format!("{base}{check}"))
+        .find(|candidate| essor::domain::identifiers::Siret::parse(candidate).is_ok())
+        .expect("one of ten check digits satisfies Luhn")
 }
 
 /// A minimal PDF: enough for the type to be read from its first bytes.

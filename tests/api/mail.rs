@@ -193,9 +193,10 @@ async fn a_rolled_back_transition_sends_nothing_and_a_committed_one_sends_once(a
 async fn every_event_reaches_its_recipients_through_the_worker(app: TestApp) {
     let events = essor::notify::sample_events();
     let queued = queue(&app, events).await;
-    // submitted: 2, changes, ineligible, review, reviewer, accepted, rejected: 6, withdrawn: 2.
-    assert_eq!(queued, 10);
-    let sent = app.wait_for_mails(10).await;
+    // submitted: 2, changes, ineligible, review, reviewer, accepted, rejected: 6, withdrawn: 2,
+    // reviewer recused: 1 (staff), reviews complete: 1 (staff).
+    assert_eq!(queued, 12);
+    let sent = app.wait_for_mails(12).await;
     let rows = wait_rows(&app, Duration::from_secs(5), "all sent", |r| {
         all_status(r, "sent")
     })
@@ -218,6 +219,8 @@ async fn every_event_reaches_its_recipients_through_the_worker(app: TestApp) {
         &["ess@lillemetropole.fr", "porteur@exemple.fr"],
     );
     expect("reviewer_assigned", &["expert@exemple.fr"]);
+    expect("reviewer_recused", &["ess@lillemetropole.fr"]);
+    expect("reviews_complete", &["ess@lillemetropole.fr"]);
     for e in [
         "changes_requested",
         "declared_ineligible",
@@ -1025,6 +1028,11 @@ async fn journey(app: &TestApp) -> BTreeSet<(String, String)> {
         format!("Dossier {a_ref} à évaluer – {title}"),
     ));
     app.review(&cast.reviewer, &asg[0], [4, 4, 4, 4, 4]).await;
+    // Its only reviewer submitted: every review is in, the agents are told.
+    expected.insert((
+        "ess@lillemetropole.fr".into(),
+        format!("Candidature {a_ref} : toutes les évaluations sont déposées"),
+    ));
     let decision = json!({"outcome": "accepted", "awarded_cents": 1_800_000, "motivation": "Projet retenu.",
                           "committee_date": "2026-11-02", "decision_reference": "DEL-2026-0001"});
     post(

@@ -15,6 +15,7 @@ mod faults;
 mod foundation;
 mod mail;
 mod matrix;
+mod newcomer;
 mod openapi;
 mod outage;
 mod reviews;

@@ -342,6 +342,12 @@ const ROWS: &[Row] = &[
         [401, 403, 403, 200, 200, 200],
     ),
     row(
+        "GET",
+        "/api/v1/assignments/{id}",
+        UnderReview,
+        [401, 403, 403, 200, 200, 200],
+    ),
+    row(
         "POST",
         "/api/v1/assignments/{id}/accept",
         UnderReview,

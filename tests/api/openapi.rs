@@ -38,3 +38,34 @@ async fn served_spec_is_the_committed_one(app: TestApp) {
     assert_eq!(served, committed());
     assert!(served["openapi"].as_str().unwrap().starts_with("3."));
 }
+
+/// A YAML 1.1 reader (PyYAML) takes an unquoted `2026-01-01` for a date and `no` for false:
+/// the committed document quotes every such scalar, so it reads the same as the JSON.
+#[test]
+fn openapi_yaml_quotes_every_yaml11_date_or_boolean() {
+    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/openapi.yaml"))
+        .expect("openapi.yaml at the repository root");
+    let mut unquoted = Vec::new();
+    for (n, line) in text.lines().enumerate() {
+        let mut rest = line.trim_start();
+        while let Some(r) = rest.strip_prefix("- ") {
+            rest = r.trim_start();
+        }
+        let value = match rest.split_once(": ") {
+            Some((_, v)) => v,
+            None => rest,
+        };
+        if essor::openapi::is_yaml11_special(value.trim()) {
+            unquoted.push(format!("{}: {line}", n + 1));
+        }
+    }
+    assert!(
+        unquoted.is_empty(),
+        "unquoted YAML 1.1 scalars:\n{}",
+        unquoted.join("\n")
+    );
+    assert!(
+        text.contains("example: '2025-03-01'"),
+        "the dates are there, quoted"
+    );
+}

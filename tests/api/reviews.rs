@@ -745,7 +745,7 @@ async fn assignments_say_whom_the_reviewer_would_judge(app: TestApp) {
         // Still pending: nothing declared yet, and yet the reviewer knows whom it is about.
         assert_eq!(item["status"], "pending");
         assert_eq!(item["organisation_name"], "Les Ateliers du Sart");
-        assert_eq!(item["siret"], "73282932000074");
+        assert_eq!(item["siret"], a["organisation"]["siret"]);
         assert_eq!(item["commune_insee"], "59009");
         assert_eq!(item["project_title"], "Recyclerie de quartier");
     }

@@ -740,7 +740,165 @@ async fn reset_and_invitation_links_set_a_password_on_a_page(app: TestApp) {
     app.token("expert@exemple.fr", new_password).await;
 }
 
+/// One application per SIRET and call: an edit page that gives a draft the SIRET of another
+/// application to the call comes back with the typed values and the 409's message beside
+/// the SIRET field (and in the summary), and changes nothing.
+async fn a_second_application_of_one_siret_is_refused_beside_the_field(app: TestApp) {
+    let staff = app.account(Role::Staff, "agent@lillemetropole.fr").await;
+    let applicant = app.account(Role::Applicant, "porteur@exemple.fr").await;
+    let call = app.published_call(&staff.token, json!({})).await;
+    let call_id = call["id"].as_str().unwrap();
+    let mut body = sample_application();
+    body["organisation"]["siret"] = json!(crate::helpers::SAMPLE_SIRET);
+    let first = app
+        .draft_application(&applicant.token, call_id, &body)
+        .await;
+    let second = app
+        .draft_application(&applicant.token, call_id, &sample_application())
+        .await;
+    let id = second["id"].as_str().unwrap();
+    let mut jar = sign_in(&app, "porteur@exemple.fr").await;
+    let path = format!("/candidatures/{id}/modifier/structure");
+    let page = get(&app, &mut jar, &path).await.text().await.unwrap();
+    let csrf = hidden_csrf(&page);
+    let resp = post(
+        &app,
+        &mut jar,
+        &path,
+        &[
+            ("_csrf", &csrf),
+            ("version", "1"),
+            ("name", "Les Ateliers du Sart"),
+            ("legal_form", "association"),
+            ("siret", "732 829 320 00074"),
+            ("rna", "W595012345"),
+            ("created_on", "2025-03-01"),
+            ("address", "12 rue de Lannoy"),
+            ("postal_code", "59650"),
+            ("commune", "59009"),
+            ("employees", "2"),
+            ("esus", "none"),
+            ("rcs_ess_mention", "non"),
+            ("in_insolvency_proceedings", "non"),
+        ],
+    )
+    .await;
+    assert_eq!(resp.status(), 422);
+    let html = resp.text().await.unwrap();
+    let reference = first["reference"].as_str().unwrap();
+    assert!(html.contains(reference), "the first's reference is named");
+    assert!(html.contains("id=\"siret-error\""), "{html}");
+    assert!(
+        html.contains("value=\"732 829 320 00074\""),
+        "typed values kept"
+    );
+    let now: serde_json::Value = app
+        .get_as(&applicant.token, &format!("/api/v1/applications/{id}"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(now["version"], 1);
+}
+
+/// The same through the three steps of a new application: the last step's 409 comes back as
+/// the organisation's step, the SIRET typed there, the message beside it.
+async fn a_new_application_of_a_taken_siret_returns_to_the_organisation_step(app: TestApp) {
+    let staff = app.account(Role::Staff, "agent@lillemetropole.fr").await;
+    let applicant = app.account(Role::Applicant, "porteur@exemple.fr").await;
+    let call = app.published_call(&staff.token, json!({})).await;
+    let call_id = call["id"].as_str().unwrap();
+    let mut body = sample_application();
+    body["organisation"]["siret"] = json!(crate::helpers::SAMPLE_SIRET);
+    let first = app
+        .draft_application(&applicant.token, call_id, &body)
+        .await;
+    let mut jar = sign_in(&app, "porteur@exemple.fr").await;
+    let base = format!("/appels/{call_id}/candidater");
+    let page = get(&app, &mut jar, &format!("{base}/structure"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    let csrf = hidden_csrf(&page);
+    let steps: [(&str, Vec<(&str, &str)>); 3] = [
+        (
+            "structure",
+            vec![
+                ("name", "Les Ateliers du Sart"),
+                ("legal_form", "association"),
+                ("siret", "732 829 320 00074"),
+                ("rna", "W595012345"),
+                ("created_on", "01/03/2025"),
+                ("address", "12 rue de Lannoy"),
+                ("postal_code", "59650"),
+                ("commune", "59009"),
+                ("employees", "2"),
+                ("esus", "none"),
+                ("rcs_ess_mention", "non"),
+                ("in_insolvency_proceedings", "non"),
+            ],
+        ),
+        (
+            "projet",
+            vec![
+                ("title", "Recyclerie de quartier"),
+                ("summary", "Collecte, réparation et revente."),
+                ("stage", "startup"),
+                ("activity_commune", "59009"),
+                ("total_budget", "90 000"),
+                ("requested", "20 000"),
+                ("starts_on", "15/01/2027"),
+                ("jobs_created", "2"),
+            ],
+        ),
+        (
+            "criteres",
+            vec![
+                ("purpose_beyond_profit", "oui"),
+                ("democratic_governance", "oui"),
+                ("governance_description", "Une personne, une voix."),
+                ("reinvested_profit_pct", "100"),
+                ("impartible_reserves", "oui"),
+                ("no_capital_amortization", "oui"),
+                ("social_utility", "social_link"),
+                ("social_utility_statement", "Lien social."),
+            ],
+        ),
+    ];
+    let mut last = None;
+    for (slug, fields) in steps {
+        let mut form = vec![("_csrf", csrf.as_str())];
+        form.extend(fields);
+        let resp = post(&app, &mut jar, &format!("{base}/{slug}"), &form).await;
+        if slug != "criteres" {
+            assert_eq!(resp.status(), 303, "{slug}: {}", resp.text().await.unwrap());
+        } else {
+            last = Some(resp);
+        }
+    }
+    let resp = last.unwrap();
+    assert_eq!(resp.status(), 409);
+    let html = resp.text().await.unwrap();
+    assert!(
+        html.contains(first["reference"].as_str().unwrap()),
+        "{html}"
+    );
+    assert!(html.contains("id=\"siret-error\""), "{html}");
+    assert!(html.contains("value=\"73282932000074\""), "{html}");
+    // The form posts to the organisation's step (the template escapes the slashes).
+    assert!(
+        html.contains(&format!(
+            "action=\"{}&#x2f;structure\"",
+            base.replace('/', "&#x2f;")
+        )),
+        "{html}"
+    );
+}
+
 crate::both_backends!(
+    a_new_application_of_a_taken_siret_returns_to_the_organisation_step,
+    a_second_application_of_one_siret_is_refused_beside_the_field,
     registration_page_tells_a_stranger_nothing,
     a_form_with_a_hidden_character_is_refused_on_a_page,
     reset_and_invitation_links_set_a_password_on_a_page,

@@ -36,10 +36,22 @@ async fn under_review(app: &TestApp, reviewers: &[&Account]) -> (String, Vec<Str
             json!({"title": "Entreprendre autrement 2027"}),
         )
         .await;
+    // The sample structure's own SIRET, which the pages are checked to show.
+    let mut body = crate::helpers::sample_application();
+    body["organisation"]["siret"] = json!(crate::helpers::SAMPLE_SIRET);
     let a = app
-        .submitted_application(&applicant.token, call["id"].as_str().unwrap())
+        .draft_application(&applicant.token, call["id"].as_str().unwrap(), &body)
         .await;
     let id = a["id"].as_str().unwrap().to_owned();
+    app.attach_required(&applicant.token, &id).await;
+    let resp = app
+        .post_json(
+            Some(&applicant.token),
+            &format!("/api/v1/applications/{id}/submit"),
+            &json!({}),
+        )
+        .await;
+    assert_eq!(resp.status(), 200, "submit");
     let asg = app.start_review(&staff.token, &id, reviewers).await;
     (id, asg)
 }
