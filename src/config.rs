@@ -65,6 +65,10 @@ pub struct Settings {
     pub authority: AuthoritySettings,
     #[serde(default)]
     pub web: WebSettings,
+    /// How long personal data are kept (RGPD; `domain::retention`, README « Données
+    /// personnelles »).
+    #[serde(default)]
+    pub retention: crate::domain::retention::RetentionPolicy,
 }
 
 fn default_env() -> Environment {
@@ -337,6 +341,7 @@ impl Settings {
         let invalid = |msg: String| Err(ConfigError::Invalid(msg));
         crate::db::DatabaseKind::from_url(&self.database.url)
             .map_err(|e| ConfigError::Invalid(format!("DATABASE_URL: {e}")))?;
+        self.retention.validate().map_err(ConfigError::Invalid)?;
         if self.database.pool_size == 0 {
             return invalid("database.pool_size must be at least 1".into());
         }

@@ -564,7 +564,7 @@ fn event(
         id: Uuid::now_v7().to_string(),
         application_id: Some(application_id.to_owned()),
         call_id: None,
-        actor_id: actor.to_owned(),
+        actor_id: Some(actor.to_owned()),
         action: action.to_owned(),
         from_state: from.map(|s| s.as_str().to_owned()),
         to_state: to.map(|s| s.as_str().to_owned()),

@@ -12,6 +12,7 @@ diesel::table! {
         active -> Bool,
         generation -> Integer,
         email_verified_at -> Nullable<Timestamp>,
+        erased_at -> Nullable<Timestamp>,
     }
 }
 
@@ -91,6 +92,8 @@ diesel::table! {
         updated_at -> Timestamp,
         submitted_at -> Nullable<Timestamp>,
         decided_at -> Nullable<Timestamp>,
+        purge_warned_at -> Nullable<Timestamp>,
+        minimised_at -> Nullable<Timestamp>,
     }
 }
 
@@ -135,7 +138,7 @@ diesel::table! {
         id -> Text,
         application_id -> Nullable<Text>,
         call_id -> Nullable<Text>,
-        actor_id -> Text,
+        actor_id -> Nullable<Text>,
         action -> Text,
         from_state -> Nullable<Text>,
         to_state -> Nullable<Text>,
@@ -206,6 +209,7 @@ diesel::table! {
         created_at -> Timestamp,
         updated_at -> Timestamp,
         sent_at -> Nullable<Timestamp>,
+        body_purged_at -> Nullable<Timestamp>,
     }
 }
 
@@ -223,3 +227,12 @@ diesel::table! {
 
 diesel::joinable!(web_sessions -> users (user_id));
 diesel::allow_tables_to_appear_in_same_query!(users, web_sessions);
+
+diesel::table! {
+    job_leases (name) {
+        name -> Text,
+        holder -> Nullable<Text>,
+        lease_until -> Nullable<Timestamp>,
+        last_run_at -> Nullable<Timestamp>,
+    }
+}

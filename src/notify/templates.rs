@@ -33,6 +33,8 @@ pub enum MailKind {
     PasswordReset,
     /// … an invitation to set one's password (staff, reviewers, admins).
     Invitation,
+    /// A draft never submitted will be deleted (retention, issue 20).
+    DraftExpiring,
 }
 
 impl MailKind {
@@ -58,7 +60,7 @@ impl MailKind {
         Self::WithdrawnStaff,
     ];
 
-    pub const ALL: [MailKind; 14] = [
+    pub const ALL: [MailKind; 15] = [
         Self::SubmittedApplicant,
         Self::SubmittedStaff,
         Self::ChangesRequested,
@@ -73,6 +75,7 @@ impl MailKind {
         Self::AccountExists,
         Self::PasswordReset,
         Self::Invitation,
+        Self::DraftExpiring,
     ];
 
     /// The stem of the template files.
@@ -92,6 +95,7 @@ impl MailKind {
             Self::AccountExists => "account_exists",
             Self::PasswordReset => "account_password_reset",
             Self::Invitation => "account_invitation",
+            Self::DraftExpiring => "draft_expiring",
         }
     }
 }
@@ -152,6 +156,9 @@ pub const EMBEDDED: &[(&str, &str)] = embedded!(
     "account_invitation.subject.txt",
     "account_invitation.txt",
     "account_invitation.html",
+    "draft_expiring.subject.txt",
+    "draft_expiring.txt",
+    "draft_expiring.html",
 );
 
 /// A mail rendered from its templates.

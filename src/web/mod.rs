@@ -2,6 +2,7 @@
 //! the JSON API. Handlers are grouped by area; none holds a rule: each parses a form, calls a
 //! service, and renders a template or redirects.
 
+pub mod account;
 pub mod applicant;
 pub mod assets;
 pub mod forms;
@@ -33,6 +34,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/static/{file}", web::get().to(assets::serve));
     public::configure(cfg);
     applicant::configure(cfg);
+    account::configure(cfg);
 }
 
 /// What every page handler knows of its request: the session (if any) and the CSRF token its

@@ -46,6 +46,9 @@ pub const EMBEDDED: &[(&str, &str)] = embedded!(
     "receipt.html",
     "application.html",
     "withdraw.html",
+    "account.html",
+    "account_delete.html",
+    "account_deleted.html",
 );
 
 pub struct Pages {
@@ -123,6 +126,7 @@ impl Pages {
             theme => url("theme.css"),
             js => url("essor.js"),
             max_upload_mb => settings.uploads.max_bytes.div_ceil(1024 * 1024),
+            retention => crate::web::ser(&settings.retention),
         };
         Ok(Self {
             env,
