@@ -57,7 +57,9 @@ impl Default for RetentionPolicy {
 pub enum DraftFate {
     Keep,
     /// Mail its owner: it will be deleted on or after this instant.
-    Warn { deleted_after: NaiveDateTime },
+    Warn {
+        deleted_after: NaiveDateTime,
+    },
     Delete,
 }
 
@@ -89,10 +91,14 @@ impl RetentionPolicy {
             return Err("retention.appeal_months must be at least 2 (the period of appeal)".into());
         }
         if self.mail_body_days == 0 || self.mail_file_days == 0 {
-            return Err("retention.mail_body_days and retention.mail_file_days must be at least 1".into());
+            return Err(
+                "retention.mail_body_days and retention.mail_file_days must be at least 1".into(),
+            );
         }
         if self.run_every_hours == 0 || self.lease_minutes == 0 {
-            return Err("retention.run_every_hours and retention.lease_minutes must be at least 1".into());
+            return Err(
+                "retention.run_every_hours and retention.lease_minutes must be at least 1".into(),
+            );
         }
         Ok(())
     }
@@ -225,11 +231,7 @@ mod tests {
                 expires,
                 DraftFate::Delete,
             ),
-            (
-                Some(expires - Duration::days(10)),
-                expires,
-                DraftFate::Keep,
-            ),
+            (Some(expires - Duration::days(10)), expires, DraftFate::Keep),
             (
                 Some(expires - Duration::days(10)),
                 expires + Duration::days(20),
@@ -270,7 +272,11 @@ mod tests {
             (S::Submitted, at(2030, 1, 1), false),
         ];
         for (state, now, expected) in cases {
-            assert_eq!(p.minimise_now(state, notice, now), expected, "{state:?} {now}");
+            assert_eq!(
+                p.minimise_now(state, notice, now),
+                expected,
+                "{state:?} {now}"
+            );
         }
     }
 

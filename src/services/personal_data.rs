@@ -19,13 +19,13 @@ use uuid::Uuid;
 
 use crate::auth::CurrentUser;
 use crate::auth::throttle::{self, Limit};
+use crate::db::DbConnection;
 use crate::db::audit::{self, AuditRow};
 use crate::db::schema::{
-    account_tokens, application_documents, applications, assignments, audit_events, calls,
-    outbox, reviews, throttle_events, users, web_sessions,
+    account_tokens, application_documents, applications, assignments, audit_events, calls, outbox,
+    reviews, throttle_events, users, web_sessions,
 };
 use crate::db::users::{self as user_rows, NO_PASSWORD};
-use crate::db::DbConnection;
 use crate::domain::account::{Role, check_full_name};
 use crate::domain::application_state::ApplicationState;
 use crate::domain::retention::{ERASED_NAME, ErasureOfApplication, erased_email, erasure_of};
@@ -247,14 +247,16 @@ fn held_applications(
             ))
             .load::<(String, String, String, String, i64, NaiveDateTime)>(conn)?
             .into_iter()
-            .map(|(id, kind, filename, content_type, size_bytes, at)| HeldDocument {
-                id,
-                kind,
-                filename,
-                content_type,
-                size_bytes,
-                uploaded_at: utc(at),
-            })
+            .map(
+                |(id, kind, filename, content_type, size_bytes, at)| HeldDocument {
+                    id,
+                    kind,
+                    filename,
+                    content_type,
+                    size_bytes,
+                    uploaded_at: utc(at),
+                },
+            )
             .collect();
         out.push(HeldApplication {
             body: serde_json::from_str(&body).unwrap_or(Value::Null),
@@ -461,8 +463,8 @@ pub async fn rename(
     user: &CurrentUser,
     full_name: &str,
 ) -> Result<User, ServiceError> {
-    let name = check_full_name(full_name)
-        .map_err(|m| ServiceError::invalid_field("full_name", m))?;
+    let name =
+        check_full_name(full_name).map_err(|m| ServiceError::invalid_field("full_name", m))?;
     let id = user.id.clone();
     let now = state.clock.now();
     state
@@ -472,7 +474,13 @@ pub async fn rename(
                 .set(users::full_name.eq(&name))
                 .execute(conn)?;
             // The names themselves stay out of the trail (it is kept longer than they are).
-            audit_account(conn, &id, "name_changed", serde_json::json!({"user_id": id}), now)?;
+            audit_account(
+                conn,
+                &id,
+                "name_changed",
+                serde_json::json!({"user_id": id}),
+                now,
+            )?;
             user_rows::find(conn, &id)?
                 .ok_or_else(|| ServiceError::not_found("Ce compte n'existe pas."))?
                 .try_into()
@@ -511,15 +519,16 @@ pub async fn erase(
         .await?;
     let ok = state
         .passwords
-        .verify(password, row.has_password().then(|| row.password_hash.clone()))
+        .verify(
+            password,
+            row.has_password().then(|| row.password_hash.clone()),
+        )
         .await?;
     if !ok {
         let email = row.email.clone();
         state
             .db
-            .transaction(move |conn| {
-                throttle::record(conn, &per_account, &email, crate::db::now())
-            })
+            .transaction(move |conn| throttle::record(conn, &per_account, &email, crate::db::now()))
             .await?;
         return Err(ServiceError::invalid_field(
             "password",
@@ -625,6 +634,23 @@ fn erase_in(
             .filter(outbox::recipient.eq(&row.email))
             .filter(outbox::status.eq_any(["pending", "failed"])),
     )
+    .execute(conn)?;
+    // The mails about the account's applications (to the team) name it: their bodies go
+    // too, once delivered or given up (one still to send is sent, then purged by the job).
+    let kept_ids: Vec<String> = applications::table
+        .filter(applications::applicant_id.eq(id))
+        .select(applications::id)
+        .load(conn)?;
+    diesel::update(
+        outbox::table
+            .filter(outbox::application_id.eq_any(&kept_ids))
+            .filter(outbox::status.eq_any(["sent", "dead"])),
+    )
+    .set((
+        outbox::body_text.eq(""),
+        outbox::body_html.eq(""),
+        outbox::body_purged_at.eq(now),
+    ))
     .execute(conn)?;
     let erased = erased_email(id);
     diesel::update(outbox::table.filter(outbox::recipient.eq(&row.email)))

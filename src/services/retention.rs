@@ -244,8 +244,7 @@ impl RetentionJob {
         self.db
             .transaction(move |conn| {
                 // Only drafts already within the notice of their end can be due.
-                let horizon = now
-                    - Duration::days(policy.draft_days.into())
+                let horizon = now - Duration::days(policy.draft_days.into())
                     + Duration::days(policy.draft_warning_days.into());
                 #[allow(clippy::type_complexity)]
                 let candidates: Vec<(
@@ -358,10 +357,7 @@ pub fn purge_mail_bodies(
 }
 
 /// Removes the `.eml` copies written before `cutoff` (their modification time).
-fn remove_mail_files(
-    dir: &std::path::Path,
-    cutoff: NaiveDateTime,
-) -> Result<usize, ServiceError> {
+fn remove_mail_files(dir: &std::path::Path, cutoff: NaiveDateTime) -> Result<usize, ServiceError> {
     let entries = match std::fs::read_dir(dir) {
         Ok(e) => e,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(0),
@@ -386,7 +382,9 @@ fn remove_mail_files(
         if old {
             match std::fs::remove_file(&path) {
                 Ok(()) => removed += 1,
-                Err(e) => tracing::warn!(error = %e, path = %path.display(), "cannot remove mail file"),
+                Err(e) => {
+                    tracing::warn!(error = %e, path = %path.display(), "cannot remove mail file")
+                }
             }
         }
     }

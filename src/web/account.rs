@@ -45,11 +45,8 @@ async fn rename(ctx: PageCtx, body: web::Bytes) -> Result<HttpResponse, WebError
     match personal_data::rename(&ctx.state, &user, form.get("full_name")).await {
         Ok(_) => Ok(see_other("/compte?modifie=1")),
         Err(e) => {
-            let errors = Errors::from_service(
-                e,
-                |p| (p == "full_name").then(|| p.to_owned()),
-                "full_name",
-            )?;
+            let errors =
+                Errors::from_service(e, |p| (p == "full_name").then(|| p.to_owned()), "full_name")?;
             let account = accounts::get(&ctx.state, user.id).await?;
             ctx.render_status(
                 StatusCode::UNPROCESSABLE_ENTITY,

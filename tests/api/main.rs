@@ -17,5 +17,6 @@ mod matrix;
 mod openapi;
 mod outage;
 mod reviews;
+mod rgpd;
 mod runner;
 mod seed;

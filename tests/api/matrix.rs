@@ -140,6 +140,26 @@ const ROWS: &[Row] = &[
         [200, 200, 200, 200, 200, 200],
     ),
     row("GET", "/api/v1/me", Shared, [401, 200, 200, 200, 200, 200]),
+    row(
+        "GET",
+        "/api/v1/me/data",
+        Shared,
+        [401, 200, 200, 200, 200, 200],
+    ),
+    // An empty name and a wrong password: 422 shows the route let the caller in without
+    // renaming or erasing the cast.
+    row(
+        "PATCH",
+        "/api/v1/me",
+        Shared,
+        [401, 422, 422, 422, 422, 422],
+    ),
+    row(
+        "DELETE",
+        "/api/v1/me",
+        Shared,
+        [401, 422, 422, 422, 422, 422],
+    ),
     // With a wrong current password (a right one would end the cast's tokens): 422 shows the
     // route let the caller in.
     row(
@@ -391,6 +411,8 @@ fn body_for(method: &str, path: &str, cast: &Cast, ids: &Ids) -> Option<Value> {
             "email": format!("matrice-invite{n}@exemple.fr"), "full_name": "Matrice", "role": "reviewer"
         })),
         ("PATCH", "/api/v1/users/{id}") => Some(json!({"role": "reviewer"})),
+        ("PATCH", "/api/v1/me") => Some(json!({"full_name": "  "})),
+        ("DELETE", "/api/v1/me") => Some(json!({"password": "pas le bon mot de passe"})),
         ("POST", "/api/v1/auth/register") => Some(json!({
             "email": format!("matrice{n}@exemple.fr"), "password": PASSWORD, "full_name": "Matrice"
         })),

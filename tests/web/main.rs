@@ -9,6 +9,7 @@
 #[path = "../api/helpers.rs"]
 mod helpers;
 
+mod account;
 mod browser;
 mod http;
 mod journey;
