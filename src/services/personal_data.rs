@@ -508,12 +508,13 @@ pub async fn erase(
     let per_account = Limit::account_failures(&state.settings.auth);
     let user_id = user.id.clone();
     let limit = per_account;
+    let now = state.clock.now();
     let row = state
         .db
         .run(move |conn| {
             let row = user_rows::find(conn, &user_id)?
                 .ok_or_else(|| ServiceError::not_found("Ce compte n'existe pas."))?;
-            throttle::check(conn, &limit, &row.email, crate::db::now())?;
+            throttle::check(conn, &limit, &row.email, now)?;
             Ok(row)
         })
         .await?;
@@ -528,14 +529,13 @@ pub async fn erase(
         let email = row.email.clone();
         state
             .db
-            .transaction(move |conn| throttle::record(conn, &per_account, &email, crate::db::now()))
+            .transaction(move |conn| throttle::record(conn, &per_account, &email, now))
             .await?;
         return Err(ServiceError::invalid_field(
             "password",
             "le mot de passe est incorrect",
         ));
     }
-    let now = state.clock.now();
     let id = user.id.clone();
     state
         .db
