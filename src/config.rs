@@ -577,6 +577,11 @@ mod tests {
         assert_eq!(s.uploads.max_bytes, 10_485_760);
         assert_eq!(s.mail.max_attempts, 10);
         assert!(s.server.cors_origins.is_empty());
+        // The file's [retention] section says what the code's defaults say.
+        assert_eq!(
+            s.retention,
+            crate::domain::retention::RetentionPolicy::default()
+        );
     }
 
     #[test]
@@ -622,6 +627,14 @@ mod tests {
             ),
             (&[("APP__MAIL__LEASE_SECONDS", "30")], "lease_seconds"),
             (&[("APP__MAIL__BATCH_SIZE", "0")], "batch_size"),
+            (
+                &[("APP__RETENTION__DRAFT_WARNING_DAYS", "400")],
+                "retention.draft_warning_days",
+            ),
+            (
+                &[("APP__RETENTION__APPEAL_MONTHS", "1")],
+                "retention.appeal_months",
+            ),
             (
                 &[
                     ("APP__MAIL__TRANSPORT", "smtp"),
