@@ -276,7 +276,13 @@ impl RetentionJob {
                 for (id, reference, title, updated, warned_at, email, name, call_title) in
                     candidates
                 {
-                    match policy.draft_fate(updated, warned_at, now) {
+                    // A document added is a change too (it does not touch `updated_at`).
+                    let uploaded: Option<NaiveDateTime> = application_documents::table
+                        .filter(application_documents::application_id.eq(&id))
+                        .select(diesel::dsl::max(application_documents::uploaded_at))
+                        .first(conn)?;
+                    let last_change = uploaded.map_or(updated, |u| u.max(updated));
+                    match policy.draft_fate(last_change, warned_at, now) {
                         DraftFate::Keep => {}
                         DraftFate::Delete => doomed.push(id),
                         DraftFate::Warn { deleted_after } => {

@@ -170,6 +170,11 @@ async fn each_purge_comes_when_the_clock_reaches_it(app: TestApp) {
             .status(),
         201
     );
+    // Another draft, to which a document will be added later (a change).
+    let worked_on = app
+        .draft_application(&cast.applicant.token, call_id, &sample_application())
+        .await;
+    let worked_on_id = worked_on["id"].as_str().unwrap().to_owned();
     // An application declared ineligible (unsuccessful), and one still submitted.
     let ineligible = app
         .submitted_application(&cast.other_applicant.token, call_id)
@@ -313,6 +318,12 @@ async fn each_purge_comes_when_the_clock_reaches_it(app: TestApp) {
         1,
         "drafts are not minimised"
     );
+    assert_eq!(
+        app.upload(&cast.applicant.token, &worked_on_id, "rib", PDF, "rib.pdf")
+            .await
+            .status(),
+        201
+    );
 
     // Day 336: the draft's owner is warned (30 days before its 365th day).
     app.clock.advance(Duration::days(136));
@@ -360,6 +371,8 @@ async fn each_purge_comes_when_the_clock_reaches_it(app: TestApp) {
         404
     );
     assert_eq!(documents_of(&app, &draft_id).await, 0);
+    // The draft worked on at day 200 stays (its year starts again from the upload).
+    assert_eq!(documents_of(&app, &worked_on_id).await, 1);
     assert_eq!(
         sql_count(
             &app,
