@@ -3,11 +3,13 @@
 //! service, and renders a template or redirects.
 
 pub mod account;
+pub mod admin;
 pub mod applicant;
 pub mod assets;
 pub mod forms;
 pub mod pages;
 pub mod public;
+pub mod reviewer;
 
 use actix_web::body::{BoxBody, MessageBody};
 use actix_web::cookie::{Cookie, SameSite};
@@ -35,6 +37,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     public::configure(cfg);
     applicant::configure(cfg);
     account::configure(cfg);
+    reviewer::configure(cfg);
+    admin::configure(cfg);
 }
 
 /// What every page handler knows of its request: the session (if any) and the CSRF token its

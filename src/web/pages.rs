@@ -49,6 +49,10 @@ pub const EMBEDDED: &[(&str, &str)] = embedded!(
     "account.html",
     "account_delete.html",
     "account_deleted.html",
+    "reviewer_list.html",
+    "reviewer_assignment.html",
+    "reviewer_confirm.html",
+    "admin_accounts.html",
 );
 
 pub struct Pages {

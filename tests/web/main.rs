@@ -13,3 +13,4 @@ mod account;
 mod browser;
 mod http;
 mod journey;
+mod reviewer;
