@@ -65,6 +65,10 @@ pub struct Settings {
     pub authority: AuthoritySettings,
     #[serde(default)]
     pub web: WebSettings,
+    /// How long personal data are kept (RGPD; `domain::retention`, README « Données
+    /// personnelles »).
+    #[serde(default)]
+    pub retention: crate::domain::retention::RetentionPolicy,
 }
 
 fn default_env() -> Environment {
@@ -348,6 +352,7 @@ impl Settings {
         let invalid = |msg: String| Err(ConfigError::Invalid(msg));
         crate::db::DatabaseKind::from_url(&self.database.url)
             .map_err(|e| ConfigError::Invalid(format!("DATABASE_URL: {e}")))?;
+        self.retention.validate().map_err(ConfigError::Invalid)?;
         if self.database.pool_size == 0 {
             return invalid("database.pool_size must be at least 1".into());
         }
@@ -583,6 +588,11 @@ mod tests {
         assert_eq!(s.uploads.max_bytes, 10_485_760);
         assert_eq!(s.mail.max_attempts, 10);
         assert!(s.server.cors_origins.is_empty());
+        // The file's [retention] section says what the code's defaults say.
+        assert_eq!(
+            s.retention,
+            crate::domain::retention::RetentionPolicy::default()
+        );
     }
 
     #[test]
@@ -628,6 +638,14 @@ mod tests {
             ),
             (&[("APP__MAIL__LEASE_SECONDS", "30")], "lease_seconds"),
             (&[("APP__MAIL__BATCH_SIZE", "0")], "batch_size"),
+            (
+                &[("APP__RETENTION__DRAFT_WARNING_DAYS", "400")],
+                "retention.draft_warning_days",
+            ),
+            (
+                &[("APP__RETENTION__APPEAL_MONTHS", "1")],
+                "retention.appeal_months",
+            ),
             (
                 &[
                     ("APP__MAIL__TRANSPORT", "smtp"),

@@ -128,7 +128,16 @@ impl Application {
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let stop = self.worker.stopper();
         let worker = tokio::spawn(self.worker.run());
+        // The daily retention job (RGPD): every instance ticks, one at a time runs it.
+        let retention = self.state.settings.retention.job_enabled.then(|| {
+            tokio::spawn(
+                crate::services::retention::RetentionJob::from_state(&self.state).run_forever(),
+            )
+        });
         let result = self.server.await;
+        if let Some(job) = retention {
+            job.abort();
+        }
         stop.stop();
         if let Err(e) = worker.await {
             tracing::error!(error = %e, "mail delivery worker failed");

@@ -1,7 +1,7 @@
 //! The caller's own account, and account management for admins (DESIGN.md §5, §14). Staff,
 //! reviewers and admins are invited: no route takes a password chosen for someone else.
 
-use actix_web::{HttpRequest, HttpResponse, get, patch, post, web};
+use actix_web::{HttpRequest, HttpResponse, delete, get, patch, post, web};
 use serde::Deserialize;
 use serde_json::Value;
 use utoipa::{IntoParams, ToSchema};
@@ -12,6 +12,7 @@ use crate::domain::account::Role;
 use crate::error::{AppError, Problem};
 use crate::input::{Page, PageParams, from_json};
 use crate::services::accounts::{self, AccountUpdate, Invitation, User};
+use crate::services::personal_data::{self, PersonalData};
 use crate::state::AppState;
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -60,6 +61,104 @@ pub struct UserFilter {
 #[get("/me")]
 pub async fn me(user: CurrentUser, state: web::Data<AppState>) -> Result<HttpResponse, AppError> {
     Ok(HttpResponse::Ok().json(accounts::get(&state, user.id).await?))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateMeRequest {
+    /// One's name as it appears to the agents and in the mails.
+    #[schema(example = "Jeanne Dupont")]
+    pub full_name: String,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DeleteMeRequest {
+    /// The account's password, to confirm.
+    pub password: String,
+}
+
+/// Everything essor holds about the caller (RGPD art. 15 and 20), as JSON: the account, the
+/// applications with their documents' list, assignments and reviews, mails, sessions and the
+/// events of the audit trail done by or about the caller. Nothing about anyone else.
+#[utoipa::path(
+    tag = "users",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The caller's data, as a download.", body = PersonalData,
+         headers(("Content-Disposition" = String, description = "attachment; filename=\"mes-donnees-essor.json\""))),
+        (status = 401, description = "Missing, invalid or expired token.", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/me/data")]
+pub async fn my_data(
+    user: CurrentUser,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, AppError> {
+    let data = personal_data::export(&state, &user).await?;
+    Ok(HttpResponse::Ok()
+        .insert_header((
+            "content-disposition",
+            "attachment; filename=\"mes-donnees-essor.json\"",
+        ))
+        .insert_header(("cache-control", "no-store"))
+        .json(data))
+}
+
+/// Correct one's name (RGPD art. 16).
+#[utoipa::path(
+    tag = "users",
+    security(("bearer" = [])),
+    request_body = UpdateMeRequest,
+    responses(
+        (status = 200, description = "The account as it now is.", body = User),
+        (status = 400, description = "Unreadable JSON.", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Missing, invalid or expired token.", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "The body is not JSON.", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "An empty or too long name.", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[patch("/me")]
+pub async fn update_me(
+    user: CurrentUser,
+    state: web::Data<AppState>,
+    body: web::Json<Value>,
+) -> Result<HttpResponse, AppError> {
+    let body: UpdateMeRequest = from_json(body.into_inner())?;
+    Ok(HttpResponse::Ok().json(personal_data::rename(&state, &user, &body.full_name).await?))
+}
+
+/// Delete one's account (RGPD art. 17), the password confirming it. What the law asks to
+/// keep is kept without the name (accepted applications and their decisions, the reviews
+/// behind them, the audit trail); the rest goes (drafts; documents and address of
+/// unsuccessful applications; sessions, links, mails). Refused while an application of the
+/// caller is being examined (submitted, changes requested, under review) or while the caller
+/// reviews one.
+#[utoipa::path(
+    tag = "users",
+    security(("bearer" = [])),
+    request_body = DeleteMeRequest,
+    responses(
+        (status = 204, description = "Erased: every token and session of the account stops working."),
+        (status = 400, description = "Unreadable JSON.", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Missing, invalid or expired token.", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "An application is being examined, the caller reviews one, or the caller is the last administrator; the message says which.", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "The body is not JSON.", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Wrong password.", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many wrong passwords on this account; see `Retry-After`.", body = Problem, content_type = "application/problem+json",
+         headers(("Retry-After" = u64, description = "Seconds to wait."))),
+    )
+)]
+#[delete("/me")]
+pub async fn delete_me(
+    req: HttpRequest,
+    user: CurrentUser,
+    state: web::Data<AppState>,
+    body: web::Json<Value>,
+) -> Result<HttpResponse, AppError> {
+    let body: DeleteMeRequest = from_json(body.into_inner())?;
+    personal_data::erase(&state, client_ip(&req), &user, body.password).await?;
+    Ok(HttpResponse::NoContent().finish())
 }
 
 /// Change one's password. Every token and session issued before, this one included, stops
@@ -171,7 +270,9 @@ pub async fn update_user(
     Ok(HttpResponse::Ok().json(updated))
 }
 
-/// List accounts, optionally by role (admins and staff; staff use it to pick reviewers).
+/// List accounts, optionally by role: admins see every account; staff see the team's
+/// (reviewers to assign, colleagues), never the applicants', whom they reach through their
+/// applications (`role=applicant` is for admins).
 #[utoipa::path(
     tag = "users",
     security(("bearer" = [])),
@@ -180,7 +281,7 @@ pub async fn update_user(
         (status = 200, description = "A page of accounts, oldest first.", body = Page<User>),
         (status = 400, description = "Invalid query parameter.", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "Missing, invalid or expired token.", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Only admins and staff list accounts.", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Only admins and staff list accounts; only admins list applicants.", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[get("/users")]

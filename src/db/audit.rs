@@ -12,7 +12,8 @@ pub struct AuditRow {
     pub id: String,
     pub application_id: Option<String>,
     pub call_id: Option<String>,
-    pub actor_id: String,
+    /// `None`: done by essor itself (the retention job), not by an account.
+    pub actor_id: Option<String>,
     pub action: String,
     pub from_state: Option<String>,
     pub to_state: Option<String>,
@@ -26,14 +27,15 @@ pub fn insert(conn: &mut DbConnection, row: &AuditRow) -> QueryResult<usize> {
         .execute(conn)
 }
 
-/// Events of an application, oldest first, with the actor's name and role.
+/// Events of an application, oldest first, with the actor's name and role (events without
+/// an actor are not an application's: the retention job writes them without one).
 pub fn for_application(
     conn: &mut DbConnection,
     application_id: &str,
 ) -> QueryResult<Vec<(AuditRow, String, String)>> {
     use crate::db::schema::users;
     audit_events::table
-        .inner_join(users::table.on(users::id.eq(audit_events::actor_id)))
+        .inner_join(users::table.on(audit_events::actor_id.eq(users::id.nullable())))
         .filter(audit_events::application_id.eq(application_id))
         .order((audit_events::at.asc(), audit_events::id.asc()))
         .select((AuditRow::as_select(), users::full_name, users::role))

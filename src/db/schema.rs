@@ -12,6 +12,7 @@ diesel::table! {
         active -> Bool,
         generation -> Integer,
         email_verified_at -> Nullable<Timestamp>,
+        erased_at -> Nullable<Timestamp>,
     }
 }
 
@@ -94,6 +95,8 @@ diesel::table! {
         org_key -> Nullable<Text>,
         search_text -> Nullable<Text>,
         commune_insee -> Nullable<Text>,
+        purge_warned_at -> Nullable<Timestamp>,
+        minimised_at -> Nullable<Timestamp>,
     }
 }
 
@@ -138,7 +141,7 @@ diesel::table! {
         id -> Text,
         application_id -> Nullable<Text>,
         call_id -> Nullable<Text>,
-        actor_id -> Text,
+        actor_id -> Nullable<Text>,
         action -> Text,
         from_state -> Nullable<Text>,
         to_state -> Nullable<Text>,
@@ -209,6 +212,7 @@ diesel::table! {
         created_at -> Timestamp,
         updated_at -> Timestamp,
         sent_at -> Nullable<Timestamp>,
+        body_purged_at -> Nullable<Timestamp>,
     }
 }
 
@@ -245,3 +249,12 @@ diesel::table! {
 
 diesel::joinable!(personal_tokens -> users (user_id));
 diesel::allow_tables_to_appear_in_same_query!(users, personal_tokens);
+
+diesel::table! {
+    job_leases (name) {
+        name -> Text,
+        holder -> Nullable<Text>,
+        lease_until -> Nullable<Timestamp>,
+        last_run_at -> Nullable<Timestamp>,
+    }
+}

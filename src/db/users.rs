@@ -18,6 +18,8 @@ pub struct UserRow {
     pub active: bool,
     pub generation: i32,
     pub email_verified_at: Option<NaiveDateTime>,
+    /// Erased at its owner's request (RGPD art. 17): the row stays, anonymised.
+    pub erased_at: Option<NaiveDateTime>,
 }
 
 /// What an invited account holds until its owner sets a password: not a PHC string, so no
@@ -75,9 +77,11 @@ pub fn find_many_with_role(
         .load(conn)
 }
 
+/// A page of accounts; `hide_role`: leave that role out (staff do not see applicants' accounts).
 pub fn list(
     conn: &mut DbConnection,
     role: Option<&str>,
+    hide_role: Option<&str>,
     offset: i64,
     limit: i64,
 ) -> QueryResult<(Vec<UserRow>, i64)> {
@@ -86,6 +90,10 @@ pub fn list(
     if let Some(role) = role {
         count = count.filter(users::role.eq(role.to_owned()));
         page = page.filter(users::role.eq(role.to_owned()));
+    }
+    if let Some(hidden) = hide_role {
+        count = count.filter(users::role.ne(hidden.to_owned()));
+        page = page.filter(users::role.ne(hidden.to_owned()));
     }
     let total = count.get_result(conn)?;
     let rows = page

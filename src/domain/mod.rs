@@ -15,6 +15,7 @@ pub mod identifiers;
 pub mod machine;
 pub mod money;
 pub mod outbox;
+pub mod retention;
 pub mod review;
 pub mod scoring;
 pub mod search;

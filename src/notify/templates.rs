@@ -37,6 +37,8 @@ pub enum MailKind {
     PasswordReset,
     /// … an invitation to set one's password (staff, reviewers, admins).
     Invitation,
+    /// A draft never submitted will be deleted (retention, issue 20).
+    DraftExpiring,
 }
 
 impl MailKind {
@@ -64,7 +66,7 @@ impl MailKind {
         Self::ReviewsComplete,
     ];
 
-    pub const ALL: [MailKind; 16] = [
+    pub const ALL: [MailKind; 17] = [
         Self::SubmittedApplicant,
         Self::SubmittedStaff,
         Self::ChangesRequested,
@@ -81,6 +83,7 @@ impl MailKind {
         Self::AccountExists,
         Self::PasswordReset,
         Self::Invitation,
+        Self::DraftExpiring,
     ];
 
     /// The stem of the template files.
@@ -102,6 +105,7 @@ impl MailKind {
             Self::AccountExists => "account_exists",
             Self::PasswordReset => "account_password_reset",
             Self::Invitation => "account_invitation",
+            Self::DraftExpiring => "draft_expiring",
         }
     }
 }
@@ -168,6 +172,9 @@ pub const EMBEDDED: &[(&str, &str)] = embedded!(
     "account_invitation.subject.txt",
     "account_invitation.txt",
     "account_invitation.html",
+    "draft_expiring.subject.txt",
+    "draft_expiring.txt",
+    "draft_expiring.html",
 );
 
 /// A mail rendered from its templates.

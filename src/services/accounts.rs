@@ -246,7 +246,7 @@ fn record_audit(
             id: Uuid::now_v7().to_string(),
             application_id: None,
             call_id: None,
-            actor_id: origin.actor_id.clone(),
+            actor_id: Some(origin.actor_id.clone()),
             action: format!("account.{action}"),
             from_state: from.map(|s| s.as_str().to_owned()),
             to_state: to.map(|s| s.as_str().to_owned()),
@@ -954,6 +954,12 @@ pub async fn update(
             };
             let mut row = users::find(conn, &id)?
                 .ok_or_else(|| ServiceError::not_found("Ce compte n'existe pas."))?;
+            if row.erased_at.is_some() {
+                return Err(ServiceError::conflict(
+                    "Ce compte a été supprimé à la demande de son titulaire : il ne peut plus \
+                     être réactivé ni changer de rôle.",
+                ));
+            }
             let reload = |conn: &mut DbConnection, id: &str| {
                 users::find(conn, id)?
                     .ok_or_else(|| ServiceError::not_found("Ce compte n'existe pas."))
@@ -1020,20 +1026,30 @@ pub async fn get(state: &AppState, id: String) -> Result<User, ServiceError> {
         .await
 }
 
-/// Accounts, oldest first (staff and admins).
+/// Admins list every account; staff list the accounts of the team (reviewers to assign,
+/// colleagues), never the applicants', whom they see only through their applications.
 pub async fn list(
     state: &AppState,
-    user: &CurrentUser,
+    caller: &CurrentUser,
     role: Option<Role>,
     paging: Paging,
 ) -> Result<Page<User>, ServiceError> {
-    user.require_staff()?;
+    caller.require(&[Role::Admin, Role::Staff])?;
+    let hide = (caller.role != Role::Admin).then_some(Role::Applicant.as_str());
+    if hide.is_some() && role == Some(Role::Applicant) {
+        return Err(ServiceError::Forbidden(
+            "Seuls les administrateurs listent les comptes des porteurs de projet : les agents \
+             les voient à travers leurs candidatures."
+                .into(),
+        ));
+    }
     state
         .db
         .run(move |conn| {
             let (rows, total) = users::list(
                 conn,
                 role.map(Role::as_str),
+                hide,
                 paging.offset(),
                 paging.limit(),
             )?;

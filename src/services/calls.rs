@@ -404,7 +404,7 @@ pub fn audit_call(
             id: Uuid::now_v7().to_string(),
             application_id: None,
             call_id: Some(call_id.to_owned()),
-            actor_id: actor.to_owned(),
+            actor_id: Some(actor.to_owned()),
             action: action.to_owned(),
             from_state: from.map(str::to_owned),
             to_state: to.map(str::to_owned),

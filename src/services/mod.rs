@@ -5,6 +5,8 @@ pub mod applications;
 pub mod calls;
 pub mod documents;
 pub mod outbox;
+pub mod personal_data;
+pub mod retention;
 pub mod reviews;
 pub mod runner;
 pub mod staff;

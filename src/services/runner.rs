@@ -63,7 +63,7 @@ pub fn change_state<S: MachineState>(
             id: Uuid::now_v7().to_string(),
             application_id: audit.application_id.map(str::to_owned),
             call_id: audit.call_id.map(str::to_owned),
-            actor_id: audit.actor_id.to_owned(),
+            actor_id: Some(audit.actor_id.to_owned()),
             action: audit.action.to_owned(),
             from_state: states_shown.then(|| change.from.name().to_owned()),
             to_state: states_shown.then(|| change.to.name().to_owned()),

@@ -112,7 +112,7 @@ fn record(
             id: Uuid::now_v7().to_string(),
             application_id: None,
             call_id: None,
-            actor_id: user_id.to_owned(),
+            actor_id: Some(user_id.to_owned()),
             action: format!("account.{action}"),
             from_state: None,
             to_state: None,

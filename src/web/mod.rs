@@ -2,6 +2,7 @@
 //! the JSON API. Handlers are grouped by area; none holds a rule: each parses a form, calls a
 //! service, and renders a template or redirects.
 
+pub mod account;
 pub mod admin;
 pub mod apidocs;
 pub mod applicant;
@@ -39,6 +40,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     public::configure(cfg);
     applicant::configure(cfg);
     staff::configure(cfg);
+    account::configure(cfg);
     reviewer::configure(cfg);
     admin::configure(cfg);
     tokens::configure(cfg);

@@ -50,6 +50,9 @@ pub const EMBEDDED: &[(&str, &str)] = embedded!(
     "staff_dashboard.html",
     "staff_applications.html",
     "staff_application.html",
+    "account.html",
+    "account_delete.html",
+    "account_deleted.html",
     "reviewer_list.html",
     "reviewer_assignment.html",
     "reviewer_confirm.html",
@@ -133,6 +136,7 @@ impl Pages {
             theme => url("theme.css"),
             js => url("essor.js"),
             max_upload_mb => settings.uploads.max_bytes.div_ceil(1024 * 1024),
+            retention => crate::web::ser(&settings.retention),
         };
         Ok(Self {
             env,

@@ -341,7 +341,34 @@ async fn no_route_takes_a_password_chosen_for_someone_else(app: TestApp) {
 
 async fn admins_and_staff_list_accounts_by_role(app: TestApp) {
     let cast = app.cast().await;
-    for token in [&cast.admin.token, &cast.staff.token] {
+    // Staff see applicants only through their applications (RGPD, issue 20).
+    let refused = assert_problem(
+        app.get_as(&cast.staff.token, "/api/v1/users?role=applicant")
+            .await,
+        403,
+    )
+    .await;
+    assert!(
+        refused["detail"]
+            .as_str()
+            .unwrap()
+            .contains("administrateurs")
+    );
+    let team: Value = app
+        .get_as(&cast.staff.token, "/api/v1/users")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(team["total"], 4, "{team}");
+    assert!(
+        team["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|u| u["role"] != "applicant")
+    );
+    for token in [&cast.admin.token] {
         let page: Value = app
             .get_as(token, "/api/v1/users?role=applicant")
             .await

@@ -19,6 +19,7 @@ mod newcomer;
 mod openapi;
 mod outage;
 mod reviews;
+mod rgpd;
 mod runner;
 mod search;
 mod seed;

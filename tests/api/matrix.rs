@@ -171,6 +171,26 @@ const ROWS: &[Row] = &[
         ApplicantToken,
         [401, 204, 404, 404, 404, 404],
     ),
+    row(
+        "GET",
+        "/api/v1/me/data",
+        Shared,
+        [401, 200, 200, 200, 200, 200],
+    ),
+    // An empty name and a wrong password: 422 shows the route let the caller in without
+    // renaming or erasing the cast.
+    row(
+        "PATCH",
+        "/api/v1/me",
+        Shared,
+        [401, 422, 422, 422, 422, 422],
+    ),
+    row(
+        "DELETE",
+        "/api/v1/me",
+        Shared,
+        [401, 422, 422, 422, 422, 422],
+    ),
     // With a wrong current password (a right one would end the cast's tokens): 422 shows the
     // route let the caller in.
     row(
@@ -472,6 +492,8 @@ fn body_for(method: &str, path: &str, cast: &Cast, ids: &Ids) -> Option<Value> {
         ("POST", "/api/v1/me/tokens") => Some(json!({
             "name": format!("Matrice {n}"), "scopes": ["read"], "expires_on": in_a_month()
         })),
+        ("PATCH", "/api/v1/me") => Some(json!({"full_name": "  "})),
+        ("DELETE", "/api/v1/me") => Some(json!({"password": "pas le bon mot de passe"})),
         ("POST", "/api/v1/auth/register") => Some(json!({
             "email": format!("matrice{n}@exemple.fr"), "password": PASSWORD, "full_name": "Matrice"
         })),

@@ -10,6 +10,7 @@
 mod helpers;
 
 mod apidocs;
+mod account;
 mod browser;
 mod http;
 mod journey;
