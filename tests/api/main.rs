@@ -16,6 +16,7 @@ mod mail;
 mod matrix;
 mod openapi;
 mod outage;
+mod ranking_outbox;
 mod reviews;
 mod runner;
 mod seed;
