@@ -5,8 +5,11 @@
 pub mod applicant;
 pub mod assets;
 pub mod forms;
+pub mod outbox;
 pub mod pages;
 pub mod public;
+pub mod staff_calls;
+pub mod staff_ranking;
 
 use actix_web::body::{BoxBody, MessageBody};
 use actix_web::cookie::{Cookie, SameSite};
@@ -33,6 +36,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/static/{file}", web::get().to(assets::serve));
     public::configure(cfg);
     applicant::configure(cfg);
+    staff_calls::configure(cfg);
+    staff_ranking::configure(cfg);
+    outbox::configure(cfg);
 }
 
 /// What every page handler knows of its request: the session (if any) and the CSRF token its

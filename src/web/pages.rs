@@ -46,6 +46,11 @@ pub const EMBEDDED: &[(&str, &str)] = embedded!(
     "receipt.html",
     "application.html",
     "withdraw.html",
+    "calls_form.html",
+    "calls_confirm.html",
+    "ranking.html",
+    "exports.html",
+    "outbox.html",
 );
 
 pub struct Pages {

@@ -10,5 +10,6 @@
 mod helpers;
 
 mod browser;
+mod decisions;
 mod http;
 mod journey;
