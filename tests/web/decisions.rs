@@ -266,6 +266,23 @@ async fn an_agent_runs_a_call_from_the_forms_to_the_export(app: TestApp) {
         c["reference"].as_str().unwrap().to_owned(),
     );
 
+    // Submissions freeze the rules: a new cap is refused at the top of the form, as typed.
+    b.goto(&format!("/gestion/appels/{call_id}/modifier")).await;
+    b.fill("max_award", "15 000").await;
+    b.press("Enregistrer les modifications").await;
+    assert!(b.title().await.starts_with("Erreur : "));
+    assert!(
+        b.text(".error-summary")
+            .await
+            .contains("Des candidatures ont déjà été déposées")
+    );
+    assert_eq!(b.value("max_award").await, "15 000");
+    b.visit("appel-regles-figees").await;
+    assert_eq!(
+        call_of(&app, &staff, &call_id).await["max_award_cents"],
+        2_000_000
+    );
+
     b.goto(&format!("/gestion/appels/{call_id}/classement"))
         .await;
     assert!(b.h1().await.starts_with("Classement et décisions"));
