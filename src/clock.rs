@@ -5,7 +5,8 @@
 
 use std::sync::{Arc, Mutex};
 
-use chrono::{DateTime, Duration, NaiveDateTime, SubsecRound, Utc};
+use chrono::{DateTime, Duration, NaiveDate, NaiveDateTime, SubsecRound, Utc};
+use chrono_tz::Europe::Paris;
 
 #[derive(Clone, Debug, Default)]
 pub struct Clock(Inner);
@@ -42,6 +43,11 @@ impl Clock {
         self.now_utc().naive_utc()
     }
 
+    /// Today in Lille: filing dates, reference years and committee dates follow Europe/Paris.
+    pub fn paris_today(&self) -> NaiveDate {
+        paris_date(self.now_utc())
+    }
+
     /// Moves a set clock to `at`. Returns false (and changes nothing) on the wall clock, which
     /// no one moves.
     pub fn move_to(&self, at: DateTime<Utc>) -> bool {
@@ -65,6 +71,11 @@ impl Clock {
     }
 }
 
+/// The date in Europe/Paris at the instant `at`.
+pub fn paris_date(at: DateTime<Utc>) -> NaiveDate {
+    at.with_timezone(&Paris).date_naive()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -84,5 +95,20 @@ mod tests {
         assert!(!wall.move_to(at));
         assert!(wall.now_utc() > at);
         assert!(wall.is_system() && !clock.is_system());
+    }
+
+    #[test]
+    fn today_is_the_date_in_paris() {
+        // 23:30 UTC on 31 December is already the new year in Paris (UTC+1 in winter).
+        let clock = Clock::set_at(Utc.with_ymd_and_hms(2025, 12, 31, 23, 30, 0).unwrap());
+        assert_eq!(
+            clock.paris_today(),
+            NaiveDate::from_ymd_opt(2026, 1, 1).unwrap()
+        );
+        clock.move_to(Utc.with_ymd_and_hms(2026, 6, 30, 21, 59, 0).unwrap());
+        assert_eq!(
+            clock.paris_today(),
+            NaiveDate::from_ymd_opt(2026, 6, 30).unwrap()
+        );
     }
 }

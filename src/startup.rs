@@ -78,14 +78,14 @@ impl Application {
         tracing::info!(address = %format!("http://{}:{port}", settings.server.host), "listening");
 
         let transport = Arc::new(Transport::from_settings(&settings)?);
-        let worker = DeliveryWorker::new(db.clone(), &settings, transport)?;
+        let worker =
+            DeliveryWorker::new(db.clone(), &settings, transport)?.with_clock(clock.clone());
         tracing::info!(
             transport = worker.transport().name(),
             instance = worker.instance(),
             "mail delivery configured"
         );
-        let mut state = AppState::new(db, settings)?;
-        state.clock = clock;
+        let state = AppState::with_clock(db, settings, clock)?;
         let server = build_server(listener, state.clone())?;
         Ok(Self {
             port,

@@ -22,20 +22,25 @@ pub struct AppState {
     /// Renders and queues the mails of application events (inside the caller's transaction).
     pub notifier: Arc<Notifier>,
     /// What « now » is for the services: the wall clock, or a set clock in tests and the demo
-    /// seed (`clock.rs`).
+    /// seed (`clock.rs`). Set it with `with_clock`, so the notifier reads the same one.
     pub clock: Clock,
 }
 
 impl AppState {
     /// Fails when the mail templates cannot be loaded (a broken override directory).
     pub fn new(db: Db, settings: Settings) -> anyhow::Result<Self> {
+        Self::with_clock(db, settings, Clock::system())
+    }
+
+    /// `new`, with the services and the notifier reading `clock`.
+    pub fn with_clock(db: Db, settings: Settings, clock: Clock) -> anyhow::Result<Self> {
         let tokens = Arc::new(TokenService::new(&settings.auth));
         let passwords = PasswordPool::new(settings.auth.password_threads);
         let trusted_proxies = Arc::new(
             TrustedProxies::parse(&settings.server.trusted_proxies)
                 .map_err(|e| anyhow::anyhow!("server.trusted_proxies: {e}"))?,
         );
-        let notifier = Arc::new(Notifier::new(&settings)?);
+        let notifier = Arc::new(Notifier::new(&settings)?.with_clock(clock.clone()));
         Ok(Self {
             db,
             settings: Arc::new(settings),
@@ -43,7 +48,7 @@ impl AppState {
             passwords,
             trusted_proxies,
             notifier,
-            clock: Clock::system(),
+            clock,
         })
     }
 }

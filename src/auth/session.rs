@@ -68,7 +68,7 @@ pub async fn start(
 ) -> Result<String, ServiceError> {
     let token = random_token();
     let id_hash = hash(&token);
-    let now = crate::db::now();
+    let now = state.clock.now();
     state
         .db
         .run(move |conn| {
@@ -119,6 +119,7 @@ type SessionRow = (
 pub async fn load(state: &AppState, token: &str) -> Result<Option<Session>, ServiceError> {
     let id_hash = hash(token);
     let settings = state.settings.clone();
+    let now = state.clock.now();
     state
         .db
         .run(move |conn| {
@@ -145,7 +146,6 @@ pub async fn load(state: &AppState, token: &str) -> Result<Option<Session>, Serv
             else {
                 return Ok(None);
             };
-            let now = crate::db::now();
             if !alive(created, seen, now, &settings) {
                 diesel::delete(web_sessions::table.find(&id_hash)).execute(conn)?;
                 return Ok(None);

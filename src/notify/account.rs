@@ -139,7 +139,7 @@ impl Notifier {
             Role::Reviewer => Audience::Reviewer,
             Role::Staff | Role::Admin => Audience::Staff,
         };
-        let now = crate::db::now();
+        let now = self.clock.now();
         let id = Uuid::now_v7().to_string();
         let message_id = format!("<{id}@{}>", self.message_id_domain);
         outbox::insert(

@@ -19,6 +19,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use minijinja::Value;
 use uuid::Uuid;
 
+use crate::clock::Clock;
 use crate::config::Settings;
 use crate::db::DbConnection;
 use crate::domain::application_state::ApplicationState;
@@ -317,6 +318,8 @@ pub struct Notifier {
     authority: String,
     scheme: String,
     message_id_domain: String,
+    /// Stamps the queued messages (and the runner's audit events): the services' clock.
+    clock: Clock,
 }
 
 impl Notifier {
@@ -342,6 +345,7 @@ impl Notifier {
             authority: settings.authority.name.clone(),
             scheme: settings.authority.grant_scheme.clone(),
             message_id_domain: from.email.domain().to_owned(),
+            clock: Clock::system(),
         };
         notifier.check_templates()?;
         if !notifier.templates.overridden.is_empty() {
@@ -352,6 +356,17 @@ impl Notifier {
             );
         }
         Ok(notifier)
+    }
+
+    /// The same notifier, stamping its rows with `clock` (the services' clock).
+    pub fn with_clock(mut self, clock: Clock) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// The clock the rows it writes are stamped with.
+    pub fn clock(&self) -> &Clock {
+        &self.clock
     }
 
     fn check_templates(&self) -> anyhow::Result<()> {
@@ -454,7 +469,7 @@ impl Notifier {
     /// (inside the caller's transaction). Returns the number of messages queued.
     pub fn queue(&self, conn: &mut DbConnection, event: &MailEvent) -> Result<usize, ServiceError> {
         let mails = self.render(event)?;
-        let now = crate::db::now();
+        let now = self.clock.now();
         for mail in &mails {
             let id = Uuid::now_v7().to_string();
             let message_id = format!("<{id}@{}>", self.message_id_domain);

@@ -335,8 +335,11 @@ pub fn list(
 /// What a retry resets besides the status (which `services::outbox::retry` moves through the
 /// runner): due now, a fresh count of attempts, no lease. Its last error is kept until it is
 /// sent.
-pub fn reset_for_retry(conn: &mut DbConnection, id: &str) -> QueryResult<usize> {
-    let now = crate::db::now();
+pub fn reset_for_retry(
+    conn: &mut DbConnection,
+    id: &str,
+    now: NaiveDateTime,
+) -> QueryResult<usize> {
     diesel::update(outbox::table.find(id))
         .set((
             outbox::attempts.eq(0),

@@ -14,6 +14,7 @@ use lettre::message::Mailbox;
 use rand::Rng;
 use tokio::sync::watch;
 
+use crate::clock::Clock;
 use crate::config::{MailSettings, Settings};
 use crate::db::Db;
 use crate::error::ServiceError;
@@ -46,6 +47,8 @@ pub struct DeliveryWorker {
     instance: String,
     mail: MailSettings,
     stop: WorkerStop,
+    /// What « due » and the delivery stamps are measured against: the services' clock.
+    clock: Clock,
 }
 
 /// Tells a running [`DeliveryWorker`] to stop (cheap to clone). The server does it on
@@ -89,7 +92,15 @@ impl DeliveryWorker {
             instance,
             mail: settings.mail.clone(),
             stop: WorkerStop(Arc::new(watch::channel(false).0)),
+            clock: Clock::system(),
         })
+    }
+
+    /// The same worker, reading `clock` (the services' clock, so a message queued at a set
+    /// time is due at that time).
+    pub fn with_clock(mut self, clock: Clock) -> Self {
+        self.clock = clock;
+        self
     }
 
     /// What stops [`run`](Self::run).
@@ -150,10 +161,10 @@ impl DeliveryWorker {
         let limit = i64::from(self.mail.batch_size);
         let lease = chrono::Duration::seconds(self.mail.lease_seconds as i64);
         let max_attempts = i32::try_from(self.mail.max_attempts).unwrap_or(i32::MAX);
+        let now = self.clock.now();
         let rows = self
             .db
             .run(move |conn| {
-                let now = crate::db::now();
                 Ok(outbox::claim(
                     conn,
                     &Claim {
@@ -190,6 +201,7 @@ impl DeliveryWorker {
             };
         let attempt = u32::try_from(row.attempts).unwrap_or(0);
         let (id, instance) = (row.id.clone(), self.instance.clone());
+        let now = self.clock.now();
         let recorded = match &outcome {
             Ok(()) => {
                 tracing::info!(
@@ -199,11 +211,10 @@ impl DeliveryWorker {
                     "mail sent"
                 );
                 self.db
-                    .run(move |conn| Ok(outbox::mark_sent(conn, &id, &instance, crate::db::now())?))
+                    .run(move |conn| Ok(outbox::mark_sent(conn, &id, &instance, now)?))
                     .await
             }
             Err(error) => {
-                let now = crate::db::now();
                 let after = match error {
                     SendError::Permanent(_) => AfterFailure::Dead,
                     SendError::Transient(_) if attempt >= self.mail.max_attempts => {

@@ -319,7 +319,7 @@ fn recipient(row: &UserRow) -> Result<AccountRecipient, ServiceError> {
 pub async fn create(state: &AppState, account: NewAccount) -> Result<User, ServiceError> {
     let hash = state.passwords.hash(account.password.clone()).await?;
     let id = Uuid::now_v7().to_string();
-    let now = crate::db::now();
+    let now = state.clock.now();
     state
         .db
         .transaction(move |conn| {
@@ -365,10 +365,10 @@ pub async fn create(state: &AppState, account: NewAccount) -> Result<User, Servi
 /// it with 429 over the limit.
 pub async fn count_account_request(state: &AppState, ip: IpAddr) -> Result<(), ServiceError> {
     let limit = Limit::account_requests(&state.settings.auth);
+    let now = state.clock.now();
     state
         .db
         .transaction(move |conn| {
-            let now = crate::db::now();
             let subject = throttle::address_subject(ip);
             throttle::check(conn, &limit, &subject, now)?;
             throttle::record(conn, &limit, &subject, now)
@@ -388,10 +388,10 @@ pub async fn register(
     // Hashed whether or not the address is known, so that the time taken tells nothing.
     let hash = state.passwords.hash(account.password.clone()).await?;
     let notifier = state.notifier.clone();
+    let now = state.clock.now();
     let result = state
         .db
         .transaction(move |conn| {
-            let now = crate::db::now();
             if let Some(existing) = users::find_by_email(conn, account.email.as_str())? {
                 let origin = Origin {
                     actor_id: existing.id.clone(),
@@ -497,10 +497,10 @@ pub async fn sign_in(
     let per_address = Limit::address_failures(&state.settings.auth);
     let address = throttle::address_subject(ip);
     let (lookup_email, lookup_address) = (email.clone(), address.clone());
+    let now = state.clock.now();
     let row = state
         .db
         .run(move |conn| {
-            let now = crate::db::now();
             throttle::check(conn, &per_address, &lookup_address, now)?;
             throttle::check(conn, &per_account, &lookup_email, now)?;
             Ok(users::find_by_email(conn, &lookup_email)?)
@@ -519,10 +519,10 @@ pub async fn sign_in(
             };
             let account_state_now = account_state(&row);
             let (user_id, subject) = (row.id.clone(), email.clone());
+            let now = state.clock.now();
             state
                 .db
                 .transaction(move |conn| {
-                    let now = crate::db::now();
                     // The account's earlier failures were its owner's typos.
                     throttle_db::clear(conn, throttle::SIGN_IN_ACCOUNT, &subject)?;
                     record_audit(
@@ -552,10 +552,10 @@ pub async fn sign_in(
             })
         }
         _ => {
+            let now = state.clock.now();
             state
                 .db
                 .transaction(move |conn| {
-                    let now = crate::db::now();
                     throttle::record(conn, &per_account, &email, now)?;
                     throttle::record(conn, &per_address, &address, now)
                 })
@@ -567,10 +567,10 @@ pub async fn sign_in(
 
 /// `POST /auth/verify-email {token}`.
 pub async fn verify_email(state: &AppState, ip: IpAddr, token: String) -> Result<(), ServiceError> {
+    let now = state.clock.now();
     state
         .db
         .transaction(move |conn| {
-            let now = crate::db::now();
             let row = consume_link(conn, &token, LinkPurpose::VerifyEmail, now)?;
             let origin = Origin {
                 actor_id: row.id.clone(),
@@ -606,10 +606,10 @@ pub async fn resend_verification(
     count_account_request(state, ip).await?;
     let notifier = state.notifier.clone();
     let user_id = user.id.clone();
+    let now = state.clock.now();
     state
         .db
         .transaction(move |conn| {
-            let now = crate::db::now();
             let row = users::find(conn, &user_id)?
                 .ok_or_else(|| ServiceError::not_found("Ce compte n'existe pas."))?;
             let token = issue_link(conn, &row.id, LinkPurpose::VerifyEmail, now)?;
@@ -647,10 +647,10 @@ pub async fn request_password_reset(
     let email = EmailAddress::parse(email).map_err(|m| ServiceError::invalid_field("email", m))?;
     count_account_request(state, ip).await?;
     let notifier = state.notifier.clone();
+    let now = state.clock.now();
     state
         .db
         .transaction(move |conn| {
-            let now = crate::db::now();
             let Some(row) = users::find_by_email(conn, email.as_str())? else {
                 return Ok(());
             };
@@ -698,10 +698,10 @@ async fn set_password_from_link(
     checked_password("password", &password)?;
     // Hashing is slow: done before the transaction, which then only writes.
     let hash = state.passwords.hash(password).await?;
+    let now = state.clock.now();
     state
         .db
         .transaction(move |conn| {
-            let now = crate::db::now();
             let row = consume_link(conn, &token, purpose, now)?;
             let event = match purpose {
                 LinkPurpose::Invitation => AccountEvent::AcceptInvitation,
@@ -766,12 +766,13 @@ pub async fn change_password(
     checked_password("new_password", &new)?;
     let per_account = Limit::account_failures(&state.settings.auth);
     let user_id = user.id.clone();
+    let now = state.clock.now();
     let row = state
         .db
         .run(move |conn| {
             let row = users::find(conn, &user_id)?
                 .ok_or_else(|| ServiceError::not_found("Ce compte n'existe pas."))?;
-            throttle::check(conn, &per_account, &row.email, crate::db::now())?;
+            throttle::check(conn, &per_account, &row.email, now)?;
             Ok(row)
         })
         .await?;
@@ -781,9 +782,10 @@ pub async fn change_password(
         .await?;
     if !ok {
         let email = row.email.clone();
+        let now = state.clock.now();
         state
             .db
-            .transaction(move |conn| throttle::record(conn, &per_account, &email, crate::db::now()))
+            .transaction(move |conn| throttle::record(conn, &per_account, &email, now))
             .await?;
         return Err(ServiceError::invalid_field(
             "current_password",
@@ -791,10 +793,10 @@ pub async fn change_password(
         ));
     }
     let hash = state.passwords.hash(new).await?;
+    let now = state.clock.now();
     state
         .db
         .transaction(move |conn| {
-            let now = crate::db::now();
             apply_event(
                 conn,
                 &row,
@@ -859,10 +861,10 @@ pub async fn invite(
     admin.require(&[Role::Admin])?;
     let notifier = state.notifier.clone();
     let admin_id = admin.id.clone();
+    let now = state.clock.now();
     state
         .db
         .transaction(move |conn| {
-            let now = crate::db::now();
             if users::find_by_email(conn, invitation.email.as_str())?.is_some() {
                 return Err(ServiceError::conflict(
                     "Un compte existe déjà avec cette adresse électronique : changez son rôle \
@@ -942,10 +944,10 @@ pub async fn update(
         ));
     }
     let admin_id = admin.id.clone();
+    let now = state.clock.now();
     state
         .db
         .transaction(move |conn| {
-            let now = crate::db::now();
             let origin = Origin {
                 actor_id: admin_id,
                 client_ip: ip,

@@ -1,7 +1,6 @@
 //! Applications: drafts, reads with visibility, edits under `If-Match`, history, eligibility.
 
-use chrono::{DateTime, Datelike, NaiveDate, Utc};
-use chrono_tz::Europe::Paris;
+use chrono::{DateTime, Datelike, NaiveDate, NaiveDateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use utoipa::ToSchema;
@@ -9,11 +8,12 @@ use uuid::Uuid;
 use validator::Validate;
 
 use crate::auth::CurrentUser;
+use crate::clock::paris_date;
+use crate::db::DbConnection;
 pub use crate::db::applications::ListFilter;
 use crate::db::applications::{self as rows, ApplicationRow, SummaryRow, Visibility};
 use crate::db::audit::{self, AuditRow};
 use crate::db::calls::{self, CallRow};
-use crate::db::{self as dbm, DbConnection};
 use crate::domain::account::Role;
 use crate::domain::application::{ApplicationBody, EssCommitments, Organisation, Project};
 use crate::domain::application_state::{Action, Actor, ApplicationState, allowed_actions};
@@ -274,6 +274,8 @@ pub fn check_body(body: ApplicationBody) -> Result<ApplicationBody, ServiceError
     Ok(body.normalise())
 }
 
+// One argument per column of the audit row, the time included.
+#[allow(clippy::too_many_arguments)]
 pub fn record_event(
     conn: &mut DbConnection,
     application_id: &str,
@@ -282,6 +284,7 @@ pub fn record_event(
     from: Option<ApplicationState>,
     to: Option<ApplicationState>,
     payload: Value,
+    at: NaiveDateTime,
 ) -> Result<(), ServiceError> {
     audit::insert(
         conn,
@@ -294,15 +297,10 @@ pub fn record_event(
             from_state: from.map(|s| s.as_str().to_owned()),
             to_state: to.map(|s| s.as_str().to_owned()),
             payload: payload.to_string(),
-            at: dbm::now(),
+            at,
         },
     )?;
     Ok(())
-}
-
-/// Today's date in Lille: filing dates and reference years follow Europe/Paris.
-pub fn paris_today() -> NaiveDate {
-    Utc::now().with_timezone(&Paris).date_naive()
 }
 
 pub async fn create(
@@ -314,6 +312,7 @@ pub async fn create(
     user.require(&[Role::Applicant])?;
     let body = check_body(body)?;
     let user = user.clone();
+    let (now, today) = (state.clock.now(), state.clock.paris_today());
     state
         .db
         .transaction(move |conn| {
@@ -325,8 +324,7 @@ pub async fn create(
                     "Cet appel à projets est clos : il n'accepte plus de candidatures.",
                 ));
             }
-            let now = dbm::now();
-            let reference = rows::next_reference(conn, paris_today().year())?;
+            let reference = rows::next_reference(conn, today.year())?;
             let mut row = ApplicationRow {
                 id: Uuid::now_v7().to_string(),
                 reference,
@@ -359,6 +357,7 @@ pub async fn create(
                 None,
                 Some(ApplicationState::Draft),
                 json!({"reference": row.reference}),
+                now,
             )?;
             row.to_view(&user)
         })
@@ -442,6 +441,7 @@ pub async fn update(
         ));
     }
     let user = user.clone();
+    let now = state.clock.now();
     state
         .db
         .transaction(move |conn| {
@@ -477,7 +477,7 @@ pub async fn update(
             row.set_body(&after)?;
             let old = row.version;
             row.version += 1;
-            row.updated_at = dbm::now();
+            row.updated_at = now;
             if rows::update_versioned(conn, &row, old)? != 1 {
                 return Err(check_version(Some(old), old + 1).unwrap_err());
             }
@@ -489,6 +489,7 @@ pub async fn update(
                 Some(app_state),
                 Some(app_state),
                 json!({"changed": changed}),
+                now,
             )?;
             row.to_view(&user)
         })
@@ -548,12 +549,13 @@ pub async fn history(
         .await
 }
 
-/// The report for this application now: computed afresh while it is editable (a pre-check),
-/// the stored one once it has been submitted.
+/// The report for this application at `now`: computed afresh while it is editable (a
+/// pre-check), the stored one once it has been submitted.
 pub fn compute_report(
     conn: &mut DbConnection,
     row: &ApplicationRow,
     call: &CallRow,
+    now: DateTime<Utc>,
 ) -> Result<EligibilityReport, ServiceError> {
     let body = row.parsed_body()?;
     let territory = call.territory_codes()?;
@@ -563,12 +565,12 @@ pub fn compute_report(
         max_budget_share_pct: call.max_budget_share_pct.map(|p| p as u8),
         territory: &territory,
     };
-    let ev = eligibility::evaluate(&body, &rules, paris_today());
+    let ev = eligibility::evaluate(&body, &rules, paris_date(now));
     let required: Vec<String> = call.documents()?.into_iter().map(|d| d.key).collect();
     let attached = crate::db::documents::kinds(conn, &row.id)?;
     let missing = eligibility::missing_documents(&required, &attached);
     let automatic = ev.verdict;
-    Ok(EligibilityReport::new(ev, automatic, Utc::now(), missing))
+    Ok(EligibilityReport::new(ev, automatic, now, missing))
 }
 
 pub async fn eligibility(
@@ -577,6 +579,7 @@ pub async fn eligibility(
     id: String,
 ) -> Result<EligibilityReport, ServiceError> {
     let user = user.clone();
+    let now = state.clock.now_utc();
     state
         .db
         .run(move |conn| {
@@ -589,7 +592,7 @@ pub async fn eligibility(
             }
             let call =
                 calls::find(conn, &row.call_id)?.ok_or_else(crate::services::calls::not_found)?;
-            compute_report(conn, &row, &call)
+            compute_report(conn, &row, &call, now)
         })
         .await
 }
@@ -604,6 +607,7 @@ pub async fn precheck(
 ) -> Result<Evaluation, ServiceError> {
     user.require(&[Role::Applicant])?;
     let body = check_body(body)?;
+    let today = state.clock.paris_today();
     state
         .db
         .run(move |conn| {
@@ -617,7 +621,7 @@ pub async fn precheck(
                 max_budget_share_pct: call.max_budget_share_pct.map(|p| p as u8),
                 territory: &territory,
             };
-            Ok(eligibility::evaluate(&body, &rules, paris_today()))
+            Ok(eligibility::evaluate(&body, &rules, today))
         })
         .await
 }

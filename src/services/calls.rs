@@ -1,14 +1,15 @@
 //! Calls for projects: create, read, edit, publish, close.
 
+use chrono::NaiveDateTime;
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::{Value, json};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::auth::CurrentUser;
+use crate::db::DbConnection;
 use crate::db::audit::{self, AuditRow};
 use crate::db::calls::{self, CallRow};
-use crate::db::{self as dbm, DbConnection};
 use crate::domain::call::{
     self as rules, CallAction, CallState, RequiredDocument, ScoringCriterion, call_transition,
     check_window, paris_rfc3339, parse_deadline,
@@ -177,11 +178,12 @@ impl CallRow {
         })
     }
 
-    pub fn to_view(&self) -> Result<Call, ServiceError> {
+    /// The call as its readers see it at `now` (whether it accepts applications depends on it).
+    pub fn to_view(&self, now: NaiveDateTime) -> Result<Call, ServiceError> {
         let s = self.settings()?;
         let state = self.call_state()?;
         let accepting = state == CallState::Published
-            && check_window(self.opens_at, self.closes_at, dbm::now()).is_ok();
+            && check_window(self.opens_at, self.closes_at, now).is_ok();
         Ok(Call {
             id: self.id.clone(),
             title: s.title,
@@ -384,6 +386,8 @@ fn to_json<T: Serialize>(v: &T) -> Result<String, ServiceError> {
     serde_json::to_string(v).map_err(|e| ServiceError::Internal(e.into()))
 }
 
+// One argument per column of the audit row, the time included.
+#[allow(clippy::too_many_arguments)]
 pub fn audit_call(
     conn: &mut DbConnection,
     call_id: &str,
@@ -392,6 +396,7 @@ pub fn audit_call(
     from: Option<&str>,
     to: Option<&str>,
     payload: Value,
+    at: NaiveDateTime,
 ) -> Result<(), ServiceError> {
     audit::insert(
         conn,
@@ -404,7 +409,7 @@ pub fn audit_call(
             from_state: from.map(str::to_owned),
             to_state: to.map(str::to_owned),
             payload: payload.to_string(),
-            at: dbm::now(),
+            at,
         },
     )?;
     Ok(())
@@ -416,7 +421,7 @@ pub async fn create(
     input: NewCall,
 ) -> Result<Call, ServiceError> {
     let valid = CallSettings::from_new(input)?.validate()?;
-    let now = dbm::now();
+    let now = state.clock.now();
     let mut row = CallRow {
         id: Uuid::now_v7().to_string(),
         title: String::new(),
@@ -454,8 +459,9 @@ pub async fn create(
                 None,
                 Some(CallState::Draft.as_str()),
                 json!({"title": row.title}),
+                now,
             )?;
-            row.to_view()
+            row.to_view(now)
         })
         .await
 }
@@ -474,13 +480,14 @@ pub async fn for_export(state: &AppState, id: String) -> Result<CallRow, Service
 }
 
 pub async fn get(state: &AppState, staff: bool, id: String) -> Result<Call, ServiceError> {
+    let now = state.clock.now();
     state
         .db
         .run(move |conn| {
             let row = calls::find(conn, &id)?
                 .filter(|r| visible_to(r, staff))
                 .ok_or_else(not_found)?;
-            row.to_view()
+            row.to_view(now)
         })
         .await
 }
@@ -503,13 +510,14 @@ pub async fn list(
         (false, Some(CallState::Published) | None) => vec![CallState::Published.as_str()],
         (false, Some(_)) => vec![],
     };
+    let now = state.clock.now();
     state
         .db
         .run(move |conn| {
             let (rows, total) = calls::list(conn, &states, paging.offset(), paging.limit())?;
             let items = rows
                 .iter()
-                .map(CallRow::to_view)
+                .map(|row| row.to_view(now))
                 .collect::<Result<Vec<_>, _>>()?;
             Ok(Page::new(items, total, paging))
         })
@@ -531,6 +539,7 @@ pub async fn update(
         ));
     }
     let actor = user.id.clone();
+    let now = state.clock.now();
     state
         .db
         .transaction(move |conn| {
@@ -572,17 +581,17 @@ pub async fn update(
                 )));
             }
             if changed.is_empty() {
-                return row.to_view();
+                return row.to_view(now);
             }
             valid.apply(&mut row)?;
             let old_version = row.version;
             row.version += 1;
-            row.updated_at = dbm::now();
+            row.updated_at = now;
             if calls::update_versioned(conn, &row, old_version)? != 1 {
                 return Err(check_version(Some(old_version), old_version + 1).unwrap_err());
             }
-            audit_call(conn, &row.id, &actor, "update", Some(&row.state), Some(&row.state), json!({"changed": changed}))?;
-            row.to_view()
+            audit_call(conn, &row.id, &actor, "update", Some(&row.state), Some(&row.state), json!({"changed": changed}), now)?;
+            row.to_view(now)
         })
         .await
 }
@@ -617,6 +626,7 @@ pub async fn transition(
 ) -> Result<Call, ServiceError> {
     let actor = user.id.clone();
     let notifier = state.notifier.clone();
+    let now = state.clock.now();
     state
         .db
         .transaction(move |conn| {
@@ -630,7 +640,6 @@ pub async fn transition(
                     extra,
                 }
             })?;
-            let now = dbm::now();
             let old_version = row.version;
             row.version += 1;
             row.updated_at = now;
@@ -665,7 +674,7 @@ pub async fn transition(
                 &[],
             )?;
             row.state = to.as_str().to_owned();
-            row.to_view()
+            row.to_view(now)
         })
         .await
 }

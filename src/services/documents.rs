@@ -21,7 +21,7 @@ use uuid::Uuid;
 use crate::auth::CurrentUser;
 use crate::db::applications::{self as rows, ApplicationRow};
 use crate::db::documents::{self, DocumentRow};
-use crate::db::{self as dbm, DbConnection, calls};
+use crate::db::{DbConnection, calls};
 use crate::domain::application_state::Actor;
 use crate::domain::call::OTHER_DOCUMENT_KIND;
 use crate::error::ServiceError;
@@ -364,6 +364,7 @@ pub async fn upload(
     }
     let user = user.clone();
     let max_documents = state.settings.uploads.max_documents_per_application;
+    let now = state.clock.now();
     state
         .db
         .transaction(move |conn| {
@@ -397,7 +398,7 @@ pub async fn upload(
                 size_bytes: received.size as i64,
                 sha256: received.sha256.clone(),
                 uploaded_by: user.id.clone(),
-                uploaded_at: dbm::now(),
+                uploaded_at: now,
             };
             documents::insert(conn, &doc)?;
             store_content(conn, &doc.id, &received.temp.path)?;
@@ -409,6 +410,7 @@ pub async fn upload(
                 None,
                 None,
                 json!({"document_id": doc.id, "kind": doc.kind, "filename": doc.filename, "sha256": doc.sha256, "type": received.ext}),
+                now,
             )?;
             Ok(Document::from(doc))
         })
@@ -527,6 +529,7 @@ pub async fn delete(
 ) -> Result<(), ServiceError> {
     let user = user.clone();
     let uploads = state.settings.uploads_dir();
+    let now = state.clock.now();
     let path = state
         .db
         .transaction(move |conn| {
@@ -542,6 +545,7 @@ pub async fn delete(
                 None,
                 None,
                 json!({"document_id": doc.id, "kind": doc.kind, "filename": doc.filename}),
+                now,
             )?;
             Ok(legacy_path(&uploads, &row.id, &doc.id))
         })

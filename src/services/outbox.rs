@@ -44,6 +44,7 @@ pub async fn retry(
     user.require(&[Role::Admin])?;
     let actor = user.id.clone();
     let notifier = state.notifier.clone();
+    let now = state.clock.now();
     state
         .db
         .transaction(move |conn| {
@@ -71,7 +72,7 @@ pub async fn retry(
                 },
                 &[],
             )?;
-            outbox::reset_for_retry(conn, &id)?;
+            outbox::reset_for_retry(conn, &id, now)?;
             let row = outbox::find(conn, &id)?
                 .ok_or_else(|| ServiceError::Internal(anyhow::anyhow!("outbox row vanished")))?;
             OutboxMessage::try_from(row)

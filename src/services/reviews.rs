@@ -3,6 +3,7 @@
 
 use std::collections::BTreeMap;
 
+use chrono::NaiveDateTime;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use utoipa::ToSchema;
@@ -12,7 +13,7 @@ use crate::auth::CurrentUser;
 use crate::db::applications::{self as apps};
 use crate::db::assignments::{self, AssignmentRow, WorkItem};
 use crate::db::reviews::{self, ReviewRow};
-use crate::db::{self as dbm, DbConnection, calls, users};
+use crate::db::{DbConnection, calls, users};
 use crate::domain::account::Role;
 use crate::domain::application_state::ApplicationState;
 use crate::domain::assignment::{self, AssignmentAction};
@@ -238,6 +239,7 @@ pub fn add_assignment(
     application_id: &str,
     reviewer_id: &str,
     by: &str,
+    at: NaiveDateTime,
 ) -> Result<AssignmentRow, ServiceError> {
     let found =
         users::find_many_with_role(conn, &[reviewer_id.to_owned()], Role::Reviewer.as_str())?;
@@ -263,7 +265,7 @@ pub fn add_assignment(
         statement: None,
         recusal_reason: None,
         assigned_by: by.to_owned(),
-        assigned_at: dbm::now(),
+        assigned_at: at,
         responded_at: None,
     };
     assignments::insert(conn, &row)?;
@@ -279,6 +281,7 @@ pub async fn assign(
     user.require_staff()?;
     let user = user.clone();
     let notifier = state.notifier.clone();
+    let now = state.clock.now();
     state
         .db
         .transaction(move |conn| {
@@ -295,8 +298,8 @@ pub async fn assign(
                     extra,
                 });
             }
-            let row = add_assignment(conn, &app.id, &input.reviewer_id, &user.id)?;
-            record_event(conn, &app.id, &user.id, "assign-reviewer", None, None, json!({"reviewer_id": row.reviewer_id, "assignment_id": row.id}))?;
+            let row = add_assignment(conn, &app.id, &input.reviewer_id, &user.id, now)?;
+            record_event(conn, &app.id, &user.id, "assign-reviewer", None, None, json!({"reviewer_id": row.reviewer_id, "assignment_id": row.id}), now)?;
             let mail = crate::services::transitions::assignment_mail(conn, &app, &row.reviewer_id)?;
             notifier.queue(conn, &mail)?;
             let (items, _) = assignments::work_list(conn, Some(&row.reviewer_id), 0, i64::MAX)?;
@@ -346,6 +349,7 @@ async fn respond(
     let text_value = text(field, &text_value, 2000)?;
     let user = user.clone();
     let notifier = state.notifier.clone();
+    let now = state.clock.now();
     state
         .db
         .transaction(move |conn| {
@@ -368,7 +372,7 @@ async fn respond(
                     "La candidature n'est plus en cours d'instruction.",
                 ));
             }
-            row.responded_at = Some(dbm::now());
+            row.responded_at = Some(now);
             if accept {
                 row.statement = Some(text_value.clone());
             } else {
@@ -463,6 +467,7 @@ pub async fn save_draft(
         ));
     }
     let user = user.clone();
+    let now = state.clock.now();
     state
         .db
         .transaction(move |conn| {
@@ -475,7 +480,6 @@ pub async fn save_draft(
                 }
                 return Err(ServiceError::invalid(errors));
             }
-            let now = dbm::now();
             let scores = serde_json::to_string(&input.scores).map_err(internal)?;
             let existing = reviews::for_assignment(conn, &assignment.id)?;
             let from = existing
@@ -544,6 +548,7 @@ pub async fn submit(
     user.require(&[Role::Reviewer])?;
     let user = user.clone();
     let notifier = state.notifier.clone();
+    let now = state.clock.now();
     state
         .db
         .transaction(move |conn| {
@@ -571,7 +576,6 @@ pub async fn submit(
                 }
                 return Err(ServiceError::invalid(errors));
             }
-            let now = dbm::now();
             row.score_hundredths = Some(scoring::hundredths(scoring::review_score(&grid, &scores)));
             row.submitted_at = Some(now);
             row.updated_at = now;

@@ -7,7 +7,7 @@ use serde_json::Value;
 use uuid::Uuid;
 
 use crate::db::audit::{self, AuditRow};
-use crate::db::{self as dbm, DbConnection, states};
+use crate::db::{DbConnection, states};
 use crate::domain::machine::{Machine, MachineState};
 use crate::error::ServiceError;
 use crate::notify::{MailEvent, Notifier};
@@ -32,6 +32,8 @@ pub struct Move<'a, S: MachineState> {
     pub to: S,
 }
 
+/// The audit event is stamped by the notifier's clock, which is the services' clock
+/// (`AppState::with_clock` sets both).
 pub fn change_state<S: MachineState>(
     conn: &mut DbConnection,
     notifier: &Notifier,
@@ -66,7 +68,7 @@ pub fn change_state<S: MachineState>(
             from_state: states_shown.then(|| change.from.name().to_owned()),
             to_state: states_shown.then(|| change.to.name().to_owned()),
             payload: audit.payload.to_string(),
-            at: dbm::now(),
+            at: notifier.clock().now(),
         },
     )?;
     for mail in mails {

@@ -10,10 +10,10 @@ use serde_json::{Value, json};
 use utoipa::ToSchema;
 
 use crate::auth::CurrentUser;
+use crate::db::DbConnection;
 use crate::db::applications::{self as rows, ApplicationRow};
 use crate::db::assignments;
 use crate::db::calls::{self, CallRow};
-use crate::db::{self as dbm, DbConnection};
 use crate::domain::account::Role;
 use crate::domain::application_state::{Action, ApplicationState, TransitionError, next_state};
 use crate::domain::call::{CallState, check_window};
@@ -139,8 +139,8 @@ impl Command {
         }
     }
 
-    /// Checks of the body alone, before touching the database.
-    fn check(&self) -> Result<(), ServiceError> {
+    /// Checks of the body alone, before touching the database (`today`: in Paris).
+    fn check(&self, today: chrono::NaiveDate) -> Result<(), ServiceError> {
         let mut errors = FieldErrors::new();
         fn text(errors: &mut FieldErrors, field: &str, v: &str) {
             let n = v.trim().chars().count();
@@ -165,7 +165,6 @@ impl Command {
             Self::Withdraw(i) => text(&mut errors, "reason", &i.reason),
             Self::Decide(d) => {
                 text(&mut errors, "motivation", &d.motivation);
-                let today = crate::services::applications::paris_today();
                 let oldest = chrono::NaiveDate::from_ymd_opt(2000, 1, 1).expect("valid date");
                 if d.committee_date > today || d.committee_date < oldest {
                     errors
@@ -289,7 +288,9 @@ pub async fn apply(
     expected_version: Option<i32>,
     command: Command,
 ) -> Result<Application, ServiceError> {
-    command.check()?;
+    let now_utc = state.clock.now_utc();
+    let now = now_utc.naive_utc();
+    command.check(crate::clock::paris_date(now_utc))?;
     let user = user.clone();
     let notifier = state.notifier.clone();
     state
@@ -306,19 +307,18 @@ pub async fn apply(
                     .map_err(|why| ServiceError::Forbidden(why.into()))?;
             }
             let call = calls::find(conn, &row.call_id)?.ok_or_else(crate::services::calls::not_found)?;
-            let now = dbm::now();
             let mut new_reviewers: Vec<String> = Vec::new();
             let note = command.note();
             let payload = match command {
-                Command::Submit => submit(conn, &mut row, &call)?,
+                Command::Submit => submit(conn, &mut row, &call, now_utc)?,
                 Command::RequestChanges(i) => json!({"message": i.message.trim()}),
                 Command::DeclareIneligible(i) => {
-                    let report = assess(conn, &row, &call, &i.assessments, &user.id)?;
+                    let report = assess(conn, &row, &call, &i.assessments, &user.id, now_utc)?;
                     store_report(&mut row, &report)?;
                     json!({"motivation": i.motivation.trim(), "assessments": i.assessments})
                 }
                 Command::StartReview(i) => {
-                    let report = assess(conn, &row, &call, &i.assessments, &user.id)?;
+                    let report = assess(conn, &row, &call, &i.assessments, &user.id, now_utc)?;
                     let open = eligibility::unassessed_review_codes(&report.evaluation());
                     if !open.is_empty() {
                         let mut errors = FieldErrors::new();
@@ -331,7 +331,7 @@ pub async fn apply(
                         return Err(ServiceError::invalid(errors));
                     }
                     store_report(&mut row, &report)?;
-                    let (reviewers, added) = assign_reviewers(conn, &row, &i.reviewer_ids, &user.id)?;
+                    let (reviewers, added) = assign_reviewers(conn, &row, &i.reviewer_ids, &user.id, now)?;
                     new_reviewers = added;
                     json!({"reviewer_ids": reviewers, "assessments": i.assessments})
                 }
@@ -477,6 +477,7 @@ fn submit(
     conn: &mut DbConnection,
     row: &mut ApplicationRow,
     call: &CallRow,
+    now: chrono::DateTime<chrono::Utc>,
 ) -> Result<Value, ServiceError> {
     // A resubmission after `request-changes` is not held to the call's window: the call was
     // open at the first submission, and the applicant must not be stranded (DESIGN.md §7).
@@ -489,11 +490,11 @@ fn submit(
                 call_state.label_fr()
             )));
         }
-        check_window(call.opens_at, call.closes_at, dbm::now()).map_err(|e| {
+        check_window(call.opens_at, call.closes_at, now.naive_utc()).map_err(|e| {
             ServiceError::conflict(crate::services::calls::capitalise(&e.to_string()))
         })?;
     }
-    let report = compute_report(conn, row, call)?;
+    let report = compute_report(conn, row, call, now)?;
     let failed: Vec<&eligibility::Criterion> = report
         .criteria
         .iter()
@@ -567,10 +568,11 @@ fn assess(
     call: &CallRow,
     assessments: &BTreeMap<String, Assessment>,
     by: &str,
+    now: chrono::DateTime<chrono::Utc>,
 ) -> Result<EligibilityReport, ServiceError> {
     let report = match row.report()? {
         Some(report) => report,
-        None => compute_report(conn, row, call)?,
+        None => compute_report(conn, row, call, now)?,
     };
     let ev = report.evaluation();
     let problems = eligibility::validate_assessments(&ev, assessments);
@@ -581,7 +583,7 @@ fn assess(
         }
         return Err(ServiceError::invalid(errors));
     }
-    let assessed = eligibility::apply_assessments(&ev, assessments, by, chrono::Utc::now())
+    let assessed = eligibility::apply_assessments(&ev, assessments, by, now)
         .map_err(|e| ServiceError::invalid_field(e.field(), e.to_string()))?;
     Ok(EligibilityReport {
         verdict: assessed.verdict,
@@ -637,6 +639,7 @@ fn assign_reviewers(
     row: &ApplicationRow,
     ids: &[String],
     by: &str,
+    now: chrono::NaiveDateTime,
 ) -> Result<(Vec<String>, Vec<String>), ServiceError> {
     let mut unique: Vec<String> = Vec::new();
     for id in ids {
@@ -663,7 +666,7 @@ fn assign_reviewers(
         if existing.iter().any(|a| &a.reviewer_id == id) {
             continue;
         }
-        crate::services::reviews::add_assignment(conn, &row.id, id, by)?;
+        crate::services::reviews::add_assignment(conn, &row.id, id, by, now)?;
         added.push(id.clone());
     }
     Ok((unique, added))

@@ -278,9 +278,12 @@ impl TestApp {
     /// `essor create-user` does), then signs in over HTTP.
     pub async fn account(&self, role: essor::domain::account::Role, email: &str) -> Account {
         use essor::services::accounts::{self, NewAccount};
-        let mut state =
-            essor::state::AppState::new(self.db.clone(), self.settings.clone()).unwrap();
-        state.clock = self.clock.clone();
+        let state = essor::state::AppState::with_clock(
+            self.db.clone(),
+            self.settings.clone(),
+            self.clock.clone(),
+        )
+        .unwrap();
         let account = NewAccount::parse(email, PASSWORD, "Personne de Test", role).unwrap();
         let user = accounts::create(&state, account)
             .await
