@@ -8,7 +8,6 @@
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
 use chrono::NaiveDate;
-use chrono_tz::Europe::Paris;
 use minijinja::context;
 use serde::Serialize;
 use serde_json::{Map, Value as Json, json};
@@ -70,7 +69,7 @@ struct Row {
 }
 
 fn paris_today(ctx: &PageCtx) -> NaiveDate {
-    ctx.state.clock.now_utc().with_timezone(&Paris).date_naive()
+    ctx.state.clock.paris_today()
 }
 
 /// Every line of the ranking (pages of 100, read until the end).
