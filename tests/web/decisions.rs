@@ -395,8 +395,7 @@ async fn an_agent_runs_a_call_from_the_forms_to_the_export(app: TestApp) {
         .get_named_cookie("essor_session")
         .await
         .expect("the browser's session cookie");
-    let resp = app
-        .client
+    let resp = client()
         .get(app.url(&link))
         .header(COOKIE, format!("essor_session={}", session.value()))
         .send()
@@ -489,8 +488,19 @@ fn hidden_csrf(html: &str) -> String {
     html[start..start + 64].to_owned()
 }
 
+/// A client that keeps no idle connection: a connection the server closes at the end of its
+/// keep-alive, while the browser part of a test runs, is never picked up again (hyper's race
+/// between reuse and close would fail a request that never reached the server).
+fn client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .pool_max_idle_per_host(0)
+        .build()
+        .unwrap()
+}
+
 async fn get(app: &TestApp, jar: &Jar, path: &str) -> reqwest::Response {
-    app.client
+    client()
         .get(app.url(path))
         .header(COOKIE, jar.header())
         .send()
@@ -502,7 +512,7 @@ async fn post(app: &TestApp, jar: &Jar, path: &str, form: &[(&str, &str)]) -> re
     let body = url::form_urlencoded::Serializer::new(String::new())
         .extend_pairs(form)
         .finish();
-    app.client
+    client()
         .post(app.url(path))
         .header(COOKIE, jar.header())
         .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
@@ -710,6 +720,35 @@ async fn two_agents_deciding_at_once_never_overshoot_the_envelope(app: TestApp) 
             .replace(['\u{202f}', '\u{a0}'], " "),
         "0 €"
     );
+    // Nothing can be awarded any more: no « Accepter » form, « Refuser » still there.
+    let last = ranking["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["state"] == "under_review")
+        .expect("applications left undecided")["reference"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        b.client
+            .find(Locator::XPath(&format!(
+                "//button[contains(., 'Accepter {last}')]"
+            )))
+            .await
+            .is_err()
+    );
+    assert!(
+        b.body()
+            .await
+            .contains("L'enveloppe de l'appel est entièrement attribuée")
+    );
+    b.client
+        .find(Locator::XPath(&format!(
+            "//button[contains(., 'Refuser {last}')]"
+        )))
+        .await
+        .expect("a refusal is still possible");
     b.visit("classement-enveloppe-epuisee").await;
     b.close().await;
 }
