@@ -34,7 +34,8 @@ enum Command {
         password_stdin: bool,
     },
     /// Fill the database with a demonstration call and its applications (French data in
-    /// every state, with reviews and decisions).
+    /// every state, with documents, reviews and decisions), through the services, dated over
+    /// the eight weeks before now.
     Seed {
         /// Required: says this is demonstration data.
         #[arg(long, required = true)]
@@ -42,6 +43,14 @@ enum Command {
         /// How many applications.
         #[arg(long, default_value_t = 200)]
         applications: usize,
+        /// Read the accounts' password from standard input (first line) instead of using the
+        /// published demo password; required in production unless ESSOR_DEMO_PASSWORD is set.
+        #[arg(long)]
+        password_stdin: bool,
+        /// For benchmarks only: insert the rows by batches around the services (fast for
+        /// 100 000 applications; no documents, no mails).
+        #[arg(long)]
+        bulk: bool,
     },
     /// Print the OpenAPI document (`essor openapi > openapi.yaml`).
     Openapi {
@@ -113,19 +122,40 @@ fn main() -> ExitCode {
             Command::Seed {
                 demo: _,
                 applications,
+                password_stdin,
+                bulk,
             } => {
+                let password = if password_stdin {
+                    let mut line = String::new();
+                    std::io::stdin().read_line(&mut line)?;
+                    Some(line.trim_end_matches(['\n', '\r']).to_owned())
+                } else {
+                    std::env::var(essor::seed::PASSWORD_VAR).ok()
+                };
+                // Refused before touching the database.
+                essor::seed::demo_password(settings.env, password.clone())?;
+                let published = password.as_deref().is_none_or(str::is_empty);
+                let options = essor::seed::DemoOptions {
+                    applications,
+                    password,
+                };
                 let db = essor::db::Db::connect(
                     &settings.database.url,
                     2,
                     std::time::Duration::from_secs(settings.database.connect_timeout_seconds),
                 )?;
                 let started = std::time::Instant::now();
-                let seeder = db.clone();
-                let report = actix_web::web::block(move || {
-                    seeder.migrate()?;
-                    essor::seed::seed_demo(&seeder, applications)
-                })
-                .await??;
+                let migrator = db.clone();
+                actix_web::web::block(move || migrator.migrate()).await??;
+                let report = if bulk {
+                    let seeder = db.clone();
+                    actix_web::web::block(move || {
+                        essor::seed::seed_bulk(&seeder, &settings, options)
+                    })
+                    .await??
+                } else {
+                    essor::seed::seed_demo(db, settings, options).await?
+                };
                 println!(
                     "seeded call {} with {} applications and {} reviews in {:.1} s",
                     report.call_id,
@@ -133,11 +163,14 @@ fn main() -> ExitCode {
                     report.reviews,
                     started.elapsed().as_secs_f64()
                 );
-                for (role, email) in &report.accounts {
-                    println!(
-                        "  {role:<9} {email}  (password: {})",
-                        essor::seed::DEMO_PASSWORD
-                    );
+                let password = if published {
+                    essor::seed::DEMO_PASSWORD
+                } else {
+                    "the one given"
+                };
+                println!("accounts (password: {password}):");
+                for (role, email, name) in &report.accounts {
+                    println!("  {role:<9} {email}  {name}");
                 }
                 Ok(())
             }

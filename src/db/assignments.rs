@@ -75,6 +75,11 @@ pub struct WorkItem {
     pub call_id: String,
     pub application_state: String,
     pub review_status: Option<String>,
+    /// What a reviewer needs to know whether they have a conflict (DESIGN.md §9).
+    pub organisation_name: String,
+    pub project_title: String,
+    /// The application's body (JSON), for the SIRET and the commune.
+    pub body: String,
 }
 
 /// Assignments, with their application and review, for one reviewer or (None) everyone.
@@ -95,6 +100,9 @@ pub fn work_list(
             applications::call_id,
             applications::state,
             reviews::status.nullable(),
+            applications::organisation_name,
+            applications::project_title,
+            applications::body,
         ))
         .into_boxed();
     if let Some(r) = reviewer {
@@ -106,15 +114,36 @@ pub fn work_list(
         .order((assignments::assigned_at.desc(), assignments::id.desc()))
         .offset(offset)
         .limit(limit)
-        .load::<(AssignmentRow, String, String, String, Option<String>)>(conn)?
+        .load::<(
+            AssignmentRow,
+            String,
+            String,
+            String,
+            Option<String>,
+            String,
+            String,
+            String,
+        )>(conn)?
         .into_iter()
         .map(
-            |(assignment, reference, call_id, application_state, review_status)| WorkItem {
+            |(
                 assignment,
                 reference,
                 call_id,
                 application_state,
                 review_status,
+                organisation_name,
+                project_title,
+                body,
+            )| WorkItem {
+                assignment,
+                reference,
+                call_id,
+                application_state,
+                review_status,
+                organisation_name,
+                project_title,
+                body,
             },
         )
         .collect();

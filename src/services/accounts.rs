@@ -1020,11 +1020,14 @@ pub async fn get(state: &AppState, id: String) -> Result<User, ServiceError> {
         .await
 }
 
+/// Accounts, oldest first (staff and admins).
 pub async fn list(
     state: &AppState,
+    user: &CurrentUser,
     role: Option<Role>,
     paging: Paging,
 ) -> Result<Page<User>, ServiceError> {
+    user.require_staff()?;
     state
         .db
         .run(move |conn| {

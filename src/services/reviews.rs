@@ -43,6 +43,18 @@ pub struct Assignment {
     pub application_state: ApplicationState,
     pub assigned_at: chrono::DateTime<chrono::Utc>,
     pub responded_at: Option<chrono::DateTime<chrono::Utc>>,
+    /// The applicant organisation: a reviewer reads who they would judge before declaring
+    /// that they have no conflict of interest (DESIGN.md §9).
+    #[schema(example = "Les Ateliers du Sart")]
+    pub organisation_name: String,
+    /// Absent when the organisation gave only an RNA number.
+    #[schema(example = "73282932000074")]
+    pub siret: Option<String>,
+    /// INSEE code of the organisation's commune.
+    #[schema(example = "59009")]
+    pub commune_insee: String,
+    #[schema(example = "Recyclerie de quartier")]
+    pub project_title: String,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -172,7 +184,21 @@ fn assignment_status(s: &str) -> Result<AssignmentStatus, ServiceError> {
 }
 
 fn work_item_view(w: WorkItem) -> Result<Assignment, ServiceError> {
+    let body: serde_json::Value = serde_json::from_str(&w.body).map_err(internal)?;
+    let organisation = &body["organisation"];
+    let siret = organisation["siret"]
+        .as_str()
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned);
+    let commune_insee = organisation["commune_insee"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
     Ok(Assignment {
+        organisation_name: w.organisation_name,
+        siret,
+        commune_insee,
+        project_title: w.project_title,
         id: w.assignment.id,
         application_id: w.assignment.application_id,
         reference: w.reference,
@@ -716,6 +742,49 @@ pub async fn ranking(
                 })
                 .collect::<Result<Vec<_>, ServiceError>>()?;
             Ok(Page::new(items, total, paging))
+        })
+        .await
+}
+
+/// What a reviewer's page of one assignment shows: the assignment (with the identity facts
+/// read before declaring), the call's title and grid, and their own review if they have one.
+/// Never another reviewer's review: the review is read by this assignment's id, which is the
+/// caller's own (someone else's assignment is a 404).
+#[derive(Debug, Clone, Serialize)]
+pub struct ReviewerDesk {
+    pub assignment: Assignment,
+    pub call_title: String,
+    pub grid: Vec<crate::domain::call::ScoringCriterion>,
+    pub review: Option<Review>,
+}
+
+pub async fn desk(
+    state: &AppState,
+    user: &CurrentUser,
+    id: String,
+) -> Result<ReviewerDesk, ServiceError> {
+    user.require(&[Role::Reviewer])?;
+    let user = user.clone();
+    state
+        .db
+        .run(move |conn| {
+            let row = own_assignment(conn, &user, &id)?;
+            let (items, _) = assignments::work_list(conn, Some(&user.id), 0, i64::MAX)?;
+            let item = items
+                .into_iter()
+                .find(|w| w.assignment.id == row.id)
+                .ok_or_else(assignment_not_found)?;
+            let call =
+                calls::find(conn, &item.call_id)?.ok_or_else(crate::services::calls::not_found)?;
+            let review = reviews::for_assignment(conn, &row.id)?
+                .map(|r| r.to_view(None))
+                .transpose()?;
+            Ok(ReviewerDesk {
+                assignment: work_item_view(item)?,
+                call_title: call.title.clone(),
+                grid: call.grid()?,
+                review,
+            })
         })
         .await
 }

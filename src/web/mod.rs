@@ -2,12 +2,14 @@
 //! the JSON API. Handlers are grouped by area; none holds a rule: each parses a form, calls a
 //! service, and renders a template or redirects.
 
+pub mod admin;
 pub mod applicant;
 pub mod assets;
 pub mod forms;
 pub mod outbox;
 pub mod pages;
 pub mod public;
+pub mod reviewer;
 pub mod staff_calls;
 pub mod staff_ranking;
 
@@ -39,6 +41,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     staff_calls::configure(cfg);
     staff_ranking::configure(cfg);
     outbox::configure(cfg);
+    reviewer::configure(cfg);
+    admin::configure(cfg);
 }
 
 /// What every page handler knows of its request: the session (if any) and the CSRF token its

@@ -51,6 +51,10 @@ pub const EMBEDDED: &[(&str, &str)] = embedded!(
     "ranking.html",
     "exports.html",
     "outbox.html",
+    "reviewer_list.html",
+    "reviewer_assignment.html",
+    "reviewer_confirm.html",
+    "admin_accounts.html",
 );
 
 pub struct Pages {

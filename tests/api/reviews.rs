@@ -12,6 +12,7 @@ both_backends!(
     decisions_respect_reviews_and_limits,
     envelope_holds_under_concurrent_decisions,
     the_applicants_history_shows_nothing_of_the_reviewers,
+    assignments_say_whom_the_reviewer_would_judge,
 );
 
 async fn from_submissions_to_ranking_and_decisions(app: TestApp) {
@@ -715,4 +716,37 @@ async fn the_applicants_history_shows_nothing_of_the_reviewers(app: TestApp) {
     }
     assert!(all.to_string().contains(&cast.reviewer.id));
     assert!(all.to_string().contains("reviewer_ids"));
+}
+
+/// DESIGN.md §9: a reviewer knows whom they would judge before declaring no conflict: the
+/// organisation's name, SIRET, commune and the project's title are on `GET /assignments`.
+async fn assignments_say_whom_the_reviewer_would_judge(app: TestApp) {
+    let cast = app.cast().await;
+    let staff = &cast.staff.token;
+    let call = app.published_call(staff, json!({})).await;
+    let a = app
+        .submitted_application(&cast.applicant.token, call["id"].as_str().unwrap())
+        .await;
+    let id = a["id"].as_str().unwrap();
+    let asg = app.start_review(staff, id, &[&cast.reviewer]).await;
+    for token in [&cast.reviewer.token, staff] {
+        let page: Value = app
+            .get_as(token, "/api/v1/assignments")
+            .await
+            .json()
+            .await
+            .unwrap();
+        let item = page["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|i| i["id"] == asg[0].as_str())
+            .expect("the assignment is listed");
+        // Still pending: nothing declared yet, and yet the reviewer knows whom it is about.
+        assert_eq!(item["status"], "pending");
+        assert_eq!(item["organisation_name"], "Les Ateliers du Sart");
+        assert_eq!(item["siret"], "73282932000074");
+        assert_eq!(item["commune_insee"], "59009");
+        assert_eq!(item["project_title"], "Recyclerie de quartier");
+    }
 }

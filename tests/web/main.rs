@@ -13,3 +13,4 @@ mod browser;
 mod decisions;
 mod http;
 mod journey;
+mod reviewer;
