@@ -1,4 +1,5 @@
-//! The mail outbox, for admins: what was sent, what waits, what failed, and re-queueing.
+//! The mail outbox: staff and admins read it (what was sent, what waits, what failed); admins
+//! re-queue.
 
 use actix_web::{HttpResponse, get, post, web};
 use serde::Deserialize;
@@ -10,7 +11,7 @@ use crate::auth::CurrentUser;
 use crate::domain::account::Role;
 use crate::error::{AppError, Problem};
 use crate::input::{Page, PageParams};
-use crate::notify::outbox::{self, ListFilter, OutboxMessage, OutboxStatus};
+use crate::notify::outbox::{ListFilter, OutboxMessage, OutboxStatus};
 use crate::services;
 use crate::state::AppState;
 
@@ -23,7 +24,7 @@ pub struct OutboxFilter {
     pub application_id: Option<Uuid>,
 }
 
-/// List the mail outbox, newest first (admins only).
+/// List the mail outbox, newest first (staff and admins: agents see what was sent to whom).
 ///
 /// `pending`: waiting for its first attempt; `sending`: being sent by an instance; `failed`:
 /// the last attempt failed and another is scheduled at `next_attempt_at`; `sent`; `dead`:
@@ -36,7 +37,7 @@ pub struct OutboxFilter {
         (status = 200, description = "A page of outbox messages, newest first.", body = Page<OutboxMessage>),
         (status = 400, description = "Invalid query parameter (unknown status, malformed id, paging).", body = Problem, content_type = "application/problem+json"),
         NeedsToken,
-        (status = 403, description = "Only admins see the outbox.", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Only staff and admins see the outbox.", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[get("/admin/outbox")]
@@ -46,23 +47,14 @@ pub async fn list_outbox(
     filter: web::Query<OutboxFilter>,
     paging: web::Query<PageParams>,
 ) -> Result<HttpResponse, AppError> {
-    user.require(&[Role::Admin])?;
+    // The role first: a caller without it gets 403, not a 400 on its paging.
+    user.require_staff()?;
     let paging = paging.into_inner().paging()?;
     let filter = ListFilter {
         status: filter.status,
         application_id: filter.application_id.map(|id| id.to_string()),
     };
-    let page = state
-        .db
-        .run(move |conn| {
-            let (rows, total) = outbox::list(conn, &filter, paging.offset(), paging.limit())?;
-            let items = rows
-                .into_iter()
-                .map(OutboxMessage::try_from)
-                .collect::<Result<Vec<_>, _>>()?;
-            Ok(Page::new(items, total, paging))
-        })
-        .await?;
+    let page = services::outbox::list(&state, &user, filter, paging).await?;
     Ok(HttpResponse::Ok().json(page))
 }
 

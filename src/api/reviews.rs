@@ -239,7 +239,9 @@ pub async fn application_reviews(
     Ok(HttpResponse::Ok().json(reviews::for_application(&state, &user, id.into_inner()).await?))
 }
 
-/// The scored applications of a call, best first, ties by submission time (staff).
+/// The scored applications of a call, best first, ties by submission time (staff): each with
+/// its organisation, the amount requested, its state, whether it still lacks reviews against
+/// the call's `min_reviews`, and (still to decide) the largest award allowed now.
 #[utoipa::path(
     tag = "reviews",
     security(("bearer" = [])),
@@ -261,7 +263,7 @@ pub async fn call_ranking(
 ) -> Result<HttpResponse, AppError> {
     user.require_staff()?;
     let paging = paging.into_inner().paging()?;
-    Ok(HttpResponse::Ok().json(reviews::ranking(&state, id.into_inner(), paging).await?))
+    Ok(HttpResponse::Ok().json(reviews::ranking(&state, &user, id.into_inner(), paging).await?))
 }
 
 /// Record the committee's decision (staff): accepted with an amount within every limit and

@@ -69,11 +69,22 @@ pub fn submitted_scores(conn: &mut DbConnection, application_id: &str) -> QueryR
         .load(conn)
 }
 
-/// (application id, reference, submitted_at, review score in hundredths).
-pub type ScoreLine = (String, String, Option<NaiveDateTime>, i32);
+/// One submitted review of a call's application, with what the ranking shows of it.
+#[derive(Debug, Clone, Queryable)]
+pub struct ScoreLine {
+    pub application_id: String,
+    pub reference: String,
+    pub submitted_at: Option<NaiveDateTime>,
+    /// The review's score, in hundredths.
+    pub score: i32,
+    pub organisation_name: String,
+    pub requested_cents: i64,
+    pub state: String,
+    pub awarded_cents: Option<i64>,
+}
 
-/// (application id, reference, submitted_at, review score) for every submitted review of a
-/// call's applications that are still in competition or decided, in one query.
+/// Every submitted review of a call's applications that are still in competition or
+/// decided, with the application's name, amount and state, in one query.
 pub fn scores_for_call(conn: &mut DbConnection, call_id: &str) -> QueryResult<Vec<ScoreLine>> {
     reviews::table
         .inner_join(applications::table)
@@ -85,6 +96,18 @@ pub fn scores_for_call(conn: &mut DbConnection, call_id: &str) -> QueryResult<Ve
             applications::reference,
             applications::submitted_at,
             reviews::score_hundredths.assume_not_null(),
+            applications::organisation_name,
+            applications::requested_cents,
+            applications::state,
+            applications::awarded_cents,
         ))
+        .load(conn)
+}
+
+/// The stored bodies of these applications (to read a project's total budget).
+pub fn bodies(conn: &mut DbConnection, ids: &[String]) -> QueryResult<Vec<(String, String)>> {
+    applications::table
+        .filter(applications::id.eq_any(ids))
+        .select((applications::id, applications::body))
         .load(conn)
 }

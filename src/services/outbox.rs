@@ -1,5 +1,6 @@
-//! The admin's hand on the mail queue: a failed or abandoned message goes back to pending,
-//! through the runner, with its audit event.
+//! The mail queue: staff and admins read it (what was sent, what waits, what failed); an
+//! admin's hand puts a failed or abandoned message back to pending, through the runner, with
+//! its audit event.
 
 use serde_json::json;
 
@@ -7,9 +8,31 @@ use crate::auth::CurrentUser;
 use crate::domain::account::Role;
 use crate::domain::outbox::OutboxStatus;
 use crate::error::ServiceError;
-use crate::notify::outbox::{self, OutboxMessage};
+use crate::input::{Page, Paging};
+use crate::notify::outbox::{self, ListFilter, OutboxMessage};
 use crate::services::runner::{Audit, Move, change_state};
 use crate::state::AppState;
+
+/// A page of the outbox, newest first (staff and admins; others get 403).
+pub async fn list(
+    state: &AppState,
+    user: &CurrentUser,
+    filter: ListFilter,
+    paging: Paging,
+) -> Result<Page<OutboxMessage>, ServiceError> {
+    user.require_staff()?;
+    state
+        .db
+        .run(move |conn| {
+            let (rows, total) = outbox::list(conn, &filter, paging.offset(), paging.limit())?;
+            let items = rows
+                .into_iter()
+                .map(OutboxMessage::try_from)
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok(Page::new(items, total, paging))
+        })
+        .await
+}
 
 /// Puts a `failed` or `dead` message back to `pending`, due now, with a fresh count of
 /// attempts. Anything else is a conflict naming the current status; an unknown id, not found.

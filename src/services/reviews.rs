@@ -120,6 +120,16 @@ pub struct RankingEntry {
     pub application_id: String,
     #[schema(example = "EA-2026-00042")]
     pub reference: String,
+    #[schema(example = "Les Ateliers du Sart")]
+    pub organisation_name: String,
+    /// The amount the application asks for, in cents.
+    #[schema(example = 2000000)]
+    pub requested_cents: i64,
+    /// `under_review` (to decide), `accepted` or `rejected`.
+    pub state: ApplicationState,
+    /// The amount awarded, once accepted.
+    #[schema(example = json!(null))]
+    pub awarded_cents: Option<i64>,
     /// Mean of the submitted reviews, 0–100, two decimals.
     #[schema(example = 76.5)]
     pub score: f64,
@@ -130,6 +140,16 @@ pub struct RankingEntry {
     pub spread_flag: bool,
     /// Number of submitted reviews.
     pub reviews: usize,
+    /// The call's `min_reviews`: a decision needs at least this many submitted reviews.
+    #[schema(example = 2)]
+    pub min_reviews: u32,
+    /// Fewer submitted reviews than `min_reviews`: no decision can be recorded yet.
+    pub missing_reviews: bool,
+    /// For an application still to decide: the largest award allowed now, the smallest of
+    /// the amount requested, the call's cap, its share of the project's budget and what is
+    /// left in the envelope (0 when the envelope is spent).
+    #[schema(example = 2000000)]
+    pub award_ceiling_cents: Option<i64>,
 }
 
 fn internal(e: impl std::fmt::Display) -> ServiceError {
@@ -731,48 +751,91 @@ pub async fn for_application(
 
 pub async fn ranking(
     state: &AppState,
+    user: &CurrentUser,
     call_id: String,
     paging: Paging,
 ) -> Result<Page<RankingEntry>, ServiceError> {
+    user.require_staff()?;
     state
         .db
         .run(move |conn| {
-            calls::find(conn, &call_id)?.ok_or_else(crate::services::calls::not_found)?;
-            let mut by_app: BTreeMap<String, (String, chrono::NaiveDateTime, Vec<i32>)> =
-                BTreeMap::new();
-            for (id, reference, submitted_at, score) in reviews::scores_for_call(conn, &call_id)? {
+            let call =
+                calls::find(conn, &call_id)?.ok_or_else(crate::services::calls::not_found)?;
+            let mut by_app: BTreeMap<String, (reviews::ScoreLine, Vec<i32>)> = BTreeMap::new();
+            for line in reviews::scores_for_call(conn, &call_id)? {
+                let score = line.score;
                 by_app
-                    .entry(id)
-                    .or_insert_with(|| (reference, submitted_at.unwrap_or_default(), Vec::new()))
-                    .2
+                    .entry(line.application_id.clone())
+                    .or_insert_with(|| (line, Vec::new()))
+                    .1
                     .push(score);
             }
-            let entries: Vec<scoring::RankInput<(String, String)>> = by_app
-                .into_iter()
-                .filter_map(|(id, (reference, at, scores))| {
+            let entries: Vec<scoring::RankInput<reviews::ScoreLine>> = by_app
+                .into_values()
+                .filter_map(|(line, scores)| {
                     scoring::aggregate(&scores).map(|aggregate| scoring::RankInput {
-                        item: (id, reference),
+                        submitted_at: line.submitted_at.unwrap_or_default(),
+                        item: line,
                         aggregate,
-                        submitted_at: at,
                     })
                 })
                 .collect();
             let ranked = scoring::rank(entries);
             let total = ranked.len() as i64;
-            let items = ranked
+            let page: Vec<_> = ranked
                 .into_iter()
                 .skip(paging.offset() as usize)
                 .take(paging.limit() as usize)
-                .map(|(rank, e)| RankingEntry {
-                    rank,
-                    application_id: e.item.0,
-                    reference: e.item.1,
-                    score: e.aggregate.score,
-                    spread: e.aggregate.spread,
-                    spread_flag: e.aggregate.spread_flag,
-                    reviews: e.aggregate.reviews,
-                })
                 .collect();
+            // The ceiling of an award needs the project's total budget, read from the body
+            // of the applications still to decide on this page only.
+            let open: Vec<String> = page
+                .iter()
+                .filter(|(_, e)| e.item.state == ApplicationState::UnderReview.as_str())
+                .map(|(_, e)| e.item.application_id.clone())
+                .collect();
+            let mut budgets = BTreeMap::new();
+            for (id, body) in reviews::bodies(conn, &open)? {
+                let body: crate::domain::application::ApplicationBody =
+                    serde_json::from_str(&body).map_err(internal)?;
+                budgets.insert(id, body.project.total_budget_cents);
+            }
+            let left = call.budget_cents - call.awarded_cents;
+            let items = page
+                .into_iter()
+                .map(|(rank, e)| {
+                    let line = e.item;
+                    let state: ApplicationState = line.state.parse().map_err(internal)?;
+                    let award_ceiling_cents = budgets.get(&line.application_id).map(|total| {
+                        crate::domain::decision::AwardLimits::new(
+                            line.requested_cents,
+                            call.max_award_cents,
+                            call.max_budget_share_pct.map(|p| p as u8),
+                            *total,
+                            left,
+                        )
+                        .ceiling()
+                        .0
+                        .value()
+                    });
+                    Ok(RankingEntry {
+                        rank,
+                        application_id: line.application_id,
+                        reference: line.reference,
+                        organisation_name: line.organisation_name,
+                        requested_cents: line.requested_cents,
+                        state,
+                        awarded_cents: line.awarded_cents,
+                        score: e.aggregate.score,
+                        spread: e.aggregate.spread,
+                        spread_flag: e.aggregate.spread_flag,
+                        reviews: e.aggregate.reviews,
+                        min_reviews: call.min_reviews as u32,
+                        missing_reviews: (e.aggregate.reviews as i64) < i64::from(call.min_reviews),
+                        award_ceiling_cents,
+                    })
+                })
+                .collect::<Result<Vec<_>, ServiceError>>()?;
             Ok(Page::new(items, total, paging))
         })
         .await

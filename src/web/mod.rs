@@ -8,10 +8,13 @@ pub mod apidocs;
 pub mod applicant;
 pub mod assets;
 pub mod forms;
+pub mod outbox;
 pub mod pages;
 pub mod public;
 pub mod reviewer;
 pub mod staff;
+pub mod staff_calls;
+pub mod staff_ranking;
 pub mod tokens;
 
 use actix_web::body::{BoxBody, MessageBody};
@@ -41,6 +44,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     applicant::configure(cfg);
     staff::configure(cfg);
     account::configure(cfg);
+    staff_calls::configure(cfg);
+    staff_ranking::configure(cfg);
+    outbox::configure(cfg);
     reviewer::configure(cfg);
     admin::configure(cfg);
     tokens::configure(cfg);

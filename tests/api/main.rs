@@ -18,6 +18,7 @@ mod matrix;
 mod newcomer;
 mod openapi;
 mod outage;
+mod ranking_outbox;
 mod reviews;
 mod rgpd;
 mod runner;

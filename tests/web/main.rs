@@ -9,9 +9,10 @@
 #[path = "../api/helpers.rs"]
 mod helpers;
 
-mod apidocs;
 mod account;
+mod apidocs;
 mod browser;
+mod decisions;
 mod http;
 mod journey;
 mod reviewer;
