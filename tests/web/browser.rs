@@ -41,6 +41,8 @@ pub struct Browser {
     pub client: Client,
     driver: Child,
     _profile: tempfile::TempDir,
+    /// Where the browser saves what a link downloads.
+    pub downloads: tempfile::TempDir,
     pub base: String,
     axe: String,
     /// Screenshots go to target/screenshots/<label>/.
@@ -82,6 +84,7 @@ impl Browser {
             .spawn()
             .expect("chromedriver starts");
         let profile = tempfile::tempdir().expect("profile directory");
+        let downloads = tempfile::tempdir().expect("downloads directory");
         let mut args = vec![
             "--headless".to_owned(),
             "--no-sandbox".into(),
@@ -98,10 +101,14 @@ impl Browser {
         if !js {
             args.push("--blink-settings=scriptEnabled=false".into());
         }
-        let mut options = json!({ "binary": CHROMIUM, "args": args });
+        let mut prefs = json!({
+            "download.default_directory": downloads.path().display().to_string(),
+            "download.prompt_for_download": false,
+        });
         if !js {
-            options["prefs"] = json!({ "profile.managed_default_content_settings.javascript": 2 });
+            prefs["profile.managed_default_content_settings.javascript"] = json!(2);
         }
+        let options = json!({ "binary": CHROMIUM, "args": args, "prefs": prefs });
         let mut caps = serde_json::Map::new();
         caps.insert("browserName".into(), json!("chrome"));
         caps.insert("goog:chromeOptions".into(), options);
@@ -117,6 +124,7 @@ impl Browser {
                         client,
                         driver,
                         _profile: profile,
+                        downloads,
                         base: base.to_owned(),
                         axe,
                         label: label.to_owned(),
