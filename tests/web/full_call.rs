@@ -197,17 +197,18 @@ async fn a_call_runs_from_publication_to_exported_decisions(app: TestApp) {
         format!("/appels/{call_id}/candidater/structure")
     );
     s.b.visit("2-etape-1-structure").await;
-    s.fill("name", "Les Ateliers du Sart").await;
-    s.select("legal_form", "association").await;
+    // A cooperative company (SAS): ESS by its statutes, not by right, so the agent will have
+    // criteria « à vérifier » to read.
+    s.fill("name", "Coopérative Épicée").await;
+    s.select("legal_form", "commercial_company").await;
     s.fill("siret", "732 829 320 00074").await;
-    s.fill("rna", "W595012345").await;
     s.fill("created_on", "01/03/2025").await;
     s.fill("address", "12 rue de Lannoy").await;
     s.fill("postal_code", "59650").await;
     s.fill("commune", "Villeneuve-d'Ascq").await;
     s.fill("employees", "2").await;
     s.click_id("esus-none").await;
-    s.click_id("rcs_ess_mention-non").await;
+    s.click_id("rcs_ess_mention").await;
     s.click_id("in_insolvency_proceedings-non").await;
     s.press("Enregistrer et continuer").await;
     assert_eq!(
@@ -240,7 +241,9 @@ async fn a_call_runs_from_publication_to_exported_decisions(app: TestApp) {
         "Une personne, une voix en assemblée générale.",
     )
     .await;
-    s.fill("reinvested_profit_pct", "100").await;
+    s.fill("reinvested_profit_pct", "60").await;
+    s.fill("development_fund_pct", "20").await;
+    s.fill("retained_earnings_and_reserves_pct", "50").await;
     s.click_id("impartible_reserves").await;
     s.click_id("no_capital_amortization").await;
     s.click_id("social_utility-social_link").await;
@@ -276,10 +279,7 @@ async fn a_call_runs_from_publication_to_exported_decisions(app: TestApp) {
     }
     s.b.visit("2-pieces-jointes").await;
     s.click("Voir la pré-vérification d'éligibilité").await;
-    assert!(
-        s.b.body().await.contains("remplit les critères"),
-        "eligible"
-    );
+    assert_eq!(s.b.h1().await, "Pré-vérification d'éligibilité");
     s.b.visit("2-eligibilite").await;
     s.click("Vérifier vos réponses").await;
     assert_eq!(
@@ -326,6 +326,11 @@ async fn a_call_runs_from_publication_to_exported_decisions(app: TestApp) {
         let id = note.attr("id").await.unwrap().unwrap();
         readings.push(id.trim_start_matches("note-").to_owned());
     }
+    println!("lectures ({}) : {readings:?}", backend_name(&app));
+    assert!(
+        readings.contains(&"ESS-2".to_owned()),
+        "a company's statutes are read: {readings:?}"
+    );
     for code in &readings {
         s.click_id(&format!("lecture-{code}")).await;
         s.fill(
@@ -350,7 +355,9 @@ async fn a_call_runs_from_publication_to_exported_decisions(app: TestApp) {
         "{}",
         s.b.body().await
     );
-    assert!(s.b.body().await.contains("En cours d'instruction"));
+    let body = s.b.body().await;
+    assert!(body.contains("En cours d'instruction"), "{body}");
+    assert!(body.contains("Lecture de l'agent : rempli"), "{body}");
     s.b.visit("3-evaluation-lancee").await;
     s.close(&mut totals, "agent").await;
 
@@ -480,6 +487,11 @@ async fn a_call_runs_from_publication_to_exported_decisions(app: TestApp) {
         .lines()
         .find(|l| l.contains(&reference))
         .unwrap_or_else(|| panic!("{reference} in the export: {csv}"));
+    println!("export: {}\n{line}", csv.lines().next().unwrap_or_default());
+    assert!(
+        line.contains(",20000.00,20000.00,accepted,"),
+        "requested, awarded and state: {line}"
+    );
     for needle in ["DEL-2027-031", "Projet solide, utile au quartier."] {
         assert!(line.contains(needle), "« {needle} » in {line}");
     }
