@@ -507,23 +507,31 @@ async fn a_call_runs_from_publication_to_exported_decisions(app: TestApp) {
     }
 }
 
-/// Waits (10 s at most) for the browser's download and returns it as text.
+/// Waits (10 s at most) for the browser's download to be complete (no partial file left,
+/// the file non-empty and its size steady) and returns it as text.
 async fn downloaded(b: &Browser) -> String {
+    let mut last: Option<(PathBuf, u64)> = None;
     for _ in 0..200 {
-        let done: Vec<_> = std::fs::read_dir(b.downloads.path())
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        let paths: Vec<PathBuf> = std::fs::read_dir(b.downloads.path())
             .unwrap()
             .filter_map(Result::ok)
             .map(|e| e.path())
-            .filter(|p| {
-                !p.extension()
-                    .is_some_and(|e| e == "crdownload" || e == "tmp")
-            })
             .collect();
-        if let Some(path) = done.first() {
+        let partial = paths.iter().any(|p| {
+            p.extension()
+                .is_some_and(|e| e == "crdownload" || e == "tmp")
+        });
+        let (Some(path), false) = (paths.first(), partial) else {
+            last = None;
+            continue;
+        };
+        let size = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
+        if size > 0 && last.as_ref() == Some(&(path.clone(), size)) {
             let bytes = std::fs::read(path).unwrap();
             return String::from_utf8_lossy(&bytes).into_owned();
         }
-        tokio::time::sleep(Duration::from_millis(50)).await;
+        last = Some((path.clone(), size));
     }
     panic!("nothing downloaded in {}", b.downloads.path().display());
 }
