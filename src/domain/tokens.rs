@@ -122,6 +122,10 @@ pub const ROUTES: &[(&str, &str, Need)] = &[
     ("POST", "/api/v1/auth/invitations/accept", Open),
     ("GET", "/api/v1/me", S(Read)),
     ("POST", "/api/v1/me/password", NoToken),
+    // Everything held about a person, renaming and erasing the account: the person signs in.
+    ("GET", "/api/v1/me/data", NoToken),
+    ("PATCH", "/api/v1/me", NoToken),
+    ("DELETE", "/api/v1/me", NoToken),
     ("GET", "/api/v1/me/tokens", NoToken),
     ("POST", "/api/v1/me/tokens", NoToken),
     ("GET", "/api/v1/me/tokens/{id}", NoToken),
@@ -172,6 +176,7 @@ pub const ROUTES: &[(&str, &str, Need)] = &[
     ("GET", "/api/v1/applications/{id}/reviews", S(Read)),
     ("POST", "/api/v1/applications/{id}/decision", S(Manage)),
     ("GET", "/api/v1/assignments", S(Read)),
+    ("GET", "/api/v1/assignments/{id}", S(Read)),
     ("POST", "/api/v1/assignments/{id}/accept", S(Review)),
     ("POST", "/api/v1/assignments/{id}/recuse", S(Review)),
     ("PUT", "/api/v1/assignments/{id}/review", S(Review)),

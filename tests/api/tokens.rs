@@ -359,9 +359,10 @@ async fn a_token_never_exceeds_its_owners_role(app: TestApp) {
             .contains("inconnue"),
         "{p}"
     );
-    // A staff token with every scope still gets the role's refusals: the admin's outbox.
+    // A staff token with every scope still gets the role's refusals: the applicants' accounts
+    // are for admins.
     let (_, all) = pat(&app, &cast.staff, &["read", "manage", "export"], 5).await;
-    assert_problem(app.get_as(&all, "/api/v1/admin/outbox").await, 403).await;
+    assert_problem(app.get_as(&all, "/api/v1/users?role=applicant").await, 403).await;
     // A role change ends the token (a reviewer made staff does not keep a reviewer's token).
     let (_, rev) = pat(&app, &cast.spare_reviewer, &["read", "review"], 5).await;
     let resp = app
