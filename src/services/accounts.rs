@@ -612,27 +612,13 @@ pub async fn resend_verification(
         .transaction(move |conn| {
             let row = users::find(conn, &user_id)?
                 .ok_or_else(|| ServiceError::not_found("Ce compte n'existe pas."))?;
-            let token = issue_link(conn, &row.id, LinkPurpose::VerifyEmail, now)?;
-            notifier.queue_account(
-                conn,
-                &AccountMail::VerifyEmail {
-                    to: recipient(&row)?,
-                    token,
-                },
-            )?;
-            let s = account_state(&row);
-            record_audit(
-                conn,
-                &Origin {
-                    actor_id: row.id.clone(),
-                    client_ip: ip,
-                },
-                &row.id,
-                "verification_resent",
-                (Some(s), Some(s)),
-                serde_json::json!({}),
-                now,
-            )
+            let mail = |to, token| AccountMail::VerifyEmail { to, token };
+            let link = SelfServiceLink {
+                purpose: LinkPurpose::VerifyEmail,
+                mail: &mail,
+                audit_action: "verification_resent",
+            };
+            link.send(conn, &notifier, &row, ip, now)
         })
         .await
 }
@@ -658,28 +644,50 @@ pub async fn request_password_reset(
             if s.apply(AccountEvent::ResetPassword).is_err() {
                 return Ok(());
             }
-            let token = issue_link(conn, &row.id, LinkPurpose::PasswordReset, now)?;
-            notifier.queue_account(
-                conn,
-                &AccountMail::PasswordReset {
-                    to: recipient(&row)?,
-                    token,
-                },
-            )?;
-            record_audit(
-                conn,
-                &Origin {
-                    actor_id: row.id.clone(),
-                    client_ip: ip,
-                },
-                &row.id,
-                "password_reset_requested",
-                (Some(s), Some(s)),
-                serde_json::json!({}),
-                now,
-            )
+            let mail = |to, token| AccountMail::PasswordReset { to, token };
+            let link = SelfServiceLink {
+                purpose: LinkPurpose::PasswordReset,
+                mail: &mail,
+                audit_action: "password_reset_requested",
+            };
+            link.send(conn, &notifier, &row, ip, now)
         })
         .await
+}
+
+/// A link a person asked for about their own account (a new verification link, a reset
+/// link): issued, mailed and audited in the caller's transaction, the account's state unchanged.
+struct SelfServiceLink<'a> {
+    purpose: LinkPurpose,
+    mail: &'a dyn Fn(AccountRecipient, String) -> AccountMail,
+    audit_action: &'static str,
+}
+
+impl SelfServiceLink<'_> {
+    fn send(
+        &self,
+        conn: &mut DbConnection,
+        notifier: &crate::notify::Notifier,
+        row: &UserRow,
+        ip: IpAddr,
+        now: NaiveDateTime,
+    ) -> Result<(), ServiceError> {
+        let token = issue_link(conn, &row.id, self.purpose, now)?;
+        notifier.queue_account(conn, &(self.mail)(recipient(row)?, token))?;
+        let s = account_state(row);
+        record_audit(
+            conn,
+            &Origin {
+                actor_id: row.id.clone(),
+                client_ip: ip,
+            },
+            &row.id,
+            self.audit_action,
+            (Some(s), Some(s)),
+            serde_json::json!({}),
+            now,
+        )
+    }
 }
 
 fn checked_password(field: &str, password: &str) -> Result<(), ServiceError> {
