@@ -8,7 +8,7 @@ use utoipa::IntoParams;
 
 use crate::api::etag::{if_match, require_if_match, versioned};
 use crate::api::problems::{JsonBody, NeedsToken, Versioned};
-use crate::auth::CurrentUser;
+use crate::auth::{Caller, CurrentUser};
 use crate::domain::application::ApplicationBody;
 use crate::error::{AppError, Problem, ServiceError};
 use crate::input::{Page, PageParams, from_json};
@@ -133,12 +133,12 @@ pub async fn list_applications(
 )]
 #[get("/applications/{id}")]
 pub async fn get_application(
-    user: CurrentUser,
+    caller: Caller,
     state: web::Data<AppState>,
     id: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
-    let app = applications::get(&state, &user, id.into_inner()).await?;
-    Ok(with_etag(StatusCode::OK, app))
+    let app = applications::get_stored(&state, &caller, id.into_inner()).await?;
+    Ok(versioned(StatusCode::OK, app.version(), &app))
 }
 
 /// Edit a draft (or an application whose changes were requested) with a JSON Merge Patch

@@ -74,18 +74,13 @@ fn app_state(req: &HttpRequest) -> Result<AppState, AppError> {
 }
 
 /// The token's claims, checked offline (signature, expiry): no I/O yet.
-fn read_token(
-    req: &HttpRequest,
-    token: &str,
-) -> Result<Option<(AppState, crate::auth::token::Claims)>, AppError> {
-    let state = app_state(req)?;
-    let claims = state.tokens.verify(token).map_err(|e| match e {
+fn verify_token(req: &HttpRequest, token: &str) -> Result<crate::auth::token::Claims, AppError> {
+    app_state(req)?.tokens.verify(token).map_err(|e| match e {
         TokenError::Expired => AppError::Unauthorized(
             "Votre session a expiré : reconnectez-vous pour obtenir un nouveau jeton.".into(),
         ),
         TokenError::Invalid => invalid("le jeton d'accès n'est pas valide"),
-    })?;
-    Ok(Some((state, claims)))
+    })
 }
 
 /// A personal access token: checked against the database and its owner's current state at
@@ -110,12 +105,9 @@ async fn personal(req: &HttpRequest, secret: String) -> Result<CurrentUser, AppE
     })
 }
 
-async fn authenticate(
-    read: Result<Option<(AppState, crate::auth::token::Claims)>, AppError>,
-) -> Result<Option<CurrentUser>, AppError> {
-    let Some((state, claims)) = read? else {
-        return Ok(None);
-    };
+async fn authenticate(req: &HttpRequest, token: &str) -> Result<Option<CurrentUser>, AppError> {
+    let claims = verify_token(req, token)?;
+    let state = app_state(req)?;
     let account = state
         .db
         .run(move |conn| crate::auth::account::check(conn, &claims.sub, claims.generation))
@@ -136,7 +128,7 @@ async fn caller(req: HttpRequest) -> Result<Option<CurrentUser>, AppError> {
         if crate::auth::personal_token::is_personal(&token) {
             return personal(&req, token).await.map(Some);
         }
-        return authenticate(read_token(&req, &token)).await;
+        return authenticate(&req, &token).await;
     }
     Ok(crate::auth::session::current(&req)
         .await?
@@ -145,6 +137,15 @@ async fn caller(req: HttpRequest) -> Result<Option<CurrentUser>, AppError> {
             role: s.role,
             email_verified: s.email_verified,
         }))
+}
+
+/// No credential at all, where one is needed.
+fn required() -> AppError {
+    AppError::Unauthorized(
+        "Authentification requise : envoyez un jeton d'accès (Authorization: Bearer …), \
+         obtenu par POST /api/v1/auth/token."
+            .into(),
+    )
 }
 
 fn invalid(why: &str) -> AppError {
@@ -158,13 +159,7 @@ impl FromRequest for CurrentUser {
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let req = req.clone();
         Box::pin(async move {
-            caller(req).await?.ok_or_else(|| {
-                AppError::Unauthorized(
-                    "Authentification requise : envoyez un jeton d'accès (Authorization: Bearer …), \
-                     obtenu par POST /api/v1/auth/token."
-                        .into(),
-                )
-            })
+            caller(req).await?.ok_or_else(required)
         })
     }
 }
@@ -176,5 +171,122 @@ impl FromRequest for MaybeUser {
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let req = req.clone();
         Box::pin(async move { caller(req).await.map(MaybeUser) })
+    }
+}
+
+/// Whoever a service is acting for, as the service's own database call learns it: a
+/// `CurrentUser` already checked, or a `Caller` whose account check is still to run.
+pub trait Identify: Clone + Send + 'static {
+    /// The caller's account as it is now, checked on `conn` (the service's connection).
+    fn identify(
+        &self,
+        conn: &mut crate::db::DbConnection,
+        now: chrono::NaiveDateTime,
+    ) -> Result<CurrentUser, ServiceError>;
+}
+
+impl Identify for CurrentUser {
+    fn identify(
+        &self,
+        _: &mut crate::db::DbConnection,
+        _: chrono::NaiveDateTime,
+    ) -> Result<CurrentUser, ServiceError> {
+        Ok(self.clone())
+    }
+}
+
+/// The caller of a hot read (an application, a list), checked offline when the request is
+/// extracted — the token's signature and expiry, the route's scope for a personal token — with
+/// the account check (the same as `CurrentUser`'s: active, at the token's generation, the
+/// current role) left to `identify`, which the service runs inside its own database call. The
+/// request then crosses to the blocking pool once instead of twice (bench/run, issue 19).
+#[derive(Clone)]
+pub struct Caller(Credential);
+
+#[derive(Clone)]
+enum Credential {
+    /// A JWT whose signature and expiry were checked.
+    Token { sub: String, generation: i32 },
+    /// A personal access token, and what the route needs of its scopes.
+    Personal {
+        secret: secrecy::SecretString,
+        need: crate::domain::tokens::Need,
+    },
+    /// A web session, loaded (with its account's state) by `auth::session`.
+    Session(CurrentUser),
+}
+
+impl std::fmt::Debug for Caller {
+    /// Never the secret of a personal token.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.0 {
+            Credential::Token { sub, .. } => write!(f, "Caller(token of {sub})"),
+            Credential::Personal { .. } => write!(f, "Caller(personal token)"),
+            Credential::Session(u) => write!(f, "Caller(session of {})", u.id),
+        }
+    }
+}
+
+impl Identify for Caller {
+    fn identify(
+        &self,
+        conn: &mut crate::db::DbConnection,
+        now: chrono::NaiveDateTime,
+    ) -> Result<CurrentUser, ServiceError> {
+        let account = match &self.0 {
+            Credential::Session(user) => return Ok(user.clone()),
+            Credential::Token { sub, generation } => {
+                crate::auth::account::check(conn, sub, *generation)??
+            }
+            Credential::Personal { secret, need } => {
+                let (account, scopes) = crate::auth::personal_token::check(
+                    conn,
+                    secrecy::ExposeSecret::expose_secret(secret),
+                    now,
+                )??;
+                crate::domain::tokens::authorize(*need, &scopes, account.role)
+                    .map_err(|refusal| ServiceError::Forbidden(refusal.message()))?;
+                account
+            }
+        };
+        Ok(CurrentUser {
+            id: account.id,
+            role: account.role,
+            email_verified: account.email_verified,
+        })
+    }
+}
+
+impl FromRequest for Caller {
+    type Error = AppError;
+    type Future = LocalBoxFuture<'static, Result<Self, AppError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let req = req.clone();
+        Box::pin(async move {
+            if let Some(token) = bearer(&req)? {
+                if crate::auth::personal_token::is_personal(&token) {
+                    let pattern = req.match_pattern().unwrap_or_default();
+                    let need = crate::domain::tokens::need(req.method().as_str(), &pattern);
+                    return Ok(Caller(Credential::Personal {
+                        secret: token.into(),
+                        need,
+                    }));
+                }
+                let claims = verify_token(&req, &token)?;
+                return Ok(Caller(Credential::Token {
+                    sub: claims.sub,
+                    generation: claims.generation,
+                }));
+            }
+            match crate::auth::session::current(&req).await? {
+                Some(s) => Ok(Caller(Credential::Session(CurrentUser {
+                    id: s.user_id,
+                    role: s.role,
+                    email_verified: s.email_verified,
+                }))),
+                None => Err(required()),
+            }
+        })
     }
 }

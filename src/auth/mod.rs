@@ -12,5 +12,5 @@ pub mod throttle;
 pub mod token;
 
 pub use account::{CurrentAccount, check as check_account};
-pub use current_user::{CurrentUser, MaybeUser};
+pub use current_user::{Caller, CurrentUser, Identify, MaybeUser};
 pub use token::TokenService;

@@ -7,7 +7,7 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 use validator::Validate;
 
-use crate::auth::CurrentUser;
+use crate::auth::{CurrentUser, Identify};
 use crate::clock::paris_date;
 use crate::db::DbConnection;
 use crate::db::applications::{self as rows, ApplicationRow, SummaryRow, Visibility};
@@ -108,6 +108,94 @@ pub struct Application {
     pub submitted_at: Option<DateTime<Utc>>,
 }
 
+/// An application as stored, written out as the JSON of [`Application`] without parsing its
+/// body and eligibility report into their types and writing them again: they pass through as
+/// stored (`RawValue`), which is most of the work of a read (bench/run, issue 19). The stored
+/// JSON is what `ApplicationRow::set_body` and the submission wrote from the same types, so the
+/// document is the one `Application` gives (a test holds the two equal in every state).
+#[derive(Debug)]
+pub struct StoredApplication {
+    row: ApplicationRow,
+    state: ApplicationState,
+    show_eligibility: bool,
+    allowed_actions: Vec<Action>,
+}
+
+impl StoredApplication {
+    /// The version, sent as the `ETag`.
+    pub fn version(&self) -> i32 {
+        self.row.version
+    }
+}
+
+/// The stored body, split without being parsed.
+#[derive(Deserialize)]
+struct RawBody<'a> {
+    #[serde(borrow)]
+    organisation: &'a serde_json::value::RawValue,
+    #[serde(borrow)]
+    project: &'a serde_json::value::RawValue,
+    #[serde(borrow)]
+    ess: &'a serde_json::value::RawValue,
+}
+
+impl Serialize for StoredApplication {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::Error;
+        use serde_json::value::RawValue;
+
+        /// `Application`'s fields, in its order, borrowed.
+        #[derive(Serialize)]
+        struct Out<'a> {
+            id: &'a str,
+            reference: &'a str,
+            call_id: &'a str,
+            applicant_id: &'a str,
+            state: ApplicationState,
+            version: i32,
+            organisation: &'a RawValue,
+            project: &'a RawValue,
+            ess: &'a RawValue,
+            eligibility: Option<&'a RawValue>,
+            decision: Option<Decision>,
+            #[serde(with = "crate::domain::application_state::as_endpoints")]
+            allowed_actions: &'a [Action],
+            created_at: DateTime<Utc>,
+            updated_at: DateTime<Utc>,
+            submitted_at: Option<DateTime<Utc>>,
+        }
+
+        let row = &self.row;
+        let body: RawBody<'_> = serde_json::from_str(&row.body)
+            .map_err(|e| S::Error::custom(format!("stored body: {e}")))?;
+        let eligibility = match (&row.eligibility, self.show_eligibility) {
+            (Some(report), true) => Some(
+                serde_json::from_str::<&RawValue>(report)
+                    .map_err(|e| S::Error::custom(format!("stored eligibility: {e}")))?,
+            ),
+            _ => None,
+        };
+        Out {
+            id: &row.id,
+            reference: &row.reference,
+            call_id: &row.call_id,
+            applicant_id: &row.applicant_id,
+            state: self.state,
+            version: row.version,
+            organisation: body.organisation,
+            project: body.project,
+            ess: body.ess,
+            eligibility,
+            decision: row.decision(self.state),
+            allowed_actions: &self.allowed_actions,
+            created_at: row.created_at.and_utc(),
+            updated_at: row.updated_at.and_utc(),
+            submitted_at: row.submitted_at.map(|t| t.and_utc()),
+        }
+        .serialize(s)
+    }
+}
+
 /// A line of a list of applications.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct ApplicationSummary {
@@ -194,10 +282,9 @@ impl ApplicationRow {
             .map_err(|e| internal("eligibility", e))
     }
 
-    pub fn to_view(&self, user: &CurrentUser) -> Result<Application, ServiceError> {
-        let body = self.parsed_body()?;
-        let state = self.app_state()?;
-        let decision = match (state, self.decided_at) {
+    /// The decision, once the application is accepted or rejected.
+    fn decision(&self, state: ApplicationState) -> Option<Decision> {
+        match (state, self.decided_at) {
             (ApplicationState::Accepted | ApplicationState::Rejected, Some(at)) => Some(Decision {
                 outcome: state,
                 awarded_cents: self.awarded_cents,
@@ -207,7 +294,27 @@ impl ApplicationRow {
                 decided_at: at.and_utc(),
             }),
             _ => None,
-        };
+        }
+    }
+
+    /// The application as `user` reads it, for a face that writes it out as JSON: the same
+    /// document as `to_view`, with the stored body and report passed through untouched.
+    pub fn into_stored(self, user: &CurrentUser) -> Result<StoredApplication, ServiceError> {
+        let state = self.app_state()?;
+        let show_eligibility = audience(user, &self)?.reads_eligibility();
+        let allowed_actions = allowed_actions(state, actor(user, &self));
+        Ok(StoredApplication {
+            state,
+            show_eligibility,
+            allowed_actions,
+            row: self,
+        })
+    }
+
+    pub fn to_view(&self, user: &CurrentUser) -> Result<Application, ServiceError> {
+        let body = self.parsed_body()?;
+        let state = self.app_state()?;
+        let decision = self.decision(state);
         let audience = audience(user, self)?;
         Ok(Application {
             id: self.id.clone(),
@@ -463,6 +570,25 @@ pub async fn get(
         .await
 }
 
+/// The application as stored, for the JSON read: the caller's account check, the
+/// authorization and the read in one database call (one hand-off to the blocking pool), and
+/// the stored JSON passed through ([`StoredApplication`]).
+pub async fn get_stored(
+    state: &AppState,
+    who: &impl Identify,
+    id: String,
+) -> Result<StoredApplication, ServiceError> {
+    let who = who.clone();
+    let now = state.clock.now();
+    state
+        .db
+        .run(move |conn| {
+            let user = who.identify(conn, now)?;
+            load_readable(conn, &user, &id)?.into_stored(&user)
+        })
+        .await
+}
+
 pub async fn list(
     state: &AppState,
     user: &CurrentUser,
@@ -657,31 +783,73 @@ pub async fn history(
         .db
         .run(move |conn| {
             let row = rows::find_visible(conn, &id, &visibility(&user))?.ok_or_else(not_found)?;
-            let reader = audience(&user, &row)?;
-            require_reads(reader.reads_history())?;
-            audit::for_application(conn, &id)?
-                .into_iter()
-                .filter(|(e, _, role)| reader.sees_event(&e.action, role))
-                .map(|(e, name, role)| {
-                    let mut payload = serde_json::from_str(&e.payload).unwrap_or(Value::Null);
-                    if let Value::Object(members) = &mut payload {
-                        for key in reader.withheld_payload(&e.action) {
-                            members.remove(*key);
-                        }
-                    }
-                    Ok(HistoryEvent {
-                        id: e.id,
-                        action: e.action,
-                        from_state: e.from_state,
-                        to_state: e.to_state,
-                        actor_id: e.actor_id.unwrap_or_default(),
-                        actor_name: name,
-                        actor_role: role,
-                        at: e.at.and_utc(),
-                        payload,
-                    })
-                })
-                .collect()
+            history_of(conn, &user, &row)
+        })
+        .await
+}
+
+/// The history of a visible application, as `user` may read it.
+fn history_of(
+    conn: &mut DbConnection,
+    user: &CurrentUser,
+    row: &ApplicationRow,
+) -> Result<Vec<HistoryEvent>, ServiceError> {
+    let reader = audience(user, row)?;
+    require_reads(reader.reads_history())?;
+    audit::for_application(conn, &row.id)?
+        .into_iter()
+        .filter(|(e, _, role)| reader.sees_event(&e.action, role))
+        .map(|(e, name, role)| {
+            let mut payload = serde_json::from_str(&e.payload).unwrap_or(Value::Null);
+            if let Value::Object(members) = &mut payload {
+                for key in reader.withheld_payload(&e.action) {
+                    members.remove(*key);
+                }
+            }
+            Ok(HistoryEvent {
+                id: e.id,
+                action: e.action,
+                from_state: e.from_state,
+                to_state: e.to_state,
+                actor_id: e.actor_id.unwrap_or_default(),
+                actor_name: name,
+                actor_role: role,
+                at: e.at.and_utc(),
+                payload,
+            })
+        })
+        .collect()
+}
+
+/// What an application's own page shows: the application, its call and its history.
+#[derive(Debug, Clone)]
+pub struct Overview {
+    pub application: Application,
+    pub call: crate::services::calls::Call,
+    pub history: Vec<HistoryEvent>,
+}
+
+/// The application, its call and its history in one database call (one hand-off to the
+/// blocking pool instead of three: bench/run, issue 19), for the owner or staff.
+pub async fn overview(
+    state: &AppState,
+    user: &CurrentUser,
+    id: String,
+) -> Result<Overview, ServiceError> {
+    let user = user.clone();
+    let now = state.clock.now();
+    state
+        .db
+        .run(move |conn| {
+            let row = load_readable(conn, &user, &id)?;
+            let application = row.to_view(&user)?;
+            let call = crate::services::calls::find_in(conn, user.role.is_staff(), &row.call_id, now)?;
+            let history = history_of(conn, &user, &row)?;
+            Ok(Overview {
+                application,
+                call,
+                history,
+            })
         })
         .await
 }

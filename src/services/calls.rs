@@ -483,13 +483,21 @@ pub async fn get(state: &AppState, staff: bool, id: String) -> Result<Call, Serv
     let now = state.clock.now();
     state
         .db
-        .run(move |conn| {
-            let row = calls::find(conn, &id)?
-                .filter(|r| visible_to(r, staff))
-                .ok_or_else(not_found)?;
-            row.to_view(now)
-        })
+        .run(move |conn| find_in(conn, staff, &id, now))
         .await
+}
+
+/// The call, if `staff` or the call is published, on the caller's connection.
+pub fn find_in(
+    conn: &mut DbConnection,
+    staff: bool,
+    id: &str,
+    now: NaiveDateTime,
+) -> Result<Call, ServiceError> {
+    let row = calls::find(conn, id)?
+        .filter(|r| visible_to(r, staff))
+        .ok_or_else(not_found)?;
+    row.to_view(now)
 }
 
 pub fn not_found() -> ServiceError {

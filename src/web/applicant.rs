@@ -1188,9 +1188,12 @@ fn timeline(events: Vec<applications::HistoryEvent>, user_id: &str) -> Vec<Value
 async fn application_page(ctx: PageCtx, id: web::Path<String>) -> Result<HttpResponse, WebError> {
     let user = ctx.user()?;
     let id = id.into_inner();
-    let app = load(&ctx, id.clone()).await?;
-    let call = calls::get(&ctx.state, false, app.call_id.clone()).await?;
-    let history = applications::history(&ctx.state, &user, id).await?;
+    // One database call for the three (issue 19).
+    let applications::Overview {
+        application: app,
+        call,
+        history,
+    } = applications::overview(&ctx.state, &user, id).await?;
     let request = history
         .iter()
         .rev()

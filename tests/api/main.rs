@@ -23,5 +23,6 @@ mod reviews;
 mod rgpd;
 mod runner;
 mod search;
+mod stored_read;
 mod seed;
 mod tokens;
