@@ -80,6 +80,10 @@ pub struct ServerSettings {
     pub host: String,
     pub port: u16,
     pub workers: usize,
+    /// Threads of each worker's blocking pool, where database calls run; 0 = as many as the
+    /// pooled connections a worker may use, plus two (see `startup`).
+    #[serde(default)]
+    pub blocking_threads: usize,
     #[serde(default)]
     pub cors_origins: Vec<String>,
     pub shutdown_timeout_seconds: u64,

@@ -218,10 +218,10 @@ fn build_server(listener: TcpListener, state: AppState) -> anyhow::Result<Server
     // Database work runs on the blocking pool; more blocking threads than pooled connections
     // only park on the pool's condition variable (bench/run: p99 at 64 connections). Keep a
     // few more for file I/O and password hashing.
-    let blocking = (settings.database.pool_size as usize)
-        .div_ceil(workers)
-        .max(2)
-        + 2;
+    let blocking = match settings.server.blocking_threads {
+        0 => (settings.database.pool_size as usize).div_ceil(workers).max(2) + 2,
+        n => n,
+    };
     server = server
         .workers(workers)
         .worker_max_blocking_threads(blocking);
