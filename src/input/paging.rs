@@ -138,7 +138,8 @@ pub struct Page<T: ToSchema> {
     pub per_page: u32,
     /// Opaque position of the next page: pass it as `cursor` (same `sort` and filters) to read
     /// that page. Absent on the last page; present whenever more items may follow (the
-    /// `Link: <…>; rel="next"` header gives the same URL).
+    /// `Link: <…>; rel="next"` header gives the same URL). Never sent by the lists that take
+    /// no `cursor` (the ranking).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub next_cursor: Option<String>,
     /// Opaque position of the page before this one, when there is one (`rel="prev"`).
