@@ -154,35 +154,30 @@ fn read_filters(call_id: &str, q: &Form) -> (ListFilter, Errors) {
     (filter, errors)
 }
 
-/// The query string of the same search on another page.
-fn page_query(q: &Form, page: u32) -> String {
+/// The query string of the same search, with one more parameter (`page` or `curseur`).
+fn table_query(q: &Form, name: &str, value: &str) -> String {
     let mut out = url::form_urlencoded::Serializer::new(String::new());
     for state in q.all("etat") {
         out.append_pair("etat", &state);
     }
-    for name in ["q", "commune", "tri"] {
-        if let Some(v) = q.opt(name) {
-            out.append_pair(name, v);
+    for field in ["q", "commune", "tri"] {
+        if let Some(v) = q.opt(field) {
+            out.append_pair(field, v);
         }
     }
-    out.append_pair("page", &page.to_string());
+    out.append_pair(name, value);
     out.finish()
+}
+
+/// The query string of the same search on another page (the numbered links).
+fn page_query(q: &Form, page: u32) -> String {
+    table_query(q, "page", &page.to_string())
 }
 
 /// The query string of the same search at a cursor (« Page suivante », « Page précédente »):
 /// read from the position it names, not by counting rows from the first.
 fn cursor_query(q: &Form, cursor: &str) -> String {
-    let mut out = url::form_urlencoded::Serializer::new(String::new());
-    for state in q.all("etat") {
-        out.append_pair("etat", &state);
-    }
-    for name in ["q", "commune", "tri"] {
-        if let Some(v) = q.opt(name) {
-            out.append_pair(name, v);
-        }
-    }
-    out.append_pair("curseur", cursor);
-    out.finish()
+    table_query(q, "curseur", cursor)
 }
 
 /// Page numbers to link to: the first, the last, and two on each side of the current one;
