@@ -1,11 +1,12 @@
 //! The mail outbox: staff and admins read it (what was sent, what waits, what failed); admins
 //! re-queue.
 
-use actix_web::{HttpResponse, get, post, web};
+use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use serde::Deserialize;
 use utoipa::IntoParams;
 use uuid::Uuid;
 
+use crate::api::links::page_response;
 use crate::api::problems::NeedsToken;
 use crate::auth::CurrentUser;
 use crate::domain::account::Role;
@@ -34,8 +35,8 @@ pub struct OutboxFilter {
     security(("bearer" = [])),
     params(OutboxFilter, PageParams),
     responses(
-        (status = 200, description = "A page of outbox messages, newest first.", body = Page<OutboxMessage>),
-        (status = 400, description = "Invalid query parameter (unknown status, malformed id, paging).", body = Problem, content_type = "application/problem+json"),
+        (status = 200, description = "A page of outbox messages, newest first.", body = Page<OutboxMessage>, headers(("Link" = String, description = "`<…?cursor=…>; rel=\"next\"` (the same query with `cursor` set to `next_cursor`), and `rel=\"prev\"` likewise, when there is such a page."))),
+        (status = 400, description = "Invalid query parameter (unknown status, malformed id, paging, a `cursor` that is not one or belongs to another list, `page` and `cursor` together).", body = Problem, content_type = "application/problem+json"),
         NeedsToken,
         (status = 403, description = "Only staff and admins see the outbox.", body = Problem, content_type = "application/problem+json"),
     )
@@ -46,16 +47,17 @@ pub async fn list_outbox(
     state: web::Data<AppState>,
     filter: web::Query<OutboxFilter>,
     paging: web::Query<PageParams>,
+    req: HttpRequest,
 ) -> Result<HttpResponse, AppError> {
     // The role first: a caller without it gets 403, not a 400 on its paging.
     user.require_staff()?;
-    let paging = paging.into_inner().paging()?;
+    let position = paging.into_inner().position()?;
     let filter = ListFilter {
         status: filter.status,
         application_id: filter.application_id.map(|id| id.to_string()),
     };
-    let page = services::outbox::list(&state, &user, filter, paging).await?;
-    Ok(HttpResponse::Ok().json(page))
+    let page = services::outbox::list(&state, &user, filter, position).await?;
+    Ok(page_response(&req, &page))
 }
 
 /// Re-queue a `failed` or `dead` message (admins only): it becomes `pending`, due at once,

@@ -7,6 +7,7 @@ use serde_json::Value;
 use utoipa::IntoParams;
 
 use crate::api::etag::{if_match, require_if_match, versioned};
+use crate::api::links::page_response;
 use crate::api::problems::{JsonBody, NeedsToken, Versioned};
 use crate::auth::{Caller, CurrentUser};
 use crate::domain::application::ApplicationBody;
@@ -102,8 +103,8 @@ impl ApplicationFilter {
     security(("bearer" = [])),
     params(ApplicationFilter, PageParams),
     responses(
-        (status = 200, description = "A page of applications, newest first unless `sort` says otherwise.", body = Page<ApplicationSummary>),
-        (status = 400, description = "Invalid query parameter (an unknown state or order, a search too long, a commune that is no INSEE code).", body = Problem, content_type = "application/problem+json"),
+        (status = 200, description = "A page of applications, newest first unless `sort` says otherwise. `next_cursor` (and the `Link` header) lead to the next page.", body = Page<ApplicationSummary>, headers(("Link" = String, description = "`<…?cursor=…>; rel=\"next\"` (the same query with `cursor` set to `next_cursor`), and `rel=\"prev\"` likewise, when there is such a page."))),
+        (status = 400, description = "Invalid query parameter (an unknown state or order, a search too long, a commune that is no INSEE code, a `cursor` that is not one or belongs to another order, `page` and `cursor` together).", body = Problem, content_type = "application/problem+json"),
         NeedsToken,
     )
 )]
@@ -113,10 +114,12 @@ pub async fn list_applications(
     state: web::Data<AppState>,
     filter: web::Query<ApplicationFilter>,
     paging: web::Query<PageParams>,
+    req: HttpRequest,
 ) -> Result<HttpResponse, AppError> {
-    let paging = paging.into_inner().paging()?;
+    let position = paging.into_inner().position()?;
     let filter = filter.to_filter()?;
-    Ok(HttpResponse::Ok().json(applications::list(&state, &user, filter, paging).await?))
+    let page = applications::list(&state, &user, filter, position).await?;
+    Ok(page_response(&req, &page))
 }
 
 /// An application. A reviewer reads it once they have accepted the assignment.

@@ -6,6 +6,7 @@ use serde_json::Value;
 use utoipa::IntoParams;
 
 use crate::api::etag::{require_if_match, versioned};
+use crate::api::links::page_response;
 use crate::api::problems::{JsonBody, NeedsToken, Versioned};
 use crate::auth::{CurrentUser, MaybeUser};
 use crate::domain::call::{CallAction, CallState};
@@ -63,8 +64,8 @@ pub async fn create_call(
     security((), ("bearer" = [])),
     params(CallFilter, PageParams),
     responses(
-        (status = 200, description = "A page of calls, newest first.", body = Page<Call>),
-        (status = 400, description = "Invalid query parameter.", body = Problem, content_type = "application/problem+json"),
+        (status = 200, description = "A page of calls, newest first.", body = Page<Call>, headers(("Link" = String, description = "`<…?cursor=…>; rel=\"next\"` (the same query with `cursor` set to `next_cursor`), and `rel=\"prev\"` likewise, when there is such a page."))),
+        (status = 400, description = "Invalid query parameter (a `cursor` that is not one or belongs to another list, `page` and `cursor` together).", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "A token was sent but is invalid or expired.", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -74,10 +75,12 @@ pub async fn list_calls(
     state: web::Data<AppState>,
     filter: web::Query<CallFilter>,
     paging: web::Query<PageParams>,
+    req: HttpRequest,
 ) -> Result<HttpResponse, AppError> {
     let staff = user.0.as_ref().is_some_and(|u| u.role.is_staff());
-    let paging = paging.into_inner().paging()?;
-    Ok(HttpResponse::Ok().json(calls::list(&state, staff, filter.state, paging).await?))
+    let position = paging.into_inner().position()?;
+    let page = calls::list(&state, staff, filter.state, position).await?;
+    Ok(page_response(&req, &page))
 }
 
 /// A call: published ones for everybody, any for staff.

@@ -10,6 +10,7 @@ pub mod errors;
 pub mod etag;
 pub mod exports;
 pub mod health;
+pub mod links;
 pub mod meta;
 pub mod problems;
 pub mod reviews;

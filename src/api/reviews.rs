@@ -7,7 +7,8 @@ use crate::api::problems::{JsonBody, NeedsToken, Versioned};
 use crate::auth::CurrentUser;
 use crate::error::{AppError, Problem};
 
-use crate::input::{Page, PageParams, from_json};
+use crate::api::links::page_response;
+use crate::input::{NumberedPageParams, Page, PageParams, from_json};
 use crate::services::applications::Application;
 use crate::services::reviews::{
     self, AcceptInput, AssignInput, Assignment, RankingEntry, RecuseInput, Review, ReviewInput,
@@ -76,8 +77,8 @@ pub async fn get_assignment(
     security(("bearer" = [])),
     params(PageParams),
     responses(
-        (status = 200, description = "A page of assignments, newest first.", body = Page<Assignment>),
-        (status = 400, description = "Invalid query parameter.", body = Problem, content_type = "application/problem+json"),
+        (status = 200, description = "A page of assignments, newest first.", body = Page<Assignment>, headers(("Link" = String, description = "`<…?cursor=…>; rel=\"next\"` (the same query with `cursor` set to `next_cursor`), and `rel=\"prev\"` likewise, when there is such a page."))),
+        (status = 400, description = "Invalid query parameter (a `cursor` that is not one or belongs to another list, `page` and `cursor` together).", body = Problem, content_type = "application/problem+json"),
         NeedsToken,
         (status = 403, description = "Applicants have no assignments.", body = Problem, content_type = "application/problem+json"),
     )
@@ -87,9 +88,11 @@ pub async fn list_assignments(
     user: CurrentUser,
     state: web::Data<AppState>,
     paging: web::Query<PageParams>,
+    req: HttpRequest,
 ) -> Result<HttpResponse, AppError> {
-    let paging = paging.into_inner().paging()?;
-    Ok(HttpResponse::Ok().json(reviews::list(&state, &user, paging).await?))
+    let position = paging.into_inner().position()?;
+    let page = reviews::list(&state, &user, position).await?;
+    Ok(page_response(&req, &page))
 }
 
 /// Declare the absence of conflict of interest and take the assignment (the reviewer).
@@ -245,9 +248,9 @@ pub async fn application_reviews(
 #[utoipa::path(
     tag = "reviews",
     security(("bearer" = [])),
-    params(("id" = String, Path, description = "Call id (UUID)."), PageParams),
+    params(("id" = String, Path, description = "Call id (UUID)."), NumberedPageParams),
     responses(
-        (status = 200, description = "A page of the ranking.", body = Page<RankingEntry>),
+        (status = 200, description = "A page of the ranking (computed in memory: numbered pages only, no `cursor`).", body = Page<RankingEntry>),
         (status = 400, description = "Invalid query parameter.", body = Problem, content_type = "application/problem+json"),
         NeedsToken,
         (status = 403, description = "Only staff read the ranking.", body = Problem, content_type = "application/problem+json"),
@@ -259,7 +262,7 @@ pub async fn call_ranking(
     user: CurrentUser,
     state: web::Data<AppState>,
     id: web::Path<String>,
-    paging: web::Query<PageParams>,
+    paging: web::Query<NumberedPageParams>,
 ) -> Result<HttpResponse, AppError> {
     user.require_staff()?;
     let paging = paging.into_inner().paging()?;

@@ -6,6 +6,7 @@ use serde::Deserialize;
 use serde_json::Value;
 use utoipa::{IntoParams, ToSchema};
 
+use crate::api::links::page_response;
 use crate::auth::CurrentUser;
 use crate::auth::client_ip::client_ip;
 use crate::domain::account::Role;
@@ -278,8 +279,8 @@ pub async fn update_user(
     security(("bearer" = [])),
     params(UserFilter, PageParams),
     responses(
-        (status = 200, description = "A page of accounts, oldest first.", body = Page<User>),
-        (status = 400, description = "Invalid query parameter.", body = Problem, content_type = "application/problem+json"),
+        (status = 200, description = "A page of accounts, oldest first.", body = Page<User>, headers(("Link" = String, description = "`<…?cursor=…>; rel=\"next\"` (the same query with `cursor` set to `next_cursor`), and `rel=\"prev\"` likewise, when there is such a page."))),
+        (status = 400, description = "Invalid query parameter (a `cursor` that is not one or belongs to another list, `page` and `cursor` together).", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "Missing, invalid or expired token.", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Only admins and staff list accounts; only admins list applicants.", body = Problem, content_type = "application/problem+json"),
     )
@@ -290,7 +291,9 @@ pub async fn list_users(
     state: web::Data<AppState>,
     filter: web::Query<UserFilter>,
     paging: web::Query<PageParams>,
+    req: HttpRequest,
 ) -> Result<HttpResponse, AppError> {
-    let paging = paging.into_inner().paging()?;
-    Ok(HttpResponse::Ok().json(accounts::list(&state, &user, filter.role, paging).await?))
+    let position = paging.into_inner().position()?;
+    let page = accounts::list(&state, &user, filter.role, position).await?;
+    Ok(page_response(&req, &page))
 }

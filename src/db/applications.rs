@@ -4,9 +4,12 @@
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 
-use crate::db::DbConnection;
+use diesel::sql_types::Bool;
+
 use crate::db::schema::{applications, assignments, reference_counters};
+use crate::db::{DbConnection, MultiBackend};
 use crate::domain::application_state::ApplicationState;
+use crate::input::cursor::{Key, KeyKind, Paged, Read, Window};
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
 #[diesel(table_name = applications, treat_none_as_null = true, treat_none_as_default_value = false)]
@@ -54,6 +57,10 @@ pub enum Visibility {
 }
 
 type BoxedQuery<'a> = applications::BoxedQuery<'a, crate::db::MultiBackend>;
+/// A query of applications' ids.
+type IdQuery = applications::BoxedQuery<'static, MultiBackend, diesel::sql_types::Text>;
+/// A condition of a boxed query of applications.
+type Condition = Box<dyn BoxableExpression<applications::table, MultiBackend, SqlType = Bool>>;
 
 fn visible(v: &Visibility) -> BoxedQuery<'static> {
     let q = applications::table.into_boxed();
@@ -244,16 +251,140 @@ pub struct SummaryRow {
     pub submitted_at: Option<NaiveDateTime>,
 }
 
-/// A page of a list, newest first. The page's ids come from an index-only scan (every filter
-/// has an index ending in (created_at, id)), then only those rows are read: OFFSET never
-/// walks through table rows and their large JSON columns.
+impl ListSort {
+    /// The name of this order in cursors: a cursor of one order is refused by another.
+    pub fn cursor_sort(self) -> &'static str {
+        match self {
+            Self::CreatedDesc => "applications:-created_at",
+            Self::CreatedAsc => "applications:created_at",
+            Self::ReferenceAsc => "applications:reference",
+            Self::ReferenceDesc => "applications:-reference",
+            Self::NameAsc => "applications:organisation_name",
+            Self::NameDesc => "applications:-organisation_name",
+            Self::RequestedAsc => "applications:requested_cents",
+            Self::RequestedDesc => "applications:-requested_cents",
+            Self::SubmittedAsc => "applications:submitted_at",
+            Self::SubmittedDesc => "applications:-submitted_at",
+        }
+    }
+
+    /// The type of the sort key, to read a cursor's.
+    pub fn key_kind(self) -> KeyKind {
+        match self {
+            Self::CreatedDesc | Self::CreatedAsc => KeyKind::Time,
+            Self::ReferenceAsc | Self::ReferenceDesc | Self::NameAsc | Self::NameDesc => {
+                KeyKind::Text
+            }
+            Self::RequestedAsc | Self::RequestedDesc => KeyKind::Int,
+            Self::SubmittedAsc | Self::SubmittedDesc => KeyKind::OptTime,
+        }
+    }
+
+    fn descending(self) -> bool {
+        matches!(
+            self,
+            Self::CreatedDesc
+                | Self::ReferenceDesc
+                | Self::NameDesc
+                | Self::RequestedDesc
+                | Self::SubmittedDesc
+        )
+    }
+}
+
+impl SummaryRow {
+    /// This row's key in the order `sort`, and its id (what a cursor names).
+    pub fn key(&self, sort: ListSort) -> (Key, String) {
+        let key = match sort {
+            ListSort::CreatedDesc | ListSort::CreatedAsc => Key::Time(self.created_at),
+            ListSort::ReferenceAsc | ListSort::ReferenceDesc => Key::Text(self.reference.clone()),
+            ListSort::NameAsc | ListSort::NameDesc => Key::Text(self.organisation_name.clone()),
+            ListSort::RequestedAsc | ListSort::RequestedDesc => Key::Int(self.requested_cents),
+            ListSort::SubmittedAsc | ListSort::SubmittedDesc => {
+                self.submitted_at.map_or(Key::Null, Key::Time)
+            }
+        };
+        (key, self.id.clone())
+    }
+}
+
+fn key_time(k: &Key) -> NaiveDateTime {
+    k.time().unwrap_or_default()
+}
+
+fn key_text(k: &Key) -> String {
+    match k {
+        Key::Text(s) => s.clone(),
+        _ => String::new(),
+    }
+}
+
+fn key_int(k: &Key) -> i64 {
+    match k {
+        Key::Int(n) => *n,
+        _ => 0,
+    }
+}
+
+/// The submission order (drafts, never submitted, last both ways) read from `after` on:
+/// `submitted_at` then id, both descending when `desc`, NULLs last unless `reversed`.
+fn submitted_query(mut q: IdQuery, read: &Read, desc: bool) -> IdQuery {
+    use applications::dsl as a;
+    let nulls_last = !read.reversed;
+    if let Some((k, last)) = &read.after {
+        let last = last.clone();
+        let id_after = move || -> Condition {
+            if desc {
+                Box::new(a::id.lt(last.clone()))
+            } else {
+                Box::new(a::id.gt(last.clone()))
+            }
+        };
+        let s = a::submitted_at.assume_not_null();
+        q = match (k, nulls_last) {
+            // After a dated row: the later dated ones (a range over the dates), then every draft.
+            (Key::Time(k), true) => {
+                let dated: Condition = if desc {
+                    Box::new(s.le(*k).and(s.lt(*k).or(id_after())))
+                } else {
+                    Box::new(s.ge(*k).and(s.gt(*k).or(id_after())))
+                };
+                q.filter(dated.or(a::submitted_at.is_null()))
+            }
+            // After a draft: the drafts after it.
+            (_, true) => q.filter(a::submitted_at.is_null().and(id_after())),
+            // Backwards (drafts first) from a dated row: the dated ones before it.
+            (Key::Time(k), false) => {
+                if desc {
+                    q.filter(s.le(*k).and(s.lt(*k).or(id_after())))
+                } else {
+                    q.filter(s.ge(*k).and(s.gt(*k).or(id_after())))
+                }
+            }
+            // Backwards from a draft: the drafts before it, then every dated row.
+            (_, false) => q.filter(a::submitted_at.is_not_null().or(id_after())),
+        };
+    }
+    let drafts = a::submitted_at.is_null();
+    match (nulls_last, desc) {
+        (true, true) => q.order((drafts.asc(), a::submitted_at.desc(), a::id.desc())),
+        (true, false) => q.order((drafts.asc(), a::submitted_at.asc(), a::id.asc())),
+        (false, true) => q.order((drafts.desc(), a::submitted_at.desc(), a::id.desc())),
+        (false, false) => q.order((drafts.desc(), a::submitted_at.asc(), a::id.asc())),
+    }
+}
+
+/// A page of a list in the filter's order. The page's ids come from an index-only scan
+/// (every filter has an index ending in (created_at, id)), then only those rows are read:
+/// neither a cursor nor OFFSET walks through table rows and their large JSON columns. With a
+/// cursor, a keyset condition starts the scan at the cursor's row; a page number past the
+/// middle is read backwards from the end.
 pub fn list(
     conn: &mut DbConnection,
     v: &Visibility,
     filter: &ListFilter,
-    offset: i64,
-    limit: i64,
-) -> QueryResult<(Vec<SummaryRow>, i64)> {
+    window: &Window,
+) -> QueryResult<(Paged<SummaryRow>, i64)> {
     let build = || {
         let mut q = visible(v);
         if let Some(c) = &filter.call_id {
@@ -273,36 +404,62 @@ pub fn list(
         q
     };
     let total = build().count().get_result(conn)?;
+    let read = window.read(total);
+    if read.is_empty() {
+        return Ok((
+            window.finish(&read, Vec::new(), |r| r.key(filter.sort)),
+            total,
+        ));
+    }
     use applications::dsl as a;
     let q = build().select(applications::id);
+    let desc = filter.sort.descending();
     let q = match filter.sort {
-        ListSort::CreatedDesc => q.order((a::created_at.desc(), a::id.desc())),
-        ListSort::CreatedAsc => q.order((a::created_at.asc(), a::id.asc())),
-        ListSort::ReferenceAsc => q.order((a::reference.asc(), a::id.asc())),
-        ListSort::ReferenceDesc => q.order((a::reference.desc(), a::id.desc())),
-        ListSort::NameAsc => q.order((a::organisation_name.asc(), a::id.asc())),
-        ListSort::NameDesc => q.order((a::organisation_name.desc(), a::id.desc())),
-        ListSort::RequestedAsc => q.order((a::requested_cents.asc(), a::id.asc())),
-        ListSort::RequestedDesc => q.order((a::requested_cents.desc(), a::id.desc())),
-        // Drafts (never submitted) last either way.
-        ListSort::SubmittedAsc => q.order((
-            a::submitted_at.is_null().asc(),
-            a::submitted_at.asc(),
-            a::id.asc(),
-        )),
-        ListSort::SubmittedDesc => q.order((
-            a::submitted_at.is_null().asc(),
-            a::submitted_at.desc(),
-            a::id.desc(),
-        )),
+        ListSort::CreatedDesc | ListSort::CreatedAsc => crate::keyset_query!(
+            q,
+            a::created_at,
+            a::id,
+            &read,
+            descending = desc,
+            key = key_time
+        ),
+        ListSort::ReferenceAsc | ListSort::ReferenceDesc => crate::keyset_query!(
+            q,
+            a::reference,
+            a::id,
+            &read,
+            descending = desc,
+            key = key_text
+        ),
+        ListSort::NameAsc | ListSort::NameDesc => crate::keyset_query!(
+            q,
+            a::organisation_name,
+            a::id,
+            &read,
+            descending = desc,
+            key = key_text
+        ),
+        ListSort::RequestedAsc | ListSort::RequestedDesc => crate::keyset_query!(
+            q,
+            a::requested_cents,
+            a::id,
+            &read,
+            descending = desc,
+            key = key_int
+        ),
+        ListSort::SubmittedAsc | ListSort::SubmittedDesc => {
+            submitted_query(q, &read, read.descending(desc))
+                .offset(read.offset)
+                .limit(read.limit)
+        }
     };
-    let ids: Vec<String> = q.offset(offset).limit(limit).load(conn)?;
+    let ids: Vec<String> = q.load(conn)?;
     let mut rows: Vec<SummaryRow> = applications::table
         .filter(applications::id.eq_any(&ids))
         .select(SummaryRow::as_select())
         .load(conn)?;
     rows.sort_by_key(|r| ids.iter().position(|id| id == &r.id));
-    Ok((rows, total))
+    Ok((window.finish(&read, rows, |r| r.key(filter.sort)), total))
 }
 
 /// The next `EA-<year>-<5 digits>` reference. The counter row is incremented inside the

@@ -5,6 +5,7 @@ use diesel::prelude::*;
 
 use crate::db::DbConnection;
 use crate::db::schema::assignments;
+use crate::input::cursor::{Key, KeyKind, Paged, Window};
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
 #[diesel(table_name = assignments, treat_none_as_null = true, treat_none_as_default_value = false)]
@@ -82,16 +83,99 @@ pub struct WorkItem {
     pub body: String,
 }
 
-/// Assignments, with their application and review, for one reviewer or (None) everyone.
+type WorkTuple = (
+    AssignmentRow,
+    String,
+    String,
+    String,
+    Option<String>,
+    String,
+    String,
+    String,
+);
+
+fn work_item(
+    (
+        assignment,
+        reference,
+        call_id,
+        application_state,
+        review_status,
+        organisation_name,
+        project_title,
+        body,
+    ): WorkTuple,
+) -> WorkItem {
+    WorkItem {
+        assignment,
+        reference,
+        call_id,
+        application_state,
+        review_status,
+        organisation_name,
+        project_title,
+        body,
+    }
+}
+
+/// The order of the work list (latest assignment first) in cursors.
+pub const LIST_SORT: (&str, KeyKind) = ("assignments:-assigned_at", KeyKind::Time);
+
+/// A page of assignments, with their application and review, for one reviewer or (None)
+/// everyone, latest first.
 pub fn work_list(
     conn: &mut DbConnection,
     reviewer: Option<&str>,
-    offset: i64,
-    limit: i64,
-) -> QueryResult<(Vec<WorkItem>, i64)> {
+    window: &Window,
+) -> QueryResult<(Paged<WorkItem>, i64)> {
     use crate::db::schema::{applications, reviews};
     let mut count = assignments::table.count().into_boxed();
-    let mut q = assignments::table
+    if let Some(r) = reviewer {
+        count = count.filter(assignments::reviewer_id.eq(r.to_owned()));
+    }
+    let total = count.get_result(conn)?;
+    let read = window.read(total);
+    let rows: Vec<WorkItem> = if read.is_empty() {
+        Vec::new()
+    } else {
+        let mut q = assignments::table
+            .inner_join(applications::table)
+            .left_join(reviews::table.on(reviews::assignment_id.eq(assignments::id)))
+            .select((
+                AssignmentRow::as_select(),
+                applications::reference,
+                applications::call_id,
+                applications::state,
+                reviews::status.nullable(),
+                applications::organisation_name,
+                applications::project_title,
+                applications::body,
+            ))
+            .into_boxed();
+        if let Some(r) = reviewer {
+            q = q.filter(assignments::reviewer_id.eq(r.to_owned()));
+        }
+        crate::keyset_query!(
+            q,
+            assignments::assigned_at,
+            assignments::id,
+            &read,
+            descending = true,
+            key = |k: &Key| k.time().unwrap_or_default()
+        )
+        .load::<WorkTuple>(conn)?
+        .into_iter()
+        .map(work_item)
+        .collect()
+    };
+    let key = |w: &WorkItem| (Key::Time(w.assignment.assigned_at), w.assignment.id.clone());
+    Ok((window.finish(&read, rows, key), total))
+}
+
+/// One reviewer's whole work list (what finds one of its lines).
+pub fn work_items(conn: &mut DbConnection, reviewer: &str) -> QueryResult<Vec<WorkItem>> {
+    use crate::db::schema::{applications, reviews};
+    Ok(assignments::table
         .inner_join(applications::table)
         .left_join(reviews::table.on(reviews::assignment_id.eq(assignments::id)))
         .select((
@@ -104,48 +188,10 @@ pub fn work_list(
             applications::project_title,
             applications::body,
         ))
-        .into_boxed();
-    if let Some(r) = reviewer {
-        count = count.filter(assignments::reviewer_id.eq(r.to_owned()));
-        q = q.filter(assignments::reviewer_id.eq(r.to_owned()));
-    }
-    let total = count.get_result(conn)?;
-    let rows = q
+        .filter(assignments::reviewer_id.eq(reviewer.to_owned()))
         .order((assignments::assigned_at.desc(), assignments::id.desc()))
-        .offset(offset)
-        .limit(limit)
-        .load::<(
-            AssignmentRow,
-            String,
-            String,
-            String,
-            Option<String>,
-            String,
-            String,
-            String,
-        )>(conn)?
+        .load::<WorkTuple>(conn)?
         .into_iter()
-        .map(
-            |(
-                assignment,
-                reference,
-                call_id,
-                application_state,
-                review_status,
-                organisation_name,
-                project_title,
-                body,
-            )| WorkItem {
-                assignment,
-                reference,
-                call_id,
-                application_state,
-                review_status,
-                organisation_name,
-                project_title,
-                body,
-            },
-        )
-        .collect();
-    Ok((rows, total))
+        .map(work_item)
+        .collect())
 }

@@ -5,6 +5,10 @@ use diesel::prelude::*;
 
 use crate::db::DbConnection;
 use crate::db::schema::{applications, calls};
+use crate::input::cursor::{Key, KeyKind, Paged, Window};
+
+/// The order of the calls' list (newest first) in cursors.
+pub const LIST_SORT: (&str, KeyKind) = ("calls:-created_at", KeyKind::Time);
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
 #[diesel(table_name = calls, treat_none_as_null = true, treat_none_as_default_value = false)]
@@ -83,22 +87,35 @@ pub fn update_versioned(
 pub fn list(
     conn: &mut DbConnection,
     states: &[&str],
-    offset: i64,
-    limit: i64,
-) -> QueryResult<(Vec<CallRow>, i64)> {
+    window: &Window,
+) -> QueryResult<(Paged<CallRow>, i64)> {
     let states: Vec<String> = states.iter().map(|s| (*s).to_owned()).collect();
     let total = calls::table
         .filter(calls::state.eq_any(&states))
         .count()
         .get_result(conn)?;
-    let rows = calls::table
-        .filter(calls::state.eq_any(&states))
-        .select(CallRow::as_select())
-        .order((calls::created_at.desc(), calls::id.desc()))
-        .offset(offset)
-        .limit(limit)
-        .load(conn)?;
-    Ok((rows, total))
+    let read = window.read(total);
+    let rows: Vec<CallRow> = if read.is_empty() {
+        Vec::new()
+    } else {
+        let q = calls::table
+            .filter(calls::state.eq_any(states))
+            .select(CallRow::as_select())
+            .into_boxed();
+        crate::keyset_query!(
+            q,
+            calls::created_at,
+            calls::id,
+            &read,
+            descending = true,
+            key = |k: &Key| k.time().unwrap_or_default()
+        )
+        .load(conn)?
+    };
+    Ok((
+        window.finish(&read, rows, |r| (Key::Time(r.created_at), r.id.clone())),
+        total,
+    ))
 }
 
 /// Has any application of this call left the draft state (i.e. been submitted at least once)?

@@ -5,6 +5,21 @@ use diesel::prelude::*;
 
 use crate::db::DbConnection;
 use crate::db::schema::users;
+use crate::input::cursor::{Key, KeyKind, Paged, Window};
+
+/// The order of the accounts' list (oldest first) in cursors.
+pub const LIST_SORT: (&str, KeyKind) = ("users:created_at", KeyKind::Time);
+
+fn time_key(k: &Key) -> NaiveDateTime {
+    k.time().unwrap_or_default()
+}
+
+impl UserRow {
+    /// Its place in the list (what a cursor names).
+    pub fn key(&self) -> (Key, String) {
+        (Key::Time(self.created_at), self.id.clone())
+    }
+}
 
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = users)]
@@ -82,9 +97,8 @@ pub fn list(
     conn: &mut DbConnection,
     role: Option<&str>,
     hide_role: Option<&str>,
-    offset: i64,
-    limit: i64,
-) -> QueryResult<(Vec<UserRow>, i64)> {
+    window: &Window,
+) -> QueryResult<(Paged<UserRow>, i64)> {
     let mut count = users::table.count().into_boxed();
     let mut page = users::table.select(UserRow::as_select()).into_boxed();
     if let Some(role) = role {
@@ -96,12 +110,21 @@ pub fn list(
         page = page.filter(users::role.ne(hidden.to_owned()));
     }
     let total = count.get_result(conn)?;
-    let rows = page
-        .order((users::created_at.asc(), users::id.asc()))
-        .offset(offset)
-        .limit(limit)
-        .load(conn)?;
-    Ok((rows, total))
+    let read = window.read(total);
+    let rows: Vec<UserRow> = if read.is_empty() {
+        Vec::new()
+    } else {
+        crate::keyset_query!(
+            page,
+            users::created_at,
+            users::id,
+            &read,
+            descending = false,
+            key = time_key
+        )
+        .load(conn)?
+    };
+    Ok((window.finish(&read, rows, UserRow::key), total))
 }
 
 /// What the per-request account check reads: one primary-key lookup.

@@ -2,9 +2,11 @@
 //! from JSON with the path of the faulty field, serde's messages said in French, RFC 7396 merge
 //! patches and list paging. Nothing here knows HTTP, so services and exports may use it.
 
+pub mod cursor;
 pub mod paging;
 
-pub use paging::{Page, PageParams, Paging};
+pub use cursor::Position;
+pub use paging::{NumberedPageParams, Page, PageParams, Paging};
 
 use serde::de::DeserializeOwned;
 use serde_json::Value;

@@ -16,6 +16,10 @@ use utoipa::ToSchema;
 use crate::db::DbConnection;
 use crate::db::schema::outbox;
 use crate::error::ServiceError;
+use crate::input::cursor::{Key, KeyKind, Paged, Window};
+
+/// The order of the outbox's list (newest first) in cursors.
+pub const LIST_SORT: (&str, KeyKind) = ("outbox:-created_at", KeyKind::Time);
 
 pub use crate::domain::outbox::OutboxStatus;
 
@@ -310,9 +314,8 @@ pub struct ListFilter {
 pub fn list(
     conn: &mut DbConnection,
     filter: &ListFilter,
-    offset: i64,
-    limit: i64,
-) -> QueryResult<(Vec<OutboxRow>, i64)> {
+    window: &Window,
+) -> QueryResult<(Paged<OutboxRow>, i64)> {
     let mut count = outbox::table.count().into_boxed();
     let mut page = outbox::table.select(OutboxRow::as_select()).into_boxed();
     if let Some(status) = filter.status {
@@ -324,12 +327,24 @@ pub fn list(
         page = page.filter(outbox::application_id.eq(app.clone()));
     }
     let total = count.get_result(conn)?;
-    let rows = page
-        .order((outbox::created_at.desc(), outbox::id.desc()))
-        .offset(offset)
-        .limit(limit)
-        .load(conn)?;
-    Ok((rows, total))
+    let read = window.read(total);
+    let rows: Vec<OutboxRow> = if read.is_empty() {
+        Vec::new()
+    } else {
+        crate::keyset_query!(
+            page,
+            outbox::created_at,
+            outbox::id,
+            &read,
+            descending = true,
+            key = |k: &Key| k.time().unwrap_or_default()
+        )
+        .load(conn)?
+    };
+    Ok((
+        window.finish(&read, rows, |r| (Key::Time(r.created_at), r.id.clone())),
+        total,
+    ))
 }
 
 /// What a retry resets besides the status (which `services::outbox::retry` moves through the

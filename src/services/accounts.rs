@@ -23,7 +23,7 @@ use crate::domain::account::{
     AccountEvent, AccountState, EmailAddress, Role, check_full_name, check_password,
 };
 use crate::error::{FieldErrors, ServiceError};
-use crate::input::{Page, Paging};
+use crate::input::{Page, Position};
 use crate::notify::{AccountMail, AccountRecipient};
 use crate::state::AppState;
 
@@ -1040,9 +1040,11 @@ pub async fn list(
     state: &AppState,
     caller: &CurrentUser,
     role: Option<Role>,
-    paging: Paging,
+    position: impl Into<Position>,
 ) -> Result<Page<User>, ServiceError> {
     caller.require(&[Role::Admin, Role::Staff])?;
+    let (sort, kind) = users::LIST_SORT;
+    let window = position.into().window(sort, kind)?;
     let hide = (caller.role != Role::Admin).then_some(Role::Applicant.as_str());
     if hide.is_some() && role == Some(Role::Applicant) {
         return Err(ServiceError::Forbidden(
@@ -1054,18 +1056,8 @@ pub async fn list(
     state
         .db
         .run(move |conn| {
-            let (rows, total) = users::list(
-                conn,
-                role.map(Role::as_str),
-                hide,
-                paging.offset(),
-                paging.limit(),
-            )?;
-            let items = rows
-                .into_iter()
-                .map(User::try_from)
-                .collect::<Result<Vec<_>, _>>()?;
-            Ok(Page::new(items, total, paging))
+            let (paged, total) = users::list(conn, role.map(Role::as_str), hide, &window)?;
+            Page::from_paged(paged, total, window.per_page(), User::try_from)
         })
         .await
 }

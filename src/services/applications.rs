@@ -21,8 +21,9 @@ use crate::domain::audience::Audience;
 use crate::domain::call::CallState;
 use crate::domain::eligibility::{self, CallRules, Criterion, Evaluation, Verdict};
 use crate::error::ServiceError;
+use crate::input::cursor::Window;
 use crate::input::merge_patch;
-use crate::input::{Page, Paging, from_json};
+use crate::input::{Page, Position, from_json};
 use crate::services::version::check_version;
 use crate::state::AppState;
 use diesel::Connection;
@@ -589,24 +590,31 @@ pub async fn get_stored(
         .await
 }
 
+/// A page of the applications the caller may see, from a page number or a cursor (which must
+/// be one of this list in this order: else a 400 naming `cursor`).
+/// The caller's account check runs in the same database call as the list (see `get_stored`).
 pub async fn list(
     state: &AppState,
-    user: &CurrentUser,
+    who: &impl Identify,
     filter: ListFilter,
-    paging: Paging,
+    position: impl Into<Position>,
 ) -> Result<Page<ApplicationSummary>, ServiceError> {
-    let v = visibility(user);
+    let window = list_window(&filter, &position.into())?;
+    let who = who.clone();
+    let now = state.clock.now();
     state
         .db
         .run(move |conn| {
-            let (rows, total) = rows::list(conn, &v, &filter, paging.offset(), paging.limit())?;
-            let items = rows
-                .iter()
-                .map(SummaryRow::summary)
-                .collect::<Result<Vec<_>, _>>()?;
-            Ok(Page::new(items, total, paging))
+            let v = visibility(&who.identify(conn, now)?);
+            let (paged, total) = rows::list(conn, &v, &filter, &window)?;
+            Page::from_paged(paged, total, window.per_page(), |r| r.summary())
         })
         .await
+}
+
+/// Whether `position` may be read in the order of `filter` (a cursor of this list and order).
+pub fn list_window(filter: &ListFilter, position: &Position) -> Result<Window, ServiceError> {
+    position.window(filter.sort.cursor_sort(), filter.sort.key_kind())
 }
 
 /// `state=submitted,under_review` → the states (deduplicated); empty means all. A 400 names

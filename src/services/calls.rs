@@ -20,7 +20,7 @@ use crate::domain::territory;
 use crate::domain::text::{self, Lines};
 use crate::error::{FieldErrors, ServiceError};
 use crate::input::merge_patch;
-use crate::input::{Page, Paging, from_json};
+use crate::input::{Page, Position, from_json};
 use crate::services::runner::{Audit, Move, change_state};
 use crate::services::version::check_version;
 use crate::state::AppState;
@@ -508,8 +508,10 @@ pub async fn list(
     state: &AppState,
     staff: bool,
     filter: Option<CallState>,
-    paging: Paging,
+    position: impl Into<Position>,
 ) -> Result<Page<Call>, ServiceError> {
+    let (sort, kind) = calls::LIST_SORT;
+    let window = position.into().window(sort, kind)?;
     let states: Vec<&'static str> = match (staff, filter) {
         (true, Some(s)) => vec![s.as_str()],
         (true, None) => [CallState::Draft, CallState::Published, CallState::Closed]
@@ -522,12 +524,8 @@ pub async fn list(
     state
         .db
         .run(move |conn| {
-            let (rows, total) = calls::list(conn, &states, paging.offset(), paging.limit())?;
-            let items = rows
-                .iter()
-                .map(|row| row.to_view(now))
-                .collect::<Result<Vec<_>, _>>()?;
-            Ok(Page::new(items, total, paging))
+            let (paged, total) = calls::list(conn, &states, &window)?;
+            Page::from_paged(paged, total, window.per_page(), |row| row.to_view(now))
         })
         .await
 }

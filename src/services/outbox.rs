@@ -8,7 +8,7 @@ use crate::auth::CurrentUser;
 use crate::domain::account::Role;
 use crate::domain::outbox::OutboxStatus;
 use crate::error::ServiceError;
-use crate::input::{Page, Paging};
+use crate::input::{Page, Position};
 use crate::notify::outbox::{self, ListFilter, OutboxMessage};
 use crate::services::runner::{Audit, Move, change_state};
 use crate::state::AppState;
@@ -18,18 +18,16 @@ pub async fn list(
     state: &AppState,
     user: &CurrentUser,
     filter: ListFilter,
-    paging: Paging,
+    position: impl Into<Position>,
 ) -> Result<Page<OutboxMessage>, ServiceError> {
     user.require_staff()?;
+    let (sort, kind) = outbox::LIST_SORT;
+    let window = position.into().window(sort, kind)?;
     state
         .db
         .run(move |conn| {
-            let (rows, total) = outbox::list(conn, &filter, paging.offset(), paging.limit())?;
-            let items = rows
-                .into_iter()
-                .map(OutboxMessage::try_from)
-                .collect::<Result<Vec<_>, _>>()?;
-            Ok(Page::new(items, total, paging))
+            let (paged, total) = outbox::list(conn, &filter, &window)?;
+            Page::from_paged(paged, total, window.per_page(), OutboxMessage::try_from)
         })
         .await
 }

@@ -20,7 +20,7 @@ use crate::domain::assignment::{self, AssignmentAction};
 use crate::domain::review::{self, ReviewAction};
 use crate::domain::scoring::{self, Recommendation};
 use crate::error::{FieldErrors, ServiceError};
-use crate::input::{Page, Paging};
+use crate::input::{Page, Paging, Position};
 use crate::notify::MailEvent;
 use crate::services::applications::{not_found, record_event, visibility};
 use crate::services::runner::{Audit, Move, change_state};
@@ -338,7 +338,7 @@ pub async fn assign(
             )?;
             let mail = crate::services::transitions::assignment_mail(conn, &app, &row.reviewer_id)?;
             notifier.queue(conn, &mail)?;
-            let (items, _) = assignments::work_list(conn, Some(&row.reviewer_id), 0, i64::MAX)?;
+            let items = assignments::work_items(conn, &row.reviewer_id)?;
             let item = items
                 .into_iter()
                 .find(|w| w.assignment.id == row.id)
@@ -348,11 +348,15 @@ pub async fn assign(
         .await
 }
 
+/// A page of the work list: the reviewer's assignments, or everyone's for staff; latest
+/// first, from a page number or a cursor of this list.
 pub async fn list(
     state: &AppState,
     user: &CurrentUser,
-    paging: Paging,
+    position: impl Into<Position>,
 ) -> Result<Page<Assignment>, ServiceError> {
+    let (sort, kind) = assignments::LIST_SORT;
+    let window = position.into().window(sort, kind)?;
     let reviewer = match user.role {
         Role::Reviewer => Some(user.id.clone()),
         Role::Staff | Role::Admin => None,
@@ -365,13 +369,8 @@ pub async fn list(
     state
         .db
         .run(move |conn| {
-            let (items, total) =
-                assignments::work_list(conn, reviewer.as_deref(), paging.offset(), paging.limit())?;
-            let items = items
-                .into_iter()
-                .map(work_item_view)
-                .collect::<Result<Vec<_>, _>>()?;
-            Ok(Page::new(items, total, paging))
+            let (paged, total) = assignments::work_list(conn, reviewer.as_deref(), &window)?;
+            Page::from_paged(paged, total, window.per_page(), work_item_view)
         })
         .await
 }
@@ -392,7 +391,7 @@ pub async fn get_assignment(
             if !user.role.is_staff() && row.reviewer_id != user.id {
                 return Err(assignment_not_found());
             }
-            let (items, _) = assignments::work_list(conn, Some(&row.reviewer_id), 0, i64::MAX)?;
+            let items = assignments::work_items(conn, &row.reviewer_id)?;
             let item = items
                 .into_iter()
                 .find(|w| w.assignment.id == row.id)
@@ -480,7 +479,7 @@ async fn respond(
                 },
                 &mails,
             )?;
-            let (items, _) = assignments::work_list(conn, Some(&user.id), 0, i64::MAX)?;
+            let items = assignments::work_items(conn, &user.id)?;
             let item = items
                 .into_iter()
                 .find(|w| w.assignment.id == row.id)
@@ -864,7 +863,7 @@ pub async fn desk(
         .db
         .run(move |conn| {
             let row = own_assignment(conn, &user, &id)?;
-            let (items, _) = assignments::work_list(conn, Some(&user.id), 0, i64::MAX)?;
+            let items = assignments::work_items(conn, &user.id)?;
             let item = items
                 .into_iter()
                 .find(|w| w.assignment.id == row.id)

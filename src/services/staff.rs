@@ -11,7 +11,7 @@ use crate::domain::application_state::ApplicationState;
 use crate::domain::assignment::AssignmentStatus;
 use crate::domain::dashboard::{self, Waiting};
 use crate::error::ServiceError;
-use crate::input::{Page, Paging};
+use crate::input::{Page, Paging, Position};
 use crate::services::applications::{
     self, Application, ApplicationSummary, HistoryEvent, ListFilter,
 };
@@ -58,10 +58,10 @@ pub async fn applications(
     state: &AppState,
     user: &CurrentUser,
     filter: ListFilter,
-    paging: Paging,
+    position: Position,
 ) -> Result<Page<ApplicationSummary>, ServiceError> {
     require_staff(user)?;
-    applications::list(state, user, filter, paging).await
+    applications::list(state, user, filter, position).await
 }
 
 /// Number of applications in one state.

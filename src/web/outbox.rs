@@ -76,6 +76,7 @@ async fn render(
     let paging: Paging = PageParams {
         page: q.page,
         per_page: Some(PER_PAGE),
+        cursor: None,
     }
     .paging()?;
     let page = services::outbox::list(

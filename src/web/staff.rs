@@ -17,7 +17,7 @@ use crate::domain::application_state::{Action, ApplicationState};
 use crate::domain::eligibility::{AssessedOutcome, Assessment, Outcome};
 use crate::domain::territory;
 use crate::error::ServiceError;
-use crate::input::Paging;
+use crate::input::{PageParams, Paging};
 use crate::services::applications::{self, HistoryEvent, ListFilter, ListSort};
 use crate::services::reviews::{self, AssignInput};
 use crate::services::staff::{self, StaffApplication};
@@ -154,19 +154,30 @@ fn read_filters(call_id: &str, q: &Form) -> (ListFilter, Errors) {
     (filter, errors)
 }
 
-/// The query string of the same search on another page.
-fn page_query(q: &Form, page: u32) -> String {
+/// The query string of the same search, with one more parameter (`page` or `curseur`).
+fn table_query(q: &Form, name: &str, value: &str) -> String {
     let mut out = url::form_urlencoded::Serializer::new(String::new());
     for state in q.all("etat") {
         out.append_pair("etat", &state);
     }
-    for name in ["q", "commune", "tri"] {
-        if let Some(v) = q.opt(name) {
-            out.append_pair(name, v);
+    for field in ["q", "commune", "tri"] {
+        if let Some(v) = q.opt(field) {
+            out.append_pair(field, v);
         }
     }
-    out.append_pair("page", &page.to_string());
+    out.append_pair(name, value);
     out.finish()
+}
+
+/// The query string of the same search on another page (the numbered links).
+fn page_query(q: &Form, page: u32) -> String {
+    table_query(q, "page", &page.to_string())
+}
+
+/// The query string of the same search at a cursor (« Page suivante », « Page précédente »):
+/// read from the position it names, not by counting rows from the first.
+fn cursor_query(q: &Form, cursor: &str) -> String {
+    table_query(q, "curseur", cursor)
 }
 
 /// Page numbers to link to: the first, the last, and two on each side of the current one;
@@ -189,12 +200,41 @@ async fn table(ctx: PageCtx, id: web::Path<String>) -> Result<HttpResponse, WebE
     let call = staff::call(&ctx.state, &user, id.into_inner()).await?;
     let q = Form::parse(ctx.req.query_string().as_bytes());
     let (filter, mut errors) = read_filters(&call.id, &q);
-    let page: u32 = match q.opt("page").map(str::parse::<u32>) {
-        None => 1,
-        Some(Ok(p)) if p >= 1 => p,
+    let page: Option<u32> = match q.opt("page").map(str::parse::<u32>) {
+        None => None,
+        Some(Ok(p)) if p >= 1 => Some(p),
         Some(_) => {
             errors.add("page", "numéro de page invalide");
-            1
+            None
+        }
+    };
+    // « Page suivante » and « Page précédente » carry a cursor (`curseur`); a cursor that does
+    // not decode, or belongs to another order, is told like the filters' errors.
+    let position = PageParams {
+        page,
+        per_page: Some(PER_PAGE),
+        cursor: q.opt("curseur").map(str::to_owned),
+    }
+    .position()
+    .and_then(|p| applications::list_window(&filter, &p).map(|_| p));
+    let position = match position {
+        Ok(p) if errors.is_empty() => p,
+        Ok(_) => Paging {
+            page: 1,
+            per_page: PER_PAGE,
+        }
+        .into(),
+        Err(_) => {
+            errors.add(
+                "curseur",
+                "ce lien de page n'est plus valable (l'ordre a changé ou l'adresse est \
+                 incomplète) : voici la première page",
+            );
+            Paging {
+                page: page.unwrap_or(1),
+                per_page: PER_PAGE,
+            }
+            .into()
         }
     };
     let page = staff::applications(
@@ -208,10 +248,7 @@ async fn table(ctx: PageCtx, id: web::Path<String>) -> Result<HttpResponse, WebE
                 ..ListFilter::default()
             }
         },
-        Paging {
-            page,
-            per_page: PER_PAGE,
-        },
+        position,
     )
     .await?;
     let per = i64::from(PER_PAGE);
@@ -278,7 +315,7 @@ async fn table(ctx: PageCtx, id: web::Path<String>) -> Result<HttpResponse, WebE
         context! {
             call => ser(&call),
             values => ser(&q.values()),
-            errors => ser(&errors.ordered(&["etat", "commune", "q", "tri", "page"])),
+            errors => ser(&errors.ordered(&["etat", "commune", "q", "tri", "page", "curseur"])),
             state_options,
             commune_options,
             sort_options,
@@ -287,8 +324,8 @@ async fn table(ctx: PageCtx, id: web::Path<String>) -> Result<HttpResponse, WebE
             page => page.page,
             last,
             links,
-            previous => (page.page > 1).then(|| page_query(&q, page.page - 1)),
-            next => (page.page < last).then(|| page_query(&q, page.page + 1)),
+            previous => page.prev_cursor.as_deref().map(|c| cursor_query(&q, c)),
+            next => page.next_cursor.as_deref().map(|c| cursor_query(&q, c)),
             filtered,
         },
     )

@@ -13,6 +13,7 @@ mod examples;
 mod exports;
 mod faults;
 mod foundation;
+mod keyset;
 mod mail;
 mod matrix;
 mod newcomer;

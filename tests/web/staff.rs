@@ -175,15 +175,83 @@ async fn an_agent_screens_from_the_dashboard_to_the_review(app: TestApp) {
         50
     );
     b.check_page("gestion-candidatures").await;
+    let rows = |b: &Browser| {
+        let client = b.client.clone();
+        async move {
+            let mut out = Vec::new();
+            for row in client
+                .find_all(fantoccini::Locator::Css("tbody tr td:first-child"))
+                .await
+                .unwrap()
+            {
+                out.push(row.text().await.unwrap());
+            }
+            out
+        }
+    };
+    let first_page = rows(&b).await;
+    assert!(!b.body().await.contains("Page précédente"));
+    // « Page suivante » carries a cursor (keyset paging), not a page number.
     b.click("Page suivante").await;
+    let path = b.path().await;
+    assert!(
+        path.contains("curseur=") && !path.contains("page="),
+        "{path}"
+    );
     assert!(b.text("#resultats").await.contains("page 2 sur 2"));
-    assert_eq!(
-        b.client
-            .find_all(fantoccini::Locator::Css("tbody tr"))
+    let second_page = rows(&b).await;
+    assert_eq!(second_page.len(), 2);
+    assert!(second_page.iter().all(|r| !first_page.contains(r)));
+    assert!(!b.body().await.contains("Page suivante"));
+    assert!(
+        b.text(".pagination a[aria-current=page]")
             .await
-            .unwrap()
-            .len(),
-        2
+            .ends_with('2')
+    );
+    b.check_page("gestion-candidatures-suivante").await;
+    // « Page précédente » (a cursor too) leads back to the same 50 rows.
+    b.click("Page précédente").await;
+    let path = b.path().await;
+    assert!(path.contains("curseur="), "{path}");
+    assert!(b.text("#resultats").await.contains("page 1 sur 2"));
+    assert_eq!(rows(&b).await, first_page);
+    assert!(
+        b.text(".pagination a[aria-current=page]")
+            .await
+            .ends_with('1')
+    );
+    // The numbered links still use page numbers.
+    b.goto(&format!("/gestion/appels/{call_id}/candidatures?page=2"))
+        .await;
+    assert_eq!(rows(&b).await, second_page);
+    // A cursor that is not one: the first page, and the problem said at the top.
+    b.goto(&format!(
+        "/gestion/appels/{call_id}/candidatures?curseur=nimporte-quoi"
+    ))
+    .await;
+    assert!(
+        b.text(".error-summary")
+            .await
+            .contains("Ce lien de page n'est plus valable")
+    );
+    assert_eq!(rows(&b).await, first_page);
+    b.check_page("gestion-candidatures-curseur-invalide").await;
+    // A cursor of another order: the same.
+    b.goto(&format!(
+        "/gestion/appels/{call_id}/candidatures?tri=reference"
+    ))
+    .await;
+    b.click("Page suivante").await;
+    let foreign = b.path().await;
+    let cursor = foreign.split("curseur=").nth(1).unwrap().to_owned();
+    b.goto(&format!(
+        "/gestion/appels/{call_id}/candidatures?tri=-reference&curseur={cursor}"
+    ))
+    .await;
+    assert!(
+        b.text(".error-summary")
+            .await
+            .contains("Ce lien de page n'est plus valable")
     );
 
     // Filters: the submitted ones (a state ticked), then Roubaix, then a search.
