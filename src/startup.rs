@@ -219,7 +219,12 @@ fn build_server(listener: TcpListener, state: AppState) -> anyhow::Result<Server
     // only park on the pool's condition variable (bench/run: p99 at 64 connections). Keep a
     // few more for file I/O and password hashing.
     let blocking = match settings.server.blocking_threads {
-        0 => (settings.database.pool_size as usize).div_ceil(workers).max(2) + 2,
+        0 => {
+            (settings.database.pool_size as usize)
+                .div_ceil(workers)
+                .max(2)
+                + 2
+        }
         n => n,
     };
     server = server

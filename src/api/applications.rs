@@ -110,7 +110,7 @@ impl ApplicationFilter {
 )]
 #[get("/applications")]
 pub async fn list_applications(
-    user: CurrentUser,
+    caller: Caller,
     state: web::Data<AppState>,
     filter: web::Query<ApplicationFilter>,
     paging: web::Query<PageParams>,
@@ -118,7 +118,7 @@ pub async fn list_applications(
 ) -> Result<HttpResponse, AppError> {
     let position = paging.into_inner().position()?;
     let filter = filter.to_filter()?;
-    let page = applications::list(&state, &user, filter, position).await?;
+    let page = applications::list(&state, &caller, filter, position).await?;
     Ok(page_response(&req, &page))
 }
 

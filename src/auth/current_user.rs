@@ -158,9 +158,7 @@ impl FromRequest for CurrentUser {
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let req = req.clone();
-        Box::pin(async move {
-            caller(req).await?.ok_or_else(required)
-        })
+        Box::pin(async move { caller(req).await?.ok_or_else(required) })
     }
 }
 

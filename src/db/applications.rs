@@ -403,7 +403,7 @@ pub fn list(
         }
         q
     };
-    let total = build().count().get_result(conn)?;
+    let total = window.total(|| build().count().get_result(conn))?;
     let read = window.read(total);
     if read.is_empty() {
         return Ok((

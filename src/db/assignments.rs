@@ -133,7 +133,7 @@ pub fn work_list(
     if let Some(r) = reviewer {
         count = count.filter(assignments::reviewer_id.eq(r.to_owned()));
     }
-    let total = count.get_result(conn)?;
+    let total = window.total(|| count.get_result(conn))?;
     let read = window.read(total);
     let rows: Vec<WorkItem> = if read.is_empty() {
         Vec::new()

@@ -90,10 +90,12 @@ pub fn list(
     window: &Window,
 ) -> QueryResult<(Paged<CallRow>, i64)> {
     let states: Vec<String> = states.iter().map(|s| (*s).to_owned()).collect();
-    let total = calls::table
-        .filter(calls::state.eq_any(&states))
-        .count()
-        .get_result(conn)?;
+    let total = window.total(|| {
+        calls::table
+            .filter(calls::state.eq_any(&states))
+            .count()
+            .get_result(conn)
+    })?;
     let read = window.read(total);
     let rows: Vec<CallRow> = if read.is_empty() {
         Vec::new()

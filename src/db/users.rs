@@ -109,7 +109,7 @@ pub fn list(
         count = count.filter(users::role.ne(hidden.to_owned()));
         page = page.filter(users::role.ne(hidden.to_owned()));
     }
-    let total = count.get_result(conn)?;
+    let total = window.total(|| count.get_result(conn))?;
     let read = window.read(total);
     let rows: Vec<UserRow> = if read.is_empty() {
         Vec::new()

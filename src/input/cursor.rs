@@ -98,6 +98,11 @@ pub struct Cursor {
     /// The id of the row it names.
     #[serde(rename = "i")]
     pub id: String,
+    /// The list's `total` as counted by the page that made the cursor: a page read from a
+    /// cursor answers it instead of counting the whole list again (the count, not the page,
+    /// was most of a cursor page's time: bench/run, issue 19).
+    #[serde(rename = "t", default, skip_serializing_if = "Option::is_none")]
+    pub total: Option<i64>,
 }
 
 /// The longest cursor taken (ours are far shorter: a key, an id, a sort name).
@@ -180,6 +185,12 @@ impl Position {
             page: self.page,
             per_page: self.per_page,
             seek,
+            total: self
+                .cursor
+                .as_ref()
+                .and_then(|c| c.total)
+                .filter(|t| *t >= 0),
+            counted: std::cell::Cell::new(None),
         })
     }
 }
@@ -199,6 +210,10 @@ pub struct Window {
     page: u32,
     per_page: u32,
     seek: Option<Seek>,
+    /// The total a cursor carried.
+    total: Option<i64>,
+    /// The total this page read or counted, which the cursors it makes carry on.
+    counted: std::cell::Cell<Option<i64>>,
 }
 
 /// What a list's query reads: the rows strictly after `after` (when set) in the list's order,
@@ -246,7 +261,20 @@ impl Window {
             page: 1,
             per_page,
             seek: None,
+            total: None,
+            counted: std::cell::Cell::new(None),
         }
+    }
+
+    /// The list's total: the one the cursor carried, else `count()` (the query that counts
+    /// the whole list, run only then). The cursors this page makes carry it on.
+    pub fn total<E>(&self, count: impl FnOnce() -> Result<i64, E>) -> Result<i64, E> {
+        let total = match self.total {
+            Some(t) => t,
+            None => count()?,
+        };
+        self.counted.set(Some(total));
+        Ok(total)
     }
 
     pub fn per_page(&self) -> u32 {
@@ -310,6 +338,7 @@ impl Window {
             dir,
             key: key.to_json(),
             id,
+            total: self.counted.get(),
         }
         .encode()
     }
@@ -424,6 +453,7 @@ mod tests {
                     dir,
                     key: key.to_json(),
                     id: "0190a1b2-0000-7000-8000-000000000001".into(),
+                    total: Some(4_321),
                 };
                 let s = c.encode();
                 assert!(
@@ -445,6 +475,51 @@ mod tests {
         }
     }
 
+    /// A page read from a cursor answers the total the cursor carried, without counting; the
+    /// cursors a page makes carry the total it counted.
+    #[test]
+    fn cursors_carry_the_total_so_later_pages_do_not_count() {
+        let first = Window::first("users:created_at", 2);
+        let mut counted = 0;
+        let total = first
+            .total(|| {
+                counted += 1;
+                Ok::<_, ()>(5)
+            })
+            .unwrap();
+        assert_eq!((total, counted), (5, 1));
+        let read = first.read(total);
+        let rows = vec![("a", 1), ("b", 2), ("c", 3)];
+        let key = |r: &(&str, i64)| (Key::Int(r.1), r.0.to_owned());
+        let paged = first.finish(&read, rows, key);
+        let next = Cursor::decode(paged.next_cursor.as_deref().unwrap()).unwrap();
+        assert_eq!(next.total, Some(5));
+        let second = Position {
+            page: next.page,
+            per_page: 2,
+            cursor: Some(next),
+        }
+        .window("users:created_at", KeyKind::Int)
+        .unwrap();
+        let total = second
+            .total(|| -> Result<i64, ()> { panic!("a cursor page counted again") })
+            .unwrap();
+        assert_eq!(total, 5);
+        // A forged negative total is not believed: the list is counted.
+        let forged = Cursor {
+            total: Some(-3),
+            ..Cursor::decode(paged.next_cursor.as_deref().unwrap()).unwrap()
+        };
+        let w = Position {
+            page: 2,
+            per_page: 2,
+            cursor: Some(forged),
+        }
+        .window("users:created_at", KeyKind::Int)
+        .unwrap();
+        assert_eq!(w.total(|| Ok::<_, ()>(5)).unwrap(), 5);
+    }
+
     #[test]
     fn bad_cursors_are_refused_naming_the_parameter() {
         let good = Cursor {
@@ -453,6 +528,7 @@ mod tests {
             dir: Dir::After,
             key: Key::Time(t("2026-03-01T10:00:00")).to_json(),
             id: "x".into(),
+            total: None,
         };
         let raw = |json: &str| URL_SAFE_NO_PAD.encode(json);
         let undecodable = [

@@ -207,6 +207,7 @@ mod tests {
             dir: crate::input::cursor::Dir::After,
             key: serde_json::Value::from(1),
             id: "x".into(),
+            total: None,
         }
         .encode();
         let both = PageParams {

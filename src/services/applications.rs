@@ -605,11 +605,21 @@ pub async fn list(
     state
         .db
         .run(move |conn| {
-            let v = visibility(&who.identify(conn, now)?);
-            let (paged, total) = rows::list(conn, &v, &filter, &window)?;
-            Page::from_paged(paged, total, window.per_page(), |r| r.summary())
+            let user = who.identify(conn, now)?;
+            list_in(conn, &user, &filter, &window)
         })
         .await
+}
+
+/// A page of the applications `user` may see, on the caller's connection.
+pub fn list_in(
+    conn: &mut DbConnection,
+    user: &CurrentUser,
+    filter: &ListFilter,
+    window: &Window,
+) -> Result<Page<ApplicationSummary>, ServiceError> {
+    let (paged, total) = rows::list(conn, &visibility(user), filter, window)?;
+    Page::from_paged(paged, total, window.per_page(), |r| r.summary())
 }
 
 /// Whether `position` may be read in the order of `filter` (a cursor of this list and order).
@@ -851,7 +861,8 @@ pub async fn overview(
         .run(move |conn| {
             let row = load_readable(conn, &user, &id)?;
             let application = row.to_view(&user)?;
-            let call = crate::services::calls::find_in(conn, user.role.is_staff(), &row.call_id, now)?;
+            let call =
+                crate::services::calls::find_in(conn, user.role.is_staff(), &row.call_id, now)?;
             let history = history_of(conn, &user, &row)?;
             Ok(Overview {
                 application,

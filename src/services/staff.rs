@@ -64,6 +64,30 @@ pub async fn applications(
     applications::list(state, user, filter, position).await
 }
 
+/// A call (drafts included) and a page of its applications, in one database call (one
+/// hand-off to the blocking pool instead of two: the agents' table, issue 19). `filter` names
+/// the call (`call_id`); a call that does not exist is a 404 whatever the filter.
+pub async fn call_and_applications(
+    state: &AppState,
+    user: &CurrentUser,
+    call_id: String,
+    filter: ListFilter,
+    position: Position,
+) -> Result<(Call, Page<ApplicationSummary>), ServiceError> {
+    require_staff(user)?;
+    let window = applications::list_window(&filter, &position)?;
+    let user = user.clone();
+    let now = state.clock.now();
+    state
+        .db
+        .run(move |conn| {
+            let call = calls::find_in(conn, true, &call_id, now)?;
+            let page = applications::list_in(conn, &user, &filter, &window)?;
+            Ok((call, page))
+        })
+        .await
+}
+
 /// Number of applications in one state.
 #[derive(Debug, Clone, Serialize)]
 pub struct StateCount {

@@ -197,9 +197,9 @@ fn page_links(current: u32, last: u32) -> Vec<Option<u32>> {
 
 async fn table(ctx: PageCtx, id: web::Path<String>) -> Result<HttpResponse, WebError> {
     let user = ctx.user()?;
-    let call = staff::call(&ctx.state, &user, id.into_inner()).await?;
+    let call_id = id.into_inner();
     let q = Form::parse(ctx.req.query_string().as_bytes());
-    let (filter, mut errors) = read_filters(&call.id, &q);
+    let (filter, mut errors) = read_filters(&call_id, &q);
     let page: Option<u32> = match q.opt("page").map(str::parse::<u32>) {
         None => None,
         Some(Ok(p)) if p >= 1 => Some(p),
@@ -237,14 +237,16 @@ async fn table(ctx: PageCtx, id: web::Path<String>) -> Result<HttpResponse, WebE
             .into()
         }
     };
-    let page = staff::applications(
+    // The call and the page in one database call.
+    let (call, page) = staff::call_and_applications(
         &ctx.state,
         &user,
+        call_id.clone(),
         if errors.is_empty() {
             filter
         } else {
             ListFilter {
-                call_id: Some(call.id.clone()),
+                call_id: Some(call_id),
                 ..ListFilter::default()
             }
         },

@@ -24,6 +24,6 @@ mod reviews;
 mod rgpd;
 mod runner;
 mod search;
-mod stored_read;
 mod seed;
+mod stored_read;
 mod tokens;

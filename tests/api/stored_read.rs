@@ -8,7 +8,7 @@ use essor::domain::account::Role;
 use serde_json::{Value, json};
 
 use crate::both_backends;
-use crate::helpers::{Account, Backend, TestApp, spawn_app};
+use crate::helpers::{Account, TestApp};
 
 both_backends!(the_stored_read_is_the_typed_view_for_every_reader_and_state);
 
@@ -38,7 +38,11 @@ async fn same_for(app: &TestApp, id: &str, readers: &[(&Account, Role)], when: &
         assert_eq!(resp.status(), 200, "{when}, {role:?}");
         let etag = resp.headers()["etag"].to_str().unwrap().to_owned();
         let served: Value = resp.json().await.unwrap();
-        assert_eq!(etag, format!("\"{}\"", served["version"]), "{when}, {role:?}");
+        assert_eq!(
+            etag,
+            format!("\"{}\"", served["version"]),
+            "{when}, {role:?}"
+        );
         let typed = typed_view(app, reader, *role, id).await;
         assert_eq!(served, typed, "{when}, read by {role:?}");
     }
@@ -77,8 +81,17 @@ async fn the_stored_read_is_the_typed_view_for_every_reader_and_state(app: TestA
         .unwrap();
     assert!(served["eligibility"]["criteria"].is_array(), "{served}");
 
-    let assignments = app.start_review(&cast.staff.token, id, &[&cast.reviewer]).await;
-    app.review(&cast.reviewer, &assignments[0], [4, 4, 4, 4, 4]).await;
+    let assignments = app
+        .start_review(
+            &cast.staff.token,
+            id,
+            &[&cast.reviewer, &cast.spare_reviewer],
+        )
+        .await;
+    app.review(&cast.reviewer, &assignments[0], [4, 4, 4, 4, 4])
+        .await;
+    app.review(&cast.spare_reviewer, &assignments[1], [3, 4, 2, 4, 3])
+        .await;
     let reviewer = (&cast.reviewer, Role::Reviewer);
     same_for(&app, id, &[other_owner, staff, reviewer], "under review").await;
     // A reviewer does not read the screening.
