@@ -16,6 +16,9 @@ import time
 import urllib.parse
 
 BASE, STAFF, N, C = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+# The applicants' addresses, one per client, created beforehand with `essor create-user` (a
+# self-registered address must be verified through its mail before it may submit).
+EMAILS = sys.argv[5].split(",")
 URL = urllib.parse.urlparse(BASE)
 PASSWORD = "une phrase de passe solide"
 
@@ -34,11 +37,30 @@ def call(c, method, path, body=None, token=None):
     return r.status, (json.loads(data) if data else None)
 
 
+def luhn_digit(digits):
+    """The digit that completes `digits` into a Luhn-valid number."""
+    for d in range(10):
+        total = 0
+        for k, c in enumerate(reversed(digits + str(d))):
+            n = int(c) * (2 if k % 2 else 1)
+            total += n - 9 if n > 9 else n
+        if total % 10 == 0:
+            return str(d)
+
+
+def siret(i):
+    """A distinct valid SIRET per application: one application per structure and call."""
+    siren = f"{7 * 10**7 + i:08d}"
+    siren += luhn_digit(siren)
+    nic = "0001"
+    return siren + nic + luhn_digit(siren + nic)
+
+
 def sample(n):
     return {
         "organisation": {
             "name": f"Banc d'essai n° {n}", "legal_form": "association",
-            "siret": "73282932000074", "rna": "W595012345", "created_on": "2025-03-01",
+            "siret": siret(i), "rna": "W595012345", "created_on": "2025-03-01",
             "address": "12 rue de Lannoy", "postal_code": "59650", "commune_insee": "59009",
             "employees": 2, "esus": "none", "insertion_structure": None,
             "rcs_ess_mention": False, "in_insolvency_proceedings": False,
@@ -70,12 +92,7 @@ def main():
     assert st == 200, st
     # One applicant per concurrent client: concurrent applicants, each with their drafts.
     tokens = []
-    stamp = int(time.time() * 1000)
-    for k in range(C):
-        email = f"banc{stamp}-{k}@exemple.fr"
-        st, _ = call(c, "POST", "/api/v1/auth/register",
-                     {"email": email, "password": PASSWORD, "full_name": f"Banc {k}"})
-        assert st == 201, st
+    for email in EMAILS[:C]:
         st, tok = call(c, "POST", "/api/v1/auth/token", {"email": email, "password": PASSWORD})
         assert st == 200, st
         tokens.append(tok["access_token"])
