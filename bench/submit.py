@@ -60,7 +60,7 @@ def sample(n):
     return {
         "organisation": {
             "name": f"Banc d'essai n° {n}", "legal_form": "association",
-            "siret": siret(i), "rna": "W595012345", "created_on": "2025-03-01",
+            "siret": siret(n), "rna": "W595012345", "created_on": "2025-03-01",
             "address": "12 rue de Lannoy", "postal_code": "59650", "commune_insee": "59009",
             "employees": 2, "esus": "none", "insertion_structure": None,
             "rcs_ess_mention": False, "in_insolvency_proceedings": False,
