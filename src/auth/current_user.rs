@@ -83,60 +83,52 @@ fn verify_token(req: &HttpRequest, token: &str) -> Result<crate::auth::token::Cl
     })
 }
 
-/// A personal access token: checked against the database and its owner's current state at
-/// every request, then against the route's scope (`domain::tokens`): 401 for a token that no
-/// longer opens anything, 403 naming the scope a valid token lacks.
-async fn personal(req: &HttpRequest, secret: String) -> Result<CurrentUser, AppError> {
-    let state = app_state(req)?;
-    let now = state.clock.now();
-    let (account, scopes) = state
-        .db
-        .run(move |conn| crate::auth::personal_token::check(conn, &secret, now))
-        .await?
-        .map_err(ServiceError::from)?;
-    let pattern = req.match_pattern().unwrap_or_default();
-    let need = crate::domain::tokens::need(req.method().as_str(), &pattern);
-    crate::domain::tokens::authorize(need, &scopes, account.role)
-        .map_err(|refusal| AppError::Forbidden(refusal.message()))?;
-    Ok(CurrentUser {
-        id: account.id,
-        role: account.role,
-        email_verified: account.email_verified,
-    })
-}
-
-async fn authenticate(req: &HttpRequest, token: &str) -> Result<Option<CurrentUser>, AppError> {
-    let claims = verify_token(req, token)?;
-    let state = app_state(req)?;
-    let account = state
-        .db
-        .run(move |conn| crate::auth::account::check(conn, &claims.sub, claims.generation))
-        .await??;
-    Ok(Some(CurrentUser {
-        id: account.id,
-        role: account.role,
-        email_verified: account.email_verified,
-    }))
-}
-
-/// The bearer token when there is an `Authorization` header, else the web session. The
+/// The bearer token when there is an `Authorization` header, else the web session, checked
+/// as far as it can be without the database (`Caller`; the account check is `identify`). The
 /// cookie is never a way into the JSON API's writes from another site: the API takes JSON
 /// bodies only (a cross-site form cannot send them without a CORS preflight, which only the
 /// configured origins pass), and the cookie is `SameSite=Lax`.
-async fn caller(req: HttpRequest) -> Result<Option<CurrentUser>, AppError> {
-    if let Some(token) = bearer(&req)? {
+async fn credential(req: &HttpRequest) -> Result<Option<Caller>, AppError> {
+    if let Some(token) = bearer(req)? {
         if crate::auth::personal_token::is_personal(&token) {
-            return personal(&req, token).await.map(Some);
+            let pattern = req.match_pattern().unwrap_or_default();
+            let need = crate::domain::tokens::need(req.method().as_str(), &pattern);
+            return Ok(Some(Caller(Credential::Personal {
+                secret: token.into(),
+                need,
+            })));
         }
-        return authenticate(&req, &token).await;
+        let claims = verify_token(req, &token)?;
+        return Ok(Some(Caller(Credential::Token {
+            sub: claims.sub,
+            generation: claims.generation,
+        })));
     }
-    Ok(crate::auth::session::current(&req)
-        .await?
-        .map(|s| CurrentUser {
+    Ok(crate::auth::session::current(req).await?.map(|s| {
+        Caller(Credential::Session(CurrentUser {
             id: s.user_id,
             role: s.role,
             email_verified: s.email_verified,
         }))
+    }))
+}
+
+/// The caller with their account checked now: a token's check (active, same generation,
+/// current role; a personal token's revocation, expiry and the route's scope — 401 for a
+/// token that no longer opens anything, 403 naming the scope a valid token lacks) in a
+/// database call of its own; a web session was loaded with its account's state.
+async fn caller(req: HttpRequest) -> Result<Option<CurrentUser>, AppError> {
+    let Some(caller) = credential(&req).await? else {
+        return Ok(None);
+    };
+    if let Credential::Session(user) = caller.0 {
+        return Ok(Some(user));
+    }
+    let state = app_state(&req)?;
+    let now = state.clock.now();
+    Ok(Some(
+        state.db.run(move |conn| caller.identify(conn, now)).await?,
+    ))
 }
 
 /// No credential at all, where one is needed.
@@ -261,30 +253,6 @@ impl FromRequest for Caller {
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let req = req.clone();
-        Box::pin(async move {
-            if let Some(token) = bearer(&req)? {
-                if crate::auth::personal_token::is_personal(&token) {
-                    let pattern = req.match_pattern().unwrap_or_default();
-                    let need = crate::domain::tokens::need(req.method().as_str(), &pattern);
-                    return Ok(Caller(Credential::Personal {
-                        secret: token.into(),
-                        need,
-                    }));
-                }
-                let claims = verify_token(&req, &token)?;
-                return Ok(Caller(Credential::Token {
-                    sub: claims.sub,
-                    generation: claims.generation,
-                }));
-            }
-            match crate::auth::session::current(&req).await? {
-                Some(s) => Ok(Caller(Credential::Session(CurrentUser {
-                    id: s.user_id,
-                    role: s.role,
-                    email_verified: s.email_verified,
-                }))),
-                None => Err(required()),
-            }
-        })
+        Box::pin(async move { credential(&req).await?.ok_or_else(required) })
     }
 }

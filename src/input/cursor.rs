@@ -190,7 +190,6 @@ impl Position {
                 .as_ref()
                 .and_then(|c| c.total)
                 .filter(|t| *t >= 0),
-            counted: std::cell::Cell::new(None),
         })
     }
 }
@@ -212,8 +211,6 @@ pub struct Window {
     seek: Option<Seek>,
     /// The total a cursor carried.
     total: Option<i64>,
-    /// The total this page read or counted, which the cursors it makes carry on.
-    counted: std::cell::Cell<Option<i64>>,
 }
 
 /// What a list's query reads: the rows strictly after `after` (when set) in the list's order,
@@ -230,6 +227,8 @@ pub struct Read {
     probe: bool,
     /// An OFFSET read from the end: whether rows remain after the page in the list's order.
     more_after: bool,
+    /// The list's total, which the page's cursors carry.
+    total: i64,
 }
 
 impl Read {
@@ -262,19 +261,14 @@ impl Window {
             per_page,
             seek: None,
             total: None,
-            counted: std::cell::Cell::new(None),
         }
     }
 
     /// The list's total: the one the cursor carried, else `count()` (the query that counts
-    /// the whole list, run only then). The cursors this page makes carry it on.
+    /// the whole list, run only then). The cursors of the page read with it carry it on
+    /// (`read`).
     pub fn total<E>(&self, count: impl FnOnce() -> Result<i64, E>) -> Result<i64, E> {
-        let total = match self.total {
-            Some(t) => t,
-            None => count()?,
-        };
-        self.counted.set(Some(total));
-        Ok(total)
+        self.total.map_or_else(count, Ok)
     }
 
     pub fn per_page(&self) -> u32 {
@@ -295,6 +289,7 @@ impl Window {
                 limit: n + 1,
                 probe: true,
                 more_after: false,
+                total,
             };
         }
         let offset = i64::from(self.page - 1).saturating_mul(n);
@@ -308,6 +303,7 @@ impl Window {
                 limit,
                 probe: true,
                 more_after: false,
+                total,
             };
         }
         if offset > 0 && offset.saturating_mul(2) > total {
@@ -319,6 +315,7 @@ impl Window {
                 limit: rows,
                 probe: false,
                 more_after: offset + n < total,
+                total,
             };
         }
         Read {
@@ -328,17 +325,18 @@ impl Window {
             limit: n + 1,
             probe: true,
             more_after: false,
+            total,
         }
     }
 
-    fn cursor(&self, page: u32, dir: Dir, (key, id): (Key, String)) -> String {
+    fn cursor(&self, page: u32, dir: Dir, (key, id): (Key, String), total: i64) -> String {
         Cursor {
             sort: self.sort.clone(),
             page: page.max(1),
             dir,
             key: key.to_json(),
             id,
-            total: self.counted.get(),
+            total: Some(total),
         }
         .encode()
     }
@@ -372,14 +370,17 @@ impl Window {
         let page = self.page;
         let next_cursor = match rows.last() {
             Some(last) if more_after => {
-                Some(self.cursor(page.saturating_add(1), Dir::After, key_of(last)))
+                Some(self.cursor(page.saturating_add(1), Dir::After, key_of(last), read.total))
             }
             _ => None,
         };
         let prev_cursor = match rows.first() {
-            Some(first) if more_before => {
-                Some(self.cursor(page.saturating_sub(1), Dir::Before, key_of(first)))
-            }
+            Some(first) if more_before => Some(self.cursor(
+                page.saturating_sub(1),
+                Dir::Before,
+                key_of(first),
+                read.total,
+            )),
             _ => None,
         };
         Paged {

@@ -46,24 +46,6 @@ pub async fn calls(state: &AppState, user: &CurrentUser) -> Result<Page<Call>, S
     .await
 }
 
-/// A call as staff read it (drafts included).
-pub async fn call(state: &AppState, user: &CurrentUser, id: String) -> Result<Call, ServiceError> {
-    require_staff(user)?;
-    calls::get(state, true, id).await
-}
-
-/// The applications of a call, filtered, sorted and paged: the same query as
-/// `GET /applications`.
-pub async fn applications(
-    state: &AppState,
-    user: &CurrentUser,
-    filter: ListFilter,
-    position: Position,
-) -> Result<Page<ApplicationSummary>, ServiceError> {
-    require_staff(user)?;
-    applications::list(state, user, filter, position).await
-}
-
 /// A call (drafts included) and a page of its applications, in one database call (one
 /// hand-off to the blocking pool instead of two: the agents' table, issue 19). `filter` names
 /// the call (`call_id`); a call that does not exist is a 404 whatever the filter.
