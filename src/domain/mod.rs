@@ -6,6 +6,7 @@ pub mod application;
 pub mod application_state;
 pub mod assignment;
 pub mod audience;
+pub mod audit_chain;
 pub mod call;
 pub mod dashboard;
 pub mod dates;
