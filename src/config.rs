@@ -69,6 +69,18 @@ pub struct Settings {
     /// personnelles »).
     #[serde(default)]
     pub retention: crate::domain::retention::RetentionPolicy,
+    /// The audit trail's signing key (DESIGN.md §18, `services::audit`).
+    #[serde(default)]
+    pub audit: AuditSettings,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuditSettings {
+    /// The Ed25519 key (PKCS#8 PEM) that signs the checkpoints (`APP__AUDIT__SIGNING_KEY_FILE`,
+    /// made by `essor audit init-key FILE`). Unset: `audit-signing-key.pem` under the data
+    /// directory, made at first start — refused in production.
+    pub signing_key_file: Option<PathBuf>,
 }
 
 fn default_env() -> Environment {

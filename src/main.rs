@@ -1,3 +1,4 @@
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
@@ -52,6 +53,11 @@ enum Command {
         #[arg(long)]
         bulk: bool,
     },
+    /// The audit trail (DESIGN.md §18): signing key, checkpoints, export, verification.
+    Audit {
+        #[command(subcommand)]
+        command: AuditCommand,
+    },
     /// Print the OpenAPI document (`essor openapi > openapi.yaml`).
     Openapi {
         /// yaml (default) or json.
@@ -60,9 +66,48 @@ enum Command {
     },
 }
 
+#[derive(Subcommand)]
+enum AuditCommand {
+    /// Make a new Ed25519 signing key (PKCS#8 PEM, mode 0600; never over an existing file)
+    /// and print its public key. FILE defaults to APP__AUDIT__SIGNING_KEY_FILE.
+    InitKey { file: Option<PathBuf> },
+    /// Sign a checkpoint of the trail as it is now.
+    Checkpoint,
+    /// Write the trail to DIR: events.jsonl, checkpoints.jsonl, public-key.pem (never the
+    /// private key).
+    Export { dir: PathBuf },
+    /// Recompute the chain and check the checkpoints: prints `verified N events` and exits 0,
+    /// or names the first seq that does not match and exits 1.
+    Verify {
+        /// Verify an export folder instead of the database (no database, no configuration).
+        #[arg(long, visible_alias = "dir")]
+        export: Option<PathBuf>,
+        /// The public key (PEM) to check the signatures with, instead of the export's own copy.
+        #[arg(long)]
+        public_key: Option<PathBuf>,
+    },
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let command = cli.command.unwrap_or(Command::Serve);
+    // What an auditor runs needs neither the database nor the configuration.
+    if let Command::Audit {
+        command:
+            AuditCommand::Verify {
+                export: Some(dir),
+                public_key,
+            },
+    } = &command
+    {
+        return verify_export(dir, public_key.as_deref());
+    }
+    if let Command::Audit {
+        command: AuditCommand::InitKey { file: Some(file) },
+    } = &command
+    {
+        return init_key(file);
+    }
     if let Command::Openapi { format } = &command {
         let spec = essor::openapi::spec();
         let text = match format.as_str() {
@@ -175,6 +220,7 @@ fn main() -> ExitCode {
                 }
                 Ok(())
             }
+            Command::Audit { command } => audit(settings, command).await,
             Command::Openapi { .. } => unreachable!("handled above"),
         }
     });
@@ -246,5 +292,130 @@ fn describe(e: essor::error::ServiceError) -> anyhow::Error {
             essor::error::ServiceError::Internal(_) => anyhow::anyhow!(e.to_string()),
             other => anyhow::anyhow!(other.message()),
         },
+    }
+}
+
+fn init_key(file: &Path) -> ExitCode {
+    match essor::services::audit::init_key(file) {
+        Ok(key) => {
+            println!(
+                "audit signing key written to {} (mode 0600)",
+                file.display()
+            );
+            print!(
+                "{}",
+                essor::services::audit::public_key_pem(&key.verifying_key())
+            );
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("essor: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// `verified N events` and 0, or the first seq that does not match and 1 (2: unreadable).
+fn report(
+    outcome: Result<essor::domain::audit_chain::Verified, essor::domain::audit_chain::Mismatch>,
+) -> ExitCode {
+    match outcome {
+        Ok(v) => {
+            println!(
+                "verified {} events ({} erased payloads, {} checkpoints)",
+                v.events, v.erased, v.checkpoints
+            );
+            ExitCode::SUCCESS
+        }
+        Err(m) => {
+            println!("mismatch at seq {}: {}", m.seq, m.failure);
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn verify_export(dir: &Path, public_key: Option<&Path>) -> ExitCode {
+    let key = match public_key
+        .map(essor::services::audit::read_public_key)
+        .transpose()
+    {
+        Ok(k) => k,
+        Err(e) => {
+            eprintln!("essor: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    match essor::services::audit::verify_dir(dir, key) {
+        Ok(outcome) => report(outcome),
+        Err(e) => {
+            eprintln!("essor: {e}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+async fn audit(settings: Settings, command: AuditCommand) -> anyhow::Result<()> {
+    use essor::services::audit as trail;
+    if let AuditCommand::InitKey { file } = &command {
+        let path = match file {
+            Some(f) => f.clone(),
+            None => settings.audit.signing_key_file.clone().ok_or_else(|| {
+                anyhow::anyhow!(
+                    "name the file: essor audit init-key FILE, or set APP__AUDIT__SIGNING_KEY_FILE"
+                )
+            })?,
+        };
+        return match init_key(&path) {
+            c if c == ExitCode::SUCCESS => Ok(()),
+            _ => Err(anyhow::anyhow!("no key made")),
+        };
+    }
+    let db = essor::db::Db::connect(
+        &settings.database.url,
+        1,
+        std::time::Duration::from_secs(settings.database.connect_timeout_seconds),
+    )?;
+    let migrator = db.clone();
+    actix_web::rt::task::spawn_blocking(move || migrator.migrate()).await??;
+    let key = trail::signing_key(&settings)?;
+    match command {
+        AuditCommand::InitKey { .. } => Ok(()),
+        AuditCommand::Checkpoint => {
+            let now = essor::clock::Clock::system().now();
+            let c = trail::checkpoint(&db, key, now).await.map_err(describe)?;
+            println!(
+                "checkpoint signed: size {} root {} at {}",
+                c.size, c.root, c.at
+            );
+            Ok(())
+        }
+        AuditCommand::Export { dir } => {
+            let public = key.verifying_key();
+            let shown = dir.display().to_string();
+            let (events, checkpoints) = db
+                .run(move |conn| {
+                    trail::export_in(conn, &public, &dir)
+                        .map_err(|e| essor::error::ServiceError::Internal(e.into()))
+                })
+                .await
+                .map_err(describe)?;
+            println!("exported {events} events and {checkpoints} checkpoints to {shown}");
+            Ok(())
+        }
+        AuditCommand::Verify { public_key, .. } => {
+            let public = match public_key {
+                Some(p) => trail::read_public_key(&p)?,
+                None => key.verifying_key(),
+            };
+            let outcome = db
+                .run(move |conn| trail::verify_in(conn, public))
+                .await
+                .map_err(describe)?;
+            let code = report(outcome);
+            if code != ExitCode::SUCCESS {
+                std::process::exit(1);
+            }
+            Ok(())
+        }
     }
 }

@@ -58,6 +58,14 @@ impl Application {
             "database ready"
         );
 
+        // The audit trail's signing key: production refuses to start without its file; in
+        // development one is made under the data directory.
+        let audit_key = crate::services::audit::signing_key(&settings)?;
+        tracing::info!(
+            public_key = %crate::domain::audit_chain::to_hex(audit_key.verifying_key().as_bytes()),
+            "audit signing key loaded"
+        );
+
         // Temporary upload files a crash left behind (contents live in the database).
         let tmp = crate::services::documents::temporary_dir(&settings);
         match crate::services::documents::sweep_temporary_files(&tmp) {

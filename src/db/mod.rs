@@ -434,6 +434,11 @@ pub fn run_migrations(conn: &mut DbConnection) -> anyhow::Result<Vec<String>> {
     if filled > 0 {
         tracing::info!(applications = filled, "search columns filled");
     }
+    let chained = audit::backfill_chain(conn)
+        .map_err(|e| anyhow::anyhow!("chaining the audit trail failed: {e}"))?;
+    if chained > 0 {
+        tracing::info!(events = chained, "audit events chained");
+    }
     Ok(applied)
 }
 

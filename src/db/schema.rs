@@ -139,14 +139,30 @@ diesel::table! {
 diesel::table! {
     audit_events (id) {
         id -> Text,
+        seq -> BigInt,
         application_id -> Nullable<Text>,
         call_id -> Nullable<Text>,
         actor_id -> Nullable<Text>,
         action -> Text,
         from_state -> Nullable<Text>,
         to_state -> Nullable<Text>,
-        payload -> Text,
+        payload -> Nullable<Text>,
         at -> Timestamp,
+        salt -> Nullable<Text>,
+        commitment -> Nullable<Text>,
+        leaf -> Nullable<Text>,
+        chain -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    audit_checkpoints (id) {
+        id -> Text,
+        size -> BigInt,
+        root -> Text,
+        at -> Timestamp,
+        public_key -> Text,
+        signature -> Text,
     }
 }
 

@@ -397,6 +397,7 @@ pub fn seed_bulk(db: &Db, settings: &Settings, options: DemoOptions) -> anyhow::
         insert_batch!(c, applications::table, apps);
         insert_batch!(c, assignments::table, asgs);
         insert_batch!(c, reviews::table, revs);
+        let events = crate::db::audit::seal_all(c, &events)?;
         insert_batch!(c, audit_events::table, events);
         let last = first_ref + n as i32;
         diesel::sql_query(format!(

@@ -818,7 +818,11 @@ fn history_of(
         .into_iter()
         .filter(|(e, _, role)| reader.sees_event(&e.action, role))
         .map(|(e, name, role)| {
-            let mut payload = serde_json::from_str(&e.payload).unwrap_or(Value::Null);
+            // An erased payload reads as an empty one: the event stays, what it said is gone.
+            let mut payload = match &e.payload {
+                Some(p) => serde_json::from_str(p).unwrap_or(Value::Null),
+                None => Value::Object(serde_json::Map::new()),
+            };
             if let Value::Object(members) = &mut payload {
                 for key in reader.withheld_payload(&e.action) {
                     members.remove(*key);

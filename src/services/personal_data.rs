@@ -20,10 +20,10 @@ use uuid::Uuid;
 use crate::auth::CurrentUser;
 use crate::auth::throttle::{self, Limit};
 use crate::db::DbConnection;
-use crate::db::audit::{self, AuditRow};
+use crate::db::audit::{self, AuditEvent, AuditRow};
 use crate::db::schema::{
     account_tokens, application_documents, applications, assignments, audit_events, calls, outbox,
-    reviews, throttle_events, users, web_sessions,
+    personal_tokens, reviews, throttle_events, users, web_sessions,
 };
 use crate::db::users::{self as user_rows, NO_PASSWORD};
 use crate::domain::account::{Role, check_full_name};
@@ -407,21 +407,28 @@ fn held_mails(conn: &mut DbConnection, email: &str) -> Result<Vec<HeldMail>, Ser
 /// Events the caller did, and account events about the caller (`payload.user_id`).
 fn held_events(conn: &mut DbConnection, user_id: &str) -> Result<Vec<HeldEvent>, ServiceError> {
     let about = format!("%\"user_id\":\"{user_id}\"%");
-    let rows: Vec<AuditRow> = audit_events::table
+    let rows: Vec<AuditEvent> = audit_events::table
         .filter(
             audit_events::actor_id.eq(user_id).or(audit_events::action
                 .like("account.%")
                 .and(audit_events::payload.like(about))),
         )
         .order((audit_events::at.asc(), audit_events::id.asc()))
-        .select(AuditRow::as_select())
+        .select(AuditEvent::as_select())
         .load(conn)?;
     Ok(rows
         .into_iter()
         .map(|e| {
             let by_you = e.actor_id.as_deref() == Some(user_id);
             HeldEvent {
-                payload: by_you.then(|| serde_json::from_str(&e.payload).unwrap_or(Value::Null)),
+                payload: by_you
+                    .then(|| {
+                        e.payload
+                            .as_deref()
+                            .map(serde_json::from_str)
+                            .and_then(Result::ok)
+                    })
+                    .flatten(),
                 action: e.action,
                 at: utc(e.at),
                 application_id: e.application_id,
@@ -537,17 +544,43 @@ pub async fn erase(
         ));
     }
     let id = user.id.clone();
-    state
+    let (summary, mails) = state
         .db
         .transaction(move |conn| erase_in(conn, &id, now))
+        .await?;
+    // The copies the `file` transport wrote of the account's mails (named by their outbox
+    // id) go once the erasure is committed; a copy that cannot be removed is logged, and the
+    // retention job removes it with the others at its age.
+    let dir = state.settings.mail_dir();
+    actix_web::web::block(move || remove_mail_copies(&dir, &mails))
         .await
+        .map_err(|e| ServiceError::Internal(anyhow::anyhow!("blocking task failed: {e}")))?;
+    Ok(summary)
 }
 
+/// Removes `{id}.eml` (and a half-written `.{id}.eml.tmp`) for each outbox id.
+fn remove_mail_copies(dir: &std::path::Path, ids: &[String]) {
+    for id in ids {
+        for name in [format!("{id}.eml"), format!(".{id}.eml.tmp")] {
+            let path = dir.join(name);
+            match std::fs::remove_file(&path) {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => {
+                    tracing::warn!(error = %e, path = %path.display(), "cannot remove mail copy")
+                }
+            }
+        }
+    }
+}
+
+/// Erases in one transaction; returns what was done and the outbox ids whose mail copies
+/// (`file` transport) must go.
 fn erase_in(
     conn: &mut DbConnection,
     id: &str,
     now: NaiveDateTime,
-) -> Result<ErasureSummary, ServiceError> {
+) -> Result<(ErasureSummary, Vec<String>), ServiceError> {
     let row = user_rows::find(conn, id)?
         .filter(|r| r.erased_at.is_none())
         .ok_or_else(|| ServiceError::not_found("Ce compte n'existe pas."))?;
@@ -619,6 +652,20 @@ fn erase_in(
         }
     }
 
+    // The mails to the account, and those about its applications (to the team, naming it),
+    // before their rows change or go.
+    let all_ids: Vec<String> = applications::table
+        .filter(applications::applicant_id.eq(id))
+        .select(applications::id)
+        .load(conn)?;
+    let mails: Vec<String> = outbox::table
+        .filter(
+            outbox::recipient
+                .eq(&row.email)
+                .or(outbox::application_id.eq_any(&all_ids)),
+        )
+        .select(outbox::id)
+        .load(conn)?;
     delete_applications(conn, &drafts)?;
     summary.drafts_deleted = drafts.len();
     for app_id in &to_minimise {
@@ -662,20 +709,11 @@ fn erase_in(
             outbox::body_purged_at.eq(now),
         ))
         .execute(conn)?;
-    // The client addresses the account's own events recorded go; the events stay.
-    let own: Vec<(String, String)> = audit_events::table
-        .filter(audit_events::actor_id.eq(id))
-        .filter(audit_events::payload.like("%client_ip%"))
-        .select((audit_events::id, audit_events::payload))
-        .load(conn)?;
-    for (event_id, payload) in own {
-        if let Ok(Value::Object(mut map)) = serde_json::from_str::<Value>(&payload) {
-            map.remove("client_ip");
-            diesel::update(audit_events::table.find(&event_id))
-                .set(audit_events::payload.eq(Value::Object(map).to_string()))
-                .execute(conn)?;
-        }
-    }
+    // Its personal tokens go (their names and hints are its own words).
+    diesel::delete(personal_tokens::table.filter(personal_tokens::user_id.eq(id))).execute(conn)?;
+    // The payloads of the account's own events (client addresses, withdrawal reasons, file and
+    // token names) are erased; the rows and their hashes stay, so the trail still verifies.
+    audit::erase_payloads_by_actor(conn, id)?;
     diesel::update(users::table.find(id))
         .set((
             users::email.eq(&erased),
@@ -699,5 +737,5 @@ fn erase_in(
         }),
         now,
     )?;
-    Ok(summary)
+    Ok((summary, mails))
 }

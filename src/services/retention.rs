@@ -2,7 +2,8 @@
 //! goes. Each instance ticks; the one that takes the lease row (`job_leases`) runs the job if
 //! its last run is `run_every_hours` old, so several instances purge once. Each kind of purge
 //! runs in its own transaction with its audit event (`retention.<kind>`, the count in the
-//! payload, no actor: essor itself did it). « Now » is the injected clock's.
+//! payload, no actor: essor itself did it). « Now » is the injected clock's. The run ends
+//! with the day's signed checkpoint of the audit trail (`services::audit`).
 
 use std::time::Duration as StdDuration;
 
@@ -15,8 +16,8 @@ use crate::clock::Clock;
 use crate::config::Settings;
 use crate::db::audit::{self, AuditRow};
 use crate::db::schema::{
-    account_tokens, application_documents, applications, assignments, audit_events, calls,
-    job_leases, outbox, reviews, throttle_events, users, web_sessions,
+    account_tokens, application_documents, applications, assignments, calls, job_leases, outbox,
+    reviews, throttle_events, users, web_sessions,
 };
 use crate::db::{Db, DbConnection};
 use crate::domain::application_state::ApplicationState;
@@ -38,6 +39,8 @@ pub struct PurgeReport {
     pub link_tokens: usize,
     pub throttle_events: usize,
     pub applications_minimised: usize,
+    /// The size of the audit trail's checkpoint signed at the end of the run.
+    pub checkpoint_size: i64,
 }
 
 /// What the job needs (the pieces of `AppState`, so tests and tools can run it too).
@@ -212,6 +215,12 @@ impl RetentionJob {
                 minimise_due_applications(conn, &policy, now)
             })
             .await?;
+        // The daily checkpoint of the audit trail, after the job's own events.
+        let key = crate::services::audit::signing_key(&self.settings)
+            .map_err(|e| ServiceError::Internal(e.into()))?;
+        report.checkpoint_size = crate::services::audit::checkpoint(&self.db, key, now)
+            .await?
+            .size;
         Ok(report)
     }
 
@@ -398,7 +407,8 @@ fn remove_mail_files(dir: &std::path::Path, cutoff: NaiveDateTime) -> Result<usi
 }
 
 /// Deletes applications and everything hanging from them (documents and their contents,
-/// reviews, assignments, audit events, mails). Only for drafts, which are no record.
+/// reviews, assignments, mails) and erases the payloads of their audit events (the rows stay
+/// chained). Only for drafts, which are no record.
 pub fn delete_applications(conn: &mut DbConnection, ids: &[String]) -> Result<(), ServiceError> {
     if ids.is_empty() {
         return Ok(());
@@ -411,8 +421,8 @@ pub fn delete_applications(conn: &mut DbConnection, ids: &[String]) -> Result<()
     diesel::delete(reviews::table.filter(reviews::application_id.eq_any(ids))).execute(conn)?;
     diesel::delete(assignments::table.filter(assignments::application_id.eq_any(ids)))
         .execute(conn)?;
-    diesel::delete(audit_events::table.filter(audit_events::application_id.eq_any(ids)))
-        .execute(conn)?;
+    // Their audit events stay in the chain (a row deleted would break it), without payloads.
+    audit::erase_payloads_of_applications(conn, ids)?;
     diesel::delete(outbox::table.filter(outbox::application_id.eq_any(ids))).execute(conn)?;
     diesel::delete(applications::table.filter(applications::id.eq_any(ids))).execute(conn)?;
     Ok(())
@@ -420,7 +430,8 @@ pub fn delete_applications(conn: &mut DbConnection, ids: &[String]) -> Result<()
 
 /// Minimises one unsuccessful or withdrawn application: its documents go (the statutes, bank
 /// details and CVs they hold), the organisation's address is replaced, the bodies of its
-/// mails go; the decision, amounts, organisation name and SIRET stay (the record).
+/// mails and the payloads of its audit events go; the decision, amounts, organisation name
+/// and SIRET stay (the record).
 pub fn minimise_application(
     conn: &mut DbConnection,
     id: &str,
@@ -449,6 +460,9 @@ pub fn minimise_application(
             applications::minimised_at.eq(now),
         ))
         .execute(conn)?;
+    // What its events recorded in free text (file names, reasons, messages) goes with it; the
+    // events themselves (who, what, when, which state) stay, chained.
+    audit::erase_payloads_of_applications(conn, &[id.to_owned()])?;
     diesel::update(
         outbox::table
             .filter(outbox::application_id.eq(id))
