@@ -5,6 +5,7 @@ mod helpers;
 
 mod accounts;
 mod applications;
+mod audit;
 mod auth;
 mod calls;
 mod docs;

@@ -103,19 +103,19 @@ async fn documents_of(app: &TestApp, id: &str) -> i64 {
 /// The count the job's audit event of `kind` recorded last.
 async fn audited(app: &TestApp, kind: &str) -> i64 {
     let action = format!("retention.{kind}");
-    let payload: String = app
+    let payload: Option<String> = app
         .db
         .run(move |conn| {
             Ok(audit_events::table
                 .filter(audit_events::action.eq(action))
                 .filter(audit_events::actor_id.is_null())
-                .order(audit_events::at.desc())
+                .order(audit_events::seq.desc())
                 .select(audit_events::payload)
                 .first(conn)?)
         })
         .await
         .unwrap();
-    serde_json::from_str::<Value>(&payload).unwrap()["count"]
+    serde_json::from_str::<Value>(&payload.expect("the job's payloads are kept")).unwrap()["count"]
         .as_i64()
         .unwrap()
 }
