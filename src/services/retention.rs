@@ -39,8 +39,6 @@ pub struct PurgeReport {
     pub link_tokens: usize,
     pub throttle_events: usize,
     pub applications_minimised: usize,
-    /// The size of the audit trail's checkpoint signed at the end of the run.
-    pub checkpoint_size: i64,
 }
 
 /// What the job needs (the pieces of `AppState`, so tests and tools can run it too).
@@ -218,9 +216,8 @@ impl RetentionJob {
         // The daily checkpoint of the audit trail, after the job's own events.
         let key = crate::services::audit::signing_key(&self.settings)
             .map_err(|e| ServiceError::Internal(e.into()))?;
-        report.checkpoint_size = crate::services::audit::checkpoint(&self.db, key, now)
-            .await?
-            .size;
+        let signed = crate::services::audit::checkpoint(&self.db, key, now).await?;
+        tracing::info!(size = signed.size, root = %signed.root, "audit checkpoint signed");
         Ok(report)
     }
 

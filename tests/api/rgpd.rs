@@ -259,10 +259,13 @@ async fn each_purge_comes_when_the_clock_reaches_it(app: TestApp) {
     // Day 0: nothing is due; a second run the same day does not happen.
     assert_eq!(run(&app).await, PurgeReport::default());
     assert!(job(&app, "again").run_due().await.unwrap().is_none());
+    // Each run ends with the day's signed checkpoint of the audit trail (issue 32).
+    assert_eq!(app.count("audit_checkpoints").await, 1);
 
     // Day 2: the session, the link and the failed sign-in are gone.
     app.clock.advance(Duration::days(2));
     let r = run(&app).await;
+    assert_eq!(app.count("audit_checkpoints").await, 2);
     assert_eq!(
         (r.sessions, r.link_tokens, r.throttle_events as i64),
         (1, 1, throttled),
@@ -357,7 +360,7 @@ async fn each_purge_comes_when_the_clock_reaches_it(app: TestApp) {
         200
     );
 
-    // Day 366: the notice is over; the draft, its document and its events are deleted.
+    // Day 366: the notice is over; the draft and its document are deleted.
     app.clock.advance(Duration::days(30));
     let r = run(&app).await;
     assert_eq!((r.drafts_warned, r.drafts_deleted), (0, 1), "{r:?}");
@@ -374,14 +377,39 @@ async fn each_purge_comes_when_the_clock_reaches_it(app: TestApp) {
     assert_eq!(documents_of(&app, &draft_id).await, 0);
     // The draft worked on at day 200 stays (its year starts again from the upload).
     assert_eq!(documents_of(&app, &worked_on_id).await, 1);
+    // Its audit events stay in the chain (issue 32), their payloads erased; the trail verifies.
     assert_eq!(
         sql_count(
             &app,
-            format!("SELECT COUNT(*) AS n FROM audit_events WHERE application_id = '{draft_id}'")
+            format!(
+                "SELECT COUNT(*) AS n FROM audit_events WHERE application_id = '{draft_id}' \
+                 AND payload IS NULL AND salt IS NULL"
+            )
+        )
+        .await,
+        2
+    );
+    assert_eq!(
+        sql_count(
+            &app,
+            format!(
+                "SELECT COUNT(*) AS n FROM audit_events WHERE application_id = '{draft_id}' \
+                 AND payload IS NOT NULL"
+            )
         )
         .await,
         0
     );
+    let key = essor::services::audit::signing_key(&app.settings)
+        .unwrap()
+        .verifying_key();
+    let verified = app
+        .db
+        .run(move |conn| essor::services::audit::verify_in(conn, key))
+        .await
+        .unwrap()
+        .expect("the trail verifies after the draft's deletion");
+    assert!(verified.erased >= 2, "{verified:?}");
 
     // Nothing else changed: the submitted application, the accounts.
     let pending_after: Value = app
