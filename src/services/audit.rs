@@ -13,7 +13,6 @@ use std::path::{Path, PathBuf};
 use chrono::NaiveDateTime;
 use ed25519_dalek::pkcs8::{DecodePrivateKey, DecodePublicKey, EncodePrivateKey, EncodePublicKey};
 use ed25519_dalek::{SigningKey, VerifyingKey};
-use serde::Serialize;
 
 use crate::config::{Environment, Settings};
 use crate::db::audit as rows;
@@ -177,30 +176,21 @@ pub fn verify_in(
 }
 
 /// What the admin page shows: the last checkpoint and the verification done now.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone)]
 pub struct TrailStatus {
     pub last_checkpoint: Option<Checkpoint>,
     pub public_key_hex: String,
-    pub verified: Option<Verified>,
-    /// The first mismatch, as text (`seq N: …`).
-    pub mismatch: Option<String>,
-    pub mismatch_seq: Option<i64>,
+    pub outcome: Result<Verified, Mismatch>,
 }
 
 pub async fn status(db: &Db, key: VerifyingKey) -> Result<TrailStatus, ServiceError> {
     db.run(move |conn| {
         let last_checkpoint = rows::checkpoints(conn)?.pop();
         let outcome = verify_in(conn, key)?;
-        let (verified, mismatch, mismatch_seq) = match outcome {
-            Ok(v) => (Some(v), None, None),
-            Err(m) => (None, Some(m.to_string()), Some(m.seq)),
-        };
         Ok(TrailStatus {
             last_checkpoint,
             public_key_hex: audit_chain::to_hex(key.as_bytes()),
-            verified,
-            mismatch,
-            mismatch_seq,
+            outcome,
         })
     })
     .await

@@ -7,6 +7,7 @@ pub mod admin;
 pub mod apidocs;
 pub mod applicant;
 pub mod assets;
+pub mod audit;
 pub mod forms;
 pub mod outbox;
 pub mod pages;
@@ -49,6 +50,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     outbox::configure(cfg);
     reviewer::configure(cfg);
     admin::configure(cfg);
+    audit::configure(cfg);
     tokens::configure(cfg);
     apidocs::configure(cfg);
 }

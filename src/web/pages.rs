@@ -62,6 +62,7 @@ pub const EMBEDDED: &[(&str, &str)] = embedded!(
     "reviewer_assignment.html",
     "reviewer_confirm.html",
     "admin_accounts.html",
+    "admin_audit.html",
     "tokens.html",
     "apidocs.html",
 );

@@ -897,6 +897,7 @@ async fn a_new_application_of_a_taken_siret_returns_to_the_organisation_step(app
 }
 
 crate::both_backends!(
+    the_audit_page_shows_the_checkpoint_and_names_a_broken_seq,
     a_new_application_of_a_taken_siret_returns_to_the_organisation_step,
     a_second_application_of_one_siret_is_refused_beside_the_field,
     registration_page_tells_a_stranger_nothing,
@@ -912,3 +913,84 @@ crate::both_backends!(
     a_form_without_its_csrf_token_is_refused_and_changes_nothing,
     another_applicants_application_is_not_found,
 );
+
+/// Issue 32: the admins' page of the audit trail, its checkpoint button (CSRF), and a row
+/// changed in the database named by its `seq`.
+async fn the_audit_page_shows_the_checkpoint_and_names_a_broken_seq(app: TestApp) {
+    let admin = app.account(Role::Admin, "journal-admin@mel.fr").await;
+    let staff = app.account(Role::Staff, "journal-agent@mel.fr").await;
+    let mut jar = sign_in(&app, &admin.email).await;
+    let resp = get(&app, &mut jar, "/admin/journal").await;
+    assert_eq!(resp.status(), 200);
+    let page = resp.text().await.unwrap();
+    assert!(page.contains("<title>Journal d'audit"), "{page}");
+    assert_eq!(page.matches("<h1").count(), 1);
+    assert!(page.contains("La chaîne est intacte"), "{page}");
+    assert!(page.contains("Aucun point de contrôle"), "{page}");
+    assert!(
+        page.contains("aria-current=\"page\">Journal d'audit"),
+        "{page}"
+    );
+
+    // Without its token the button does nothing.
+    let resp = post(&app, &mut jar, "/admin/journal/point-de-controle", &[]).await;
+    assert_eq!(resp.status(), 403);
+    assert_eq!(app.count("audit_checkpoints").await, 0);
+    let csrf = hidden_csrf(&page);
+    let resp = post(
+        &app,
+        &mut jar,
+        "/admin/journal/point-de-controle",
+        &[("_csrf", &csrf)],
+    )
+    .await;
+    assert_eq!(resp.status(), 303);
+    assert_eq!(resp.headers()[LOCATION], "/admin/journal?signe=1");
+    assert_eq!(app.count("audit_checkpoints").await, 1);
+    let events = app.count("audit_events").await;
+    let page = get(&app, &mut jar, "/admin/journal?signe=1")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains("Un point de contrôle vient d'être signé"),
+        "{page}"
+    );
+    assert!(
+        page.contains(&format!(
+            "Nombre d'événements couverts</dt><dd>{events}</dd>"
+        )),
+        "{page}"
+    );
+    // Its date in words, Paris time (« 5 décembre 2026 à 15 h 04 »).
+    let at = page.split("Signé le</dt><dd>").nth(1).unwrap();
+    let at = &at[..at.find("</dd>").unwrap()];
+    assert!(at.contains(" à ") && at.contains(" h "), "{at}");
+
+    // A row changed behind essor's back.
+    app.db
+        .run(|conn| {
+            use diesel::RunQueryDsl;
+            Ok(
+                diesel::sql_query("UPDATE audit_events SET action = action || '.' WHERE seq = 2")
+                    .execute(conn)?,
+            )
+        })
+        .await
+        .unwrap();
+    let page = get(&app, &mut jar, "/admin/journal")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains("La chaîne ne se vérifie pas à l'événement n° 2"),
+        "{page}"
+    );
+    assert!(page.contains("a été modifié"), "{page}");
+
+    // Staff do not see it.
+    let mut jar = sign_in(&app, &staff.email).await;
+    assert_eq!(get(&app, &mut jar, "/admin/journal").await.status(), 403);
+}
