@@ -60,10 +60,14 @@ pub fn same_secret(a: &str, b: &str) -> bool {
 
 /// Starts a session for `user_id` and returns the cookie's value. The session the browser
 /// had before (if any) is deleted: a new id at every sign-in, so an id planted before
-/// sign-in (session fixation) is worth nothing after it.
+/// sign-in (session fixation) is worth nothing after it. `generation` is the account's
+/// generation when its password was checked: a sign-in that read the hash before a password
+/// change and inserts its row after the change's deletion of the sessions keeps a row that
+/// `load` refuses (the change bumped the generation).
 pub async fn start(
     state: &AppState,
     user_id: String,
+    generation: i32,
     previous: Option<String>,
 ) -> Result<String, ServiceError> {
     let token = random_token();
@@ -81,6 +85,7 @@ pub async fn start(
                     web_sessions::user_id.eq(&user_id),
                     web_sessions::csrf_token.eq(random_token()),
                     web_sessions::data.eq("{}"),
+                    web_sessions::generation.eq(generation),
                     web_sessions::created_at.eq(now),
                     web_sessions::last_seen_at.eq(now),
                 ))
@@ -129,6 +134,11 @@ pub async fn load(state: &AppState, token: &str) -> Result<Option<Session>, Serv
                 // A deactivated account's sessions end at once (the account events that end
                 // sessions also delete them: services::accounts).
                 .filter(users::active.eq(true))
+                // Issued at the account's current generation, as a bearer token must be
+                // (auth::account::check): a password change, a reset, a role change or a
+                // deactivation bump it, so a session that slipped in beside the change's
+                // deletion of the sessions opens nothing.
+                .filter(web_sessions::generation.eq(users::generation))
                 .select((
                     web_sessions::user_id,
                     web_sessions::csrf_token,

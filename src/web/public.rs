@@ -375,12 +375,11 @@ async fn signin(ctx: PageCtx, body: web::Bytes) -> Result<HttpResponse, WebError
         form.get("password").to_owned(),
     )
     .await
-    .map(|signed_in| signed_in.user)
     {
-        Ok(user) => {
-            let target =
-                safe_return(form.get("retour")).unwrap_or_else(|| landing(user.role).into());
-            sign_in(&ctx, user.id, &target).await
+        Ok(signed_in) => {
+            let target = safe_return(form.get("retour"))
+                .unwrap_or_else(|| landing(signed_in.user.role).into());
+            sign_in(&ctx, signed_in.user.id, signed_in.generation, &target).await
         }
         Err(ServiceError::Unauthenticated(message)) => {
             errors.add("email", message);
@@ -399,12 +398,17 @@ pub fn landing(role: Role) -> &'static str {
     }
 }
 
-async fn sign_in(ctx: &PageCtx, user_id: String, target: &str) -> Result<HttpResponse, WebError> {
+async fn sign_in(
+    ctx: &PageCtx,
+    user_id: String,
+    generation: i32,
+    target: &str,
+) -> Result<HttpResponse, WebError> {
     let previous = ctx
         .req
         .cookie(session::COOKIE)
         .map(|c| c.value().to_owned());
-    let token = session::start(&ctx.state, user_id, previous).await?;
+    let token = session::start(&ctx.state, user_id, generation, previous).await?;
     let mut res = see_other(target);
     res.add_cookie(&session::cookie(&ctx.state.settings, token))
         .map_err(|e| AppError::Internal(anyhow::anyhow!("cookie: {e}")))?;

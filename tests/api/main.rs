@@ -27,3 +27,4 @@ mod search;
 mod seed;
 mod stored_read;
 mod tokens;
+mod trust;

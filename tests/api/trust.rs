@@ -1,0 +1,244 @@
+//! What an attack found (issue 32), each closed and tested on both databases: bursts of
+//! sign-ins against the throttle, sign-ins racing a password change, the session cookie on
+//! API writes, the return path after sign-in, reset links after a password change.
+
+use std::collections::HashMap;
+
+use essor::domain::account::Role;
+use futures_util::future::join_all;
+use reqwest::header::{CONTENT_TYPE, COOKIE, SET_COOKIE};
+use serde_json::json;
+
+use crate::helpers::{Backend, PASSWORD, TestApp, spawn_app_with};
+
+const NEW_PASSWORD: &str = "une toute nouvelle phrase de passe";
+
+macro_rules! backend_tests {
+    ($($name:ident),* $(,)?) => {$(
+        mod $name {
+            use $crate::helpers::Backend;
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn sqlite() {
+                super::$name(Backend::Sqlite).await;
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn postgres() {
+                super::$name(Backend::Postgres).await;
+            }
+        }
+    )*};
+}
+
+backend_tests!(
+    a_burst_of_guesses_on_one_account_gets_at_most_the_limit_of_checks,
+    a_burst_from_one_address_gets_at_most_the_limit_of_checks,
+    no_session_signed_in_with_the_old_password_survives_a_change,
+);
+
+fn limits<'a>(extra: &[(&'a str, &'a str)]) -> Vec<(&'a str, &'a str)> {
+    let mut v = vec![
+        ("APP__AUTH__FAILURES_PER_ACCOUNT", "5"),
+        ("APP__AUTH__FAILURES_PER_ADDRESS", "5"),
+        ("APP__AUTH__ACCOUNT_REQUESTS_PER_ADDRESS_PER_HOUR", "100000"),
+    ];
+    v.extend_from_slice(extra);
+    v
+}
+
+async fn guess(app: &TestApp, email: &str, pw: &str) -> u16 {
+    app.client
+        .post(app.url("/api/v1/auth/token"))
+        .json(&json!({"email": email, "password": pw}))
+        .send()
+        .await
+        .unwrap()
+        .status()
+        .as_u16()
+}
+
+fn tally(statuses: &[u16]) -> HashMap<u16, usize> {
+    let mut t = HashMap::new();
+    for s in statuses {
+        *t.entry(*s).or_default() += 1;
+    }
+    t
+}
+
+/// Forty wrong passwords on one account at once (limit 5 per account): at most five are
+/// checked (401), the others are refused before any check (429). Before the fix every one
+/// of them read a count under the limit and got a 401.
+async fn a_burst_of_guesses_on_one_account_gets_at_most_the_limit_of_checks(backend: Backend) {
+    let Some(app) = spawn_app_with(
+        backend,
+        &limits(&[("APP__AUTH__FAILURES_PER_ADDRESS", "1000")]),
+    )
+    .await
+    else {
+        return;
+    };
+    app.account(Role::Staff, "agent@lillemetropole.fr").await;
+    let statuses = join_all((0..40).map(|i| {
+        let app = &app;
+        async move {
+            guess(
+                app,
+                "agent@lillemetropole.fr",
+                &format!("mauvais mot de passe {i}"),
+            )
+            .await
+        }
+    }))
+    .await;
+    let t = tally(&statuses);
+    assert_eq!(t.values().sum::<usize>(), 40);
+    assert!(
+        t.keys().all(|s| *s == 401 || *s == 429),
+        "only 401 and 429: {t:?}"
+    );
+    assert!(t.get(&401).copied().unwrap_or(0) <= 5, "{t:?}");
+    assert!(t.get(&429).copied().unwrap_or(0) >= 35, "{t:?}");
+    // And the right password waits too, now.
+    assert_eq!(guess(&app, "agent@lillemetropole.fr", PASSWORD).await, 429);
+}
+
+/// Forty wrong passwords on forty different addresses from one client address at once (limit
+/// 5 per address): at most five checks.
+async fn a_burst_from_one_address_gets_at_most_the_limit_of_checks(backend: Backend) {
+    let Some(app) = spawn_app_with(
+        backend,
+        &limits(&[("APP__AUTH__FAILURES_PER_ACCOUNT", "1000")]),
+    )
+    .await
+    else {
+        return;
+    };
+    let statuses = join_all((0..40).map(|i| {
+        let app = &app;
+        async move { guess(app, &format!("inconnu{i}@exemple.fr"), "mauvais mdp").await }
+    }))
+    .await;
+    let t = tally(&statuses);
+    assert!(
+        t.keys().all(|s| *s == 401 || *s == 429),
+        "only 401 and 429: {t:?}"
+    );
+    assert!(t.get(&401).copied().unwrap_or(0) <= 5, "{t:?}");
+    assert!(t.get(&429).copied().unwrap_or(0) >= 35, "{t:?}");
+}
+
+/// The cookies a page sets, as `name=value` pairs.
+fn cookies(resp: &reqwest::Response) -> Vec<String> {
+    resp.headers()
+        .get_all(SET_COOKIE)
+        .iter()
+        .map(|v| v.to_str().unwrap().split(';').next().unwrap().to_owned())
+        .filter(|pair| !pair.ends_with('='))
+        .collect()
+}
+
+fn hidden_csrf(html: &str) -> String {
+    let marker = "name=\"_csrf\" value=\"";
+    let start = html.find(marker).expect("a CSRF field") + marker.len();
+    html[start..start + 64].to_owned()
+}
+
+/// The sign-in page's pre-session cookie and CSRF token, fetched before a race so that the
+/// race is between the sign-in forms and the change alone.
+async fn sign_in_page(app: &TestApp) -> (String, String) {
+    let page = app.client.get(app.url("/connexion")).send().await.unwrap();
+    let jar = cookies(&page).join("; ");
+    let csrf = hidden_csrf(&page.text().await.unwrap());
+    (jar, csrf)
+}
+
+/// A web sign-in form sent; returns the cookie header a browser would then send, when the
+/// sign-in succeeded.
+async fn web_sign_in(
+    app: &TestApp,
+    (jar, csrf): (String, String),
+    email: &str,
+    pw: &str,
+) -> Option<String> {
+    let body = url::form_urlencoded::Serializer::new(String::new())
+        .extend_pairs([("_csrf", csrf.as_str()), ("email", email), ("password", pw)])
+        .finish();
+    let resp = app
+        .client
+        .post(app.url("/connexion"))
+        .header(COOKIE, jar)
+        .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    if resp.status() != 303 {
+        return None;
+    }
+    let session: Vec<String> = cookies(&resp)
+        .into_iter()
+        .filter(|c| c.contains("essor_session="))
+        .collect();
+    (!session.is_empty()).then(|| session.join("; "))
+}
+
+/// Web sign-ins with the old password racing a password change, round after round: a
+/// sign-in that read the old hash before the change must not keep a session that opens
+/// `/compte` after it (the change deleted the sessions, but one inserted just after used to
+/// survive).
+async fn no_session_signed_in_with_the_old_password_survives_a_change(backend: Backend) {
+    let Some(app) = spawn_app_with(
+        backend,
+        &limits(&[
+            ("APP__AUTH__FAILURES_PER_ACCOUNT", "100000"),
+            ("APP__AUTH__FAILURES_PER_ADDRESS", "100000"),
+        ]),
+    )
+    .await
+    else {
+        return;
+    };
+    let mut survivors = 0;
+    let mut raced = 0;
+    for round in 0..20u64 {
+        let email = format!("porteur{round}@exemple.fr");
+        let account = app.account(Role::Applicant, &email).await;
+        let pages = join_all((0..8).map(|_| sign_in_page(&app))).await;
+        let sign_ins = join_all(
+            pages
+                .into_iter()
+                .map(|page| web_sign_in(&app, page, &email, PASSWORD)),
+        );
+        let change = async {
+            // Let the sign-ins read the old hash first (a delay that varies by round, so
+            // that some round lands inside their password check), then change it.
+            tokio::time::sleep(std::time::Duration::from_millis(2 * round)).await;
+            let resp = app
+                .post_json(
+                    Some(&account.token),
+                    "/api/v1/me/password",
+                    &json!({"current_password": PASSWORD, "new_password": NEW_PASSWORD}),
+                )
+                .await;
+            assert_eq!(resp.status(), 204);
+        };
+        let (sessions, ()) = tokio::join!(sign_ins, change);
+        for jar in sessions.into_iter().flatten() {
+            raced += 1;
+            let resp = app
+                .client
+                .get(app.url("/compte"))
+                .header(COOKIE, jar)
+                .send()
+                .await
+                .unwrap();
+            if resp.status() == 200 {
+                survivors += 1;
+            }
+        }
+    }
+    assert!(raced > 0, "no sign-in got a session: the race was not run");
+    assert_eq!(
+        survivors, 0,
+        "{survivors} of {raced} sessions from the old password open /compte"
+    );
+}
