@@ -252,12 +252,16 @@ pub async fn error_pages(
     let marker = match (marker, refused) {
         (Some(m), _) => m,
         (None, Some(crate::input_guard::TextRefused(fields))) => {
-            let details: Vec<String> = fields.values().flatten().cloned().collect();
+            let details: Vec<String> = fields
+                .iter()
+                .map(|(field, messages)| format!("champ « {field} » : {}", messages.join(" ; ")))
+                .collect();
             PageError {
                 message: Some(format!(
-                    "Le texte saisi contient un caractère invisible ou de contrôle (souvent copié \
-                     depuis un traitement de texte ou une page web) : {}. Revenez à la page \
-                     précédente, retirez-le, puis renvoyez le formulaire.",
+                    "Le texte saisi contient un caractère de contrôle ou de direction du texte, \
+                     ou un accent mal encodé (souvent copié depuis un traitement de texte ou une \
+                     page web) : {}. Revenez à la page précédente (vos saisies y sont encore), \
+                     retirez-le, puis renvoyez le formulaire.",
                     details.join(" ; ")
                 )),
             }

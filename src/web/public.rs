@@ -335,9 +335,24 @@ fn again(
     )
 }
 
-/// A local path to come back to after sign-in (never another site: `//evil` is refused).
+/// A path of the site's own pages to come back to after sign-in, or `None`: it starts with a
+/// single `/` and holds no `//`, no backslash, no whitespace, no control or bidi character, neither
+/// as given nor once its %-escapes are decoded. Browsers strip a tab or a newline from a
+/// `Location` (`/\t/evil.example` becomes `//evil.example`, another site), and a newline in a
+/// header cannot be sent at all.
 fn safe_return(raw: &str) -> Option<String> {
-    (raw.starts_with('/') && !raw.starts_with("//") && !raw.contains('\\')).then(|| raw.to_owned())
+    let decoded = percent_encoding::percent_decode_str(raw)
+        .decode_utf8()
+        .ok()?;
+    let local = |s: &str| {
+        s.starts_with('/')
+            && !s.contains("//")
+            && !s.contains('\\')
+            && !s.chars().any(char::is_whitespace)
+            // Control, bidirectional and invisible characters: the one text rule.
+            && crate::domain::text::check(s, crate::domain::text::Lines::Single).is_ok()
+    };
+    (local(raw) && local(&decoded)).then(|| raw.to_owned())
 }
 
 #[derive(serde::Deserialize)]
@@ -453,5 +468,26 @@ mod tests {
         assert_eq!(safe_return("https://evil.example"), None);
         assert_eq!(safe_return("/\\evil.example"), None);
         assert_eq!(safe_return(""), None);
+        assert_eq!(
+            safe_return("/candidatures?etat=brouillon"),
+            Some("/candidatures?etat=brouillon".into())
+        );
+        for refused in [
+            "/\t/evil.example",
+            "/%09/evil.example",
+            "/\n/x",
+            "/%0A/x",
+            "/%0d%0aSet-Cookie:x",
+            "/%2F/evil.example",
+            "/a//b",
+            "/%5Cevil.example",
+            "/ x",
+            "/%20x",
+            "/\u{202e}x",
+            "/%FF",
+            "candidatures",
+        ] {
+            assert_eq!(safe_return(refused), None, "{refused:?}");
+        }
     }
 }

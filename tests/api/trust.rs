@@ -9,7 +9,9 @@ use futures_util::future::join_all;
 use reqwest::header::{CONTENT_TYPE, COOKIE, SET_COOKIE};
 use serde_json::json;
 
-use crate::helpers::{Backend, PASSWORD, TestApp, spawn_app_with};
+use crate::helpers::{
+    Backend, PASSWORD, TestApp, assert_problem, sample_application, spawn_app_with,
+};
 
 const NEW_PASSWORD: &str = "une toute nouvelle phrase de passe";
 
@@ -28,6 +30,11 @@ macro_rules! backend_tests {
         }
     )*};
 }
+
+crate::both_backends!(
+    a_password_change_ends_every_outstanding_reset_link,
+    pasted_invisibles_are_removed_from_api_bodies_and_controls_refused,
+);
 
 backend_tests!(
     a_burst_of_guesses_on_one_account_gets_at_most_the_limit_of_checks,
@@ -240,5 +247,77 @@ async fn no_session_signed_in_with_the_old_password_survives_a_change(backend: B
     assert_eq!(
         survivors, 0,
         "{survivors} of {raced} sessions from the old password open /compte"
+    );
+}
+
+/// A reset link mailed before `POST /me/password` no longer works after it: the change ends
+/// every outstanding link (the mailbox it went to may be someone else's now).
+async fn a_password_change_ends_every_outstanding_reset_link(app: TestApp) {
+    let applicant = app.registered_applicant("porteur@exemple.fr").await;
+    let resp = app
+        .post_json(
+            None,
+            "/api/v1/auth/password-reset",
+            &json!({"email": "porteur@exemple.fr"}),
+        )
+        .await;
+    assert_eq!(resp.status(), 202);
+    let token = app
+        .link_token("porteur@exemple.fr", "account_password_reset")
+        .await;
+    let resp = app
+        .post_json(
+            Some(&applicant.token),
+            "/api/v1/me/password",
+            &json!({"current_password": PASSWORD, "new_password": NEW_PASSWORD}),
+        )
+        .await;
+    assert_eq!(resp.status(), 204);
+    let problem = assert_problem(
+        app.post_json(
+            None,
+            "/api/v1/auth/password-reset/confirm",
+            &json!({"token": token, "password": "encore une autre phrase secrète"}),
+        )
+        .await,
+        422,
+    )
+    .await;
+    assert!(problem.to_string().contains("lien"), "{problem}");
+    // The password is the one chosen by the change.
+    app.token("porteur@exemple.fr", NEW_PASSWORD).await;
+}
+
+/// Text pasted from a word processor: its soft hyphens and zero-width spaces are removed
+/// silently from an API body; a control or bidi character is refused naming the field.
+async fn pasted_invisibles_are_removed_from_api_bodies_and_controls_refused(app: TestApp) {
+    let cast = app.cast().await;
+    let call = app.published_call(&cast.staff.token, json!({})).await;
+    let path = format!(
+        "/api/v1/calls/{}/applications",
+        call["id"].as_str().unwrap()
+    );
+    let mut body = sample_application();
+    body["project"]["title"] = "Re\u{00AD}cy\u{00AD}clerie\u{200B} du Sart\u{FEFF}".into();
+    let resp = app
+        .post_json(Some(&cast.applicant.token), &path, &body)
+        .await;
+    assert_eq!(resp.status(), 201);
+    let created: serde_json::Value = resp.json().await.unwrap();
+    assert_eq!(created["project"]["title"], "Recyclerie du Sart");
+
+    let mut body = sample_application();
+    body["project"]["title"] = "Recyclerie\u{202E}".into();
+    let problem = assert_problem(
+        app.post_json(Some(&cast.applicant.token), &path, &body)
+            .await,
+        422,
+    )
+    .await;
+    assert!(
+        problem["errors"]["project.title"]
+            .to_string()
+            .contains("direction"),
+        "{problem}"
     );
 }
