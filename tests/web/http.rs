@@ -296,13 +296,49 @@ async fn sessions_are_renewed_at_sign_in_and_ended_at_sign_out(app: TestApp) {
     assert_eq!(get(&app, &mut stale, "/candidatures").await.status(), 303);
 }
 
+/// The session cookie opens the API's reads, never its writes (a sibling origin of the same
+/// site could send it with no CSRF token): an API write needs a bearer token.
 async fn the_session_cookie_authenticates_the_api_too(app: TestApp) {
+    let staff = app.account(Role::Staff, "agent@lillemetropole.fr").await;
+    let call = app.published_call(&staff.token, json!({})).await;
     app.account(Role::Applicant, "porteur@exemple.fr").await;
     let mut jar = sign_in(&app, "porteur@exemple.fr").await;
     let resp = get(&app, &mut jar, "/api/v1/me").await;
     assert_eq!(resp.status(), 200);
     let me: serde_json::Value = resp.json().await.unwrap();
     assert_eq!(me["email"], "porteur@exemple.fr");
+
+    let applications = app.count("applications").await;
+    let path = format!(
+        "/api/v1/calls/{}/applications",
+        call["id"].as_str().unwrap()
+    );
+    let resp = app
+        .client
+        .post(app.url(&path))
+        .header(COOKIE, jar.header())
+        .json(&sample_application())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 401, "a cookie alone writes nothing");
+    let problem: serde_json::Value = resp.json().await.unwrap();
+    assert!(
+        problem["detail"].as_str().unwrap().contains("Bearer"),
+        "{problem}"
+    );
+    let resp = app
+        .client
+        .post(app.url("/api/v1/me/password"))
+        .header(COOKIE, jar.header())
+        .json(&json!({"current_password": PASSWORD, "new_password": "une autre phrase de passe"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 401);
+    assert_eq!(app.count("applications").await, applications);
+    // The session still reads.
+    assert_eq!(get(&app, &mut jar, "/api/v1/me").await.status(), 200);
 }
 
 async fn a_form_without_its_csrf_token_is_refused_and_changes_nothing(app: TestApp) {
