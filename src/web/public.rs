@@ -421,7 +421,7 @@ async fn sign_in(
 ) -> Result<HttpResponse, WebError> {
     let previous = ctx
         .req
-        .cookie(session::COOKIE)
+        .cookie(&session::cookie_name(&ctx.state.settings, session::COOKIE))
         .map(|c| c.value().to_owned());
     let token = session::start(&ctx.state, user_id, generation, previous).await?;
     let mut res = see_other(target);

@@ -10,7 +10,7 @@ use reqwest::header::{CONTENT_TYPE, COOKIE, SET_COOKIE};
 use serde_json::json;
 
 use crate::helpers::{
-    Backend, PASSWORD, TestApp, assert_problem, sample_application, spawn_app_with,
+    Backend, PASSWORD, PDF, TestApp, assert_problem, sample_application, spawn_app_with,
 };
 
 const NEW_PASSWORD: &str = "une toute nouvelle phrase de passe";
@@ -33,10 +33,12 @@ macro_rules! backend_tests {
 
 crate::both_backends!(
     a_password_change_ends_every_outstanding_reset_link,
+    a_document_download_is_never_stored,
     pasted_invisibles_are_removed_from_api_bodies_and_controls_refused,
 );
 
 backend_tests!(
+    production_cookies_carry_the_host_prefix_and_personal_data_is_not_stored,
     a_burst_of_guesses_on_one_account_gets_at_most_the_limit_of_checks,
     a_burst_from_one_address_gets_at_most_the_limit_of_checks,
     no_session_signed_in_with_the_old_password_survives_a_change,
@@ -153,6 +155,10 @@ fn hidden_csrf(html: &str) -> String {
 /// race is between the sign-in forms and the change alone.
 async fn sign_in_page(app: &TestApp) -> (String, String) {
     let page = app.client.get(app.url("/connexion")).send().await.unwrap();
+    sign_in_page_from(page).await
+}
+
+async fn sign_in_page_from(page: reqwest::Response) -> (String, String) {
     let jar = cookies(&page).join("; ");
     let csrf = hidden_csrf(&page.text().await.unwrap());
     (jar, csrf)
@@ -320,4 +326,93 @@ async fn pasted_invisibles_are_removed_from_api_bodies_and_controls_refused(app:
             .contains("direction"),
         "{problem}"
     );
+}
+
+/// With `Secure` cookies (production's default), the CSRF and session cookies are named
+/// `__Host-…` (the browser then refuses them from a sibling subdomain, or without HTTPS), and
+/// they work; `/compte/donnees` is sent `Cache-Control: no-store`.
+async fn production_cookies_carry_the_host_prefix_and_personal_data_is_not_stored(
+    backend: Backend,
+) {
+    let Some(app) = spawn_app_with(backend, &limits(&[("APP__WEB__SECURE_COOKIES", "true")])).await
+    else {
+        return;
+    };
+    app.account(Role::Applicant, "porteur@exemple.fr").await;
+    let page = app.client.get(app.url("/connexion")).send().await.unwrap();
+    let set: Vec<String> = page
+        .headers()
+        .get_all(SET_COOKIE)
+        .iter()
+        .map(|v| v.to_str().unwrap().to_owned())
+        .collect();
+    assert!(
+        set.iter().any(|c| c.starts_with("__Host-essor_csrf=")
+            && c.contains("Secure")
+            && c.contains("Path=/")
+            && !c.contains("Domain")),
+        "{set:?}"
+    );
+    let (jar, csrf) = sign_in_page_from(page).await;
+    let session = web_sign_in(&app, (jar, csrf), "porteur@exemple.fr", PASSWORD)
+        .await
+        .expect("signed in");
+    assert!(session.starts_with("__Host-essor_session="), "{session}");
+    let resp = app
+        .client
+        .get(app.url("/compte"))
+        .header(COOKIE, &session)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    let resp = app
+        .client
+        .get(app.url("/compte/donnees"))
+        .header(COOKIE, &session)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    assert_eq!(resp.headers()["cache-control"], "no-store");
+    // The unprefixed name opens nothing in production.
+    let bare = session.replacen("__Host-", "", 1);
+    let resp = app
+        .client
+        .get(app.url("/compte"))
+        .header(COOKIE, bare)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 303, "sent to sign in");
+}
+
+/// A document (statuts, RIB) is downloaded with `Cache-Control: no-store`.
+async fn a_document_download_is_never_stored(app: TestApp) {
+    let cast = app.cast().await;
+    let call = app.published_call(&cast.staff.token, json!({})).await;
+    let application = app
+        .draft_application(
+            &cast.applicant.token,
+            call["id"].as_str().unwrap(),
+            &sample_application(),
+        )
+        .await;
+    let id = application["id"].as_str().unwrap();
+    let resp = app
+        .upload(&cast.applicant.token, id, "statuts", PDF, "statuts.pdf")
+        .await;
+    assert_eq!(resp.status(), 201);
+    let doc: serde_json::Value = resp.json().await.unwrap();
+    let resp = app
+        .get_as(
+            &cast.applicant.token,
+            &format!(
+                "/api/v1/applications/{id}/documents/{}",
+                doc["id"].as_str().unwrap()
+            ),
+        )
+        .await;
+    assert_eq!(resp.status(), 200);
+    assert_eq!(resp.headers()["cache-control"], "no-store");
 }

@@ -1049,6 +1049,28 @@ async fn a_new_application_of_a_taken_siret_returns_to_the_organisation_step(app
     );
 }
 
+/// The database gone, a page answers 503 with `Retry-After`, as the API does.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_page_503_says_when_to_come_back() {
+    let app = crate::helpers::spawn_app(crate::helpers::Backend::Sqlite)
+        .await
+        .unwrap();
+    app.account(Role::Applicant, "porteur@exemple.fr").await;
+    let mut jar = sign_in(&app, "porteur@exemple.fr").await;
+    assert_eq!(get(&app, &mut jar, "/compte").await.status(), 200);
+    std::fs::remove_file(app.data_dir.path().join("essor.db")).unwrap();
+    let resp = get(&app, &mut jar, "/compte").await;
+    assert_eq!(resp.status(), 503);
+    let wait = resp.headers()["retry-after"].to_str().unwrap().to_owned();
+    assert!(wait.parse::<u64>().is_ok_and(|s| s > 0), "{wait}");
+    assert!(
+        resp.headers()[CONTENT_TYPE]
+            .to_str()
+            .unwrap()
+            .starts_with("text/html")
+    );
+}
+
 crate::both_backends!(
     a_new_application_of_a_taken_siret_returns_to_the_organisation_step,
     a_second_application_of_one_siret_is_refused_beside_the_field,
