@@ -1,8 +1,15 @@
 //! The text rule ([`crate::domain::text`]) at the door: every string of a JSON or form body,
-//! every query-string value and the path are checked before any handler runs. A control character,
-//! a bidirectional control or an invisible character anywhere answers 422 naming the field, so
-//! no free-text field can be forgotten, a field added later included, and both databases see
-//! the same input (PostgreSQL refuses NUL in text; SQLite stored it).
+//! every query-string value and the path are checked before any handler runs. The invisible
+//! characters pasted text brings (soft hyphen, zero-width space and joiners, BOM) are removed
+//! from the body silently, and the cleaned body is what the handler reads; a control character
+//! or a bidirectional control anywhere answers 422 naming the field, so no free-text field can
+//! be forgotten, a field added later included, and both databases see the same input
+//! (PostgreSQL refuses NUL in text; SQLite stored it).
+//!
+//! A page's body is read as a form whatever its Content-Type (a form sent as `text/plain`
+//! skipped the rule: NUL stored on SQLite, 500 on PostgreSQL), except multipart uploads; its
+//! values are decoded strictly as UTF-8 (`Ren%E9e` is refused, not stored as « Ren�e »), by
+//! the same function the page forms use ([`crate::input::urlencoded`]).
 //!
 //! This is the floor: the multi-line rule (line feeds and tabs pass). Fields that hold one
 //! line (names, titles, references) also refuse line breaks in their own validation.
@@ -16,36 +23,47 @@ use actix_web::web::{Bytes, BytesMut};
 use futures_util::StreamExt;
 use serde_json::Value;
 
-use crate::domain::text::{Lines, check};
+use crate::domain::text::{Lines, accept, check};
 use crate::error::{AppError, FieldErrors};
+use crate::input::urlencoded;
 
 /// Bodies above this are not buffered here: the JSON and form extractors refuse them anyway.
 pub const MAX_CHECKED_BODY: usize = 1024 * 1024;
 
 /// Field names whose values are never checked (see the module comment).
 fn exempt(key: &str) -> bool {
-    key.contains("password")
+    urlencoded::exempt(key)
 }
 
-/// Adds a French message for each offending string under `path`.
-fn walk(value: &Value, path: &str, errors: &mut FieldErrors) {
+/// Cleans every string under `path` in place; adds a French message for each offending one.
+/// Returns whether anything was removed.
+fn walk(value: &mut Value, path: &str, errors: &mut FieldErrors) -> bool {
     match value {
-        Value::String(s) => {
-            if let Err(e) = check(s, Lines::Multi) {
+        Value::String(s) => match accept(s, Lines::Multi) {
+            Ok(std::borrow::Cow::Borrowed(_)) => false,
+            Ok(std::borrow::Cow::Owned(cleaned)) => {
+                *s = cleaned;
+                true
+            }
+            Err(e) => {
                 let field = if path.is_empty() { "corps" } else { path };
                 errors
                     .entry(field.to_owned())
                     .or_default()
                     .push(e.to_string());
+                false
             }
-        }
+        },
         Value::Array(items) => {
-            for (i, item) in items.iter().enumerate() {
-                walk(item, &format!("{path}[{i}]"), errors);
+            let mut changed = false;
+            for (i, item) in items.iter_mut().enumerate() {
+                changed |= walk(item, &format!("{path}[{i}]"), errors);
             }
+            changed
         }
         Value::Object(map) => {
-            for (key, item) in map {
+            let mut changed = false;
+            for (key, item) in map.iter_mut() {
                 let sub = if path.is_empty() {
                     key.clone()
                 } else {
@@ -57,22 +75,33 @@ fn walk(value: &Value, path: &str, errors: &mut FieldErrors) {
                         .or_default()
                         .push(format!("nom de champ invalide : {e}"));
                 } else if !exempt(key) {
-                    walk(item, &sub, errors);
+                    changed |= walk(item, &sub, errors);
                 }
             }
+            changed
         }
-        _ => {}
+        _ => false,
     }
 }
 
 /// The offending strings of a JSON document (none if it does not parse: the extractor will
 /// say why).
 pub fn check_json(bytes: &[u8]) -> FieldErrors {
+    clean_json(bytes).err().unwrap_or_default()
+}
+
+/// A JSON document with its strings cleaned (`None` when nothing was removed, or when it does
+/// not parse: the extractor will say why), or the offending strings.
+pub fn clean_json(bytes: &[u8]) -> Result<Option<Vec<u8>>, FieldErrors> {
     let mut errors = FieldErrors::new();
-    if let Ok(value) = serde_json::from_slice::<Value>(bytes) {
-        walk(&value, "", &mut errors);
+    let Ok(mut value) = serde_json::from_slice::<Value>(bytes) else {
+        return Ok(None);
+    };
+    let changed = walk(&mut value, "", &mut errors);
+    if !errors.is_empty() {
+        return Err(errors);
     }
-    errors
+    Ok(changed.then(|| value.to_string().into_bytes()))
 }
 
 /// The offending values of `a=b&c=d` (a query string or an urlencoded form).
@@ -102,14 +131,31 @@ enum BodyKind {
     Form,
 }
 
+/// How a body is read at the door. The API reads JSON (and forms); its extractors refuse any
+/// other type. A page reads every body as a form, whatever type it claims, but multipart
+/// uploads (whose file is not text).
 fn body_kind(req: &ServiceRequest) -> Option<BodyKind> {
-    let mime = req.mime_type().ok().flatten()?;
-    if mime.subtype() == "json" || mime.suffix().is_some_and(|s| s == "json") {
-        Some(BodyKind::Json)
-    } else if mime.type_() == "application" && mime.subtype() == "x-www-form-urlencoded" {
-        Some(BodyKind::Form)
-    } else {
-        None
+    use actix_web::http::Method;
+    let mime = req.mime_type().ok().flatten();
+    let is = |m: &actix_web::mime::Mime| {
+        if m.subtype() == "json" || m.suffix().is_some_and(|s| s == "json") {
+            Some(BodyKind::Json)
+        } else if m.type_() == "application" && m.subtype() == "x-www-form-urlencoded" {
+            Some(BodyKind::Form)
+        } else {
+            None
+        }
+    };
+    if req.path().starts_with("/api/") {
+        return mime.as_ref().and_then(is);
+    }
+    if matches!(*req.method(), Method::GET | Method::HEAD) {
+        return None;
+    }
+    match &mime {
+        Some(m) if m.type_() == "multipart" => None,
+        Some(m) => Some(is(m).unwrap_or(BodyKind::Form)),
+        None => Some(BodyKind::Form),
     }
 }
 
@@ -168,14 +214,24 @@ pub async fn guard<B: MessageBody>(
                 break;
             }
         }
-        let bytes: Bytes = buf.freeze();
+        let mut bytes: Bytes = buf.freeze();
         if !overflow {
-            let errors = match kind {
-                BodyKind::Json => check_json(&bytes),
-                BodyKind::Form => check_pairs(&bytes),
+            let cleaned = match kind {
+                BodyKind::Json => clean_json(&bytes),
+                BodyKind::Form => urlencoded::parse(&bytes)
+                    .map(|pairs| Some(urlencoded::serialise(&pairs).into_bytes())),
             };
-            if !errors.is_empty() {
-                return Ok(refuse(req, AppError::validation(errors.clone()), errors));
+            match cleaned {
+                Err(errors) => {
+                    return Ok(refuse(req, AppError::validation(errors.clone()), errors));
+                }
+                Ok(Some(clean)) => {
+                    // The handler reads the cleaned body; its length is no longer the header's.
+                    req.headers_mut()
+                        .remove(actix_web::http::header::CONTENT_LENGTH);
+                    bytes = Bytes::from(clean);
+                }
+                Ok(None) => {}
             }
         }
         // What was read goes back in front of whatever was not.
@@ -212,6 +268,21 @@ mod tests {
             check_json(br#"{"a\u200bb": 1}"#).keys().collect::<Vec<_>>(),
             ["a\u{200b}b"]
         );
+    }
+
+    #[test]
+    fn json_strings_lose_pasted_invisibles_and_keep_the_rest() {
+        let cleaned = clean_json(
+            br#"{"project": {"title": "R\u00e9\u00ademploi\u200b", "n": 2}, "password": "a\u00adb"}"#,
+        )
+        .unwrap()
+        .expect("something was removed");
+        let v: Value = serde_json::from_slice(&cleaned).unwrap();
+        assert_eq!(v["project"]["title"], "Réemploi");
+        assert_eq!(v["project"]["n"], 2);
+        assert_eq!(v["password"], "a\u{ad}b");
+        assert_eq!(clean_json(br#"{"a": "b"}"#).unwrap(), None);
+        assert!(clean_json(br#"{"a": "\u00adb\u0000"}"#).is_err());
     }
 
     #[test]

@@ -169,6 +169,8 @@ pub async fn download_document(
         .insert_header((header::CONTENT_TYPE, doc.content_type.clone()))
         .insert_header(disposition)
         .insert_header((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
+        // A person's document (statuts, RIB): never kept by the browser or a shared cache.
+        .insert_header((header::CACHE_CONTROL, "no-store"))
         .insert_header(("Digest", format!("sha-256={}", doc.sha256)))
         .body(body))
 }

@@ -84,10 +84,13 @@ fn verify_token(req: &HttpRequest, token: &str) -> Result<crate::auth::token::Cl
 }
 
 /// The bearer token when there is an `Authorization` header, else the web session, checked
-/// as far as it can be without the database (`Caller`; the account check is `identify`). The
-/// cookie is never a way into the JSON API's writes from another site: the API takes JSON
-/// bodies only (a cross-site form cannot send them without a CORS preflight, which only the
-/// configured origins pass), and the cookie is `SameSite=Lax`.
+/// as far as it can be without the database (`Caller`; the account check is `identify`).
+///
+/// The session cookie never authorises a write of the JSON API (DESIGN.md §4): `SameSite=Lax`
+/// lets a page of a sibling origin of the same site send it, with no CSRF token, and such a
+/// page did submit an application through `/api/v1/…`. On `/api/` anything but GET and HEAD
+/// ignores the cookie, so it needs a bearer token; the pages write through their own forms,
+/// which carry the session's CSRF token, and only read the API with the cookie (downloads).
 async fn credential(req: &HttpRequest) -> Result<Option<Caller>, AppError> {
     if let Some(token) = bearer(req)? {
         if crate::auth::personal_token::is_personal(&token) {
@@ -104,6 +107,9 @@ async fn credential(req: &HttpRequest) -> Result<Option<Caller>, AppError> {
             generation: claims.generation,
         })));
     }
+    if cookie_may_not_authorise(req.path(), req.method()) {
+        return Ok(None);
+    }
     Ok(crate::auth::session::current(req).await?.map(|s| {
         Caller(Credential::Session(CurrentUser {
             id: s.user_id,
@@ -111,6 +117,12 @@ async fn credential(req: &HttpRequest) -> Result<Option<Caller>, AppError> {
             email_verified: s.email_verified,
         }))
     }))
+}
+
+/// Whether a request may not be authorised by the session cookie: an API write.
+fn cookie_may_not_authorise(path: &str, method: &actix_web::http::Method) -> bool {
+    use actix_web::http::Method;
+    path.starts_with("/api/") && !matches!(*method, Method::GET | Method::HEAD)
 }
 
 /// The caller with their account checked now: a token's check (active, same generation,

@@ -18,8 +18,20 @@ use crate::domain::account::Role;
 use crate::error::{AppError, ServiceError};
 use crate::state::AppState;
 
-/// The session cookie's name.
+/// The session cookie's name (development and tests; see [`cookie_name`]).
 pub const COOKIE: &str = "essor_session";
+
+/// The name a cookie of essor's takes: with the `__Host-` prefix whenever cookies are `Secure`
+/// (production, by default), so that the browser only accepts it set by this very host over
+/// HTTPS, for the whole site, and never from a sibling subdomain (`Domain=`). `base` is the
+/// name without the prefix (plain HTTP in development cannot carry a `__Host-` cookie).
+pub fn cookie_name(settings: &Settings, base: &'static str) -> String {
+    if settings.secure_cookies() {
+        format!("__Host-{base}")
+    } else {
+        base.to_owned()
+    }
+}
 
 /// Touching `last_seen_at` on every request would turn every page view into a write; once a
 /// minute is precise enough for an idle timeout counted in minutes.
@@ -60,10 +72,14 @@ pub fn same_secret(a: &str, b: &str) -> bool {
 
 /// Starts a session for `user_id` and returns the cookie's value. The session the browser
 /// had before (if any) is deleted: a new id at every sign-in, so an id planted before
-/// sign-in (session fixation) is worth nothing after it.
+/// sign-in (session fixation) is worth nothing after it. `generation` is the account's
+/// generation when its password was checked: a sign-in that read the hash before a password
+/// change and inserts its row after the change's deletion of the sessions keeps a row that
+/// `load` refuses (the change bumped the generation).
 pub async fn start(
     state: &AppState,
     user_id: String,
+    generation: i32,
     previous: Option<String>,
 ) -> Result<String, ServiceError> {
     let token = random_token();
@@ -81,6 +97,7 @@ pub async fn start(
                     web_sessions::user_id.eq(&user_id),
                     web_sessions::csrf_token.eq(random_token()),
                     web_sessions::data.eq("{}"),
+                    web_sessions::generation.eq(generation),
                     web_sessions::created_at.eq(now),
                     web_sessions::last_seen_at.eq(now),
                 ))
@@ -129,6 +146,11 @@ pub async fn load(state: &AppState, token: &str) -> Result<Option<Session>, Serv
                 // A deactivated account's sessions end at once (the account events that end
                 // sessions also delete them: services::accounts).
                 .filter(users::active.eq(true))
+                // Issued at the account's current generation, as a bearer token must be
+                // (auth::account::check): a password change, a reset, a role change or a
+                // deactivation bump it, so a session that slipped in beside the change's
+                // deletion of the sessions opens nothing.
+                .filter(web_sessions::generation.eq(users::generation))
                 .select((
                     web_sessions::user_id,
                     web_sessions::csrf_token,
@@ -177,11 +199,11 @@ pub async fn current(req: &HttpRequest) -> Result<Option<Session>, AppError> {
     if let Some(cached) = req.extensions().get::<Option<Session>>() {
         return Ok(cached.clone());
     }
-    let session = match req.cookie(COOKIE) {
+    let state = req
+        .app_data::<web::Data<AppState>>()
+        .ok_or_else(|| AppError::Internal(anyhow::anyhow!("AppState missing")))?;
+    let session = match req.cookie(&cookie_name(&state.settings, COOKIE)) {
         Some(cookie) if !cookie.value().is_empty() => {
-            let state = req
-                .app_data::<web::Data<AppState>>()
-                .ok_or_else(|| AppError::Internal(anyhow::anyhow!("AppState missing")))?;
             load(state, cookie.value()).await.map_err(AppError::from)?
         }
         _ => None,
@@ -215,10 +237,10 @@ pub async fn save_data(state: &AppState, id_hash: String, data: Value) -> Result
 }
 
 /// The session cookie: `HttpOnly` (no script reads it), `SameSite=Lax` (not sent with
-/// cross-site POSTs), `Secure` in production, scoped to the whole site, no `Max-Age` (it
-/// dies with the browser; the server enforces the timeouts).
+/// cross-site POSTs), `Secure` and `__Host-` in production, scoped to the whole site, no
+/// `Max-Age` (it dies with the browser; the server enforces the timeouts).
 pub fn cookie(settings: &Settings, value: String) -> Cookie<'static> {
-    Cookie::build(COOKIE, value)
+    Cookie::build(cookie_name(settings, COOKIE), value)
         .path("/")
         .http_only(true)
         .same_site(SameSite::Lax)

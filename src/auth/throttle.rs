@@ -8,6 +8,12 @@
 //!
 //! Over a limit, the attempt is refused before any password is checked, with the seconds until
 //! the oldest counted attempt leaves the sliding window.
+//!
+//! A password check is counted *before* it runs ([`claim`]: insert, then count, in one
+//! transaction that takes turns with the others of the same subject), and given back when the
+//! password was right. Reading the count, checking the password and writing the failure
+//! afterwards let a burst of parallel guesses all read a count under the limit: every one of
+//! them got its password checked.
 
 use std::net::IpAddr;
 
@@ -93,6 +99,38 @@ pub fn check(
     }
 }
 
+/// Counts an attempt about to be made, atomically: inside the caller's write transaction,
+/// serialised per subject, the attempt is inserted and the window counted with it. Over the
+/// limit, `Err(429)` (the caller's transaction rolls back, so a refused attempt leaves no
+/// row: it checked no password). Returns the claim's id, which a successful attempt gives
+/// back with [`give_back`].
+pub fn claim(
+    conn: &mut DbConnection,
+    limit: &Limit,
+    subject: &str,
+    now: NaiveDateTime,
+) -> Result<String, ServiceError> {
+    throttle::serialise(conn, limit.scope, subject)?;
+    let id = throttle::record(conn, limit.scope, subject, now)?;
+    let (count, oldest) = throttle::window(conn, limit.scope, subject, now - limit.window())?;
+    // The count includes this attempt: it is refused when those before it fill the window.
+    match wait_seconds(limit, count - 1, oldest, now) {
+        None => Ok(id),
+        Some(retry_after_seconds) => {
+            tracing::warn!(scope = limit.scope, retry_after_seconds, "throttled");
+            Err(ServiceError::Throttled {
+                retry_after_seconds,
+            })
+        }
+    }
+}
+
+/// Gives back a claim whose attempt succeeded (a successful sign-in never counts).
+pub fn give_back(conn: &mut DbConnection, claim: &str) -> Result<(), ServiceError> {
+    throttle::forget(conn, claim)?;
+    Ok(())
+}
+
 /// Counts one attempt, and forgets those no window can see any more.
 pub fn record(
     conn: &mut DbConnection,
@@ -101,7 +139,16 @@ pub fn record(
     now: NaiveDateTime,
 ) -> Result<(), ServiceError> {
     throttle::record(conn, limit.scope, subject, now)?;
-    // The longest window is the hour of account requests.
+    purge_old(conn, limit, now)
+}
+
+/// Forgets the attempts no window can see any more (the longest window is at least the hour
+/// of account requests).
+pub fn purge_old(
+    conn: &mut DbConnection,
+    limit: &Limit,
+    now: NaiveDateTime,
+) -> Result<(), ServiceError> {
     throttle::purge(
         conn,
         now - limit.window().max(Duration::hours(1)) - Duration::hours(1),

@@ -28,20 +28,42 @@ pub fn window(
     Ok((n, oldest))
 }
 
+/// Counts one attempt; returns its row's id (a claim a successful sign-in gives back).
 pub fn record(
     conn: &mut DbConnection,
     scope: &str,
     subject: &str,
     at: NaiveDateTime,
-) -> QueryResult<usize> {
+) -> QueryResult<String> {
+    let id = uuid::Uuid::now_v7().to_string();
     diesel::insert_into(throttle_events::table)
         .values((
-            throttle_events::id.eq(uuid::Uuid::now_v7().to_string()),
+            throttle_events::id.eq(&id),
             throttle_events::scope.eq(scope),
             throttle_events::subject.eq(subject),
             throttle_events::at.eq(at),
         ))
-        .execute(conn)
+        .execute(conn)?;
+    Ok(id)
+}
+
+/// Makes the transactions that count attempts of one `scope` and `subject` take turns, so
+/// that an insert-then-count sees every attempt before it. SQLite's write transactions
+/// (`BEGIN IMMEDIATE`) already take turns; on PostgreSQL a transaction-scoped advisory lock
+/// keyed by the subject does it (released at commit or rollback), across instances since
+/// they share the database.
+pub fn serialise(conn: &mut DbConnection, scope: &str, subject: &str) -> QueryResult<()> {
+    if let DbConnection::Pg(pg) = conn {
+        diesel::sql_query("SELECT pg_advisory_xact_lock(hashtext($1))::text AS locked")
+            .bind::<diesel::sql_types::Text, _>(format!("throttle:{scope}:{subject}"))
+            .execute(pg)?;
+    }
+    Ok(())
+}
+
+/// Forgets one counted attempt (a sign-in that succeeded gives its claim back).
+pub fn forget(conn: &mut DbConnection, id: &str) -> QueryResult<usize> {
+    diesel::delete(throttle_events::table.find(id)).execute(conn)
 }
 
 /// Forgets attempts older than `before` (they count in no window any more).

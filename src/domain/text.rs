@@ -11,9 +11,16 @@
 //!   vowel separator, Unicode tags): two names that look the same would differ;
 //! - line and paragraph separators (U+2028, U+2029), which some programs take for line ends.
 //!
+//! Removed silently before the check ([`clean`], applied to every body at the door): the
+//! invisible characters that come with text pasted from a word processor or a PDF — soft
+//! hyphen, zero-width space and joiners, word joiner, byte-order mark. They carry nothing a
+//! reader sees, and refusing them only stopped people who could not see what to remove.
+//!
 //! [`Text`] is the checked value; [`single_line`] and [`multi_line`] are the same checks as
-//! `validator` custom functions, for the request bodies' derive.
+//! `validator` custom functions, for the request bodies' derive. [`decode`] reads the bytes
+//! of a form value: what is not UTF-8 is refused, never replaced by « � ».
 
+use std::borrow::Cow;
 use std::fmt;
 
 use validator::ValidationError;
@@ -66,6 +73,46 @@ fn forbidden(c: char, lines: Lines) -> Option<&'static str> {
         '\u{E0000}'..='\u{E007F}' => Some("une étiquette Unicode invisible"),
         '\u{2028}' | '\u{2029}' => Some("un séparateur de ligne Unicode"),
         _ => None,
+    }
+}
+
+/// Whether `c` is removed silently from typed text (see the module comment).
+pub fn removable(c: char) -> bool {
+    matches!(
+        c,
+        '\u{00AD}' | '\u{200B}'..='\u{200D}' | '\u{2060}' | '\u{FEFF}'
+    )
+}
+
+/// `s` without the characters removed silently (borrowed when there were none).
+pub fn clean(s: &str) -> Cow<'_, str> {
+    if s.chars().any(removable) {
+        Cow::Owned(s.chars().filter(|c| !removable(*c)).collect())
+    } else {
+        Cow::Borrowed(s)
+    }
+}
+
+/// The one rule for a typed text: cleaned, then checked.
+pub fn accept(s: &str, lines: Lines) -> Result<Cow<'_, str>, TextError> {
+    let cleaned = clean(s);
+    check(&cleaned, lines)?;
+    Ok(cleaned)
+}
+
+/// Reads `bytes` as UTF-8, refusing (never replacing) what is not: `Ren%E9e` sent by a page in
+/// Latin-1 is not « Ren�e ». The position is that of the first character that does not decode.
+pub fn decode(bytes: &[u8]) -> Result<String, TextError> {
+    match std::str::from_utf8(bytes) {
+        Ok(s) => Ok(s.to_owned()),
+        Err(e) => {
+            let valid = std::str::from_utf8(&bytes[..e.valid_up_to()]).unwrap_or_default();
+            Err(TextError {
+                position: valid.chars().count() + 1,
+                character: char::REPLACEMENT_CHARACTER,
+                what: "un octet qui n'est pas du texte UTF-8 (accent mal encodé)",
+            })
+        }
     }
 }
 
@@ -180,6 +227,37 @@ mod tests {
         let v = single_line("a\nb").unwrap_err();
         assert!(v.message.unwrap().contains("saut de ligne"));
         assert!(multi_line("a\nb").is_ok());
+    }
+
+    #[test]
+    fn pasted_invisibles_are_removed_and_the_rest_checked() {
+        // (typed, kind, accepted as)
+        let cases: &[(&str, Lines, Result<&str, usize>)] = &[
+            ("Recyclerie", Lines::Single, Ok("Recyclerie")),
+            ("ré\u{00AD}em\u{00AD}ploi", Lines::Single, Ok("réemploi")),
+            ("a\u{200B}b\u{200C}c\u{200D}d", Lines::Single, Ok("abcd")),
+            ("\u{FEFF}Texte", Lines::Multi, Ok("Texte")),
+            ("mot\u{2060}joint", Lines::Single, Ok("motjoint")),
+            // Control and bidi characters are still refused, at their place once cleaned.
+            ("\u{200B}a\0", Lines::Multi, Err(2)),
+            ("x\u{202E}y", Lines::Single, Err(2)),
+            ("a\u{200F}", Lines::Single, Err(2)),
+        ];
+        for (typed, lines, expected) in cases {
+            let got = accept(typed, *lines)
+                .map(Cow::into_owned)
+                .map_err(|e| e.position);
+            assert_eq!(got, expected.map(str::to_owned), "{typed:?} as {lines:?}");
+        }
+    }
+
+    #[test]
+    fn bytes_that_are_not_utf8_are_refused_where_they_start() {
+        assert_eq!(decode("Renée".as_bytes()).unwrap(), "Renée");
+        let e = decode(b"Ren\xE9e").unwrap_err();
+        assert_eq!(e.position, 4);
+        assert!(e.to_string().contains("UTF-8"), "{e}");
+        assert!(decode(b"\xFF").is_err());
     }
 
     #[test]

@@ -4,6 +4,7 @@
 
 pub mod cursor;
 pub mod paging;
+pub mod urlencoded;
 
 pub use cursor::Position;
 pub use paging::{NumberedPageParams, Page, PageParams, Paging};

@@ -498,12 +498,16 @@ pub async fn sign_in(
     let address = throttle::address_subject(ip);
     let (lookup_email, lookup_address) = (email.clone(), address.clone());
     let now = state.clock.now();
-    let row = state
+    // Counted before the password is checked, per address then per account (always in that
+    // order, so two transactions never wait on each other's lock): a burst of parallel
+    // guesses gets at most the limit's worth of checks, the rest 429.
+    let (row, address_claim) = state
         .db
-        .run(move |conn| {
-            throttle::check(conn, &per_address, &lookup_address, now)?;
-            throttle::check(conn, &per_account, &lookup_email, now)?;
-            Ok(users::find_by_email(conn, &lookup_email)?)
+        .transaction(move |conn| {
+            let address_claim = throttle::claim(conn, &per_address, &lookup_address, now)?;
+            throttle::claim(conn, &per_account, &lookup_email, now)?;
+            throttle::purge_old(conn, &per_account, now)?;
+            Ok((users::find_by_email(conn, &lookup_email)?, address_claim))
         })
         .await?;
     let stored = row
@@ -523,8 +527,10 @@ pub async fn sign_in(
             state
                 .db
                 .transaction(move |conn| {
-                    // The account's earlier failures were its owner's typos.
+                    // The account's earlier failures were its owner's typos, and a
+                    // successful sign-in never counts for its address.
                     throttle_db::clear(conn, throttle::SIGN_IN_ACCOUNT, &subject)?;
+                    throttle::give_back(conn, &address_claim)?;
                     record_audit(
                         conn,
                         &origin,
@@ -551,17 +557,8 @@ pub async fn sign_in(
                 user: row.try_into()?,
             })
         }
-        _ => {
-            let now = state.clock.now();
-            state
-                .db
-                .transaction(move |conn| {
-                    throttle::record(conn, &per_account, &email, now)?;
-                    throttle::record(conn, &per_address, &address, now)
-                })
-                .await?;
-            Err(refused())
-        }
+        // The failure was counted when it was claimed.
+        _ => Err(refused()),
     }
 }
 
@@ -780,21 +777,17 @@ pub async fn change_password(
         .run(move |conn| {
             let row = users::find(conn, &user_id)?
                 .ok_or_else(|| ServiceError::not_found("Ce compte n'existe pas."))?;
-            throttle::check(conn, &per_account, &row.email, now)?;
-            Ok(row)
+            // Counted before the check, as a sign-in is; given back when it was right.
+            let claim = throttle::claim(conn, &per_account, &row.email, now)?;
+            Ok((row, claim))
         })
         .await?;
+    let (row, claim) = row;
     let ok = state
         .passwords
         .verify(current, Some(row.password_hash.clone()))
         .await?;
     if !ok {
-        let email = row.email.clone();
-        let now = state.clock.now();
-        state
-            .db
-            .transaction(move |conn| throttle::record(conn, &per_account, &email, now))
-            .await?;
         return Err(ServiceError::invalid_field(
             "current_password",
             "le mot de passe actuel est incorrect",
@@ -805,6 +798,15 @@ pub async fn change_password(
     state
         .db
         .transaction(move |conn| {
+            throttle::give_back(conn, &claim)?;
+            // A password change ends every outstanding reset link: one mailed before the
+            // change (to a mailbox perhaps read by someone else) must not undo it.
+            account_tokens::revoke_pending(
+                conn,
+                &row.id,
+                LinkPurpose::PasswordReset.as_str(),
+                now,
+            )?;
             apply_event(
                 conn,
                 &row,

@@ -74,6 +74,8 @@ async fn download(ctx: PageCtx) -> Result<HttpResponse, WebError> {
             "content-disposition",
             "attachment; filename=\"mes-donnees-essor.json\"",
         ))
+        // A person's whole file: never kept by the browser or a shared cache.
+        .insert_header(("cache-control", "no-store"))
         .body(json))
 }
 

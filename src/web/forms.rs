@@ -12,12 +12,19 @@ use crate::error::{FieldErrors, ServiceError};
 pub struct Form(Vec<(String, String)>);
 
 impl Form {
+    /// Reads a body under the text rule ([`crate::input::urlencoded::parse`]: strict UTF-8,
+    /// pasted invisibles removed, control and bidi characters refused). The door applies the
+    /// same function to every page body and refuses it first (`input_guard`), so a handler
+    /// only sees bodies that pass; [`Form::try_parse`] says why one would not.
     pub fn parse(body: &[u8]) -> Self {
-        Self(
-            url::form_urlencoded::parse(body)
-                .map(|(k, v)| (k.into_owned(), v.into_owned()))
-                .collect(),
-        )
+        // Behind the door a refusal cannot happen; were it to, no value it refused is kept
+        // (nothing lossy or unchecked reaches a handler), and the form fails its own checks.
+        Self(crate::input::urlencoded::parse(body).unwrap_or_default())
+    }
+
+    /// The form, or the French refusal of each field the text rule refuses.
+    pub fn try_parse(body: &[u8]) -> Result<Self, crate::error::FieldErrors> {
+        crate::input::urlencoded::parse(body).map(Self)
     }
 
     /// The first value, trimmed ("" when absent).

@@ -85,11 +85,15 @@ impl FromRequest for PageCtx {
             let session = session::current(&req).await?;
             let (csrf, new_csrf_cookie) = match &session {
                 Some(s) => (s.csrf_token.clone(), None),
-                None => match req.cookie(CSRF_COOKIE).filter(|c| c.value().len() == 64) {
+                None => match req
+                    .cookie(&session::cookie_name(&state.settings, CSRF_COOKIE))
+                    .filter(|c| c.value().len() == 64)
+                {
                     Some(c) => (c.value().to_owned(), None),
                     None => {
                         let token = session::random_token();
-                        let cookie = Cookie::build(CSRF_COOKIE, token.clone())
+                        let name = session::cookie_name(&state.settings, CSRF_COOKIE);
+                        let cookie = Cookie::build(name, token.clone())
                             .path("/")
                             .http_only(true)
                             .same_site(SameSite::Lax)
@@ -254,12 +258,16 @@ pub async fn error_pages(
     let marker = match (marker, refused) {
         (Some(m), _) => m,
         (None, Some(crate::input_guard::TextRefused(fields))) => {
-            let details: Vec<String> = fields.values().flatten().cloned().collect();
+            let details: Vec<String> = fields
+                .iter()
+                .map(|(field, messages)| format!("champ « {field} » : {}", messages.join(" ; ")))
+                .collect();
             PageError {
                 message: Some(format!(
-                    "Le texte saisi contient un caractère invisible ou de contrôle (souvent copié \
-                     depuis un traitement de texte ou une page web) : {}. Revenez à la page \
-                     précédente, retirez-le, puis renvoyez le formulaire.",
+                    "Le texte saisi contient un caractère de contrôle ou de direction du texte, \
+                     ou un accent mal encodé (souvent copié depuis un traitement de texte ou une \
+                     page web) : {}. Revenez à la page précédente (vos saisies y sont encore), \
+                     retirez-le, puis renvoyez le formulaire.",
                     details.join(" ; ")
                 )),
             }
@@ -394,5 +402,9 @@ pub fn security_headers(res: &mut actix_web::dev::ServiceResponse<impl MessageBo
         .is_some_and(|v| v.starts_with("text/html"));
     if is_html {
         set(headers, "cache-control", "no-store");
+    }
+    // A page's 503 (the database away) says when to come back, as the API's does.
+    if res.status() == StatusCode::SERVICE_UNAVAILABLE {
+        set(res.headers_mut(), "retry-after", "5");
     }
 }

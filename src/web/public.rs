@@ -335,9 +335,24 @@ fn again(
     )
 }
 
-/// A local path to come back to after sign-in (never another site: `//evil` is refused).
+/// A path of the site's own pages to come back to after sign-in, or `None`: it starts with a
+/// single `/` and holds no `//`, no backslash, no whitespace, no control or bidi character, neither
+/// as given nor once its %-escapes are decoded. Browsers strip a tab or a newline from a
+/// `Location` (`/\t/evil.example` becomes `//evil.example`, another site), and a newline in a
+/// header cannot be sent at all.
 fn safe_return(raw: &str) -> Option<String> {
-    (raw.starts_with('/') && !raw.starts_with("//") && !raw.contains('\\')).then(|| raw.to_owned())
+    let decoded = percent_encoding::percent_decode_str(raw)
+        .decode_utf8()
+        .ok()?;
+    let local = |s: &str| {
+        s.starts_with('/')
+            && !s.contains("//")
+            && !s.contains('\\')
+            && !s.chars().any(char::is_whitespace)
+            // Control, bidirectional and invisible characters: the one text rule.
+            && crate::domain::text::check(s, crate::domain::text::Lines::Single).is_ok()
+    };
+    (local(raw) && local(&decoded)).then(|| raw.to_owned())
 }
 
 #[derive(serde::Deserialize)]
@@ -375,12 +390,11 @@ async fn signin(ctx: PageCtx, body: web::Bytes) -> Result<HttpResponse, WebError
         form.get("password").to_owned(),
     )
     .await
-    .map(|signed_in| signed_in.user)
     {
-        Ok(user) => {
-            let target =
-                safe_return(form.get("retour")).unwrap_or_else(|| landing(user.role).into());
-            sign_in(&ctx, user.id, &target).await
+        Ok(signed_in) => {
+            let target = safe_return(form.get("retour"))
+                .unwrap_or_else(|| landing(signed_in.user.role).into());
+            sign_in(&ctx, signed_in.user.id, signed_in.generation, &target).await
         }
         Err(ServiceError::Unauthenticated(message)) => {
             errors.add("email", message);
@@ -399,12 +413,17 @@ pub fn landing(role: Role) -> &'static str {
     }
 }
 
-async fn sign_in(ctx: &PageCtx, user_id: String, target: &str) -> Result<HttpResponse, WebError> {
+async fn sign_in(
+    ctx: &PageCtx,
+    user_id: String,
+    generation: i32,
+    target: &str,
+) -> Result<HttpResponse, WebError> {
     let previous = ctx
         .req
-        .cookie(session::COOKIE)
+        .cookie(&session::cookie_name(&ctx.state.settings, session::COOKIE))
         .map(|c| c.value().to_owned());
-    let token = session::start(&ctx.state, user_id, previous).await?;
+    let token = session::start(&ctx.state, user_id, generation, previous).await?;
     let mut res = see_other(target);
     res.add_cookie(&session::cookie(&ctx.state.settings, token))
         .map_err(|e| AppError::Internal(anyhow::anyhow!("cookie: {e}")))?;
@@ -449,5 +468,26 @@ mod tests {
         assert_eq!(safe_return("https://evil.example"), None);
         assert_eq!(safe_return("/\\evil.example"), None);
         assert_eq!(safe_return(""), None);
+        assert_eq!(
+            safe_return("/candidatures?etat=brouillon"),
+            Some("/candidatures?etat=brouillon".into())
+        );
+        for refused in [
+            "/\t/evil.example",
+            "/%09/evil.example",
+            "/\n/x",
+            "/%0A/x",
+            "/%0d%0aSet-Cookie:x",
+            "/%2F/evil.example",
+            "/a//b",
+            "/%5Cevil.example",
+            "/ x",
+            "/%20x",
+            "/\u{202e}x",
+            "/%FF",
+            "candidatures",
+        ] {
+            assert_eq!(safe_return(refused), None, "{refused:?}");
+        }
     }
 }

@@ -25,7 +25,7 @@ async fn hostile_text_is_refused_in_french_and_changes_nothing(app: TestApp) {
         ("organisation", "name", "Ateliers\u{0} du Sart"),
         ("organisation", "name", "Ateliers\u{202E}traS ud"),
         ("organisation", "name", "Ateliers\ndu Sart"),
-        ("project", "title", "Recyclerie\u{200B}"),
+        ("project", "title", "Recyclerie\u{2067}"),
         ("project", "summary", "Résumé \u{1b}[31m"),
         ("organisation", "address", "12 rue\u{2066} de Lannoy"),
     ];

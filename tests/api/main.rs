@@ -28,3 +28,4 @@ mod search;
 mod seed;
 mod stored_read;
 mod tokens;
+mod trust;

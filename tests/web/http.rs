@@ -296,13 +296,49 @@ async fn sessions_are_renewed_at_sign_in_and_ended_at_sign_out(app: TestApp) {
     assert_eq!(get(&app, &mut stale, "/candidatures").await.status(), 303);
 }
 
+/// The session cookie opens the API's reads, never its writes (a sibling origin of the same
+/// site could send it with no CSRF token): an API write needs a bearer token.
 async fn the_session_cookie_authenticates_the_api_too(app: TestApp) {
+    let staff = app.account(Role::Staff, "agent@lillemetropole.fr").await;
+    let call = app.published_call(&staff.token, json!({})).await;
     app.account(Role::Applicant, "porteur@exemple.fr").await;
     let mut jar = sign_in(&app, "porteur@exemple.fr").await;
     let resp = get(&app, &mut jar, "/api/v1/me").await;
     assert_eq!(resp.status(), 200);
     let me: serde_json::Value = resp.json().await.unwrap();
     assert_eq!(me["email"], "porteur@exemple.fr");
+
+    let applications = app.count("applications").await;
+    let path = format!(
+        "/api/v1/calls/{}/applications",
+        call["id"].as_str().unwrap()
+    );
+    let resp = app
+        .client
+        .post(app.url(&path))
+        .header(COOKIE, jar.header())
+        .json(&sample_application())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 401, "a cookie alone writes nothing");
+    let problem: serde_json::Value = resp.json().await.unwrap();
+    assert!(
+        problem["detail"].as_str().unwrap().contains("Bearer"),
+        "{problem}"
+    );
+    let resp = app
+        .client
+        .post(app.url("/api/v1/me/password"))
+        .header(COOKIE, jar.header())
+        .json(&json!({"current_password": PASSWORD, "new_password": "une autre phrase de passe"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 401);
+    assert_eq!(app.count("applications").await, applications);
+    // The session still reads.
+    assert_eq!(get(&app, &mut jar, "/api/v1/me").await.status(), 200);
 }
 
 async fn a_form_without_its_csrf_token_is_refused_and_changes_nothing(app: TestApp) {
@@ -627,8 +663,8 @@ async fn registration_page_tells_a_stranger_nothing(app: TestApp) {
     assert!(link.contains("?token="), "{link}");
 }
 
-/// A control or invisible character in a form is refused on a page in French (not in JSON),
-/// and nothing is created.
+/// A control or bidi character in a form is refused on a page in French (not in JSON), naming
+/// the field, and nothing is created.
 async fn a_form_with_a_hidden_character_is_refused_on_a_page(app: TestApp) {
     let users = app.count("users").await;
     let mut jar = Jar::default();
@@ -640,7 +676,7 @@ async fn a_form_with_a_hidden_character_is_refused_on_a_page(app: TestApp) {
         "/compte/inscription",
         &[
             ("_csrf", csrf.as_str()),
-            ("full_name", "Jeanne\u{200b} Dupont"),
+            ("full_name", "Jeanne\u{202e} Dupont"),
             ("email", "jeanne@exemple.fr"),
             ("password", PASSWORD),
         ],
@@ -656,8 +692,125 @@ async fn a_form_with_a_hidden_character_is_refused_on_a_page(app: TestApp) {
     );
     let html = resp.text().await.unwrap();
     assert!(html.contains("Saisie refusée"), "{html}");
-    assert!(html.contains("caractère invisible"), "{html}");
+    assert!(html.contains("direction du texte"), "{html}");
+    assert!(html.contains("full_name"), "the field is named: {html}");
     assert_eq!(app.count("users").await, users);
+}
+
+/// The registration form sent raw, with the Content-Type given.
+async fn register_raw(app: &TestApp, content_type: &str, full_name: &str) -> reqwest::Response {
+    let mut jar = Jar::default();
+    let page = get(app, &mut jar, "/compte/inscription").await;
+    let csrf = hidden_csrf(&page.text().await.unwrap());
+    let body = format!(
+        "_csrf={csrf}&full_name={full_name}&email=jeanne%40exemple.fr&password={}",
+        url::form_urlencoded::byte_serialize(PASSWORD.as_bytes()).collect::<String>()
+    );
+    app.client
+        .post(app.url("/compte/inscription"))
+        .header(COOKIE, jar.header())
+        .header(CONTENT_TYPE, content_type)
+        .body(body)
+        .send()
+        .await
+        .unwrap()
+}
+
+async fn full_name_of(app: &TestApp, email: &'static str) -> Option<String> {
+    app.db
+        .run(move |conn| Ok(essor::db::users::find_by_email(conn, email)?.map(|u| u.full_name)))
+        .await
+        .unwrap()
+}
+
+/// The text rule applies to a page's body whatever its Content-Type: a NUL sent as
+/// `text/plain` is refused (it was stored on SQLite, 500 on PostgreSQL), bytes that are not
+/// UTF-8 are refused (not stored as « Ren�e »), and the soft hyphens and zero-width spaces of
+/// pasted text are removed silently.
+async fn page_bodies_follow_the_text_rule_whatever_their_content_type(app: TestApp) {
+    let users = app.count("users").await;
+    for (content_type, full_name, said) in [
+        ("text/plain", "Jeanne%00Dupont", "caractère nul"),
+        (
+            "application/x-www-form-urlencoded",
+            "Ren%E9e+Dupont",
+            "UTF-8",
+        ),
+        ("text/plain", "Ren%E9e+Dupont", "UTF-8"),
+        ("application/octet-stream", "a%1Bb", "contrôle"),
+    ] {
+        let resp = register_raw(&app, content_type, full_name).await;
+        assert_eq!(resp.status(), 422, "{content_type} {full_name}");
+        let html = resp.text().await.unwrap();
+        assert!(html.contains(said), "{content_type} {full_name}: {html}");
+        assert!(html.contains("full_name"), "the field is named: {html}");
+        assert_eq!(app.count("users").await, users);
+    }
+    // U+00AD soft hyphen, U+200B zero-width space, U+FEFF: removed, the rest kept.
+    let resp = register_raw(&app, "text/plain", "Jean%C2%ADne%E2%80%8B+Du%EF%BB%BFpont").await;
+    assert_eq!(resp.status(), 200);
+    assert_eq!(
+        full_name_of(&app, "jeanne@exemple.fr").await.as_deref(),
+        Some("Jeanne Dupont")
+    );
+}
+
+/// The page to come back to after sign-in is a path of the site's own pages: a tab or a
+/// newline (which browsers strip, or which cannot be sent in a header) sends the person to
+/// their own workspace instead — never a 500, never another site.
+async fn a_return_path_off_the_site_is_ignored_at_sign_in(app: TestApp) {
+    app.account(Role::Applicant, "porteur@exemple.fr").await;
+    for retour in [
+        "/\n/x",
+        "/%0A/x",
+        "/\t/evil.example",
+        "/%09/evil.example",
+        "//evil.example",
+        "/%2F/evil.example",
+    ] {
+        let mut jar = Jar::default();
+        let page = get(&app, &mut jar, "/connexion")
+            .await
+            .text()
+            .await
+            .unwrap();
+        let csrf = hidden_csrf(&page);
+        let resp = post(
+            &app,
+            &mut jar,
+            "/connexion",
+            &[
+                ("_csrf", csrf.as_str()),
+                ("email", "porteur@exemple.fr"),
+                ("password", PASSWORD),
+                ("retour", retour),
+            ],
+        )
+        .await;
+        assert_eq!(resp.status(), 303, "{retour:?}");
+        assert_eq!(resp.headers()[LOCATION], "/candidatures", "{retour:?}");
+    }
+    // A path of the site still comes back.
+    let mut jar = Jar::default();
+    let page = get(&app, &mut jar, "/connexion")
+        .await
+        .text()
+        .await
+        .unwrap();
+    let csrf = hidden_csrf(&page);
+    let resp = post(
+        &app,
+        &mut jar,
+        "/connexion",
+        &[
+            ("_csrf", csrf.as_str()),
+            ("email", "porteur@exemple.fr"),
+            ("password", PASSWORD),
+            ("retour", "/compte"),
+        ],
+    )
+    .await;
+    assert_eq!(resp.headers()[LOCATION], "/compte");
 }
 
 /// Posts a password form reached by a mailed link; returns the response.
@@ -896,12 +1049,36 @@ async fn a_new_application_of_a_taken_siret_returns_to_the_organisation_step(app
     );
 }
 
+/// The database gone, a page answers 503 with `Retry-After`, as the API does.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_page_503_says_when_to_come_back() {
+    let app = crate::helpers::spawn_app(crate::helpers::Backend::Sqlite)
+        .await
+        .unwrap();
+    app.account(Role::Applicant, "porteur@exemple.fr").await;
+    let mut jar = sign_in(&app, "porteur@exemple.fr").await;
+    assert_eq!(get(&app, &mut jar, "/compte").await.status(), 200);
+    std::fs::remove_file(app.data_dir.path().join("essor.db")).unwrap();
+    let resp = get(&app, &mut jar, "/compte").await;
+    assert_eq!(resp.status(), 503);
+    let wait = resp.headers()["retry-after"].to_str().unwrap().to_owned();
+    assert!(wait.parse::<u64>().is_ok_and(|s| s > 0), "{wait}");
+    assert!(
+        resp.headers()[CONTENT_TYPE]
+            .to_str()
+            .unwrap()
+            .starts_with("text/html")
+    );
+}
+
 crate::both_backends!(
     the_audit_page_shows_the_checkpoint_and_names_a_broken_seq,
     a_new_application_of_a_taken_siret_returns_to_the_organisation_step,
     a_second_application_of_one_siret_is_refused_beside_the_field,
     registration_page_tells_a_stranger_nothing,
     a_form_with_a_hidden_character_is_refused_on_a_page,
+    page_bodies_follow_the_text_rule_whatever_their_content_type,
+    a_return_path_off_the_site_is_ignored_at_sign_in,
     reset_and_invitation_links_set_a_password_on_a_page,
     changes_requested_are_shown_answered_and_resubmitted,
     a_stale_form_is_refused_and_changes_nothing,
