@@ -336,7 +336,12 @@ pub async fn assign(
                 json!({"reviewer_id": row.reviewer_id, "assignment_id": row.id}),
                 now,
             )?;
-            let mail = crate::services::transitions::assignment_mail(conn, &app, &row.reviewer_id)?;
+            let mail = crate::services::transitions::assignment_mail(
+                conn,
+                &app,
+                &row.reviewer_id,
+                &row.id,
+            )?;
             notifier.queue(conn, &mail)?;
             let items = assignments::work_items(conn, &row.reviewer_id)?;
             let item = items
@@ -397,6 +402,26 @@ pub async fn get_assignment(
                 .find(|w| w.assignment.id == row.id)
                 .ok_or_else(assignment_not_found)?;
             work_item_view(item)
+        })
+        .await
+}
+
+/// The id of the caller's own assignment to `application_id`, if they have one: where a
+/// reviewer is sent when they open the application by its id (a link of an older mail).
+pub async fn own_assignment_to(
+    state: &AppState,
+    user: &CurrentUser,
+    application_id: String,
+) -> Result<Option<String>, ServiceError> {
+    user.require(&[Role::Reviewer])?;
+    let user = user.clone();
+    state
+        .db
+        .run(move |conn| {
+            Ok(assignments::for_application(conn, &application_id)?
+                .into_iter()
+                .find(|a| a.reviewer_id == user.id)
+                .map(|a| a.id))
         })
         .await
 }

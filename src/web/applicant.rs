@@ -22,7 +22,7 @@ use crate::error::{AppError, ServiceError};
 use crate::input::{Paging, from_json};
 use crate::services::applications::ListFilter;
 use crate::services::transitions::{self, Command, WithdrawInput};
-use crate::services::{applications, calls, documents};
+use crate::services::{applications, calls, documents, reviews};
 use crate::web::forms::{Errors, Form, euros_input, parse_euros};
 use crate::web::{CSRF_FIELD, PageCtx, WebError, see_other, ser};
 
@@ -1188,6 +1188,19 @@ fn timeline(events: Vec<applications::HistoryEvent>, user_id: &str) -> Vec<Value
 async fn application_page(ctx: PageCtx, id: web::Path<String>) -> Result<HttpResponse, WebError> {
     let user = ctx.user()?;
     let id = id.into_inner();
+    // This is the applicant's page; an agent or a reviewer who lands here (a link of an
+    // older mail) is sent to their own page of the application (DESIGN.md §10).
+    if user.role.is_staff() {
+        return Ok(see_other(&format!("/gestion/candidatures/{id}")));
+    }
+    if user.role == crate::domain::account::Role::Reviewer {
+        return match reviews::own_assignment_to(&ctx.state, &user, id).await? {
+            Some(assignment) => Ok(see_other(&format!("/evaluations/{assignment}"))),
+            None => {
+                Err(AppError::NotFound("Cette candidature ne vous est pas confiée.".into()).into())
+            }
+        };
+    }
     // One database call for the three (issue 19).
     let applications::Overview {
         application: app,
