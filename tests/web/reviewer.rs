@@ -191,11 +191,40 @@ async fn reviewer_journey(app: TestApp) {
     assert!(resp.bytes().await.unwrap().starts_with(b"%PDF"));
     b.visit("evaluation-dossier").await;
 
-    // Part of the grid: every missing note is named, the chosen ones stay chosen.
+    // Part of the grid is a draft (issue 26, DESIGN.md §9): saved, and found again after a
+    // reload.
     b.click_id("score_social_utility-4").await;
     b.click_id("score_territorial_anchoring-3").await;
     b.fill("comment", FIRST_COMMENT).await;
     b.press("Enregistrer le brouillon").await;
+    assert_eq!(
+        b.path().await,
+        format!("/evaluations/{}?enregistre=1", asg[0]),
+        "a partial draft is saved"
+    );
+    assert!(b.body().await.contains("Votre brouillon est enregistré"));
+    b.visit("evaluation-brouillon-partiel").await;
+    b.goto(&format!("/evaluations/{}", asg[0])).await;
+    assert!(
+        checked(&b, "score_social_utility-4").await,
+        "kept after a reload"
+    );
+    assert!(checked(&b, "score_territorial_anchoring-3").await);
+    assert_eq!(b.value("comment").await, FIRST_COMMENT);
+    let review: serde_json::Value = app
+        .get_as(
+            &first.token,
+            &format!("/api/v1/assignments/{}/review", asg[0]),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(review["scores"]["territorial_anchoring"], 3);
+    assert!(review["scores"]["governance"].is_null());
+
+    // Submission needs every note: each missing one is named, the chosen ones stay chosen.
+    b.press("Soumettre l'évaluation").await;
     assert_eq!(
         summary_targets(&b).await,
         vec![
