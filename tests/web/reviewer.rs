@@ -177,7 +177,13 @@ async fn reviewer_journey(app: TestApp) {
         .find_all(Locator::Css("a[download]"))
         .await
         .unwrap();
-    assert_eq!(links.len(), 3, "the three required documents");
+    // Never the bank details (issue 26, DESIGN.md §13).
+    assert_eq!(links.len(), 2, "the required documents but the RIB");
+    let body = b.body().await;
+    assert!(
+        !body.contains("rib.pdf") && !body.contains("Relevé d'identité bancaire"),
+        "{body}"
+    );
     let href = links[0].attr("href").await.unwrap().unwrap();
     assert!(href.starts_with(&format!("/api/v1/applications/{application_id}/documents/")));
     let resp = app
