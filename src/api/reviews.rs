@@ -150,7 +150,8 @@ pub async fn recuse_assignment(
     Ok(HttpResponse::Ok().json(reviews::recuse(&state, &user, id.into_inner(), input).await?))
 }
 
-/// Save the review as a draft (the reviewer, after accepting).
+/// Save the review as a draft (the reviewer, after accepting). A draft may be partial: some
+/// of the grid's scores, no recommendation yet; submission needs them all.
 #[utoipa::path(
     tag = "reviews",
     security(("bearer" = [])),
@@ -163,7 +164,7 @@ pub async fn recuse_assignment(
         (status = 403, description = "Only the assigned reviewer reviews.", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such assignment, or not yours.", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Not accepted yet, already submitted, or no longer under review.", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Scores not matching the grid (`scores.<key>`), or a bad recommendation.", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "A score outside `0..=max_score` or not of the grid (`scores.<key>`), or a bad recommendation.", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[put("/assignments/{id}/review")]
@@ -209,7 +210,7 @@ pub async fn get_review(
         (status = 403, description = "Only the assigned reviewer submits.", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such assignment, or not yours.", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "No draft yet, already submitted, not accepted, or no longer under review.", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "The saved scores no longer match the grid.", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "A score of the grid missing or out of range (`scores.<key>`), or no recommendation.", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[post("/assignments/{id}/review/submit")]

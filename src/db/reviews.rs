@@ -15,7 +15,7 @@ pub struct ReviewRow {
     pub reviewer_id: String,
     pub scores: String,
     pub comment: String,
-    pub recommendation: String,
+    pub recommendation: Option<String>,
     /// Written only by `db::states::set`, through the services' runner.
     #[diesel(skip_update)]
     pub status: String,

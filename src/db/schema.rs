@@ -174,7 +174,7 @@ diesel::table! {
         reviewer_id -> Text,
         scores -> Text,
         comment -> Text,
-        recommendation -> Text,
+        recommendation -> Nullable<Text>,
         status -> Text,
         score_hundredths -> Nullable<Integer>,
         created_at -> Timestamp,

@@ -5,6 +5,7 @@
 //! | part                               | staff | owner | assigned reviewer |
 //! |------------------------------------|-------|-------|-------------------|
 //! | body, state, decision, documents   | yes   | yes   | yes               |
+//! | bank documents (`rib`)             | yes   | yes   | no                |
 //! | eligibility report, staff readings | yes   | yes   | no                |
 //! | history                            | yes   | yes   | no                |
 //! | reviewers' part of the history     | yes   | no    | no                |
@@ -41,6 +42,11 @@ impl Audience {
     /// The eligibility report, with staff's readings and notes.
     pub fn reads_eligibility(self) -> bool {
         matches!(self, Self::Staff | Self::Owner)
+    }
+
+    /// A document of this kind: a reviewer never sees bank details (DESIGN.md §13).
+    pub fn reads_document(self, kind: &str) -> bool {
+        self != Self::Reviewer || !crate::domain::call::is_bank_document(kind)
     }
 
     /// Every transition and edit, with who and when.
@@ -103,6 +109,22 @@ mod tests {
             assert_eq!(a, audience, "{role:?}");
             assert_eq!(a.is_some_and(Audience::reads_eligibility), eligibility);
             assert_eq!(a.is_some_and(Audience::reads_history), history);
+        }
+    }
+
+    #[test]
+    fn reviewers_never_read_bank_documents() {
+        // (kind, staff, owner, reviewer)
+        let cases = [
+            ("rib", true, true, false),
+            ("statuts", true, true, true),
+            ("budget_previsionnel", true, true, true),
+            ("annexe", true, true, true),
+        ];
+        for (kind, staff, owner, reviewer) in cases {
+            assert_eq!(Audience::Staff.reads_document(kind), staff, "{kind}");
+            assert_eq!(Audience::Owner.reads_document(kind), owner, "{kind}");
+            assert_eq!(Audience::Reviewer.reads_document(kind), reviewer, "{kind}");
         }
     }
 

@@ -89,6 +89,14 @@ pub struct RequiredDocument {
 /// A document kind an applicant may always attach besides the required ones.
 pub const OTHER_DOCUMENT_KIND: &str = "annexe";
 
+/// The kinds of document that are bank details: staff need them to pay, a reviewer judging
+/// the project never sees them (DESIGN.md §13).
+pub const BANK_DOCUMENT_KINDS: &[&str] = &["rib"];
+
+pub fn is_bank_document(kind: &str) -> bool {
+    BANK_DOCUMENT_KINDS.contains(&kind)
+}
+
 pub fn default_scoring_grid() -> Vec<ScoringCriterion> {
     let c = |key: &str, label: &str, weight| ScoringCriterion {
         key: key.into(),

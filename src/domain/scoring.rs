@@ -51,9 +51,27 @@ pub fn check_scores(
     grid: &[ScoringCriterion],
     scores: &BTreeMap<String, i64>,
 ) -> Vec<(String, String)> {
+    check(grid, scores, true)
+}
+
+/// A draft's scores (DESIGN.md §9): a reviewer scores over several sittings, so a criterion
+/// may be missing; those given are still integers `0..=max_score` of the grid's keys.
+pub fn check_draft_scores(
+    grid: &[ScoringCriterion],
+    scores: &BTreeMap<String, i64>,
+) -> Vec<(String, String)> {
+    check(grid, scores, false)
+}
+
+fn check(
+    grid: &[ScoringCriterion],
+    scores: &BTreeMap<String, i64>,
+    complete: bool,
+) -> Vec<(String, String)> {
     let mut errors = Vec::new();
     for c in grid {
         match scores.get(&c.key) {
+            None if !complete => {}
             None => errors.push((
                 format!("scores.{}", c.key),
                 format!("note manquante pour « {} »", c.label),
@@ -240,6 +258,32 @@ mod tests {
                 .map(|(f, _)| f)
                 .collect();
             assert_eq!(got, fields);
+        }
+    }
+
+    #[test]
+    fn a_draft_may_leave_criteria_unscored_but_not_score_wrong() {
+        let grid = default_scoring_grid();
+        let cases: Vec<(BTreeMap<String, i64>, Vec<&str>)> = vec![
+            (scores(&[]), vec![]),
+            (
+                scores(&[("social_utility", 4), ("territorial_anchoring", 3)]),
+                vec![],
+            ),
+            (full([5, 4, 3, 2, 1]), vec![]),
+            (
+                scores(&[("social_utility", 6)]),
+                vec!["scores.social_utility"],
+            ),
+            (scores(&[("jobs", -1)]), vec!["scores.jobs"]),
+            (scores(&[("beauty", 3)]), vec!["scores.beauty"]),
+        ];
+        for (s, fields) in cases {
+            let got: Vec<String> = check_draft_scores(&grid, &s)
+                .into_iter()
+                .map(|(f, _)| f)
+                .collect();
+            assert_eq!(got, fields, "{s:?}");
         }
     }
 

@@ -264,7 +264,7 @@ impl<'a> Pages<'a> {
             type Line = (
                 String,
                 String,
-                String,
+                Option<String>,
                 Option<i32>,
                 String,
                 String,
@@ -286,7 +286,7 @@ impl<'a> Pages<'a> {
                 ))
                 .load(conn)?;
             for (app_id, name, rec, score, scores, comment, at) in lines {
-                let recommendation = Recommendation::parse(&rec);
+                let recommendation = rec.as_deref().and_then(Recommendation::parse);
                 tally(
                     summaries.entry(app_id.clone()).or_default(),
                     score,
@@ -304,7 +304,7 @@ impl<'a> Pages<'a> {
                 });
             }
         } else if !ids.is_empty() {
-            let lines: Vec<(String, Option<i32>, String)> = reviews::table
+            let lines: Vec<(String, Option<i32>, Option<String>)> = reviews::table
                 .filter(reviews::application_id.eq_any(&ids))
                 .filter(reviews::status.eq("submitted"))
                 .select((
@@ -317,7 +317,7 @@ impl<'a> Pages<'a> {
                 tally(
                     summaries.entry(app_id).or_default(),
                     score,
-                    Recommendation::parse(&rec),
+                    rec.as_deref().and_then(Recommendation::parse),
                 );
             }
         }

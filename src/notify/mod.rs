@@ -68,9 +68,10 @@ pub enum MailEvent {
     },
     /// To the applicant.
     ReviewStarted { app: ApplicationSummary },
-    /// To that reviewer.
+    /// To that reviewer; their mail links to the page of this assignment.
     ReviewerAssigned {
         app: ApplicationSummary,
+        assignment_id: String,
         reviewer_email: String,
         reviewer_name: String,
     },
@@ -409,10 +410,11 @@ impl Notifier {
 
     fn check_templates(&self) -> anyhow::Result<()> {
         for event in sample_events() {
-            for &kind in event.kinds() {
+            for recipient in event.recipients(&["agent@exemple.fr".to_owned()]) {
+                let kind = recipient.kind;
                 let rendered = self
                     .templates
-                    .render(kind, &self.context(&event))
+                    .render(kind, &self.context(&event, recipient.audience))
                     .map_err(|e| {
                         anyhow::anyhow!(
                             "mail template {} cannot be rendered: {}",
@@ -450,13 +452,35 @@ impl Notifier {
         Ok(())
     }
 
-    /// `{frontend.base_url}/candidatures/{application_id}`
+    /// `{frontend.base_url}/candidatures/{application_id}`: the applicant's page.
     pub fn link(&self, application_id: &str) -> String {
         format!("{}/candidatures/{application_id}", self.base_url)
     }
 
-    /// The template variables of an event (README, « Mail », lists them).
-    fn context(&self, event: &MailEvent) -> Value {
+    /// The page a mail's link opens: the one of the person it is sent to (DESIGN.md §10) —
+    /// the applicant's page, the staff application page, or the reviewer's page of their
+    /// assignment.
+    pub fn link_for(&self, event: &MailEvent, audience: Audience) -> String {
+        let app = event.app();
+        match (audience, event) {
+            (Audience::Applicant, _) => self.link(&app.application_id),
+            (Audience::Reviewer, MailEvent::ReviewerAssigned { assignment_id, .. }) => {
+                format!("{}/evaluations/{assignment_id}", self.base_url)
+            }
+            // A reviewer's mail always names its assignment; should another event ever be
+            // sent to a reviewer, their list of assignments is where they find it.
+            (Audience::Reviewer, _) => format!("{}/evaluations", self.base_url),
+            (Audience::Staff, _) => {
+                format!(
+                    "{}/gestion/candidatures/{}",
+                    self.base_url, app.application_id
+                )
+            }
+        }
+    }
+
+    /// The template variables of an event for one audience (README, « Mail », lists them).
+    fn context(&self, event: &MailEvent, audience: Audience) -> Value {
         let app = event.app();
         let state = event.new_state();
         let mut pairs: Vec<(&'static str, Value)> = vec![
@@ -473,7 +497,7 @@ impl Notifier {
             ("state", state.label_fr().into()),
             ("state_code", state.as_str().into()),
             ("event", event.name().into()),
-            ("link", self.link(&app.application_id).into()),
+            ("link", self.link_for(event, audience).into()),
             ("frontend_url", self.base_url.clone().into()),
             ("authority", self.authority.clone().into()),
             ("scheme", self.scheme.clone().into()),
@@ -484,11 +508,11 @@ impl Notifier {
 
     /// The event's mails, one per recipient, rendered (no I/O).
     pub fn render(&self, event: &MailEvent) -> Result<Vec<OutgoingMail>, ServiceError> {
-        let ctx = self.context(event);
         event
             .recipients(&self.staff)
             .into_iter()
             .map(|recipient| {
+                let ctx = self.context(event, recipient.audience);
                 let content = self.templates.render(recipient.kind, &ctx).map_err(|e| {
                     ServiceError::Internal(anyhow::anyhow!(
                         "mail template {}: {}",
@@ -575,6 +599,7 @@ pub fn sample_events() -> Vec<MailEvent> {
         MailEvent::ReviewStarted { app: app.clone() },
         MailEvent::ReviewerAssigned {
             app: app.clone(),
+            assignment_id: "01936f4e-1111-7000-8000-000000000002".into(),
             reviewer_email: "expert@exemple.fr".into(),
             reviewer_name: "Camille Martin".into(),
         },

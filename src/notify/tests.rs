@@ -135,9 +135,19 @@ fn every_mail_names_the_reference_call_state_link_and_amount() {
                 );
                 assert!(body.contains("Métropole Européenne de Lille"), "{what}");
             }
-            assert!(c.text.contains(LINK), "{what}: link in text");
+            // Each person's own page (DESIGN.md §10).
+            let link = match mail.recipient.audience {
+                Audience::Applicant => LINK.to_owned(),
+                Audience::Staff => LINK.replace("/candidatures/", "/gestion/candidatures/"),
+                Audience::Reviewer => {
+                    "https://depot.lillemetropole.fr/evaluations/01936f4e-1111-7000-8000-000000000002"
+                        .to_owned()
+                }
+            };
+            assert!(c.text.contains(&link), "{what}: link in text");
             assert!(
-                c.html.contains(&format!("href=\"{}\"", html_escaped(LINK))),
+                c.html
+                    .contains(&format!("href=\"{}\"", html_escaped(&link))),
                 "{what}: link in HTML"
             );
             assert!(c.html.starts_with("<!DOCTYPE html>"));

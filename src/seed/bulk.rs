@@ -297,7 +297,7 @@ pub fn seed_bulk(db: &Db, settings: &Settings, options: DemoOptions) -> anyhow::
                     scores: serde_json::to_string(&scores)?,
                     comment: "Projet cohérent ; points d'attention sur le modèle économique."
                         .into(),
-                    recommendation: rec.as_str().into(),
+                    recommendation: Some(rec.as_str().into()),
                     status: if done {
                         ReviewStatus::Submitted
                     } else {

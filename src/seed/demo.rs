@@ -407,7 +407,7 @@ pub async fn run(
                     scores,
                     comment: "Projet cohérent ; points d'attention sur le modèle économique."
                         .into(),
-                    recommendation,
+                    recommendation: Some(recommendation),
                 },
             )
             .await

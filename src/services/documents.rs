@@ -25,7 +25,9 @@ use crate::db::{DbConnection, calls};
 use crate::domain::application_state::Actor;
 use crate::domain::call::OTHER_DOCUMENT_KIND;
 use crate::error::ServiceError;
-use crate::services::applications::{actor, load_readable, not_found, record_event, visibility};
+use crate::services::applications::{
+    actor, audience, load_readable, not_found, record_event, visibility,
+};
 use crate::state::AppState;
 
 /// The file types the MEL accepts, recognised from their first bytes.
@@ -493,8 +495,10 @@ pub async fn list(
         .db
         .run(move |conn| {
             let row = load_readable(conn, &user, &application_id)?;
+            let reader = audience(&user, &row)?;
             Ok(documents::list(conn, &row.id)?
                 .into_iter()
+                .filter(|d| reader.reads_document(&d.kind))
                 .map(Document::from)
                 .collect())
         })
@@ -522,7 +526,10 @@ pub async fn open(
         .db
         .run(move |conn| {
             let row = load_readable(conn, &user, &application_id)?;
+            let reader = audience(&user, &row)?;
+            // A document its reader may not see (a reviewer and the RIB) does not exist for them.
             let doc = documents::find(conn, &row.id, &document_id)?
+                .filter(|d| reader.reads_document(&d.kind))
                 .ok_or_else(|| ServiceError::not_found("Cette pièce n'existe pas."))?;
             let count = documents::chunk_count(conn, &doc.id)?;
             let content = if count > 0 {

@@ -106,7 +106,7 @@ pub struct HeldReview {
     #[schema(value_type = Object)]
     pub scores: Value,
     pub comment: String,
-    pub recommendation: String,
+    pub recommendation: Option<String>,
     pub status: String,
     pub created_at: DateTime<Utc>,
     pub submitted_at: Option<DateTime<Utc>>,
@@ -332,7 +332,7 @@ fn held_reviews(conn: &mut DbConnection, user_id: &str) -> Result<Vec<HeldReview
         String,
         String,
         String,
-        String,
+        Option<String>,
         String,
         NaiveDateTime,
         Option<NaiveDateTime>,

@@ -85,12 +85,17 @@ pub struct RecuseInput {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ReviewInput {
-    /// An integer `0..=max_score` for every key of the call's grid, and no other key.
+    /// Keys of the call's grid, each an integer `0..=max_score`. A draft may leave criteria
+    /// unscored (a reviewer scores over several sittings); submission needs every key.
     #[schema(example = json!({"social_utility": 4, "territorial_anchoring": 3, "governance": 5, "economic_viability": 3, "jobs": 2}))]
+    #[serde(default)]
     pub scores: BTreeMap<String, i64>,
     #[schema(example = "Projet solide, ancrage local réel ; modèle économique à consolider.")]
+    #[serde(default)]
     pub comment: String,
-    pub recommendation: Recommendation,
+    /// May be left out of a draft; submission needs one.
+    #[serde(default)]
+    pub recommendation: Option<Recommendation>,
 }
 
 /// A review, as its author or staff read it.
@@ -105,7 +110,8 @@ pub struct Review {
     pub reviewer_name: Option<String>,
     pub scores: BTreeMap<String, i64>,
     pub comment: String,
-    pub recommendation: Recommendation,
+    /// Absent from a draft where none is chosen yet; always there once submitted.
+    pub recommendation: Option<Recommendation>,
     pub status: ReviewStatus,
     /// 0–100, two decimals; computed on submission.
     pub score: Option<f64>,
@@ -166,8 +172,11 @@ impl ReviewRow {
             reviewer_name,
             scores: serde_json::from_str(&self.scores).map_err(internal)?,
             comment: self.comment.clone(),
-            recommendation: Recommendation::parse(&self.recommendation)
-                .ok_or_else(|| internal("unknown recommendation"))?,
+            recommendation: self
+                .recommendation
+                .as_deref()
+                .map(|r| Recommendation::parse(r).ok_or_else(|| internal("unknown recommendation")))
+                .transpose()?,
             status: review_status(&self.status)?,
             score: self.score_hundredths.map(|h| f64::from(h) / 100.0),
             updated_at: self.updated_at.and_utc(),
@@ -336,7 +345,12 @@ pub async fn assign(
                 json!({"reviewer_id": row.reviewer_id, "assignment_id": row.id}),
                 now,
             )?;
-            let mail = crate::services::transitions::assignment_mail(conn, &app, &row.reviewer_id)?;
+            let mail = crate::services::transitions::assignment_mail(
+                conn,
+                &app,
+                &row.reviewer_id,
+                &row.id,
+            )?;
             notifier.queue(conn, &mail)?;
             let items = assignments::work_items(conn, &row.reviewer_id)?;
             let item = items
@@ -397,6 +411,26 @@ pub async fn get_assignment(
                 .find(|w| w.assignment.id == row.id)
                 .ok_or_else(assignment_not_found)?;
             work_item_view(item)
+        })
+        .await
+}
+
+/// The id of the caller's own assignment to `application_id`, if they have one: where a
+/// reviewer is sent when they open the application by its id (a link of an older mail).
+pub async fn own_assignment_to(
+    state: &AppState,
+    user: &CurrentUser,
+    application_id: String,
+) -> Result<Option<String>, ServiceError> {
+    user.require(&[Role::Reviewer])?;
+    let user = user.clone();
+    state
+        .db
+        .run(move |conn| {
+            Ok(assignments::for_application(conn, &application_id)?
+                .into_iter()
+                .find(|a| a.reviewer_id == user.id)
+                .map(|a| a.id))
         })
         .await
 }
@@ -550,7 +584,8 @@ pub async fn save_draft(
         .db
         .transaction(move |conn| {
             let (assignment, grid) = reviewable(conn, &user, &id)?;
-            let problems = scoring::check_scores(&grid, &input.scores);
+            // A draft may be partial (DESIGN.md §9): only submission needs every score.
+            let problems = scoring::check_draft_scores(&grid, &input.scores);
             if !problems.is_empty() {
                 let mut errors = FieldErrors::new();
                 for (f, m) in problems {
@@ -569,7 +604,7 @@ pub async fn save_draft(
                 Some(mut r) => {
                     r.scores = scores;
                     r.comment = comment;
-                    r.recommendation = input.recommendation.as_str().into();
+                    r.recommendation = input.recommendation.map(|x| x.as_str().into());
                     r.updated_at = now;
                     reviews::update(conn, &r)?;
                     r
@@ -582,7 +617,7 @@ pub async fn save_draft(
                         reviewer_id: user.id.clone(),
                         scores,
                         comment,
-                        recommendation: input.recommendation.as_str().into(),
+                        recommendation: input.recommendation.map(|x| x.as_str().into()),
                         status: ReviewStatus::Draft.as_str().into(),
                         score_hundredths: None,
                         created_at: now,
@@ -646,12 +681,17 @@ pub async fn submit(
                 serde_json::from_str(&row.scores).map_err(internal)?;
             // The grid cannot change after submissions, but check again: the score must mean
             // what the grid says.
-            let problems = scoring::check_scores(&grid, &scores);
-            if !problems.is_empty() {
-                let mut errors = FieldErrors::new();
-                for (f, m) in problems {
-                    errors.entry(f).or_default().push(m);
-                }
+            let mut errors = FieldErrors::new();
+            for (f, m) in scoring::check_scores(&grid, &scores) {
+                errors.entry(f).or_default().push(m);
+            }
+            if row.recommendation.is_none() {
+                errors.entry("recommendation".into()).or_default().push(
+                    "choisissez un avis (favorable, réservé ou défavorable) avant de soumettre"
+                        .into(),
+                );
+            }
+            if !errors.is_empty() {
                 return Err(ServiceError::invalid(errors));
             }
             row.score_hundredths = Some(scoring::hundredths(scoring::review_score(&grid, &scores)));

@@ -307,7 +307,7 @@ pub async fn apply(
                     .map_err(|why| ServiceError::Forbidden(why.into()))?;
             }
             let call = calls::find(conn, &row.call_id)?.ok_or_else(crate::services::calls::not_found)?;
-            let mut new_reviewers: Vec<String> = Vec::new();
+            let mut new_reviewers: Vec<(String, String)> = Vec::new();
             let note = command.note();
             let payload = match command {
                 Command::Submit => submit(conn, &mut row, &call, now_utc)?,
@@ -378,8 +378,8 @@ pub async fn apply(
                 },
             };
             let mut mails = vec![event];
-            for reviewer in &new_reviewers {
-                mails.push(assignment_mail(conn, &row, reviewer)?);
+            for (reviewer, assignment) in &new_reviewers {
+                mails.push(assignment_mail(conn, &row, reviewer, assignment)?);
             }
             change_state(
                 conn,
@@ -614,12 +614,13 @@ pub fn summary(
     })
 }
 
-/// Queues the mail telling `reviewer_id` of their assignment to `row`.
-/// The mail telling a reviewer they were assigned.
+/// The mail telling `reviewer_id` of their assignment `assignment_id` to `row` (its link opens
+/// the reviewer's page of that assignment).
 pub fn assignment_mail(
     conn: &mut DbConnection,
     row: &ApplicationRow,
     reviewer_id: &str,
+    assignment_id: &str,
 ) -> Result<MailEvent, ServiceError> {
     let call = calls::find(conn, &row.call_id)?.ok_or_else(crate::services::calls::not_found)?;
     let reviewer = crate::db::users::find(conn, reviewer_id)?
@@ -627,20 +628,21 @@ pub fn assignment_mail(
     let app = summary(conn, row, &call)?;
     Ok(MailEvent::ReviewerAssigned {
         app,
+        assignment_id: assignment_id.to_owned(),
         reviewer_email: reviewer.email,
         reviewer_name: reviewer.full_name,
     })
 }
 
 /// Creates the assignments of `start-review`; every id must be a reviewer's account.
-/// Returns every reviewer asked for, and those newly assigned.
+/// Returns every reviewer asked for, and those newly assigned with their assignment's id.
 fn assign_reviewers(
     conn: &mut DbConnection,
     row: &ApplicationRow,
     ids: &[String],
     by: &str,
     now: chrono::NaiveDateTime,
-) -> Result<(Vec<String>, Vec<String>), ServiceError> {
+) -> Result<(Vec<String>, Vec<(String, String)>), ServiceError> {
     let mut unique: Vec<String> = Vec::new();
     for id in ids {
         if !unique.contains(id) {
@@ -666,8 +668,8 @@ fn assign_reviewers(
         if existing.iter().any(|a| &a.reviewer_id == id) {
             continue;
         }
-        crate::services::reviews::add_assignment(conn, &row.id, id, by, now)?;
-        added.push(id.clone());
+        let assignment = crate::services::reviews::add_assignment(conn, &row.id, id, by, now)?;
+        added.push((id.clone(), assignment.id));
     }
     Ok((unique, added))
 }

@@ -22,7 +22,7 @@ use crate::error::{AppError, ServiceError};
 use crate::input::{Paging, from_json};
 use crate::services::applications::ListFilter;
 use crate::services::transitions::{self, Command, WithdrawInput};
-use crate::services::{applications, calls, documents};
+use crate::services::{applications, calls, documents, reviews};
 use crate::web::forms::{Errors, Form, euros_input, parse_euros};
 use crate::web::{CSRF_FIELD, PageCtx, WebError, see_other, ser};
 
@@ -942,8 +942,42 @@ async fn edit_step_precheck(
     precheck_answer(&ctx, &form, step, app.call_id, saved).await
 }
 
-async fn documents_page(ctx: PageCtx, id: web::Path<String>) -> Result<HttpResponse, WebError> {
-    render_documents(&ctx, id.into_inner(), None, StatusCode::OK).await
+#[derive(serde::Deserialize)]
+struct DocumentsQuery {
+    /// The id of the document just added, confirmed at the top of the page.
+    ajoutee: Option<String>,
+}
+
+async fn documents_page(
+    ctx: PageCtx,
+    id: web::Path<String>,
+    q: web::Query<DocumentsQuery>,
+) -> Result<HttpResponse, WebError> {
+    let added = q.into_inner().ajoutee;
+    render_documents(
+        &ctx,
+        id.into_inner(),
+        None,
+        StatusCode::OK,
+        added.as_deref(),
+    )
+    .await
+}
+
+/// The label of a document's kind: the call's own words for its required documents (the
+/// one list of them), « Autre pièce (annexe) » for an annex.
+pub fn document_kind_label(call: &calls::Call, kind: &str) -> String {
+    call.required_documents
+        .iter()
+        .find(|r| r.key == kind)
+        .map(|r| r.label.clone())
+        .unwrap_or_else(|| {
+            if kind == crate::domain::call::OTHER_DOCUMENT_KIND {
+                "Autre pièce (annexe)".to_owned()
+            } else {
+                kind.to_owned()
+            }
+        })
 }
 
 async fn render_documents(
@@ -951,6 +985,7 @@ async fn render_documents(
     id: String,
     error: Option<String>,
     status: StatusCode,
+    added: Option<&str>,
 ) -> Result<HttpResponse, WebError> {
     let user = ctx.user()?;
     let app = load(ctx, id.clone()).await?;
@@ -971,12 +1006,19 @@ async fn render_documents(
         .collect();
     let editable = app.state.is_editable() && app.allowed_actions.contains(&Action::Submit);
     let fresh = ctx.req.query_string().contains("nouvelle=1");
-    // The upload form offers first the first piece still missing.
+    // The upload form offers first the first piece still missing, then an annex: never a
+    // piece already in, which a new file would replace.
     let preselect = call
         .required_documents
         .iter()
         .find(|r| !docs.iter().any(|d| d.kind == r.key))
-        .map(|r| r.key.clone());
+        .map_or_else(
+            || crate::domain::call::OTHER_DOCUMENT_KIND.to_owned(),
+            |r| r.key.clone(),
+        );
+    let added = added
+        .and_then(|a| docs.iter().find(|d| d.id == a))
+        .map(|d| context! { label => document_kind_label(&call, &d.kind), filename => d.filename.clone() });
     ctx.render_status(
         status,
         "documents.html",
@@ -989,6 +1031,7 @@ async fn render_documents(
             error,
             fresh,
             preselect,
+            added,
             types => "PDF, ODT, ODS, DOCX, XLSX, PNG ou JPEG",
         },
     )
@@ -998,10 +1041,39 @@ async fn render_documents(
 struct CsrfQuery {
     #[serde(rename = "_csrf")]
     csrf: Option<String>,
+    /// « Continuer : vérifier vos réponses », pressed in the upload form.
+    continuer: Option<String>,
+}
+
+/// The name of the file chosen in the form, if one with content was sent (the browser sends
+/// an empty part with no name when none is chosen). Reads the form without keeping it.
+async fn chosen_file(mut form: Multipart) -> Option<String> {
+    use futures_util::StreamExt;
+    let mut chosen = None;
+    while let Some(Ok(mut field)) = form.next().await {
+        let name = field
+            .content_disposition()
+            .and_then(|cd| cd.get_filename())
+            .map(str::to_owned);
+        let is_file = field.name() == Some("file");
+        let mut size = 0usize;
+        while let Some(Ok(chunk)) = field.next().await {
+            size += chunk.len();
+        }
+        if is_file && size > 0 {
+            chosen = Some(
+                name.filter(|n| !n.is_empty())
+                    .unwrap_or_else(|| "choisi".into()),
+            );
+        }
+    }
+    chosen
 }
 
 /// The upload form is multipart, which the service reads as a stream: its CSRF token comes in
 /// the query string (the page is same-origin and `Referrer-Policy: same-origin` keeps it here).
+/// « Continuer » is a button of the same form (`formaction` with `continuer=1`), so a file
+/// chosen but not added is noticed rather than silently dropped.
 async fn upload(
     ctx: PageCtx,
     id: web::Path<String>,
@@ -1011,8 +1083,47 @@ async fn upload(
     ctx.check_csrf(q.csrf.as_deref())?;
     let user = ctx.user()?;
     let id = id.into_inner();
+    if q.continuer.is_some() {
+        return match chosen_file(form).await {
+            None => Ok(see_other(&format!("/candidatures/{id}/verifier"))),
+            Some(name) => {
+                let message = format!(
+                    "Le fichier « {name} » que vous avez choisi n'a pas été ajouté : choisissez-le \
+                     à nouveau et appuyez sur « Ajouter ce fichier », ou continuez sans lui."
+                );
+                render_documents(
+                    &ctx,
+                    id,
+                    Some(message),
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    None,
+                )
+                .await
+            }
+        };
+    }
     match documents::upload(&ctx.state, &user, id.clone(), form).await {
-        Ok(_) => Ok(see_other(&format!("/candidatures/{id}/pieces?ajoutee=1"))),
+        Ok(doc) => Ok(see_other(&format!(
+            "/candidatures/{id}/pieces?ajoutee={}",
+            doc.id
+        ))),
+        Err(ServiceError::Invalid { fields, .. })
+            if fields.get("file").is_some_and(|m| {
+                m.iter()
+                    .any(|m| m == "le fichier est vide" || m.starts_with("joignez un fichier"))
+            }) =>
+        {
+            // No file chosen: say so in the page's words, not the API's field name.
+            let message = "Choisissez un fichier".to_owned();
+            render_documents(
+                &ctx,
+                id,
+                Some(message),
+                StatusCode::UNPROCESSABLE_ENTITY,
+                None,
+            )
+            .await
+        }
         Err(
             e @ (ServiceError::Invalid { .. }
             | ServiceError::TooLarge(_)
@@ -1021,7 +1132,7 @@ async fn upload(
         ) => {
             let message = e.message();
             let status = actix_web::ResponseError::status_code(&AppError::from(e));
-            render_documents(&ctx, id, Some(message), status).await
+            render_documents(&ctx, id, Some(message), status, None).await
         }
         Err(e) => Err(e.into()),
     }
@@ -1188,6 +1299,19 @@ fn timeline(events: Vec<applications::HistoryEvent>, user_id: &str) -> Vec<Value
 async fn application_page(ctx: PageCtx, id: web::Path<String>) -> Result<HttpResponse, WebError> {
     let user = ctx.user()?;
     let id = id.into_inner();
+    // This is the applicant's page; an agent or a reviewer who lands here (a link of an
+    // older mail) is sent to their own page of the application (DESIGN.md §10).
+    if user.role.is_staff() {
+        return Ok(see_other(&format!("/gestion/candidatures/{id}")));
+    }
+    if user.role == crate::domain::account::Role::Reviewer {
+        return match reviews::own_assignment_to(&ctx.state, &user, id).await? {
+            Some(assignment) => Ok(see_other(&format!("/evaluations/{assignment}"))),
+            None => {
+                Err(AppError::NotFound("Cette candidature ne vous est pas confiée.".into()).into())
+            }
+        };
+    }
     // One database call for the three (issue 19).
     let applications::Overview {
         application: app,

@@ -170,7 +170,8 @@ async fn render_desk(
     let recommendation = desk
         .review
         .as_ref()
-        .map(|r| r.recommendation.label_fr().to_owned());
+        .and_then(|r| r.recommendation)
+        .map(|r| r.label_fr().to_owned());
     ctx.render_status(
         status,
         "reviewer_assignment.html",
@@ -245,10 +246,9 @@ fn review_values(desk: &ReviewerDesk) -> Map<String, Json> {
             m.insert(format!("score_{k}"), Json::from(v.to_string()));
         }
         m.insert("comment".into(), Json::from(r.comment.clone()));
-        m.insert(
-            "recommendation".into(),
-            Json::from(r.recommendation.as_str()),
-        );
+        if let Some(rec) = r.recommendation {
+            m.insert("recommendation".into(), Json::from(rec.as_str()));
+        }
     }
     m
 }
@@ -338,11 +338,13 @@ async fn recuse(
     .await
 }
 
-/// Reads the grid form into the service's input; a missing choice is the form's own error
-/// (the service cannot be asked without one), every other rule is the service's.
+/// Reads the grid form into the service's input. A draft may be partial (DESIGN.md §9): what
+/// is chosen is saved, what is not stays empty. Going on to submission (`complete`) needs
+/// every note and the opinion, said beside each; every other rule is the service's.
 fn review_input(
     form: &Form,
     grid: &[crate::domain::call::ScoringCriterion],
+    complete: bool,
     errors: &mut Errors,
 ) -> Option<ReviewInput> {
     let mut scores = BTreeMap::new();
@@ -352,11 +354,14 @@ fn review_input(
             Ok(v) => {
                 scores.insert(c.key.clone(), v);
             }
-            Err(_) => errors.add(&name, format!("choisissez une note pour « {} »", c.label)),
+            Err(_) if complete => {
+                errors.add(&name, format!("choisissez une note pour « {} »", c.label))
+            }
+            Err(_) => {}
         }
     }
     let recommendation = Recommendation::parse(form.get("recommendation"));
-    if recommendation.is_none() {
+    if recommendation.is_none() && complete {
         errors.add(
             "recommendation",
             "choisissez un avis : favorable, réservé ou défavorable",
@@ -365,7 +370,7 @@ fn review_input(
     Some(ReviewInput {
         scores,
         comment: form.get("comment").to_owned(),
-        recommendation: recommendation?,
+        recommendation,
     })
     .filter(|_| errors.is_empty())
 }
@@ -383,10 +388,16 @@ async fn save(
     let id = id.into_inner();
     let desk = reviews::desk(&ctx.state, &user, id.clone()).await?;
     let mut errors = Errors::default();
-    if let Some(input) = review_input(&form, &desk.grid, &mut errors) {
+    let submitting = form.get("action") == "soumettre";
+    // What is chosen is saved first, even on the way to submission: nothing typed is lost.
+    if let Some(input) = review_input(&form, &desk.grid, false, &mut errors) {
         match reviews::save_draft(&ctx.state, &user, id.clone(), input).await {
-            Ok(_) if form.get("action") == "soumettre" => {
-                return Ok(see_other(&format!("/evaluations/{id}/soumettre")));
+            Ok(_) if submitting => {
+                let mut missing = Errors::default();
+                if review_input(&form, &desk.grid, true, &mut missing).is_some() {
+                    return Ok(see_other(&format!("/evaluations/{id}/soumettre")));
+                }
+                errors = missing;
             }
             Ok(_) => return Ok(see_other(&format!("/evaluations/{id}?enregistre=1#grille"))),
             Err(e @ ServiceError::Invalid { .. }) => {
@@ -433,7 +444,7 @@ async fn render_confirm(
     if review.status == ReviewStatus::Submitted {
         return Ok(see_other(&format!("/evaluations/{}", desk.assignment.id)));
     }
-    let recommendation = review.recommendation.label_fr();
+    let recommendation = review.recommendation.map(Recommendation::label_fr);
     ctx.render_status(
         status,
         "reviewer_confirm.html",

@@ -8,6 +8,7 @@ both_backends!(
     documents_are_stored_checked_and_downloaded,
     bad_uploads_are_refused_and_leave_nothing_behind,
     documents_are_frozen_once_submitted,
+    reviewers_never_see_bank_documents,
 );
 
 fn png() -> Vec<u8> {
@@ -282,4 +283,77 @@ async fn oversized_uploads_get_413() {
         .upload(&cast.applicant.token, &id, "statuts", PDF, "petit.pdf")
         .await;
     assert_eq!(small.status(), 201);
+}
+
+/// Issue 26, DESIGN.md §13: a reviewer reads the application's documents but never the bank
+/// details (`rib`): not in the list, and its download is a 404; staff and the owner have it.
+async fn reviewers_never_see_bank_documents(app: TestApp) {
+    let cast = app.cast().await;
+    let staff = &cast.staff.token;
+    let call = app.published_call(staff, json!({})).await;
+    let a = app
+        .submitted_application(&cast.applicant.token, call["id"].as_str().unwrap())
+        .await;
+    let id = a["id"].as_str().unwrap();
+    let asg = app.start_review(staff, id, &[&cast.reviewer]).await;
+    let me = &cast.reviewer.token;
+    let resp = app
+        .post_json(
+            Some(me),
+            &format!("/api/v1/assignments/{}/accept", asg[0]),
+            &json!({"statement": "Aucun lien."}),
+        )
+        .await;
+    assert_eq!(resp.status(), 200);
+    let list = |token: String| {
+        let app = &app;
+        async move {
+            let docs: Vec<Value> = app
+                .get_as(&token, &format!("/api/v1/applications/{id}/documents"))
+                .await
+                .json()
+                .await
+                .unwrap();
+            docs
+        }
+    };
+    let all = list(staff.clone()).await;
+    let kinds = |docs: &[Value]| -> Vec<String> {
+        let mut k: Vec<String> = docs
+            .iter()
+            .map(|d| d["kind"].as_str().unwrap().to_owned())
+            .collect();
+        k.sort();
+        k
+    };
+    assert_eq!(kinds(&all), ["budget_previsionnel", "rib", "statuts"]);
+    assert_eq!(
+        kinds(&list(cast.applicant.token.clone()).await),
+        ["budget_previsionnel", "rib", "statuts"]
+    );
+    assert_eq!(
+        kinds(&list(me.clone()).await),
+        ["budget_previsionnel", "statuts"],
+        "no bank document for a reviewer"
+    );
+    let rib = all.iter().find(|d| d["kind"] == "rib").unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let download = format!("/api/v1/applications/{id}/documents/{rib}");
+    assert_problem(app.get_as(me, &download).await, 404).await;
+    assert_eq!(app.get_as(staff, &download).await.status(), 200);
+    let statuts = all.iter().find(|d| d["kind"] == "statuts").unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(
+        app.get_as(
+            me,
+            &format!("/api/v1/applications/{id}/documents/{statuts}")
+        )
+        .await
+        .status(),
+        200
+    );
 }

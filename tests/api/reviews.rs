@@ -13,6 +13,7 @@ both_backends!(
     envelope_holds_under_concurrent_decisions,
     the_applicants_history_shows_nothing_of_the_reviewers,
     assignments_say_whom_the_reviewer_would_judge,
+    a_draft_may_be_partial_only_submission_needs_every_score,
 );
 
 async fn from_submissions_to_ranking_and_decisions(app: TestApp) {
@@ -749,4 +750,96 @@ async fn assignments_say_whom_the_reviewer_would_judge(app: TestApp) {
         assert_eq!(item["commune_insee"], "59009");
         assert_eq!(item["project_title"], "Recyclerie de quartier");
     }
+}
+
+/// Issue 26, DESIGN.md §9: a reviewer scores over several sittings, so a draft may be
+/// partial (2 of 5 scores, a comment, no opinion yet) and is read back as saved; only
+/// submission needs every score and an opinion, each missing one named.
+async fn a_draft_may_be_partial_only_submission_needs_every_score(app: TestApp) {
+    let cast = app.cast().await;
+    let staff = &cast.staff.token;
+    let call = app.published_call(staff, json!({})).await;
+    let a = app
+        .submitted_application(&cast.applicant.token, call["id"].as_str().unwrap())
+        .await;
+    let id = a["id"].as_str().unwrap();
+    let asg = app.start_review(staff, id, &[&cast.reviewer]).await;
+    let me = &cast.reviewer.token;
+    let resp = app
+        .post_json(
+            Some(me),
+            &format!("/api/v1/assignments/{}/accept", asg[0]),
+            &json!({"statement": "Aucun lien."}),
+        )
+        .await;
+    assert_eq!(resp.status(), 200);
+    let put = |body: Value| {
+        let app = &app;
+        let url = app.url(&format!("/api/v1/assignments/{}/review", asg[0]));
+        async move {
+            app.client
+                .put(url)
+                .bearer_auth(me)
+                .json(&body)
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    let partial = json!({
+        "scores": {"social_utility": 4, "territorial_anchoring": 3},
+        "comment": "Ancrage local remarquable ; à compléter."
+    });
+    let resp = put(partial).await;
+    assert_eq!(resp.status(), 200, "{}", resp.text().await.unwrap());
+    let review: Value = app
+        .get_as(me, &format!("/api/v1/assignments/{}/review", asg[0]))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(review["status"], "draft");
+    assert_eq!(
+        review["scores"],
+        json!({"social_utility": 4, "territorial_anchoring": 3})
+    );
+    assert_eq!(
+        review["comment"],
+        "Ancrage local remarquable ; à compléter."
+    );
+    assert!(review["recommendation"].is_null(), "{review}");
+    // A score given is still checked, partial or not.
+    let problem = assert_problem(
+        put(json!({"scores": {"social_utility": 9}, "comment": ""})).await,
+        422,
+    )
+    .await;
+    assert!(
+        problem["errors"]["scores.social_utility"].is_array(),
+        "{problem}"
+    );
+
+    // Submission names what is missing, and submits nothing.
+    let submit = format!("/api/v1/assignments/{}/review/submit", asg[0]);
+    let problem = assert_problem(app.post_json(Some(me), &submit, &json!({})).await, 422).await;
+    for field in [
+        "scores.governance",
+        "scores.economic_viability",
+        "scores.jobs",
+        "recommendation",
+    ] {
+        assert!(problem["errors"][field].is_array(), "{field}: {problem}");
+    }
+    assert!(
+        problem["errors"]["scores.social_utility"].is_null(),
+        "{problem}"
+    );
+    // Completed in a second sitting, it submits.
+    let resp = put(review_body([4, 3, 5, 3, 2], "reserved")).await;
+    assert_eq!(resp.status(), 200);
+    let resp = app.post_json(Some(me), &submit, &json!({})).await;
+    assert_eq!(resp.status(), 200);
+    let review: Value = resp.json().await.unwrap();
+    assert_eq!(review["status"], "submitted");
+    assert_eq!(review["recommendation"], "reserved");
 }

@@ -200,10 +200,15 @@ async fn journey(app: TestApp, js: bool) {
         b.select("kind", kind).await;
         b.upload("file", &pdf(files.path(), name)).await;
         b.press("Ajouter ce fichier").await;
-        assert_eq!(
-            b.path().await,
-            format!("/candidatures/{id}/pieces?ajoutee=1"),
+        assert!(
+            b.path()
+                .await
+                .starts_with(&format!("/candidatures/{id}/pieces?ajoutee=")),
             "{name}"
+        );
+        assert!(
+            b.body().await.contains(&format!("Pièce ajoutée : ")),
+            "{name} confirmed"
         );
         assert!(b.body().await.contains(name), "{name} listed");
     }

@@ -13,6 +13,7 @@ mod account;
 mod apidocs;
 mod browser;
 mod decisions;
+mod documents;
 mod full_call;
 mod http;
 mod journey;

@@ -177,7 +177,13 @@ async fn reviewer_journey(app: TestApp) {
         .find_all(Locator::Css("a[download]"))
         .await
         .unwrap();
-    assert_eq!(links.len(), 3, "the three required documents");
+    // Never the bank details (issue 26, DESIGN.md §13).
+    assert_eq!(links.len(), 2, "the required documents but the RIB");
+    let body = b.body().await;
+    assert!(
+        !body.contains("rib.pdf") && !body.contains("Relevé d'identité bancaire"),
+        "{body}"
+    );
     let href = links[0].attr("href").await.unwrap().unwrap();
     assert!(href.starts_with(&format!("/api/v1/applications/{application_id}/documents/")));
     let resp = app
@@ -191,11 +197,40 @@ async fn reviewer_journey(app: TestApp) {
     assert!(resp.bytes().await.unwrap().starts_with(b"%PDF"));
     b.visit("evaluation-dossier").await;
 
-    // Part of the grid: every missing note is named, the chosen ones stay chosen.
+    // Part of the grid is a draft (issue 26, DESIGN.md §9): saved, and found again after a
+    // reload.
     b.click_id("score_social_utility-4").await;
     b.click_id("score_territorial_anchoring-3").await;
     b.fill("comment", FIRST_COMMENT).await;
     b.press("Enregistrer le brouillon").await;
+    assert_eq!(
+        b.path().await,
+        format!("/evaluations/{}?enregistre=1", asg[0]),
+        "a partial draft is saved"
+    );
+    assert!(b.body().await.contains("Votre brouillon est enregistré"));
+    b.visit("evaluation-brouillon-partiel").await;
+    b.goto(&format!("/evaluations/{}", asg[0])).await;
+    assert!(
+        checked(&b, "score_social_utility-4").await,
+        "kept after a reload"
+    );
+    assert!(checked(&b, "score_territorial_anchoring-3").await);
+    assert_eq!(b.value("comment").await, FIRST_COMMENT);
+    let review: serde_json::Value = app
+        .get_as(
+            &first.token,
+            &format!("/api/v1/assignments/{}/review", asg[0]),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(review["scores"]["territorial_anchoring"], 3);
+    assert!(review["scores"]["governance"].is_null());
+
+    // Submission needs every note: each missing one is named, the chosen ones stay chosen.
+    b.press("Soumettre l'évaluation").await;
     assert_eq!(
         summary_targets(&b).await,
         vec![
@@ -416,6 +451,83 @@ async fn mail_to(app: &TestApp, to: &str) -> String {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     panic!("no mail to {to}");
+}
+
+/// The path of the link a mail gives after `label` (« Accéder au dossier : http://… »).
+fn mailed_path(text: &str, label: &str) -> String {
+    let line = text
+        .lines()
+        .find(|l| l.starts_with(label))
+        .unwrap_or_else(|| panic!("no « {label} » in {text}"));
+    let url = line[label.len()..].trim();
+    let url = url::Url::parse(url).unwrap_or_else(|e| panic!("{url}: {e}"));
+    url.path().to_owned()
+}
+
+/// Issue 26: a mail's link opens the page of the person it is sent to (DESIGN.md §10),
+/// through the sign-in when signed out; the reviewer's page then opens once they declare no
+/// conflict. An older mail's link to the applicant's page leads staff and reviewers to theirs.
+async fn mail_links_open_the_recipients_page(app: TestApp) {
+    let _one = BROWSER.lock().await;
+    let Some(mut b) = Browser::open(
+        &app.address,
+        &format!("liens-courriels-{}", backend_name(&app)),
+        true,
+    )
+    .await
+    else {
+        return;
+    };
+    let reviewer = app.account(Role::Reviewer, "expert@exemple.fr").await;
+    let (application_id, asg) = under_review(&app, &[&reviewer]).await;
+
+    // The agents' mail of the submission: the staff application page.
+    let staff_mail = mail_to(&app, "ess@lillemetropole.fr").await;
+    let staff_path = mailed_path(&staff_mail, "Examiner le dossier :");
+    assert_eq!(
+        staff_path,
+        format!("/gestion/candidatures/{application_id}")
+    );
+    b.goto(&staff_path).await;
+    assert!(
+        b.path().await.starts_with("/connexion?retour="),
+        "signed out: sign in first"
+    );
+    b.fill("email", "agent@lillemetropole.fr").await;
+    b.fill("password", PASSWORD).await;
+    b.press("Se connecter").await;
+    assert_eq!(b.path().await, staff_path, "back to the mail's page");
+    assert!(b.h1().await.starts_with("Dossier EA-"), "{}", b.h1().await);
+    // An older mail's link to the applicant's page.
+    b.goto(&format!("/candidatures/{application_id}")).await;
+    assert_eq!(b.path().await, staff_path);
+    sign_out(&b).await;
+
+    // The reviewer's mail: their page of this assignment.
+    let reviewer_mail = mail_to(&app, "expert@exemple.fr").await;
+    let reviewer_path = mailed_path(&reviewer_mail, "Accéder au dossier :");
+    assert_eq!(reviewer_path, format!("/evaluations/{}", asg[0]));
+    b.goto(&reviewer_path).await;
+    assert!(
+        b.path().await.starts_with("/connexion?retour="),
+        "signed out: sign in first"
+    );
+    b.fill("email", "expert@exemple.fr").await;
+    b.fill("password", PASSWORD).await;
+    b.press("Se connecter").await;
+    assert_eq!(b.path().await, reviewer_path, "back to the mail's page");
+    assert!(b.h1().await.starts_with("Évaluation du dossier EA-"));
+    b.click_id("no_conflict").await;
+    b.press("Déclarer et lire le dossier").await;
+    assert_eq!(b.path().await, reviewer_path);
+    assert!(
+        b.body().await.contains("Collecte, réparation et revente."),
+        "the application opens after the declaration"
+    );
+    b.visit("lien-evaluateur-dossier").await;
+    b.goto(&format!("/candidatures/{application_id}")).await;
+    assert_eq!(b.path().await, reviewer_path, "an older mail's link");
+    b.close().await;
 }
 
 async fn admin_manages_accounts(app: TestApp) {
@@ -711,4 +823,5 @@ crate::both_backends!(
     recusal_needs_a_reason,
     admin_manages_accounts,
     forged_forms_change_nothing,
+    mail_links_open_the_recipients_page,
 );
