@@ -528,12 +528,19 @@ fn submit(
                     .collect(),
             );
         }
+        // Each failing criterion is named, not only counted.
+        let named: Vec<String> = failed
+            .iter()
+            .map(|c| format!("{} ({})", c.code, c.label))
+            .collect();
+        let criteria = match named.len() {
+            1 => format!("critère d'éligibilité non rempli : {}", named.join("")),
+            _ => format!("critères d'éligibilité non remplis : {}", named.join(" ; ")),
+        };
         let detail = match (failed.len(), report.missing_documents.len()) {
             (0, n) => format!("Dépôt impossible : {n} pièce(s) obligatoire(s) manquante(s)."),
-            (f, 0) => format!("Dépôt impossible : {f} critère(s) d'éligibilité non rempli(s)."),
-            (f, n) => format!(
-                "Dépôt impossible : {f} critère(s) d'éligibilité non rempli(s) et {n} pièce(s) manquante(s)."
-            ),
+            (_, 0) => format!("Dépôt impossible : {criteria}."),
+            (_, n) => format!("Dépôt impossible : {criteria} ; et {n} pièce(s) manquante(s)."),
         };
         let report_json =
             serde_json::to_value(&report).map_err(|e| ServiceError::Internal(e.into()))?;

@@ -18,4 +18,5 @@ mod http;
 mod journey;
 mod reviewer;
 mod staff;
+mod surprises;
 mod tokens;
