@@ -139,8 +139,10 @@ impl Command {
         }
     }
 
-    /// Checks of the body alone, before touching the database (`today`: in Paris).
-    fn check(&self, today: chrono::NaiveDate) -> Result<(), ServiceError> {
+    /// Checks of the body alone, before touching the database (`today`: in Paris). Pages
+    /// call it before asking to confirm, so that a confirmation is never asked for a form
+    /// that will be refused.
+    pub fn check(&self, today: chrono::NaiveDate) -> Result<(), ServiceError> {
         let mut errors = FieldErrors::new();
         fn text(errors: &mut FieldErrors, field: &str, v: &str) {
             let n = v.trim().chars().count();

@@ -179,6 +179,17 @@ async fn verify(ctx: PageCtx, body: web::Bytes) -> Result<HttpResponse, WebError
             };
             Ok(see_other(target))
         }
+        Err(ServiceError::Invalid { fields, .. })
+            if fields
+                .get("token")
+                .is_some_and(|m| m.iter().any(|m| m == accounts::ALREADY_CONFIRMED)) =>
+        {
+            // A used link whose address is confirmed: nothing is wrong.
+            ctx.render(
+                "verify.html",
+                context! { token => "", already => true, errors => ser(&Errors::default()) },
+            )
+        }
         Err(e @ ServiceError::Invalid { .. }) => {
             // Expired, used or unknown: said in French, with the way to get a new link.
             let errors = Errors::from_service(e, |_| Some("confirm".to_owned()), "confirm")?;

@@ -384,7 +384,7 @@ async fn recusal_needs_a_reason(app: TestApp) {
     b.press("Me déporter de ce dossier").await;
     assert_eq!(b.path().await, format!("/evaluations/{}", asg[0]));
     let body = b.body().await;
-    assert!(body.contains("Vous vous êtes déporté de ce dossier"));
+    assert!(body.contains("Vous vous êtes déporté·e de ce dossier"));
     assert!(!body.contains("Collecte, réparation et revente."));
     b.visit("deport").await;
     let page: serde_json::Value = app
@@ -403,7 +403,7 @@ async fn recusal_needs_a_reason(app: TestApp) {
         .await;
     assert_eq!(resp.status(), 404);
     b.goto("/evaluations").await;
-    assert!(b.body().await.contains("Déporté"));
+    assert!(b.body().await.contains("Déporté·e"));
     b.close().await;
 }
 
@@ -497,7 +497,7 @@ async fn admin_manages_accounts(app: TestApp) {
             .status(),
         200
     );
-    b.click("Désactiver le compte de Personne de Test").await;
+    b.click("Désactiver le compte « Personne de Test »").await;
     assert!(
         b.path()
             .await
@@ -512,7 +512,7 @@ async fn admin_manages_accounts(app: TestApp) {
             .status(),
         401
     );
-    b.click("Réactiver le compte de Personne de Test").await;
+    b.click("Réactiver le compte « Personne de Test »").await;
     assert!(b.body().await.contains("Le compte est réactivé"));
     b.visit("comptes-reactive").await;
     let token = app.token("expert@exemple.fr", PASSWORD).await;

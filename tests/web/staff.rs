@@ -295,9 +295,14 @@ async fn an_agent_screens_from_the_dashboard_to_the_review(app: TestApp) {
     b.press("Lancer l'évaluation").await;
     assert!(b.title().await.starts_with("Erreur : "));
     let summary = b.text("#error-summary").await;
+    // The hint and the rule say the call's number (issue 26): min_reviews is 2.
     assert!(
-        summary.contains("Cochez au moins un évaluateur"),
+        summary.contains("Cochez au moins 2 évaluateurs"),
         "{summary}"
+    );
+    assert!(
+        b.body().await.contains("Cochez au moins 2 évaluateurs :"),
+        "the hint"
     );
     b.check_page("gestion-dossier-erreurs").await;
 
@@ -305,7 +310,12 @@ async fn an_agent_screens_from_the_dashboard_to_the_review(app: TestApp) {
     b.click_id("lecture-ESS-2").await;
     b.click_id(&format!("reviewers-{}", r2.id)).await;
     b.press("Lancer l'évaluation").await;
-    assert!(b.text("#error-summary").await.contains("ESS-2"));
+    let summary = b.text("#error-summary").await;
+    assert!(summary.contains("ESS-2"), "{summary}");
+    assert!(
+        summary.contains("Cochez au moins 2 évaluateurs") && summary.contains("1 coché"),
+        "one reviewer is not enough: {summary}"
+    );
     assert!(
         b.client
             .find(fantoccini::Locator::Css("#lecture-ESS-2:checked"))
@@ -395,7 +405,7 @@ async fn an_agent_screens_from_the_dashboard_to_the_review(app: TestApp) {
     b.goto(&format!("/gestion/appels/{call_id}")).await;
     let body = b.body().await;
     assert!(
-        body.contains("1 candidature à qui il manque un évaluateur"),
+        body.contains("1 candidature à laquelle il manque un évaluateur"),
         "{body}"
     );
     b.goto(&format!("/gestion/candidatures/{sas_id}")).await;
