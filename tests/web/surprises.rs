@@ -24,9 +24,13 @@ fn backend_name(app: &TestApp) -> &'static str {
 }
 
 pub async fn sign_in(b: &Browser, email: &str) {
+    sign_in_with(b, email, PASSWORD).await;
+}
+
+async fn sign_in_with(b: &Browser, email: &str, password: &str) {
     b.goto("/connexion").await;
     b.fill("email", email).await;
-    b.fill("password", PASSWORD).await;
+    b.fill("password", password).await;
     b.press("Se connecter").await;
 }
 
@@ -226,3 +230,97 @@ async fn an_older_structure_is_told_the_stage_rule_and_why_it_is_refused(app: Te
 }
 
 crate::both_backends!(an_older_structure_is_told_the_stage_rule_and_why_it_is_refused,);
+
+async fn active_id(b: &Browser) -> String {
+    b.client
+        .active_element()
+        .await
+        .unwrap()
+        .attr("id")
+        .await
+        .unwrap()
+        .unwrap_or_default()
+}
+
+/// « Mon compte » changes the password (the service of `POST /me/password`); after an error
+/// or a change, and after a refused upload, the focus is on the summary or the message.
+async fn the_password_is_changed_on_my_account_and_focus_follows(app: TestApp) {
+    let _one = BROWSER.lock().await;
+    let Some(mut b) = Browser::open(
+        &app.address,
+        &format!("compte-{}", backend_name(&app)),
+        true,
+    )
+    .await
+    else {
+        return;
+    };
+    let applicant = app.account(Role::Applicant, "jeanne@exemple.fr").await;
+    let staff = app.account(Role::Staff, "agent@lillemetropole.fr").await;
+    let call = app.published_call(&staff.token, json!({})).await;
+    let draft = app
+        .draft_application(
+            &applicant.token,
+            call["id"].as_str().unwrap(),
+            &crate::helpers::sample_application(),
+        )
+        .await;
+    sign_in(&b, "jeanne@exemple.fr").await;
+    b.goto("/compte").await;
+    b.visit("compte").await;
+    let new_password = "une phrase de passe toute neuve 2027";
+    b.fill("current_password", "pas le bon mot de passe").await;
+    b.fill("new_password", new_password).await;
+    b.press("Changer le mot de passe").await;
+    assert!(
+        b.title().await.starts_with("Erreur : "),
+        "{}",
+        b.title().await
+    );
+    assert!(
+        b.text("#current_password-error")
+            .await
+            .contains("Le mot de passe actuel est incorrect")
+    );
+    assert_eq!(active_id(&b).await, "error-summary", "focus on the summary");
+    assert_eq!(
+        b.value("new_password").await,
+        "",
+        "passwords are not sent back"
+    );
+    b.visit("compte-mot-de-passe-erreur").await;
+    b.fill("current_password", PASSWORD).await;
+    b.fill("new_password", new_password).await;
+    b.press("Changer le mot de passe").await;
+    // Every session ends with the change (the service's rule): sign in again.
+    assert_eq!(b.path().await, "/connexion?mot-de-passe=1");
+    let focused = b
+        .client
+        .active_element()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        focused.contains("Votre mot de passe est enregistré"),
+        "focus on the message: « {focused} »"
+    );
+    b.visit("compte-mot-de-passe-change").await;
+    app.token("jeanne@exemple.fr", new_password).await;
+    sign_in_with(&b, "jeanne@exemple.fr", new_password).await;
+    assert_eq!(b.path().await, "/candidatures");
+
+    // A refused upload: the focus is on the summary.
+    b.goto(&format!(
+        "/candidatures/{}/pieces",
+        draft["id"].as_str().unwrap()
+    ))
+    .await;
+    b.press("Ajouter ce fichier").await;
+    assert!(b.client.find(Locator::Css(".error-summary")).await.is_ok());
+    assert_eq!(active_id(&b).await, "error-summary", "focus on the summary");
+    b.close().await;
+}
+
+crate::both_backends!(the_password_is_changed_on_my_account_and_focus_follows,);
