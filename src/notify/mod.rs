@@ -455,7 +455,7 @@ impl Notifier {
         format!("{}/candidatures/{application_id}", self.base_url)
     }
 
-    /// The template variables of an event (README, « Mail », lists them).
+    /// The template variables of an event (docs/running.md, « Mail », lists them).
     fn context(&self, event: &MailEvent) -> Value {
         let app = event.app();
         let state = event.new_state();

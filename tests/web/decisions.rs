@@ -309,6 +309,7 @@ async fn an_agent_runs_a_call_from_the_forms_to_the_export(app: TestApp) {
         "pre-filled with min(requested, cap, envelope left)"
     );
     b.visit("classement").await;
+    b.fits_at_375("le classement").await;
 
     // A refused decision: no reference. The board comes back with the error and the values.
     b.fill(&amount, "15 000").await;

@@ -431,7 +431,9 @@ async fn admin_manages_accounts(app: TestApp) {
     };
     app.account(Role::Admin, "admin@lillemetropole.fr").await;
     let reviewer = app.account(Role::Reviewer, "expert@exemple.fr").await;
-    app.account(Role::Staff, "agent@lillemetropole.fr").await;
+    // A long address: the list must not scroll sideways at 375 px (issue 26).
+    let long = "agente.instructrice.economie.sociale.et.solidaire@lillemetropole.fr";
+    app.account(Role::Staff, long).await;
 
     // Not for a reviewer.
     sign_in(&b, "expert@exemple.fr").await;
@@ -446,6 +448,7 @@ async fn admin_manages_accounts(app: TestApp) {
     assert!(body.contains("3 comptes"), "{body}");
     assert!(body.contains("(vous)") && body.contains("C'est votre compte"));
     b.visit("comptes").await;
+    b.fits_at_375("la liste des comptes").await;
 
     // The filter by role.
     b.select("filtre-role", "reviewer").await;
@@ -453,7 +456,7 @@ async fn admin_manages_accounts(app: TestApp) {
     assert_eq!(b.path().await, "/admin/comptes?role=reviewer");
     let body = b.body().await;
     assert!(body.contains("1 compte") && body.contains("expert@exemple.fr"));
-    assert!(!body.contains("agent@lillemetropole.fr"));
+    assert!(!body.contains(long));
     b.visit("comptes-filtre").await;
 
     // An invitation with errors comes back with them and the values typed.

@@ -105,6 +105,14 @@ async fn an_agent_screens_from_the_dashboard_to_the_review(app: TestApp) {
     let r1 = named(&app, Role::Reviewer, "r1@exemple.fr", "Rémi Relecteur").await;
     let r2 = named(&app, Role::Reviewer, "r2@exemple.fr", "Sophie Sagace").await;
     let r3 = named(&app, Role::Reviewer, "r3@exemple.fr", "Théo Tiers").await;
+    // A long address in the reviewers' checklist (issue 26: nothing scrolls sideways).
+    named(
+        &app,
+        Role::Reviewer,
+        "une.experte.du.comite.de.selection.tres.engagee@association-exemple.fr",
+        "Zoé Zélée",
+    )
+    .await;
     let call = app
         .published_call(
             &staff.token,
@@ -290,6 +298,8 @@ async fn an_agent_screens_from_the_dashboard_to_the_review(app: TestApp) {
     assert!(body.contains("statuts.pdf"), "documents listed: {body}");
     assert!(body.contains("ESS-2 – à vérifier"), "{body}");
     b.check_page("gestion-dossier").await;
+    b.fits_at_375("le dossier et la liste des évaluateurs")
+        .await;
 
     // Nothing filled: the errors, at the top and beside the fields.
     b.press("Lancer l'évaluation").await;
