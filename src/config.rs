@@ -65,7 +65,7 @@ pub struct Settings {
     pub authority: AuthoritySettings,
     #[serde(default)]
     pub web: WebSettings,
-    /// How long personal data are kept (RGPD; `domain::retention`, README « Données
+    /// How long personal data are kept (RGPD; `domain::retention`, docs/running.md « Données
     /// personnelles »).
     #[serde(default)]
     pub retention: crate::domain::retention::RetentionPolicy,
@@ -305,6 +305,33 @@ impl Default for WebSettings {
 }
 
 impl Settings {
+    /// In development, the mailed links' base URL (`APP__FRONTEND__BASE_URL`) should reach this
+    /// server: a port changed without it breaks every link silently. Says why when it does not
+    /// (host or port differ); `None` when it does, or outside development.
+    pub fn base_url_warning(&self) -> Option<String> {
+        if self.env != Environment::Development {
+            return None;
+        }
+        let url = url::Url::parse(&self.frontend.base_url).ok()?;
+        let local = |h: &str| {
+            matches!(
+                h.trim_matches(['[', ']']),
+                "localhost" | "127.0.0.1" | "0.0.0.0" | "::1" | "::"
+            )
+        };
+        let host = url.host_str().unwrap_or("");
+        let server = self.server.host.as_str();
+        let same_host = host == server || (local(host) && local(server));
+        let same_port = url.port_or_known_default() == Some(self.server.port);
+        (!(same_host && same_port)).then(|| {
+            format!(
+                "APP__FRONTEND__BASE_URL is {} but the server listens on {}:{}: the links in mails \
+                 will not reach it; set APP__FRONTEND__BASE_URL=http://localhost:{}",
+                self.frontend.base_url, self.server.host, self.server.port, self.server.port
+            )
+        })
+    }
+
     /// Loads the layered configuration from `./config` and the process environment.
     pub fn load() -> Result<Self, ConfigError> {
         Self::load_from(Path::new("config"), std::env::vars().collect())
@@ -591,6 +618,32 @@ mod tests {
             .collect();
         let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("config");
         Settings::load_from(&dir, map)
+    }
+
+    #[test]
+    fn a_base_url_that_is_not_the_server_is_warned_about_in_development() {
+        let warned = |vars: &[(&str, &str)]| load(vars).unwrap().base_url_warning();
+        // The defaults agree (localhost:8080 for 127.0.0.1:8080).
+        assert_eq!(warned(&[]), None);
+        // The port changed without the base URL: every mailed link would miss.
+        let w = warned(&[("APP__SERVER__PORT", "3000")]).expect("a warning");
+        assert!(
+            w.contains("APP__FRONTEND__BASE_URL") && w.contains("3000"),
+            "{w}"
+        );
+        assert!(warned(&[("APP__FRONTEND__BASE_URL", "http://exemple.fr:8080")]).is_some());
+        assert_eq!(
+            warned(&[
+                ("APP__SERVER__PORT", "3000"),
+                ("APP__FRONTEND__BASE_URL", "http://127.0.0.1:3000/")
+            ]),
+            None
+        );
+        // Outside development (behind a proxy) a public base URL is expected to differ.
+        assert_eq!(
+            warned(&[("APP_ENV", "test"), ("APP__SERVER__PORT", "3000")]),
+            None
+        );
     }
 
     #[test]

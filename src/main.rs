@@ -135,6 +135,9 @@ fn main() -> ExitCode {
         }
     };
     essor::telemetry::init(settings.env);
+    if let Some(warning) = settings.base_url_warning() {
+        tracing::warn!("{warning}");
+    }
 
     let serving = matches!(command, Command::Serve);
     let runtime = actix_web::rt::System::new();

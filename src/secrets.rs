@@ -130,6 +130,10 @@ mod tests {
             "config/production.toml",
             "config/test.toml",
             "README.md",
+            "docs/running.md",
+            "docs/development.md",
+            "docs/benchmarks.md",
+            "docs/operations.md",
             "Dockerfile",
         ] {
             let Ok(text) = std::fs::read_to_string(root.join(file)) else {

@@ -28,7 +28,7 @@ use crate::domain::application_state::ApplicationState;
 
 pub use bulk::seed_bulk;
 
-/// The demo accounts' password when none is given: published in the README, so refused in
+/// The demo accounts' password when none is given: published in docs/running.md, so refused in
 /// production (`demo_password`).
 pub const DEMO_PASSWORD: &str = "demo-essor-2026";
 
@@ -58,7 +58,7 @@ pub struct DemoOptions {
 
 /// The password of the demo accounts: the one given, or the published `DEMO_PASSWORD` —
 /// except in production, where accounts (an admin's among them) with a password anyone can
-/// read in the README are refused.
+/// read in docs/running.md are refused.
 pub fn demo_password(env: Environment, given: Option<String>) -> anyhow::Result<String> {
     let given = given.filter(|p| !p.is_empty());
     match (env, given) {

@@ -55,7 +55,7 @@ pub fn respond(
             Err("Votre évaluation est déjà déposée : vous ne pouvez plus vous déporter.")
         }
         (S::Accepted, A::Accept) => Err("Vous avez déjà accepté cette affectation."),
-        (S::Recused, _) => Err("Vous vous êtes déporté de cette candidature."),
+        (S::Recused, _) => Err("Vous vous êtes déporté·e de cette candidature."),
     }
 }
 

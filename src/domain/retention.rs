@@ -1,6 +1,6 @@
 //! How long essor keeps personal data (RGPD art. 5-1-e, issue 20), as pure rules: the daily
 //! job (`services::retention`) and the erasure of an account ask them what to do with each
-//! row, given « now ». The delays come from `[retention]` in the configuration; the README
+//! row, given « now ». The delays come from `[retention]` in the configuration; docs/running.md
 //! (« Données personnelles ») says why each default.
 
 use chrono::{Duration, Months, NaiveDateTime};
@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::domain::application_state::ApplicationState;
 
-/// The delays, in days or months. Defaults: what a French collectivité would use (README).
+/// The delays, in days or months. Defaults: what a French collectivité would use (docs/running.md).
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct RetentionPolicy {

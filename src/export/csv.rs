@@ -5,7 +5,7 @@
 //! `;` between fields (French Excel's list separator), decimal commas (`20000,00`, read as a
 //! number), a UTF-8 BOM (without it Excel reads the file as Windows-1252 and garbles the
 //! accents), French headers and values as in the workbook (« Montant demandé », « accepté »,
-//! « démarrage »), the SIRET written as `="73282932000074"` so Excel keeps it as 14 digits of
+//! « démarrage »), dates as jj/mm/aaaa, the SIRET written as `="73282932000074"` so Excel keeps it as 14 digits of
 //! text (not `7,32829E+13`). In both dialects, free text a spreadsheet would take for a
 //! formula is prefixed with `'` (CSV injection, [`super::formula`]).
 
@@ -77,9 +77,13 @@ fn coded<'a>(code_: String, label: &'static str, dialect: CsvDialect) -> Cow<'a,
     }
 }
 
-fn date(d: Option<chrono::NaiveDate>) -> String {
-    d.map(|d| d.format("%Y-%m-%d").to_string())
-        .unwrap_or_default()
+/// ISO for programs; jj/mm/aaaa for French Excel, which reads it as a date.
+fn date(d: Option<chrono::NaiveDate>, dialect: CsvDialect) -> String {
+    let format = match dialect {
+        CsvDialect::Rfc4180 => "%Y-%m-%d",
+        CsvDialect::ExcelFr => "%d/%m/%Y",
+    };
+    d.map(|d| d.format(format).to_string()).unwrap_or_default()
 }
 
 /// The fields of a row, in the order of [`COLUMNS`].
@@ -140,11 +144,11 @@ pub fn fields(row: &ExportRow, dialect: CsvDialect) -> Vec<Cow<'_, str>> {
         owned(row.favorable_count.to_string()),
         owned(row.reserved_count.to_string()),
         owned(row.unfavorable_count.to_string()),
-        owned(date(row.committee_date)),
+        owned(date(row.committee_date, dialect)),
         opt_text(&row.decision_reference),
         opt_text(&row.decision_motivation),
-        owned(date(row.submitted_on)),
-        owned(date(row.decided_on)),
+        owned(date(row.submitted_on, dialect)),
+        owned(date(row.decided_on, dialect)),
     ]
 }
 
@@ -216,6 +220,7 @@ mod tests {
         assert_eq!(by_key("score"), "78,34");
         assert_eq!(by_key("organisation_name"), "'=HYPERLINK(\"x\")");
         assert_eq!(by_key("decision_motivation"), "'-10 % du budget");
-        assert_eq!(by_key("committee_date"), "2026-03-12");
+        // Dates the French way (issue 26), which French Excel reads as dates.
+        assert_eq!(by_key("committee_date"), "12/03/2026");
     }
 }

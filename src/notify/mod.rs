@@ -479,7 +479,7 @@ impl Notifier {
         }
     }
 
-    /// The template variables of an event for one audience (README, « Mail », lists them).
+    /// The template variables of an event for one audience (docs/running.md, « Mail », lists them).
     fn context(&self, event: &MailEvent, audience: Audience) -> Value {
         let app = event.app();
         let state = event.new_state();

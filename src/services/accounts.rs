@@ -186,6 +186,10 @@ fn issue_link(
     Ok(token)
 }
 
+/// What a used verification link says when its address is confirmed.
+pub const ALREADY_CONFIRMED: &str =
+    "votre adresse est déjà confirmée : ce lien a déjà servi, vous pouvez vous connecter";
+
 /// Uses a link: it must exist, be of this purpose, unused and unexpired. Returns its account.
 fn consume_link(
     conn: &mut DbConnection,
@@ -200,6 +204,13 @@ fn consume_link(
             invalid("ce lien n'est pas valide : vérifiez qu'il a été copié en entier, ou demandez-en un nouveau")
         })?;
     if row.used_at.is_some() {
+        // A verification link opened again once the address is confirmed: say so, rather
+        // than send the person after a new link they do not need.
+        if purpose == LinkPurpose::VerifyEmail
+            && users::find(conn, &row.user_id)?.is_some_and(|u| u.email_verified_at.is_some())
+        {
+            return Err(invalid(ALREADY_CONFIRMED));
+        }
         return Err(invalid(
             "ce lien a déjà servi (il ne sert qu'une fois) : demandez-en un nouveau si besoin",
         ));

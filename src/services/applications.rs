@@ -927,14 +927,24 @@ pub async fn eligibility(
 
 /// The eligibility of answers not saved yet (the pages' live pre-check while the applicant
 /// types): the same rules as the stored report, applied to `body` for the call `call_id`.
+/// The pre-check of an application being filled (DESIGN.md §8): from the organisation section
+/// on; the criteria that need a section not given yet are `review`.
 pub async fn precheck(
     state: &AppState,
     user: &CurrentUser,
     call_id: String,
-    body: ApplicationBody,
+    organisation: Organisation,
+    project: Option<Project>,
+    ess: Option<EssCommitments>,
 ) -> Result<Evaluation, ServiceError> {
     user.require(&[Role::Applicant])?;
-    let body = check_body(body)?;
+    organisation.validate()?;
+    if let Some(p) = &project {
+        p.validate()?;
+    }
+    if let Some(e) = &ess {
+        e.validate()?;
+    }
     let today = state.clock.paris_today();
     state
         .db
@@ -949,7 +959,13 @@ pub async fn precheck(
                 max_budget_share_pct: call.max_budget_share_pct.map(|p| p as u8),
                 territory: &territory,
             };
-            Ok(eligibility::evaluate(&body, &rules, today))
+            Ok(eligibility::evaluate_partial(
+                &organisation,
+                project.as_ref(),
+                ess.as_ref(),
+                &rules,
+                today,
+            ))
         })
         .await
 }

@@ -139,8 +139,10 @@ impl Command {
         }
     }
 
-    /// Checks of the body alone, before touching the database (`today`: in Paris).
-    fn check(&self, today: chrono::NaiveDate) -> Result<(), ServiceError> {
+    /// Checks of the body alone, before touching the database (`today`: in Paris). Pages
+    /// call it before asking to confirm, so that a confirmation is never asked for a form
+    /// that will be refused.
+    pub fn check(&self, today: chrono::NaiveDate) -> Result<(), ServiceError> {
         let mut errors = FieldErrors::new();
         fn text(errors: &mut FieldErrors, field: &str, v: &str) {
             let n = v.trim().chars().count();
@@ -528,12 +530,19 @@ fn submit(
                     .collect(),
             );
         }
+        // Each failing criterion is named, not only counted.
+        let named: Vec<String> = failed
+            .iter()
+            .map(|c| format!("{} ({})", c.code, c.label))
+            .collect();
+        let criteria = match named.len() {
+            1 => format!("critère d'éligibilité non rempli : {}", named.join("")),
+            _ => format!("critères d'éligibilité non remplis : {}", named.join(" ; ")),
+        };
         let detail = match (failed.len(), report.missing_documents.len()) {
             (0, n) => format!("Dépôt impossible : {n} pièce(s) obligatoire(s) manquante(s)."),
-            (f, 0) => format!("Dépôt impossible : {f} critère(s) d'éligibilité non rempli(s)."),
-            (f, n) => format!(
-                "Dépôt impossible : {f} critère(s) d'éligibilité non rempli(s) et {n} pièce(s) manquante(s)."
-            ),
+            (_, 0) => format!("Dépôt impossible : {criteria}."),
+            (_, n) => format!("Dépôt impossible : {criteria} ; et {n} pièce(s) manquante(s)."),
         };
         let report_json =
             serde_json::to_value(&report).map_err(|e| ServiceError::Internal(e.into()))?;

@@ -15,6 +15,7 @@ use crate::web::{CSRF_FIELD, PageCtx, WebError, see_other, ser};
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/compte", web::get().to(account_page))
         .route("/compte/nom", web::post().to(rename))
+        .route("/compte/mot-de-passe", web::post().to(change_password))
         .route("/compte/donnees", web::get().to(download))
         .route("/compte/suppression", web::get().to(delete_form))
         .route("/compte/suppression", web::post().to(delete))
@@ -36,6 +37,53 @@ async fn account_page(
             saved => query.contains_key("modifie"),
         },
     )
+}
+
+/// The password changed with the current one, by the same service as
+/// `POST /api/v1/me/password` (its rules, its throttle on wrong passwords).
+async fn change_password(ctx: PageCtx, body: web::Bytes) -> Result<HttpResponse, WebError> {
+    let form = Form::parse(&body);
+    ctx.check_csrf(form.opt(CSRF_FIELD))?;
+    let user = ctx.user()?;
+    // Passwords are not trimmed: spaces may be part of a passphrase.
+    let raw = |name: &str| {
+        url::form_urlencoded::parse(&body)
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.into_owned())
+            .unwrap_or_default()
+    };
+    match accounts::change_password(
+        &ctx.state,
+        client_ip(&ctx.req),
+        &user,
+        raw("current_password"),
+        raw("new_password"),
+    )
+    .await
+    {
+        // The service ends every session of the account, this one too: sign in again.
+        Ok(()) => Ok(see_other("/connexion?mot-de-passe=1")),
+        Err(e @ ServiceError::Invalid { .. }) => {
+            let errors = Errors::from_service(
+                e,
+                |p| matches!(p, "current_password" | "new_password").then(|| p.to_owned()),
+                "new_password",
+            )?
+            .ordered(&["current_password", "new_password"]);
+            let account = accounts::get(&ctx.state, user.id).await?;
+            ctx.render_status(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "account.html",
+                context! {
+                    account => ser(&account),
+                    values => context! { full_name => account.full_name.clone() },
+                    errors => ser(&errors),
+                    saved => false,
+                },
+            )
+        }
+        Err(e) => Err(e.into()),
+    }
 }
 
 async fn rename(ctx: PageCtx, body: web::Bytes) -> Result<HttpResponse, WebError> {

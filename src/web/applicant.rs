@@ -187,13 +187,51 @@ impl Step {
 // ---------------------------------------------------------------------------------------------
 // Form <-> body section
 
+/// A yes/no question; the message names the question, so that two of them in the error
+/// summary can be told apart.
 fn yes_no(form: &Form, name: &str, errors: &mut Errors) -> Json {
     match form.get(name) {
         "oui" => Json::Bool(true),
         "non" => Json::Bool(false),
         _ => {
-            errors.add(name, "répondez par oui ou par non");
+            errors.add(
+                name,
+                format!("{} : répondez par oui ou par non", yes_no_subject(name)),
+            );
             Json::Null
+        }
+    }
+}
+
+/// The short name of a yes/no question, as the error summary says it.
+fn yes_no_subject(name: &str) -> &'static str {
+    match name {
+        "rcs_ess_mention" => "mention « économie sociale et solidaire » au registre du commerce",
+        "in_insolvency_proceedings" => "procédure collective",
+        "purpose_beyond_profit" => "but autre que le seul partage des bénéfices",
+        "democratic_governance" => "gouvernance démocratique",
+        "impartible_reserves" => "réserves obligatoires impartageables",
+        "no_capital_amortization" => "pas d'amortissement ni de réduction du capital",
+        _ => "cette question",
+    }
+}
+
+/// A commune field: empty, a commune of the Métropole (its INSEE code), or a name that is
+/// not one (said as such, not as if nothing had been typed).
+fn commune_field(form: &Form, name: &str, empty: &str, errors: &mut Errors) -> Option<String> {
+    let typed = form.get(name);
+    match commune_code(typed) {
+        Some(code) => Some(code),
+        None if typed.is_empty() => {
+            errors.add(name, empty);
+            None
+        }
+        None => {
+            errors.add(
+                name,
+                format!("« {typed} » n'est pas une commune de la Métropole : tapez le nom d'une de ses 95 communes, par exemple Roubaix"),
+            );
+            None
         }
     }
 }
@@ -338,7 +376,7 @@ fn commune_label(code: &str) -> String {
 
 /// Reads one step's form into its body section; type errors (a word where a number goes)
 /// are the form's own, every rule is the domain's.
-fn section_from_form(step: Step, form: &Form) -> (Json, Errors) {
+fn section_from_form(step: Step, form: &Form, today: chrono::NaiveDate) -> (Json, Errors) {
     let mut e = Errors::default();
     let mut m = Map::new();
     match step {
@@ -368,18 +406,30 @@ fn section_from_form(step: Step, form: &Form) -> (Json, Errors) {
                 form.opt("siret").map(|s| s.replace(' ', "")).into(),
             );
             m.insert("rna".into(), form.opt("rna").map(str::to_uppercase).into());
-            m.insert("created_on".into(), date(form, "created_on", &mut e));
+            let created_on = date(form, "created_on", &mut e);
+            if created_on
+                .as_str()
+                .and_then(parse_date)
+                .is_some_and(|d| d > today)
+            {
+                e.add(
+                    "created_on",
+                    "la date de création ne peut pas être dans le futur : indiquez celle de la déclaration ou de l'immatriculation",
+                );
+            }
+            m.insert("created_on".into(), created_on);
             m.insert("address".into(), form.get("address").into());
             m.insert("postal_code".into(), form.get("postal_code").into());
-            match commune_code(form.get("commune")) {
-                Some(code) => {
-                    m.insert("commune_insee".into(), code.into());
-                }
-                None => e.add(
+            m.insert(
+                "commune_insee".into(),
+                commune_field(
+                    form,
                     "commune",
                     "indiquez la commune du siège, par exemple Roubaix",
-                ),
-            }
+                    &mut e,
+                )
+                .into(),
+            );
             m.insert("employees".into(), whole(form, "employees", &mut e));
             m.insert(
                 "esus".into(),
@@ -427,12 +477,13 @@ fn section_from_form(step: Step, form: &Form) -> (Json, Errors) {
                 ),
             );
             let mut communes = Vec::new();
-            match commune_code(form.get("activity_commune")) {
-                Some(c) => communes.push(c),
-                None => e.add(
-                    "activity_commune",
-                    "indiquez la commune où l'activité aura lieu",
-                ),
+            if let Some(c) = commune_field(
+                form,
+                "activity_commune",
+                "indiquez la commune où l'activité aura lieu",
+                &mut e,
+            ) {
+                communes.push(c);
             }
             for other in form.get("other_communes").split([',', ';']) {
                 if other.trim().is_empty() {
@@ -508,6 +559,54 @@ fn section_from_form(step: Step, form: &Form) -> (Json, Errors) {
         }
     }
     (Json::Object(m), e)
+}
+
+/// Reads one step's form in one pass: the form's own errors and the domain's checks of every
+/// other field together (a field the form could not read is given a valid stand-in for the
+/// domain's checks, and keeps the form's message).
+fn read_step(
+    step: Step,
+    form: &Form,
+    today: chrono::NaiveDate,
+) -> Result<(Json, Errors), WebError> {
+    let (section, mut errors) = section_from_form(step, form, today);
+    let mut checked = section.clone();
+    if let Some(obj) = checked.as_object_mut() {
+        for (key, value) in obj.iter_mut() {
+            if value.is_null()
+                && let Some(stand_in) = stand_in(key)
+            {
+                *value = stand_in;
+            }
+        }
+    }
+    if let Err(e) = validate_section(step, checked) {
+        let domain = Errors::from_service(e, |p| step.field_of(p), step.fields()[0])?;
+        for (field, message) in domain.summary {
+            errors.add(&field, message);
+        }
+    }
+    Ok((section, errors.ordered(step.fields())))
+}
+
+/// A valid value for a required field the form could not read (only for the domain's checks
+/// of the other fields; never stored).
+fn stand_in(key: &str) -> Option<Json> {
+    Some(match key {
+        "legal_form" => json!("association"),
+        "created_on" | "starts_on" => json!("2000-01-01"),
+        "commune_insee" => json!("59350"),
+        "employees" | "jobs_created" | "total_budget_cents" | "requested_cents" => json!(0),
+        "esus" => json!("none"),
+        "stage" => json!("startup"),
+        "rcs_ess_mention"
+        | "in_insolvency_proceedings"
+        | "purpose_beyond_profit"
+        | "democratic_governance"
+        | "impartible_reserves"
+        | "no_capital_amortization" => json!(false),
+        _ => return None,
+    })
 }
 
 /// The domain's checks of one section alone (the same messages as the API's 422).
@@ -609,8 +708,23 @@ async fn my_applications(ctx: PageCtx) -> Result<HttpResponse, WebError> {
     )
 }
 
-async fn start(id: web::Path<String>) -> HttpResponse {
-    see_other(&format!("/appels/{}/candidater/structure", id.into_inner()))
+/// « Candidater »: a new application starts empty, whatever an abandoned attempt left in
+/// the session (the steps' « Retour » links go to the steps themselves and keep it).
+async fn start(ctx: PageCtx, id: web::Path<String>) -> Result<HttpResponse, WebError> {
+    let call_id = id.into_inner();
+    if let Ok(session) = ctx.session() {
+        let key = draft_key(&call_id);
+        if session.data.get(&key).is_some() {
+            let mut data = session.data.clone();
+            if let Some(obj) = data.as_object_mut() {
+                obj.remove(&key);
+            }
+            session::save_data(&ctx.state, session.id_hash.clone(), data).await?;
+        }
+    }
+    Ok(see_other(&format!(
+        "/appels/{call_id}/candidater/structure"
+    )))
 }
 
 /// The session key of the steps of a new application to call `call_id`.
@@ -694,6 +808,9 @@ fn render_step(
             values => ser(&values),
             errors => ser(&errors),
             communes => communes_for_datalist(),
+            // MEL-5 reads the structure's age, not the activity's: the step says so.
+            startup_years => crate::domain::eligibility::RuleSet::find(&call.rules_version)
+                .map(|r| r.startup_max_age_years),
         },
     )
 }
@@ -710,12 +827,7 @@ async fn new_step_save(
     let user = ctx.user()?;
     let call = calls::get(&ctx.state, false, call_id.clone()).await?;
     let session = ctx.session()?;
-    let (section, mut errors) = section_from_form(step, &form);
-    if errors.is_empty()
-        && let Err(e) = validate_section(step, section.clone())
-    {
-        errors = Errors::from_service(e, |p| step.field_of(p), step.fields()[0])?;
-    }
+    let (section, errors) = read_step(step, &form, ctx.state.clock.paris_today())?;
     if !errors.is_empty() {
         return render_step(
             &ctx,
@@ -834,7 +946,7 @@ async fn edit_step_save(
     let user = ctx.user()?;
     let app = load(&ctx, id.clone()).await?;
     let call = calls::get(&ctx.state, false, app.call_id.clone()).await?;
-    let (section, errors) = section_from_form(step, &form);
+    let (section, errors) = read_step(step, &form, ctx.state.clock.paris_today())?;
     let version = form.get("version").parse::<i32>().ok();
     let errors = if errors.is_empty() {
         let patch = json!({ step.section(): section });
@@ -863,7 +975,8 @@ async fn edit_step_save(
 }
 
 /// The live pre-check (JavaScript only): the eligibility of the answers being typed, with
-/// the other sections as saved. 204 while the answers cannot be read as a whole yet.
+/// the other sections as saved, from the organisation's section on. 204 while the answers
+/// cannot be read yet.
 async fn precheck_answer(
     ctx: &PageCtx,
     form: &Form,
@@ -872,19 +985,18 @@ async fn precheck_answer(
     mut body: Json,
 ) -> Result<HttpResponse, WebError> {
     let user = ctx.user()?;
-    let (section, errors) = section_from_form(step, form);
-    if !errors.is_empty()
-        || Step::ALL
-            .iter()
-            .any(|s| *s != step && body.get(s.section()).is_none())
-    {
+    let (section, errors) = section_from_form(step, form, ctx.state.clock.paris_today());
+    if !errors.is_empty() {
         return Ok(HttpResponse::NoContent().finish());
     }
     body[step.section()] = section;
-    let Ok(body) = from_json::<ApplicationBody>(body) else {
+    let given = |key: &str| body.get(key).filter(|v| !v.is_null()).cloned();
+    let Some(Ok(organisation)) = given("organisation").map(from_json::<Organisation>) else {
         return Ok(HttpResponse::NoContent().finish());
     };
-    match applications::precheck(&ctx.state, &user, call_id, body).await {
+    let project = given("project").and_then(|p| from_json::<Project>(p).ok());
+    let ess = given("ess").and_then(|e| from_json::<EssCommitments>(e).ok());
+    match applications::precheck(&ctx.state, &user, call_id, organisation, project, ess).await {
         Ok(ev) => {
             let verdict_label = match ev.verdict {
                 crate::domain::eligibility::Verdict::Eligible => "les critères sont remplis",
@@ -1174,13 +1286,14 @@ async fn eligibility_page(ctx: PageCtx, id: web::Path<String>) -> Result<HttpRes
 }
 
 async fn check_page(ctx: PageCtx, id: web::Path<String>) -> Result<HttpResponse, WebError> {
-    render_check(&ctx, id.into_inner(), None, StatusCode::OK).await
+    render_check(&ctx, id.into_inner(), None, Vec::new(), StatusCode::OK).await
 }
 
 async fn render_check(
     ctx: &PageCtx,
     id: String,
     error: Option<String>,
+    reasons: Vec<String>,
     status: StatusCode,
 ) -> Result<HttpResponse, WebError> {
     let user = ctx.user()?;
@@ -1208,6 +1321,7 @@ async fn render_check(
             activity,
             can_submit,
             error,
+            reasons,
         },
     )
 }
@@ -1230,8 +1344,15 @@ async fn submit(
             | ServiceError::StaleVersion(_)),
         ) => {
             let message = e.message();
+            // A refused submission names each failing criterion and each missing document.
+            let reasons: Vec<String> = match &e {
+                ServiceError::Invalid { fields, .. } => {
+                    fields.values().flatten().cloned().collect()
+                }
+                _ => Vec::new(),
+            };
             let status = actix_web::ResponseError::status_code(&AppError::from(e));
-            render_check(&ctx, id, Some(message), status).await
+            render_check(&ctx, id, Some(message), reasons, status).await
         }
         Err(e) => Err(e.into()),
     }
@@ -1393,6 +1514,53 @@ async fn withdraw(
 mod tests {
     use super::*;
 
+    fn today() -> chrono::NaiveDate {
+        chrono::NaiveDate::from_ymd_opt(2026, 6, 15).unwrap()
+    }
+
+    #[test]
+    fn step_one_is_checked_in_one_pass_with_distinct_messages() {
+        // Form errors (no legal form, a commune outside the Métropole, two unanswered yes/no
+        // questions, a date in the future) and domain errors (no name, a SIRET with a wrong
+        // key, a wrong postal code) come together.
+        let form = Form::parse(
+            "name=&legal_form=&siret=73282932000079&created_on=01/03/2030\
+             &address=1+rue&postal_code=591&commune=Paris&employees=1&esus=none"
+                .as_bytes(),
+        );
+        let (_, errors) = read_step(Step::Organisation, &form, today()).unwrap();
+        for field in [
+            "name",
+            "legal_form",
+            "siret",
+            "created_on",
+            "postal_code",
+            "commune",
+            "rcs_ess_mention",
+            "in_insolvency_proceedings",
+        ] {
+            assert!(errors.fields.contains_key(field), "{field}: {errors:?}");
+        }
+        assert!(
+            errors.fields["commune"].contains("« Paris » n'est pas une commune de la Métropole"),
+            "{errors:?}"
+        );
+        assert!(errors.fields["created_on"].contains("futur"), "{errors:?}");
+        let messages: Vec<&String> = errors.summary.iter().map(|(_, m)| m).collect();
+        let mut distinct = messages.clone();
+        distinct.sort();
+        distinct.dedup();
+        assert_eq!(distinct.len(), messages.len(), "{messages:?}");
+        assert!(errors.fields["in_insolvency_proceedings"].starts_with("Procédure collective"));
+        // The summary follows the page's order.
+        assert_eq!(errors.summary[0].0, "name");
+        // An empty commune is asked for; today is not in the future.
+        let form = Form::parse(b"commune=&created_on=15/06/2026");
+        let (_, errors) = read_step(Step::Organisation, &form, today()).unwrap();
+        assert!(errors.fields["commune"].starts_with("Indiquez la commune du siège"));
+        assert!(!errors.fields.contains_key("created_on"), "{errors:?}");
+    }
+
     #[test]
     fn dates_as_people_write_them() {
         let d = chrono::NaiveDate::from_ymd_opt(2025, 3, 1);
@@ -1429,7 +1597,7 @@ mod tests {
              &starts_on=15/01/2027&jobs_created=2"
                 .as_bytes(),
         );
-        let (section, errors) = section_from_form(Step::Project, &form);
+        let (section, errors) = section_from_form(Step::Project, &form, today());
         assert!(errors.is_empty(), "{errors:?}");
         assert_eq!(section["requested_cents"], 2_000_000);
         assert_eq!(section["total_budget_cents"], 9_000_000);
@@ -1446,7 +1614,7 @@ mod tests {
     #[test]
     fn words_where_numbers_go_are_named() {
         let form = Form::parse(b"title=&stage=&total_budget=beaucoup&jobs_created=deux");
-        let (_, errors) = section_from_form(Step::Project, &form);
+        let (_, errors) = section_from_form(Step::Project, &form, today());
         for field in [
             "stage",
             "activity_commune",
@@ -1466,7 +1634,7 @@ mod tests {
               &address=1+rue&postal_code=59100&commune=Roubaix&employees=1&esus=none\
               &rcs_ess_mention=non&in_insolvency_proceedings=non",
         );
-        let (section, errors) = section_from_form(Step::Organisation, &form);
+        let (section, errors) = section_from_form(Step::Organisation, &form, today());
         assert!(errors.is_empty(), "{errors:?}");
         let err = validate_section(Step::Organisation, section).unwrap_err();
         let errors = Errors::from_service(err, |p| Step::Organisation.field_of(p), "name").unwrap();

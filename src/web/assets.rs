@@ -125,6 +125,17 @@ pub async fn serve(assets: web::Data<Assets>, file: web::Path<String>) -> HttpRe
     }
 }
 
+/// The icon browsers ask for at `/favicon.ico` on every page (the logo's drawing, 32 px).
+const FAVICON: &[u8] = include_bytes!(concat!(env!("CARGO_MANIFEST_DIR"), "/static/favicon.ico"));
+
+/// `GET /favicon.ico`: a fixed name, so kept a day rather than a year.
+pub async fn favicon() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("image/x-icon")
+        .insert_header((header::CACHE_CONTROL, "public, max-age=86400"))
+        .body(FAVICON)
+}
+
 fn theme_css(color: &str) -> Result<String, String> {
     check_brand_color(color)?;
     let [r, g, b] = parse_hex(color)?;

@@ -40,7 +40,8 @@ pub const CSRF_FIELD: &str = "_csrf";
 
 /// Mounts the pages (not in the OpenAPI document: they are not the API).
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/static/{file}", web::get().to(assets::serve));
+    cfg.route("/static/{file}", web::get().to(assets::serve))
+        .route("/favicon.ico", web::get().to(assets::favicon));
     public::configure(cfg);
     applicant::configure(cfg);
     staff::configure(cfg);
@@ -157,6 +158,9 @@ impl PageCtx {
         template: &str,
         ctx: Value,
     ) -> Result<HttpResponse, WebError> {
+        if status.is_client_error() {
+            log_refused_form(&self.req, status, &ctx);
+        }
         let html = self.pages.render(template, &self.base(), ctx)?;
         let mut res = HttpResponse::build(status);
         res.content_type("text/html; charset=utf-8");
@@ -407,4 +411,28 @@ pub fn security_headers(res: &mut actix_web::dev::ServiceResponse<impl MessageBo
     if res.status() == StatusCode::SERVICE_UNAVAILABLE {
         set(res.headers_mut(), "retry-after", "5");
     }
+}
+
+/// One log line per form shown again with its errors: which page, which fields (never the
+/// values typed, which may be personal).
+fn log_refused_form(req: &HttpRequest, status: StatusCode, ctx: &Value) {
+    let Ok(errors) = ctx.get_attr("errors") else {
+        return;
+    };
+    let Ok(fields) = errors.get_attr("fields") else {
+        return;
+    };
+    let names: Vec<String> = match fields.try_iter() {
+        Ok(keys) => keys.map(|k| k.to_string()).collect(),
+        Err(_) => return,
+    };
+    if names.is_empty() {
+        return;
+    }
+    tracing::info!(
+        status = status.as_u16(),
+        form = %req.match_pattern().unwrap_or_else(|| req.path().to_owned()),
+        fields = %names.join(","),
+        "form refused"
+    );
 }

@@ -55,6 +55,7 @@ pub const EMBEDDED: &[(&str, &str)] = embedded!(
     "account_deleted.html",
     "calls_form.html",
     "calls_confirm.html",
+    "decision_confirm.html",
     "ranking.html",
     "exports.html",
     "outbox.html",

@@ -7,10 +7,12 @@ use minijinja::context;
 use crate::auth::client_ip::client_ip;
 use crate::auth::session;
 use crate::domain::account::Role;
+use crate::domain::application_state::ApplicationState;
 use crate::domain::territory;
 use crate::error::{AppError, ServiceError};
 use crate::input::Paging;
-use crate::services::{accounts, calls};
+use crate::services::applications::ListFilter;
+use crate::services::{accounts, applications, calls};
 use crate::web::forms::{Errors, Form};
 use crate::web::{CSRF_FIELD, PageCtx, WebError, see_other, ser};
 
@@ -76,9 +78,34 @@ async fn call_page(ctx: PageCtx, id: web::Path<String>) -> Result<HttpResponse, 
         .iter()
         .filter_map(|c| territory::commune_name(c))
         .collect();
+    // The applicant's own applications to this call (newest first), so that « Candidater »
+    // is not the only way on when one is already under way.
+    let mine = match ctx.session.as_ref() {
+        Some(s) if s.role == Role::Applicant => {
+            let filter = ListFilter {
+                call_id: Some(call.id.clone()),
+                ..ListFilter::default()
+            };
+            let page = applications::list(
+                &ctx.state,
+                &ctx.user()?,
+                filter,
+                Paging {
+                    page: 1,
+                    per_page: 20,
+                },
+            )
+            .await?;
+            page.items
+                .into_iter()
+                .filter(|a| a.state != ApplicationState::Withdrawn)
+                .collect()
+        }
+        _ => Vec::new(),
+    };
     ctx.render(
         "call.html",
-        context! { call => ser(&call), whole_mel, communes },
+        context! { call => ser(&call), whole_mel, communes, mine => ser(&mine) },
     )
 }
 
@@ -151,6 +178,17 @@ async fn verify(ctx: PageCtx, body: web::Bytes) -> Result<HttpResponse, WebError
                 "/connexion?verifiee=1"
             };
             Ok(see_other(target))
+        }
+        Err(ServiceError::Invalid { fields, .. })
+            if fields
+                .get("token")
+                .is_some_and(|m| m.iter().any(|m| m == accounts::ALREADY_CONFIRMED)) =>
+        {
+            // A used link whose address is confirmed: nothing is wrong.
+            ctx.render(
+                "verify.html",
+                context! { token => "", already => true, errors => ser(&Errors::default()) },
+            )
         }
         Err(e @ ServiceError::Invalid { .. }) => {
             // Expired, used or unknown: said in French, with the way to get a new link.

@@ -59,7 +59,7 @@ fn score_fr(score: f64) -> String {
 fn next_step(a: &reviews::Assignment) -> &'static str {
     use crate::domain::application_state::ApplicationState;
     match (a.status, a.review_status) {
-        (AssignmentStatus::Recused, _) => "Aucune : vous vous êtes déporté",
+        (AssignmentStatus::Recused, _) => "Aucune : vous vous êtes déporté·e",
         (_, Some(ReviewStatus::Submitted)) => "Aucune : évaluation soumise",
         _ if a.application_state != ApplicationState::UnderReview => {
             "Aucune : l'instruction est close"
@@ -77,7 +77,7 @@ fn next_step(a: &reviews::Assignment) -> &'static str {
 fn status_label(a: &reviews::Assignment) -> &'static str {
     match (a.status, a.review_status) {
         (AssignmentStatus::Pending, _) => "À déclarer",
-        (AssignmentStatus::Recused, _) => "Déporté",
+        (AssignmentStatus::Recused, _) => "Déporté·e",
         (AssignmentStatus::Accepted, Some(ReviewStatus::Submitted)) => "Évaluation soumise",
         (AssignmentStatus::Accepted, Some(ReviewStatus::Draft)) => "Brouillon enregistré",
         (AssignmentStatus::Accepted, None) => "À évaluer",

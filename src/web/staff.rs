@@ -19,6 +19,7 @@ use crate::domain::territory;
 use crate::error::ServiceError;
 use crate::input::{PageParams, Paging};
 use crate::services::applications::{self, HistoryEvent, ListFilter, ListSort};
+use crate::services::calls;
 use crate::services::reviews::{self, AssignInput};
 use crate::services::staff::{self, StaffApplication};
 use crate::services::transitions::{
@@ -661,8 +662,25 @@ async fn screen(
     let start = form.get("decision") == "start-review";
     let fallback = if start { "reviewers" } else { "motivation" };
     if start {
-        if form.all("reviewers").is_empty() {
-            errors.add("reviewers", "cochez au moins un évaluateur");
+        // The hint says the call's number, and so does the check: a decision needs that many
+        // submitted reviews, so fewer reviewers would only delay it.
+        let needed = calls::get(&ctx.state, true, app.call_id.clone())
+            .await?
+            .min_reviews
+            .max(1) as usize;
+        let ticked = form.all("reviewers").len();
+        if ticked < needed {
+            errors.add(
+                "reviewers",
+                if needed == 1 {
+                    "cochez au moins un évaluateur".to_owned()
+                } else {
+                    format!(
+                        "cochez au moins {needed} évaluateurs : la décision demande {needed} évaluations ({ticked} coché{})",
+                        if ticked > 1 { "s" } else { "" }
+                    )
+                },
+            );
         }
     } else if form.get("motivation").is_empty() {
         errors.add(

@@ -274,6 +274,13 @@ fn field_of(path: &str) -> Option<String> {
     }
 }
 
+const FIELD_ORDER: [&str; 4] = [
+    "amount",
+    "committee_date",
+    "decision_reference",
+    "motivation",
+];
+
 async fn decide(
     ctx: PageCtx,
     path: web::Path<(String, String)>,
@@ -295,15 +302,48 @@ async fn decide(
     let mut problem = None;
     let mut status = StatusCode::UNPROCESSABLE_ENTITY;
     if let Some(input) = input {
-        match transitions::apply(
-            &ctx.state,
-            &user,
-            application_id.clone(),
-            None,
-            Command::Decide(input),
-        )
-        .await
-        {
+        let command = Command::Decide(input);
+        // Accepting or refusing asks to confirm first (as publishing and closing do): a
+        // page with the amount and the envelope left, whose button sends the form again.
+        match command.check(paris_today(&ctx)) {
+            Err(e) => {
+                let refused = Refused {
+                    application_id,
+                    outcome,
+                    values: form.values(),
+                    errors: Errors::from_service(e, field_of, "motivation")?.ordered(&FIELD_ORDER),
+                    problem: None,
+                };
+                return render_board(&ctx, call_id, Some(refused), status, None).await;
+            }
+            Ok(()) if form.get("confirme") != "oui" => {
+                let call = calls::get(&ctx.state, true, call_id.clone()).await?;
+                let awarded = match &command {
+                    Command::Decide(d) => d.awarded_cents,
+                    _ => None,
+                };
+                let mut values = form.values();
+                values.remove("confirme");
+                return ctx.render(
+                    "decision_confirm.html",
+                    context! {
+                        call => ser(&call),
+                        application => ser(&app),
+                        accept => outcome == DecisionOutcome::Accepted,
+                        awarded_cents => awarded,
+                        left_after_cents => call.envelope.left_cents - awarded.unwrap_or(0),
+                        values => ser(&values),
+                        action => format!(
+                            "/gestion/appels/{call_id}/classement/{application_id}/{}",
+                            if outcome == DecisionOutcome::Accepted { "accepter" } else { "refuser" }
+                        ),
+                        back => format!("/gestion/appels/{call_id}/classement#decision-{}", key_of(&app.reference)),
+                    },
+                );
+            }
+            Ok(()) => {}
+        }
+        match transitions::apply(&ctx.state, &user, application_id.clone(), None, command).await {
             Ok(app) => {
                 return Ok(see_other(&format!(
                     "/gestion/appels/{call_id}/classement?decision={}#ligne-{}",
@@ -318,17 +358,11 @@ async fn decide(
             Err(e) => errors = Errors::from_service(e, field_of, "motivation")?,
         }
     }
-    let order = [
-        "amount",
-        "committee_date",
-        "decision_reference",
-        "motivation",
-    ];
     let refused = Refused {
         application_id,
         outcome,
         values: form.values(),
-        errors: errors.ordered(&order),
+        errors: errors.ordered(&FIELD_ORDER),
         problem,
     };
     render_board(&ctx, call_id, Some(refused), status, None).await

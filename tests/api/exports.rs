@@ -597,7 +597,10 @@ async fn excel_fr_dialect_suits_french_excel(app: TestApp) {
     assert_eq!(a["Montant attribué"], "15000,50");
     assert_eq!(a["Montant demandé"], "20000,00");
     assert_eq!(a["Note /100"], "70,00");
-    assert_eq!(a["Date du comité"], "2026-03-12");
+    assert_eq!(
+        a["Date du comité"], "12/03/2026",
+        "jj/mm/aaaa for French Excel"
+    );
     assert_eq!(a["Structure"], "Les Ateliers du Sart");
     // French values, as in the workbook, not the API's codes.
     assert_eq!(a["État"], "acceptée");

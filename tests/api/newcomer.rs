@@ -744,23 +744,8 @@ where
             }
         }
     });
-    // The compact format colours its fields; the test reads the words.
-    let plain = |line: String| {
-        let mut out = String::with_capacity(line.len());
-        let mut chars = line.chars();
-        while let Some(c) = chars.next() {
-            if c == '\u{1b}' {
-                for d in chars.by_ref() {
-                    if d.is_ascii_alphabetic() {
-                        break;
-                    }
-                }
-            } else {
-                out.push(c);
-            }
-        }
-        out
-    };
+    // The log is read as written: a pipe is not a terminal, so it carries no colours.
+    let plain = |line: String| line;
     let mut log = String::new();
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
     let address = loop {
@@ -881,8 +866,115 @@ async fn create_user_says_its_error_once(app: TestApp) {
 
 both_backends!(create_user_says_its_error_once);
 
+/// Issue 26: the log written to a pipe has no colours; one line per request (method, route
+/// template, status, duration, request id) and one per refused form; in development, a base
+/// URL that is not the server's is warned about at start-up.
+async fn logs_are_plain_one_line_per_request_and_per_refused_form(
+    backend: crate::helpers::Backend,
+) {
+    let app = crate::helpers::spawn_app(backend).await.expect("a server");
+    let client = app.client.clone();
+    let log = run_server_briefly(
+        &app,
+        &[
+            ("APP_ENV", "development"),
+            ("APP__FRONTEND__BASE_URL", "http://localhost:9999"),
+        ],
+        |address| async move {
+            assert_eq!(
+                client
+                    .get(format!("{address}/appels"))
+                    .send()
+                    .await
+                    .unwrap()
+                    .status(),
+                200
+            );
+            let page = client
+                .get(format!("{address}/compte/inscription"))
+                .send()
+                .await
+                .unwrap();
+            let cookie = page
+                .headers()
+                .get_all("set-cookie")
+                .iter()
+                .map(|v| v.to_str().unwrap().split(';').next().unwrap().to_owned())
+                .collect::<Vec<_>>()
+                .join("; ");
+            let html = page.text().await.unwrap();
+            let marker = "name=\"_csrf\" value=\"";
+            let start = html.find(marker).expect("a CSRF field") + marker.len();
+            let csrf = &html[start..start + 64];
+            let resp = client
+                .post(format!("{address}/compte/inscription"))
+                .header("cookie", cookie)
+                .header("content-type", "application/x-www-form-urlencoded")
+                .body(
+                    url::form_urlencoded::Serializer::new(String::new())
+                        .extend_pairs([
+                            ("_csrf", csrf),
+                            ("full_name", ""),
+                            ("email", "pas-une-adresse"),
+                            ("password", "x"),
+                        ])
+                        .finish(),
+                )
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(resp.status(), 422);
+        },
+    )
+    .await;
+    assert!(
+        !log.contains('\u{1b}'),
+        "no ANSI colours in a piped log:\n{log}"
+    );
+    let warn = log
+        .lines()
+        .find(|l| l.contains("WARN") && l.contains("APP__FRONTEND__BASE_URL"))
+        .unwrap_or_else(|| panic!("no warning about the base URL in:\n{log}"));
+    assert!(warn.contains("http://localhost:9999"), "{warn}");
+    let requests: Vec<&str> = log
+        .lines()
+        .filter(|l| l.contains("http.route=/appels ") || l.contains("http.route=/appels:"))
+        .filter(|l| l.contains("request"))
+        .collect();
+    assert_eq!(requests.len(), 1, "one line for GET /appels:\n{log}");
+    let r = requests[0];
+    for needle in [
+        "http.method=GET",
+        "status=200",
+        "duration_ms=",
+        "request_id=",
+    ] {
+        assert!(r.contains(needle), "« {needle} » in {r}");
+    }
+    let refused: Vec<&str> = log.lines().filter(|l| l.contains("form refused")).collect();
+    assert_eq!(refused.len(), 1, "{log}");
+    assert!(
+        refused[0].contains("form=/compte/inscription") && refused[0].contains("email"),
+        "{}",
+        refused[0]
+    );
+    assert!(
+        !refused[0].contains("pas-une-adresse"),
+        "never the values typed"
+    );
+}
+
 mod by_backend {
     use crate::helpers::Backend;
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn logs_plain_per_request_sqlite() {
+        super::logs_are_plain_one_line_per_request_and_per_refused_form(Backend::Sqlite).await;
+    }
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn logs_plain_per_request_postgres() {
+        super::logs_are_plain_one_line_per_request_and_per_refused_form(Backend::Postgres).await;
+    }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn staff_mail_nowhere_sqlite() {

@@ -144,7 +144,7 @@ async fn the_api_explorer_loads_cleanly_from_the_host(app: TestApp) {
     // axe-core on the page's own part (header, introduction, footer). Swagger UI's markup is
     // left out: axe finds in it colour contrasts under AA (method badges, links), headings
     // that skip a level and a copy button inside each operation's toggle, which the page
-    // cannot mend without rewriting the explorer (see the README).
+    // cannot mend without rewriting the explorer (see docs/development.md).
     let axe_dir = std::env::var("ESSOR_AXE_DIR").unwrap_or_else(|_| {
         format!(
             "{}/.cache/essor/npm/node_modules/axe-core",

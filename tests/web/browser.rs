@@ -32,7 +32,7 @@ fn skip(why: &str) -> Option<Browser> {
     }
     eprintln!(
         "WARNING: {why}: this browser test is SKIPPED. Install chromium, chromium-driver and \
-         axe-core (see README) and set ESSOR_REQUIRE_BROWSER=1 to make this a failure."
+         axe-core (see docs/development.md) and set ESSOR_REQUIRE_BROWSER=1 to make this a failure."
     );
     None
 }
@@ -355,6 +355,51 @@ impl Browser {
             serde_json::to_string_pretty(&violations).unwrap()
         );
         self.screenshots(name).await;
+    }
+
+    /// At 375 px wide, nothing on the page scrolls sideways: neither the page nor any box in
+    /// it (a table's region included). Names the boxes that do.
+    pub async fn fits_at_375(&self, what: &str) {
+        self.client
+            .set_window_size(375, 900)
+            .await
+            .expect("window size");
+        let wide = self
+            .client
+            .execute(
+                r#"const out = [];
+                   const doc = document.documentElement;
+                   if (doc.scrollWidth > doc.clientWidth + 1) { out.push("page " + doc.scrollWidth); }
+                   for (const el of document.querySelectorAll("body *")) {
+                     const s = getComputedStyle(el);
+                     if (s.display === "none" || el.closest(".visually-hidden")) { continue; }
+                     // Inside a box hidden for the eyes only (1 px, clipped): not seen.
+                     let p = el, clipped = false;
+                     while (p && p !== document.body) {
+                       if (getComputedStyle(p).position === "absolute" && p.getBoundingClientRect().width <= 1) { clipped = true; break; }
+                       p = p.parentElement;
+                     }
+                     if (clipped) { continue; }
+                     const scrolls = ["auto", "scroll"].includes(s.overflowX);
+                     if (scrolls && el.scrollWidth > el.clientWidth + 1) {
+                       out.push(el.tagName + "." + el.className + " scrolls " + el.scrollWidth + " > " + el.clientWidth);
+                     }
+                     const r = el.getBoundingClientRect();
+                     if (r.width > 0 && r.right > doc.clientWidth + 1 && s.position !== "absolute") {
+                       out.push(el.tagName + "." + el.className + " ends at " + Math.round(r.right));
+                     }
+                   }
+                   return out.slice(0, 10);"#,
+                vec![],
+            )
+            .await
+            .expect("layout read");
+        self.client
+            .set_window_size(1280, 900)
+            .await
+            .expect("window size");
+        let wide: Vec<String> = serde_json::from_value(wide).unwrap_or_default();
+        assert!(wide.is_empty(), "{what} at 375 px: {wide:#?}");
     }
 
     /// Saves screenshots without an axe run (JavaScript off: axe cannot run in the page).

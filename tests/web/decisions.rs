@@ -221,7 +221,10 @@ async fn an_agent_runs_a_call_from_the_forms_to_the_export(app: TestApp) {
     assert_eq!(call["version"], 2);
     assert_eq!(b.value("closes_on").await, "31/12/2027");
 
-    // Publish, after its confirmation page.
+    // A draft call's dashboard offers « Publier » (issue 26); publish, after its
+    // confirmation page.
+    b.goto(&format!("/gestion/appels/{call_id}")).await;
+    b.visit("tableau-de-bord-brouillon").await;
     b.click("Publier l'appel").await;
     assert_eq!(b.path().await, format!("/gestion/appels/{call_id}/publier"));
     b.visit("appel-publier").await;
@@ -306,6 +309,7 @@ async fn an_agent_runs_a_call_from_the_forms_to_the_export(app: TestApp) {
         "pre-filled with min(requested, cap, envelope left)"
     );
     b.visit("classement").await;
+    b.fits_at_375("le classement").await;
 
     // A refused decision: no reference. The board comes back with the error and the values.
     b.fill(&amount, "15 000").await;
@@ -333,6 +337,38 @@ async fn an_agent_runs_a_call_from_the_forms_to_the_export(app: TestApp) {
     )
     .await;
     b.press(&format!("Accepter {a_ref}")).await;
+    // Accepting asks to confirm, with the amount and the envelope left (issue 26); nothing
+    // is recorded yet.
+    assert!(
+        b.h1()
+            .await
+            .starts_with(&format!("Accepter la candidature {a_ref}")),
+        "{}",
+        b.h1().await
+    );
+    assert_eq!(
+        b.text("#confirm-amount")
+            .await
+            .replace(['\u{202f}', '\u{a0}'], " "),
+        "15 000 €"
+    );
+    assert_eq!(
+        b.text("#confirm-left-after")
+            .await
+            .replace(['\u{202f}', '\u{a0}'], " "),
+        "25 000 €"
+    );
+    assert!(
+        b.body().await.contains("40 000 €"),
+        "the envelope left today"
+    );
+    assert_eq!(
+        call_of(&app, &staff, &call_id).await["envelope"]["awarded_cents"],
+        0
+    );
+    b.visit("decision-confirmer").await;
+    b.press(&format!("Confirmer l'acceptation de {a_ref}"))
+        .await;
     assert!(
         b.path().await.contains(&format!("?decision={a_ref}")),
         "{}",
@@ -608,6 +644,7 @@ async fn two_agents_deciding_at_once_never_overshoot_the_envelope(app: TestApp) 
             ("committee_date".into(), "15/01/2026".into()),
             ("decision_reference".into(), "DEL-2026-007".into()),
             ("motivation".into(), "Retenu par le comité.".into()),
+            ("confirme".into(), "oui".into()),
         ]
     };
     let send = |jar: Jar, path: String, form: Vec<(String, String)>| {
@@ -655,6 +692,8 @@ async fn two_agents_deciding_at_once_never_overshoot_the_envelope(app: TestApp) 
     )
     .await;
     b.press(&format!("Accepter {first_ref}")).await;
+    b.press(&format!("Confirmer l'acceptation de {first_ref}"))
+        .await;
     let body = b.body().await;
     assert!(
         body.contains("dépasse le reste de l'enveloppe de l'appel (10 000,00 €)"),

@@ -458,6 +458,8 @@ async fn a_call_runs_from_publication_to_exported_decisions(app: TestApp) {
     )
     .await;
     s.press(&format!("Accepter {reference}")).await;
+    s.press(&format!("Confirmer l'acceptation de {reference}"))
+        .await;
     assert!(
         s.b.path().await.contains(&format!("?decision={reference}")),
         "{}: {}",

@@ -131,6 +131,13 @@ async fn pages_carry_security_headers_and_static_files_are_cached(app: TestApp) 
         404,
         "unhashed name"
     );
+    // The icon every browser asks for (issue 26): a real ICO, not a 404.
+    let icon = app.get("/favicon.ico").await;
+    assert_eq!(icon.status(), 200);
+    assert_eq!(icon.headers()[CONTENT_TYPE], "image/x-icon");
+    let bytes = icon.bytes().await.unwrap();
+    assert_eq!(&bytes[..4], &[0, 0, 1, 0], "an ICO header");
+    assert!(bytes.len() > 100);
 }
 
 async fn unknown_pages_are_html_and_unknown_api_paths_json(app: TestApp) {

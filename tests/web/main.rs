@@ -19,4 +19,5 @@ mod http;
 mod journey;
 mod reviewer;
 mod staff;
+mod surprises;
 mod tokens;

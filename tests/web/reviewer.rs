@@ -419,7 +419,7 @@ async fn recusal_needs_a_reason(app: TestApp) {
     b.press("Me déporter de ce dossier").await;
     assert_eq!(b.path().await, format!("/evaluations/{}", asg[0]));
     let body = b.body().await;
-    assert!(body.contains("Vous vous êtes déporté de ce dossier"));
+    assert!(body.contains("Vous vous êtes déporté·e de ce dossier"));
     assert!(!body.contains("Collecte, réparation et revente."));
     b.visit("deport").await;
     let page: serde_json::Value = app
@@ -438,7 +438,7 @@ async fn recusal_needs_a_reason(app: TestApp) {
         .await;
     assert_eq!(resp.status(), 404);
     b.goto("/evaluations").await;
-    assert!(b.body().await.contains("Déporté"));
+    assert!(b.body().await.contains("Déporté·e"));
     b.close().await;
 }
 
@@ -543,7 +543,9 @@ async fn admin_manages_accounts(app: TestApp) {
     };
     app.account(Role::Admin, "admin@lillemetropole.fr").await;
     let reviewer = app.account(Role::Reviewer, "expert@exemple.fr").await;
-    app.account(Role::Staff, "agent@lillemetropole.fr").await;
+    // A long address: the list must not scroll sideways at 375 px (issue 26).
+    let long = "agente.instructrice.economie.sociale.et.solidaire@lillemetropole.fr";
+    app.account(Role::Staff, long).await;
 
     // Not for a reviewer.
     sign_in(&b, "expert@exemple.fr").await;
@@ -558,6 +560,7 @@ async fn admin_manages_accounts(app: TestApp) {
     assert!(body.contains("3 comptes"), "{body}");
     assert!(body.contains("(vous)") && body.contains("C'est votre compte"));
     b.visit("comptes").await;
+    b.fits_at_375("la liste des comptes").await;
 
     // The filter by role.
     b.select("filtre-role", "reviewer").await;
@@ -565,7 +568,7 @@ async fn admin_manages_accounts(app: TestApp) {
     assert_eq!(b.path().await, "/admin/comptes?role=reviewer");
     let body = b.body().await;
     assert!(body.contains("1 compte") && body.contains("expert@exemple.fr"));
-    assert!(!body.contains("agent@lillemetropole.fr"));
+    assert!(!body.contains(long));
     b.visit("comptes-filtre").await;
 
     // An invitation with errors comes back with them and the values typed.
@@ -609,7 +612,7 @@ async fn admin_manages_accounts(app: TestApp) {
             .status(),
         200
     );
-    b.click("Désactiver le compte de Personne de Test").await;
+    b.click("Désactiver le compte « Personne de Test »").await;
     assert!(
         b.path()
             .await
@@ -624,7 +627,7 @@ async fn admin_manages_accounts(app: TestApp) {
             .status(),
         401
     );
-    b.click("Réactiver le compte de Personne de Test").await;
+    b.click("Réactiver le compte « Personne de Test »").await;
     assert!(b.body().await.contains("Le compte est réactivé"));
     b.visit("comptes-reactive").await;
     let token = app.token("expert@exemple.fr", PASSWORD).await;

@@ -105,6 +105,14 @@ async fn an_agent_screens_from_the_dashboard_to_the_review(app: TestApp) {
     let r1 = named(&app, Role::Reviewer, "r1@exemple.fr", "Rémi Relecteur").await;
     let r2 = named(&app, Role::Reviewer, "r2@exemple.fr", "Sophie Sagace").await;
     let r3 = named(&app, Role::Reviewer, "r3@exemple.fr", "Théo Tiers").await;
+    // A long address in the reviewers' checklist (issue 26: nothing scrolls sideways).
+    named(
+        &app,
+        Role::Reviewer,
+        "une.experte.du.comite.de.selection.tres.engagee@association-exemple.fr",
+        "Zoé Zélée",
+    )
+    .await;
     let call = app
         .published_call(
             &staff.token,
@@ -290,14 +298,21 @@ async fn an_agent_screens_from_the_dashboard_to_the_review(app: TestApp) {
     assert!(body.contains("statuts.pdf"), "documents listed: {body}");
     assert!(body.contains("ESS-2 – à vérifier"), "{body}");
     b.check_page("gestion-dossier").await;
+    b.fits_at_375("le dossier et la liste des évaluateurs")
+        .await;
 
     // Nothing filled: the errors, at the top and beside the fields.
     b.press("Lancer l'évaluation").await;
     assert!(b.title().await.starts_with("Erreur : "));
     let summary = b.text("#error-summary").await;
+    // The hint and the rule say the call's number (issue 26): min_reviews is 2.
     assert!(
-        summary.contains("Cochez au moins un évaluateur"),
+        summary.contains("Cochez au moins 2 évaluateurs"),
         "{summary}"
+    );
+    assert!(
+        b.body().await.contains("Cochez au moins 2 évaluateurs :"),
+        "the hint"
     );
     b.check_page("gestion-dossier-erreurs").await;
 
@@ -305,7 +320,12 @@ async fn an_agent_screens_from_the_dashboard_to_the_review(app: TestApp) {
     b.click_id("lecture-ESS-2").await;
     b.click_id(&format!("reviewers-{}", r2.id)).await;
     b.press("Lancer l'évaluation").await;
-    assert!(b.text("#error-summary").await.contains("ESS-2"));
+    let summary = b.text("#error-summary").await;
+    assert!(summary.contains("ESS-2"), "{summary}");
+    assert!(
+        summary.contains("Cochez au moins 2 évaluateurs") && summary.contains("1 coché"),
+        "one reviewer is not enough: {summary}"
+    );
     assert!(
         b.client
             .find(fantoccini::Locator::Css("#lecture-ESS-2:checked"))
@@ -395,7 +415,7 @@ async fn an_agent_screens_from_the_dashboard_to_the_review(app: TestApp) {
     b.goto(&format!("/gestion/appels/{call_id}")).await;
     let body = b.body().await;
     assert!(
-        body.contains("1 candidature à qui il manque un évaluateur"),
+        body.contains("1 candidature à laquelle il manque un évaluateur"),
         "{body}"
     );
     b.goto(&format!("/gestion/candidatures/{sas_id}")).await;

@@ -2,7 +2,7 @@
 //!
 //! Each function reads a [`Context`] and returns an outcome with a French detail that tells the
 //! applicant what to change, or what the staff will check. A criterion that does not apply
-//! passes, with a detail that starts « Sans objet : » and says why.
+//! is `not_applicable`, with a detail that starts « Sans objet : » and says why.
 
 use chrono::NaiveDate;
 
@@ -92,6 +92,13 @@ fn pass(detail: impl Into<String>) -> Check {
     }
 }
 
+fn not_applicable(detail: impl Into<String>) -> Check {
+    Check {
+        outcome: Outcome::NotApplicable,
+        detail: detail.into(),
+    }
+}
+
 fn fail(detail: impl Into<String>) -> Check {
     Check {
         outcome: Outcome::Fail,
@@ -120,7 +127,7 @@ const fn def(
     }
 }
 
-const CALL_RULES: &str = "Règlement de l'appel à projets";
+pub(super) const CALL_RULES: &str = "Règlement de l'appel à projets";
 
 /// Every criterion, in report order, with the function that evaluates it.
 pub(super) const CRITERIA: &[(CriterionDefinition, Rule)] = &[
@@ -240,7 +247,7 @@ pub(super) const CRITERIA: &[(CriterionDefinition, Rule)] = &[
         def(
             "MEL-4",
             "Part de la subvention dans le budget du projet",
-            "Règlement de l'appel à projets (mel-2024)",
+            CALL_RULES,
         ),
         mel_4,
     ),
@@ -436,7 +443,7 @@ fn ess_5(ctx: &Context) -> Check {
 
 fn ess_6(ctx: &Context) -> Check {
     if !ctx.commercial() {
-        return pass(NOT_COMMERCIAL);
+        return not_applicable(NOT_COMMERCIAL);
     }
     let objectives = &ctx.body.ess.social_utility;
     if objectives.is_empty() {
@@ -459,7 +466,7 @@ fn ess_6(ctx: &Context) -> Check {
 
 fn ess_7(ctx: &Context) -> Check {
     if !ctx.commercial() {
-        return pass(NOT_COMMERCIAL);
+        return not_applicable(NOT_COMMERCIAL);
     }
     let dev = ctx.body.ess.development_fund_pct;
     let ret = ctx.body.ess.retained_earnings_and_reserves_pct;
@@ -492,7 +499,7 @@ fn ess_7(ctx: &Context) -> Check {
 
 fn ess_8(ctx: &Context) -> Check {
     if !ctx.commercial() {
-        pass(NOT_COMMERCIAL)
+        not_applicable(NOT_COMMERCIAL)
     } else if ctx.body.ess.no_capital_amortization {
         pass(
             "La société déclare que ses statuts interdisent l'amortissement du capital et toute \
@@ -508,7 +515,7 @@ fn ess_8(ctx: &Context) -> Check {
 
 fn ess_9(ctx: &Context) -> Check {
     if !ctx.commercial() {
-        pass(NOT_COMMERCIAL)
+        not_applicable(NOT_COMMERCIAL)
     } else if ctx.body.organisation.rcs_ess_mention {
         pass(
             "La société déclare être immatriculée au registre du commerce et des sociétés avec \
@@ -546,7 +553,7 @@ fn esus_not_required_reason(ctx: &Context) -> String {
 
 fn esus_1(ctx: &Context) -> Check {
     if !ctx.esus_required() {
-        return pass(esus_not_required_reason(ctx));
+        return not_applicable(esus_not_required_reason(ctx));
     }
     match ctx.body.organisation.esus {
         Esus::Approved => pass(format!(
@@ -569,7 +576,7 @@ fn esus_1(ctx: &Context) -> Check {
 
 fn esus_2(ctx: &Context) -> Check {
     if !ctx.esus_required() {
-        return pass(format!(
+        return not_applicable(format!(
             "{} L'encadrement des rémunérations n'est donc pas vérifié.",
             esus_not_required_reason(ctx)
         ));
@@ -754,7 +761,7 @@ fn mel_3(ctx: &Context) -> Check {
 
 fn mel_4(ctx: &Context) -> Check {
     let Some(pct) = ctx.call.max_budget_share_pct else {
-        return pass(
+        return not_applicable(
             "Sans objet : l'appel ne limite pas la subvention à une part du budget du projet.",
         );
     };

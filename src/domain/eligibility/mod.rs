@@ -18,7 +18,9 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::domain::application::ApplicationBody;
+use crate::domain::application::{
+    ApplicationBody, EssCommitments, Organisation, Project, SocialUtility, Stage,
+};
 
 pub use age::whole_years;
 pub use criteria::{CRITERION_DEFINITIONS, CriterionDefinition};
@@ -55,6 +57,10 @@ pub enum Outcome {
     Fail,
     /// Staff must read a document (statutes, approval) before deciding.
     Review,
+    /// The criterion does not concern this structure (a commercial company's criterion for an
+    /// association): the pages say « Sans objet », never « Rempli ». Counts as a pass.
+    #[serde(rename = "not_applicable")]
+    NotApplicable,
 }
 
 /// Any `fail` -> `ineligible`; else any `review` -> `needs_review`; else `eligible`.
@@ -74,7 +80,7 @@ impl Verdict {
             match o {
                 Outcome::Fail => return Self::Ineligible,
                 Outcome::Review => review = true,
-                Outcome::Pass => {}
+                Outcome::Pass | Outcome::NotApplicable => {}
             }
         }
         if review {
@@ -173,6 +179,8 @@ impl Evaluation {
 /// `filing_date` (the day of submission, or today for a pre-check on a draft).
 pub fn evaluate(body: &ApplicationBody, call: &CallRules, filing_date: NaiveDate) -> Evaluation {
     let ctx = criteria::Context::new(body, call, filing_date);
+    // The call's rules are cited with the version this call follows, never another's.
+    let call_rules = format!("{} ({})", criteria::CALL_RULES, call.rule_set.version);
     let criteria: Vec<Criterion> = criteria::CRITERIA
         .iter()
         .map(|(def, rule)| {
@@ -180,7 +188,7 @@ pub fn evaluate(body: &ApplicationBody, call: &CallRules, filing_date: NaiveDate
             Criterion {
                 code: def.code.to_owned(),
                 label: def.label.to_owned(),
-                legal_basis: def.legal_basis.to_owned(),
+                legal_basis: def.legal_basis.replace(criteria::CALL_RULES, &call_rules),
                 outcome: check.outcome,
                 detail: check.detail,
                 staff_assessment: None,
@@ -191,6 +199,97 @@ pub fn evaluate(body: &ApplicationBody, call: &CallRules, filing_date: NaiveDate
         verdict: Verdict::from_outcomes(criteria.iter().map(|c| c.outcome)),
         rules_version: call.rule_set.version.to_owned(),
         criteria,
+    }
+}
+
+/// What the pre-check says of a criterion that needs an answer not given yet.
+pub const NOT_YET_ANSWERED: &str =
+    "À compléter : ce critère sera vérifié avec vos réponses aux étapes suivantes.";
+
+/// The pre-check of an application being filled (DESIGN.md §8): from the organisation section
+/// on, each criterion that the sections given already decide keeps its outcome; one that
+/// depends on a section not given yet is `review`, with [`NOT_YET_ANSWERED`].
+///
+/// A criterion is taken as decided when it reads the same (outcome and detail) whatever the
+/// missing sections hold: it is evaluated under two opposite guesses of them.
+pub fn evaluate_partial(
+    organisation: &Organisation,
+    project: Option<&Project>,
+    ess: Option<&EssCommitments>,
+    call: &CallRules,
+    filing_date: NaiveDate,
+) -> Evaluation {
+    let body = |favourable: bool| ApplicationBody {
+        organisation: organisation.clone(),
+        project: project
+            .cloned()
+            .unwrap_or_else(|| guessed_project(favourable, call)),
+        ess: ess.cloned().unwrap_or_else(|| guessed_ess(favourable)),
+    };
+    let a = evaluate(&body(true), call, filing_date);
+    let b = evaluate(&body(false), call, filing_date);
+    let criteria: Vec<Criterion> = a
+        .criteria
+        .into_iter()
+        .zip(b.criteria)
+        .map(|(x, y)| {
+            if x.outcome == y.outcome && x.detail == y.detail {
+                x
+            } else {
+                Criterion {
+                    outcome: Outcome::Review,
+                    detail: NOT_YET_ANSWERED.to_owned(),
+                    ..x
+                }
+            }
+        })
+        .collect();
+    Evaluation {
+        verdict: Verdict::from_outcomes(criteria.iter().map(|c| c.outcome)),
+        rules_version: a.rules_version,
+        criteria,
+    }
+}
+
+fn guessed_project(favourable: bool, call: &CallRules) -> Project {
+    Project {
+        title: String::new(),
+        summary: String::new(),
+        stage: if favourable {
+            Stage::Startup
+        } else {
+            Stage::Development
+        },
+        activity_communes: if favourable {
+            call.territory.iter().take(1).cloned().collect()
+        } else {
+            vec!["75056".into()]
+        },
+        total_budget_cents: if favourable { 100_000_000 } else { 0 },
+        requested_cents: if favourable { 100 } else { i64::MAX / 200 },
+        starts_on: NaiveDate::MIN,
+        jobs_created: 0,
+    }
+}
+
+fn guessed_ess(favourable: bool) -> EssCommitments {
+    EssCommitments {
+        purpose_beyond_profit: favourable,
+        democratic_governance: favourable,
+        governance_description: String::new(),
+        reinvested_profit_pct: favourable.then_some(100),
+        development_fund_pct: favourable.then_some(20),
+        retained_earnings_and_reserves_pct: favourable.then_some(80),
+        impartible_reserves: favourable,
+        no_capital_amortization: favourable,
+        social_utility: if favourable {
+            vec![SocialUtility::SocialLink]
+        } else {
+            Vec::new()
+        },
+        social_utility_statement: String::new(),
+        top5_avg_pay_smic_ratio: Some(if favourable { 1.0 } else { 100.0 }),
+        top_pay_smic_ratio: Some(if favourable { 1.0 } else { 100.0 }),
     }
 }
 

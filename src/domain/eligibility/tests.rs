@@ -133,7 +133,7 @@ fn mel2024(c: &mut CallSpec) {
 
 fn none(_: &mut ApplicationBody) {}
 
-use Outcome::{Fail, Pass, Review};
+use Outcome::{Fail, NotApplicable, Pass, Review};
 use Verdict::{Eligible, Ineligible, NeedsReview};
 
 struct Case {
@@ -197,11 +197,11 @@ fn cases() -> Vec<Case> {
             Eligible,
             &[
                 ("ESS-5", Pass),
-                ("ESUS-1", Pass),
+                ("ESUS-1", NotApplicable),
                 ("MEL-1", Pass),
                 ("MEL-2", Pass),
                 ("MEL-3", Pass),
-                ("MEL-4", Pass),
+                ("MEL-4", NotApplicable),
                 ("MEL-5", Pass),
             ],
         ),
@@ -222,7 +222,7 @@ fn cases() -> Vec<Case> {
             &[
                 ("ESS-3", Pass),
                 ("ESS-5", Pass),
-                ("ESS-6", Pass),
+                ("ESS-6", NotApplicable),
                 ("MEL-2", Pass),
             ],
         ),
@@ -520,7 +520,11 @@ fn cases() -> Vec<Case> {
             mel2021,
             FILED,
             NeedsReview,
-            &[("ESUS-1", Pass), ("ESUS-2", Pass), ("MEL-5", Pass)],
+            &[
+                ("ESUS-1", NotApplicable),
+                ("ESUS-2", NotApplicable),
+                ("MEL-5", Pass),
+            ],
         ),
         case(
             "SAS one day under 3 years asking for development: wrong stage, ESUS n/a",
@@ -532,7 +536,7 @@ fn cases() -> Vec<Case> {
             mel2021,
             FILED,
             Ineligible,
-            &[("ESUS-1", Pass), ("MEL-5", Fail)],
+            &[("ESUS-1", NotApplicable), ("MEL-5", Fail)],
         ),
         case(
             "SAS under mel-2024, 4 years, start-up, no ESUS: ESUS n/a (start-up stage)",
@@ -544,7 +548,7 @@ fn cases() -> Vec<Case> {
             mel2024,
             FILED,
             NeedsReview,
-            &[("ESUS-1", Pass), ("MEL-5", Pass)],
+            &[("ESUS-1", NotApplicable), ("MEL-5", Pass)],
         ),
         case(
             "ESUS pay ratios 7.0 and 10.0",
@@ -624,7 +628,7 @@ fn cases() -> Vec<Case> {
             mel2021,
             FILED,
             Ineligible,
-            &[("ESS-5", Fail), ("ESS-6", Pass)],
+            &[("ESS-5", Fail), ("ESS-6", NotApplicable)],
         ),
         case(
             "other legal form",
@@ -834,7 +838,7 @@ fn cases() -> Vec<Case> {
             mel2021,
             FILED,
             Eligible,
-            &[("MEL-4", Pass)],
+            &[("MEL-4", NotApplicable)],
         ),
         // --- MEL-4 and the mel-2024 cap.
         case(
@@ -919,7 +923,7 @@ fn cases() -> Vec<Case> {
             },
             FILED,
             Eligible,
-            &[("MEL-4", Pass)],
+            &[("MEL-4", NotApplicable)],
         ),
         case(
             "huge amounts do not overflow the share check",
@@ -956,7 +960,7 @@ fn cases() -> Vec<Case> {
             mel2021,
             FILED,
             Eligible,
-            &[("MEL-5", Pass), ("ESUS-1", Pass)],
+            &[("MEL-5", Pass), ("ESUS-1", NotApplicable)],
         ),
         case(
             "3 years to the day, start-up, mel-2024",
@@ -1100,7 +1104,8 @@ fn table_of_cases() {
 }
 
 /// Invariants of every report: the 17 criteria in order, French texts present, the verdict
-/// following from the outcomes, no staff reading yet, « Sans objet » only on passes.
+/// following from the outcomes, no staff reading yet, « Sans objet » exactly on
+/// `not_applicable`.
 fn check_report_shape(name: &str, ev: &Evaluation) {
     let codes: Vec<&str> = ev.criteria.iter().map(|c| c.code.as_str()).collect();
     assert_eq!(codes, ALL_CODES, "{name}");
@@ -1109,9 +1114,12 @@ fn check_report_shape(name: &str, ev: &Evaluation) {
         assert!(!c.legal_basis.trim().is_empty(), "{name}: {} basis", c.code);
         assert!(!c.detail.trim().is_empty(), "{name}: {} detail", c.code);
         assert!(c.staff_assessment.is_none(), "{name}: {}", c.code);
-        if c.detail.starts_with("Sans objet") {
-            assert_eq!(c.outcome, Outcome::Pass, "{name}: {}", c.code);
-        }
+        assert_eq!(
+            c.detail.starts_with("Sans objet"),
+            c.outcome == Outcome::NotApplicable,
+            "{name}: {}",
+            c.code
+        );
     }
     assert_eq!(
         ev.verdict,
@@ -1141,7 +1149,12 @@ fn association_roubaix_passes_every_criterion() {
     let ev = eval(&association_roubaix(), "mel-2021", FILED);
     assert_eq!(ev.verdict, Verdict::Eligible);
     assert_eq!(ev.rules_version, "mel-2021");
-    assert!(ev.criteria.iter().all(|c| c.outcome == Outcome::Pass));
+    // Every criterion passes, or does not concern an association.
+    assert!(
+        ev.criteria
+            .iter()
+            .all(|c| matches!(c.outcome, Outcome::Pass | Outcome::NotApplicable))
+    );
 }
 
 #[test]
@@ -1176,13 +1189,38 @@ fn legal_bases_follow_design() {
 }
 
 #[test]
+fn call_rules_are_cited_with_the_calls_own_version() {
+    for version in ["mel-2021", "mel-2024"] {
+        let ev = eval(&association_roubaix(), version, FILED);
+        for code in [
+            "ESUS-1", "MEL-1", "MEL-2", "MEL-3", "MEL-4", "MEL-5", "MEL-6",
+        ] {
+            let basis = &ev.criterion(code).unwrap().legal_basis;
+            assert!(
+                basis.starts_with(&format!("Règlement de l'appel à projets ({version})")),
+                "{version} {code}: {basis}"
+            );
+        }
+        let other = if version == "mel-2021" {
+            "mel-2024"
+        } else {
+            "mel-2021"
+        };
+        assert!(
+            ev.criteria.iter().all(|c| !c.legal_basis.contains(other)),
+            "{version}"
+        );
+    }
+}
+
+#[test]
 fn not_applicable_criteria_say_why() {
     let ev = eval(&association_roubaix(), "mel-2021", FILED);
     for code in [
         "ESS-6", "ESS-7", "ESS-8", "ESS-9", "ESUS-1", "ESUS-2", "MEL-4",
     ] {
         let c = ev.criterion(code).unwrap();
-        assert_eq!(c.outcome, Outcome::Pass, "{code}");
+        assert_eq!(c.outcome, Outcome::NotApplicable, "{code}");
         assert!(
             c.detail.starts_with("Sans objet : "),
             "{code}: {}",
@@ -1612,4 +1650,51 @@ fn assessment_deserialises_from_request_json() {
     assert_eq!(a["ESS-2"].outcome, AssessedOutcome::Pass);
     assert_eq!(a["ESS-6"].outcome, AssessedOutcome::Fail);
     assert!(serde_json::from_str::<Assessment>(r#"{"outcome": "review", "note": "x"}"#).is_err());
+}
+
+#[test]
+fn a_partial_precheck_judges_what_the_organisation_decides() {
+    let spec = CallSpec::new("mel-2021");
+    let rules = spec.rules();
+    // An association of seven years: MEL-5 needs the stage, ESS-1 the ESS answers.
+    let mut b = association_roubaix();
+    b.organisation.created_on = d("2019-01-10");
+    let ev = evaluate_partial(&b.organisation, None, None, &rules, d(FILED));
+    check_report_shape_partial(&ev);
+    let outcome = |ev: &Evaluation, code: &str| ev.criterion(code).unwrap().outcome;
+    assert_eq!(outcome(&ev, "ESS-5"), Outcome::Pass);
+    assert_eq!(outcome(&ev, "MEL-1"), Outcome::Pass);
+    assert_eq!(outcome(&ev, "ESS-9"), Outcome::NotApplicable);
+    for code in ["ESS-1", "MEL-2", "MEL-3", "MEL-5"] {
+        let c = ev.criterion(code).unwrap();
+        assert_eq!(c.outcome, Outcome::Review, "{code}");
+        assert_eq!(c.detail, NOT_YET_ANSWERED, "{code}");
+    }
+    assert_eq!(ev.verdict, Verdict::NeedsReview);
+    // A sole proprietorship fails ESS-5 from the first step on.
+    b.organisation.legal_form = LegalForm::SoleProprietorship;
+    let ev = evaluate_partial(&b.organisation, None, None, &rules, d(FILED));
+    assert_eq!(outcome(&ev, "ESS-5"), Outcome::Fail);
+    assert_eq!(ev.verdict, Verdict::Ineligible);
+    // With the project: MEL-5 is judged (a startup stage for a seven-year-old structure).
+    let mut b = association_roubaix();
+    b.organisation.created_on = d("2019-01-10");
+    let ev = evaluate_partial(&b.organisation, Some(&b.project), None, &rules, d(FILED));
+    assert_eq!(outcome(&ev, "MEL-5"), Outcome::Fail);
+    assert_eq!(outcome(&ev, "ESS-1"), Outcome::Review);
+    // All sections given: the same report as the full evaluation.
+    let full = evaluate(&b, &rules, d(FILED));
+    let partial = evaluate_partial(
+        &b.organisation,
+        Some(&b.project),
+        Some(&b.ess),
+        &rules,
+        d(FILED),
+    );
+    assert_eq!(full, partial);
+}
+
+fn check_report_shape_partial(ev: &Evaluation) {
+    let codes: Vec<&str> = ev.criteria.iter().map(|c| c.code.as_str()).collect();
+    assert_eq!(codes, ALL_CODES);
 }
