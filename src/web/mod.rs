@@ -8,6 +8,7 @@ pub mod apidocs;
 pub mod applicant;
 pub mod assets;
 pub mod forms;
+pub mod labels;
 pub mod outbox;
 pub mod pages;
 pub mod public;
