@@ -26,6 +26,17 @@ pub enum LegalForm {
 }
 
 impl LegalForm {
+    pub const ALL: [Self; 8] = [
+        Self::Association,
+        Self::LocalLawAssociation,
+        Self::Foundation,
+        Self::Mutual,
+        Self::Cooperative,
+        Self::CommercialCompany,
+        Self::SoleProprietorship,
+        Self::Other,
+    ];
+
     /// ESS by right (loi 2014-856, art. 1, II, 1°).
     pub fn is_ess_by_right(self) -> bool {
         matches!(
@@ -64,6 +75,18 @@ pub enum Esus {
     None,
 }
 
+impl Esus {
+    pub const ALL: [Self; 3] = [Self::Approved, Self::Pending, Self::None];
+
+    pub fn label_fr(self) -> &'static str {
+        match self {
+            Self::Approved => "oui, agréée",
+            Self::Pending => "demande en cours",
+            Self::None => "non",
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum InsertionStructure {
@@ -84,6 +107,8 @@ pub enum Stage {
 }
 
 impl Stage {
+    pub const ALL: [Self; 2] = [Self::Startup, Self::Development];
+
     pub fn label_fr(self) -> &'static str {
         match self {
             Self::Startup => "démarrage",
@@ -103,6 +128,13 @@ pub enum SocialUtility {
 }
 
 impl SocialUtility {
+    pub const ALL: [Self; 4] = [
+        Self::FragilePeople,
+        Self::SocialLink,
+        Self::CitizenshipEducation,
+        Self::SustainableDevelopment,
+    ];
+
     pub fn label_fr(self) -> &'static str {
         match self {
             Self::FragilePeople => "soutien à des personnes en situation de fragilité",

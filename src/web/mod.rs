@@ -9,6 +9,7 @@ pub mod applicant;
 pub mod assets;
 pub mod audit;
 pub mod forms;
+pub mod labels;
 pub mod outbox;
 pub mod pages;
 pub mod public;

@@ -187,55 +187,13 @@ async fn render_desk(
             score => desk.review.as_ref().and_then(|r| r.score).map(score_fr),
             statement => NO_CONFLICT_STATEMENT,
             criteria,
-            legal_forms => labels(LEGAL_FORMS),
-            esus => labels(ESUS),
-            utilities => labels(UTILITIES),
+            labels => crate::web::labels::answer_labels(),
             values => ser(&values),
             errors => ser(&errors),
             saved => ctx.req.query_string().contains("enregistre=1"),
             submitted => ctx.req.query_string().contains("soumise=1"),
         },
     )
-}
-
-/// The application's coded answers, as the applicant's form words them.
-const LEGAL_FORMS: &[(&str, &str)] = &[
-    ("association", "Association (loi 1901)"),
-    (
-        "local_law_association",
-        "Association de droit local (Alsace-Moselle)",
-    ),
-    ("cooperative", "Coopérative (SCOP, SCIC, CAE…)"),
-    ("mutual", "Mutuelle"),
-    ("foundation", "Fondation"),
-    ("commercial_company", "Société commerciale"),
-    ("sole_proprietorship", "Entreprise individuelle"),
-    ("other", "Autre"),
-];
-const ESUS: &[(&str, &str)] = &[
-    ("approved", "Oui"),
-    ("pending", "Demande en cours"),
-    ("none", "Non"),
-];
-const UTILITIES: &[(&str, &str)] = &[
-    (
-        "fragile_people",
-        "Soutenir des personnes en situation de fragilité",
-    ),
-    (
-        "social_link",
-        "Renforcer le lien social et la cohésion du territoire",
-    ),
-    ("citizenship_education", "Éduquer à la citoyenneté"),
-    (
-        "sustainable_development",
-        "Contribuer au développement durable et à la transition écologique",
-    ),
-];
-
-fn labels(table: &[(&str, &str)]) -> Value {
-    let map: BTreeMap<&str, &str> = table.iter().copied().collect();
-    ser(&map)
 }
 
 /// The form's values from the saved draft (the form's field names).
