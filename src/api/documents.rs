@@ -82,6 +82,12 @@ pub async fn list_documents(
     Ok(HttpResponse::Ok().json(documents::list(&state, &user, id.into_inner()).await?))
 }
 
+/// A document's bytes, described as a binary string so that generated clients read a file
+/// (a `Vec<u8>` would be described as an array of integers).
+#[derive(utoipa::ToSchema)]
+#[schema(value_type = String, format = Binary)]
+pub struct DocumentFile(pub Vec<u8>);
+
 /// Download a document.
 #[utoipa::path(
     tag = "documents",
@@ -93,13 +99,13 @@ pub async fn list_documents(
     responses(
         (status = 200, description = "The file, as an attachment, with the type read from its bytes at upload.",
          content(
-            (Vec<u8> = "application/pdf"),
-            (Vec<u8> = "application/vnd.oasis.opendocument.text"),
-            (Vec<u8> = "application/vnd.oasis.opendocument.spreadsheet"),
-            (Vec<u8> = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"),
-            (Vec<u8> = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
-            (Vec<u8> = "image/png"),
-            (Vec<u8> = "image/jpeg"),
+            (DocumentFile = "application/pdf"),
+            (DocumentFile = "application/vnd.oasis.opendocument.text"),
+            (DocumentFile = "application/vnd.oasis.opendocument.spreadsheet"),
+            (DocumentFile = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"),
+            (DocumentFile = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+            (DocumentFile = "image/png"),
+            (DocumentFile = "image/jpeg"),
          ),
          headers(("Content-Disposition" = String, description = "attachment; filename=…; filename*=UTF-8''…"))),
         NeedsToken,

@@ -69,3 +69,43 @@ fn openapi_yaml_quotes_every_yaml11_date_or_boolean() {
         "the dates are there, quoted"
     );
 }
+
+/// Issue 26: every binary response (a document, an XLSX workbook) is a `string` of format
+/// `binary`, never an array of integers, so that generated clients read a file.
+#[test]
+fn binary_bodies_are_binary_strings() {
+    let spec = committed();
+    let schemas = &spec["components"]["schemas"];
+    let resolve = |s: &Value| -> Value {
+        match s["$ref"].as_str() {
+            Some(r) => schemas[r.trim_start_matches("#/components/schemas/")].clone(),
+            None => s.clone(),
+        }
+    };
+    let download = &spec["paths"]["/api/v1/applications/{id}/documents/{doc_id}"]["get"]["responses"]
+        ["200"]["content"];
+    let types = download.as_object().expect("the download's content types");
+    assert!(types.contains_key("application/pdf"), "{download}");
+    for (media, body) in types {
+        let schema = resolve(&body["schema"]);
+        assert_eq!(schema["type"], "string", "{media}: {schema}");
+        assert_eq!(schema["format"], "binary", "{media}: {schema}");
+    }
+    // Nowhere in the document an array of bytes.
+    for (path, item) in spec["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            let Some(responses) = op["responses"].as_object() else {
+                continue;
+            };
+            for (status, r) in responses {
+                for (media, body) in r["content"].as_object().into_iter().flatten() {
+                    if media.contains("json") || media.starts_with("text/") {
+                        continue;
+                    }
+                    let schema = resolve(&body["schema"]);
+                    assert_ne!(schema["type"], "array", "{method} {path} {status} {media}");
+                }
+            }
+        }
+    }
+}
