@@ -39,6 +39,23 @@ pub fn time_text(at: NaiveDateTime) -> String {
     at.format("%Y-%m-%dT%H:%M:%S%.6f").to_string()
 }
 
+/// `at` in exports as the leaf and the checkpoint message hash it (always six decimals), so
+/// an auditor hashes the text as written.
+mod micros {
+    use chrono::NaiveDateTime;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(at: &NaiveDateTime, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&super::time_text(*at))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<NaiveDateTime, D::Error> {
+        let text = String::deserialize(d)?;
+        NaiveDateTime::parse_from_str(&text, "%Y-%m-%dT%H:%M:%S%.f")
+            .map_err(serde::de::Error::custom)
+    }
+}
+
 /// `at` cut to the microsecond: what an event must carry before it is hashed and stored.
 pub fn to_micros(at: NaiveDateTime) -> NaiveDateTime {
     use chrono::SubsecRound;
@@ -142,7 +159,8 @@ fn digest_from_hex(s: &str) -> Option<Digest> {
 pub struct ChainedEvent {
     pub seq: i64,
     pub id: String,
-    /// UTC, to the microsecond.
+    /// UTC, to the microsecond (`2026-12-05T14:03:31.148908`).
+    #[serde(with = "micros")]
     pub at: NaiveDateTime,
     pub actor_id: Option<String>,
     pub action: String,
@@ -217,6 +235,7 @@ pub struct Checkpoint {
     pub size: i64,
     /// Hex of `chain(size)`.
     pub root: String,
+    #[serde(with = "micros")]
     pub at: NaiveDateTime,
     /// Hex of the Ed25519 public key that signed it.
     pub key: String,
