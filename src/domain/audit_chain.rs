@@ -630,7 +630,8 @@ mod tests {
     fn tamper(e: &mut ChainedEvent, field: usize, at: usize) -> &'static str {
         match field % FIELDS {
             0 => {
-                e.seq += 1 + (at as i64 % 5);
+                // `at % 5` before the cast: a huge `at` cast first is negative, and `1 + -1` changes nothing.
+                e.seq += 1 + (at % 5) as i64;
                 "seq"
             }
             1 => {
@@ -638,7 +639,7 @@ mod tests {
                 "id"
             }
             2 => {
-                e.at += Duration::microseconds(1 + at as i64 % 1_000_000);
+                e.at += Duration::microseconds(1 + (at % 1_000_000) as i64);
                 "at"
             }
             3 => {

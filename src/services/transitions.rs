@@ -643,15 +643,17 @@ pub fn assignment_mail(
     })
 }
 
+/// The reviewers `start-review` asked for, and those newly assigned with their assignment's id.
+type Assigned = (Vec<String>, Vec<(String, String)>);
+
 /// Creates the assignments of `start-review`; every id must be a reviewer's account.
-/// Returns every reviewer asked for, and those newly assigned with their assignment's id.
 fn assign_reviewers(
     conn: &mut DbConnection,
     row: &ApplicationRow,
     ids: &[String],
     by: &str,
     now: chrono::NaiveDateTime,
-) -> Result<(Vec<String>, Vec<(String, String)>), ServiceError> {
+) -> Result<Assigned, ServiceError> {
     let mut unique: Vec<String> = Vec::new();
     for id in ids {
         if !unique.contains(id) {

@@ -214,7 +214,7 @@ async fn journey(app: TestApp, js: bool) {
             "{name}"
         );
         assert!(
-            b.body().await.contains(&format!("Pièce ajoutée : ")),
+            b.body().await.contains("Pièce ajoutée : "),
             "{name} confirmed"
         );
         assert!(b.body().await.contains(name), "{name} listed");
