@@ -100,6 +100,23 @@ fn holds_macros(name: &str) -> bool {
         || lower.starts_with("scripts/")
 }
 
+/// A package part naming a VBA project by content type or relationship, whatever the part's
+/// name: `[Content_Types].xml` declaring `application/vnd.ms-office.vbaProject` or any
+/// `macroEnabled` type, a `.rels` part with a `vbaProject` relationship (issue 32 point 9: a
+/// renamed `word/editdata.mso` passed the name check). `part` is the part's name, `xml` its text.
+pub fn check_declared_part(part: &str, xml: &str) -> Result<(), ArchiveRefusal> {
+    let lower = xml.to_ascii_lowercase();
+    let macro_type = part == "[Content_Types].xml"
+        && (lower.contains("vbaproject") || lower.contains("macroenabled"));
+    let macro_rel = part.to_ascii_lowercase().ends_with(".rels") && lower.contains("vbaproject");
+    if macro_type || macro_rel {
+        return Err(ArchiveRefusal::Macros {
+            entry: part.to_owned(),
+        });
+    }
+    Ok(())
+}
+
 /// Checks an office archive's central directory.
 pub fn check_archive(
     entries: &[ArchiveEntry],
@@ -215,6 +232,50 @@ mod tests {
                 assert!(kind.contains(name), "{kind}");
             }
             assert!(got.to_string().contains("PDF"), "{got}");
+        }
+    }
+
+    #[test]
+    fn macros_declared_by_type_or_relationship_are_refused() {
+        let cases = [
+            (
+                "[Content_Types].xml",
+                r#"<Types><Default Extension="xml" ContentType="application/xml"/></Types>"#,
+                true,
+            ),
+            (
+                "[Content_Types].xml",
+                r#"<Types><Override PartName="/word/editdata.mso" ContentType="application/vnd.ms-office.vbaProject"/></Types>"#,
+                false,
+            ),
+            (
+                "[Content_Types].xml",
+                r#"<Types><Override PartName="/word/document.xml" ContentType="application/vnd.ms-word.document.macroEnabled.main+xml"/></Types>"#,
+                false,
+            ),
+            (
+                "word/_rels/document.xml.rels",
+                r#"<Relationships><Relationship Id="rId9" Type="http://schemas.microsoft.com/office/2006/relationships/vbaProject" Target="editdata.mso"/></Relationships>"#,
+                false,
+            ),
+            (
+                "word/_rels/document.xml.rels",
+                r#"<Relationships><Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/styles" Target="styles.xml"/></Relationships>"#,
+                true,
+            ),
+            // An ordinary part mentioning the word is text, not a declaration.
+            (
+                "word/document.xml",
+                "<w:t>vbaProject macroEnabled</w:t>",
+                true,
+            ),
+        ];
+        for (part, xml, ok) in cases {
+            let got = check_declared_part(part, xml);
+            assert_eq!(got.is_ok(), ok, "{part}: {xml}");
+            if let Err(e) = got {
+                assert!(e.to_string().contains("macros"), "{e}");
+            }
         }
     }
 

@@ -185,7 +185,26 @@ fn inspect_archive(path: &Path) -> Result<(), ServiceError> {
             uncompressed_bytes: entry.size(),
         });
     }
-    check_archive(&entries, ARCHIVE_LIMITS).map_err(|refusal| bad("file", &refusal.to_string()))
+    check_archive(&entries, ARCHIVE_LIMITS).map_err(|refusal| bad("file", &refusal.to_string()))?;
+    // Part names can be changed: what declares a VBA project is the content type or the
+    // relationship. Both parts are small; a megabyte is read at most.
+    for e in &entries {
+        let lower = e.name.to_ascii_lowercase();
+        if e.name != "[Content_Types].xml" && !lower.ends_with(".rels") {
+            continue;
+        }
+        let mut text = Vec::new();
+        {
+            use std::io::Read;
+            let part = archive.by_name(&e.name).map_err(|_| unreadable())?;
+            part.take(1024 * 1024)
+                .read_to_end(&mut text)
+                .map_err(|_| unreadable())?;
+        }
+        crate::domain::upload::check_declared_part(&e.name, &String::from_utf8_lossy(&text))
+            .map_err(|refusal| bad("file", &refusal.to_string()))?;
+    }
+    Ok(())
 }
 
 struct Received {
