@@ -28,6 +28,41 @@ pub struct ArchiveLimits {
     pub max_ratio: u64,
 }
 
+/// What an archive may really inflate to, all entries together, whatever it declares.
+pub const MAX_INFLATED_BYTES: u64 = 100 * 1024 * 1024;
+
+/// Judges one entry by what it really inflated to (`inflated`, counted by the reader and
+/// stopped one byte past the ceiling), not by the sizes its headers declare: the total of
+/// the archive so far (`total_before` + `inflated`) stays under `max_total`, and a part of
+/// some size stays under the ratio.
+pub fn check_inflated(
+    entry: &str,
+    compressed: u64,
+    inflated: u64,
+    total_before: u64,
+    max_total: u64,
+    max_ratio: u64,
+) -> Result<(), ArchiveRefusal> {
+    let total = total_before.saturating_add(inflated);
+    if total > max_total {
+        return Err(ArchiveRefusal::TooLarge {
+            declared_bytes: total,
+            max_bytes: max_total,
+        });
+    }
+    if inflated > 1024 * 1024 {
+        let ratio = inflated / compressed.max(1);
+        if ratio > max_ratio {
+            return Err(ArchiveRefusal::Ratio {
+                entry: entry.to_owned(),
+                ratio,
+                max: max_ratio,
+            });
+        }
+    }
+    Ok(())
+}
+
 pub const ARCHIVE_LIMITS: ArchiveLimits = ArchiveLimits {
     max_total_bytes: 200 * 1024 * 1024,
     max_entries: 5_000,
@@ -232,6 +267,26 @@ mod tests {
                 assert!(kind.contains(name), "{kind}");
             }
             assert!(got.to_string().contains("PDF"), "{got}");
+        }
+    }
+
+    #[test]
+    fn entries_are_judged_by_what_they_inflate_to() {
+        const MIB: u64 = 1024 * 1024;
+        // (compressed, inflated, total before, refusal word)
+        let cases = [
+            (10 * MIB, 20 * MIB, 0, None),
+            (20 * 1024, 20 * MIB, 0, Some("se décompresse")),
+            (90 * MIB, 20 * MIB, 90 * MIB, Some("Mo une fois")),
+            (100, 1000, 0, None),
+            (1, MIB, 0, None),
+        ];
+        for (compressed, inflated, before, refusal) in cases {
+            let got = check_inflated("p", compressed, inflated, before, 100 * MIB, 200);
+            match refusal {
+                None => assert_eq!(got, Ok(()), "{compressed} {inflated}"),
+                Some(w) => assert!(got.unwrap_err().to_string().contains(w)),
+            }
         }
     }
 
