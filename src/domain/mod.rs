@@ -16,6 +16,7 @@ pub mod identifiers;
 pub mod machine;
 pub mod money;
 pub mod outbox;
+pub mod password_policy;
 pub mod retention;
 pub mod review;
 pub mod scoring;

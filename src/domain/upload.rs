@@ -28,6 +28,41 @@ pub struct ArchiveLimits {
     pub max_ratio: u64,
 }
 
+/// What an archive may really inflate to, all entries together, whatever it declares.
+pub const MAX_INFLATED_BYTES: u64 = 100 * 1024 * 1024;
+
+/// Judges one entry by what it really inflated to (`inflated`, counted by the reader and
+/// stopped one byte past the ceiling), not by the sizes its headers declare: the total of
+/// the archive so far (`total_before` + `inflated`) stays under `max_total`, and a part of
+/// some size stays under the ratio.
+pub fn check_inflated(
+    entry: &str,
+    compressed: u64,
+    inflated: u64,
+    total_before: u64,
+    max_total: u64,
+    max_ratio: u64,
+) -> Result<(), ArchiveRefusal> {
+    let total = total_before.saturating_add(inflated);
+    if total > max_total {
+        return Err(ArchiveRefusal::TooLarge {
+            declared_bytes: total,
+            max_bytes: max_total,
+        });
+    }
+    if inflated > 1024 * 1024 {
+        let ratio = inflated / compressed.max(1);
+        if ratio > max_ratio {
+            return Err(ArchiveRefusal::Ratio {
+                entry: entry.to_owned(),
+                ratio,
+                max: max_ratio,
+            });
+        }
+    }
+    Ok(())
+}
+
 pub const ARCHIVE_LIMITS: ArchiveLimits = ArchiveLimits {
     max_total_bytes: 200 * 1024 * 1024,
     max_entries: 5_000,
@@ -98,6 +133,23 @@ fn holds_macros(name: &str) -> bool {
         || file == "vbadata.xml"
         || lower.starts_with("basic/")
         || lower.starts_with("scripts/")
+}
+
+/// A package part naming a VBA project by content type or relationship, whatever the part's
+/// name: `[Content_Types].xml` declaring `application/vnd.ms-office.vbaProject` or any
+/// `macroEnabled` type, a `.rels` part with a `vbaProject` relationship (issue 32 point 9: a
+/// renamed `word/editdata.mso` passed the name check). `part` is the part's name, `xml` its text.
+pub fn check_declared_part(part: &str, xml: &str) -> Result<(), ArchiveRefusal> {
+    let lower = xml.to_ascii_lowercase();
+    let macro_type = part == "[Content_Types].xml"
+        && (lower.contains("vbaproject") || lower.contains("macroenabled"));
+    let macro_rel = part.to_ascii_lowercase().ends_with(".rels") && lower.contains("vbaproject");
+    if macro_type || macro_rel {
+        return Err(ArchiveRefusal::Macros {
+            entry: part.to_owned(),
+        });
+    }
+    Ok(())
 }
 
 /// Checks an office archive's central directory.
@@ -215,6 +267,70 @@ mod tests {
                 assert!(kind.contains(name), "{kind}");
             }
             assert!(got.to_string().contains("PDF"), "{got}");
+        }
+    }
+
+    #[test]
+    fn entries_are_judged_by_what_they_inflate_to() {
+        const MIB: u64 = 1024 * 1024;
+        // (compressed, inflated, total before, refusal word)
+        let cases = [
+            (10 * MIB, 20 * MIB, 0, None),
+            (20 * 1024, 20 * MIB, 0, Some("se décompresse")),
+            (90 * MIB, 20 * MIB, 90 * MIB, Some("Mo une fois")),
+            (100, 1000, 0, None),
+            (1, MIB, 0, None),
+        ];
+        for (compressed, inflated, before, refusal) in cases {
+            let got = check_inflated("p", compressed, inflated, before, 100 * MIB, 200);
+            match refusal {
+                None => assert_eq!(got, Ok(()), "{compressed} {inflated}"),
+                Some(w) => assert!(got.unwrap_err().to_string().contains(w)),
+            }
+        }
+    }
+
+    #[test]
+    fn macros_declared_by_type_or_relationship_are_refused() {
+        let cases = [
+            (
+                "[Content_Types].xml",
+                r#"<Types><Default Extension="xml" ContentType="application/xml"/></Types>"#,
+                true,
+            ),
+            (
+                "[Content_Types].xml",
+                r#"<Types><Override PartName="/word/editdata.mso" ContentType="application/vnd.ms-office.vbaProject"/></Types>"#,
+                false,
+            ),
+            (
+                "[Content_Types].xml",
+                r#"<Types><Override PartName="/word/document.xml" ContentType="application/vnd.ms-word.document.macroEnabled.main+xml"/></Types>"#,
+                false,
+            ),
+            (
+                "word/_rels/document.xml.rels",
+                r#"<Relationships><Relationship Id="rId9" Type="http://schemas.microsoft.com/office/2006/relationships/vbaProject" Target="editdata.mso"/></Relationships>"#,
+                false,
+            ),
+            (
+                "word/_rels/document.xml.rels",
+                r#"<Relationships><Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/styles" Target="styles.xml"/></Relationships>"#,
+                true,
+            ),
+            // An ordinary part mentioning the word is text, not a declaration.
+            (
+                "word/document.xml",
+                "<w:t>vbaProject macroEnabled</w:t>",
+                true,
+            ),
+        ];
+        for (part, xml, ok) in cases {
+            let got = check_declared_part(part, xml);
+            assert_eq!(got.is_ok(), ok, "{part}: {xml}");
+            if let Err(e) = got {
+                assert!(e.to_string().contains("macros"), "{e}");
+            }
         }
     }
 

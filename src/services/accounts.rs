@@ -22,6 +22,7 @@ use crate::db::{DbConnection, throttle as throttle_db};
 use crate::domain::account::{
     AccountEvent, AccountState, EmailAddress, Role, check_full_name, check_password,
 };
+use crate::domain::password_policy;
 use crate::error::{FieldErrors, ServiceError};
 use crate::input::{Page, Position};
 use crate::notify::{AccountMail, AccountRecipient};
@@ -97,10 +98,16 @@ impl NewAccount {
         role: Role,
     ) -> Result<Self, ServiceError> {
         let mut errors = FieldErrors::new();
+        let (email_input, full_name_input) = (email, full_name);
         let email = EmailAddress::parse(email)
             .map_err(|m| push(&mut errors, "email", m))
             .ok();
-        if let Err(m) = check_password(password) {
+        if let Err(m) = check_password(password).and_then(|()| {
+            password_policy::check_strength(
+                password,
+                &password_policy::user_inputs(email_input.trim(), full_name_input.trim()),
+            )
+        }) {
             push(&mut errors, "password", m);
         }
         let full_name = check_full_name(full_name)
@@ -698,8 +705,22 @@ impl SelfServiceLink<'_> {
     }
 }
 
-fn checked_password(field: &str, password: &str) -> Result<(), ServiceError> {
-    check_password(password).map_err(|m| ServiceError::invalid_field(field, m))
+/// The length rule and the strength rule; `account` (email, full name) when known, so that
+/// the account's own words count against the password.
+fn checked_password(
+    field: &str,
+    password: &str,
+    account: Option<(&str, &str)>,
+) -> Result<(), ServiceError> {
+    let (email, full_name) = account.unwrap_or(("", ""));
+    check_password(password)
+        .and_then(|()| {
+            password_policy::check_strength(
+                password,
+                &password_policy::user_inputs(email, full_name),
+            )
+        })
+        .map_err(|m| ServiceError::invalid_field(field, m))
 }
 
 /// Sets a password from a mail link (reset or invitation): ends every session and token
@@ -711,7 +732,10 @@ async fn set_password_from_link(
     password: String,
     purpose: LinkPurpose,
 ) -> Result<(), ServiceError> {
-    checked_password("password", &password)?;
+    // The account is not known before the link is read: the generic rule here, the account's
+    // own words once the link is consumed (a refusal then rolls the consumption back).
+    checked_password("password", &password, None)?;
+    let for_account = password.clone();
     // Hashing is slow: done before the transaction, which then only writes.
     let hash = state.passwords.hash(password).await?;
     let now = state.clock.now();
@@ -719,6 +743,7 @@ async fn set_password_from_link(
         .db
         .transaction(move |conn| {
             let row = consume_link(conn, &token, purpose, now)?;
+            checked_password("password", &for_account, Some((&row.email, &row.full_name)))?;
             let event = match purpose {
                 LinkPurpose::Invitation => AccountEvent::AcceptInvitation,
                 _ => AccountEvent::ResetPassword,
@@ -779,15 +804,22 @@ pub async fn change_password(
     current: String,
     new: String,
 ) -> Result<(), ServiceError> {
-    checked_password("new_password", &new)?;
+    checked_password("new_password", &new, None)?;
     let per_account = Limit::account_failures(&state.settings.auth);
     let user_id = user.id.clone();
+    let new_for_check = new.clone();
     let now = state.clock.now();
     let row = state
         .db
         .run(move |conn| {
             let row = users::find(conn, &user_id)?
                 .ok_or_else(|| ServiceError::not_found("Ce compte n'existe pas."))?;
+            // Before the claim: a weak new password is not a failed sign-in.
+            checked_password(
+                "new_password",
+                &new_for_check,
+                Some((&row.email, &row.full_name)),
+            )?;
             // Counted before the check, as a sign-in is; given back when it was right.
             let claim = throttle::claim(conn, &per_account, &row.email, now)?;
             Ok((row, claim))

@@ -185,7 +185,58 @@ fn inspect_archive(path: &Path) -> Result<(), ServiceError> {
             uncompressed_bytes: entry.size(),
         });
     }
-    check_archive(&entries, ARCHIVE_LIMITS).map_err(|refusal| bad("file", &refusal.to_string()))
+    check_archive(&entries, ARCHIVE_LIMITS).map_err(|refusal| bad("file", &refusal.to_string()))?;
+    // Part names can be changed: what declares a VBA project is the content type or the
+    // relationship. Both parts are small; a megabyte is read at most.
+    for e in &entries {
+        let lower = e.name.to_ascii_lowercase();
+        if e.name != "[Content_Types].xml" && !lower.ends_with(".rels") {
+            continue;
+        }
+        let mut text = Vec::new();
+        {
+            use std::io::Read;
+            let part = archive.by_name(&e.name).map_err(|_| unreadable())?;
+            part.take(1024 * 1024)
+                .read_to_end(&mut text)
+                .map_err(|_| unreadable())?;
+        }
+        crate::domain::upload::check_declared_part(&e.name, &String::from_utf8_lossy(&text))
+            .map_err(|refusal| bad("file", &refusal.to_string()))?;
+    }
+    // The headers' sizes can lie (the zip crate stops at the declared size): each entry's
+    // raw stream is inflated here, counted, and stopped one byte past the ceiling.
+    let max_total = crate::domain::upload::MAX_INFLATED_BYTES;
+    let mut total = 0u64;
+    for i in 0..entries.len() {
+        use std::io::Read;
+        let raw = archive.by_index_raw(i).map_err(|_| unreadable())?;
+        let compressed = raw.compressed_size();
+        let name = raw.name().map_err(|_| unreadable())?.into_owned();
+        let budget = max_total.saturating_sub(total).saturating_add(1);
+        let inflated = match raw.compression() {
+            zip::CompressionMethod::Stored => {
+                std::io::copy(&mut raw.take(budget), &mut std::io::sink())
+            }
+            zip::CompressionMethod::Deflated => std::io::copy(
+                &mut flate2::read::DeflateDecoder::new(raw).take(budget),
+                &mut std::io::sink(),
+            ),
+            _ => return Err(unreadable()),
+        }
+        .map_err(|_| unreadable())?;
+        crate::domain::upload::check_inflated(
+            &name,
+            compressed,
+            inflated,
+            total,
+            max_total,
+            ARCHIVE_LIMITS.max_ratio,
+        )
+        .map_err(|refusal| bad("file", &refusal.to_string()))?;
+        total += inflated;
+    }
+    Ok(())
 }
 
 struct Received {

@@ -11,6 +11,8 @@ both_backends!(
     csv_exports_defuse_formulas,
     reviewers_do_not_read_the_screening,
     office_files_with_macros_or_bombs_are_refused,
+    a_renamed_vba_project_declared_by_type_or_relationship_is_refused,
+    a_bomb_declaring_small_sizes_is_refused_by_what_it_inflates_to,
 );
 
 /// NUL answered 500 on PostgreSQL and 201 on SQLite; bidi overrides reached mails and exports.
@@ -280,6 +282,122 @@ async fn office_files_with_macros_or_bombs_are_refused(app: TestApp) {
         "{problem}"
     );
     assert_eq!(app.count("application_documents").await, 1);
+}
+
+/// A zip of these parts, in this order, nothing added (the `[Content_Types].xml` is the test's).
+fn raw_zip(parts: &[(&str, &[u8])]) -> Vec<u8> {
+    use std::io::Write;
+    let mut out = std::io::Cursor::new(Vec::new());
+    {
+        let mut zip = zip::ZipWriter::new(&mut out);
+        let opts = zip::write::SimpleFileOptions::default()
+            .compression_method(zip::CompressionMethod::Deflated);
+        for (name, data) in parts {
+            zip.start_file(*name, opts).unwrap();
+            zip.write_all(data).unwrap();
+        }
+        zip.finish().unwrap();
+    }
+    out.into_inner()
+}
+
+/// `word/vbaProject.bin` renamed `word/editdata.mso` passed the part-name check: declared in
+/// `[Content_Types].xml` as a VBA project, or only by a relationship, it is refused with a
+/// French 422 naming the file field (issue 32 point 9).
+async fn a_renamed_vba_project_declared_by_type_or_relationship_is_refused(app: TestApp) {
+    let (cast, id) = draft_with_call(&app).await;
+    let token = &cast.applicant.token;
+    let plain_types: &[u8] = br#"<?xml version="1.0"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types"><Default Extension="xml" ContentType="application/xml"/></Types>"#;
+    let vba_types: &[u8] = br#"<?xml version="1.0"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types"><Default Extension="xml" ContentType="application/xml"/><Override PartName="/word/editdata.mso" ContentType="application/vnd.ms-office.vbaProject"/></Types>"#;
+    let plain_rels: &[u8] = b"<Relationships/>";
+    let vba_rels: &[u8] = br#"<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships"><Relationship Id="rId9" Type="http://schemas.microsoft.com/office/2006/relationships/vbaProject" Target="editdata.mso"/></Relationships>"#;
+    let vba: &[u8] = b"\xd0\xcf\x11\xe0 VBA";
+    let docx = |types: &[u8], rels: &[u8]| {
+        raw_zip(&[
+            ("[Content_Types].xml", types),
+            ("_rels/.rels", plain_rels),
+            ("word/_rels/document.xml.rels", rels),
+            ("word/document.xml", b"<w:document/>"),
+            ("word/editdata.mso", vba),
+        ])
+    };
+    for (what, file) in [
+        ("content type", docx(vba_types, plain_rels)),
+        ("relationship", docx(plain_types, vba_rels)),
+    ] {
+        let problem = assert_problem(
+            app.upload(token, &id, "annexe", &file, "note.docx").await,
+            422,
+        )
+        .await;
+        assert!(
+            problem["errors"]["file"][0]
+                .as_str()
+                .unwrap()
+                .contains("contient des macros"),
+            "{what}: {problem}"
+        );
+    }
+    // The same package without the declarations passes: the refusal is the declaration's.
+    let resp = app
+        .upload(
+            token,
+            &id,
+            "annexe",
+            &docx(plain_types, plain_rels),
+            "note.docx",
+        )
+        .await;
+    assert_eq!(resp.status(), 201, "{}", resp.text().await.unwrap());
+    assert_eq!(app.count("application_documents").await, 1);
+}
+
+/// Rewrites the uncompressed size of every header (local and central) declaring `from` to
+/// `to`: an archive whose headers lie.
+fn lie_about_size(zip: &mut [u8], from: u32, to: u32) -> usize {
+    let mut patched = 0;
+    for i in 0..zip.len().saturating_sub(30) {
+        // Local header: size at +22; central directory header: at +24.
+        let at = match &zip[i..i + 4] {
+            [0x50, 0x4b, 0x03, 0x04] => i + 22,
+            [0x50, 0x4b, 0x01, 0x02] => i + 24,
+            _ => continue,
+        };
+        if zip[at..at + 4] == from.to_le_bytes() {
+            zip[at..at + 4].copy_from_slice(&to.to_le_bytes());
+            patched += 1;
+        }
+    }
+    patched
+}
+
+/// An archive declaring a 1 KB part that inflates to 150 MiB passed the declared-size checks:
+/// it is inflated (without trusting the headers) and refused at the ceiling, in French naming
+/// the file field (issue 32 point 9).
+async fn a_bomb_declaring_small_sizes_is_refused_by_what_it_inflates_to(app: TestApp) {
+    let (cast, id) = draft_with_call(&app).await;
+    let token = &cast.applicant.token;
+    let big: u32 = 150 * 1024 * 1024;
+    let zeros = vec![0u8; big as usize];
+    let mut bomb = office_zip(&[("word/media/fond.xml", &zeros)]);
+    drop(zeros);
+    assert_eq!(
+        lie_about_size(&mut bomb, big, 1024),
+        2,
+        "local and central headers"
+    );
+    assert!(bomb.len() < 1024 * 1024, "{}", bomb.len());
+    let problem = assert_problem(
+        app.upload(token, &id, "annexe", &bomb, "gros.docx").await,
+        422,
+    )
+    .await;
+    let msg = problem["errors"]["file"][0].as_str().unwrap().to_owned();
+    assert!(
+        msg.contains("une fois décompressé") || msg.contains("se décompresse"),
+        "{problem}"
+    );
+    assert_eq!(app.count("application_documents").await, 0);
 }
 
 /// An application holds at most `uploads.max_documents_per_application` documents.

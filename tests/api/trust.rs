@@ -35,6 +35,7 @@ crate::both_backends!(
     a_password_change_ends_every_outstanding_reset_link,
     a_document_download_is_never_stored,
     pasted_invisibles_are_removed_from_api_bodies_and_controls_refused,
+    weak_passwords_are_refused_on_register_change_and_reset,
 );
 
 backend_tests!(
@@ -415,4 +416,91 @@ async fn a_document_download_is_never_stored(app: TestApp) {
         .await;
     assert_eq!(resp.status(), 200);
     assert_eq!(resp.headers()["cache-control"], "no-store");
+}
+
+/// The passwords the attack got through on length alone, refused wherever a password is
+/// chosen with a French reason naming the field: register, change (also the account's own
+/// name) and reset (where the refusal leaves the link usable).
+async fn weak_passwords_are_refused_on_register_change_and_reset(app: TestApp) {
+    for weak in ["password1234", "aaaaaaaaaaaa", "123456789012"] {
+        let problem = assert_problem(
+            app.post_json(
+                None,
+                "/api/v1/auth/register",
+                &json!({"email": "faible@exemple.fr", "password": weak, "full_name": "Jeanne Dupont"}),
+            )
+            .await,
+            422,
+        )
+        .await;
+        let msg = problem["errors"]["password"].to_string();
+        assert!(msg.contains("trop facile à deviner"), "{weak}: {problem}");
+        assert!(
+            msg.contains("phrase de plusieurs mots"),
+            "{weak}: {problem}"
+        );
+    }
+    // None of them created the account.
+    let resp = app
+        .post_json(
+            None,
+            "/api/v1/auth/token",
+            &json!({"email": "faible@exemple.fr", "password": "password1234"}),
+        )
+        .await;
+    assert_eq!(resp.status(), 401);
+
+    let applicant = app.registered_applicant("porteur@exemple.fr").await;
+    for weak in ["password1234", "jeannedupont", "Jeanne Dupont!"] {
+        let problem = assert_problem(
+            app.post_json(
+                Some(&applicant.token),
+                "/api/v1/me/password",
+                &json!({"current_password": PASSWORD, "new_password": weak}),
+            )
+            .await,
+            422,
+        )
+        .await;
+        let msg = problem["errors"]["new_password"].to_string();
+        assert!(msg.contains("trop facile à deviner"), "{weak}: {problem}");
+    }
+    // Unchanged, and the refusals were not counted as failed sign-ins.
+    app.token("porteur@exemple.fr", PASSWORD).await;
+
+    let resp = app
+        .post_json(
+            None,
+            "/api/v1/auth/password-reset",
+            &json!({"email": "porteur@exemple.fr"}),
+        )
+        .await;
+    assert_eq!(resp.status(), 202);
+    let token = app
+        .link_token("porteur@exemple.fr", "account_password_reset")
+        .await;
+    for weak in ["123456789012", "jeannedupont"] {
+        let problem = assert_problem(
+            app.post_json(
+                None,
+                "/api/v1/auth/password-reset/confirm",
+                &json!({"token": token, "password": weak}),
+            )
+            .await,
+            422,
+        )
+        .await;
+        let msg = problem["errors"]["password"].to_string();
+        assert!(msg.contains("trop facile à deviner"), "{weak}: {problem}");
+    }
+    // The refusal after reading the link rolled its consumption back: it still works.
+    let resp = app
+        .post_json(
+            None,
+            "/api/v1/auth/password-reset/confirm",
+            &json!({"token": token, "password": NEW_PASSWORD}),
+        )
+        .await;
+    assert_eq!(resp.status(), 204);
+    app.token("porteur@exemple.fr", NEW_PASSWORD).await;
 }

@@ -670,6 +670,48 @@ async fn registration_page_tells_a_stranger_nothing(app: TestApp) {
     assert!(link.contains("?token="), "{link}");
 }
 
+/// `password1234` (12 characters, length rule met) brings the registration form back: the
+/// summary and the message beside the password field say why and what to do, the other
+/// values are kept, nothing is created (issue 32 point 7).
+async fn a_weak_password_brings_the_registration_form_back_with_the_reason(app: TestApp) {
+    let users = app.count("users").await;
+    let mut jar = Jar::default();
+    let page = get(&app, &mut jar, "/compte/inscription").await;
+    let csrf = hidden_csrf(&page.text().await.unwrap());
+    let resp = post(
+        &app,
+        &mut jar,
+        "/compte/inscription",
+        &[
+            ("_csrf", csrf.as_str()),
+            ("full_name", "Jeanne Dupont"),
+            ("email", "jeanne@exemple.fr"),
+            ("password", "password1234"),
+        ],
+    )
+    .await;
+    assert_eq!(resp.status(), 422);
+    let html = resp.text().await.unwrap();
+    assert!(html.contains("id=\"error-summary\""), "{html}");
+    assert!(
+        html.contains("id=\"password-error\""),
+        "beside the field: {html}"
+    );
+    assert!(
+        html.matches("ot de passe est trop facile à deviner")
+            .count()
+            >= 2,
+        "in the summary and beside the field: {html}"
+    );
+    assert!(html.contains("phrase de plusieurs mots"), "{html}");
+    assert!(
+        html.contains("value=\"jeanne@exemple.fr\""),
+        "values kept: {html}"
+    );
+    assert!(!html.contains("password1234"), "the password is not echoed");
+    assert_eq!(app.count("users").await, users);
+}
+
 /// A control or bidi character in a form is refused on a page in French (not in JSON), naming
 /// the field, and nothing is created.
 async fn a_form_with_a_hidden_character_is_refused_on_a_page(app: TestApp) {
@@ -1084,6 +1126,7 @@ crate::both_backends!(
     a_second_application_of_one_siret_is_refused_beside_the_field,
     registration_page_tells_a_stranger_nothing,
     a_form_with_a_hidden_character_is_refused_on_a_page,
+    a_weak_password_brings_the_registration_form_back_with_the_reason,
     page_bodies_follow_the_text_rule_whatever_their_content_type,
     a_return_path_off_the_site_is_ignored_at_sign_in,
     reset_and_invitation_links_set_a_password_on_a_page,
