@@ -23,6 +23,7 @@ pub const EMBEDDED: &[(&str, &str)] = embedded!(
     "_layout.html",
     "_forms.html",
     "_criteria.html",
+    "_answers.html",
     "error.html",
     "home.html",
     "calls.html",
