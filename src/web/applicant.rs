@@ -1092,6 +1092,31 @@ pub fn document_kind_label(call: &calls::Call, kind: &str) -> String {
         })
 }
 
+/// The documents as the answers' summary lists them: each with its kind in words.
+pub fn document_rows(call: &calls::Call, docs: &[documents::Document]) -> Vec<Value> {
+    docs.iter()
+        .map(|d| {
+            context! {
+                id => d.id.clone(),
+                filename => d.filename.clone(),
+                size_bytes => d.size_bytes,
+                kind_label => document_kind_label(call, &d.kind),
+            }
+        })
+        .collect()
+}
+
+/// The commune of the seat and the communes of activity, in words.
+fn communes(app: &applications::Application) -> (String, Vec<String>) {
+    let activity = app
+        .project
+        .activity_communes
+        .iter()
+        .map(|c| commune_label(c))
+        .collect();
+    (commune_label(&app.organisation.commune_insee), activity)
+}
+
 async fn render_documents(
     ctx: &PageCtx,
     id: String,
@@ -1301,13 +1326,7 @@ async fn render_check(
     let call = calls::get(&ctx.state, false, app.call_id.clone()).await?;
     let report = applications::eligibility(&ctx.state, &user, id.clone()).await?;
     let docs = documents::list(&ctx.state, &user, id).await?;
-    let commune = commune_label(&app.organisation.commune_insee);
-    let activity: Vec<String> = app
-        .project
-        .activity_communes
-        .iter()
-        .map(|c| commune_label(c))
-        .collect();
+    let (commune, activity) = communes(&app);
     let can_submit = app.allowed_actions.contains(&Action::Submit);
     ctx.render_status(
         status,
@@ -1316,7 +1335,8 @@ async fn render_check(
             application => ser(&app),
             call => ser(&call),
             report => ser(&report),
-            documents => ser(&docs),
+            documents => document_rows(&call, &docs),
+            labels => crate::web::labels::answer_labels(),
             commune,
             activity,
             can_submit,
@@ -1438,7 +1458,15 @@ async fn application_page(ctx: PageCtx, id: web::Path<String>) -> Result<HttpRes
         application: app,
         call,
         history,
-    } = applications::overview(&ctx.state, &user, id).await?;
+    } = applications::overview(&ctx.state, &user, id.clone()).await?;
+    // Once submitted, the applicant reads their answers and documents here, read-only.
+    let answers_shown = app.submitted_at.is_some();
+    let docs = if answers_shown {
+        document_rows(&call, &documents::list(&ctx.state, &user, id).await?)
+    } else {
+        Vec::new()
+    };
+    let (commune, activity) = communes(&app);
     let request = history
         .iter()
         .rev()
@@ -1460,6 +1488,11 @@ async fn application_page(ctx: PageCtx, id: web::Path<String>) -> Result<HttpRes
             request,
             can_submit,
             can_withdraw,
+            answers_shown,
+            documents => docs,
+            labels => crate::web::labels::answer_labels(),
+            commune,
+            activity,
         },
     )
 }

@@ -23,6 +23,7 @@ pub const EMBEDDED: &[(&str, &str)] = embedded!(
     "_layout.html",
     "_forms.html",
     "_criteria.html",
+    "_answers.html",
     "error.html",
     "home.html",
     "calls.html",
@@ -88,6 +89,7 @@ impl Pages {
                 .map_err(|e| anyhow::anyhow!("template syntax: {e}"))?,
         );
         env.add_filter("euros", euros);
+        env.add_filter("score_fr", score_fr);
         env.add_filter("date_fr", date_filter);
         env.add_filter("datetime_fr", datetime_filter);
         env.add_filter("state_fr", |s: String| {
@@ -219,5 +221,76 @@ mod tests {
             datetime_fr("2027-01-05T08:00:00Z".parse().unwrap())
         );
         assert_eq!(date_filter("2027-03-01".into()), "1er mars 2027");
+    }
+}
+
+/// A score on 100 the French way, the same on every page (the board, the application page):
+/// a decimal comma and at least one decimal, « 76,0 », « 72,5 », « 72,55 » (scores are kept
+/// to the hundredth).
+pub fn score_fr(score: f64) -> String {
+    let mut s = format!("{score:.2}");
+    if s.ends_with('0') {
+        s.pop();
+    }
+    s.replace('.', ",")
+}
+
+/// Text with its numbers in natural order: « n° 2 » before « n° 10 ».
+pub fn natural_key(s: &str) -> Vec<(String, u64)> {
+    let mut key = Vec::new();
+    let mut text = String::new();
+    let mut chars = s.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c.is_ascii_digit() {
+            let mut n = u64::from(c as u8 - b'0');
+            while let Some(d) = chars.peek().and_then(|d| d.to_digit(10)) {
+                n = n.saturating_mul(10).saturating_add(u64::from(d));
+                chars.next();
+            }
+            key.push((std::mem::take(&mut text), n));
+        } else {
+            text.extend(c.to_lowercase());
+        }
+    }
+    key.push((text, 0));
+    key
+}
+
+#[cfg(test)]
+mod number_tests {
+    use super::*;
+
+    #[test]
+    fn scores_are_written_the_french_way() {
+        for (score, words) in [
+            (76.0, "76,0"),
+            (72.5, "72,5"),
+            (72.55, "72,55"),
+            (0.0, "0,0"),
+        ] {
+            assert_eq!(score_fr(score), words, "{score}");
+        }
+    }
+
+    #[test]
+    fn numbers_sort_naturally() {
+        let mut names = vec![
+            "Expert n° 10",
+            "Expert n° 2",
+            "Expert n° 1",
+            "Expert n° 12",
+            "Expert n° 11",
+        ];
+        names.sort_by_key(|n| natural_key(n));
+        assert_eq!(
+            names,
+            [
+                "Expert n° 1",
+                "Expert n° 2",
+                "Expert n° 10",
+                "Expert n° 11",
+                "Expert n° 12"
+            ]
+        );
     }
 }

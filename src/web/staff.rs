@@ -26,6 +26,7 @@ use crate::services::transitions::{
     self, Command, DeclareIneligibleInput, RequestChangesInput, StartReviewInput,
 };
 use crate::web::forms::{Errors, Form};
+use crate::web::pages::natural_key;
 use crate::web::{CSRF_FIELD, PageCtx, WebError, see_other, ser};
 
 /// Ids in URLs are UUIDs: the pattern keeps `/gestion/appels/nouveau` (the call form) apart.
@@ -459,17 +460,17 @@ async fn render_application(
         .iter()
         .map(|c| territory::commune_name(c).map_or_else(|| c.clone(), str::to_owned))
         .collect();
-    let social_utility: Vec<&str> = app
-        .ess
-        .social_utility
-        .iter()
-        .map(|s| s.label_fr())
-        .collect();
-    let reviewer_options: Vec<(String, String)> = data
-        .reviewer_choices
+    // Reviewers in natural order (« n° 2 » before « n° 10 »), wherever the page lists them.
+    let mut choices: Vec<_> = data.reviewer_choices.iter().collect();
+    choices.sort_by_cached_key(|r| natural_key(&r.full_name));
+    let reviewer_options: Vec<(String, String)> = choices
         .iter()
         .map(|r| (r.id.clone(), format!("{} – {}", r.full_name, r.email)))
         .collect();
+    let mut assignments: Vec<_> = data.assignments.iter().collect();
+    assignments.sort_by_cached_key(|a| natural_key(&a.reviewer_name));
+    let mut reviews: Vec<_> = data.reviews.iter().collect();
+    reviews.sort_by_cached_key(|r| natural_key(r.reviewer_name.as_deref().unwrap_or_default()));
     let mut reviewer_select = vec![(String::new(), "Choisissez un évaluateur".to_owned())];
     reviewer_select.extend(reviewer_options.iter().cloned());
     let done = ctx.req.query_string().contains("fait=1") && refused.is_none();
@@ -496,15 +497,13 @@ async fn render_application(
             state_label => state_label(app.state),
             commune,
             activity,
-            social_utility,
-            legal_form => app.organisation.legal_form.label_fr(),
-            stage => app.project.stage.label_fr(),
+            labels => crate::web::labels::answer_labels(),
             reviewer_options,
             reviewer_select,
             done,
-            documents => ser(&data.documents),
-            assignments => ser(&data.assignments),
-            reviews => ser(&data.reviews),
+            documents => crate::web::applicant::document_rows(&data.call, &data.documents),
+            assignments => ser(&assignments),
+            reviews => ser(&reviews),
             reviewer_choices => ser(&data.reviewer_choices),
             events,
             to_read,

@@ -43,6 +43,28 @@ async fn publish_call(app: &TestApp) -> String {
     call["id"].as_str().unwrap().to_owned()
 }
 
+/// The journey's answers as « Vérifiez vos réponses » and the application page write them:
+/// codes in words, objectives by name, each document with its kind.
+fn assert_answers_shown(page: &str) {
+    // Each term and its answer, whatever lines or cells the layout puts them on.
+    let page = page.split_whitespace().collect::<Vec<_>>().join(" ");
+    for words in [
+        "Forme juridique Association",
+        "Agrément ESUS Non",
+        "Étape Démarrage",
+        "Gouvernance démocratique Oui",
+        "Une personne, une voix en assemblée générale.",
+        "Bénéfices consacrés à l'activité 100 %",
+        "Maintien et renforcement de la cohésion territoriale, lien social",
+        "statuts.pdf – Statuts à jour",
+        "budget-2027.pdf – Budget prévisionnel du projet",
+        "rib.pdf – Relevé d'identité bancaire",
+    ] {
+        assert!(page.contains(words), "« {words} » missing from:\n{page}");
+    }
+    assert!(!page.contains("choisi(s)"), "objectives by name");
+}
+
 async fn journey(app: TestApp, js: bool) {
     let _one = BROWSER.lock().await;
     let label = format!(
@@ -229,6 +251,13 @@ async fn journey(app: TestApp, js: bool) {
     b.click("Vérifier vos réponses").await;
     assert_eq!(b.path().await, format!("/candidatures/{id}/verifier"));
     assert!(b.body().await.contains("Les Ateliers du Sart"));
+    // Every answer in words, and each document with its kind (issue 26).
+    let check = b.body().await;
+    assert_answers_shown(&check);
+    assert!(
+        check.contains("Modifier les pièces"),
+        "editable before submission"
+    );
     b.visit("verifier").await;
     b.press("Déposer ma candidature").await;
 
@@ -256,6 +285,13 @@ async fn journey(app: TestApp, js: bool) {
     assert!(
         b.body().await.contains("Candidature déposée"),
         "the timeline"
+    );
+    // After submission the applicant still reads their answers and documents, read-only.
+    let page = b.body().await;
+    assert_answers_shown(&page);
+    assert!(
+        !page.contains("Modifier les pièces"),
+        "read-only once submitted"
     );
     b.visit("candidature").await;
 

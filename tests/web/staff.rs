@@ -564,7 +564,103 @@ async fn applicants_and_reviewers_get_no_agent_page(app: TestApp) {
     b.close().await;
 }
 
+/// The agent's page of an application under review (issue 26): the answers in words (no raw
+/// codes), each document with its kind, the reviewers in natural order (n° 2 before n° 10),
+/// each submitted review's comment, and the score written the French way.
+async fn the_agent_reads_answers_reviews_and_comments_in_words(app: TestApp) {
+    let _one = BROWSER.lock().await;
+    let Some(mut b) = Browser::open(
+        &app.address,
+        &format!("gestion-dossier-{}", backend_name(&app)),
+        true,
+    )
+    .await
+    else {
+        return;
+    };
+    let staff = app.account(Role::Staff, "agent@lillemetropole.fr").await;
+    let applicant = app.account(Role::Applicant, "porteur@exemple.fr").await;
+    let call = app.published_call(&staff.token, json!({})).await;
+    let call_id = call["id"].as_str().unwrap();
+    let submitted = app.submitted_application(&applicant.token, call_id).await;
+    let id = submitted["id"].as_str().unwrap();
+    let mut reviewers = Vec::new();
+    for n in [10, 2, 12, 1, 11] {
+        reviewers.push(
+            named(
+                &app,
+                Role::Reviewer,
+                &format!("expert{n}@exemple.fr"),
+                &format!("Expert·e n° {n}"),
+            )
+            .await,
+        );
+    }
+    let refs: Vec<&Account> = reviewers.iter().collect();
+    let assignments = app.start_review(&staff.token, id, &refs).await;
+    // Two reviews submitted (n° 10 and n° 2), the others not yet.
+    for (r, a) in refs.iter().zip(&assignments).take(2) {
+        app.review(r, a, [3, 3, 3, 3, 3]).await;
+    }
+
+    sign_in(&b, "agent@lillemetropole.fr").await;
+    b.goto(&format!("/gestion/candidatures/{id}")).await;
+    let body = b.body().await;
+    let flat = body.split_whitespace().collect::<Vec<_>>().join(" ");
+    for words in [
+        "Forme juridique Association",
+        "Agrément ESUS Non",
+        "Phase Démarrage",
+        "Maintien et renforcement de la cohésion territoriale, lien social",
+        "statuts.pdf (télécharger) – Statuts à jour",
+        "– Budget prévisionnel du projet",
+        "– Relevé d'identité bancaire",
+        "Commentaire de Expert·e n° 10 Projet utile au quartier.",
+        "Commentaire de Expert·e n° 2 Projet utile au quartier.",
+    ] {
+        assert!(flat.contains(words), "« {words} » missing from:\n{flat}");
+    }
+    for code in [
+        "– budget_previsionnel,",
+        "– rib,",
+        "– statuts,",
+        "Forme juridique association",
+        "ESUS non",
+    ] {
+        assert!(!flat.contains(code), "raw code « {code} » shown:\n{flat}");
+    }
+    assert!(
+        !flat.contains("Commentaire de Expert·e n° 1 "),
+        "no comment for a review not submitted"
+    );
+    // Natural order in the list of reviewers: 1, 2, 10, 11, 12.
+    let at = |n: u32| {
+        flat.find(&format!("Expert·e n° {n} – "))
+            .unwrap_or_else(|| panic!("n° {n} listed: {flat}"))
+    };
+    assert!(
+        at(1) < at(2) && at(2) < at(10) && at(10) < at(11) && at(11) < at(12),
+        "natural order: {flat}"
+    );
+    // The score as on the board: a decimal comma, never a point.
+    let table = b.text("table").await;
+    // Each row reads « name, Remise, score, opinion ».
+    let words: Vec<&str> = table.split_whitespace().collect();
+    let scores: Vec<&str> = words
+        .windows(2)
+        .filter(|w| w[0] == "Remise")
+        .map(|w| w[1])
+        .collect();
+    assert_eq!(scores.len(), 2, "two scores: {table}");
+    for s in scores {
+        assert_eq!(s, "60,0", "in: {table}");
+    }
+    b.visit("dossier-evaluations").await;
+    b.fits_at_375("la page du dossier").await;
+}
+
 crate::both_backends!(
+    the_agent_reads_answers_reviews_and_comments_in_words,
     an_agent_screens_from_the_dashboard_to_the_review,
     applicants_and_reviewers_get_no_agent_page,
 );
