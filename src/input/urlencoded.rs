@@ -2,7 +2,7 @@
 //! rule ([`crate::domain::text`]): each name and value decoded strictly as UTF-8 (never « � »),
 //! the invisible characters of pasted text removed, control and bidirectional characters
 //! refused with the field named. The door ([`crate::input_guard`]) and the page forms
-//! ([`crate::web::forms::Form`]) read bodies with this one function.
+//! (`Form` in the web face) read bodies with this one function.
 
 use crate::domain::text::{self, Lines};
 use crate::error::FieldErrors;
