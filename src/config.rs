@@ -240,10 +240,18 @@ pub struct UploadSettings {
     /// Documents one application may hold (a call asks for 30 at most, plus annexes).
     #[serde(default = "default_max_documents")]
     pub max_documents_per_application: u32,
+    /// How often each instance removes the temporary files of uploads killed mid-way (those
+    /// older than 15 minutes), besides at start-up.
+    #[serde(default = "default_sweep_interval")]
+    pub sweep_interval_seconds: u64,
 }
 
 fn default_max_documents() -> u32 {
     50
+}
+
+fn default_sweep_interval() -> u64 {
+    300
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -443,6 +451,9 @@ impl Settings {
         }
         if self.uploads.max_bytes == 0 {
             return invalid("uploads.max_bytes must be positive".into());
+        }
+        if self.uploads.sweep_interval_seconds == 0 {
+            return invalid("uploads.sweep_interval_seconds must be at least 1".into());
         }
         if self.uploads.max_documents_per_application == 0 {
             return invalid("uploads.max_documents_per_application must be at least 1".into());

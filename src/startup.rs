@@ -142,7 +142,13 @@ impl Application {
                 crate::services::retention::RetentionJob::from_state(&self.state).run_forever(),
             )
         });
+        // Temporary files of uploads killed mid-way, swept while the server runs.
+        let sweep = tokio::spawn(crate::services::documents::sweep_periodically(
+            crate::services::documents::temporary_dir(&self.state.settings),
+            std::time::Duration::from_secs(self.state.settings.uploads.sweep_interval_seconds),
+        ));
         let result = self.server.await;
+        sweep.abort();
         if let Some(job) = retention {
             job.abort();
         }

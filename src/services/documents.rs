@@ -4,8 +4,9 @@
 //! when it holds macros or declares sizes that would inflate beyond reason (read from its
 //! central directory, nothing inflated). The content is then written into the database, in
 //! chunks, in the transaction that records the document: every instance of a deployment reads
-//! it, and a failed write leaves nothing behind. Temporary files a crash left are swept when
-//! the server starts ([`sweep_temporary_files`]).
+//! it, and a failed write leaves nothing behind. Temporary files a crash or a killed upload
+//! left are swept when the server starts and then periodically ([`sweep_temporary_files`],
+//! [`sweep_periodically`]).
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -151,6 +152,30 @@ pub fn sweep_temporary_files(dir: &Path) -> std::io::Result<usize> {
         }
     }
     Ok(removed)
+}
+
+/// Sweeps `dir` every `every` for as long as the server runs: an upload killed mid-way (its
+/// connection cut, its process killed) leaves a file that no restart may come to remove. Each
+/// instance sweeps; only files older than [`STALE_TEMPORARY_FILE`] go, so none in progress.
+pub async fn sweep_periodically(dir: PathBuf, every: std::time::Duration) {
+    let mut tick = tokio::time::interval(every);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    // The first tick is immediate, and the start-up has just swept.
+    tick.tick().await;
+    loop {
+        tick.tick().await;
+        let target = dir.clone();
+        match tokio::task::spawn_blocking(move || sweep_temporary_files(&target)).await {
+            Ok(Ok(0)) => {}
+            Ok(Ok(n)) => {
+                tracing::info!(removed = n, dir = %dir.display(), "stale upload files swept");
+            }
+            Ok(Err(e)) => {
+                tracing::warn!(error = %e, dir = %dir.display(), "cannot sweep upload files");
+            }
+            Err(e) => tracing::warn!(error = %e, "upload sweep task failed"),
+        }
+    }
 }
 
 /// A file being received; removed on drop.
