@@ -14,9 +14,10 @@ pub const MIN_SCORE: Score = Score::Three;
 /// Words an attacker of this site tries first, besides the account's own.
 const SITE_WORDS: &[&str] = &["essor", "subvention", "candidature"];
 
-/// The account's words an attacker tries: the address, its local part and each part of the name.
-pub fn user_inputs<'a>(email: &'a str, full_name: &'a str) -> Vec<&'a str> {
-    let mut inputs = vec![email];
+/// The account's words an attacker tries: the address, its local part and each part of the
+/// name, each also without its accents (« Invitée » is typed « invitee » as often as not).
+pub fn user_inputs(email: &str, full_name: &str) -> Vec<String> {
+    let mut inputs: Vec<&str> = vec![email];
     if let Some((local, _)) = email.split_once('@') {
         inputs.push(local);
         inputs.extend(
@@ -33,13 +34,49 @@ pub fn user_inputs<'a>(email: &'a str, full_name: &'a str) -> Vec<&'a str> {
     );
     inputs.extend_from_slice(SITE_WORDS);
     inputs.retain(|w| !w.trim().is_empty());
-    inputs
+    let mut words: Vec<String> = inputs.iter().map(|w| (*w).to_owned()).collect();
+    for w in inputs {
+        let folded = without_accents(w);
+        if folded != w && !words.contains(&folded) {
+            words.push(folded);
+        }
+    }
+    words
+}
+
+/// The French letters with diacritics, written as people type them on a keyboard without.
+fn without_accents(word: &str) -> String {
+    let mut out = String::with_capacity(word.len());
+    for c in word.chars() {
+        match c {
+            'à' | 'â' | 'ä' => out.push('a'),
+            'À' | 'Â' | 'Ä' => out.push('A'),
+            'é' | 'è' | 'ê' | 'ë' => out.push('e'),
+            'É' | 'È' | 'Ê' | 'Ë' => out.push('E'),
+            'î' | 'ï' => out.push('i'),
+            'Î' | 'Ï' => out.push('I'),
+            'ô' | 'ö' => out.push('o'),
+            'Ô' | 'Ö' => out.push('O'),
+            'ù' | 'û' | 'ü' => out.push('u'),
+            'Ù' | 'Û' | 'Ü' => out.push('U'),
+            'ÿ' => out.push('y'),
+            'ç' => out.push('c'),
+            'Ç' => out.push('C'),
+            'œ' => out.push_str("oe"),
+            'Œ' => out.push_str("OE"),
+            'æ' => out.push_str("ae"),
+            'Æ' => out.push_str("AE"),
+            _ => out.push(c),
+        }
+    }
+    out
 }
 
 /// Refuses a password an attacker would guess early, with a French message that says why and
 /// what to do instead. `user_inputs` are the account's own words (see [`user_inputs`]).
-pub fn check_strength(password: &str, user_inputs: &[&str]) -> Result<(), String> {
-    let estimate = zxcvbn::zxcvbn(password, user_inputs);
+pub fn check_strength(password: &str, user_inputs: &[String]) -> Result<(), String> {
+    let user_inputs: Vec<&str> = user_inputs.iter().map(String::as_str).collect();
+    let estimate = zxcvbn::zxcvbn(password, &user_inputs);
     if estimate.score() >= MIN_SCORE {
         return Ok(());
     }
@@ -175,7 +212,18 @@ mod tests {
     fn user_inputs_split_the_address_and_the_name() {
         let inputs = user_inputs("jean-luc.o'neil@exemple.fr", "Jean-Luc O'Neil");
         for w in ["jean", "luc", "neil", "Jean", "Luc", "Neil", "essor"] {
-            assert!(inputs.contains(&w), "{w} missing from {inputs:?}");
+            assert!(inputs.iter().any(|i| i == w), "{w} missing from {inputs:?}");
+        }
+    }
+
+    #[test]
+    fn a_name_typed_without_its_accents_still_counts() {
+        let inputs = user_inputs("invite@exemple.fr", "Jeanne Invitée");
+        assert!(inputs.iter().any(|i| i == "Invitee"), "{inputs:?}");
+        for password in ["jeanneinvitee", "jeanneinvitée", "invitee"] {
+            let err = check_strength(password, &inputs)
+                .expect_err(&format!("{password:?} should be refused"));
+            assert!(err.contains("trop facile à deviner"), "{err}");
         }
     }
 }

@@ -35,7 +35,7 @@ crate::both_backends!(
     a_password_change_ends_every_outstanding_reset_link,
     a_document_download_is_never_stored,
     pasted_invisibles_are_removed_from_api_bodies_and_controls_refused,
-    weak_passwords_are_refused_on_register_change_and_reset,
+    weak_passwords_are_refused_on_register_change_reset_and_invitation,
 );
 
 backend_tests!(
@@ -421,7 +421,7 @@ async fn a_document_download_is_never_stored(app: TestApp) {
 /// The passwords the attack got through on length alone, refused wherever a password is
 /// chosen with a French reason naming the field: register, change (also the account's own
 /// name) and reset (where the refusal leaves the link usable).
-async fn weak_passwords_are_refused_on_register_change_and_reset(app: TestApp) {
+async fn weak_passwords_are_refused_on_register_change_reset_and_invitation(app: TestApp) {
     for weak in ["password1234", "aaaaaaaaaaaa", "123456789012"] {
         let problem = assert_problem(
             app.post_json(
@@ -503,4 +503,41 @@ async fn weak_passwords_are_refused_on_register_change_and_reset(app: TestApp) {
         .await;
     assert_eq!(resp.status(), 204);
     app.token("porteur@exemple.fr", NEW_PASSWORD).await;
+
+    // An invitation's first password too; the link still works after the refusals.
+    let admin = app.account(Role::Admin, "admin@lillemetropole.fr").await;
+    let resp = app
+        .post_json(
+            Some(&admin.token),
+            "/api/v1/users/invitations",
+            &json!({"email": "invite@exemple.fr", "full_name": "Jeanne Invitée", "role": "reviewer"}),
+        )
+        .await;
+    assert_eq!(resp.status(), 201);
+    let token = app
+        .link_token("invite@exemple.fr", "account_invitation")
+        .await;
+    for weak in ["password1234", "aaaaaaaaaaaa", "jeanneinvitee"] {
+        let problem = assert_problem(
+            app.post_json(
+                None,
+                "/api/v1/auth/invitations/accept",
+                &json!({"token": token, "password": weak}),
+            )
+            .await,
+            422,
+        )
+        .await;
+        let msg = problem["errors"]["password"].to_string();
+        assert!(msg.contains("trop facile à deviner"), "{weak}: {problem}");
+    }
+    let resp = app
+        .post_json(
+            None,
+            "/api/v1/auth/invitations/accept",
+            &json!({"token": token, "password": NEW_PASSWORD}),
+        )
+        .await;
+    assert_eq!(resp.status(), 204);
+    app.token("invite@exemple.fr", NEW_PASSWORD).await;
 }
