@@ -5,90 +5,11 @@
 
 use std::time::{Duration, Instant};
 
-use diesel::{Connection, RunQueryDsl, pg::PgConnection};
 use serde_json::{Value, json};
 
 use crate::helpers::{
-    Backend, TestApp, assert_problem, postgres_admin_url, postgres_required, spawn_app_at,
-    spawn_app_with,
+    Backend, OwnedDatabase, TestApp, assert_problem, spawn_app_at, spawn_app_with,
 };
-
-/// A database owned by a role of its own: `CONNECTION LIMIT` does not apply to superusers.
-struct OwnedDatabase {
-    admin_url: String,
-    name: String,
-    role: String,
-    url: String,
-}
-
-impl OwnedDatabase {
-    fn create() -> Option<Self> {
-        let admin_url = postgres_admin_url();
-        let mut admin = match PgConnection::establish(&admin_url) {
-            Ok(c) => c,
-            Err(e) if !postgres_required() => {
-                eprintln!(
-                    "WARNING: PostgreSQL unreachable at {admin_url} ({e}): the outage test is \
-                     SKIPPED. Set ESSOR_REQUIRE_POSTGRES=1 to make this a failure."
-                );
-                return None;
-            }
-            Err(e) => panic!("PostgreSQL is required (ESSOR_REQUIRE_POSTGRES=1): {e}"),
-        };
-        let suffix = uuid::Uuid::now_v7().simple().to_string();
-        let (name, role) = (
-            format!("essor_outage_{suffix}"),
-            format!("essor_role_{suffix}"),
-        );
-        for sql in [
-            format!("CREATE ROLE {role} LOGIN"),
-            format!("CREATE DATABASE {name} OWNER {role}"),
-        ] {
-            diesel::sql_query(sql).execute(&mut admin).expect("setup");
-        }
-        let mut url = url::Url::parse(&admin_url).expect("a URL");
-        url.set_path(&name);
-        url.set_username(&role).expect("a user");
-        let _ = url.set_password(None);
-        Some(Self {
-            admin_url,
-            name,
-            role,
-            url: url.to_string(),
-        })
-    }
-
-    fn admin(&self, sql: &str) -> usize {
-        let mut admin = PgConnection::establish(&self.admin_url).expect("admin connection");
-        diesel::sql_query(sql).execute(&mut admin).expect(sql)
-    }
-
-    /// Refuses new connections and ends the open ones, as a failover or a restart does.
-    fn go_down(&self) {
-        self.admin(&format!("ALTER DATABASE {} CONNECTION LIMIT 0", self.name));
-        self.admin(&format!(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{}'",
-            self.name
-        ));
-    }
-
-    fn come_back(&self) {
-        self.admin(&format!("ALTER DATABASE {} CONNECTION LIMIT -1", self.name));
-    }
-}
-
-impl Drop for OwnedDatabase {
-    fn drop(&mut self) {
-        if let Ok(mut admin) = PgConnection::establish(&self.admin_url) {
-            for sql in [
-                format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name),
-                format!("DROP ROLE IF EXISTS {}", self.role),
-            ] {
-                let _ = diesel::sql_query(sql).execute(&mut admin);
-            }
-        }
-    }
-}
 
 async fn assert_unavailable(resp: reqwest::Response) {
     let retry_after = resp
