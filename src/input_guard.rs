@@ -9,7 +9,10 @@
 //! A page's body is read as a form whatever its Content-Type (a form sent as `text/plain`
 //! skipped the rule: NUL stored on SQLite, 500 on PostgreSQL), except multipart uploads; its
 //! values are decoded strictly as UTF-8 (`Ren%E9e` is refused, not stored as « Ren�e »), by
-//! the same function the page forms use ([`crate::input::urlencoded`]).
+//! the same function the page forms use ([`crate::input::urlencoded`]). A refused page body is
+//! not answered here: it is marked and handed on, so that the page can show its form again
+//! with the message beside the field; every page handler refuses a marked body before it
+//! reads it, unless it shows the form again.
 //!
 //! This is the floor: the multi-line rule (line feeds and tabs pass). Fields that hold one
 //! line (names, titles, references) also refuse line breaks in their own validation.
@@ -159,8 +162,9 @@ fn body_kind(req: &ServiceRequest) -> Option<BodyKind> {
     }
 }
 
-/// Marks a refusal of this guard on the response, so that a face that renders its own errors
-/// (the pages) can say it in its own way.
+/// A refusal of this guard: on the response of a refused query string, so that the pages can
+/// say it in their own way; on the request of a page form that the text rule refuses, which
+/// goes on to its handler (see [`guard`]).
 #[derive(Debug, Clone)]
 pub struct TextRefused(pub FieldErrors);
 
@@ -222,6 +226,13 @@ pub async fn guard<B: MessageBody>(
                     .map(|pairs| Some(urlencoded::serialise(&pairs).into_bytes())),
             };
             match cleaned {
+                // A page shows the form again with the message beside each refused field
+                // (DESIGN.md §4): the body goes on as sent, marked, and the page's form
+                // reader says what it refuses. A handler that does not show its form again
+                // refuses the marked request before reading anything (`PageCtx::check_csrf`).
+                Err(errors) if !req.path().starts_with("/api/") => {
+                    req.extensions_mut().insert(TextRefused(errors));
+                }
                 Err(errors) => {
                     return Ok(refuse(req, AppError::validation(errors.clone()), errors));
                 }

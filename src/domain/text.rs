@@ -116,6 +116,17 @@ pub fn decode(bytes: &[u8]) -> Result<String, TextError> {
     }
 }
 
+/// `s` with every character the rule refuses or removes taken out, and « � » (what a lossy
+/// decoding put where bytes were not UTF-8): what a page shows back in a refused field, so
+/// that the person sees their text and can send it again once they checked it.
+pub fn without_refused(s: &str, lines: Lines) -> String {
+    s.chars()
+        .filter(|&c| {
+            !removable(c) && forbidden(c, lines).is_none() && c != char::REPLACEMENT_CHARACTER
+        })
+        .collect()
+}
+
 /// Checks `s` against the rule for its kind of field.
 pub fn check(s: &str, lines: Lines) -> Result<(), TextError> {
     match s
@@ -258,6 +269,24 @@ mod tests {
         assert_eq!(e.position, 4);
         assert!(e.to_string().contains("UTF-8"), "{e}");
         assert!(decode(b"\xFF").is_err());
+    }
+
+    #[test]
+    fn what_a_refused_field_shows_back() {
+        use Lines::{Multi, Single};
+        let cases: &[(&str, Lines, &str)] = &[
+            ("abc\u{202E}fdp", Multi, "abcfdp"),
+            ("nul\0 et \u{7}cloche", Multi, "nul et cloche"),
+            ("l1\nl2\tx", Multi, "l1\nl2\tx"),
+            ("l1\nl2", Single, "l1l2"),
+            ("Ren\u{FFFD}e r\u{AD}\u{200B}emploi", Single, "Rene remploi"),
+            ("Café « ok » 🌱", Single, "Café « ok » 🌱"),
+        ];
+        for (input, lines, shown) in cases {
+            let out = without_refused(input, *lines);
+            assert_eq!(out, *shown, "{input:?}");
+            assert!(accept(&out, *lines).is_ok(), "{out:?} passes the rule");
+        }
     }
 
     #[test]

@@ -13,20 +13,54 @@ pub fn exempt(name: &str) -> bool {
     name.contains("password")
 }
 
-/// Decodes one `application/x-www-form-urlencoded` component (`+` is a space).
-fn component(raw: &[u8]) -> Result<String, text::TextError> {
+/// The bytes of one `application/x-www-form-urlencoded` component (`+` is a space).
+fn decoded(raw: &[u8]) -> Vec<u8> {
     let spaced: Vec<u8> = raw
         .iter()
         .map(|&b| if b == b'+' { b' ' } else { b })
         .collect();
-    let bytes: Vec<u8> = percent_encoding::percent_decode(&spaced).collect();
-    text::decode(&bytes)
+    percent_encoding::percent_decode(&spaced).collect()
 }
 
-/// The pairs of `body`, cleaned, or every field's refusal (French messages by field name).
-pub fn parse(body: &[u8]) -> Result<Vec<(String, String)>, FieldErrors> {
-    let mut pairs = Vec::new();
-    let mut errors = FieldErrors::new();
+/// Decodes one component as UTF-8, refusing what is not.
+fn component(raw: &[u8]) -> Result<String, text::TextError> {
+    text::decode(&decoded(raw))
+}
+
+/// A body read without giving up on the first refusal: what a page needs to show the form
+/// again with each refused field beside its message.
+#[derive(Debug, Clone, Default)]
+pub struct Read {
+    /// Every pair whose name passed; a refused value is kept without what the rule refuses
+    /// ([`text::without_refused`]), so that it can be shown back, never used.
+    pub pairs: Vec<(String, String)>,
+    /// Each refused value: its field's name and why.
+    pub refused: Vec<(String, text::TextError)>,
+    /// A field name that is not text the rule accepts (never sent by a page: a crafted
+    /// request), which no page can show beside a field.
+    pub bad_name: Option<text::TextError>,
+}
+
+impl Read {
+    /// Every refusal by field, as the API and the door say them.
+    pub fn errors(&self) -> FieldErrors {
+        let mut errors = FieldErrors::new();
+        if let Some(e) = &self.bad_name {
+            errors
+                .entry("paramètre".into())
+                .or_default()
+                .push(format!("nom de champ invalide : {e}"));
+        }
+        for (name, e) in &self.refused {
+            errors.entry(name.clone()).or_default().push(e.to_string());
+        }
+        errors
+    }
+}
+
+/// Reads every pair of `body` (see [`Read`]).
+pub fn read(body: &[u8]) -> Read {
+    let mut out = Read::default();
     for piece in body.split(|&b| b == b'&').filter(|p| !p.is_empty()) {
         let (raw_name, raw_value) = match piece.iter().position(|&b| b == b'=') {
             Some(i) => (&piece[..i], &piece[i + 1..]),
@@ -37,10 +71,7 @@ pub fn parse(body: &[u8]) -> Result<Vec<(String, String)>, FieldErrors> {
         {
             Ok(name) => name,
             Err(e) => {
-                errors
-                    .entry("paramètre".into())
-                    .or_default()
-                    .push(format!("nom de champ invalide : {e}"));
+                out.bad_name.get_or_insert(e);
                 continue;
             }
         };
@@ -52,14 +83,25 @@ pub fn parse(body: &[u8]) -> Result<Vec<(String, String)>, FieldErrors> {
             }
         });
         match value {
-            Ok(value) => pairs.push((name, value)),
-            Err(e) => errors.entry(name).or_default().push(e.to_string()),
+            Ok(value) => out.pairs.push((name, value)),
+            Err(e) => {
+                let lossy = String::from_utf8_lossy(&decoded(raw_value)).into_owned();
+                out.pairs
+                    .push((name.clone(), text::without_refused(&lossy, Lines::Multi)));
+                out.refused.push((name, e));
+            }
         }
     }
-    if errors.is_empty() {
-        Ok(pairs)
+    out
+}
+
+/// The pairs of `body`, cleaned, or every field's refusal (French messages by field name).
+pub fn parse(body: &[u8]) -> Result<Vec<(String, String)>, FieldErrors> {
+    let read = read(body);
+    if read.refused.is_empty() && read.bad_name.is_none() {
+        Ok(read.pairs)
     } else {
-        Err(errors)
+        Err(read.errors())
     }
 }
 
@@ -107,6 +149,30 @@ mod tests {
             );
         }
         assert!(parse(b"nom=Ren%E9e").unwrap_err()["nom"][0].contains("UTF-8"));
+    }
+
+    #[test]
+    fn a_refused_value_is_kept_without_what_was_refused() {
+        let read = read(b"nom=Ren%E9e&resume=ab%E2%80%AEcd%00&ville=Lille&n%00m=x");
+        assert_eq!(
+            read.pairs,
+            [
+                ("nom".to_owned(), "Rene".to_owned()),
+                ("resume".to_owned(), "abcd".to_owned()),
+                ("ville".to_owned(), "Lille".to_owned()),
+            ]
+        );
+        let refused: Vec<(&str, usize)> = read
+            .refused
+            .iter()
+            .map(|(n, e)| (n.as_str(), e.position))
+            .collect();
+        assert_eq!(refused, [("nom", 4), ("resume", 3)]);
+        assert!(read.bad_name.is_some());
+        assert_eq!(
+            read.errors().keys().map(String::as_str).collect::<Vec<_>>(),
+            ["nom", "paramètre", "resume"]
+        );
     }
 
     #[test]

@@ -88,26 +88,29 @@ async fn change_password(ctx: PageCtx, body: web::Bytes) -> Result<HttpResponse,
 
 async fn rename(ctx: PageCtx, body: web::Bytes) -> Result<HttpResponse, WebError> {
     let form = Form::parse(&body);
-    ctx.check_csrf(form.opt(CSRF_FIELD))?;
+    let refused = ctx.check_form(&form)?;
     let user = ctx.user()?;
-    match personal_data::rename(&ctx.state, &user, form.get("full_name")).await {
-        Ok(_) => Ok(see_other("/compte?modifie=1")),
-        Err(e) => {
-            let errors =
-                Errors::from_service(e, |p| (p == "full_name").then(|| p.to_owned()), "full_name")?;
-            let account = accounts::get(&ctx.state, user.id).await?;
-            ctx.render_status(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "account.html",
-                context! {
-                    account => ser(&account),
-                    values => ser(&form.values()),
-                    errors => ser(&errors),
-                    saved => false,
-                },
-            )
+    let errors = if refused.is_empty() {
+        match personal_data::rename(&ctx.state, &user, form.get("full_name")).await {
+            Ok(_) => return Ok(see_other("/compte?modifie=1")),
+            Err(e) => {
+                Errors::from_service(e, |p| (p == "full_name").then(|| p.to_owned()), "full_name")?
+            }
         }
-    }
+    } else {
+        refused
+    };
+    let account = accounts::get(&ctx.state, user.id).await?;
+    ctx.render_status(
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "account.html",
+        context! {
+            account => ser(&account),
+            values => ser(&form.values()),
+            errors => ser(&errors),
+            saved => false,
+        },
+    )
 }
 
 /// The same JSON as `GET /api/v1/me/data`, as a file.

@@ -161,7 +161,7 @@ async fn list(ctx: PageCtx, q: web::Query<ListQuery>) -> Result<HttpResponse, We
 
 async fn invite(ctx: PageCtx, body: web::Bytes) -> Result<HttpResponse, WebError> {
     let form = Form::parse(&body);
-    ctx.check_csrf(form.opt(CSRF_FIELD))?;
+    let refused = ctx.check_form(&form)?;
     let me = admin(&ctx)?;
     let map = |p: &str| {
         ["email", "full_name", "role"]
@@ -176,6 +176,9 @@ async fn invite(ctx: PageCtx, body: web::Bytes) -> Result<HttpResponse, WebError
         role.unwrap_or(Role::Reviewer),
     );
     let mut errors = match (role, parsed) {
+        // A text the rule refused is shown back beside its field, with the other problems.
+        (_, Ok(_)) if !refused.is_empty() => refused,
+        (_, Err(e)) if !refused.is_empty() => refused.and(Errors::from_service(e, map, "email")?),
         (Some(_), Ok(invitation)) => {
             match accounts::invite(&ctx.state, client_ip(&ctx.req), &me, invitation).await {
                 Ok(_) => return Ok(see_other("/admin/comptes?fait=invitation")),

@@ -823,11 +823,12 @@ async fn new_step_save(
     let (call_id, step) = path.into_inner();
     let step = Step::parse(&step)?;
     let form = Form::parse(&body);
-    ctx.check_csrf(form.opt(CSRF_FIELD))?;
+    let refused = ctx.check_form(&form)?;
     let user = ctx.user()?;
     let call = calls::get(&ctx.state, false, call_id.clone()).await?;
     let session = ctx.session()?;
     let (section, errors) = read_step(step, &form, ctx.state.clock.paris_today())?;
+    let errors = refused.and(errors);
     if !errors.is_empty() {
         return render_step(
             &ctx,
@@ -942,11 +943,12 @@ async fn edit_step_save(
     let (id, step) = path.into_inner();
     let step = Step::parse(&step)?;
     let form = Form::parse(&body);
-    ctx.check_csrf(form.opt(CSRF_FIELD))?;
+    let refused = ctx.check_form(&form)?;
     let user = ctx.user()?;
     let app = load(&ctx, id.clone()).await?;
     let call = calls::get(&ctx.state, false, app.call_id.clone()).await?;
     let (section, errors) = read_step(step, &form, ctx.state.clock.paris_today())?;
+    let errors = refused.and(errors);
     let version = form.get("version").parse::<i32>().ok();
     let errors = if errors.is_empty() {
         let patch = json!({ step.section(): section });
@@ -986,7 +988,7 @@ async fn precheck_answer(
 ) -> Result<HttpResponse, WebError> {
     let user = ctx.user()?;
     let (section, errors) = section_from_form(step, form, ctx.state.clock.paris_today());
-    if !errors.is_empty() {
+    if !errors.is_empty() || form.is_refused() {
         return Ok(HttpResponse::NoContent().finish());
     }
     body[step.section()] = section;
@@ -1026,7 +1028,7 @@ async fn new_step_precheck(
     let (call_id, step) = path.into_inner();
     let step = Step::parse(&step)?;
     let form = Form::parse(&body);
-    ctx.check_csrf(form.opt(CSRF_FIELD))?;
+    ctx.check_form(&form)?;
     let draft = ctx
         .session()?
         .data
@@ -1044,7 +1046,7 @@ async fn edit_step_precheck(
     let (id, step) = path.into_inner();
     let step = Step::parse(&step)?;
     let form = Form::parse(&body);
-    ctx.check_csrf(form.opt(CSRF_FIELD))?;
+    ctx.check_form(&form)?;
     let app = load(&ctx, id).await?;
     let saved = json!({
         "organisation": app.organisation,
@@ -1511,10 +1513,9 @@ async fn withdraw(
     body: web::Bytes,
 ) -> Result<HttpResponse, WebError> {
     let form = Form::parse(&body);
-    ctx.check_csrf(form.opt(CSRF_FIELD))?;
+    let mut errors = ctx.check_form(&form)?;
     let user = ctx.user()?;
     let id = id.into_inner();
-    let mut errors = Errors::default();
     if form.get("confirm") != "oui" {
         errors.add("confirm", "cochez la case pour confirmer le retrait");
     }

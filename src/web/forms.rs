@@ -7,29 +7,58 @@ use serde::Serialize;
 use crate::error::{FieldErrors, ServiceError};
 
 /// An `application/x-www-form-urlencoded` body: every value of every field, in order
-/// (checkboxes repeat their name).
+/// (checkboxes repeat their name), and what the text rule refused in it.
 #[derive(Debug, Clone, Default)]
-pub struct Form(Vec<(String, String)>);
+pub struct Form {
+    pairs: Vec<(String, String)>,
+    read: crate::input::urlencoded::Read,
+}
 
 impl Form {
-    /// Reads a body under the text rule ([`crate::input::urlencoded::parse`]: strict UTF-8,
-    /// pasted invisibles removed, control and bidi characters refused). The door applies the
-    /// same function to every page body and refuses it first (`input_guard`), so a handler
-    /// only sees bodies that pass; [`Form::try_parse`] says why one would not.
+    /// Reads a body under the text rule ([`crate::input::urlencoded::read`]: strict UTF-8,
+    /// pasted invisibles removed, control and bidi characters refused). A refused value is
+    /// kept without the refused characters, to be shown back beside its message
+    /// ([`Form::refused`]); the door marks such a body, and [`super::PageCtx::check_csrf`]
+    /// refuses it unless the handler asked for the refusals ([`super::PageCtx::check_form`]).
     pub fn parse(body: &[u8]) -> Self {
-        // Behind the door a refusal cannot happen; were it to, no value it refused is kept
-        // (nothing lossy or unchecked reaches a handler), and the form fails its own checks.
-        Self(crate::input::urlencoded::parse(body).unwrap_or_default())
+        let mut read = crate::input::urlencoded::read(body);
+        let pairs = std::mem::take(&mut read.pairs);
+        Self { pairs, read }
     }
 
     /// The form, or the French refusal of each field the text rule refuses.
     pub fn try_parse(body: &[u8]) -> Result<Self, crate::error::FieldErrors> {
-        crate::input::urlencoded::parse(body).map(Self)
+        let form = Self::parse(body);
+        if form.is_refused() {
+            Err(form.read.errors())
+        } else {
+            Ok(form)
+        }
+    }
+
+    /// Whether the text rule refused anything in the body.
+    pub fn is_refused(&self) -> bool {
+        !self.read.refused.is_empty() || self.read.bad_name.is_some()
+    }
+
+    /// Whether the body names a field with characters no page sends (a crafted request).
+    pub fn has_bad_name(&self) -> bool {
+        self.read.bad_name.is_some()
+    }
+
+    /// The text rule's refusals as the page shows them, beside each field: the value shown
+    /// back has lost the refused characters, so the message says so and asks to check it.
+    pub fn refused(&self) -> Errors {
+        let mut errors = Errors::default();
+        for (field, e) in &self.read.refused {
+            errors.add(field, refusal_message(e));
+        }
+        errors
     }
 
     /// The first value, trimmed ("" when absent).
     pub fn get(&self, name: &str) -> &str {
-        self.0
+        self.pairs
             .iter()
             .find(|(k, _)| k == name)
             .map_or("", |(_, v)| v.trim())
@@ -40,7 +69,7 @@ impl Form {
     }
 
     pub fn all(&self, name: &str) -> Vec<String> {
-        self.0
+        self.pairs
             .iter()
             .filter(|(k, _)| k == name)
             .map(|(_, v)| v.trim().to_owned())
@@ -51,7 +80,7 @@ impl Form {
     /// The values as typed, to fill the form again (`name -> value`, `name -> [values]`).
     pub fn values(&self) -> serde_json::Map<String, serde_json::Value> {
         let mut out: BTreeMap<String, Vec<String>> = BTreeMap::new();
-        for (k, v) in &self.0 {
+        for (k, v) in &self.pairs {
             if k != crate::web::CSRF_FIELD {
                 out.entry(k.clone()).or_default().push(v.clone());
             }
@@ -67,6 +96,17 @@ impl Form {
             })
             .collect()
     }
+}
+
+/// What a page says beside a field whose text the rule refused: the character and where it
+/// was (the person cannot see it), that it was taken out of what is shown, and what to do.
+fn refusal_message(e: &crate::domain::text::TextError) -> String {
+    format!(
+        "le texte contenait {} (U+{:04X}, en position {}), souvent copié depuis un traitement \
+         de texte ou une page web : ce caractère est retiré du texte affiché ; vérifiez-le \
+         puis renvoyez le formulaire",
+        e.what, e.character as u32, e.position
+    )
 }
 
 /// The errors a page shows: the summary at the top (each linking to its field) and the
@@ -129,6 +169,15 @@ impl Errors {
             out.add(&field, messages.join(" ; "));
         }
         out
+    }
+
+    /// These errors, then `other`'s for the fields these do not name (the text rule's
+    /// refusals come first: a refused field's other message was about the text shown back).
+    pub fn and(mut self, other: Errors) -> Self {
+        for (field, message) in other.summary {
+            self.add(&field, message);
+        }
+        self
     }
 
     /// Orders the summary as the fields appear on the page.
@@ -220,6 +269,24 @@ mod tests {
         let values = f.values();
         assert!(!values.contains_key("_csrf"));
         assert_eq!(values["b"], serde_json::json!(["1", "2"]));
+    }
+
+    #[test]
+    fn a_refused_field_is_shown_back_with_its_message() {
+        let f =
+            Form::parse("titre=R%C3%A9emploi%E2%80%AE+solidaire&ville=Lille&_csrf=t".as_bytes());
+        assert!(f.is_refused());
+        assert!(!f.has_bad_name());
+        assert_eq!(f.get("titre"), "Réemploi solidaire");
+        assert_eq!(f.get("ville"), "Lille");
+        let errors = f.refused();
+        assert_eq!(errors.summary.len(), 1);
+        assert!(errors.fields["titre"].starts_with("Le texte contenait un caractère de contrôle de la direction du texte (U+202E, en position 9)"), "{errors:?}");
+        assert!(Form::try_parse(b"titre=a%00").is_err());
+        let clean = Form::parse(b"titre=a%C2%ADb");
+        assert!(!clean.is_refused());
+        assert!(clean.refused().is_empty());
+        assert_eq!(clean.get("titre"), "ab");
     }
 
     #[test]

@@ -137,7 +137,37 @@ impl PageCtx {
     }
 
     /// Refuses (403, nothing done) a form whose CSRF token is not this visitor's.
+    /// Checks the form's CSRF token, and refuses a body the text rule refused (the door marks
+    /// it, [`crate::input_guard`]) with a page that names each field: the handlers that show
+    /// their form again with the message beside the field use [`PageCtx::check_form`].
     pub fn check_csrf(&self, sent: Option<&str>) -> Result<(), WebError> {
+        if let Some(crate::input_guard::TextRefused(fields)) =
+            self.req
+                .extensions()
+                .get::<crate::input_guard::TextRefused>()
+        {
+            return Err(WebError(AppError::Validation {
+                detail: text_refused_message(fields),
+                errors: fields.clone(),
+                extra: None,
+            }));
+        }
+        self.check_token(sent)
+    }
+
+    /// Checks the CSRF token of a form whose page shows it again, and returns the text rule's
+    /// refusals to show beside the fields (empty when there are none): the handler shows the
+    /// form again with them and writes nothing. A field name no page sends is refused as
+    /// [`PageCtx::check_csrf`] does.
+    pub fn check_form(&self, form: &forms::Form) -> Result<forms::Errors, WebError> {
+        if form.has_bad_name() {
+            return self.check_csrf(None).map(|()| forms::Errors::default());
+        }
+        self.check_token(form.opt(CSRF_FIELD))?;
+        Ok(form.refused())
+    }
+
+    fn check_token(&self, sent: Option<&str>) -> Result<(), WebError> {
         match sent {
             Some(sent) if session::same_secret(sent, &self.csrf) => Ok(()),
             _ => Err(WebError::from(AppError::Forbidden(
@@ -245,6 +275,22 @@ impl ResponseError for WebError {
     }
 }
 
+/// The page that refuses a text the rule refuses, naming each field (a form that is not shown
+/// again, or a query string).
+fn text_refused_message(fields: &crate::error::FieldErrors) -> String {
+    let details: Vec<String> = fields
+        .iter()
+        .map(|(field, messages)| format!("champ « {field} » : {}", messages.join(" ; ")))
+        .collect();
+    format!(
+        "Le texte saisi contient un caractère de contrôle ou de direction du texte, ou un \
+         accent mal encodé (souvent copié depuis un traitement de texte ou une page web) : {}. \
+         Revenez à la page précédente (vos saisies y sont encore), retirez-le, puis renvoyez \
+         le formulaire.",
+        details.join(" ; ")
+    )
+}
+
 /// Dresses page errors (and any 404 outside the API) in the house style.
 pub async fn error_pages(
     req: ServiceRequest,
@@ -262,21 +308,9 @@ pub async fn error_pages(
         .filter(|_| !res.request().path().starts_with("/api/"));
     let marker = match (marker, refused) {
         (Some(m), _) => m,
-        (None, Some(crate::input_guard::TextRefused(fields))) => {
-            let details: Vec<String> = fields
-                .iter()
-                .map(|(field, messages)| format!("champ « {field} » : {}", messages.join(" ; ")))
-                .collect();
-            PageError {
-                message: Some(format!(
-                    "Le texte saisi contient un caractère de contrôle ou de direction du texte, \
-                     ou un accent mal encodé (souvent copié depuis un traitement de texte ou une \
-                     page web) : {}. Revenez à la page précédente (vos saisies y sont encore), \
-                     retirez-le, puis renvoyez le formulaire.",
-                    details.join(" ; ")
-                )),
-            }
-        }
+        (None, Some(crate::input_guard::TextRefused(fields))) => PageError {
+            message: Some(text_refused_message(&fields)),
+        },
         (None, None) => return Ok(res.map_into_boxed_body()),
     };
     let (req, res) = res.into_parts();

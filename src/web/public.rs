@@ -120,7 +120,10 @@ const REGISTER_FIELDS: [&str; 3] = ["full_name", "email", "password"];
 
 async fn register(ctx: PageCtx, body: web::Bytes) -> Result<HttpResponse, WebError> {
     let form = Form::parse(&body);
-    ctx.check_csrf(form.opt(CSRF_FIELD))?;
+    let refused = ctx.check_form(&form)?;
+    if !refused.is_empty() {
+        return again(&ctx, "register.html", &form, refused);
+    }
     let account = accounts::NewAccount::parse(
         form.get("email"),
         form.get("password"),
@@ -233,7 +236,10 @@ async fn forgotten_form(ctx: PageCtx) -> Result<HttpResponse, WebError> {
 /// The same answer whether or not the address has an account (as `POST /auth/password-reset`).
 async fn forgotten(ctx: PageCtx, body: web::Bytes) -> Result<HttpResponse, WebError> {
     let form = Form::parse(&body);
-    ctx.check_csrf(form.opt(CSRF_FIELD))?;
+    let refused = ctx.check_form(&form)?;
+    if !refused.is_empty() {
+        return again(&ctx, "password_forgotten.html", &form, refused);
+    }
     match accounts::request_password_reset(&ctx.state, client_ip(&ctx.req), form.get("email"))
         .await
     {
@@ -410,8 +416,7 @@ async fn signin_form(ctx: PageCtx, q: web::Query<ReturnQuery>) -> Result<HttpRes
 
 async fn signin(ctx: PageCtx, body: web::Bytes) -> Result<HttpResponse, WebError> {
     let form = Form::parse(&body);
-    ctx.check_csrf(form.opt(CSRF_FIELD))?;
-    let mut errors = Errors::default();
+    let mut errors = ctx.check_form(&form)?;
     if form.get("email").is_empty() {
         errors.add("email", "indiquez votre adresse électronique");
     }

@@ -46,15 +46,6 @@ fn commune_label(code: &str) -> String {
         .unwrap_or_else(|| code.to_owned())
 }
 
-/// A review's score the French way: « 72 », « 72,50 ».
-fn score_fr(score: f64) -> String {
-    if score.fract() == 0.0 {
-        format!("{score:.0}")
-    } else {
-        format!("{score:.2}").replace('.', ",")
-    }
-}
-
 /// What the reviewer has to do next, said in French.
 fn next_step(a: &reviews::Assignment) -> &'static str {
     use crate::domain::application_state::ApplicationState;
@@ -184,7 +175,8 @@ async fn render_desk(
             activity,
             editable,
             recommendation,
-            score => desk.review.as_ref().and_then(|r| r.score).map(score_fr),
+            // Written as on the agents' pages (« 76,0 »): one number, one way.
+            score => desk.review.as_ref().and_then(|r| r.score).map(super::pages::score_fr),
             statement => NO_CONFLICT_STATEMENT,
             criteria,
             labels => crate::web::labels::answer_labels(),
@@ -262,9 +254,19 @@ async fn recuse(
     body: web::Bytes,
 ) -> Result<HttpResponse, WebError> {
     let form = Form::parse(&body);
-    ctx.check_csrf(form.opt(CSRF_FIELD))?;
+    let refused = ctx.check_form(&form)?;
     let user = ctx.user()?;
     let id = id.into_inner();
+    if !refused.is_empty() {
+        return render_desk(
+            &ctx,
+            id,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            form.values(),
+            refused,
+        )
+        .await;
+    }
     let input = RecuseInput {
         reason: form.get("reason").to_owned(),
     };
@@ -341,11 +343,12 @@ async fn save(
     body: web::Bytes,
 ) -> Result<HttpResponse, WebError> {
     let form = Form::parse(&body);
-    ctx.check_csrf(form.opt(CSRF_FIELD))?;
+    // A refused text keeps the draft from being saved (review_input reads nothing while
+    // there are errors): the grid comes back with the message beside the comment.
+    let mut errors = ctx.check_form(&form)?;
     let user = ctx.user()?;
     let id = id.into_inner();
     let desk = reviews::desk(&ctx.state, &user, id.clone()).await?;
-    let mut errors = Errors::default();
     let submitting = form.get("action") == "soumettre";
     // What is chosen is saved first, even on the way to submission: nothing typed is lost.
     if let Some(input) = review_input(&form, &desk.grid, false, &mut errors) {
@@ -441,13 +444,12 @@ async fn submit(
 
 #[cfg(test)]
 mod tests {
-    use super::*;
-
     #[test]
-    fn scores_are_written_the_french_way() {
-        assert_eq!(score_fr(72.0), "72");
-        assert_eq!(score_fr(72.5), "72,50");
+    fn scores_are_written_as_on_the_agents_pages() {
+        use super::super::pages::score_fr;
+        assert_eq!(score_fr(72.0), "72,0");
+        assert_eq!(score_fr(72.5), "72,5");
         assert_eq!(score_fr(66.67), "66,67");
-        assert_eq!(score_fr(100.0), "100");
+        assert_eq!(score_fr(100.0), "100,0");
     }
 }

@@ -359,11 +359,12 @@ fn timeline(events: &[HistoryEvent], names: &BTreeMap<String, String>) -> Vec<Va
                         .get("reviewer_ids")
                         .and_then(Json::as_array)
                         .map(|ids| {
-                            ids.iter()
-                                .filter_map(Json::as_str)
-                                .map(name_of)
-                                .collect::<Vec<_>>()
-                                .join(", ")
+                            // In natural order, as the reviewers' list above (« n° 2 » before
+                            // « n° 10 »), not in the order they were ticked.
+                            let mut names: Vec<String> =
+                                ids.iter().filter_map(Json::as_str).map(name_of).collect();
+                            names.sort_by_cached_key(|n| natural_key(n));
+                            names.join(", ")
                         });
                     (
                         "Évaluation lancée".to_owned(),
@@ -577,10 +578,17 @@ async fn request_changes(
     body: web::Bytes,
 ) -> Result<HttpResponse, WebError> {
     let form = Form::parse(&body);
-    ctx.check_csrf(form.opt(CSRF_FIELD))?;
+    let refused = ctx.check_form(&form)?;
     let user = ctx.user()?;
     staff::require_staff(&user)?;
     let id = id.into_inner();
+    if !refused.is_empty() {
+        let refused = Refused {
+            values: form.values(),
+            errors: refused,
+        };
+        return render_application(&ctx, id, Some(refused)).await;
+    }
     let result = if form.get("message").is_empty() {
         Err(ServiceError::invalid_field(
             "message",
@@ -645,7 +653,7 @@ async fn screen(
     body: web::Bytes,
 ) -> Result<HttpResponse, WebError> {
     let form = Form::parse(&body);
-    ctx.check_csrf(form.opt(CSRF_FIELD))?;
+    let refused = ctx.check_form(&form)?;
     let user = ctx.user()?;
     staff::require_staff(&user)?;
     let id = id.into_inner();
@@ -657,7 +665,8 @@ async fn screen(
         .filter(|c| c.outcome == Outcome::Review)
         .map(|c| c.code.clone())
         .collect();
-    let (assessments, mut errors) = readings(&form, &codes);
+    let (assessments, errors) = readings(&form, &codes);
+    let mut errors = refused.and(errors);
     let start = form.get("decision") == "start-review";
     let fallback = if start { "reviewers" } else { "motivation" };
     if start {
@@ -743,6 +752,30 @@ async fn add_reviewer(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_history_names_the_reviewers_in_natural_order() {
+        let names: BTreeMap<String, String> = [("a", "n° 10"), ("b", "n° 2"), ("c", "n° 1")]
+            .into_iter()
+            .map(|(k, v)| (k.to_owned(), v.to_owned()))
+            .collect();
+        let event = HistoryEvent {
+            id: "e".into(),
+            action: "start-review".into(),
+            from_state: Some("submitted".into()),
+            to_state: Some("under_review".into()),
+            actor_id: "s".into(),
+            actor_name: "Agent".into(),
+            actor_role: "staff".into(),
+            at: chrono::Utc::now(),
+            payload: serde_json::json!({"reviewer_ids": ["a", "b", "c"]}),
+        };
+        let line = &timeline(&[event], &names)[0];
+        assert_eq!(
+            line.get_attr("note").unwrap().to_string(),
+            "Évaluateurs : n° 1, n° 2, n° 10"
+        );
+    }
 
     #[test]
     fn page_links_keep_the_ends_and_the_neighbours() {

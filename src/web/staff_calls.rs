@@ -379,9 +379,10 @@ async fn new_form(ctx: PageCtx) -> Result<HttpResponse, WebError> {
 
 async fn create(ctx: PageCtx, body: web::Bytes) -> Result<HttpResponse, WebError> {
     let form = Form::parse(&body);
-    ctx.check_csrf(form.opt(CSRF_FIELD))?;
+    let refused = ctx.check_form(&form)?;
     let user = staff(&ctx)?;
-    let (settings, mut errors) = read(&form, true);
+    let (settings, errors) = read(&form, true);
+    let mut errors = refused.and(errors);
     if errors.is_empty() {
         let budget = settings.get("budget_cents").and_then(Json::as_i64);
         let input = NewCall {
@@ -476,11 +477,12 @@ async fn save(
     body: web::Bytes,
 ) -> Result<HttpResponse, WebError> {
     let form = Form::parse(&body);
-    ctx.check_csrf(form.opt(CSRF_FIELD))?;
+    let refused = ctx.check_form(&form)?;
     let user = staff(&ctx)?;
     let id = id.into_inner();
     let call = load(&ctx, id.clone()).await?;
-    let (mut patch, mut errors) = read(&form, false);
+    let (mut patch, errors) = read(&form, false);
+    let mut errors = refused.and(errors);
     // The territory is sent only when its communes change (their order is not a change: a
     // call with submissions could not take it).
     if let Some(t) = patch.get("territory") {

@@ -20,7 +20,7 @@ use crate::services::transitions::{self, Command, DecisionInput, DecisionOutcome
 use crate::services::{applications, calls};
 use crate::web::forms::{Errors, Form, euros_input, parse_euros};
 use crate::web::staff_calls::staff;
-use crate::web::{CSRF_FIELD, PageCtx, WebError, see_other, ser};
+use crate::web::{PageCtx, WebError, see_other, ser};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/gestion/appels/{id}/classement", web::get().to(board))
@@ -288,7 +288,7 @@ async fn decide(
     outcome: DecisionOutcome,
 ) -> Result<HttpResponse, WebError> {
     let form = Form::parse(&body);
-    ctx.check_csrf(form.opt(CSRF_FIELD))?;
+    let refused = ctx.check_form(&form)?;
     let user = staff(&ctx)?;
     let (call_id, application_id) = path.into_inner();
     // The application must be one of this call's (else: not found, as any other URL).
@@ -298,7 +298,10 @@ async fn decide(
             ServiceError::not_found("Cette candidature n'existe pas dans cet appel.").into(),
         );
     }
-    let (input, mut errors) = read(&form, outcome);
+    let (input, errors) = read(&form, outcome);
+    // A motivation the text rule refused is shown back beside its field; nothing is decided.
+    let mut errors = refused.and(errors);
+    let input = input.filter(|_| errors.is_empty());
     let mut problem = None;
     let mut status = StatusCode::UNPROCESSABLE_ENTITY;
     if let Some(input) = input {

@@ -95,13 +95,24 @@ async fn list(ctx: PageCtx, q: web::Query<ListQuery>) -> Result<HttpResponse, We
 
 async fn create(ctx: PageCtx, body: web::Bytes) -> Result<HttpResponse, WebError> {
     let form = Form::parse(&body);
-    ctx.check_csrf(form.opt(CSRF_FIELD))?;
+    let refused = ctx.check_form(&form)?;
     let user = ctx.user()?;
     let values = context! {
         name => form.get("name"),
         scopes => form.all("scopes"),
         expires_on => form.get("expires_on"),
     };
+    if !refused.is_empty() {
+        return page(
+            &ctx,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            values,
+            refused,
+            None,
+            false,
+        )
+        .await;
+    }
     let raw_date = form.get("expires_on").trim();
     let expires_on = NaiveDate::parse_from_str(raw_date, "%Y-%m-%d").ok();
     if expires_on.is_none() && !raw_date.is_empty() {

@@ -712,8 +712,35 @@ async fn a_weak_password_brings_the_registration_form_back_with_the_reason(app: 
     assert_eq!(app.count("users").await, users);
 }
 
-/// A control or bidi character in a form is refused on a page in French (not in JSON), naming
-/// the field, and nothing is created.
+/// Where a refused text is said: the form again, its summary linking to the field, the
+/// message beside it, the field marked invalid; what the person typed shown back without the
+/// refused character.
+fn assert_refused_beside(html: &str, field: &str, shown: &str) {
+    assert!(html.contains("error-summary"), "a summary: {html}");
+    assert!(
+        html.contains(&format!("<a href=\"#{field}\">Le texte contenait")),
+        "the summary links to « {field} »: {html}"
+    );
+    let beside = format!("id=\"{field}-error\"");
+    assert!(
+        html.contains(&beside),
+        "a message beside « {field} »: {html}"
+    );
+    let message = &html[html.find(&beside).unwrap()..];
+    assert!(
+        message[..message.find("</p>").unwrap()].contains("(U+202E, en position"),
+        "the character and where it was: {html}"
+    );
+    assert!(html.contains(shown), "what was typed is shown back: {html}");
+    assert!(!html.contains('\u{202e}'), "without the refused character");
+    assert!(
+        !html.contains("Saisie refusée"),
+        "not an error page: {html}"
+    );
+}
+
+/// A control or bidi character in a form brings the form back (§4): in French, beside the
+/// field named, the values kept, and nothing is created.
 async fn a_form_with_a_hidden_character_is_refused_on_a_page(app: TestApp) {
     let users = app.count("users").await;
     let mut jar = Jar::default();
@@ -740,10 +767,215 @@ async fn a_form_with_a_hidden_character_is_refused_on_a_page(app: TestApp) {
         "a page"
     );
     let html = resp.text().await.unwrap();
-    assert!(html.contains("Saisie refusée"), "{html}");
+    assert_refused_beside(&html, "full_name", "value=\"Jeanne Dupont\"");
     assert!(html.contains("direction du texte"), "{html}");
-    assert!(html.contains("full_name"), "the field is named: {html}");
+    assert!(html.contains("value=\"jeanne@exemple.fr\""), "{html}");
+    assert!(!html.contains(PASSWORD), "the password is not echoed");
     assert_eq!(app.count("users").await, users);
+}
+
+/// Every form a person types text into comes back the same way when a pasted text holds a
+/// bidi control (issue 26, §4): the applicant's step, the staff's request for changes, a new
+/// call, the reviewer's comment, the account's name, a token's name. Nothing is written. A
+/// form with no text to show again (the verification link's button) says it on a page that
+/// names the field.
+async fn each_form_with_free_text_comes_back_beside_the_refused_field(app: TestApp) {
+    const RLO: &str = "\u{202e}";
+    let staff = app.account(Role::Staff, "agent@lillemetropole.fr").await;
+    let applicant = app.account(Role::Applicant, "porteur@exemple.fr").await;
+    let reviewer = app.account(Role::Reviewer, "expert@exemple.fr").await;
+    let call = app.published_call(&staff.token, json!({})).await;
+    let call_id = call["id"].as_str().unwrap();
+    let draft = app
+        .draft_application(
+            &applicant.token,
+            call_id,
+            &crate::helpers::sample_application(),
+        )
+        .await;
+    let draft_id = draft["id"].as_str().unwrap();
+    let submitted = app.submitted_application(&applicant.token, call_id).await;
+    let submitted_id = submitted["id"].as_str().unwrap();
+    let events = app.count("audit_events").await;
+
+    // The applicant's project step.
+    let mut jar = sign_in(&app, &applicant.email).await;
+    let path = format!("/candidatures/{draft_id}/modifier/projet");
+    let csrf = hidden_csrf(&get(&app, &mut jar, &path).await.text().await.unwrap());
+    let version = draft["version"].to_string();
+    let summary = format!("Collecte{RLO} et réparation.");
+    let resp = post(
+        &app,
+        &mut jar,
+        &path,
+        &[
+            ("_csrf", csrf.as_str()),
+            ("version", &version),
+            ("title", "Recyclerie"),
+            ("summary", &summary),
+            ("stage", "startup"),
+            ("activity_commune", "Roubaix"),
+            ("total_budget", "90 000"),
+            ("requested", "20 000"),
+            ("starts_on", "15/01/2027"),
+            ("jobs_created", "2"),
+        ],
+    )
+    .await;
+    assert_eq!(resp.status(), 422);
+    let html = resp.text().await.unwrap();
+    assert_refused_beside(&html, "summary", ">Collecte et réparation.</textarea>");
+    assert!(html.contains("value=\"Recyclerie\""), "other values kept");
+    let now: serde_json::Value = app
+        .get_as(
+            &applicant.token,
+            &format!("/api/v1/applications/{draft_id}"),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(now["version"], draft["version"], "nothing saved");
+
+    // The account's name and a token's name.
+    let csrf = hidden_csrf(&get(&app, &mut jar, "/compte").await.text().await.unwrap());
+    let name = format!("Porteur{RLO} Dupont");
+    let resp = post(
+        &app,
+        &mut jar,
+        "/compte/nom",
+        &[("_csrf", csrf.as_str()), ("full_name", &name)],
+    )
+    .await;
+    assert_eq!(resp.status(), 422);
+    assert_refused_beside(
+        &resp.text().await.unwrap(),
+        "full_name",
+        "value=\"Porteur Dupont\"",
+    );
+    let tokens = app.count("personal_tokens").await;
+    let token_name = format!("tableur{RLO}");
+    let resp = post(
+        &app,
+        &mut jar,
+        "/compte/jetons",
+        &[
+            ("_csrf", csrf.as_str()),
+            ("name", &token_name),
+            ("scopes", "applications:read"),
+        ],
+    )
+    .await;
+    assert_eq!(resp.status(), 422);
+    assert_refused_beside(&resp.text().await.unwrap(), "name", "value=\"tableur\"");
+    assert_eq!(app.count("personal_tokens").await, tokens);
+
+    // The staff's request for changes, and a new call.
+    let mut jar = sign_in(&app, &staff.email).await;
+    let page = format!("/gestion/candidatures/{submitted_id}");
+    let csrf = hidden_csrf(&get(&app, &mut jar, &page).await.text().await.unwrap());
+    let message = format!("Joignez le budget{RLO} signé.");
+    let resp = post(
+        &app,
+        &mut jar,
+        &format!("{page}/demander-modifications"),
+        &[
+            ("_csrf", csrf.as_str()),
+            ("version", &submitted["version"].to_string()),
+            ("message", &message),
+        ],
+    )
+    .await;
+    assert_eq!(resp.status(), 422);
+    assert_refused_beside(
+        &resp.text().await.unwrap(),
+        "message",
+        ">Joignez le budget signé.</textarea>",
+    );
+    let calls = app.count("calls").await;
+    let title = format!("Entreprendre{RLO} autrement 2028");
+    let resp = post(
+        &app,
+        &mut jar,
+        "/gestion/appels/nouveau",
+        &[
+            ("_csrf", csrf.as_str()),
+            ("title", &title),
+            ("budget", "200 000"),
+            ("max_award", "20 000"),
+            ("min_reviews", "2"),
+            ("opens_time", "09:00"),
+            ("closes_time", "12:00"),
+        ],
+    )
+    .await;
+    assert_eq!(resp.status(), 422);
+    assert_refused_beside(
+        &resp.text().await.unwrap(),
+        "title",
+        "value=\"Entreprendre autrement 2028\"",
+    );
+    assert_eq!(app.count("calls").await, calls);
+
+    // The reviewer's comment: the draft is not saved.
+    let assignment = app
+        .start_review(&staff.token, submitted_id, &[&reviewer])
+        .await
+        .remove(0);
+    let resp = app
+        .post_json(
+            Some(&reviewer.token),
+            &format!("/api/v1/assignments/{assignment}/accept"),
+            &json!({"statement": "Aucun conflit d'intérêts."}),
+        )
+        .await;
+    assert_eq!(resp.status(), 200);
+    let mut jar = sign_in(&app, &reviewer.email).await;
+    let desk = format!("/evaluations/{assignment}");
+    let csrf = hidden_csrf(&get(&app, &mut jar, &desk).await.text().await.unwrap());
+    let comment = format!("Projet utile{RLO} au quartier.");
+    let resp = post(
+        &app,
+        &mut jar,
+        &format!("{desk}/evaluation"),
+        &[
+            ("_csrf", csrf.as_str()),
+            ("score_social_utility", "4"),
+            ("comment", &comment),
+        ],
+    )
+    .await;
+    assert_eq!(resp.status(), 422);
+    assert_refused_beside(
+        &resp.text().await.unwrap(),
+        "comment",
+        ">Projet utile au quartier.</textarea>",
+    );
+    assert_eq!(app.count("reviews").await, 0, "no draft saved");
+    let events_after = app.count("audit_events").await;
+
+    // A button with nothing to show again: the page names the field.
+    let mut jar = Jar::default();
+    let page = get(&app, &mut jar, "/compte/verifier?token=abc")
+        .await
+        .text()
+        .await
+        .unwrap();
+    let csrf = hidden_csrf(&page);
+    let token = format!("abc{RLO}");
+    let resp = post(
+        &app,
+        &mut jar,
+        "/compte/verifier",
+        &[("_csrf", csrf.as_str()), ("token", &token)],
+    )
+    .await;
+    assert_eq!(resp.status(), 422);
+    let html = resp.text().await.unwrap();
+    assert!(html.contains("champ « token »"), "{html}");
+    // Only what the fixtures and the review's start wrote: no refused form wrote anything.
+    assert!(events_after > events);
+    assert_eq!(app.count("audit_events").await, events_after);
 }
 
 /// The registration form sent raw, with the Content-Type given.
@@ -792,7 +1024,10 @@ async fn page_bodies_follow_the_text_rule_whatever_their_content_type(app: TestA
         assert_eq!(resp.status(), 422, "{content_type} {full_name}");
         let html = resp.text().await.unwrap();
         assert!(html.contains(said), "{content_type} {full_name}: {html}");
-        assert!(html.contains("full_name"), "the field is named: {html}");
+        assert!(
+            html.contains("id=\"full_name-error\""),
+            "the message is beside the field: {html}"
+        );
         assert_eq!(app.count("users").await, users);
     }
     // U+00AD soft hyphen, U+200B zero-width space, U+FEFF: removed, the rest kept.
@@ -915,6 +1150,13 @@ async fn reset_and_invitation_links_set_a_password_on_a_page(app: TestApp) {
         html.contains("id=\"password-error\""),
         "the message beside the field"
     );
+    // A weak one too, with what to do instead (issue 32, point 7); the link still works.
+    let weak = set_password_by_link(&app, &link, "password1234").await;
+    assert_eq!(weak.status(), 422);
+    let html = weak.text().await.unwrap();
+    assert!(html.contains("id=\"password-error\""), "{html}");
+    assert!(html.contains("trop facile à deviner"), "{html}");
+    assert!(html.contains("phrase de plusieurs mots"), "{html}");
     let ok = set_password_by_link(&app, &link, new_password).await;
     assert_eq!(ok.status(), 303);
     assert_eq!(ok.headers()[LOCATION], "/connexion?mot-de-passe=1");
@@ -937,6 +1179,11 @@ async fn reset_and_invitation_links_set_a_password_on_a_page(app: TestApp) {
         .account_mail("expert@exemple.fr", "account_invitation")
         .await;
     assert!(link.contains("/compte/invitation?token="), "{link}");
+    let weak = set_password_by_link(&app, &link, "aaaaaaaaaaaa").await;
+    assert_eq!(weak.status(), 422);
+    let html = weak.text().await.unwrap();
+    assert!(html.contains("id=\"password-error\""), "{html}");
+    assert!(html.contains("trop facile à deviner"), "{html}");
     let ok = set_password_by_link(&app, &link, new_password).await;
     assert_eq!(ok.status(), 303);
     app.token("expert@exemple.fr", new_password).await;
@@ -1120,12 +1367,55 @@ async fn a_page_503_says_when_to_come_back() {
     );
 }
 
+/// The same on PostgreSQL: its backends ended and new connections refused (as a failover
+/// does), a page answers 503 with `Retry-After`, then works again once it is back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_page_503_says_when_to_come_back_on_postgres() {
+    let Some(db) = crate::helpers::OwnedDatabase::create() else {
+        return;
+    };
+    let app =
+        crate::helpers::spawn_app_at(&db.url, &[("APP__DATABASE__CONNECT_TIMEOUT_SECONDS", "1")])
+            .await;
+    app.account(Role::Applicant, "porteur@exemple.fr").await;
+    let mut jar = sign_in(&app, "porteur@exemple.fr").await;
+    assert_eq!(get(&app, &mut jar, "/compte").await.status(), 200);
+    db.go_down();
+    let resp = get(&app, &mut jar, "/compte").await;
+    assert_eq!(resp.status(), 503);
+    let wait = resp.headers()["retry-after"].to_str().unwrap().to_owned();
+    assert!(wait.parse::<u64>().is_ok_and(|s| s > 0), "{wait}");
+    assert!(
+        resp.headers()[CONTENT_TYPE]
+            .to_str()
+            .unwrap()
+            .starts_with("text/html")
+    );
+    let html = resp.text().await.unwrap();
+    assert!(html.contains("<h1"), "a page in the house style: {html}");
+    db.come_back();
+    // Back within a bounded number of tries (the pool reconnects by itself).
+    let mut status = 0;
+    for _ in 0..50 {
+        status = get(&app, &mut jar, "/compte").await.status().as_u16();
+        if status == 200 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    assert_eq!(
+        status, 200,
+        "the page works again once the database is back"
+    );
+}
+
 crate::both_backends!(
     the_audit_page_shows_the_checkpoint_and_names_a_broken_seq,
     a_new_application_of_a_taken_siret_returns_to_the_organisation_step,
     a_second_application_of_one_siret_is_refused_beside_the_field,
     registration_page_tells_a_stranger_nothing,
     a_form_with_a_hidden_character_is_refused_on_a_page,
+    each_form_with_free_text_comes_back_beside_the_refused_field,
     a_weak_password_brings_the_registration_form_back_with_the_reason,
     page_bodies_follow_the_text_rule_whatever_their_content_type,
     a_return_path_off_the_site_is_ignored_at_sign_in,

@@ -317,7 +317,16 @@ async fn reviewer_journey(app: TestApp) {
     let body = b.body().await;
     assert!(body.contains("Votre évaluation est soumise"));
     assert!(body.contains(FIRST_COMMENT), "the review, read-only");
-    assert!(body.contains("sur 100"), "the score is shown");
+    // Written as on the agents' pages: « 76,0 sur 100 », a decimal comma.
+    let at = body.find(" sur 100").expect("the score is shown");
+    let number = body[..at]
+        .rsplit(|c: char| !(c.is_ascii_digit() || c == ','))
+        .next()
+        .unwrap();
+    assert!(
+        number.contains(',') && number.len() >= 3,
+        "« {number} sur 100 »"
+    );
     let forms = b.client.find_all(Locator::Css("main form")).await.unwrap();
     assert!(forms.is_empty(), "a submitted review is read-only");
     b.visit("evaluation-soumise").await;

@@ -289,6 +289,15 @@ async fn the_password_is_changed_on_my_account_and_focus_follows(app: TestApp) {
         "passwords are not sent back"
     );
     b.visit("compte-mot-de-passe-erreur").await;
+    // A weak new password is refused beside its field with what to do (issue 32, point 7).
+    b.fill("current_password", PASSWORD).await;
+    b.fill("new_password", "password1234").await;
+    b.press("Changer le mot de passe").await;
+    let said = b.text("#new_password-error").await;
+    assert!(said.contains("trop facile à deviner"), "« {said} »");
+    assert!(said.contains("phrase de plusieurs mots"), "« {said} »");
+    assert_eq!(active_id(&b).await, "error-summary", "focus on the summary");
+    app.token("jeanne@exemple.fr", PASSWORD).await;
     b.fill("current_password", PASSWORD).await;
     b.fill("new_password", new_password).await;
     b.press("Changer le mot de passe").await;
@@ -324,3 +333,76 @@ async fn the_password_is_changed_on_my_account_and_focus_follows(app: TestApp) {
 }
 
 crate::both_backends!(the_password_is_changed_on_my_account_and_focus_follows,);
+
+/// Text pasted with a bidi control (issue 26, §4): the step comes back with the message in
+/// the summary and beside the field, what was typed shown without it, the focus on the
+/// summary, nothing saved; sent again, it is saved.
+async fn a_pasted_bidi_control_brings_the_step_back_beside_its_field(app: TestApp) {
+    let _one = BROWSER.lock().await;
+    let Some(mut b) = Browser::open(
+        &app.address,
+        &format!("texte-colle-{}", backend_name(&app)),
+        true,
+    )
+    .await
+    else {
+        return;
+    };
+    let applicant = app.account(Role::Applicant, "jeanne@exemple.fr").await;
+    let staff = app.account(Role::Staff, "agent@lillemetropole.fr").await;
+    let call = app.published_call(&staff.token, json!({})).await;
+    let draft = app
+        .draft_application(
+            &applicant.token,
+            call["id"].as_str().unwrap(),
+            &crate::helpers::sample_application(),
+        )
+        .await;
+    let id = draft["id"].as_str().unwrap();
+    sign_in(&b, "jeanne@exemple.fr").await;
+    let step = format!("/candidatures/{id}/modifier/projet");
+    b.goto(&step).await;
+    b.fill("summary", "Collecte\u{202E} et réparation d'objets.")
+        .await;
+    b.press("Enregistrer et continuer").await;
+    assert_eq!(b.path().await, step, "the same form, again");
+    assert!(
+        b.title().await.starts_with("Erreur : "),
+        "{}",
+        b.title().await
+    );
+    let said = b.text("#summary-error").await;
+    assert!(
+        said.contains("direction du texte (U+202E, en position 9)"),
+        "« {said} »"
+    );
+    assert!(b.text(".error-summary").await.contains("U+202E"));
+    assert_eq!(active_id(&b).await, "error-summary", "focus on the summary");
+    assert_eq!(b.value("summary").await, "Collecte et réparation d'objets.");
+    b.visit("texte-colle-refuse").await;
+    let saved: serde_json::Value = app
+        .get_as(&applicant.token, &format!("/api/v1/applications/{id}"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(saved["version"], draft["version"], "nothing saved");
+    b.press("Enregistrer et continuer").await;
+    assert_eq!(
+        b.path().await,
+        format!("/candidatures/{id}/modifier/criteres")
+    );
+    let saved: serde_json::Value = app
+        .get_as(&applicant.token, &format!("/api/v1/applications/{id}"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        saved["project"]["summary"],
+        "Collecte et réparation d'objets."
+    );
+    b.close().await;
+}
+
+crate::both_backends!(a_pasted_bidi_control_brings_the_step_back_beside_its_field,);
