@@ -18,7 +18,7 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::auth::CurrentUser;
-use crate::auth::throttle::{self, Limit};
+use crate::auth::throttle;
 use crate::db::DbConnection;
 use crate::db::audit::{self, AuditEvent, AuditRow};
 use crate::db::schema::{
@@ -30,7 +30,7 @@ use crate::domain::account::{Role, check_full_name};
 use crate::domain::application_state::ApplicationState;
 use crate::domain::retention::{ERASED_NAME, ErasureOfApplication, erased_email, erasure_of};
 use crate::error::ServiceError;
-use crate::services::accounts::User;
+use crate::services::accounts::{User, recheck_password};
 use crate::services::retention::{delete_applications, minimise_application};
 use crate::state::AppState;
 
@@ -512,37 +512,22 @@ pub async fn erase(
     user: &CurrentUser,
     password: String,
 ) -> Result<ErasureSummary, ServiceError> {
-    let per_account = Limit::account_failures(&state.settings.auth);
-    let user_id = user.id.clone();
-    let limit = per_account;
-    let now = state.clock.now();
-    let row = state
+    let (_, claim) = recheck_password(
+        state,
+        &user.id,
+        password,
+        "password",
+        "le mot de passe est incorrect",
+        |_| Ok(()),
+    )
+    .await?;
+    // A right password is not a failure of the account, whether the erasure is then allowed
+    // or refused (409): the claim is given back before.
+    state
         .db
-        .run(move |conn| {
-            let row = user_rows::find(conn, &user_id)?
-                .ok_or_else(|| ServiceError::not_found("Ce compte n'existe pas."))?;
-            throttle::check(conn, &limit, &row.email, now)?;
-            Ok(row)
-        })
+        .transaction(move |conn| throttle::give_back(conn, &claim))
         .await?;
-    let ok = state
-        .passwords
-        .verify(
-            password,
-            row.has_password().then(|| row.password_hash.clone()),
-        )
-        .await?;
-    if !ok {
-        let email = row.email.clone();
-        state
-            .db
-            .transaction(move |conn| throttle::record(conn, &per_account, &email, now))
-            .await?;
-        return Err(ServiceError::invalid_field(
-            "password",
-            "le mot de passe est incorrect",
-        ));
-    }
+    let now = state.clock.now();
     let id = user.id.clone();
     let (summary, mails) = state
         .db

@@ -42,6 +42,7 @@ backend_tests!(
     production_cookies_carry_the_host_prefix_and_personal_data_is_not_stored,
     a_burst_of_guesses_on_one_account_gets_at_most_the_limit_of_checks,
     a_burst_from_one_address_gets_at_most_the_limit_of_checks,
+    a_burst_of_wrong_passwords_on_my_account_gets_at_most_the_limit_of_checks,
     no_session_signed_in_with_the_old_password_survives_a_change,
 );
 
@@ -109,6 +110,65 @@ async fn a_burst_of_guesses_on_one_account_gets_at_most_the_limit_of_checks(back
     assert!(t.get(&429).copied().unwrap_or(0) >= 35, "{t:?}");
     // And the right password waits too, now.
     assert_eq!(guess(&app, "agent@lillemetropole.fr", PASSWORD).await, 429);
+}
+
+/// The password asked again on « Mon compte » is a sign-in's: forty wrong ones at once on
+/// `POST /me/password` and `DELETE /me` together (limit 5 per account) get at most five checks
+/// (422), the rest 429, and the account is still there. Before, the erasure read the count
+/// and recorded the failure apart, as the sign-in did before point 1 was closed.
+async fn a_burst_of_wrong_passwords_on_my_account_gets_at_most_the_limit_of_checks(
+    backend: Backend,
+) {
+    let Some(app) = spawn_app_with(
+        backend,
+        &limits(&[("APP__AUTH__FAILURES_PER_ADDRESS", "1000")]),
+    )
+    .await
+    else {
+        return;
+    };
+    let me = app.account(Role::Applicant, "porteur@exemple.fr").await;
+    let statuses = join_all((0..40).map(|i| {
+        let (app, token) = (&app, me.token.clone());
+        async move {
+            let wrong = format!("mauvais mot de passe {i}");
+            let request = if i % 2 == 0 {
+                app.client
+                    .post(app.url("/api/v1/me/password"))
+                    .json(&json!({"current_password": wrong, "new_password": NEW_PASSWORD}))
+            } else {
+                app.client
+                    .delete(app.url("/api/v1/me"))
+                    .json(&json!({"password": wrong}))
+            };
+            request
+                .bearer_auth(token)
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+        }
+    }))
+    .await;
+    let t = tally(&statuses);
+    assert!(
+        t.keys().all(|s| *s == 422 || *s == 429),
+        "only 422 and 429: {t:?}"
+    );
+    assert!(t.get(&422).copied().unwrap_or(0) <= 5, "{t:?}");
+    assert!(t.get(&429).copied().unwrap_or(0) >= 35, "{t:?}");
+    // The right password waits too now, and nothing was erased.
+    let resp = app
+        .client
+        .delete(app.url("/api/v1/me"))
+        .bearer_auth(&me.token)
+        .json(&json!({"password": PASSWORD}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 429);
+    assert_eq!(app.get_as(&me.token, "/api/v1/me").await.status(), 200);
 }
 
 /// Forty wrong passwords on forty different addresses from one client address at once (limit
