@@ -26,12 +26,13 @@ pub enum LegalForm {
 }
 
 impl LegalForm {
+    /// In the order step 1 offers them: the forms of the ESS by right first, as its hint says.
     pub const ALL: [Self; 8] = [
         Self::Association,
         Self::LocalLawAssociation,
-        Self::Foundation,
-        Self::Mutual,
         Self::Cooperative,
+        Self::Mutual,
+        Self::Foundation,
         Self::CommercialCompany,
         Self::SoleProprietorship,
         Self::Other,
@@ -65,6 +66,20 @@ impl LegalForm {
             Self::Other => "autre",
         }
     }
+
+    /// The answer as step 1 offers it (a select's option).
+    pub fn option_fr(self) -> &'static str {
+        match self {
+            Self::Association => "Association (loi 1901)",
+            Self::LocalLawAssociation => "Association de droit local (Alsace-Moselle)",
+            Self::Foundation => "Fondation",
+            Self::Mutual => "Mutuelle",
+            Self::Cooperative => "Coopérative (SCOP, SCIC, CAE…)",
+            Self::CommercialCompany => "Société commerciale",
+            Self::SoleProprietorship => "Entreprise individuelle",
+            Self::Other => "Autre",
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -85,6 +100,15 @@ impl Esus {
             Self::None => "non",
         }
     }
+
+    /// The answer as step 1 offers it, to the question « La structure a-t-elle l'agrément… ».
+    pub fn option_fr(self) -> &'static str {
+        match self {
+            Self::Approved => "Oui, elle l'a",
+            Self::Pending => "Demande en cours",
+            Self::None => "Non",
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -95,6 +119,20 @@ pub enum InsertionStructure {
     Ai,
     Aci,
     Ea,
+}
+
+impl InsertionStructure {
+    pub const ALL: [Self; 5] = [Self::Ei, Self::Etti, Self::Ai, Self::Aci, Self::Ea];
+
+    pub fn label_fr(self) -> &'static str {
+        match self {
+            Self::Ei => "entreprise d'insertion (EI)",
+            Self::Etti => "entreprise de travail temporaire d'insertion (ETTI)",
+            Self::Ai => "association intermédiaire (AI)",
+            Self::Aci => "atelier et chantier d'insertion (ACI)",
+            Self::Ea => "entreprise adaptée (EA)",
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -135,12 +173,43 @@ impl SocialUtility {
         Self::SustainableDevelopment,
     ];
 
+    /// The objective in the law's words, shortened (loi 2014-856, art. 2 as amended in 2019).
     pub fn label_fr(self) -> &'static str {
         match self {
             Self::FragilePeople => "soutien à des personnes en situation de fragilité",
-            Self::SocialLink => "maintien et renforcement de la cohésion territoriale, lien social",
+            Self::SocialLink => {
+                "lutte contre les exclusions, maintien et renforcement de la cohésion territoriale"
+            }
             Self::CitizenshipEducation => "éducation à la citoyenneté",
-            Self::SustainableDevelopment => "développement durable, transition écologique",
+            Self::SustainableDevelopment => {
+                "développement durable, transition énergétique, promotion culturelle ou \
+                 solidarité internationale"
+            }
+        }
+    }
+
+    /// Where the law states it.
+    pub fn article(self) -> &'static str {
+        match self {
+            Self::FragilePeople => "art. 2, 1°",
+            Self::SocialLink => "art. 2, 2°",
+            Self::CitizenshipEducation => "art. 2, 3°",
+            Self::SustainableDevelopment => "art. 2, 4°",
+        }
+    }
+
+    /// The objective as step 3 offers it, to the question « Quels objectifs… poursuit-il ? ».
+    pub fn option_fr(self) -> &'static str {
+        match self {
+            Self::FragilePeople => "Soutenir des personnes en situation de fragilité",
+            Self::SocialLink => {
+                "Lutter contre les exclusions, renforcer le lien social et la cohésion du territoire"
+            }
+            Self::CitizenshipEducation => "Éduquer à la citoyenneté",
+            Self::SustainableDevelopment => {
+                "Contribuer au développement durable, à la transition énergétique, à la culture \
+                 ou à la solidarité internationale"
+            }
         }
     }
 }

@@ -808,6 +808,7 @@ fn render_step(
             values => ser(&values),
             errors => ser(&errors),
             communes => communes_for_datalist(),
+            labels => crate::web::labels::answer_labels(),
             // MEL-5 reads the structure's age, not the activity's: the step says so.
             startup_years => crate::domain::eligibility::RuleSet::find(&call.rules_version)
                 .map(|r| r.startup_max_age_years),

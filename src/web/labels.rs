@@ -6,33 +6,55 @@ use std::collections::BTreeMap;
 use minijinja::Value;
 use serde::Serialize;
 
-use crate::domain::application::{Esus, LegalForm, SocialUtility, Stage};
+use crate::domain::application::{Esus, InsertionStructure, LegalForm, SocialUtility, Stage};
 use crate::web::ser;
+
+/// The code an answer is sent and stored as (`association`, `none`…): its serde name.
+fn code<T: Serialize>(x: T) -> Option<String> {
+    Some(serde_json::to_value(x).ok()?.as_str()?.to_owned())
+}
+
+/// Labels are written to sit in a sentence; alone on a line they take a capital.
+fn capitalised(label: &str) -> String {
+    let mut chars = label.chars();
+    chars
+        .next()
+        .map(|f| f.to_uppercase().chain(chars).collect())
+        .unwrap_or_default()
+}
 
 fn table<T: Serialize + Copy>(all: &[T], label: fn(T) -> &'static str) -> Value {
     let map: BTreeMap<String, String> = all
         .iter()
-        .filter_map(|&x| {
-            let code = serde_json::to_value(x).ok()?.as_str()?.to_owned();
-            // Labels are written to sit in a sentence; alone on a line they take a capital.
-            let mut chars = label(x).chars();
-            let words: String = chars
-                .next()
-                .map(|f| f.to_uppercase().chain(chars).collect())
-                .unwrap_or_default();
-            Some((code, words))
-        })
+        .filter_map(|&x| Some((code(x)?, capitalised(label(x)))))
         .collect();
     ser(&map)
 }
 
-/// `legal_forms`, `esus`, `stages` and `utilities`: code → label, for the templates.
+/// `[code, words]` pairs in the enum's order, for a select, radios or checkboxes.
+fn options<T: Serialize + Copy>(all: &[T], words: fn(T) -> String) -> Value {
+    let pairs: Vec<[String; 2]> = all
+        .iter()
+        .filter_map(|&x| Some([code(x)?, words(x)]))
+        .collect();
+    ser(&pairs)
+}
+
+/// `legal_forms`, `esus`, `insertion_structures`, `stages` and `utilities`: code → label, to
+/// show an answer; and the same names with `_options`: the `[code, words]` the forms offer.
 pub fn answer_labels() -> Value {
     minijinja::context! {
         legal_forms => table(&LegalForm::ALL, LegalForm::label_fr),
         esus => table(&Esus::ALL, Esus::label_fr),
+        insertion_structures => table(&InsertionStructure::ALL, InsertionStructure::label_fr),
         stages => table(&Stage::ALL, Stage::label_fr),
         utilities => table(&SocialUtility::ALL, SocialUtility::label_fr),
+        legal_forms_options => options(&LegalForm::ALL, |x| x.option_fr().to_owned()),
+        esus_options => options(&Esus::ALL, |x| x.option_fr().to_owned()),
+        insertion_structures_options =>
+            options(&InsertionStructure::ALL, |x| capitalised(x.label_fr())),
+        stages_options => options(&Stage::ALL, |x| capitalised(x.label_fr())),
+        utilities_options => options(&SocialUtility::ALL, |x| x.option_fr().to_owned()),
     }
 }
 
@@ -51,5 +73,59 @@ mod tests {
             get("utilities", "fragile_people"),
             "Soutien à des personnes en situation de fragilité"
         );
+        assert_eq!(
+            get("insertion_structures", "aci"),
+            "Atelier et chantier d'insertion (ACI)"
+        );
+    }
+
+    /// What a form offers is the enum, whole and in its order: an answer added to the domain
+    /// appears on the page, and no page keeps a list of its own.
+    #[test]
+    fn each_form_offers_every_answer_of_its_enum() {
+        let l = answer_labels();
+        let pairs = |t: &str| -> Vec<(String, String)> {
+            let list = l.get_attr(t).unwrap();
+            list.try_iter()
+                .unwrap()
+                .map(|p| {
+                    let code = p.get_item(&Value::from(0)).unwrap().to_string();
+                    let words = p.get_item(&Value::from(1)).unwrap().to_string();
+                    (code, words)
+                })
+                .collect()
+        };
+        let codes = |t: &str| pairs(t).into_iter().map(|(c, _)| c).collect::<Vec<_>>();
+        assert_eq!(
+            codes("legal_forms_options"),
+            LegalForm::ALL.map(|x| code(x).unwrap())
+        );
+        assert_eq!(codes("esus_options"), ["approved", "pending", "none"]);
+        assert_eq!(codes("stages_options"), ["startup", "development"]);
+        assert_eq!(
+            codes("insertion_structures_options"),
+            ["ei", "etti", "ai", "aci", "ea"]
+        );
+        assert_eq!(
+            codes("utilities_options"),
+            SocialUtility::ALL.map(|x| code(x).unwrap())
+        );
+        assert_eq!(
+            pairs("legal_forms_options")[0],
+            (
+                "association".to_owned(),
+                "Association (loi 1901)".to_owned()
+            )
+        );
+        assert_eq!(pairs("stages_options")[1].1, "Développement");
+        for t in [
+            "legal_forms_options",
+            "esus_options",
+            "stages_options",
+            "insertion_structures_options",
+            "utilities_options",
+        ] {
+            assert!(pairs(t).iter().all(|(_, w)| !w.is_empty()), "{t}");
+        }
     }
 }

@@ -55,7 +55,7 @@ fn assert_answers_shown(page: &str) {
         "Gouvernance démocratique Oui",
         "Une personne, une voix en assemblée générale.",
         "Bénéfices consacrés à l'activité 100 %",
-        "Maintien et renforcement de la cohésion territoriale, lien social",
+        "Lutte contre les exclusions, maintien et renforcement de la cohésion territoriale",
         "statuts.pdf – Statuts à jour",
         "budget-2027.pdf – Budget prévisionnel du projet",
         "rib.pdf – Relevé d'identité bancaire",

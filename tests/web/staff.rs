@@ -611,7 +611,7 @@ async fn the_agent_reads_answers_reviews_and_comments_in_words(app: TestApp) {
         "Forme juridique Association",
         "Agrément ESUS Non",
         "Phase Démarrage",
-        "Maintien et renforcement de la cohésion territoriale, lien social",
+        "Lutte contre les exclusions, maintien et renforcement de la cohésion territoriale",
         "statuts.pdf (télécharger) – Statuts à jour",
         "– Budget prévisionnel du projet",
         "– Relevé d'identité bancaire",

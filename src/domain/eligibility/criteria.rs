@@ -322,19 +322,8 @@ fn pct_fr(p: Option<u8>) -> String {
     }
 }
 
-fn social_utility_fr(s: SocialUtility) -> &'static str {
-    match s {
-        SocialUtility::FragilePeople => {
-            "soutien à des personnes en situation de fragilité (art. 2, 1°)"
-        }
-        SocialUtility::SocialLink => {
-            "lutte contre les exclusions et maintien du lien social (art. 2, 2°)"
-        }
-        SocialUtility::CitizenshipEducation => "éducation à la citoyenneté (art. 2, 3°)",
-        SocialUtility::SustainableDevelopment => {
-            "développement durable, transition énergétique ou solidarité internationale (art. 2, 4°)"
-        }
-    }
+fn social_utility_fr(s: SocialUtility) -> String {
+    format!("{} ({})", s.label_fr(), s.article())
 }
 
 fn by_right_detail(ctx: &Context) -> String {
@@ -454,7 +443,7 @@ fn ess_6(ctx: &Context) -> Check {
              inscrivez-le dans l'objet social des statuts.",
         )
     } else {
-        let list: Vec<&str> = objectives.iter().map(|s| social_utility_fr(*s)).collect();
+        let list: Vec<String> = objectives.iter().map(|s| social_utility_fr(*s)).collect();
         review(format!(
             "Objectif(s) d'utilité sociale déclaré(s) : {}. Le service instructeur vérifiera, \
              dans les statuts et la présentation de l'utilité sociale, que l'objet social \
