@@ -19,6 +19,8 @@
 //! judges the project on its merits, not on the agents' screening.
 
 use crate::domain::account::Role;
+use crate::domain::application_state::Action;
+use crate::domain::history::{HistoryAction, Part};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Audience {
@@ -54,35 +56,32 @@ impl Audience {
         matches!(self, Self::Staff | Self::Owner)
     }
 
-    /// Whether this reader sees an event of the history, by its action and its author's role
-    /// (`applicant`, `reviewer`, `staff`, `admin`).
-    pub fn sees_event(self, action: &str, actor_role: &str) -> bool {
+    /// Whether this reader sees an event of the history, by its action (`None`: a name essor
+    /// does not write) and its author's role.
+    pub fn sees_event(self, action: Option<HistoryAction>, actor_role: Option<Role>) -> bool {
         match self {
             Self::Staff => true,
             Self::Reviewer => false,
+            // The owner reads the application's part, never the reviewers' (whoever did it),
+            // nor anything a reviewer did.
             Self::Owner => {
-                // `start-review` is the agents' move of the application (its reviewer ids are
-                // withheld); any other action about reviews or seats is the reviewers' part.
-                action == "start-review"
-                    || (actor_role != Role::Reviewer.as_str()
-                        && !REVIEWERS_ACTIONS.contains(&action)
-                        && !action.starts_with("assignment-")
-                        && !action.contains("review"))
+                action.is_some_and(|a| a.part() == Part::Application)
+                    && actor_role != Some(Role::Reviewer)
             }
         }
     }
 
-    /// The payload's members of an event this reader does not see.
-    pub fn withheld_payload(self, action: &str) -> &'static [&'static str] {
+    /// The payload's members of an event this reader does not see: the owner reads that the
+    /// review started, not who reviews.
+    pub fn withheld_payload(self, action: Option<HistoryAction>) -> &'static [&'static str] {
         match (self, action) {
-            (Self::Owner, "start-review") => &["reviewer_ids"],
+            (Self::Owner, Some(HistoryAction::Transition(Action::StartReview))) => {
+                &["reviewer_ids"]
+            }
             _ => &[],
         }
     }
 }
-
-/// The actions on reviewers' seats and reviews an applicant never sees, whoever did them.
-const REVIEWERS_ACTIONS: &[&str] = &["assign-reviewer", "comment", "submit-review"];
 
 #[cfg(test)]
 mod tests {
@@ -138,24 +137,31 @@ mod tests {
             ("start-review", "staff", true, true),
             ("accept", "staff", true, true),
             ("reject", "admin", true, true),
+            ("decision", "staff", true, true),
             ("withdraw", "applicant", true, true),
+            ("upload-document", "applicant", true, true),
             ("assign-reviewer", "staff", true, false),
             ("assignment-accept", "reviewer", true, false),
             ("assignment-recuse", "reviewer", true, false),
             ("submit-review", "reviewer", true, false),
+            // A name essor does not write, and anything a reviewer did: staff only.
             ("comment", "reviewer", true, false),
-            ("anything-new", "reviewer", true, false),
+            ("anything-new", "staff", true, false),
+            ("update", "reviewer", true, false),
         ];
-        for (action, role, staff, owner) in cases {
-            assert_eq!(Audience::Staff.sees_event(action, role), staff, "{action}");
-            assert_eq!(Audience::Owner.sees_event(action, role), owner, "{action}");
-            assert!(!Audience::Reviewer.sees_event(action, role), "{action}");
+        for (name, role, staff, owner) in cases {
+            let (action, role) = (HistoryAction::parse(name), Role::parse(role));
+            assert_eq!(Audience::Staff.sees_event(action, role), staff, "{name}");
+            assert_eq!(Audience::Owner.sees_event(action, role), owner, "{name}");
+            assert!(!Audience::Reviewer.sees_event(action, role), "{name}");
         }
-        assert_eq!(
-            Audience::Owner.withheld_payload("start-review"),
-            &["reviewer_ids"]
+        let start = HistoryAction::parse("start-review");
+        assert_eq!(Audience::Owner.withheld_payload(start), &["reviewer_ids"]);
+        assert!(Audience::Staff.withheld_payload(start).is_empty());
+        assert!(
+            Audience::Owner
+                .withheld_payload(HistoryAction::parse("accept"))
+                .is_empty()
         );
-        assert!(Audience::Staff.withheld_payload("start-review").is_empty());
-        assert!(Audience::Owner.withheld_payload("accept").is_empty());
     }
 }

@@ -12,6 +12,7 @@ pub mod dashboard;
 pub mod dates;
 pub mod decision;
 pub mod eligibility;
+pub mod history;
 pub mod identifiers;
 pub mod machine;
 pub mod money;

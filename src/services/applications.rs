@@ -20,6 +20,7 @@ use crate::domain::application_state::{Action, Actor, ApplicationState, allowed_
 use crate::domain::audience::Audience;
 use crate::domain::call::CallState;
 use crate::domain::eligibility::{self, CallRules, Criterion, Evaluation, Verdict};
+use crate::domain::history::HistoryAction;
 use crate::error::ServiceError;
 use crate::input::cursor::Window;
 use crate::input::merge_patch;
@@ -452,7 +453,7 @@ pub fn record_event(
     conn: &mut DbConnection,
     application_id: &str,
     actor_id: &str,
-    action: &str,
+    action: HistoryAction,
     from: Option<ApplicationState>,
     to: Option<ApplicationState>,
     payload: Value,
@@ -465,7 +466,7 @@ pub fn record_event(
             application_id: Some(application_id.to_owned()),
             call_id: None,
             actor_id: Some(actor_id.to_owned()),
-            action: action.to_owned(),
+            action: action.as_str().to_owned(),
             from_state: from.map(|s| s.as_str().to_owned()),
             to_state: to.map(|s| s.as_str().to_owned()),
             payload: payload.to_string(),
@@ -530,7 +531,7 @@ pub async fn create(
                 conn,
                 &row.id,
                 &user.id,
-                "create",
+                HistoryAction::Create,
                 None,
                 Some(ApplicationState::Draft),
                 json!({"reference": row.reference}),
@@ -766,7 +767,7 @@ pub async fn update(
                 conn,
                 &row.id,
                 &user.id,
-                "update",
+                HistoryAction::Update,
                 Some(app_state),
                 Some(app_state),
                 json!({"changed": changed}),
@@ -816,15 +817,20 @@ fn history_of(
     require_reads(reader.reads_history())?;
     audit::for_application(conn, &row.id)?
         .into_iter()
-        .filter(|(e, _, role)| reader.sees_event(&e.action, role))
-        .map(|(e, name, role)| {
+        .filter_map(|(e, name, role)| {
+            let action = HistoryAction::parse(&e.action);
+            reader
+                .sees_event(action, Role::parse(&role))
+                .then_some((e, name, role, action))
+        })
+        .map(|(e, name, role, action)| {
             // An erased payload reads as an empty one: the event stays, what it said is gone.
             let mut payload = match &e.payload {
                 Some(p) => serde_json::from_str(p).unwrap_or(Value::Null),
                 None => Value::Object(serde_json::Map::new()),
             };
             if let Value::Object(members) = &mut payload {
-                for key in reader.withheld_payload(&e.action) {
+                for key in reader.withheld_payload(action) {
                     members.remove(*key);
                 }
             }

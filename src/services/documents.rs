@@ -25,6 +25,7 @@ use crate::db::documents::{self, DocumentRow};
 use crate::db::{DbConnection, calls};
 use crate::domain::application_state::Actor;
 use crate::domain::call::OTHER_DOCUMENT_KIND;
+use crate::domain::history::HistoryAction;
 use crate::error::ServiceError;
 use crate::services::applications::{
     actor, audience, load_readable, not_found, record_event, visibility,
@@ -492,7 +493,7 @@ pub async fn upload(
                 conn,
                 &row.id,
                 &user.id,
-                "upload-document",
+                HistoryAction::UploadDocument,
                 None,
                 None,
                 json!({"document_id": doc.id, "kind": doc.kind, "filename": doc.filename, "sha256": doc.sha256, "type": received.ext}),
@@ -503,7 +504,7 @@ pub async fn upload(
                     conn,
                     &row.id,
                     &user.id,
-                    "delete-document",
+                    HistoryAction::DeleteDocument,
                     None,
                     None,
                     json!({"document_id": old.id, "kind": old.kind, "filename": old.filename, "replaced_by": doc.id}),
@@ -657,7 +658,7 @@ pub async fn delete(
                 conn,
                 &row.id,
                 &user.id,
-                "delete-document",
+                HistoryAction::DeleteDocument,
                 None,
                 None,
                 json!({"document_id": doc.id, "kind": doc.kind, "filename": doc.filename}),

@@ -17,6 +17,7 @@ use crate::db::{DbConnection, calls, users};
 use crate::domain::account::Role;
 use crate::domain::application_state::ApplicationState;
 use crate::domain::assignment::{self, AssignmentAction};
+use crate::domain::history::HistoryAction;
 use crate::domain::review::{self, ReviewAction};
 use crate::domain::scoring::{self, Recommendation};
 use crate::error::{FieldErrors, ServiceError};
@@ -339,7 +340,7 @@ pub async fn assign(
                 conn,
                 &app.id,
                 &user.id,
-                "assign-reviewer",
+                HistoryAction::AssignReviewer,
                 None,
                 None,
                 json!({"reviewer_id": row.reviewer_id, "assignment_id": row.id}),
@@ -478,10 +479,11 @@ async fn respond(
             }
             assignments::update(conn, &row)?;
             let action = if accept {
-                "assignment-accept"
+                HistoryAction::AssignmentAccept
             } else {
-                "assignment-recuse"
-            };
+                HistoryAction::AssignmentRecuse
+            }
+            .as_str();
             // A recusal tells the agents, with its reason: someone else may have to be assigned.
             let mut mails = Vec::new();
             if !accept {
@@ -711,7 +713,7 @@ pub async fn submit(
                     application_id: Some(&row.application_id),
                     call_id: None,
                     actor_id: &user.id,
-                    action: "submit-review",
+                    action: HistoryAction::SubmitReview.as_str(),
                     payload: json!({"review_id": row.id, "recommendation": row.recommendation}),
                 },
                 &mails,

@@ -18,6 +18,7 @@ use crate::domain::account::Role;
 use crate::domain::application_state::{Action, ApplicationState, TransitionError, next_state};
 use crate::domain::call::{CallState, check_window};
 use crate::domain::eligibility::{self, Assessment, Outcome};
+use crate::domain::history::HistoryAction;
 use crate::error::{FieldErrors, ServiceError};
 use crate::notify::{ApplicationSummary, MailEvent};
 use crate::services::applications::{
@@ -391,7 +392,7 @@ pub async fn apply(
                     application_id: Some(&row.id),
                     call_id: None,
                     actor_id: &user.id,
-                    action: action.as_str(),
+                    action: HistoryAction::Transition(action).as_str(),
                     payload,
                 },
                 &mails,

@@ -1397,25 +1397,32 @@ async fn receipt(ctx: PageCtx, id: web::Path<String>) -> Result<HttpResponse, We
 /// What the applicant's timeline says of an event: never who reviews (DESIGN §7), only their
 /// own actions and the Métropole's.
 fn timeline(events: Vec<applications::HistoryEvent>, user_id: &str) -> Vec<Value> {
+    use crate::domain::application_state::Action as A;
+    use crate::domain::history::{HistoryAction, HistoryAction as H};
     events
         .into_iter()
         .filter_map(|e| {
-            let label = match e.action.as_str() {
-                "create" => "Candidature commencée",
-                "update" => "Réponses modifiées",
-                "upload-document" => "Pièce ajoutée",
-                "delete-document" => "Pièce supprimée",
-                "submit" => "Candidature déposée",
-                "request-changes" => "Compléments demandés par la Métropole",
-                "declare-ineligible" => "Candidature déclarée inéligible",
-                "start-review" => "Instruction commencée",
-                "accept" | "decision" if e.to_state.as_deref() == Some("accepted") => {
+            // The service gives only what the applicant may read; a name essor does not
+            // write is not worded.
+            let action = HistoryAction::parse(&e.action)?;
+            let to = e.to_state.as_deref();
+            let label = match action {
+                H::Create => "Candidature commencée",
+                H::Update => "Réponses modifiées",
+                H::UploadDocument => "Pièce ajoutée",
+                H::DeleteDocument => "Pièce supprimée",
+                H::Transition(A::Submit) => "Candidature déposée",
+                H::Transition(A::RequestChanges) => "Compléments demandés par la Métropole",
+                H::Transition(A::DeclareIneligible) => "Candidature déclarée inéligible",
+                H::Transition(A::StartReview) => "Instruction commencée",
+                H::Transition(A::Accept | A::Reject) | H::Decision if action.is_award(to) => {
                     "Subvention accordée"
                 }
-                "reject" | "decision" => "Candidature non retenue",
-                "accept" => "Subvention accordée",
-                "withdraw" => "Candidature retirée",
-                _ => return None,
+                H::Transition(A::Accept | A::Reject) | H::Decision => "Candidature non retenue",
+                H::Transition(A::Withdraw) => "Candidature retirée",
+                H::AssignReviewer | H::AssignmentAccept | H::AssignmentRecuse | H::SubmitReview => {
+                    return None;
+                }
             };
             let who = if e.actor_id == user_id {
                 "Vous"
@@ -1423,13 +1430,13 @@ fn timeline(events: Vec<applications::HistoryEvent>, user_id: &str) -> Vec<Value
                 "La Métropole"
             };
             // Only what the applicant wrote or was written to them; never reviewer ids.
-            let note = match e.action.as_str() {
-                "request-changes" => e.payload.get("message").and_then(Json::as_str),
-                "declare-ineligible" | "accept" | "reject" | "decision" => {
+            let note = match action {
+                H::Transition(A::RequestChanges) => e.payload.get("message").and_then(Json::as_str),
+                H::Transition(A::DeclareIneligible | A::Accept | A::Reject) | H::Decision => {
                     e.payload.get("motivation").and_then(Json::as_str)
                 }
-                "withdraw" => e.payload.get("reason").and_then(Json::as_str),
-                "upload-document" | "delete-document" => {
+                H::Transition(A::Withdraw) => e.payload.get("reason").and_then(Json::as_str),
+                H::UploadDocument | H::DeleteDocument => {
                     e.payload.get("filename").and_then(Json::as_str)
                 }
                 _ => None,

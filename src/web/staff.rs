@@ -340,20 +340,26 @@ async fn table(ctx: PageCtx, id: web::Path<String>) -> Result<HttpResponse, WebE
 
 /// What the staff's timeline says of an event, with the reviewers' names (staff may see them).
 fn timeline(events: &[HistoryEvent], names: &BTreeMap<String, String>) -> Vec<Value> {
+    use crate::domain::application_state::Action as A;
+    use crate::domain::history::{HistoryAction, HistoryAction as H};
     let name_of = |id: &str| names.get(id).cloned().unwrap_or_else(|| id.to_owned());
     events
         .iter()
         .map(|e| {
             let text = |k: &str| e.payload.get(k).and_then(Json::as_str).map(str::to_owned);
-            let (label, note) = match e.action.as_str() {
-                "create" => ("Candidature commencée".to_owned(), None),
-                "update" => ("Réponses modifiées".to_owned(), None),
-                "upload-document" => ("Pièce ajoutée".to_owned(), text("filename")),
-                "delete-document" => ("Pièce supprimée".to_owned(), text("filename")),
-                "submit" => ("Candidature déposée".to_owned(), None),
-                "request-changes" => ("Compléments demandés".to_owned(), text("message")),
-                "declare-ineligible" => ("Déclarée inéligible".to_owned(), text("motivation")),
-                "start-review" => {
+            let (label, note) = match HistoryAction::parse(&e.action) {
+                Some(H::Create) => ("Candidature commencée".to_owned(), None),
+                Some(H::Update) => ("Réponses modifiées".to_owned(), None),
+                Some(H::UploadDocument) => ("Pièce ajoutée".to_owned(), text("filename")),
+                Some(H::DeleteDocument) => ("Pièce supprimée".to_owned(), text("filename")),
+                Some(H::Transition(A::Submit)) => ("Candidature déposée".to_owned(), None),
+                Some(H::Transition(A::RequestChanges)) => {
+                    ("Compléments demandés".to_owned(), text("message"))
+                }
+                Some(H::Transition(A::DeclareIneligible)) => {
+                    ("Déclarée inéligible".to_owned(), text("motivation"))
+                }
+                Some(H::Transition(A::StartReview)) => {
                     let ids = e
                         .payload
                         .get("reviewer_ids")
@@ -371,22 +377,29 @@ fn timeline(events: &[HistoryEvent], names: &BTreeMap<String, String>) -> Vec<Va
                         ids.map(|n| format!("Évaluateurs : {n}")),
                     )
                 }
-                "assign-reviewer" => (
+                Some(H::AssignReviewer) => (
                     "Évaluateur ajouté".to_owned(),
                     text("reviewer_id").map(|id| name_of(&id)),
                 ),
-                "assignment-accept" => (
+                Some(H::AssignmentAccept) => (
                     "Absence de conflit d'intérêts déclarée".to_owned(),
                     text("statement"),
                 ),
-                "assignment-recuse" => ("Évaluateur récusé".to_owned(), text("reason")),
-                "submit-review" => ("Évaluation remise".to_owned(), None),
-                "accept" | "decision" if e.to_state.as_deref() == Some("accepted") => {
+                Some(H::AssignmentRecuse) => ("Évaluateur récusé".to_owned(), text("reason")),
+                Some(H::SubmitReview) => ("Évaluation remise".to_owned(), None),
+                Some(a @ (H::Transition(A::Accept | A::Reject) | H::Decision))
+                    if a.is_award(e.to_state.as_deref()) =>
+                {
                     ("Subvention accordée".to_owned(), text("motivation"))
                 }
-                "reject" | "decision" => ("Non retenue".to_owned(), text("motivation")),
-                "withdraw" => ("Candidature retirée".to_owned(), text("reason")),
-                other => (other.to_owned(), None),
+                Some(H::Transition(A::Accept | A::Reject) | H::Decision) => {
+                    ("Non retenue".to_owned(), text("motivation"))
+                }
+                Some(H::Transition(A::Withdraw)) => {
+                    ("Candidature retirée".to_owned(), text("reason"))
+                }
+                // A name essor does not write: shown as stored.
+                None => (e.action.clone(), None),
             };
             let role = match e.actor_role.as_str() {
                 "applicant" => "porteur de projet",
