@@ -200,7 +200,7 @@ fn build_server(listener: TcpListener, state: AppState) -> anyhow::Result<Server
             .configure(api::configure)
             .split_for_parts();
         app.configure(crate::web::configure)
-            .default_service(web::to(crate::web::not_found))
+            .default_service(web::to(not_found))
             // The text rule before any handler, API or page; the pages' error middleware
             // outside it so a page's refusal is rendered as a page.
             .wrap(actix_web::middleware::from_fn(crate::input_guard::guard))
@@ -271,4 +271,18 @@ fn cors(origins: &[String]) -> Cors {
         cors = cors.allowed_origin(origin.trim_end_matches('/'));
     }
     cors
+}
+
+/// The default service: the API's problem+json under `/api` and `/health` (machines read
+/// them), the house 404 page elsewhere. It lives here, where both faces are mounted, so that
+/// neither face imports the other.
+async fn not_found(req: actix_web::HttpRequest) -> actix_web::HttpResponse {
+    let machine = ["/api", "/health"]
+        .iter()
+        .any(|p| req.path() == *p || req.path().starts_with(&format!("{p}/")));
+    if machine {
+        crate::api::errors::not_found(req).await
+    } else {
+        crate::web::not_found(req).await
+    }
 }

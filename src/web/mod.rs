@@ -405,15 +405,9 @@ async fn error_page(
         .body(body)
 }
 
-/// The default service: the API's problem+json under `/api` and `/health` (machines read
-/// them), the house 404 page elsewhere.
+/// The house 404 page, for a path no page answers (the composition root sends the API's
+/// paths to the API's own answer).
 pub async fn not_found(req: HttpRequest) -> HttpResponse {
-    let machine = ["/api", "/health"]
-        .iter()
-        .any(|p| req.path() == *p || req.path().starts_with(&format!("{p}/")));
-    if machine {
-        return crate::api::errors::not_found(req).await;
-    }
     error_page(&req, StatusCode::NOT_FOUND, None).await
 }
 
