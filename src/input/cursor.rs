@@ -19,7 +19,6 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::error::ServiceError;
-use crate::input::paging::Paging;
 
 /// Which side of the named row the page lies on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -145,16 +144,6 @@ pub struct Position {
     pub page: u32,
     pub per_page: u32,
     pub cursor: Option<Cursor>,
-}
-
-impl From<Paging> for Position {
-    fn from(p: Paging) -> Self {
-        Position {
-            page: p.page,
-            per_page: p.per_page,
-            cursor: None,
-        }
-    }
 }
 
 impl Position {

@@ -58,6 +58,18 @@ pub struct Paging {
     pub per_page: u32,
 }
 
+/// A page number read alone is a position without a cursor. (Here, beside `Paging`, so that
+/// the cursor module, which paging builds on, does not import it back.)
+impl From<Paging> for Position {
+    fn from(p: Paging) -> Self {
+        Position {
+            page: p.page,
+            per_page: p.per_page,
+            cursor: None,
+        }
+    }
+}
+
 impl Paging {
     pub fn offset(self) -> i64 {
         i64::from(self.page - 1) * i64::from(self.per_page)

@@ -5,6 +5,7 @@ pub mod applications;
 pub mod audit;
 pub mod calls;
 pub mod documents;
+pub mod mail_events;
 pub mod outbox;
 pub mod personal_data;
 pub mod retention;

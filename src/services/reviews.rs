@@ -346,7 +346,7 @@ pub async fn assign(
                 json!({"reviewer_id": row.reviewer_id, "assignment_id": row.id}),
                 now,
             )?;
-            let mail = crate::services::transitions::assignment_mail(
+            let mail = crate::services::mail_events::assignment_mail(
                 conn,
                 &app,
                 &row.reviewer_id,
@@ -493,7 +493,7 @@ async fn respond(
                     .map(|u| u.full_name)
                     .unwrap_or_default();
                 mails.push(MailEvent::ReviewerRecused {
-                    app: crate::services::transitions::summary(conn, &app, &call)?,
+                    app: crate::services::mail_events::summary(conn, &app, &call)?,
                     reviewer_name,
                     reason: text_value.clone(),
                 });
@@ -759,7 +759,7 @@ fn reviews_complete_mail(
         })
         .count() as i64;
     Ok(vec![MailEvent::ReviewsComplete {
-        app: crate::services::transitions::summary(conn, &app, &call)?,
+        app: crate::services::mail_events::summary(conn, &app, &call)?,
         submitted_reviews,
         min_reviews: i64::from(call.min_reviews),
     }])
