@@ -71,16 +71,8 @@ async fn change_password(ctx: PageCtx, body: web::Bytes) -> Result<HttpResponse,
             )?
             .ordered(&["current_password", "new_password"]);
             let account = accounts::get(&ctx.state, user.id).await?;
-            ctx.render_status(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "account.html",
-                context! {
-                    account => ser(&account),
-                    values => context! { full_name => account.full_name.clone() },
-                    errors => ser(&errors),
-                    saved => false,
-                },
-            )
+            let values = context! { full_name => account.full_name.clone() };
+            account_again(&ctx, &account, values, &errors)
         }
         Err(e) => Err(e.into()),
     }
@@ -101,13 +93,23 @@ async fn rename(ctx: PageCtx, body: web::Bytes) -> Result<HttpResponse, WebError
         refused
     };
     let account = accounts::get(&ctx.state, user.id).await?;
+    account_again(&ctx, &account, ser(&form.values()), &errors)
+}
+
+/// « Mon compte » again after a refused form, with what to show in its fields and the errors.
+fn account_again<A: serde::Serialize>(
+    ctx: &PageCtx,
+    account: &A,
+    values: minijinja::Value,
+    errors: &Errors,
+) -> Result<HttpResponse, WebError> {
     ctx.render_status(
         StatusCode::UNPROCESSABLE_ENTITY,
         "account.html",
         context! {
-            account => ser(&account),
-            values => ser(&form.values()),
-            errors => ser(&errors),
+            account => ser(account),
+            values,
+            errors => ser(errors),
             saved => false,
         },
     )
