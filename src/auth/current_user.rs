@@ -14,35 +14,12 @@ use actix_web::http::header;
 use actix_web::{FromRequest, HttpRequest, web};
 
 use crate::auth::token::TokenError;
-use crate::domain::account::Role;
 use crate::error::{AppError, ServiceError};
+use crate::services::identify::Identify;
 use crate::state::AppState;
 
-#[derive(Debug, Clone)]
-pub struct CurrentUser {
-    pub id: String,
-    /// The account's role now (not the one the token was issued with).
-    pub role: Role,
-    pub email_verified: bool,
-}
-
-impl CurrentUser {
-    /// 403 unless the caller has one of `roles`.
-    pub fn require(&self, roles: &[Role]) -> Result<(), ServiceError> {
-        if roles.contains(&self.role) {
-            Ok(())
-        } else {
-            Err(ServiceError::Forbidden(format!(
-                "Votre rôle ({}) ne permet pas cette action.",
-                self.role.as_str()
-            )))
-        }
-    }
-
-    pub fn require_staff(&self) -> Result<(), ServiceError> {
-        self.require(&[Role::Staff, Role::Admin])
-    }
-}
+/// The caller as the services know them: the domain's `Actor`, which this module extracts.
+pub type CurrentUser = crate::domain::actor::Actor;
 
 #[derive(Debug, Clone)]
 pub struct MaybeUser(pub Option<CurrentUser>);
@@ -173,27 +150,6 @@ impl FromRequest for MaybeUser {
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let req = req.clone();
         Box::pin(async move { caller(req).await.map(MaybeUser) })
-    }
-}
-
-/// Whoever a service is acting for, as the service's own database call learns it: a
-/// `CurrentUser` already checked, or a `Caller` whose account check is still to run.
-pub trait Identify: Clone + Send + 'static {
-    /// The caller's account as it is now, checked on `conn` (the service's connection).
-    fn identify(
-        &self,
-        conn: &mut crate::db::DbConnection,
-        now: chrono::NaiveDateTime,
-    ) -> Result<CurrentUser, ServiceError>;
-}
-
-impl Identify for CurrentUser {
-    fn identify(
-        &self,
-        _: &mut crate::db::DbConnection,
-        _: chrono::NaiveDateTime,
-    ) -> Result<CurrentUser, ServiceError> {
-        Ok(self.clone())
     }
 }
 

@@ -1,5 +1,5 @@
 //! Authentication (passwords, tokens, the current user, the per-request account check,
-//! throttling, the client's address) and the guards handlers use.
+//! the client's address) and the guards handlers use.
 
 pub mod account;
 pub mod client_ip;
@@ -8,9 +8,8 @@ pub mod password;
 pub mod password_pool;
 pub mod personal_token;
 pub mod session;
-pub mod throttle;
 pub mod token;
 
 pub use account::{CurrentAccount, check as check_account};
-pub use current_user::{Caller, CurrentUser, Identify, MaybeUser};
+pub use current_user::{Caller, CurrentUser, MaybeUser};
 pub use token::TokenService;

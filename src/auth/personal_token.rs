@@ -8,7 +8,6 @@
 use chrono::{Duration, NaiveDateTime};
 
 use crate::auth::account::CurrentAccount;
-use crate::auth::session;
 use crate::db::{DbConnection, personal_tokens};
 use crate::domain::account::Role;
 use crate::domain::tokens::{PREFIX, Scope};
@@ -19,17 +18,6 @@ pub const TOUCH_EVERY_SECONDS: i64 = 60;
 
 pub fn is_personal(bearer: &str) -> bool {
     bearer.starts_with(PREFIX)
-}
-
-/// A new secret (256 random bits after the prefix) and the hint shown to its owner.
-pub fn new_secret() -> (String, String) {
-    let random = session::random_token();
-    let hint = format!("{PREFIX}{}…", &random[..6]);
-    (format!("{PREFIX}{random}"), hint)
-}
-
-pub fn hash(secret: &str) -> String {
-    session::hash(secret)
 }
 
 /// Why a personal token opens nothing (401).
@@ -62,7 +50,9 @@ pub fn check(
     secret: &str,
     now: NaiveDateTime,
 ) -> Result<Result<(CurrentAccount, Vec<Scope>), PatRefusal>, ServiceError> {
-    let Some((token, owner)) = personal_tokens::find_by_hash(conn, &hash(secret))? else {
+    let Some((token, owner)) =
+        personal_tokens::find_by_hash(conn, &crate::domain::tokens::hash(secret))?
+    else {
         return Ok(Err(PatRefusal::Unknown));
     };
     if !owner.active {

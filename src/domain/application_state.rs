@@ -42,7 +42,7 @@ pub enum Action {
 /// Who acts, relative to the application. The caller maps roles: admin counts as `Staff`, the
 /// applicant who created the application is `Owner`, anybody else is `Other`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Actor {
+pub enum Party {
     Owner,
     Staff,
     Other,
@@ -52,14 +52,14 @@ pub enum Actor {
 pub struct Transition {
     pub from: ApplicationState,
     pub action: Action,
-    pub by: Actor,
+    pub by: Party,
     pub to: ApplicationState,
 }
 
 const fn row(
     from: ApplicationState,
     action: Action,
-    by: Actor,
+    by: Party,
     to: ApplicationState,
 ) -> Transition {
     Transition {
@@ -75,34 +75,34 @@ use ApplicationState as S;
 
 /// DESIGN.md §7, one row per (from, action).
 pub const TRANSITIONS: &[Transition] = &[
-    row(S::Draft, A::Submit, Actor::Owner, S::Submitted),
-    row(S::ChangesRequested, A::Submit, Actor::Owner, S::Submitted),
+    row(S::Draft, A::Submit, Party::Owner, S::Submitted),
+    row(S::ChangesRequested, A::Submit, Party::Owner, S::Submitted),
     row(
         S::Submitted,
         A::RequestChanges,
-        Actor::Staff,
+        Party::Staff,
         S::ChangesRequested,
     ),
     row(
         S::Submitted,
         A::DeclareIneligible,
-        Actor::Staff,
+        Party::Staff,
         S::Ineligible,
     ),
     // Changes were requested and never came: the agents can close the file (DESIGN.md §7).
     row(
         S::ChangesRequested,
         A::DeclareIneligible,
-        Actor::Staff,
+        Party::Staff,
         S::Ineligible,
     ),
-    row(S::Submitted, A::StartReview, Actor::Staff, S::UnderReview),
-    row(S::UnderReview, A::Accept, Actor::Staff, S::Accepted),
-    row(S::UnderReview, A::Reject, Actor::Staff, S::Rejected),
-    row(S::Draft, A::Withdraw, Actor::Owner, S::Withdrawn),
-    row(S::Submitted, A::Withdraw, Actor::Owner, S::Withdrawn),
-    row(S::ChangesRequested, A::Withdraw, Actor::Owner, S::Withdrawn),
-    row(S::UnderReview, A::Withdraw, Actor::Owner, S::Withdrawn),
+    row(S::Submitted, A::StartReview, Party::Staff, S::UnderReview),
+    row(S::UnderReview, A::Accept, Party::Staff, S::Accepted),
+    row(S::UnderReview, A::Reject, Party::Staff, S::Rejected),
+    row(S::Draft, A::Withdraw, Party::Owner, S::Withdrawn),
+    row(S::Submitted, A::Withdraw, Party::Owner, S::Withdrawn),
+    row(S::ChangesRequested, A::Withdraw, Party::Owner, S::Withdrawn),
+    row(S::UnderReview, A::Withdraw, Party::Owner, S::Withdrawn),
 ];
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -124,7 +124,7 @@ pub enum TransitionError {
 pub fn next_state(
     from: ApplicationState,
     action: Action,
-    by: Actor,
+    by: Party,
 ) -> Result<ApplicationState, TransitionError> {
     let mut rows = TRANSITIONS
         .iter()
@@ -143,7 +143,7 @@ pub fn next_state(
 }
 
 /// The actions `by` may take from `state`, in the order of [`Action::ALL`].
-pub fn allowed_actions(state: ApplicationState, by: Actor) -> Vec<Action> {
+pub fn allowed_actions(state: ApplicationState, by: Party) -> Vec<Action> {
     Action::ALL
         .into_iter()
         .filter(|&a| {
@@ -352,8 +352,8 @@ impl FromStr for Action {
     }
 }
 
-impl Actor {
-    pub const ALL: [Actor; 3] = [Actor::Owner, Actor::Staff, Actor::Other];
+impl Party {
+    pub const ALL: [Party; 3] = [Party::Owner, Party::Staff, Party::Other];
 }
 
 #[cfg(test)]
@@ -401,10 +401,10 @@ mod tests {
         "reject",
         "withdraw",
     ];
-    const ACTORS: [(&str, Actor); 3] = [
-        ("owner", Actor::Owner),
-        ("staff", Actor::Staff),
-        ("other", Actor::Other),
+    const PARTIES: [(&str, Party); 3] = [
+        ("owner", Party::Owner),
+        ("staff", Party::Staff),
+        ("other", Party::Other),
     ];
 
     fn expected_allowed(state: &str, who: &str) -> Vec<Action> {
@@ -449,7 +449,7 @@ mod tests {
         let (mut cells, mut ok, mut forbidden, mut not_allowed) = (0, 0, 0, 0);
         for state in STATES {
             for action in ACTIONS {
-                for (who, actor) in ACTORS {
+                for (who, actor) in PARTIES {
                     let expected = expected_cell(state, action, who);
                     let got = next_state(state.parse().unwrap(), action.parse().unwrap(), actor);
                     assert_eq!(got, expected, "{state} --{action}({who})-->");
@@ -488,7 +488,7 @@ mod tests {
         let expected: Vec<_> = EXPECTED
             .iter()
             .map(|&(f, a, w, t)| {
-                let actor = ACTORS.iter().find(|(name, _)| *name == w).unwrap().1;
+                let actor = PARTIES.iter().find(|(name, _)| *name == w).unwrap().1;
                 (f, a, actor, t)
             })
             .collect();
@@ -498,22 +498,22 @@ mod tests {
     #[test]
     fn allowed_actions_per_state_and_actor() {
         use Action::*;
-        let cases: &[(ApplicationState, Actor, &[Action])] = &[
-            (S::Draft, Actor::Owner, &[Submit, Withdraw]),
-            (S::Draft, Actor::Staff, &[]),
-            (S::Draft, Actor::Other, &[]),
-            (S::Submitted, Actor::Owner, &[Withdraw]),
+        let cases: &[(ApplicationState, Party, &[Action])] = &[
+            (S::Draft, Party::Owner, &[Submit, Withdraw]),
+            (S::Draft, Party::Staff, &[]),
+            (S::Draft, Party::Other, &[]),
+            (S::Submitted, Party::Owner, &[Withdraw]),
             (
                 S::Submitted,
-                Actor::Staff,
+                Party::Staff,
                 &[RequestChanges, DeclareIneligible, StartReview],
             ),
-            (S::Submitted, Actor::Other, &[]),
-            (S::ChangesRequested, Actor::Owner, &[Submit, Withdraw]),
-            (S::ChangesRequested, Actor::Staff, &[DeclareIneligible]),
-            (S::UnderReview, Actor::Owner, &[Withdraw]),
-            (S::UnderReview, Actor::Staff, &[Accept, Reject]),
-            (S::UnderReview, Actor::Other, &[]),
+            (S::Submitted, Party::Other, &[]),
+            (S::ChangesRequested, Party::Owner, &[Submit, Withdraw]),
+            (S::ChangesRequested, Party::Staff, &[DeclareIneligible]),
+            (S::UnderReview, Party::Owner, &[Withdraw]),
+            (S::UnderReview, Party::Staff, &[Accept, Reject]),
+            (S::UnderReview, Party::Other, &[]),
         ];
         for (state, actor, expected) in cases {
             assert_eq!(
@@ -527,7 +527,7 @@ mod tests {
     #[test]
     fn final_states_allow_nothing() {
         for state in ApplicationState::ALL {
-            let nothing = Actor::ALL
+            let nothing = Party::ALL
                 .into_iter()
                 .all(|actor| allowed_actions(state, actor).is_empty());
             assert_eq!(state.is_final(), nothing, "{state}");
@@ -629,19 +629,19 @@ mod tests {
     fn french_error_messages() {
         let cases = [
             (
-                next_state(S::Accepted, A::Submit, Actor::Owner),
+                next_state(S::Accepted, A::Submit, Party::Owner),
                 "La candidature est acceptée : l'action « déposer » n'est pas possible",
             ),
             (
-                next_state(S::Draft, A::StartReview, Actor::Staff),
+                next_state(S::Draft, A::StartReview, Party::Staff),
                 "La candidature est à l'état de brouillon : l'action « mettre en instruction » n'est pas possible",
             ),
             (
-                next_state(S::Submitted, A::Submit, Actor::Owner),
+                next_state(S::Submitted, A::Submit, Party::Owner),
                 "La candidature est déposée : l'action « déposer » n'est pas possible",
             ),
             (
-                next_state(S::Draft, A::Submit, Actor::Staff),
+                next_state(S::Draft, A::Submit, Party::Staff),
                 "vous n'êtes pas autorisé à déposer cette candidature",
             ),
         ];
@@ -653,7 +653,7 @@ mod tests {
     #[test]
     fn a_409_carries_what_the_actor_may_do_instead() {
         assert_eq!(
-            next_state(S::Submitted, A::Accept, Actor::Staff),
+            next_state(S::Submitted, A::Accept, Party::Staff),
             Err(TransitionError::NotAllowedInState {
                 state: S::Submitted,
                 action: A::Accept,
@@ -697,7 +697,7 @@ mod tests {
         for (action, verb) in verbs {
             assert_eq!(action.verb_fr(), verb);
         }
-        let refused = next_state(S::Submitted, A::Submit, Actor::Owner).unwrap_err();
+        let refused = next_state(S::Submitted, A::Submit, Party::Owner).unwrap_err();
         assert_eq!(
             refused.to_string(),
             "La candidature est déposée : l'action « déposer » n'est pas possible"

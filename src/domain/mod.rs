@@ -2,6 +2,7 @@
 //! each rule is unit-tested with tables of cases.
 
 pub mod account;
+pub mod actor;
 pub mod application;
 pub mod application_state;
 pub mod assignment;

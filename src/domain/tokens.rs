@@ -1,6 +1,7 @@
 //! Personal access tokens (DESIGN.md §14): the scopes, which scope each API route needs, what
-//! each role may hold, and the rules on what a person types when creating one. Pure: the
-//! secret, its hash and the database live in `auth::personal_token` and `services::tokens`.
+//! each role may hold, the rules on what a person types when creating one, and how a secret is
+//! written and hashed. Pure: the random bytes come in (`services::tokens` draws them), the
+//! bearer check lives in `auth::personal_token` and the database in `services::tokens`.
 //!
 //! A token opens a route only when (1) the route is in `ROUTES` (an unknown route is closed
 //! to tokens: a new route must be given a scope here before a token reaches it), (2) the
@@ -19,6 +20,23 @@ use crate::error::FieldErrors;
 /// What a personal token is prefixed with, so secret scanners can spot a leaked one.
 pub const PREFIX: &str = "essor_pat_";
 pub const NAME_MAX_CHARS: usize = 80;
+/// The secret made of 256 random bits (after the prefix, in hex) and the hint shown to its
+/// owner (the prefix and the first six characters).
+pub fn secret_from(random: [u8; 32]) -> (String, String) {
+    let hex: String = random.iter().map(|b| format!("{b:02x}")).collect();
+    let hint = format!("{PREFIX}{}…", &hex[..6]);
+    (format!("{PREFIX}{hex}"), hint)
+}
+
+/// What is stored of a secret: its SHA-256, in hex.
+pub fn hash(secret: &str) -> String {
+    use sha2::{Digest, Sha256};
+    Sha256::digest(secret.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
 /// A token lives at most this many days (a year and a day, so « in a year » is accepted).
 pub const MAX_DAYS: i64 = 366;
 /// Tokens an account may hold at once (not revoked, not expired).
@@ -399,6 +417,18 @@ mod tests {
 
     fn d(y: i32, m: u32, day: u32) -> NaiveDate {
         NaiveDate::from_ymd_opt(y, m, day).unwrap()
+    }
+
+    #[test]
+    fn a_secret_is_its_prefix_and_64_hex_digits_and_its_hash_is_sha256() {
+        let (secret, hint) = secret_from([0xab; 32]);
+        assert_eq!(secret, format!("{PREFIX}{}", "ab".repeat(32)));
+        assert_eq!(hint, format!("{PREFIX}ababab…"));
+        // SHA-256 of "abc" (FIPS 180-2, appendix B.1).
+        assert_eq!(
+            hash("abc"),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
     }
 
     #[test]

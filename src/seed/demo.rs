@@ -14,11 +14,11 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
 use super::{SeedReport, body, demo_names, state_for};
-use crate::auth::CurrentUser;
 use crate::clock::Clock;
 use crate::config::Settings;
 use crate::db::Db;
 use crate::domain::account::Role;
+use crate::domain::actor::Actor;
 use crate::domain::application_state::ApplicationState;
 use crate::domain::call::{CallAction, default_required_documents, default_scoring_grid};
 use crate::domain::eligibility::{AssessedOutcome, Assessment, Outcome};
@@ -78,8 +78,8 @@ fn service(e: ServiceError) -> anyhow::Error {
     anyhow::anyhow!("{e}{fields}")
 }
 
-fn user(id: &str, role: Role) -> CurrentUser {
-    CurrentUser {
+fn user(id: &str, role: Role) -> Actor {
+    Actor {
         id: id.to_owned(),
         role,
         email_verified: true,
@@ -149,7 +149,7 @@ fn assessments(
 struct Filed {
     id: String,
     version: i32,
-    applicant: CurrentUser,
+    applicant: Actor,
     target: ApplicationState,
     requested_cents: i64,
     report: Option<applications::EligibilityReport>,

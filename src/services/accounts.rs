@@ -13,8 +13,6 @@ use sha2::{Digest, Sha256};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use crate::auth::CurrentUser;
-use crate::auth::throttle::{self, Limit};
 use crate::db::account_tokens::{self, AccountTokenRow};
 use crate::db::audit::{self, AuditRow};
 use crate::db::users::{self, AccountChange, NO_PASSWORD, NewUser, UserRow};
@@ -22,10 +20,12 @@ use crate::db::{DbConnection, throttle as throttle_db};
 use crate::domain::account::{
     AccountEvent, AccountState, EmailAddress, Role, check_full_name, check_password,
 };
+use crate::domain::actor::Actor;
 use crate::domain::password_policy;
 use crate::error::{FieldErrors, ServiceError};
 use crate::input::{Page, Position};
 use crate::notify::{AccountMail, AccountRecipient};
+use crate::services::throttle::{self, Limit};
 use crate::state::AppState;
 
 /// What a client learns of an account (never the hash).
@@ -611,7 +611,7 @@ pub async fn verify_email(state: &AppState, ip: IpAddr, token: String) -> Result
 pub async fn resend_verification(
     state: &AppState,
     ip: IpAddr,
-    user: &CurrentUser,
+    user: &Actor,
 ) -> Result<(), ServiceError> {
     if user.email_verified {
         return Err(ServiceError::conflict(
@@ -840,7 +840,7 @@ where
 pub async fn change_password(
     state: &AppState,
     ip: IpAddr,
-    user: &CurrentUser,
+    user: &Actor,
     current: String,
     new: String,
 ) -> Result<(), ServiceError> {
@@ -934,7 +934,7 @@ impl Invitation {
 pub async fn invite(
     state: &AppState,
     ip: IpAddr,
-    admin: &CurrentUser,
+    admin: &Actor,
     invitation: Invitation,
 ) -> Result<User, ServiceError> {
     admin.require(&[Role::Admin])?;
@@ -1002,7 +1002,7 @@ pub struct AccountUpdate {
 pub async fn update(
     state: &AppState,
     ip: IpAddr,
-    admin: &CurrentUser,
+    admin: &Actor,
     id: String,
     update: AccountUpdate,
 ) -> Result<User, ServiceError> {
@@ -1109,7 +1109,7 @@ pub async fn get(state: &AppState, id: String) -> Result<User, ServiceError> {
 /// colleagues), never the applicants', whom they see only through their applications.
 pub async fn list(
     state: &AppState,
-    caller: &CurrentUser,
+    caller: &Actor,
     role: Option<Role>,
     position: impl Into<Position>,
 ) -> Result<Page<User>, ServiceError> {

@@ -7,7 +7,6 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 use validator::Validate;
 
-use crate::auth::{CurrentUser, Identify};
 use crate::clock::paris_date;
 use crate::db::DbConnection;
 use crate::db::applications::{self as rows, ApplicationRow, SummaryRow, Visibility};
@@ -15,8 +14,9 @@ pub use crate::db::applications::{ListFilter, ListSort};
 use crate::db::audit::{self, AuditRow};
 use crate::db::calls::{self, CallRow};
 use crate::domain::account::Role;
+use crate::domain::actor::Actor;
 use crate::domain::application::{ApplicationBody, EssCommitments, Organisation, Project};
-use crate::domain::application_state::{Action, Actor, ApplicationState, allowed_actions};
+use crate::domain::application_state::{Action, ApplicationState, Party, allowed_actions};
 use crate::domain::audience::Audience;
 use crate::domain::call::CallState;
 use crate::domain::eligibility::{self, CallRules, Criterion, Evaluation, Verdict};
@@ -25,6 +25,7 @@ use crate::error::ServiceError;
 use crate::input::cursor::Window;
 use crate::input::merge_patch;
 use crate::input::{Page, Position, from_json};
+use crate::services::identify::Identify;
 use crate::services::version::check_version;
 use crate::state::AppState;
 use diesel::Connection;
@@ -236,7 +237,7 @@ pub struct HistoryEvent {
     pub payload: Value,
 }
 
-pub fn visibility(user: &CurrentUser) -> Visibility {
+pub fn visibility(user: &Actor) -> Visibility {
     match user.role {
         Role::Staff | Role::Admin => Visibility::All,
         Role::Applicant => Visibility::OwnedBy(user.id.clone()),
@@ -244,18 +245,18 @@ pub fn visibility(user: &CurrentUser) -> Visibility {
     }
 }
 
-pub fn actor(user: &CurrentUser, row: &ApplicationRow) -> Actor {
+pub fn actor(user: &Actor, row: &ApplicationRow) -> Party {
     if user.role.is_staff() {
-        Actor::Staff
+        Party::Staff
     } else if row.applicant_id == user.id {
-        Actor::Owner
+        Party::Owner
     } else {
-        Actor::Other
+        Party::Other
     }
 }
 
 /// Who reads this application (see [`Audience`]); a stranger is told it does not exist.
-pub fn audience(user: &CurrentUser, row: &ApplicationRow) -> Result<Audience, ServiceError> {
+pub fn audience(user: &Actor, row: &ApplicationRow) -> Result<Audience, ServiceError> {
     Audience::of(user.role, row.applicant_id == user.id).ok_or_else(not_found)
 }
 
@@ -301,7 +302,7 @@ impl ApplicationRow {
 
     /// The application as `user` reads it, for a face that writes it out as JSON: the same
     /// document as `to_view`, with the stored body and report passed through untouched.
-    pub fn into_stored(self, user: &CurrentUser) -> Result<StoredApplication, ServiceError> {
+    pub fn into_stored(self, user: &Actor) -> Result<StoredApplication, ServiceError> {
         let state = self.app_state()?;
         let show_eligibility = audience(user, &self)?.reads_eligibility();
         let allowed_actions = allowed_actions(state, actor(user, &self));
@@ -313,7 +314,7 @@ impl ApplicationRow {
         })
     }
 
-    pub fn to_view(&self, user: &CurrentUser) -> Result<Application, ServiceError> {
+    pub fn to_view(&self, user: &Actor) -> Result<Application, ServiceError> {
         let body = self.parsed_body()?;
         let state = self.app_state()?;
         let decision = self.decision(state);
@@ -478,7 +479,7 @@ pub fn record_event(
 
 pub async fn create(
     state: &AppState,
-    user: &CurrentUser,
+    user: &Actor,
     call_id: String,
     body: ApplicationBody,
 ) -> Result<Application, ServiceError> {
@@ -546,7 +547,7 @@ pub async fn create(
 /// no conflict of interest) before reading the details.
 pub fn load_readable(
     conn: &mut DbConnection,
-    user: &CurrentUser,
+    user: &Actor,
     id: &str,
 ) -> Result<ApplicationRow, ServiceError> {
     let row = rows::find_visible(conn, id, &visibility(user))?.ok_or_else(not_found)?;
@@ -560,11 +561,7 @@ pub fn load_readable(
     Ok(row)
 }
 
-pub async fn get(
-    state: &AppState,
-    user: &CurrentUser,
-    id: String,
-) -> Result<Application, ServiceError> {
+pub async fn get(state: &AppState, user: &Actor, id: String) -> Result<Application, ServiceError> {
     let user = user.clone();
     state
         .db
@@ -615,7 +612,7 @@ pub async fn list(
 /// A page of the applications `user` may see, on the caller's connection.
 pub fn list_in(
     conn: &mut DbConnection,
-    user: &CurrentUser,
+    user: &Actor,
     filter: &ListFilter,
     window: &Window,
 ) -> Result<Page<ApplicationSummary>, ServiceError> {
@@ -707,7 +704,7 @@ fn require_reads(allowed: bool) -> Result<(), ServiceError> {
 /// application is editable, under `If-Match`.
 pub async fn update(
     state: &AppState,
-    user: &CurrentUser,
+    user: &Actor,
     id: String,
     expected_version: Option<i32>,
     patch: Value,
@@ -725,7 +722,7 @@ pub async fn update(
         .transaction(move |conn| {
             rows::find_visible(conn, &id, &visibility(&user))?.ok_or_else(not_found)?;
             let mut row = rows::find_for_update(conn, &id)?.ok_or_else(not_found)?;
-            if actor(&user, &row) != Actor::Owner {
+            if actor(&user, &row) != Party::Owner {
                 return Err(ServiceError::Forbidden(
                     "Seul le porteur de projet modifie sa candidature.".into(),
                 ));
@@ -794,7 +791,7 @@ fn changed_sections(a: &ApplicationBody, b: &ApplicationBody) -> Vec<&'static st
 
 pub async fn history(
     state: &AppState,
-    user: &CurrentUser,
+    user: &Actor,
     id: String,
 ) -> Result<Vec<HistoryEvent>, ServiceError> {
     let user = user.clone();
@@ -810,7 +807,7 @@ pub async fn history(
 /// The history of a visible application, as `user` may read it.
 fn history_of(
     conn: &mut DbConnection,
-    user: &CurrentUser,
+    user: &Actor,
     row: &ApplicationRow,
 ) -> Result<Vec<HistoryEvent>, ServiceError> {
     let reader = audience(user, row)?;
@@ -861,7 +858,7 @@ pub struct Overview {
 /// blocking pool instead of three: bench/run, issue 19), for the owner or staff.
 pub async fn overview(
     state: &AppState,
-    user: &CurrentUser,
+    user: &Actor,
     id: String,
 ) -> Result<Overview, ServiceError> {
     let user = user.clone();
@@ -909,7 +906,7 @@ pub fn compute_report(
 
 pub async fn eligibility(
     state: &AppState,
-    user: &CurrentUser,
+    user: &Actor,
     id: String,
 ) -> Result<EligibilityReport, ServiceError> {
     let user = user.clone();
@@ -937,7 +934,7 @@ pub async fn eligibility(
 /// on; the criteria that need a section not given yet are `review`.
 pub async fn precheck(
     state: &AppState,
-    user: &CurrentUser,
+    user: &Actor,
     call_id: String,
     organisation: Organisation,
     project: Option<Project>,

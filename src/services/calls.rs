@@ -6,10 +6,10 @@ use serde_json::{Value, json};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use crate::auth::CurrentUser;
 use crate::db::DbConnection;
 use crate::db::audit::{self, AuditRow};
 use crate::db::calls::{self, CallRow};
+use crate::domain::actor::Actor;
 use crate::domain::call::{
     self as rules, CallAction, CallState, RequiredDocument, ScoringCriterion, call_transition,
     check_window, paris_rfc3339, parse_deadline,
@@ -415,11 +415,7 @@ pub fn audit_call(
     Ok(())
 }
 
-pub async fn create(
-    state: &AppState,
-    user: &CurrentUser,
-    input: NewCall,
-) -> Result<Call, ServiceError> {
+pub async fn create(state: &AppState, user: &Actor, input: NewCall) -> Result<Call, ServiceError> {
     let valid = CallSettings::from_new(input)?.validate()?;
     let now = state.clock.now();
     let mut row = CallRow {
@@ -533,7 +529,7 @@ pub async fn list(
 /// `PATCH`: a JSON merge patch of the settings, under `If-Match`.
 pub async fn update(
     state: &AppState,
-    user: &CurrentUser,
+    user: &Actor,
     id: String,
     expected_version: Option<i32>,
     patch: Value,
@@ -626,7 +622,7 @@ fn changed_fields(a: &CallSettings, b: &CallSettings) -> Vec<&'static str> {
 
 pub async fn transition(
     state: &AppState,
-    user: &CurrentUser,
+    user: &Actor,
     id: String,
     action: CallAction,
 ) -> Result<Call, ServiceError> {

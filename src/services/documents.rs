@@ -19,11 +19,11 @@ use sha2::{Digest, Sha256};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use crate::auth::CurrentUser;
 use crate::db::applications::{self as rows, ApplicationRow};
 use crate::db::documents::{self, DocumentRow};
 use crate::db::{DbConnection, calls};
-use crate::domain::application_state::Actor;
+use crate::domain::actor::Actor;
+use crate::domain::application_state::Party;
 use crate::domain::call::OTHER_DOCUMENT_KIND;
 use crate::domain::history::HistoryAction;
 use crate::error::ServiceError;
@@ -390,12 +390,12 @@ async fn receive(
 /// The application, for the owner while it is editable.
 fn editable_by_owner(
     conn: &mut DbConnection,
-    user: &CurrentUser,
+    user: &Actor,
     id: &str,
 ) -> Result<ApplicationRow, ServiceError> {
     rows::find_visible(conn, id, &visibility(user))?.ok_or_else(not_found)?;
     let row = rows::find_for_update(conn, id)?.ok_or_else(not_found)?;
-    if actor(user, &row) != Actor::Owner {
+    if actor(user, &row) != Party::Owner {
         return Err(ServiceError::Forbidden(
             "Seul le porteur de projet gère les pièces de sa candidature.".into(),
         ));
@@ -414,7 +414,7 @@ fn editable_by_owner(
 
 pub async fn upload(
     state: &AppState,
-    user: &CurrentUser,
+    user: &Actor,
     application_id: String,
     form: Multipart,
 ) -> Result<Document, ServiceError> {
@@ -564,7 +564,7 @@ fn store_content(
 
 pub async fn list(
     state: &AppState,
-    user: &CurrentUser,
+    user: &Actor,
     application_id: String,
 ) -> Result<Vec<Document>, ServiceError> {
     let user = user.clone();
@@ -593,7 +593,7 @@ pub enum Content {
 
 pub async fn open(
     state: &AppState,
-    user: &CurrentUser,
+    user: &Actor,
     application_id: String,
     document_id: String,
 ) -> Result<(Document, Content), ServiceError> {
@@ -640,7 +640,7 @@ pub async fn read_chunk(
 
 pub async fn delete(
     state: &AppState,
-    user: &CurrentUser,
+    user: &Actor,
     application_id: String,
     document_id: String,
 ) -> Result<(), ServiceError> {

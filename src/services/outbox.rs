@@ -4,8 +4,8 @@
 
 use serde_json::json;
 
-use crate::auth::CurrentUser;
 use crate::domain::account::Role;
+use crate::domain::actor::Actor;
 use crate::domain::outbox::OutboxStatus;
 use crate::error::ServiceError;
 use crate::input::{Page, Position};
@@ -16,7 +16,7 @@ use crate::state::AppState;
 /// A page of the outbox, newest first (staff and admins; others get 403).
 pub async fn list(
     state: &AppState,
-    user: &CurrentUser,
+    user: &Actor,
     filter: ListFilter,
     position: impl Into<Position>,
 ) -> Result<Page<OutboxMessage>, ServiceError> {
@@ -36,7 +36,7 @@ pub async fn list(
 /// attempts. Anything else is a conflict naming the current status; an unknown id, not found.
 pub async fn retry(
     state: &AppState,
-    user: &CurrentUser,
+    user: &Actor,
     id: String,
 ) -> Result<OutboxMessage, ServiceError> {
     user.require(&[Role::Admin])?;

@@ -17,8 +17,6 @@ use serde_json::Value;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use crate::auth::CurrentUser;
-use crate::auth::throttle;
 use crate::db::DbConnection;
 use crate::db::audit::{self, AuditEvent, AuditRow};
 use crate::db::schema::{
@@ -27,11 +25,13 @@ use crate::db::schema::{
 };
 use crate::db::users::{self as user_rows, NO_PASSWORD};
 use crate::domain::account::{Role, check_full_name};
+use crate::domain::actor::Actor;
 use crate::domain::application_state::ApplicationState;
 use crate::domain::retention::{ERASED_NAME, ErasureOfApplication, erased_email, erasure_of};
 use crate::error::ServiceError;
 use crate::services::accounts::{User, recheck_password};
 use crate::services::retention::{delete_applications, minimise_application};
+use crate::services::throttle;
 use crate::state::AppState;
 
 /// Everything essor holds about the caller (`GET /api/v1/me/data`), and nothing about anyone
@@ -148,7 +148,7 @@ fn utc(t: NaiveDateTime) -> DateTime<Utc> {
 }
 
 /// `GET /me/data`.
-pub async fn export(state: &AppState, user: &CurrentUser) -> Result<PersonalData, ServiceError> {
+pub async fn export(state: &AppState, user: &Actor) -> Result<PersonalData, ServiceError> {
     let id = user.id.clone();
     let now = state.clock.now_utc();
     state
@@ -465,11 +465,7 @@ fn audit_account(
 }
 
 /// `PATCH /me {full_name}`: corrects one's name (RGPD art. 16).
-pub async fn rename(
-    state: &AppState,
-    user: &CurrentUser,
-    full_name: &str,
-) -> Result<User, ServiceError> {
+pub async fn rename(state: &AppState, user: &Actor, full_name: &str) -> Result<User, ServiceError> {
     let name =
         check_full_name(full_name).map_err(|m| ServiceError::invalid_field("full_name", m))?;
     let id = user.id.clone();
@@ -509,7 +505,7 @@ pub struct ErasureSummary {
 pub async fn erase(
     state: &AppState,
     _ip: IpAddr,
-    user: &CurrentUser,
+    user: &Actor,
     password: String,
 ) -> Result<ErasureSummary, ServiceError> {
     let (_, claim) = recheck_password(

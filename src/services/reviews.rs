@@ -9,12 +9,12 @@ use serde_json::json;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use crate::auth::CurrentUser;
 use crate::db::applications::{self as apps};
 use crate::db::assignments::{self, AssignmentRow, WorkItem};
 use crate::db::reviews::{self, ReviewRow};
 use crate::db::{DbConnection, calls, users};
 use crate::domain::account::Role;
+use crate::domain::actor::Actor;
 use crate::domain::application_state::ApplicationState;
 use crate::domain::assignment::{self, AssignmentAction};
 use crate::domain::history::HistoryAction;
@@ -247,7 +247,7 @@ fn assignment_not_found() -> ServiceError {
 /// The caller's own assignment (a reviewer never reaches another's; staff do not act on them).
 fn own_assignment(
     conn: &mut DbConnection,
-    user: &CurrentUser,
+    user: &Actor,
     id: &str,
 ) -> Result<AssignmentRow, ServiceError> {
     let row = assignments::find(conn, id)?.ok_or_else(assignment_not_found)?;
@@ -311,7 +311,7 @@ pub fn add_assignment(
 
 pub async fn assign(
     state: &AppState,
-    user: &CurrentUser,
+    user: &Actor,
     application_id: String,
     input: AssignInput,
 ) -> Result<Assignment, ServiceError> {
@@ -367,7 +367,7 @@ pub async fn assign(
 /// first, from a page number or a cursor of this list.
 pub async fn list(
     state: &AppState,
-    user: &CurrentUser,
+    user: &Actor,
     position: impl Into<Position>,
 ) -> Result<Page<Assignment>, ServiceError> {
     let (sort, kind) = assignments::LIST_SORT;
@@ -394,7 +394,7 @@ pub async fn list(
 /// Another reviewer's is told not to exist.
 pub async fn get_assignment(
     state: &AppState,
-    user: &CurrentUser,
+    user: &Actor,
     id: String,
 ) -> Result<Assignment, ServiceError> {
     user.require(&[Role::Reviewer, Role::Staff, Role::Admin])?;
@@ -420,7 +420,7 @@ pub async fn get_assignment(
 /// reviewer is sent when they open the application by its id (a link of an older mail).
 pub async fn own_assignment_to(
     state: &AppState,
-    user: &CurrentUser,
+    user: &Actor,
     application_id: String,
 ) -> Result<Option<String>, ServiceError> {
     user.require(&[Role::Reviewer])?;
@@ -438,7 +438,7 @@ pub async fn own_assignment_to(
 
 async fn respond(
     state: &AppState,
-    user: &CurrentUser,
+    user: &Actor,
     id: String,
     accept: bool,
     text_value: String,
@@ -527,7 +527,7 @@ async fn respond(
 
 pub async fn accept(
     state: &AppState,
-    user: &CurrentUser,
+    user: &Actor,
     id: String,
     input: AcceptInput,
 ) -> Result<Assignment, ServiceError> {
@@ -536,7 +536,7 @@ pub async fn accept(
 
 pub async fn recuse(
     state: &AppState,
-    user: &CurrentUser,
+    user: &Actor,
     id: String,
     input: RecuseInput,
 ) -> Result<Assignment, ServiceError> {
@@ -546,7 +546,7 @@ pub async fn recuse(
 /// The assignment, accepted, on an application under review, with the call's grid.
 fn reviewable(
     conn: &mut DbConnection,
-    user: &CurrentUser,
+    user: &Actor,
     id: &str,
 ) -> Result<(AssignmentRow, Vec<crate::domain::call::ScoringCriterion>), ServiceError> {
     let row = own_assignment(conn, user, id)?;
@@ -568,7 +568,7 @@ fn reviewable(
 
 pub async fn save_draft(
     state: &AppState,
-    user: &CurrentUser,
+    user: &Actor,
     id: String,
     input: ReviewInput,
 ) -> Result<Review, ServiceError> {
@@ -635,11 +635,7 @@ pub async fn save_draft(
         .await
 }
 
-pub async fn get_own(
-    state: &AppState,
-    user: &CurrentUser,
-    id: String,
-) -> Result<Review, ServiceError> {
+pub async fn get_own(state: &AppState, user: &Actor, id: String) -> Result<Review, ServiceError> {
     user.require(&[Role::Reviewer])?;
     let user = user.clone();
     state
@@ -655,11 +651,7 @@ pub async fn get_own(
         .await
 }
 
-pub async fn submit(
-    state: &AppState,
-    user: &CurrentUser,
-    id: String,
-) -> Result<Review, ServiceError> {
+pub async fn submit(state: &AppState, user: &Actor, id: String) -> Result<Review, ServiceError> {
     user.require(&[Role::Reviewer])?;
     let user = user.clone();
     let notifier = state.notifier.clone();
@@ -767,7 +759,7 @@ fn reviews_complete_mail(
 
 pub async fn for_application(
     state: &AppState,
-    user: &CurrentUser,
+    user: &Actor,
     application_id: String,
 ) -> Result<Vec<Review>, ServiceError> {
     let user = user.clone();
@@ -792,7 +784,7 @@ pub async fn for_application(
 
 pub async fn ranking(
     state: &AppState,
-    user: &CurrentUser,
+    user: &Actor,
     call_id: String,
     paging: Paging,
 ) -> Result<Page<RankingEntry>, ServiceError> {
@@ -896,7 +888,7 @@ pub struct ReviewerDesk {
 
 pub async fn desk(
     state: &AppState,
-    user: &CurrentUser,
+    user: &Actor,
     id: String,
 ) -> Result<ReviewerDesk, ServiceError> {
     user.require(&[Role::Reviewer])?;

@@ -4,9 +4,9 @@
 
 use serde::Serialize;
 
-use crate::auth::CurrentUser;
 use crate::db::calls::{self as call_rows};
 use crate::db::staff as rows;
+use crate::domain::actor::Actor;
 use crate::domain::application_state::ApplicationState;
 use crate::domain::assignment::AssignmentStatus;
 use crate::domain::dashboard::{self, Waiting};
@@ -21,7 +21,7 @@ use crate::services::reviews::{self, Review};
 use crate::state::AppState;
 
 /// Refuses anyone but staff and admins.
-pub fn require_staff(user: &CurrentUser) -> Result<(), ServiceError> {
+pub fn require_staff(user: &Actor) -> Result<(), ServiceError> {
     if user.role.is_staff() {
         Ok(())
     } else {
@@ -32,7 +32,7 @@ pub fn require_staff(user: &CurrentUser) -> Result<(), ServiceError> {
 }
 
 /// Every call, drafts included, newest first (the agents' home).
-pub async fn calls(state: &AppState, user: &CurrentUser) -> Result<Page<Call>, ServiceError> {
+pub async fn calls(state: &AppState, user: &Actor) -> Result<Page<Call>, ServiceError> {
     require_staff(user)?;
     calls::list(
         state,
@@ -51,7 +51,7 @@ pub async fn calls(state: &AppState, user: &CurrentUser) -> Result<Page<Call>, S
 /// the call (`call_id`); a call that does not exist is a 404 whatever the filter.
 pub async fn call_and_applications(
     state: &AppState,
-    user: &CurrentUser,
+    user: &Actor,
     call_id: String,
     filter: ListFilter,
     position: Position,
@@ -91,7 +91,7 @@ pub struct Dashboard {
 
 pub async fn dashboard(
     state: &AppState,
-    user: &CurrentUser,
+    user: &Actor,
     call_id: String,
 ) -> Result<Dashboard, ServiceError> {
     require_staff(user)?;
@@ -185,7 +185,7 @@ pub struct StaffApplication {
 
 pub async fn application(
     state: &AppState,
-    user: &CurrentUser,
+    user: &Actor,
     id: String,
 ) -> Result<StaffApplication, ServiceError> {
     require_staff(user)?;

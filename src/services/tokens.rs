@@ -10,11 +10,10 @@ use serde::Serialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use crate::auth::CurrentUser;
-use crate::auth::personal_token;
 use crate::db::audit::{self, AuditRow};
 use crate::db::personal_tokens::{self, PersonalTokenRow};
 use crate::db::{DbConnection, users};
+use crate::domain::actor::Actor;
 use crate::domain::tokens::{self, Scope, TokenStatus};
 use crate::error::ServiceError;
 use crate::state::AppState;
@@ -134,7 +133,7 @@ fn record(
 /// Creates a token for the caller: scopes within the caller's role, a year at most.
 pub async fn create(
     state: &AppState,
-    user: &CurrentUser,
+    user: &Actor,
     client_ip: IpAddr,
     input: NewToken,
 ) -> Result<CreatedToken, ServiceError> {
@@ -147,7 +146,7 @@ pub async fn create(
         tokens::paris_date(now),
     )
     .map_err(ServiceError::invalid)?;
-    let (secret, hint) = personal_token::new_secret();
+    let (secret, hint) = tokens::secret_from(rand::random());
     let user_id = user.id.clone();
     let row = state
         .db
@@ -165,7 +164,7 @@ pub async fn create(
                 id: Uuid::now_v7().to_string(),
                 user_id: user_id.clone(),
                 name: valid.name,
-                token_hash: personal_token::hash(&secret),
+                token_hash: tokens::hash(&secret),
                 hint,
                 scopes: Scope::join(&valid.scopes),
                 generation,
@@ -192,10 +191,7 @@ pub async fn create(
 }
 
 /// The caller's tokens, newest first (revoked and expired ones too, marked so).
-pub async fn list(
-    state: &AppState,
-    user: &CurrentUser,
-) -> Result<Vec<PersonalToken>, ServiceError> {
+pub async fn list(state: &AppState, user: &Actor) -> Result<Vec<PersonalToken>, ServiceError> {
     let now = state.clock.now();
     let user_id = user.id.clone();
     state
@@ -213,7 +209,7 @@ pub async fn list(
 /// One of the caller's tokens; someone else's is not found.
 pub async fn get(
     state: &AppState,
-    user: &CurrentUser,
+    user: &Actor,
     id: String,
 ) -> Result<PersonalToken, ServiceError> {
     let now = state.clock.now();
@@ -237,7 +233,7 @@ fn not_found() -> ServiceError {
 /// is not audited twice); someone else's is not found.
 pub async fn revoke(
     state: &AppState,
-    user: &CurrentUser,
+    user: &Actor,
     client_ip: IpAddr,
     id: String,
 ) -> Result<(), ServiceError> {

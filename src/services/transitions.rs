@@ -9,12 +9,12 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use utoipa::ToSchema;
 
-use crate::auth::CurrentUser;
 use crate::db::DbConnection;
 use crate::db::applications::{self as rows, ApplicationRow};
 use crate::db::assignments;
 use crate::db::calls::{self, CallRow};
 use crate::domain::account::Role;
+use crate::domain::actor::Actor;
 use crate::domain::application_state::{Action, ApplicationState, TransitionError, next_state};
 use crate::domain::call::{CallState, check_window};
 use crate::domain::eligibility::{self, Assessment, Outcome};
@@ -287,7 +287,7 @@ fn transition_error(e: TransitionError, from: ApplicationState) -> ServiceError 
 
 pub async fn apply(
     state: &AppState,
-    user: &CurrentUser,
+    user: &Actor,
     id: String,
     expected_version: Option<i32>,
     command: Command,

@@ -92,7 +92,7 @@ async fn a_token_is_created_listed_used_and_revoked(app: TestApp) {
         .count(Box::leak(
             format!(
                 "personal_tokens WHERE token_hash = '{}'",
-                essor::auth::personal_token::hash(&secret)
+                essor::domain::tokens::hash(&secret)
             )
             .into_boxed_str(),
         ))
