@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 
-pub const DEVELOPMENT_JWT_SECRET: &str = "development-secret-not-for-production";
+pub use crate::secrets::DEVELOPMENT_JWT_SECRET;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -437,7 +437,7 @@ impl Settings {
         if self.auth.password_threads == 0 || self.auth.password_threads > 64 {
             return invalid("auth.password_threads must be between 1 and 64".into());
         }
-        if let Err(e) = crate::auth::client_ip::TrustedProxies::parse(&self.server.trusted_proxies)
+        if let Err(e) = crate::trusted_proxies::TrustedProxies::parse(&self.server.trusted_proxies)
         {
             return invalid(format!("server.trusted_proxies: {e}"));
         }

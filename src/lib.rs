@@ -19,4 +19,5 @@ pub mod services;
 pub mod startup;
 pub mod state;
 pub mod telemetry;
+pub mod trusted_proxies;
 pub mod web;

@@ -464,9 +464,6 @@ impl Modify for Scopes {
     }
 }
 
-/// The spec served at `/api/v1/openapi.json`, rendered once at start-up.
-pub struct SpecJson(pub String);
-
 /// Builds the document by mounting the routes on a throw-away `App`.
 pub fn spec() -> utoipa::openapi::OpenApi {
     let (_, mut api) = App::new()

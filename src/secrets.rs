@@ -9,9 +9,12 @@
 
 use std::collections::HashMap;
 
+/// The secret `cargo run` signs with when none is configured: development only.
+pub const DEVELOPMENT_JWT_SECRET: &str = "development-secret-not-for-production";
+
 /// Secrets that appear, or appeared, in this repository: never valid in production.
 pub const PUBLISHED: &[&str] = &[
-    crate::config::DEVELOPMENT_JWT_SECRET,
+    DEVELOPMENT_JWT_SECRET,
     // The docker-compose.yml default until it required ESSOR_JWT_SECRET.
     "change-me-to-32-random-bytes-or-more!!",
     // Unit tests and examples.

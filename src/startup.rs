@@ -14,10 +14,11 @@ use tracing_actix_web::{RequestId, TracingLogger};
 use utoipa_actix_web::AppExt;
 
 use crate::api;
+use crate::api::meta::SpecJson;
 use crate::config::Settings;
 use crate::db::{Db, redact};
 use crate::notify::{DeliveryWorker, MemoryMailbox, Transport, WorkerStop};
-use crate::openapi::{ApiDoc, SpecJson};
+use crate::openapi::ApiDoc;
 use crate::state::AppState;
 
 pub struct Application {

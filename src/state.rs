@@ -3,12 +3,12 @@
 use std::sync::Arc;
 
 use crate::auth::TokenService;
-use crate::auth::client_ip::TrustedProxies;
 use crate::auth::password_pool::PasswordPool;
 use crate::clock::Clock;
 use crate::config::Settings;
 use crate::db::Db;
 use crate::notify::Notifier;
+use crate::trusted_proxies::TrustedProxies;
 
 #[derive(Clone)]
 pub struct AppState {

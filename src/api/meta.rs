@@ -2,7 +2,10 @@
 
 use actix_web::{HttpResponse, get, http::header, web};
 
-use crate::openapi::SpecJson;
+/// The spec served at `/api/v1/openapi.json`, rendered once at start-up (by `startup.rs`,
+/// from `crate::openapi::spec`: this module does not import it, so the document that mounts
+/// the API is not imported back by the API).
+pub struct SpecJson(pub String);
 
 /// The OpenAPI 3.1 document of this API (the same as `openapi.yaml` in the repository).
 #[utoipa::path(
