@@ -6,6 +6,7 @@
 //! [`parse`]: HistoryAction::parse
 
 use crate::domain::application_state::Action;
+use crate::domain::grant::GrantAction;
 
 /// One kind of event of an application's history.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -28,6 +29,8 @@ pub enum HistoryAction {
     /// A reviewer's recusal.
     AssignmentRecuse,
     SubmitReview,
+    /// A move of the application's grant (DESIGN.md §15), stored as `grant-<action>`.
+    Grant(GrantAction),
 }
 
 /// Whose part of the history an event is: the reviewers' part is blind to the applicant
@@ -41,7 +44,7 @@ pub enum Part {
 }
 
 impl HistoryAction {
-    pub const ALL: [Self; 16] = [
+    pub const ALL: [Self; 27] = [
         Self::Create,
         Self::Update,
         Self::UploadDocument,
@@ -58,6 +61,17 @@ impl HistoryAction {
         Self::AssignmentAccept,
         Self::AssignmentRecuse,
         Self::SubmitReview,
+        Self::Grant(GrantAction::IssueConvention),
+        Self::Grant(GrantAction::Start),
+        Self::Grant(GrantAction::Sign),
+        Self::Grant(GrantAction::Countersign),
+        Self::Grant(GrantAction::SubmitReport),
+        Self::Grant(GrantAction::RequestReportChanges),
+        Self::Grant(GrantAction::ApproveReport),
+        Self::Grant(GrantAction::Close),
+        Self::Grant(GrantAction::Lapse),
+        Self::Grant(GrantAction::RequestRecovery),
+        Self::Grant(GrantAction::CloseRecovery),
     ];
 
     /// The name the trail stores (and the API's `action` carries).
@@ -73,6 +87,7 @@ impl HistoryAction {
             Self::AssignmentAccept => "assignment-accept",
             Self::AssignmentRecuse => "assignment-recuse",
             Self::SubmitReview => "submit-review",
+            Self::Grant(a) => a.history_name(),
         }
     }
 
@@ -91,7 +106,9 @@ impl HistoryAction {
             | Self::Decision
             // `start-review` is the agents' move of the application; its reviewer ids are
             // withheld from the applicant (`audience`).
-            | Self::Transition(_) => Part::Application,
+            | Self::Transition(_)
+            // The grant is the beneficiary's: they see each of its moves.
+            | Self::Grant(_) => Part::Application,
             Self::AssignReviewer
             | Self::AssignmentAccept
             | Self::AssignmentRecuse
@@ -125,6 +142,9 @@ mod tests {
                 all.contains(&HistoryAction::Transition(action)),
                 "{action:?}"
             );
+        }
+        for action in GrantAction::ALL {
+            assert!(all.contains(&HistoryAction::Grant(action)), "{action:?}");
         }
         let mut names: Vec<&str> = all.iter().map(|a| a.as_str()).collect();
         names.sort_unstable();
@@ -166,6 +186,8 @@ mod tests {
             ("assignment-accept", Part::Reviewers),
             ("assignment-recuse", Part::Reviewers),
             ("submit-review", Part::Reviewers),
+            ("grant-sign", Part::Application),
+            ("grant-start", Part::Application),
         ];
         for (name, part) in cases {
             let action = HistoryAction::parse(name).expect(name);

@@ -10,6 +10,7 @@ pub enum Machine {
     Assignment,
     Review,
     OutboxMessage,
+    Grant,
 }
 
 /// A state of one of the machines, stored as its name.
@@ -50,6 +51,13 @@ impl MachineState for crate::domain::review::ReviewStatus {
 
 impl MachineState for crate::domain::outbox::OutboxStatus {
     const MACHINE: Machine = Machine::OutboxMessage;
+    fn name(self) -> &'static str {
+        self.as_str()
+    }
+}
+
+impl MachineState for crate::domain::grant::GrantState {
+    const MACHINE: Machine = Machine::Grant;
     fn name(self) -> &'static str {
         self.as_str()
     }

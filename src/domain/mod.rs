@@ -3,6 +3,7 @@
 
 pub mod account;
 pub mod actor;
+pub mod amount_words;
 pub mod application;
 pub mod application_state;
 pub mod assignment;
@@ -13,8 +14,11 @@ pub mod dashboard;
 pub mod dates;
 pub mod decision;
 pub mod eligibility;
+pub mod grant;
 pub mod history;
 pub mod identifiers;
+pub mod ids;
+pub mod letter;
 pub mod machine;
 pub mod money;
 pub mod outbox;

@@ -9,6 +9,10 @@ use serde::{Deserialize, Serialize};
 /// The MEL's cap per project for « Entreprendre autrement »: 20 000 €.
 pub const MEL_DEFAULT_MAX_AWARD: Cents = Cents(2_000_000);
 
+/// The threshold of the loi n° 2000-321 art. 10 (décret n° 2001-495): above 23 000 €, a grant
+/// needs a convention (`domain::grant::ConventionPolicy`).
+pub const CONVENTION_THRESHOLD: Cents = Cents(2_300_000);
+
 /// NO-BREAK SPACE: French thousands separator and the space before `€`, so that an amount
 /// never wraps across two lines in a mail.
 const NBSP: char = '\u{a0}';
