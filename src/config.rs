@@ -270,6 +270,38 @@ pub struct AuthoritySettings {
     /// The pages' main colour, `#rrggbb`; white text on it must reach the AA contrast ratio.
     #[serde(default = "default_authority_color")]
     pub color: String,
+    /// The postal address on the letters' header, one line each.
+    #[serde(default = "default_authority_address")]
+    pub address: Vec<String>,
+    /// Where the letters are « fait à ».
+    #[serde(default = "default_authority_city")]
+    pub city: String,
+    /// Who signs the letters: the elected official or the agent with delegation, and their
+    /// quality (« Pour le Président et par délégation, … »).
+    #[serde(default)]
+    pub signatory_name: String,
+    #[serde(default = "default_signatory_quality")]
+    pub signatory_quality: String,
+    /// A directory whose letter templates (`.typ`) override the embedded ones, file by file
+    /// (empty: embedded only). Checked at start-up: a broken override stops the server.
+    #[serde(default)]
+    pub letters_templates_dir: String,
+}
+
+fn default_authority_address() -> Vec<String> {
+    vec![
+        "2 boulevard des Cités Unies".into(),
+        "CS 70043".into(),
+        "59040 Lille Cedex".into(),
+    ]
+}
+
+fn default_authority_city() -> String {
+    "Lille".into()
+}
+
+fn default_signatory_quality() -> String {
+    "Le Président de la Métropole Européenne de Lille".into()
 }
 
 fn default_authority_color() -> String {

@@ -11,6 +11,7 @@ pub mod error;
 pub mod export;
 pub mod input;
 pub mod input_guard;
+pub mod letters;
 pub mod notify;
 pub mod openapi;
 pub mod secrets;

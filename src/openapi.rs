@@ -28,6 +28,7 @@ use crate::error::Problem;
         (name = "auth", description = "Registration, tokens, address verification, password reset, invitations."),
         (name = "users", description = "Accounts."),
         (name = "exports", description = "Exports of a call's applications for staff: CSV, XLSX, JSON, SCDL « subventions »."),
+        (name = "grants", description = "After the decision (DESIGN.md §15): grants and the letters essor writes (PDF/UA-1)."),
         (name = "admin", description = "Administration: the mail outbox."),
     )
 )]

@@ -7,6 +7,7 @@ use crate::auth::password_pool::PasswordPool;
 use crate::clock::Clock;
 use crate::config::Settings;
 use crate::db::Db;
+use crate::letters::{Authority, Letters};
 use crate::notify::Notifier;
 use crate::trusted_proxies::TrustedProxies;
 
@@ -24,6 +25,8 @@ pub struct AppState {
     /// What « now » is for the services: the wall clock, or a set clock in tests and the demo
     /// seed (`clock.rs`). Set it with `with_clock`, so the notifier reads the same one.
     pub clock: Clock,
+    /// Writes the letters (PDF) of decisions and grants (`letters`).
+    pub letters: Letters,
 }
 
 impl AppState {
@@ -41,6 +44,11 @@ impl AppState {
                 .map_err(|e| anyhow::anyhow!("server.trusted_proxies: {e}"))?,
         );
         let notifier = Arc::new(Notifier::new(&settings)?.with_clock(clock.clone()));
+        let letters = Letters::new(
+            authority_of(&settings),
+            &settings.authority.letters_templates_dir,
+            &settings.authority.logo,
+        )?;
         Ok(Self {
             db,
             settings: Arc::new(settings),
@@ -49,6 +57,20 @@ impl AppState {
             trusted_proxies,
             notifier,
             clock,
+            letters,
         })
+    }
+}
+
+/// The letters' authority, from `[authority]`.
+pub fn authority_of(settings: &Settings) -> Authority {
+    let a = &settings.authority;
+    Authority {
+        name: a.name.clone(),
+        address: a.address.clone(),
+        city: a.city.clone(),
+        signatory_name: a.signatory_name.clone(),
+        signatory_quality: a.signatory_quality.clone(),
+        grant_scheme: a.grant_scheme.clone(),
     }
 }

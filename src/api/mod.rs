@@ -9,6 +9,7 @@ pub mod documents;
 pub mod errors;
 pub mod etag;
 pub mod exports;
+pub mod grants;
 pub mod health;
 pub mod links;
 pub mod meta;
@@ -31,6 +32,10 @@ pub fn configure(cfg: &mut ServiceConfig) {
             .service(auth::password_reset)
             .service(auth::password_reset_confirm)
             .service(auth::accept_invitation)
+            .service(grants::list_grants)
+            .service(grants::get_grant)
+            .service(grants::list_letters)
+            .service(grants::download_letter)
             .service(users::me)
             .service(users::my_data)
             .service(users::update_me)

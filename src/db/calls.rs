@@ -3,8 +3,9 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use crate::db::DbConnection;
 use crate::db::schema::{applications, calls};
+use crate::db::{DbConnection, corrupt};
+use crate::error::ServiceError;
 use crate::input::cursor::{Key, KeyKind, Paged, Window};
 
 /// The order of the calls' list (newest first) in cursors.
@@ -140,4 +141,32 @@ pub fn consume_envelope(conn: &mut DbConnection, call_id: &str, amount: i64) -> 
     )
     .set(calls::awarded_cents.eq(calls::awarded_cents + amount))
     .execute(conn)
+}
+
+/// What a call says of its grants (§15): the convention rule and the report's delay.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct GrantTerms {
+    pub convention: crate::domain::grant::ConventionPolicy,
+    pub convention_threshold: crate::domain::money::Cents,
+    pub report_due_months: u32,
+}
+
+pub fn grant_terms(conn: &mut DbConnection, call_id: &str) -> Result<GrantTerms, ServiceError> {
+    let (convention, threshold, months): (String, i64, i32) = calls::table
+        .find(call_id)
+        .select((
+            calls::convention,
+            calls::convention_threshold_cents,
+            calls::report_due_months,
+        ))
+        .first(conn)?;
+    Ok(GrantTerms {
+        convention: convention
+            .parse()
+            .map_err(|e| corrupt("calls.convention", e))?,
+        convention_threshold: crate::domain::money::Cents::new(threshold)
+            .map_err(|e| corrupt("calls.convention_threshold_cents", e))?,
+        report_due_months: u32::try_from(months)
+            .map_err(|e| corrupt("calls.report_due_months", e))?,
+    })
 }

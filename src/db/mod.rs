@@ -10,6 +10,8 @@ pub mod assignments;
 pub mod audit;
 pub mod calls;
 pub mod documents;
+pub mod grants;
+pub mod letters;
 pub mod personal_tokens;
 pub mod reviews;
 pub mod schema;
@@ -440,6 +442,12 @@ pub fn run_migrations(conn: &mut DbConnection) -> anyhow::Result<Vec<String>> {
         tracing::info!(events = chained, "audit events chained");
     }
     Ok(applied)
+}
+
+/// A stored value the domain cannot read (a state no migration allows, a negative amount):
+/// a bug or a hand-edited row, reported as an internal error naming the column.
+pub fn corrupt(column: &str, e: impl std::fmt::Display) -> ServiceError {
+    ServiceError::Internal(anyhow::anyhow!("{column}: stored value unreadable: {e}"))
 }
 
 #[cfg(test)]

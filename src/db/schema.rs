@@ -60,6 +60,9 @@ diesel::table! {
         updated_at -> Timestamp,
         published_at -> Nullable<Timestamp>,
         closed_at -> Nullable<Timestamp>,
+        convention -> Text,
+        convention_threshold_cents -> BigInt,
+        report_due_months -> Integer,
     }
 }
 
@@ -205,6 +208,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     audit_events,
     reference_counters,
     reviews,
+    grants,
+    letters,
 );
 
 diesel::table! {
@@ -274,3 +279,35 @@ diesel::table! {
         last_run_at -> Nullable<Timestamp>,
     }
 }
+
+diesel::table! {
+    grants (id) {
+        id -> Text,
+        application_id -> Text,
+        call_id -> Text,
+        awarded_cents -> BigInt,
+        state -> Text,
+        convention_required -> Bool,
+        report_due_on -> Date,
+        version -> Integer,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    letters (id) {
+        id -> Text,
+        application_id -> Text,
+        grant_id -> Nullable<Text>,
+        kind -> Text,
+        sha256 -> Text,
+        size_bytes -> BigInt,
+        content -> Binary,
+        issued_at -> Timestamp,
+    }
+}
+
+diesel::joinable!(grants -> applications (application_id));
+diesel::joinable!(grants -> calls (call_id));
+diesel::joinable!(letters -> applications (application_id));

@@ -6,7 +6,7 @@
 use diesel::prelude::*;
 
 use crate::db::DbConnection;
-use crate::db::schema::{applications, assignments, calls, outbox, reviews};
+use crate::db::schema::{applications, assignments, calls, grants, outbox, reviews};
 use crate::domain::machine::Machine;
 
 /// Moves the row `id` of `machine` from `from` to `to`, if it is still in `from`: 1 when done,
@@ -38,6 +38,9 @@ pub fn set(
         .execute(conn),
         Machine::Review => diesel::update(reviews::table.find(id).filter(reviews::status.eq(from)))
             .set(reviews::status.eq(to))
+            .execute(conn),
+        Machine::Grant => diesel::update(grants::table.find(id).filter(grants::state.eq(from)))
+            .set(grants::state.eq(to))
             .execute(conn),
         Machine::OutboxMessage => {
             diesel::update(outbox::table.find(id).filter(outbox::status.eq(from)))

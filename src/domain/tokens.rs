@@ -165,6 +165,10 @@ pub const ROUTES: &[(&str, &str, Need)] = &[
     ("PATCH", "/api/v1/applications/{id}", S(Manage)),
     ("GET", "/api/v1/applications/{id}/history", S(Read)),
     ("GET", "/api/v1/applications/{id}/eligibility", S(Read)),
+    ("GET", "/api/v1/applications/{id}/letters", S(Read)),
+    ("GET", "/api/v1/letters/{id}", S(Read)),
+    ("GET", "/api/v1/grants", S(Read)),
+    ("GET", "/api/v1/grants/{id}", S(Read)),
     ("POST", "/api/v1/applications/{id}/submit", S(Manage)),
     (
         "POST",

@@ -167,6 +167,11 @@ mod tests {
             grant_scheme: "Entreprendre autrement".into(),
             logo: String::new(),
             color: "#1d4f91".into(),
+            address: vec!["2 boulevard des Cités Unies".into()],
+            city: "Lille".into(),
+            signatory_name: String::new(),
+            signatory_quality: "Le Président".into(),
+            letters_templates_dir: String::new(),
         }
     }
 

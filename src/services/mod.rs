@@ -5,6 +5,7 @@ pub mod applications;
 pub mod audit;
 pub mod calls;
 pub mod documents;
+pub mod grants;
 pub mod identify;
 pub mod mail_events;
 pub mod outbox;

@@ -24,6 +24,7 @@ use crate::notify::MailEvent;
 use crate::services::applications::{
     Application, EligibilityReport, actor, compute_report, not_found, visibility,
 };
+use crate::services::grants;
 use crate::services::mail_events::{assignment_mail, summary};
 use crate::services::runner::{Audit, Move, change_state};
 use crate::services::version::check_version;
@@ -297,6 +298,7 @@ pub async fn apply(
     command.check(crate::clock::paris_date(now_utc))?;
     let user = user.clone();
     let notifier = state.notifier.clone();
+    let letters = state.letters.clone();
     state
         .db
         .transaction(move |conn| {
@@ -385,6 +387,21 @@ pub async fn apply(
             for (reviewer, assignment) in &new_reviewers {
                 mails.push(assignment_mail(conn, &row, reviewer, assignment)?);
             }
+            // A decision's letter (and an award's grant), written before the move so that
+            // the move's audit event records the letter's digest (DESIGN.md §15).
+            let motivation = match action {
+                Action::Accept | Action::Reject => row.decision_motivation.clone().unwrap_or_default(),
+                _ => note.clone(),
+            };
+            let decided =
+                grants::issue_decision_letter(conn, &letters, &row, &call, to, &motivation, now_utc)?;
+            let mut payload = payload;
+            if let (Some(d), Some(map)) = (&decided, payload.as_object_mut()) {
+                map.insert("letter".into(), d.letter.audit_json());
+                if let Some(g) = &d.grant {
+                    map.insert("grant_id".into(), json!(g.id));
+                }
+            }
             change_state(
                 conn,
                 &notifier,
@@ -398,6 +415,9 @@ pub async fn apply(
                 },
                 &mails,
             )?;
+            if let Some(g) = decided.as_ref().and_then(|d| d.grant.as_ref()) {
+                grants::start_grant(conn, &notifier, &user, &row.id, &row.call_id, g)?;
+            }
             row.state = to.as_str().to_owned();
             row.to_view(&user)
         })

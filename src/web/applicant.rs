@@ -1420,6 +1420,7 @@ fn timeline(events: Vec<applications::HistoryEvent>, user_id: &str) -> Vec<Value
                 }
                 H::Transition(A::Accept | A::Reject) | H::Decision => "Candidature non retenue",
                 H::Transition(A::Withdraw) => "Candidature retirée",
+                H::Grant(g) => g.history_label_fr(),
                 H::AssignReviewer | H::AssignmentAccept | H::AssignmentRecuse | H::SubmitReview => {
                     return None;
                 }

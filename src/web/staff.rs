@@ -398,6 +398,7 @@ fn timeline(events: &[HistoryEvent], names: &BTreeMap<String, String>) -> Vec<Va
                 Some(H::Transition(A::Withdraw)) => {
                     ("Candidature retirée".to_owned(), text("reason"))
                 }
+                Some(H::Grant(g)) => (g.history_label_fr().to_owned(), text("motivation")),
                 // A name essor does not write: shown as stored.
                 None => (e.action.clone(), None),
             };

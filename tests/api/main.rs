@@ -14,6 +14,7 @@ mod examples;
 mod exports;
 mod faults;
 mod foundation;
+mod grants;
 mod keyset;
 mod mail;
 mod matrix;

@@ -48,6 +48,8 @@ enum Fix {
     Drafted,
     /// The reviewer submitted the review (enough for a decision: the call asks for one).
     Reviewed,
+    /// Reviewed, then awarded 100 € by staff: a grant and its award letter.
+    Decided,
     /// A new applicant registered over HTTP: the verification link of its mail.
     VerifyLink,
     /// A new account that asked for a reset: the link of its mail.
@@ -415,6 +417,32 @@ const ROWS: &[Row] = &[
         Reviewed,
         [401, 403, 404, 403, 200, 200],
     ),
+    // The letters are the holder's and staff's: the reviewer reads the application, not them.
+    row(
+        "GET",
+        "/api/v1/applications/{id}/letters",
+        Decided,
+        [401, 200, 404, 404, 200, 200],
+    ),
+    row(
+        "GET",
+        "/api/v1/letters/{id}",
+        Decided,
+        [401, 200, 404, 404, 200, 200],
+    ),
+    // Reviewers have no grants; a beneficiary lists theirs (none for the other applicant).
+    row(
+        "GET",
+        "/api/v1/grants",
+        Shared,
+        [401, 200, 200, 403, 200, 200],
+    ),
+    row(
+        "GET",
+        "/api/v1/grants/{id}",
+        Decided,
+        [401, 200, 404, 404, 200, 200],
+    ),
     row(
         "GET",
         "/api/v1/admin/outbox",
@@ -546,6 +574,9 @@ struct Ids {
     user: String,
     /// A personal access token's id (ApplicantToken).
     token: String,
+    /// The grant and the award letter of a Decided application.
+    grant: String,
+    letter: String,
 }
 
 fn in_a_month() -> String {
@@ -641,7 +672,8 @@ async fn prepare(app: &TestApp, cast: &Cast, fix: Fix, shared: &Ids) -> Ids {
                 ..shared.clone()
             }
         }
-        Draft | CompleteDraft | Submitted | UnderReview | Accepted | Drafted | Reviewed => {
+        Draft | CompleteDraft | Submitted | UnderReview | Accepted | Drafted | Reviewed
+        | Decided => {
             let draft = app
                 .draft_application(owner, &shared.call, &sample_application())
                 .await;
@@ -666,7 +698,7 @@ async fn prepare(app: &TestApp, cast: &Cast, fix: Fix, shared: &Ids) -> Ids {
                 assert_eq!(resp.status(), 200);
             }
             let mut assignment = String::new();
-            if matches!(fix, UnderReview | Accepted | Drafted | Reviewed) {
+            if matches!(fix, UnderReview | Accepted | Drafted | Reviewed | Decided) {
                 assignment = app
                     .start_review(staff, &id, &[&cast.reviewer])
                     .await
@@ -692,11 +724,39 @@ async fn prepare(app: &TestApp, cast: &Cast, fix: Fix, shared: &Ids) -> Ids {
                     .unwrap();
                 assert_eq!(resp.status(), 200);
             }
-            if fix == Reviewed {
+            if matches!(fix, Reviewed | Decided) {
                 app.review(&cast.reviewer, &assignment, [4, 4, 4, 4, 4])
                     .await;
             }
+            let (mut grant, mut letter) = (String::new(), String::new());
+            if fix == Decided {
+                let path = format!("/api/v1/applications/{id}/decision");
+                let body = json!({"outcome": "accepted", "awarded_cents": 10_000,
+                    "motivation": "Bon projet.", "committee_date": "2026-11-02",
+                    "decision_reference": "DEL-MATRICE"});
+                assert_eq!(app.post_json(Some(staff), &path, &body).await.status(), 200);
+                let path = format!("/api/v1/applications/{id}/letters");
+                let letters: Value = app.get_as(staff, &path).await.json().await.unwrap();
+                letter = letters[0]["id"].as_str().unwrap().to_owned();
+                let grants: Value = app
+                    .get_as(staff, "/api/v1/grants")
+                    .await
+                    .json()
+                    .await
+                    .unwrap();
+                grant = grants
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .find(|g| g["application_id"] == id.as_str())
+                    .unwrap()["id"]
+                    .as_str()
+                    .unwrap()
+                    .to_owned();
+            }
             Ids {
+                grant,
+                letter,
                 call: shared.call.clone(),
                 application: id,
                 document: doc["id"].as_str().unwrap().into(),
@@ -719,6 +779,10 @@ fn concrete(path: &str, ids: &Ids) -> String {
         &ids.call
     } else if path.starts_with("/api/v1/assignments/") {
         &ids.assignment
+    } else if path.starts_with("/api/v1/grants/") {
+        &ids.grant
+    } else if path.starts_with("/api/v1/letters/") {
+        &ids.letter
     } else {
         &ids.application
     };

@@ -686,7 +686,10 @@ async fn the_applicants_history_shows_nothing_of_the_reviewers(app: TestApp) {
     let mine = history(cast.applicant.token.clone()).await;
     let mut shown = actions(&mine);
     shown.retain(|a| a != "upload-document");
-    assert_eq!(shown, ["create", "submit", "start-review", "accept"]);
+    assert_eq!(
+        shown,
+        ["create", "submit", "start-review", "accept", "grant-start"]
+    );
     let text = mine.to_string();
     for secret in [
         cast.reviewer.id.as_str(),

@@ -1,0 +1,5 @@
+DROP TABLE letters;
+DROP TABLE grants;
+ALTER TABLE calls DROP COLUMN report_due_months;
+ALTER TABLE calls DROP COLUMN convention_threshold_cents;
+ALTER TABLE calls DROP COLUMN convention;

@@ -1,0 +1,44 @@
+-- After the decision (DESIGN.md §15): the grant of an accepted application, its own state
+-- machine (moved by services::runner only), and the letters essor writes, kept as issued.
+
+-- The call's rule for conventions (loi n° 2000-321 art. 10: required above 23 000 €) and
+-- when the final report falls due after the project's end.
+ALTER TABLE calls ADD COLUMN convention TEXT NOT NULL DEFAULT 'above_threshold'
+    CHECK (convention IN ('always', 'above_threshold', 'never'));
+ALTER TABLE calls ADD COLUMN convention_threshold_cents BIGINT NOT NULL DEFAULT 2300000
+    CHECK (convention_threshold_cents >= 0);
+ALTER TABLE calls ADD COLUMN report_due_months INTEGER NOT NULL DEFAULT 6
+    CHECK (report_due_months BETWEEN 1 AND 36);
+
+CREATE TABLE grants (
+    id TEXT PRIMARY KEY,
+    application_id TEXT NOT NULL REFERENCES applications (id),
+    call_id TEXT NOT NULL REFERENCES calls (id),
+    awarded_cents BIGINT NOT NULL CHECK (awarded_cents > 0),
+    state TEXT NOT NULL CHECK (state IN ('awarded', 'awaiting_signature', 'signed', 'running',
+        'report_submitted', 'report_changes_requested', 'report_approved',
+        'recovery_requested', 'lapsed', 'closed')),
+    convention_required BOOLEAN NOT NULL,
+    report_due_on DATE NOT NULL,
+    version INTEGER NOT NULL DEFAULT 1,
+    created_at TIMESTAMP NOT NULL,
+    updated_at TIMESTAMP NOT NULL
+);
+-- One grant per application: a second decision cannot award twice.
+CREATE UNIQUE INDEX grants_application_key ON grants (application_id);
+CREATE INDEX grants_call_state_idx ON grants (call_id, state);
+
+-- A letter never changes once issued: a correction is a new row. Its digest is also in the
+-- audit event that issued it.
+CREATE TABLE letters (
+    id TEXT PRIMARY KEY,
+    application_id TEXT NOT NULL REFERENCES applications (id),
+    grant_id TEXT NULL REFERENCES grants (id),
+    kind TEXT NOT NULL CHECK (kind IN ('award', 'refusal', 'ineligibility', 'convention',
+        'signed_convention', 'recovery')),
+    sha256 TEXT NOT NULL CHECK (length(sha256) = 64),
+    size_bytes BIGINT NOT NULL,
+    content BLOB NOT NULL,
+    issued_at TIMESTAMP NOT NULL
+);
+CREATE INDEX letters_application_idx ON letters (application_id, issued_at);

@@ -1,0 +1,196 @@
+//! Grants in the database (DESIGN.md §15). Rows come back as `domain` types: a typed id, the
+//! state enum, `Cents`; the state column is written only by `db::states::set`.
+
+use chrono::{NaiveDate, NaiveDateTime};
+use diesel::prelude::*;
+
+use crate::db::schema::{applications, grants};
+use crate::db::{DbConnection, corrupt};
+use crate::domain::grant::GrantState;
+use crate::domain::ids::GrantId;
+use crate::domain::money::Cents;
+use crate::error::ServiceError;
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = grants)]
+struct GrantRow {
+    id: String,
+    application_id: String,
+    call_id: String,
+    awarded_cents: i64,
+    state: String,
+    convention_required: bool,
+    report_due_on: NaiveDate,
+    version: i32,
+    created_at: NaiveDateTime,
+    updated_at: NaiveDateTime,
+}
+
+/// A grant, with what its lists show of the application.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Grant {
+    pub id: GrantId,
+    pub application_id: String,
+    pub call_id: String,
+    pub awarded: Cents,
+    pub state: GrantState,
+    pub convention_required: bool,
+    pub report_due_on: NaiveDate,
+    pub version: i32,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+    /// The application's owner: the beneficiary.
+    pub beneficiary_id: String,
+    pub reference: String,
+    pub organisation_name: String,
+}
+
+/// A new grant, in its first state (`awarded`).
+#[derive(Debug, Clone)]
+pub struct NewGrant<'a> {
+    pub id: &'a GrantId,
+    pub application_id: &'a str,
+    pub call_id: &'a str,
+    pub awarded: Cents,
+    pub convention_required: bool,
+    pub report_due_on: NaiveDate,
+    pub at: NaiveDateTime,
+}
+
+pub fn insert(conn: &mut DbConnection, g: &NewGrant<'_>) -> QueryResult<usize> {
+    diesel::insert_into(grants::table)
+        .values(GrantRow {
+            id: g.id.to_string(),
+            application_id: g.application_id.to_owned(),
+            call_id: g.call_id.to_owned(),
+            awarded_cents: g.awarded.value(),
+            state: GrantState::Awarded.as_str().to_owned(),
+            convention_required: g.convention_required,
+            report_due_on: g.report_due_on,
+            version: 1,
+            created_at: g.at,
+            updated_at: g.at,
+        })
+        .execute(conn)
+}
+
+/// Whose grants a query may reach: staff all, a beneficiary those of their applications.
+#[derive(Debug, Clone)]
+pub enum GrantVisibility {
+    All,
+    BeneficiaryIs(String),
+}
+
+type Joined = (GrantRow, (String, String, String));
+
+fn typed(
+    (row, (beneficiary_id, reference, organisation_name)): Joined,
+) -> Result<Grant, ServiceError> {
+    Ok(Grant {
+        state: row.state.parse().map_err(|e| corrupt("grants.state", e))?,
+        awarded: Cents::new(row.awarded_cents).map_err(|e| corrupt("grants.awarded_cents", e))?,
+        id: GrantId::from_stored(row.id),
+        application_id: row.application_id,
+        call_id: row.call_id,
+        convention_required: row.convention_required,
+        report_due_on: row.report_due_on,
+        version: row.version,
+        created_at: row.created_at,
+        updated_at: row.updated_at,
+        beneficiary_id,
+        reference,
+        organisation_name,
+    })
+}
+
+fn visible(v: &GrantVisibility) -> grants::BoxedQuery<'static, crate::db::MultiBackend> {
+    let q = grants::table.into_boxed();
+    match v {
+        GrantVisibility::All => q,
+        GrantVisibility::BeneficiaryIs(user) => q.filter(
+            grants::application_id.eq_any(
+                applications::table
+                    .filter(applications::applicant_id.eq(user.clone()))
+                    .select(applications::id),
+            ),
+        ),
+    }
+}
+
+const SHOWN: (
+    applications::applicant_id,
+    applications::reference,
+    applications::organisation_name,
+) = (
+    applications::applicant_id,
+    applications::reference,
+    applications::organisation_name,
+);
+
+/// The grant `id` if `v` may see it.
+pub fn find_visible(
+    conn: &mut DbConnection,
+    id: &GrantId,
+    v: &GrantVisibility,
+) -> Result<Option<Grant>, ServiceError> {
+    let ids: Vec<String> = visible(v)
+        .filter(grants::id.eq(id.to_string()))
+        .select(grants::id)
+        .load(conn)?;
+    if ids.is_empty() {
+        return Ok(None);
+    }
+    let row: Option<Joined> = grants::table
+        .inner_join(applications::table)
+        .filter(grants::id.eq(id.to_string()))
+        .select((GrantRow::as_select(), SHOWN))
+        .first(conn)
+        .optional()?;
+    row.map(typed).transpose()
+}
+
+/// The grant of an application, whoever asks (the services decide who may see it).
+pub fn of_application(
+    conn: &mut DbConnection,
+    application_id: &str,
+) -> Result<Option<Grant>, ServiceError> {
+    let row: Option<Joined> = grants::table
+        .inner_join(applications::table)
+        .filter(grants::application_id.eq(application_id))
+        .select((GrantRow::as_select(), SHOWN))
+        .first(conn)
+        .optional()?;
+    row.map(typed).transpose()
+}
+
+/// The filter of the grants' list.
+#[derive(Debug, Clone, Default)]
+pub struct GrantFilter {
+    pub call_id: Option<String>,
+    pub state: Option<GrantState>,
+}
+
+/// The grants `v` may see, oldest first (at most `limit`). A call holds at most a few hundred
+/// grants: the list is one page.
+pub fn list(
+    conn: &mut DbConnection,
+    v: &GrantVisibility,
+    filter: &GrantFilter,
+    limit: i64,
+) -> Result<Vec<Grant>, ServiceError> {
+    let mut ids_q = visible(v).select(grants::id);
+    if let Some(call) = &filter.call_id {
+        ids_q = ids_q.filter(grants::call_id.eq(call.clone()));
+    }
+    if let Some(state) = filter.state {
+        ids_q = ids_q.filter(grants::state.eq(state.as_str()));
+    }
+    let ids: Vec<String> = ids_q.order(grants::id.asc()).limit(limit).load(conn)?;
+    let rows: Vec<Joined> = grants::table
+        .inner_join(applications::table)
+        .filter(grants::id.eq_any(ids))
+        .order(grants::id.asc())
+        .select((GrantRow::as_select(), SHOWN))
+        .load(conn)?;
+    rows.into_iter().map(typed).collect()
+}

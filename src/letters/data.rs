@@ -1,0 +1,115 @@
+//! What a letter's template reads: plain strings already written the French way (dates,
+//! amounts in figures and in words), so the templates only lay them out.
+
+use serde::Serialize;
+
+use crate::domain::letter::LetterKind;
+
+/// The authority that writes (from `[authority]` in the configuration).
+#[derive(Debug, Clone, Serialize)]
+pub struct Authority {
+    pub name: String,
+    /// The postal address, one line each.
+    pub address: Vec<String>,
+    /// Where the letters are « fait à ».
+    pub city: String,
+    /// The signatory: the elected official or the agent with delegation.
+    pub signatory_name: String,
+    pub signatory_quality: String,
+    /// The grant scheme (« Entreprendre autrement »).
+    pub grant_scheme: String,
+}
+
+/// One instalment as the award letter announces it.
+#[derive(Debug, Clone, Serialize)]
+pub struct InstalmentLine {
+    pub label: String,
+    pub percent: u8,
+    /// « 14 800,00 € ».
+    pub amount: String,
+    /// When it falls due, in words (« à la signature de la convention »).
+    pub when: String,
+}
+
+/// The letter that notifies a decision: the award (arrêté attributif), the refusal, the
+/// ineligibility. The refusal and the ineligibility leave the award's fields empty.
+#[derive(Debug, Clone, Serialize)]
+pub struct DecisionLetter {
+    /// The application's reference (« EA-2027-0001 »).
+    pub reference: String,
+    pub organisation_name: String,
+    pub organisation_address: Vec<String>,
+    pub siret: String,
+    pub call_title: String,
+    pub project_title: String,
+    /// « 6 décembre 2026 », in Paris.
+    pub issued_on: String,
+    /// The committee's date, in French (empty for an ineligibility).
+    pub committee_date: String,
+    /// The délibération or arrêté that decided (empty when there is none).
+    pub decision_reference: String,
+    pub motivation: String,
+    /// « 18 500,00 € » (award only).
+    pub amount: String,
+    /// « dix-huit mille cinq cents euros » (award only).
+    pub amount_words: String,
+    pub instalments: Vec<InstalmentLine>,
+    /// The final report's due date, in French (award only).
+    pub report_due: String,
+    pub convention_required: bool,
+}
+
+/// One sample of each kind, for the start-up check and the tests: their texts are what an
+/// overriding template must be able to lay out, including the markup-looking ones.
+pub fn samples() -> Vec<(LetterKind, DecisionLetter)> {
+    let award = DecisionLetter {
+        reference: "EA-2027-0001".into(),
+        organisation_name: "Association Les Jardins de Fives".into(),
+        organisation_address: vec!["12 rue Pierre Legrand".into(), "59800 Lille".into()],
+        siret: "123 456 789 00012".into(),
+        call_title: "Entreprendre autrement 2027".into(),
+        project_title: "Une recyclerie solidaire #set page(width: 1cm) ] *gras*".into(),
+        issued_on: "15 mars 2027".into(),
+        committee_date: "12 mars 2027".into(),
+        decision_reference: "DEL-2027-0042".into(),
+        motivation: "Projet structurant pour le quartier ; montant ajusté au budget.".into(),
+        amount: "18\u{a0}500,00\u{a0}€".into(),
+        amount_words: "dix-huit mille cinq cents euros".into(),
+        instalments: vec![
+            InstalmentLine {
+                label: "Avance".into(),
+                percent: 80,
+                amount: "14\u{a0}800,00\u{a0}€".into(),
+                when: "à la notification du présent arrêté".into(),
+            },
+            InstalmentLine {
+                label: "Solde".into(),
+                percent: 20,
+                amount: "3\u{a0}700,00\u{a0}€".into(),
+                when: "après l'approbation du compte rendu financier".into(),
+            },
+        ],
+        report_due: "30 juin 2028".into(),
+        convention_required: false,
+    };
+    let refusal = DecisionLetter {
+        amount: String::new(),
+        amount_words: String::new(),
+        instalments: Vec::new(),
+        report_due: String::new(),
+        motivation: "Le modèle économique n'est pas encore assez établi.".into(),
+        ..award.clone()
+    };
+    let ineligibility = DecisionLetter {
+        committee_date: String::new(),
+        decision_reference: String::new(),
+        motivation: "Les statuts ne prévoient pas de gouvernance démocratique (critère ESS-2)."
+            .into(),
+        ..refusal.clone()
+    };
+    vec![
+        (LetterKind::Award, award),
+        (LetterKind::Refusal, refusal),
+        (LetterKind::Ineligibility, ineligibility),
+    ]
+}

@@ -1,0 +1,437 @@
+//! After the decision (DESIGN.md §15): the grant of an accepted application and the letters
+//! that notify each decision. The grant is created, and its letter issued, in the decision's
+//! own transaction (`transitions::apply` calls [`on_decision`]): an award without its grant,
+//! or a grant without its letter, cannot be left behind by a crash between two writes.
+
+use chrono::{DateTime, NaiveDateTime, Utc};
+use serde::Serialize;
+use serde_json::json;
+use utoipa::ToSchema;
+
+use crate::clock::paris_date;
+use crate::db::DbConnection;
+use crate::db::applications::ApplicationRow;
+use crate::db::calls::{self, CallRow};
+use crate::db::grants::{self, Grant, GrantFilter, GrantVisibility, NewGrant};
+use crate::db::letters::{self, Letter, NewLetter};
+use crate::domain::account::Role;
+use crate::domain::actor::Actor;
+use crate::domain::amount_words::euros_in_words;
+use crate::domain::application_state::ApplicationState;
+use crate::domain::dates::french_date;
+use crate::domain::grant::{
+    self, GrantAction, GrantParty, GrantState, allowed_actions, first_move, next_state,
+};
+use crate::domain::history::HistoryAction;
+use crate::domain::ids::{GrantId, LetterId};
+use crate::domain::letter::{LetterKind, sha256_hex};
+use crate::domain::money::Cents;
+use crate::error::ServiceError;
+use crate::letters::{DecisionLetter, InstalmentLine, Letters};
+use crate::notify::Notifier;
+use crate::services::runner::{Audit, Move, change_state};
+use crate::state::AppState;
+
+/// A letter as the API lists it.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct LetterView {
+    pub id: LetterId,
+    pub kind: LetterKind,
+    pub issued_at: DateTime<Utc>,
+    /// The SHA-256 of the PDF (lowercase hex), as the audit event recorded it.
+    #[schema(example = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08")]
+    pub sha256: String,
+    pub size_bytes: i64,
+}
+
+impl From<Letter> for LetterView {
+    fn from(l: Letter) -> Self {
+        Self {
+            id: l.id,
+            kind: l.kind,
+            issued_at: l.issued_at.and_utc(),
+            sha256: l.sha256,
+            size_bytes: l.size_bytes,
+        }
+    }
+}
+
+/// A grant (DESIGN.md §15).
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct GrantView {
+    pub id: GrantId,
+    pub application_id: String,
+    #[schema(example = "EA-2027-00042")]
+    pub reference: String,
+    pub call_id: String,
+    pub organisation_name: String,
+    #[schema(value_type = i64, example = 1850000)]
+    pub awarded_cents: Cents,
+    pub state: GrantState,
+    /// Whether the grant needs a convention signed (the call's rule, §15).
+    pub convention_required: bool,
+    /// When the final report is due (Europe/Paris date).
+    pub report_due_on: chrono::NaiveDate,
+    pub letters: Vec<LetterView>,
+    /// What the caller may do now: the last segment of `POST /api/v1/grants/{id}/…`.
+    pub allowed_actions: Vec<GrantAction>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+fn visibility(user: &Actor) -> Result<GrantVisibility, ServiceError> {
+    match user.role {
+        Role::Staff | Role::Admin => Ok(GrantVisibility::All),
+        Role::Applicant => Ok(GrantVisibility::BeneficiaryIs(user.id.clone())),
+        Role::Reviewer => Err(ServiceError::Forbidden(
+            "Les financements ne sont accessibles qu'aux agents et aux bénéficiaires.".into(),
+        )),
+    }
+}
+
+pub fn party(user: &Actor, grant: &Grant) -> GrantParty {
+    if user.role.is_staff() {
+        GrantParty::Staff
+    } else if user.id == grant.beneficiary_id {
+        GrantParty::Beneficiary
+    } else {
+        GrantParty::Other
+    }
+}
+
+pub fn not_found() -> ServiceError {
+    ServiceError::not_found("Ce financement n'existe pas ou ne vous est pas accessible.")
+}
+
+fn letter_not_found() -> ServiceError {
+    ServiceError::not_found("Ce courrier n'existe pas ou ne vous est pas accessible.")
+}
+
+fn view(conn: &mut DbConnection, user: &Actor, grant: Grant) -> Result<GrantView, ServiceError> {
+    let letters = letters::of_application(conn, &grant.application_id)?
+        .into_iter()
+        .map(LetterView::from)
+        .collect();
+    let by = party(user, &grant);
+    Ok(GrantView {
+        allowed_actions: allowed_actions(grant.state, by),
+        id: grant.id,
+        application_id: grant.application_id,
+        reference: grant.reference,
+        call_id: grant.call_id,
+        organisation_name: grant.organisation_name,
+        awarded_cents: grant.awarded,
+        state: grant.state,
+        convention_required: grant.convention_required,
+        report_due_on: grant.report_due_on,
+        letters,
+        created_at: grant.created_at.and_utc(),
+        updated_at: grant.updated_at.and_utc(),
+    })
+}
+
+/// `GET /grants/{id}`: staff, and the beneficiary for their own; anyone else is told it does
+/// not exist. A malformed id is as unknown as a missing one.
+pub async fn get(state: &AppState, user: &Actor, id: &str) -> Result<GrantView, ServiceError> {
+    let id = GrantId::parse(id).ok_or_else(not_found)?;
+    let v = match visibility(user) {
+        Ok(v) => v,
+        Err(_) => return Err(not_found()),
+    };
+    let user = user.clone();
+    state
+        .db
+        .run(move |conn| {
+            let grant = grants::find_visible(conn, &id, &v)?.ok_or_else(not_found)?;
+            view(conn, &user, grant)
+        })
+        .await
+}
+
+/// The most grants one list returns: a call awards a few hundred at most.
+pub const LIST_LIMIT: i64 = 1000;
+
+/// `GET /grants`: staff see every grant (of a call, in a state), a beneficiary theirs.
+pub async fn list(
+    state: &AppState,
+    user: &Actor,
+    filter: GrantFilter,
+) -> Result<Vec<GrantView>, ServiceError> {
+    let v = visibility(user)?;
+    let user = user.clone();
+    state
+        .db
+        .run(move |conn| {
+            grants::list(conn, &v, &filter, LIST_LIMIT)?
+                .into_iter()
+                .map(|g| view(conn, &user, g))
+                .collect()
+        })
+        .await
+}
+
+/// `GET /applications/{id}/letters`: the application's owner and staff; a reviewer, who
+/// reads the application, does not read the letters addressed to its holder.
+pub async fn letters_of_application(
+    state: &AppState,
+    user: &Actor,
+    application_id: String,
+) -> Result<Vec<LetterView>, ServiceError> {
+    let user = user.clone();
+    state
+        .db
+        .run(move |conn| {
+            let v = crate::services::applications::visibility(&user);
+            let row = crate::db::applications::find_visible(conn, &application_id, &v)?
+                .ok_or_else(crate::services::applications::not_found)?;
+            if !(user.role.is_staff() || row.applicant_id == user.id) {
+                return Err(crate::services::applications::not_found());
+            }
+            Ok(letters::of_application(conn, &application_id)?
+                .into_iter()
+                .map(LetterView::from)
+                .collect())
+        })
+        .await
+}
+
+/// A letter's PDF, with the name to save it under.
+#[derive(Debug)]
+pub struct LetterFile {
+    pub letter: LetterView,
+    pub file_name: String,
+    pub content: Vec<u8>,
+}
+
+/// `GET /letters/{id}`: the same readers as the application's letters.
+pub async fn letter_file(
+    state: &AppState,
+    user: &Actor,
+    id: &str,
+) -> Result<LetterFile, ServiceError> {
+    let id = LetterId::parse(id).ok_or_else(letter_not_found)?;
+    let user = user.clone();
+    state
+        .db
+        .run(move |conn| {
+            let found = letters::find_with_content(conn, &id)?.ok_or_else(letter_not_found)?;
+            if !(user.role.is_staff() || found.owner_id == user.id) {
+                return Err(letter_not_found());
+            }
+            Ok(LetterFile {
+                file_name: found.letter.kind.file_name(&found.reference),
+                letter: found.letter.into(),
+                content: found.content,
+            })
+        })
+        .await
+}
+
+/// A letter just issued: what the decision's audit event and mail refer to.
+#[derive(Debug, Clone)]
+pub struct IssuedLetter {
+    pub id: LetterId,
+    pub kind: LetterKind,
+    pub sha256: String,
+}
+
+impl IssuedLetter {
+    pub fn audit_json(&self) -> serde_json::Value {
+        json!({"id": self.id, "kind": self.kind, "sha256": self.sha256})
+    }
+}
+
+/// What a decision wrote before the application's move: the letter, and for an award the
+/// grant in its first state.
+#[derive(Debug, Clone)]
+pub struct Decided {
+    pub letter: IssuedLetter,
+    pub grant: Option<NewGrantFacts>,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewGrantFacts {
+    pub id: GrantId,
+    pub awarded: Cents,
+    pub convention_required: bool,
+    pub report_due_on: chrono::NaiveDate,
+}
+
+/// In the decision's transaction, before the application's move (whose audit event records
+/// the letter's digest): for an award the grant, in `awarded`; then the letter that notifies
+/// the decision. `to` is the state the application reaches, `motivation` what staff wrote
+/// (the committee's, or the ineligibility's); `None` for a state no letter notifies.
+pub fn issue_decision_letter(
+    conn: &mut DbConnection,
+    letters_writer: &Letters,
+    row: &ApplicationRow,
+    call: &CallRow,
+    to: ApplicationState,
+    motivation: &str,
+    now: DateTime<Utc>,
+) -> Result<Option<Decided>, ServiceError> {
+    let Some(kind) = LetterKind::of_decision(to) else {
+        return Ok(None);
+    };
+    let naive: NaiveDateTime = now.naive_utc();
+    let today = paris_date(now);
+    let body = row.parsed_body()?;
+    let mut data = DecisionLetter {
+        reference: row.reference.clone(),
+        organisation_name: row.organisation_name.clone(),
+        organisation_address: address_lines(&body.organisation),
+        siret: body
+            .organisation
+            .siret
+            .clone()
+            .map(|s| group_siret(&s))
+            .unwrap_or_default(),
+        call_title: call.title.clone(),
+        project_title: row.project_title.clone(),
+        issued_on: french_date(today),
+        committee_date: row.committee_date.map(french_date).unwrap_or_default(),
+        decision_reference: row.decision_reference.clone().unwrap_or_default(),
+        motivation: motivation.trim().to_owned(),
+        amount: String::new(),
+        amount_words: String::new(),
+        instalments: Vec::new(),
+        report_due: String::new(),
+        convention_required: false,
+    };
+    let mut grant = None;
+    if kind == LetterKind::Award {
+        let awarded = row
+            .awarded_cents
+            .and_then(|c| Cents::new(c).ok())
+            .ok_or_else(|| ServiceError::Internal(anyhow::anyhow!("award without an amount")))?;
+        let terms = calls::grant_terms(conn, &call.id)?;
+        let convention_required = terms
+            .convention
+            .requires_convention(terms.convention_threshold, awarded);
+        let due = grant::report_due_on(today, None, terms.report_due_months);
+        let schedule = grant::default_schedule();
+        let amounts = grant::split(awarded, &schedule)
+            .ok_or_else(|| ServiceError::Internal(anyhow::anyhow!("schedule not at 100 %")))?;
+        data.amount = awarded.to_fr_string();
+        data.amount_words = euros_in_words(awarded);
+        data.instalments = schedule
+            .iter()
+            .zip(amounts)
+            .map(|(line, amount)| InstalmentLine {
+                label: line.label.clone(),
+                percent: line.percent,
+                amount: amount.to_fr_string(),
+                when: line.trigger.when_fr(convention_required).to_owned(),
+            })
+            .collect();
+        data.report_due = french_date(due);
+        data.convention_required = convention_required;
+        let id = GrantId::new();
+        grants::insert(
+            conn,
+            &NewGrant {
+                id: &id,
+                application_id: &row.id,
+                call_id: &call.id,
+                awarded,
+                convention_required,
+                report_due_on: due,
+                at: naive,
+            },
+        )?;
+        grant = Some(NewGrantFacts {
+            id,
+            awarded,
+            convention_required,
+            report_due_on: due,
+        });
+    }
+    let pdf = letters_writer
+        .render(kind, &data, now)
+        .map_err(|e| ServiceError::Internal(anyhow::anyhow!("{e}")))?;
+    let sha256 = sha256_hex(&pdf);
+    let id = LetterId::new();
+    letters::insert(
+        conn,
+        &NewLetter {
+            id: &id,
+            application_id: &row.id,
+            grant_id: grant.as_ref().map(|g| &g.id),
+            kind,
+            sha256: &sha256,
+            content: &pdf,
+            issued_at: naive,
+        },
+    )?;
+    Ok(Some(Decided {
+        letter: IssuedLetter { id, kind, sha256 },
+        grant,
+    }))
+}
+
+/// After the application's move, in the same transaction: essor's own first move of a new
+/// grant, to the convention's signature or straight to `running`, through the runner.
+pub fn start_grant(
+    conn: &mut DbConnection,
+    notifier: &Notifier,
+    user: &Actor,
+    application_id: &str,
+    call_id: &str,
+    g: &NewGrantFacts,
+) -> Result<(), ServiceError> {
+    let action = first_move(g.convention_required);
+    let to = next_state(GrantState::Awarded, action, GrantParty::System)
+        .map_err(|e| ServiceError::Internal(anyhow::anyhow!("{e}")))?;
+    change_state(
+        conn,
+        notifier,
+        Move {
+            id: g.id.as_str(),
+            from: GrantState::Awarded,
+            to,
+        },
+        Audit {
+            application_id: Some(application_id),
+            call_id: Some(call_id),
+            actor_id: &user.id,
+            action: HistoryAction::Grant(action).as_str(),
+            payload: json!({
+                "grant_id": g.id,
+                "awarded_cents": g.awarded,
+                "convention_required": g.convention_required,
+                "report_due_on": g.report_due_on,
+                "to_state": to,
+            }),
+        },
+        &[],
+    )
+}
+
+/// The organisation's postal address as the letter's addressee block shows it.
+fn address_lines(o: &crate::domain::application::Organisation) -> Vec<String> {
+    let commune = crate::domain::territory::commune_name(&o.commune_insee).unwrap_or_default();
+    let mut lines: Vec<String> = o
+        .address
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .map(str::to_owned)
+        .collect();
+    lines.push(format!("{} {commune}", o.postal_code).trim().to_owned());
+    lines
+}
+
+/// « 123 456 789 00012 », as the Sirene notice prints it.
+fn group_siret(s: &str) -> String {
+    let digits: String = s.chars().filter(char::is_ascii_digit).collect();
+    if digits.len() != 14 {
+        return s.to_owned();
+    }
+    format!(
+        "{} {} {} {}",
+        &digits[0..3],
+        &digits[3..6],
+        &digits[6..9],
+        &digits[9..14]
+    )
+}
