@@ -98,6 +98,15 @@ impl Application {
             tracing::warn!(setting = "mail.staff_addresses", "{warning}");
         }
         let state = AppState::with_clock(db, settings, clock)?;
+        // A configured logo or overriding letter template is rendered once now: one Typst
+        // cannot read stops the start with its message, not the first decision with a 500.
+        let a = &state.settings.authority;
+        if !a.logo.trim().is_empty() || !a.letters_templates_dir.trim().is_empty() {
+            state
+                .letters
+                .check()
+                .map_err(|e| anyhow::anyhow!("authority (letters): {e}"))?;
+        }
         let server = build_server(listener, state.clone())?;
         Ok(Self {
             port,

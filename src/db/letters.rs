@@ -152,12 +152,24 @@ pub fn find_with_content(
     .transpose()
 }
 
-/// The bytes of a letter, for the outbox worker attaching it to a mail.
-pub fn content(conn: &mut DbConnection, id: &str) -> QueryResult<Option<(String, Vec<u8>)>> {
-    letters::table
+/// A letter's kind, its application's reference and its bytes, for the outbox worker
+/// attaching it to a mail.
+pub fn content(
+    conn: &mut DbConnection,
+    id: &str,
+) -> Result<Option<(LetterKind, String, Vec<u8>)>, ServiceError> {
+    let row: Option<(String, String, Vec<u8>)> = letters::table
         .inner_join(applications::table)
         .filter(letters::id.eq(id))
-        .select((applications::reference, letters::content))
+        .select((letters::kind, applications::reference, letters::content))
         .first(conn)
-        .optional()
+        .optional()?;
+    row.map(|(kind, reference, bytes)| {
+        Ok((
+            kind.parse().map_err(|e| corrupt("letters.kind", e))?,
+            reference,
+            bytes,
+        ))
+    })
+    .transpose()
 }

@@ -234,6 +234,7 @@ diesel::table! {
         updated_at -> Timestamp,
         sent_at -> Nullable<Timestamp>,
         body_purged_at -> Nullable<Timestamp>,
+        letter_id -> Nullable<Text>,
     }
 }
 

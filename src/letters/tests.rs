@@ -147,3 +147,26 @@ fn a_template_reads_nothing_outside_the_letters() {
         std::fs::remove_dir_all(dir).ok();
     }
 }
+
+#[test]
+fn the_authority_s_logo_heads_the_letters_and_a_broken_one_is_refused() {
+    let dir = std::env::temp_dir().join(format!("essor-logo-{}", uuid::Uuid::now_v7()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let logo = dir.join("logo.svg");
+    std::fs::write(&logo, include_bytes!("../../static/logo.svg")).unwrap();
+    let letters = Letters::new(authority(), "", logo.to_str().unwrap()).unwrap();
+    letters.check().unwrap();
+    let (kind, data) = &samples()[0];
+    let with_logo = letters.render(*kind, data, at()).unwrap();
+    let without = Letters::embedded(authority())
+        .render(*kind, data, at())
+        .unwrap();
+    assert!(with_logo.len() > without.len(), "the logo is in the PDF");
+
+    // Not an image: the start-up check says so instead of the first decision failing.
+    let broken = dir.join("logo.png");
+    std::fs::write(&broken, b"ceci n'est pas une image").unwrap();
+    let letters = Letters::new(authority(), "", broken.to_str().unwrap()).unwrap();
+    assert!(letters.check().is_err());
+    std::fs::remove_dir_all(dir).ok();
+}

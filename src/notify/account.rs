@@ -160,6 +160,7 @@ impl Notifier {
                 next_attempt_at: now,
                 created_at: now,
                 updated_at: now,
+                letter_id: None,
             },
         )?;
         tracing::debug!(event = mail.name(), "account mail queued");

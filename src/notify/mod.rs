@@ -65,6 +65,8 @@ pub enum MailEvent {
     DeclaredIneligible {
         app: ApplicationSummary,
         motivation: String,
+        /// The ineligibility letter, attached to the mail.
+        letter_id: Option<String>,
     },
     /// To the applicant.
     ReviewStarted { app: ApplicationSummary },
@@ -82,12 +84,16 @@ pub enum MailEvent {
         motivation: String,
         committee_date: NaiveDate,
         decision_reference: String,
+        /// The award letter (arrêté attributif), attached to the mail.
+        letter_id: Option<String>,
     },
     /// To the applicant.
     Rejected {
         app: ApplicationSummary,
         motivation: String,
         committee_date: NaiveDate,
+        /// The refusal letter, attached to the mail.
+        letter_id: Option<String>,
     },
     /// To the applicant, and to staff if the application had been submitted.
     Withdrawn {
@@ -141,6 +147,26 @@ impl MailEvent {
             Self::Withdrawn { .. } => "withdrawn",
             Self::ReviewerRecused { .. } => "reviewer_recused",
             Self::ReviewsComplete { .. } => "reviews_complete",
+        }
+    }
+
+    /// The letter the applicant's mail carries, if any.
+    pub fn letter_id(&self) -> Option<&str> {
+        match self {
+            Self::DeclaredIneligible { letter_id, .. }
+            | Self::Accepted { letter_id, .. }
+            | Self::Rejected { letter_id, .. } => letter_id.as_deref(),
+            _ => None,
+        }
+    }
+
+    /// Attaches a letter to the decision's mail (a no-op for events without one).
+    pub fn attach_letter(&mut self, id: String) {
+        if let Self::DeclaredIneligible { letter_id, .. }
+        | Self::Accepted { letter_id, .. }
+        | Self::Rejected { letter_id, .. } = self
+        {
+            *letter_id = Some(id);
         }
     }
 
@@ -556,6 +582,10 @@ impl Notifier {
                     next_attempt_at: now,
                     created_at: now,
                     updated_at: now,
+                    // Only the applicant's mail carries the letter addressed to them.
+                    letter_id: (mail.recipient.audience == Audience::Applicant)
+                        .then(|| event.letter_id())
+                        .flatten(),
                 },
             )?;
         }
@@ -595,6 +625,7 @@ pub fn sample_events() -> Vec<MailEvent> {
         MailEvent::DeclaredIneligible {
             app: app.clone(),
             motivation: "Activité hors du territoire de la Métropole.".into(),
+            letter_id: None,
         },
         MailEvent::ReviewStarted { app: app.clone() },
         MailEvent::ReviewerAssigned {
@@ -609,11 +640,13 @@ pub fn sample_events() -> Vec<MailEvent> {
             motivation: "Projet solide, fort ancrage local.".into(),
             committee_date: date,
             decision_reference: "DEL-2027-015".into(),
+            letter_id: None,
         },
         MailEvent::Rejected {
             app: app.clone(),
             motivation: "Modèle économique insuffisamment étayé.".into(),
             committee_date: date,
+            letter_id: None,
         },
         MailEvent::Withdrawn {
             app: app.clone(),

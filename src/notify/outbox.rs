@@ -45,6 +45,8 @@ pub struct OutboxRow {
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
     pub sent_at: Option<NaiveDateTime>,
+    /// A letter essor issued, attached when the mail is sent (`letters.id`).
+    pub letter_id: Option<String>,
 }
 
 #[derive(Debug, Insertable)]
@@ -65,6 +67,7 @@ pub struct NewOutboxRow<'a> {
     pub next_attempt_at: NaiveDateTime,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+    pub letter_id: Option<&'a str>,
 }
 
 pub fn insert(conn: &mut DbConnection, row: &NewOutboxRow) -> QueryResult<usize> {

@@ -92,6 +92,7 @@ impl Notifier {
                 next_attempt_at: now,
                 created_at: now,
                 updated_at: now,
+                letter_id: None,
             },
         )?;
         Ok(())

@@ -10,7 +10,7 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
-use lettre::message::header::{HeaderName, HeaderValue};
+use lettre::message::header::{ContentType, HeaderName, HeaderValue};
 use lettre::message::{Mailbox, MultiPart};
 use lettre::transport::smtp::PoolConfig;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
@@ -86,9 +86,14 @@ impl Transport {
         }
     }
 
-    /// Sends one outbox message from `from`.
-    pub async fn send(&self, row: &OutboxRow, from: &Mailbox) -> Result<(), SendError> {
-        let message = build_message(row, from)?;
+    /// Sends one outbox message from `from`, with its attachment if it has one.
+    pub async fn send(
+        &self,
+        row: &OutboxRow,
+        from: &Mailbox,
+        attachment: Option<&Attachment>,
+    ) -> Result<(), SendError> {
+        let message = build_message(row, from, attachment)?;
         match self {
             Self::Smtp(smtp) => smtp.send(message).await.map(|_| ()).map_err(|e| {
                 if e.is_permanent() {
@@ -112,7 +117,7 @@ impl Transport {
                 .map_err(|e| SendError::Transient(e.to_string()))?
                 .map_err(|e| SendError::Transient(format!("cannot write {shown}: {e}")))
             }
-            Self::Memory(mailbox) => mailbox.deliver(row, &message),
+            Self::Memory(mailbox) => mailbox.deliver(row, &message, attachment),
         }
     }
 }
@@ -127,7 +132,18 @@ fn auto_submitted() -> HeaderValue {
 
 /// The RFC 5322 message of an outbox row: its stored subject and bodies (plain text and HTML
 /// alternatives), its stable Message-ID, dated when it was queued.
-pub fn build_message(row: &OutboxRow, from: &Mailbox) -> Result<Message, SendError> {
+/// A file a mail carries (a letter essor issued, read from the database when it is sent).
+#[derive(Debug, Clone)]
+pub struct Attachment {
+    pub file_name: String,
+    pub bytes: Vec<u8>,
+}
+
+pub fn build_message(
+    row: &OutboxRow,
+    from: &Mailbox,
+    attachment: Option<&Attachment>,
+) -> Result<Message, SendError> {
     let address = row.recipient.parse::<lettre::Address>().map_err(|e| {
         SendError::Permanent(format!(
             "adresse du destinataire invalide ({}) : {e}",
@@ -136,17 +152,26 @@ pub fn build_message(row: &OutboxRow, from: &Mailbox) -> Result<Message, SendErr
     })?;
     let to = Mailbox::new(row.recipient_name.clone(), address);
     let date = SystemTime::from(row.created_at.and_utc());
-    Message::builder()
+    let builder = Message::builder()
         .from(from.clone())
         .to(to)
         .subject(row.subject.clone())
         .message_id(Some(row.message_id.clone()))
         .date(date)
-        .raw_header(auto_submitted())
-        .multipart(MultiPart::alternative_plain_html(
-            row.body_text.clone(),
-            row.body_html.clone(),
-        ))
+        .raw_header(auto_submitted());
+    let bodies = MultiPart::alternative_plain_html(row.body_text.clone(), row.body_html.clone());
+    let body = match attachment {
+        None => bodies,
+        Some(a) => MultiPart::mixed().multipart(bodies).singlepart(
+            lettre::message::Attachment::new(a.file_name.clone()).body(
+                a.bytes.clone(),
+                ContentType::parse("application/pdf")
+                    .map_err(|e| SendError::Permanent(format!("type de pièce jointe : {e}")))?,
+            ),
+        ),
+    };
+    builder
+        .multipart(body)
         .map_err(|e| SendError::Permanent(format!("message impossible à construire : {e}")))
 }
 
@@ -161,6 +186,8 @@ pub struct SentMail {
     pub html: String,
     /// The whole message as it would have gone over SMTP.
     pub raw: String,
+    /// The attached file's name and bytes, if the mail carried one.
+    pub attachment: Option<(String, Vec<u8>)>,
 }
 
 /// The `memory` transport's list of mails, shared with tests. It can be told to fail, to
@@ -177,7 +204,12 @@ struct MailboxState {
 }
 
 impl MemoryMailbox {
-    fn deliver(&self, row: &OutboxRow, message: &Message) -> Result<(), SendError> {
+    fn deliver(
+        &self,
+        row: &OutboxRow,
+        message: &Message,
+        attachment: Option<&Attachment>,
+    ) -> Result<(), SendError> {
         let mut state = self.inner.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(why) = &state.failing {
             return Err(SendError::Transient(why.clone()));
@@ -190,6 +222,7 @@ impl MemoryMailbox {
             text: row.body_text.clone(),
             html: row.body_html.clone(),
             raw: String::from_utf8_lossy(&message.formatted()).into_owned(),
+            attachment: attachment.map(|a| (a.file_name.clone(), a.bytes.clone())),
         });
         Ok(())
     }

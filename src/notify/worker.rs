@@ -19,7 +19,7 @@ use crate::config::{MailSettings, Settings};
 use crate::db::Db;
 use crate::error::ServiceError;
 use crate::notify::outbox::{self, AfterFailure, Claim, OutboxRow};
-use crate::notify::transport::{SendError, Transport};
+use crate::notify::transport::{Attachment, SendError, Transport};
 
 /// The wait before the attempt that follows failed attempt number `attempt` (1 for the first):
 /// `base × 2^(attempt-1)`, capped at `max`, then "equal jitter": a uniform draw between half
@@ -189,16 +189,44 @@ impl DeliveryWorker {
         Ok(claimed)
     }
 
+    /// The letter a mail carries, read from the database (the outbox keeps only its id).
+    async fn attachment_of(&self, row: &OutboxRow) -> Result<Option<Attachment>, SendError> {
+        let Some(id) = row.letter_id.clone() else {
+            return Ok(None);
+        };
+        let found = self
+            .db
+            .run(move |conn| crate::db::letters::content(conn, &id))
+            .await
+            .map_err(|e| SendError::Transient(format!("courrier joint illisible : {e}")))?;
+        match found {
+            Some((kind, reference, bytes)) => Ok(Some(Attachment {
+                file_name: kind.file_name(&reference),
+                bytes,
+            })),
+            None => Err(SendError::Permanent(
+                "le courrier à joindre n'existe plus".into(),
+            )),
+        }
+    }
+
     async fn deliver_one(&self, row: OutboxRow) {
         let timeout = Duration::from_secs(self.mail.send_timeout_seconds);
-        let outcome =
-            match tokio::time::timeout(timeout, self.transport.send(&row, &self.from)).await {
+        let outcome = match self.attachment_of(&row).await {
+            Err(e) => Err(e),
+            Ok(attachment) => match tokio::time::timeout(
+                timeout,
+                self.transport.send(&row, &self.from, attachment.as_ref()),
+            )
+            .await
+            {
                 Ok(result) => result,
                 Err(_) => Err(SendError::Transient(format!(
                     "no answer within {} s",
                     self.mail.send_timeout_seconds
                 ))),
-            };
+            },
+        };
         let attempt = u32::try_from(row.attempts).unwrap_or(0);
         let (id, instance) = (row.id.clone(), self.instance.clone());
         let now = self.clock.now();

@@ -148,6 +148,44 @@ pub async fn get(state: &AppState, user: &Actor, id: &str) -> Result<GrantView, 
         .await
 }
 
+/// What the application's page shows after the decision: its letters, and its grant if it
+/// was awarded one. Staff and the application's owner; anyone else reads nothing.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct AfterDecision {
+    pub grant: Option<GrantView>,
+    pub letters: Vec<LetterView>,
+}
+
+pub async fn after_decision(
+    state: &AppState,
+    user: &Actor,
+    application_id: String,
+) -> Result<AfterDecision, ServiceError> {
+    let user = user.clone();
+    state
+        .db
+        .run(move |conn| {
+            let grant = match grants::of_application(conn, &application_id)? {
+                Some(g) if party(&user, &g) != GrantParty::Other => Some(view(conn, &user, g)?),
+                _ => None,
+            };
+            let v = crate::services::applications::visibility(&user);
+            let owner = crate::db::applications::find_visible(conn, &application_id, &v)?
+                .map(|row| row.applicant_id == user.id)
+                .unwrap_or(false);
+            let letters = if user.role.is_staff() || owner {
+                letters::of_application(conn, &application_id)?
+                    .into_iter()
+                    .map(LetterView::from)
+                    .collect()
+            } else {
+                Vec::new()
+            };
+            Ok(AfterDecision { grant, letters })
+        })
+        .await
+}
+
 /// The most grants one list returns: a call awards a few hundred at most.
 pub const LIST_LIMIT: i64 = 1000;
 

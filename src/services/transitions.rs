@@ -363,6 +363,7 @@ pub async fn apply(
                 Action::DeclareIneligible => MailEvent::DeclaredIneligible {
                     app,
                     motivation: note.clone(),
+                    letter_id: None,
                 },
                 Action::StartReview => MailEvent::ReviewStarted { app },
                 Action::Accept => MailEvent::Accepted {
@@ -371,11 +372,13 @@ pub async fn apply(
                     motivation: row.decision_motivation.clone().unwrap_or_default(),
                     committee_date: row.committee_date.unwrap_or_default(),
                     decision_reference: row.decision_reference.clone().unwrap_or_default(),
+                    letter_id: None,
                 },
                 Action::Reject => MailEvent::Rejected {
                     app,
                     motivation: row.decision_motivation.clone().unwrap_or_default(),
                     committee_date: row.committee_date.unwrap_or_default(),
+                    letter_id: None,
                 },
                 Action::Withdraw => MailEvent::Withdrawn {
                     app,
@@ -396,6 +399,10 @@ pub async fn apply(
             let decided =
                 grants::issue_decision_letter(conn, &letters, &row, &call, to, &motivation, now_utc)?;
             let mut payload = payload;
+            if let Some(d) = &decided {
+                // The decision's mail carries its letter (a reference; the worker attaches it).
+                mails[0].attach_letter(d.letter.id.to_string());
+            }
             if let (Some(d), Some(map)) = (&decided, payload.as_object_mut()) {
                 map.insert("letter".into(), d.letter.audit_json());
                 if let Some(g) = &d.grant {

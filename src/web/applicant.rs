@@ -1489,9 +1489,20 @@ async fn application_page(ctx: PageCtx, id: web::Path<String>) -> Result<HttpRes
     let can_submit = app.allowed_actions.contains(&Action::Submit);
     let can_withdraw = app.allowed_actions.contains(&Action::Withdraw);
     let state_label = app.state.label_fr();
+    let after = if app.state.is_final() {
+        crate::services::grants::after_decision(&ctx.state, &user, app.id.clone()).await?
+    } else {
+        Default::default()
+    };
+    let letters = crate::web::labels::letters(&after.letters);
+    let grant = after.grant.map(|g| {
+        context! { state_label => g.state.label_fr(), report_due_on => g.report_due_on.to_string(), convention_required => g.convention_required }
+    });
     ctx.render(
         "application.html",
         context! {
+            letters,
+            grant,
             application => ser(&app),
             call => ser(&call),
             state_label,

@@ -58,6 +58,23 @@ pub fn answer_labels() -> Value {
     }
 }
 
+/// The letters as the application's pages list them: a link to the PDF (the API route, which
+/// reads the session like the documents' links), the title, the date and the digest.
+pub fn letters(letters: &[crate::services::grants::LetterView]) -> Vec<Value> {
+    letters
+        .iter()
+        .map(|l| {
+            minijinja::context! {
+                href => format!("/api/v1/letters/{}", l.id),
+                title => l.kind.title_fr(),
+                issued_at => l.issued_at.to_rfc3339(),
+                sha256 => l.sha256.clone(),
+                size_kb => (l.size_bytes + 1023) / 1024,
+            }
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -498,6 +498,20 @@ async fn render_application(
     }
     order.extend(["reviewers", "motivation", "reviewer"].map(str::to_owned));
     let order: Vec<&str> = order.iter().map(String::as_str).collect();
+    let after = if app.state.is_final() {
+        crate::services::grants::after_decision(&ctx.state, &user, app.id.clone()).await?
+    } else {
+        Default::default()
+    };
+    let letters = crate::web::labels::letters(&after.letters);
+    let grant = after.grant.map(|g| {
+        context! {
+            state_label => g.state.label_fr(),
+            report_due_on => g.report_due_on.to_string(),
+            convention_required => g.convention_required,
+            awarded_cents => g.awarded_cents.value(),
+        }
+    });
     let status = if has_errors {
         StatusCode::UNPROCESSABLE_ENTITY
     } else {
@@ -507,6 +521,8 @@ async fn render_application(
         status,
         "staff_application.html",
         context! {
+            letters,
+            grant,
             application => ser(app),
             call => ser(&data.call),
             state_label => state_label(app.state),

@@ -63,6 +63,21 @@ async fn decide(app: &TestApp, staff: &str, id: &str, body: Value) -> Value {
     resp.json().await.unwrap()
 }
 
+/// The applicant's decision mail once the worker has sent it (polled, 10 s at most).
+async fn decision_mail(app: &TestApp, to: &str) -> essor::notify::SentMail {
+    for _ in 0..200 {
+        if let Some(m) = app
+            .sent_mails()
+            .into_iter()
+            .find(|m| m.to == to && m.attachment.is_some())
+        {
+            return m;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("no mail with a letter to {to}: {:?}", app.sent_mails());
+}
+
 async fn letter_bytes(app: &TestApp, token: &str, id: &str) -> reqwest::Response {
     app.get_as(token, &format!("/api/v1/letters/{id}")).await
 }
@@ -296,6 +311,14 @@ async fn an_award_creates_a_running_grant_with_its_letter(app: TestApp) {
     )
     .await;
     assert_problem(app.get_as(staff, "/api/v1/grants/42").await, 404).await;
+
+    // The decision mail carries the letter: the same bytes, named after the reference.
+    let mail = decision_mail(&app, &cast.applicant.email).await;
+    let (name, attached) = mail.attachment.clone().expect("the award letter attached");
+    assert_eq!(name, format!("arrete-attributif-{reference}.pdf"));
+    assert_eq!(attached, pdf.to_vec());
+    assert!(mail.raw.contains("application/pdf"), "{}", mail.raw);
+    assert!(mail.raw.contains("multipart/mixed"));
     assert_eq!(app.count("grants").await, 1);
     assert_eq!(app.count("letters").await, 1);
 }
@@ -373,6 +396,13 @@ async fn refusals_and_ineligibilities_get_their_letter(app: TestApp) {
         let resp = letter_bytes(&app, token, letters[0]["id"].as_str().unwrap()).await;
         assert_eq!(resp.status(), 200);
         let pdf = resp.bytes().await.unwrap();
+        let email = if kind == "refusal" {
+            &cast.applicant.email
+        } else {
+            &third.email
+        };
+        let mail = decision_mail(&app, email).await;
+        assert_eq!(mail.attachment.unwrap().1, pdf.to_vec(), "{kind}");
         if let Some(text) = pdf_text(&pdf) {
             for expected in words.iter().copied().chain([
                 "tribunal administratif de Lille",

@@ -500,6 +500,31 @@ async fn a_call_runs_from_publication_to_exported_decisions(app: TestApp) {
     }
     s.close(&mut totals, "agent").await;
 
+    // 6. The applicant finds the award letter on their application's page (« Mon financement »).
+    let Some(mut s) = Session::open(&app, &label).await else {
+        return;
+    };
+    s.b.goto("/").await;
+    s.sign_in(APPLICANT).await;
+    s.b.goto(&format!("/candidatures/{application_id}")).await;
+    let body = s.b.body().await;
+    assert!(body.contains("Mon financement"), "{body}");
+    assert!(body.contains("Le financement est en cours."), "{body}");
+    let href =
+        s.b.client
+            .find(Locator::XPath(
+                "//a[normalize-space(.)='Arrêté attributif de subvention']",
+            ))
+            .await
+            .expect("the award letter's link")
+            .attr("href")
+            .await
+            .unwrap()
+            .unwrap();
+    assert!(href.starts_with("/api/v1/letters/"), "{href}");
+    s.b.visit("6-mon-financement").await;
+    s.close(&mut totals, "porteuse").await;
+
     for (who, e) in &totals {
         println!(
             "clics ({}) {who} : {} clics, {} champs saisis",

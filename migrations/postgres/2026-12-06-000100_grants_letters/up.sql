@@ -42,3 +42,7 @@ CREATE TABLE letters (
     issued_at TIMESTAMP NOT NULL
 );
 CREATE INDEX letters_application_idx ON letters (application_id, issued_at);
+
+-- The decision mail carries its letter: the outbox keeps a reference, not a copy of the bytes
+-- (the worker attaches the stored PDF when it sends).
+ALTER TABLE outbox ADD COLUMN letter_id TEXT NULL;

@@ -1,3 +1,4 @@
+ALTER TABLE outbox DROP COLUMN letter_id;
 DROP TABLE letters;
 DROP TABLE grants;
 ALTER TABLE calls DROP COLUMN report_due_months;
