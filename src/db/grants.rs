@@ -103,20 +103,6 @@ fn typed(
     })
 }
 
-fn visible(v: &GrantVisibility) -> grants::BoxedQuery<'static, crate::db::MultiBackend> {
-    let q = grants::table.into_boxed();
-    match v {
-        GrantVisibility::All => q,
-        GrantVisibility::BeneficiaryIs(user) => q.filter(
-            grants::application_id.eq_any(
-                applications::table
-                    .filter(applications::applicant_id.eq(user.clone()))
-                    .select(applications::id),
-            ),
-        ),
-    }
-}
-
 const SHOWN: (
     applications::applicant_id,
     applications::reference,
@@ -127,23 +113,31 @@ const SHOWN: (
     applications::organisation_name,
 );
 
+/// The grants joined to their applications, narrowed to what `v` may see: one query, the
+/// authorization in its `WHERE`.
+macro_rules! visible_grants {
+    ($v:expr) => {{
+        let q = grants::table
+            .inner_join(applications::table)
+            .select((GrantRow::as_select(), SHOWN))
+            .into_boxed::<crate::db::MultiBackend>();
+        match $v {
+            GrantVisibility::All => q,
+            GrantVisibility::BeneficiaryIs(user) => {
+                q.filter(applications::applicant_id.eq(user.clone()))
+            }
+        }
+    }};
+}
+
 /// The grant `id` if `v` may see it.
 pub fn find_visible(
     conn: &mut DbConnection,
     id: &GrantId,
     v: &GrantVisibility,
 ) -> Result<Option<Grant>, ServiceError> {
-    let ids: Vec<String> = visible(v)
+    let row: Option<Joined> = visible_grants!(v)
         .filter(grants::id.eq(id.to_string()))
-        .select(grants::id)
-        .load(conn)?;
-    if ids.is_empty() {
-        return Ok(None);
-    }
-    let row: Option<Joined> = grants::table
-        .inner_join(applications::table)
-        .filter(grants::id.eq(id.to_string()))
-        .select((GrantRow::as_select(), SHOWN))
         .first(conn)
         .optional()?;
     row.map(typed).transpose()
@@ -178,19 +172,13 @@ pub fn list(
     filter: &GrantFilter,
     limit: i64,
 ) -> Result<Vec<Grant>, ServiceError> {
-    let mut ids_q = visible(v).select(grants::id);
+    let mut q = visible_grants!(v);
     if let Some(call) = &filter.call_id {
-        ids_q = ids_q.filter(grants::call_id.eq(call.clone()));
+        q = q.filter(grants::call_id.eq(call.clone()));
     }
     if let Some(state) = filter.state {
-        ids_q = ids_q.filter(grants::state.eq(state.as_str()));
+        q = q.filter(grants::state.eq(state.as_str()));
     }
-    let ids: Vec<String> = ids_q.order(grants::id.asc()).limit(limit).load(conn)?;
-    let rows: Vec<Joined> = grants::table
-        .inner_join(applications::table)
-        .filter(grants::id.eq_any(ids))
-        .order(grants::id.asc())
-        .select((GrantRow::as_select(), SHOWN))
-        .load(conn)?;
+    let rows: Vec<Joined> = q.order(grants::id.asc()).limit(limit).load(conn)?;
     rows.into_iter().map(typed).collect()
 }

@@ -115,6 +115,19 @@ pub fn of_application(
     rows.into_iter().map(typed).collect()
 }
 
+/// The letters of several applications (a list of grants), in the order they were issued.
+pub fn of_applications(
+    conn: &mut DbConnection,
+    application_ids: &[String],
+) -> Result<Vec<Letter>, ServiceError> {
+    let rows: Vec<Listed> = letters::table
+        .filter(letters::application_id.eq_any(application_ids))
+        .order((letters::issued_at.asc(), letters::id.asc()))
+        .select(LISTED)
+        .load(conn)?;
+    rows.into_iter().map(typed).collect()
+}
+
 /// A letter with its bytes, and whose application it belongs to.
 #[derive(Debug)]
 pub struct LetterContent {

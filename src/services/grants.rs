@@ -108,12 +108,15 @@ fn letter_not_found() -> ServiceError {
 }
 
 fn view(conn: &mut DbConnection, user: &Actor, grant: Grant) -> Result<GrantView, ServiceError> {
-    let letters = letters::of_application(conn, &grant.application_id)?
-        .into_iter()
-        .map(LetterView::from)
-        .collect();
+    let letters = letters::of_application(conn, &grant.application_id)?;
+    Ok(view_with(user, grant, letters))
+}
+
+/// The view of a grant whose letters are loaded (a list loads them all in one query).
+fn view_with(user: &Actor, grant: Grant, letters: Vec<Letter>) -> GrantView {
+    let letters = letters.into_iter().map(LetterView::from).collect();
     let by = party(user, &grant);
-    Ok(GrantView {
+    GrantView {
         allowed_actions: allowed_actions(grant.state, by),
         id: grant.id,
         application_id: grant.application_id,
@@ -127,7 +130,7 @@ fn view(conn: &mut DbConnection, user: &Actor, grant: Grant) -> Result<GrantView
         letters,
         created_at: grant.created_at.and_utc(),
         updated_at: grant.updated_at.and_utc(),
-    })
+    }
 }
 
 /// `GET /grants/{id}`: staff, and the beneficiary for their own; anyone else is told it does
@@ -200,10 +203,23 @@ pub async fn list(
     state
         .db
         .run(move |conn| {
-            grants::list(conn, &v, &filter, LIST_LIMIT)?
+            let grants = grants::list(conn, &v, &filter, LIST_LIMIT)?;
+            let ids: Vec<String> = grants.iter().map(|g| g.application_id.clone()).collect();
+            let mut by_application: std::collections::HashMap<String, Vec<Letter>> =
+                std::collections::HashMap::new();
+            for l in letters::of_applications(conn, &ids)? {
+                by_application
+                    .entry(l.application_id.clone())
+                    .or_default()
+                    .push(l);
+            }
+            Ok(grants
                 .into_iter()
-                .map(|g| view(conn, &user, g))
-                .collect()
+                .map(|g| {
+                    let letters = by_application.remove(&g.application_id).unwrap_or_default();
+                    view_with(&user, g, letters)
+                })
+                .collect())
         })
         .await
 }

@@ -1494,10 +1494,7 @@ async fn application_page(ctx: PageCtx, id: web::Path<String>) -> Result<HttpRes
     } else {
         Default::default()
     };
-    let letters = crate::web::labels::letters(&after.letters);
-    let grant = after.grant.map(|g| {
-        context! { state_label => g.state.label_fr(), report_due_on => g.report_due_on.to_string(), convention_required => g.convention_required }
-    });
+    let (letters, grant) = crate::web::labels::after_decision(after);
     ctx.render(
         "application.html",
         context! {

@@ -58,6 +58,22 @@ pub fn answer_labels() -> Value {
     }
 }
 
+/// What both application pages (the applicant's and the staff's) show after the decision:
+/// the letters, and the grant's state, report date and amount.
+pub fn after_decision(
+    after: crate::services::grants::AfterDecision,
+) -> (Vec<Value>, Option<Value>) {
+    let grant = after.grant.map(|g| {
+        minijinja::context! {
+            state_label => g.state.label_fr(),
+            report_due_on => g.report_due_on.to_string(),
+            convention_required => g.convention_required,
+            awarded_cents => g.awarded_cents.value(),
+        }
+    });
+    (letters(&after.letters), grant)
+}
+
 /// The letters as the application's pages list them: a link to the PDF (the API route, which
 /// reads the session like the documents' links), the title, the date and the digest.
 pub fn letters(letters: &[crate::services::grants::LetterView]) -> Vec<Value> {

@@ -503,15 +503,7 @@ async fn render_application(
     } else {
         Default::default()
     };
-    let letters = crate::web::labels::letters(&after.letters);
-    let grant = after.grant.map(|g| {
-        context! {
-            state_label => g.state.label_fr(),
-            report_due_on => g.report_due_on.to_string(),
-            convention_required => g.convention_required,
-            awarded_cents => g.awarded_cents.value(),
-        }
-    });
+    let (letters, grant) = crate::web::labels::after_decision(after);
     let status = if has_errors {
         StatusCode::UNPROCESSABLE_ENTITY
     } else {

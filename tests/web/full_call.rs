@@ -468,6 +468,15 @@ async fn a_call_runs_from_publication_to_exported_decisions(app: TestApp) {
     );
     assert!(s.b.body().await.contains("Acceptée : 20 000 €"));
     s.b.visit("5-classement-decide").await;
+    // The application's page now shows the grant and the award letter, with its digest.
+    s.b.goto(&format!("/gestion/candidatures/{application_id}"))
+        .await;
+    let body = s.b.body().await;
+    assert!(body.contains("Arrêté attributif de subvention"), "{body}");
+    assert!(body.contains("SHA-256"), "{body}");
+    s.b.visit("5-dossier-decide").await;
+    s.b.goto(&format!("/gestion/appels/{call_id}/classement"))
+        .await;
     s.click("Exporter les candidatures et les décisions").await;
     assert_eq!(
         s.b.path().await,
