@@ -73,7 +73,8 @@ pub struct GrantView {
     /// When the final report is due (Europe/Paris date).
     pub report_due_on: chrono::NaiveDate,
     pub letters: Vec<LetterView>,
-    /// What the caller may do now: the last segment of `POST /api/v1/grants/{id}/…`.
+    /// What the caller may do now, by the action's name (`sign`, `countersign`, `lapse`…: the
+    /// grant's transition table; the endpoints that take them come with the convention and the report).
     pub allowed_actions: Vec<GrantAction>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
