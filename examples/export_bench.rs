@@ -153,6 +153,9 @@ fn seed(db: &Db, n: usize) -> anyhow::Result<(String, String)> {
             updated_at: now,
             published_at: Some(now),
             closed_at: None,
+            convention: "above_threshold".into(),
+            convention_threshold_cents: 2_300_000,
+            report_due_months: 6,
         },
     )?;
     let body = |i: usize| {

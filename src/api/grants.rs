@@ -3,15 +3,19 @@
 use actix_web::http::header::{
     self, Charset, ContentDisposition, DispositionParam, DispositionType, ExtendedValue,
 };
-use actix_web::{HttpResponse, get, web};
+use actix_web::{HttpRequest, HttpResponse, get, post, web};
+use futures_util::StreamExt;
 use serde::Deserialize;
+use serde_json::Value;
 use utoipa::IntoParams;
 
-use crate::api::problems::NeedsToken;
+use crate::api::problems::{JsonBody, NeedsToken};
 use crate::auth::CurrentUser;
 use crate::db::grants::GrantFilter;
 use crate::domain::grant::GrantState;
 use crate::error::{AppError, Problem, ServiceError};
+use crate::input::from_json;
+use crate::services::conventions::{self, LapseInput, SignInput};
 use crate::services::grants::{self, GrantView, LetterView};
 use crate::state::AppState;
 
@@ -156,4 +160,158 @@ pub async fn download_letter(
         .insert_header((header::CACHE_CONTROL, "no-store"))
         .insert_header(("Digest", format!("sha-256={}", file.letter.sha256)))
         .body(file.content))
+}
+
+/// Sign the convention (the application's owner, for the structure's legal representative):
+/// name, quality and an explicit acceptance. Issues the signed convention — the same text and
+/// a signature page with who, when and the SHA-256 of the unsigned convention — and mails it.
+#[utoipa::path(
+    tag = "grants",
+    security(("bearer" = [])),
+    params(("id" = String, Path, description = "Grant id (UUID).")),
+    request_body = SignInput,
+    responses(
+        (status = 200, description = "Signed: the grant waits for staff's countersignature.", body = GrantView),
+        JsonBody,
+        NeedsToken,
+        (status = 403, description = "Only the application's owner signs (staff countersign).", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such grant, or not yours to see.", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "No convention waits for a signature: already signed, lapsed, or none required (`current_state`, `allowed_actions`).", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Name or quality missing or too long, or `accept` is not `true`.", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/grants/{id}/sign")]
+pub async fn sign_convention(
+    user: CurrentUser,
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+    body: web::Json<Value>,
+) -> Result<HttpResponse, AppError> {
+    let input: SignInput = from_json(body.into_inner())?;
+    Ok(HttpResponse::Ok().json(conventions::sign(&state, &user, &id, input).await?))
+}
+
+/// The multipart form of a countersignature: optionally the scanned copy.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+pub struct CountersignForm {
+    /// The convention as countersigned on paper, scanned: a PDF (read on its bytes).
+    #[schema(value_type = Option<String>, format = Binary)]
+    file: Option<Vec<u8>>,
+}
+
+/// Countersign a signed convention (staff): the grant runs, and the date is the SCDL's
+/// `dateConvention`. With no body, or a multipart form whose `file` is the scanned copy of
+/// the countersigned paper (a PDF, kept as a letter of kind `countersigned_convention`).
+#[utoipa::path(
+    tag = "grants",
+    security(("bearer" = [])),
+    params(("id" = String, Path, description = "Grant id (UUID).")),
+    request_body(content = Option<CountersignForm>, content_type = "multipart/form-data"),
+    responses(
+        (status = 200, description = "Countersigned: the grant is running.", body = GrantView),
+        (status = 400, description = "Unreadable multipart form.", body = Problem, content_type = "application/problem+json"),
+        NeedsToken,
+        (status = 403, description = "Only staff countersign.", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such grant, or not yours to see.", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Not signed by the beneficiary yet, already countersigned, lapsed, or countersigned by another agent at the same moment (`current_state`, `allowed_actions`).", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "The scanned copy is larger than `uploads.max_bytes`.", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "The scanned copy is not a PDF.", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "An empty file, or a field other than `file`.", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/grants/{id}/countersign")]
+pub async fn countersign_convention(
+    req: HttpRequest,
+    user: CurrentUser,
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+    payload: web::Payload,
+) -> Result<HttpResponse, AppError> {
+    let multipart = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| {
+            v.trim_start()
+                .to_ascii_lowercase()
+                .starts_with("multipart/form-data")
+        });
+    let scan = if multipart {
+        read_scan(
+            actix_multipart::Multipart::new(req.headers(), payload),
+            state.settings.uploads.max_bytes,
+        )
+        .await?
+    } else {
+        None
+    };
+    Ok(HttpResponse::Ok().json(conventions::countersign(&state, &user, &id, scan).await?))
+}
+
+/// The `file` of a countersignature form, bounded by `uploads.max_bytes`.
+async fn read_scan(
+    mut form: actix_multipart::Multipart,
+    max_bytes: u64,
+) -> Result<Option<Vec<u8>>, ServiceError> {
+    let mut file: Option<Vec<u8>> = None;
+    while let Some(field) = form.next().await {
+        let mut field = field.map_err(|e| {
+            ServiceError::BadInput(format!("Formulaire multipart illisible : {e}."))
+        })?;
+        if field.name() != Some("file") {
+            return Err(ServiceError::invalid_field(
+                field.name().filter(|n| !n.is_empty()).unwrap_or("corps"),
+                "champ inattendu : le formulaire ne contient que « file », la copie numérisée",
+            ));
+        }
+        if file.is_some() {
+            return Err(ServiceError::invalid_field(
+                "file",
+                "un seul fichier par envoi",
+            ));
+        }
+        let mut bytes = Vec::new();
+        while let Some(chunk) = field.next().await {
+            let chunk =
+                chunk.map_err(|e| ServiceError::BadInput(format!("Envoi interrompu : {e}.")))?;
+            if (bytes.len() + chunk.len()) as u64 > max_bytes {
+                return Err(ServiceError::TooLarge(format!(
+                    "Le fichier dépasse la taille autorisée ({} Mo au plus).",
+                    max_bytes / (1024 * 1024)
+                )));
+            }
+            bytes.extend_from_slice(&chunk);
+        }
+        file = Some(bytes);
+    }
+    Ok(file)
+}
+
+/// Declare the grant lapsed (staff): the convention was never signed, or the project never
+/// started. The motivation is mailed to the beneficiary.
+#[utoipa::path(
+    tag = "grants",
+    security(("bearer" = [])),
+    params(("id" = String, Path, description = "Grant id (UUID).")),
+    request_body = LapseInput,
+    responses(
+        (status = 200, description = "Lapsed (final).", body = GrantView),
+        JsonBody,
+        NeedsToken,
+        (status = 403, description = "Only staff declare a grant lapsed.", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such grant, or not yours to see.", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Too late: the report is submitted, a recovery is requested, or the grant is closed or lapsed (`current_state`, `allowed_actions`).", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "The motivation is missing or too long.", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/grants/{id}/lapse")]
+pub async fn lapse_grant(
+    user: CurrentUser,
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+    body: web::Json<Value>,
+) -> Result<HttpResponse, AppError> {
+    let input: LapseInput = from_json(body.into_inner())?;
+    Ok(HttpResponse::Ok().json(conventions::lapse(&state, &user, &id, input).await?))
 }

@@ -37,6 +37,10 @@ pub struct CallRow {
     pub updated_at: NaiveDateTime,
     pub published_at: Option<NaiveDateTime>,
     pub closed_at: Option<NaiveDateTime>,
+    /// `always`, `above_threshold` or `never` (`domain::grant::ConventionPolicy`).
+    pub convention: String,
+    pub convention_threshold_cents: i64,
+    pub report_due_months: i32,
 }
 
 pub fn insert(conn: &mut DbConnection, row: &CallRow) -> QueryResult<usize> {

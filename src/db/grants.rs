@@ -21,6 +21,11 @@ struct GrantRow {
     state: String,
     convention_required: bool,
     report_due_on: NaiveDate,
+    signatory_name: Option<String>,
+    signatory_quality: Option<String>,
+    signed_at: Option<NaiveDateTime>,
+    countersigned_at: Option<NaiveDateTime>,
+    countersigned_by: Option<String>,
     version: i32,
     created_at: NaiveDateTime,
     updated_at: NaiveDateTime,
@@ -36,6 +41,11 @@ pub struct Grant {
     pub state: GrantState,
     pub convention_required: bool,
     pub report_due_on: NaiveDate,
+    /// Who signed the convention for the beneficiary, in which quality, when.
+    pub signature: Option<Signature>,
+    /// When staff countersigned (the SCDL's `dateConvention`), and who.
+    pub countersigned_at: Option<NaiveDateTime>,
+    pub countersigned_by: Option<String>,
     pub version: i32,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
@@ -43,6 +53,14 @@ pub struct Grant {
     pub beneficiary_id: String,
     pub reference: String,
     pub organisation_name: String,
+}
+
+/// The beneficiary's signature of the convention.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Signature {
+    pub name: String,
+    pub quality: String,
+    pub at: NaiveDateTime,
 }
 
 /// A new grant, in its first state (`awarded`).
@@ -67,6 +85,11 @@ pub fn insert(conn: &mut DbConnection, g: &NewGrant<'_>) -> QueryResult<usize> {
             state: GrantState::Awarded.as_str().to_owned(),
             convention_required: g.convention_required,
             report_due_on: g.report_due_on,
+            signatory_name: None,
+            signatory_quality: None,
+            signed_at: None,
+            countersigned_at: None,
+            countersigned_by: None,
             version: 1,
             created_at: g.at,
             updated_at: g.at,
@@ -94,6 +117,12 @@ fn typed(
         call_id: row.call_id,
         convention_required: row.convention_required,
         report_due_on: row.report_due_on,
+        signature: match (row.signatory_name, row.signatory_quality, row.signed_at) {
+            (Some(name), Some(quality), Some(at)) => Some(Signature { name, quality, at }),
+            _ => None,
+        },
+        countersigned_at: row.countersigned_at,
+        countersigned_by: row.countersigned_by,
         version: row.version,
         created_at: row.created_at,
         updated_at: row.updated_at,
@@ -181,4 +210,35 @@ pub fn list(
     }
     let rows: Vec<Joined> = q.order(grants::id.asc()).limit(limit).load(conn)?;
     rows.into_iter().map(typed).collect()
+}
+
+/// Records the beneficiary's signature, in the transaction that moves the grant to `signed`
+/// (after the move: a concurrent signature has already failed on the state).
+pub fn record_signature(
+    conn: &mut DbConnection,
+    id: &GrantId,
+    signature: &Signature,
+) -> QueryResult<usize> {
+    diesel::update(grants::table.filter(grants::id.eq(id.as_str())))
+        .set((
+            grants::signatory_name.eq(&signature.name),
+            grants::signatory_quality.eq(&signature.quality),
+            grants::signed_at.eq(signature.at),
+        ))
+        .execute(conn)
+}
+
+/// Records staff's countersignature, in the transaction that moves the grant to `running`.
+pub fn record_countersignature(
+    conn: &mut DbConnection,
+    id: &GrantId,
+    by: &str,
+    at: NaiveDateTime,
+) -> QueryResult<usize> {
+    diesel::update(grants::table.filter(grants::id.eq(id.as_str())))
+        .set((
+            grants::countersigned_at.eq(at),
+            grants::countersigned_by.eq(by),
+        ))
+        .execute(conn)
 }

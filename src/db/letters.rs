@@ -18,6 +18,7 @@ struct LetterRow<'a> {
     kind: &'a str,
     sha256: &'a str,
     size_bytes: i64,
+    inputs: Option<&'a str>,
     content: &'a [u8],
     issued_at: NaiveDateTime,
 }
@@ -41,6 +42,9 @@ pub struct NewLetter<'a> {
     pub grant_id: Option<&'a GrantId>,
     pub kind: LetterKind,
     pub sha256: &'a str,
+    /// What the template read (JSON), kept when the letter will be rendered again with more
+    /// (the convention, signed later); `None` for a scanned copy.
+    pub inputs: Option<&'a str>,
     pub content: &'a [u8],
     pub issued_at: NaiveDateTime,
 }
@@ -54,6 +58,7 @@ pub fn insert(conn: &mut DbConnection, l: &NewLetter<'_>) -> QueryResult<usize> 
             kind: l.kind.as_str(),
             sha256: l.sha256,
             size_bytes: l.content.len() as i64,
+            inputs: l.inputs,
             content: l.content,
             issued_at: l.issued_at,
         })
@@ -185,4 +190,22 @@ pub fn content(
         ))
     })
     .transpose()
+}
+
+/// The latest letter of `kind` issued for a grant, with the inputs its template read and its
+/// digest: the convention a signature completes.
+pub fn latest_of_grant(
+    conn: &mut DbConnection,
+    grant_id: &GrantId,
+    kind: LetterKind,
+) -> Result<Option<(Letter, Option<String>)>, ServiceError> {
+    let row: Option<(Listed, Option<String>)> = letters::table
+        .filter(letters::grant_id.eq(grant_id.as_str()))
+        .filter(letters::kind.eq(kind.as_str()))
+        .order((letters::issued_at.desc(), letters::id.desc()))
+        .select((LISTED, letters::inputs))
+        .first(conn)
+        .optional()?;
+    row.map(|(listed, inputs)| Ok((typed(listed)?, inputs)))
+        .transpose()
 }

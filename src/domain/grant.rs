@@ -452,6 +452,11 @@ pub fn first_move(convention_required: bool) -> GrantAction {
     }
 }
 
+/// Months after the project's end when the final report falls due, unless the call says.
+pub const DEFAULT_REPORT_DUE_MONTHS: u32 = 6;
+/// The longest a call may give (the migration's CHECK says the same).
+pub const MAX_REPORT_DUE_MONTHS: u32 = 36;
+
 /// When the final report is due (§15): `months` after the project's end, or 12 months after
 /// the award when the project gives no end. The day is kept, or the month's last when it has
 /// none (31 August + 6 months is 28 or 29 February).

@@ -21,16 +21,20 @@ pub enum LetterKind {
     Ineligibility,
     Convention,
     SignedConvention,
+    /// The convention as staff countersigned it on paper: a scanned copy they upload, the
+    /// only letter essor keeps without having written it.
+    CountersignedConvention,
     Recovery,
 }
 
 impl LetterKind {
-    pub const ALL: [LetterKind; 6] = [
+    pub const ALL: [LetterKind; 7] = [
         Self::Award,
         Self::Refusal,
         Self::Ineligibility,
         Self::Convention,
         Self::SignedConvention,
+        Self::CountersignedConvention,
         Self::Recovery,
     ];
 
@@ -41,6 +45,7 @@ impl LetterKind {
             Self::Ineligibility => "ineligibility",
             Self::Convention => "convention",
             Self::SignedConvention => "signed_convention",
+            Self::CountersignedConvention => "countersigned_convention",
             Self::Recovery => "recovery",
         }
     }
@@ -53,6 +58,9 @@ impl LetterKind {
             Self::Ineligibility => "Notification d'inéligibilité de la candidature",
             Self::Convention => "Convention d'attribution de subvention",
             Self::SignedConvention => "Convention d'attribution de subvention signée",
+            Self::CountersignedConvention => {
+                "Convention d'attribution de subvention contresignée (copie numérisée)"
+            }
             Self::Recovery => "Demande de reversement de subvention",
         }
     }
@@ -75,6 +83,7 @@ impl LetterKind {
             Self::Ineligibility => "notification-ineligibilite",
             Self::Convention => "convention",
             Self::SignedConvention => "convention-signee",
+            Self::CountersignedConvention => "convention-contresignee",
             Self::Recovery => "demande-reversement",
         };
         format!("{stem}-{safe}.pdf")

@@ -169,6 +169,10 @@ pub const ROUTES: &[(&str, &str, Need)] = &[
     ("GET", "/api/v1/letters/{id}", S(Read)),
     ("GET", "/api/v1/grants", S(Read)),
     ("GET", "/api/v1/grants/{id}", S(Read)),
+    // A signature binds the structure: its legal representative signs in, no script does.
+    ("POST", "/api/v1/grants/{id}/sign", NoToken),
+    ("POST", "/api/v1/grants/{id}/countersign", S(Manage)),
+    ("POST", "/api/v1/grants/{id}/lapse", S(Manage)),
     ("POST", "/api/v1/applications/{id}/submit", S(Manage)),
     (
         "POST",

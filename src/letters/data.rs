@@ -1,7 +1,7 @@
 //! What a letter's template reads: plain strings already written the French way (dates,
 //! amounts in figures and in words), so the templates only lay them out.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::domain::letter::LetterKind;
 
@@ -21,7 +21,7 @@ pub struct Authority {
 }
 
 /// One instalment as the award letter announces it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct InstalmentLine {
     pub label: String,
     pub percent: u8,
@@ -31,9 +31,25 @@ pub struct InstalmentLine {
     pub when: String,
 }
 
-/// The letter that notifies a decision: the award (arrêté attributif), the refusal, the
-/// ineligibility. The refusal and the ineligibility leave the award's fields empty.
-#[derive(Debug, Clone, Serialize)]
+/// Who signed the convention in essor, as its signature page says it.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct SignatureBlock {
+    /// The beneficiary's legal representative, as they typed their name.
+    pub name: String,
+    /// Their quality (« Présidente », « Gérant »…).
+    pub quality: String,
+    /// « 7 décembre 2026 », in Paris.
+    pub signed_on: String,
+    /// « 7 décembre 2026 à 10 h 32 », in Paris.
+    pub signed_at: String,
+    /// The SHA-256 of the convention as issued, unsigned (lowercase hex).
+    pub unsigned_sha256: String,
+}
+
+/// What a letter about an application reads: the award (arrêté attributif), the refusal, the
+/// ineligibility, the convention and the signed convention. The refusal and the ineligibility
+/// leave the award's fields empty; only the signed convention has a `signature`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct DecisionLetter {
     /// The application's reference (« EA-2027-0001 »).
     pub reference: String,
@@ -57,6 +73,8 @@ pub struct DecisionLetter {
     /// The final report's due date, in French (award only).
     pub report_due: String,
     pub convention_required: bool,
+    #[serde(default)]
+    pub signature: Option<SignatureBlock>,
 }
 
 /// One sample of each kind, for the start-up check and the tests: their texts are what an
@@ -91,6 +109,7 @@ pub fn samples() -> Vec<(LetterKind, DecisionLetter)> {
         ],
         report_due: "30 juin 2028".into(),
         convention_required: false,
+        signature: None,
     };
     let refusal = DecisionLetter {
         amount: String::new(),
@@ -107,8 +126,26 @@ pub fn samples() -> Vec<(LetterKind, DecisionLetter)> {
             .into(),
         ..refusal.clone()
     };
+    let mut convention = DecisionLetter {
+        convention_required: true,
+        ..award.clone()
+    };
+    convention.instalments[0].when = "à la signature de la convention".into();
+    let signed = DecisionLetter {
+        signature: Some(SignatureBlock {
+            name: "Léa Dupont-Nguyen ] #pagebreak()".into(),
+            quality: "Présidente".into(),
+            signed_on: "20 mars 2027".into(),
+            signed_at: "20 mars 2027 à 10 h 32".into(),
+            unsigned_sha256: "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"
+                .into(),
+        }),
+        ..convention.clone()
+    };
     vec![
         (LetterKind::Award, award),
+        (LetterKind::Convention, convention),
+        (LetterKind::SignedConvention, signed),
         (LetterKind::Refusal, refusal),
         (LetterKind::Ineligibility, ineligibility),
     ]

@@ -24,7 +24,7 @@ use typst::foundations::{Dict, Value};
 use typst::layout::PagedDocument;
 use typst_pdf::{PdfOptions, PdfStandard, PdfStandards, Timestamp};
 
-pub use self::data::{Authority, DecisionLetter, InstalmentLine, samples};
+pub use self::data::{Authority, DecisionLetter, InstalmentLine, SignatureBlock, samples};
 use self::world::{Fonts, LetterWorld};
 use crate::domain::letter::LetterKind;
 
@@ -45,6 +45,10 @@ const EMBEDDED: &[(&str, &str)] = &[
     (
         "ineligibility.typ",
         include_str!("../../templates/letters/ineligibility.typ"),
+    ),
+    (
+        "convention.typ",
+        include_str!("../../templates/letters/convention.typ"),
     ),
 ];
 
@@ -223,7 +227,10 @@ fn template_of(kind: LetterKind) -> Option<&'static str> {
         LetterKind::Award => Some("award.typ"),
         LetterKind::Refusal => Some("refusal.typ"),
         LetterKind::Ineligibility => Some("ineligibility.typ"),
-        LetterKind::Convention | LetterKind::SignedConvention | LetterKind::Recovery => None,
+        // One template writes both: the signed one adds the signature page.
+        LetterKind::Convention | LetterKind::SignedConvention => Some("convention.typ"),
+        // A scanned copy is uploaded, never written; the recovery letter comes with payments.
+        LetterKind::CountersignedConvention | LetterKind::Recovery => None,
     }
 }
 

@@ -113,6 +113,32 @@ pub enum MailEvent {
         submitted_reviews: i64,
         min_reviews: i64,
     },
+    /// To the beneficiary: the convention is issued, to sign in essor (§15).
+    ConventionToSign {
+        app: ApplicationSummary,
+        awarded_cents: i64,
+        /// The convention, attached to the mail.
+        letter_id: Option<String>,
+    },
+    /// To the beneficiary (a receipt, the signed convention attached) and to staff (to
+    /// countersign).
+    ConventionSigned {
+        app: ApplicationSummary,
+        signatory_name: String,
+        signatory_quality: String,
+        signed_at: DateTime<Utc>,
+        letter_id: Option<String>,
+    },
+    /// To the beneficiary: staff countersigned, the grant is running.
+    ConventionCountersigned {
+        app: ApplicationSummary,
+        countersigned_at: DateTime<Utc>,
+    },
+    /// To the beneficiary: staff declared the grant lapsed, with their motivation.
+    GrantLapsed {
+        app: ApplicationSummary,
+        motivation: String,
+    },
 }
 
 /// Who a mail is for.
@@ -147,6 +173,10 @@ impl MailEvent {
             Self::Withdrawn { .. } => "withdrawn",
             Self::ReviewerRecused { .. } => "reviewer_recused",
             Self::ReviewsComplete { .. } => "reviews_complete",
+            Self::ConventionToSign { .. } => "convention_to_sign",
+            Self::ConventionSigned { .. } => "convention_signed",
+            Self::ConventionCountersigned { .. } => "convention_countersigned",
+            Self::GrantLapsed { .. } => "grant_lapsed",
         }
     }
 
@@ -155,7 +185,9 @@ impl MailEvent {
         match self {
             Self::DeclaredIneligible { letter_id, .. }
             | Self::Accepted { letter_id, .. }
-            | Self::Rejected { letter_id, .. } => letter_id.as_deref(),
+            | Self::Rejected { letter_id, .. }
+            | Self::ConventionToSign { letter_id, .. }
+            | Self::ConventionSigned { letter_id, .. } => letter_id.as_deref(),
             _ => None,
         }
     }
@@ -164,7 +196,9 @@ impl MailEvent {
     pub fn attach_letter(&mut self, id: String) {
         if let Self::DeclaredIneligible { letter_id, .. }
         | Self::Accepted { letter_id, .. }
-        | Self::Rejected { letter_id, .. } = self
+        | Self::Rejected { letter_id, .. }
+        | Self::ConventionToSign { letter_id, .. }
+        | Self::ConventionSigned { letter_id, .. } = self
         {
             *letter_id = Some(id);
         }
@@ -181,7 +215,11 @@ impl MailEvent {
             | Self::Rejected { app, .. }
             | Self::Withdrawn { app, .. }
             | Self::ReviewerRecused { app, .. }
-            | Self::ReviewsComplete { app, .. } => app,
+            | Self::ReviewsComplete { app, .. }
+            | Self::ConventionToSign { app, .. }
+            | Self::ConventionSigned { app, .. }
+            | Self::ConventionCountersigned { app, .. }
+            | Self::GrantLapsed { app, .. } => app,
         }
     }
 
@@ -195,7 +233,12 @@ impl MailEvent {
             | Self::ReviewerAssigned { .. }
             | Self::ReviewerRecused { .. }
             | Self::ReviewsComplete { .. } => ApplicationState::UnderReview,
-            Self::Accepted { .. } => ApplicationState::Accepted,
+            // The grant's life happens on an accepted application.
+            Self::Accepted { .. }
+            | Self::ConventionToSign { .. }
+            | Self::ConventionSigned { .. }
+            | Self::ConventionCountersigned { .. }
+            | Self::GrantLapsed { .. } => ApplicationState::Accepted,
             Self::Rejected { .. } => ApplicationState::Rejected,
             Self::Withdrawn { .. } => ApplicationState::Withdrawn,
         }
@@ -214,6 +257,13 @@ impl MailEvent {
             Self::Withdrawn { .. } => &[MailKind::WithdrawnApplicant, MailKind::WithdrawnStaff],
             Self::ReviewerRecused { .. } => &[MailKind::ReviewerRecused],
             Self::ReviewsComplete { .. } => &[MailKind::ReviewsComplete],
+            Self::ConventionToSign { .. } => &[MailKind::ConventionToSign],
+            Self::ConventionSigned { .. } => &[
+                MailKind::ConventionSignedApplicant,
+                MailKind::ConventionSignedStaff,
+            ],
+            Self::ConventionCountersigned { .. } => &[MailKind::ConventionCountersigned],
+            Self::GrantLapsed { .. } => &[MailKind::GrantLapsed],
         }
     }
 
@@ -262,6 +312,16 @@ impl MailEvent {
             }
             Self::ReviewerRecused { .. } => staff_of(MailKind::ReviewerRecused).collect(),
             Self::ReviewsComplete { .. } => staff_of(MailKind::ReviewsComplete).collect(),
+            Self::ConventionToSign { .. } => vec![applicant(MailKind::ConventionToSign)],
+            Self::ConventionSigned { .. } => {
+                std::iter::once(applicant(MailKind::ConventionSignedApplicant))
+                    .chain(staff_of(MailKind::ConventionSignedStaff))
+                    .collect()
+            }
+            Self::ConventionCountersigned { .. } => {
+                vec![applicant(MailKind::ConventionCountersigned)]
+            }
+            Self::GrantLapsed { .. } => vec![applicant(MailKind::GrantLapsed)],
         }
     }
 
@@ -338,6 +398,34 @@ impl MailEvent {
                 ("submitted_reviews", (*submitted_reviews).into()),
                 ("min_reviews", (*min_reviews).into()),
             ],
+            Self::ConventionToSign { awarded_cents, .. } => vec![
+                ("awarded_amount", amount_fr(*awarded_cents).into()),
+                ("awarded_cents", (*awarded_cents).into()),
+            ],
+            Self::ConventionSigned {
+                signatory_name,
+                signatory_quality,
+                signed_at,
+                ..
+            } => vec![
+                ("signatory_name", signatory_name.clone().into()),
+                ("signatory_quality", signatory_quality.clone().into()),
+                ("signed_at", templates::datetime_fr(*signed_at).into()),
+            ],
+            Self::ConventionCountersigned {
+                countersigned_at, ..
+            } => vec![(
+                "countersigned_on",
+                templates::date_fr(
+                    countersigned_at
+                        .with_timezone(&chrono_tz::Europe::Paris)
+                        .date_naive(),
+                )
+                .into(),
+            )],
+            Self::GrantLapsed { motivation, .. } => {
+                vec![("motivation", motivation.trim().to_owned().into())]
+            }
         }
     }
 }
@@ -659,9 +747,29 @@ pub fn sample_events() -> Vec<MailEvent> {
             reason: "J'ai conseillé cette structure l'an dernier.".into(),
         },
         MailEvent::ReviewsComplete {
-            app,
+            app: app.clone(),
             submitted_reviews: 2,
             min_reviews: 2,
+        },
+        MailEvent::ConventionToSign {
+            app: app.clone(),
+            awarded_cents: 2_450_000,
+            letter_id: None,
+        },
+        MailEvent::ConventionSigned {
+            app: app.clone(),
+            signatory_name: "Jeanne Dupont".into(),
+            signatory_quality: "Présidente".into(),
+            signed_at: date.and_hms_opt(9, 5, 0).expect("a valid time").and_utc(),
+            letter_id: None,
+        },
+        MailEvent::ConventionCountersigned {
+            app: app.clone(),
+            countersigned_at: date.and_hms_opt(15, 0, 0).expect("a valid time").and_utc(),
+        },
+        MailEvent::GrantLapsed {
+            app,
+            motivation: "La convention n'a pas été signée dans le délai de trois mois.".into(),
         },
     ]
 }

@@ -29,6 +29,16 @@ pub enum MailKind {
     ReviewerRecused,
     /// To staff: every reviewer not recused has submitted their review.
     ReviewsComplete,
+    /// To the beneficiary: the convention to sign in essor (§15), attached.
+    ConventionToSign,
+    /// To the beneficiary: the receipt of their signature, the signed convention attached.
+    ConventionSignedApplicant,
+    /// To staff: a convention is signed, to countersign.
+    ConventionSignedStaff,
+    /// To the beneficiary: staff countersigned, the grant runs.
+    ConventionCountersigned,
+    /// To the beneficiary: the grant is declared lapsed.
+    GrantLapsed,
     /// Account mails (DESIGN.md §14): the link that verifies a new applicant's address,
     VerifyEmail,
     /// … the answer to a registration with a known address (with a reset link),
@@ -51,7 +61,7 @@ impl MailKind {
     ];
 
     /// The mails of application events.
-    pub const APPLICATION: [MailKind; 12] = [
+    pub const APPLICATION: [MailKind; 17] = [
         Self::SubmittedApplicant,
         Self::SubmittedStaff,
         Self::ChangesRequested,
@@ -64,9 +74,14 @@ impl MailKind {
         Self::WithdrawnStaff,
         Self::ReviewerRecused,
         Self::ReviewsComplete,
+        Self::ConventionToSign,
+        Self::ConventionSignedApplicant,
+        Self::ConventionSignedStaff,
+        Self::ConventionCountersigned,
+        Self::GrantLapsed,
     ];
 
-    pub const ALL: [MailKind; 17] = [
+    pub const ALL: [MailKind; 22] = [
         Self::SubmittedApplicant,
         Self::SubmittedStaff,
         Self::ChangesRequested,
@@ -79,6 +94,11 @@ impl MailKind {
         Self::WithdrawnStaff,
         Self::ReviewerRecused,
         Self::ReviewsComplete,
+        Self::ConventionToSign,
+        Self::ConventionSignedApplicant,
+        Self::ConventionSignedStaff,
+        Self::ConventionCountersigned,
+        Self::GrantLapsed,
         Self::VerifyEmail,
         Self::AccountExists,
         Self::PasswordReset,
@@ -101,6 +121,11 @@ impl MailKind {
             Self::WithdrawnStaff => "withdrawn_staff",
             Self::ReviewerRecused => "reviewer_recused",
             Self::ReviewsComplete => "reviews_complete",
+            Self::ConventionToSign => "convention_to_sign",
+            Self::ConventionSignedApplicant => "convention_signed_applicant",
+            Self::ConventionSignedStaff => "convention_signed_staff",
+            Self::ConventionCountersigned => "convention_countersigned",
+            Self::GrantLapsed => "grant_lapsed",
             Self::VerifyEmail => "account_verify_email",
             Self::AccountExists => "account_exists",
             Self::PasswordReset => "account_password_reset",
@@ -158,6 +183,21 @@ pub const EMBEDDED: &[(&str, &str)] = embedded!(
     "reviews_complete.subject.txt",
     "reviews_complete.txt",
     "reviews_complete.html",
+    "convention_to_sign.subject.txt",
+    "convention_to_sign.txt",
+    "convention_to_sign.html",
+    "convention_signed_applicant.subject.txt",
+    "convention_signed_applicant.txt",
+    "convention_signed_applicant.html",
+    "convention_signed_staff.subject.txt",
+    "convention_signed_staff.txt",
+    "convention_signed_staff.html",
+    "convention_countersigned.subject.txt",
+    "convention_countersigned.txt",
+    "convention_countersigned.html",
+    "grant_lapsed.subject.txt",
+    "grant_lapsed.txt",
+    "grant_lapsed.html",
     "_account_layout.html",
     "_account_signature.txt",
     "account_verify_email.subject.txt",

@@ -59,7 +59,11 @@ fn the_samples_cover_every_event_and_template() {
             "rejected",
             "withdrawn",
             "reviewer_recused",
-            "reviews_complete"
+            "reviews_complete",
+            "convention_to_sign",
+            "convention_signed",
+            "convention_countersigned",
+            "grant_lapsed"
         ]
     );
     let mut kinds: Vec<_> = samples.iter().flat_map(|e| e.kinds().to_vec()).collect();

@@ -113,6 +113,9 @@ pub fn seed_bulk(db: &Db, settings: &Settings, options: DemoOptions) -> anyhow::
         updated_at: first - Duration::days(2) + Duration::hours(1),
         published_at: Some(first - Duration::days(2) + Duration::hours(1)),
         closed_at: None,
+        convention: "above_threshold".into(),
+        convention_threshold_cents: 2_300_000,
+        report_due_months: 6,
     };
 
     let year: i32 = chrono::Datelike::year(&now.date());

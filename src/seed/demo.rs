@@ -217,6 +217,9 @@ pub async fn run(
             min_reviews: Some(2),
             scoring_grid: None,
             required_documents: None,
+            convention: None,
+            convention_threshold_cents: None,
+            report_due_months: None,
         },
     )
     .await

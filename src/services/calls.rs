@@ -15,6 +15,9 @@ use crate::domain::call::{
     check_window, paris_rfc3339, parse_deadline,
 };
 use crate::domain::eligibility::{DEFAULT_RULES_VERSION, RuleSet};
+use crate::domain::grant::{
+    CONVENTION_THRESHOLD, ConventionPolicy, DEFAULT_REPORT_DUE_MONTHS, MAX_REPORT_DUE_MONTHS,
+};
 use crate::domain::identifiers::InseeCode;
 use crate::domain::territory;
 use crate::domain::text::{self, Lines};
@@ -61,6 +64,16 @@ pub struct NewCall {
     pub min_reviews: Option<u32>,
     pub scoring_grid: Option<Vec<ScoringCriterion>>,
     pub required_documents: Option<Vec<RequiredDocument>>,
+    /// When a grant needs a convention signed in essor (§15): `always`, `above_threshold`
+    /// (default) or `never`.
+    pub convention: Option<ConventionPolicy>,
+    /// The threshold of `above_threshold`, in cents: a convention when the award is strictly
+    /// above it (default 2 300 000, loi n° 2000-321 art. 10).
+    #[schema(example = 2300000)]
+    pub convention_threshold_cents: Option<i64>,
+    /// The final report is due this many months after the project's end (default 6, 1 to 36).
+    #[schema(example = 6)]
+    pub report_due_months: Option<u32>,
 }
 
 /// Distinguishes an explicit `null` (Some(None)) from an absent field (None).
@@ -86,6 +99,9 @@ pub struct CallSettings {
     pub min_reviews: u32,
     pub scoring_grid: Vec<ScoringCriterion>,
     pub required_documents: Vec<RequiredDocument>,
+    pub convention: ConventionPolicy,
+    pub convention_threshold_cents: i64,
+    pub report_due_months: u32,
 }
 
 /// The envelope of a call: what it holds, what is awarded, what is left.
@@ -116,6 +132,13 @@ pub struct Call {
     pub min_reviews: u32,
     pub scoring_grid: Vec<ScoringCriterion>,
     pub required_documents: Vec<RequiredDocument>,
+    /// When a grant needs a convention (§15).
+    pub convention: ConventionPolicy,
+    #[schema(example = 2300000)]
+    pub convention_threshold_cents: i64,
+    /// Months after the project's end when the final report is due.
+    #[schema(example = 6)]
+    pub report_due_months: u32,
     pub state: CallState,
     /// Accepting submissions right now (published and inside its window).
     pub accepting_submissions: bool,
@@ -175,6 +198,11 @@ impl CallRow {
             min_reviews: self.min_reviews as u32,
             scoring_grid: self.grid()?,
             required_documents: self.documents()?,
+            convention: self.convention.parse().map_err(|e: String| {
+                ServiceError::Internal(anyhow::anyhow!("stored convention: {e}"))
+            })?,
+            convention_threshold_cents: self.convention_threshold_cents,
+            report_due_months: u32::try_from(self.report_due_months).unwrap_or(6),
         })
     }
 
@@ -198,6 +226,9 @@ impl CallRow {
             min_reviews: s.min_reviews,
             scoring_grid: s.scoring_grid,
             required_documents: s.required_documents,
+            convention: s.convention,
+            convention_threshold_cents: s.convention_threshold_cents,
+            report_due_months: s.report_due_months,
             state,
             accepting_submissions: accepting,
             envelope: Envelope {
@@ -244,6 +275,11 @@ impl CallSettings {
             required_documents: n
                 .required_documents
                 .unwrap_or_else(rules::default_required_documents),
+            convention: n.convention.unwrap_or_default(),
+            convention_threshold_cents: n
+                .convention_threshold_cents
+                .unwrap_or(CONVENTION_THRESHOLD.value()),
+            report_due_months: n.report_due_months.unwrap_or(DEFAULT_REPORT_DUE_MONTHS),
         })
     }
 
@@ -339,6 +375,20 @@ impl CallSettings {
         for (path, m) in rules::check_required_documents(&self.required_documents) {
             err(&format!("required_documents{path}"), m);
         }
+        if !(0..=10_000_000_000_000).contains(&self.convention_threshold_cents) {
+            err(
+                "convention_threshold_cents",
+                "le seuil de la convention doit être un nombre de centimes positif ou nul".into(),
+            );
+        }
+        if !(1..=MAX_REPORT_DUE_MONTHS).contains(&self.report_due_months) {
+            err(
+                "report_due_months",
+                format!(
+                    "le compte rendu est dû entre 1 et {MAX_REPORT_DUE_MONTHS} mois après la fin du projet"
+                ),
+            );
+        }
         if !errors.is_empty() {
             return Err(ServiceError::invalid(errors));
         }
@@ -378,6 +428,9 @@ impl ValidSettings {
         row.min_reviews = s.min_reviews as i32;
         row.scoring_grid = to_json(&s.scoring_grid)?;
         row.required_documents = to_json(&s.required_documents)?;
+        row.convention = s.convention.as_str().to_owned();
+        row.convention_threshold_cents = s.convention_threshold_cents;
+        row.report_due_months = s.report_due_months as i32;
         Ok(())
     }
 }
@@ -440,6 +493,9 @@ pub async fn create(state: &AppState, user: &Actor, input: NewCall) -> Result<Ca
         updated_at: now,
         published_at: None,
         closed_at: None,
+        convention: String::new(),
+        convention_threshold_cents: 0,
+        report_due_months: 0,
     };
     valid.apply(&mut row)?;
     let actor = user.id.clone();

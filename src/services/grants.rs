@@ -28,7 +28,7 @@ use crate::domain::letter::{LetterKind, sha256_hex};
 use crate::domain::money::Cents;
 use crate::error::ServiceError;
 use crate::letters::{DecisionLetter, InstalmentLine, Letters};
-use crate::notify::Notifier;
+use crate::notify::{MailEvent, Notifier};
 use crate::services::runner::{Audit, Move, change_state};
 use crate::state::AppState;
 
@@ -73,11 +73,25 @@ pub struct GrantView {
     /// When the final report is due (Europe/Paris date).
     pub report_due_on: chrono::NaiveDate,
     pub letters: Vec<LetterView>,
+    /// Who signed the convention for the beneficiary, once they have.
+    pub signature: Option<SignatureView>,
+    /// When staff countersigned the convention (the SCDL's `dateConvention`).
+    pub countersigned_at: Option<DateTime<Utc>>,
     /// What the caller may do now, by the action's name (`sign`, `countersign`, `lapse`…: the
     /// grant's transition table; the endpoints that take them come with the convention and the report).
     pub allowed_actions: Vec<GrantAction>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+}
+
+/// The beneficiary's signature of the convention.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct SignatureView {
+    #[schema(example = "Léa Dupont")]
+    pub signatory_name: String,
+    #[schema(example = "Présidente")]
+    pub signatory_quality: String,
+    pub signed_at: DateTime<Utc>,
 }
 
 fn visibility(user: &Actor) -> Result<GrantVisibility, ServiceError> {
@@ -129,9 +143,25 @@ fn view_with(user: &Actor, grant: Grant, letters: Vec<Letter>) -> GrantView {
         convention_required: grant.convention_required,
         report_due_on: grant.report_due_on,
         letters,
+        signature: grant.signature.map(|s| SignatureView {
+            signatory_name: s.name,
+            signatory_quality: s.quality,
+            signed_at: s.at.and_utc(),
+        }),
+        countersigned_at: grant.countersigned_at.map(|at| at.and_utc()),
         created_at: grant.created_at.and_utc(),
         updated_at: grant.updated_at.and_utc(),
     }
+}
+
+/// The grant `id` as `user` sees it, after a move they were allowed to make.
+pub fn view_of(
+    conn: &mut DbConnection,
+    user: &Actor,
+    id: &GrantId,
+) -> Result<GrantView, ServiceError> {
+    let grant = grants::find_visible(conn, id, &GrantVisibility::All)?.ok_or_else(not_found)?;
+    view(conn, user, grant)
 }
 
 /// `GET /grants/{id}`: staff, and the beneficiary for their own; anyone else is told it does
@@ -310,6 +340,8 @@ pub struct NewGrantFacts {
     pub awarded: Cents,
     pub convention_required: bool,
     pub report_due_on: chrono::NaiveDate,
+    /// What the award letter said: the convention, when one is required, says the same.
+    pub letter_data: DecisionLetter,
 }
 
 /// In the decision's transaction, before the application's move (whose audit event records
@@ -352,6 +384,7 @@ pub fn issue_decision_letter(
         instalments: Vec::new(),
         report_due: String::new(),
         convention_required: false,
+        signature: None,
     };
     let mut grant = None;
     if kind == LetterKind::Award {
@@ -399,6 +432,7 @@ pub fn issue_decision_letter(
             awarded,
             convention_required,
             report_due_on: due,
+            letter_data: data.clone(),
         });
     }
     let pdf = letters_writer
@@ -414,6 +448,7 @@ pub fn issue_decision_letter(
             grant_id: grant.as_ref().map(|g| &g.id),
             kind,
             sha256: &sha256,
+            inputs: None,
             content: &pdf,
             issued_at: naive,
         },
@@ -425,18 +460,47 @@ pub fn issue_decision_letter(
 }
 
 /// After the application's move, in the same transaction: essor's own first move of a new
-/// grant, to the convention's signature or straight to `running`, through the runner.
+/// grant, through the runner: to `running` when the call needs no convention, or to
+/// `awaiting_signature` with the convention issued and mailed to the beneficiary.
 pub fn start_grant(
     conn: &mut DbConnection,
     notifier: &Notifier,
+    writer: &Letters,
     user: &Actor,
-    application_id: &str,
-    call_id: &str,
+    row: &ApplicationRow,
+    call: &CallRow,
     g: &NewGrantFacts,
 ) -> Result<(), ServiceError> {
+    let now = notifier.clock().now_utc();
     let action = first_move(g.convention_required);
     let to = next_state(GrantState::Awarded, action, GrantParty::System)
         .map_err(|e| ServiceError::Internal(anyhow::anyhow!("{e}")))?;
+    let mut payload = json!({
+        "grant_id": g.id,
+        "awarded_cents": g.awarded,
+        "convention_required": g.convention_required,
+        "report_due_on": g.report_due_on,
+        "to_state": to,
+    });
+    let mut mails = Vec::new();
+    if action == GrantAction::IssueConvention {
+        let convention = crate::services::conventions::issue_convention(
+            conn,
+            writer,
+            &g.id,
+            &row.id,
+            &g.letter_data,
+            now,
+        )?;
+        if let Some(map) = payload.as_object_mut() {
+            map.insert("letter".into(), convention.audit_json());
+        }
+        mails.push(MailEvent::ConventionToSign {
+            app: crate::services::mail_events::summary(conn, row, call)?,
+            awarded_cents: g.awarded.value(),
+            letter_id: Some(convention.id.to_string()),
+        });
+    }
     change_state(
         conn,
         notifier,
@@ -446,19 +510,13 @@ pub fn start_grant(
             to,
         },
         Audit {
-            application_id: Some(application_id),
-            call_id: Some(call_id),
+            application_id: Some(&row.id),
+            call_id: Some(&call.id),
             actor_id: &user.id,
             action: HistoryAction::Grant(action).as_str(),
-            payload: json!({
-                "grant_id": g.id,
-                "awarded_cents": g.awarded,
-                "convention_required": g.convention_required,
-                "report_due_on": g.report_due_on,
-                "to_state": to,
-            }),
+            payload,
         },
-        &[],
+        &mails,
     )
 }
 

@@ -4,6 +4,7 @@ pub mod accounts;
 pub mod applications;
 pub mod audit;
 pub mod calls;
+pub mod conventions;
 pub mod documents;
 pub mod grants;
 pub mod identify;

@@ -423,7 +423,7 @@ pub async fn apply(
                 &mails,
             )?;
             if let Some(g) = decided.as_ref().and_then(|d| d.grant.as_ref()) {
-                grants::start_grant(conn, &notifier, &user, &row.id, &row.call_id, g)?;
+                grants::start_grant(conn, &notifier, &letters, &user, &row, &call, g)?;
             }
             row.state = to.as_str().to_owned();
             row.to_view(&user)

@@ -68,7 +68,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/candidatures/{id}/deposer", web::post().to(submit))
         .route("/candidatures/{id}/recepisse", web::get().to(receipt))
         .route("/candidatures/{id}/retirer", web::get().to(withdraw_form))
-        .route("/candidatures/{id}/retirer", web::post().to(withdraw));
+        .route("/candidatures/{id}/retirer", web::post().to(withdraw))
+        .route("/candidatures/{id}/convention", web::get().to(sign_form))
+        .route("/candidatures/{id}/convention", web::post().to(sign));
 }
 
 /// The three steps of the form, in order: URL segment, section of the body, template.
@@ -1495,11 +1497,13 @@ async fn application_page(ctx: PageCtx, id: web::Path<String>) -> Result<HttpRes
         Default::default()
     };
     let (letters, grant) = crate::web::labels::after_decision(after);
+    let signed = ctx.req.query_string().contains("signee=1");
     ctx.render(
         "application.html",
         context! {
             letters,
             grant,
+            signed,
             application => ser(&app),
             call => ser(&call),
             state_label,
@@ -1557,6 +1561,95 @@ async fn withdraw(
             application => ser(&app),
             values => ser(&values_of(&form)),
             errors => ser(&errors.ordered(&["reason", "confirm"])),
+        },
+    )
+}
+
+/// The applicant's own application and its grant, as the pages show them; 404 when there is
+/// no grant (only the application's owner and staff read it).
+async fn own_grant(
+    ctx: &PageCtx,
+    user: &crate::auth::CurrentUser,
+    id: &str,
+) -> Result<(Value, Value), WebError> {
+    let app = load(ctx, id.to_owned()).await?;
+    let after = crate::services::grants::after_decision(&ctx.state, user, app.id.clone()).await?;
+    let (_, grant) = crate::web::labels::after_decision(after);
+    let grant = grant.ok_or_else(|| {
+        WebError::from(AppError::NotFound(
+            "Aucun financement n'est attaché à cette candidature.".into(),
+        ))
+    })?;
+    Ok((ser(&app), grant))
+}
+
+fn attr(v: &Value, name: &str) -> Option<Value> {
+    v.get_attr(name).ok().filter(|a| !a.is_undefined())
+}
+
+/// « Signer la convention »: the convention's link, the signatory's name and quality, the
+/// acceptance. Once signed (or when there is nothing to sign) the application's page says so.
+async fn sign_form(ctx: PageCtx, id: web::Path<String>) -> Result<HttpResponse, WebError> {
+    let user = ctx.user()?;
+    let id = id.into_inner();
+    let (application, grant) = own_grant(&ctx, &user, &id).await?;
+    if !attr(&grant, "can_sign").is_some_and(|v| v.is_true()) {
+        return Ok(see_other(&format!("/candidatures/{id}")));
+    }
+    ctx.render(
+        "sign_convention.html",
+        context! { application, grant, values => context! {}, errors => ser(&Errors::default()) },
+    )
+}
+
+async fn sign(
+    ctx: PageCtx,
+    id: web::Path<String>,
+    body: web::Bytes,
+) -> Result<HttpResponse, WebError> {
+    let form = Form::parse(&body);
+    let mut errors = ctx.check_form(&form)?;
+    let user = ctx.user()?;
+    let id = id.into_inner();
+    let (application, grant) = own_grant(&ctx, &user, &id).await?;
+    let input = crate::services::conventions::SignInput {
+        signatory_name: form.get("signatory_name").to_owned(),
+        signatory_quality: form.get("signatory_quality").to_owned(),
+        accept: form.get("accept") == "oui",
+    };
+    if errors.is_empty() {
+        let grant_id = attr(&grant, "id")
+            .map(|v| v.to_string())
+            .unwrap_or_default();
+        match crate::services::conventions::sign(&ctx.state, &user, &grant_id, input).await {
+            Ok(_) => return Ok(see_other(&format!("/candidatures/{id}?signee=1"))),
+            Err(e) => {
+                errors = Errors::from_service(
+                    e,
+                    |p| {
+                        matches!(p, "signatory_name" | "signatory_quality" | "accept")
+                            .then(|| p.to_owned())
+                    },
+                    "signatory_name",
+                )?
+            }
+        }
+    } else if let Err(e) = input.check() {
+        // The CSRF refusal comes with the body's own errors, all at once.
+        errors = errors.and(Errors::from_service(
+            e,
+            |p| Some(p.to_owned()),
+            "signatory_name",
+        )?);
+    }
+    ctx.render_status(
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "sign_convention.html",
+        context! {
+            application,
+            grant,
+            values => ser(&values_of(&form)),
+            errors => ser(&errors.ordered(&["signatory_name", "signatory_quality", "accept"])),
         },
     )
 }

@@ -63,12 +63,32 @@ pub fn answer_labels() -> Value {
 pub fn after_decision(
     after: crate::services::grants::AfterDecision,
 ) -> (Vec<Value>, Option<Value>) {
+    use crate::domain::grant::GrantAction;
     let grant = after.grant.map(|g| {
+        let can = |a: GrantAction| g.allowed_actions.contains(&a);
+        let convention = g
+            .letters
+            .iter()
+            .rev()
+            .find(|l| l.kind == crate::domain::letter::LetterKind::Convention)
+            .map(|l| format!("/api/v1/letters/{}", l.id));
         minijinja::context! {
+            id => g.id.to_string(),
+            state => g.state.as_str(),
             state_label => g.state.label_fr(),
             report_due_on => g.report_due_on.to_string(),
             convention_required => g.convention_required,
             awarded_cents => g.awarded_cents.value(),
+            can_sign => can(GrantAction::Sign),
+            can_countersign => can(GrantAction::Countersign),
+            can_lapse => can(GrantAction::Lapse),
+            convention_href => convention,
+            signature => g.signature.as_ref().map(|s| minijinja::context! {
+                name => s.signatory_name.clone(),
+                quality => s.signatory_quality.clone(),
+                signed_at => s.signed_at.to_rfc3339(),
+            }),
+            countersigned_at => g.countersigned_at.map(|at| at.to_rfc3339()),
         }
     });
     (letters(&after.letters), grant)

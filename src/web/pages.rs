@@ -47,6 +47,7 @@ pub const EMBEDDED: &[(&str, &str)] = embedded!(
     "receipt.html",
     "application.html",
     "withdraw.html",
+    "sign_convention.html",
     "staff_home.html",
     "staff_dashboard.html",
     "staff_applications.html",

@@ -57,6 +57,14 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route(
             &format!("/gestion/candidatures/{{id:{UUID}}}/evaluateurs"),
             web::post().to(add_reviewer),
+        )
+        .route(
+            &format!("/gestion/candidatures/{{id:{UUID}}}/contresigner"),
+            web::post().to(countersign),
+        )
+        .route(
+            &format!("/gestion/candidatures/{{id:{UUID}}}/caducite"),
+            web::post().to(lapse),
         );
 }
 
@@ -496,7 +504,16 @@ async fn render_application(
         order.push(format!("lecture-{}", c.code));
         order.push(format!("note-{}", c.code));
     }
-    order.extend(["reviewers", "motivation", "reviewer"].map(str::to_owned));
+    order.extend(
+        [
+            "reviewers",
+            "motivation",
+            "reviewer",
+            "countersign",
+            "lapse_motivation",
+        ]
+        .map(str::to_owned),
+    );
     let order: Vec<&str> = order.iter().map(String::as_str).collect();
     let after = if app.state.is_final() {
         crate::services::grants::after_decision(&ctx.state, &user, app.id.clone()).await?
@@ -592,6 +609,84 @@ async fn after(
             render_application(ctx, id, Some(refused)).await
         }
     }
+}
+
+/// The grant of the application `id`, for a move staff make on its page.
+async fn grant_of(ctx: &PageCtx, id: &str) -> Result<String, WebError> {
+    let user = ctx.user()?;
+    let after = crate::services::grants::after_decision(&ctx.state, &user, id.to_owned()).await?;
+    after.grant.map(|g| g.id.to_string()).ok_or_else(|| {
+        crate::error::AppError::NotFound("Aucun financement pour cette candidature.".into()).into()
+    })
+}
+
+/// « Contresigner la convention » (the scanned copy is sent through the API).
+async fn countersign(
+    ctx: PageCtx,
+    id: web::Path<String>,
+    body: web::Bytes,
+) -> Result<HttpResponse, WebError> {
+    let form = Form::parse(&body);
+    let refused = ctx.check_form(&form)?;
+    let user = ctx.user()?;
+    staff::require_staff(&user)?;
+    let id = id.into_inner();
+    if !refused.is_empty() {
+        let refused = Refused {
+            values: form.values(),
+            errors: refused,
+        };
+        return render_application(&ctx, id, Some(refused)).await;
+    }
+    let grant = grant_of(&ctx, &id).await?;
+    let result = crate::services::conventions::countersign(&ctx.state, &user, &grant, None)
+        .await
+        .map(|_| ());
+    after(&ctx, id, &form, "countersign", result).await
+}
+
+/// « Déclarer la subvention caduque », with a motivation.
+async fn lapse(
+    ctx: PageCtx,
+    id: web::Path<String>,
+    body: web::Bytes,
+) -> Result<HttpResponse, WebError> {
+    let form = Form::parse(&body);
+    let refused = ctx.check_form(&form)?;
+    let user = ctx.user()?;
+    staff::require_staff(&user)?;
+    let id = id.into_inner();
+    let input = crate::services::conventions::LapseInput {
+        motivation: form.get("lapse_motivation").to_owned(),
+    };
+    let errors = if !refused.is_empty() {
+        refused
+    } else {
+        let grant = grant_of(&ctx, &id).await?;
+        match crate::services::conventions::lapse(&ctx.state, &user, &grant, input).await {
+            Ok(_) => return Ok(see_other(&format!("/gestion/candidatures/{id}?fait=1"))),
+            Err(ServiceError::Invalid { fields, .. }) => Errors::from_fields(
+                &fields,
+                |p| (p == "motivation").then(|| "lapse_motivation".to_owned()),
+                "lapse_motivation",
+            ),
+            Err(ServiceError::Conflict { message, .. }) => {
+                let mut e = Errors::default();
+                e.add("lapse_motivation", message);
+                e
+            }
+            Err(other) => return Err(other.into()),
+        }
+    };
+    render_application(
+        &ctx,
+        id,
+        Some(Refused {
+            values: form.values(),
+            errors,
+        }),
+    )
+    .await
 }
 
 async fn request_changes(

@@ -411,6 +411,10 @@ async fn create(ctx: PageCtx, body: web::Bytes) -> Result<HttpResponse, WebError
                 .map(|v| v as u32),
             scoring_grid: None,
             required_documents: None,
+            // The page's form does not show the convention's rule yet: the defaults (§15).
+            convention: None,
+            convention_threshold_cents: None,
+            report_due_months: None,
         };
         match calls::create(&ctx.state, &user, input).await {
             Ok(call) => {

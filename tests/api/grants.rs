@@ -12,6 +12,8 @@ use crate::helpers::{TestApp, assert_problem};
 both_backends!(
     an_award_creates_a_running_grant_with_its_letter,
     refusals_and_ineligibilities_get_their_letter,
+    a_convention_is_signed_in_essor_then_countersigned,
+    a_countersignature_may_carry_the_scanned_paper_and_a_grant_may_lapse,
 );
 
 /// The text of a PDF by poppler's `pdftotext`, its white space folded. CI installs
@@ -417,4 +419,419 @@ async fn refusals_and_ineligibilities_get_their_letter(app: TestApp) {
             assert!(!text.contains("Article 1"), "{kind}");
         }
     }
+}
+
+/// The mail to `to` whose subject contains `subject` once the worker has sent it (10 s at most).
+async fn mail_about(app: &TestApp, to: &str, subject: &str) -> essor::notify::SentMail {
+    for _ in 0..200 {
+        if let Some(m) = app
+            .sent_mails()
+            .into_iter()
+            .find(|m| m.to == to && m.subject.contains(subject))
+        {
+            return m;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let subjects: Vec<(String, String)> = app
+        .sent_mails()
+        .into_iter()
+        .map(|m| (m.to, m.subject))
+        .collect();
+    panic!("no mail « {subject} » to {to}: {subjects:?}");
+}
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// An application of a call that requires a convention, awarded 18 500 €: its grant waits for
+/// the signature. Returns (application, grant).
+async fn awarded_with_convention(app: &TestApp, cast: &crate::helpers::Cast) -> (Value, Value) {
+    let staff = &cast.staff.token;
+    let call = app
+        .published_call(
+            staff,
+            json!({"min_reviews": 1, "budget_cents": 5_000_000, "convention": "always"}),
+        )
+        .await;
+    assert_eq!(call["convention"], "always", "{call}");
+    assert_eq!(call["convention_threshold_cents"], 2_300_000);
+    assert_eq!(call["report_due_months"], 6);
+    let a = app
+        .submitted_application(&cast.applicant.token, call["id"].as_str().unwrap())
+        .await;
+    let id = a["id"].as_str().unwrap();
+    let asg = app.start_review(staff, id, &[&cast.reviewer]).await;
+    app.review(&cast.reviewer, &asg[0], [5, 4, 4, 4, 4]).await;
+    decide(
+        app,
+        staff,
+        id,
+        json!({"outcome": "accepted", "awarded_cents": 1_850_000,
+               "motivation": "Projet structurant pour le quartier.",
+               "committee_date": "2026-11-02", "decision_reference": "DEL-2026-0042"}),
+    )
+    .await;
+    let grants: Value = app
+        .get_as(staff, "/api/v1/grants")
+        .await
+        .json()
+        .await
+        .unwrap();
+    (a, grants[0].clone())
+}
+
+async fn a_convention_is_signed_in_essor_then_countersigned(app: TestApp) {
+    let cast = app.cast().await;
+    let staff = &cast.staff.token;
+    let applicant = &cast.applicant.token;
+    let (a, grant) = awarded_with_convention(&app, &cast).await;
+    let id = a["id"].as_str().unwrap();
+    let reference = a["reference"].as_str().unwrap();
+    let grant_id = grant["id"].as_str().unwrap();
+    let path = |action: &str| format!("/api/v1/grants/{grant_id}/{action}");
+
+    // The call requires a convention: issued with the award, the grant waits for it.
+    assert_eq!(grant["state"], "awaiting_signature", "{grant}");
+    assert_eq!(grant["convention_required"], true);
+    assert_eq!(grant["allowed_actions"], json!(["lapse"]));
+    assert_eq!(grant["signature"], Value::Null);
+    let kinds: Vec<&str> = grant["letters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds, ["award", "convention"]);
+    let mine: Value = app
+        .get_as(applicant, &format!("/api/v1/grants/{grant_id}"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(mine["allowed_actions"], json!(["sign"]));
+    let convention_id = grant["letters"][1]["id"].as_str().unwrap();
+    let unsigned = letter_bytes(&app, applicant, convention_id)
+        .await
+        .bytes()
+        .await
+        .unwrap();
+    let unsigned_sha = sha256_hex(&unsigned);
+    assert_eq!(grant["letters"][1]["sha256"], unsigned_sha);
+    if let Some(text) = pdf_text(&unsigned) {
+        for expected in [
+            "Convention d'attribution de subvention",
+            reference,
+            "18 500,00 €",
+            "dix-huit mille cinq cents euros",
+            "à la signature de la convention",
+            "Article 5 — Reversement",
+        ] {
+            assert!(text.contains(expected), "« {expected} » missing: {text}");
+        }
+        assert!(!text.contains("Page de signature"));
+    }
+    // The beneficiary is mailed the convention, attached.
+    let to_sign = mail_about(&app, &cast.applicant.email, "prête à signer").await;
+    let (name, attached) = to_sign.attachment.clone().expect("the convention attached");
+    assert_eq!(name, format!("convention-{reference}.pdf"));
+    assert_eq!(attached, unsigned.to_vec());
+    assert!(
+        to_sign.text.contains(&format!("/candidatures/{id}")),
+        "{}",
+        to_sign.text
+    );
+
+    let good = json!({"signatory_name": "Léa Dupont ] #pagebreak()",
+                      "signatory_quality": "Présidente", "accept": true});
+    let letters_before = app.count("letters").await;
+    let audit_before = app.count("audit_events").await;
+
+    // Refusals change nothing: staff may not sign (403), nobody else sees the grant (404), a
+    // signature needs a name, a quality and the acceptance (422), a countersignature the
+    // signature first (409).
+    let p = assert_problem(app.post_json(Some(staff), &path("sign"), &good).await, 403).await;
+    assert!(p["detail"].as_str().unwrap().contains("signer"), "{p}");
+    for other in [&cast.other_applicant.token, &cast.reviewer.token] {
+        assert_problem(app.post_json(Some(other), &path("sign"), &good).await, 404).await;
+    }
+    assert_problem(
+        app.post_json(Some(applicant), "/api/v1/grants/pas-un-id/sign", &good)
+            .await,
+        404,
+    )
+    .await;
+    let p = assert_problem(
+        app.post_json(
+            Some(applicant),
+            &path("sign"),
+            &json!({"signatory_name": " ", "signatory_quality": "Présidente", "accept": false}),
+        )
+        .await,
+        422,
+    )
+    .await;
+    assert!(p["errors"]["signatory_name"].is_array(), "{p}");
+    assert!(
+        p["errors"]["accept"][0]
+            .as_str()
+            .unwrap()
+            .contains("accepter"),
+        "{p}"
+    );
+    let p = assert_problem(
+        app.post_json(
+            Some(applicant),
+            &path("sign"),
+            &json!({"signatory_name": "Léa Dupont"}),
+        )
+        .await,
+        422,
+    )
+    .await;
+    assert!(p["errors"].as_object().unwrap().len() == 1, "{p}");
+    let p = assert_problem(
+        app.post_json(Some(staff), &path("countersign"), &json!({}))
+            .await,
+        409,
+    )
+    .await;
+    assert_eq!(p["current_state"], "awaiting_signature", "{p}");
+    assert!(
+        p["detail"].as_str().unwrap().contains("pas encore signée"),
+        "{p}"
+    );
+    assert_eq!(app.count("letters").await, letters_before);
+    assert_eq!(app.count("audit_events").await, audit_before);
+
+    // The signature: the signed convention is issued, with its signature page.
+    let resp = app.post_json(Some(applicant), &path("sign"), &good).await;
+    assert_eq!(resp.status(), 200);
+    let signed: Value = resp.json().await.unwrap();
+    assert_eq!(signed["state"], "signed", "{signed}");
+    assert_eq!(
+        signed["signature"]["signatory_name"],
+        "Léa Dupont ] #pagebreak()"
+    );
+    assert_eq!(signed["signature"]["signatory_quality"], "Présidente");
+    assert_eq!(signed["allowed_actions"], json!([]));
+    let signed_letter = signed["letters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["kind"] == "signed_convention")
+        .expect("the signed convention")
+        .clone();
+    let signed_pdf = letter_bytes(&app, applicant, signed_letter["id"].as_str().unwrap())
+        .await
+        .bytes()
+        .await
+        .unwrap();
+    assert_eq!(signed_letter["sha256"], sha256_hex(&signed_pdf));
+    if let Some(text) = pdf_text(&signed_pdf) {
+        for expected in [
+            "Convention d'attribution de subvention signée",
+            "Page de signature",
+            "Léa Dupont ] #pagebreak()",
+            "Présidente",
+            unsigned_sha.as_str(),
+            "18 500,00 €",
+        ] {
+            assert!(text.contains(expected), "« {expected} » missing: {text}");
+        }
+    }
+
+    // Twice: 409, nothing more written.
+    let letters_signed = app.count("letters").await;
+    let p = assert_problem(
+        app.post_json(Some(applicant), &path("sign"), &good).await,
+        409,
+    )
+    .await;
+    assert!(p["detail"].as_str().unwrap().contains("déjà signée"), "{p}");
+    assert_eq!(app.count("letters").await, letters_signed);
+
+    // The applicant may not countersign; a scanned copy that is not a PDF is refused (415).
+    assert_problem(
+        app.post_json(Some(applicant), &path("countersign"), &json!({}))
+            .await,
+        403,
+    )
+    .await;
+    let png = reqwest::multipart::Form::new().part(
+        "file",
+        reqwest::multipart::Part::bytes(b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR".to_vec())
+            .file_name("convention.pdf"),
+    );
+    let resp = app
+        .client
+        .post(app.url(&path("countersign")))
+        .bearer_auth(staff)
+        .multipart(png)
+        .send()
+        .await
+        .unwrap();
+    let p = assert_problem(resp, 415).await;
+    assert!(p["detail"].as_str().unwrap().contains("PDF"), "{p}");
+    let still: Value = app
+        .get_as(staff, &format!("/api/v1/grants/{grant_id}"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(still["state"], "signed");
+    assert_eq!(app.count("letters").await, letters_signed);
+
+    // Two agents countersign at the same moment: one wins, the other is told (409).
+    let (url, empty) = (path("countersign"), json!({}));
+    let (first, second) = tokio::join!(
+        app.post_json(Some(staff), &url, &empty),
+        app.post_json(Some(&cast.admin.token), &url, &empty),
+    );
+    let mut statuses = [first.status().as_u16(), second.status().as_u16()];
+    statuses.sort_unstable();
+    assert_eq!(statuses, [200, 409]);
+    let running: Value = app
+        .get_as(applicant, &format!("/api/v1/grants/{grant_id}"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(running["state"], "running");
+    assert!(running["countersigned_at"].is_string(), "{running}");
+    assert_eq!(running["allowed_actions"], json!(["submit-report"]));
+
+    // The trail: each move once, with the digests.
+    let history: Value = app
+        .get_as(staff, &format!("/api/v1/applications/{id}/history"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let events = history.as_array().unwrap();
+    let named = |n: &str| events.iter().filter(|e| e["action"] == n).count();
+    assert_eq!(named("grant-issue-convention"), 1);
+    assert_eq!(named("grant-sign"), 1);
+    assert_eq!(named("grant-countersign"), 1);
+    let sign = events.iter().find(|e| e["action"] == "grant-sign").unwrap();
+    assert_eq!(sign["payload"]["unsigned_sha256"], unsigned_sha);
+    assert_eq!(sign["payload"]["letter"]["sha256"], signed_letter["sha256"]);
+    let issue = events
+        .iter()
+        .find(|e| e["action"] == "grant-issue-convention")
+        .unwrap();
+    assert_eq!(issue["payload"]["letter"]["sha256"], unsigned_sha);
+
+    // The mails: the receipt with the signed convention, staff asked to countersign (their
+    // link opens the staff page), the beneficiary told the grant runs.
+    let receipt = mail_about(&app, &cast.applicant.email, "convention signée").await;
+    assert_eq!(
+        receipt.attachment.as_ref().map(|(_, b)| b.as_slice()),
+        Some(signed_pdf.as_ref())
+    );
+    let to_staff = mail_about(&app, "ess@lillemetropole.fr", "Convention à contresigner").await;
+    assert!(
+        to_staff
+            .text
+            .contains(&format!("/gestion/candidatures/{id}")),
+        "{}",
+        to_staff.text
+    );
+    assert!(to_staff.attachment.is_none());
+    mail_about(&app, &cast.applicant.email, "convention contresignée").await;
+}
+
+async fn a_countersignature_may_carry_the_scanned_paper_and_a_grant_may_lapse(app: TestApp) {
+    let cast = app.cast().await;
+    let staff = &cast.staff.token;
+    let applicant = &cast.applicant.token;
+    let (_, grant) = awarded_with_convention(&app, &cast).await;
+    let grant_id = grant["id"].as_str().unwrap();
+    let path = |action: &str| format!("/api/v1/grants/{grant_id}/{action}");
+    let resp = app
+        .post_json(
+            Some(applicant),
+            &path("sign"),
+            &json!({"signatory_name": "Léa Dupont", "signatory_quality": "Présidente", "accept": true}),
+        )
+        .await;
+    assert_eq!(resp.status(), 200);
+
+    // The scanned copy of the paper staff signed: kept as issued, listed with its digest.
+    let scan = crate::helpers::PDF;
+    let form = reqwest::multipart::Form::new().part(
+        "file",
+        reqwest::multipart::Part::bytes(scan.to_vec()).file_name("convention contresignée.pdf"),
+    );
+    let resp = app
+        .client
+        .post(app.url(&path("countersign")))
+        .bearer_auth(staff)
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    let running: Value = resp.json().await.unwrap();
+    assert_eq!(running["state"], "running");
+    let copy = running["letters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["kind"] == "countersigned_convention")
+        .expect("the scanned copy")
+        .clone();
+    assert_eq!(copy["sha256"], sha256_hex(scan));
+    let downloaded = letter_bytes(&app, applicant, copy["id"].as_str().unwrap())
+        .await
+        .bytes()
+        .await
+        .unwrap();
+    assert_eq!(downloaded.as_ref(), scan);
+
+    // Lapse: staff only, with a motivation; then nothing else moves it.
+    let lapse = |token: &str, body: Value| {
+        let url = path("lapse");
+        let token = token.to_owned();
+        let app = &app;
+        async move { app.post_json(Some(&token), &url, &body).await }
+    };
+    assert_problem(
+        lapse(applicant, json!({"motivation": "Je renonce."})).await,
+        403,
+    )
+    .await;
+    let p = assert_problem(lapse(staff, json!({"motivation": "  "})).await, 422).await;
+    assert!(p["errors"]["motivation"].is_array(), "{p}");
+    assert_problem(lapse(staff, json!({"motif": "x"})).await, 422).await;
+    let resp = lapse(
+        staff,
+        json!({"motivation": "Le projet n'a pas démarré dans l'année."}),
+    )
+    .await;
+    assert_eq!(resp.status(), 200);
+    let lapsed: Value = resp.json().await.unwrap();
+    assert_eq!(lapsed["state"], "lapsed");
+    assert_eq!(lapsed["allowed_actions"], json!([]));
+    let mail = mail_about(&app, &cast.applicant.email, "caduque").await;
+    assert!(
+        mail.text
+            .contains("Le projet n'a pas démarré dans l'année.")
+    );
+    let p = assert_problem(lapse(staff, json!({"motivation": "Encore."})).await, 409).await;
+    assert_eq!(p["current_state"], "lapsed");
+    assert_problem(
+        app.post_json(
+            Some(applicant),
+            &path("sign"),
+            &json!({"signatory_name": "Léa Dupont", "signatory_quality": "Présidente", "accept": true}),
+        )
+        .await,
+        409,
+    )
+    .await;
 }

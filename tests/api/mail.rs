@@ -194,9 +194,10 @@ async fn every_event_reaches_its_recipients_through_the_worker(app: TestApp) {
     let events = essor::notify::sample_events();
     let queued = queue(&app, events).await;
     // submitted: 2, changes, ineligible, review, reviewer, accepted, rejected: 6, withdrawn: 2,
-    // reviewer recused: 1 (staff), reviews complete: 1 (staff).
-    assert_eq!(queued, 12);
-    let sent = app.wait_for_mails(12).await;
+    // reviewer recused: 1 (staff), reviews complete: 1 (staff); convention to sign: 1,
+    // signed: 2 (the beneficiary, staff), countersigned: 1, lapsed: 1.
+    assert_eq!(queued, 17);
+    let sent = app.wait_for_mails(17).await;
     let rows = wait_rows(&app, Duration::from_secs(5), "all sent", |r| {
         all_status(r, "sent")
     })
@@ -227,12 +228,19 @@ async fn every_event_reaches_its_recipients_through_the_worker(app: TestApp) {
         "review_started",
         "accepted",
         "rejected",
+        "convention_to_sign",
+        "convention_countersigned",
+        "grant_lapsed",
     ] {
         expect(e, &["porteur@exemple.fr"]);
     }
+    expect(
+        "convention_signed",
+        &["ess@lillemetropole.fr", "porteur@exemple.fr"],
+    );
     let accepted = sent
         .iter()
-        .find(|m| m.subject.contains("subvention"))
+        .find(|m| m.subject.contains("vous est accordée"))
         .unwrap();
     assert!(accepted.text.contains("15\u{a0}000,00\u{a0}€"));
     assert!(accepted.text.contains("15 janvier 2027"));

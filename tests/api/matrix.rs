@@ -50,6 +50,10 @@ enum Fix {
     Reviewed,
     /// Reviewed, then awarded 100 € by staff: a grant and its award letter.
     Decided,
+    /// Decided in a call that requires a convention: the grant waits for its signature.
+    AwaitingSignature,
+    /// AwaitingSignature, then signed by the applicant: the grant waits for staff.
+    Signed,
     /// A new applicant registered over HTTP: the verification link of its mail.
     VerifyLink,
     /// A new account that asked for a reset: the link of its mail.
@@ -443,6 +447,26 @@ const ROWS: &[Row] = &[
         Decided,
         [401, 200, 404, 404, 200, 200],
     ),
+    // The owner signs; staff countersign (their attempt to sign is a 403, the beneficiary's
+    // to countersign too); staff declare a grant lapsed.
+    row(
+        "POST",
+        "/api/v1/grants/{id}/sign",
+        AwaitingSignature,
+        [401, 200, 404, 404, 403, 403],
+    ),
+    row(
+        "POST",
+        "/api/v1/grants/{id}/countersign",
+        Signed,
+        [401, 403, 404, 404, 200, 200],
+    ),
+    row(
+        "POST",
+        "/api/v1/grants/{id}/lapse",
+        Decided,
+        [401, 403, 404, 404, 200, 200],
+    ),
     row(
         "GET",
         "/api/v1/admin/outbox",
@@ -550,6 +574,11 @@ fn body_for(method: &str, path: &str, cast: &Cast, ids: &Ids) -> Option<Value> {
         ("PUT", "/api/v1/assignments/{id}/review") => {
             Some(review_body([3, 3, 3, 3, 3], "reserved"))
         }
+        ("POST", "/api/v1/grants/{id}/sign") => Some(json!({
+            "signatory_name": "Léa Dupont", "signatory_quality": "Présidente", "accept": true
+        })),
+        ("POST", "/api/v1/grants/{id}/lapse") => Some(json!({"motivation": "Projet abandonné."})),
+        ("POST", "/api/v1/grants/{id}/countersign") => Some(json!({})),
         ("POST", "/api/v1/applications/{id}/decision") => Some(json!({
             "outcome": "rejected", "motivation": "Hors priorités.", "committee_date": "2026-11-02"
         })),
@@ -673,9 +702,18 @@ async fn prepare(app: &TestApp, cast: &Cast, fix: Fix, shared: &Ids) -> Ids {
             }
         }
         Draft | CompleteDraft | Submitted | UnderReview | Accepted | Drafted | Reviewed
-        | Decided => {
+        | Decided | AwaitingSignature | Signed => {
+            let with_convention = matches!(fix, AwaitingSignature | Signed);
+            let call = if with_convention {
+                let call = app
+                    .published_call(staff, json!({"min_reviews": 1, "convention": "always"}))
+                    .await;
+                call["id"].as_str().unwrap().to_owned()
+            } else {
+                shared.call.clone()
+            };
             let draft = app
-                .draft_application(owner, &shared.call, &sample_application())
+                .draft_application(owner, &call, &sample_application())
                 .await;
             let id = draft["id"].as_str().unwrap().to_owned();
             let doc: Value = app
@@ -698,7 +736,8 @@ async fn prepare(app: &TestApp, cast: &Cast, fix: Fix, shared: &Ids) -> Ids {
                 assert_eq!(resp.status(), 200);
             }
             let mut assignment = String::new();
-            if matches!(fix, UnderReview | Accepted | Drafted | Reviewed | Decided) {
+            let decided = matches!(fix, Decided | AwaitingSignature | Signed);
+            if decided || matches!(fix, UnderReview | Accepted | Drafted | Reviewed) {
                 assignment = app
                     .start_review(staff, &id, &[&cast.reviewer])
                     .await
@@ -724,12 +763,12 @@ async fn prepare(app: &TestApp, cast: &Cast, fix: Fix, shared: &Ids) -> Ids {
                     .unwrap();
                 assert_eq!(resp.status(), 200);
             }
-            if matches!(fix, Reviewed | Decided) {
+            if decided || fix == Reviewed {
                 app.review(&cast.reviewer, &assignment, [4, 4, 4, 4, 4])
                     .await;
             }
             let (mut grant, mut letter) = (String::new(), String::new());
-            if fix == Decided {
+            if decided {
                 let path = format!("/api/v1/applications/{id}/decision");
                 let body = json!({"outcome": "accepted", "awarded_cents": 10_000,
                     "motivation": "Bon projet.", "committee_date": "2026-11-02",
@@ -754,10 +793,16 @@ async fn prepare(app: &TestApp, cast: &Cast, fix: Fix, shared: &Ids) -> Ids {
                     .unwrap()
                     .to_owned();
             }
+            if fix == Signed {
+                let path = format!("/api/v1/grants/{grant}/sign");
+                let body = json!({"signatory_name": "Léa Dupont",
+                    "signatory_quality": "Présidente", "accept": true});
+                assert_eq!(app.post_json(Some(owner), &path, &body).await.status(), 200);
+            }
             Ids {
                 grant,
                 letter,
-                call: shared.call.clone(),
+                call,
                 application: id,
                 document: doc["id"].as_str().unwrap().into(),
                 assignment,

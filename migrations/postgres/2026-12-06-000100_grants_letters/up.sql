@@ -20,6 +20,13 @@ CREATE TABLE grants (
         'recovery_requested', 'lapsed', 'closed')),
     convention_required BOOLEAN NOT NULL,
     report_due_on DATE NOT NULL,
+    -- The convention's signature by the beneficiary's legal representative (§15): who, in
+    -- which quality, when; then staff's countersignature (the SCDL's dateConvention).
+    signatory_name TEXT NULL,
+    signatory_quality TEXT NULL,
+    signed_at TIMESTAMP NULL,
+    countersigned_at TIMESTAMP NULL,
+    countersigned_by TEXT NULL REFERENCES users (id),
     version INTEGER NOT NULL DEFAULT 1,
     created_at TIMESTAMP NOT NULL,
     updated_at TIMESTAMP NOT NULL
@@ -35,9 +42,12 @@ CREATE TABLE letters (
     application_id TEXT NOT NULL REFERENCES applications (id),
     grant_id TEXT NULL REFERENCES grants (id),
     kind TEXT NOT NULL CHECK (kind IN ('award', 'refusal', 'ineligibility', 'convention',
-        'signed_convention', 'recovery')),
+        'signed_convention', 'countersigned_convention', 'recovery')),
     sha256 TEXT NOT NULL CHECK (length(sha256) = 64),
     size_bytes BIGINT NOT NULL,
+    -- What the template read (JSON), for a letter rendered again with more: the signed
+    -- convention is the convention's own inputs and a signature page. NULL for a scanned copy.
+    inputs TEXT NULL,
     content BYTEA NOT NULL,
     issued_at TIMESTAMP NOT NULL
 );
