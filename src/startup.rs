@@ -152,6 +152,8 @@ impl Application {
                 crate::services::retention::RetentionJob::from_state(&self.state).run_forever(),
             )
         });
+        // The grants' reminders (an unsigned convention): every instance looks, each goes once.
+        let reminders = tokio::spawn(crate::services::reminders::run_forever(self.state.clone()));
         // Temporary files of uploads killed mid-way, swept while the server runs.
         let sweep = tokio::spawn(crate::services::documents::sweep_periodically(
             crate::services::documents::temporary_dir(&self.state.settings),
@@ -159,6 +161,7 @@ impl Application {
         ));
         let result = self.server.await;
         sweep.abort();
+        reminders.abort();
         if let Some(job) = retention {
             job.abort();
         }

@@ -4,7 +4,7 @@
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 
-use crate::db::schema::{applications, grants};
+use crate::db::schema::{applications, grant_reminders, grants};
 use crate::db::{DbConnection, corrupt};
 use crate::domain::grant::GrantState;
 use crate::domain::ids::GrantId;
@@ -239,6 +239,34 @@ pub fn record_countersignature(
         .set((
             grants::countersigned_at.eq(at),
             grants::countersigned_by.eq(by),
+        ))
+        .execute(conn)
+}
+
+/// Whether the reminder `kind` was sent about the grant.
+pub fn reminder_sent(conn: &mut DbConnection, id: &GrantId, kind: &str) -> QueryResult<bool> {
+    use diesel::dsl::{exists, select};
+    select(exists(
+        grant_reminders::table
+            .filter(grant_reminders::grant_id.eq(id.as_str()))
+            .filter(grant_reminders::kind.eq(kind)),
+    ))
+    .get_result(conn)
+}
+
+/// Records that the reminder `kind` is sent (in the transaction that queues its mail); the
+/// key refuses a second of the same kind, from whichever instance.
+pub fn record_reminder(
+    conn: &mut DbConnection,
+    id: &GrantId,
+    kind: &str,
+    at: NaiveDateTime,
+) -> QueryResult<usize> {
+    diesel::insert_into(grant_reminders::table)
+        .values((
+            grant_reminders::grant_id.eq(id.as_str()),
+            grant_reminders::kind.eq(kind),
+            grant_reminders::sent_at.eq(at),
         ))
         .execute(conn)
 }

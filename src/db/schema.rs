@@ -209,6 +209,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     reference_counters,
     reviews,
     grants,
+    grant_reminders,
     letters,
 );
 
@@ -298,6 +299,14 @@ diesel::table! {
         version -> Integer,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    grant_reminders (grant_id, kind) {
+        grant_id -> Text,
+        kind -> Text,
+        sent_at -> Timestamp,
     }
 }
 

@@ -537,6 +537,58 @@ pub fn split(awarded: Cents, schedule: &[ScheduleLine]) -> Option<Vec<Cents>> {
     Some(amounts)
 }
 
+/// The reminders a grant's beneficiary gets while something waits for them (§15), each at
+/// most once per grant (the database keeps which were sent).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Reminder {
+    /// The convention is still unsigned 7 days after it was issued.
+    ConventionUnsigned7Days,
+    /// … and 21 days after.
+    ConventionUnsigned21Days,
+}
+
+impl Reminder {
+    pub const ALL: [Reminder; 2] = [
+        Self::ConventionUnsigned7Days,
+        Self::ConventionUnsigned21Days,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::ConventionUnsigned7Days => "convention_unsigned_7_days",
+            Self::ConventionUnsigned21Days => "convention_unsigned_21_days",
+        }
+    }
+
+    /// Days after the convention's issue.
+    pub fn days(self) -> i64 {
+        match self {
+            Self::ConventionUnsigned7Days => 7,
+            Self::ConventionUnsigned21Days => 21,
+        }
+    }
+}
+
+/// The reminders due for a grant in `state` whose convention was issued on `issued_on`, on
+/// `today` (Paris days: a reminder goes on the 7th day, whatever the hour). The one already
+/// sent are the caller's to leave out. Only the most recent is due: a server stopped for a
+/// month sends one reminder, not two at once.
+pub fn due_reminders(
+    state: GrantState,
+    issued_on: NaiveDate,
+    today: NaiveDate,
+) -> Option<Reminder> {
+    if state != GrantState::AwaitingSignature {
+        return None;
+    }
+    let elapsed = (today - issued_on).num_days();
+    Reminder::ALL
+        .into_iter()
+        .rev()
+        .find(|r| elapsed >= r.days())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -762,5 +814,46 @@ mod tests {
         short[1].percent = 10;
         assert_eq!(split(c(100), &short), None);
         assert_eq!(split(c(100), &[]), None);
+    }
+
+    #[test]
+    fn reminders_fall_due_on_the_7th_and_21st_day_of_an_unsigned_convention() {
+        let d = |s: &str| NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap();
+        let issued = d("2027-03-01");
+        let cases = [
+            (S::AwaitingSignature, "2027-03-01", None),
+            (S::AwaitingSignature, "2027-03-07", None),
+            (
+                S::AwaitingSignature,
+                "2027-03-08",
+                Some(Reminder::ConventionUnsigned7Days),
+            ),
+            (
+                S::AwaitingSignature,
+                "2027-03-21",
+                Some(Reminder::ConventionUnsigned7Days),
+            ),
+            (
+                S::AwaitingSignature,
+                "2027-03-22",
+                Some(Reminder::ConventionUnsigned21Days),
+            ),
+            (
+                S::AwaitingSignature,
+                "2027-06-01",
+                Some(Reminder::ConventionUnsigned21Days),
+            ),
+            // Signed, running or lapsed: nothing to remind.
+            (S::Signed, "2027-03-08", None),
+            (S::Running, "2027-03-22", None),
+            (S::Lapsed, "2027-03-22", None),
+        ];
+        for (state, today, want) in cases {
+            assert_eq!(
+                due_reminders(state, issued, d(today)),
+                want,
+                "{state:?} {today}"
+            );
+        }
     }
 }

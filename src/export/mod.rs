@@ -562,6 +562,7 @@ pub(crate) mod fixtures {
             decision_motivation: Some("-10 % du budget".into()),
             submitted_on: chrono::NaiveDate::from_ymd_opt(2026, 1, 5),
             decided_on: chrono::NaiveDate::from_ymd_opt(2026, 3, 13),
+            countersigned_on: None,
         }
     }
 }

@@ -10,7 +10,7 @@ use chrono_tz::Europe::Paris;
 use diesel::prelude::*;
 use serde::Deserialize;
 
-use crate::db::schema::{applications, reviews, users};
+use crate::db::schema::{applications, grants, reviews, users};
 use crate::db::{Db, DbConnection};
 use crate::domain::application::{LegalForm, Stage};
 use crate::domain::application_state::ApplicationState;
@@ -59,6 +59,8 @@ pub struct ExportRow {
     pub submitted_on: Option<NaiveDate>,
     /// Europe/Paris day the decision was recorded.
     pub decided_on: Option<NaiveDate>,
+    /// Europe/Paris day staff countersigned the grant's convention (§15), if they have.
+    pub countersigned_on: Option<NaiveDate>,
 }
 
 /// One submitted review, for the reviews sheet of the workbook.
@@ -322,6 +324,17 @@ impl<'a> Pages<'a> {
             }
         }
 
+        // The conventions countersigned: the SCDL's dateConvention.
+        let mut countersigned: HashMap<String, NaiveDateTime> = HashMap::new();
+        if !ids.is_empty() {
+            let signed: Vec<(String, Option<NaiveDateTime>)> = grants::table
+                .filter(grants::application_id.eq_any(&ids))
+                .filter(grants::countersigned_at.is_not_null())
+                .select((grants::application_id, grants::countersigned_at))
+                .load(conn)?;
+            countersigned.extend(signed.into_iter().filter_map(|(id, at)| Some((id, at?))));
+        }
+
         let mut rows = Vec::with_capacity(selected.len());
         for s in selected {
             let body: BodyFields = serde_json::from_str(&s.body).unwrap_or_default();
@@ -355,6 +368,7 @@ impl<'a> Pages<'a> {
                 decision_motivation: s.decision_motivation,
                 submitted_on: s.submitted_at.map(paris_day),
                 decided_on: s.decided_at.map(paris_day),
+                countersigned_on: countersigned.remove(&s.id).map(paris_day),
                 id: s.id,
             });
         }

@@ -5,8 +5,9 @@
 //!
 //! What essor fills in, field by field:
 //! - `nomAttribuant`, `idAttribuant`: the authority, from `authority.name` / `authority.siret`;
-//! - `dateConvention`: the committee's date (the deliberation the grant agreement follows),
-//!   else the day the decision was recorded;
+//! - `dateConvention`: the day staff countersigned the convention (§15) when the grant has
+//!   one; otherwise the committee's date (the deliberation the award follows), else the day
+//!   the decision was recorded;
 //! - `referenceDecision`: the decision's reference;
 //! - `nomBeneficiaire`, `idBeneficiaire` (SIRET), `rnaBeneficiaire`: the organisation;
 //! - `objet`: the project's title (256 characters at most);
@@ -85,7 +86,8 @@ pub fn record(row: &ExportRow, authority: &AuthoritySettings) -> Result<[String;
         .ok_or_else(|| format!("{} has no amount awarded", row.reference))?;
     let decided = row.decided_on.or(row.committee_date);
     let convention = row
-        .committee_date
+        .countersigned_on
+        .or(row.committee_date)
         .or(row.decided_on)
         .ok_or_else(|| format!("{} has no decision date", row.reference))?;
     let payment = decided.unwrap_or(convention);
@@ -191,6 +193,15 @@ mod tests {
         assert_eq!(r[11], "2026-03-13");
         assert_eq!(r[13], "non");
         assert_eq!(r[14], "1.00");
+    }
+
+    #[test]
+    fn the_countersignature_dates_the_convention() {
+        let mut row = sample_row();
+        row.countersigned_on = chrono::NaiveDate::from_ymd_opt(2026, 4, 2);
+        let r = record(&row, &authority()).unwrap();
+        assert_eq!(r[2], "2026-04-02");
+        // Without one, the committee's date (tested above).
     }
 
     #[test]

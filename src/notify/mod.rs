@@ -134,6 +134,13 @@ pub enum MailEvent {
         app: ApplicationSummary,
         countersigned_at: DateTime<Utc>,
     },
+    /// To the beneficiary: the convention is still unsigned `days` after it was issued.
+    ConventionReminder {
+        app: ApplicationSummary,
+        days: i64,
+        /// The convention, attached again.
+        letter_id: Option<String>,
+    },
     /// To the beneficiary: staff declared the grant lapsed, with their motivation.
     GrantLapsed {
         app: ApplicationSummary,
@@ -176,6 +183,7 @@ impl MailEvent {
             Self::ConventionToSign { .. } => "convention_to_sign",
             Self::ConventionSigned { .. } => "convention_signed",
             Self::ConventionCountersigned { .. } => "convention_countersigned",
+            Self::ConventionReminder { .. } => "convention_reminder",
             Self::GrantLapsed { .. } => "grant_lapsed",
         }
     }
@@ -187,7 +195,8 @@ impl MailEvent {
             | Self::Accepted { letter_id, .. }
             | Self::Rejected { letter_id, .. }
             | Self::ConventionToSign { letter_id, .. }
-            | Self::ConventionSigned { letter_id, .. } => letter_id.as_deref(),
+            | Self::ConventionSigned { letter_id, .. }
+            | Self::ConventionReminder { letter_id, .. } => letter_id.as_deref(),
             _ => None,
         }
     }
@@ -198,7 +207,8 @@ impl MailEvent {
         | Self::Accepted { letter_id, .. }
         | Self::Rejected { letter_id, .. }
         | Self::ConventionToSign { letter_id, .. }
-        | Self::ConventionSigned { letter_id, .. } = self
+        | Self::ConventionSigned { letter_id, .. }
+        | Self::ConventionReminder { letter_id, .. } = self
         {
             *letter_id = Some(id);
         }
@@ -219,6 +229,7 @@ impl MailEvent {
             | Self::ConventionToSign { app, .. }
             | Self::ConventionSigned { app, .. }
             | Self::ConventionCountersigned { app, .. }
+            | Self::ConventionReminder { app, .. }
             | Self::GrantLapsed { app, .. } => app,
         }
     }
@@ -238,6 +249,7 @@ impl MailEvent {
             | Self::ConventionToSign { .. }
             | Self::ConventionSigned { .. }
             | Self::ConventionCountersigned { .. }
+            | Self::ConventionReminder { .. }
             | Self::GrantLapsed { .. } => ApplicationState::Accepted,
             Self::Rejected { .. } => ApplicationState::Rejected,
             Self::Withdrawn { .. } => ApplicationState::Withdrawn,
@@ -263,6 +275,7 @@ impl MailEvent {
                 MailKind::ConventionSignedStaff,
             ],
             Self::ConventionCountersigned { .. } => &[MailKind::ConventionCountersigned],
+            Self::ConventionReminder { .. } => &[MailKind::ConventionReminder],
             Self::GrantLapsed { .. } => &[MailKind::GrantLapsed],
         }
     }
@@ -321,6 +334,7 @@ impl MailEvent {
             Self::ConventionCountersigned { .. } => {
                 vec![applicant(MailKind::ConventionCountersigned)]
             }
+            Self::ConventionReminder { .. } => vec![applicant(MailKind::ConventionReminder)],
             Self::GrantLapsed { .. } => vec![applicant(MailKind::GrantLapsed)],
         }
     }
@@ -423,6 +437,7 @@ impl MailEvent {
                 )
                 .into(),
             )],
+            Self::ConventionReminder { days, .. } => vec![("days", (*days).into())],
             Self::GrantLapsed { motivation, .. } => {
                 vec![("motivation", motivation.trim().to_owned().into())]
             }
@@ -766,6 +781,11 @@ pub fn sample_events() -> Vec<MailEvent> {
         MailEvent::ConventionCountersigned {
             app: app.clone(),
             countersigned_at: date.and_hms_opt(15, 0, 0).expect("a valid time").and_utc(),
+        },
+        MailEvent::ConventionReminder {
+            app: app.clone(),
+            days: 7,
+            letter_id: None,
         },
         MailEvent::GrantLapsed {
             app,

@@ -37,6 +37,8 @@ pub enum MailKind {
     ConventionSignedStaff,
     /// To the beneficiary: staff countersigned, the grant runs.
     ConventionCountersigned,
+    /// To the beneficiary: the convention is still unsigned (7 and 21 days).
+    ConventionReminder,
     /// To the beneficiary: the grant is declared lapsed.
     GrantLapsed,
     /// Account mails (DESIGN.md §14): the link that verifies a new applicant's address,
@@ -61,7 +63,7 @@ impl MailKind {
     ];
 
     /// The mails of application events.
-    pub const APPLICATION: [MailKind; 17] = [
+    pub const APPLICATION: [MailKind; 18] = [
         Self::SubmittedApplicant,
         Self::SubmittedStaff,
         Self::ChangesRequested,
@@ -78,10 +80,11 @@ impl MailKind {
         Self::ConventionSignedApplicant,
         Self::ConventionSignedStaff,
         Self::ConventionCountersigned,
+        Self::ConventionReminder,
         Self::GrantLapsed,
     ];
 
-    pub const ALL: [MailKind; 22] = [
+    pub const ALL: [MailKind; 23] = [
         Self::SubmittedApplicant,
         Self::SubmittedStaff,
         Self::ChangesRequested,
@@ -98,6 +101,7 @@ impl MailKind {
         Self::ConventionSignedApplicant,
         Self::ConventionSignedStaff,
         Self::ConventionCountersigned,
+        Self::ConventionReminder,
         Self::GrantLapsed,
         Self::VerifyEmail,
         Self::AccountExists,
@@ -125,6 +129,7 @@ impl MailKind {
             Self::ConventionSignedApplicant => "convention_signed_applicant",
             Self::ConventionSignedStaff => "convention_signed_staff",
             Self::ConventionCountersigned => "convention_countersigned",
+            Self::ConventionReminder => "convention_reminder",
             Self::GrantLapsed => "grant_lapsed",
             Self::VerifyEmail => "account_verify_email",
             Self::AccountExists => "account_exists",
@@ -195,6 +200,9 @@ pub const EMBEDDED: &[(&str, &str)] = embedded!(
     "convention_countersigned.subject.txt",
     "convention_countersigned.txt",
     "convention_countersigned.html",
+    "convention_reminder.subject.txt",
+    "convention_reminder.txt",
+    "convention_reminder.html",
     "grant_lapsed.subject.txt",
     "grant_lapsed.txt",
     "grant_lapsed.html",

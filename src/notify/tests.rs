@@ -63,6 +63,7 @@ fn the_samples_cover_every_event_and_template() {
             "convention_to_sign",
             "convention_signed",
             "convention_countersigned",
+            "convention_reminder",
             "grant_lapsed"
         ]
     );

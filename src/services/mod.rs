@@ -11,6 +11,7 @@ pub mod identify;
 pub mod mail_events;
 pub mod outbox;
 pub mod personal_data;
+pub mod reminders;
 pub mod retention;
 pub mod reviews;
 pub mod runner;

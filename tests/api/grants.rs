@@ -16,6 +16,29 @@ both_backends!(
     a_countersignature_may_carry_the_scanned_paper_and_a_grant_may_lapse,
 );
 
+/// The same, on a server whose clock the test moves (`spawn_app_clocked`).
+macro_rules! both_backends_clocked {
+    ($($name:ident),* $(,)?) => {$(
+        mod $name {
+            use crate::helpers::{Backend, spawn_app_clocked};
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                let clock = essor::clock::Clock::set_at(chrono::Utc::now());
+                let app = spawn_app_clocked(Backend::Sqlite, &[], clock).await.expect("SQLite always runs");
+                super::$name(app).await;
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                let clock = essor::clock::Clock::set_at(chrono::Utc::now());
+                let Some(app) = spawn_app_clocked(Backend::Postgres, &[], clock).await else { return };
+                super::$name(app).await;
+            }
+        }
+    )*};
+}
+
+both_backends_clocked!(an_unsigned_convention_is_recalled_at_7_then_21_days_once_each);
+
 /// The text of a PDF by poppler's `pdftotext`, its white space folded. CI installs
 /// poppler-utils and sets ESSOR_REQUIRE_PDFTOTEXT=1; elsewhere a missing tool is a loud skip.
 fn pdf_text(pdf: &[u8]) -> Option<String> {
@@ -834,4 +857,78 @@ async fn a_countersignature_may_carry_the_scanned_paper_and_a_grant_may_lapse(ap
         409,
     )
     .await;
+}
+
+async fn an_unsigned_convention_is_recalled_at_7_then_21_days_once_each(app: TestApp) {
+    let cast = app.cast().await;
+    let (_, grant) = awarded_with_convention(&app, &cast).await;
+    let convention = letter_bytes(
+        &app,
+        &cast.staff.token,
+        grant["letters"][1]["id"].as_str().unwrap(),
+    )
+    .await
+    .bytes()
+    .await
+    .unwrap();
+    let state =
+        essor::state::AppState::with_clock(app.db.clone(), app.settings.clone(), app.clock.clone())
+            .unwrap();
+    let due = || essor::services::reminders::send_due(&state);
+    let day = chrono::Duration::days(1);
+
+    // Nothing the first six days.
+    assert_eq!(due().await.unwrap(), 0);
+    assert!(app.clock.advance(day * 6));
+    assert_eq!(due().await.unwrap(), 0);
+    // The 7th day: one reminder, with the convention attached; the next pass sends nothing.
+    assert!(app.clock.advance(day));
+    assert_eq!(due().await.unwrap(), 1);
+    assert_eq!(due().await.unwrap(), 0);
+    let first = mail_about(&app, &cast.applicant.email, "Rappel").await;
+    assert!(first.text.contains("il y a 7 jours"), "{}", first.text);
+    let (name, attached) = first.attachment.clone().expect("the convention attached");
+    assert!(name.starts_with("convention-"), "{name}");
+    assert_eq!(attached, convention.to_vec());
+    // Until the 21st day, nothing more; then the second, once.
+    assert!(app.clock.advance(day * 13));
+    assert_eq!(due().await.unwrap(), 0);
+    assert!(app.clock.advance(day));
+    assert_eq!(due().await.unwrap(), 1);
+    assert_eq!(due().await.unwrap(), 0);
+    assert_eq!(app.count("grant_reminders").await, 2);
+    for _ in 0..200 {
+        let n = app
+            .sent_mails()
+            .iter()
+            .filter(|m| m.subject.contains("Rappel"))
+            .count();
+        if n == 2 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let reminders: Vec<_> = app
+        .sent_mails()
+        .into_iter()
+        .filter(|m| m.subject.contains("Rappel"))
+        .collect();
+    assert_eq!(reminders.len(), 2);
+    assert!(reminders[1].text.contains("il y a 21 jours"));
+
+    // Signed, nothing more is recalled, however long it waits.
+    let token = app
+        .token(&cast.applicant.email, crate::helpers::PASSWORD)
+        .await;
+    let resp = app
+        .post_json(
+            Some(&token),
+            &format!("/api/v1/grants/{}/sign", grant["id"].as_str().unwrap()),
+            &json!({"signatory_name": "Léa Dupont", "signatory_quality": "Présidente", "accept": true}),
+        )
+        .await;
+    assert_eq!(resp.status(), 200);
+    assert!(app.clock.advance(day * 60));
+    assert_eq!(due().await.unwrap(), 0);
+    assert_eq!(app.count("grant_reminders").await, 2);
 }

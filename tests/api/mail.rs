@@ -195,9 +195,9 @@ async fn every_event_reaches_its_recipients_through_the_worker(app: TestApp) {
     let queued = queue(&app, events).await;
     // submitted: 2, changes, ineligible, review, reviewer, accepted, rejected: 6, withdrawn: 2,
     // reviewer recused: 1 (staff), reviews complete: 1 (staff); convention to sign: 1,
-    // signed: 2 (the beneficiary, staff), countersigned: 1, lapsed: 1.
-    assert_eq!(queued, 17);
-    let sent = app.wait_for_mails(17).await;
+    // signed: 2 (the beneficiary, staff), countersigned: 1, reminder: 1, lapsed: 1.
+    assert_eq!(queued, 18);
+    let sent = app.wait_for_mails(18).await;
     let rows = wait_rows(&app, Duration::from_secs(5), "all sent", |r| {
         all_status(r, "sent")
     })
@@ -230,6 +230,7 @@ async fn every_event_reaches_its_recipients_through_the_worker(app: TestApp) {
         "rejected",
         "convention_to_sign",
         "convention_countersigned",
+        "convention_reminder",
         "grant_lapsed",
     ] {
         expect(e, &["porteur@exemple.fr"]);

@@ -1,4 +1,5 @@
 ALTER TABLE outbox DROP COLUMN letter_id;
+DROP TABLE grant_reminders;
 DROP TABLE letters;
 DROP TABLE grants;
 ALTER TABLE calls DROP COLUMN report_due_months;

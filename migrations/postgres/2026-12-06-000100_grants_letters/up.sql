@@ -56,3 +56,12 @@ CREATE INDEX letters_application_idx ON letters (application_id, issued_at);
 -- The decision mail carries its letter: the outbox keeps a reference, not a copy of the bytes
 -- (the worker attaches the stored PDF when it sends).
 ALTER TABLE outbox ADD COLUMN letter_id TEXT NULL;
+
+-- The reminders sent about a grant (the convention unsigned at 7 and 21 days…): each kind
+-- once per grant, whichever instance sends it (the key refuses a second).
+CREATE TABLE grant_reminders (
+    grant_id TEXT NOT NULL REFERENCES grants (id),
+    kind TEXT NOT NULL,
+    sent_at TIMESTAMP NOT NULL,
+    PRIMARY KEY (grant_id, kind)
+);
