@@ -260,6 +260,21 @@ impl GrantState {
         }
     }
 
+    /// What the grant waits for, in words (« signer la convention »), beside [`waits_for`].
+    pub fn awaited_fr(self) -> Option<&'static str> {
+        match self {
+            S::Awarded => Some("émettre la convention ou démarrer la subvention"),
+            S::AwaitingSignature => Some("signer la convention"),
+            S::Signed => Some("contresigner la convention"),
+            S::Running => Some("remettre le compte rendu financier"),
+            S::ReportSubmitted => Some("examiner le compte rendu financier"),
+            S::ReportChangesRequested => Some("corriger le compte rendu financier"),
+            S::ReportApproved => Some("clore la subvention après le dernier versement"),
+            S::RecoveryRequested => Some("constater le reversement des sommes demandées"),
+            S::Lapsed | S::Closed => None,
+        }
+    }
+
     /// Whom the grant waits for, on the staff's list (« what waits for whom »).
     pub fn waits_for(self) -> Option<GrantParty> {
         match self {
@@ -535,6 +550,23 @@ pub fn split(awarded: Cents, schedule: &[ScheduleLine]) -> Option<Vec<Cents>> {
         .try_fold(Cents::ZERO, |sum, a| sum.checked_add(*a))?;
     amounts.push(awarded.checked_sub(given)?);
     Some(amounts)
+}
+
+/// A convention binds an identified structure (§15, §16): one still being created, with
+/// neither a SIRET nor an RNA number, gives one before it signs. `None` when it may sign.
+pub fn identifier_missing_for_signature(
+    siret: Option<&str>,
+    rna: Option<&str>,
+) -> Option<&'static str> {
+    let given = |v: Option<&str>| v.is_some_and(|s| !s.trim().is_empty());
+    if given(siret) || given(rna) {
+        None
+    } else {
+        Some(
+            "La structure doit indiquer son numéro SIRET ou son numéro RNA avant de signer la \
+             convention : complétez-le dans votre candidature ou écrivez à l'équipe de la Métropole.",
+        )
+    }
 }
 
 /// The reminders a grant's beneficiary gets while something waits for them (§15), each at
@@ -853,6 +885,47 @@ mod tests {
                 due_reminders(state, issued, d(today)),
                 want,
                 "{state:?} {today}"
+            );
+        }
+    }
+
+    #[test]
+    fn each_state_says_who_it_waits_for_and_only_the_ends_wait_for_no_one() {
+        for state in GrantState::ALL {
+            match state {
+                S::Lapsed | S::Closed => {
+                    assert_eq!(state.waits_for(), None, "{state:?}");
+                    assert_eq!(state.awaited_fr(), None, "{state:?}");
+                }
+                _ => {
+                    let who = state.waits_for().expect("a live grant waits for someone");
+                    let what = state.awaited_fr().expect("and for something");
+                    assert!(!what.is_empty());
+                    // The party it waits for can make a move from this state (essor's own
+                    // moves included): the list never points at someone who cannot act.
+                    assert!(
+                        TRANSITIONS.iter().any(|t| t.from == state && t.by == who),
+                        "{state:?} waits for {who:?}"
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn a_structure_signs_once_it_has_an_identifier() {
+        let cases = [
+            (Some("73282932000074"), None, true),
+            (None, Some("W595012345"), true),
+            (Some("73282932000074"), Some("W595012345"), true),
+            (None, None, false),
+            (Some("  "), Some(""), false),
+        ];
+        for (siret, rna, may) in cases {
+            assert_eq!(
+                identifier_missing_for_signature(siret, rna).is_none(),
+                may,
+                "{siret:?} {rna:?}"
             );
         }
     }

@@ -252,6 +252,14 @@ pub async fn sign(
             let to = next_state(grant.state, GrantAction::Sign, party(&user, &grant))
                 .map_err(refused)?;
             input.check()?;
+            let (row, call) = application_and_call(conn, &grant)?;
+            let organisation = row.parsed_body()?.organisation;
+            if let Some(why) = crate::domain::grant::identifier_missing_for_signature(
+                organisation.siret.as_deref(),
+                organisation.rna.as_deref(),
+            ) {
+                return Err(ServiceError::conflict(why));
+            }
             let (unsigned, inputs) = letters::latest_of_grant(conn, &id, LetterKind::Convention)?
                 .ok_or_else(|| {
                     ServiceError::Internal(anyhow::anyhow!("grant {id} has no convention"))
@@ -277,7 +285,6 @@ pub async fn sign(
             let pdf = writer
                 .render(LetterKind::SignedConvention, &data, now)
                 .map_err(render_error)?;
-            let (row, call) = application_and_call(conn, &grant)?;
             let app = summary(conn, &row, &call)?;
             // The move first: a second signature at the same moment fails on the state before
             // anything else is written.

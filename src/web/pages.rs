@@ -52,6 +52,7 @@ pub const EMBEDDED: &[(&str, &str)] = embedded!(
     "staff_dashboard.html",
     "staff_applications.html",
     "staff_application.html",
+    "staff_grants.html",
     "account.html",
     "account_delete.html",
     "account_deleted.html",

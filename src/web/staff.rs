@@ -43,6 +43,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             web::get().to(table),
         )
         .route(
+            &format!("/gestion/appels/{{id:{UUID}}}/financements"),
+            web::get().to(grants_page),
+        )
+        .route(
             &format!("/gestion/candidatures/{{id:{UUID}}}"),
             web::get().to(application_page),
         )
@@ -111,6 +115,77 @@ async fn dashboard(ctx: PageCtx, id: web::Path<String>) -> Result<HttpResponse, 
             total => d.total,
             under_review_requested_cents => d.under_review_requested_cents,
             waiting => ser(&d.waiting),
+        },
+    )
+}
+
+/// « Financements »: the call's grants by state, each with what it waits for and from whom
+/// (DESIGN.md §15), the states in the order of a grant's life.
+async fn grants_page(ctx: PageCtx, id: web::Path<String>) -> Result<HttpResponse, WebError> {
+    use crate::domain::grant::{GrantParty, GrantState};
+    let user = ctx.user()?;
+    staff::require_staff(&user)?;
+    let id = id.into_inner();
+    let call = calls::get(&ctx.state, true, id.clone()).await?;
+    let grants = crate::services::grants::list(
+        &ctx.state,
+        &user,
+        crate::db::grants::GrantFilter {
+            call_id: Some(id),
+            state: None,
+        },
+    )
+    .await?;
+    let who = |p: GrantParty| match p {
+        GrantParty::Beneficiary => "du bénéficiaire",
+        GrantParty::Staff => "de la Métropole",
+        GrantParty::System => "d'essor",
+        GrantParty::Other => "",
+    };
+    let groups: Vec<Value> = GrantState::ALL
+        .into_iter()
+        .filter_map(|state| {
+            let rows: Vec<Value> = grants
+                .iter()
+                .filter(|g| g.state == state)
+                .map(|g| {
+                    context! {
+                        application_id => g.application_id.clone(),
+                        reference => g.reference.clone(),
+                        organisation_name => g.organisation_name.clone(),
+                        awarded_cents => g.awarded_cents.value(),
+                        convention_required => g.convention_required,
+                        report_due_on => g.report_due_on.to_string(),
+                    }
+                })
+                .collect();
+            (!rows.is_empty()).then(|| {
+                let mut label = state.label_fr().chars();
+                context! {
+                    state => state.as_str(),
+                    label => label.next().map(|c| c.to_uppercase().chain(label).collect::<String>()),
+                    who => state.waits_for().map(who),
+                    what => state.awaited_fr(),
+                    staff_turn => state.waits_for() == Some(GrantParty::Staff),
+                    count => rows.len(),
+                    awarded_cents => grants.iter().filter(|g| g.state == state).map(|g| g.awarded_cents.value()).sum::<i64>(),
+                    rows,
+                }
+            })
+        })
+        .collect();
+    let to_act = grants
+        .iter()
+        .filter(|g| g.state.waits_for() == Some(GrantParty::Staff))
+        .count();
+    ctx.render(
+        "staff_grants.html",
+        context! {
+            call => ser(&call),
+            groups,
+            total => grants.len(),
+            to_act,
+            awarded_cents => grants.iter().map(|g| g.awarded_cents.value()).sum::<i64>(),
         },
     )
 }

@@ -15,6 +15,7 @@ use serde_json::{Map, Value as Json, json};
 use crate::auth::CurrentUser;
 use crate::domain::call::{self as rules, CallAction, paris_rfc3339, parse_deadline};
 use crate::domain::eligibility::RuleSet;
+use crate::domain::grant::{CONVENTION_THRESHOLD, ConventionPolicy, DEFAULT_REPORT_DUE_MONTHS};
 use crate::domain::territory;
 use crate::error::ServiceError;
 use crate::services::calls::{self, Call, NewCall};
@@ -49,6 +50,9 @@ const FIELDS: &[&str] = &[
     "min_reviews",
     "rules_version",
     "territory",
+    "convention",
+    "convention_threshold",
+    "report_due_months",
 ];
 
 /// A staff member, or a 403 page.
@@ -65,6 +69,7 @@ fn field_of(path: &str) -> Option<String> {
         "closes_at" => "closes_on",
         "budget_cents" => "budget",
         "max_award_cents" => "max_award",
+        "convention_threshold_cents" => "convention_threshold",
         other => other,
     };
     FIELDS.contains(&name).then(|| name.to_owned())
@@ -239,6 +244,26 @@ fn read(form: &Form, creating: bool) -> (Map<String, Json>, Errors) {
     } else {
         out.insert("territory".into(), json!(territory::mel_insee_codes()));
     }
+    // The convention's rule (§15): a form without these fields (an older page) keeps the
+    // call's, or the defaults.
+    if let Some(policy) = form.opt("convention") {
+        match policy.parse::<ConventionPolicy>() {
+            Ok(p) => {
+                out.insert("convention".into(), json!(p));
+            }
+            Err(_) => errors.add("convention", "choisissez quand une convention est requise"),
+        }
+    }
+    if form.opt("convention_threshold").is_some()
+        && let Some(v) = euros(form, "convention_threshold", &mut errors)
+    {
+        out.insert("convention_threshold_cents".into(), json!(v));
+    }
+    if form.opt("report_due_months").is_some()
+        && let Some(v) = whole(form, "report_due_months", &mut errors)
+    {
+        out.insert("report_due_months".into(), json!(v));
+    }
     (out, errors)
 }
 
@@ -277,6 +302,15 @@ fn values_of(call: &Call) -> Map<String, Json> {
     v.insert("min_reviews".into(), json!(call.min_reviews.to_string()));
     v.insert("rules_version".into(), json!(call.rules_version));
     v.insert("territory".into(), json!(territory));
+    v.insert("convention".into(), json!(call.convention));
+    v.insert(
+        "convention_threshold".into(),
+        json!(euros_input(call.convention_threshold_cents)),
+    );
+    v.insert(
+        "report_due_months".into(),
+        json!(call.report_due_months.to_string()),
+    );
     v
 }
 
@@ -310,7 +344,32 @@ fn blank_values() -> Map<String, Json> {
             json!(euros_input(rs.max_award_cap_cents)),
         );
     }
+    v.insert("convention".into(), json!(ConventionPolicy::default()));
+    v.insert(
+        "convention_threshold".into(),
+        json!(euros_input(CONVENTION_THRESHOLD.value())),
+    );
+    v.insert(
+        "report_due_months".into(),
+        json!(DEFAULT_REPORT_DUE_MONTHS.to_string()),
+    );
     v
+}
+
+fn convention_options() -> Vec<(String, String)> {
+    ConventionPolicy::ALL
+        .into_iter()
+        .map(|p| {
+            let label = match p {
+                ConventionPolicy::AboveThreshold => {
+                    "Au-delà du seuil (loi n° 2000-321, art. 10 : 23 000 €)"
+                }
+                ConventionPolicy::Always => "Toujours, quel que soit le montant",
+                ConventionPolicy::Never => "Jamais (l'arrêté attributif suffit)",
+            };
+            (p.as_str().to_owned(), label.to_owned())
+        })
+        .collect()
 }
 
 fn rule_options() -> Vec<(String, String)> {
@@ -347,6 +406,7 @@ fn render_form(
             problem => problem,
             notice => notice,
             rules => ser(&rule_options()),
+            conventions => ser(&convention_options()),
         },
     )
 }
@@ -411,10 +471,16 @@ async fn create(ctx: PageCtx, body: web::Bytes) -> Result<HttpResponse, WebError
                 .map(|v| v as u32),
             scoring_grid: None,
             required_documents: None,
-            // The page's form does not show the convention's rule yet: the defaults (§15).
-            convention: None,
-            convention_threshold_cents: None,
-            report_due_months: None,
+            convention: settings
+                .get("convention")
+                .and_then(|v| serde_json::from_value(v.clone()).ok()),
+            convention_threshold_cents: settings
+                .get("convention_threshold_cents")
+                .and_then(Json::as_i64),
+            report_due_months: settings
+                .get("report_due_months")
+                .and_then(Json::as_u64)
+                .map(|v| v as u32),
         };
         match calls::create(&ctx.state, &user, input).await {
             Ok(call) => {

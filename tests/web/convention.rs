@@ -144,6 +144,21 @@ async fn the_beneficiary_signs_and_staff_countersign_in_the_pages(app: TestApp) 
     assert_eq!(grant_state(&app, &staff.token).await, "running");
     b.visit("6-contresignee").await;
 
+    // The call's grants, by state, from its dashboard.
+    b.goto(&format!("/gestion/appels/{}", call["id"].as_str().unwrap()))
+        .await;
+    b.click("Financements").await;
+    assert_eq!(b.h1().await, "Financements");
+    let body = b.body().await;
+    assert!(body.contains("En cours (1)"), "{body}");
+    assert!(
+        body.contains("remettre le compte rendu financier"),
+        "{body}"
+    );
+    assert!(body.contains(a["reference"].as_str().unwrap()), "{body}");
+    b.visit("6b-financements").await;
+    b.goto(&format!("/gestion/candidatures/{id}")).await;
+
     // Lapse: a motivation is required; then the grant is lapsed.
     b.press("Déclarer la subvention caduque").await;
     assert!(

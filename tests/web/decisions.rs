@@ -187,6 +187,19 @@ async fn an_agent_runs_a_call_from_the_forms_to_the_export(app: TestApp) {
     )
     .await;
     b.fill("max_award", "20 000").await;
+    // After the decision: a convention for every grant; a report due in 40 months is refused
+    // beside its field, the values kept.
+    b.select("convention", "always").await;
+    b.fill("report_due_months", "40").await;
+    b.press("Créer l'appel").await;
+    assert!(b.title().await.starts_with("Erreur : "));
+    assert!(
+        b.text("#report_due_months-error").await.contains("36 mois"),
+        "{}",
+        b.body().await
+    );
+    assert_eq!(b.value("convention").await, "always");
+    b.fill("report_due_months", "9").await;
     b.press("Créer l'appel").await;
     let path = b.path().await;
     assert!(
@@ -205,6 +218,9 @@ async fn an_agent_runs_a_call_from_the_forms_to_the_export(app: TestApp) {
     assert_eq!(call["budget_cents"], 3_000_000, "euros typed → cents");
     assert_eq!(call["max_award_cents"], 2_000_000);
     assert_eq!(call["min_reviews"], 2);
+    assert_eq!(call["convention"], "always");
+    assert_eq!(call["convention_threshold_cents"], 2_300_000);
+    assert_eq!(call["report_due_months"], 9);
     assert_eq!(
         call["closes_at"], "2027-12-31T12:00:00+01:00",
         "a deadline typed in Paris time"
