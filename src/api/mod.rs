@@ -39,6 +39,7 @@ pub fn configure(cfg: &mut ServiceConfig) {
             .service(grants::sign_convention)
             .service(grants::countersign_convention)
             .service(grants::lapse_grant)
+            .service(grants::put_bank_details)
             .service(users::me)
             .service(users::my_data)
             .service(users::update_me)

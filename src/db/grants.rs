@@ -26,6 +26,10 @@ struct GrantRow {
     signed_at: Option<NaiveDateTime>,
     countersigned_at: Option<NaiveDateTime>,
     countersigned_by: Option<String>,
+    bank_iban: Option<String>,
+    bank_bic: Option<String>,
+    bank_holder: Option<String>,
+    bank_details_at: Option<NaiveDateTime>,
     version: i32,
     created_at: NaiveDateTime,
     updated_at: NaiveDateTime,
@@ -46,6 +50,8 @@ pub struct Grant {
     /// When staff countersigned (the SCDL's `dateConvention`), and who.
     pub countersigned_at: Option<NaiveDateTime>,
     pub countersigned_by: Option<String>,
+    /// The bank details the beneficiary gave, if they have.
+    pub bank: Option<BankDetails>,
     pub version: i32,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
@@ -53,6 +59,24 @@ pub struct Grant {
     pub beneficiary_id: String,
     pub reference: String,
     pub organisation_name: String,
+}
+
+/// A grant's bank details as stored (checked when written).
+#[derive(Clone, PartialEq, Eq)]
+pub struct BankDetails {
+    pub iban: crate::domain::bank::Iban,
+    pub bic: String,
+    pub holder: String,
+    pub at: NaiveDateTime,
+}
+
+impl std::fmt::Debug for BankDetails {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BankDetails")
+            .field("iban", &self.iban)
+            .field("at", &self.at)
+            .finish_non_exhaustive()
+    }
 }
 
 /// The beneficiary's signature of the convention.
@@ -90,6 +114,10 @@ pub fn insert(conn: &mut DbConnection, g: &NewGrant<'_>) -> QueryResult<usize> {
             signed_at: None,
             countersigned_at: None,
             countersigned_by: None,
+            bank_iban: None,
+            bank_bic: None,
+            bank_holder: None,
+            bank_details_at: None,
             version: 1,
             created_at: g.at,
             updated_at: g.at,
@@ -123,6 +151,21 @@ fn typed(
         },
         countersigned_at: row.countersigned_at,
         countersigned_by: row.countersigned_by,
+        bank: match (
+            row.bank_iban,
+            row.bank_bic,
+            row.bank_holder,
+            row.bank_details_at,
+        ) {
+            (Some(iban), Some(bic), Some(holder), Some(at)) => Some(BankDetails {
+                iban: crate::domain::bank::Iban::parse(&iban)
+                    .map_err(|e| corrupt("grants.bank_iban", e.to_string()))?,
+                bic,
+                holder,
+                at,
+            }),
+            _ => None,
+        },
         version: row.version,
         created_at: row.created_at,
         updated_at: row.updated_at,
@@ -267,6 +310,26 @@ pub fn record_reminder(
             grant_reminders::grant_id.eq(id.as_str()),
             grant_reminders::kind.eq(kind),
             grant_reminders::sent_at.eq(at),
+        ))
+        .execute(conn)
+}
+
+/// Records the grant's bank details (checked by the caller).
+pub fn record_bank_details(
+    conn: &mut DbConnection,
+    id: &GrantId,
+    iban: &crate::domain::bank::Iban,
+    bic: &str,
+    holder: &str,
+    at: NaiveDateTime,
+) -> QueryResult<usize> {
+    diesel::update(grants::table.filter(grants::id.eq(id.as_str())))
+        .set((
+            grants::bank_iban.eq(iban.electronic()),
+            grants::bank_bic.eq(bic),
+            grants::bank_holder.eq(holder),
+            grants::bank_details_at.eq(at),
+            grants::updated_at.eq(at),
         ))
         .execute(conn)
 }

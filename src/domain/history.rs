@@ -31,6 +31,9 @@ pub enum HistoryAction {
     SubmitReview,
     /// A move of the application's grant (DESIGN.md §15), stored as `grant-<action>`.
     Grant(GrantAction),
+    /// The beneficiary gave (or changed) the grant's bank details; the trail keeps the IBAN
+    /// masked.
+    BankDetails,
 }
 
 /// Whose part of the history an event is: the reviewers' part is blind to the applicant
@@ -44,7 +47,7 @@ pub enum Part {
 }
 
 impl HistoryAction {
-    pub const ALL: [Self; 27] = [
+    pub const ALL: [Self; 28] = [
         Self::Create,
         Self::Update,
         Self::UploadDocument,
@@ -72,6 +75,7 @@ impl HistoryAction {
         Self::Grant(GrantAction::Lapse),
         Self::Grant(GrantAction::RequestRecovery),
         Self::Grant(GrantAction::CloseRecovery),
+        Self::BankDetails,
     ];
 
     /// The name the trail stores (and the API's `action` carries).
@@ -88,6 +92,7 @@ impl HistoryAction {
             Self::AssignmentRecuse => "assignment-recuse",
             Self::SubmitReview => "submit-review",
             Self::Grant(a) => a.history_name(),
+            Self::BankDetails => "grant-bank-details",
         }
     }
 
@@ -108,7 +113,8 @@ impl HistoryAction {
             // withheld from the applicant (`audience`).
             | Self::Transition(_)
             // The grant is the beneficiary's: they see each of its moves.
-            | Self::Grant(_) => Part::Application,
+            | Self::Grant(_)
+            | Self::BankDetails => Part::Application,
             Self::AssignReviewer
             | Self::AssignmentAccept
             | Self::AssignmentRecuse

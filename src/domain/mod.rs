@@ -9,6 +9,7 @@ pub mod application_state;
 pub mod assignment;
 pub mod audience;
 pub mod audit_chain;
+pub mod bank;
 pub mod call;
 pub mod dashboard;
 pub mod dates;

@@ -173,6 +173,8 @@ pub const ROUTES: &[(&str, &str, Need)] = &[
     ("POST", "/api/v1/grants/{id}/sign", NoToken),
     ("POST", "/api/v1/grants/{id}/countersign", S(Manage)),
     ("POST", "/api/v1/grants/{id}/lapse", S(Manage)),
+    // Where the money goes: a person signs in to change it, a leaked token cannot.
+    ("PUT", "/api/v1/grants/{id}/bank-details", NoToken),
     ("POST", "/api/v1/applications/{id}/submit", S(Manage)),
     (
         "POST",

@@ -151,7 +151,11 @@ fn refused(e: GrantTransitionError) -> ServiceError {
 
 /// The grant `id` as `user` may reach it, locked for the move: anyone who may not see it is
 /// told it does not exist.
-fn reachable(conn: &mut DbConnection, user: &Actor, id: &GrantId) -> Result<Grant, ServiceError> {
+pub fn reachable(
+    conn: &mut DbConnection,
+    user: &Actor,
+    id: &GrantId,
+) -> Result<Grant, ServiceError> {
     let v = if user.role.is_staff() {
         GrantVisibility::All
     } else if user.role == crate::domain::account::Role::Applicant {

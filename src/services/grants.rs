@@ -77,6 +77,9 @@ pub struct GrantView {
     pub signature: Option<SignatureView>,
     /// When staff countersigned the convention (the SCDL's `dateConvention`).
     pub countersigned_at: Option<DateTime<Utc>>,
+    /// The bank details the beneficiary gave: the IBAN whole for staff, masked for the
+    /// beneficiary.
+    pub bank_details: Option<crate::services::bank_details::BankDetailsView>,
     /// What the caller may do now, by the action's name (`sign`, `countersign`, `lapse`…: the
     /// grant's transition table; the endpoints that take them come with the convention and the report).
     pub allowed_actions: Vec<GrantAction>,
@@ -149,6 +152,10 @@ fn view_with(user: &Actor, grant: Grant, letters: Vec<Letter>) -> GrantView {
             signed_at: s.at.and_utc(),
         }),
         countersigned_at: grant.countersigned_at.map(|at| at.and_utc()),
+        bank_details: grant
+            .bank
+            .as_ref()
+            .and_then(|b| crate::services::bank_details::shown_to(by, b)),
         created_at: grant.created_at.and_utc(),
         updated_at: grant.updated_at.and_utc(),
     }

@@ -3,6 +3,7 @@
 pub mod accounts;
 pub mod applications;
 pub mod audit;
+pub mod bank_details;
 pub mod calls;
 pub mod conventions;
 pub mod documents;

@@ -70,7 +70,15 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/candidatures/{id}/retirer", web::get().to(withdraw_form))
         .route("/candidatures/{id}/retirer", web::post().to(withdraw))
         .route("/candidatures/{id}/convention", web::get().to(sign_form))
-        .route("/candidatures/{id}/convention", web::post().to(sign));
+        .route("/candidatures/{id}/convention", web::post().to(sign))
+        .route(
+            "/candidatures/{id}/coordonnees-bancaires",
+            web::get().to(bank_form),
+        )
+        .route(
+            "/candidatures/{id}/coordonnees-bancaires",
+            web::post().to(bank_save),
+        );
 }
 
 /// The three steps of the form, in order: URL segment, section of the body, template.
@@ -1423,6 +1431,7 @@ fn timeline(events: Vec<applications::HistoryEvent>, user_id: &str) -> Vec<Value
                 H::Transition(A::Accept | A::Reject) | H::Decision => "Candidature non retenue",
                 H::Transition(A::Withdraw) => "Candidature retirée",
                 H::Grant(g) => g.history_label_fr(),
+                H::BankDetails => "Coordonnées bancaires indiquées",
                 H::AssignReviewer | H::AssignmentAccept | H::AssignmentRecuse | H::SubmitReview => {
                     return None;
                 }
@@ -1498,12 +1507,14 @@ async fn application_page(ctx: PageCtx, id: web::Path<String>) -> Result<HttpRes
     };
     let (letters, grant) = crate::web::labels::after_decision(after);
     let signed = ctx.req.query_string().contains("signee=1");
+    let bank_saved = ctx.req.query_string().contains("banque=1");
     ctx.render(
         "application.html",
         context! {
             letters,
             grant,
             signed,
+            bank_saved,
             application => ser(&app),
             call => ser(&call),
             state_label,
@@ -1650,6 +1661,60 @@ async fn sign(
             grant,
             values => ser(&values_of(&form)),
             errors => ser(&errors.ordered(&["signatory_name", "signatory_quality", "accept"])),
+        },
+    )
+}
+
+/// « Coordonnées bancaires »: the IBAN, the BIC and the holder, as typed from a RIB. The form
+/// never shows the stored IBAN back (the beneficiary reads its mask on the application's page).
+async fn bank_form(ctx: PageCtx, id: web::Path<String>) -> Result<HttpResponse, WebError> {
+    let user = ctx.user()?;
+    let id = id.into_inner();
+    let (application, grant) = own_grant(&ctx, &user, &id).await?;
+    if !attr(&grant, "can_give_bank").is_some_and(|v| v.is_true()) {
+        return Ok(see_other(&format!("/candidatures/{id}")));
+    }
+    ctx.render(
+        "bank_details.html",
+        context! { application, grant, values => context! {}, errors => ser(&Errors::default()) },
+    )
+}
+
+async fn bank_save(
+    ctx: PageCtx,
+    id: web::Path<String>,
+    body: web::Bytes,
+) -> Result<HttpResponse, WebError> {
+    let form = Form::parse(&body);
+    let mut errors = ctx.check_form(&form)?;
+    let user = ctx.user()?;
+    let id = id.into_inner();
+    let (application, grant) = own_grant(&ctx, &user, &id).await?;
+    let input = crate::services::bank_details::BankDetailsInput {
+        iban: form.get("iban").to_owned(),
+        bic: form.get("bic").to_owned(),
+        holder: form.get("holder").to_owned(),
+    };
+    let field = |p: &str| matches!(p, "iban" | "bic" | "holder").then(|| p.to_owned());
+    if errors.is_empty() {
+        let grant_id = attr(&grant, "id")
+            .map(|v| v.to_string())
+            .unwrap_or_default();
+        match crate::services::bank_details::put(&ctx.state, &user, &grant_id, input).await {
+            Ok(_) => return Ok(see_other(&format!("/candidatures/{id}?banque=1"))),
+            Err(e) => errors = Errors::from_service(e, field, "iban")?,
+        }
+    } else if let Err(e) = input.check() {
+        errors = errors.and(Errors::from_service(e, field, "iban")?);
+    }
+    ctx.render_status(
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "bank_details.html",
+        context! {
+            application,
+            grant,
+            values => ser(&values_of(&form)),
+            errors => ser(&errors.ordered(&["iban", "bic", "holder"])),
         },
     )
 }

@@ -89,6 +89,16 @@ pub fn after_decision(
                 signed_at => s.signed_at.to_rfc3339(),
             }),
             countersigned_at => g.countersigned_at.map(|at| at.to_rfc3339()),
+            bank => g.bank_details.as_ref().map(|b| minijinja::context! {
+                iban => b.iban.clone(),
+                masked => b.masked,
+                bic => b.bic.clone(),
+                holder => b.holder.clone(),
+                updated_at => b.updated_at.to_rfc3339(),
+            }),
+            // Bank details are given while the grant lives (the service says the same).
+            can_give_bank => !g.state.is_final()
+                && g.state != crate::domain::grant::GrantState::RecoveryRequested,
         }
     });
     (letters(&after.letters), grant)

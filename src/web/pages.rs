@@ -48,6 +48,7 @@ pub const EMBEDDED: &[(&str, &str)] = embedded!(
     "application.html",
     "withdraw.html",
     "sign_convention.html",
+    "bank_details.html",
     "staff_home.html",
     "staff_dashboard.html",
     "staff_applications.html",

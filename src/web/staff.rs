@@ -482,6 +482,9 @@ fn timeline(events: &[HistoryEvent], names: &BTreeMap<String, String>) -> Vec<Va
                     ("Candidature retirée".to_owned(), text("reason"))
                 }
                 Some(H::Grant(g)) => (g.history_label_fr().to_owned(), text("motivation")),
+                Some(H::BankDetails) => {
+                    ("Coordonnées bancaires indiquées".to_owned(), text("iban"))
+                }
                 // A name essor does not write: shown as stored.
                 None => (e.action.clone(), None),
             };

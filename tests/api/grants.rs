@@ -14,6 +14,7 @@ both_backends!(
     refusals_and_ineligibilities_get_their_letter,
     a_convention_is_signed_in_essor_then_countersigned,
     a_countersignature_may_carry_the_scanned_paper_and_a_grant_may_lapse,
+    bank_details_are_checked_masked_for_the_beneficiary_and_never_shown_to_reviewers,
 );
 
 /// The same, on a server whose clock the test moves (`spawn_app_clocked`).
@@ -931,4 +932,156 @@ async fn an_unsigned_convention_is_recalled_at_7_then_21_days_once_each(app: Tes
     assert!(app.clock.advance(day * 60));
     assert_eq!(due().await.unwrap(), 0);
     assert_eq!(app.count("grant_reminders").await, 2);
+}
+
+async fn bank_details_are_checked_masked_for_the_beneficiary_and_never_shown_to_reviewers(
+    app: TestApp,
+) {
+    let cast = app.cast().await;
+    let staff = &cast.staff.token;
+    let applicant = &cast.applicant.token;
+    let (a, grant) = awarded_with_convention(&app, &cast).await;
+    let id = a["id"].as_str().unwrap();
+    let grant_id = grant["id"].as_str().unwrap();
+    let path = format!("/api/v1/grants/{grant_id}/bank-details");
+    let put = |token: &str, body: Value| {
+        let (app, path, token) = (&app, path.clone(), token.to_owned());
+        async move {
+            app.client
+                .put(app.url(&path))
+                .bearer_auth(token)
+                .json(&body)
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    let good = json!({"iban": "fr76 3000 6000 0112 3456 7890 189", "bic": "agrifrpp867",
+                      "holder": "Les Ateliers du Sart"});
+    let whole = "FR76 3000 6000 0112 3456 7890 189";
+    let digits = "30006000011234567890";
+
+    // Bad input: each field named, in French, nothing written.
+    let p = assert_problem(
+        put(
+            applicant,
+            json!({"iban": "FR76 3000 6000 0112 3456 7890 188", "bic": "BNP", "holder": ""}),
+        )
+        .await,
+        422,
+    )
+    .await;
+    assert!(
+        p["errors"]["iban"][0].as_str().unwrap().contains("clé"),
+        "{p}"
+    );
+    assert!(p["errors"]["bic"].is_array(), "{p}");
+    assert!(p["errors"]["holder"].is_array(), "{p}");
+    let p = assert_problem(
+        put(
+            applicant,
+            json!({"iban": "FR80 2004 1010 0505 0001", "bic": "AGRIFRPP867", "holder": "X"}),
+        )
+        .await,
+        422,
+    )
+    .await;
+    assert!(
+        p["errors"]["iban"][0].as_str().unwrap().contains("France"),
+        "{p}"
+    );
+    assert_problem(put(applicant, json!({"iban": "FR76"})).await, 422).await;
+    // Only the beneficiary gives them; nobody else sees the grant.
+    assert_problem(put(staff, good.clone()).await, 403).await;
+    assert_problem(put(&cast.other_applicant.token, good.clone()).await, 404).await;
+    assert_problem(put(&cast.reviewer.token, good.clone()).await, 404).await;
+    let unchanged: Value = app
+        .get_as(staff, &format!("/api/v1/grants/{grant_id}"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(unchanged["bank_details"], Value::Null);
+
+    // Given: the beneficiary reads the mask, staff the whole IBAN.
+    let resp = put(applicant, good.clone()).await;
+    assert_eq!(resp.status(), 200);
+    let mine: Value = resp.json().await.unwrap();
+    assert_eq!(
+        mine["bank_details"]["iban"], "FR76 •••• •••• 0189",
+        "{mine}"
+    );
+    assert_eq!(mine["bank_details"]["masked"], true);
+    assert_eq!(mine["bank_details"]["bic"], "AGRIFRPP867");
+    assert!(!mine.to_string().contains(digits));
+    let theirs: Value = app
+        .get_as(staff, &format!("/api/v1/grants/{grant_id}"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(theirs["bank_details"]["iban"], whole);
+    assert_eq!(theirs["bank_details"]["masked"], false);
+    let listed: Value = app
+        .get_as(applicant, "/api/v1/grants")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert!(!listed.to_string().contains(digits), "{listed}");
+
+    // The trail records the change with the IBAN masked.
+    let history: Value = app
+        .get_as(staff, &format!("/api/v1/applications/{id}/history"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let event = history
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["action"] == "grant-bank-details")
+        .expect("the bank details' event");
+    assert_eq!(event["payload"]["iban"], "FR76 •••• •••• 0189");
+    assert!(!history.to_string().contains(digits));
+
+    // A reviewer of the application reads neither the IBAN nor the RIB, on any route they can
+    // reach.
+    let reviewer = &cast.reviewer.token;
+    let assignments: Value = app
+        .get_as(reviewer, "/api/v1/assignments")
+        .await
+        .json()
+        .await
+        .unwrap();
+    let assignment = assignments["items"][0]["id"]
+        .as_str()
+        .or_else(|| assignments[0]["id"].as_str())
+        .expect("the reviewer's assignment")
+        .to_owned();
+    for route in [
+        format!("/api/v1/applications/{id}"),
+        format!("/api/v1/applications/{id}/documents"),
+        format!("/api/v1/applications/{id}/reviews"),
+        format!("/api/v1/applications/{id}/history"),
+        format!("/api/v1/applications/{id}/eligibility"),
+        format!("/api/v1/applications/{id}/letters"),
+        format!("/api/v1/assignments/{assignment}"),
+        format!("/api/v1/assignments/{assignment}/review"),
+        "/api/v1/assignments".to_owned(),
+        "/api/v1/applications".to_owned(),
+        format!("/api/v1/grants/{grant_id}"),
+        "/api/v1/grants".to_owned(),
+    ] {
+        let resp = app.get_as(reviewer, &route).await;
+        let status = resp.status();
+        let body = resp.text().await.unwrap();
+        for secret in [digits, "•••• ••••", "rib.pdf", "AGRIFRPP867"] {
+            assert!(
+                !body.contains(secret),
+                "{route} ({status}) shows « {secret} » to a reviewer: {body}"
+            );
+        }
+    }
 }

@@ -468,6 +468,12 @@ const ROWS: &[Row] = &[
         [401, 403, 404, 404, 200, 200],
     ),
     row(
+        "PUT",
+        "/api/v1/grants/{id}/bank-details",
+        Decided,
+        [401, 200, 404, 404, 403, 403],
+    ),
+    row(
         "GET",
         "/api/v1/admin/outbox",
         Shared,
@@ -579,6 +585,10 @@ fn body_for(method: &str, path: &str, cast: &Cast, ids: &Ids) -> Option<Value> {
         })),
         ("POST", "/api/v1/grants/{id}/lapse") => Some(json!({"motivation": "Projet abandonné."})),
         ("POST", "/api/v1/grants/{id}/countersign") => Some(json!({})),
+        ("PUT", "/api/v1/grants/{id}/bank-details") => Some(json!({
+            "iban": "FR76 3000 6000 0112 3456 7890 189", "bic": "AGRIFRPP867",
+            "holder": "Les Ateliers du Sart"
+        })),
         ("POST", "/api/v1/applications/{id}/decision") => Some(json!({
             "outcome": "rejected", "motivation": "Hors priorités.", "committee_date": "2026-11-02"
         })),

@@ -126,6 +126,59 @@ async fn the_beneficiary_signs_and_staff_countersign_in_the_pages(app: TestApp) 
     // Once signed, the signature page sends back to the application.
     b.goto(&format!("/candidatures/{id}/convention")).await;
     assert_eq!(b.path().await, format!("/candidatures/{id}"));
+
+    // The bank details: a wrong key is refused beside the field, the typed value kept; then
+    // the page shows the account masked.
+    b.click("Indiquer les coordonnées bancaires").await;
+    assert_eq!(b.h1().await, "Coordonnées bancaires");
+    b.visit("4b-banque").await;
+    b.fill("iban", "FR76 3000 6000 0112 3456 7890 188").await;
+    b.fill("bic", "AGRIFRPP867").await;
+    b.fill("holder", "Les Ateliers du Sart").await;
+    b.press("Enregistrer les coordonnées bancaires").await;
+    assert!(
+        b.title().await.starts_with("Erreur : "),
+        "{}",
+        b.title().await
+    );
+    assert!(
+        b.text("#iban-error")
+            .await
+            .contains("clé de l'IBAN est fausse")
+    );
+    assert_eq!(b.value("iban").await, "FR76 3000 6000 0112 3456 7890 188");
+    b.visit("4c-banque-erreur").await;
+    b.fill("iban", "FR76 3000 6000 0112 3456 7890 189").await;
+    b.press("Enregistrer les coordonnées bancaires").await;
+    assert_eq!(b.path().await, format!("/candidatures/{id}?banque=1"));
+    let body = b.body().await;
+    assert!(body.contains("FR76 •••• •••• 0189"), "{body}");
+    assert!(!body.contains("30006000011234567890"), "{body}");
+    b.visit("4d-banque-enregistree").await;
+    b.close().await;
+
+    // The reviewer's page of the application shows neither the account nor the RIB.
+    let Some(b) = Browser::open(&app.address, &label, true).await else {
+        return;
+    };
+    sign_in(&b, "expert@exemple.fr").await;
+    b.goto(&format!("/evaluations/{}", asg[0])).await;
+    let body = b.body().await;
+    assert!(
+        body.contains("Recyclerie de quartier"),
+        "the reviewer's page: {body}"
+    );
+    for secret in [
+        "30006000011234567890",
+        "•••• ••••",
+        "rib.pdf",
+        "AGRIFRPP867",
+    ] {
+        assert!(
+            !body.contains(secret),
+            "« {secret} » on the reviewer's page"
+        );
+    }
     b.close().await;
 
     // Staff countersign from the application's page.
@@ -137,6 +190,8 @@ async fn the_beneficiary_signs_and_staff_countersign_in_the_pages(app: TestApp) 
     let body = b.body().await;
     assert!(body.contains("Le financement"), "{body}");
     assert!(body.contains("Léa Dupont (Présidente)"), "{body}");
+    // Staff read the whole IBAN (the finance service pays on it).
+    assert!(body.contains("FR76 3000 6000 0112 3456 7890 189"), "{body}");
     b.visit("5-a-contresigner").await;
     b.press("Contresigner la convention").await;
     assert_eq!(b.path().await, format!("/gestion/candidatures/{id}?fait=1"));

@@ -27,6 +27,12 @@ CREATE TABLE grants (
     signed_at TIMESTAMP NULL,
     countersigned_at TIMESTAMP NULL,
     countersigned_by TEXT NULL REFERENCES users (id),
+    -- The bank details the beneficiary gave (§15): the IBAN in its electronic form, checked
+    -- (ISO 13616, mod 97) before it is written; shown whole to staff only.
+    bank_iban TEXT NULL,
+    bank_bic TEXT NULL,
+    bank_holder TEXT NULL,
+    bank_details_at TIMESTAMP NULL,
     version INTEGER NOT NULL DEFAULT 1,
     created_at TIMESTAMP NOT NULL,
     updated_at TIMESTAMP NOT NULL
