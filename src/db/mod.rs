@@ -11,6 +11,7 @@ pub mod audit;
 pub mod calls;
 pub mod documents;
 pub mod grants;
+pub mod instalments;
 pub mod letters;
 pub mod personal_tokens;
 pub mod reviews;

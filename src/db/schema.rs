@@ -210,6 +210,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     reviews,
     grants,
     grant_reminders,
+    instalments,
     letters,
 );
 
@@ -301,6 +302,24 @@ diesel::table! {
         bank_holder -> Nullable<Text>,
         bank_details_at -> Nullable<Timestamp>,
         version -> Integer,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    instalments (id) {
+        id -> Text,
+        grant_id -> Text,
+        position -> Integer,
+        label -> Text,
+        percent -> Integer,
+        fires_on -> Text,
+        amount_cents -> BigInt,
+        state -> Text,
+        mandate_reference -> Nullable<Text>,
+        paid_on -> Nullable<Date>,
+        requested_at -> Nullable<Timestamp>,
         created_at -> Timestamp,
         updated_at -> Timestamp,
     }

@@ -6,7 +6,7 @@
 use diesel::prelude::*;
 
 use crate::db::DbConnection;
-use crate::db::schema::{applications, assignments, calls, grants, outbox, reviews};
+use crate::db::schema::{applications, assignments, calls, grants, instalments, outbox, reviews};
 use crate::domain::machine::Machine;
 
 /// Moves the row `id` of `machine` from `from` to `to`, if it is still in `from`: 1 when done,
@@ -42,6 +42,13 @@ pub fn set(
         Machine::Grant => diesel::update(grants::table.find(id).filter(grants::state.eq(from)))
             .set(grants::state.eq(to))
             .execute(conn),
+        Machine::Instalment => diesel::update(
+            instalments::table
+                .find(id)
+                .filter(instalments::state.eq(from)),
+        )
+        .set(instalments::state.eq(to))
+        .execute(conn),
         Machine::OutboxMessage => {
             diesel::update(outbox::table.find(id).filter(outbox::status.eq(from)))
                 .set(outbox::status.eq(to))

@@ -7,6 +7,7 @@
 
 use crate::domain::application_state::Action;
 use crate::domain::grant::GrantAction;
+use crate::domain::instalment::InstalmentAction;
 
 /// One kind of event of an application's history.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -34,6 +35,8 @@ pub enum HistoryAction {
     /// The beneficiary gave (or changed) the grant's bank details; the trail keeps the IBAN
     /// masked.
     BankDetails,
+    /// A move of one of the grant's instalments, stored as `instalment-<action>`.
+    Instalment(InstalmentAction),
 }
 
 /// Whose part of the history an event is: the reviewers' part is blind to the applicant
@@ -47,7 +50,7 @@ pub enum Part {
 }
 
 impl HistoryAction {
-    pub const ALL: [Self; 28] = [
+    pub const ALL: [Self; 32] = [
         Self::Create,
         Self::Update,
         Self::UploadDocument,
@@ -76,6 +79,10 @@ impl HistoryAction {
         Self::Grant(GrantAction::RequestRecovery),
         Self::Grant(GrantAction::CloseRecovery),
         Self::BankDetails,
+        Self::Instalment(InstalmentAction::Request),
+        Self::Instalment(InstalmentAction::Order),
+        Self::Instalment(InstalmentAction::Pay),
+        Self::Instalment(InstalmentAction::Cancel),
     ];
 
     /// The name the trail stores (and the API's `action` carries).
@@ -93,6 +100,7 @@ impl HistoryAction {
             Self::SubmitReview => "submit-review",
             Self::Grant(a) => a.history_name(),
             Self::BankDetails => "grant-bank-details",
+            Self::Instalment(a) => a.history_name(),
         }
     }
 
@@ -114,7 +122,8 @@ impl HistoryAction {
             | Self::Transition(_)
             // The grant is the beneficiary's: they see each of its moves.
             | Self::Grant(_)
-            | Self::BankDetails => Part::Application,
+            | Self::BankDetails
+            | Self::Instalment(_) => Part::Application,
             Self::AssignReviewer
             | Self::AssignmentAccept
             | Self::AssignmentRecuse

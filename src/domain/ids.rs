@@ -67,6 +67,10 @@ row_id!(
     /// A letter essor wrote (`letters.id`).
     LetterId
 );
+row_id!(
+    /// An instalment of a grant (`instalments.id`).
+    InstalmentId
+);
 
 #[cfg(test)]
 mod row_id_tests {

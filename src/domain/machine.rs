@@ -11,6 +11,7 @@ pub enum Machine {
     Review,
     OutboxMessage,
     Grant,
+    Instalment,
 }
 
 /// A state of one of the machines, stored as its name.
@@ -58,6 +59,13 @@ impl MachineState for crate::domain::outbox::OutboxStatus {
 
 impl MachineState for crate::domain::grant::GrantState {
     const MACHINE: Machine = Machine::Grant;
+    fn name(self) -> &'static str {
+        self.as_str()
+    }
+}
+
+impl MachineState for crate::domain::instalment::InstalmentState {
+    const MACHINE: Machine = Machine::Instalment;
     fn name(self) -> &'static str {
         self.as_str()
     }

@@ -19,6 +19,7 @@ pub mod grant;
 pub mod history;
 pub mod identifiers;
 pub mod ids;
+pub mod instalment;
 pub mod letter;
 pub mod machine;
 pub mod money;

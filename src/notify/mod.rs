@@ -141,6 +141,12 @@ pub enum MailEvent {
         /// The convention, attached again.
         letter_id: Option<String>,
     },
+    /// To staff (the finance team): an instalment is to be paid.
+    InstalmentRequested {
+        app: ApplicationSummary,
+        label: String,
+        amount_cents: i64,
+    },
     /// To the beneficiary: staff declared the grant lapsed, with their motivation.
     GrantLapsed {
         app: ApplicationSummary,
@@ -184,6 +190,7 @@ impl MailEvent {
             Self::ConventionSigned { .. } => "convention_signed",
             Self::ConventionCountersigned { .. } => "convention_countersigned",
             Self::ConventionReminder { .. } => "convention_reminder",
+            Self::InstalmentRequested { .. } => "instalment_requested",
             Self::GrantLapsed { .. } => "grant_lapsed",
         }
     }
@@ -230,6 +237,7 @@ impl MailEvent {
             | Self::ConventionSigned { app, .. }
             | Self::ConventionCountersigned { app, .. }
             | Self::ConventionReminder { app, .. }
+            | Self::InstalmentRequested { app, .. }
             | Self::GrantLapsed { app, .. } => app,
         }
     }
@@ -250,6 +258,7 @@ impl MailEvent {
             | Self::ConventionSigned { .. }
             | Self::ConventionCountersigned { .. }
             | Self::ConventionReminder { .. }
+            | Self::InstalmentRequested { .. }
             | Self::GrantLapsed { .. } => ApplicationState::Accepted,
             Self::Rejected { .. } => ApplicationState::Rejected,
             Self::Withdrawn { .. } => ApplicationState::Withdrawn,
@@ -276,6 +285,7 @@ impl MailEvent {
             ],
             Self::ConventionCountersigned { .. } => &[MailKind::ConventionCountersigned],
             Self::ConventionReminder { .. } => &[MailKind::ConventionReminder],
+            Self::InstalmentRequested { .. } => &[MailKind::InstalmentRequested],
             Self::GrantLapsed { .. } => &[MailKind::GrantLapsed],
         }
     }
@@ -335,6 +345,7 @@ impl MailEvent {
                 vec![applicant(MailKind::ConventionCountersigned)]
             }
             Self::ConventionReminder { .. } => vec![applicant(MailKind::ConventionReminder)],
+            Self::InstalmentRequested { .. } => staff_of(MailKind::InstalmentRequested).collect(),
             Self::GrantLapsed { .. } => vec![applicant(MailKind::GrantLapsed)],
         }
     }
@@ -438,6 +449,15 @@ impl MailEvent {
                 .into(),
             )],
             Self::ConventionReminder { days, .. } => vec![("days", (*days).into())],
+            Self::InstalmentRequested {
+                label,
+                amount_cents,
+                ..
+            } => vec![
+                ("instalment_label", label.clone().into()),
+                ("instalment_amount", amount_fr(*amount_cents).into()),
+                ("instalment_cents", (*amount_cents).into()),
+            ],
             Self::GrantLapsed { motivation, .. } => {
                 vec![("motivation", motivation.trim().to_owned().into())]
             }
@@ -786,6 +806,11 @@ pub fn sample_events() -> Vec<MailEvent> {
             app: app.clone(),
             days: 7,
             letter_id: None,
+        },
+        MailEvent::InstalmentRequested {
+            app: app.clone(),
+            label: "Avance".into(),
+            amount_cents: 1_960_000,
         },
         MailEvent::GrantLapsed {
             app,

@@ -39,6 +39,8 @@ pub enum MailKind {
     ConventionCountersigned,
     /// To the beneficiary: the convention is still unsigned (7 and 21 days).
     ConventionReminder,
+    /// To staff: an instalment is to be paid (bank details given, trigger fired).
+    InstalmentRequested,
     /// To the beneficiary: the grant is declared lapsed.
     GrantLapsed,
     /// Account mails (DESIGN.md §14): the link that verifies a new applicant's address,
@@ -63,7 +65,7 @@ impl MailKind {
     ];
 
     /// The mails of application events.
-    pub const APPLICATION: [MailKind; 18] = [
+    pub const APPLICATION: [MailKind; 19] = [
         Self::SubmittedApplicant,
         Self::SubmittedStaff,
         Self::ChangesRequested,
@@ -81,10 +83,11 @@ impl MailKind {
         Self::ConventionSignedStaff,
         Self::ConventionCountersigned,
         Self::ConventionReminder,
+        Self::InstalmentRequested,
         Self::GrantLapsed,
     ];
 
-    pub const ALL: [MailKind; 23] = [
+    pub const ALL: [MailKind; 24] = [
         Self::SubmittedApplicant,
         Self::SubmittedStaff,
         Self::ChangesRequested,
@@ -102,6 +105,7 @@ impl MailKind {
         Self::ConventionSignedStaff,
         Self::ConventionCountersigned,
         Self::ConventionReminder,
+        Self::InstalmentRequested,
         Self::GrantLapsed,
         Self::VerifyEmail,
         Self::AccountExists,
@@ -130,6 +134,7 @@ impl MailKind {
             Self::ConventionSignedStaff => "convention_signed_staff",
             Self::ConventionCountersigned => "convention_countersigned",
             Self::ConventionReminder => "convention_reminder",
+            Self::InstalmentRequested => "instalment_requested",
             Self::GrantLapsed => "grant_lapsed",
             Self::VerifyEmail => "account_verify_email",
             Self::AccountExists => "account_exists",
@@ -203,6 +208,9 @@ pub const EMBEDDED: &[(&str, &str)] = embedded!(
     "convention_reminder.subject.txt",
     "convention_reminder.txt",
     "convention_reminder.html",
+    "instalment_requested.subject.txt",
+    "instalment_requested.txt",
+    "instalment_requested.html",
     "grant_lapsed.subject.txt",
     "grant_lapsed.txt",
     "grant_lapsed.html",

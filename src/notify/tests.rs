@@ -64,6 +64,7 @@ fn the_samples_cover_every_event_and_template() {
             "convention_signed",
             "convention_countersigned",
             "convention_reminder",
+            "instalment_requested",
             "grant_lapsed"
         ]
     );

@@ -122,6 +122,7 @@ pub async fn put(
     let id = GrantId::parse(id).ok_or_else(not_found)?;
     let user = user.clone();
     let now = state.clock.now();
+    let notifier = state.notifier.clone();
     state
         .db
         .transaction(move |conn| {
@@ -172,6 +173,8 @@ pub async fn put(
                     at: now,
                 },
             )?;
+            // The instalments whose trigger fired waited for these.
+            crate::services::instalments::request_due(conn, &notifier, &user.id, &id)?;
             view_of(conn, &user, &id)
         })
         .await

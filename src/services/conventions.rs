@@ -348,6 +348,8 @@ pub async fn sign(
                     at: now.naive_utc(),
                 },
             )?;
+            // The signature fires the advance, if the bank details are there already.
+            crate::services::instalments::request_due(conn, &notifier, &user.id, &id)?;
             view_of(conn, &user, &id)
         })
         .await

@@ -73,6 +73,8 @@ pub struct GrantView {
     /// When the final report is due (Europe/Paris date).
     pub report_due_on: chrono::NaiveDate,
     pub letters: Vec<LetterView>,
+    /// The schedule's instalments, in order; their amounts sum to `awarded_cents`.
+    pub instalments: Vec<crate::services::instalments::InstalmentView>,
     /// Who signed the convention for the beneficiary, once they have.
     pub signature: Option<SignatureView>,
     /// When staff countersigned the convention (the SCDL's `dateConvention`).
@@ -127,12 +129,20 @@ fn letter_not_found() -> ServiceError {
 
 fn view(conn: &mut DbConnection, user: &Actor, grant: Grant) -> Result<GrantView, ServiceError> {
     let letters = letters::of_application(conn, &grant.application_id)?;
-    Ok(view_with(user, grant, letters))
+    let instalments = crate::db::instalments::of_grant(conn, &grant.id)?;
+    Ok(view_with(user, grant, letters, instalments))
 }
 
-/// The view of a grant whose letters are loaded (a list loads them all in one query).
-fn view_with(user: &Actor, grant: Grant, letters: Vec<Letter>) -> GrantView {
+/// The view of a grant whose letters and instalments are loaded (a list loads them all in
+/// one query each).
+fn view_with(
+    user: &Actor,
+    grant: Grant,
+    letters: Vec<Letter>,
+    instalments: Vec<crate::db::instalments::Instalment>,
+) -> GrantView {
     let letters = letters.into_iter().map(LetterView::from).collect();
+    let instalments = instalments.into_iter().map(Into::into).collect();
     let by = party(user, &grant);
     GrantView {
         allowed_actions: allowed_actions(grant.state, by),
@@ -146,6 +156,7 @@ fn view_with(user: &Actor, grant: Grant, letters: Vec<Letter>) -> GrantView {
         convention_required: grant.convention_required,
         report_due_on: grant.report_due_on,
         letters,
+        instalments,
         signature: grant.signature.map(|s| SignatureView {
             signatory_name: s.name,
             signatory_quality: s.quality,
@@ -251,11 +262,20 @@ pub async fn list(
                     .or_default()
                     .push(l);
             }
+            let grant_ids: Vec<String> = grants.iter().map(|g| g.id.to_string()).collect();
+            let mut by_grant: std::collections::HashMap<
+                String,
+                Vec<crate::db::instalments::Instalment>,
+            > = std::collections::HashMap::new();
+            for i in crate::db::instalments::of_grants(conn, &grant_ids)? {
+                by_grant.entry(i.grant_id.to_string()).or_default().push(i);
+            }
             Ok(grants
                 .into_iter()
                 .map(|g| {
                     let letters = by_application.remove(&g.application_id).unwrap_or_default();
-                    view_with(&user, g, letters)
+                    let instalments = by_grant.remove(g.id.as_str()).unwrap_or_default();
+                    view_with(&user, g, letters, instalments)
                 })
                 .collect())
         })
@@ -434,6 +454,7 @@ pub fn issue_decision_letter(
                 at: naive,
             },
         )?;
+        crate::services::instalments::plan(conn, &id, awarded, &schedule, naive)?;
         grant = Some(NewGrantFacts {
             id,
             awarded,
@@ -524,7 +545,10 @@ pub fn start_grant(
             payload,
         },
         &mails,
-    )
+    )?;
+    // The award may fire an instalment; none is requested before the bank details exist.
+    crate::services::instalments::request_due(conn, notifier, &user.id, &g.id)?;
+    Ok(())
 }
 
 /// The organisation's postal address as the letter's addressee block shows it.

@@ -9,6 +9,7 @@ pub mod conventions;
 pub mod documents;
 pub mod grants;
 pub mod identify;
+pub mod instalments;
 pub mod mail_events;
 pub mod outbox;
 pub mod personal_data;

@@ -1432,6 +1432,7 @@ fn timeline(events: Vec<applications::HistoryEvent>, user_id: &str) -> Vec<Value
                 H::Transition(A::Withdraw) => "Candidature retirée",
                 H::Grant(g) => g.history_label_fr(),
                 H::BankDetails => "Coordonnées bancaires indiquées",
+                H::Instalment(i) => i.history_label_fr(),
                 H::AssignReviewer | H::AssignmentAccept | H::AssignmentRecuse | H::SubmitReview => {
                     return None;
                 }

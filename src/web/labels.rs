@@ -96,6 +96,15 @@ pub fn after_decision(
                 holder => b.holder.clone(),
                 updated_at => b.updated_at.to_rfc3339(),
             }),
+            instalments => g.instalments.iter().map(|i| minijinja::context! {
+                label => i.label.clone(),
+                percent => i.percent,
+                amount_cents => i.amount_cents.value(),
+                when => i.trigger.when_fr(g.convention_required),
+                state => i.state.as_str(),
+                state_label => i.state.label_fr(),
+                paid_on => i.paid_on.map(|d| d.to_string()),
+            }).collect::<Vec<_>>(),
             // Bank details are given while the grant lives (the service says the same).
             can_give_bank => !g.state.is_final()
                 && g.state != crate::domain::grant::GrantState::RecoveryRequested,

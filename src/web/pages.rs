@@ -22,6 +22,7 @@ macro_rules! embedded {
 pub const EMBEDDED: &[(&str, &str)] = embedded!(
     "_layout.html",
     "_forms.html",
+    "_instalments.html",
     "_criteria.html",
     "_answers.html",
     "error.html",

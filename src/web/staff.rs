@@ -485,6 +485,7 @@ fn timeline(events: &[HistoryEvent], names: &BTreeMap<String, String>) -> Vec<Va
                 Some(H::BankDetails) => {
                     ("Coordonnées bancaires indiquées".to_owned(), text("iban"))
                 }
+                Some(H::Instalment(i)) => (i.history_label_fr().to_owned(), text("label")),
                 // A name essor does not write: shown as stored.
                 None => (e.action.clone(), None),
             };

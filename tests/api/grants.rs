@@ -15,6 +15,7 @@ both_backends!(
     a_convention_is_signed_in_essor_then_countersigned,
     a_countersignature_may_carry_the_scanned_paper_and_a_grant_may_lapse,
     bank_details_are_checked_masked_for_the_beneficiary_and_never_shown_to_reviewers,
+    instalments_are_requested_once_their_trigger_fired_and_the_bank_details_exist,
 );
 
 /// The same, on a server whose clock the test moves (`spawn_app_clocked`).
@@ -1084,4 +1085,116 @@ async fn bank_details_are_checked_masked_for_the_beneficiary_and_never_shown_to_
             );
         }
     }
+}
+
+async fn instalments_are_requested_once_their_trigger_fired_and_the_bank_details_exist(
+    app: TestApp,
+) {
+    let cast = app.cast().await;
+    let staff = &cast.staff.token;
+    let applicant = &cast.applicant.token;
+    let (a, grant) = awarded_with_convention(&app, &cast).await;
+    let id = a["id"].as_str().unwrap();
+    let grant_id = grant["id"].as_str().unwrap();
+    let get = || async {
+        app.get_as(staff, &format!("/api/v1/grants/{grant_id}"))
+            .await
+            .json::<Value>()
+            .await
+            .unwrap()
+    };
+    let states = |g: &Value| -> Vec<String> {
+        g["instalments"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|i| i["state"].as_str().unwrap().to_owned())
+            .collect()
+    };
+
+    // Planned with the award: 80 % and 20 % of 18 500 €, to the cent.
+    let items = grant["instalments"].as_array().unwrap();
+    assert_eq!(items.len(), 2, "{grant}");
+    assert_eq!(items[0]["label"], "Avance");
+    assert_eq!(items[0]["percent"], 80);
+    assert_eq!(items[0]["amount_cents"], 1_480_000);
+    assert_eq!(items[0]["trigger"], "signature");
+    assert_eq!(items[1]["label"], "Solde");
+    assert_eq!(items[1]["amount_cents"], 370_000);
+    assert_eq!(items[1]["trigger"], "report_approved");
+    assert_eq!(states(&grant), ["planned", "planned"]);
+
+    // The bank details alone fire nothing: the convention is not signed yet.
+    let resp = app
+        .client
+        .put(app.url(&format!("/api/v1/grants/{grant_id}/bank-details")))
+        .bearer_auth(applicant)
+        .json(
+            &json!({"iban": "FR7630006000011234567890189", "bic": "AGRIFRPP867",
+                      "holder": "Les Ateliers du Sart"}),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    assert_eq!(states(&get().await), ["planned", "planned"]);
+
+    // The signature fires the advance: requested, the finance team told.
+    let resp = app
+        .post_json(
+            Some(applicant),
+            &format!("/api/v1/grants/{grant_id}/sign"),
+            &json!({"signatory_name": "Léa Dupont", "signatory_quality": "Présidente", "accept": true}),
+        )
+        .await;
+    assert_eq!(resp.status(), 200);
+    assert_eq!(states(&get().await), ["requested", "planned"]);
+    let mail = mail_about(&app, "ess@lillemetropole.fr", "Versement à mandater").await;
+    assert!(mail.subject.contains("Avance"), "{}", mail.subject);
+    assert!(
+        mail.subject.contains("14\u{a0}800,00\u{a0}€"),
+        "{}",
+        mail.subject
+    );
+
+    // Once: changing the bank details requests nothing more.
+    let resp = app
+        .client
+        .put(app.url(&format!("/api/v1/grants/{grant_id}/bank-details")))
+        .bearer_auth(applicant)
+        .json(&json!({"iban": "BE68 5390 0754 7034", "bic": "GKCCBEBB",
+                      "holder": "Les Ateliers du Sart"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    assert_eq!(states(&get().await), ["requested", "planned"]);
+    let history: Value = app
+        .get_as(staff, &format!("/api/v1/applications/{id}/history"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let requests: Vec<&Value> = history
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["action"] == "instalment-request")
+        .collect();
+    assert_eq!(requests.len(), 1);
+    assert_eq!(requests[0]["payload"]["amount_cents"], 1_480_000);
+    // The beneficiary reads it in their history too.
+    let theirs: Value = app
+        .get_as(applicant, &format!("/api/v1/applications/{id}/history"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert!(
+        theirs
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["action"] == "instalment-request")
+    );
 }

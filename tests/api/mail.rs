@@ -195,9 +195,10 @@ async fn every_event_reaches_its_recipients_through_the_worker(app: TestApp) {
     let queued = queue(&app, events).await;
     // submitted: 2, changes, ineligible, review, reviewer, accepted, rejected: 6, withdrawn: 2,
     // reviewer recused: 1 (staff), reviews complete: 1 (staff); convention to sign: 1,
-    // signed: 2 (the beneficiary, staff), countersigned: 1, reminder: 1, lapsed: 1.
-    assert_eq!(queued, 18);
-    let sent = app.wait_for_mails(18).await;
+    // signed: 2 (the beneficiary, staff), countersigned: 1, reminder: 1, instalment
+    // requested: 1 (staff), lapsed: 1.
+    assert_eq!(queued, 19);
+    let sent = app.wait_for_mails(19).await;
     let rows = wait_rows(&app, Duration::from_secs(5), "all sent", |r| {
         all_status(r, "sent")
     })
@@ -222,6 +223,7 @@ async fn every_event_reaches_its_recipients_through_the_worker(app: TestApp) {
     expect("reviewer_assigned", &["expert@exemple.fr"]);
     expect("reviewer_recused", &["ess@lillemetropole.fr"]);
     expect("reviews_complete", &["ess@lillemetropole.fr"]);
+    expect("instalment_requested", &["ess@lillemetropole.fr"]);
     for e in [
         "changes_requested",
         "declared_ineligible",

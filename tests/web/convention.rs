@@ -153,6 +153,10 @@ async fn the_beneficiary_signs_and_staff_countersign_in_the_pages(app: TestApp) 
     assert_eq!(b.path().await, format!("/candidatures/{id}?banque=1"));
     let body = b.body().await;
     assert!(body.contains("FR76 •••• •••• 0189"), "{body}");
+    // The advance, fired by the signature, is requested now that the account is known.
+    assert!(body.contains("Les versements"), "{body}");
+    assert!(body.contains("Demandé au service financier"), "{body}");
+    assert!(body.contains("Avance (80 %) 14 800 €"), "{body}");
     assert!(!body.contains("30006000011234567890"), "{body}");
     b.visit("4d-banque-enregistree").await;
     b.close().await;

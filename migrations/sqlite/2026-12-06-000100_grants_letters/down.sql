@@ -1,4 +1,5 @@
 ALTER TABLE outbox DROP COLUMN letter_id;
+DROP TABLE instalments;
 DROP TABLE grant_reminders;
 DROP TABLE letters;
 DROP TABLE grants;

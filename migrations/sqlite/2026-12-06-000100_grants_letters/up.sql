@@ -71,3 +71,24 @@ CREATE TABLE grant_reminders (
     sent_at TIMESTAMP NOT NULL,
     PRIMARY KEY (grant_id, kind)
 );
+
+-- The instalments of a grant (§15): the call's schedule, each line its amount (they sum to
+-- the award exactly), moved by services::runner only. essor requests one when its trigger
+-- has fired and the bank details exist; the finance service orders and pays it.
+CREATE TABLE instalments (
+    id TEXT PRIMARY KEY,
+    grant_id TEXT NOT NULL REFERENCES grants (id),
+    position INTEGER NOT NULL CHECK (position >= 1),
+    label TEXT NOT NULL,
+    percent INTEGER NOT NULL CHECK (percent BETWEEN 1 AND 100),
+    fires_on TEXT NOT NULL CHECK (fires_on IN ('award', 'signature', 'report_approved')),
+    amount_cents BIGINT NOT NULL CHECK (amount_cents >= 0),
+    state TEXT NOT NULL CHECK (state IN ('planned', 'requested', 'ordered', 'paid', 'cancelled')),
+    mandate_reference TEXT NULL,
+    paid_on DATE NULL,
+    requested_at TIMESTAMP NULL,
+    created_at TIMESTAMP NOT NULL,
+    updated_at TIMESTAMP NOT NULL
+);
+CREATE UNIQUE INDEX instalments_grant_position_key ON instalments (grant_id, position);
+CREATE INDEX instalments_state_idx ON instalments (state, grant_id);

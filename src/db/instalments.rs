@@ -1,0 +1,140 @@
+//! A grant's instalments in the database (DESIGN.md §15). Rows come back as domain types; the
+//! state column is written only by `db::states::set` (through the services' runner).
+
+use chrono::{NaiveDate, NaiveDateTime};
+use diesel::prelude::*;
+
+use crate::db::schema::instalments;
+use crate::db::{DbConnection, corrupt};
+use crate::domain::grant::InstalmentTrigger;
+use crate::domain::ids::{GrantId, InstalmentId};
+use crate::domain::instalment::InstalmentState;
+use crate::domain::money::Cents;
+use crate::error::ServiceError;
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = instalments)]
+struct InstalmentRow {
+    id: String,
+    grant_id: String,
+    position: i32,
+    label: String,
+    percent: i32,
+    fires_on: String,
+    amount_cents: i64,
+    state: String,
+    mandate_reference: Option<String>,
+    paid_on: Option<NaiveDate>,
+    requested_at: Option<NaiveDateTime>,
+    created_at: NaiveDateTime,
+    updated_at: NaiveDateTime,
+}
+
+/// One instalment of a grant.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Instalment {
+    pub id: InstalmentId,
+    pub grant_id: GrantId,
+    /// 1, 2…: the schedule's order.
+    pub position: i32,
+    pub label: String,
+    pub percent: u8,
+    pub trigger: InstalmentTrigger,
+    pub amount: Cents,
+    pub state: InstalmentState,
+    pub mandate_reference: Option<String>,
+    pub paid_on: Option<NaiveDate>,
+    pub requested_at: Option<NaiveDateTime>,
+}
+
+fn typed(row: InstalmentRow) -> Result<Instalment, ServiceError> {
+    Ok(Instalment {
+        state: row
+            .state
+            .parse()
+            .map_err(|e| corrupt("instalments.state", e))?,
+        trigger: row
+            .fires_on
+            .parse()
+            .map_err(|e| corrupt("instalments.fires_on", e))?,
+        amount: Cents::new(row.amount_cents).map_err(|e| corrupt("instalments.amount_cents", e))?,
+        percent: u8::try_from(row.percent).map_err(|e| corrupt("instalments.percent", e))?,
+        id: InstalmentId::from_stored(row.id),
+        grant_id: GrantId::from_stored(row.grant_id),
+        position: row.position,
+        label: row.label,
+        mandate_reference: row.mandate_reference,
+        paid_on: row.paid_on,
+        requested_at: row.requested_at,
+    })
+}
+
+/// A new instalment, `planned`.
+#[derive(Debug, Clone)]
+pub struct NewInstalment<'a> {
+    pub id: &'a InstalmentId,
+    pub grant_id: &'a GrantId,
+    pub position: i32,
+    pub label: &'a str,
+    pub percent: u8,
+    pub trigger: InstalmentTrigger,
+    pub amount: Cents,
+    pub at: NaiveDateTime,
+}
+
+pub fn insert(conn: &mut DbConnection, i: &NewInstalment<'_>) -> QueryResult<usize> {
+    diesel::insert_into(instalments::table)
+        .values(InstalmentRow {
+            id: i.id.to_string(),
+            grant_id: i.grant_id.to_string(),
+            position: i.position,
+            label: i.label.to_owned(),
+            percent: i32::from(i.percent),
+            fires_on: i.trigger.as_str().to_owned(),
+            amount_cents: i.amount.value(),
+            state: InstalmentState::Planned.as_str().to_owned(),
+            mandate_reference: None,
+            paid_on: None,
+            requested_at: None,
+            created_at: i.at,
+            updated_at: i.at,
+        })
+        .execute(conn)
+}
+
+/// The instalments of a grant, in the schedule's order.
+pub fn of_grant(conn: &mut DbConnection, grant: &GrantId) -> Result<Vec<Instalment>, ServiceError> {
+    let rows: Vec<InstalmentRow> = instalments::table
+        .filter(instalments::grant_id.eq(grant.as_str()))
+        .order(instalments::position.asc())
+        .select(InstalmentRow::as_select())
+        .load(conn)?;
+    rows.into_iter().map(typed).collect()
+}
+
+/// The instalments of several grants (a list of grants), in each grant's order.
+pub fn of_grants(
+    conn: &mut DbConnection,
+    grants: &[String],
+) -> Result<Vec<Instalment>, ServiceError> {
+    let rows: Vec<InstalmentRow> = instalments::table
+        .filter(instalments::grant_id.eq_any(grants))
+        .order((instalments::grant_id.asc(), instalments::position.asc()))
+        .select(InstalmentRow::as_select())
+        .load(conn)?;
+    rows.into_iter().map(typed).collect()
+}
+
+/// Stamps the moment essor requested it (in the move's transaction).
+pub fn mark_requested(
+    conn: &mut DbConnection,
+    id: &InstalmentId,
+    at: NaiveDateTime,
+) -> QueryResult<usize> {
+    diesel::update(instalments::table.filter(instalments::id.eq(id.as_str())))
+        .set((
+            instalments::requested_at.eq(at),
+            instalments::updated_at.eq(at),
+        ))
+        .execute(conn)
+}

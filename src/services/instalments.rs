@@ -1,0 +1,155 @@
+//! A grant's instalments (DESIGN.md §15): planned with the grant, from the call's schedule
+//! (each line its share, the last the remainder: they sum to the award exactly); requested by
+//! essor, through the runner, as soon as an instalment's trigger has fired and the bank
+//! details exist — after the award, the signature, or the bank details, whichever comes last.
+
+use chrono::{NaiveDate, NaiveDateTime};
+use serde::Serialize;
+use serde_json::json;
+use utoipa::ToSchema;
+
+use crate::db::DbConnection;
+use crate::db::grants::{self, GrantVisibility};
+use crate::db::instalments::{self, Instalment, NewInstalment};
+use crate::domain::grant::{self as grant_rules, InstalmentTrigger, ScheduleLine};
+use crate::domain::history::HistoryAction;
+use crate::domain::ids::{GrantId, InstalmentId};
+use crate::domain::instalment::{
+    InstalmentAction, InstalmentParty, InstalmentState, next_state, to_request,
+};
+use crate::domain::money::Cents;
+use crate::error::ServiceError;
+use crate::notify::{MailEvent, Notifier};
+use crate::services::mail_events::summary;
+use crate::services::runner::{Audit, Move, change_state};
+
+/// An instalment as the API shows it.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct InstalmentView {
+    pub id: InstalmentId,
+    /// 1, 2…: the schedule's order.
+    pub position: i32,
+    #[schema(example = "Avance")]
+    pub label: String,
+    #[schema(example = 80)]
+    pub percent: u8,
+    pub trigger: InstalmentTrigger,
+    #[schema(value_type = i64, example = 1480000)]
+    pub amount_cents: Cents,
+    pub state: InstalmentState,
+    pub mandate_reference: Option<String>,
+    pub paid_on: Option<NaiveDate>,
+}
+
+impl From<Instalment> for InstalmentView {
+    fn from(i: Instalment) -> Self {
+        Self {
+            id: i.id,
+            position: i.position,
+            label: i.label,
+            percent: i.percent,
+            trigger: i.trigger,
+            amount_cents: i.amount,
+            state: i.state,
+            mandate_reference: i.mandate_reference,
+            paid_on: i.paid_on,
+        }
+    }
+}
+
+/// In the award's transaction: the grant's instalments, `planned`, from `schedule`.
+pub fn plan(
+    conn: &mut DbConnection,
+    grant: &GrantId,
+    awarded: Cents,
+    schedule: &[ScheduleLine],
+    at: NaiveDateTime,
+) -> Result<(), ServiceError> {
+    let amounts = grant_rules::split(awarded, schedule).ok_or_else(|| {
+        ServiceError::Internal(anyhow::anyhow!("a schedule that does not sum to 100 %"))
+    })?;
+    for (n, (line, amount)) in schedule.iter().zip(amounts).enumerate() {
+        instalments::insert(
+            conn,
+            &NewInstalment {
+                id: &InstalmentId::new(),
+                grant_id: grant,
+                position: i32::try_from(n + 1).unwrap_or(i32::MAX),
+                label: &line.label,
+                percent: line.percent,
+                trigger: line.trigger,
+                amount,
+                at,
+            },
+        )?;
+    }
+    Ok(())
+}
+
+/// In the transaction of a move that may fire a trigger (the award, the signature, the bank
+/// details): requests every planned instalment whose trigger has fired, if the bank details
+/// exist, each through the runner (state, audit event, the finance team's mail). Returns how
+/// many were requested.
+pub fn request_due(
+    conn: &mut DbConnection,
+    notifier: &Notifier,
+    actor_id: &str,
+    grant_id: &GrantId,
+) -> Result<usize, ServiceError> {
+    let grant = grants::find_visible(conn, grant_id, &GrantVisibility::All)?
+        .ok_or_else(|| ServiceError::Internal(anyhow::anyhow!("grant {grant_id} missing")))?;
+    let due: Vec<Instalment> = instalments::of_grant(conn, grant_id)?
+        .into_iter()
+        .filter(|i| {
+            to_request(
+                i.state,
+                i.trigger,
+                grant.state,
+                grant.convention_required,
+                grant.bank.is_some(),
+            )
+        })
+        .collect();
+    if due.is_empty() {
+        return Ok(0);
+    }
+    let row = crate::db::applications::find_for_update(conn, &grant.application_id)?
+        .ok_or_else(|| ServiceError::Internal(anyhow::anyhow!("grant without application")))?;
+    let call = crate::db::calls::find(conn, &grant.call_id)?
+        .ok_or_else(|| ServiceError::Internal(anyhow::anyhow!("grant without call")))?;
+    let now = notifier.clock().now();
+    for i in &due {
+        let to = next_state(i.state, InstalmentAction::Request, InstalmentParty::System)
+            .map_err(|e| ServiceError::Internal(anyhow::anyhow!("{e}")))?;
+        let app = summary(conn, &row, &call)?;
+        change_state(
+            conn,
+            notifier,
+            Move {
+                id: i.id.as_str(),
+                from: i.state,
+                to,
+            },
+            Audit {
+                application_id: Some(&grant.application_id),
+                call_id: Some(&grant.call_id),
+                actor_id,
+                action: HistoryAction::Instalment(InstalmentAction::Request).as_str(),
+                payload: json!({
+                    "grant_id": grant.id,
+                    "instalment_id": i.id,
+                    "label": i.label,
+                    "amount_cents": i.amount,
+                    "to_state": to,
+                }),
+            },
+            &[MailEvent::InstalmentRequested {
+                app,
+                label: i.label.clone(),
+                amount_cents: i.amount.value(),
+            }],
+        )?;
+        instalments::mark_requested(conn, &i.id, now)?;
+    }
+    Ok(due.len())
+}
