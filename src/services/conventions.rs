@@ -480,6 +480,8 @@ pub async fn lapse(
                 },
                 &[MailEvent::GrantLapsed { app, motivation }],
             )?;
+            // Nothing more is paid on a lapsed grant: what was not ordered is cancelled.
+            crate::services::instalments::cancel_unpaid(conn, &notifier, &user.id, &grant)?;
             view_of(conn, &user, &id)
         })
         .await

@@ -153,3 +153,52 @@ pub fn request_due(
     }
     Ok(due.len())
 }
+
+/// In the transaction that ends a grant without payment (a lapse): each instalment not yet
+/// ordered is cancelled through the runner, so that it never reaches the finance list.
+/// Ordered or paid ones stay as they are: money that left is a recovery's business.
+pub fn cancel_unpaid(
+    conn: &mut DbConnection,
+    notifier: &Notifier,
+    actor_id: &str,
+    grant: &crate::db::grants::Grant,
+) -> Result<usize, ServiceError> {
+    let open: Vec<Instalment> = instalments::of_grant(conn, &grant.id)?
+        .into_iter()
+        .filter(|i| {
+            matches!(
+                i.state,
+                InstalmentState::Planned | InstalmentState::Requested
+            )
+        })
+        .collect();
+    for i in &open {
+        let to = next_state(i.state, InstalmentAction::Cancel, InstalmentParty::Staff)
+            .map_err(|e| ServiceError::Internal(anyhow::anyhow!("{e}")))?;
+        change_state(
+            conn,
+            notifier,
+            Move {
+                id: i.id.as_str(),
+                from: i.state,
+                to,
+            },
+            Audit {
+                application_id: Some(&grant.application_id),
+                call_id: Some(&grant.call_id),
+                actor_id,
+                action: HistoryAction::Instalment(InstalmentAction::Cancel).as_str(),
+                payload: json!({
+                    "grant_id": grant.id,
+                    "instalment_id": i.id,
+                    "label": i.label,
+                    "amount_cents": i.amount,
+                    "from_state": i.state,
+                    "to_state": to,
+                }),
+            },
+            &[],
+        )?;
+    }
+    Ok(open.len())
+}

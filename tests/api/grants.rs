@@ -842,6 +842,14 @@ async fn a_countersignature_may_carry_the_scanned_paper_and_a_grant_may_lapse(ap
     let lapsed: Value = resp.json().await.unwrap();
     assert_eq!(lapsed["state"], "lapsed");
     assert_eq!(lapsed["allowed_actions"], json!([]));
+    // Nothing more will be paid: the instalments not ordered are cancelled.
+    let states: Vec<&str> = lapsed["instalments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["state"].as_str().unwrap())
+        .collect();
+    assert_eq!(states, ["cancelled", "cancelled"], "{lapsed}");
     let mail = mail_about(&app, &cast.applicant.email, "caduque").await;
     assert!(
         mail.text

@@ -237,6 +237,8 @@ async fn the_beneficiary_signs_and_staff_countersign_in_the_pages(app: TestApp) 
     assert_eq!(b.path().await, format!("/gestion/candidatures/{id}?fait=1"));
     assert!(b.body().await.contains("Caduc"), "{}", b.body().await);
     assert_eq!(grant_state(&app, &staff.token).await, "lapsed");
+    // The advance requested but not ordered is cancelled with the grant.
+    assert!(b.body().await.contains("Annulé"), "{}", b.body().await);
     b.visit("8-caduque").await;
     b.close().await;
 }
