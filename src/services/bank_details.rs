@@ -2,7 +2,7 @@
 //! it is written, shown whole to staff (the finance list needs it), masked to the beneficiary
 //! (`FR76 •••• •••• 0189`), never to reviewers, and never whole in a log or the audit trail.
 
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use serde_json::json;
 use uuid::Uuid;
 
@@ -15,8 +15,8 @@ use crate::domain::history::HistoryAction;
 use crate::domain::ids::GrantId;
 use crate::domain::text::{self, Lines};
 use crate::error::{FieldErrors, ServiceError};
-use crate::services::conventions::reachable;
-use crate::services::grants::{GrantView, not_found, party, view_of};
+pub use crate::services::grant_view::{BankDetailsView, shown_to};
+use crate::services::grant_view::{GrantView, not_found, party, reachable, view_of};
 use crate::state::AppState;
 
 /// Body of `PUT /grants/{id}/bank-details`, as typed from a RIB.
@@ -74,41 +74,6 @@ impl BankDetailsInput {
             _ => Err(ServiceError::invalid(errors)),
         }
     }
-}
-
-/// The bank details as the API shows them to their reader.
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
-pub struct BankDetailsView {
-    /// Whole (grouped by four) for staff; masked for the beneficiary (`FR76 •••• •••• 0189`).
-    #[schema(example = "FR76 •••• •••• 0189")]
-    pub iban: String,
-    /// Whether `iban` is masked.
-    pub masked: bool,
-    #[schema(example = "AGRIFRPP867")]
-    pub bic: String,
-    pub holder: String,
-    pub updated_at: chrono::DateTime<chrono::Utc>,
-}
-
-/// What `by` reads of the bank details: staff the whole IBAN, the beneficiary its mask,
-/// anyone else nothing.
-pub fn shown_to(by: GrantParty, bank: &grants::BankDetails) -> Option<BankDetailsView> {
-    let masked = match by {
-        GrantParty::Staff => false,
-        GrantParty::Beneficiary => true,
-        GrantParty::System | GrantParty::Other => return None,
-    };
-    Some(BankDetailsView {
-        iban: if masked {
-            bank.iban.masked()
-        } else {
-            bank.iban.grouped()
-        },
-        masked,
-        bic: bank.bic.clone(),
-        holder: bank.holder.clone(),
-        updated_at: bank.at.and_utc(),
-    })
 }
 
 /// `PUT /grants/{id}/bank-details`: the beneficiary gives or changes them while the grant

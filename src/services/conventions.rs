@@ -11,7 +11,7 @@ use utoipa::ToSchema;
 use crate::db::DbConnection;
 use crate::db::applications::ApplicationRow;
 use crate::db::calls::CallRow;
-use crate::db::grants::{self, Grant, GrantVisibility, Signature};
+use crate::db::grants::{self, Grant, Signature};
 use crate::db::letters::{self, NewLetter};
 use crate::domain::actor::Actor;
 use crate::domain::dates::{french_date, french_datetime};
@@ -23,7 +23,7 @@ use crate::domain::text::{self, Lines};
 use crate::error::{FieldErrors, ServiceError};
 use crate::letters::{DecisionLetter, Letters, SignatureBlock};
 use crate::notify::MailEvent;
-use crate::services::grants::{GrantView, IssuedLetter, not_found, party, view_of};
+use crate::services::grant_view::{GrantView, IssuedLetter, not_found, party, reachable, view_of};
 use crate::services::mail_events::summary;
 use crate::services::runner::{Audit, Move, change_state};
 use crate::state::AppState;
@@ -147,23 +147,6 @@ fn refused(e: GrantTransitionError) -> ServiceError {
         }
         GrantTransitionError::Forbidden { .. } => ServiceError::Forbidden(format!("{e}.")),
     }
-}
-
-/// The grant `id` as `user` may reach it, locked for the move: anyone who may not see it is
-/// told it does not exist.
-pub fn reachable(
-    conn: &mut DbConnection,
-    user: &Actor,
-    id: &GrantId,
-) -> Result<Grant, ServiceError> {
-    let v = if user.role.is_staff() {
-        GrantVisibility::All
-    } else if user.role == crate::domain::account::Role::Applicant {
-        GrantVisibility::BeneficiaryIs(user.id.clone())
-    } else {
-        return Err(not_found());
-    };
-    grants::find_visible(conn, id, &v)?.ok_or_else(not_found)
 }
 
 fn application_and_call(

@@ -7,6 +7,7 @@ pub mod bank_details;
 pub mod calls;
 pub mod conventions;
 pub mod documents;
+pub mod grant_view;
 pub mod grants;
 pub mod identify;
 pub mod instalments;
