@@ -156,6 +156,7 @@ fn seed(db: &Db, n: usize) -> anyhow::Result<(String, String)> {
             convention: "above_threshold".into(),
             convention_threshold_cents: 2_300_000,
             report_due_months: 6,
+        instalment_schedule: r#"[{"label":"Avance","percent":80,"trigger":"signature"},{"label":"Solde","percent":20,"trigger":"report_approved"}]"#.into(),
         },
     )?;
     let body = |i: usize| {

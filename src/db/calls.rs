@@ -41,6 +41,8 @@ pub struct CallRow {
     pub convention: String,
     pub convention_threshold_cents: i64,
     pub report_due_months: i32,
+    /// The payment schedule, JSON (`[{label, percent, trigger}]`).
+    pub instalment_schedule: String,
 }
 
 pub fn insert(conn: &mut DbConnection, row: &CallRow) -> QueryResult<usize> {

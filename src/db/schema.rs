@@ -63,6 +63,7 @@ diesel::table! {
         convention -> Text,
         convention_threshold_cents -> BigInt,
         report_due_months -> Integer,
+        instalment_schedule -> Text,
     }
 }
 

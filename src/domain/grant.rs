@@ -490,10 +490,63 @@ pub fn report_due_on(
 
 /// One line of a call's payment schedule: a label, a share and what makes it fall due.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct ScheduleLine {
+    #[schema(example = "Avance")]
     pub label: String,
+    #[schema(example = 80, minimum = 1, maximum = 100)]
     pub percent: u8,
     pub trigger: InstalmentTrigger,
+}
+
+/// The most lines a schedule holds.
+pub const SCHEDULE_MAX_LINES: usize = 12;
+/// The longest label of a line.
+pub const SCHEDULE_LABEL_MAX: usize = 60;
+
+/// What is wrong with a call's schedule, each problem with the path of its field
+/// (`[1].percent`, or empty for the whole); nothing when it may be used.
+pub fn check_schedule(schedule: &[ScheduleLine]) -> Vec<(String, String)> {
+    let mut problems = Vec::new();
+    if schedule.is_empty() {
+        problems.push((
+            String::new(),
+            "l'échéancier compte au moins un versement".into(),
+        ));
+        return problems;
+    }
+    if schedule.len() > SCHEDULE_MAX_LINES {
+        problems.push((
+            String::new(),
+            format!("l'échéancier compte {SCHEDULE_MAX_LINES} versements au plus"),
+        ));
+    }
+    for (i, line) in schedule.iter().enumerate() {
+        let n = line.label.trim().chars().count();
+        if let Err(e) = crate::domain::text::check(&line.label, crate::domain::text::Lines::Single)
+        {
+            problems.push((format!("[{i}].label"), e.to_string()));
+        } else if n == 0 || n > SCHEDULE_LABEL_MAX {
+            problems.push((
+                format!("[{i}].label"),
+                format!("nommez le versement ({SCHEDULE_LABEL_MAX} caractères au plus)"),
+            ));
+        }
+        if !(1..=100).contains(&line.percent) {
+            problems.push((
+                format!("[{i}].percent"),
+                "la part d'un versement est comprise entre 1 et 100 %".into(),
+            ));
+        }
+    }
+    let total: u32 = schedule.iter().map(|l| u32::from(l.percent)).sum();
+    if total != 100 {
+        problems.push((
+            String::new(),
+            format!("les parts des versements font {total} % : elles doivent faire 100 % en tout"),
+        ));
+    }
+    problems
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
@@ -928,5 +981,27 @@ mod tests {
                 "{siret:?} {rna:?}"
             );
         }
+    }
+
+    #[test]
+    fn a_schedule_sums_to_100_with_named_lines() {
+        let line = |label: &str, percent: u8| ScheduleLine {
+            label: label.into(),
+            percent,
+            trigger: InstalmentTrigger::Signature,
+        };
+        assert!(check_schedule(&default_schedule()).is_empty());
+        assert!(check_schedule(&[line("Unique", 100)]).is_empty());
+        let paths = |s: &[ScheduleLine]| -> Vec<String> {
+            check_schedule(s).into_iter().map(|(p, _)| p).collect()
+        };
+        assert_eq!(paths(&[line("Avance", 80), line("Solde", 30)]), [""]);
+        assert_eq!(paths(&[]), [""]);
+        assert_eq!(paths(&[line(" ", 100)]), ["[0].label"]);
+        assert_eq!(paths(&[line("A", 0), line("B", 100)]), ["[0].percent"]);
+        let twelve: Vec<ScheduleLine> = (0..13).map(|_| line("Part", 1)).collect();
+        assert!(paths(&twelve).contains(&String::new()));
+        let (_, message) = &check_schedule(&[line("Avance", 80), line("Solde", 30)])[0];
+        assert!(message.contains("110 %"), "{message}");
     }
 }

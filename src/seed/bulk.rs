@@ -116,6 +116,7 @@ pub fn seed_bulk(db: &Db, settings: &Settings, options: DemoOptions) -> anyhow::
         convention: "above_threshold".into(),
         convention_threshold_cents: 2_300_000,
         report_due_months: 6,
+    instalment_schedule: r#"[{"label":"Avance","percent":80,"trigger":"signature"},{"label":"Solde","percent":20,"trigger":"report_approved"}]"#.into(),
     };
 
     let year: i32 = chrono::Datelike::year(&now.date());

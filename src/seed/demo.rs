@@ -220,6 +220,7 @@ pub async fn run(
             convention: None,
             convention_threshold_cents: None,
             report_due_months: None,
+            instalments: None,
         },
     )
     .await

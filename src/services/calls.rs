@@ -17,6 +17,7 @@ use crate::domain::call::{
 use crate::domain::eligibility::{DEFAULT_RULES_VERSION, RuleSet};
 use crate::domain::grant::{
     CONVENTION_THRESHOLD, ConventionPolicy, DEFAULT_REPORT_DUE_MONTHS, MAX_REPORT_DUE_MONTHS,
+    ScheduleLine, check_schedule, default_schedule,
 };
 use crate::domain::identifiers::InseeCode;
 use crate::domain::territory;
@@ -74,6 +75,9 @@ pub struct NewCall {
     /// The final report is due this many months after the project's end (default 6, 1 to 36).
     #[schema(example = 6)]
     pub report_due_months: Option<u32>,
+    /// The payment schedule: each grant's instalments (default 80 % « Avance » on the
+    /// signature, 20 % « Solde » on the approved report); the percents sum to 100.
+    pub instalments: Option<Vec<ScheduleLine>>,
 }
 
 /// Distinguishes an explicit `null` (Some(None)) from an absent field (None).
@@ -102,6 +106,7 @@ pub struct CallSettings {
     pub convention: ConventionPolicy,
     pub convention_threshold_cents: i64,
     pub report_due_months: u32,
+    pub instalments: Vec<ScheduleLine>,
 }
 
 /// The envelope of a call: what it holds, what is awarded, what is left.
@@ -139,6 +144,8 @@ pub struct Call {
     /// Months after the project's end when the final report is due.
     #[schema(example = 6)]
     pub report_due_months: u32,
+    /// The payment schedule of the call's grants.
+    pub instalments: Vec<ScheduleLine>,
     pub state: CallState,
     /// Accepting submissions right now (published and inside its window).
     pub accepting_submissions: bool,
@@ -169,6 +176,11 @@ impl CallRow {
 
     pub fn grid(&self) -> Result<Vec<ScoringCriterion>, ServiceError> {
         parse_json(&self.scoring_grid, "scoring_grid")
+    }
+
+    /// The payment schedule its grants follow.
+    pub fn schedule(&self) -> Result<Vec<ScheduleLine>, ServiceError> {
+        parse_json(&self.instalment_schedule, "instalment_schedule")
     }
 
     pub fn documents(&self) -> Result<Vec<RequiredDocument>, ServiceError> {
@@ -203,6 +215,7 @@ impl CallRow {
             })?,
             convention_threshold_cents: self.convention_threshold_cents,
             report_due_months: u32::try_from(self.report_due_months).unwrap_or(6),
+            instalments: self.schedule()?,
         })
     }
 
@@ -229,6 +242,7 @@ impl CallRow {
             convention: s.convention,
             convention_threshold_cents: s.convention_threshold_cents,
             report_due_months: s.report_due_months,
+            instalments: s.instalments,
             state,
             accepting_submissions: accepting,
             envelope: Envelope {
@@ -280,6 +294,7 @@ impl CallSettings {
                 .convention_threshold_cents
                 .unwrap_or(CONVENTION_THRESHOLD.value()),
             report_due_months: n.report_due_months.unwrap_or(DEFAULT_REPORT_DUE_MONTHS),
+            instalments: n.instalments.unwrap_or_else(default_schedule),
         })
     }
 
@@ -389,6 +404,9 @@ impl CallSettings {
                 ),
             );
         }
+        for (path, m) in check_schedule(&self.instalments) {
+            err(&format!("instalments{path}"), m);
+        }
         if !errors.is_empty() {
             return Err(ServiceError::invalid(errors));
         }
@@ -431,6 +449,7 @@ impl ValidSettings {
         row.convention = s.convention.as_str().to_owned();
         row.convention_threshold_cents = s.convention_threshold_cents;
         row.report_due_months = s.report_due_months as i32;
+        row.instalment_schedule = to_json(&s.instalments)?;
         Ok(())
     }
 }
@@ -496,6 +515,7 @@ pub async fn create(state: &AppState, user: &Actor, input: NewCall) -> Result<Ca
         convention: String::new(),
         convention_threshold_cents: 0,
         report_due_months: 0,
+        instalment_schedule: String::new(),
     };
     valid.apply(&mut row)?;
     let actor = user.id.clone();

@@ -261,7 +261,7 @@ pub fn issue_decision_letter(
             .convention
             .requires_convention(terms.convention_threshold, awarded);
         let due = grant::report_due_on(today, None, terms.report_due_months);
-        let schedule = grant::default_schedule();
+        let schedule = call.schedule()?;
         let amounts = grant::split(awarded, &schedule)
             .ok_or_else(|| ServiceError::Internal(anyhow::anyhow!("schedule not at 100 %")))?;
         data.amount = awarded.to_fr_string();

@@ -481,6 +481,8 @@ async fn create(ctx: PageCtx, body: web::Bytes) -> Result<HttpResponse, WebError
                 .get("report_due_months")
                 .and_then(Json::as_u64)
                 .map(|v| v as u32),
+            // The schedule is set through the API; the form keeps the default.
+            instalments: None,
         };
         match calls::create(&ctx.state, &user, input).await {
             Ok(call) => {

@@ -16,6 +16,7 @@ both_backends!(
     a_countersignature_may_carry_the_scanned_paper_and_a_grant_may_lapse,
     bank_details_are_checked_masked_for_the_beneficiary_and_never_shown_to_reviewers,
     instalments_are_requested_once_their_trigger_fired_and_the_bank_details_exist,
+    a_call_s_own_schedule_splits_the_award_and_one_not_at_100_is_refused,
 );
 
 /// The same, on a server whose clock the test moves (`spawn_app_clocked`).
@@ -1205,4 +1206,75 @@ async fn instalments_are_requested_once_their_trigger_fired_and_the_bank_details
             .iter()
             .any(|e| e["action"] == "instalment-request")
     );
+}
+
+async fn a_call_s_own_schedule_splits_the_award_and_one_not_at_100_is_refused(app: TestApp) {
+    let cast = app.cast().await;
+    let staff = &cast.staff.token;
+    // 80 + 30: refused, the field named, nothing created.
+    let calls_before = app.count("calls").await;
+    let mut body = json!({"title": "Appel en trois versements", "budget_cents": 5_000_000,
+        "instalments": [
+            {"label": "Avance", "percent": 80, "trigger": "signature"},
+            {"label": "Solde", "percent": 30, "trigger": "report_approved"}]});
+    let p = assert_problem(
+        app.post_json(Some(staff), "/api/v1/calls", &body).await,
+        422,
+    )
+    .await;
+    assert!(
+        p["errors"]["instalments"][0]
+            .as_str()
+            .unwrap()
+            .contains("110 %"),
+        "{p}"
+    );
+    assert_eq!(app.count("calls").await, calls_before);
+    body["instalments"] = json!([{"label": "Avance", "percent": 80, "trigger": "à la signature"}]);
+    assert_problem(
+        app.post_json(Some(staff), "/api/v1/calls", &body).await,
+        422,
+    )
+    .await;
+
+    // 33 / 33 / 34 of 18 500,01 €: each share rounded down, the last takes the remainder.
+    let call = app
+        .published_call(
+            staff,
+            json!({"min_reviews": 1, "budget_cents": 5_000_000, "instalments": [
+                {"label": "Démarrage", "percent": 33, "trigger": "award"},
+                {"label": "Mi-parcours", "percent": 33, "trigger": "signature"},
+                {"label": "Solde", "percent": 34, "trigger": "report_approved"}]}),
+        )
+        .await;
+    assert_eq!(call["instalments"].as_array().unwrap().len(), 3, "{call}");
+    let a = app
+        .submitted_application(&cast.applicant.token, call["id"].as_str().unwrap())
+        .await;
+    let id = a["id"].as_str().unwrap();
+    let asg = app.start_review(staff, id, &[&cast.reviewer]).await;
+    app.review(&cast.reviewer, &asg[0], [5, 4, 4, 4, 4]).await;
+    decide(
+        &app,
+        staff,
+        id,
+        json!({"outcome": "accepted", "awarded_cents": 1_850_001,
+               "motivation": "Projet structurant.", "committee_date": "2026-11-02",
+               "decision_reference": "DEL-2026-0043"}),
+    )
+    .await;
+    let grants: Value = app
+        .get_as(staff, "/api/v1/grants")
+        .await
+        .json()
+        .await
+        .unwrap();
+    let amounts: Vec<i64> = grants[0]["instalments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["amount_cents"].as_i64().unwrap())
+        .collect();
+    assert_eq!(amounts, [610_500, 610_500, 629_001]);
+    assert_eq!(amounts.iter().sum::<i64>(), 1_850_001);
 }

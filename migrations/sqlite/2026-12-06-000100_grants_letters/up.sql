@@ -9,6 +9,10 @@ ALTER TABLE calls ADD COLUMN convention_threshold_cents BIGINT NOT NULL DEFAULT 
     CHECK (convention_threshold_cents >= 0);
 ALTER TABLE calls ADD COLUMN report_due_months INTEGER NOT NULL DEFAULT 6
     CHECK (report_due_months BETWEEN 1 AND 36);
+-- The call's payment schedule (JSON: [{label, percent, trigger}], checked by the service to
+-- sum to 100 %): by default 80 % « Avance » on the signature, 20 % « Solde » on the report.
+ALTER TABLE calls ADD COLUMN instalment_schedule TEXT NOT NULL DEFAULT
+    '[{"label":"Avance","percent":80,"trigger":"signature"},{"label":"Solde","percent":20,"trigger":"report_approved"}]';
 
 CREATE TABLE grants (
     id TEXT PRIMARY KEY,
