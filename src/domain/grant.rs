@@ -290,6 +290,12 @@ impl GrantState {
     pub fn is_final(self) -> bool {
         matches!(self, S::Lapsed | S::Closed)
     }
+
+    /// Whether the beneficiary may give or change the bank details: while the grant may
+    /// still pay, not once it is over or its money is being recovered.
+    pub fn takes_bank_details(self) -> bool {
+        !self.is_final() && self != S::RecoveryRequested
+    }
 }
 
 impl fmt::Display for GrantState {

@@ -143,6 +143,21 @@ pub fn check(s: &str, lines: Lines) -> Result<(), TextError> {
     }
 }
 
+/// A required free-text field: the text rule, then not blank, then at most `max` characters
+/// (trimmed); the French message of the first that fails.
+pub fn required(s: &str, lines: Lines, max: usize) -> Result<(), String> {
+    let n = s.trim().chars().count();
+    if let Err(e) = check(s, lines) {
+        Err(e.to_string())
+    } else if n == 0 {
+        Err("ce champ est obligatoire".to_owned())
+    } else if n > max {
+        Err(format!("{max} caractères au plus"))
+    } else {
+        Ok(())
+    }
+}
+
 /// A text that passed [`check`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Text(String);
@@ -300,5 +315,20 @@ mod tests {
             Text::parse("a\nb", Lines::Multi).unwrap().into_inner(),
             "a\nb"
         );
+    }
+
+    #[test]
+    fn a_required_field_is_checked_for_its_characters_then_its_presence_then_its_length() {
+        assert_eq!(required(" Présidente ", Lines::Single, 10), Ok(()));
+        assert_eq!(
+            required("   ", Lines::Single, 10),
+            Err("ce champ est obligatoire".to_owned())
+        );
+        assert_eq!(
+            required("onze lettres", Lines::Single, 10),
+            Err("10 caractères au plus".to_owned())
+        );
+        assert!(required("a\nb", Lines::Single, 10).is_err());
+        assert_eq!(required("a\nb", Lines::Multi, 10), Ok(()));
     }
 }

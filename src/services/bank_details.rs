@@ -10,7 +10,7 @@ use crate::db::audit::{self, AuditRow};
 use crate::db::grants;
 use crate::domain::actor::Actor;
 use crate::domain::bank::{Bic, HOLDER_MAX, Iban};
-use crate::domain::grant::{GrantParty, GrantState};
+use crate::domain::grant::GrantParty;
 use crate::domain::history::HistoryAction;
 use crate::domain::ids::GrantId;
 use crate::domain::text::{self, Lines};
@@ -98,7 +98,7 @@ pub async fn put(
                         .into(),
                 ));
             }
-            if grant.state.is_final() || grant.state == GrantState::RecoveryRequested {
+            if !grant.state.takes_bank_details() {
                 let mut extra = serde_json::Map::new();
                 extra.insert("current_state".into(), json!(grant.state));
                 return Err(ServiceError::Conflict {

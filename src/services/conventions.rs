@@ -9,9 +9,7 @@ use serde_json::json;
 use utoipa::ToSchema;
 
 use crate::db::DbConnection;
-use crate::db::applications::ApplicationRow;
-use crate::db::calls::CallRow;
-use crate::db::grants::{self, Grant, Signature};
+use crate::db::grants::{self, Signature};
 use crate::db::letters::{self, NewLetter};
 use crate::domain::actor::Actor;
 use crate::domain::dates::{french_date, french_datetime};
@@ -24,7 +22,7 @@ use crate::error::{FieldErrors, ServiceError};
 use crate::letters::{DecisionLetter, Letters, SignatureBlock};
 use crate::notify::MailEvent;
 use crate::services::grant_view::{GrantView, IssuedLetter, not_found, party, reachable, view_of};
-use crate::services::mail_events::summary;
+use crate::services::mail_events::{application_and_call, summary};
 use crate::services::runner::{Audit, Move, change_state};
 use crate::state::AppState;
 
@@ -55,7 +53,7 @@ impl SignInput {
             ("signatory_name", &self.signatory_name),
             ("signatory_quality", &self.signatory_quality),
         ] {
-            if let Some(e) = single_line(value, SIGNATORY_MAX) {
+            if let Err(e) = text::required(value, Lines::Single, SIGNATORY_MAX) {
                 errors.entry(field.into()).or_default().push(e);
             }
         }
@@ -86,33 +84,8 @@ pub struct LapseInput {
 
 impl LapseInput {
     pub fn check(&self) -> Result<(), ServiceError> {
-        let n = self.motivation.trim().chars().count();
-        let message = if let Err(e) = text::check(&self.motivation, Lines::Multi) {
-            Some(e.to_string())
-        } else if n == 0 {
-            Some("ce champ est obligatoire".to_owned())
-        } else if n > MOTIVATION_MAX {
-            Some(format!("{MOTIVATION_MAX} caractères au plus"))
-        } else {
-            None
-        };
-        match message {
-            Some(m) => Err(ServiceError::invalid_field("motivation", m)),
-            None => Ok(()),
-        }
-    }
-}
-
-fn single_line(value: &str, max: usize) -> Option<String> {
-    let n = value.trim().chars().count();
-    if let Err(e) = text::check(value, Lines::Single) {
-        Some(e.to_string())
-    } else if n == 0 {
-        Some("ce champ est obligatoire".to_owned())
-    } else if n > max {
-        Some(format!("{max} caractères au plus"))
-    } else {
-        None
+        text::required(&self.motivation, Lines::Multi, MOTIVATION_MAX)
+            .map_err(|m| ServiceError::invalid_field("motivation", m))
     }
 }
 
@@ -147,17 +120,6 @@ fn refused(e: GrantTransitionError) -> ServiceError {
         }
         GrantTransitionError::Forbidden { .. } => ServiceError::Forbidden(format!("{e}.")),
     }
-}
-
-fn application_and_call(
-    conn: &mut DbConnection,
-    grant: &Grant,
-) -> Result<(ApplicationRow, CallRow), ServiceError> {
-    let row = crate::db::applications::find_for_update(conn, &grant.application_id)?
-        .ok_or_else(|| ServiceError::Internal(anyhow::anyhow!("grant without application")))?;
-    let call = crate::db::calls::find(conn, &grant.call_id)?
-        .ok_or_else(|| ServiceError::Internal(anyhow::anyhow!("grant without call")))?;
-    Ok((row, call))
 }
 
 fn render_error(e: crate::letters::LetterError) -> ServiceError {

@@ -191,13 +191,8 @@ pub fn reachable(
     user: &Actor,
     id: &GrantId,
 ) -> Result<Grant, ServiceError> {
-    let v = if user.role.is_staff() {
-        GrantVisibility::All
-    } else if user.role == crate::domain::account::Role::Applicant {
-        GrantVisibility::BeneficiaryIs(user.id.clone())
-    } else {
-        return Err(not_found());
-    };
+    // A reviewer reaches no grant: told it does not exist, as anyone who may not see it.
+    let v = visibility(user).map_err(|_| not_found())?;
     grants::find_visible(conn, id, &v)?.ok_or_else(not_found)
 }
 

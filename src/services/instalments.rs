@@ -20,7 +20,7 @@ use crate::domain::instalment::{
 use crate::domain::money::Cents;
 use crate::error::ServiceError;
 use crate::notify::{MailEvent, Notifier};
-use crate::services::mail_events::summary;
+use crate::services::mail_events::{application_and_call, summary};
 use crate::services::runner::{Audit, Move, change_state};
 
 /// An instalment as the API shows it.
@@ -113,10 +113,7 @@ pub fn request_due(
     if due.is_empty() {
         return Ok(0);
     }
-    let row = crate::db::applications::find_for_update(conn, &grant.application_id)?
-        .ok_or_else(|| ServiceError::Internal(anyhow::anyhow!("grant without application")))?;
-    let call = crate::db::calls::find(conn, &grant.call_id)?
-        .ok_or_else(|| ServiceError::Internal(anyhow::anyhow!("grant without call")))?;
+    let (row, call) = application_and_call(conn, &grant)?;
     let now = notifier.clock().now();
     for i in &due {
         let to = next_state(i.state, InstalmentAction::Request, InstalmentParty::System)

@@ -31,6 +31,19 @@ pub fn summary(
     })
 }
 
+/// The application and the call of a grant, which its mails speak of; the application is
+/// locked, as the grant's moves change what it shows.
+pub fn application_and_call(
+    conn: &mut DbConnection,
+    grant: &crate::db::grants::Grant,
+) -> Result<(ApplicationRow, CallRow), ServiceError> {
+    let row = crate::db::applications::find_for_update(conn, &grant.application_id)?
+        .ok_or_else(|| ServiceError::Internal(anyhow::anyhow!("grant without application")))?;
+    let call = calls::find(conn, &grant.call_id)?
+        .ok_or_else(|| ServiceError::Internal(anyhow::anyhow!("grant without call")))?;
+    Ok((row, call))
+}
+
 /// The mail telling `reviewer_id` of their assignment `assignment_id` to `row` (its link opens
 /// the reviewer's page of that assignment).
 pub fn assignment_mail(

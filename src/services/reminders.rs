@@ -13,7 +13,7 @@ use crate::domain::grant::{GrantState, due_reminders};
 use crate::domain::letter::LetterKind;
 use crate::error::ServiceError;
 use crate::notify::MailEvent;
-use crate::services::mail_events::summary;
+use crate::services::mail_events::{application_and_call, summary};
 use crate::state::AppState;
 
 /// How often each instance looks for reminders due: hourly is enough for reminders counted
@@ -55,12 +55,7 @@ pub async fn send_due(state: &AppState) -> Result<usize, ServiceError> {
                     continue;
                 }
                 grants::record_reminder(conn, &grant.id, reminder.as_str(), now)?;
-                let row = crate::db::applications::find_for_update(conn, &grant.application_id)?
-                    .ok_or_else(|| {
-                        ServiceError::Internal(anyhow::anyhow!("grant without application"))
-                    })?;
-                let call = crate::db::calls::find(conn, &grant.call_id)?
-                    .ok_or_else(|| ServiceError::Internal(anyhow::anyhow!("grant without call")))?;
+                let (row, call) = application_and_call(conn, &grant)?;
                 let app = summary(conn, &row, &call)?;
                 queued += notifier.queue(
                     conn,

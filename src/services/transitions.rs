@@ -148,19 +148,10 @@ impl Command {
     pub fn check(&self, today: chrono::NaiveDate) -> Result<(), ServiceError> {
         let mut errors = FieldErrors::new();
         fn text(errors: &mut FieldErrors, field: &str, v: &str) {
-            let n = v.trim().chars().count();
-            if let Err(e) = crate::domain::text::check(v, crate::domain::text::Lines::Multi) {
-                errors.entry(field.into()).or_default().push(e.to_string());
-            } else if n == 0 {
-                errors
-                    .entry(field.into())
-                    .or_default()
-                    .push("ce champ est obligatoire".into());
-            } else if n > TEXT_MAX {
-                errors
-                    .entry(field.into())
-                    .or_default()
-                    .push(format!("{TEXT_MAX} caractères au plus"));
+            if let Err(e) =
+                crate::domain::text::required(v, crate::domain::text::Lines::Multi, TEXT_MAX)
+            {
+                errors.entry(field.into()).or_default().push(e);
             }
         }
         match self {

@@ -105,9 +105,7 @@ pub fn after_decision(
                 state_label => i.state.label_fr(),
                 paid_on => i.paid_on.map(|d| d.to_string()),
             }).collect::<Vec<_>>(),
-            // Bank details are given while the grant lives (the service says the same).
-            can_give_bank => !g.state.is_final()
-                && g.state != crate::domain::grant::GrantState::RecoveryRequested,
+            can_give_bank => g.state.takes_bank_details(),
         }
     });
     (letters(&after.letters), grant)
