@@ -29,6 +29,7 @@ use crate::error::Problem;
         (name = "users", description = "Accounts."),
         (name = "exports", description = "Exports of a call's applications for staff: CSV, XLSX, JSON, SCDL « subventions »."),
         (name = "grants", description = "After the decision (DESIGN.md §15): grants and the letters essor writes (PDF/UA-1)."),
+        (name = "finance", description = "The finance service's list of a call's instalments, and its file imported back (DESIGN.md §15)."),
         (name = "admin", description = "Administration: the mail outbox."),
     )
 )]
@@ -205,6 +206,13 @@ const LINKS: &[LinkSpec] = &[
     ("publish_call", "200", "Ranking", "call_ranking", CALL_ID),
     ("publish_call", "200", "Export", "export_call", CALL_ID),
     ("list_calls", "200", "Export", "export_call", FIRST),
+    (
+        "publish_call",
+        "200",
+        "FinanceList",
+        "export_instalments",
+        CALL_ID,
+    ),
     (
         "create_application",
         "201",

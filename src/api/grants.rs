@@ -4,7 +4,6 @@ use actix_web::http::header::{
     self, Charset, ContentDisposition, DispositionParam, DispositionType, ExtendedValue,
 };
 use actix_web::{HttpRequest, HttpResponse, get, post, put, web};
-use futures_util::StreamExt;
 use serde::Deserialize;
 use serde_json::Value;
 use utoipa::IntoParams;
@@ -15,9 +14,12 @@ use crate::db::grants::GrantFilter;
 use crate::domain::grant::GrantState;
 use crate::error::{AppError, Problem, ServiceError};
 use crate::input::from_json;
+use crate::input::multipart::read_file_field;
 use crate::services::bank_details::{self, BankDetailsInput};
 use crate::services::conventions::{self, LapseInput, SignInput};
 use crate::services::grants::{self, GrantView, LetterView};
+use crate::services::recovery::{self, RecoveryInput};
+use crate::services::reports::{self, ChangesInput, ReportView};
 use crate::state::AppState;
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -239,54 +241,16 @@ pub async fn countersign_convention(
                 .starts_with("multipart/form-data")
         });
     let scan = if multipart {
-        read_scan(
+        read_file_field(
             actix_multipart::Multipart::new(req.headers(), payload),
             state.settings.uploads.max_bytes,
+            "la copie numérisée",
         )
         .await?
     } else {
         None
     };
     Ok(HttpResponse::Ok().json(conventions::countersign(&state, &user, &id, scan).await?))
-}
-
-/// The `file` of a countersignature form, bounded by `uploads.max_bytes`.
-async fn read_scan(
-    mut form: actix_multipart::Multipart,
-    max_bytes: u64,
-) -> Result<Option<Vec<u8>>, ServiceError> {
-    let mut file: Option<Vec<u8>> = None;
-    while let Some(field) = form.next().await {
-        let mut field = field.map_err(|e| {
-            ServiceError::BadInput(format!("Formulaire multipart illisible : {e}."))
-        })?;
-        if field.name() != Some("file") {
-            return Err(ServiceError::invalid_field(
-                field.name().filter(|n| !n.is_empty()).unwrap_or("corps"),
-                "champ inattendu : le formulaire ne contient que « file », la copie numérisée",
-            ));
-        }
-        if file.is_some() {
-            return Err(ServiceError::invalid_field(
-                "file",
-                "un seul fichier par envoi",
-            ));
-        }
-        let mut bytes = Vec::new();
-        while let Some(chunk) = field.next().await {
-            let chunk =
-                chunk.map_err(|e| ServiceError::BadInput(format!("Envoi interrompu : {e}.")))?;
-            if (bytes.len() + chunk.len()) as u64 > max_bytes {
-                return Err(ServiceError::TooLarge(format!(
-                    "Le fichier dépasse la taille autorisée ({} Mo au plus).",
-                    max_bytes / (1024 * 1024)
-                )));
-            }
-            bytes.extend_from_slice(&chunk);
-        }
-        file = Some(bytes);
-    }
-    Ok(file)
 }
 
 /// Declare the grant lapsed (staff): the convention was never signed, or the project never
@@ -344,4 +308,180 @@ pub async fn put_bank_details(
 ) -> Result<HttpResponse, AppError> {
     let input: BankDetailsInput = from_json(body.into_inner())?;
     Ok(HttpResponse::Ok().json(bank_details::put(&state, &user, &id, input).await?))
+}
+
+/// Ask the beneficiary to give money back (reversement, staff): an amount no larger than what
+/// was paid, and a motivation. Issues the recovery letter (`recovery`), mails it, and cancels
+/// the instalments not yet ordered.
+#[utoipa::path(
+    tag = "grants",
+    security(("bearer" = [])),
+    params(("id" = String, Path, description = "Grant id (UUID).")),
+    request_body = RecoveryInput,
+    responses(
+        (status = 200, description = "Asked: the grant is `recovery_requested`, with `recovery`.", body = GrantView),
+        JsonBody,
+        NeedsToken,
+        (status = 403, description = "Only staff ask for a recovery.", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such grant, or not yours to see.", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Nothing was paid yet, or the grant is not in a state that allows it (lapsed, closed, already in recovery; `current_state`).", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "An amount of 0 or more than what was paid, or a motivation missing or too long.", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/grants/{id}/recovery")]
+pub async fn request_recovery(
+    user: CurrentUser,
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+    body: web::Json<Value>,
+) -> Result<HttpResponse, AppError> {
+    let input: RecoveryInput = from_json(body.into_inner())?;
+    Ok(HttpResponse::Ok().json(recovery::request(&state, &user, &id, input).await?))
+}
+
+/// Close a recovery (staff): the public accountant recovered the sum; the grant is closed.
+#[utoipa::path(
+    tag = "grants",
+    security(("bearer" = [])),
+    params(("id" = String, Path, description = "Grant id (UUID).")),
+    responses(
+        (status = 200, description = "Closed.", body = GrantView),
+        NeedsToken,
+        (status = 403, description = "Only staff close a recovery.", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such grant, or not yours to see.", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "No recovery is open on this grant (`current_state`).", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/grants/{id}/close-recovery")]
+pub async fn close_recovery(
+    user: CurrentUser,
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    Ok(HttpResponse::Ok().json(recovery::close(&state, &user, &id).await?))
+}
+
+/// The final report (compte rendu financier, Cerfa n° 15059): the beneficiary's draft, or the
+/// submitted report, with its totals and the lines whose gap must be explained. Before the
+/// first save, pre-filled: every category, this grant's line planned at the amount awarded.
+#[utoipa::path(
+    tag = "grants",
+    security(("bearer" = [])),
+    params(("id" = String, Path, description = "Grant id (UUID).")),
+    responses(
+        (status = 200, description = "The report.", body = ReportView),
+        NeedsToken,
+        (status = 404, description = "No such grant, or not yours to see.", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/grants/{id}/report")]
+pub async fn get_report(
+    user: CurrentUser,
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    Ok(HttpResponse::Ok().json(reports::get(&state, &user, &id).await?))
+}
+
+/// Save the report's draft (the beneficiary, while the grant runs or after staff asked for
+/// changes). Incomplete is fine; negative amounts, a category twice or text that breaks the
+/// text rule are refused, each named.
+#[utoipa::path(
+    tag = "grants",
+    security(("bearer" = [])),
+    params(("id" = String, Path, description = "Grant id (UUID).")),
+    request_body = crate::domain::report::ReportBody,
+    responses(
+        (status = 200, description = "Saved.", body = ReportView),
+        JsonBody,
+        NeedsToken,
+        (status = 403, description = "Only the beneficiary writes the report.", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such grant, or not yours to see.", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The report is submitted, approved, or the grant is not running (`current_state`).", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "A field no report may hold: `errors` names each (`budget[2].actual_cents`…).", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[put("/grants/{id}/report")]
+pub async fn put_report(
+    user: CurrentUser,
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+    body: web::Json<Value>,
+) -> Result<HttpResponse, AppError> {
+    let input: crate::domain::report::ReportBody = from_json(body.into_inner())?;
+    Ok(HttpResponse::Ok().json(reports::put(&state, &user, &id, input).await?))
+}
+
+/// Submit the report (the beneficiary): it must be complete — actual amounts, the explanation
+/// of each gap above 15 %, the narrative, the three indicators; staff are told.
+#[utoipa::path(
+    tag = "grants",
+    security(("bearer" = [])),
+    params(("id" = String, Path, description = "Grant id (UUID).")),
+    responses(
+        (status = 200, description = "Submitted: the grant is `report_submitted`.", body = GrantView),
+        NeedsToken,
+        (status = 403, description = "Only the beneficiary submits the report.", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such grant, or not yours to see.", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Not now: already submitted, approved, or the grant is not running (`current_state`, `allowed_actions`).", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Incomplete: `errors` names every missing piece.", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/grants/{id}/report/submit")]
+pub async fn submit_report(
+    user: CurrentUser,
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    Ok(HttpResponse::Ok().json(reports::submit(&state, &user, &id).await?))
+}
+
+/// Ask the beneficiary to change the submitted report (staff), saying what.
+#[utoipa::path(
+    tag = "grants",
+    security(("bearer" = [])),
+    params(("id" = String, Path, description = "Grant id (UUID).")),
+    request_body = ChangesInput,
+    responses(
+        (status = 200, description = "The beneficiary may write again: `report_changes_requested`.", body = GrantView),
+        JsonBody,
+        NeedsToken,
+        (status = 403, description = "Only staff ask for changes.", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such grant, or not yours to see.", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "No report is submitted (`current_state`).", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "The message is missing or too long.", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/grants/{id}/report/request-changes")]
+pub async fn request_report_changes(
+    user: CurrentUser,
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+    body: web::Json<Value>,
+) -> Result<HttpResponse, AppError> {
+    let input: ChangesInput = from_json(body.into_inner())?;
+    Ok(HttpResponse::Ok().json(reports::request_changes(&state, &user, &id, input).await?))
+}
+
+/// Approve the submitted report (staff): the balance falls due; the grant closes once nothing
+/// remains to pay.
+#[utoipa::path(
+    tag = "grants",
+    security(("bearer" = [])),
+    params(("id" = String, Path, description = "Grant id (UUID).")),
+    responses(
+        (status = 200, description = "Approved: `report_approved` (or `closed` when everything is paid).", body = GrantView),
+        NeedsToken,
+        (status = 403, description = "Only staff approve a report.", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such grant, or not yours to see.", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "No report is submitted (`current_state`).", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/grants/{id}/report/approve")]
+pub async fn approve_report(
+    user: CurrentUser,
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    Ok(HttpResponse::Ok().json(reports::approve(&state, &user, &id).await?))
 }

@@ -9,6 +9,7 @@ pub mod documents;
 pub mod errors;
 pub mod etag;
 pub mod exports;
+pub mod finance;
 pub mod grants;
 pub mod health;
 pub mod links;
@@ -40,6 +41,13 @@ pub fn configure(cfg: &mut ServiceConfig) {
             .service(grants::countersign_convention)
             .service(grants::lapse_grant)
             .service(grants::put_bank_details)
+            .service(grants::request_recovery)
+            .service(grants::close_recovery)
+            .service(grants::get_report)
+            .service(grants::put_report)
+            .service(grants::submit_report)
+            .service(grants::request_report_changes)
+            .service(grants::approve_report)
             .service(users::me)
             .service(users::my_data)
             .service(users::update_me)
@@ -59,6 +67,8 @@ pub fn configure(cfg: &mut ServiceConfig) {
             .service(calls::publish_call)
             .service(calls::close_call)
             .service(exports::export_call)
+            .service(finance::export_instalments)
+            .service(finance::import_instalments)
             .service(applications::create_application)
             .service(applications::list_applications)
             .service(applications::get_application)

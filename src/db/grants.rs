@@ -33,6 +33,9 @@ struct GrantRow {
     version: i32,
     created_at: NaiveDateTime,
     updated_at: NaiveDateTime,
+    recovery_cents: Option<i64>,
+    recovery_motivation: Option<String>,
+    recovery_requested_at: Option<NaiveDateTime>,
 }
 
 /// A grant, with what its lists show of the application.
@@ -52,6 +55,8 @@ pub struct Grant {
     pub countersigned_by: Option<String>,
     /// The bank details the beneficiary gave, if they have.
     pub bank: Option<BankDetails>,
+    /// What staff asked back (reversement), once they have.
+    pub recovery: Option<Recovery>,
     pub version: i32,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
@@ -77,6 +82,14 @@ impl std::fmt::Debug for BankDetails {
             .field("at", &self.at)
             .finish_non_exhaustive()
     }
+}
+
+/// A recovery (reversement) staff asked for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Recovery {
+    pub amount: Cents,
+    pub motivation: String,
+    pub at: NaiveDateTime,
 }
 
 /// The beneficiary's signature of the convention.
@@ -121,6 +134,9 @@ pub fn insert(conn: &mut DbConnection, g: &NewGrant<'_>) -> QueryResult<usize> {
             version: 1,
             created_at: g.at,
             updated_at: g.at,
+            recovery_cents: None,
+            recovery_motivation: None,
+            recovery_requested_at: None,
         })
         .execute(conn)
 }
@@ -162,6 +178,18 @@ fn typed(
                     .map_err(|e| corrupt("grants.bank_iban", e.to_string()))?,
                 bic,
                 holder,
+                at,
+            }),
+            _ => None,
+        },
+        recovery: match (
+            row.recovery_cents,
+            row.recovery_motivation,
+            row.recovery_requested_at,
+        ) {
+            (Some(cents), Some(motivation), Some(at)) => Some(Recovery {
+                amount: Cents::new(cents).map_err(|e| corrupt("grants.recovery_cents", e))?,
+                motivation,
                 at,
             }),
             _ => None,
@@ -329,6 +357,24 @@ pub fn record_bank_details(
             grants::bank_bic.eq(bic),
             grants::bank_holder.eq(holder),
             grants::bank_details_at.eq(at),
+            grants::updated_at.eq(at),
+        ))
+        .execute(conn)
+}
+
+/// Records a recovery, in the transaction that moves the grant to `recovery_requested`.
+pub fn record_recovery(
+    conn: &mut DbConnection,
+    id: &GrantId,
+    amount: Cents,
+    motivation: &str,
+    at: NaiveDateTime,
+) -> QueryResult<usize> {
+    diesel::update(grants::table.filter(grants::id.eq(id.as_str())))
+        .set((
+            grants::recovery_cents.eq(amount.value()),
+            grants::recovery_motivation.eq(motivation),
+            grants::recovery_requested_at.eq(at),
             grants::updated_at.eq(at),
         ))
         .execute(conn)

@@ -138,3 +138,121 @@ pub fn mark_requested(
         ))
         .execute(conn)
 }
+
+/// An instalment of a call with what the finance list and the import need of its grant.
+#[derive(Debug, Clone)]
+pub struct OfCall {
+    pub instalment: Instalment,
+    pub awarded: Cents,
+    pub reference: String,
+    pub organisation_name: String,
+    /// `siret:<14 digits>` or `rna:<W…>` (`applications.org_key`).
+    pub org_key: Option<String>,
+    pub application_id: String,
+    pub bank_iban: Option<String>,
+    pub bank_bic: Option<String>,
+    pub bank_holder: Option<String>,
+}
+
+type OfCallRow = (
+    InstalmentRow,
+    i64,
+    String,
+    String,
+    Option<String>,
+    String,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+);
+
+/// The instalments of a call's grants (of one state, if given), by reference then position:
+/// the finance list, and what an import is judged against. The call's own grants only: an id
+/// of another call's instalment is not found.
+pub fn of_call(
+    conn: &mut DbConnection,
+    call_id: &str,
+    state: Option<InstalmentState>,
+) -> Result<Vec<OfCall>, ServiceError> {
+    use crate::db::schema::{applications, grants};
+    let mut q = instalments::table
+        .inner_join(grants::table.inner_join(applications::table))
+        .filter(grants::call_id.eq(call_id))
+        .select((
+            InstalmentRow::as_select(),
+            grants::awarded_cents,
+            applications::reference,
+            applications::organisation_name,
+            applications::org_key,
+            applications::id,
+            grants::bank_iban,
+            grants::bank_bic,
+            grants::bank_holder,
+        ))
+        .into_boxed::<crate::db::MultiBackend>();
+    if let Some(state) = state {
+        q = q.filter(instalments::state.eq(state.as_str()));
+    }
+    let rows: Vec<OfCallRow> = q
+        .order((applications::reference.asc(), instalments::position.asc()))
+        .load(conn)?;
+    rows.into_iter()
+        .map(
+            |(
+                row,
+                awarded,
+                reference,
+                organisation_name,
+                org_key,
+                application_id,
+                iban,
+                bic,
+                holder,
+            )| {
+                Ok(OfCall {
+                    instalment: typed(row)?,
+                    awarded: Cents::new(awarded).map_err(|e| corrupt("grants.awarded_cents", e))?,
+                    reference,
+                    organisation_name,
+                    org_key,
+                    application_id,
+                    bank_iban: iban,
+                    bank_bic: bic,
+                    bank_holder: holder,
+                })
+            },
+        )
+        .collect()
+}
+
+/// Records the finance service's mandate, in the move's transaction.
+pub fn record_order(
+    conn: &mut DbConnection,
+    id: &InstalmentId,
+    mandate_reference: &str,
+    at: NaiveDateTime,
+) -> QueryResult<usize> {
+    diesel::update(instalments::table.filter(instalments::id.eq(id.as_str())))
+        .set((
+            instalments::mandate_reference.eq(mandate_reference),
+            instalments::updated_at.eq(at),
+        ))
+        .execute(conn)
+}
+
+/// Records the payment (and its mandate), in the move's transaction.
+pub fn record_payment(
+    conn: &mut DbConnection,
+    id: &InstalmentId,
+    mandate_reference: &str,
+    paid_on: NaiveDate,
+    at: NaiveDateTime,
+) -> QueryResult<usize> {
+    diesel::update(instalments::table.filter(instalments::id.eq(id.as_str())))
+        .set((
+            instalments::mandate_reference.eq(mandate_reference),
+            instalments::paid_on.eq(paid_on),
+            instalments::updated_at.eq(at),
+        ))
+        .execute(conn)
+}

@@ -14,6 +14,7 @@ pub mod grants;
 pub mod instalments;
 pub mod letters;
 pub mod personal_tokens;
+pub mod reports;
 pub mod reviews;
 pub mod schema;
 pub mod staff;

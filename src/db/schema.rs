@@ -211,6 +211,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     reviews,
     grants,
     grant_reminders,
+    grant_reports,
     instalments,
     letters,
 );
@@ -305,6 +306,22 @@ diesel::table! {
         version -> Integer,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        recovery_cents -> Nullable<BigInt>,
+        recovery_motivation -> Nullable<Text>,
+        recovery_requested_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    grant_reports (grant_id) {
+        grant_id -> Text,
+        body -> Text,
+        version -> Integer,
+        submitted_at -> Nullable<Timestamp>,
+        changes_message -> Nullable<Text>,
+        approved_at -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
     }
 }
 
@@ -350,4 +367,6 @@ diesel::table! {
 
 diesel::joinable!(grants -> applications (application_id));
 diesel::joinable!(grants -> calls (call_id));
+diesel::joinable!(instalments -> grants (grant_id));
+diesel::joinable!(grant_reports -> grants (grant_id));
 diesel::joinable!(letters -> applications (application_id));

@@ -293,6 +293,19 @@ impl GrantState {
 
     /// Whether the beneficiary may give or change the bank details: while the grant may
     /// still pay, not once it is over or its money is being recovered.
+    /// Whether a final report may have been submitted by this state (staff's page shows it
+    /// when one was).
+    pub fn has_report(self) -> bool {
+        matches!(
+            self,
+            Self::ReportSubmitted
+                | Self::ReportChangesRequested
+                | Self::ReportApproved
+                | Self::RecoveryRequested
+                | Self::Closed
+        )
+    }
+
     pub fn takes_bank_details(self) -> bool {
         !self.is_final() && self != S::RecoveryRequested
     }
@@ -680,6 +693,59 @@ pub fn due_reminders(
         .find(|r| elapsed >= r.days())
 }
 
+/// The reminders of the final report (§15): 30 and 7 days before it is due, and the day after
+/// if it has not come; each at most once per grant.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReportReminder {
+    Due30Days,
+    Due7Days,
+    Late1Day,
+}
+
+impl ReportReminder {
+    pub const ALL: [ReportReminder; 3] = [Self::Due30Days, Self::Due7Days, Self::Late1Day];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Due30Days => "report_due_30_days",
+            Self::Due7Days => "report_due_7_days",
+            Self::Late1Day => "report_late_1_day",
+        }
+    }
+
+    /// Days from the due date (negative: before it).
+    pub fn offset(self) -> i64 {
+        match self {
+            Self::Due30Days => -30,
+            Self::Due7Days => -7,
+            Self::Late1Day => 1,
+        }
+    }
+
+    pub fn is_late(self) -> bool {
+        self == Self::Late1Day
+    }
+}
+
+/// The report reminder due for a grant in `state` whose report is due on `due_on`, on `today`
+/// (Paris): only while the report is not submitted, and only the most recent (a server
+/// stopped for a month sends one, not three).
+pub fn due_report_reminder(
+    state: GrantState,
+    due_on: NaiveDate,
+    today: NaiveDate,
+) -> Option<ReportReminder> {
+    if state != GrantState::Running {
+        return None;
+    }
+    let from_due = (today - due_on).num_days();
+    ReportReminder::ALL
+        .into_iter()
+        .rev()
+        .find(|r| from_due >= r.offset())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -771,6 +837,32 @@ mod tests {
                     assert_eq!(got, want, "{from} --{action}--> by {by:?}");
                 }
             }
+        }
+    }
+
+    #[test]
+    fn the_report_is_recalled_30_and_7_days_before_and_the_day_after() {
+        let due = NaiveDate::from_ymd_opt(2027, 6, 30).unwrap();
+        let day = |d: i64| due + chrono::Duration::days(d);
+        use ReportReminder as R;
+        let cases = [
+            (S::Running, day(-31), None),
+            (S::Running, day(-30), Some(R::Due30Days)),
+            (S::Running, day(-8), Some(R::Due30Days)),
+            (S::Running, day(-7), Some(R::Due7Days)),
+            (S::Running, day(0), Some(R::Due7Days)),
+            (S::Running, day(1), Some(R::Late1Day)),
+            (S::Running, day(90), Some(R::Late1Day)),
+            (S::ReportSubmitted, day(1), None),
+            (S::ReportChangesRequested, day(1), None),
+            (S::AwaitingSignature, day(-7), None),
+        ];
+        for (state, today, expected) in cases {
+            assert_eq!(
+                due_report_reminder(state, due, today),
+                expected,
+                "{state:?} {today}"
+            );
         }
     }
 

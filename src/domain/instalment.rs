@@ -247,11 +247,49 @@ pub fn to_request(
         && has_fired(trigger, grant, convention_required)
 }
 
+/// Whether essor closes the grant now (§15): its report is approved and every instalment is
+/// paid or cancelled — nothing more is owed either way.
+pub fn closes_grant(state: GrantState, instalments: &[InstalmentState]) -> bool {
+    use InstalmentState as I;
+    state == GrantState::ReportApproved
+        && instalments
+            .iter()
+            .all(|i| matches!(i, I::Paid | I::Cancelled))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use GrantState as G;
     use InstalmentTrigger as T;
+
+    #[test]
+    fn a_grant_closes_once_approved_and_paid() {
+        use InstalmentState as I;
+        let cases = [
+            (GrantState::ReportApproved, vec![I::Paid, I::Paid], true),
+            (
+                GrantState::ReportApproved,
+                vec![I::Paid, I::Cancelled],
+                true,
+            ),
+            (
+                GrantState::ReportApproved,
+                vec![I::Paid, I::Requested],
+                false,
+            ),
+            (GrantState::ReportApproved, vec![I::Paid, I::Ordered], false),
+            (GrantState::Running, vec![I::Paid, I::Paid], false),
+            (GrantState::ReportSubmitted, vec![I::Paid, I::Paid], false),
+        ];
+        for (state, instalments, expected) in cases {
+            assert_eq!(
+                closes_grant(state, &instalments),
+                expected,
+                "{state:?} {instalments:?}"
+            );
+        }
+    }
 
     #[test]
     fn every_move_of_the_table_and_only_those() {

@@ -57,7 +57,7 @@ pub fn text(s: &str) -> Cow<'_, str> {
 /// A SIRET: as is for programs; for Excel, a text formula so the 14 digits are neither shown in
 /// scientific notation nor stripped of leading zeros. Only a string of digits is wrapped, so
 /// no text of an applicant's ever becomes a formula.
-fn siret<'a>(s: &'a Option<String>, dialect: CsvDialect) -> Cow<'a, str> {
+pub fn siret_cell<'a>(s: &'a Option<String>, dialect: CsvDialect) -> Cow<'a, str> {
     match (s.as_deref(), dialect) {
         (Some(s), CsvDialect::ExcelFr)
             if !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) =>
@@ -101,7 +101,7 @@ pub fn fields(row: &ExportRow, dialect: CsvDialect) -> Vec<Cow<'_, str>> {
             row.legal_form.map(|l| l.label_fr()).unwrap_or(""),
             dialect,
         ),
-        siret(&row.siret, dialect),
+        siret_cell(&row.siret, dialect),
         opt_text(&row.rna),
         opt_text(&row.commune_insee),
         opt(row

@@ -10,6 +10,7 @@
 //! call, and a client that stops reading stops the export.
 
 pub mod csv;
+pub mod finance_list;
 pub mod formula;
 pub mod json;
 pub mod rows;
@@ -563,6 +564,8 @@ pub(crate) mod fixtures {
             submitted_on: chrono::NaiveDate::from_ymd_opt(2026, 1, 5),
             decided_on: chrono::NaiveDate::from_ymd_opt(2026, 3, 13),
             countersigned_on: None,
+            instalment_count: 1,
+            paid_on: Vec::new(),
         }
     }
 }

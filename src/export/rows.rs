@@ -10,7 +10,7 @@ use chrono_tz::Europe::Paris;
 use diesel::prelude::*;
 use serde::Deserialize;
 
-use crate::db::schema::{applications, grants, reviews, users};
+use crate::db::schema::{applications, grants, instalments, reviews, users};
 use crate::db::{Db, DbConnection};
 use crate::domain::application::{LegalForm, Stage};
 use crate::domain::application_state::ApplicationState;
@@ -61,6 +61,10 @@ pub struct ExportRow {
     pub decided_on: Option<NaiveDate>,
     /// Europe/Paris day staff countersigned the grant's convention (§15), if they have.
     pub countersigned_on: Option<NaiveDate>,
+    /// How many instalments the grant is paid in (0 without a grant).
+    pub instalment_count: u32,
+    /// The days its instalments were paid, earliest first.
+    pub paid_on: Vec<NaiveDate>,
 }
 
 /// One submitted review, for the reviews sheet of the workbook.
@@ -335,6 +339,31 @@ impl<'a> Pages<'a> {
             countersigned.extend(signed.into_iter().filter_map(|(id, at)| Some((id, at?))));
         }
 
+        // The instalments: how many, and the days they were paid (SCDL conditionsVersement
+        // and datesPeriodeVersement).
+        let mut instalments_of: HashMap<String, (u32, Vec<NaiveDate>)> = HashMap::new();
+        if !ids.is_empty() {
+            let lines: Vec<(String, String, Option<NaiveDate>)> = instalments::table
+                .inner_join(grants::table)
+                .filter(grants::application_id.eq_any(&ids))
+                .select((
+                    grants::application_id,
+                    instalments::state,
+                    instalments::paid_on,
+                ))
+                .load(conn)?;
+            for (app_id, state, paid_on) in lines {
+                let entry = instalments_of.entry(app_id).or_default();
+                if state != "cancelled" {
+                    entry.0 += 1;
+                }
+                entry.1.extend(paid_on);
+            }
+            for (_, dates) in instalments_of.values_mut() {
+                dates.sort();
+            }
+        }
+
         let mut rows = Vec::with_capacity(selected.len());
         for s in selected {
             let body: BodyFields = serde_json::from_str(&s.body).unwrap_or_default();
@@ -369,6 +398,11 @@ impl<'a> Pages<'a> {
                 submitted_on: s.submitted_at.map(paris_day),
                 decided_on: s.decided_at.map(paris_day),
                 countersigned_on: countersigned.remove(&s.id).map(paris_day),
+                instalment_count: instalments_of.get(&s.id).map_or(0, |i| i.0),
+                paid_on: instalments_of
+                    .remove(&s.id)
+                    .map(|i| i.1)
+                    .unwrap_or_default(),
                 id: s.id,
             });
         }

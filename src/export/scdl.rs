@@ -12,9 +12,11 @@
 //! - `nomBeneficiaire`, `idBeneficiaire` (SIRET), `rnaBeneficiaire`: the organisation;
 //! - `objet`: the project's title (256 characters at most);
 //! - `montant`: the amount awarded, in euros (`15000.00`);
-//! - `nature`: `aide en numéraire`; `conditionsVersement`: `unique` (a one-off grant);
-//! - `datesPeriodeVersement`: the day the decision was recorded (essor does not record
-//!   payments; the grant is paid in one instalment after the decision);
+//! - `nature`: `aide en numéraire`; `conditionsVersement`: `échelonné` when the grant is paid
+//!   in more than one instalment (the call's schedule, §15), `unique` otherwise;
+//! - `datesPeriodeVersement`: the day the instalment was paid, or the period from the first
+//!   payment to the last (`AAAA-MM-JJ/AAAA-MM-JJ`); before any payment, the day the decision
+//!   was recorded (the field is required, and the payment follows the decision);
 //! - `idRAE`: empty; `notificationUE`: `non`; `pourcentageSubvention`: `1.00` (one
 //!   beneficiary takes the whole grant); `dispositifAide`: `authority.grant_scheme`.
 
@@ -49,6 +51,7 @@ pub const FIELDS: [&str; 16] = [
 
 pub const NATURE: &str = "aide en numéraire";
 pub const CONDITIONS_VERSEMENT: &str = "unique";
+pub const CONDITIONS_ECHELONNE: &str = "échelonné";
 pub const NOTIFICATION_UE: &str = "non";
 pub const POURCENTAGE_SUBVENTION: &str = "1.00";
 /// `objet` holds at most this many characters.
@@ -90,7 +93,18 @@ pub fn record(row: &ExportRow, authority: &AuthoritySettings) -> Result<[String;
         .or(row.committee_date)
         .or(row.decided_on)
         .ok_or_else(|| format!("{} has no decision date", row.reference))?;
-    let payment = decided.unwrap_or(convention);
+    let payment = match (row.paid_on.first(), row.paid_on.last()) {
+        (Some(first), Some(last)) if first != last => {
+            format!("{}/{}", first.format("%Y-%m-%d"), last.format("%Y-%m-%d"))
+        }
+        (Some(day), _) => day.format("%Y-%m-%d").to_string(),
+        _ => decided.unwrap_or(convention).format("%Y-%m-%d").to_string(),
+    };
+    let conditions = if row.instalment_count > 1 {
+        CONDITIONS_ECHELONNE
+    } else {
+        CONDITIONS_VERSEMENT
+    };
     let siret = row
         .siret
         .as_deref()
@@ -117,8 +131,8 @@ pub fn record(row: &ExportRow, authority: &AuthoritySettings) -> Result<[String;
         truncate_chars(one_line(&row.project_title), OBJET_MAX_CHARS),
         Cents::new(awarded).unwrap_or_default().to_decimal_string(),
         NATURE.to_owned(),
-        CONDITIONS_VERSEMENT.to_owned(),
-        payment.format("%Y-%m-%d").to_string(),
+        conditions.to_owned(),
+        payment,
         String::new(),
         NOTIFICATION_UE.to_owned(),
         POURCENTAGE_SUBVENTION.to_owned(),
@@ -202,6 +216,35 @@ mod tests {
         let r = record(&row, &authority()).unwrap();
         assert_eq!(r[2], "2026-04-02");
         // Without one, the committee's date (tested above).
+    }
+
+    #[test]
+    fn instalments_say_how_and_when_the_grant_is_paid() {
+        let d = |m, day| chrono::NaiveDate::from_ymd_opt(2026, m, day).unwrap();
+        // (instalments, paid days) -> (conditionsVersement, datesPeriodeVersement)
+        let cases = [
+            (1, vec![], ("unique", "2026-03-13")),
+            (2, vec![], ("échelonné", "2026-03-13")),
+            (2, vec![d(4, 20)], ("échelonné", "2026-04-20")),
+            (
+                2,
+                vec![d(4, 20), d(11, 5)],
+                ("échelonné", "2026-04-20/2026-11-05"),
+            ),
+            (1, vec![d(4, 20)], ("unique", "2026-04-20")),
+        ];
+        let pattern =
+            regex::Regex::new(r"^[0-9]{4}\-[0-9]{2}\-[0-9]{2}(\/[0-9]{4}\-[0-9]{2}\-[0-9]{2})?$")
+                .unwrap();
+        for (count, paid, (conditions, dates)) in cases {
+            let mut row = sample_row();
+            row.instalment_count = count;
+            row.paid_on = paid;
+            let r = record(&row, &authority()).unwrap();
+            assert_eq!((r[10].as_str(), r[11].as_str()), (conditions, dates));
+            // The schema's own pattern for the field.
+            assert!(pattern.is_match(&r[11]), "{}", r[11]);
+        }
     }
 
     #[test]

@@ -1,8 +1,10 @@
 //! Input that either face (the JSON API, the web forms) hands to the services: a typed body read
 //! from JSON with the path of the faulty field, serde's messages said in French, RFC 7396 merge
-//! patches and list paging. Nothing here knows HTTP, so services and exports may use it.
+//! patches and list paging. Nothing here but `multipart` (a face's reader of an uploaded file) knows
+//! HTTP, so services and exports may use the rest.
 
 pub mod cursor;
+pub mod multipart;
 pub mod paging;
 pub mod urlencoded;
 

@@ -75,6 +75,22 @@ pub struct DecisionLetter {
     pub convention_required: bool,
     #[serde(default)]
     pub signature: Option<SignatureBlock>,
+    /// Only the recovery letter's: what is asked back.
+    #[serde(default)]
+    pub recovery: Option<RecoveryBlock>,
+}
+
+/// What a recovery letter (demande de reversement) asks, the amounts written the French way.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct RecoveryBlock {
+    /// « 4 500,00 € ».
+    pub amount: String,
+    /// « quatre mille cinq cents euros ».
+    pub amount_words: String,
+    /// What was paid of the grant so far: « 14 800,00 € ».
+    pub paid: String,
+    /// The countersignature's date of the convention, if there was one (« 2 avril 2027 »).
+    pub convention_on: String,
 }
 
 /// One sample of each kind, for the start-up check and the tests: their texts are what an
@@ -110,6 +126,7 @@ pub fn samples() -> Vec<(LetterKind, DecisionLetter)> {
         report_due: "30 juin 2028".into(),
         convention_required: false,
         signature: None,
+        recovery: None,
     };
     let refusal = DecisionLetter {
         amount: String::new(),
@@ -142,8 +159,19 @@ pub fn samples() -> Vec<(LetterKind, DecisionLetter)> {
         }),
         ..convention.clone()
     };
+    let recovery = DecisionLetter {
+        motivation: "Le projet a été réalisé en partie : la recyclerie n'a ouvert que trois mois sur douze ; 4 500 € n'ont pas été employés conformément à la convention.".into(),
+        recovery: Some(RecoveryBlock {
+            amount: "4\u{a0}500,00\u{a0}€".into(),
+            amount_words: "quatre mille cinq cents euros".into(),
+            paid: "14\u{a0}800,00\u{a0}€".into(),
+            convention_on: "2 avril 2027".into(),
+        }),
+        ..award.clone()
+    };
     vec![
         (LetterKind::Award, award),
+        (LetterKind::Recovery, recovery),
         (LetterKind::Convention, convention),
         (LetterKind::SignedConvention, signed),
         (LetterKind::Refusal, refusal),

@@ -24,7 +24,9 @@ use typst::foundations::{Dict, Value};
 use typst::layout::PagedDocument;
 use typst_pdf::{PdfOptions, PdfStandard, PdfStandards, Timestamp};
 
-pub use self::data::{Authority, DecisionLetter, InstalmentLine, SignatureBlock, samples};
+pub use self::data::{
+    Authority, DecisionLetter, InstalmentLine, RecoveryBlock, SignatureBlock, samples,
+};
 use self::world::{Fonts, LetterWorld};
 use crate::domain::letter::LetterKind;
 
@@ -49,6 +51,10 @@ const EMBEDDED: &[(&str, &str)] = &[
     (
         "convention.typ",
         include_str!("../../templates/letters/convention.typ"),
+    ),
+    (
+        "recovery.typ",
+        include_str!("../../templates/letters/recovery.typ"),
     ),
 ];
 
@@ -229,8 +235,9 @@ fn template_of(kind: LetterKind) -> Option<&'static str> {
         LetterKind::Ineligibility => Some("ineligibility.typ"),
         // One template writes both: the signed one adds the signature page.
         LetterKind::Convention | LetterKind::SignedConvention => Some("convention.typ"),
-        // A scanned copy is uploaded, never written; the recovery letter comes with payments.
-        LetterKind::CountersignedConvention | LetterKind::Recovery => None,
+        LetterKind::Recovery => Some("recovery.typ"),
+        // A scanned copy is uploaded, never written.
+        LetterKind::CountersignedConvention => None,
     }
 }
 

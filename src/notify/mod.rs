@@ -147,6 +147,36 @@ pub enum MailEvent {
         label: String,
         amount_cents: i64,
     },
+    /// To the beneficiary: an instalment is paid (the finance service's file says so).
+    InstalmentPaid {
+        app: ApplicationSummary,
+        label: String,
+        amount_cents: i64,
+        paid_on: chrono::NaiveDate,
+    },
+    /// To the beneficiary: staff ask for money back (reversement), the letter attached.
+    RecoveryRequested {
+        app: ApplicationSummary,
+        amount_cents: i64,
+        motivation: String,
+        letter_id: Option<String>,
+    },
+    /// To staff: a final report is submitted, to read.
+    ReportSubmitted { app: ApplicationSummary },
+    /// To the beneficiary: staff ask for changes to the report.
+    ReportChangesRequested {
+        app: ApplicationSummary,
+        message: String,
+    },
+    /// To the beneficiary: the report is approved (the balance falls due).
+    ReportApproved { app: ApplicationSummary },
+    /// To the beneficiary: the report is due on `due_on` (in `days` days), or late.
+    ReportReminder {
+        app: ApplicationSummary,
+        due_on: NaiveDate,
+        days: i64,
+        late: bool,
+    },
     /// To the beneficiary: staff declared the grant lapsed, with their motivation.
     GrantLapsed {
         app: ApplicationSummary,
@@ -191,6 +221,12 @@ impl MailEvent {
             Self::ConventionCountersigned { .. } => "convention_countersigned",
             Self::ConventionReminder { .. } => "convention_reminder",
             Self::InstalmentRequested { .. } => "instalment_requested",
+            Self::InstalmentPaid { .. } => "instalment_paid",
+            Self::RecoveryRequested { .. } => "recovery_requested",
+            Self::ReportSubmitted { .. } => "report_submitted",
+            Self::ReportChangesRequested { .. } => "report_changes_requested",
+            Self::ReportApproved { .. } => "report_approved",
+            Self::ReportReminder { .. } => "report_reminder",
             Self::GrantLapsed { .. } => "grant_lapsed",
         }
     }
@@ -203,7 +239,8 @@ impl MailEvent {
             | Self::Rejected { letter_id, .. }
             | Self::ConventionToSign { letter_id, .. }
             | Self::ConventionSigned { letter_id, .. }
-            | Self::ConventionReminder { letter_id, .. } => letter_id.as_deref(),
+            | Self::ConventionReminder { letter_id, .. }
+            | Self::RecoveryRequested { letter_id, .. } => letter_id.as_deref(),
             _ => None,
         }
     }
@@ -215,7 +252,8 @@ impl MailEvent {
         | Self::Rejected { letter_id, .. }
         | Self::ConventionToSign { letter_id, .. }
         | Self::ConventionSigned { letter_id, .. }
-        | Self::ConventionReminder { letter_id, .. } = self
+        | Self::ConventionReminder { letter_id, .. }
+        | Self::RecoveryRequested { letter_id, .. } = self
         {
             *letter_id = Some(id);
         }
@@ -238,6 +276,12 @@ impl MailEvent {
             | Self::ConventionCountersigned { app, .. }
             | Self::ConventionReminder { app, .. }
             | Self::InstalmentRequested { app, .. }
+            | Self::InstalmentPaid { app, .. }
+            | Self::RecoveryRequested { app, .. }
+            | Self::ReportSubmitted { app }
+            | Self::ReportChangesRequested { app, .. }
+            | Self::ReportApproved { app }
+            | Self::ReportReminder { app, .. }
             | Self::GrantLapsed { app, .. } => app,
         }
     }
@@ -259,6 +303,12 @@ impl MailEvent {
             | Self::ConventionCountersigned { .. }
             | Self::ConventionReminder { .. }
             | Self::InstalmentRequested { .. }
+            | Self::InstalmentPaid { .. }
+            | Self::RecoveryRequested { .. }
+            | Self::ReportSubmitted { .. }
+            | Self::ReportChangesRequested { .. }
+            | Self::ReportApproved { .. }
+            | Self::ReportReminder { .. }
             | Self::GrantLapsed { .. } => ApplicationState::Accepted,
             Self::Rejected { .. } => ApplicationState::Rejected,
             Self::Withdrawn { .. } => ApplicationState::Withdrawn,
@@ -286,6 +336,12 @@ impl MailEvent {
             Self::ConventionCountersigned { .. } => &[MailKind::ConventionCountersigned],
             Self::ConventionReminder { .. } => &[MailKind::ConventionReminder],
             Self::InstalmentRequested { .. } => &[MailKind::InstalmentRequested],
+            Self::InstalmentPaid { .. } => &[MailKind::InstalmentPaid],
+            Self::RecoveryRequested { .. } => &[MailKind::RecoveryRequested],
+            Self::ReportSubmitted { .. } => &[MailKind::ReportSubmitted],
+            Self::ReportChangesRequested { .. } => &[MailKind::ReportChangesRequested],
+            Self::ReportApproved { .. } => &[MailKind::ReportApproved],
+            Self::ReportReminder { .. } => &[MailKind::ReportReminder],
             Self::GrantLapsed { .. } => &[MailKind::GrantLapsed],
         }
     }
@@ -346,6 +402,14 @@ impl MailEvent {
             }
             Self::ConventionReminder { .. } => vec![applicant(MailKind::ConventionReminder)],
             Self::InstalmentRequested { .. } => staff_of(MailKind::InstalmentRequested).collect(),
+            Self::InstalmentPaid { .. } => vec![applicant(MailKind::InstalmentPaid)],
+            Self::RecoveryRequested { .. } => vec![applicant(MailKind::RecoveryRequested)],
+            Self::ReportSubmitted { .. } => staff_of(MailKind::ReportSubmitted).collect(),
+            Self::ReportChangesRequested { .. } => {
+                vec![applicant(MailKind::ReportChangesRequested)]
+            }
+            Self::ReportApproved { .. } => vec![applicant(MailKind::ReportApproved)],
+            Self::ReportReminder { .. } => vec![applicant(MailKind::ReportReminder)],
             Self::GrantLapsed { .. } => vec![applicant(MailKind::GrantLapsed)],
         }
     }
@@ -457,6 +521,37 @@ impl MailEvent {
                 ("instalment_label", label.clone().into()),
                 ("instalment_amount", amount_fr(*amount_cents).into()),
                 ("instalment_cents", (*amount_cents).into()),
+            ],
+            Self::InstalmentPaid {
+                label,
+                amount_cents,
+                paid_on,
+                ..
+            } => vec![
+                ("instalment_label", label.clone().into()),
+                ("instalment_amount", amount_fr(*amount_cents).into()),
+                ("instalment_cents", (*amount_cents).into()),
+                ("paid_on", templates::date_fr(*paid_on).into()),
+            ],
+            Self::RecoveryRequested {
+                amount_cents,
+                motivation,
+                ..
+            } => vec![
+                ("recovery_amount", amount_fr(*amount_cents).into()),
+                ("recovery_cents", (*amount_cents).into()),
+                ("motivation", motivation.trim().to_owned().into()),
+            ],
+            Self::ReportSubmitted { .. } | Self::ReportApproved { .. } => vec![],
+            Self::ReportChangesRequested { message, .. } => {
+                vec![("message", message.trim().to_owned().into())]
+            }
+            Self::ReportReminder {
+                due_on, days, late, ..
+            } => vec![
+                ("due_on", templates::date_fr(*due_on).into()),
+                ("days", (*days).into()),
+                ("late", (*late).into()),
             ],
             Self::GrantLapsed { motivation, .. } => {
                 vec![("motivation", motivation.trim().to_owned().into())]
@@ -612,6 +707,11 @@ impl Notifier {
     pub fn link_for(&self, event: &MailEvent, audience: Audience) -> String {
         let app = event.app();
         match (audience, event) {
+            // The report's form itself, where the beneficiary has something to write.
+            (
+                Audience::Applicant,
+                MailEvent::ReportReminder { .. } | MailEvent::ReportChangesRequested { .. },
+            ) => format!("{}/compte-rendu", self.link(&app.application_id)),
             (Audience::Applicant, _) => self.link(&app.application_id),
             (Audience::Reviewer, MailEvent::ReviewerAssigned { assignment_id, .. }) => {
                 format!("{}/evaluations/{assignment_id}", self.base_url)
@@ -811,6 +911,31 @@ pub fn sample_events() -> Vec<MailEvent> {
             app: app.clone(),
             label: "Avance".into(),
             amount_cents: 1_960_000,
+        },
+        MailEvent::InstalmentPaid {
+            app: app.clone(),
+            label: "Avance".into(),
+            amount_cents: 1_960_000,
+            paid_on: date,
+        },
+        MailEvent::RecoveryRequested {
+            app: app.clone(),
+            amount_cents: 450_000,
+            motivation: "Le projet a été réalisé en partie : 4 500 € n'ont pas été employés."
+                .into(),
+            letter_id: None,
+        },
+        MailEvent::ReportSubmitted { app: app.clone() },
+        MailEvent::ReportChangesRequested {
+            app: app.clone(),
+            message: "Joignez les factures des achats de matériel.".into(),
+        },
+        MailEvent::ReportApproved { app: app.clone() },
+        MailEvent::ReportReminder {
+            app: app.clone(),
+            due_on: date,
+            days: 30,
+            late: false,
         },
         MailEvent::GrantLapsed {
             app,

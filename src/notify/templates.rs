@@ -41,6 +41,18 @@ pub enum MailKind {
     ConventionReminder,
     /// To staff: an instalment is to be paid (bank details given, trigger fired).
     InstalmentRequested,
+    /// To the beneficiary: an instalment is paid.
+    InstalmentPaid,
+    /// To the beneficiary: a recovery (reversement) is asked, the letter attached.
+    RecoveryRequested,
+    /// To staff: a final report to read.
+    ReportSubmitted,
+    /// To the beneficiary: changes asked to the report.
+    ReportChangesRequested,
+    /// To the beneficiary: the report is approved.
+    ReportApproved,
+    /// To the beneficiary: the report is due soon, or late.
+    ReportReminder,
     /// To the beneficiary: the grant is declared lapsed.
     GrantLapsed,
     /// Account mails (DESIGN.md §14): the link that verifies a new applicant's address,
@@ -65,7 +77,7 @@ impl MailKind {
     ];
 
     /// The mails of application events.
-    pub const APPLICATION: [MailKind; 19] = [
+    pub const APPLICATION: [MailKind; 25] = [
         Self::SubmittedApplicant,
         Self::SubmittedStaff,
         Self::ChangesRequested,
@@ -84,10 +96,16 @@ impl MailKind {
         Self::ConventionCountersigned,
         Self::ConventionReminder,
         Self::InstalmentRequested,
+        Self::InstalmentPaid,
+        Self::RecoveryRequested,
+        Self::ReportSubmitted,
+        Self::ReportChangesRequested,
+        Self::ReportApproved,
+        Self::ReportReminder,
         Self::GrantLapsed,
     ];
 
-    pub const ALL: [MailKind; 24] = [
+    pub const ALL: [MailKind; 30] = [
         Self::SubmittedApplicant,
         Self::SubmittedStaff,
         Self::ChangesRequested,
@@ -106,6 +124,12 @@ impl MailKind {
         Self::ConventionCountersigned,
         Self::ConventionReminder,
         Self::InstalmentRequested,
+        Self::InstalmentPaid,
+        Self::RecoveryRequested,
+        Self::ReportSubmitted,
+        Self::ReportChangesRequested,
+        Self::ReportApproved,
+        Self::ReportReminder,
         Self::GrantLapsed,
         Self::VerifyEmail,
         Self::AccountExists,
@@ -135,6 +159,12 @@ impl MailKind {
             Self::ConventionCountersigned => "convention_countersigned",
             Self::ConventionReminder => "convention_reminder",
             Self::InstalmentRequested => "instalment_requested",
+            Self::InstalmentPaid => "instalment_paid",
+            Self::RecoveryRequested => "recovery_requested",
+            Self::ReportSubmitted => "report_submitted",
+            Self::ReportChangesRequested => "report_changes_requested",
+            Self::ReportApproved => "report_approved",
+            Self::ReportReminder => "report_reminder",
             Self::GrantLapsed => "grant_lapsed",
             Self::VerifyEmail => "account_verify_email",
             Self::AccountExists => "account_exists",
@@ -211,6 +241,24 @@ pub const EMBEDDED: &[(&str, &str)] = embedded!(
     "instalment_requested.subject.txt",
     "instalment_requested.txt",
     "instalment_requested.html",
+    "instalment_paid.subject.txt",
+    "instalment_paid.txt",
+    "instalment_paid.html",
+    "recovery_requested.subject.txt",
+    "recovery_requested.txt",
+    "recovery_requested.html",
+    "report_submitted.subject.txt",
+    "report_submitted.txt",
+    "report_submitted.html",
+    "report_changes_requested.subject.txt",
+    "report_changes_requested.txt",
+    "report_changes_requested.html",
+    "report_approved.subject.txt",
+    "report_approved.txt",
+    "report_approved.html",
+    "report_reminder.subject.txt",
+    "report_reminder.txt",
+    "report_reminder.html",
     "grant_lapsed.subject.txt",
     "grant_lapsed.txt",
     "grant_lapsed.html",

@@ -65,6 +65,12 @@ fn the_samples_cover_every_event_and_template() {
             "convention_countersigned",
             "convention_reminder",
             "instalment_requested",
+            "instalment_paid",
+            "recovery_requested",
+            "report_submitted",
+            "report_changes_requested",
+            "report_approved",
+            "report_reminder",
             "grant_lapsed"
         ]
     );
@@ -143,6 +149,15 @@ fn every_mail_names_the_reference_call_state_link_and_amount() {
             }
             // Each person's own page (DESIGN.md §10).
             let link = match mail.recipient.audience {
+                // Where the beneficiary has a report to write, its form.
+                Audience::Applicant
+                    if matches!(
+                        event,
+                        MailEvent::ReportReminder { .. } | MailEvent::ReportChangesRequested { .. }
+                    ) =>
+                {
+                    format!("{LINK}/compte-rendu")
+                }
                 Audience::Applicant => LINK.to_owned(),
                 Audience::Staff => LINK.replace("/candidatures/", "/gestion/candidatures/"),
                 Audience::Reviewer => {

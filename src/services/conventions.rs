@@ -91,7 +91,7 @@ impl LapseInput {
 
 /// A move refused by the grant's table, said in French: 409 with the state and what is
 /// possible, or 403 when the move is someone else's.
-fn refused(e: GrantTransitionError) -> ServiceError {
+pub(crate) fn refused(e: GrantTransitionError) -> ServiceError {
     match e {
         GrantTransitionError::NotAllowedInState {
             state,
@@ -122,7 +122,7 @@ fn refused(e: GrantTransitionError) -> ServiceError {
     }
 }
 
-fn render_error(e: crate::letters::LetterError) -> ServiceError {
+pub(crate) fn render_error(e: crate::letters::LetterError) -> ServiceError {
     ServiceError::Internal(anyhow::anyhow!("{e}"))
 }
 
@@ -152,7 +152,7 @@ pub fn issue_convention(
     )
 }
 
-fn insert_letter(
+pub(crate) fn insert_letter(
     conn: &mut DbConnection,
     grant_id: &GrantId,
     application_id: &str,

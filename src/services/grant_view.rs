@@ -69,11 +69,25 @@ pub struct GrantView {
     /// The bank details the beneficiary gave: the IBAN whole for staff, masked for the
     /// beneficiary.
     pub bank_details: Option<BankDetailsView>,
+    /// What staff asked back (reversement), once they have.
+    pub recovery: Option<RecoveryView>,
+    /// What the grant's instalments have paid so far.
+    #[schema(value_type = i64, example = 1480000)]
+    pub paid_cents: Cents,
     /// What the caller may do now, by the action's name (`sign`, `countersign`, `lapse`…: the
     /// grant's transition table; the endpoints that take them come with the convention and the report).
     pub allowed_actions: Vec<GrantAction>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+}
+
+/// A recovery staff asked for.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct RecoveryView {
+    #[schema(value_type = i64, example = 450000)]
+    pub amount_cents: Cents,
+    pub motivation: String,
+    pub requested_at: DateTime<Utc>,
 }
 
 /// The beneficiary's signature of the convention.
@@ -133,6 +147,11 @@ pub(crate) fn view_with(
     instalments: Vec<crate::db::instalments::Instalment>,
 ) -> GrantView {
     let letters = letters.into_iter().map(LetterView::from).collect();
+    let paid: i64 = instalments
+        .iter()
+        .filter(|i| i.state == crate::domain::instalment::InstalmentState::Paid)
+        .map(|i| i.amount.value())
+        .sum();
     let instalments = instalments.into_iter().map(Into::into).collect();
     let by = party(user, &grant);
     GrantView {
@@ -155,6 +174,12 @@ pub(crate) fn view_with(
         }),
         countersigned_at: grant.countersigned_at.map(|at| at.and_utc()),
         bank_details: grant.bank.as_ref().and_then(|b| shown_to(by, b)),
+        recovery: grant.recovery.map(|r| RecoveryView {
+            amount_cents: r.amount,
+            motivation: r.motivation,
+            requested_at: r.at.and_utc(),
+        }),
+        paid_cents: Cents::new(paid).unwrap_or_default(),
         created_at: grant.created_at.and_utc(),
         updated_at: grant.updated_at.and_utc(),
     }

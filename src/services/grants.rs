@@ -226,30 +226,7 @@ pub fn issue_decision_letter(
     };
     let naive: NaiveDateTime = now.naive_utc();
     let today = paris_date(now);
-    let body = row.parsed_body()?;
-    let mut data = DecisionLetter {
-        reference: row.reference.clone(),
-        organisation_name: row.organisation_name.clone(),
-        organisation_address: address_lines(&body.organisation),
-        siret: body
-            .organisation
-            .siret
-            .clone()
-            .map(|s| group_siret(&s))
-            .unwrap_or_default(),
-        call_title: call.title.clone(),
-        project_title: row.project_title.clone(),
-        issued_on: french_date(today),
-        committee_date: row.committee_date.map(french_date).unwrap_or_default(),
-        decision_reference: row.decision_reference.clone().unwrap_or_default(),
-        motivation: motivation.trim().to_owned(),
-        amount: String::new(),
-        amount_words: String::new(),
-        instalments: Vec::new(),
-        report_due: String::new(),
-        convention_required: false,
-        signature: None,
-    };
+    let mut data = letter_base(row, call, today, motivation)?;
     let mut grant = None;
     if kind == LetterKind::Award {
         let awarded = row
@@ -386,6 +363,41 @@ pub fn start_grant(
     // The award may fire an instalment; none is requested before the bank details exist.
     crate::services::instalments::request_due(conn, notifier, &user.id, &g.id)?;
     Ok(())
+}
+
+/// What every letter about an application says of it: the addressee, the call, the project,
+/// the decision, and `motivation`; the award's fields are left empty.
+pub fn letter_base(
+    row: &ApplicationRow,
+    call: &CallRow,
+    today: chrono::NaiveDate,
+    motivation: &str,
+) -> Result<DecisionLetter, ServiceError> {
+    let body = row.parsed_body()?;
+    Ok(DecisionLetter {
+        reference: row.reference.clone(),
+        organisation_name: row.organisation_name.clone(),
+        organisation_address: address_lines(&body.organisation),
+        siret: body
+            .organisation
+            .siret
+            .clone()
+            .map(|s| group_siret(&s))
+            .unwrap_or_default(),
+        call_title: call.title.clone(),
+        project_title: row.project_title.clone(),
+        issued_on: french_date(today),
+        committee_date: row.committee_date.map(french_date).unwrap_or_default(),
+        decision_reference: row.decision_reference.clone().unwrap_or_default(),
+        motivation: motivation.trim().to_owned(),
+        amount: String::new(),
+        amount_words: String::new(),
+        instalments: Vec::new(),
+        report_due: String::new(),
+        convention_required: false,
+        signature: None,
+        recovery: None,
+    })
 }
 
 /// The organisation's postal address as the letter's addressee block shows it.

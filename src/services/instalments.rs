@@ -199,3 +199,48 @@ pub fn cancel_unpaid(
     }
     Ok(open.len())
 }
+
+/// In the transaction of a move that may end the grant (the report's approval, a payment):
+/// essor closes it, through the runner, once the report is approved and nothing remains to
+/// pay. Returns whether it did.
+pub fn close_if_done(
+    conn: &mut DbConnection,
+    notifier: &Notifier,
+    actor_id: &str,
+    grant_id: &GrantId,
+) -> Result<bool, ServiceError> {
+    use crate::domain::grant::{GrantAction, GrantParty};
+    let grant = grants::find_visible(conn, grant_id, &GrantVisibility::All)?
+        .ok_or_else(|| ServiceError::Internal(anyhow::anyhow!("grant {grant_id} missing")))?;
+    let states: Vec<InstalmentState> = instalments::of_grant(conn, grant_id)?
+        .into_iter()
+        .map(|i| i.state)
+        .collect();
+    if !crate::domain::instalment::closes_grant(grant.state, &states) {
+        return Ok(false);
+    }
+    let to = grant_rules::next_state(grant.state, GrantAction::Close, GrantParty::System)
+        .map_err(|e| ServiceError::Internal(anyhow::anyhow!("{e}")))?;
+    change_state(
+        conn,
+        notifier,
+        Move {
+            id: grant.id.as_str(),
+            from: grant.state,
+            to,
+        },
+        Audit {
+            application_id: Some(&grant.application_id),
+            call_id: Some(&grant.call_id),
+            actor_id,
+            action: HistoryAction::Grant(GrantAction::Close).as_str(),
+            payload: json!({
+                "grant_id": grant.id,
+                "from_state": grant.state,
+                "to_state": to,
+            }),
+        },
+        &[],
+    )?;
+    Ok(true)
+}

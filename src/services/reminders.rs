@@ -1,5 +1,5 @@
 //! The reminders of a grant's life (DESIGN.md §15): the convention still unsigned 7 and 21
-//! days after it was issued. Every instance runs [`run_forever`]; each reminder goes once per
+//! days after it was issued; the final report due in 30 and 7 days, and late by one. Every instance runs [`run_forever`]; each reminder goes once per
 //! grant and kind, whoever sends it, because `grant_reminders`' key refuses a second and the
 //! mail is queued in the same transaction (the outbox delivers it). The days are the injected
 //! clock's, in Paris, so tests move the clock instead of waiting.
@@ -9,7 +9,7 @@ use std::time::Duration as StdDuration;
 use crate::clock::paris_date;
 use crate::db::grants::{self, GrantFilter, GrantVisibility};
 use crate::db::letters;
-use crate::domain::grant::{GrantState, due_reminders};
+use crate::domain::grant::{GrantState, due_reminders, due_report_reminder};
 use crate::domain::letter::LetterKind;
 use crate::error::ServiceError;
 use crate::notify::MailEvent;
@@ -63,6 +63,36 @@ pub async fn send_due(state: &AppState) -> Result<usize, ServiceError> {
                         app,
                         days: reminder.days(),
                         letter_id: Some(convention.id.to_string()),
+                    },
+                )?;
+            }
+            let running = grants::list(
+                conn,
+                &GrantVisibility::All,
+                &GrantFilter {
+                    call_id: None,
+                    state: Some(GrantState::Running),
+                },
+                PASS_LIMIT,
+            )?;
+            for grant in running {
+                let Some(reminder) = due_report_reminder(grant.state, grant.report_due_on, today)
+                else {
+                    continue;
+                };
+                if grants::reminder_sent(conn, &grant.id, reminder.as_str())? {
+                    continue;
+                }
+                grants::record_reminder(conn, &grant.id, reminder.as_str(), now)?;
+                let (row, call) = application_and_call(conn, &grant)?;
+                let app = summary(conn, &row, &call)?;
+                queued += notifier.queue(
+                    conn,
+                    &MailEvent::ReportReminder {
+                        app,
+                        due_on: grant.report_due_on,
+                        days: (grant.report_due_on - today).num_days(),
+                        late: reminder.is_late(),
                     },
                 )?;
             }

@@ -1509,6 +1509,7 @@ async fn application_page(ctx: PageCtx, id: web::Path<String>) -> Result<HttpRes
     let (letters, grant) = crate::web::labels::after_decision(after);
     let signed = ctx.req.query_string().contains("signee=1");
     let bank_saved = ctx.req.query_string().contains("banque=1");
+    let report_sent = ctx.req.query_string().contains("compte_rendu=1");
     ctx.render(
         "application.html",
         context! {
@@ -1516,6 +1517,7 @@ async fn application_page(ctx: PageCtx, id: web::Path<String>) -> Result<HttpRes
             grant,
             signed,
             bank_saved,
+            report_sent,
             application => ser(&app),
             call => ser(&call),
             state_label,

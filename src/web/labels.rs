@@ -82,6 +82,14 @@ pub fn after_decision(
             can_sign => can(GrantAction::Sign),
             can_countersign => can(GrantAction::Countersign),
             can_lapse => can(GrantAction::Lapse),
+            can_request_recovery => can(GrantAction::RequestRecovery) && g.paid_cents.value() > 0,
+            can_close_recovery => can(GrantAction::CloseRecovery),
+            paid_cents => g.paid_cents.value(),
+            recovery => g.recovery.as_ref().map(|r| minijinja::context! {
+                amount_cents => r.amount_cents.value(),
+                motivation => r.motivation.clone(),
+                requested_at => r.requested_at.to_rfc3339(),
+            }),
             convention_href => convention,
             signature => g.signature.as_ref().map(|s| minijinja::context! {
                 name => s.signatory_name.clone(),
@@ -126,6 +134,15 @@ pub fn letters(letters: &[crate::services::grants::LetterView]) -> Vec<Value> {
             }
         })
         .collect()
+}
+
+/// The Cerfa's budget categories by their code, for the pages that show a report.
+pub fn budget_labels() -> Value {
+    let map: std::collections::BTreeMap<&str, &str> = crate::domain::report::BudgetCategory::ALL
+        .iter()
+        .map(|c| (c.as_str(), c.label_fr()))
+        .collect();
+    ser(&map)
 }
 
 #[cfg(test)]

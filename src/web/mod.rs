@@ -13,9 +13,11 @@ pub mod labels;
 pub mod outbox;
 pub mod pages;
 pub mod public;
+pub mod report;
 pub mod reviewer;
 pub mod staff;
 pub mod staff_calls;
+pub mod staff_finance;
 pub mod staff_ranking;
 pub mod tokens;
 
@@ -48,6 +50,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     staff::configure(cfg);
     account::configure(cfg);
     staff_calls::configure(cfg);
+    staff_finance::configure(cfg);
+    report::configure(cfg);
     staff_ranking::configure(cfg);
     outbox::configure(cfg);
     reviewer::configure(cfg);

@@ -67,6 +67,14 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             web::post().to(countersign),
         )
         .route(
+            &format!("/gestion/candidatures/{{id:{UUID}}}/reversement"),
+            web::post().to(request_recovery),
+        )
+        .route(
+            &format!("/gestion/candidatures/{{id:{UUID}}}/reversement-solde"),
+            web::post().to(close_recovery),
+        )
+        .route(
             &format!("/gestion/candidatures/{{id:{UUID}}}/caducite"),
             web::post().to(lapse),
         );
@@ -121,8 +129,13 @@ async fn dashboard(ctx: PageCtx, id: web::Path<String>) -> Result<HttpResponse, 
 
 /// « Financements »: the call's grants by state, each with what it waits for and from whom
 /// (DESIGN.md §15), the states in the order of a grant's life.
-async fn grants_page(ctx: PageCtx, id: web::Path<String>) -> Result<HttpResponse, WebError> {
+async fn grants_page(
+    ctx: PageCtx,
+    id: web::Path<String>,
+    query: web::Query<BTreeMap<String, String>>,
+) -> Result<HttpResponse, WebError> {
     use crate::domain::grant::{GrantParty, GrantState};
+    use crate::domain::instalment::InstalmentState;
     let user = ctx.user()?;
     staff::require_staff(&user)?;
     let id = id.into_inner();
@@ -136,6 +149,7 @@ async fn grants_page(ctx: PageCtx, id: web::Path<String>) -> Result<HttpResponse
         },
     )
     .await?;
+    let today = ctx.state.clock.paris_today();
     let who = |p: GrantParty| match p {
         GrantParty::Beneficiary => "du bénéficiaire",
         GrantParty::Staff => "de la Métropole",
@@ -156,6 +170,7 @@ async fn grants_page(ctx: PageCtx, id: web::Path<String>) -> Result<HttpResponse
                         awarded_cents => g.awarded_cents.value(),
                         convention_required => g.convention_required,
                         report_due_on => g.report_due_on.to_string(),
+                        late => g.state == GrantState::Running && g.report_due_on < today,
                     }
                 })
                 .collect();
@@ -178,6 +193,35 @@ async fn grants_page(ctx: PageCtx, id: web::Path<String>) -> Result<HttpResponse
         .iter()
         .filter(|g| g.state.waits_for() == Some(GrantParty::Staff))
         .count();
+    // The instalments waiting on the finance service: to order (requested), to pay (ordered).
+    let instalments_in = |state: InstalmentState| -> Vec<Value> {
+        grants
+            .iter()
+            .flat_map(|g| {
+                g.instalments
+                    .iter()
+                    .filter(move |i| i.state == state)
+                    .map(move |i| {
+                        context! {
+                            application_id => g.application_id.clone(),
+                            reference => g.reference.clone(),
+                            organisation_name => g.organisation_name.clone(),
+                            label => i.label.clone(),
+                            amount_cents => i.amount_cents.value(),
+                            mandate_reference => i.mandate_reference.clone(),
+                        }
+                    })
+            })
+            .collect()
+    };
+    let count = |key: &str| query.get(key).and_then(|v| v.parse::<usize>().ok());
+    let imported = count("paiements").map(|paid| {
+        context! {
+            paid,
+            ordered => count("mandates").unwrap_or(0),
+            already => count("deja").unwrap_or(0),
+        }
+    });
     ctx.render(
         "staff_grants.html",
         context! {
@@ -186,6 +230,12 @@ async fn grants_page(ctx: PageCtx, id: web::Path<String>) -> Result<HttpResponse
             total => grants.len(),
             to_act,
             awarded_cents => grants.iter().map(|g| g.awarded_cents.value()).sum::<i64>(),
+            paid_cents => grants.iter().map(|g| g.paid_cents.value()).sum::<i64>(),
+            late => grants.iter().filter(|g| g.state == GrantState::Running && g.report_due_on < today).count(),
+            to_order => instalments_in(InstalmentState::Requested),
+            to_pay => instalments_in(InstalmentState::Ordered),
+            imported,
+            errors => ser(&crate::web::forms::Errors::default()),
         },
     )
 }
@@ -599,6 +649,16 @@ async fn render_application(
     } else {
         Default::default()
     };
+    // The final report, once the beneficiary has submitted it (and after).
+    let report = match after.grant.as_ref() {
+        Some(g) if g.state.has_report() => Some(ser(&crate::services::reports::get(
+            &ctx.state,
+            &user,
+            g.id.as_str(),
+        )
+        .await?)),
+        _ => None,
+    };
     let (letters, grant) = crate::web::labels::after_decision(after);
     let status = if has_errors {
         StatusCode::UNPROCESSABLE_ENTITY
@@ -611,6 +671,8 @@ async fn render_application(
         context! {
             letters,
             grant,
+            report,
+            report_labels => crate::web::labels::budget_labels(),
             application => ser(app),
             call => ser(&data.call),
             state_label => state_label(app.state),
@@ -634,6 +696,16 @@ async fn render_application(
             errors => ser(&errors.ordered(&order)),
         },
     )
+}
+
+/// The staff application page again, with a form's values and what refused them.
+pub(crate) async fn render_refused(
+    ctx: &PageCtx,
+    id: String,
+    values: serde_json::Map<String, Json>,
+    errors: Errors,
+) -> Result<HttpResponse, WebError> {
+    render_application(ctx, id, Some(Refused { values, errors })).await
 }
 
 async fn application_page(ctx: PageCtx, id: web::Path<String>) -> Result<HttpResponse, WebError> {
@@ -752,6 +824,94 @@ async fn lapse(
             Err(ServiceError::Conflict { message, .. }) => {
                 let mut e = Errors::default();
                 e.add("lapse_motivation", message);
+                e
+            }
+            Err(other) => return Err(other.into()),
+        }
+    };
+    render_application(
+        &ctx,
+        id,
+        Some(Refused {
+            values: form.values(),
+            errors,
+        }),
+    )
+    .await
+}
+
+/// « Demander un reversement »: an amount in euros as typed (« 4 500,50 »), a motivation.
+async fn request_recovery(
+    ctx: PageCtx,
+    id: web::Path<String>,
+    body: web::Bytes,
+) -> Result<HttpResponse, WebError> {
+    let form = Form::parse(&body);
+    let refused = ctx.check_form(&form)?;
+    let user = ctx.user()?;
+    staff::require_staff(&user)?;
+    let id = id.into_inner();
+    let mut errors = refused;
+    let amount = crate::web::forms::parse_euros(form.get("recovery_amount"));
+    if errors.is_empty() && amount.is_none() {
+        errors.add(
+            "recovery_amount",
+            "indiquez un montant en euros, par exemple 4 500 ou 4 500,50",
+        );
+    }
+    if errors.is_empty() {
+        let input = crate::services::recovery::RecoveryInput {
+            amount_cents: amount.unwrap_or_default(),
+            motivation: form.get("recovery_motivation").to_owned(),
+        };
+        let grant = grant_of(&ctx, &id).await?;
+        match crate::services::recovery::request(&ctx.state, &user, &grant, input).await {
+            Ok(_) => return Ok(see_other(&format!("/gestion/candidatures/{id}?fait=1"))),
+            Err(ServiceError::Invalid { fields, .. }) => {
+                errors = Errors::from_fields(
+                    &fields,
+                    |p| match p {
+                        "amount_cents" => Some("recovery_amount".to_owned()),
+                        "motivation" => Some("recovery_motivation".to_owned()),
+                        _ => None,
+                    },
+                    "recovery_motivation",
+                )
+            }
+            Err(ServiceError::Conflict { message, .. }) => errors.add("recovery_amount", message),
+            Err(other) => return Err(other.into()),
+        }
+    }
+    render_application(
+        &ctx,
+        id,
+        Some(Refused {
+            values: form.values(),
+            errors,
+        }),
+    )
+    .await
+}
+
+async fn close_recovery(
+    ctx: PageCtx,
+    id: web::Path<String>,
+    body: web::Bytes,
+) -> Result<HttpResponse, WebError> {
+    let form = Form::parse(&body);
+    let refused = ctx.check_form(&form)?;
+    let user = ctx.user()?;
+    staff::require_staff(&user)?;
+    let id = id.into_inner();
+    let errors = if !refused.is_empty() {
+        refused
+    } else {
+        let grant = grant_of(&ctx, &id).await?;
+        match crate::services::recovery::close(&ctx.state, &user, &grant).await {
+            Ok(_) => return Ok(see_other(&format!("/gestion/candidatures/{id}?fait=1"))),
+            Err(ServiceError::Conflict { message, .. }) => {
+                let mut e = Errors::default();
+                e.add("close_recovery", message);
                 e
             }
             Err(other) => return Err(other.into()),

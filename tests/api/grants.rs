@@ -40,11 +40,14 @@ macro_rules! both_backends_clocked {
     )*};
 }
 
-both_backends_clocked!(an_unsigned_convention_is_recalled_at_7_then_21_days_once_each);
+both_backends_clocked!(
+    an_unsigned_convention_is_recalled_at_7_then_21_days_once_each,
+    the_report_is_recalled_30_and_7_days_before_and_the_day_after_once_each,
+);
 
 /// The text of a PDF by poppler's `pdftotext`, its white space folded. CI installs
 /// poppler-utils and sets ESSOR_REQUIRE_PDFTOTEXT=1; elsewhere a missing tool is a loud skip.
-fn pdf_text(pdf: &[u8]) -> Option<String> {
+pub(crate) fn pdf_text(pdf: &[u8]) -> Option<String> {
     let dir = tempfile_dir();
     let file = dir.join("letter.pdf");
     std::fs::write(&file, pdf).unwrap();
@@ -79,7 +82,7 @@ fn tempfile_dir() -> std::path::PathBuf {
     dir
 }
 
-async fn decide(app: &TestApp, staff: &str, id: &str, body: Value) -> Value {
+pub(crate) async fn decide(app: &TestApp, staff: &str, id: &str, body: Value) -> Value {
     let resp = app
         .post_json(
             Some(staff),
@@ -448,7 +451,7 @@ async fn refusals_and_ineligibilities_get_their_letter(app: TestApp) {
 }
 
 /// The mail to `to` whose subject contains `subject` once the worker has sent it (10 s at most).
-async fn mail_about(app: &TestApp, to: &str, subject: &str) -> essor::notify::SentMail {
+pub(crate) async fn mail_about(app: &TestApp, to: &str, subject: &str) -> essor::notify::SentMail {
     for _ in 0..200 {
         if let Some(m) = app
             .sent_mails()
@@ -1277,4 +1280,91 @@ async fn a_call_s_own_schedule_splits_the_award_and_one_not_at_100_is_refused(ap
         .collect();
     assert_eq!(amounts, [610_500, 610_500, 629_001]);
     assert_eq!(amounts.iter().sum::<i64>(), 1_850_001);
+}
+
+async fn the_report_is_recalled_30_and_7_days_before_and_the_day_after_once_each(app: TestApp) {
+    let cast = app.cast().await;
+    let staff = &cast.staff.token;
+    let call_id = crate::finance::call_without_convention(&app, staff).await;
+    let grant = crate::finance::awarded(
+        &app,
+        &cast,
+        &call_id,
+        "Les Ateliers du Sart",
+        1_850_000,
+        true,
+    )
+    .await;
+    let grant_id = grant["id"].as_str().unwrap();
+    let due_on =
+        chrono::NaiveDate::parse_from_str(grant["report_due_on"].as_str().unwrap(), "%Y-%m-%d")
+            .unwrap();
+    let state =
+        essor::state::AppState::with_clock(app.db.clone(), app.settings.clone(), app.clock.clone())
+            .unwrap();
+    let due = || essor::services::reminders::send_due(&state);
+    // Moves the clock to noon in Paris, `offset` days from the due date.
+    let at = |offset: i64| {
+        let date = due_on + chrono::Duration::days(offset);
+        let noon = date.and_hms_opt(11, 0, 0).unwrap().and_utc();
+        assert!(app.clock.move_to(noon));
+    };
+    let sent = |subject: &'static str| {
+        app.sent_mails()
+            .into_iter()
+            .filter(|m| m.to == cast.applicant.email && m.subject.contains(subject))
+            .count()
+    };
+
+    // A year away: nothing. 31 days before: nothing yet.
+    assert_eq!(due().await.unwrap(), 0);
+    at(-31);
+    assert_eq!(due().await.unwrap(), 0);
+    // 30 days before: one, once.
+    at(-30);
+    assert_eq!(due().await.unwrap(), 1);
+    assert_eq!(due().await.unwrap(), 0);
+    let first = mail_about(&app, &cast.applicant.email, "à déposer avant le").await;
+    assert!(first.text.contains("dans 30 jours"), "{}", first.text);
+    assert!(
+        first.text.contains(&format!(
+            "/candidatures/{}/compte-rendu",
+            grant["application_id"].as_str().unwrap()
+        )),
+        "{}",
+        first.text
+    );
+    // 7 days before: the second; the due day itself: nothing more.
+    at(-7);
+    assert_eq!(due().await.unwrap(), 1);
+    at(0);
+    assert_eq!(due().await.unwrap(), 0);
+    // The day after: late, once.
+    at(1);
+    assert_eq!(due().await.unwrap(), 1);
+    at(40);
+    assert_eq!(due().await.unwrap(), 0);
+    mail_about(
+        &app,
+        &cast.applicant.email,
+        "Compte rendu financier en retard",
+    )
+    .await;
+    assert_eq!(sent("à déposer avant le"), 2);
+    assert_eq!(sent("en retard"), 1);
+    assert_eq!(app.count("grant_reminders").await, 3);
+
+    // The report says it is late (a token of the moved clock's time: the first expired).
+    let staff = app.token(&cast.staff.email, crate::helpers::PASSWORD).await;
+    let page = app
+        .client
+        .get(app.url(&format!("/api/v1/grants/{grant_id}/report")))
+        .bearer_auth(&staff)
+        .send()
+        .await
+        .unwrap()
+        .json::<Value>()
+        .await
+        .unwrap();
+    assert_eq!(page["late"], true, "{page}");
 }

@@ -196,9 +196,10 @@ async fn every_event_reaches_its_recipients_through_the_worker(app: TestApp) {
     // submitted: 2, changes, ineligible, review, reviewer, accepted, rejected: 6, withdrawn: 2,
     // reviewer recused: 1 (staff), reviews complete: 1 (staff); convention to sign: 1,
     // signed: 2 (the beneficiary, staff), countersigned: 1, reminder: 1, instalment
-    // requested: 1 (staff), lapsed: 1.
-    assert_eq!(queued, 19);
-    let sent = app.wait_for_mails(19).await;
+    // requested: 1 (staff), paid: 1, recovery: 1, report submitted: 1 (staff), changes
+    // requested, approved, reminder: 3, lapsed: 1.
+    assert_eq!(queued, 25);
+    let sent = app.wait_for_mails(25).await;
     let rows = wait_rows(&app, Duration::from_secs(5), "all sent", |r| {
         all_status(r, "sent")
     })
@@ -224,6 +225,7 @@ async fn every_event_reaches_its_recipients_through_the_worker(app: TestApp) {
     expect("reviewer_recused", &["ess@lillemetropole.fr"]);
     expect("reviews_complete", &["ess@lillemetropole.fr"]);
     expect("instalment_requested", &["ess@lillemetropole.fr"]);
+    expect("report_submitted", &["ess@lillemetropole.fr"]);
     for e in [
         "changes_requested",
         "declared_ineligible",
@@ -233,6 +235,11 @@ async fn every_event_reaches_its_recipients_through_the_worker(app: TestApp) {
         "convention_to_sign",
         "convention_countersigned",
         "convention_reminder",
+        "instalment_paid",
+        "recovery_requested",
+        "report_changes_requested",
+        "report_approved",
+        "report_reminder",
         "grant_lapsed",
     ] {
         expect(e, &["porteur@exemple.fr"]);

@@ -473,6 +473,67 @@ const ROWS: &[Row] = &[
         Decided,
         [401, 200, 404, 404, 403, 403],
     ),
+    // The report is the beneficiary's to write and submit (an empty one: 422, which proves
+    // they reached it), staff's to read; a reviewer does not even see it.
+    row(
+        "GET",
+        "/api/v1/grants/{id}/report",
+        Decided,
+        [401, 200, 404, 404, 200, 200],
+    ),
+    row(
+        "PUT",
+        "/api/v1/grants/{id}/report",
+        Decided,
+        [401, 200, 404, 404, 403, 403],
+    ),
+    row(
+        "POST",
+        "/api/v1/grants/{id}/report/submit",
+        Decided,
+        [401, 422, 404, 404, 403, 403],
+    ),
+    // Nothing submitted yet on a running grant: whoever reaches it is told it is too early
+    // (409); the others do not see it.
+    row(
+        "POST",
+        "/api/v1/grants/{id}/report/request-changes",
+        Decided,
+        [401, 409, 404, 404, 409, 409],
+    ),
+    row(
+        "POST",
+        "/api/v1/grants/{id}/report/approve",
+        Decided,
+        [401, 409, 404, 404, 409, 409],
+    ),
+    // A recovery is staff's (nothing paid yet: 409); the beneficiary may not.
+    row(
+        "POST",
+        "/api/v1/grants/{id}/recovery",
+        Decided,
+        [401, 403, 404, 404, 409, 409],
+    ),
+    row(
+        "POST",
+        "/api/v1/grants/{id}/close-recovery",
+        Decided,
+        [401, 409, 404, 404, 409, 409],
+    ),
+    // The finance list carries bank details: staff only. The import's file names no
+    // instalment of the call (422: reached, refused on its content).
+    row(
+        "GET",
+        "/api/v1/calls/{id}/instalments/export",
+        Shared,
+        [401, 403, 403, 403, 200, 200],
+    ),
+    row(
+        "POST",
+        "/api/v1/calls/{id}/instalments/import",
+        Shared,
+        [401, 403, 403, 403, 422, 422],
+    ),
     row(
         "GET",
         "/api/v1/admin/outbox",
@@ -523,6 +584,10 @@ async fn send(
             reqwest::multipart::Part::bytes(PDF.to_vec()).file_name("rib.pdf"),
         );
         req = req.multipart(form);
+    } else if row.path.ends_with("/instalments/import") {
+        req = req.header("content-type", "text/csv").body(
+            "instalment_id;mandate_reference;paid_on\r\n01936f4e-0000-7000-8000-000000000000;M-1;\r\n",
+        );
     } else if let Some(body) = body_for(row.method, row.path, cast, ids) {
         req = req.json(&body);
     }
@@ -584,6 +649,13 @@ fn body_for(method: &str, path: &str, cast: &Cast, ids: &Ids) -> Option<Value> {
             "signatory_name": "Léa Dupont", "signatory_quality": "Présidente", "accept": true
         })),
         ("POST", "/api/v1/grants/{id}/lapse") => Some(json!({"motivation": "Projet abandonné."})),
+        ("PUT", "/api/v1/grants/{id}/report") => Some(json!({"narrative": "En cours."})),
+        ("POST", "/api/v1/grants/{id}/report/request-changes") => {
+            Some(json!({"message": "Joignez les factures."}))
+        }
+        ("POST", "/api/v1/grants/{id}/recovery") => {
+            Some(json!({"amount_cents": 100, "motivation": "Non employé."}))
+        }
         ("POST", "/api/v1/grants/{id}/countersign") => Some(json!({})),
         ("PUT", "/api/v1/grants/{id}/bank-details") => Some(json!({
             "iban": "FR76 3000 6000 0112 3456 7890 189", "bic": "AGRIFRPP867",
@@ -921,11 +993,18 @@ async fn every_route_answers_each_role_as_expected(app: TestApp) {
 }
 
 /// The caller whose answer a personal token's is compared with: the first of applicant,
-/// reviewer, staff, admin whom the route lets through (else the applicant).
+/// reviewer, staff, admin whom the route lets through; else the first who reaches it and is
+/// refused on the resource's state or content (a 409, a 422); else the applicant.
 fn natural_caller(row: &Row) -> usize {
-    [1, 3, 4, 5]
+    let callers = [1, 3, 4, 5];
+    callers
         .into_iter()
         .find(|i| (200..300).contains(&row.expect[*i]))
+        .or_else(|| {
+            callers
+                .into_iter()
+                .find(|i| !matches!(row.expect[*i], 401 | 403 | 404))
+        })
         .unwrap_or(1)
 }
 

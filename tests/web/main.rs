@@ -15,6 +15,7 @@ mod browser;
 mod convention;
 mod decisions;
 mod documents;
+mod finance;
 mod full_call;
 mod http;
 mod journey;
