@@ -11,7 +11,7 @@ use crate::auth::CurrentUser;
 use crate::domain::instalment::InstalmentState;
 use crate::error::{AppError, Problem, ServiceError};
 use crate::input::multipart::read_file_field;
-use crate::services::finance::{self, ImportReport};
+use crate::services::finance::{self, GrantsFormat, ImportReport};
 use crate::state::AppState;
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -187,4 +187,54 @@ pub async fn import_instalments(
     )
     .await?;
     Ok(HttpResponse::Ok().json(report))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct GrantsExportQuery {
+    /// `csv` (the default: excel-fr, one line per instalment) or `xlsx` (a sheet of grants, a
+    /// sheet of instalments).
+    #[param(example = "xlsx")]
+    pub format: Option<String>,
+}
+
+/// The grants of a call (staff): each with its amount awarded and paid, its state, the
+/// countersignature's date, where its report stands (due, submitted, approved, late) and a
+/// recovery asked; and each instalment with its state, mandate and payment date.
+#[utoipa::path(
+    tag = "finance",
+    security(("bearer" = [])),
+    params(("id" = String, Path, description = "Call id (UUID)."), GrantsExportQuery),
+    responses(
+        (status = 200, description = "The file, as an attachment.",
+         headers(("Content-Disposition" = String, description = "`attachment; filename=\"entreprendre-autrement-2026-financements-2026-12-07.xlsx\"`")),
+         content(
+            (FinanceCsv = "text/csv"),
+            (crate::api::exports::XlsxFile = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+         )),
+        (status = 400, description = "An unknown format.", body = Problem, content_type = "application/problem+json"),
+        NeedsToken,
+        (status = 403, description = "Only staff export the grants.", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such call.", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/calls/{id}/grants/export")]
+pub async fn export_grants(
+    user: CurrentUser,
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+    query: web::Query<GrantsExportQuery>,
+) -> Result<HttpResponse, AppError> {
+    user.require_staff()?;
+    let format = GrantsFormat::parse(query.format.as_deref())?;
+    let file = finance::grants_export(&state, &user, id.into_inner(), format).await?;
+    Ok(HttpResponse::Ok()
+        .insert_header((header::CONTENT_TYPE, format.content_type()))
+        .insert_header(ContentDisposition {
+            disposition: DispositionType::Attachment,
+            parameters: vec![DispositionParam::Filename(file.file_name)],
+        })
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .insert_header((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
+        .body(file.bytes))
 }

@@ -69,6 +69,7 @@ pub fn configure(cfg: &mut ServiceConfig) {
             .service(exports::export_call)
             .service(finance::export_instalments)
             .service(finance::import_instalments)
+            .service(finance::export_grants)
             .service(applications::create_application)
             .service(applications::list_applications)
             .service(applications::get_application)

@@ -64,6 +64,8 @@ pub struct Grant {
     pub beneficiary_id: String,
     pub reference: String,
     pub organisation_name: String,
+    /// `siret:<14 digits>` or `rna:<W…>`: the structure's identifier (`applications.org_key`).
+    pub org_key: Option<String>,
 }
 
 /// A grant's bank details as stored (checked when written).
@@ -148,10 +150,10 @@ pub enum GrantVisibility {
     BeneficiaryIs(String),
 }
 
-type Joined = (GrantRow, (String, String, String));
+type Joined = (GrantRow, (String, String, String, Option<String>));
 
 fn typed(
-    (row, (beneficiary_id, reference, organisation_name)): Joined,
+    (row, (beneficiary_id, reference, organisation_name, org_key)): Joined,
 ) -> Result<Grant, ServiceError> {
     Ok(Grant {
         state: row.state.parse().map_err(|e| corrupt("grants.state", e))?,
@@ -200,6 +202,7 @@ fn typed(
         beneficiary_id,
         reference,
         organisation_name,
+        org_key,
     })
 }
 
@@ -207,10 +210,12 @@ const SHOWN: (
     applications::applicant_id,
     applications::reference,
     applications::organisation_name,
+    applications::org_key,
 ) = (
     applications::applicant_id,
     applications::reference,
     applications::organisation_name,
+    applications::org_key,
 );
 
 /// The grants joined to their applications, narrowed to what `v` may see: one query, the

@@ -132,3 +132,19 @@ pub fn mark_approved(
         ))
         .execute(conn)
 }
+
+/// When each of these grants' report was submitted (last), for the grants' lists and exports.
+pub fn submitted_of(
+    conn: &mut DbConnection,
+    grants: &[String],
+) -> Result<std::collections::HashMap<String, NaiveDateTime>, ServiceError> {
+    let rows: Vec<(String, Option<NaiveDateTime>)> = grant_reports::table
+        .filter(grant_reports::grant_id.eq_any(grants))
+        .filter(grant_reports::submitted_at.is_not_null())
+        .select((grant_reports::grant_id, grant_reports::submitted_at))
+        .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|(id, at)| Some((id, at?)))
+        .collect())
+}

@@ -12,6 +12,7 @@
 pub mod csv;
 pub mod finance_list;
 pub mod formula;
+pub mod grants;
 pub mod json;
 pub mod rows;
 pub mod scdl;

@@ -384,3 +384,114 @@ fn apply(
     )?;
     Ok(())
 }
+
+/// What a grants export holds (`format`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GrantsFormat {
+    Csv,
+    Xlsx,
+}
+
+impl GrantsFormat {
+    pub fn parse(s: Option<&str>) -> Result<Self, ServiceError> {
+        match s.map(str::trim).filter(|s| !s.is_empty()) {
+            None | Some("csv") => Ok(Self::Csv),
+            Some("xlsx") => Ok(Self::Xlsx),
+            Some(other) => Err(ServiceError::BadInput(format!(
+                "Paramètre « format » : « {other} » n'est pas un format proposé (csv, xlsx)."
+            ))),
+        }
+    }
+
+    pub fn content_type(self) -> &'static str {
+        match self {
+            Self::Csv => "text/csv; charset=utf-8",
+            Self::Xlsx => "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        }
+    }
+
+    fn extension(self) -> &'static str {
+        match self {
+            Self::Csv => "csv",
+            Self::Xlsx => "xlsx",
+        }
+    }
+}
+
+/// `GET /calls/{id}/grants/export` (staff): each grant of the call with its instalments and
+/// where its report stands, in CSV (one line per instalment) or XLSX (a sheet of grants, a
+/// sheet of instalments).
+pub async fn grants_export(
+    state: &AppState,
+    user: &Actor,
+    call_id: String,
+    format: GrantsFormat,
+) -> Result<FinanceList, ServiceError> {
+    use crate::db::grants::{GrantFilter, GrantVisibility};
+    use crate::export::grants::GrantLine;
+    user.require_staff()?;
+    let today = state.clock.paris_today();
+    state
+        .db
+        .run(move |conn| {
+            let call = calls::find(conn, &call_id)?.ok_or_else(call_not_found)?;
+            let grants = crate::db::grants::list(
+                conn,
+                &GrantVisibility::All,
+                &GrantFilter {
+                    call_id: Some(call.id.clone()),
+                    state: None,
+                },
+                10_000,
+            )?;
+            let ids: Vec<String> = grants.iter().map(|g| g.id.to_string()).collect();
+            let mut instalments_of: HashMap<String, Vec<crate::db::instalments::Instalment>> =
+                HashMap::new();
+            for i in instalments::of_grants(conn, &ids)? {
+                instalments_of
+                    .entry(i.grant_id.to_string())
+                    .or_default()
+                    .push(i);
+            }
+            let submitted = crate::db::reports::submitted_of(conn, &ids)?;
+            let paris = |at: chrono::NaiveDateTime| crate::clock::paris_date(at.and_utc());
+            let lines: Vec<GrantLine> = grants
+                .into_iter()
+                .map(|g| {
+                    let id = g.id.to_string();
+                    GrantLine {
+                        siret: g
+                            .org_key
+                            .as_deref()
+                            .and_then(|k| k.strip_prefix("siret:"))
+                            .map(str::to_owned),
+                        countersigned_on: g.countersigned_at.map(paris),
+                        report_submitted_on: submitted.get(&id).copied().map(paris),
+                        report_late: g.state == crate::domain::grant::GrantState::Running
+                            && g.report_due_on < today,
+                        recovery: g.recovery.as_ref().map(|r| r.amount),
+                        instalments: instalments_of.remove(&id).unwrap_or_default(),
+                        reference: g.reference,
+                        organisation_name: g.organisation_name,
+                        awarded: g.awarded,
+                        state: g.state,
+                        report_due_on: g.report_due_on,
+                    }
+                })
+                .collect();
+            let bytes = match format {
+                GrantsFormat::Csv => crate::export::grants::csv(&lines)?,
+                GrantsFormat::Xlsx => crate::export::grants::xlsx(&lines)?,
+            };
+            Ok(FinanceList {
+                file_name: format!(
+                    "{}-financements-{}.{}",
+                    crate::export::slug(&call.title),
+                    today.format("%Y-%m-%d"),
+                    format.extension()
+                ),
+                bytes,
+            })
+        })
+        .await
+}

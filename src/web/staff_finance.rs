@@ -13,7 +13,7 @@ use crate::domain::instalment::InstalmentState;
 use crate::error::ServiceError;
 use crate::input::multipart::read_file_field;
 use crate::services::calls;
-use crate::services::finance::{self, ImportReport, LineOutcome};
+use crate::services::finance::{self, GrantsFormat, ImportReport, LineOutcome};
 use crate::services::staff;
 use crate::web::forms::{Errors, Form};
 use crate::web::{CSRF_FIELD, PageCtx, WebError, see_other, ser};
@@ -24,6 +24,14 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route(
         &format!("/gestion/appels/{{id:{UUID}}}/versements.csv"),
         web::get().to(download),
+    )
+    .route(
+        &format!("/gestion/appels/{{id:{UUID}}}/financements.csv"),
+        web::get().to(grants_csv),
+    )
+    .route(
+        &format!("/gestion/appels/{{id:{UUID}}}/financements.xlsx"),
+        web::get().to(grants_xlsx),
     )
     .route(
         &format!("/gestion/appels/{{id:{UUID}}}/versements/verifier"),
@@ -54,6 +62,33 @@ async fn download(ctx: PageCtx, id: web::Path<String>) -> Result<HttpResponse, W
         })
         .insert_header((header::CACHE_CONTROL, "no-store"))
         .body(list.bytes))
+}
+
+async fn grants_csv(ctx: PageCtx, id: web::Path<String>) -> Result<HttpResponse, WebError> {
+    grants_file(ctx, id.into_inner(), GrantsFormat::Csv).await
+}
+
+async fn grants_xlsx(ctx: PageCtx, id: web::Path<String>) -> Result<HttpResponse, WebError> {
+    grants_file(ctx, id.into_inner(), GrantsFormat::Xlsx).await
+}
+
+/// The grants export, as the API gives it.
+async fn grants_file(
+    ctx: PageCtx,
+    id: String,
+    format: GrantsFormat,
+) -> Result<HttpResponse, WebError> {
+    let user = ctx.user()?;
+    staff::require_staff(&user)?;
+    let file = finance::grants_export(&ctx.state, &user, id, format).await?;
+    Ok(HttpResponse::Ok()
+        .insert_header((header::CONTENT_TYPE, format.content_type()))
+        .insert_header(ContentDisposition {
+            disposition: DispositionType::Attachment,
+            parameters: vec![DispositionParam::Filename(file.file_name)],
+        })
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .body(file.bytes))
 }
 
 #[derive(serde::Deserialize)]

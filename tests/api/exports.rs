@@ -935,7 +935,8 @@ async fn scdl_file_meets_the_schema(app: TestApp) {
             ("objet", "Recyclerie de quartier"),
             ("montant", "15000.50"),
             ("nature", "aide en numéraire"),
-            ("conditionsVersement", "unique"),
+            // The default schedule pays in two instalments (80 % and 20 %).
+            ("conditionsVersement", "échelonné"),
             ("datesPeriodeVersement", "2026-03-13"),
             ("idRAE", ""),
             ("notificationUE", "non"),

@@ -529,6 +529,12 @@ const ROWS: &[Row] = &[
         [401, 403, 403, 403, 200, 200],
     ),
     row(
+        "GET",
+        "/api/v1/calls/{id}/grants/export",
+        Shared,
+        [401, 403, 403, 403, 200, 200],
+    ),
+    row(
         "POST",
         "/api/v1/calls/{id}/instalments/import",
         Shared,

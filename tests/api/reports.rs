@@ -289,6 +289,48 @@ async fn a_report_is_drafted_submitted_corrected_approved_and_the_grant_closes(a
     let scdl = resp.text().await.unwrap();
     let line = scdl.lines().nth(1).unwrap();
     assert!(line.contains(",échelonné,2026-12-01/2026-12-04,"), "{line}");
+
+    // The grants export: one line per instalment, the report approved, both payments.
+    let export = |format: &'static str, token: String| {
+        let app = &app;
+        let call_id = call_id.clone();
+        async move {
+            app.get_as(
+                &token,
+                &format!("/api/v1/calls/{call_id}/grants/export?format={format}"),
+            )
+            .await
+        }
+    };
+    let resp = export("csv", staff.clone()).await;
+    assert_eq!(resp.status(), 200);
+    let csv = resp.text().await.unwrap();
+    let rows: Vec<&str> = csv.split("\r\n").filter(|l| !l.is_empty()).collect();
+    assert_eq!(rows.len(), 3, "{csv}");
+    for row in &rows[1..] {
+        assert!(
+            row.starts_with(grant["reference"].as_str().unwrap()),
+            "{row}"
+        );
+        assert!(row.contains(";18500,00;18500,00;clos;"), "{row}");
+        assert!(row.contains(";approuvé;"), "{row}");
+    }
+    assert!(
+        rows[1].ends_with(";Avance;80;14800,00;payé;M-1;01/12/2026"),
+        "{}",
+        rows[1]
+    );
+    assert!(
+        rows[2].ends_with(";Solde;20;3700,00;payé;M-2;04/12/2026"),
+        "{}",
+        rows[2]
+    );
+    let resp = export("xlsx", staff.clone()).await;
+    assert_eq!(resp.status(), 200);
+    assert!(resp.bytes().await.unwrap().starts_with(b"PK"));
+    assert_problem(export("ods", staff.clone()).await, 400).await;
+    assert_problem(export("csv", applicant.clone()).await, 403).await;
+    assert_problem(export("csv", cast.reviewer.token.clone()).await, 403).await;
 }
 
 async fn bad_reports_are_refused_field_by_field_and_change_nothing(app: TestApp) {

@@ -1429,6 +1429,7 @@ crate::both_backends!(
     the_session_cookie_authenticates_the_api_too,
     a_form_without_its_csrf_token_is_refused_and_changes_nothing,
     another_applicants_application_is_not_found,
+    the_finance_files_download_from_the_pages_for_staff_only,
 );
 
 /// Issue 32: the admins' page of the audit trail, its checkpoint button (CSRF), and a row
@@ -1510,4 +1511,78 @@ async fn the_audit_page_shows_the_checkpoint_and_names_a_broken_seq(app: TestApp
     // Staff do not see it.
     let mut jar = sign_in(&app, &staff.email).await;
     assert_eq!(get(&app, &mut jar, "/admin/journal").await.status(), 403);
+}
+
+/// Issue 28: the financements page's files (the finance list, the grants export in CSV and
+/// Excel) download with the agent's session, are refused to an applicant's, and the import's
+/// form without its CSRF token changes nothing.
+async fn the_finance_files_download_from_the_pages_for_staff_only(app: TestApp) {
+    let staff = app.account(Role::Staff, "finances-agent@mel.fr").await;
+    let applicant = app
+        .account(Role::Applicant, "finances-porteur@exemple.fr")
+        .await;
+    let call = app
+        .published_call(&staff.token, json!({"convention": "never"}))
+        .await;
+    let call_id = call["id"].as_str().unwrap();
+    let mut jar = sign_in(&app, &staff.email).await;
+    for (path, kind, start) in [
+        (
+            "versements.csv",
+            "text/csv",
+            &b"\xEF\xBB\xBFR\xC3\xA9f\xC3\xA9rence;"[..],
+        ),
+        (
+            "financements.csv",
+            "text/csv",
+            &b"\xEF\xBB\xBFR\xC3\xA9f\xC3\xA9rence;"[..],
+        ),
+        (
+            "financements.xlsx",
+            "application/vnd.openxmlformats",
+            &b"PK"[..],
+        ),
+    ] {
+        let resp = get(&app, &mut jar, &format!("/gestion/appels/{call_id}/{path}")).await;
+        assert_eq!(resp.status(), 200, "{path}");
+        let ct = resp.headers()[CONTENT_TYPE].to_str().unwrap().to_owned();
+        assert!(ct.starts_with(kind), "{path}: {ct}");
+        let disposition = resp.headers()["content-disposition"]
+            .to_str()
+            .unwrap()
+            .to_owned();
+        assert!(
+            disposition.starts_with("attachment"),
+            "{path}: {disposition}"
+        );
+        let bytes = resp.bytes().await.unwrap();
+        assert!(bytes.starts_with(start), "{path}");
+    }
+    // An applicant's session reaches none of them.
+    let mut theirs = sign_in(&app, &applicant.email).await;
+    for path in [
+        "versements.csv",
+        "financements.csv",
+        "financements.xlsx",
+        "financements",
+    ] {
+        let resp = get(
+            &app,
+            &mut theirs,
+            &format!("/gestion/appels/{call_id}/{path}"),
+        )
+        .await;
+        assert_eq!(resp.status(), 403, "{path}");
+    }
+    // The import without its CSRF token: refused, nothing read.
+    let resp = app
+        .client
+        .post(app.url(&format!("/gestion/appels/{call_id}/versements/enregistrer")))
+        .header(COOKIE, jar.header())
+        .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .body("fichier=instalment_id%3Bmandate_reference%3Bpaid_on")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 403);
 }
