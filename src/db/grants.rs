@@ -384,3 +384,34 @@ pub fn record_recovery(
         ))
         .execute(conn)
 }
+
+/// A call's grants counted by state, with the amounts awarded: the financements board's
+/// figures, whatever the number of grants (two narrow columns read, summed here: `SUM` of a
+/// BIGINT is NUMERIC on PostgreSQL and INTEGER on SQLite).
+pub fn totals_by_state(
+    conn: &mut DbConnection,
+    call_id: &str,
+) -> Result<Vec<(GrantState, i64, i64)>, ServiceError> {
+    let rows: Vec<(String, i64)> = grants::table
+        .filter(grants::call_id.eq(call_id))
+        .select((grants::state, grants::awarded_cents))
+        .load(conn)?;
+    let mut totals: std::collections::BTreeMap<GrantState, (i64, i64)> = Default::default();
+    for (state, cents) in rows {
+        let state: GrantState = state.parse().map_err(|e| corrupt("grants.state", e))?;
+        let t = totals.entry(state).or_default();
+        t.0 += 1;
+        t.1 += cents;
+    }
+    Ok(totals.into_iter().map(|(s, (n, c))| (s, n, c)).collect())
+}
+
+/// How many of a call's running grants have their report due before `today` (late).
+pub fn count_late(conn: &mut DbConnection, call_id: &str, today: NaiveDate) -> QueryResult<i64> {
+    grants::table
+        .filter(grants::call_id.eq(call_id))
+        .filter(grants::state.eq(GrantState::Running.as_str()))
+        .filter(grants::report_due_on.lt(today))
+        .count()
+        .get_result(conn)
+}

@@ -174,6 +174,16 @@ pub fn of_call(
     call_id: &str,
     state: Option<InstalmentState>,
 ) -> Result<Vec<OfCall>, ServiceError> {
+    of_call_limited(conn, call_id, state, i64::MAX)
+}
+
+/// The first `limit` of [`of_call`] (a page shows some and counts the rest).
+pub fn of_call_limited(
+    conn: &mut DbConnection,
+    call_id: &str,
+    state: Option<InstalmentState>,
+    limit: i64,
+) -> Result<Vec<OfCall>, ServiceError> {
     use crate::db::schema::{applications, grants};
     let mut q = instalments::table
         .inner_join(grants::table.inner_join(applications::table))
@@ -195,6 +205,7 @@ pub fn of_call(
     }
     let rows: Vec<OfCallRow> = q
         .order((applications::reference.asc(), instalments::position.asc()))
+        .limit(limit)
         .load(conn)?;
     rows.into_iter()
         .map(
@@ -255,4 +266,25 @@ pub fn record_payment(
             instalments::updated_at.eq(at),
         ))
         .execute(conn)
+}
+
+/// A call's instalments counted by state, with their amounts.
+pub fn totals_by_state(
+    conn: &mut DbConnection,
+    call_id: &str,
+) -> Result<Vec<(InstalmentState, i64, i64)>, ServiceError> {
+    use crate::db::schema::grants;
+    let rows: Vec<(String, i64)> = instalments::table
+        .inner_join(grants::table)
+        .filter(grants::call_id.eq(call_id))
+        .select((instalments::state, instalments::amount_cents))
+        .load(conn)?;
+    let mut totals: std::collections::BTreeMap<InstalmentState, (i64, i64)> = Default::default();
+    for (state, cents) in rows {
+        let state: InstalmentState = state.parse().map_err(|e| corrupt("instalments.state", e))?;
+        let t = totals.entry(state).or_default();
+        t.0 += 1;
+        t.1 += cents;
+    }
+    Ok(totals.into_iter().map(|(s, (n, c))| (s, n, c)).collect())
 }

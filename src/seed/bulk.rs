@@ -3,7 +3,8 @@
 //! seconds). The rows stay consistent with what the services write: every submitted row
 //! carries its eligibility report, each application's path is in the audit trail (creation,
 //! submission, screening, assignments accepted, reviews submitted, decision), the call has its
-//! creation and publication, and nothing is dated after the moment the load ran.
+//! creation and publication, and nothing is dated after the moment the load ran. Each award
+//! has its grant and instalments (not their audit events: the finance benchmarks read them).
 
 use chrono::{Duration, NaiveDateTime};
 use diesel::prelude::*;
@@ -19,7 +20,8 @@ use crate::db::audit::AuditRow;
 use crate::db::calls::CallRow;
 use crate::db::reviews::ReviewRow;
 use crate::db::schema::{
-    applications, assignments, audit_events, calls, reference_counters, reviews, users,
+    applications, assignments, audit_events, calls, grants, instalments, reference_counters,
+    reviews, users,
 };
 use crate::db::users::NewUser;
 use crate::db::{Db, DbConnection};
@@ -377,6 +379,60 @@ pub fn seed_bulk(db: &Db, settings: &Settings, options: DemoOptions) -> anyhow::
     let mut call = call;
     call.awarded_cents = awarded_total;
 
+    // Each award's grant, running (no convention below the threshold), its bank details given
+    // and the call's schedule planned: the advance requested of the finance service, the
+    // balance waiting for the report — what the finance list and the financements page read.
+    let mut grant_rows = Vec::new();
+    let mut instalment_rows = Vec::new();
+    for app in apps.iter().filter(|a| a.awarded_cents.is_some()) {
+        let awarded = app.awarded_cents.unwrap_or(0);
+        let decided = app.decided_at.unwrap_or(now);
+        let grant_id = Uuid::now_v7().to_string();
+        let due = crate::domain::grant::report_due_on(decided.date(), None, 6);
+        grant_rows.push((
+            grants::id.eq(grant_id.clone()),
+            grants::application_id.eq(app.id.clone()),
+            grants::call_id.eq(call.id.clone()),
+            grants::awarded_cents.eq(awarded),
+            grants::state.eq("running"),
+            grants::convention_required.eq(false),
+            grants::report_due_on.eq(due),
+            grants::bank_iban.eq("FR7630006000011234567890189"),
+            grants::bank_bic.eq("AGRIFRPP867"),
+            grants::bank_holder.eq(app.organisation_name.clone()),
+            grants::bank_details_at.eq(decided),
+            grants::version.eq(2),
+            grants::created_at.eq(decided),
+            grants::updated_at.eq(decided),
+        ));
+        let advance = awarded * 80 / 100;
+        for (position, label, percent, trigger, amount, state) in [
+            (1, "Avance", 80, "signature", advance, "requested"),
+            (
+                2,
+                "Solde",
+                20,
+                "report_approved",
+                awarded - advance,
+                "planned",
+            ),
+        ] {
+            instalment_rows.push((
+                instalments::id.eq(Uuid::now_v7().to_string()),
+                instalments::grant_id.eq(grant_id.clone()),
+                instalments::position.eq(position),
+                instalments::label.eq(label),
+                instalments::percent.eq(percent),
+                instalments::fires_on.eq(trigger),
+                instalments::amount_cents.eq(amount),
+                instalments::state.eq(state),
+                instalments::requested_at.eq((state == "requested").then_some(decided)),
+                instalments::created_at.eq(decided),
+                instalments::updated_at.eq(decided),
+            ));
+        }
+    }
+
     let reviews_count = revs.len();
     crate::db::write_transaction(conn, |c| {
         let users: Vec<NewUser> = user_rows
@@ -401,6 +457,8 @@ pub fn seed_bulk(db: &Db, settings: &Settings, options: DemoOptions) -> anyhow::
         insert_batch!(c, applications::table, apps);
         insert_batch!(c, assignments::table, asgs);
         insert_batch!(c, reviews::table, revs);
+        insert_batch!(c, grants::table, grant_rows);
+        insert_batch!(c, instalments::table, instalment_rows);
         let events = crate::db::audit::seal_all(c, &events)?;
         insert_batch!(c, audit_events::table, events);
         let last = first_ref + n as i32;
@@ -419,7 +477,7 @@ pub fn seed_bulk(db: &Db, settings: &Settings, options: DemoOptions) -> anyhow::
         use diesel::connection::SimpleConnection;
         match conn {
             DbConnection::Pg(pg) => pg.batch_execute(
-                "VACUUM (ANALYZE) applications, reviews, assignments, audit_events, users, calls",
+                "VACUUM (ANALYZE) applications, reviews, assignments, audit_events, users, calls, grants, instalments",
             )?,
             DbConnection::Sqlite(sqlite) => sqlite.batch_execute("ANALYZE")?,
         }

@@ -442,7 +442,7 @@ pub async fn grants_export(
                     call_id: Some(call.id.clone()),
                     state: None,
                 },
-                10_000,
+                i64::MAX,
             )?;
             let ids: Vec<String> = grants.iter().map(|g| g.id.to_string()).collect();
             let mut instalments_of: HashMap<String, Vec<crate::db::instalments::Instalment>> =
@@ -491,6 +491,145 @@ pub async fn grants_export(
                     format.extension()
                 ),
                 bytes,
+            })
+        })
+        .await
+}
+
+/// How many rows of each list the financements board shows (the figures count them all; the
+/// exports hold them all).
+pub const BOARD_ROWS: i64 = 50;
+
+/// A grant as the financements board lists it.
+#[derive(Debug, Clone, Serialize)]
+pub struct BoardGrant {
+    pub application_id: String,
+    pub reference: String,
+    pub organisation_name: String,
+    pub awarded_cents: i64,
+    pub convention_required: bool,
+    pub report_due_on: chrono::NaiveDate,
+    pub late: bool,
+}
+
+/// The grants of one state: all counted, the first [`BOARD_ROWS`] listed.
+#[derive(Debug, Clone, Serialize)]
+pub struct BoardGroup {
+    pub state: crate::domain::grant::GrantState,
+    pub count: i64,
+    pub awarded_cents: i64,
+    pub rows: Vec<BoardGrant>,
+}
+
+/// An instalment waiting on the finance service.
+#[derive(Debug, Clone, Serialize)]
+pub struct BoardInstalment {
+    pub application_id: String,
+    pub reference: String,
+    pub organisation_name: String,
+    pub label: String,
+    pub amount_cents: i64,
+    pub mandate_reference: Option<String>,
+}
+
+/// The instalments of one state: all counted and summed, the first [`BOARD_ROWS`] listed.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct BoardInstalments {
+    pub count: i64,
+    pub amount_cents: i64,
+    pub rows: Vec<BoardInstalment>,
+}
+
+/// What `/gestion/appels/{id}/financements` shows: figures over every grant of the call, and
+/// the first rows of each list — a call of 10 000 grants is one page, not 10 000 rows.
+#[derive(Debug, Clone, Serialize)]
+pub struct Board {
+    pub total: i64,
+    pub awarded_cents: i64,
+    pub paid_cents: i64,
+    pub late: i64,
+    pub groups: Vec<BoardGroup>,
+    pub to_order: BoardInstalments,
+    pub to_pay: BoardInstalments,
+}
+
+pub async fn board(state: &AppState, user: &Actor, call_id: String) -> Result<Board, ServiceError> {
+    use crate::db::grants::{GrantFilter, GrantVisibility};
+    use crate::domain::grant::GrantState;
+    user.require_staff()?;
+    let today = state.clock.paris_today();
+    state
+        .db
+        .run(move |conn| {
+            let call = calls::find(conn, &call_id)?.ok_or_else(call_not_found)?;
+            let mut groups = Vec::new();
+            let (mut total, mut awarded_cents) = (0, 0);
+            for (st, count, cents) in crate::db::grants::totals_by_state(conn, &call.id)? {
+                total += count;
+                awarded_cents += cents;
+                let rows = crate::db::grants::list(
+                    conn,
+                    &GrantVisibility::All,
+                    &GrantFilter {
+                        call_id: Some(call.id.clone()),
+                        state: Some(st),
+                    },
+                    BOARD_ROWS,
+                )?
+                .into_iter()
+                .map(|g| BoardGrant {
+                    late: g.state == GrantState::Running && g.report_due_on < today,
+                    application_id: g.application_id,
+                    reference: g.reference,
+                    organisation_name: g.organisation_name,
+                    awarded_cents: g.awarded.value(),
+                    convention_required: g.convention_required,
+                    report_due_on: g.report_due_on,
+                })
+                .collect();
+                groups.push(BoardGroup {
+                    state: st,
+                    count,
+                    awarded_cents: cents,
+                    rows,
+                });
+            }
+            let by_state = instalments::totals_by_state(conn, &call.id)?;
+            let figures = |s: InstalmentState| {
+                by_state
+                    .iter()
+                    .find(|(st, _, _)| *st == s)
+                    .map_or((0, 0), |(_, n, c)| (*n, *c))
+            };
+            let mut list = |s: InstalmentState| -> Result<BoardInstalments, ServiceError> {
+                let (count, amount_cents) = figures(s);
+                let rows = instalments::of_call_limited(conn, &call.id, Some(s), BOARD_ROWS)?
+                    .into_iter()
+                    .map(|l| BoardInstalment {
+                        application_id: l.application_id,
+                        reference: l.reference,
+                        organisation_name: l.organisation_name,
+                        label: l.instalment.label,
+                        amount_cents: l.instalment.amount.value(),
+                        mandate_reference: l.instalment.mandate_reference,
+                    })
+                    .collect();
+                Ok(BoardInstalments {
+                    count,
+                    amount_cents,
+                    rows,
+                })
+            };
+            let to_order = list(InstalmentState::Requested)?;
+            let to_pay = list(InstalmentState::Ordered)?;
+            Ok(Board {
+                total,
+                awarded_cents,
+                paid_cents: figures(InstalmentState::Paid).1,
+                late: crate::db::grants::count_late(conn, &call.id, today)?,
+                groups,
+                to_order,
+                to_pay,
             })
         })
         .await

@@ -128,92 +128,49 @@ async fn dashboard(ctx: PageCtx, id: web::Path<String>) -> Result<HttpResponse, 
 }
 
 /// « Financements »: the call's grants by state, each with what it waits for and from whom
-/// (DESIGN.md §15), the states in the order of a grant's life.
+/// (DESIGN.md §15), the states in the order of a grant's life; the instalments to order and to
+/// pay; the figures over every grant, the first rows of each list (the exports hold them all).
 async fn grants_page(
     ctx: PageCtx,
     id: web::Path<String>,
     query: web::Query<BTreeMap<String, String>>,
 ) -> Result<HttpResponse, WebError> {
-    use crate::domain::grant::{GrantParty, GrantState};
-    use crate::domain::instalment::InstalmentState;
+    use crate::domain::grant::GrantParty;
     let user = ctx.user()?;
     staff::require_staff(&user)?;
     let id = id.into_inner();
     let call = calls::get(&ctx.state, true, id.clone()).await?;
-    let grants = crate::services::grants::list(
-        &ctx.state,
-        &user,
-        crate::db::grants::GrantFilter {
-            call_id: Some(id),
-            state: None,
-        },
-    )
-    .await?;
-    let today = ctx.state.clock.paris_today();
+    let board = crate::services::finance::board(&ctx.state, &user, id).await?;
     let who = |p: GrantParty| match p {
         GrantParty::Beneficiary => "du bénéficiaire",
         GrantParty::Staff => "de la Métropole",
         GrantParty::System => "d'essor",
         GrantParty::Other => "",
     };
-    let groups: Vec<Value> = GrantState::ALL
-        .into_iter()
-        .filter_map(|state| {
-            let rows: Vec<Value> = grants
-                .iter()
-                .filter(|g| g.state == state)
-                .map(|g| {
-                    context! {
-                        application_id => g.application_id.clone(),
-                        reference => g.reference.clone(),
-                        organisation_name => g.organisation_name.clone(),
-                        awarded_cents => g.awarded_cents.value(),
-                        convention_required => g.convention_required,
-                        report_due_on => g.report_due_on.to_string(),
-                        late => g.state == GrantState::Running && g.report_due_on < today,
-                    }
-                })
-                .collect();
-            (!rows.is_empty()).then(|| {
-                let mut label = state.label_fr().chars();
-                context! {
-                    state => state.as_str(),
-                    label => label.next().map(|c| c.to_uppercase().chain(label).collect::<String>()),
-                    who => state.waits_for().map(who),
-                    what => state.awaited_fr(),
-                    staff_turn => state.waits_for() == Some(GrantParty::Staff),
-                    count => rows.len(),
-                    awarded_cents => grants.iter().filter(|g| g.state == state).map(|g| g.awarded_cents.value()).sum::<i64>(),
-                    rows,
-                }
-            })
+    let groups: Vec<Value> = board
+        .groups
+        .iter()
+        .map(|g| {
+            let mut label = g.state.label_fr().chars();
+            context! {
+                state => g.state.as_str(),
+                label => label.next().map(|c| c.to_uppercase().chain(label).collect::<String>()),
+                who => g.state.waits_for().map(who),
+                what => g.state.awaited_fr(),
+                staff_turn => g.state.waits_for() == Some(GrantParty::Staff),
+                count => g.count,
+                shown => g.rows.len(),
+                awarded_cents => g.awarded_cents,
+                rows => ser(&g.rows),
+            }
         })
         .collect();
-    let to_act = grants
+    let to_act: i64 = board
+        .groups
         .iter()
         .filter(|g| g.state.waits_for() == Some(GrantParty::Staff))
-        .count();
-    // The instalments waiting on the finance service: to order (requested), to pay (ordered).
-    let instalments_in = |state: InstalmentState| -> Vec<Value> {
-        grants
-            .iter()
-            .flat_map(|g| {
-                g.instalments
-                    .iter()
-                    .filter(move |i| i.state == state)
-                    .map(move |i| {
-                        context! {
-                            application_id => g.application_id.clone(),
-                            reference => g.reference.clone(),
-                            organisation_name => g.organisation_name.clone(),
-                            label => i.label.clone(),
-                            amount_cents => i.amount_cents.value(),
-                            mandate_reference => i.mandate_reference.clone(),
-                        }
-                    })
-            })
-            .collect()
-    };
+        .map(|g| g.count)
+        .sum();
     let count = |key: &str| query.get(key).and_then(|v| v.parse::<usize>().ok());
     let imported = count("paiements").map(|paid| {
         context! {
@@ -227,13 +184,13 @@ async fn grants_page(
         context! {
             call => ser(&call),
             groups,
-            total => grants.len(),
+            total => board.total,
             to_act,
-            awarded_cents => grants.iter().map(|g| g.awarded_cents.value()).sum::<i64>(),
-            paid_cents => grants.iter().map(|g| g.paid_cents.value()).sum::<i64>(),
-            late => grants.iter().filter(|g| g.state == GrantState::Running && g.report_due_on < today).count(),
-            to_order => instalments_in(InstalmentState::Requested),
-            to_pay => instalments_in(InstalmentState::Ordered),
+            awarded_cents => board.awarded_cents,
+            paid_cents => board.paid_cents,
+            late => board.late,
+            to_order => ser(&board.to_order),
+            to_pay => ser(&board.to_pay),
             imported,
             errors => ser(&crate::web::forms::Errors::default()),
         },

@@ -93,7 +93,7 @@ async fn the_finance_file_and_the_final_report_through_the_pages(app: TestApp) {
     b.goto(&format!("/gestion/appels/{call_id}/financements"))
         .await;
     let body = b.body().await;
-    assert!(body.contains("À mandater (1)"), "{body}");
+    assert!(body.contains("À mandater (1, 14 800 €)"), "{body}");
     assert!(
         body.contains("Télécharger la liste pour le service financier (CSV, 1 ligne)"),
         "{body}"
