@@ -378,6 +378,32 @@ async fn bulk_seed_rows_are_consistent(app: TestApp) {
     check_paths(&apps, false);
     check_nothing_in_the_future(&app).await;
     check_accounts(&app, &report).await;
+    // Each award has its grant and the call's two instalments, which sum to the award, the
+    // advance requested (the finance benchmarks read them).
+    let accepted = apps.iter().filter(|a| a.state == "accepted").count() as i64;
+    assert!(accepted > 0);
+    assert_eq!(app.count("grants").await, accepted);
+    assert_eq!(app.count("instalments").await, 2 * accepted);
+    let token = app
+        .account(essor::domain::account::Role::Staff, "bulk-agent@mel.fr")
+        .await
+        .token;
+    let grants: serde_json::Value = app
+        .get_as(&token, "/api/v1/grants?state=running")
+        .await
+        .json()
+        .await
+        .unwrap();
+    for g in grants.as_array().unwrap() {
+        let i = g["instalments"].as_array().unwrap();
+        assert_eq!(i[0]["state"], "requested", "{g}");
+        assert_eq!(i[1]["state"], "planned", "{g}");
+        assert_eq!(
+            i[0]["amount_cents"].as_i64().unwrap() + i[1]["amount_cents"].as_i64().unwrap(),
+            g["awarded_cents"].as_i64().unwrap()
+        );
+    }
+    assert_eq!(grants.as_array().unwrap().len() as i64, accepted);
 }
 
 async fn production_refuses_the_published_password(app: TestApp) {
