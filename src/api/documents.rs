@@ -207,3 +207,70 @@ pub async fn delete_document(
     documents::delete(&state, &user, id, doc_id).await?;
     Ok(HttpResponse::NoContent().finish())
 }
+
+/// Attach an annex to the final report (the beneficiary, while the grant runs or after staff
+/// asked for changes): `kind` `report_annex` and the `file`, checked on its bytes as the
+/// application's documents are. Annexes add up; staff read them, reviewers never.
+#[utoipa::path(
+    tag = "grants",
+    security(("bearer" = [])),
+    params(("id" = String, Path, description = "Grant id (UUID).")),
+    request_body(content = UploadForm, content_type = "multipart/form-data"),
+    responses(
+        (status = 201, description = "Stored, with its SHA-256.", body = Document, headers(("Location" = String, description = "`/api/v1/applications/{application_id}/documents/{doc_id}`: the download."))),
+        (status = 400, description = "Unreadable multipart form.", body = Problem, content_type = "application/problem+json"),
+        NeedsToken,
+        (status = 403, description = "Only the beneficiary attaches the report's annexes.", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such grant, or not yours to see.", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The report is submitted or approved, or the grant is not running (`current_state`); or the application holds `uploads.max_documents_per_application` documents already.", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "Larger than `uploads.max_bytes`.", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "Not an accepted file type.", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`kind` is not `report_annex`, or `file` is missing or empty.", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/grants/{id}/report/annexes")]
+pub async fn upload_report_annex(
+    user: CurrentUser,
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+    form: Multipart,
+) -> Result<HttpResponse, AppError> {
+    let report = crate::services::reports::get(&state, &user, &id).await?;
+    let doc = documents::upload_report_annex(&state, &user, &id, form).await?;
+    Ok(HttpResponse::Created()
+        .insert_header((
+            actix_web::http::header::LOCATION,
+            format!(
+                "/api/v1/applications/{}/documents/{}",
+                report.application_id, doc.id
+            ),
+        ))
+        .json(doc))
+}
+
+/// Remove an annex of the final report (the beneficiary, while they write it).
+#[utoipa::path(
+    tag = "grants",
+    security(("bearer" = [])),
+    params(
+        ("id" = String, Path, description = "Grant id (UUID)."),
+        ("doc_id" = String, Path, description = "Document id (UUID)."),
+    ),
+    responses(
+        (status = 204, description = "Removed."),
+        NeedsToken,
+        (status = 403, description = "Only the beneficiary removes the report's annexes.", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such annex, or not yours to see.", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The report is submitted or approved (`current_state`).", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[delete("/grants/{id}/report/annexes/{doc_id}")]
+pub async fn delete_report_annex(
+    user: CurrentUser,
+    state: web::Data<AppState>,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, AppError> {
+    let (id, doc_id) = path.into_inner();
+    documents::delete_report_annex(&state, &user, &id, doc_id).await?;
+    Ok(HttpResponse::NoContent().finish())
+}

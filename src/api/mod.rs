@@ -48,6 +48,8 @@ pub fn configure(cfg: &mut ServiceConfig) {
             .service(grants::submit_report)
             .service(grants::request_report_changes)
             .service(grants::approve_report)
+            .service(documents::upload_report_annex)
+            .service(documents::delete_report_annex)
             .service(users::me)
             .service(users::my_data)
             .service(users::update_me)

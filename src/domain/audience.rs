@@ -6,6 +6,7 @@
 //! |------------------------------------|-------|-------|-------------------|
 //! | body, state, decision, documents   | yes   | yes   | yes               |
 //! | bank documents (`rib`)             | yes   | yes   | no                |
+//! | the final report's annexes         | yes   | yes   | no                |
 //! | eligibility report, staff readings | yes   | yes   | no                |
 //! | history                            | yes   | yes   | no                |
 //! | reviewers' part of the history     | yes   | no    | no                |
@@ -46,9 +47,10 @@ impl Audience {
         matches!(self, Self::Staff | Self::Owner)
     }
 
-    /// A document of this kind: a reviewer never sees bank details (DESIGN.md §13).
+    /// A document of this kind: a reviewer never sees bank details (DESIGN.md §13), nor the
+    /// final report's annexes (§15).
     pub fn reads_document(self, kind: &str) -> bool {
-        self != Self::Reviewer || !crate::domain::call::is_bank_document(kind)
+        self != Self::Reviewer || !crate::domain::call::is_hidden_from_reviewers(kind)
     }
 
     /// Every transition and edit, with who and when.
@@ -112,10 +114,11 @@ mod tests {
     }
 
     #[test]
-    fn reviewers_never_read_bank_documents() {
+    fn reviewers_never_read_bank_documents_nor_the_report_s_annexes() {
         // (kind, staff, owner, reviewer)
         let cases = [
             ("rib", true, true, false),
+            ("report_annex", true, true, false),
             ("statuts", true, true, true),
             ("budget_previsionnel", true, true, true),
             ("annexe", true, true, true),

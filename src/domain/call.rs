@@ -97,6 +97,17 @@ pub fn is_bank_document(kind: &str) -> bool {
     BANK_DOCUMENT_KINDS.contains(&kind)
 }
 
+/// The annexes of the final report (DESIGN.md §15: invoices, photos, the accounts): attached
+/// by the beneficiary after the decision, read by staff; nothing for a reviewer, who judged
+/// the application before it.
+pub const REPORT_ANNEX_KIND: &str = "report_annex";
+
+/// Whether a reviewer may read a document of this kind: neither bank details nor the report's
+/// annexes.
+pub fn is_hidden_from_reviewers(kind: &str) -> bool {
+    is_bank_document(kind) || kind == REPORT_ANNEX_KIND
+}
+
 pub fn default_scoring_grid() -> Vec<ScoringCriterion> {
     let c = |key: &str, label: &str, weight| ScoringCriterion {
         key: key.into(),

@@ -306,6 +306,11 @@ impl GrantState {
         )
     }
 
+    /// Whether the beneficiary writes the final report (and its annexes) in this state.
+    pub fn takes_report(self) -> bool {
+        matches!(self, Self::Running | Self::ReportChangesRequested)
+    }
+
     pub fn takes_bank_details(self) -> bool {
         !self.is_final() && self != S::RecoveryRequested
     }

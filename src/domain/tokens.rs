@@ -187,6 +187,12 @@ pub const ROUTES: &[(&str, &str, Need)] = &[
         S(Manage),
     ),
     ("POST", "/api/v1/grants/{id}/report/approve", S(Manage)),
+    ("POST", "/api/v1/grants/{id}/report/annexes", S(Manage)),
+    (
+        "DELETE",
+        "/api/v1/grants/{id}/report/annexes/{doc_id}",
+        S(Manage),
+    ),
     // Where the money goes: a person signs in to change it, a leaked token cannot.
     ("PUT", "/api/v1/grants/{id}/bank-details", NoToken),
     ("POST", "/api/v1/applications/{id}/submit", S(Manage)),

@@ -24,7 +24,7 @@ use crate::db::documents::{self, DocumentRow};
 use crate::db::{DbConnection, calls};
 use crate::domain::actor::Actor;
 use crate::domain::application_state::Party;
-use crate::domain::call::OTHER_DOCUMENT_KIND;
+use crate::domain::call::{OTHER_DOCUMENT_KIND, REPORT_ANNEX_KIND};
 use crate::domain::history::HistoryAction;
 use crate::error::ServiceError;
 use crate::services::applications::{
@@ -56,7 +56,8 @@ const SNIFF_BYTES: usize = 256 * 1024;
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct Document {
     pub id: String,
-    /// A key of the call's `required_documents`, or `annexe`.
+    /// A key of the call's `required_documents`, `annexe`, or `report_annex` (the final
+    /// report's).
     #[schema(example = "statuts")]
     pub kind: String,
     #[schema(example = "statuts-2025.pdf")]
@@ -412,18 +413,79 @@ fn editable_by_owner(
     Ok(row)
 }
 
+/// Where a document goes: the application's own pieces (its owner, while it is editable), or
+/// the final report's annexes (the beneficiary, while they write the report).
+#[derive(Debug, Clone)]
+pub enum Holder {
+    Application(String),
+    ReportAnnexes(crate::domain::ids::GrantId),
+}
+
+/// The application whose documents `user` may change through `holder`, locked.
+fn holder_row(
+    conn: &mut DbConnection,
+    user: &Actor,
+    holder: &Holder,
+) -> Result<ApplicationRow, ServiceError> {
+    match holder {
+        Holder::Application(id) => editable_by_owner(conn, user, id),
+        Holder::ReportAnnexes(grant_id) => {
+            use crate::domain::grant::GrantParty;
+            let grant = crate::services::grant_view::reachable(conn, user, grant_id)?;
+            if crate::services::grant_view::party(user, &grant) != GrantParty::Beneficiary {
+                return Err(ServiceError::Forbidden(
+                    "Seul le bénéficiaire joint les annexes de son compte rendu.".into(),
+                ));
+            }
+            if !grant.state.takes_report() {
+                let mut extra = serde_json::Map::new();
+                extra.insert("current_state".into(), json!(grant.state));
+                return Err(ServiceError::Conflict {
+                    message: format!(
+                        "Le financement est {} : les annexes du compte rendu ne changent pas maintenant.",
+                        grant.state.label_fr()
+                    ),
+                    extra,
+                });
+            }
+            rows::find_for_update(conn, &grant.application_id)?.ok_or_else(not_found)
+        }
+    }
+}
+
 pub async fn upload(
     state: &AppState,
     user: &Actor,
     application_id: String,
     form: Multipart,
 ) -> Result<Document, ServiceError> {
+    upload_to(state, user, Holder::Application(application_id), form).await
+}
+
+/// `POST /grants/{id}/report/annexes`: an annex of the final report (`kind` `report_annex`).
+pub async fn upload_report_annex(
+    state: &AppState,
+    user: &Actor,
+    grant_id: &str,
+    form: Multipart,
+) -> Result<Document, ServiceError> {
+    let grant = crate::domain::ids::GrantId::parse(grant_id)
+        .ok_or_else(crate::services::grant_view::not_found)?;
+    upload_to(state, user, Holder::ReportAnnexes(grant), form).await
+}
+
+async fn upload_to(
+    state: &AppState,
+    user: &Actor,
+    holder: Holder,
+    form: Multipart,
+) -> Result<Document, ServiceError> {
     // Refuse early (before reading a byte) when the caller may not upload here.
     {
-        let (user, id) = (user.clone(), application_id.clone());
+        let (user, holder) = (user.clone(), holder.clone());
         state
             .db
-            .run(move |conn| editable_by_owner(conn, &user, &id).map(|_| ()))
+            .run(move |conn| holder_row(conn, &user, &holder).map(|_| ()))
             .await?;
     }
     let tmp_dir = temporary_dir(&state.settings);
@@ -442,22 +504,41 @@ pub async fn upload(
     let (document, legacy) = state
         .db
         .transaction(move |conn| {
-            let row = editable_by_owner(conn, &user, &application_id)?;
-            let call = calls::find(conn, &row.call_id)?.ok_or_else(crate::services::calls::not_found)?;
-            let allowed: Vec<String> = call.documents()?.into_iter().map(|d| d.key).collect();
-            if received.kind != OTHER_DOCUMENT_KIND && !allowed.contains(&received.kind) {
-                return Err(bad(
-                    "kind",
-                    &format!(
-                        "type de pièce « {} » inconnu ; types possibles : {}, {OTHER_DOCUMENT_KIND}",
-                        received.kind,
-                        allowed.join(", ")
-                    ),
-                ));
+            let row = holder_row(conn, &user, &holder)?;
+            match &holder {
+                Holder::Application(_) => {
+                    let call = calls::find(conn, &row.call_id)?
+                        .ok_or_else(crate::services::calls::not_found)?;
+                    let allowed: Vec<String> =
+                        call.documents()?.into_iter().map(|d| d.key).collect();
+                    if received.kind != OTHER_DOCUMENT_KIND && !allowed.contains(&received.kind) {
+                        return Err(bad(
+                            "kind",
+                            &format!(
+                                "type de pièce « {} » inconnu ; types possibles : {}, {OTHER_DOCUMENT_KIND}",
+                                received.kind,
+                                allowed.join(", ")
+                            ),
+                        ));
+                    }
+                }
+                Holder::ReportAnnexes(_) if received.kind != REPORT_ANNEX_KIND => {
+                    return Err(bad(
+                        "kind",
+                        &format!(
+                            "les annexes du compte rendu sont de type « {REPORT_ANNEX_KIND} », pas « {} »",
+                            received.kind
+                        ),
+                    ));
+                }
+                Holder::ReportAnnexes(_) => {}
             }
             // A second document of a required kind replaces the first (one per kind, what the
-            // pages show and the screening reads); annexes (`annexe`) add up.
-            let replaced: Vec<DocumentRow> = if received.kind == OTHER_DOCUMENT_KIND {
+            // pages show and the screening reads); annexes (`annexe`, the report's) add up.
+            let replaced: Vec<DocumentRow> = if matches!(
+                received.kind.as_str(),
+                OTHER_DOCUMENT_KIND | REPORT_ANNEX_KIND
+            ) {
                 Vec::new()
             } else {
                 documents::list(conn, &row.id)?
@@ -644,14 +725,45 @@ pub async fn delete(
     application_id: String,
     document_id: String,
 ) -> Result<(), ServiceError> {
+    delete_from(
+        state,
+        user,
+        Holder::Application(application_id),
+        document_id,
+    )
+    .await
+}
+
+/// `DELETE /grants/{id}/report/annexes/{doc_id}`: an annex of the report, while it is written.
+pub async fn delete_report_annex(
+    state: &AppState,
+    user: &Actor,
+    grant_id: &str,
+    document_id: String,
+) -> Result<(), ServiceError> {
+    let grant = crate::domain::ids::GrantId::parse(grant_id)
+        .ok_or_else(crate::services::grant_view::not_found)?;
+    delete_from(state, user, Holder::ReportAnnexes(grant), document_id).await
+}
+
+async fn delete_from(
+    state: &AppState,
+    user: &Actor,
+    holder: Holder,
+    document_id: String,
+) -> Result<(), ServiceError> {
     let user = user.clone();
     let uploads = state.settings.uploads_dir();
     let now = state.clock.now();
     let path = state
         .db
         .transaction(move |conn| {
-            let row = editable_by_owner(conn, &user, &application_id)?;
+            let row = holder_row(conn, &user, &holder)?;
+            // Each holder deletes its own: the report's annexes, or the application's pieces.
             let doc = documents::find(conn, &row.id, &document_id)?
+                .filter(|d| {
+                    (d.kind == REPORT_ANNEX_KIND) == matches!(holder, Holder::ReportAnnexes(_))
+                })
                 .ok_or_else(|| ServiceError::not_found("Cette pièce n'existe pas."))?;
             documents::delete(conn, &doc.id)?;
             record_event(

@@ -55,6 +55,10 @@ pub struct ReportView {
     /// What staff asked to change, the last time they did.
     pub changes_message: Option<String>,
     pub approved_at: Option<DateTime<Utc>>,
+    /// The annexes (invoices, photos, accounts), read with
+    /// `GET /applications/{application_id}/documents/{id}`.
+    pub annexes: Vec<crate::services::documents::Document>,
+    pub application_id: String,
     /// What the caller may do now (`submit-report`, `request-report-changes`,
     /// `approve-report`), and whether they may save the draft (`editable`).
     pub allowed_actions: Vec<GrantAction>,
@@ -63,13 +67,32 @@ pub struct ReportView {
 
 /// Whether the beneficiary may write the report in this state.
 fn writable(state: GrantState) -> bool {
-    matches!(
-        state,
-        GrantState::Running | GrantState::ReportChangesRequested
-    )
+    state.takes_report()
 }
 
-fn view(grant: &Grant, report: Option<Report>, by: GrantParty, today: NaiveDate) -> ReportView {
+/// The report's view, its annexes read on `conn`.
+fn view_on(
+    conn: &mut DbConnection,
+    grant: &Grant,
+    report: Option<Report>,
+    by: GrantParty,
+    today: NaiveDate,
+) -> Result<ReportView, ServiceError> {
+    let annexes = crate::db::documents::list(conn, &grant.application_id)?
+        .into_iter()
+        .filter(|d| d.kind == crate::domain::call::REPORT_ANNEX_KIND)
+        .map(Into::into)
+        .collect();
+    Ok(view(grant, report, by, today, annexes))
+}
+
+fn view(
+    grant: &Grant,
+    report: Option<Report>,
+    by: GrantParty,
+    today: NaiveDate,
+    annexes: Vec<crate::services::documents::Document>,
+) -> ReportView {
     let body = report
         .as_ref()
         .map(|r| r.body.clone())
@@ -98,6 +121,8 @@ fn view(grant: &Grant, report: Option<Report>, by: GrantParty, today: NaiveDate)
             .as_ref()
             .and_then(|r| r.approved_at)
             .map(|t| t.and_utc()),
+        annexes,
+        application_id: grant.application_id.clone(),
         allowed_actions: allowed_actions(grant.state, by)
             .into_iter()
             .filter(|a| {
@@ -123,7 +148,7 @@ pub async fn get(state: &AppState, user: &Actor, id: &str) -> Result<ReportView,
         .run(move |conn| {
             let grant = reachable(conn, &user, &id)?;
             let report = reports::find(conn, &id)?;
-            Ok(view(&grant, report, party(&user, &grant), today))
+            view_on(conn, &grant, report, party(&user, &grant), today)
         })
         .await
 }
@@ -179,7 +204,7 @@ pub async fn put(
             }
             reports::save(conn, &id, &body, now)?;
             let report = reports::find(conn, &id)?;
-            Ok(view(&grant, report, by, today))
+            view_on(conn, &grant, report, by, today)
         })
         .await
 }

@@ -19,6 +19,14 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/candidatures/{id}/compte-rendu", web::get().to(form_page))
         .route("/candidatures/{id}/compte-rendu", web::post().to(save))
         .route(
+            "/candidatures/{id}/compte-rendu/annexes",
+            web::post().to(add_annex),
+        )
+        .route(
+            "/candidatures/{id}/compte-rendu/annexes/{doc}/supprimer",
+            web::post().to(delete_annex),
+        )
+        .route(
             "/gestion/candidatures/{id}/compte-rendu/approuver",
             web::post().to(approve),
         )
@@ -224,6 +232,7 @@ fn render(
             values => ser(&values),
             errors => ser(&errors),
             saved,
+            annex_added => ctx.req.query_string().contains("annexe=1"),
         },
     )
 }
@@ -341,4 +350,80 @@ async fn request_changes(
         }
     }
     crate::web::staff::render_refused(&ctx, id, form.values(), errors).await
+}
+
+#[derive(serde::Deserialize)]
+struct CsrfQuery {
+    #[serde(rename = "_csrf")]
+    csrf: Option<String>,
+}
+
+/// « Ajouter l'annexe »: multipart, so its CSRF token comes in the query string (as on the
+/// documents page); the file is checked on its bytes by the documents' service.
+async fn add_annex(
+    ctx: PageCtx,
+    id: web::Path<String>,
+    q: web::Query<CsrfQuery>,
+    form: actix_multipart::Multipart,
+) -> Result<HttpResponse, WebError> {
+    ctx.check_csrf(q.csrf.as_deref())?;
+    let user = ctx.user()?;
+    let id = id.into_inner();
+    let grant = grant_id(&ctx, &id).await?;
+    match crate::services::documents::upload_report_annex(&ctx.state, &user, &grant, form).await {
+        Ok(_) => Ok(see_other(&format!(
+            "/candidatures/{id}/compte-rendu?annexe=1#annexes"
+        ))),
+        Err(
+            e @ (ServiceError::Invalid { .. }
+            | ServiceError::TooLarge(_)
+            | ServiceError::UnsupportedContent(_)
+            | ServiceError::BadInput(_)),
+        ) => {
+            let message = match &e {
+                ServiceError::Invalid { fields, .. }
+                    if fields.get("file").is_some_and(|m| {
+                        m.iter().any(|m| {
+                            m == "le fichier est vide" || m.starts_with("joignez un fichier")
+                        })
+                    }) =>
+                {
+                    "Choisissez un fichier".to_owned()
+                }
+                _ => e.message(),
+            };
+            let mut errors = Errors::default();
+            errors.add("annex_file", message);
+            let application =
+                crate::services::applications::get(&ctx.state, &user, id.clone()).await?;
+            let report = reports::get(&ctx.state, &user, &grant).await?;
+            let values = values_of(&report.report);
+            render(
+                &ctx,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                ser(&application),
+                &report,
+                values,
+                errors,
+                false,
+            )
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+async fn delete_annex(
+    ctx: PageCtx,
+    path: web::Path<(String, String)>,
+    body: web::Bytes,
+) -> Result<HttpResponse, WebError> {
+    let form = Form::parse(&body);
+    ctx.check_csrf(form.opt(crate::web::CSRF_FIELD))?;
+    let user = ctx.user()?;
+    let (id, doc) = path.into_inner();
+    let grant = grant_id(&ctx, &id).await?;
+    crate::services::documents::delete_report_annex(&ctx.state, &user, &grant, doc).await?;
+    Ok(see_other(&format!(
+        "/candidatures/{id}/compte-rendu#annexes"
+    )))
 }

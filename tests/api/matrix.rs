@@ -507,6 +507,20 @@ const ROWS: &[Row] = &[
         Decided,
         [401, 409, 404, 404, 409, 409],
     ),
+    // The report's annexes: the beneficiary adds them; the delete's `{doc_id}` is one of the
+    // application's own documents, which the report's route does not reach (404).
+    row(
+        "POST",
+        "/api/v1/grants/{id}/report/annexes",
+        Decided,
+        [401, 201, 404, 404, 403, 403],
+    ),
+    row(
+        "DELETE",
+        "/api/v1/grants/{id}/report/annexes/{doc_id}",
+        Decided,
+        [401, 404, 404, 404, 403, 403],
+    ),
     // A recovery is staff's (nothing paid yet: 409); the beneficiary may not.
     row(
         "POST",
@@ -589,6 +603,14 @@ async fn send(
             "file",
             reqwest::multipart::Part::bytes(PDF.to_vec()).file_name("rib.pdf"),
         );
+        req = req.multipart(form);
+    } else if row.path.ends_with("/report/annexes") && row.method == "POST" {
+        let form = reqwest::multipart::Form::new()
+            .text("kind", "report_annex")
+            .part(
+                "file",
+                reqwest::multipart::Part::bytes(PDF.to_vec()).file_name("facture.pdf"),
+            );
         req = req.multipart(form);
     } else if row.path.ends_with("/instalments/import") {
         req = req.header("content-type", "text/csv").body(

@@ -8,11 +8,12 @@ use serde_json::{Value, json};
 use crate::both_backends;
 use crate::finance::{audited, awarded, call_without_convention, get_grant, import, states};
 use crate::grants::mail_about;
-use crate::helpers::{TestApp, assert_problem};
+use crate::helpers::{PDF, TestApp, assert_problem};
 
 both_backends!(
     a_report_is_drafted_submitted_corrected_approved_and_the_grant_closes,
     bad_reports_are_refused_field_by_field_and_change_nothing,
+    the_report_s_annexes_are_the_beneficiary_s_to_add_and_never_a_reviewer_s_to_read,
 );
 
 async fn put_report(app: &TestApp, token: &str, grant: &str, body: &Value) -> reqwest::Response {
@@ -404,6 +405,199 @@ async fn bad_reports_are_refused_field_by_field_and_change_nothing(app: TestApp)
             json!({}),
         )
         .await,
+        409,
+    )
+    .await;
+}
+
+async fn annex(
+    app: &TestApp,
+    token: &str,
+    grant: &str,
+    kind: &str,
+    bytes: &[u8],
+    name: &str,
+) -> reqwest::Response {
+    let form = reqwest::multipart::Form::new()
+        .text("kind", kind.to_owned())
+        .part(
+            "file",
+            reqwest::multipart::Part::bytes(bytes.to_vec()).file_name(name.to_owned()),
+        );
+    app.client
+        .post(app.url(&format!("/api/v1/grants/{grant}/report/annexes")))
+        .bearer_auth(token)
+        .multipart(form)
+        .send()
+        .await
+        .unwrap()
+}
+
+async fn the_report_s_annexes_are_the_beneficiary_s_to_add_and_never_a_reviewer_s_to_read(
+    app: TestApp,
+) {
+    let cast = app.cast().await;
+    let staff = &cast.staff.token;
+    let applicant = &cast.applicant.token;
+    let reviewer = &cast.reviewer.token;
+    let call_id = call_without_convention(&app, staff).await;
+    let grant = awarded(
+        &app,
+        &cast,
+        &call_id,
+        "Les Ateliers du Sart",
+        1_850_000,
+        true,
+    )
+    .await;
+    let grant_id = grant["id"].as_str().unwrap();
+    let application_id = grant["application_id"].as_str().unwrap();
+
+    // The beneficiary adds an invoice; its Location is the download.
+    let resp = annex(
+        &app,
+        applicant,
+        grant_id,
+        "report_annex",
+        PDF,
+        "facture bois.pdf",
+    )
+    .await;
+    assert_eq!(resp.status(), 201);
+    let location = resp.headers()["location"].to_str().unwrap().to_owned();
+    let doc: Value = resp.json().await.unwrap();
+    assert_eq!(doc["kind"], "report_annex");
+    assert_eq!(
+        location,
+        format!(
+            "/api/v1/applications/{application_id}/documents/{}",
+            doc["id"].as_str().unwrap()
+        )
+    );
+    let r: Value = app
+        .get_as(applicant, &format!("/api/v1/grants/{grant_id}/report"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(r["annexes"][0]["filename"], "facture bois.pdf", "{r}");
+    // Staff read it; the reviewer who scored the application neither lists nor reads it.
+    assert_eq!(app.get_as(staff, &location).await.status(), 200);
+    assert_problem(app.get_as(reviewer, &location).await, 404).await;
+    let listed: Value = app
+        .get_as(
+            reviewer,
+            &format!("/api/v1/applications/{application_id}/documents"),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert!(
+        listed
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|d| d["kind"] != "report_annex"),
+        "{listed}"
+    );
+
+    // Bad uploads: another kind, a file that is not one of the types, staff, someone else.
+    let body = assert_problem(
+        annex(&app, applicant, grant_id, "statuts", PDF, "s.pdf").await,
+        422,
+    )
+    .await;
+    assert!(
+        body["errors"]["kind"][0]
+            .as_str()
+            .unwrap()
+            .contains("report_annex"),
+        "{body}"
+    );
+    assert_problem(
+        annex(
+            &app,
+            applicant,
+            grant_id,
+            "report_annex",
+            b"bonjour",
+            "a.txt",
+        )
+        .await,
+        415,
+    )
+    .await;
+    assert_problem(
+        annex(&app, staff, grant_id, "report_annex", PDF, "a.pdf").await,
+        403,
+    )
+    .await;
+    assert_problem(
+        annex(
+            &app,
+            &cast.other_applicant.token,
+            grant_id,
+            "report_annex",
+            PDF,
+            "a.pdf",
+        )
+        .await,
+        404,
+    )
+    .await;
+
+    // A second annex, removed; once the report is submitted, the annexes no longer change.
+    let resp = annex(&app, applicant, grant_id, "report_annex", PDF, "photo.pdf").await;
+    let second: Value = resp.json().await.unwrap();
+    let delete = |token: String, doc: String| {
+        let app = &app;
+        async move {
+            app.client
+                .delete(app.url(&format!("/api/v1/grants/{grant_id}/report/annexes/{doc}")))
+                .bearer_auth(token)
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    assert_problem(
+        delete(staff.clone(), second["id"].as_str().unwrap().to_owned()).await,
+        403,
+    )
+    .await;
+    assert_eq!(
+        delete(applicant.clone(), second["id"].as_str().unwrap().to_owned())
+            .await
+            .status(),
+        204
+    );
+    assert_problem(
+        delete(applicant.clone(), second["id"].as_str().unwrap().to_owned()).await,
+        404,
+    )
+    .await;
+    assert_eq!(
+        put_report(&app, applicant, grant_id, &complete())
+            .await
+            .status(),
+        200
+    );
+    let resp = post(
+        &app,
+        applicant,
+        format!("/api/v1/grants/{grant_id}/report/submit"),
+        json!({}),
+    )
+    .await;
+    assert_eq!(resp.status(), 200);
+    assert_problem(
+        annex(&app, applicant, grant_id, "report_annex", PDF, "tard.pdf").await,
+        409,
+    )
+    .await;
+    assert_problem(
+        delete(applicant.clone(), doc["id"].as_str().unwrap().to_owned()).await,
         409,
     )
     .await;

@@ -181,6 +181,21 @@ async fn the_finance_file_and_the_final_report_through_the_pages(app: TestApp) {
     assert_eq!(b.h1().await, "Compte rendu financier");
     b.visit("5-compte-rendu").await;
     b.fits_at_375("the report's form").await;
+    // An invoice as an annex: no file chosen is said beside the field; then added and listed.
+    b.press("Ajouter l'annexe").await;
+    assert!(
+        b.text("#annex_file-error")
+            .await
+            .contains("Choisissez un fichier")
+    );
+    let invoice = files.path().join("facture-bois.pdf");
+    std::fs::write(&invoice, crate::helpers::PDF).unwrap();
+    b.upload("annex_file", &invoice).await;
+    b.press("Ajouter l'annexe").await;
+    let body = b.body().await;
+    assert!(body.contains("L'annexe est ajoutée"), "{body}");
+    assert!(body.contains("facture-bois.pdf"), "{body}");
+    b.visit("5b-annexe-ajoutee").await;
     b.fill("planned_purchases", "10 000").await;
     b.fill("actual_purchases", "12 500,50").await;
     b.fill("actual_this_grant", "18 500").await;
@@ -246,6 +261,7 @@ async fn the_finance_file_and_the_final_report_through_the_pages(app: TestApp) {
     assert!(body.contains("Compte rendu financier"), "{body}");
     assert!(body.contains("800 personnes sont venues"), "{body}");
     assert!(body.contains("écart > 15 %"), "{body}");
+    assert!(body.contains("facture-bois.pdf"), "the annex: {body}");
     b.visit("9-compte-rendu-a-approuver").await;
     b.press("Approuver le compte rendu").await;
     assert_eq!(b.path().await, format!("/gestion/candidatures/{id}?fait=1"));
