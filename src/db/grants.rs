@@ -386,24 +386,36 @@ pub fn record_recovery(
 }
 
 /// A call's grants counted by state, with the amounts awarded: the financements board's
-/// figures, whatever the number of grants (two narrow columns read, summed here: `SUM` of a
-/// BIGINT is NUMERIC on PostgreSQL and INTEGER on SQLite).
+/// figures, whatever the number of grants. The sum is cast to BIGINT: `SUM` of a BIGINT is
+/// NUMERIC on PostgreSQL.
 pub fn totals_by_state(
     conn: &mut DbConnection,
     call_id: &str,
 ) -> Result<Vec<(GrantState, i64, i64)>, ServiceError> {
-    let rows: Vec<(String, i64)> = grants::table
+    use diesel::dsl::{count_star, sql};
+    use diesel::sql_types::BigInt;
+    let rows: Vec<(String, i64, i64)> = grants::table
         .filter(grants::call_id.eq(call_id))
-        .select((grants::state, grants::awarded_cents))
+        .group_by(grants::state)
+        .select((
+            grants::state,
+            count_star(),
+            sql::<BigInt>("CAST(COALESCE(SUM(grants.awarded_cents), 0) AS BIGINT)"),
+        ))
         .load(conn)?;
-    let mut totals: std::collections::BTreeMap<GrantState, (i64, i64)> = Default::default();
-    for (state, cents) in rows {
-        let state: GrantState = state.parse().map_err(|e| corrupt("grants.state", e))?;
-        let t = totals.entry(state).or_default();
-        t.0 += 1;
-        t.1 += cents;
-    }
-    Ok(totals.into_iter().map(|(s, (n, c))| (s, n, c)).collect())
+    let mut totals = rows
+        .into_iter()
+        .map(|(state, n, cents)| {
+            Ok((
+                state.parse().map_err(|e| corrupt("grants.state", e))?,
+                n,
+                cents,
+            ))
+        })
+        .collect::<Result<Vec<(GrantState, i64, i64)>, ServiceError>>()?;
+    // In the order of a grant's life.
+    totals.sort_by_key(|(s, _, _)| *s);
+    Ok(totals)
 }
 
 /// How many of a call's running grants have their report due before `today` (late).

@@ -174,15 +174,26 @@ pub fn of_call(
     call_id: &str,
     state: Option<InstalmentState>,
 ) -> Result<Vec<OfCall>, ServiceError> {
-    of_call_limited(conn, call_id, state, i64::MAX)
+    select_of_call(conn, call_id, state, i64::MAX, true)
 }
 
-/// The first `limit` of [`of_call`] (a page shows some and counts the rest).
+/// The first `limit` of [`of_call`] (a page shows some and counts the rest), in the order
+/// of the index on (state, grant): a page's first rows without sorting the call's all.
 pub fn of_call_limited(
     conn: &mut DbConnection,
     call_id: &str,
     state: Option<InstalmentState>,
     limit: i64,
+) -> Result<Vec<OfCall>, ServiceError> {
+    select_of_call(conn, call_id, state, limit, false)
+}
+
+fn select_of_call(
+    conn: &mut DbConnection,
+    call_id: &str,
+    state: Option<InstalmentState>,
+    limit: i64,
+    by_reference: bool,
 ) -> Result<Vec<OfCall>, ServiceError> {
     use crate::db::schema::{applications, grants};
     let mut q = instalments::table
@@ -203,10 +214,12 @@ pub fn of_call_limited(
     if let Some(state) = state {
         q = q.filter(instalments::state.eq(state.as_str()));
     }
-    let rows: Vec<OfCallRow> = q
-        .order((applications::reference.asc(), instalments::position.asc()))
-        .limit(limit)
-        .load(conn)?;
+    let q = if by_reference {
+        q.order((applications::reference.asc(), instalments::position.asc()))
+    } else {
+        q.order((instalments::grant_id.asc(), instalments::position.asc()))
+    };
+    let rows: Vec<OfCallRow> = q.limit(limit).load(conn)?;
     rows.into_iter()
         .map(
             |(
@@ -268,23 +281,32 @@ pub fn record_payment(
         .execute(conn)
 }
 
-/// A call's instalments counted by state, with their amounts.
+/// A call's instalments counted by state, with their amounts (the sum cast to BIGINT, as
+/// for the grants).
 pub fn totals_by_state(
     conn: &mut DbConnection,
     call_id: &str,
 ) -> Result<Vec<(InstalmentState, i64, i64)>, ServiceError> {
     use crate::db::schema::grants;
-    let rows: Vec<(String, i64)> = instalments::table
+    use diesel::dsl::{count_star, sql};
+    use diesel::sql_types::BigInt;
+    let rows: Vec<(String, i64, i64)> = instalments::table
         .inner_join(grants::table)
         .filter(grants::call_id.eq(call_id))
-        .select((instalments::state, instalments::amount_cents))
+        .group_by(instalments::state)
+        .select((
+            instalments::state,
+            count_star(),
+            sql::<BigInt>("CAST(COALESCE(SUM(instalments.amount_cents), 0) AS BIGINT)"),
+        ))
         .load(conn)?;
-    let mut totals: std::collections::BTreeMap<InstalmentState, (i64, i64)> = Default::default();
-    for (state, cents) in rows {
-        let state: InstalmentState = state.parse().map_err(|e| corrupt("instalments.state", e))?;
-        let t = totals.entry(state).or_default();
-        t.0 += 1;
-        t.1 += cents;
-    }
-    Ok(totals.into_iter().map(|(s, (n, c))| (s, n, c)).collect())
+    rows.into_iter()
+        .map(|(state, n, cents)| {
+            Ok((
+                state.parse().map_err(|e| corrupt("instalments.state", e))?,
+                n,
+                cents,
+            ))
+        })
+        .collect()
 }

@@ -106,17 +106,28 @@ pub fn read(bytes: &[u8]) -> Result<Vec<RawLine>, FileError> {
     }
     let [id_at, mandate_at, paid_at] = [found[0], found[1], found[2]].map(|f| f.unwrap_or(0));
     let mut lines = Vec::new();
-    for record in reader.records() {
-        // The line in the file. The csv crate's own count skips blank lines, and its byte
-        // offset is where it started reading: the line ends before the record are skipped.
-        let line_at = |byte: u64| {
-            let bytes = text.as_bytes();
-            let mut start = usize::try_from(byte).unwrap_or(usize::MAX).min(bytes.len());
-            while start < bytes.len() && matches!(bytes[start], b'\r' | b'\n') {
-                start += 1;
-            }
+    // The line in the file. The csv crate's own count skips blank lines, and its byte offset
+    // is where it started reading: the line ends before the record are skipped. Records come
+    // in order, so the newlines are counted once, from where the last count stopped.
+    let bytes = text.as_bytes();
+    let (mut counted_to, mut newlines) = (0usize, 0usize);
+    let mut line_at = |byte: u64| {
+        let mut start = usize::try_from(byte).unwrap_or(usize::MAX).min(bytes.len());
+        while start < bytes.len() && matches!(bytes[start], b'\r' | b'\n') {
+            start += 1;
+        }
+        if start >= counted_to {
+            newlines += bytes[counted_to..start]
+                .iter()
+                .filter(|b| **b == b'\n')
+                .count();
+            counted_to = start;
+            newlines + 1
+        } else {
             bytes[..start].iter().filter(|b| **b == b'\n').count() + 1
-        };
+        }
+    };
+    for record in reader.records() {
         let record = record.map_err(|e| FileError::Unreadable {
             line: e.position().map_or(0, |p| line_at(p.byte())),
             message: e.to_string(),
