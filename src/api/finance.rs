@@ -73,15 +73,7 @@ pub async fn export_instalments(
     user.require_staff()?;
     let which = instalment_state(query.state.as_deref())?;
     let list = finance::finance_list(&state, &user, id.into_inner(), which).await?;
-    Ok(HttpResponse::Ok()
-        .insert_header((header::CONTENT_TYPE, "text/csv; charset=utf-8"))
-        .insert_header(ContentDisposition {
-            disposition: DispositionType::Attachment,
-            parameters: vec![DispositionParam::Filename(list.file_name)],
-        })
-        .insert_header((header::CACHE_CONTROL, "no-store"))
-        .insert_header((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
-        .body(list.bytes))
+    Ok(attachment("text/csv; charset=utf-8", list))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -228,13 +220,18 @@ pub async fn export_grants(
     user.require_staff()?;
     let format = GrantsFormat::parse(query.format.as_deref())?;
     let file = finance::grants_export(&state, &user, id.into_inner(), format).await?;
-    Ok(HttpResponse::Ok()
-        .insert_header((header::CONTENT_TYPE, format.content_type()))
+    Ok(attachment(format.content_type(), file))
+}
+
+/// A file to download, never kept by a cache (it carries bank details).
+fn attachment(content_type: &str, file: finance::FinanceList) -> HttpResponse {
+    HttpResponse::Ok()
+        .insert_header((header::CONTENT_TYPE, content_type.to_owned()))
         .insert_header(ContentDisposition {
             disposition: DispositionType::Attachment,
             parameters: vec![DispositionParam::Filename(file.file_name)],
         })
         .insert_header((header::CACHE_CONTROL, "no-store"))
         .insert_header((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
-        .body(file.bytes))
+        .body(file.bytes)
 }

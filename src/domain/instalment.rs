@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::domain::grant::{GrantState, InstalmentTrigger};
+use crate::domain::money::Cents;
 
 #[derive(
     Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, ToSchema,
@@ -245,6 +246,17 @@ pub fn to_request(
     instalment == InstalmentState::Planned
         && has_bank_details
         && has_fired(trigger, grant, convention_required)
+}
+
+/// What a grant's instalments have paid: the sum of those `paid` (a recovery is checked
+/// against it, the pages and exports show it).
+pub fn paid_total(instalments: impl IntoIterator<Item = (InstalmentState, Cents)>) -> Cents {
+    let paid = instalments
+        .into_iter()
+        .filter(|(state, _)| *state == InstalmentState::Paid)
+        .map(|(_, amount)| amount.value())
+        .sum();
+    Cents::new(paid).unwrap_or_default()
 }
 
 /// Whether essor closes the grant now (§15): its report is approved and every instalment is

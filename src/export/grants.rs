@@ -36,13 +36,7 @@ pub struct GrantLine {
 
 impl GrantLine {
     pub fn paid(&self) -> Cents {
-        let paid = self
-            .instalments
-            .iter()
-            .filter(|i| i.state == crate::domain::instalment::InstalmentState::Paid)
-            .map(|i| i.amount.value())
-            .sum();
-        Cents::new(paid).unwrap_or_default()
+        crate::domain::instalment::paid_total(self.instalments.iter().map(|i| (i.state, i.amount)))
     }
 
     fn report_fr(&self) -> String {

@@ -496,6 +496,11 @@ pub async fn grants_export(
         .await
 }
 
+/// A sum the database computed over stored amounts, as `Cents`.
+fn stored_cents(value: i64) -> Result<Cents, ServiceError> {
+    Cents::new(value).map_err(|e| crate::db::corrupt("a sum of amounts", e))
+}
+
 /// How many rows of each list the financements board shows (the figures count them all; the
 /// exports hold them all).
 pub const BOARD_ROWS: i64 = 50;
@@ -506,7 +511,7 @@ pub struct BoardGrant {
     pub application_id: String,
     pub reference: String,
     pub organisation_name: String,
-    pub awarded_cents: i64,
+    pub awarded_cents: Cents,
     pub convention_required: bool,
     pub report_due_on: chrono::NaiveDate,
     pub late: bool,
@@ -517,7 +522,7 @@ pub struct BoardGrant {
 pub struct BoardGroup {
     pub state: crate::domain::grant::GrantState,
     pub count: i64,
-    pub awarded_cents: i64,
+    pub awarded_cents: Cents,
     pub rows: Vec<BoardGrant>,
 }
 
@@ -528,7 +533,7 @@ pub struct BoardInstalment {
     pub reference: String,
     pub organisation_name: String,
     pub label: String,
-    pub amount_cents: i64,
+    pub amount_cents: Cents,
     pub mandate_reference: Option<String>,
 }
 
@@ -536,7 +541,7 @@ pub struct BoardInstalment {
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct BoardInstalments {
     pub count: i64,
-    pub amount_cents: i64,
+    pub amount_cents: Cents,
     pub rows: Vec<BoardInstalment>,
 }
 
@@ -545,8 +550,8 @@ pub struct BoardInstalments {
 #[derive(Debug, Clone, Serialize)]
 pub struct Board {
     pub total: i64,
-    pub awarded_cents: i64,
-    pub paid_cents: i64,
+    pub awarded_cents: Cents,
+    pub paid_cents: Cents,
     pub late: i64,
     pub groups: Vec<BoardGroup>,
     pub to_order: BoardInstalments,
@@ -582,7 +587,7 @@ pub async fn board(state: &AppState, user: &Actor, call_id: String) -> Result<Bo
                     application_id: g.application_id,
                     reference: g.reference,
                     organisation_name: g.organisation_name,
-                    awarded_cents: g.awarded.value(),
+                    awarded_cents: g.awarded,
                     convention_required: g.convention_required,
                     report_due_on: g.report_due_on,
                 })
@@ -590,7 +595,7 @@ pub async fn board(state: &AppState, user: &Actor, call_id: String) -> Result<Bo
                 groups.push(BoardGroup {
                     state: st,
                     count,
-                    awarded_cents: cents,
+                    awarded_cents: stored_cents(cents)?,
                     rows,
                 });
             }
@@ -610,13 +615,13 @@ pub async fn board(state: &AppState, user: &Actor, call_id: String) -> Result<Bo
                         reference: l.reference,
                         organisation_name: l.organisation_name,
                         label: l.instalment.label,
-                        amount_cents: l.instalment.amount.value(),
+                        amount_cents: l.instalment.amount,
                         mandate_reference: l.instalment.mandate_reference,
                     })
                     .collect();
                 Ok(BoardInstalments {
                     count,
-                    amount_cents,
+                    amount_cents: stored_cents(amount_cents)?,
                     rows,
                 })
             };
@@ -624,8 +629,8 @@ pub async fn board(state: &AppState, user: &Actor, call_id: String) -> Result<Bo
             let to_pay = list(InstalmentState::Ordered)?;
             Ok(Board {
                 total,
-                awarded_cents,
-                paid_cents: figures(InstalmentState::Paid).1,
+                awarded_cents: stored_cents(awarded_cents)?,
+                paid_cents: stored_cents(figures(InstalmentState::Paid).1)?,
                 late: crate::db::grants::count_late(conn, &call.id, today)?,
                 groups,
                 to_order,

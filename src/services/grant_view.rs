@@ -147,11 +147,8 @@ pub(crate) fn view_with(
     instalments: Vec<crate::db::instalments::Instalment>,
 ) -> GrantView {
     let letters = letters.into_iter().map(LetterView::from).collect();
-    let paid: i64 = instalments
-        .iter()
-        .filter(|i| i.state == crate::domain::instalment::InstalmentState::Paid)
-        .map(|i| i.amount.value())
-        .sum();
+    let paid =
+        crate::domain::instalment::paid_total(instalments.iter().map(|i| (i.state, i.amount)));
     let instalments = instalments.into_iter().map(Into::into).collect();
     let by = party(user, &grant);
     GrantView {
@@ -179,7 +176,7 @@ pub(crate) fn view_with(
             motivation: r.motivation,
             requested_at: r.at.and_utc(),
         }),
-        paid_cents: Cents::new(paid).unwrap_or_default(),
+        paid_cents: paid,
         created_at: grant.created_at.and_utc(),
         updated_at: grant.updated_at.and_utc(),
     }

@@ -15,7 +15,6 @@ use crate::domain::dates::french_date;
 use crate::domain::grant::{GrantAction, GrantTransitionError, next_state};
 use crate::domain::history::HistoryAction;
 use crate::domain::ids::GrantId;
-use crate::domain::instalment::InstalmentState;
 use crate::domain::letter::LetterKind;
 use crate::domain::money::Cents;
 use crate::domain::text::{self, Lines};
@@ -86,12 +85,10 @@ impl RecoveryInput {
 
 /// What the grant's instalments paid.
 fn paid_of(conn: &mut crate::db::DbConnection, grant: &Grant) -> Result<Cents, ServiceError> {
-    let paid: i64 = instalments::of_grant(conn, &grant.id)?
-        .iter()
-        .filter(|i| i.state == InstalmentState::Paid)
-        .map(|i| i.amount.value())
-        .sum();
-    Cents::new(paid).map_err(|e| ServiceError::Internal(anyhow::anyhow!("{e}")))
+    let instalments = instalments::of_grant(conn, &grant.id)?;
+    Ok(crate::domain::instalment::paid_total(
+        instalments.iter().map(|i| (i.state, i.amount)),
+    ))
 }
 
 /// `POST /grants/{id}/recovery` (staff).

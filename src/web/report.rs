@@ -36,15 +36,6 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         );
 }
 
-/// The grant of the application `id`, if the caller reaches it.
-async fn grant_id(ctx: &PageCtx, id: &str) -> Result<String, WebError> {
-    let user = ctx.user()?;
-    let after = crate::services::grants::after_decision(&ctx.state, &user, id.to_owned()).await?;
-    after.grant.map(|g| g.id.to_string()).ok_or_else(|| {
-        crate::error::AppError::NotFound("Aucun financement pour cette candidature.".into()).into()
-    })
-}
-
 fn field(category: BudgetCategory, which: &str) -> String {
     format!("{which}_{}", category.as_str())
 }
@@ -245,7 +236,7 @@ async fn form_page(
     let user = ctx.user()?;
     let id = id.into_inner();
     let application = crate::services::applications::get(&ctx.state, &user, id.clone()).await?;
-    let grant = grant_id(&ctx, &id).await?;
+    let grant = crate::web::staff::grant_of(&ctx, &id).await?;
     let report = reports::get(&ctx.state, &user, &grant).await?;
     let values = values_of(&report.report);
     render(
@@ -271,7 +262,7 @@ async fn save(
     let user = ctx.user()?;
     let id = id.into_inner();
     let application = crate::services::applications::get(&ctx.state, &user, id.clone()).await?;
-    let grant = grant_id(&ctx, &id).await?;
+    let grant = crate::web::staff::grant_of(&ctx, &id).await?;
     let (body, unread) = read(&form);
     let mut errors = refused.and(unread);
     let submit = form.get("action") == "deposer";
@@ -312,7 +303,7 @@ async fn approve(
     let id = id.into_inner();
     let mut errors = refused;
     if errors.is_empty() {
-        let grant = grant_id(&ctx, &id).await?;
+        let grant = crate::web::staff::grant_of(&ctx, &id).await?;
         match reports::approve(&ctx.state, &user, &grant).await {
             Ok(_) => return Ok(see_other(&format!("/gestion/candidatures/{id}?fait=1"))),
             Err(ServiceError::Conflict { message, .. }) => errors.add("report_approve", message),
@@ -331,7 +322,7 @@ async fn request_changes(
     let refused = ctx.check_form(&form)?;
     let user = ctx.user()?;
     let id = id.into_inner();
-    let grant = grant_id(&ctx, &id).await?;
+    let grant = crate::web::staff::grant_of(&ctx, &id).await?;
     let mut errors = refused;
     if errors.is_empty() {
         let input = ChangesInput {
@@ -369,7 +360,7 @@ async fn add_annex(
     ctx.check_csrf(q.csrf.as_deref())?;
     let user = ctx.user()?;
     let id = id.into_inner();
-    let grant = grant_id(&ctx, &id).await?;
+    let grant = crate::web::staff::grant_of(&ctx, &id).await?;
     match crate::services::documents::upload_report_annex(&ctx.state, &user, &grant, form).await {
         Ok(_) => Ok(see_other(&format!(
             "/candidatures/{id}/compte-rendu?annexe=1#annexes"
@@ -421,7 +412,7 @@ async fn delete_annex(
     ctx.check_csrf(form.opt(crate::web::CSRF_FIELD))?;
     let user = ctx.user()?;
     let (id, doc) = path.into_inner();
-    let grant = grant_id(&ctx, &id).await?;
+    let grant = crate::web::staff::grant_of(&ctx, &id).await?;
     crate::services::documents::delete_report_annex(&ctx.state, &user, &grant, doc).await?;
     Ok(see_other(&format!(
         "/candidatures/{id}/compte-rendu#annexes"

@@ -160,7 +160,7 @@ async fn grants_page(
                 staff_turn => g.state.waits_for() == Some(GrantParty::Staff),
                 count => g.count,
                 shown => g.rows.len(),
-                awarded_cents => g.awarded_cents,
+                awarded_cents => g.awarded_cents.value(),
                 rows => ser(&g.rows),
             }
         })
@@ -186,8 +186,8 @@ async fn grants_page(
             groups,
             total => board.total,
             to_act,
-            awarded_cents => board.awarded_cents,
-            paid_cents => board.paid_cents,
+            awarded_cents => board.awarded_cents.value(),
+            paid_cents => board.paid_cents.value(),
             late => board.late,
             to_order => ser(&board.to_order),
             to_pay => ser(&board.to_pay),
@@ -720,7 +720,8 @@ async fn after(
 }
 
 /// The grant of the application `id`, for a move staff make on its page.
-async fn grant_of(ctx: &PageCtx, id: &str) -> Result<String, WebError> {
+/// The grant of the application `id`, if the caller reaches it.
+pub(crate) async fn grant_of(ctx: &PageCtx, id: &str) -> Result<String, WebError> {
     let user = ctx.user()?;
     let after = crate::services::grants::after_decision(&ctx.state, &user, id.to_owned()).await?;
     after.grant.map(|g| g.id.to_string()).ok_or_else(|| {

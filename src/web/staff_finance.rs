@@ -54,14 +54,7 @@ async fn download(ctx: PageCtx, id: web::Path<String>) -> Result<HttpResponse, W
         InstalmentState::Requested,
     )
     .await?;
-    Ok(HttpResponse::Ok()
-        .insert_header((header::CONTENT_TYPE, "text/csv; charset=utf-8"))
-        .insert_header(ContentDisposition {
-            disposition: DispositionType::Attachment,
-            parameters: vec![DispositionParam::Filename(list.file_name)],
-        })
-        .insert_header((header::CACHE_CONTROL, "no-store"))
-        .body(list.bytes))
+    Ok(attachment("text/csv; charset=utf-8", list))
 }
 
 async fn grants_csv(ctx: PageCtx, id: web::Path<String>) -> Result<HttpResponse, WebError> {
@@ -81,14 +74,7 @@ async fn grants_file(
     let user = ctx.user()?;
     staff::require_staff(&user)?;
     let file = finance::grants_export(&ctx.state, &user, id, format).await?;
-    Ok(HttpResponse::Ok()
-        .insert_header((header::CONTENT_TYPE, format.content_type()))
-        .insert_header(ContentDisposition {
-            disposition: DispositionType::Attachment,
-            parameters: vec![DispositionParam::Filename(file.file_name)],
-        })
-        .insert_header((header::CACHE_CONTROL, "no-store"))
-        .body(file.bytes))
+    Ok(attachment(format.content_type(), file))
 }
 
 #[derive(serde::Deserialize)]
@@ -219,4 +205,16 @@ async fn render(
             file => String::from_utf8_lossy(bytes).into_owned(),
         },
     )
+}
+
+/// A file to download, never kept by a cache (it carries bank details).
+fn attachment(content_type: &str, file: finance::FinanceList) -> HttpResponse {
+    HttpResponse::Ok()
+        .insert_header((header::CONTENT_TYPE, content_type.to_owned()))
+        .insert_header(ContentDisposition {
+            disposition: DispositionType::Attachment,
+            parameters: vec![DispositionParam::Filename(file.file_name)],
+        })
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .body(file.bytes)
 }
