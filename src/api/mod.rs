@@ -16,6 +16,7 @@ pub mod links;
 pub mod meta;
 pub mod problems;
 pub mod reviews;
+pub mod territory;
 pub mod tokens;
 pub mod users;
 
@@ -72,6 +73,7 @@ pub fn configure(cfg: &mut ServiceConfig) {
             .service(finance::export_instalments)
             .service(finance::import_instalments)
             .service(finance::export_grants)
+            .service(territory::statistics)
             .service(applications::create_application)
             .service(applications::list_applications)
             .service(applications::get_application)

@@ -19,6 +19,7 @@ pub mod reviews;
 pub mod schema;
 pub mod staff;
 pub mod states;
+pub mod territory;
 pub mod throttle;
 pub mod users;
 

@@ -214,6 +214,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     grant_reports,
     instalments,
     letters,
+    application_communes,
 );
 
 diesel::table! {
@@ -364,6 +365,15 @@ diesel::table! {
         issued_at -> Timestamp,
     }
 }
+
+diesel::table! {
+    application_communes (application_id, commune_insee) {
+        application_id -> Text,
+        commune_insee -> Text,
+    }
+}
+
+diesel::joinable!(application_communes -> applications (application_id));
 
 diesel::joinable!(grants -> applications (application_id));
 diesel::joinable!(grants -> calls (call_id));

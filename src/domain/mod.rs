@@ -32,6 +32,7 @@ pub mod review;
 pub mod scoring;
 pub mod search;
 pub mod territory;
+pub mod territory_map;
 pub mod text;
 pub mod tokens;
 pub mod upload;

@@ -8,6 +8,9 @@ use std::sync::LazyLock;
 
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::domain::money::Cents;
 
 /// SIREN of the Métropole Européenne de Lille as an EPCI.
 pub const MEL_EPCI_SIREN: &str = "200093201";
@@ -23,6 +26,10 @@ const ASSOCIATED_WITH_LILLE: [&str; 2] = ["59355", "59298"];
 pub struct Commune {
     pub insee: String,
     pub name: String,
+    /// The commune's own SIREN (a collectivité's, not the EPCI's).
+    pub siren: String,
+    /// The legal population (Lille's includes Lomme and Hellemmes-Lille).
+    pub population: u32,
 }
 
 /// Where the embedded list comes from, e.g. for an export's metadata or a support question.
@@ -69,6 +76,78 @@ pub fn commune_name(insee: &str) -> Option<&'static str> {
         .map(|i| MEL.communes[i].name.as_str())
 }
 
+/// One commune's figures.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct CommuneFigures {
+    /// INSEE code (Lomme's and Hellemmes-Lille's applications count in Lille's, 59350).
+    #[schema(example = "59512")]
+    pub insee: String,
+    #[schema(example = "Roubaix")]
+    pub name: String,
+    /// Legal population (@etalab/decoupage-administratif).
+    #[schema(example = 98892)]
+    pub population: u32,
+    /// Applications submitted (never drafts) whose activity takes place in the commune.
+    #[schema(example = 12)]
+    pub applications: i64,
+    /// Of those, the eligible ones as they stand: sent to the committee (under review,
+    /// accepted, rejected), or not screened yet and judged eligible by the rules.
+    #[schema(example = 9)]
+    pub eligible: i64,
+    /// Of those, the ones awarded a grant.
+    #[schema(example = 4)]
+    pub awarded: i64,
+    /// The amounts awarded, in cents.
+    #[schema(value_type = i64, example = 5600000)]
+    pub awarded_cents: Cents,
+    /// `applications` per 10 000 inhabitants, to one decimal.
+    #[schema(example = 1.2)]
+    pub per_10k_inhabitants: Option<f64>,
+}
+
+/// The whole territory's figures, each application counted once.
+#[derive(Debug, Clone, Default, Serialize, ToSchema)]
+pub struct TerritoryTotals {
+    pub applications: i64,
+    pub eligible: i64,
+    pub awarded: i64,
+    #[schema(value_type = i64)]
+    pub awarded_cents: Cents,
+    /// Communes where not a single application was submitted.
+    pub communes_without_application: usize,
+}
+
+/// A member commune of the MEL, by its INSEE code (Lomme and Hellemmes-Lille are not: they
+/// count as Lille, see [`canonical_commune`]).
+pub fn mel_commune(insee: &str) -> Option<&'static Commune> {
+    MEL.communes
+        .binary_search_by(|c| c.insee.as_str().cmp(insee))
+        .ok()
+        .map(|i| &MEL.communes[i])
+}
+
+/// The communes of an application's activity as the territory counts them: each canonical
+/// (Lomme and Hellemmes as Lille), once, sorted.
+pub fn canonical_communes(codes: &[String]) -> Vec<String> {
+    let mut out: Vec<String> = codes
+        .iter()
+        .map(|c| canonical_commune(c.trim()).to_owned())
+        .filter(|c| !c.is_empty())
+        .collect();
+    out.sort();
+    out.dedup();
+    out
+}
+
+/// How many per 10 000 inhabitants, to one decimal; `None` without a population.
+pub fn per_10k(count: i64, population: u32) -> Option<f64> {
+    if population == 0 {
+        return None;
+    }
+    let raw = count as f64 * 10_000.0 / f64::from(population);
+    Some((raw * 10.0).round() / 10.0)
+}
+
 /// The commune an INSEE code counts as: Lomme and Hellemmes-Lille count as Lille.
 pub fn canonical_commune(insee: &str) -> &str {
     if ASSOCIATED_WITH_LILLE.contains(&insee) {
@@ -107,6 +186,50 @@ mod tests {
         );
         assert!(communes.iter().all(|c| c.insee.starts_with("59")));
         assert_eq!(mel_insee_codes().len(), 95);
+        assert!(
+            communes
+                .iter()
+                .all(|c| c.population > 0 && c.siren.len() == 9),
+            "every commune has its population and SIREN"
+        );
+        let total: u64 = communes.iter().map(|c| u64::from(c.population)).sum();
+        assert!(
+            (1_100_000..1_300_000).contains(&total),
+            "the MEL has about 1.2 million inhabitants, not {total}"
+        );
+        assert_eq!(
+            mel_commune(LILLE).map(|c| c.siren.as_str()),
+            Some("215903501")
+        );
+    }
+
+    #[test]
+    fn canonical_communes_of_an_activity() {
+        let cases: [(&[&str], &[&str]); 5] = [
+            (&[], &[]),
+            (&["59355", "59298", "59350"], &["59350"]),
+            (&["59512", "59009", "59512"], &["59009", "59512"]),
+            (&[" 59599 "], &["59599"]),
+            (&["", "59350"], &["59350"]),
+        ];
+        for (codes, expected) in cases {
+            let codes: Vec<String> = codes.iter().map(|c| (*c).to_owned()).collect();
+            assert_eq!(canonical_communes(&codes), expected, "{codes:?}");
+        }
+    }
+
+    #[test]
+    fn per_ten_thousand_inhabitants() {
+        let cases = [
+            (0, 1000, Some(0.0)),
+            (1, 10_000, Some(1.0)),
+            (3, 238_246, Some(0.1)),
+            (7, 3545, Some(19.7)),
+            (1, 0, None),
+        ];
+        for (count, population, expected) in cases {
+            assert_eq!(per_10k(count, population), expected, "{count}/{population}");
+        }
     }
 
     #[test]
@@ -126,7 +249,7 @@ mod tests {
     }
 
     #[test]
-    fn canonical_communes() {
+    fn canonical_commune_codes() {
         let cases = [
             ("59355", "59350"),
             ("59298", "59350"),

@@ -161,6 +161,7 @@ pub const ROUTES: &[(&str, &str, Need)] = &[
     ("GET", "/api/v1/calls/{id}/instalments/export", S(Export)),
     ("POST", "/api/v1/calls/{id}/instalments/import", S(Manage)),
     ("GET", "/api/v1/calls/{id}/grants/export", S(Export)),
+    ("GET", "/api/v1/territory", S(Read)),
     ("GET", "/api/v1/calls/{id}/ranking", S(Read)),
     ("POST", "/api/v1/calls/{id}/applications", S(Manage)),
     ("GET", "/api/v1/applications", S(Read)),

@@ -16,6 +16,7 @@ pub mod grants;
 pub mod json;
 pub mod rows;
 pub mod scdl;
+pub mod territory;
 pub mod xlsx;
 
 use std::io::{self, Write};

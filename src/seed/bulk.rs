@@ -20,8 +20,8 @@ use crate::db::audit::AuditRow;
 use crate::db::calls::CallRow;
 use crate::db::reviews::ReviewRow;
 use crate::db::schema::{
-    applications, assignments, audit_events, calls, grants, instalments, reference_counters,
-    reviews, users,
+    application_communes, applications, assignments, audit_events, calls, grants, instalments,
+    reference_counters, reviews, users,
 };
 use crate::db::users::NewUser;
 use crate::db::{Db, DbConnection};
@@ -123,6 +123,7 @@ pub fn seed_bulk(db: &Db, settings: &Settings, options: DemoOptions) -> anyhow::
 
     let year: i32 = chrono::Datelike::year(&now.date());
     let mut apps = Vec::with_capacity(n);
+    let mut commune_rows = Vec::with_capacity(n);
     let mut asgs = Vec::new();
     let mut revs = Vec::new();
     let mut events = vec![
@@ -374,6 +375,12 @@ pub fn seed_bulk(db: &Db, settings: &Settings, options: DemoOptions) -> anyhow::
                 created + Duration::hours(1),
             );
         }
+        for c in territory::canonical_communes(&b.project.activity_communes) {
+            commune_rows.push((
+                application_communes::application_id.eq(id.clone()),
+                application_communes::commune_insee.eq(c),
+            ));
+        }
         apps.push(row);
     }
     let mut call = call;
@@ -455,6 +462,7 @@ pub fn seed_bulk(db: &Db, settings: &Settings, options: DemoOptions) -> anyhow::
             }
         };
         insert_batch!(c, applications::table, apps);
+        insert_batch!(c, application_communes::table, commune_rows);
         insert_batch!(c, assignments::table, asgs);
         insert_batch!(c, reviews::table, revs);
         insert_batch!(c, grants::table, grant_rows);
@@ -477,7 +485,7 @@ pub fn seed_bulk(db: &Db, settings: &Settings, options: DemoOptions) -> anyhow::
         use diesel::connection::SimpleConnection;
         match conn {
             DbConnection::Pg(pg) => pg.batch_execute(
-                "VACUUM (ANALYZE) applications, reviews, assignments, audit_events, users, calls, grants, instalments",
+                "VACUUM (ANALYZE) applications, application_communes, reviews, assignments, audit_events, users, calls, grants, instalments",
             )?,
             DbConnection::Sqlite(sqlite) => sqlite.batch_execute("ANALYZE")?,
         }

@@ -21,6 +21,7 @@ use crate::domain::audience::Audience;
 use crate::domain::call::CallState;
 use crate::domain::eligibility::{self, CallRules, Criterion, Evaluation, Verdict};
 use crate::domain::history::HistoryAction;
+use crate::domain::territory::canonical_communes;
 use crate::error::ServiceError;
 use crate::input::cursor::Window;
 use crate::input::merge_patch;
@@ -528,6 +529,11 @@ pub async fn create(
             check_one_per_structure(conn, &row)?;
             conn.transaction(|c| rows::insert(c, &row))
                 .map_err(|e| org_key_race(conn, &row, e))?;
+            crate::db::territory::set_communes(
+                conn,
+                &row.id,
+                &canonical_communes(&body.project.activity_communes),
+            )?;
             record_event(
                 conn,
                 &row.id,
@@ -759,6 +765,13 @@ pub async fn update(
                 .map_err(|e| org_key_race(conn, &row, e))?;
             if written != 1 {
                 return Err(check_version(Some(old), old + 1).unwrap_err());
+            }
+            if after.project.activity_communes != before.project.activity_communes {
+                crate::db::territory::set_communes(
+                    conn,
+                    &row.id,
+                    &canonical_communes(&after.project.activity_communes),
+                )?;
             }
             record_event(
                 conn,

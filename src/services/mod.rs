@@ -22,6 +22,7 @@ pub mod retention;
 pub mod reviews;
 pub mod runner;
 pub mod staff;
+pub mod territory;
 pub mod throttle;
 pub mod tokens;
 pub mod transitions;

@@ -421,6 +421,7 @@ pub fn delete_applications(conn: &mut DbConnection, ids: &[String]) -> Result<()
     // Their audit events stay in the chain (a row deleted would break it), without payloads.
     audit::erase_payloads_of_applications(conn, ids)?;
     diesel::delete(outbox::table.filter(outbox::application_id.eq_any(ids))).execute(conn)?;
+    crate::db::territory::forget(conn, ids)?;
     diesel::delete(applications::table.filter(applications::id.eq_any(ids))).execute(conn)?;
     Ok(())
 }

@@ -19,6 +19,7 @@ pub mod staff;
 pub mod staff_calls;
 pub mod staff_finance;
 pub mod staff_ranking;
+pub mod territory;
 pub mod tokens;
 
 use actix_web::body::{BoxBody, MessageBody};
@@ -51,6 +52,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     account::configure(cfg);
     staff_calls::configure(cfg);
     staff_finance::configure(cfg);
+    territory::configure(cfg);
     report::configure(cfg);
     staff_ranking::configure(cfg);
     outbox::configure(cfg);

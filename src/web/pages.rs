@@ -59,6 +59,9 @@ pub const EMBEDDED: &[(&str, &str)] = embedded!(
     "staff_application.html",
     "staff_grants.html",
     "staff_finance_import.html",
+    "_territory_map.html",
+    "staff_territory.html",
+    "public_projects.html",
     "account.html",
     "account_delete.html",
     "account_deleted.html",
@@ -97,6 +100,7 @@ impl Pages {
                 .map_err(|e| anyhow::anyhow!("template syntax: {e}"))?,
         );
         env.add_filter("euros", euros);
+        env.add_filter("thousands", |n: i64| thousands(n.unsigned_abs(), n < 0));
         env.add_filter("score_fr", score_fr);
         env.add_filter("date_fr", date_filter);
         env.add_filter("datetime_fr", datetime_filter);
@@ -178,18 +182,24 @@ impl Pages {
 }
 
 /// `2000000|euros` → « 20 000 € » (integer cents; cents shown only when there are some).
-fn euros(cents: i64) -> String {
-    let sign = if cents < 0 { "-" } else { "" };
-    let c = cents.unsigned_abs();
-    let (units, rest) = (c / 100, c % 100);
-    let digits = units.to_string();
-    let mut grouped = String::new();
+/// A whole number with its thousands grouped by a narrow no-break space: `238 246`.
+fn thousands(n: u64, negative: bool) -> String {
+    let digits = n.to_string();
+    let mut grouped = String::from(if negative { "-" } else { "" });
     for (i, ch) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
             grouped.push('\u{202f}');
         }
         grouped.push(ch);
     }
+    grouped
+}
+
+fn euros(cents: i64) -> String {
+    let sign = if cents < 0 { "-" } else { "" };
+    let c = cents.unsigned_abs();
+    let (units, rest) = (c / 100, c % 100);
+    let grouped = thousands(units, false);
     if rest == 0 {
         format!("{sign}{grouped}\u{a0}€")
     } else {

@@ -30,5 +30,6 @@ mod runner;
 mod search;
 mod seed;
 mod stored_read;
+mod territory;
 mod tokens;
 mod trust;

@@ -554,6 +554,13 @@ const ROWS: &[Row] = &[
         Shared,
         [401, 403, 403, 403, 422, 422],
     ),
+    // The territory's figures are staff's.
+    row(
+        "GET",
+        "/api/v1/territory",
+        Shared,
+        [401, 403, 403, 403, 200, 200],
+    ),
     row(
         "GET",
         "/api/v1/admin/outbox",

@@ -1410,6 +1410,7 @@ async fn a_page_503_says_when_to_come_back_on_postgres() {
 }
 
 crate::both_backends!(
+    the_territory_files_download_for_whom_they_are_meant,
     the_audit_page_shows_the_checkpoint_and_names_a_broken_seq,
     a_new_application_of_a_taken_siret_returns_to_the_organisation_step,
     a_second_application_of_one_siret_is_refused_beside_the_field,
@@ -1585,4 +1586,89 @@ async fn the_finance_files_download_from_the_pages_for_staff_only(app: TestApp) 
         .await
         .unwrap();
     assert_eq!(resp.status(), 403);
+}
+
+/// Issue 29: the territory's CSV downloads with an agent's session only; the public SCDL file
+/// of a published call downloads for anyone, a draft call's for no one; a year that is not one
+/// is a clear answer, not a blank page.
+async fn the_territory_files_download_for_whom_they_are_meant(app: TestApp) {
+    let staff = app.account(Role::Staff, "territoire-agent@mel.fr").await;
+    let applicant = app
+        .account(Role::Applicant, "territoire-porteur@exemple.fr")
+        .await;
+    let call = app.published_call(&staff.token, json!({})).await;
+    let call_id = call["id"].as_str().unwrap();
+    let draft = app.draft_call(&staff.token, json!({})).await;
+    let draft_id = draft["id"].as_str().unwrap();
+    app.submitted_application(&applicant.token, call_id).await;
+
+    let mut jar = sign_in(&app, &staff.email).await;
+    let resp = get(
+        &app,
+        &mut jar,
+        &format!("/gestion/territoire.csv?appel={call_id}&annee=2026"),
+    )
+    .await;
+    assert_eq!(resp.status(), 200);
+    assert!(
+        resp.headers()["content-disposition"]
+            .to_str()
+            .unwrap()
+            .contains("territoire-2026.csv")
+    );
+    let bytes = resp.bytes().await.unwrap();
+    let text = String::from_utf8(bytes[3..].to_vec()).unwrap();
+    assert!(bytes.starts_with(b"\xEF\xBB\xBF"), "a BOM for Excel");
+    let lines: Vec<&str> = text.split("\r\n").filter(|l| !l.is_empty()).collect();
+    assert_eq!(lines.len(), 96, "a header and the 95 communes");
+    assert_eq!(
+        lines[0],
+        "Code INSEE;Commune;Population;Candidatures déposées;Éligibles;Lauréates;Montant attribué (€);Candidatures pour 10 000 habitants"
+    );
+    assert!(lines.iter().any(|l| l.starts_with("59350;Lille;")));
+    let resp = get(&app, &mut jar, "/gestion/territoire?annee=deux-mille").await;
+    assert_eq!(resp.status(), 400);
+    let page = resp.text().await.unwrap();
+    assert!(
+        page.contains("« deux-mille » n&#x27;est pas une année."),
+        "{page}"
+    );
+
+    let mut theirs = sign_in(&app, &applicant.email).await;
+    for path in ["/gestion/territoire", "/gestion/territoire.csv"] {
+        assert_eq!(get(&app, &mut theirs, path).await.status(), 403, "{path}");
+    }
+
+    // The SCDL file: anyone's for a published call (a header and no award yet), no one's for a
+    // draft.
+    let resp = app
+        .client
+        .get(app.url(&format!(
+            "/projets-soutenus/appels/{call_id}/subventions.csv"
+        )))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    let text = resp.text().await.unwrap();
+    assert!(
+        text.starts_with("nomAttribuant,idAttribuant,dateConvention"),
+        "{text}"
+    );
+    let resp = app
+        .client
+        .get(app.url(&format!(
+            "/projets-soutenus/appels/{draft_id}/subventions.csv"
+        )))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 404);
+    let resp = app
+        .client
+        .get(app.url("/projets-soutenus?annee=1999"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 400);
 }

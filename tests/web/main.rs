@@ -22,4 +22,5 @@ mod journey;
 mod reviewer;
 mod staff;
 mod surprises;
+mod territory;
 mod tokens;
