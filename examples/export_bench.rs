@@ -121,6 +121,7 @@ fn seed(db: &Db, n: usize) -> anyhow::Result<(String, String)> {
                 role,
                 created_at: now,
                 email_verified_at: Some(now),
+                commune_insee: None,
             },
         )?;
         ids.push(id);

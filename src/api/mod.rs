@@ -5,6 +5,7 @@ pub mod admin_outbox;
 pub mod applications;
 pub mod auth;
 pub mod calls;
+pub mod communes;
 pub mod documents;
 pub mod errors;
 pub mod etag;
@@ -74,6 +75,8 @@ pub fn configure(cfg: &mut ServiceConfig) {
             .service(finance::import_instalments)
             .service(finance::export_grants)
             .service(territory::statistics)
+            .service(communes::list)
+            .service(communes::get_one)
             .service(applications::create_application)
             .service(applications::list_applications)
             .service(applications::get_application)

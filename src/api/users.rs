@@ -23,8 +23,12 @@ pub struct InvitationRequest {
     pub email: String,
     #[schema(example = "Camille Martin")]
     pub full_name: String,
-    /// `reviewer`, `staff` or `admin` (applicants register themselves).
+    /// `reviewer`, `staff`, `admin` or `commune` (applicants register themselves).
     pub role: Role,
+    /// For a `commune` account only: its commune, one of the MEL's 95 INSEE codes (Lomme's
+    /// and Hellemmes-Lille's are stored as Lille's, 59350).
+    #[schema(example = "59512")]
+    pub commune_insee: Option<String>,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -222,7 +226,12 @@ pub async fn invite(
 ) -> Result<HttpResponse, AppError> {
     user.require(&[Role::Admin])?;
     let body: InvitationRequest = from_json(body.into_inner())?;
-    let invitation = Invitation::parse(&body.email, &body.full_name, body.role)?;
+    let invitation = Invitation::parse(
+        &body.email,
+        &body.full_name,
+        body.role,
+        body.commune_insee.as_deref(),
+    )?;
     let created = accounts::invite(&state, client_ip(&req), &user, invitation).await?;
     Ok(HttpResponse::Created()
         .insert_header(("location", format!("/api/v1/users/{}", created.id)))

@@ -13,6 +13,7 @@ diesel::table! {
         generation -> Integer,
         email_verified_at -> Nullable<Timestamp>,
         erased_at -> Nullable<Timestamp>,
+        commune_insee -> Nullable<Text>,
     }
 }
 

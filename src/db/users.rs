@@ -35,6 +35,8 @@ pub struct UserRow {
     pub email_verified_at: Option<NaiveDateTime>,
     /// Erased at its owner's request (RGPD art. 17): the row stays, anonymised.
     pub erased_at: Option<NaiveDateTime>,
+    /// A commune account's commune (INSEE code); null for every other role.
+    pub commune_insee: Option<String>,
 }
 
 /// What an invited account holds until its owner sets a password: not a PHC string, so no
@@ -57,6 +59,7 @@ pub struct NewUser<'a> {
     pub role: &'a str,
     pub created_at: NaiveDateTime,
     pub email_verified_at: Option<NaiveDateTime>,
+    pub commune_insee: Option<&'a str>,
 }
 
 pub fn insert(conn: &mut DbConnection, user: &NewUser) -> QueryResult<usize> {

@@ -15,10 +15,20 @@ pub enum Role {
     Staff,
     /// Manages accounts; may do everything staff may.
     Admin,
+    /// An agent of one of the MEL's communes (DESIGN.md §16): reads the submitted applications
+    /// whose activity takes place in its commune, what a commune needs of them and nothing
+    /// more.
+    Commune,
 }
 
 impl Role {
-    pub const ALL: [Role; 4] = [Role::Applicant, Role::Reviewer, Role::Staff, Role::Admin];
+    pub const ALL: [Role; 5] = [
+        Role::Applicant,
+        Role::Reviewer,
+        Role::Staff,
+        Role::Admin,
+        Role::Commune,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -26,6 +36,7 @@ impl Role {
             Self::Reviewer => "reviewer",
             Self::Staff => "staff",
             Self::Admin => "admin",
+            Self::Commune => "commune",
         }
     }
 

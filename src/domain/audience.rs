@@ -39,6 +39,9 @@ impl Audience {
             Role::Applicant if owns => Some(Self::Owner),
             Role::Applicant => None,
             Role::Reviewer => Some(Self::Reviewer),
+            // A commune reads its own view of an application (`services::communes`), never
+            // this one.
+            Role::Commune => None,
         }
     }
 

@@ -107,6 +107,7 @@ pub fn scopes_for_role(role: Role) -> &'static [Scope] {
     match role {
         Role::Applicant => &[Scope::Read, Scope::Manage],
         Role::Reviewer => &[Scope::Read, Scope::Review],
+        Role::Commune => &[Scope::Read],
         Role::Staff | Role::Admin => &[Scope::Read, Scope::Manage, Scope::Export],
     }
 }
@@ -162,6 +163,8 @@ pub const ROUTES: &[(&str, &str, Need)] = &[
     ("POST", "/api/v1/calls/{id}/instalments/import", S(Manage)),
     ("GET", "/api/v1/calls/{id}/grants/export", S(Export)),
     ("GET", "/api/v1/territory", S(Read)),
+    ("GET", "/api/v1/commune/applications", S(Read)),
+    ("GET", "/api/v1/commune/applications/{id}", S(Read)),
     ("GET", "/api/v1/calls/{id}/ranking", S(Read)),
     ("POST", "/api/v1/calls/{id}/applications", S(Manage)),
     ("GET", "/api/v1/applications", S(Read)),

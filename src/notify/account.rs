@@ -84,6 +84,7 @@ pub fn role_fr(role: Role) -> &'static str {
         Role::Reviewer => "membre du comité de sélection",
         Role::Staff => "agent instructeur",
         Role::Admin => "administrateur",
+        Role::Commune => "agent de commune",
     }
 }
 
@@ -138,6 +139,7 @@ impl Notifier {
             Role::Applicant => Audience::Applicant,
             Role::Reviewer => Audience::Reviewer,
             Role::Staff | Role::Admin => Audience::Staff,
+            Role::Commune => Audience::Commune,
         };
         let now = self.clock.now();
         let id = Uuid::now_v7().to_string();

@@ -190,6 +190,8 @@ pub enum Audience {
     Applicant,
     Staff,
     Reviewer,
+    /// A commune's account (DESIGN.md §16).
+    Commune,
 }
 
 impl Audience {
@@ -198,6 +200,7 @@ impl Audience {
             Self::Applicant => "applicant",
             Self::Staff => "staff",
             Self::Reviewer => "reviewer",
+            Self::Commune => "commune",
         }
     }
 }
@@ -722,6 +725,13 @@ impl Notifier {
             (Audience::Staff, _) => {
                 format!(
                     "{}/gestion/candidatures/{}",
+                    self.base_url, app.application_id
+                )
+            }
+            // A commune's page of an application in its commune.
+            (Audience::Commune, _) => {
+                format!(
+                    "{}/commune/candidatures/{}",
                     self.base_url, app.application_id
                 )
             }

@@ -160,6 +160,7 @@ fn every_mail_names_the_reference_call_state_link_and_amount() {
                 }
                 Audience::Applicant => LINK.to_owned(),
                 Audience::Staff => LINK.replace("/candidatures/", "/gestion/candidatures/"),
+                Audience::Commune => LINK.replace("/candidatures/", "/commune/candidatures/"),
                 Audience::Reviewer => {
                     "https://depot.lillemetropole.fr/evaluations/01936f4e-1111-7000-8000-000000000002"
                         .to_owned()

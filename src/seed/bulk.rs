@@ -452,6 +452,7 @@ pub fn seed_bulk(db: &Db, settings: &Settings, options: DemoOptions) -> anyhow::
                 role,
                 created_at: accounts_at,
                 email_verified_at: Some(accounts_at),
+                commune_insee: None,
             })
             .collect();
         insert_batch!(c, users::table, users);

@@ -45,6 +45,10 @@ pub struct User {
     pub active: bool,
     pub email_verified: bool,
     pub created_at: chrono::DateTime<Utc>,
+    /// A commune account's commune (INSEE code); absent for every other role.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(example = "59512")]
+    pub commune_insee: Option<String>,
 }
 
 impl TryFrom<UserRow> for User {
@@ -60,6 +64,7 @@ impl TryFrom<UserRow> for User {
             active: row.active,
             email_verified: row.email_verified_at.is_some(),
             created_at: row.created_at.and_utc(),
+            commune_insee: row.commune_insee,
         })
     }
 }
@@ -113,6 +118,14 @@ impl NewAccount {
         let full_name = check_full_name(full_name)
             .map_err(|m| push(&mut errors, "full_name", m))
             .ok();
+        if role == Role::Commune {
+            push(
+                &mut errors,
+                "role",
+                "un compte de commune s'invite avec sa commune (POST /api/v1/users/invitations, \
+                 role « commune » et commune_insee)",
+            );
+        }
         match (email, full_name) {
             (Some(email), Some(full_name)) if errors.is_empty() => Ok(Self {
                 email,
@@ -349,6 +362,7 @@ pub async fn create(state: &AppState, account: NewAccount) -> Result<User, Servi
                 role: account.role.as_str(),
                 created_at: now,
                 email_verified_at: Some(now),
+                commune_insee: None,
             };
             match users::insert(conn, &row) {
                 Ok(_) => {}
@@ -447,6 +461,7 @@ pub async fn register(
                     role: Role::Applicant.as_str(),
                     created_at: now,
                     email_verified_at: None,
+                    commune_insee: None,
                 },
             )?;
             let row = users::find(conn, &id)?.ok_or_else(|| ServiceError::not_found("compte"))?;
@@ -901,10 +916,17 @@ pub struct Invitation {
     pub email: EmailAddress,
     pub full_name: String,
     pub role: Role,
+    /// A commune account's commune: one of the MEL's 95 (Lomme and Hellemmes-Lille as Lille).
+    pub commune_insee: Option<String>,
 }
 
 impl Invitation {
-    pub fn parse(email: &str, full_name: &str, role: Role) -> Result<Self, ServiceError> {
+    pub fn parse(
+        email: &str,
+        full_name: &str,
+        role: Role,
+        commune: Option<&str>,
+    ) -> Result<Self, ServiceError> {
         let mut errors = FieldErrors::new();
         let email = EmailAddress::parse(email)
             .map_err(|m| push(&mut errors, "email", m))
@@ -920,11 +942,44 @@ impl Invitation {
                  membre du comité (reviewer), un agent (staff) ou un administrateur (admin)",
             );
         }
+        let commune = commune.map(str::trim).filter(|c| !c.is_empty());
+        let commune_insee = match (role, commune) {
+            (Role::Commune, None) => {
+                push(
+                    &mut errors,
+                    "commune_insee",
+                    "indiquez la commune de ce compte (son code INSEE, par exemple 59512 pour \
+                     Roubaix)",
+                );
+                None
+            }
+            (Role::Commune, Some(code)) => {
+                let canonical = crate::domain::territory::canonical_commune(code);
+                if crate::domain::territory::mel_commune(canonical).is_none() {
+                    push(
+                        &mut errors,
+                        "commune_insee",
+                        "ce code INSEE n'est pas celui d'une des 95 communes de la Métropole",
+                    );
+                }
+                Some(canonical.to_owned())
+            }
+            (_, Some(_)) => {
+                push(
+                    &mut errors,
+                    "commune_insee",
+                    "seul un compte de commune (role « commune ») a une commune",
+                );
+                None
+            }
+            (_, None) => None,
+        };
         match (email, full_name) {
             (Some(email), Some(full_name)) if errors.is_empty() => Ok(Self {
                 email,
                 full_name,
                 role,
+                commune_insee,
             }),
             _ => Err(ServiceError::invalid(errors)),
         }
@@ -963,6 +1018,7 @@ pub async fn invite(
                     role: invitation.role.as_str(),
                     created_at: now,
                     email_verified_at: None,
+                    commune_insee: invitation.commune_insee.as_deref(),
                 },
             )?;
             let row = users::find(conn, &id)?.ok_or_else(|| ServiceError::not_found("compte"))?;
@@ -984,7 +1040,8 @@ pub async fn invite(
                 &id,
                 "invited",
                 (None, Some(AccountState::Invited)),
-                serde_json::json!({"role": invitation.role.as_str()}),
+                serde_json::json!({"role": invitation.role.as_str(),
+                                   "commune_insee": invitation.commune_insee}),
                 now,
             )?;
             row.try_into()
@@ -1038,6 +1095,20 @@ pub async fn update(
                     "Ce compte a été supprimé à la demande de son titulaire : il ne peut plus \
                      être réactivé ni changer de rôle.",
                 ));
+            }
+            // A commune account is bound to its commune from its invitation: no other account
+            // becomes one, and it becomes no other (its commune would be left behind).
+            if let Some(role) = update.role.filter(|r| r.as_str() != row.role)
+                && (role == Role::Commune || row.role == Role::Commune.as_str())
+            {
+                let mut errors = FieldErrors::new();
+                push(
+                    &mut errors,
+                    "role",
+                    "un compte de commune s'invite avec sa commune et ne change pas de rôle : \
+                     invitez l'agent de la commune (role « commune » et commune_insee)",
+                );
+                return Err(ServiceError::invalid(errors));
             }
             let reload = |conn: &mut DbConnection, id: &str| {
                 users::find(conn, id)?

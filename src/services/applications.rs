@@ -243,6 +243,9 @@ pub fn visibility(user: &Actor) -> Visibility {
         Role::Staff | Role::Admin => Visibility::All,
         Role::Applicant => Visibility::OwnedBy(user.id.clone()),
         Role::Reviewer => Visibility::AssignedTo(user.id.clone()),
+        // A commune reads its applications through `services::communes`, in their own shape;
+        // it owns none, so this reaches nothing (404, no oracle).
+        Role::Commune => Visibility::OwnedBy(user.id.clone()),
     }
 }
 

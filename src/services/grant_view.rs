@@ -104,7 +104,7 @@ pub(crate) fn visibility(user: &Actor) -> Result<GrantVisibility, ServiceError> 
     match user.role {
         Role::Staff | Role::Admin => Ok(GrantVisibility::All),
         Role::Applicant => Ok(GrantVisibility::BeneficiaryIs(user.id.clone())),
-        Role::Reviewer => Err(ServiceError::Forbidden(
+        Role::Reviewer | Role::Commune => Err(ServiceError::Forbidden(
             "Les financements ne sont accessibles qu'aux agents et aux bénéficiaires.".into(),
         )),
     }

@@ -5,6 +5,7 @@ pub mod applications;
 pub mod audit;
 pub mod bank_details;
 pub mod calls;
+pub mod communes;
 pub mod conventions;
 pub mod documents;
 pub mod finance;

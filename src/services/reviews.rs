@@ -375,7 +375,7 @@ pub async fn list(
     let reviewer = match user.role {
         Role::Reviewer => Some(user.id.clone()),
         Role::Staff | Role::Admin => None,
-        Role::Applicant => {
+        Role::Applicant | Role::Commune => {
             return Err(ServiceError::Forbidden(
                 "Les affectations concernent les évaluateurs et les agents.".into(),
             ));

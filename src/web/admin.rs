@@ -32,6 +32,7 @@ fn role_label(role: Role) -> &'static str {
         Role::Reviewer => "Membre du comité (évaluation)",
         Role::Staff => "Agent de la Métropole",
         Role::Admin => "Administrateur",
+        Role::Commune => "Agent d'une commune",
     }
 }
 
@@ -45,7 +46,13 @@ fn status_label(status: &str) -> &'static str {
     }
 }
 
-const ROLES: [Role; 4] = [Role::Applicant, Role::Reviewer, Role::Staff, Role::Admin];
+const ROLES: [Role; 5] = [
+    Role::Applicant,
+    Role::Reviewer,
+    Role::Staff,
+    Role::Admin,
+    Role::Commune,
+];
 
 #[derive(serde::Deserialize, Default)]
 struct ListQuery {
@@ -142,6 +149,12 @@ async fn render(ctx: &PageCtx, q: ListQuery, refill: Refill) -> Result<HttpRespo
         context! {
             rows,
             invite_roles => roles[1..].to_vec(),
+            // A commune account is invited with its commune and keeps its role.
+            change_roles => roles[..4].to_vec(),
+            communes => crate::domain::territory::mel_communes()
+                .iter()
+                .map(|c| [c.insee.as_str(), c.name.as_str()])
+                .collect::<Vec<_>>(),
             roles => roles.clone(),
             filter => filter.unwrap_or(""),
             filter_label => role.map(role_label),
@@ -164,7 +177,7 @@ async fn invite(ctx: PageCtx, body: web::Bytes) -> Result<HttpResponse, WebError
     let refused = ctx.check_form(&form)?;
     let me = admin(&ctx)?;
     let map = |p: &str| {
-        ["email", "full_name", "role"]
+        ["email", "full_name", "role", "commune_insee"]
             .contains(&p)
             .then(|| p.to_owned())
     };
@@ -174,6 +187,7 @@ async fn invite(ctx: PageCtx, body: web::Bytes) -> Result<HttpResponse, WebError
         form.get("email"),
         form.get("full_name"),
         role.unwrap_or(Role::Reviewer),
+        Some(form.get("commune_insee")),
     );
     let mut errors = match (role, parsed) {
         // A text the rule refused is shown back beside its field, with the other problems.

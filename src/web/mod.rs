@@ -8,6 +8,7 @@ pub mod apidocs;
 pub mod applicant;
 pub mod assets;
 pub mod audit;
+pub mod commune;
 pub mod forms;
 pub mod labels;
 pub mod outbox;
@@ -53,6 +54,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     staff_calls::configure(cfg);
     staff_finance::configure(cfg);
     territory::configure(cfg);
+    commune::configure(cfg);
     report::configure(cfg);
     staff_ranking::configure(cfg);
     outbox::configure(cfg);

@@ -62,6 +62,8 @@ pub const EMBEDDED: &[(&str, &str)] = embedded!(
     "_territory_map.html",
     "staff_territory.html",
     "public_projects.html",
+    "commune_home.html",
+    "commune_application.html",
     "account.html",
     "account_delete.html",
     "account_deleted.html",

@@ -453,6 +453,7 @@ pub fn landing(role: Role) -> &'static str {
         Role::Applicant => "/candidatures",
         Role::Reviewer => "/evaluations",
         Role::Staff | Role::Admin => "/gestion",
+        Role::Commune => "/commune",
     }
 }
 

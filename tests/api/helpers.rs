@@ -296,6 +296,35 @@ impl TestApp {
         }
     }
 
+    /// A commune's account as it comes to be: invited by `admin` with its commune, its
+    /// password chosen from the invitation's link, then signed in.
+    pub async fn commune_account(&self, admin: &str, email: &str, commune_insee: &str) -> Account {
+        let resp = self
+            .post_json(
+                Some(admin),
+                "/api/v1/users/invitations",
+                &serde_json::json!({"email": email, "full_name": "Agent de la commune",
+                                    "role": "commune", "commune_insee": commune_insee}),
+            )
+            .await;
+        assert_eq!(resp.status(), 201, "commune invited");
+        let user: Value = resp.json().await.unwrap();
+        let token = self.link_token(email, "account_invitation").await;
+        let resp = self
+            .post_json(
+                None,
+                "/api/v1/auth/invitations/accept",
+                &serde_json::json!({"token": token, "password": PASSWORD}),
+            )
+            .await;
+        assert!(resp.status().is_success(), "invitation accepted");
+        Account {
+            id: user["id"].as_str().unwrap().to_owned(),
+            email: email.to_owned(),
+            token: self.token(email, PASSWORD).await,
+        }
+    }
+
     /// Waits (10 s at most) until the memory transport holds at least `n` mails, then returns
     /// them all; fails the test if fewer came.
     pub async fn wait_for_mails(&self, n: usize) -> Vec<SentMail> {

@@ -8,6 +8,7 @@ mod applications;
 mod audit;
 mod auth;
 mod calls;
+mod communes;
 mod docs;
 mod documents;
 mod examples;

@@ -16,13 +16,14 @@ both_backends!(
 );
 
 /// Callers, in the order of the `expect` columns.
-const CALLERS: [&str; 6] = [
+const CALLERS: [&str; 7] = [
     "anonymous",
     "applicant",
     "other_applicant",
     "reviewer",
     "staff",
     "admin",
+    "commune",
 ];
 
 /// What a row needs to exist before it is called.
@@ -72,12 +73,13 @@ struct Row {
     path: &'static str,
     fix: Fix,
     /// Expected status for anonymous, applicant (owner), other applicant, reviewer, staff,
-    /// admin. The reviewer is assigned to the row's application in the review fixtures
-    /// (UnderReview and later), and to nothing otherwise.
-    expect: [u16; 6],
+    /// admin, and the account of a commune where the row's application takes place. The
+    /// reviewer is assigned to the row's application in the review fixtures (UnderReview and
+    /// later), and to nothing otherwise.
+    expect: [u16; 7],
 }
 
-const fn row(method: &'static str, path: &'static str, fix: Fix, expect: [u16; 6]) -> Row {
+const fn row(method: &'static str, path: &'static str, fix: Fix, expect: [u16; 7]) -> Row {
     Row {
         method,
         path,
@@ -93,95 +95,100 @@ const ROWS: &[Row] = &[
         "GET",
         "/health/live",
         Shared,
-        [200, 200, 200, 200, 200, 200],
+        [200, 200, 200, 200, 200, 200, 200],
     ),
     row(
         "GET",
         "/health/ready",
         Shared,
-        [200, 200, 200, 200, 200, 200],
+        [200, 200, 200, 200, 200, 200, 200],
     ),
     row(
         "GET",
         "/api/v1/openapi.json",
         Shared,
-        [200, 200, 200, 200, 200, 200],
+        [200, 200, 200, 200, 200, 200, 200],
     ),
     row(
         "POST",
         "/api/v1/auth/register",
         Shared,
-        [202, 202, 202, 202, 202, 202],
+        [202, 202, 202, 202, 202, 202, 202],
     ),
     // Links from mails work whoever follows them (the token is the credential).
     row(
         "POST",
         "/api/v1/auth/verify-email",
         VerifyLink,
-        [204, 204, 204, 204, 204, 204],
+        [204, 204, 204, 204, 204, 204, 204],
     ),
     // The cast's addresses are verified already: 409 says so, to whoever is signed in.
     row(
         "POST",
         "/api/v1/auth/verify-email/resend",
         Shared,
-        [401, 409, 409, 409, 409, 409],
+        [401, 409, 409, 409, 409, 409, 409],
     ),
     row(
         "POST",
         "/api/v1/auth/password-reset",
         Shared,
-        [202, 202, 202, 202, 202, 202],
+        [202, 202, 202, 202, 202, 202, 202],
     ),
     row(
         "POST",
         "/api/v1/auth/password-reset/confirm",
         ResetLink,
-        [204, 204, 204, 204, 204, 204],
+        [204, 204, 204, 204, 204, 204, 204],
     ),
     row(
         "POST",
         "/api/v1/auth/invitations/accept",
         InviteLink,
-        [204, 204, 204, 204, 204, 204],
+        [204, 204, 204, 204, 204, 204, 204],
     ),
     row(
         "POST",
         "/api/v1/auth/token",
         Shared,
-        [200, 200, 200, 200, 200, 200],
+        [200, 200, 200, 200, 200, 200, 200],
     ),
-    row("GET", "/api/v1/me", Shared, [401, 200, 200, 200, 200, 200]),
+    row(
+        "GET",
+        "/api/v1/me",
+        Shared,
+        [401, 200, 200, 200, 200, 200, 200],
+    ),
     row(
         "GET",
         "/api/v1/me/tokens",
         Shared,
-        [401, 200, 200, 200, 200, 200],
+        [401, 200, 200, 200, 200, 200, 200],
     ),
     row(
         "POST",
         "/api/v1/me/tokens",
         Shared,
-        [401, 201, 201, 201, 201, 201],
+        [401, 201, 201, 201, 201, 201, 201],
     ),
     // Only the owner reaches a token; anyone else is told it does not exist.
     row(
         "GET",
         "/api/v1/me/tokens/{id}",
         ApplicantToken,
-        [401, 200, 404, 404, 404, 404],
+        [401, 200, 404, 404, 404, 404, 404],
     ),
     row(
         "DELETE",
         "/api/v1/me/tokens/{id}",
         ApplicantToken,
-        [401, 204, 404, 404, 404, 404],
+        [401, 204, 404, 404, 404, 404, 404],
     ),
     row(
         "GET",
         "/api/v1/me/data",
         Shared,
-        [401, 200, 200, 200, 200, 200],
+        [401, 200, 200, 200, 200, 200, 200],
     ),
     // An empty name and a wrong password: 422 shows the route let the caller in without
     // renaming or erasing the cast.
@@ -189,13 +196,13 @@ const ROWS: &[Row] = &[
         "PATCH",
         "/api/v1/me",
         Shared,
-        [401, 422, 422, 422, 422, 422],
+        [401, 422, 422, 422, 422, 422, 422],
     ),
     row(
         "DELETE",
         "/api/v1/me",
         Shared,
-        [401, 422, 422, 422, 422, 422],
+        [401, 422, 422, 422, 422, 422, 422],
     ),
     // With a wrong current password (a right one would end the cast's tokens): 422 shows the
     // route let the caller in.
@@ -203,249 +210,249 @@ const ROWS: &[Row] = &[
         "POST",
         "/api/v1/me/password",
         Shared,
-        [401, 422, 422, 422, 422, 422],
+        [401, 422, 422, 422, 422, 422, 422],
     ),
     row(
         "POST",
         "/api/v1/users/invitations",
         Shared,
-        [401, 403, 403, 403, 403, 201],
+        [401, 403, 403, 403, 403, 201, 403],
     ),
     row(
         "PATCH",
         "/api/v1/users/{id}",
         OtherAccount,
-        [401, 403, 403, 403, 403, 200],
+        [401, 403, 403, 403, 403, 200, 403],
     ),
     row(
         "GET",
         "/api/v1/users",
         Shared,
-        [401, 403, 403, 403, 200, 200],
+        [401, 403, 403, 403, 200, 200, 403],
     ),
     row(
         "POST",
         "/api/v1/calls",
         Shared,
-        [401, 403, 403, 403, 201, 201],
+        [401, 403, 403, 403, 201, 201, 403],
     ),
     row(
         "GET",
         "/api/v1/calls",
         Shared,
-        [200, 200, 200, 200, 200, 200],
+        [200, 200, 200, 200, 200, 200, 200],
     ),
     row(
         "GET",
         "/api/v1/calls/{id}",
         Shared,
-        [200, 200, 200, 200, 200, 200],
+        [200, 200, 200, 200, 200, 200, 200],
     ),
     row(
         "PATCH",
         "/api/v1/calls/{id}",
         PublishedCall,
-        [401, 403, 403, 403, 200, 200],
+        [401, 403, 403, 403, 200, 200, 403],
     ),
     row(
         "POST",
         "/api/v1/calls/{id}/publish",
         DraftCall,
-        [401, 403, 403, 403, 200, 200],
+        [401, 403, 403, 403, 200, 200, 403],
     ),
     row(
         "POST",
         "/api/v1/calls/{id}/close",
         PublishedCall,
-        [401, 403, 403, 403, 200, 200],
+        [401, 403, 403, 403, 200, 200, 403],
     ),
     row(
         "GET",
         "/api/v1/calls/{id}/export",
         Shared,
-        [401, 403, 403, 403, 200, 200],
+        [401, 403, 403, 403, 200, 200, 403],
     ),
     row(
         "POST",
         "/api/v1/calls/{id}/applications",
         Shared,
-        [401, 201, 201, 403, 403, 403],
+        [401, 201, 201, 403, 403, 403, 403],
     ),
     row(
         "GET",
         "/api/v1/applications",
         Shared,
-        [401, 200, 200, 200, 200, 200],
+        [401, 200, 200, 200, 200, 200, 200],
     ),
     row(
         "GET",
         "/api/v1/applications/{id}",
         Shared,
-        [401, 200, 404, 404, 200, 200],
+        [401, 200, 404, 404, 200, 200, 404],
     ),
     row(
         "PATCH",
         "/api/v1/applications/{id}",
         Draft,
-        [401, 200, 404, 404, 403, 403],
+        [401, 200, 404, 404, 403, 403, 404],
     ),
     row(
         "GET",
         "/api/v1/applications/{id}/history",
         Shared,
-        [401, 200, 404, 404, 200, 200],
+        [401, 200, 404, 404, 200, 200, 404],
     ),
     row(
         "GET",
         "/api/v1/applications/{id}/eligibility",
         Shared,
-        [401, 200, 404, 404, 200, 200],
+        [401, 200, 404, 404, 200, 200, 404],
     ),
     row(
         "POST",
         "/api/v1/applications/{id}/submit",
         CompleteDraft,
-        [401, 200, 404, 404, 403, 403],
+        [401, 200, 404, 404, 403, 403, 404],
     ),
     row(
         "POST",
         "/api/v1/applications/{id}/request-changes",
         Submitted,
-        [401, 403, 404, 404, 200, 200],
+        [401, 403, 404, 404, 200, 200, 404],
     ),
     row(
         "POST",
         "/api/v1/applications/{id}/declare-ineligible",
         Submitted,
-        [401, 403, 404, 404, 200, 200],
+        [401, 403, 404, 404, 200, 200, 404],
     ),
     row(
         "POST",
         "/api/v1/applications/{id}/start-review",
         Submitted,
-        [401, 403, 404, 404, 200, 200],
+        [401, 403, 404, 404, 200, 200, 404],
     ),
     row(
         "POST",
         "/api/v1/applications/{id}/withdraw",
         Draft,
-        [401, 200, 404, 404, 403, 403],
+        [401, 200, 404, 404, 403, 403, 404],
     ),
     row(
         "POST",
         "/api/v1/applications/{id}/documents",
         Draft,
-        [401, 201, 404, 404, 403, 403],
+        [401, 201, 404, 404, 403, 403, 404],
     ),
     row(
         "GET",
         "/api/v1/applications/{id}/documents",
         Shared,
-        [401, 200, 404, 404, 200, 200],
+        [401, 200, 404, 404, 200, 200, 404],
     ),
     row(
         "GET",
         "/api/v1/applications/{id}/documents/{doc_id}",
         Shared,
-        [401, 200, 404, 404, 200, 200],
+        [401, 200, 404, 404, 200, 200, 404],
     ),
     row(
         "DELETE",
         "/api/v1/applications/{id}/documents/{doc_id}",
         Draft,
-        [401, 204, 404, 404, 403, 403],
+        [401, 204, 404, 404, 403, 403, 404],
     ),
     row(
         "POST",
         "/api/v1/applications/{id}/assignments",
         UnderReview,
-        [401, 403, 403, 403, 201, 201],
+        [401, 403, 403, 403, 201, 201, 403],
     ),
     row(
         "GET",
         "/api/v1/assignments",
         Shared,
-        [401, 403, 403, 200, 200, 200],
+        [401, 403, 403, 200, 200, 200, 403],
     ),
     row(
         "GET",
         "/api/v1/assignments/{id}",
         UnderReview,
-        [401, 403, 403, 200, 200, 200],
+        [401, 403, 403, 200, 200, 200, 403],
     ),
     row(
         "POST",
         "/api/v1/assignments/{id}/accept",
         UnderReview,
-        [401, 403, 403, 200, 403, 403],
+        [401, 403, 403, 200, 403, 403, 403],
     ),
     row(
         "POST",
         "/api/v1/assignments/{id}/recuse",
         UnderReview,
-        [401, 403, 403, 200, 403, 403],
+        [401, 403, 403, 200, 403, 403, 403],
     ),
     row(
         "PUT",
         "/api/v1/assignments/{id}/review",
         Accepted,
-        [401, 403, 403, 200, 403, 403],
+        [401, 403, 403, 200, 403, 403, 403],
     ),
     row(
         "GET",
         "/api/v1/assignments/{id}/review",
         Drafted,
-        [401, 403, 403, 200, 403, 403],
+        [401, 403, 403, 200, 403, 403, 403],
     ),
     row(
         "POST",
         "/api/v1/assignments/{id}/review/submit",
         Drafted,
-        [401, 403, 403, 200, 403, 403],
+        [401, 403, 403, 200, 403, 403, 403],
     ),
     row(
         "GET",
         "/api/v1/applications/{id}/reviews",
         Shared,
-        [401, 403, 404, 404, 200, 200],
+        [401, 403, 404, 404, 200, 200, 404],
     ),
     row(
         "GET",
         "/api/v1/calls/{id}/ranking",
         Shared,
-        [401, 403, 403, 403, 200, 200],
+        [401, 403, 403, 403, 200, 200, 403],
     ),
     row(
         "POST",
         "/api/v1/applications/{id}/decision",
         Reviewed,
-        [401, 403, 404, 403, 200, 200],
+        [401, 403, 404, 403, 200, 200, 404],
     ),
     // The letters are the holder's and staff's: the reviewer reads the application, not them.
     row(
         "GET",
         "/api/v1/applications/{id}/letters",
         Decided,
-        [401, 200, 404, 404, 200, 200],
+        [401, 200, 404, 404, 200, 200, 404],
     ),
     row(
         "GET",
         "/api/v1/letters/{id}",
         Decided,
-        [401, 200, 404, 404, 200, 200],
+        [401, 200, 404, 404, 200, 200, 404],
     ),
     // Reviewers have no grants; a beneficiary lists theirs (none for the other applicant).
     row(
         "GET",
         "/api/v1/grants",
         Shared,
-        [401, 200, 200, 403, 200, 200],
+        [401, 200, 200, 403, 200, 200, 403],
     ),
     row(
         "GET",
         "/api/v1/grants/{id}",
         Decided,
-        [401, 200, 404, 404, 200, 200],
+        [401, 200, 404, 404, 200, 200, 404],
     ),
     // The owner signs; staff countersign (their attempt to sign is a 403, the beneficiary's
     // to countersign too); staff declare a grant lapsed.
@@ -453,25 +460,25 @@ const ROWS: &[Row] = &[
         "POST",
         "/api/v1/grants/{id}/sign",
         AwaitingSignature,
-        [401, 200, 404, 404, 403, 403],
+        [401, 200, 404, 404, 403, 403, 404],
     ),
     row(
         "POST",
         "/api/v1/grants/{id}/countersign",
         Signed,
-        [401, 403, 404, 404, 200, 200],
+        [401, 403, 404, 404, 200, 200, 404],
     ),
     row(
         "POST",
         "/api/v1/grants/{id}/lapse",
         Decided,
-        [401, 403, 404, 404, 200, 200],
+        [401, 403, 404, 404, 200, 200, 404],
     ),
     row(
         "PUT",
         "/api/v1/grants/{id}/bank-details",
         Decided,
-        [401, 200, 404, 404, 403, 403],
+        [401, 200, 404, 404, 403, 403, 404],
     ),
     // The report is the beneficiary's to write and submit (an empty one: 422, which proves
     // they reached it), staff's to read; a reviewer does not even see it.
@@ -479,19 +486,19 @@ const ROWS: &[Row] = &[
         "GET",
         "/api/v1/grants/{id}/report",
         Decided,
-        [401, 200, 404, 404, 200, 200],
+        [401, 200, 404, 404, 200, 200, 404],
     ),
     row(
         "PUT",
         "/api/v1/grants/{id}/report",
         Decided,
-        [401, 200, 404, 404, 403, 403],
+        [401, 200, 404, 404, 403, 403, 404],
     ),
     row(
         "POST",
         "/api/v1/grants/{id}/report/submit",
         Decided,
-        [401, 422, 404, 404, 403, 403],
+        [401, 422, 404, 404, 403, 403, 404],
     ),
     // Nothing submitted yet on a running grant: whoever reaches it is told it is too early
     // (409); the others do not see it.
@@ -499,13 +506,13 @@ const ROWS: &[Row] = &[
         "POST",
         "/api/v1/grants/{id}/report/request-changes",
         Decided,
-        [401, 409, 404, 404, 409, 409],
+        [401, 409, 404, 404, 409, 409, 404],
     ),
     row(
         "POST",
         "/api/v1/grants/{id}/report/approve",
         Decided,
-        [401, 409, 404, 404, 409, 409],
+        [401, 409, 404, 404, 409, 409, 404],
     ),
     // The report's annexes: the beneficiary adds them; the delete's `{doc_id}` is one of the
     // application's own documents, which the report's route does not reach (404).
@@ -513,26 +520,26 @@ const ROWS: &[Row] = &[
         "POST",
         "/api/v1/grants/{id}/report/annexes",
         Decided,
-        [401, 201, 404, 404, 403, 403],
+        [401, 201, 404, 404, 403, 403, 404],
     ),
     row(
         "DELETE",
         "/api/v1/grants/{id}/report/annexes/{doc_id}",
         Decided,
-        [401, 404, 404, 404, 403, 403],
+        [401, 404, 404, 404, 403, 403, 404],
     ),
     // A recovery is staff's (nothing paid yet: 409); the beneficiary may not.
     row(
         "POST",
         "/api/v1/grants/{id}/recovery",
         Decided,
-        [401, 403, 404, 404, 409, 409],
+        [401, 403, 404, 404, 409, 409, 404],
     ),
     row(
         "POST",
         "/api/v1/grants/{id}/close-recovery",
         Decided,
-        [401, 409, 404, 404, 409, 409],
+        [401, 409, 404, 404, 409, 409, 404],
     ),
     // The finance list carries bank details: staff only. The import's file names no
     // instalment of the call (422: reached, refused on its content).
@@ -540,39 +547,53 @@ const ROWS: &[Row] = &[
         "GET",
         "/api/v1/calls/{id}/instalments/export",
         Shared,
-        [401, 403, 403, 403, 200, 200],
+        [401, 403, 403, 403, 200, 200, 403],
     ),
     row(
         "GET",
         "/api/v1/calls/{id}/grants/export",
         Shared,
-        [401, 403, 403, 403, 200, 200],
+        [401, 403, 403, 403, 200, 200, 403],
     ),
     row(
         "POST",
         "/api/v1/calls/{id}/instalments/import",
         Shared,
-        [401, 403, 403, 403, 422, 422],
+        [401, 403, 403, 403, 422, 422, 403],
+    ),
+    // A commune's own view of the applications taking place there (the row's application is
+    // in Villeneuve-d'Ascq, the commune account's).
+    row(
+        "GET",
+        "/api/v1/commune/applications",
+        Shared,
+        [401, 403, 403, 403, 403, 403, 200],
+    ),
+    row(
+        "GET",
+        "/api/v1/commune/applications/{id}",
+        Submitted,
+        [401, 403, 403, 403, 403, 403, 200],
     ),
     // The territory's figures are staff's.
     row(
         "GET",
         "/api/v1/territory",
         Shared,
-        [401, 403, 403, 403, 200, 200],
+        [401, 403, 403, 403, 200, 200, 403],
     ),
     row(
         "GET",
         "/api/v1/admin/outbox",
         Shared,
-        [401, 403, 403, 403, 200, 200],
+        [401, 403, 403, 403, 200, 200, 403],
     ),
     // `{id}` is a dead message: the admin re-queues it.
     row(
         "POST",
         "/api/v1/admin/outbox/{id}/retry",
         Shared,
-        [401, 403, 403, 403, 403, 200],
+        [401, 403, 403, 403, 403, 200, 403],
     ),
 ];
 
@@ -985,13 +1006,17 @@ fn the_table_covers_exactly_the_documented_routes() {
 
 async fn every_route_answers_each_role_as_expected(app: TestApp) {
     let cast = app.cast().await;
-    let tokens: [Option<&str>; 6] = [
+    let commune = app
+        .commune_account(&cast.admin.token, "agent@villeneuvedascq.fr", "59009")
+        .await;
+    let tokens: [Option<&str>; 7] = [
         None,
         Some(&cast.applicant.token),
         Some(&cast.other_applicant.token),
         Some(&cast.reviewer.token),
         Some(&cast.staff.token),
         Some(&cast.admin.token),
+        Some(&commune.token),
     ];
     let shared = {
         let call = app
@@ -1028,10 +1053,10 @@ async fn every_route_answers_each_role_as_expected(app: TestApp) {
 }
 
 /// The caller whose answer a personal token's is compared with: the first of applicant,
-/// reviewer, staff, admin whom the route lets through; else the first who reaches it and is
+/// reviewer, staff, admin, commune whom the route lets through; else the first who reaches it and is
 /// refused on the resource's state or content (a 409, a 422); else the applicant.
 fn natural_caller(row: &Row) -> usize {
-    let callers = [1, 3, 4, 5];
+    let callers = [1, 3, 4, 5, 6];
     callers
         .into_iter()
         .find(|i| (200..300).contains(&row.expect[*i]))
@@ -1050,11 +1075,15 @@ async fn every_route_answers_each_personal_token_scope_as_expected(app: TestApp)
     use essor::domain::account::Role;
     use essor::domain::tokens::{Need, Scope, need, scopes_for_role};
     let cast = app.cast().await;
+    let commune = app
+        .commune_account(&cast.admin.token, "agent@villeneuvedascq.fr", "59009")
+        .await;
     let accounts = [
         (1, Role::Applicant, &cast.applicant),
         (3, Role::Reviewer, &cast.reviewer),
         (4, Role::Staff, &cast.staff),
         (5, Role::Admin, &cast.admin),
+        (6, Role::Commune, &commune),
     ];
     // One token per (caller, scope) the role may hold; the others are refused at creation.
     let mut tokens = std::collections::HashMap::new();

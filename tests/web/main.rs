@@ -12,6 +12,7 @@ mod helpers;
 mod account;
 mod apidocs;
 mod browser;
+mod commune;
 mod convention;
 mod decisions;
 mod documents;
