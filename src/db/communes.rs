@@ -21,13 +21,25 @@ pub fn commune_of(conn: &mut DbConnection, user_id: &str) -> QueryResult<Option<
         .flatten())
 }
 
-/// The active commune accounts of a commune: whom to tell of a new application there.
-pub fn accounts_of(conn: &mut DbConnection, commune_insee: &str) -> QueryResult<Vec<String>> {
+/// The addresses of the active accounts of every commune where an application takes place:
+/// whom to tell of its submission.
+pub fn addresses_for_application(
+    conn: &mut DbConnection,
+    application_id: &str,
+) -> QueryResult<Vec<String>> {
     users::table
         .filter(users::role.eq(Role::Commune.as_str()))
         .filter(users::active.eq(true))
-        .filter(users::commune_insee.eq(commune_insee))
-        .select(users::id)
+        .filter(users::erased_at.is_null())
+        .filter(
+            users::commune_insee.eq_any(
+                application_communes::table
+                    .filter(application_communes::application_id.eq(application_id.to_owned()))
+                    .select(application_communes::commune_insee.nullable()),
+            ),
+        )
+        .order(users::email)
+        .select(users::email)
         .load(conn)
 }
 

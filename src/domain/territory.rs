@@ -139,6 +139,18 @@ pub fn canonical_communes(codes: &[String]) -> Vec<String> {
     out
 }
 
+/// « à Roubaix », « au Maisnil », « aux … », « à La Madeleine »: where, in French, before a
+/// commune's name (its article contracts with « à »).
+pub fn in_commune(name: &str) -> String {
+    if let Some(rest) = name.strip_prefix("Le ") {
+        format!("au {rest}")
+    } else if let Some(rest) = name.strip_prefix("Les ") {
+        format!("aux {rest}")
+    } else {
+        format!("à {name}")
+    }
+}
+
 /// How many per 10 000 inhabitants, to one decimal; `None` without a population.
 pub fn per_10k(count: i64, population: u32) -> Option<f64> {
     if population == 0 {
@@ -215,6 +227,21 @@ mod tests {
         for (codes, expected) in cases {
             let codes: Vec<String> = codes.iter().map(|c| (*c).to_owned()).collect();
             assert_eq!(canonical_communes(&codes), expected, "{codes:?}");
+        }
+    }
+
+    #[test]
+    fn where_in_french() {
+        let cases = [
+            ("Roubaix", "à Roubaix"),
+            ("Le Maisnil", "au Maisnil"),
+            ("Les Rues-des-Vignes", "aux Rues-des-Vignes"),
+            ("La Madeleine", "à La Madeleine"),
+            ("Lesquin", "à Lesquin"),
+            ("Lezennes", "à Lezennes"),
+        ];
+        for (name, expected) in cases {
+            assert_eq!(in_commune(name), expected);
         }
     }
 

@@ -55,6 +55,8 @@ pub enum MailEvent {
     Submitted {
         app: ApplicationSummary,
         submitted_at: DateTime<Utc>,
+        /// The active accounts of the communes where the project takes place (DESIGN.md §16).
+        commune_addresses: Vec<String>,
     },
     /// To the applicant.
     ChangesRequested {
@@ -321,7 +323,11 @@ impl MailEvent {
     /// Every mail kind this event can produce (whatever the recipients).
     pub fn kinds(&self) -> &'static [MailKind] {
         match self {
-            Self::Submitted { .. } => &[MailKind::SubmittedApplicant, MailKind::SubmittedStaff],
+            Self::Submitted { .. } => &[
+                MailKind::SubmittedApplicant,
+                MailKind::SubmittedStaff,
+                MailKind::SubmittedCommune,
+            ],
             Self::ChangesRequested { .. } => &[MailKind::ChangesRequested],
             Self::DeclaredIneligible { .. } => &[MailKind::DeclaredIneligible],
             Self::ReviewStarted { .. } => &[MailKind::ReviewStarted],
@@ -367,8 +373,16 @@ impl MailEvent {
             })
         };
         match self {
-            Self::Submitted { .. } => std::iter::once(applicant(MailKind::SubmittedApplicant))
+            Self::Submitted {
+                commune_addresses, ..
+            } => std::iter::once(applicant(MailKind::SubmittedApplicant))
                 .chain(staff_of(MailKind::SubmittedStaff))
+                .chain(commune_addresses.iter().map(|address| Recipient {
+                    kind: MailKind::SubmittedCommune,
+                    audience: Audience::Commune,
+                    address: address.clone(),
+                    name: None,
+                }))
                 .collect(),
             Self::ChangesRequested { .. } => vec![applicant(MailKind::ChangesRequested)],
             Self::DeclaredIneligible { .. } => vec![applicant(MailKind::DeclaredIneligible)],
@@ -850,6 +864,7 @@ pub fn sample_events() -> Vec<MailEvent> {
         MailEvent::Submitted {
             app: app.clone(),
             submitted_at: date.and_hms_opt(13, 30, 0).expect("a valid time").and_utc(),
+            commune_addresses: vec!["agent@ville-roubaix.fr".into()],
         },
         MailEvent::ChangesRequested {
             app: app.clone(),

@@ -17,6 +17,8 @@ use minijinja::{Environment, HtmlEscape, UndefinedBehavior, Value};
 pub enum MailKind {
     SubmittedApplicant,
     SubmittedStaff,
+    /// To a commune's accounts: an application taking place in the commune was submitted.
+    SubmittedCommune,
     ChangesRequested,
     DeclaredIneligible,
     ReviewStarted,
@@ -77,9 +79,10 @@ impl MailKind {
     ];
 
     /// The mails of application events.
-    pub const APPLICATION: [MailKind; 25] = [
+    pub const APPLICATION: [MailKind; 26] = [
         Self::SubmittedApplicant,
         Self::SubmittedStaff,
+        Self::SubmittedCommune,
         Self::ChangesRequested,
         Self::DeclaredIneligible,
         Self::ReviewStarted,
@@ -105,9 +108,10 @@ impl MailKind {
         Self::GrantLapsed,
     ];
 
-    pub const ALL: [MailKind; 30] = [
+    pub const ALL: [MailKind; 31] = [
         Self::SubmittedApplicant,
         Self::SubmittedStaff,
+        Self::SubmittedCommune,
         Self::ChangesRequested,
         Self::DeclaredIneligible,
         Self::ReviewStarted,
@@ -143,6 +147,7 @@ impl MailKind {
         match self {
             Self::SubmittedApplicant => "submitted_applicant",
             Self::SubmittedStaff => "submitted_staff",
+            Self::SubmittedCommune => "submitted_commune",
             Self::ChangesRequested => "changes_requested",
             Self::DeclaredIneligible => "declared_ineligible",
             Self::ReviewStarted => "review_started",
@@ -193,6 +198,9 @@ pub const EMBEDDED: &[(&str, &str)] = embedded!(
     "submitted_staff.subject.txt",
     "submitted_staff.txt",
     "submitted_staff.html",
+    "submitted_commune.subject.txt",
+    "submitted_commune.txt",
+    "submitted_commune.html",
     "changes_requested.subject.txt",
     "changes_requested.txt",
     "changes_requested.html",

@@ -92,7 +92,15 @@ fn recipients_per_event() {
     let a = ("staff", "a@mel.fr".to_owned());
     let b = ("staff", "b@mel.fr".to_owned());
     let cases: Vec<(&str, Vec<(&str, String)>)> = vec![
-        ("submitted", vec![applicant.clone(), a.clone(), b.clone()]),
+        (
+            "submitted",
+            vec![
+                applicant.clone(),
+                a.clone(),
+                b.clone(),
+                ("commune", "agent@ville-roubaix.fr".to_owned()),
+            ],
+        ),
         ("changes_requested", vec![applicant.clone()]),
         ("declared_ineligible", vec![applicant.clone()]),
         ("review_started", vec![applicant.clone()]),
@@ -118,8 +126,11 @@ fn recipients_per_event() {
         was_submitted: false,
     };
     assert_eq!(who(&draft, &staff), vec![applicant.clone()]);
-    // No staff configured: the applicant still gets the receipt.
-    assert_eq!(who(&event("submitted"), &[]), vec![applicant]);
+    // No staff configured: the applicant still gets the receipt (and the commune its mail).
+    assert_eq!(
+        who(&event("submitted"), &[]),
+        vec![applicant, ("commune", "agent@ville-roubaix.fr".to_owned())]
+    );
 }
 
 #[test]

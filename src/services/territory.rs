@@ -153,9 +153,16 @@ pub struct SupportedProject {
 pub struct CommuneProjects {
     pub insee: String,
     pub name: String,
+    /// The first [`PROJECTS_SHOWN`] projects, by organisation.
     pub projects: Vec<SupportedProject>,
+    /// How many projects the commune has in all (the SCDL file lists each).
+    pub project_count: usize,
     pub awarded_cents: Cents,
 }
+
+/// How many of a commune's projects the public page lists: the MEL awards a few dozen grants
+/// a year, but a page must stay readable (and light) whatever the year holds.
+pub const PROJECTS_SHOWN: usize = 20;
 
 /// The projects supported in a year, by commune.
 #[derive(Debug, Clone, Serialize)]
@@ -205,6 +212,7 @@ pub async fn supported_projects(
             insee: c.insee.clone(),
             name: c.name.clone(),
             projects: Vec::new(),
+            project_count: 0,
             awarded_cents: Cents::ZERO,
         })
         .collect();
@@ -218,6 +226,10 @@ pub async fn supported_projects(
             total = add(total, amount)?;
         }
         commune.awarded_cents = add(commune.awarded_cents, amount)?;
+        commune.project_count += 1;
+        if commune.projects.len() >= PROJECTS_SHOWN {
+            continue;
+        }
         commune.projects.push(SupportedProject {
             organisation_name: r.organisation_name,
             project_title: r.project_title,

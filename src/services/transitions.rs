@@ -346,7 +346,11 @@ pub async fn apply(
             }
             let app = summary(conn, &row, &call)?;
             let event = match action {
-                Action::Submit => MailEvent::Submitted { app, submitted_at: now.and_utc() },
+                Action::Submit => MailEvent::Submitted {
+                    app,
+                    submitted_at: now.and_utc(),
+                    commune_addresses: crate::db::communes::addresses_for_application(conn, &row.id)?,
+                },
                 Action::RequestChanges => MailEvent::ChangesRequested {
                     app,
                     message: note.clone(),

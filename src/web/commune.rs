@@ -64,6 +64,8 @@ fn state_label(state: ApplicationState) -> &'static str {
 #[derive(Serialize)]
 struct HomeView {
     commune_name: String,
+    /// « à Roubaix », « au Maisnil ».
+    in_commune: String,
     items: Vec<Item>,
 }
 
@@ -71,6 +73,7 @@ async fn home(ctx: PageCtx) -> Result<HttpResponse, WebError> {
     let user = ctx.user()?;
     let list = communes::list(&ctx.state, &user).await?;
     let view = HomeView {
+        in_commune: crate::domain::territory::in_commune(&list.commune_name),
         commune_name: list.commune_name,
         items: list.items.into_iter().map(Item::new).collect(),
     };

@@ -349,6 +349,9 @@ struct PublicCommune {
     insee: String,
     name: String,
     projects: Vec<territory::SupportedProject>,
+    project_count: usize,
+    /// Projects not listed (the SCDL file has them).
+    more: usize,
     awarded_cents: Cents,
 }
 
@@ -392,7 +395,7 @@ async fn public_page(
             .communes
             .iter()
             .find(|c| c.insee == insee)
-            .map_or(0, |c| c.projects.len() as i64)
+            .map_or(0, |c| c.project_count as i64)
     };
     let map = map_view(
         format!(
@@ -412,10 +415,12 @@ async fn public_page(
     let communes: Vec<PublicCommune> = supported
         .communes
         .into_iter()
-        .filter(|c| !c.projects.is_empty())
+        .filter(|c| c.project_count > 0)
         .map(|c| PublicCommune {
             insee: c.insee,
             name: c.name,
+            more: c.project_count - c.projects.len(),
+            project_count: c.project_count,
             projects: c.projects,
             awarded_cents: c.awarded_cents,
         })

@@ -163,6 +163,42 @@ async fn a_commune_reads_its_submitted_applications_and_nothing_else(app: TestAp
     let b = filed(&app, applicant, call_id, &["59512"], true).await;
     let c = filed(&app, applicant, call_id, &["59599"], false).await;
 
+    // Each submission told its communes' accounts, linking to their own page: A to
+    // Roubaix's (Lille has no account), C to Tourcoing's; B, a draft, to no one.
+    let commune_mails = |to: &str| {
+        app.sent_mails()
+            .into_iter()
+            .filter(|m| {
+                m.to == to
+                    && m.subject
+                        .starts_with("Nouvelle candidature dans votre commune")
+            })
+            .collect::<Vec<_>>()
+    };
+    app.wait_for_mails(1).await;
+    for _ in 0..200 {
+        if commune_mails(&roubaix.email).len() == 1 && commune_mails(&tourcoing.email).len() == 1 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let to_roubaix = commune_mails(&roubaix.email);
+    assert_eq!(to_roubaix.len(), 1);
+    assert!(
+        to_roubaix[0]
+            .text
+            .contains(&format!("/commune/candidatures/{a}")),
+        "{}",
+        to_roubaix[0].text
+    );
+    let to_tourcoing = commune_mails(&tourcoing.email);
+    assert_eq!(to_tourcoing.len(), 1);
+    assert!(
+        to_tourcoing[0]
+            .text
+            .contains(&format!("/commune/candidatures/{c}"))
+    );
+
     // Roubaix: A only (B is a draft, C is Tourcoing's).
     let mine = list(&app, &roubaix.token).await;
     assert_eq!(mine["commune_insee"], "59512");

@@ -47,6 +47,7 @@ fn submitted(n: usize) -> MailEvent {
     MailEvent::Submitted {
         app: summary(n),
         submitted_at: chrono::Utc::now(),
+        commune_addresses: Vec::new(),
     }
 }
 
@@ -193,13 +194,13 @@ async fn a_rolled_back_transition_sends_nothing_and_a_committed_one_sends_once(a
 async fn every_event_reaches_its_recipients_through_the_worker(app: TestApp) {
     let events = essor::notify::sample_events();
     let queued = queue(&app, events).await;
-    // submitted: 2, changes, ineligible, review, reviewer, accepted, rejected: 6, withdrawn: 2,
+    // submitted: 3 (the applicant, staff, the commune's account), changes, ineligible, review, reviewer, accepted, rejected: 6, withdrawn: 2,
     // reviewer recused: 1 (staff), reviews complete: 1 (staff); convention to sign: 1,
     // signed: 2 (the beneficiary, staff), countersigned: 1, reminder: 1, instalment
     // requested: 1 (staff), paid: 1, recovery: 1, report submitted: 1 (staff), changes
     // requested, approved, reminder: 3, lapsed: 1.
-    assert_eq!(queued, 25);
-    let sent = app.wait_for_mails(25).await;
+    assert_eq!(queued, 26);
+    let sent = app.wait_for_mails(26).await;
     let rows = wait_rows(&app, Duration::from_secs(5), "all sent", |r| {
         all_status(r, "sent")
     })
@@ -215,7 +216,11 @@ async fn every_event_reaches_its_recipients_through_the_worker(app: TestApp) {
     };
     expect(
         "submitted",
-        &["ess@lillemetropole.fr", "porteur@exemple.fr"],
+        &[
+            "agent@ville-roubaix.fr",
+            "ess@lillemetropole.fr",
+            "porteur@exemple.fr",
+        ],
     );
     expect(
         "withdrawn",
