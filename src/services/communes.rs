@@ -14,6 +14,7 @@ use crate::domain::account::Role;
 use crate::domain::actor::Actor;
 use crate::domain::application::ApplicationBody;
 use crate::domain::application_state::ApplicationState;
+use crate::domain::money::Cents;
 use crate::domain::territory::commune_name;
 use crate::error::ServiceError;
 use crate::state::AppState;
@@ -44,8 +45,8 @@ pub struct CommuneApplication {
     /// Every commune where the project takes place (this one among them).
     #[schema(example = json!(["59512", "59350"]))]
     pub activity_communes: Vec<String>,
-    #[schema(example = 2000000)]
-    pub requested_cents: i64,
+    #[schema(value_type = i64, example = 2000000)]
+    pub requested_cents: Cents,
     pub submitted_at: Option<DateTime<Utc>>,
 }
 
@@ -78,7 +79,8 @@ impl CommuneApplication {
             project_title: row.project_title,
             project_summary: body.project.summary,
             activity_communes: body.project.activity_communes,
-            requested_cents: row.requested_cents,
+            requested_cents: Cents::new(row.requested_cents)
+                .map_err(|e| internal("requested_cents", e.to_string()))?,
             submitted_at: row.submitted_at.map(|t| t.and_utc()),
             id: row.id,
         })
