@@ -158,6 +158,8 @@ fn seed(db: &Db, n: usize) -> anyhow::Result<(String, String)> {
             convention_threshold_cents: 2_300_000,
             report_due_months: 6,
         instalment_schedule: r#"[{"label":"Avance","percent":80,"trigger":"signature"},{"label":"Solde","percent":20,"trigger":"report_approved"}]"#.into(),
+        commune_opinion_days: 21,
+        reviewers_see_commune_opinions: false,
         },
     )?;
     let body = |i: usize| {

@@ -25,11 +25,20 @@ fn with_etag(status: StatusCode, app: Application) -> HttpResponse {
     versioned(status, app.version, &app)
 }
 
+/// Where an application comes from.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct StartParams {
+    /// The code of a commune's referral (`REC-7K3M9Q2X`, DESIGN.md §16): the application
+    /// carries that commune as `referred_by_commune`.
+    pub referral_code: Option<String>,
+}
+
 /// Start an application (draft) on a published call (applicants).
 #[utoipa::path(
     tag = "applications",
     security(("bearer" = [])),
-    params(("id" = String, Path, description = "Call id (UUID).")),
+    params(("id" = String, Path, description = "Call id (UUID)."), StartParams),
     request_body = ApplicationBody,
     responses(
         (status = 201, description = "The draft, with its reference `EA-<year>-<5 digits>`.", body = Application, headers(("ETag" = String), ("Location" = String, description = "`/api/v1/applications/{id}` of the new application."))),
@@ -38,7 +47,7 @@ fn with_etag(status: StatusCode, app: Application) -> HttpResponse {
         (status = 403, description = "Only applicants apply.", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such published call.", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The call is closed, or this structure (its SIRET, else its RNA number) already has an application to this call that is not withdrawn: `existing_reference` names it, `field` the identifier.", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid fields, each named in `errors` (e.g. `organisation.siret`).", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid fields, each named in `errors` (e.g. `organisation.siret`; `referral_code` for a code unknown or of another call).", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[post("/calls/{id}/applications")]
@@ -46,10 +55,15 @@ pub async fn create_application(
     user: CurrentUser,
     state: web::Data<AppState>,
     id: web::Path<String>,
+    params: web::Query<StartParams>,
     body: web::Json<Value>,
 ) -> Result<HttpResponse, AppError> {
     let body: ApplicationBody = from_json(body.into_inner())?;
-    let app = applications::create(&state, &user, id.into_inner(), body).await?;
+    let referral = params
+        .into_inner()
+        .referral_code
+        .filter(|c| !c.trim().is_empty());
+    let app = applications::create(&state, &user, id.into_inner(), body, referral).await?;
     let location = format!("/api/v1/applications/{}", app.id);
     let mut resp = with_etag(StatusCode::CREATED, app);
     resp.headers_mut().insert(

@@ -43,6 +43,9 @@ pub struct CallRow {
     pub report_due_months: i32,
     /// The payment schedule, JSON (`[{label, percent, trigger}]`).
     pub instalment_schedule: String,
+    /// Days a commune has to give its opinion after a submission (§16).
+    pub commune_opinion_days: i32,
+    pub reviewers_see_commune_opinions: bool,
 }
 
 pub fn insert(conn: &mut DbConnection, row: &CallRow) -> QueryResult<usize> {
@@ -125,6 +128,16 @@ pub fn list(
         window.finish(&read, rows, |r| (Key::Time(r.created_at), r.id.clone())),
         total,
     ))
+}
+
+/// The published calls, the one closing first first (a permanent call last).
+pub fn published(conn: &mut DbConnection) -> QueryResult<Vec<CallRow>> {
+    let mut rows: Vec<CallRow> = calls::table
+        .filter(calls::state.eq(crate::domain::call::CallState::Published.as_str()))
+        .select(CallRow::as_select())
+        .load(conn)?;
+    rows.sort_by_key(|c| (c.closes_at.is_none(), c.closes_at, c.created_at));
+    Ok(rows)
 }
 
 /// Has any application of this call left the draft state (i.e. been submitted at least once)?

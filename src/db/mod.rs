@@ -9,6 +9,7 @@ pub mod applications;
 pub mod assignments;
 pub mod audit;
 pub mod calls;
+pub mod commune_opinions;
 pub mod communes;
 pub mod documents;
 pub mod grants;

@@ -65,6 +65,8 @@ diesel::table! {
         convention_threshold_cents -> BigInt,
         report_due_months -> Integer,
         instalment_schedule -> Text,
+        commune_opinion_days -> Integer,
+        reviewers_see_commune_opinions -> Bool,
     }
 }
 
@@ -102,6 +104,7 @@ diesel::table! {
         commune_insee -> Nullable<Text>,
         purge_warned_at -> Nullable<Timestamp>,
         minimised_at -> Nullable<Timestamp>,
+        referred_by_commune -> Nullable<Text>,
     }
 }
 
@@ -216,6 +219,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     instalments,
     letters,
     application_communes,
+    commune_opinions,
+    referrals,
 );
 
 diesel::table! {
@@ -375,6 +380,37 @@ diesel::table! {
 }
 
 diesel::joinable!(application_communes -> applications (application_id));
+
+diesel::table! {
+    commune_opinions (application_id, commune_insee) {
+        application_id -> Text,
+        commune_insee -> Text,
+        opinion -> Text,
+        comment -> Text,
+        author_id -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::joinable!(commune_opinions -> applications (application_id));
+diesel::joinable!(commune_opinions -> users (author_id));
+
+diesel::table! {
+    referrals (id) {
+        id -> Text,
+        code -> Text,
+        commune_insee -> Text,
+        call_id -> Text,
+        organisation_name -> Text,
+        email -> Text,
+        message -> Text,
+        author_id -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::joinable!(referrals -> calls (call_id));
 
 diesel::joinable!(grants -> applications (application_id));
 diesel::joinable!(grants -> calls (call_id));

@@ -7,7 +7,7 @@ use diesel::prelude::*;
 use diesel::sql_types::BigInt;
 
 use crate::db::DbConnection;
-use crate::db::schema::{application_communes, applications, calls};
+use crate::db::schema::{application_communes, applications, calls, referrals};
 use crate::domain::application_state::ApplicationState;
 use crate::domain::call::CallState;
 
@@ -141,6 +141,55 @@ pub fn counts(conn: &mut DbConnection, f: &CountFilter) -> QueryResult<Vec<Commu
             },
         )
         .collect())
+}
+
+/// Per commune, its referrals (§16) made under the filter (the call recommended; the year
+/// they were sent) and the submitted applications started from one (the call; the year of
+/// submission): `(commune, referrals, referred applications)`.
+pub fn referral_counts(
+    conn: &mut DbConnection,
+    f: &CountFilter,
+) -> QueryResult<Vec<(String, i64, i64)>> {
+    let mut sent = referrals::table
+        .group_by(referrals::commune_insee)
+        .select((referrals::commune_insee, diesel::dsl::count_star()))
+        .into_boxed();
+    if let Some(call) = &f.call_id {
+        sent = sent.filter(referrals::call_id.eq(call.clone()));
+    }
+    if let Some(from) = f.submitted_from {
+        sent = sent.filter(referrals::created_at.ge(from));
+    }
+    if let Some(before) = f.submitted_before {
+        sent = sent.filter(referrals::created_at.lt(before));
+    }
+    let sent: Vec<(String, i64)> = sent.load(conn)?;
+    let mut started = applications::table
+        .filter(applications::submitted_at.is_not_null())
+        .filter(applications::referred_by_commune.is_not_null())
+        .group_by(applications::referred_by_commune)
+        .select((applications::referred_by_commune, diesel::dsl::count_star()))
+        .into_boxed();
+    if let Some(call) = &f.call_id {
+        started = started.filter(applications::call_id.eq(call.clone()));
+    }
+    if let Some(from) = f.submitted_from {
+        started = started.filter(applications::submitted_at.ge(from));
+    }
+    if let Some(before) = f.submitted_before {
+        started = started.filter(applications::submitted_at.lt(before));
+    }
+    let started: Vec<(Option<String>, i64)> = started.load(conn)?;
+    let mut out: std::collections::BTreeMap<String, (i64, i64)> = Default::default();
+    for (c, n) in sent {
+        out.entry(c).or_default().0 = n;
+    }
+    for (c, n) in started {
+        if let Some(c) = c {
+            out.entry(c).or_default().1 = n;
+        }
+    }
+    Ok(out.into_iter().map(|(c, (s, a))| (c, s, a)).collect())
 }
 
 /// The same figures over the whole filter, each application counted once.

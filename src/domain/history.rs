@@ -37,6 +37,8 @@ pub enum HistoryAction {
     BankDetails,
     /// A move of one of the grant's instalments, stored as `instalment-<action>`.
     Instalment(InstalmentAction),
+    /// A commune gave or changed its opinion (DESIGN.md §16).
+    CommuneOpinion,
 }
 
 /// Whose part of the history an event is: the reviewers' part is blind to the applicant
@@ -47,10 +49,13 @@ pub enum Part {
     Application,
     /// Who reviews, their declarations, recusals and reviews.
     Reviewers,
+    /// The communes' opinions: the applicant reads that a commune was consulted, not what it
+    /// said (§16).
+    Communes,
 }
 
 impl HistoryAction {
-    pub const ALL: [Self; 32] = [
+    pub const ALL: [Self; 33] = [
         Self::Create,
         Self::Update,
         Self::UploadDocument,
@@ -83,6 +88,7 @@ impl HistoryAction {
         Self::Instalment(InstalmentAction::Order),
         Self::Instalment(InstalmentAction::Pay),
         Self::Instalment(InstalmentAction::Cancel),
+        Self::CommuneOpinion,
     ];
 
     /// The name the trail stores (and the API's `action` carries).
@@ -101,6 +107,7 @@ impl HistoryAction {
             Self::Grant(a) => a.history_name(),
             Self::BankDetails => "grant-bank-details",
             Self::Instalment(a) => a.history_name(),
+            Self::CommuneOpinion => "commune-opinion",
         }
     }
 
@@ -128,6 +135,7 @@ impl HistoryAction {
             | Self::AssignmentAccept
             | Self::AssignmentRecuse
             | Self::SubmitReview => Part::Reviewers,
+            Self::CommuneOpinion => Part::Communes,
         }
     }
 
@@ -203,6 +211,7 @@ mod tests {
             ("submit-review", Part::Reviewers),
             ("grant-sign", Part::Application),
             ("grant-start", Part::Application),
+            ("commune-opinion", Part::Communes),
         ];
         for (name, part) in cases {
             let action = HistoryAction::parse(name).expect(name);

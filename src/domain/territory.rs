@@ -103,6 +103,12 @@ pub struct CommuneFigures {
     /// `applications` per 10 000 inhabitants, to one decimal.
     #[schema(example = 1.2)]
     pub per_10k_inhabitants: Option<f64>,
+    /// Project holders the commune recommended the call to (§16), in the call or the year.
+    #[schema(example = 3)]
+    pub referrals: i64,
+    /// Submitted applications started from one of the commune's referrals.
+    #[schema(example = 1)]
+    pub referred_applications: i64,
 }
 
 /// The whole territory's figures, each application counted once.
@@ -115,6 +121,8 @@ pub struct TerritoryTotals {
     pub awarded_cents: Cents,
     /// Communes where not a single application was submitted.
     pub communes_without_application: usize,
+    pub referrals: i64,
+    pub referred_applications: i64,
 }
 
 /// A member commune of the MEL, by its INSEE code (Lomme and Hellemmes-Lille are not: they
@@ -148,6 +156,24 @@ pub fn in_commune(name: &str) -> String {
         format!("aux {rest}")
     } else {
         format!("à {name}")
+    }
+}
+
+/// « de Roubaix », « du Maisnil », « des Attaques », « d'Armentières »: a commune after
+/// « la commune ».
+pub fn of_commune(name: &str) -> String {
+    if let Some(rest) = name.strip_prefix("Le ") {
+        format!("du {rest}")
+    } else if let Some(rest) = name.strip_prefix("Les ") {
+        format!("des {rest}")
+    } else if name
+        .chars()
+        .next()
+        .is_some_and(|c| "AEIOUYHÉÈÊÂÎÔÛaeiouyhéèêâîôû".contains(c))
+    {
+        format!("d'{name}")
+    } else {
+        format!("de {name}")
     }
 }
 
@@ -242,6 +268,23 @@ mod tests {
         ];
         for (name, expected) in cases {
             assert_eq!(in_commune(name), expected);
+        }
+    }
+
+    #[test]
+    fn of_which_commune_in_french() {
+        let cases = [
+            ("Roubaix", "de Roubaix"),
+            ("Le Maisnil", "du Maisnil"),
+            ("Les Rues-des-Vignes", "des Rues-des-Vignes"),
+            ("La Madeleine", "de La Madeleine"),
+            ("Armentières", "d'Armentières"),
+            ("Hem", "d'Hem"),
+            ("Halluin", "d'Halluin"),
+            ("Lesquin", "de Lesquin"),
+        ];
+        for (name, expected) in cases {
+            assert_eq!(of_commune(name), expected, "{name}");
         }
     }
 

@@ -107,7 +107,8 @@ pub fn scopes_for_role(role: Role) -> &'static [Scope] {
     match role {
         Role::Applicant => &[Scope::Read, Scope::Manage],
         Role::Reviewer => &[Scope::Read, Scope::Review],
-        Role::Commune => &[Scope::Read],
+        // `manage`: its opinions and referrals (§16), nothing else a commune may do.
+        Role::Commune => &[Scope::Read, Scope::Manage],
         Role::Staff | Role::Admin => &[Scope::Read, Scope::Manage, Scope::Export],
     }
 }
@@ -165,6 +166,14 @@ pub const ROUTES: &[(&str, &str, Need)] = &[
     ("GET", "/api/v1/territory", S(Read)),
     ("GET", "/api/v1/commune/applications", S(Read)),
     ("GET", "/api/v1/commune/applications/{id}", S(Read)),
+    ("POST", "/api/v1/commune/referrals", S(Manage)),
+    ("GET", "/api/v1/commune/referrals", S(Read)),
+    (
+        "PUT",
+        "/api/v1/applications/{id}/commune-opinion",
+        S(Manage),
+    ),
+    ("GET", "/api/v1/applications/{id}/commune-opinions", S(Read)),
     ("GET", "/api/v1/calls/{id}/ranking", S(Read)),
     ("POST", "/api/v1/calls/{id}/applications", S(Manage)),
     ("GET", "/api/v1/applications", S(Read)),
@@ -554,6 +563,7 @@ mod tests {
             (Role::Reviewer, "read review"),
             (Role::Staff, "read manage export"),
             (Role::Admin, "read manage export"),
+            (Role::Commune, "read manage"),
         ];
         for (role, expected) in cases {
             assert_eq!(Scope::join(scopes_for_role(role)), expected, "{role:?}");

@@ -149,6 +149,10 @@ pub fn fields(row: &ExportRow, dialect: CsvDialect) -> Vec<Cow<'_, str>> {
         opt_text(&row.decision_motivation),
         owned(date(row.submitted_on, dialect)),
         owned(date(row.decided_on, dialect)),
+        owned(crate::export::rows::opinions_cell(
+            &row.commune_opinions,
+            dialect,
+        )),
     ]
 }
 

@@ -58,6 +58,16 @@ pub struct ExportRecord<'a> {
     pub submitted_on: Option<NaiveDate>,
     /// Europe/Paris day of the decision.
     pub decided_on: Option<NaiveDate>,
+    /// The opinions of the communes where the project takes place (§16).
+    pub commune_opinions: Vec<ExportOpinion<'a>>,
+}
+
+/// A commune's opinion, in the JSON export.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ExportOpinion<'a> {
+    #[schema(example = "59512")]
+    pub commune_insee: &'a str,
+    pub opinion: crate::domain::commune_opinion::Opinion,
 }
 
 impl<'a> From<&'a ExportRow> for ExportRecord<'a> {
@@ -87,6 +97,14 @@ impl<'a> From<&'a ExportRow> for ExportRecord<'a> {
             decision_motivation: r.decision_motivation.as_deref(),
             submitted_on: r.submitted_on,
             decided_on: r.decided_on,
+            commune_opinions: r
+                .commune_opinions
+                .iter()
+                .map(|(insee, opinion)| ExportOpinion {
+                    commune_insee: insee,
+                    opinion: *opinion,
+                })
+                .collect(),
         }
     }
 }

@@ -14,6 +14,7 @@ use crate::db::schema::{applications, grants, instalments, reviews, users};
 use crate::db::{Db, DbConnection};
 use crate::domain::application::{LegalForm, Stage};
 use crate::domain::application_state::ApplicationState;
+use crate::domain::commune_opinion::Opinion;
 use crate::domain::eligibility::Verdict;
 use crate::domain::scoring::{self, Aggregate, Recommendation};
 
@@ -65,6 +66,8 @@ pub struct ExportRow {
     pub instalment_count: u32,
     /// The days its instalments were paid, earliest first.
     pub paid_on: Vec<NaiveDate>,
+    /// The communes' opinions (§16): (INSEE code, opinion), by code.
+    pub commune_opinions: Vec<(String, Opinion)>,
 }
 
 /// One submitted review, for the reviews sheet of the workbook.
@@ -155,6 +158,23 @@ pub fn paris_day(utc: NaiveDateTime) -> NaiveDate {
     Utc.from_utc_datetime(&utc)
         .with_timezone(&Paris)
         .date_naive()
+}
+
+/// The communes' opinions in one cell: `59512:reserved,59350:favorable` for programs,
+/// « Roubaix : réservé, Lille : favorable » for Excel.
+pub fn opinions_cell(opinions: &[(String, Opinion)], dialect: crate::export::CsvDialect) -> String {
+    opinions
+        .iter()
+        .map(|(insee, o)| match dialect {
+            crate::export::CsvDialect::Rfc4180 => format!("{insee}:{}", o.as_str()),
+            crate::export::CsvDialect::ExcelFr => format!(
+                "{} : {}",
+                crate::domain::territory::commune_name(insee).unwrap_or(insee),
+                o.short_fr()
+            ),
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 fn non_empty(s: Option<String>) -> Option<String> {
@@ -364,6 +384,18 @@ impl<'a> Pages<'a> {
             }
         }
 
+        // The communes' opinions.
+        let mut opinions_of: HashMap<String, Vec<(String, Opinion)>> = HashMap::new();
+        for o in crate::db::commune_opinions::for_applications(conn, &ids)? {
+            let opinion = Opinion::parse(&o.opinion).ok_or_else(|| {
+                anyhow::anyhow!("application {}: opinion {}", o.application_id, o.opinion)
+            })?;
+            opinions_of
+                .entry(o.application_id)
+                .or_default()
+                .push((o.commune_insee, opinion));
+        }
+
         let mut rows = Vec::with_capacity(selected.len());
         for s in selected {
             let body: BodyFields = serde_json::from_str(&s.body).unwrap_or_default();
@@ -403,6 +435,7 @@ impl<'a> Pages<'a> {
                     .remove(&s.id)
                     .map(|i| i.1)
                     .unwrap_or_default(),
+                commune_opinions: opinions_of.remove(&s.id).unwrap_or_default(),
                 id: s.id,
             });
         }

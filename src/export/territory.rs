@@ -7,7 +7,7 @@ use crate::error::ServiceError;
 use crate::export::CsvDialect;
 use crate::export::csv::{UTF8_BOM, euros, text};
 
-pub const COLUMNS: [&str; 8] = [
+pub const COLUMNS: [&str; 10] = [
     "Code INSEE",
     "Commune",
     "Population",
@@ -16,6 +16,8 @@ pub const COLUMNS: [&str; 8] = [
     "Lauréates",
     "Montant attribué (€)",
     "Candidatures pour 10 000 habitants",
+    "Recommandations de la commune",
+    "Candidatures recommandées",
 ];
 
 pub fn write(communes: &[CommuneFigures]) -> Result<Vec<u8>, ServiceError> {
@@ -40,6 +42,8 @@ pub fn write(communes: &[CommuneFigures]) -> Result<Vec<u8>, ServiceError> {
                 &c.per_10k_inhabitants
                     .map(|v| format!("{v:.1}").replace('.', ","))
                     .unwrap_or_default(),
+                &c.referrals.to_string(),
+                &c.referred_applications.to_string(),
             ])
             .map_err(io)?;
         }

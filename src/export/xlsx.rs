@@ -192,6 +192,15 @@ fn application_row(
     )?;
     date(sheet, r, next(), a.submitted_on, &f.date)?;
     date(sheet, r, next(), a.decided_on, &f.date)?;
+    string(
+        sheet,
+        r,
+        next(),
+        &crate::export::rows::opinions_cell(
+            &a.commune_opinions,
+            crate::export::CsvDialect::ExcelFr,
+        ),
+    )?;
     debug_assert_eq!(usize::from(c), COLUMNS.len());
     Ok(())
 }

@@ -11,6 +11,7 @@
 
 pub mod account;
 pub mod outbox;
+pub mod referral;
 pub mod retention;
 pub mod templates;
 pub mod transport;
@@ -693,6 +694,8 @@ impl Notifier {
         let sample = retention::sample_draft_warning();
         self.render_draft_warning(&sample)
             .map_err(|e| anyhow::anyhow!("mail template draft_expiring cannot be rendered: {e}"))?;
+        self.render_referral(&referral::sample_referral())
+            .map_err(|e| anyhow::anyhow!("mail template referral cannot be rendered: {e}"))?;
         for mail in account::sample_account_mails() {
             let rendered = self
                 .templates

@@ -67,6 +67,8 @@ pub enum MailKind {
     Invitation,
     /// A draft never submitted will be deleted (retention, issue 20).
     DraftExpiring,
+    /// To a project holder a commune recommends the call to (§16): the call's page and a code.
+    Referral,
 }
 
 impl MailKind {
@@ -108,7 +110,7 @@ impl MailKind {
         Self::GrantLapsed,
     ];
 
-    pub const ALL: [MailKind; 31] = [
+    pub const ALL: [MailKind; 32] = [
         Self::SubmittedApplicant,
         Self::SubmittedStaff,
         Self::SubmittedCommune,
@@ -140,6 +142,7 @@ impl MailKind {
         Self::PasswordReset,
         Self::Invitation,
         Self::DraftExpiring,
+        Self::Referral,
     ];
 
     /// The stem of the template files.
@@ -176,6 +179,7 @@ impl MailKind {
             Self::PasswordReset => "account_password_reset",
             Self::Invitation => "account_invitation",
             Self::DraftExpiring => "draft_expiring",
+            Self::Referral => "referral",
         }
     }
 }
@@ -287,6 +291,9 @@ pub const EMBEDDED: &[(&str, &str)] = embedded!(
     "draft_expiring.subject.txt",
     "draft_expiring.txt",
     "draft_expiring.html",
+    "referral.subject.txt",
+    "referral.txt",
+    "referral.html",
 );
 
 /// A mail rendered from its templates.

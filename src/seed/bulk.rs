@@ -119,6 +119,8 @@ pub fn seed_bulk(db: &Db, settings: &Settings, options: DemoOptions) -> anyhow::
         convention_threshold_cents: 2_300_000,
         report_due_months: 6,
     instalment_schedule: r#"[{"label":"Avance","percent":80,"trigger":"signature"},{"label":"Solde","percent":20,"trigger":"report_approved"}]"#.into(),
+    commune_opinion_days: 21,
+    reviewers_see_commune_opinions: false,
     };
 
     let year: i32 = chrono::Datelike::year(&now.date());

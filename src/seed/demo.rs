@@ -221,6 +221,8 @@ pub async fn run(
             convention_threshold_cents: None,
             report_due_months: None,
             instalments: None,
+            commune_opinion_days: None,
+            reviewers_see_commune_opinions: None,
         },
     )
     .await
@@ -241,7 +243,7 @@ pub async fn run(
         walk.to(walk.slot(FILING, i, n, 0))?;
         let b = body(i, &mut rng, &communes, state.clock.paris_today());
         let requested_cents = b.project.requested_cents;
-        let app = applications::create(&state, &applicant, call.id.clone(), b)
+        let app = applications::create(&state, &applicant, call.id.clone(), b, None)
             .await
             .map_err(service)?;
         let mut version = app.version;

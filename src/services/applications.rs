@@ -486,6 +486,7 @@ pub async fn create(
     user: &Actor,
     call_id: String,
     body: ApplicationBody,
+    referral_code: Option<String>,
 ) -> Result<Application, ServiceError> {
     user.require(&[Role::Applicant])?;
     let body = check_body(body)?;
@@ -502,6 +503,11 @@ pub async fn create(
                     "Cet appel à projets est clos : il n'accepte plus de candidatures.",
                 ));
             }
+            // A commune's referral (§16): checked before anything is written.
+            let referred_by = referral_code
+                .as_deref()
+                .map(|code| referring_commune(conn, code, &call.id))
+                .transpose()?;
             let reference = rows::next_reference(conn, today.year())?;
             let mut row = ApplicationRow {
                 id: Uuid::now_v7().to_string(),
@@ -537,6 +543,9 @@ pub async fn create(
                 &row.id,
                 &canonical_communes(&body.project.activity_communes),
             )?;
+            if let Some(commune) = &referred_by {
+                crate::db::commune_opinions::mark_referred(conn, &row.id, commune)?;
+            }
             record_event(
                 conn,
                 &row.id,
@@ -544,12 +553,38 @@ pub async fn create(
                 HistoryAction::Create,
                 None,
                 Some(ApplicationState::Draft),
-                json!({"reference": row.reference}),
+                match &referred_by {
+                    Some(c) => json!({"reference": row.reference, "referred_by_commune": c}),
+                    None => json!({"reference": row.reference}),
+                },
                 now,
             )?;
             row.to_view(&user)
         })
         .await
+}
+
+/// The commune whose referral `code` is, for an application to `call_id`; a French field
+/// error (`referral_code`) for a code that is malformed, unknown or for another call.
+pub fn referring_commune(
+    conn: &mut DbConnection,
+    code: &str,
+    call_id: &str,
+) -> Result<String, ServiceError> {
+    let field = |m: String| ServiceError::invalid_field("referral_code", m);
+    let code = crate::domain::referral::ReferralCode::parse(code).map_err(field)?;
+    let referral =
+        crate::db::commune_opinions::referral_by_code(conn, code.as_str())?.ok_or_else(|| {
+            field(format!(
+                "le code de recommandation {code} est inconnu ; vérifiez-le dans le courriel reçu"
+            ))
+        })?;
+    if referral.call_id != call_id {
+        return Err(field(format!(
+            "le code de recommandation {code} recommande un autre appel à projets"
+        )));
+    }
+    Ok(referral.commune_insee)
 }
 
 /// Loads a visible application; a reviewer must also have accepted the assignment (declared

@@ -78,6 +78,12 @@ pub struct NewCall {
     /// The payment schedule: each grant's instalments (default 80 % « Avance » on the
     /// signature, 20 % « Solde » on the approved report); the percents sum to 100.
     pub instalments: Option<Vec<ScheduleLine>>,
+    /// Days a commune has to give its opinion after a submission (default 21, 1 to 120; the
+    /// decision closes it sooner) (§16).
+    #[schema(example = 21)]
+    pub commune_opinion_days: Option<u32>,
+    /// Whether the assigned reviewers read the communes' opinions (default false).
+    pub reviewers_see_commune_opinions: Option<bool>,
 }
 
 /// Distinguishes an explicit `null` (Some(None)) from an absent field (None).
@@ -107,6 +113,8 @@ pub struct CallSettings {
     pub convention_threshold_cents: i64,
     pub report_due_months: u32,
     pub instalments: Vec<ScheduleLine>,
+    pub commune_opinion_days: u32,
+    pub reviewers_see_commune_opinions: bool,
 }
 
 /// The envelope of a call: what it holds, what is awarded, what is left.
@@ -146,6 +154,11 @@ pub struct Call {
     pub report_due_months: u32,
     /// The payment schedule of the call's grants.
     pub instalments: Vec<ScheduleLine>,
+    /// Days a commune has to give its opinion after a submission (§16).
+    #[schema(example = 21)]
+    pub commune_opinion_days: u32,
+    /// Whether the assigned reviewers read the communes' opinions.
+    pub reviewers_see_commune_opinions: bool,
     pub state: CallState,
     /// Accepting submissions right now (published and inside its window).
     pub accepting_submissions: bool,
@@ -216,6 +229,9 @@ impl CallRow {
             convention_threshold_cents: self.convention_threshold_cents,
             report_due_months: u32::try_from(self.report_due_months).unwrap_or(6),
             instalments: self.schedule()?,
+            commune_opinion_days: u32::try_from(self.commune_opinion_days)
+                .unwrap_or(crate::domain::commune_opinion::DEFAULT_DAYS),
+            reviewers_see_commune_opinions: self.reviewers_see_commune_opinions,
         })
     }
 
@@ -243,6 +259,8 @@ impl CallRow {
             convention_threshold_cents: s.convention_threshold_cents,
             report_due_months: s.report_due_months,
             instalments: s.instalments,
+            commune_opinion_days: s.commune_opinion_days,
+            reviewers_see_commune_opinions: s.reviewers_see_commune_opinions,
             state,
             accepting_submissions: accepting,
             envelope: Envelope {
@@ -295,6 +313,10 @@ impl CallSettings {
                 .unwrap_or(CONVENTION_THRESHOLD.value()),
             report_due_months: n.report_due_months.unwrap_or(DEFAULT_REPORT_DUE_MONTHS),
             instalments: n.instalments.unwrap_or_else(default_schedule),
+            commune_opinion_days: n
+                .commune_opinion_days
+                .unwrap_or(crate::domain::commune_opinion::DEFAULT_DAYS),
+            reviewers_see_commune_opinions: n.reviewers_see_commune_opinions.unwrap_or(false),
         })
     }
 
@@ -407,6 +429,9 @@ impl CallSettings {
         for (path, m) in check_schedule(&self.instalments) {
             err(&format!("instalments{path}"), m);
         }
+        if let Err(m) = crate::domain::commune_opinion::check_days(self.commune_opinion_days) {
+            err("commune_opinion_days", m);
+        }
         if !errors.is_empty() {
             return Err(ServiceError::invalid(errors));
         }
@@ -450,6 +475,8 @@ impl ValidSettings {
         row.convention_threshold_cents = s.convention_threshold_cents;
         row.report_due_months = s.report_due_months as i32;
         row.instalment_schedule = to_json(&s.instalments)?;
+        row.commune_opinion_days = s.commune_opinion_days as i32;
+        row.reviewers_see_commune_opinions = s.reviewers_see_commune_opinions;
         Ok(())
     }
 }
@@ -516,6 +543,8 @@ pub async fn create(state: &AppState, user: &Actor, input: NewCall) -> Result<Ca
         convention_threshold_cents: 0,
         report_due_months: 0,
         instalment_schedule: String::new(),
+        commune_opinion_days: crate::domain::commune_opinion::DEFAULT_DAYS as i32,
+        reviewers_see_commune_opinions: false,
     };
     valid.apply(&mut row)?;
     let actor = user.id.clone();
@@ -691,7 +720,13 @@ fn changed_fields(a: &CallSettings, b: &CallSettings) -> Vec<&'static str> {
         territory,
         min_reviews,
         scoring_grid,
-        required_documents
+        required_documents,
+        convention,
+        convention_threshold_cents,
+        report_due_months,
+        instalments,
+        commune_opinion_days,
+        reviewers_see_commune_opinions
     );
     out
 }

@@ -48,10 +48,29 @@ pub struct CommuneApplication {
     #[schema(value_type = i64, example = 2000000)]
     pub requested_cents: Cents,
     pub submitted_at: Option<DateTime<Utc>>,
+    /// The commune's opinion on it, once given.
+    pub opinion: Option<OwnOpinion>,
+    /// Whether the commune may still give or change it, and until when.
+    pub opinion_window: OpinionWindow,
 }
 
 impl CommuneApplication {
-    fn from_row(row: CommuneApplicationRow) -> Result<Self, ServiceError> {
+    /// The application as `commune_insee` reads it at `now`, its opinion included.
+    pub fn load(
+        conn: &mut crate::db::DbConnection,
+        commune_insee: &str,
+        row: CommuneApplicationRow,
+        now: DateTime<Utc>,
+    ) -> Result<Self, ServiceError> {
+        let mut app = Self::from_row(row)?;
+        let (opinion, window) = own(conn, commune_insee, &app, now)?;
+        app.opinion = opinion;
+        app.opinion_window = window;
+        Ok(app)
+    }
+
+    /// The application's facts, before its opinion is read (`load`).
+    pub fn from_row(row: CommuneApplicationRow) -> Result<Self, ServiceError> {
         let internal = |what: &str, e: String| {
             ServiceError::Internal(anyhow::anyhow!("application {}: {what}: {e}", row.id))
         };
@@ -82,9 +101,106 @@ impl CommuneApplication {
             requested_cents: Cents::new(row.requested_cents)
                 .map_err(|e| internal("requested_cents", e.to_string()))?,
             submitted_at: row.submitted_at.map(|t| t.and_utc()),
+            opinion: None,
+            opinion_window: OpinionWindow::default(),
             id: row.id,
         })
     }
+}
+
+/// The commune's own opinion, as it reads it back.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct OwnOpinion {
+    pub opinion: crate::domain::commune_opinion::Opinion,
+    pub comment: String,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// Whether the commune may still give (or change) its opinion, and until when.
+#[derive(Debug, Clone, Default, Serialize, ToSchema)]
+pub struct OpinionWindow {
+    /// Open now.
+    pub open: bool,
+    /// The last instant (the end of a Europe/Paris day); absent once the application is
+    /// decided.
+    pub deadline: Option<DateTime<Utc>>,
+    /// Why it is closed, in French.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub closed_because: Option<String>,
+}
+
+impl OpinionWindow {
+    fn of(
+        outcome: Result<DateTime<Utc>, crate::domain::commune_opinion::Closed>,
+        deadline: Option<DateTime<Utc>>,
+    ) -> Self {
+        match outcome {
+            Ok(until) => Self {
+                open: true,
+                deadline: Some(until),
+                closed_because: None,
+            },
+            Err(crate::domain::commune_opinion::Closed::Decided) => Self {
+                open: false,
+                deadline: None,
+                closed_because: Some(crate::domain::commune_opinion::Closed::Decided.to_string()),
+            },
+            Err(e) => Self {
+                open: false,
+                deadline,
+                closed_because: Some(e.to_string()),
+            },
+        }
+    }
+}
+
+/// What a commune reads of its own opinion on an application, and its window.
+pub fn own(
+    conn: &mut crate::db::DbConnection,
+    commune_insee: &str,
+    app: &CommuneApplication,
+    now: DateTime<Utc>,
+) -> Result<(Option<OwnOpinion>, OpinionWindow), ServiceError> {
+    let (days, _) = days(conn, &app.call_id)?;
+    let opinion = crate::db::commune_opinions::find(conn, &app.id, commune_insee)?
+        .map(|row| {
+            Ok::<_, ServiceError>(OwnOpinion {
+                opinion: parse_opinion(&row)?,
+                comment: row.comment,
+                updated_at: row.updated_at.and_utc(),
+            })
+        })
+        .transpose()?;
+    let outcome = crate::domain::commune_opinion::window(app.state, app.submitted_at, days, now);
+    let deadline = app
+        .submitted_at
+        .map(|at| crate::domain::commune_opinion::deadline(at, days));
+    Ok((opinion, OpinionWindow::of(outcome, deadline)))
+}
+
+/// A stored value that does not read back.
+fn internal(what: &str, e: impl std::fmt::Display) -> ServiceError {
+    ServiceError::Internal(anyhow::anyhow!("stored {what}: {e}"))
+}
+
+/// A stored opinion.
+pub fn parse_opinion(
+    row: &crate::db::commune_opinions::OpinionRow,
+) -> Result<crate::domain::commune_opinion::Opinion, ServiceError> {
+    crate::domain::commune_opinion::Opinion::parse(&row.opinion)
+        .ok_or_else(|| internal("commune opinion", &row.opinion))
+}
+
+/// A call's opinion window (days) and whether its reviewers read the opinions.
+pub fn days(
+    conn: &mut crate::db::DbConnection,
+    call_id: &str,
+) -> Result<(u32, bool), ServiceError> {
+    let (days, reviewers) = crate::db::commune_opinions::call_terms(conn, call_id)?;
+    Ok((
+        u32::try_from(days).map_err(|e| internal("commune_opinion_days", e))?,
+        reviewers,
+    ))
 }
 
 /// The commune's applications, newest first.
@@ -99,7 +215,10 @@ pub struct CommuneApplications {
 }
 
 /// The commune of the calling account, checked against the account as it is now.
-fn commune_of(conn: &mut crate::db::DbConnection, actor: &Actor) -> Result<String, ServiceError> {
+pub fn commune_of(
+    conn: &mut crate::db::DbConnection,
+    actor: &Actor,
+) -> Result<String, ServiceError> {
     communes::commune_of(conn, &actor.id)?
         .ok_or_else(|| ServiceError::Forbidden("Ce compte n'est rattaché à aucune commune.".into()))
 }
@@ -107,13 +226,14 @@ fn commune_of(conn: &mut crate::db::DbConnection, actor: &Actor) -> Result<Strin
 pub async fn list(state: &AppState, actor: &Actor) -> Result<CommuneApplications, ServiceError> {
     actor.require(&[Role::Commune])?;
     let actor = actor.clone();
+    let now = state.clock.now_utc();
     state
         .db
         .run(move |conn| {
             let commune = commune_of(conn, &actor)?;
             let items = communes::applications(conn, &commune)?
                 .into_iter()
-                .map(CommuneApplication::from_row)
+                .map(|row| CommuneApplication::load(conn, &commune, row, now))
                 .collect::<Result<_, _>>()?;
             Ok(CommuneApplications {
                 commune_name: commune_name(&commune).unwrap_or_default().to_owned(),
@@ -137,12 +257,13 @@ pub async fn get(
 ) -> Result<CommuneApplication, ServiceError> {
     actor.require(&[Role::Commune])?;
     let actor = actor.clone();
+    let now = state.clock.now_utc();
     state
         .db
         .run(move |conn| {
             let commune = commune_of(conn, &actor)?;
             let row = communes::application(conn, &commune, &id)?.ok_or_else(not_found)?;
-            CommuneApplication::from_row(row)
+            CommuneApplication::load(conn, &commune, row, now)
         })
         .await
 }

@@ -422,6 +422,7 @@ pub fn delete_applications(conn: &mut DbConnection, ids: &[String]) -> Result<()
     audit::erase_payloads_of_applications(conn, ids)?;
     diesel::delete(outbox::table.filter(outbox::application_id.eq_any(ids))).execute(conn)?;
     crate::db::territory::forget(conn, ids)?;
+    crate::db::commune_opinions::forget(conn, ids)?;
     diesel::delete(applications::table.filter(applications::id.eq_any(ids))).execute(conn)?;
     Ok(())
 }

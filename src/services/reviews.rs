@@ -157,6 +157,8 @@ pub struct RankingEntry {
     /// left in the envelope (0 when the envelope is spent).
     #[schema(example = 2000000)]
     pub award_ceiling_cents: Option<i64>,
+    /// The opinions the communes where the project takes place gave (§16).
+    pub commune_opinions: Vec<crate::services::commune_opinions::OpinionBrief>,
 }
 
 fn internal(e: impl std::fmt::Display) -> ServiceError {
@@ -834,6 +836,11 @@ pub async fn ranking(
                 budgets.insert(id, body.project.total_budget_cents);
             }
             let left = call.budget_cents - call.awarded_cents;
+            let ids: Vec<String> = page
+                .iter()
+                .map(|(_, e)| e.item.application_id.clone())
+                .collect();
+            let mut opinions = crate::services::commune_opinions::briefs(conn, &ids)?;
             let items = page
                 .into_iter()
                 .map(|(rank, e)| {
@@ -851,6 +858,8 @@ pub async fn ranking(
                         .0
                         .value()
                     });
+                    let commune_opinions =
+                        opinions.remove(&line.application_id).unwrap_or_default();
                     Ok(RankingEntry {
                         rank,
                         application_id: line.application_id,
@@ -866,6 +875,7 @@ pub async fn ranking(
                         min_reviews: call.min_reviews as u32,
                         missing_reviews: (e.aggregate.reviews as i64) < i64::from(call.min_reviews),
                         award_ceiling_cents,
+                        commune_opinions,
                     })
                 })
                 .collect::<Result<Vec<_>, ServiceError>>()?;

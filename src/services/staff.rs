@@ -181,6 +181,8 @@ pub struct StaffApplication {
     pub reviews: Vec<Review>,
     /// Active reviewer accounts not yet assigned (or recused) on this application.
     pub reviewer_choices: Vec<ReviewerChoice>,
+    /// The communes' opinions (§16).
+    pub commune_opinions: crate::services::commune_opinions::CommuneOpinions,
 }
 
 pub async fn application(
@@ -194,6 +196,7 @@ pub async fn application(
     let documents = documents::list(state, user, id.clone()).await?;
     let history = applications::history(state, user, id.clone()).await?;
     let reviews = reviews::for_application(state, user, id.clone()).await?;
+    let commune_opinions = crate::services::commune_opinions::read(state, user, id.clone()).await?;
     let (assignments, reviewer_choices) = state
         .db
         .run(move |conn| {
@@ -229,5 +232,6 @@ pub async fn application(
         assignments,
         reviews,
         reviewer_choices,
+        commune_opinions,
     })
 }

@@ -76,7 +76,7 @@ pub async fn statistics(
         filter.submitted_from = Some(from);
         filter.submitted_before = Some(before);
     }
-    let (counts, totals) = state
+    let (counts, totals, referrals) = state
         .db
         .run(move |conn| {
             if let Some(id) = &filter.call_id {
@@ -85,6 +85,7 @@ pub async fn statistics(
             Ok((
                 territory::counts(conn, &filter)?,
                 territory::totals(conn, &filter)?,
+                territory::referral_counts(conn, &filter)?,
             ))
         })
         .await?;
@@ -93,7 +94,10 @@ pub async fn statistics(
         .map(|c| {
             let n = counts.iter().find(|n| n.commune_insee == c.insee);
             let applications = n.map_or(0, |n| n.applications);
+            let r = referrals.iter().find(|r| r.0 == c.insee);
             Ok(CommuneFigures {
+                referrals: r.map_or(0, |r| r.1),
+                referred_applications: r.map_or(0, |r| r.2),
                 insee: c.insee.clone(),
                 name: c.name.clone(),
                 population: c.population,
@@ -117,6 +121,8 @@ pub async fn statistics(
             awarded_cents: Cents::new(totals.awarded_cents)
                 .map_err(|e| ServiceError::Internal(anyhow::anyhow!("awarded_cents: {e}")))?,
             communes_without_application: communes.iter().filter(|c| c.applications == 0).count(),
+            referrals: referrals.iter().map(|r| r.1).sum(),
+            referred_applications: referrals.iter().map(|r| r.2).sum(),
         },
         communes,
     })

@@ -22,7 +22,7 @@ use crate::error::{AppError, ServiceError};
 use crate::input::{Paging, from_json};
 use crate::services::applications::ListFilter;
 use crate::services::transitions::{self, Command, WithdrawInput};
-use crate::services::{applications, calls, documents, reviews};
+use crate::services::{applications, calls, documents, referrals, reviews};
 use crate::web::forms::{Errors, Form, euros_input, parse_euros};
 use crate::web::{CSRF_FIELD, PageCtx, WebError, see_other, ser};
 
@@ -722,19 +722,49 @@ async fn my_applications(ctx: PageCtx) -> Result<HttpResponse, WebError> {
 /// the session (the steps' « Retour » links go to the steps themselves and keep it).
 async fn start(ctx: PageCtx, id: web::Path<String>) -> Result<HttpResponse, WebError> {
     let call_id = id.into_inner();
+    // A commune's referral code (§16), checked now: a known one is kept for the creation, an
+    // unknown one is said on the first step and dropped.
+    let mut refused = false;
+    let referral = match ctx.query_value("recommandation") {
+        Some(code) => {
+            match referrals::check_code(&ctx.state, code.clone(), call_id.clone()).await {
+                Ok(commune) => Some(json!({"code": code, "commune": commune})),
+                Err(ServiceError::Invalid { .. }) => {
+                    refused = true;
+                    None
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+        None => None,
+    };
     if let Ok(session) = ctx.session() {
         let key = draft_key(&call_id);
-        if session.data.get(&key).is_some() {
+        let referral_key = referral_key(&call_id);
+        if session.data.get(&key).is_some()
+            || session.data.get(&referral_key).is_some()
+            || referral.is_some()
+        {
             let mut data = session.data.clone();
             if let Some(obj) = data.as_object_mut() {
                 obj.remove(&key);
+                obj.remove(&referral_key);
+                if let Some(r) = referral {
+                    obj.insert(referral_key, r);
+                }
             }
             session::save_data(&ctx.state, session.id_hash.clone(), data).await?;
         }
     }
     Ok(see_other(&format!(
-        "/appels/{call_id}/candidater/structure"
+        "/appels/{call_id}/candidater/structure{}",
+        if refused { "?code_inconnu=1" } else { "" }
     )))
+}
+
+/// The session key of a commune's referral kept for a new application to `call_id`.
+fn referral_key(call_id: &str) -> String {
+    format!("referral:{call_id}")
 }
 
 /// The session key of the steps of a new application to call `call_id`.
@@ -805,6 +835,19 @@ fn render_step(
         ),
         (n, None) => format!("/appels/{}/candidater/{}", call.id, Step::ALL[n - 2].slug()),
     };
+    // A commune's referral kept for the new application, or a code that was refused (§16).
+    let referral_commune = match application {
+        None => ctx.session().ok().and_then(|s| {
+            s.data
+                .get(referral_key(&call.id))
+                .and_then(|r| r.get("commune"))
+                .and_then(Json::as_str)
+                .map(str::to_owned)
+        }),
+        Some(_) => None,
+    }
+    .map(|c| crate::domain::territory::of_commune(&c));
+    let referral_refused = application.is_none() && ctx.query_value("code_inconnu").is_some();
     ctx.render_status(
         status,
         step.template(),
@@ -822,6 +865,8 @@ fn render_step(
             // MEL-5 reads the structure's age, not the activity's: the step says so.
             startup_years => crate::domain::eligibility::RuleSet::find(&call.rules_version)
                 .map(|r| r.startup_max_age_years),
+            referral_commune,
+            referral_refused,
         },
     )
 }
@@ -866,14 +911,20 @@ async fn new_step_save(
     // Last step: the draft is created with the three sections.
     // The typed body the service takes, read as the API reads it (field paths in errors).
     let organisation = draft["organisation"].clone();
+    let referral = data
+        .get(referral_key(&call_id))
+        .and_then(|r| r.get("code"))
+        .and_then(Json::as_str)
+        .map(str::to_owned);
     let created = match from_json::<ApplicationBody>(draft) {
-        Ok(body) => applications::create(&ctx.state, &user, call_id.clone(), body).await,
+        Ok(body) => applications::create(&ctx.state, &user, call_id.clone(), body, referral).await,
         Err(e) => Err(e),
     };
     match created {
         Ok(app) => {
             if let Some(obj) = data.as_object_mut() {
                 obj.remove(&key);
+                obj.remove(&referral_key(&call_id));
             }
             session::save_data(&ctx.state, session.id_hash.clone(), data).await?;
             Ok(see_other(&format!(
@@ -1433,7 +1484,11 @@ fn timeline(events: Vec<applications::HistoryEvent>, user_id: &str) -> Vec<Value
                 H::Grant(g) => g.history_label_fr(),
                 H::BankDetails => "Coordonnées bancaires indiquées",
                 H::Instalment(i) => i.history_label_fr(),
-                H::AssignReviewer | H::AssignmentAccept | H::AssignmentRecuse | H::SubmitReview => {
+                H::AssignReviewer
+                | H::AssignmentAccept
+                | H::AssignmentRecuse
+                | H::SubmitReview
+                | H::CommuneOpinion => {
                     return None;
                 }
             };
@@ -1490,6 +1545,22 @@ async fn application_page(ctx: PageCtx, id: web::Path<String>) -> Result<HttpRes
         Vec::new()
     };
     let (commune, activity) = communes(&app);
+    // The communes consulted (§16): their names, never what they said.
+    let consulted: Vec<String> = if answers_shown {
+        crate::services::commune_opinions::read(&ctx.state, &user, app.id.clone())
+            .await?
+            .consulted
+            .into_iter()
+            .map(|c| {
+                format!(
+                    "La commune {} a été consultée.",
+                    crate::domain::territory::of_commune(&c.commune_name)
+                )
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
     let request = history
         .iter()
         .rev()
@@ -1530,6 +1601,7 @@ async fn application_page(ctx: PageCtx, id: web::Path<String>) -> Result<HttpRes
             labels => crate::web::labels::answer_labels(),
             commune,
             activity,
+            consulted,
         },
     )
 }

@@ -126,6 +126,14 @@ impl FromRequest for PageCtx {
 }
 
 impl PageCtx {
+    /// One parameter of the query string, decoded; `None` when absent or blank.
+    pub fn query_value(&self, name: &str) -> Option<String> {
+        web::Query::<std::collections::HashMap<String, String>>::from_query(self.req.query_string())
+            .ok()
+            .and_then(|q| q.get(name).cloned())
+            .filter(|v| !v.trim().is_empty())
+    }
+
     /// The signed-in user, or a 401 that the error layer turns into a redirect to sign-in.
     pub fn user(&self) -> Result<crate::auth::CurrentUser, WebError> {
         self.session

@@ -64,6 +64,7 @@ pub const EMBEDDED: &[(&str, &str)] = embedded!(
     "public_projects.html",
     "commune_home.html",
     "commune_application.html",
+    "commune_referral.html",
     "account.html",
     "account_delete.html",
     "account_deleted.html",
@@ -104,6 +105,23 @@ impl Pages {
         env.add_filter("euros", euros);
         env.add_filter("thousands", |n: i64| thousands(n.unsigned_abs(), n < 0));
         env.add_filter("score_fr", score_fr);
+        env.add_filter("of_commune_fr", |name: &str| {
+            crate::domain::territory::of_commune(name)
+        });
+        // A commune's opinion (`favorable`…) in French: « Avis favorable », or the
+        // adjective alone with `short=true`.
+        env.add_filter("opinion_fr", |code: &str, short: Option<bool>| {
+            crate::domain::commune_opinion::Opinion::parse(code).map_or_else(
+                || code.to_owned(),
+                |o| {
+                    if short.unwrap_or(false) {
+                        o.short_fr().to_owned()
+                    } else {
+                        o.label_fr().to_owned()
+                    }
+                },
+            )
+        });
         env.add_filter("date_fr", date_filter);
         env.add_filter("datetime_fr", datetime_filter);
         env.add_filter("state_fr", |s: String| {

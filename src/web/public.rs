@@ -103,9 +103,22 @@ async fn call_page(ctx: PageCtx, id: web::Path<String>) -> Result<HttpResponse, 
         }
         _ => Vec::new(),
     };
+    // A commune's referral (§16): the code rides along to the first step.
+    let referral = ctx
+        .query_value("recommandation")
+        .and_then(|c| crate::domain::referral::ReferralCode::parse(&c).ok())
+        .map(|c| c.as_str().to_owned());
+    let start = match &referral {
+        Some(code) => format!("/appels/{}/candidater?recommandation={code}", call.id),
+        None => format!("/appels/{}/candidater", call.id),
+    };
+    let signin = format!(
+        "/connexion?retour={}",
+        percent_encoding::utf8_percent_encode(&start, percent_encoding::NON_ALPHANUMERIC)
+    );
     ctx.render(
         "call.html",
-        context! { call => ser(&call), whole_mel, communes, mine => ser(&mine) },
+        context! { call => ser(&call), whole_mel, communes, mine => ser(&mine), referral, start, signin },
     )
 }
 

@@ -122,18 +122,30 @@ async fn render_desk(
     let desk = reviews::desk(&ctx.state, &user, id).await?;
     let a = &desk.assignment;
     // The application is read only once no conflict is declared (the service says so too).
-    let (application, docs, activity) = if a.status == AssignmentStatus::Accepted {
+    let (application, docs, activity, opinions) = if a.status == AssignmentStatus::Accepted {
         let app = applications::get(&ctx.state, &user, a.application_id.clone()).await?;
         let docs = documents::list(&ctx.state, &user, a.application_id.clone()).await?;
+        // The communes' opinions, when the call lets its reviewers read them (§16).
+        let opinions = match crate::services::commune_opinions::read(
+            &ctx.state,
+            &user,
+            a.application_id.clone(),
+        )
+        .await
+        {
+            Ok(o) => o.opinions.unwrap_or_default(),
+            Err(crate::error::ServiceError::Forbidden(_)) => Vec::new(),
+            Err(e) => return Err(e.into()),
+        };
         let activity: Vec<String> = app
             .project
             .activity_communes
             .iter()
             .map(|c| commune_label(c))
             .collect();
-        (Some(app), docs, activity)
+        (Some(app), docs, activity, opinions)
     } else {
-        (None, Vec::new(), Vec::new())
+        (None, Vec::new(), Vec::new(), Vec::new())
     };
     let values = if values.is_empty() {
         review_values(&desk)
@@ -173,6 +185,7 @@ async fn render_desk(
             documents => ser(&docs),
             commune => commune_label(&a.commune_insee),
             activity,
+            commune_opinions => ser(&opinions),
             editable,
             recommendation,
             // Written as on the agents' pages (« 76,0 »): one number, one way.

@@ -493,6 +493,20 @@ fn timeline(events: &[HistoryEvent], names: &BTreeMap<String, String>) -> Vec<Va
                     ("Coordonnées bancaires indiquées".to_owned(), text("iban"))
                 }
                 Some(H::Instalment(i)) => (i.history_label_fr().to_owned(), text("label")),
+                Some(H::CommuneOpinion) => {
+                    let opinion = text("opinion")
+                        .as_deref()
+                        .and_then(crate::domain::commune_opinion::Opinion::parse)
+                        .map_or("Avis", |o| o.label_fr());
+                    let commune = text("commune_insee")
+                        .as_deref()
+                        .and_then(crate::domain::territory::commune_name)
+                        .unwrap_or("");
+                    (
+                        format!("{opinion} de la commune ({commune})"),
+                        text("comment").filter(|c| !c.is_empty()),
+                    )
+                }
                 // A name essor does not write: shown as stored.
                 None => (e.action.clone(), None),
             };
@@ -501,6 +515,7 @@ fn timeline(events: &[HistoryEvent], names: &BTreeMap<String, String>) -> Vec<Va
                 "reviewer" => "évaluateur",
                 "staff" => "agent",
                 "admin" => "administrateur",
+                "commune" => "commune",
                 other => other,
             };
             context! {
@@ -643,6 +658,7 @@ async fn render_application(
             assignments => ser(&assignments),
             reviews => ser(&reviews),
             reviewer_choices => ser(&data.reviewer_choices),
+            commune_opinions => ser(&data.commune_opinions),
             events,
             to_read,
             can_request_changes,

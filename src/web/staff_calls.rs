@@ -53,6 +53,8 @@ const FIELDS: &[&str] = &[
     "convention",
     "convention_threshold",
     "report_due_months",
+    "commune_opinion_days",
+    "reviewers_see_commune_opinions",
 ];
 
 /// A staff member, or a 403 page.
@@ -264,6 +266,25 @@ fn read(form: &Form, creating: bool) -> (Map<String, Json>, Errors) {
     {
         out.insert("report_due_months".into(), json!(v));
     }
+    // The communes' opinion (§16), kept likewise when the form does not carry it.
+    if form.opt("commune_opinion_days").is_some()
+        && let Some(v) = whole(form, "commune_opinion_days", &mut errors)
+    {
+        out.insert("commune_opinion_days".into(), json!(v));
+    }
+    match form.opt("reviewers_see_commune_opinions") {
+        None => {}
+        Some("oui") => {
+            out.insert("reviewers_see_commune_opinions".into(), json!(true));
+        }
+        Some("non") => {
+            out.insert("reviewers_see_commune_opinions".into(), json!(false));
+        }
+        Some(_) => errors.add(
+            "reviewers_see_commune_opinions",
+            "répondez par oui ou par non",
+        ),
+    }
     (out, errors)
 }
 
@@ -311,6 +332,18 @@ fn values_of(call: &Call) -> Map<String, Json> {
         "report_due_months".into(),
         json!(call.report_due_months.to_string()),
     );
+    v.insert(
+        "commune_opinion_days".into(),
+        json!(call.commune_opinion_days.to_string()),
+    );
+    v.insert(
+        "reviewers_see_commune_opinions".into(),
+        json!(if call.reviewers_see_commune_opinions {
+            "oui"
+        } else {
+            "non"
+        }),
+    );
     v
 }
 
@@ -353,6 +386,11 @@ fn blank_values() -> Map<String, Json> {
         "report_due_months".into(),
         json!(DEFAULT_REPORT_DUE_MONTHS.to_string()),
     );
+    v.insert(
+        "commune_opinion_days".into(),
+        json!(crate::domain::commune_opinion::DEFAULT_DAYS.to_string()),
+    );
+    v.insert("reviewers_see_commune_opinions".into(), json!("non"));
     v
 }
 
@@ -483,6 +521,13 @@ async fn create(ctx: PageCtx, body: web::Bytes) -> Result<HttpResponse, WebError
                 .map(|v| v as u32),
             // The schedule is set through the API; the form keeps the default.
             instalments: None,
+            commune_opinion_days: settings
+                .get("commune_opinion_days")
+                .and_then(Json::as_u64)
+                .map(|v| v as u32),
+            reviewers_see_commune_opinions: settings
+                .get("reviewers_see_commune_opinions")
+                .and_then(Json::as_bool),
         };
         match calls::create(&ctx.state, &user, input).await {
             Ok(call) => {

@@ -188,6 +188,8 @@ struct TableRow {
     awarded: i64,
     awarded_cents: Cents,
     per_10k: String,
+    referrals: i64,
+    referred_applications: i64,
 }
 
 #[derive(Serialize)]
@@ -247,6 +249,8 @@ async fn staff_page(
             awarded: c.awarded,
             awarded_cents: c.awarded_cents,
             per_10k: c.per_10k_inhabitants.map(decimal_fr).unwrap_or_default(),
+            referrals: c.referrals,
+            referred_applications: c.referred_applications,
         })
         .collect();
     // Those without a single application first (the roadmap's « meilleure répartition

@@ -466,6 +466,7 @@ async fn csv_has_a_line_per_application_with_scores_and_decisions(app: TestApp) 
             "decision_motivation",
             "submitted_on",
             "decided_on",
+            "commune_opinions",
         ]
     );
     // Every application but the draft, in creation order.
@@ -592,7 +593,7 @@ async fn excel_fr_dialect_suits_french_excel(app: TestApp) {
         String::from_utf8_lossy(&body[..80])
     );
     let (header, rows) = parse_csv(body, b';');
-    assert_eq!(header.len(), 24);
+    assert_eq!(header.len(), 25);
     let a = by_reference(&rows, "Référence", &w.accepted);
     assert_eq!(a["Montant attribué"], "15000,50");
     assert_eq!(a["Montant demandé"], "20000,00");
@@ -694,7 +695,7 @@ async fn xlsx_has_an_applications_sheet_and_a_reviews_sheet(app: TestApp) {
         assert!(xml.contains("<cols><col "), "column widths");
     }
     assert!(
-        apps_xml.contains(r#"<autoFilter ref="A1:X5"/>"#),
+        apps_xml.contains(r#"<autoFilter ref="A1:Y5"/>"#),
         "{apps_xml}"
     );
     assert!(
@@ -712,7 +713,8 @@ async fn xlsx_has_an_applications_sheet_and_a_reviews_sheet(app: TestApp) {
     let header: Vec<String> = rows[0].iter().map(|c| c.to_string()).collect();
     assert_eq!(header[0], "Référence");
     assert_eq!(header[9], "Montant demandé");
-    assert_eq!(header.len(), 24);
+    assert_eq!(header[24], "Avis des communes");
+    assert_eq!(header.len(), 25);
     let col = |name: &str| header.iter().position(|h| h == name).unwrap();
     let a = rows
         .iter()
@@ -1075,7 +1077,7 @@ async fn an_empty_call_exports_headers_only(app: TestApp) {
     let call_id = call["id"].as_str().unwrap();
     let d = download(&app, staff, call_id, "format=csv").await;
     let (header, rows) = parse_csv(&d.body, b',');
-    assert_eq!((header.len(), rows.len()), (24, 0));
+    assert_eq!((header.len(), rows.len()), (25, 0));
     assert_eq!(
         d.disposition,
         "attachment; filename=\"appel-vide-candidatures.csv\""

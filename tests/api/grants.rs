@@ -19,28 +19,7 @@ both_backends!(
     a_call_s_own_schedule_splits_the_award_and_one_not_at_100_is_refused,
 );
 
-/// The same, on a server whose clock the test moves (`spawn_app_clocked`).
-macro_rules! both_backends_clocked {
-    ($($name:ident),* $(,)?) => {$(
-        mod $name {
-            use crate::helpers::{Backend, spawn_app_clocked};
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn sqlite() {
-                let clock = essor::clock::Clock::set_at(chrono::Utc::now());
-                let app = spawn_app_clocked(Backend::Sqlite, &[], clock).await.expect("SQLite always runs");
-                super::$name(app).await;
-            }
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn postgres() {
-                let clock = essor::clock::Clock::set_at(chrono::Utc::now());
-                let Some(app) = spawn_app_clocked(Backend::Postgres, &[], clock).await else { return };
-                super::$name(app).await;
-            }
-        }
-    )*};
-}
-
-both_backends_clocked!(
+crate::both_backends_clocked!(
     an_unsigned_convention_is_recalled_at_7_then_21_days_once_each,
     the_report_is_recalled_30_and_7_days_before_and_the_day_after_once_each,
 );

@@ -453,6 +453,29 @@ macro_rules! both_backends {
     )*};
 }
 
+/// The same as [`both_backends!`], on a server whose clock the test moves
+/// (`spawn_app_clocked`, starting at the wall clock's now).
+#[macro_export]
+macro_rules! both_backends_clocked {
+    ($($name:ident),* $(,)?) => {$(
+        mod $name {
+            use $crate::helpers::{Backend, spawn_app_clocked};
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                let clock = essor::clock::Clock::set_at(chrono::Utc::now());
+                let app = spawn_app_clocked(Backend::Sqlite, &[], clock).await.expect("SQLite always runs");
+                super::$name(app).await;
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                let clock = essor::clock::Clock::set_at(chrono::Utc::now());
+                let Some(app) = spawn_app_clocked(Backend::Postgres, &[], clock).await else { return };
+                super::$name(app).await;
+            }
+        }
+    )*};
+}
+
 /// The SIRET of DESIGN.md §7's sample structure.
 pub const SAMPLE_SIRET: &str = "73282932000074";
 

@@ -575,6 +575,33 @@ const ROWS: &[Row] = &[
         Submitted,
         [401, 403, 403, 403, 403, 403, 200],
     ),
+    // The commune's opinion: given by the commune where the application takes place; read by
+    // staff in full and by the applicant as « consulted »; a stranger finds nothing.
+    row(
+        "PUT",
+        "/api/v1/applications/{id}/commune-opinion",
+        Submitted,
+        [401, 403, 403, 403, 403, 403, 200],
+    ),
+    row(
+        "GET",
+        "/api/v1/applications/{id}/commune-opinions",
+        Submitted,
+        [401, 200, 404, 404, 200, 200, 404],
+    ),
+    // A commune's referrals of project holders (the shared world has a published call).
+    row(
+        "POST",
+        "/api/v1/commune/referrals",
+        Shared,
+        [401, 403, 403, 403, 403, 403, 201],
+    ),
+    row(
+        "GET",
+        "/api/v1/commune/referrals",
+        Shared,
+        [401, 403, 403, 403, 403, 403, 200],
+    ),
     // The territory's figures are staff's.
     row(
         "GET",
@@ -716,6 +743,12 @@ fn body_for(method: &str, path: &str, cast: &Cast, ids: &Ids) -> Option<Value> {
         ("PUT", "/api/v1/grants/{id}/bank-details") => Some(json!({
             "iban": "FR76 3000 6000 0112 3456 7890 189", "bic": "AGRIFRPP867",
             "holder": "Les Ateliers du Sart"
+        })),
+        ("PUT", "/api/v1/applications/{id}/commune-opinion") => {
+            Some(json!({"opinion": "favorable"}))
+        }
+        ("POST", "/api/v1/commune/referrals") => Some(json!({
+            "organisation_name": "Matrice", "email": format!("matrice-recommande{n}@exemple.fr")
         })),
         ("POST", "/api/v1/applications/{id}/decision") => Some(json!({
             "outcome": "rejected", "motivation": "Hors priorités.", "committee_date": "2026-11-02"

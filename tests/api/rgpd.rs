@@ -4,38 +4,15 @@
 
 use std::sync::Arc;
 
-use chrono::{Duration, Utc};
+use chrono::Duration;
 use diesel::prelude::*;
-use essor::clock::Clock;
 use essor::db::schema::{application_documents, applications, audit_events, outbox, users};
 use essor::services::retention::{PurgeReport, RetentionJob};
 use serde_json::{Value, json};
 
-use crate::helpers::{
-    Account, Backend, PASSWORD, PDF, TestApp, assert_problem, sample_application, spawn_app_clocked,
-};
+use crate::helpers::{Account, PASSWORD, PDF, TestApp, assert_problem, sample_application};
 
-macro_rules! both_backends_clocked {
-    ($($name:ident),* $(,)?) => {$(
-        mod $name {
-            use super::*;
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn sqlite() {
-                let clock = Clock::set_at(Utc::now());
-                let app = spawn_app_clocked(Backend::Sqlite, &[], clock).await.expect("SQLite always runs");
-                super::$name(app).await;
-            }
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn postgres() {
-                let clock = Clock::set_at(Utc::now());
-                let Some(app) = spawn_app_clocked(Backend::Postgres, &[], clock).await else { return };
-                super::$name(app).await;
-            }
-        }
-    )*};
-}
-
-both_backends_clocked!(
+crate::both_backends_clocked!(
     each_purge_comes_when_the_clock_reaches_it,
     the_export_holds_the_callers_data_and_nothing_of_others,
     an_erased_applicant_leaves_decisions_readable_without_their_name,

@@ -167,7 +167,7 @@ async fn the_territory_counts_each_commune_as_a_hand_count_does(app: TestApp) {
     assert_eq!(
         stats["totals"],
         json!({"applications": 4, "eligible": 2, "awarded": 1, "awarded_cents": 1_500_000,
-               "communes_without_application": 93})
+               "communes_without_application": 93, "referrals": 0, "referred_applications": 0})
     );
     let roubaix = commune(&stats, ROUBAIX);
     let population = roubaix["population"].as_f64().unwrap();

@@ -117,6 +117,75 @@ async fn a_commune_is_invited_and_reads_its_applications(app: TestApp) {
     b.visit("3-candidature-commune").await;
     b.fits_at_375("the commune's application page").await;
 
+    // The commune's opinion: nothing chosen, then a reservation without its reason, both
+    // refused beside their field with the values kept; then recorded.
+    b.press("Enregistrer l'avis").await;
+    assert!(b.title().await.starts_with("Erreur"), "{}", b.title().await);
+    assert!(
+        b.text("#opinion-error")
+            .await
+            .to_lowercase()
+            .contains("choisissez")
+    );
+    b.click_id("opinion-reserved").await;
+    b.press("Enregistrer l'avis").await;
+    let error = b.text("#comment-error").await.to_lowercase();
+    assert!(error.contains("réservé ou défavorable"), "{error}");
+    b.visit("4-avis-sans-motif").await;
+    b.fill("comment", "Le local n'est pas encore trouvé.").await;
+    b.press("Enregistrer l'avis").await;
+    assert_eq!(
+        b.path().await,
+        format!("/commune/candidatures/{}?avis=1", ids[0])
+    );
+    let body = b.body().await;
+    assert!(
+        body.contains("L'avis de la commune est enregistré"),
+        "{body}"
+    );
+    assert!(body.contains("Avis réservé"), "{body}");
+    assert!(body.contains("Le local n'est pas encore trouvé."), "{body}");
+    b.visit("5-avis-enregistre").await;
+    b.fits_at_375("the opinion given").await;
+    let staff_read: serde_json::Value = app
+        .get_as(
+            &staff.token,
+            &format!("/api/v1/applications/{}/commune-opinions", ids[0]),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        staff_read["opinions"][0]["opinion"], "reserved",
+        "{staff_read}"
+    );
+
+    // « Recommander un porteur de projet »: an address that is not one, then sent.
+    b.goto("/commune").await;
+    b.click("Recommander un porteur de projet").await;
+    assert_eq!(b.path().await, "/commune/recommander");
+    b.fill("organisation_name", "Le Café des Parents").await;
+    b.fill("email", "cafe-des-parents").await;
+    b.press("Envoyer la recommandation").await;
+    assert!(
+        b.text("#email-error")
+            .await
+            .to_lowercase()
+            .contains("n'est pas valide")
+    );
+    assert_eq!(b.value("organisation_name").await, "Le Café des Parents");
+    b.fill("email", "contact@cafe-des-parents.fr").await;
+    b.press("Envoyer la recommandation").await;
+    let body = b.body().await;
+    assert!(
+        body.contains("La recommandation est envoyée à contact@cafe-des-parents.fr"),
+        "{body}"
+    );
+    assert!(body.contains("REC-"), "{body}");
+    b.visit("6-recommander").await;
+    b.fits_at_375("the referrals").await;
+
     // Tourcoing's application is not Roubaix's to read.
     b.goto(&format!("/commune/candidatures/{}", ids[1])).await;
     assert!(b.title().await.contains("404"), "{}", b.title().await);

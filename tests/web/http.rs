@@ -1410,6 +1410,7 @@ async fn a_page_503_says_when_to_come_back_on_postgres() {
 }
 
 crate::both_backends!(
+    a_referral_link_carries_the_commune_to_the_new_application,
     the_territory_files_download_for_whom_they_are_meant,
     the_audit_page_shows_the_checkpoint_and_names_a_broken_seq,
     a_new_application_of_a_taken_siret_returns_to_the_organisation_step,
@@ -1671,4 +1672,151 @@ async fn the_territory_files_download_for_whom_they_are_meant(app: TestApp) {
         .await
         .unwrap();
     assert_eq!(resp.status(), 400);
+}
+
+/// A commune's referral (§16) followed on the pages: the call's page says the holder was
+/// recommended and carries the code to « Candidater »; the first step says which commune; the
+/// application created at the last step carries it. A code that is not one is said and dropped.
+async fn a_referral_link_carries_the_commune_to_the_new_application(app: TestApp) {
+    let staff = app.account(Role::Staff, "agent@lillemetropole.fr").await;
+    let admin = app.account(Role::Admin, "admin@lillemetropole.fr").await;
+    app.account(Role::Applicant, "porteur@exemple.fr").await;
+    let roubaix = app
+        .commune_account(&admin.token, "agent@ville-roubaix.fr", "59512")
+        .await;
+    let call = app.published_call(&staff.token, json!({})).await;
+    let call_id = call["id"].as_str().unwrap();
+    let referral: serde_json::Value = app
+        .post_json(
+            Some(&roubaix.token),
+            "/api/v1/commune/referrals",
+            &json!({"organisation_name": "Le Café des Parents", "email": "porteur@exemple.fr"}),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    let code = referral["code"].as_str().unwrap().to_owned();
+
+    // The call's page, before signing in: the notice, and the code kept through sign-in.
+    let mut anonymous = Jar::default();
+    let html = get(
+        &app,
+        &mut anonymous,
+        &format!("/appels/{call_id}?recommandation={code}"),
+    )
+    .await
+    .text()
+    .await
+    .unwrap();
+    assert!(
+        html.contains("Une commune vous a recommandé cet appel"),
+        "{html}"
+    );
+    assert!(
+        html.contains(&format!(
+            "candidater%3Frecommandation%3D{}",
+            code.replace('-', "%2D")
+        )),
+        "{html}"
+    );
+
+    // A code that is not one: said on the first step, and dropped.
+    let mut jar = sign_in(&app, "porteur@exemple.fr").await;
+    let resp = get(
+        &app,
+        &mut jar,
+        &format!("/appels/{call_id}/candidater?recommandation=REC-22222222"),
+    )
+    .await;
+    assert_eq!(resp.status(), 303);
+    let to = resp.headers()["location"].to_str().unwrap().to_owned();
+    assert!(to.ends_with("/structure?code_inconnu=1"), "{to}");
+    let html = get(&app, &mut jar, &to).await.text().await.unwrap();
+    assert!(
+        html.contains("Le code de recommandation du lien est inconnu"),
+        "{html}"
+    );
+
+    // The real code: the first step names Roubaix, and the application carries it.
+    let base = format!("/appels/{call_id}/candidater");
+    let resp = get(&app, &mut jar, &format!("{base}?recommandation={code}")).await;
+    assert_eq!(resp.status(), 303);
+    let page = get(&app, &mut jar, &format!("{base}/structure"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains("rattachée à la recommandation de la commune de Roubaix"),
+        "{page}"
+    );
+    let csrf = hidden_csrf(&page);
+    let siret = crate::helpers::distinct_siret();
+    let steps: [(&str, Vec<(&str, &str)>); 3] = [
+        (
+            "structure",
+            vec![
+                ("name", "Le Café des Parents"),
+                ("legal_form", "association"),
+                ("siret", siret.as_str()),
+                ("created_on", "01/03/2025"),
+                ("address", "12 rue de Lannoy"),
+                ("postal_code", "59100"),
+                ("commune", "59512"),
+                ("employees", "2"),
+                ("esus", "none"),
+                ("rcs_ess_mention", "non"),
+                ("in_insolvency_proceedings", "non"),
+            ],
+        ),
+        (
+            "projet",
+            vec![
+                ("title", "Café des parents"),
+                ("summary", "Un lieu pour les parents du quartier."),
+                ("stage", "startup"),
+                ("activity_commune", "59512"),
+                ("total_budget", "90 000"),
+                ("requested", "20 000"),
+                ("starts_on", "15/01/2027"),
+                ("jobs_created", "2"),
+            ],
+        ),
+        (
+            "criteres",
+            vec![
+                ("purpose_beyond_profit", "oui"),
+                ("democratic_governance", "oui"),
+                ("governance_description", "Une personne, une voix."),
+                ("reinvested_profit_pct", "100"),
+                ("impartible_reserves", "oui"),
+                ("no_capital_amortization", "oui"),
+                ("social_utility", "social_link"),
+                ("social_utility_statement", "Lien social."),
+            ],
+        ),
+    ];
+    let mut created = String::new();
+    for (slug, fields) in steps {
+        let mut form = vec![("_csrf", csrf.as_str())];
+        form.extend(fields);
+        let resp = post(&app, &mut jar, &format!("{base}/{slug}"), &form).await;
+        assert_eq!(resp.status(), 303, "{slug}");
+        created = resp.headers()["location"].to_str().unwrap().to_owned();
+    }
+    let id = created
+        .strip_prefix("/candidatures/")
+        .and_then(|r| r.split('/').next())
+        .unwrap_or_else(|| panic!("{created}"));
+    let history = app
+        .get_as(&staff.token, &format!("/api/v1/applications/{id}/history"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        history.contains("\"referred_by_commune\":\"59512\""),
+        "{history}"
+    );
 }
