@@ -202,10 +202,15 @@ impl From<diesel::result::Error> for ServiceError {
 
 impl From<validator::ValidationErrors> for ServiceError {
     fn from(e: validator::ValidationErrors) -> Self {
-        let mut fields = FieldErrors::new();
-        flatten_validation(&e, "", &mut fields);
-        Self::invalid(fields)
+        Self::invalid(field_errors(&e))
     }
+}
+
+/// validator's errors as `a.b[0].c` paths with their French messages.
+pub fn field_errors(e: &validator::ValidationErrors) -> FieldErrors {
+    let mut fields = FieldErrors::new();
+    flatten_validation(e, "", &mut fields);
+    fields
 }
 
 /// The JSON face's error: one variant per HTTP status it answers with.

@@ -221,13 +221,17 @@ fn body(i: usize, rng: &mut StdRng, communes: &[String], today: NaiveDate) -> Ap
     let commercial = legal_form == LegalForm::CommercialCompany;
     ApplicationBody {
         organisation: Organisation {
+            status: Default::default(),
             name: format!("{} n° {}", NAMES[i % NAMES.len()], i + 1),
             legal_form,
+            holder_name: None,
+            host_siret: None,
+            host_name: None,
             siret: Some(siret_from(7_328_293_200_000 + i as u64 * 13)),
             rna: legal_form
                 .is_association()
                 .then(|| format!("W59{:07}", i % 10_000_000)),
-            created_on,
+            created_on: Some(created_on),
             address: format!(
                 "{} {}",
                 rng.random_range(1..200),

@@ -1,7 +1,7 @@
 //! Applications and their transitions.
 
 use actix_web::http::StatusCode;
-use actix_web::{HttpRequest, HttpResponse, get, patch, post, web};
+use actix_web::{HttpRequest, HttpResponse, get, patch, post, put, web};
 use serde::Deserialize;
 use serde_json::Value;
 use utoipa::IntoParams;
@@ -16,6 +16,7 @@ use crate::input::{Page, PageParams, from_json};
 use crate::services::applications::{
     self, Application, ApplicationSummary, EligibilityReport, HistoryEvent, ListFilter,
 };
+use crate::services::registration::{self, RegistrationInput};
 use crate::services::transitions::{
     self, Command, DeclareIneligibleInput, RequestChangesInput, StartReviewInput, WithdrawInput,
 };
@@ -439,4 +440,35 @@ pub async fn withdraw(
         Command::Withdraw(input),
     )
     .await
+}
+
+/// The structure that applied in creation is now registered (DESIGN.md §16): its SIRET (or
+/// an association's RNA number) and its creation date replace « en création », so that its
+/// convention may be signed and its instalments requested — those waiting for it are
+/// requested at once. Once submitted, by the applicant or staff; audited (`registration`).
+#[utoipa::path(
+    tag = "applications",
+    security(("bearer" = [])),
+    params(("id" = String, Path, description = "Application id (UUID).")),
+    request_body = RegistrationInput,
+    responses(
+        (status = 200, description = "The application, its structure registered.", body = Application, headers(("ETag" = String))),
+        JsonBody,
+        NeedsToken,
+        (status = 403, description = "Reviewers and communes do not register structures.", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such application, or not yours to see.", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The structure is not in creation, the application is a draft, or another application of the call has this SIRET (`existing_reference`).", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "No identifier, an invalid SIRET or RNA, a date in the future; each named in `errors`.", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[put("/applications/{id}/registration")]
+pub async fn register_structure(
+    user: CurrentUser,
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+    body: web::Json<Value>,
+) -> Result<HttpResponse, AppError> {
+    let input: RegistrationInput = from_json(body.into_inner())?;
+    let app = registration::register(&state, &user, id.into_inner(), None, input).await?;
+    Ok(with_etag(StatusCode::OK, app))
 }

@@ -116,7 +116,7 @@ pub async fn read_opinions(
     security(("bearer" = [])),
     request_body = ReferralInput,
     responses(
-        (status = 201, description = "The referral is recorded and its mail queued.", body = Referral),
+        (status = 201, description = "The referral is recorded and its mail queued.", body = Referral, headers(("Location" = String, description = "`/api/v1/commune/referrals/{id}` of the new referral."))),
         JsonBody,
         NeedsToken,
         (status = 403, description = "Only a commune's accounts recommend.", body = Problem, content_type = "application/problem+json"),
@@ -131,7 +131,34 @@ pub async fn refer(
     body: web::Json<Value>,
 ) -> Result<HttpResponse, AppError> {
     let input: ReferralInput = from_json(body.into_inner())?;
-    Ok(HttpResponse::Created().json(referrals::refer(&state, &user, input).await?))
+    let referral = referrals::refer(&state, &user, input).await?;
+    Ok(HttpResponse::Created()
+        .insert_header((
+            actix_web::http::header::LOCATION,
+            format!("/api/v1/commune/referrals/{}", referral.id),
+        ))
+        .json(referral))
+}
+
+/// One of the commune's referrals; another commune's is the same 404 as an unknown id.
+#[utoipa::path(
+    tag = "communes",
+    security(("bearer" = [])),
+    params(("id" = String, Path, description = "Referral id (UUID).")),
+    responses(
+        (status = 200, description = "The referral.", body = Referral),
+        NeedsToken,
+        (status = 403, description = "Only a commune's accounts read this.", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such referral of this commune.", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/commune/referrals/{id}")]
+pub async fn get_referral(
+    user: CurrentUser,
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    Ok(HttpResponse::Ok().json(referrals::get(&state, &user, id.into_inner()).await?))
 }
 
 /// The commune's referrals, newest first.

@@ -132,6 +132,20 @@ pub fn referral_by_code(conn: &mut DbConnection, code: &str) -> QueryResult<Opti
         .optional()
 }
 
+/// One of a commune's referrals; `None` for another commune's (the same as an unknown id).
+pub fn referral_of(
+    conn: &mut DbConnection,
+    commune_insee: &str,
+    id: &str,
+) -> QueryResult<Option<ReferralRow>> {
+    referrals::table
+        .find(id)
+        .filter(referrals::commune_insee.eq(commune_insee))
+        .select(ReferralRow::as_select())
+        .first(conn)
+        .optional()
+}
+
 /// A commune's referrals, newest first.
 pub fn referrals_of(conn: &mut DbConnection, commune_insee: &str) -> QueryResult<Vec<ReferralRow>> {
     referrals::table

@@ -217,10 +217,32 @@ impl SocialUtility {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema, Validate)]
 #[serde(deny_unknown_fields)]
 pub struct Organisation {
+    /// Whether the structure exists (DESIGN.md §16): `registered` (absent: the default),
+    /// `in_creation` or `hosted`.
+    #[serde(default)]
+    pub status: OrganisationStatus,
     #[validate(custom(function = "required_name"))]
     #[schema(example = "Les Ateliers du Sart", max_length = 200)]
     pub name: String,
+    /// The form it has; for a structure in creation the planned one; for a hosted activity
+    /// the host's.
     pub legal_form: LegalForm,
+    /// The person who carries the project: required in creation and when hosted.
+    #[serde(default)]
+    #[validate(custom(function = "optional_person"))]
+    #[schema(example = "Julie Martin", max_length = 200)]
+    pub holder_name: Option<String>,
+    /// The host's SIRET (a coopérative d'activité et d'emploi, a couveuse, an incubator):
+    /// required when hosted.
+    #[serde(default)]
+    #[validate(custom(function = "check_siret"))]
+    #[schema(example = "44306184100047", pattern = r"^\d{14}$")]
+    pub host_siret: Option<String>,
+    /// The host's name: required when hosted.
+    #[serde(default)]
+    #[validate(custom(function = "optional_person"))]
+    #[schema(example = "Coopérative Grands Ensemble", max_length = 200)]
+    pub host_name: Option<String>,
     /// 14 digits with a valid key (spaces allowed).
     #[validate(custom(function = "check_siret"))]
     #[schema(example = "73282932000074", pattern = r"^\d{14}$")]
@@ -229,9 +251,11 @@ pub struct Organisation {
     #[validate(custom(function = "check_rna"))]
     #[schema(example = "W595012345", pattern = r"^W\d{9}$")]
     pub rna: Option<String>,
+    /// Required for a registered structure; absent for one in creation.
+    #[serde(default)]
     #[validate(custom(function = "plausible_date"))]
     #[schema(example = "2025-03-01")]
-    pub created_on: NaiveDate,
+    pub created_on: Option<NaiveDate>,
     #[validate(
         length(max = 300, message = "l'adresse ne doit pas dépasser 300 caractères"),
         custom(function = "crate::domain::text::single_line")
@@ -357,18 +381,30 @@ pub struct ApplicationBody {
 }
 
 impl Organisation {
-    /// What makes one application per structure and call (DESIGN.md §7): `siret:<14 digits>`,
-    /// or `rna:<W + 9 digits>` when the structure has no SIRET; `None` when it gives neither.
-    /// Spaces do not count (`732 829 320 00074` is `73282932000074`).
+    /// What makes one application per structure and call (DESIGN.md §7, §16):
+    /// `siret:<14 digits>`, or `rna:<W + 9 digits>` when the structure has no SIRET; for a
+    /// hosted activity `hosted:<host's SIRET>:<holder>` (several holders of one host may
+    /// apply, each once); `None` when it gives no identifier — a structure in creation has
+    /// none yet, so the rule cannot hold for it before its registration. Spaces do not count
+    /// (`732 829 320 00074` is `73282932000074`), nor case and accents in a holder's name.
     pub fn registry_key(&self) -> Option<String> {
         let clean = |v: &Option<String>| {
             v.as_deref()
                 .map(|s| s.chars().filter(|c| !c.is_whitespace()).collect::<String>())
                 .filter(|s| !s.is_empty())
         };
-        clean(&self.siret)
-            .map(|s| format!("siret:{s}"))
-            .or_else(|| clean(&self.rna).map(|r| format!("rna:{r}")))
+        match self.status {
+            OrganisationStatus::Registered => clean(&self.siret)
+                .map(|s| format!("siret:{s}"))
+                .or_else(|| clean(&self.rna).map(|r| format!("rna:{r}"))),
+            OrganisationStatus::Hosted => {
+                let host = clean(&self.host_siret)?;
+                let holder = crate::domain::search::fold(self.holder_name.as_deref()?);
+                let holder = holder.split_whitespace().collect::<Vec<_>>().join(" ");
+                (!holder.is_empty()).then(|| format!("hosted:{host}:{holder}"))
+            }
+            OrganisationStatus::InCreation => None,
+        }
     }
 
     /// The identifier behind [`Organisation::registry_key`], as a person reads it.
@@ -376,7 +412,180 @@ impl Organisation {
         match key.split_once(':') {
             Some(("siret", s)) => format!("SIRET {s}"),
             Some(("rna", r)) => format!("RNA {r}"),
+            Some(("hosted", rest)) => match rest.split_once(':') {
+                Some((host, holder)) => {
+                    format!("porteur « {holder} » hébergé par le SIRET {host}")
+                }
+                None => rest.to_owned(),
+            },
             _ => key.to_owned(),
+        }
+    }
+
+    /// The field a duplicate of [`Organisation::registry_key`] is said beside.
+    pub fn registry_field(key: &str) -> &'static str {
+        match key.split_once(':').map(|(k, _)| k) {
+            Some("rna") => "organisation.rna",
+            Some("hosted") => "organisation.holder_name",
+            _ => "organisation.siret",
+        }
+    }
+
+    /// What the status asks of the other fields (DESIGN.md §16), as (field of the
+    /// organisation, French message):
+    /// a registered structure has its creation date; one in creation has no identifier and no
+    /// date yet, but its holder; a hosted activity has its host (SIRET and name) and its
+    /// holder, and no identifier of its own. Nothing of a status the structure does not have.
+    pub fn status_errors(&self) -> Vec<(&'static str, String)> {
+        use OrganisationStatus as S;
+        let mut out = Vec::new();
+        let given = |v: &Option<String>| v.as_deref().is_some_and(|s| !s.trim().is_empty());
+        let status = self.status.label_fr();
+        match self.status {
+            S::Registered => {
+                if self.created_on.is_none() {
+                    out.push((
+                        "created_on",
+                        "indiquez la date de création de la structure (celle de sa déclaration \
+                         ou de son immatriculation)"
+                            .to_owned(),
+                    ));
+                }
+            }
+            S::InCreation => {
+                for (field, what) in [("siret", "de SIRET"), ("rna", "de numéro RNA")] {
+                    let v = if field.ends_with("siret") {
+                        &self.siret
+                    } else {
+                        &self.rna
+                    };
+                    if given(v) {
+                        out.push((
+                            field,
+                            format!(
+                                "une structure en création n'a pas encore {what} : retirez-le, \
+                                 ou indiquez que la structure existe déjà"
+                            ),
+                        ));
+                    }
+                }
+                if self.created_on.is_some() {
+                    out.push((
+                        "created_on",
+                        "une structure en création n'a pas encore de date de création : \
+                         retirez-la, ou indiquez que la structure existe déjà"
+                            .to_owned(),
+                    ));
+                }
+            }
+            S::Hosted => {
+                for (field, v) in [("siret", &self.siret), ("rna", &self.rna)] {
+                    if given(v) {
+                        out.push((
+                            field,
+                            "une activité hébergée est identifiée par le SIRET de sa structure \
+                             d'accueil (host_siret) : retirez celui-ci"
+                                .to_owned(),
+                        ));
+                    }
+                }
+                if !given(&self.host_siret) {
+                    out.push((
+                        "host_siret",
+                        "indiquez le SIRET de la structure d'accueil (coopérative d'activité et \
+                         d'emploi, couveuse ou incubateur)"
+                            .to_owned(),
+                    ));
+                }
+                if !given(&self.host_name) {
+                    out.push((
+                        "host_name",
+                        "indiquez le nom de la structure d'accueil".to_owned(),
+                    ));
+                }
+            }
+        }
+        match self.status {
+            S::InCreation | S::Hosted => {
+                if !given(&self.holder_name) {
+                    out.push((
+                        "holder_name",
+                        "indiquez le nom de la personne qui porte le projet".to_owned(),
+                    ));
+                }
+            }
+            S::Registered => {
+                if given(&self.holder_name) {
+                    out.push((
+                        "holder_name",
+                        format!("seulement pour une structure en création ou hébergée, pas pour une {status}"),
+                    ));
+                }
+            }
+        }
+        if self.status != S::Hosted {
+            for (field, v) in [
+                ("host_siret", &self.host_siret),
+                ("host_name", &self.host_name),
+            ] {
+                if given(v) {
+                    out.push((
+                        field,
+                        format!("seulement pour une activité hébergée, pas pour une {status}"),
+                    ));
+                }
+            }
+        }
+        out
+    }
+}
+
+/// Whether the structure exists yet (DESIGN.md §16: new forms of activity creation).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum OrganisationStatus {
+    /// It exists, with a SIRET or an RNA number.
+    #[default]
+    Registered,
+    /// Not yet: no identifier, the planned legal form.
+    InCreation,
+    /// An entrepreneur hosted by a coopérative d'activité et d'emploi, a couveuse or an
+    /// incubator, identified by the host's SIRET.
+    Hosted,
+}
+
+impl OrganisationStatus {
+    pub const ALL: [Self; 3] = [Self::Registered, Self::InCreation, Self::Hosted];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Registered => "registered",
+            Self::InCreation => "in_creation",
+            Self::Hosted => "hosted",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|x| x.as_str() == s)
+    }
+
+    /// « structure immatriculée », as a message names it.
+    pub fn label_fr(self) -> &'static str {
+        match self {
+            Self::Registered => "structure immatriculée",
+            Self::InCreation => "structure en création",
+            Self::Hosted => "activité hébergée",
+        }
+    }
+
+    /// The answer step 1 offers to « Votre structure existe-t-elle déjà ? ».
+    pub fn option_fr(self) -> &'static str {
+        match self {
+            Self::Registered => "Oui : elle a un numéro SIRET ou RNA",
+            Self::InCreation => "Non, elle est en cours de création",
+            Self::Hosted => {
+                "Je suis hébergé·e par une coopérative d'activité et d'emploi, une couveuse ou un incubateur"
+            }
         }
     }
 }
@@ -388,6 +597,10 @@ impl ApplicationBody {
         self.organisation.siret = clean(self.organisation.siret)
             .map(|s| Siret::parse(&s).map(|x| x.as_str().to_owned()).unwrap_or(s));
         self.organisation.rna = clean(self.organisation.rna);
+        self.organisation.host_siret = clean(self.organisation.host_siret)
+            .map(|s| Siret::parse(&s).map(|x| x.as_str().to_owned()).unwrap_or(s));
+        self.organisation.host_name = clean(self.organisation.host_name);
+        self.organisation.holder_name = clean(self.organisation.holder_name);
         self.organisation.name = self.organisation.name.trim().to_owned();
         self.project.title = self.project.title.trim().to_owned();
         self
@@ -457,6 +670,15 @@ fn insee_list(codes: &[String]) -> Result<(), ValidationError> {
         InseeCode::parse(code).map_err(|e| fail(format!("« {code} » : {e}")))?;
     }
     Ok(())
+}
+
+fn optional_person(s: &str) -> Result<(), ValidationError> {
+    crate::domain::text::single_line(s)?;
+    if s.trim().chars().count() > 200 {
+        Err(fail("200 caractères au plus"))
+    } else {
+        Ok(())
+    }
 }
 
 fn plausible_date(d: &NaiveDate) -> Result<(), ValidationError> {

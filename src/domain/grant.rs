@@ -629,19 +629,25 @@ pub fn split(awarded: Cents, schedule: &[ScheduleLine]) -> Option<Vec<Cents>> {
     Some(amounts)
 }
 
-/// A convention binds an identified structure (§15, §16): one still being created, with
-/// neither a SIRET nor an RNA number, gives one before it signs. `None` when it may sign.
-pub fn identifier_missing_for_signature(
-    siret: Option<&str>,
-    rna: Option<&str>,
+/// A convention binds an identified structure, and money goes to one (§15, §16): a structure
+/// still being created, with neither a SIRET nor an RNA number, gives one before it signs or
+/// is paid; a hosted activity is identified by its host's SIRET. `None` when it is identified.
+pub fn identifier_missing(
+    organisation: &crate::domain::application::Organisation,
 ) -> Option<&'static str> {
-    let given = |v: Option<&str>| v.is_some_and(|s| !s.trim().is_empty());
-    if given(siret) || given(rna) {
+    use crate::domain::application::OrganisationStatus as S;
+    let given = |v: &Option<String>| v.as_deref().is_some_and(|s| !s.trim().is_empty());
+    let identified = match organisation.status {
+        S::Hosted => given(&organisation.host_siret),
+        S::Registered | S::InCreation => given(&organisation.siret) || given(&organisation.rna),
+    };
+    if identified {
         None
     } else {
         Some(
             "La structure doit indiquer son numéro SIRET ou son numéro RNA avant de signer la \
-             convention : complétez-le dans votre candidature ou écrivez à l'équipe de la Métropole.",
+             convention et de recevoir un versement : indiquez-le sur la page de la candidature \
+             (« Ma structure est immatriculée »).",
         )
     }
 }
@@ -1069,19 +1075,32 @@ mod tests {
     }
 
     #[test]
-    fn a_structure_signs_once_it_has_an_identifier() {
+    fn a_structure_signs_and_is_paid_once_it_has_an_identifier() {
+        use crate::domain::application::Organisation;
+        // (status, siret, rna, host_siret, identified)
         let cases = [
-            (Some("73282932000074"), None, true),
-            (None, Some("W595012345"), true),
-            (Some("73282932000074"), Some("W595012345"), true),
-            (None, None, false),
-            (Some("  "), Some(""), false),
+            ("registered", Some("73282932000074"), None, None, true),
+            ("registered", None, Some("W595012345"), None, true),
+            ("registered", None, None, None, false),
+            ("registered", Some("  "), Some(""), None, false),
+            ("in_creation", None, None, None, false),
+            ("in_creation", Some("73282932000074"), None, None, true),
+            ("hosted", None, None, Some("44306184100047"), true),
+            ("hosted", None, None, None, false),
         ];
-        for (siret, rna, may) in cases {
+        for (status, siret, rna, host, identified) in cases {
+            let o: Organisation = serde_json::from_value(serde_json::json!({
+                "status": status, "name": "Atelier", "legal_form": "association",
+                "siret": siret, "rna": rna, "host_siret": host, "created_on": null,
+                "address": "1 rue", "postal_code": "59100", "commune_insee": "59512",
+                "employees": 0, "esus": "none", "insertion_structure": null,
+                "rcs_ess_mention": false, "in_insolvency_proceedings": false,
+            }))
+            .unwrap();
             assert_eq!(
-                identifier_missing_for_signature(siret, rna).is_none(),
-                may,
-                "{siret:?} {rna:?}"
+                identifier_missing(&o).is_none(),
+                identified,
+                "{status} {siret:?} {rna:?} {host:?}"
             );
         }
     }

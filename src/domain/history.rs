@@ -39,6 +39,8 @@ pub enum HistoryAction {
     Instalment(InstalmentAction),
     /// A commune gave or changed its opinion (DESIGN.md §16).
     CommuneOpinion,
+    /// A structure that applied in creation gave its SIRET or RNA number (§16).
+    Registration,
 }
 
 /// Whose part of the history an event is: the reviewers' part is blind to the applicant
@@ -55,7 +57,7 @@ pub enum Part {
 }
 
 impl HistoryAction {
-    pub const ALL: [Self; 33] = [
+    pub const ALL: [Self; 34] = [
         Self::Create,
         Self::Update,
         Self::UploadDocument,
@@ -89,6 +91,7 @@ impl HistoryAction {
         Self::Instalment(InstalmentAction::Pay),
         Self::Instalment(InstalmentAction::Cancel),
         Self::CommuneOpinion,
+        Self::Registration,
     ];
 
     /// The name the trail stores (and the API's `action` carries).
@@ -108,6 +111,7 @@ impl HistoryAction {
             Self::BankDetails => "grant-bank-details",
             Self::Instalment(a) => a.history_name(),
             Self::CommuneOpinion => "commune-opinion",
+            Self::Registration => "registration",
         }
     }
 
@@ -130,7 +134,8 @@ impl HistoryAction {
             // The grant is the beneficiary's: they see each of its moves.
             | Self::Grant(_)
             | Self::BankDetails
-            | Self::Instalment(_) => Part::Application,
+            | Self::Instalment(_)
+            | Self::Registration => Part::Application,
             Self::AssignReviewer
             | Self::AssignmentAccept
             | Self::AssignmentRecuse

@@ -168,6 +168,7 @@ pub const ROUTES: &[(&str, &str, Need)] = &[
     ("GET", "/api/v1/commune/applications/{id}", S(Read)),
     ("POST", "/api/v1/commune/referrals", S(Manage)),
     ("GET", "/api/v1/commune/referrals", S(Read)),
+    ("GET", "/api/v1/commune/referrals/{id}", S(Read)),
     (
         "PUT",
         "/api/v1/applications/{id}/commune-opinion",
@@ -209,6 +210,7 @@ pub const ROUTES: &[(&str, &str, Need)] = &[
     // Where the money goes: a person signs in to change it, a leaked token cannot.
     ("PUT", "/api/v1/grants/{id}/bank-details", NoToken),
     ("POST", "/api/v1/applications/{id}/submit", S(Manage)),
+    ("PUT", "/api/v1/applications/{id}/registration", S(Manage)),
     (
         "POST",
         "/api/v1/applications/{id}/request-changes",

@@ -549,6 +549,7 @@ pub(crate) mod fixtures {
             legal_form: Some(crate::domain::application::LegalForm::LocalLawAssociation),
             siret: Some("73282932000074".into()),
             rna: None,
+            host_siret: None,
             commune_insee: Some("59009".into()),
             project_title: "Recyclerie; « quartier », \"ouverte\"".into(),
             stage: Some(crate::domain::application::Stage::Startup),

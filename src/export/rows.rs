@@ -40,6 +40,8 @@ pub struct ExportRow {
     pub legal_form: Option<LegalForm>,
     pub siret: Option<String>,
     pub rna: Option<String>,
+    /// A hosted activity's host (§16): who is paid, and so who the SCDL names.
+    pub host_siret: Option<String>,
     pub commune_insee: Option<String>,
     pub project_title: String,
     pub stage: Option<Stage>,
@@ -133,6 +135,7 @@ struct OrganisationFields {
     legal_form: Option<LegalForm>,
     siret: Option<String>,
     rna: Option<String>,
+    host_siret: Option<String>,
     commune_insee: Option<String>,
 }
 
@@ -410,6 +413,7 @@ impl<'a> Pages<'a> {
                 legal_form: body.organisation.legal_form,
                 siret: non_empty(body.organisation.siret),
                 rna: non_empty(body.organisation.rna),
+                host_siret: non_empty(body.organisation.host_siret),
                 commune_insee: non_empty(body.organisation.commune_insee),
                 project_title: s.project_title,
                 stage: body.project.stage,

@@ -105,9 +105,11 @@ pub fn record(row: &ExportRow, authority: &AuthoritySettings) -> Result<[String;
     } else {
         CONDITIONS_VERSEMENT
     };
+    // A hosted activity is paid through its host (§16): the host's SIRET identifies it.
     let siret = row
         .siret
         .as_deref()
+        .or(row.host_siret.as_deref())
         .and_then(|s| Siret::parse(s).ok())
         .map(|s| s.as_str().to_owned())
         .unwrap_or_default();
@@ -207,6 +209,15 @@ mod tests {
         assert_eq!(r[11], "2026-03-13");
         assert_eq!(r[13], "non");
         assert_eq!(r[14], "1.00");
+    }
+
+    #[test]
+    fn a_hosted_activity_is_identified_by_its_host() {
+        let mut row = sample_row();
+        row.siret = None;
+        row.host_siret = Some("44306184100047".into());
+        let r = record(&row, &authority()).unwrap();
+        assert_eq!(r[5], "44306184100047");
     }
 
     #[test]

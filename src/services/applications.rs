@@ -365,17 +365,13 @@ impl ApplicationRow {
     }
 }
 
-/// One application per structure (SIRET, else RNA) and call, unless withdrawn (DESIGN.md §7):
+/// One application per structure (SIRET, else RNA; a hosted holder per host and holder) and
+/// call, unless withdrawn (DESIGN.md §7, §16):
 /// the 409 names the application already filed.
 fn duplicate_structure(org_key: &str, reference: &str) -> ServiceError {
     let mut extra = serde_json::Map::new();
     extra.insert("existing_reference".into(), json!(reference));
-    let field = if org_key.starts_with("rna:") {
-        "organisation.rna"
-    } else {
-        "organisation.siret"
-    };
-    extra.insert("field".into(), json!(field));
+    extra.insert("field".into(), json!(Organisation::registry_field(org_key)));
     ServiceError::Conflict {
         message: format!(
             "Une candidature de cette structure ({}) existe déjà pour cet appel à projets : \
@@ -387,7 +383,7 @@ fn duplicate_structure(org_key: &str, reference: &str) -> ServiceError {
     }
 }
 
-fn check_one_per_structure(
+pub(crate) fn check_one_per_structure(
     conn: &mut DbConnection,
     row: &ApplicationRow,
 ) -> Result<(), ServiceError> {
@@ -402,7 +398,7 @@ fn check_one_per_structure(
 
 /// A concurrent creation won the race past [`check_one_per_structure`]: the unique index
 /// refused this row (its savepoint is rolled back), and the winner is now visible.
-fn org_key_race(
+pub(crate) fn org_key_race(
     conn: &mut DbConnection,
     row: &ApplicationRow,
     e: diesel::result::Error,
@@ -447,8 +443,39 @@ pub fn parse_body(value: Value) -> Result<ApplicationBody, ServiceError> {
 }
 
 /// Validates a typed body: every rule of validator, each on its field.
+/// The organisation section alone (a step of the pages, the pre-check): its fields' rules and
+/// what its status asks (§16), paths relative to the section.
+pub fn check_organisation(o: &Organisation) -> Result<(), ServiceError> {
+    let mut fields = match o.validate() {
+        Ok(()) => crate::error::FieldErrors::new(),
+        Err(e) => crate::error::field_errors(&e),
+    };
+    for (field, message) in o.status_errors() {
+        fields.entry(field.to_owned()).or_default().push(message);
+    }
+    if fields.is_empty() {
+        Ok(())
+    } else {
+        Err(ServiceError::invalid(fields))
+    }
+}
+
+/// Every field's rule, then what the organisation's status asks of the others (§16), all
+/// problems at once.
 pub fn check_body(body: ApplicationBody) -> Result<ApplicationBody, ServiceError> {
-    body.validate()?;
+    let mut fields = match body.validate() {
+        Ok(()) => crate::error::FieldErrors::new(),
+        Err(e) => crate::error::field_errors(&e),
+    };
+    for (field, message) in body.organisation.status_errors() {
+        fields
+            .entry(format!("organisation.{field}"))
+            .or_default()
+            .push(message);
+    }
+    if !fields.is_empty() {
+        return Err(ServiceError::invalid(fields));
+    }
     Ok(body.normalise())
 }
 
@@ -992,7 +1019,7 @@ pub async fn precheck(
     ess: Option<EssCommitments>,
 ) -> Result<Evaluation, ServiceError> {
     user.require(&[Role::Applicant])?;
-    organisation.validate()?;
+    check_organisation(&organisation)?;
     if let Some(p) = &project {
         p.validate()?;
     }

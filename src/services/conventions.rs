@@ -203,10 +203,7 @@ pub async fn sign(
             input.check()?;
             let (row, call) = application_and_call(conn, &grant)?;
             let organisation = row.parsed_body()?.organisation;
-            if let Some(why) = crate::domain::grant::identifier_missing_for_signature(
-                organisation.siret.as_deref(),
-                organisation.rna.as_deref(),
-            ) {
+            if let Some(why) = crate::domain::grant::identifier_missing(&organisation) {
                 return Err(ServiceError::conflict(why));
             }
             let (unsigned, inputs) = letters::latest_of_grant(conn, &id, LetterKind::Convention)?

@@ -114,6 +114,11 @@ pub fn request_due(
         return Ok(0);
     }
     let (row, call) = application_and_call(conn, &grant)?;
+    // No money to a structure not identified yet (§16): its instalments wait for its
+    // registration (`services::registration`), which asks again.
+    if crate::domain::grant::identifier_missing(&row.parsed_body()?.organisation).is_some() {
+        return Ok(0);
+    }
     let now = notifier.clock().now();
     for i in &due {
         let to = next_state(i.state, InstalmentAction::Request, InstalmentParty::System)

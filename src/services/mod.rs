@@ -19,6 +19,7 @@ pub mod outbox;
 pub mod personal_data;
 pub mod recovery;
 pub mod referrals;
+pub mod registration;
 pub mod reminders;
 pub mod reports;
 pub mod retention;

@@ -194,6 +194,21 @@ pub async fn list(state: &AppState, actor: &Actor) -> Result<Vec<Referral>, Serv
         .await
 }
 
+/// One of the commune's referrals; another commune's is the same 404 as an unknown id.
+pub async fn get(state: &AppState, actor: &Actor, id: String) -> Result<Referral, ServiceError> {
+    actor.require(&[Role::Commune])?;
+    let actor = actor.clone();
+    state
+        .db
+        .run(move |conn| {
+            let commune = commune_of(conn, &actor)?;
+            db::referral_of(conn, &commune, &id)?
+                .map(Referral::from)
+                .ok_or_else(|| ServiceError::not_found("Cette recommandation n'existe pas."))
+        })
+        .await
+}
+
 /// The name of the commune whose referral `code` is, for an application to `call_id` (the
 /// pages check a code when the holder arrives with it).
 pub async fn check_code(

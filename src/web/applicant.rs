@@ -15,7 +15,9 @@ use serde_json::{Map, Value as Json, json};
 use validator::Validate;
 
 use crate::auth::session;
-use crate::domain::application::{ApplicationBody, EssCommitments, Organisation, Project};
+use crate::domain::application::{
+    ApplicationBody, EssCommitments, Organisation, OrganisationStatus, Project,
+};
 use crate::domain::application_state::{Action, ApplicationState};
 use crate::domain::territory;
 use crate::error::{AppError, ServiceError};
@@ -135,8 +137,12 @@ impl Step {
     fn fields(self) -> &'static [&'static str] {
         match self {
             Self::Organisation => &[
+                "status",
                 "name",
                 "legal_form",
+                "holder_name",
+                "host_siret",
+                "host_name",
                 "siret",
                 "rna",
                 "created_on",
@@ -258,7 +264,7 @@ fn choice(form: &Form, name: &str, allowed: &[&str], message: &str, errors: &mut
 
 /// « 01/03/2025 » (or « 1/3/2025 », « 01.03.2025 », « 2025-03-01 »): a text field, as tested
 /// public services advise, rather than the browsers' date pickers.
-fn parse_date(input: &str) -> Option<chrono::NaiveDate> {
+pub(crate) fn parse_date(input: &str) -> Option<chrono::NaiveDate> {
     let input = input.trim().replace(['.', '-', ' '], "/");
     let parts: Vec<&str> = input.split('/').collect();
     let [a, b, c] = parts.as_slice() else {
@@ -391,7 +397,31 @@ fn section_from_form(step: Step, form: &Form, today: chrono::NaiveDate) -> (Json
     let mut m = Map::new();
     match step {
         Step::Organisation => {
+            // « Votre structure existe-t-elle déjà ? » first (§16); only the fields of the
+            // answer are read, whatever the others hold (hidden by the page's style).
+            let status = match form.opt("status") {
+                None => Some(OrganisationStatus::Registered),
+                Some(s) => OrganisationStatus::parse(s),
+            };
+            if status.is_none() {
+                e.add("status", "dites si la structure existe déjà");
+            }
+            let status = status.unwrap_or_default();
+            m.insert("status".into(), status.as_str().into());
             m.insert("name".into(), form.get("name").into());
+            let text = |name: &str| -> Json { form.opt(name).map(str::trim).into() };
+            let (holder, host_siret, host_name) = match status {
+                OrganisationStatus::Registered => (Json::Null, Json::Null, Json::Null),
+                OrganisationStatus::InCreation => (text("holder_name"), Json::Null, Json::Null),
+                OrganisationStatus::Hosted => (
+                    text("holder_name"),
+                    form.opt("host_siret").map(|s| s.replace(' ', "")).into(),
+                    text("host_name"),
+                ),
+            };
+            m.insert("holder_name".into(), holder);
+            m.insert("host_siret".into(), host_siret);
+            m.insert("host_name".into(), host_name);
             m.insert(
                 "legal_form".into(),
                 choice(
@@ -411,23 +441,29 @@ fn section_from_form(step: Step, form: &Form, today: chrono::NaiveDate) -> (Json
                     &mut e,
                 ),
             );
-            m.insert(
-                "siret".into(),
-                form.opt("siret").map(|s| s.replace(' ', "")).into(),
-            );
-            m.insert("rna".into(), form.opt("rna").map(str::to_uppercase).into());
-            let created_on = date(form, "created_on", &mut e);
-            if created_on
-                .as_str()
-                .and_then(parse_date)
-                .is_some_and(|d| d > today)
-            {
-                e.add(
-                    "created_on",
-                    "la date de création ne peut pas être dans le futur : indiquez celle de la déclaration ou de l'immatriculation",
+            if status == OrganisationStatus::Registered {
+                m.insert(
+                    "siret".into(),
+                    form.opt("siret").map(|s| s.replace(' ', "")).into(),
                 );
+                m.insert("rna".into(), form.opt("rna").map(str::to_uppercase).into());
+                let created_on = date(form, "created_on", &mut e);
+                if created_on
+                    .as_str()
+                    .and_then(parse_date)
+                    .is_some_and(|d| d > today)
+                {
+                    e.add(
+                        "created_on",
+                        "la date de création ne peut pas être dans le futur : indiquez celle de la déclaration ou de l'immatriculation, ou dites que la structure est en création",
+                    );
+                }
+                m.insert("created_on".into(), created_on);
+            } else {
+                m.insert("siret".into(), Json::Null);
+                m.insert("rna".into(), Json::Null);
+                m.insert("created_on".into(), Json::Null);
             }
-            m.insert("created_on".into(), created_on);
             m.insert("address".into(), form.get("address").into());
             m.insert("postal_code".into(), form.get("postal_code").into());
             m.insert(
@@ -583,7 +619,13 @@ fn read_step(
     let mut checked = section.clone();
     if let Some(obj) = checked.as_object_mut() {
         for (key, value) in obj.iter_mut() {
+            // Only where the form could not read what was typed: a null the answer asks for
+            // (no creation date in creation, §16) is the domain's to judge.
+            let unreadable = step
+                .field_of(key)
+                .is_some_and(|f| errors.fields.contains_key(&f));
             if value.is_null()
+                && unreadable
                 && let Some(stand_in) = stand_in(key)
             {
                 *value = stand_in;
@@ -622,7 +664,9 @@ fn stand_in(key: &str) -> Option<Json> {
 /// The domain's checks of one section alone (the same messages as the API's 422).
 fn validate_section(step: Step, section: Json) -> Result<(), ServiceError> {
     match step {
-        Step::Organisation => from_json::<Organisation>(section)?.validate()?,
+        Step::Organisation => {
+            applications::check_organisation(&from_json::<Organisation>(section)?)?
+        }
         Step::Project => from_json::<Project>(section)?.validate()?,
         Step::Ess => from_json::<EssCommitments>(section)?.validate()?,
     }
@@ -1484,6 +1528,7 @@ fn timeline(events: Vec<applications::HistoryEvent>, user_id: &str) -> Vec<Value
                 H::Grant(g) => g.history_label_fr(),
                 H::BankDetails => "Coordonnées bancaires indiquées",
                 H::Instalment(i) => i.history_label_fr(),
+                H::Registration => "Structure immatriculée",
                 H::AssignReviewer
                 | H::AssignmentAccept
                 | H::AssignmentRecuse
@@ -1507,6 +1552,7 @@ fn timeline(events: Vec<applications::HistoryEvent>, user_id: &str) -> Vec<Value
                 H::UploadDocument | H::DeleteDocument => {
                     e.payload.get("filename").and_then(Json::as_str)
                 }
+                H::Registration => e.payload.get("siret").and_then(Json::as_str),
                 _ => None,
             }
             .map(str::to_owned);
@@ -1581,6 +1627,7 @@ async fn application_page(ctx: PageCtx, id: web::Path<String>) -> Result<HttpRes
     let signed = ctx.req.query_string().contains("signee=1");
     let bank_saved = ctx.req.query_string().contains("banque=1");
     let report_sent = ctx.req.query_string().contains("compte_rendu=1");
+    let registered = ctx.req.query_string().contains("immatriculee=1");
     ctx.render(
         "application.html",
         context! {
@@ -1589,6 +1636,7 @@ async fn application_page(ctx: PageCtx, id: web::Path<String>) -> Result<HttpRes
             signed,
             bank_saved,
             report_sent,
+            registered,
             application => ser(&app),
             call => ser(&call),
             state_label,

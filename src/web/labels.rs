@@ -6,7 +6,9 @@ use std::collections::BTreeMap;
 use minijinja::Value;
 use serde::Serialize;
 
-use crate::domain::application::{Esus, InsertionStructure, LegalForm, SocialUtility, Stage};
+use crate::domain::application::{
+    Esus, InsertionStructure, LegalForm, OrganisationStatus, SocialUtility, Stage,
+};
 use crate::web::ser;
 
 /// The code an answer is sent and stored as (`association`, `none`…): its serde name.
@@ -45,6 +47,8 @@ fn options<T: Serialize + Copy>(all: &[T], words: fn(T) -> String) -> Value {
 pub fn answer_labels() -> Value {
     minijinja::context! {
         legal_forms => table(&LegalForm::ALL, LegalForm::label_fr),
+        statuses => table(&OrganisationStatus::ALL, OrganisationStatus::label_fr),
+        statuses_options => options(&OrganisationStatus::ALL, |x| x.option_fr().to_owned()),
         esus => table(&Esus::ALL, Esus::label_fr),
         insertion_structures => table(&InsertionStructure::ALL, InsertionStructure::label_fr),
         stages => table(&Stage::ALL, Stage::label_fr),

@@ -14,6 +14,7 @@ pub mod labels;
 pub mod outbox;
 pub mod pages;
 pub mod public;
+pub mod registration;
 pub mod report;
 pub mod reviewer;
 pub mod staff;
@@ -56,6 +57,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     territory::configure(cfg);
     commune::configure(cfg);
     report::configure(cfg);
+    registration::configure(cfg);
     staff_ranking::configure(cfg);
     outbox::configure(cfg);
     reviewer::configure(cfg);

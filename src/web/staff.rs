@@ -493,6 +493,12 @@ fn timeline(events: &[HistoryEvent], names: &BTreeMap<String, String>) -> Vec<Va
                     ("Coordonnées bancaires indiquées".to_owned(), text("iban"))
                 }
                 Some(H::Instalment(i)) => (i.history_label_fr().to_owned(), text("label")),
+                Some(H::Registration) => (
+                    "Structure immatriculée".to_owned(),
+                    text("siret")
+                        .map(|s| format!("SIRET {s}"))
+                        .or_else(|| text("rna").map(|r| format!("RNA {r}"))),
+                ),
                 Some(H::CommuneOpinion) => {
                     let opinion = text("opinion")
                         .as_deref()

@@ -711,7 +711,10 @@ async fn a_commune_recommends_a_holder_whose_application_carries_it(app: TestApp
     )
     .await;
     assert_eq!(resp.status(), 201);
+    let at = resp.headers()["location"].to_str().unwrap().to_owned();
     let referral: Value = resp.json().await.unwrap();
+    let read: Value = app.get_as(&roubaix.token, &at).await.json().await.unwrap();
+    assert_eq!(read, referral);
     let code = referral["code"].as_str().unwrap().to_owned();
     assert!(code.starts_with("REC-") && code.len() == 12, "{code}");
     assert_eq!(referral["commune_insee"], "59512");

@@ -575,6 +575,14 @@ const ROWS: &[Row] = &[
         Submitted,
         [401, 403, 403, 403, 403, 403, 200],
     ),
+    // A structure in creation gives its identifier: the row's is registered already (409);
+    // reviewers and communes do not.
+    row(
+        "PUT",
+        "/api/v1/applications/{id}/registration",
+        Submitted,
+        [401, 409, 404, 403, 409, 409, 403],
+    ),
     // The commune's opinion: given by the commune where the application takes place; read by
     // staff in full and by the applicant as « consulted »; a stranger finds nothing.
     row(
@@ -599,6 +607,12 @@ const ROWS: &[Row] = &[
     row(
         "GET",
         "/api/v1/commune/referrals",
+        Shared,
+        [401, 403, 403, 403, 403, 403, 200],
+    ),
+    row(
+        "GET",
+        "/api/v1/commune/referrals/{id}",
         Shared,
         [401, 403, 403, 403, 403, 403, 200],
     ),
@@ -744,6 +758,9 @@ fn body_for(method: &str, path: &str, cast: &Cast, ids: &Ids) -> Option<Value> {
             "iban": "FR76 3000 6000 0112 3456 7890 189", "bic": "AGRIFRPP867",
             "holder": "Les Ateliers du Sart"
         })),
+        ("PUT", "/api/v1/applications/{id}/registration") => {
+            Some(json!({"siret": "73282932000074", "created_on": "2026-12-01"}))
+        }
         ("PUT", "/api/v1/applications/{id}/commune-opinion") => {
             Some(json!({"opinion": "favorable"}))
         }
@@ -777,6 +794,24 @@ struct Ids {
     /// The grant and the award letter of a Decided application.
     grant: String,
     letter: String,
+    /// A referral of the commune account (Shared).
+    referral: String,
+}
+
+/// A referral by the commune account (the shared world has a published call).
+async fn referral_of(app: &TestApp, commune: &str) -> String {
+    let resp = app
+        .post_json(
+            Some(commune),
+            "/api/v1/commune/referrals",
+            &json!({"organisation_name": "Matrice", "email": "matrice-partagee@exemple.fr"}),
+        )
+        .await;
+    assert_eq!(resp.status(), 201);
+    resp.json::<Value>().await.unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned()
 }
 
 fn in_a_month() -> String {
@@ -978,6 +1013,7 @@ async fn prepare(app: &TestApp, cast: &Cast, fix: Fix, shared: &Ids) -> Ids {
                 document: doc["id"].as_str().unwrap().into(),
                 assignment,
                 dead_mail: shared.dead_mail.clone(),
+                referral: shared.referral.clone(),
                 ..Default::default()
             }
         }
@@ -999,6 +1035,8 @@ fn concrete(path: &str, ids: &Ids) -> String {
         &ids.grant
     } else if path.starts_with("/api/v1/letters/") {
         &ids.letter
+    } else if path.starts_with("/api/v1/commune/referrals/") {
+        &ids.referral
     } else {
         &ids.application
     };
@@ -1058,6 +1096,7 @@ async fn every_route_answers_each_role_as_expected(app: TestApp) {
         let ids = Ids {
             call: call["id"].as_str().unwrap().into(),
             dead_mail: crate::mail::dead_message(&app).await,
+            referral: referral_of(&app, &commune.token).await,
             ..Default::default()
         };
         prepare(&app, &cast, Draft, &ids).await
@@ -1145,6 +1184,7 @@ async fn every_route_answers_each_personal_token_scope_as_expected(app: TestApp)
         let ids = Ids {
             call: call["id"].as_str().unwrap().into(),
             dead_mail: crate::mail::dead_message(&app).await,
+            referral: referral_of(&app, &commune.token).await,
             ..Default::default()
         };
         prepare(&app, &cast, Draft, &ids).await

@@ -195,6 +195,17 @@ impl Browser {
         self.text("body").await.replace(['\u{202f}', '\u{a0}'], " ")
     }
 
+    /// Whether the element with this id is displayed (not hidden by the page's style).
+    pub async fn shown(&self, id: &str) -> bool {
+        self.client
+            .find(Locator::Id(id))
+            .await
+            .unwrap_or_else(|e| panic!("#{id}: {e}"))
+            .is_displayed()
+            .await
+            .expect("displayed")
+    }
+
     /// Types into the field with this id (clearing it first).
     pub async fn fill(&self, id: &str, value: &str) {
         let el = self

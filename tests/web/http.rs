@@ -1410,6 +1410,7 @@ async fn a_page_503_says_when_to_come_back_on_postgres() {
 }
 
 crate::both_backends!(
+    a_structure_in_creation_gives_its_number_on_a_page,
     a_referral_link_carries_the_commune_to_the_new_application,
     the_territory_files_download_for_whom_they_are_meant,
     the_audit_page_shows_the_checkpoint_and_names_a_broken_seq,
@@ -1624,7 +1625,7 @@ async fn the_territory_files_download_for_whom_they_are_meant(app: TestApp) {
     assert_eq!(lines.len(), 96, "a header and the 95 communes");
     assert_eq!(
         lines[0],
-        "Code INSEE;Commune;Population;Candidatures déposées;Éligibles;Lauréates;Montant attribué (€);Candidatures pour 10 000 habitants"
+        "Code INSEE;Commune;Population;Candidatures déposées;Éligibles;Lauréates;Montant attribué (€);Candidatures pour 10 000 habitants;Recommandations de la commune;Candidatures recommandées"
     );
     assert!(lines.iter().any(|l| l.starts_with("59350;Lille;")));
     let resp = get(&app, &mut jar, "/gestion/territoire?annee=deux-mille").await;
@@ -1819,4 +1820,92 @@ async fn a_referral_link_carries_the_commune_to_the_new_application(app: TestApp
         history.contains("\"referred_by_commune\":\"59512\""),
         "{history}"
     );
+}
+
+/// « Ma structure est immatriculée » (§16): a structure that applied in creation gives its
+/// SIRET on a page; a wrong one comes back beside the field with what was typed.
+async fn a_structure_in_creation_gives_its_number_on_a_page(app: TestApp) {
+    let staff = app.account(Role::Staff, "agent@lillemetropole.fr").await;
+    let applicant = app.account(Role::Applicant, "julie@exemple.fr").await;
+    let call = app.published_call(&staff.token, json!({})).await;
+    let call_id = call["id"].as_str().unwrap();
+    let mut body = sample_application();
+    let org = &mut body["organisation"];
+    org["status"] = json!("in_creation");
+    org["holder_name"] = json!("Julie Martin");
+    org["siret"] = serde_json::Value::Null;
+    org["rna"] = serde_json::Value::Null;
+    org["created_on"] = serde_json::Value::Null;
+    let a = app
+        .draft_application(&applicant.token, call_id, &body)
+        .await;
+    let id = a["id"].as_str().unwrap();
+    app.attach_required(&applicant.token, id).await;
+    let resp = app
+        .post_json(
+            Some(&applicant.token),
+            &format!("/api/v1/applications/{id}/submit"),
+            &json!({}),
+        )
+        .await;
+    assert_eq!(resp.status(), 200);
+
+    let mut jar = sign_in(&app, "julie@exemple.fr").await;
+    let page = get(&app, &mut jar, &format!("/candidatures/{id}"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("Ma structure est immatriculée"), "{page}");
+    let path = format!("/candidatures/{id}/immatriculation");
+    let form = get(&app, &mut jar, &path).await.text().await.unwrap();
+    let csrf = hidden_csrf(&form);
+    let resp = post(
+        &app,
+        &mut jar,
+        &path,
+        &[
+            ("_csrf", &csrf),
+            ("siret", "732 829 320 00075"),
+            ("rna", ""),
+            ("created_on", "01/12/2026"),
+        ],
+    )
+    .await;
+    assert_eq!(resp.status(), 422);
+    let html = resp.text().await.unwrap();
+    assert!(html.contains("error-summary"), "{html}");
+    assert!(
+        html.contains("<a href=\"#siret\">"),
+        "the summary links to the field: {html}"
+    );
+    assert!(html.contains("id=\"siret-error\""), "{html}");
+    assert!(html.contains("value=\"732 829 320 00075\""), "kept: {html}");
+    let resp = post(
+        &app,
+        &mut jar,
+        &path,
+        &[
+            ("_csrf", &csrf),
+            ("siret", "732 829 320 00074"),
+            ("rna", ""),
+            ("created_on", "01/12/2026"),
+        ],
+    )
+    .await;
+    assert_eq!(resp.status(), 303);
+    assert_eq!(
+        resp.headers()[LOCATION].to_str().unwrap(),
+        format!("/candidatures/{id}?immatriculee=1")
+    );
+    let now: serde_json::Value = app
+        .get_as(&applicant.token, &format!("/api/v1/applications/{id}"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(now["organisation"]["status"], "registered");
+    assert_eq!(now["organisation"]["siret"], "73282932000074");
+    // Registered, the page sends back to the application.
+    assert_eq!(get(&app, &mut jar, &path).await.status(), 303);
 }

@@ -14,6 +14,7 @@ mod apidocs;
 mod browser;
 mod commune;
 mod convention;
+mod creation;
 mod decisions;
 mod documents;
 mod finance;

@@ -7,7 +7,7 @@
 use chrono::NaiveDate;
 
 use crate::domain::application::{
-    ApplicationBody, Esus, InsertionStructure, LegalForm, SocialUtility, Stage,
+    ApplicationBody, Esus, InsertionStructure, LegalForm, OrganisationStatus, SocialUtility, Stage,
 };
 use crate::domain::identifiers::{IdentifierError, Rna, Siret};
 use crate::domain::money::Cents;
@@ -40,7 +40,7 @@ pub(super) struct Context<'a> {
     body: &'a ApplicationBody,
     call: &'a CallRules<'a>,
     filing_date: NaiveDate,
-    /// Whole years from `created_on` to the filing date.
+    /// Whole years from `created_on` to the filing date (0 for a structure in creation).
     age_years: i32,
 }
 
@@ -54,8 +54,16 @@ impl<'a> Context<'a> {
             body,
             call,
             filing_date,
-            age_years: whole_years(body.organisation.created_on, filing_date),
+            age_years: body
+                .organisation
+                .created_on
+                .map_or(0, |d| whole_years(d, filing_date)),
         }
+    }
+
+    /// No statutes yet: the criteria that read them say « à vérifier » (§16).
+    pub(super) fn in_creation(&self) -> bool {
+        self.body.organisation.status == OrganisationStatus::InCreation
     }
 
     fn form(&self) -> LegalForm {
@@ -619,16 +627,53 @@ fn non_empty(s: &Option<String>) -> Option<&str> {
 
 fn mel_1(ctx: &Context) -> Check {
     let org = &ctx.body.organisation;
-    if org.created_on > ctx.filing_date {
+    let holder = non_empty(&org.holder_name).unwrap_or("le porteur de projet");
+    match org.status {
+        OrganisationStatus::InCreation => {
+            return review(format!(
+                "À vérifier : structure en création, portée par {holder} ; elle n'existe pas \
+                 encore légalement (forme prévue : {}). Son numéro SIRET, ou son numéro RNA \
+                 pour une association, sera exigé avant la signature de la convention et le \
+                 premier versement.",
+                org.legal_form.label_fr()
+            ));
+        }
+        OrganisationStatus::Hosted => {
+            let host = non_empty(&org.host_name).unwrap_or("sa structure d'accueil");
+            return match non_empty(&org.host_siret).map(Siret::parse) {
+                Some(Ok(siret)) => pass(format!(
+                    "Activité de {holder} hébergée par {host} (SIRET {}), coopérative \
+                     d'activité et d'emploi, couveuse ou incubateur.",
+                    siret.as_str()
+                )),
+                Some(Err(_)) => fail(format!(
+                    "Le SIRET de {host} n'est pas valide : vérifiez-le sur l'avis de situation \
+                     au répertoire Sirene (INSEE)."
+                )),
+                None => fail(
+                    "Indiquez le SIRET de la structure d'accueil (coopérative d'activité et \
+                     d'emploi, couveuse ou incubateur).",
+                ),
+            };
+        }
+        OrganisationStatus::Registered => {}
+    }
+    let Some(created_on) = org.created_on else {
+        return fail(
+            "Indiquez la date de création de la structure (celle de sa déclaration ou de son \
+             immatriculation).",
+        );
+    };
+    if created_on > ctx.filing_date {
         return fail(format!(
             "La date de création déclarée ({}) est postérieure à la date de dépôt ({}) : la \
              structure doit exister légalement au dépôt de la demande. Corrigez la date de \
-             création ou déposez la demande une fois la structure créée.",
-            date_fr(org.created_on),
+             création, ou indiquez qu'elle est en cours de création.",
+            date_fr(created_on),
             date_fr(ctx.filing_date)
         ));
     }
-    let created = format!("Structure créée le {}", date_fr(org.created_on));
+    let created = format!("Structure créée le {}", date_fr(created_on));
     let siret = non_empty(&org.siret);
     let rna = non_empty(&org.rna);
     match siret {

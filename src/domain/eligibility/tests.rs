@@ -30,11 +30,15 @@ fn d(s: &str) -> NaiveDate {
 fn association_roubaix() -> ApplicationBody {
     ApplicationBody {
         organisation: Organisation {
+            status: Default::default(),
             name: "Les Ateliers du Sart".into(),
             legal_form: LegalForm::Association,
+            holder_name: None,
+            host_siret: None,
+            host_name: None,
             siret: Some("73282932000074".into()),
             rna: Some("W595012345".into()),
-            created_on: d("2025-03-01"),
+            created_on: Some(d("2025-03-01")),
             address: "12 rue de Lannoy".into(),
             postal_code: "59100".into(),
             commune_insee: "59512".into(),
@@ -79,7 +83,7 @@ fn sas_lille() -> ApplicationBody {
     o.name = "Tissage Solidaire SAS".into();
     o.legal_form = LegalForm::CommercialCompany;
     o.rna = None;
-    o.created_on = d("2021-09-01");
+    o.created_on = Some(d("2021-09-01"));
     o.postal_code = "59000".into();
     o.commune_insee = "59350".into();
     o.esus = Esus::Approved;
@@ -500,7 +504,7 @@ fn cases() -> Vec<Case> {
             "SAS exactly 3 years old, development, no ESUS: ESUS-1 applies",
             s,
             |b| {
-                b.organisation.created_on = d("2023-06-15");
+                b.organisation.created_on = Some(d("2023-06-15"));
                 b.organisation.esus = Esus::None;
             },
             mel2021,
@@ -512,7 +516,7 @@ fn cases() -> Vec<Case> {
             "SAS one day under 3 years, start-up, no ESUS: ESUS not required",
             s,
             |b| {
-                b.organisation.created_on = d("2023-06-16");
+                b.organisation.created_on = Some(d("2023-06-16"));
                 b.organisation.esus = Esus::None;
                 b.project.stage = Stage::Startup;
                 b.ess.top5_avg_pay_smic_ratio = Some(50.0);
@@ -530,7 +534,7 @@ fn cases() -> Vec<Case> {
             "SAS one day under 3 years asking for development: wrong stage, ESUS n/a",
             s,
             |b| {
-                b.organisation.created_on = d("2023-06-16");
+                b.organisation.created_on = Some(d("2023-06-16"));
                 b.organisation.esus = Esus::None;
             },
             mel2021,
@@ -697,7 +701,7 @@ fn cases() -> Vec<Case> {
         case(
             "created in the future",
             a,
-            |b| b.organisation.created_on = d("2026-06-16"),
+            |b| b.organisation.created_on = Some(d("2026-06-16")),
             mel2021,
             FILED,
             Ineligible,
@@ -706,7 +710,7 @@ fn cases() -> Vec<Case> {
         case(
             "created on the filing date",
             a,
-            |b| b.organisation.created_on = d(FILED),
+            |b| b.organisation.created_on = Some(d(FILED)),
             mel2021,
             FILED,
             Eligible,
@@ -944,7 +948,7 @@ fn cases() -> Vec<Case> {
         case(
             "3 years to the day, start-up, mel-2021",
             a,
-            |b| b.organisation.created_on = d("2023-06-15"),
+            |b| b.organisation.created_on = Some(d("2023-06-15")),
             mel2021,
             FILED,
             Ineligible,
@@ -954,7 +958,7 @@ fn cases() -> Vec<Case> {
             "3 years to the day, development, mel-2021",
             a,
             |b| {
-                b.organisation.created_on = d("2023-06-15");
+                b.organisation.created_on = Some(d("2023-06-15"));
                 b.project.stage = Stage::Development;
             },
             mel2021,
@@ -965,7 +969,7 @@ fn cases() -> Vec<Case> {
         case(
             "3 years to the day, start-up, mel-2024",
             a,
-            |b| b.organisation.created_on = d("2023-06-15"),
+            |b| b.organisation.created_on = Some(d("2023-06-15")),
             mel2024,
             FILED,
             Eligible,
@@ -974,7 +978,7 @@ fn cases() -> Vec<Case> {
         case(
             "one day under 3 years, start-up, mel-2021",
             a,
-            |b| b.organisation.created_on = d("2023-06-16"),
+            |b| b.organisation.created_on = Some(d("2023-06-16")),
             mel2021,
             FILED,
             Eligible,
@@ -984,7 +988,7 @@ fn cases() -> Vec<Case> {
             "one day under 3 years, development, mel-2021",
             a,
             |b| {
-                b.organisation.created_on = d("2023-06-16");
+                b.organisation.created_on = Some(d("2023-06-16"));
                 b.project.stage = Stage::Development;
             },
             mel2021,
@@ -995,7 +999,7 @@ fn cases() -> Vec<Case> {
         case(
             "5 years to the day, start-up, mel-2024",
             a,
-            |b| b.organisation.created_on = d("2021-06-15"),
+            |b| b.organisation.created_on = Some(d("2021-06-15")),
             mel2024,
             FILED,
             Ineligible,
@@ -1005,7 +1009,7 @@ fn cases() -> Vec<Case> {
             "one day under 5 years, development, mel-2024",
             a,
             |b| {
-                b.organisation.created_on = d("2021-06-16");
+                b.organisation.created_on = Some(d("2021-06-16"));
                 b.project.stage = Stage::Development;
             },
             mel2024,
@@ -1016,7 +1020,7 @@ fn cases() -> Vec<Case> {
         case(
             "created 29 Feb 2024, filed 28 Feb 2027: still under 3 years",
             a,
-            |b| b.organisation.created_on = d("2024-02-29"),
+            |b| b.organisation.created_on = Some(d("2024-02-29")),
             mel2021,
             "2027-02-28",
             Eligible,
@@ -1025,7 +1029,7 @@ fn cases() -> Vec<Case> {
         case(
             "created 29 Feb 2024, filed 1 Mar 2027: 3 years, start-up no longer fits",
             a,
-            |b| b.organisation.created_on = d("2024-02-29"),
+            |b| b.organisation.created_on = Some(d("2024-02-29")),
             mel2021,
             "2027-03-01",
             Ineligible,
@@ -1244,7 +1248,7 @@ fn details_tell_what_to_do() {
     b.organisation.siret = Some("73282932000079".into());
     b.organisation.esus = Esus::Pending;
     b.project.stage = Stage::Startup;
-    b.organisation.created_on = d("2019-01-01");
+    b.organisation.created_on = Some(d("2019-01-01"));
     let ev = eval(&b, "mel-2021", FILED);
     // Amounts are written with no-break spaces; compare with plain ones.
     let detail = |code: &str| ev.criterion(code).unwrap().detail.replace('\u{a0}', " ");
@@ -1282,7 +1286,7 @@ fn details_tell_what_to_do() {
     assert!(ev.criterion("ESUS-1").unwrap().detail.contains("solde"));
 
     let mut b = association_roubaix();
-    b.organisation.created_on = d("2023-06-15");
+    b.organisation.created_on = Some(d("2023-06-15"));
     let ev = eval(&b, "mel-2021", FILED);
     let mel5 = &ev.criterion("MEL-5").unwrap().detail;
     assert!(
@@ -1658,7 +1662,7 @@ fn a_partial_precheck_judges_what_the_organisation_decides() {
     let rules = spec.rules();
     // An association of seven years: MEL-5 needs the stage, ESS-1 the ESS answers.
     let mut b = association_roubaix();
-    b.organisation.created_on = d("2019-01-10");
+    b.organisation.created_on = Some(d("2019-01-10"));
     let ev = evaluate_partial(&b.organisation, None, None, &rules, d(FILED));
     check_report_shape_partial(&ev);
     let outcome = |ev: &Evaluation, code: &str| ev.criterion(code).unwrap().outcome;
@@ -1678,7 +1682,7 @@ fn a_partial_precheck_judges_what_the_organisation_decides() {
     assert_eq!(ev.verdict, Verdict::Ineligible);
     // With the project: MEL-5 is judged (a startup stage for a seven-year-old structure).
     let mut b = association_roubaix();
-    b.organisation.created_on = d("2019-01-10");
+    b.organisation.created_on = Some(d("2019-01-10"));
     let ev = evaluate_partial(&b.organisation, Some(&b.project), None, &rules, d(FILED));
     assert_eq!(outcome(&ev, "MEL-5"), Outcome::Fail);
     assert_eq!(outcome(&ev, "ESS-1"), Outcome::Review);
