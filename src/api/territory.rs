@@ -22,31 +22,13 @@ pub struct TerritoryParams {
 
 impl TerritoryParams {
     fn parse(self) -> Result<TerritoryQuery, ServiceError> {
-        let call_id = self
-            .call_id
-            .map(|s| s.trim().to_owned())
-            .filter(|s| !s.is_empty());
-        if let Some(id) = &call_id
-            && uuid::Uuid::parse_str(id).is_err()
-        {
-            return Err(ServiceError::BadInput(format!(
+        let call_id = territory::parse_call_id(self.call_id.as_deref()).map_err(|id| {
+            ServiceError::BadInput(format!(
                 "Paramètre « call_id » : « {id} » n'est pas l'identifiant d'un appel à projets \
                  (un UUID)."
-            )));
-        }
-        let year = match self
-            .year
-            .as_deref()
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
-        {
-            None => None,
-            Some(y) => Some(y.parse::<i32>().map_err(|_| {
-                ServiceError::BadInput(format!(
-                    "Paramètre « year » : « {y} » n'est pas une année (par exemple 2026)."
-                ))
-            })?),
-        };
+            ))
+        })?;
+        let year = territory::parse_year(self.year.as_deref(), "year")?;
         Ok(TerritoryQuery { call_id, year })
     }
 }

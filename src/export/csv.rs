@@ -22,6 +22,17 @@ use crate::export::{COLUMNS, CsvDialect, ExportStats};
 
 pub const UTF8_BOM: &[u8] = b"\xEF\xBB\xBF";
 
+/// A CSV writer in the excel-fr dialect over `out`, the UTF-8 BOM written first: `;` between
+/// fields, CRLF line ends — the agents' files (the territory's table, the finance list, the
+/// grants), opened in French Excel.
+pub fn excel_fr_writer(out: &mut Vec<u8>) -> ::csv::Writer<&mut Vec<u8>> {
+    out.extend_from_slice(UTF8_BOM);
+    ::csv::WriterBuilder::new()
+        .delimiter(b';')
+        .terminator(::csv::Terminator::CRLF)
+        .from_writer(out)
+}
+
 /// The snake_case code a value has in the API (`association`, `under_review`…).
 pub fn code<T: Serialize>(v: &T) -> String {
     match serde_json::to_value(v) {

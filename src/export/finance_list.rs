@@ -7,7 +7,7 @@
 use crate::db::instalments::OfCall;
 use crate::error::ServiceError;
 use crate::export::CsvDialect;
-use crate::export::csv::{UTF8_BOM, euros, siret_cell, text};
+use crate::export::csv::{euros, excel_fr_writer, siret_cell, text};
 
 /// The finance list's columns: what the finance software needs to pay, then the three the
 /// import reads back (the last two empty until the finance service fills them in).
@@ -28,12 +28,9 @@ pub const LIST_COLUMNS: [&str; 12] = [
 
 pub fn write(lines: &[OfCall]) -> Result<Vec<u8>, ServiceError> {
     let dialect = CsvDialect::ExcelFr;
-    let mut out = UTF8_BOM.to_vec();
+    let mut out = Vec::new();
     {
-        let mut w = csv::WriterBuilder::new()
-            .delimiter(b';')
-            .terminator(csv::Terminator::CRLF)
-            .from_writer(&mut out);
+        let mut w = excel_fr_writer(&mut out);
         let io = |e: csv::Error| ServiceError::Internal(anyhow::anyhow!("finance list: {e}"));
         w.write_record(LIST_COLUMNS).map_err(io)?;
         for l in lines {
@@ -41,7 +38,11 @@ pub fn write(lines: &[OfCall]) -> Result<Vec<u8>, ServiceError> {
             let siret = l
                 .org_key
                 .as_deref()
-                .and_then(|k| k.strip_prefix("siret:"))
+                // A hosted activity is paid through its host (§16): the host's SIRET.
+                .and_then(|k| {
+                    k.strip_prefix("siret:")
+                        .or_else(|| k.strip_prefix("hosted:").and_then(|r| r.split(':').next()))
+                })
                 .map(str::to_owned);
             w.write_record([
                 text(&l.reference).as_ref(),

@@ -15,7 +15,7 @@ use crate::domain::grant::GrantState;
 use crate::domain::money::Cents;
 use crate::error::ServiceError;
 use crate::export::CsvDialect;
-use crate::export::csv::{UTF8_BOM, euros, siret_cell, text};
+use crate::export::csv::{euros, excel_fr_writer, siret_cell, text};
 
 /// One grant, as the export writes it.
 #[derive(Debug, Clone)]
@@ -88,13 +88,9 @@ fn io(e: impl std::fmt::Display) -> ServiceError {
 /// empty).
 pub fn csv(lines: &[GrantLine]) -> Result<Vec<u8>, ServiceError> {
     let dialect = CsvDialect::ExcelFr;
-    let mut out = UTF8_BOM.to_vec();
+    let mut out = Vec::new();
     {
-        let mut w = ::csv::WriterBuilder::new()
-            .delimiter(b';')
-            .terminator(::csv::Terminator::CRLF)
-            .flexible(false)
-            .from_writer(&mut out);
+        let mut w = excel_fr_writer(&mut out);
         w.write_record(CSV_COLUMNS).map_err(io)?;
         for g in lines {
             let grant_cells = [
@@ -313,7 +309,7 @@ mod tests {
     #[test]
     fn the_csv_has_a_line_per_instalment_and_defuses_formulas() {
         let bytes = csv(&[line()]).unwrap();
-        assert!(bytes.starts_with(UTF8_BOM));
+        assert!(bytes.starts_with(crate::export::csv::UTF8_BOM));
         let text = String::from_utf8(bytes[3..].to_vec()).unwrap();
         let rows: Vec<&str> = text.split("\r\n").filter(|l| !l.is_empty()).collect();
         assert_eq!(rows.len(), 3, "{text}");

@@ -5,7 +5,7 @@
 use crate::domain::territory::CommuneFigures;
 use crate::error::ServiceError;
 use crate::export::CsvDialect;
-use crate::export::csv::{UTF8_BOM, euros, text};
+use crate::export::csv::{euros, excel_fr_writer, text};
 
 pub const COLUMNS: [&str; 10] = [
     "Code INSEE",
@@ -22,12 +22,9 @@ pub const COLUMNS: [&str; 10] = [
 
 pub fn write(communes: &[CommuneFigures]) -> Result<Vec<u8>, ServiceError> {
     let dialect = CsvDialect::ExcelFr;
-    let mut out = UTF8_BOM.to_vec();
+    let mut out = Vec::new();
     {
-        let mut w = csv::WriterBuilder::new()
-            .delimiter(b';')
-            .terminator(csv::Terminator::CRLF)
-            .from_writer(&mut out);
+        let mut w = excel_fr_writer(&mut out);
         let io = |e: csv::Error| ServiceError::Internal(anyhow::anyhow!("territory csv: {e}"));
         w.write_record(COLUMNS).map_err(io)?;
         for c in communes {

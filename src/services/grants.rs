@@ -378,10 +378,12 @@ pub fn letter_base(
         reference: row.reference.clone(),
         organisation_name: row.organisation_name.clone(),
         organisation_address: address_lines(&body.organisation),
+        // A hosted activity is paid through its host (§16): the host's SIRET.
         siret: body
             .organisation
             .siret
             .clone()
+            .or_else(|| body.organisation.host_siret.clone())
             .map(|s| group_siret(&s))
             .unwrap_or_default(),
         call_title: call.title.clone(),

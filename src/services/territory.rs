@@ -41,6 +41,29 @@ pub struct TerritoryQuery {
     pub year: Option<i32>,
 }
 
+/// A query's year (`year` on the API, `annee` on the pages): absent or blank is none; what is
+/// not a number is a 400 naming the parameter (the range is checked by [`paris_year`]).
+pub fn parse_year(raw: Option<&str>, param: &str) -> Result<Option<i32>, ServiceError> {
+    match raw.map(str::trim).filter(|s| !s.is_empty()) {
+        None => Ok(None),
+        Some(y) => y.parse::<i32>().map(Some).map_err(|_| {
+            ServiceError::BadInput(format!(
+                "Paramètre « {param} » : « {y} » n'est pas une année (par exemple 2026)."
+            ))
+        }),
+    }
+}
+
+/// A query's call id: absent or blank is none; `Err` carries what was typed when it is not a
+/// UUID (the API says 400, the pages the 404 of an unknown call).
+pub fn parse_call_id(raw: Option<&str>) -> Result<Option<String>, String> {
+    match raw.map(str::trim).filter(|s| !s.is_empty()) {
+        None => Ok(None),
+        Some(id) if uuid::Uuid::parse_str(id).is_ok() => Ok(Some(id.to_owned())),
+        Some(id) => Err(id.to_owned()),
+    }
+}
+
 /// The UTC instants a year in Europe/Paris begins and ends at.
 pub fn paris_year(year: i32) -> Result<(NaiveDateTime, NaiveDateTime), ServiceError> {
     if !YEARS.contains(&year) {

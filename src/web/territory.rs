@@ -143,31 +143,11 @@ struct StaffFilter {
 impl StaffFilter {
     /// The filter as the service takes it; a value that cannot be one is named.
     fn query(&self) -> Result<TerritoryQuery, ServiceError> {
-        let call_id = self
-            .appel
-            .as_deref()
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
-            .map(str::to_owned);
-        if let Some(id) = &call_id
-            && uuid::Uuid::parse_str(id).is_err()
-        {
-            return Err(ServiceError::not_found(
-                "Cet appel à projets n'existe pas ou n'est pas publié.",
-            ));
-        }
-        let year = match self
-            .annee
-            .as_deref()
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
-        {
-            None => None,
-            Some(y) => Some(
-                y.parse::<i32>()
-                    .map_err(|_| ServiceError::BadInput(format!("« {y} » n'est pas une année.")))?,
-            ),
-        };
+        // A call id that cannot be one is an unknown call on a page (a link typed wrong).
+        let call_id = territory::parse_call_id(self.appel.as_deref()).map_err(|_| {
+            ServiceError::not_found("Cet appel à projets n'existe pas ou n'est pas publié.")
+        })?;
+        let year = territory::parse_year(self.annee.as_deref(), "annee")?;
         Ok(TerritoryQuery { call_id, year })
     }
 }
@@ -381,18 +361,7 @@ async fn public_page(
     ctx: PageCtx,
     filter: web::Query<PublicFilter>,
 ) -> Result<HttpResponse, WebError> {
-    let year = match filter
-        .annee
-        .as_deref()
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-    {
-        None => None,
-        Some(y) => Some(
-            y.parse::<i32>()
-                .map_err(|_| ServiceError::BadInput(format!("« {y} » n'est pas une année.")))?,
-        ),
-    };
+    let year = territory::parse_year(filter.annee.as_deref(), "annee")?;
     let supported = territory::supported_projects(&ctx.state, year).await?;
     let count = |insee: &str| {
         supported

@@ -104,37 +104,6 @@ async fn a_commune_is_invited_with_one_of_the_95_communes(app: TestApp) {
     assert_problem(resp, 422).await;
 }
 
-/// Files an application active in `communes`; submits it unless `draft`.
-async fn filed(
-    app: &TestApp,
-    applicant: &str,
-    call_id: &str,
-    communes: &[&str],
-    draft: bool,
-) -> String {
-    let mut body = sample_application();
-    body["project"]["activity_communes"] = json!(communes);
-    body["organisation"]["name"] = json!(format!("Structure de {}", communes.join(" et ")));
-    let a = app.draft_application(applicant, call_id, &body).await;
-    let id = a["id"].as_str().unwrap().to_owned();
-    if !draft {
-        submit(app, applicant, &id).await;
-    }
-    id
-}
-
-async fn submit(app: &TestApp, applicant: &str, id: &str) {
-    app.attach_required(applicant, id).await;
-    let resp = app
-        .post_json(
-            Some(applicant),
-            &format!("/api/v1/applications/{id}/submit"),
-            &json!({}),
-        )
-        .await;
-    assert_eq!(resp.status(), 200, "submit");
-}
-
 async fn list(app: &TestApp, token: &str) -> Value {
     let resp = app.get_as(token, "/api/v1/commune/applications").await;
     assert_eq!(resp.status(), 200);
@@ -162,9 +131,11 @@ async fn a_commune_reads_its_submitted_applications_and_nothing_else(app: TestAp
         .await;
     let call = app.published_call(staff, json!({})).await;
     let call_id = call["id"].as_str().unwrap();
-    let a = filed(&app, applicant, call_id, &["59512", "59350"], false).await;
-    let b = filed(&app, applicant, call_id, &["59512"], true).await;
-    let c = filed(&app, applicant, call_id, &["59599"], false).await;
+    let a = app
+        .filed_in(applicant, call_id, &["59512", "59350"], false)
+        .await;
+    let b = app.filed_in(applicant, call_id, &["59512"], true).await;
+    let c = app.filed_in(applicant, call_id, &["59599"], false).await;
 
     // Each submission told its communes' accounts, linking to their own page: A to
     // Roubaix's (Lille has no account), C to Tourcoing's; B, a draft, to no one.
@@ -291,7 +262,7 @@ async fn a_commune_reads_its_submitted_applications_and_nothing_else(app: TestAp
 
     // Tourcoing reads C only; once B is submitted, Roubaix reads it too, newest first.
     assert_eq!(ids(&list(&app, &tourcoing.token).await), [c.as_str()]);
-    submit(&app, applicant, &b).await;
+    app.submit_with_documents(applicant, &b).await;
     assert_eq!(
         ids(&list(&app, &roubaix.token).await),
         [b.clone(), a.clone()]
@@ -352,9 +323,11 @@ async fn a_commune_gives_its_opinion_until_the_deadline_or_the_decision(app: Tes
     let call_id = call["id"].as_str().unwrap();
     assert_eq!(call["commune_opinion_days"], 10);
     assert_eq!(call["reviewers_see_commune_opinions"], false);
-    let a = filed(&app, applicant, call_id, &["59512", "59350"], false).await;
-    let b = filed(&app, applicant, call_id, &["59512"], false).await;
-    let c = filed(&app, applicant, call_id, &["59599"], false).await;
+    let a = app
+        .filed_in(applicant, call_id, &["59512", "59350"], false)
+        .await;
+    let b = app.filed_in(applicant, call_id, &["59512"], false).await;
+    let c = app.filed_in(applicant, call_id, &["59599"], false).await;
 
     // The window is open, until the end of the Paris day ten days after the submission.
     let one: Value = app
@@ -796,7 +769,7 @@ async fn a_commune_recommends_a_holder_whose_application_carries_it(app: TestApp
     assert_eq!(resp.status(), 201);
     let created: Value = resp.json().await.unwrap();
     let id = created["id"].as_str().unwrap();
-    submit(&app, applicant, id).await;
+    app.submit_with_documents(applicant, id).await;
     let history: Value = app
         .get_as(staff, &format!("/api/v1/applications/{id}/history"))
         .await

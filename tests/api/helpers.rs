@@ -609,6 +609,45 @@ impl TestApp {
     }
 
     /// A complete, eligible application, submitted.
+    /// Files an application of `applicant` to the call, active in `communes` (its structure
+    /// named after them); submits it unless `draft`. Returns its id.
+    pub async fn filed_in(
+        &self,
+        applicant: &str,
+        call_id: &str,
+        communes: &[&str],
+        draft: bool,
+    ) -> String {
+        let mut body = sample_application();
+        body["project"]["activity_communes"] = serde_json::json!(communes);
+        body["organisation"]["name"] =
+            serde_json::json!(format!("Structure de {}", communes.join(" et ")));
+        let a = self.draft_application(applicant, call_id, &body).await;
+        let id = a["id"].as_str().unwrap().to_owned();
+        if !draft {
+            self.submit_with_documents(applicant, &id).await;
+        }
+        id
+    }
+
+    /// Attaches the required documents to a draft and submits it (200 expected).
+    pub async fn submit_with_documents(&self, applicant: &str, id: &str) {
+        self.attach_required(applicant, id).await;
+        let resp = self
+            .post_json(
+                Some(applicant),
+                &format!("/api/v1/applications/{id}/submit"),
+                &serde_json::json!({}),
+            )
+            .await;
+        assert_eq!(
+            resp.status(),
+            200,
+            "submit: {}",
+            resp.text().await.unwrap_or_default()
+        );
+    }
+
     pub async fn submitted_application(&self, applicant: &str, call_id: &str) -> Value {
         let app = self
             .draft_application(applicant, call_id, &sample_application())

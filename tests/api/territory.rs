@@ -5,39 +5,12 @@ use serde_json::{Value, json};
 
 use crate::both_backends;
 use crate::grants::decide;
-use crate::helpers::{TestApp, assert_problem, sample_application};
+use crate::helpers::{TestApp, assert_problem};
 
 both_backends!(
     the_territory_counts_each_commune_as_a_hand_count_does,
     the_territory_refuses_what_it_cannot_count,
 );
-
-/// Files an application of the applicant to the call, active in `communes`; submits it unless
-/// `draft`. Returns its id.
-async fn filed(
-    app: &TestApp,
-    applicant: &str,
-    call_id: &str,
-    communes: &[&str],
-    draft: bool,
-) -> String {
-    let mut body = sample_application();
-    body["project"]["activity_communes"] = json!(communes);
-    let a = app.draft_application(applicant, call_id, &body).await;
-    let id = a["id"].as_str().unwrap().to_owned();
-    if !draft {
-        app.attach_required(applicant, &id).await;
-        let resp = app
-            .post_json(
-                Some(applicant),
-                &format!("/api/v1/applications/{id}/submit"),
-                &json!({}),
-            )
-            .await;
-        assert_eq!(resp.status(), 200, "submit");
-    }
-    id
-}
 
 async fn post_ok(app: &TestApp, token: &str, path: &str, body: Value) {
     let resp = app.post_json(Some(token), path, &body).await;
@@ -87,7 +60,9 @@ async fn the_territory_counts_each_commune_as_a_hand_count_does(app: TestApp) {
     let call_id = call["id"].as_str().unwrap();
 
     // A: Roubaix and Lille, accepted for 15 000 €.
-    let a = filed(&app, applicant, call_id, &[ROUBAIX, LILLE], false).await;
+    let a = app
+        .filed_in(applicant, call_id, &[ROUBAIX, LILLE], false)
+        .await;
     let asg = app.start_review(staff, &a, &[&cast.reviewer]).await;
     app.review(&cast.reviewer, &asg[0], [5, 4, 4, 4, 4]).await;
     decide(
@@ -100,7 +75,7 @@ async fn the_territory_counts_each_commune_as_a_hand_count_does(app: TestApp) {
     )
     .await;
     // B: Lomme (Lille's), submitted, not screened yet.
-    let b = filed(&app, applicant, call_id, &[LOMME], false).await;
+    let b = app.filed_in(applicant, call_id, &[LOMME], false).await;
     let report: Value = app
         .get_as(applicant, &format!("/api/v1/applications/{b}/eligibility"))
         .await
@@ -109,9 +84,9 @@ async fn the_territory_counts_each_commune_as_a_hand_count_does(app: TestApp) {
         .unwrap();
     assert_eq!(report["verdict"], "eligible", "the fixture B: {report}");
     // C: Tourcoing, a draft: never counted.
-    filed(&app, applicant, call_id, &[TOURCOING], true).await;
+    app.filed_in(applicant, call_id, &[TOURCOING], true).await;
     // D: Roubaix, declared ineligible.
-    let d = filed(&app, applicant, call_id, &[ROUBAIX], false).await;
+    let d = app.filed_in(applicant, call_id, &[ROUBAIX], false).await;
     post_ok(
         &app,
         staff,
@@ -120,7 +95,7 @@ async fn the_territory_counts_each_commune_as_a_hand_count_does(app: TestApp) {
     )
     .await;
     // E: Roubaix, withdrawn after its submission: it was submitted, it counts, not eligible.
-    let e = filed(&app, applicant, call_id, &[ROUBAIX], false).await;
+    let e = app.filed_in(applicant, call_id, &[ROUBAIX], false).await;
     post_ok(
         &app,
         applicant,
@@ -132,14 +107,8 @@ async fn the_territory_counts_each_commune_as_a_hand_count_does(app: TestApp) {
     let other = app
         .published_call(staff, json!({"title": "Un autre appel"}))
         .await;
-    filed(
-        &app,
-        applicant,
-        other["id"].as_str().unwrap(),
-        &[ROUBAIX],
-        false,
-    )
-    .await;
+    app.filed_in(applicant, other["id"].as_str().unwrap(), &[ROUBAIX], false)
+        .await;
 
     let stats = territory(&app, staff, &format!("?call_id={call_id}")).await;
     assert_eq!(stats["communes"].as_array().unwrap().len(), 95);
@@ -191,7 +160,7 @@ async fn the_territory_counts_each_commune_as_a_hand_count_does(app: TestApp) {
     assert_eq!(y2000["totals"]["communes_without_application"], 95);
 
     // Editing a draft's communes moves it: C, moved from Tourcoing to Roubaix and submitted.
-    let c = filed(&app, applicant, call_id, &[TOURCOING], true).await;
+    let c = app.filed_in(applicant, call_id, &[TOURCOING], true).await;
     let resp = app
         .patch_json(
             applicant,

@@ -1632,7 +1632,7 @@ async fn the_territory_files_download_for_whom_they_are_meant(app: TestApp) {
     assert_eq!(resp.status(), 400);
     let page = resp.text().await.unwrap();
     assert!(
-        page.contains("« deux-mille » n&#x27;est pas une année."),
+        page.contains("« deux-mille » n&#x27;est pas une année (par exemple 2026)."),
         "{page}"
     );
 
