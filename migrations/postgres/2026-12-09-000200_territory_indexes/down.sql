@@ -1,0 +1,2 @@
+DROP INDEX applications_awarded_idx;
+DROP INDEX applications_territory_idx;
