@@ -146,7 +146,7 @@ pub struct OfCall {
     pub awarded: Cents,
     pub reference: String,
     pub organisation_name: String,
-    /// `siret:<14 digits>` or `rna:<W…>` (`applications.org_key`).
+    /// `siret:<14 digits>`, `rna:<W…>` or `hosted:<host's SIRET>:<holder>` (`applications.org_key`).
     pub org_key: Option<String>,
     pub application_id: String,
     pub bank_iban: Option<String>,

@@ -407,6 +407,25 @@ impl Organisation {
         }
     }
 
+    /// The SIRET a grant is paid to and letters name: the structure's own, or for a hosted
+    /// activity its host's (§16: the holder has no legal personality of their own).
+    pub fn paying_siret(&self) -> Option<&str> {
+        self.siret
+            .as_deref()
+            .or(self.host_siret.as_deref())
+            .filter(|s| !s.trim().is_empty())
+    }
+
+    /// The SIRET behind a [`Organisation::registry_key`]: the structure's (`siret:`) or its
+    /// host's (`hosted:`); none for an RNA alone.
+    pub fn registry_siret(key: &str) -> Option<&str> {
+        match key.split_once(':') {
+            Some(("siret", s)) => Some(s),
+            Some(("hosted", rest)) => rest.split(':').next(),
+            _ => None,
+        }
+    }
+
     /// The identifier behind [`Organisation::registry_key`], as a person reads it.
     pub fn registry_label(key: &str) -> String {
         match key.split_once(':') {
@@ -893,5 +912,35 @@ mod tests {
             Organisation::registry_label("rna:W595012345"),
             "RNA W595012345"
         );
+    }
+
+    #[test]
+    fn a_hosted_activity_is_paid_through_its_host() {
+        for (key, siret) in [
+            ("siret:73282932000074", Some("73282932000074")),
+            (
+                "hosted:44306184100047:camille martin",
+                Some("44306184100047"),
+            ),
+            ("rna:W595012345", None),
+            ("inconnu", None),
+        ] {
+            assert_eq!(Organisation::registry_siret(key), siret, "{key}");
+        }
+        for (siret, host, paying) in [
+            (Some("73282932000074"), None, Some("73282932000074")),
+            (None, Some("44306184100047"), Some("44306184100047")),
+            (None, None, None),
+        ] {
+            let mut v = sample();
+            v["organisation"]["siret"] = siret.into();
+            v["organisation"]["host_siret"] = host.into();
+            let body: ApplicationBody = serde_json::from_value(v).unwrap();
+            assert_eq!(
+                body.organisation.paying_siret(),
+                paying,
+                "{siret:?} {host:?}"
+            );
+        }
     }
 }

@@ -5,6 +5,7 @@
 //! fills in the mandate and the payment date, and the same file comes back.
 
 use crate::db::instalments::OfCall;
+use crate::domain::application::Organisation;
 use crate::error::ServiceError;
 use crate::export::CsvDialect;
 use crate::export::csv::{euros, excel_fr_writer, siret_cell, text};
@@ -39,10 +40,7 @@ pub fn write(lines: &[OfCall]) -> Result<Vec<u8>, ServiceError> {
                 .org_key
                 .as_deref()
                 // A hosted activity is paid through its host (§16): the host's SIRET.
-                .and_then(|k| {
-                    k.strip_prefix("siret:")
-                        .or_else(|| k.strip_prefix("hosted:").and_then(|r| r.split(':').next()))
-                })
+                .and_then(Organisation::registry_siret)
                 .map(str::to_owned);
             w.write_record([
                 text(&l.reference).as_ref(),

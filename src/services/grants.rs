@@ -378,13 +378,10 @@ pub fn letter_base(
         reference: row.reference.clone(),
         organisation_name: row.organisation_name.clone(),
         organisation_address: address_lines(&body.organisation),
-        // A hosted activity is paid through its host (§16): the host's SIRET.
         siret: body
             .organisation
-            .siret
-            .clone()
-            .or_else(|| body.organisation.host_siret.clone())
-            .map(|s| group_siret(&s))
+            .paying_siret()
+            .map(group_siret)
             .unwrap_or_default(),
         call_title: call.title.clone(),
         project_title: row.project_title.clone(),

@@ -608,7 +608,6 @@ impl TestApp {
         }
     }
 
-    /// A complete, eligible application, submitted.
     /// Files an application of `applicant` to the call, active in `communes` (its structure
     /// named after them); submits it unless `draft`. Returns its id.
     pub async fn filed_in(
@@ -630,29 +629,9 @@ impl TestApp {
         id
     }
 
-    /// Attaches the required documents to a draft and submits it (200 expected).
-    pub async fn submit_with_documents(&self, applicant: &str, id: &str) {
-        self.attach_required(applicant, id).await;
-        let resp = self
-            .post_json(
-                Some(applicant),
-                &format!("/api/v1/applications/{id}/submit"),
-                &serde_json::json!({}),
-            )
-            .await;
-        assert_eq!(
-            resp.status(),
-            200,
-            "submit: {}",
-            resp.text().await.unwrap_or_default()
-        );
-    }
-
-    pub async fn submitted_application(&self, applicant: &str, call_id: &str) -> Value {
-        let app = self
-            .draft_application(applicant, call_id, &sample_application())
-            .await;
-        let id = app["id"].as_str().unwrap();
+    /// Attaches the required documents to a draft and submits it (200 expected); returns the
+    /// submitted application.
+    pub async fn submit_with_documents(&self, applicant: &str, id: &str) -> Value {
         self.attach_required(applicant, id).await;
         let resp = self
             .post_json(
@@ -668,6 +647,15 @@ impl TestApp {
             resp.text().await.unwrap_or_default()
         );
         resp.json().await.unwrap()
+    }
+
+    /// A complete, eligible application, submitted.
+    pub async fn submitted_application(&self, applicant: &str, call_id: &str) -> Value {
+        let app = self
+            .draft_application(applicant, call_id, &sample_application())
+            .await;
+        let id = app["id"].as_str().unwrap();
+        self.submit_with_documents(applicant, id).await
     }
 
     pub async fn patch_json(

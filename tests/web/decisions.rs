@@ -64,21 +64,7 @@ async fn submitted_of(
         .draft_application(&applicant.token, call_id, &body)
         .await;
     let id = draft["id"].as_str().unwrap();
-    app.attach_required(&applicant.token, id).await;
-    let resp = app
-        .post_json(
-            Some(&applicant.token),
-            &format!("/api/v1/applications/{id}/submit"),
-            &json!({}),
-        )
-        .await;
-    assert_eq!(
-        resp.status(),
-        200,
-        "submit: {}",
-        resp.text().await.unwrap_or_default()
-    );
-    resp.json().await.unwrap()
+    app.submit_with_documents(&applicant.token, id).await
 }
 
 /// An application brought to « reviews complete » through the API: submitted, reviewed by
