@@ -91,17 +91,49 @@ pub fn find_visible(
 ) -> QueryResult<Option<ApplicationRow>> {
     if let Visibility::All = v {
         // Not boxed: diesel caches the prepared statement of a static query (the hot read).
-        return applications::table
+        return crate::on_backend!(conn, |c| applications::table
             .find(id)
             .select(ApplicationRow::as_select())
-            .first(conn)
-            .optional();
+            .first(c)
+            .optional());
     }
     visible(v)
         .filter(applications::id.eq(id.to_owned()))
         .select(ApplicationRow::as_select())
         .first(conn)
         .optional()
+}
+
+/// The account check's columns of `user_id` and, in the same statement, application `id` if
+/// that account may see it as staff or as its owner (`Visibility::All` or `OwnedBy`, decided
+/// on the account's current role in the join's condition): the hot read in one round trip
+/// (issue 33). `None` when the account does not exist. A reviewer's applications are those
+/// of their assignments, which this does not join: read them with `find_visible`.
+pub fn find_with_account(
+    conn: &mut DbConnection,
+    user_id: &str,
+    id: &str,
+) -> QueryResult<Option<(crate::db::users::AccountCheckRow, Option<ApplicationRow>)>> {
+    use crate::db::schema::users;
+    use crate::domain::account::Role;
+    // `=` twice rather than `IN`: a statement diesel prepares once and keeps (an `IN` list is
+    // not cached).
+    crate::on_backend!(conn, |c| users::table
+        .left_join(
+            applications::table.on(applications::id.eq(id).and(
+                users::role
+                    .eq(Role::Staff.as_str())
+                    .or(users::role.eq(Role::Admin.as_str()))
+                    .or(applications::applicant_id.eq(users::id)),
+            )),
+        )
+        .filter(users::id.eq(user_id))
+        .select((
+            crate::db::users::AccountCheckRow::as_select(),
+            Option::<ApplicationRow>::as_select(),
+        ))
+        .first(c)
+        .optional())
 }
 
 /// The reference of the application of this structure (`org_key`) to this call that is not
@@ -374,6 +406,46 @@ fn submitted_query(mut q: IdQuery, read: &Read, desc: bool) -> IdQuery {
     }
 }
 
+/// How many applications `call_id` (every call when `None`) has in any of `states` (every
+/// state when empty), from the counters the database keeps exact: a few rows whatever the
+/// number of applications. Equal to a `COUNT(*)` over the same filter (tests/api/counts.rs).
+pub fn counted(
+    conn: &mut DbConnection,
+    call_id: Option<&str>,
+    states: &[String],
+) -> QueryResult<i64> {
+    use crate::db::schema::application_counts as c;
+    // Summed here: SUM's type differs between the backends (NUMERIC on PostgreSQL), and a
+    // call has at most one row per state.
+    if let (Some(call_id), [one]) = (call_id, states) {
+        // The agents' table and the lists by call and state: a primary-key lookup.
+        let n = crate::on_backend!(conn, |conn| c::table
+            .find((call_id, one))
+            .select(c::n)
+            .first::<i64>(conn)
+            .optional())?;
+        return Ok(n.unwrap_or(0));
+    }
+    let mut q = c::table.select(c::n).into_boxed::<MultiBackend>();
+    if let Some(call_id) = call_id {
+        q = q.filter(c::call_id.eq(call_id.to_owned()));
+    }
+    if !states.is_empty() {
+        q = q.filter(c::state.eq_any(states.to_vec()));
+    }
+    Ok(q.load::<i64>(conn)?.into_iter().sum())
+}
+
+/// How many applications `call_id` has in each state (the states it has none in left out).
+pub fn counts_by_state(conn: &mut DbConnection, call_id: &str) -> QueryResult<Vec<(String, i64)>> {
+    use crate::db::schema::application_counts as c;
+    c::table
+        .filter(c::call_id.eq(call_id))
+        .filter(c::n.ne(0))
+        .select((c::state, c::n))
+        .load(conn)
+}
+
 /// A page of a list in the filter's order. The page's ids come from an index-only scan
 /// (every filter has an index ending in (created_at, id)), then only those rows are read:
 /// neither a cursor nor OFFSET walks through table rows and their large JSON columns. With a
@@ -403,7 +475,12 @@ pub fn list(
         }
         q
     };
-    let total = window.total(|| build().count().get_result(conn))?;
+    let total = window.total(|| match (v, &filter.search, &filter.commune_insee) {
+        // Staff's lists by call and state, the agents' table among them: the counters the
+        // database keeps (`application_counts`) instead of a count over the filter.
+        (Visibility::All, None, None) => counted(conn, filter.call_id.as_deref(), &filter.states),
+        _ => build().count().get_result(conn),
+    })?;
     let read = window.read(total);
     if read.is_empty() {
         return Ok((

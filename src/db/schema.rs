@@ -202,8 +202,18 @@ diesel::joinable!(audit_events -> applications (application_id));
 
 diesel::joinable!(account_tokens -> users (user_id));
 
+diesel::table! {
+    /// Kept by triggers (migration 2026-12-10-000100_application_counts), never written by essor.
+    application_counts (call_id, state) {
+        call_id -> Text,
+        state -> Text,
+        n -> BigInt,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
     users,
+    application_counts,
     account_tokens,
     calls,
     applications,

@@ -8,13 +8,7 @@ use crate::db::assignments::AssignmentRow;
 use crate::db::schema::{applications, assignments, reviews, users};
 
 /// (state, number of applications) for one call.
-pub fn counts_by_state(conn: &mut DbConnection, call_id: &str) -> QueryResult<Vec<(String, i64)>> {
-    applications::table
-        .filter(applications::call_id.eq(call_id))
-        .group_by(applications::state)
-        .select((applications::state, diesel::dsl::count_star()))
-        .load(conn)
-}
+pub use crate::db::applications::counts_by_state;
 
 /// The amounts requested by a call's applications in one state.
 pub fn requested_in_state(

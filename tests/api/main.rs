@@ -9,6 +9,7 @@ mod audit;
 mod auth;
 mod calls;
 mod communes;
+mod counts;
 mod creation;
 mod docs;
 mod documents;
