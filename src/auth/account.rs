@@ -51,6 +51,16 @@ pub fn check(
     let Some(row) = users::find_for_check(conn, user_id)? else {
         return Ok(Err(AccountRefusal::Unknown));
     };
+    judge(user_id, generation, row)
+}
+
+/// The check itself, on the account's columns read by `check` or by a hot read that joined
+/// them (`db::applications::find_with_account`).
+pub fn judge(
+    user_id: &str,
+    generation: i32,
+    row: users::AccountCheckRow,
+) -> Result<Result<CurrentAccount, AccountRefusal>, ServiceError> {
     if !row.active {
         return Ok(Err(AccountRefusal::Deactivated));
     }

@@ -14,6 +14,7 @@ use actix_web::http::header;
 use actix_web::{FromRequest, HttpRequest, web};
 
 use crate::auth::token::TokenError;
+use crate::db::applications::ApplicationRow;
 use crate::error::{AppError, ServiceError};
 use crate::services::identify::Identify;
 use crate::state::AppState;
@@ -207,11 +208,37 @@ impl Identify for Caller {
                 account
             }
         };
-        Ok(CurrentUser {
+        Ok(Self::actor(account))
+    }
+
+    /// A bearer token's account check and the read of the application in one statement; the
+    /// other credentials (and a reviewer's read, which goes through their assignments) in two.
+    fn identify_reading(
+        &self,
+        conn: &mut crate::db::DbConnection,
+        now: chrono::NaiveDateTime,
+        id: &str,
+    ) -> Result<(CurrentUser, Option<Option<ApplicationRow>>), ServiceError> {
+        let Credential::Token { sub, generation } = &self.0 else {
+            return Ok((self.identify(conn, now)?, None));
+        };
+        let Some((account, row)) = crate::db::applications::find_with_account(conn, sub, id)?
+        else {
+            return Err(crate::auth::account::AccountRefusal::Unknown.into());
+        };
+        let user = Self::actor(crate::auth::account::judge(sub, *generation, account)??);
+        let read = (user.role != crate::domain::account::Role::Reviewer).then_some(row);
+        Ok((user, read))
+    }
+}
+
+impl Caller {
+    fn actor(account: crate::auth::account::CurrentAccount) -> CurrentUser {
+        CurrentUser {
             id: account.id,
             role: account.role,
             email_verified: account.email_verified,
-        })
+        }
     }
 }
 

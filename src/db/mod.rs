@@ -47,6 +47,21 @@ pub enum DbConnection {
     Sqlite(SqliteConnection),
 }
 
+/// Runs a diesel query on the backend's own connection rather than through the
+/// `MultiConnection`, whose every pass over a statement (cache key, SQL, binds) writes the SQL
+/// text out again: the hot reads' statements (the account check, an application, the list
+/// counters), which diesel then prepares once per connection and finds by their type (issue
+/// 33). The query is written once and compiled for both backends.
+#[macro_export]
+macro_rules! on_backend {
+    ($conn:expr, |$c:ident| $body:expr) => {
+        match $conn {
+            $crate::db::DbConnection::Pg($c) => $body,
+            $crate::db::DbConnection::Sqlite($c) => $body,
+        }
+    };
+}
+
 impl DbConnection {
     pub fn kind(&self) -> DatabaseKind {
         match self {

@@ -141,11 +141,11 @@ pub struct AccountCheckRow {
 }
 
 pub fn find_for_check(conn: &mut DbConnection, id: &str) -> QueryResult<Option<AccountCheckRow>> {
-    users::table
+    crate::on_backend!(conn, |c| users::table
         .find(id)
         .select(AccountCheckRow::as_select())
-        .first(conn)
-        .optional()
+        .first(c)
+        .optional())
 }
 
 /// The changes an account event writes; `None` leaves a column alone. The generation is

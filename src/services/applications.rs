@@ -653,8 +653,12 @@ pub async fn get_stored(
     state
         .db
         .run(move |conn| {
-            let user = who.identify(conn, now)?;
-            load_readable(conn, &user, &id)?.into_stored(&user)
+            let (user, read) = who.identify_reading(conn, now, &id)?;
+            let row = match read {
+                Some(read) => read.ok_or_else(not_found)?,
+                None => load_readable(conn, &user, &id)?,
+            };
+            row.into_stored(&user)
         })
         .await
 }
@@ -924,16 +928,22 @@ fn history_of(
         .collect()
 }
 
-/// What an application's own page shows: the application, its call and its history.
+/// What an application's own page shows: the application, its call and its history, and once
+/// it was submitted its documents and the communes consulted.
 #[derive(Debug, Clone)]
 pub struct Overview {
     pub application: Application,
     pub call: crate::services::calls::Call,
     pub history: Vec<HistoryEvent>,
+    /// The documents the caller may read (empty before the submission).
+    pub documents: Vec<crate::services::documents::Document>,
+    /// The communes' opinions as the caller may read them (`None` before the submission).
+    pub opinions: Option<crate::services::commune_opinions::CommuneOpinions>,
 }
 
-/// The application, its call and its history in one database call (one hand-off to the
-/// blocking pool instead of three: bench/run, issue 19), for the owner or staff.
+/// The application, its call, its history, its documents and the communes' opinions in one
+/// database call (one hand-off to the blocking pool instead of five: bench/run, issues 19 and
+/// 33), for the owner or staff.
 pub async fn overview(
     state: &AppState,
     user: &Actor,
@@ -949,10 +959,22 @@ pub async fn overview(
             let call =
                 crate::services::calls::find_in(conn, user.role.is_staff(), &row.call_id, now)?;
             let history = history_of(conn, &user, &row)?;
+            let (documents, opinions) = if row.submitted_at.is_some() {
+                (
+                    crate::services::documents::list_in(conn, &user, &row)?,
+                    Some(crate::services::commune_opinions::read_in(
+                        conn, &user, &row,
+                    )?),
+                )
+            } else {
+                (Vec::new(), None)
+            };
             Ok(Overview {
                 application,
                 call,
                 history,
+                documents,
+                opinions,
             })
         })
         .await

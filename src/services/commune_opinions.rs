@@ -14,6 +14,7 @@ use serde_json::json;
 use utoipa::ToSchema;
 
 use crate::db::DbConnection;
+use crate::db::applications::ApplicationRow;
 use crate::db::commune_opinions::{self as db, OpinionRow};
 use crate::db::communes;
 use crate::domain::account::Role;
@@ -157,59 +158,68 @@ pub async fn read(
         .db
         .run(move |conn| {
             let row = applications::load_readable(conn, &actor, &id)?;
-            let audience = applications::audience(&actor, &row)?;
-            let (days, reviewers_see) = days(conn, &row.call_id)?;
-            let words = match audience {
-                Audience::Staff => true,
-                Audience::Reviewer if reviewers_see => true,
-                Audience::Reviewer => {
-                    return Err(ServiceError::Forbidden(
-                        "Cet appel ne communique pas l'avis des communes aux évaluateurs.".into(),
-                    ));
-                }
-                Audience::Owner => false,
-            };
-            let given = db::for_application(conn, &row.id)?;
-            let consulted = given
-                .iter()
-                .map(|(o, _)| ConsultedCommune {
-                    commune_name: name_of(&o.commune_insee),
-                    commune_insee: o.commune_insee.clone(),
-                })
-                .collect();
-            let opinions = if words {
-                Some(
-                    given
-                        .into_iter()
-                        .map(|(o, author_name)| {
-                            Ok(CommuneOpinionView {
-                                opinion: parse_opinion(&o)?,
-                                commune_name: name_of(&o.commune_insee),
-                                commune_insee: o.commune_insee,
-                                comment: o.comment,
-                                author_name,
-                                given_at: o.created_at.and_utc(),
-                                updated_at: o.updated_at.and_utc(),
-                            })
-                        })
-                        .collect::<Result<Vec<_>, ServiceError>>()?,
-                )
-            } else {
-                None
-            };
-            let deadline = match audience {
-                Audience::Staff => row
-                    .submitted_at
-                    .map(|at| rules::deadline(at.and_utc(), days)),
-                _ => None,
-            };
-            Ok(CommuneOpinions {
-                consulted,
-                opinions,
-                deadline,
-            })
+            read_in(conn, &actor, &row)
         })
         .await
+}
+
+/// The opinions on `row`, which `actor` may read (`load_readable`), on the caller's connection.
+pub fn read_in(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    row: &ApplicationRow,
+) -> Result<CommuneOpinions, ServiceError> {
+    let audience = applications::audience(actor, row)?;
+    let (days, reviewers_see) = days(conn, &row.call_id)?;
+    let words = match audience {
+        Audience::Staff => true,
+        Audience::Reviewer if reviewers_see => true,
+        Audience::Reviewer => {
+            return Err(ServiceError::Forbidden(
+                "Cet appel ne communique pas l'avis des communes aux évaluateurs.".into(),
+            ));
+        }
+        Audience::Owner => false,
+    };
+    let given = db::for_application(conn, &row.id)?;
+    let consulted = given
+        .iter()
+        .map(|(o, _)| ConsultedCommune {
+            commune_name: name_of(&o.commune_insee),
+            commune_insee: o.commune_insee.clone(),
+        })
+        .collect();
+    let opinions = if words {
+        Some(
+            given
+                .into_iter()
+                .map(|(o, author_name)| {
+                    Ok(CommuneOpinionView {
+                        opinion: parse_opinion(&o)?,
+                        commune_name: name_of(&o.commune_insee),
+                        commune_insee: o.commune_insee,
+                        comment: o.comment,
+                        author_name,
+                        given_at: o.created_at.and_utc(),
+                        updated_at: o.updated_at.and_utc(),
+                    })
+                })
+                .collect::<Result<Vec<_>, ServiceError>>()?,
+        )
+    } else {
+        None
+    };
+    let deadline = match audience {
+        Audience::Staff => row
+            .submitted_at
+            .map(|at| rules::deadline(at.and_utc(), days)),
+        _ => None,
+    };
+    Ok(CommuneOpinions {
+        consulted,
+        opinions,
+        deadline,
+    })
 }
 
 /// A commune's opinion in a list (the ranking board, the exports).

@@ -653,14 +653,23 @@ pub async fn list(
         .db
         .run(move |conn| {
             let row = load_readable(conn, &user, &application_id)?;
-            let reader = audience(&user, &row)?;
-            Ok(documents::list(conn, &row.id)?
-                .into_iter()
-                .filter(|d| reader.reads_document(&d.kind))
-                .map(Document::from)
-                .collect())
+            list_in(conn, &user, &row)
         })
         .await
+}
+
+/// The documents of `row` that `user` may read (`load_readable`), on the caller's connection.
+pub fn list_in(
+    conn: &mut DbConnection,
+    user: &Actor,
+    row: &ApplicationRow,
+) -> Result<Vec<Document>, ServiceError> {
+    let reader = audience(user, row)?;
+    Ok(documents::list(conn, &row.id)?
+        .into_iter()
+        .filter(|d| reader.reads_document(&d.kind))
+        .map(Document::from)
+        .collect())
 }
 
 /// Where a document's content is.

@@ -5,12 +5,27 @@
 use chrono::NaiveDateTime;
 
 use crate::db::DbConnection;
+use crate::db::applications::ApplicationRow;
 use crate::domain::actor::Actor;
 use crate::error::ServiceError;
 
 pub trait Identify: Clone + Send + 'static {
     /// The caller's account as it is now, checked on `conn` (the service's connection).
     fn identify(&self, conn: &mut DbConnection, now: NaiveDateTime) -> Result<Actor, ServiceError>;
+
+    /// The caller and, where the credential lets the account check and the read share one
+    /// statement (a bearer token: `db::applications::find_with_account`), application `id` as
+    /// the caller may see it (`Some(None)`: not one they may see). `None`: not read, the
+    /// service reads it itself.
+    fn identify_reading(
+        &self,
+        conn: &mut DbConnection,
+        now: NaiveDateTime,
+        id: &str,
+    ) -> Result<(Actor, Option<Option<ApplicationRow>>), ServiceError> {
+        let _ = id;
+        Ok((self.identify(conn, now)?, None))
+    }
 }
 
 impl Identify for Actor {

@@ -1582,31 +1582,25 @@ async fn application_page(ctx: PageCtx, id: web::Path<String>) -> Result<HttpRes
         application: app,
         call,
         history,
+        documents,
+        opinions,
     } = applications::overview(&ctx.state, &user, id.clone()).await?;
     // Once submitted, the applicant reads their answers and documents here, read-only.
     let answers_shown = app.submitted_at.is_some();
-    let docs = if answers_shown {
-        document_rows(&call, &documents::list(&ctx.state, &user, id).await?)
-    } else {
-        Vec::new()
-    };
+    let docs = document_rows(&call, &documents);
     let (commune, activity) = communes(&app);
     // The communes consulted (§16): their names, never what they said.
-    let consulted: Vec<String> = if answers_shown {
-        crate::services::commune_opinions::read(&ctx.state, &user, app.id.clone())
-            .await?
-            .consulted
-            .into_iter()
-            .map(|c| {
-                format!(
-                    "La commune {} a été consultée.",
-                    crate::domain::territory::of_commune(&c.commune_name)
-                )
-            })
-            .collect()
-    } else {
-        Vec::new()
-    };
+    let consulted: Vec<String> = opinions
+        .map(|o| o.consulted)
+        .unwrap_or_default()
+        .into_iter()
+        .map(|c| {
+            format!(
+                "La commune {} a été consultée.",
+                crate::domain::territory::of_commune(&c.commune_name)
+            )
+        })
+        .collect();
     let request = history
         .iter()
         .rev()

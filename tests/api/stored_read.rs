@@ -117,3 +117,67 @@ async fn the_stored_read_is_the_typed_view_for_every_reader_and_state(app: TestA
     assert_eq!(resp.status(), 200, "{}", resp.text().await.unwrap());
     same_for(&app, id, &[other_owner, staff, reviewer], "accepted").await;
 }
+
+both_backends!(the_read_joined_to_the_account_check_is_its_two_statements);
+
+/// The hot read's one statement (`db::applications::find_with_account`: the account check's
+/// columns and the application in one join, issue 33) against its twins run one after the
+/// other — `users::find_for_check` then `find_visible` with the caller's visibility — for every
+/// role, on an application each may or may not see, one that does not exist, and an account
+/// that does not exist.
+async fn the_read_joined_to_the_account_check_is_its_two_statements(app: TestApp) {
+    let cast = app.cast().await;
+    let call = app.published_call(&cast.staff.token, json!({})).await;
+    let call_id = call["id"].as_str().unwrap();
+    let mine = app
+        .submitted_application(&cast.applicant.token, call_id)
+        .await;
+    let draft = app
+        .draft_application(
+            &cast.other_applicant.token,
+            call_id,
+            &crate::helpers::sample_application(),
+        )
+        .await;
+    let commune = app
+        .commune_account(&cast.admin.token, "mairie@roubaix.fr", "59512")
+        .await;
+    let accounts: Vec<(String, Role)> = vec![
+        (cast.applicant.id.clone(), Role::Applicant),
+        (cast.other_applicant.id.clone(), Role::Applicant),
+        (cast.staff.id.clone(), Role::Staff),
+        (cast.admin.id.clone(), Role::Admin),
+        (commune.id.clone(), Role::Commune),
+        ("0190a1b2-0000-7000-8000-000000000000".into(), Role::Staff),
+    ];
+    let ids: Vec<String> = vec![
+        mine["id"].as_str().unwrap().to_owned(),
+        draft["id"].as_str().unwrap().to_owned(),
+        "0190a1b2-0000-7000-8000-000000000001".into(),
+    ];
+    app.db
+        .run(move |conn| {
+            use essor::db::applications::{find_visible, find_with_account};
+            for (user_id, role) in &accounts {
+                for id in &ids {
+                    let joined = find_with_account(conn, user_id, id)?;
+                    let account = essor::db::users::find_for_check(conn, user_id)?;
+                    let actor = CurrentUser {
+                        id: user_id.clone(),
+                        role: *role,
+                        email_verified: true,
+                    };
+                    let v = essor::services::applications::visibility(&actor);
+                    let twins = account.map(|a| (a, find_visible(conn, id, &v).unwrap()));
+                    assert_eq!(
+                        format!("{joined:?}"),
+                        format!("{twins:?}"),
+                        "{role:?} {user_id} reading {id}"
+                    );
+                }
+            }
+            Ok(())
+        })
+        .await
+        .unwrap();
+}
