@@ -887,7 +887,7 @@ pub async fn history(
 }
 
 /// The history of a visible application, as `user` may read it.
-fn history_of(
+pub fn history_of(
     conn: &mut DbConnection,
     user: &Actor,
     row: &ApplicationRow,
@@ -926,58 +926,6 @@ fn history_of(
             })
         })
         .collect()
-}
-
-/// What an application's own page shows: the application, its call and its history, and once
-/// it was submitted its documents and the communes consulted.
-#[derive(Debug, Clone)]
-pub struct Overview {
-    pub application: Application,
-    pub call: crate::services::calls::Call,
-    pub history: Vec<HistoryEvent>,
-    /// The documents the caller may read (empty before the submission).
-    pub documents: Vec<crate::services::documents::Document>,
-    /// The communes' opinions as the caller may read them (`None` before the submission).
-    pub opinions: Option<crate::services::commune_opinions::CommuneOpinions>,
-}
-
-/// The application, its call, its history, its documents and the communes' opinions in one
-/// database call (one hand-off to the blocking pool instead of five: bench/run, issues 19 and
-/// 33), for the owner or staff.
-pub async fn overview(
-    state: &AppState,
-    user: &Actor,
-    id: String,
-) -> Result<Overview, ServiceError> {
-    let user = user.clone();
-    let now = state.clock.now();
-    state
-        .db
-        .run(move |conn| {
-            let row = load_readable(conn, &user, &id)?;
-            let application = row.to_view(&user)?;
-            let call =
-                crate::services::calls::find_in(conn, user.role.is_staff(), &row.call_id, now)?;
-            let history = history_of(conn, &user, &row)?;
-            let (documents, opinions) = if row.submitted_at.is_some() {
-                (
-                    crate::services::documents::list_in(conn, &user, &row)?,
-                    Some(crate::services::commune_opinions::read_in(
-                        conn, &user, &row,
-                    )?),
-                )
-            } else {
-                (Vec::new(), None)
-            };
-            Ok(Overview {
-                application,
-                call,
-                history,
-                documents,
-                opinions,
-            })
-        })
-        .await
 }
 
 /// The report for this application at `now`: computed afresh while it is editable (a

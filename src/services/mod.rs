@@ -16,6 +16,7 @@ pub mod identify;
 pub mod instalments;
 pub mod mail_events;
 pub mod outbox;
+pub mod overview;
 pub mod personal_data;
 pub mod recovery;
 pub mod referrals;

@@ -1578,13 +1578,13 @@ async fn application_page(ctx: PageCtx, id: web::Path<String>) -> Result<HttpRes
         };
     }
     // One database call for the three (issue 19).
-    let applications::Overview {
+    let crate::services::overview::Overview {
         application: app,
         call,
         history,
         documents,
         opinions,
-    } = applications::overview(&ctx.state, &user, id.clone()).await?;
+    } = crate::services::overview::overview(&ctx.state, &user, id.clone()).await?;
     // Once submitted, the applicant reads their answers and documents here, read-only.
     let answers_shown = app.submitted_at.is_some();
     let docs = document_rows(&call, &documents);
