@@ -212,7 +212,7 @@ impl Identify for Caller {
     }
 
     /// A bearer token's account check and the read of the application in one statement; the
-    /// other credentials (and a reviewer's read, which goes through their assignments) in two.
+    /// other credentials in two.
     fn identify_reading(
         &self,
         conn: &mut crate::db::DbConnection,
@@ -227,8 +227,7 @@ impl Identify for Caller {
             return Err(crate::auth::account::AccountRefusal::Unknown.into());
         };
         let user = Self::actor(crate::auth::account::judge(sub, *generation, account)??);
-        let read = (user.role != crate::domain::account::Role::Reviewer).then_some(row);
-        Ok((user, read))
+        Ok((user, Some(row)))
     }
 }
 

@@ -7,9 +7,6 @@ use crate::db::DbConnection;
 use crate::db::assignments::AssignmentRow;
 use crate::db::schema::{applications, assignments, reviews, users};
 
-/// (state, number of applications) for one call.
-pub use crate::db::applications::counts_by_state;
-
 /// The amounts requested by a call's applications in one state.
 pub fn requested_in_state(
     conn: &mut DbConnection,

@@ -14,9 +14,9 @@ pub trait Identify: Clone + Send + 'static {
     fn identify(&self, conn: &mut DbConnection, now: NaiveDateTime) -> Result<Actor, ServiceError>;
 
     /// The caller and, where the credential lets the account check and the read share one
-    /// statement (a bearer token: `db::applications::find_with_account`), application `id` as
-    /// the caller may see it (`Some(None)`: not one they may see). `None`: not read, the
-    /// service reads it itself.
+    /// statement (a bearer token: `db::applications::find_with_account`), application `id` if
+    /// the caller may see it as staff or as its owner (`Some(None)`: not so). `None`: not
+    /// read, the service reads it itself.
     fn identify_reading(
         &self,
         conn: &mut DbConnection,

@@ -102,7 +102,7 @@ pub async fn dashboard(
             let call = call_rows::find(conn, &call_id)?
                 .ok_or_else(calls::not_found)?
                 .to_view(now)?;
-            let stored = rows::counts_by_state(conn, &call.id)?;
+            let stored = crate::db::applications::counts_by_state(conn, &call.id)?;
             let count_of = |s: ApplicationState| {
                 stored
                     .iter()

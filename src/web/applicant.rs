@@ -1577,7 +1577,7 @@ async fn application_page(ctx: PageCtx, id: web::Path<String>) -> Result<HttpRes
             }
         };
     }
-    // One database call for the three (issue 19).
+    // One database call for all of it (issues 19 and 33).
     let crate::services::overview::Overview {
         application: app,
         call,

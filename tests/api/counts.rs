@@ -230,7 +230,7 @@ async fn the_counters_are_the_counts_after_every_kind_of_write(app: TestApp) {
     let c = call_id.clone();
     let by_state: BTreeMap<String, i64> = app
         .db
-        .run(move |conn| Ok(essor::db::staff::counts_by_state(conn, &c)?))
+        .run(move |conn| Ok(essor::db::applications::counts_by_state(conn, &c)?))
         .await
         .unwrap()
         .into_iter()
