@@ -425,6 +425,8 @@ async fn measure(
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() -> anyhow::Result<()> {
+    // reqwest is built without a TLS provider of its own (essor installs ring's).
+    essor::gateways::install_crypto_provider();
     let a = args();
     assert!(
         essor_bin().exists(),

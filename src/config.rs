@@ -72,6 +72,78 @@ pub struct Settings {
     /// The audit trail's signing key (DESIGN.md §18, `services::audit`).
     #[serde(default)]
     pub audit: AuditSettings,
+    /// The companies' register (DESIGN.md §17, `gateways::registry`): off while its URL is empty.
+    #[serde(default)]
+    pub registry: RegistrySettings,
+    /// Publication of the SCDL file on data.gouv.fr (§17, `gateways::open_data`): off while
+    /// its URL is empty.
+    #[serde(default)]
+    pub open_data: OpenDataSettings,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RegistrySettings {
+    /// The API Recherche d'entreprises (`https://recherche-entreprises.api.gouv.fr`,
+    /// `APP__REGISTRY__BASE_URL`); empty: no lookups and no evidence at submission.
+    #[serde(default)]
+    pub base_url: String,
+    /// At most this many requests a second from one instance (the API allows 7).
+    #[serde(default = "default_registry_rate")]
+    pub requests_per_second: u32,
+    #[serde(default = "default_registry_timeout")]
+    pub timeout_ms: u64,
+    /// How long an answer is reused, shared by the instances through the database.
+    #[serde(default = "default_registry_cache")]
+    pub cache_seconds: i64,
+}
+
+fn default_registry_rate() -> u32 {
+    5
+}
+fn default_registry_timeout() -> u64 {
+    3000
+}
+fn default_registry_cache() -> i64 {
+    86_400
+}
+
+impl Default for RegistrySettings {
+    fn default() -> Self {
+        Self {
+            base_url: String::new(),
+            requests_per_second: default_registry_rate(),
+            timeout_ms: default_registry_timeout(),
+            cache_seconds: default_registry_cache(),
+        }
+    }
+}
+
+#[derive(Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OpenDataSettings {
+    /// data.gouv.fr's API (`https://www.data.gouv.fr/api/1`, `APP__OPEN_DATA__API_URL`); empty:
+    /// no publication.
+    #[serde(default)]
+    pub api_url: String,
+    /// The `X-API-KEY` of the account that owns the dataset; `Debug` never prints it.
+    #[serde(default)]
+    pub api_key: Option<SecretString>,
+    #[serde(default)]
+    pub dataset_id: String,
+    #[serde(default)]
+    pub resource_id: String,
+}
+
+impl std::fmt::Debug for OpenDataSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OpenDataSettings")
+            .field("api_url", &self.api_url)
+            .field("api_key", &self.api_key.as_ref().map(|_| "[REDACTED]"))
+            .field("dataset_id", &self.dataset_id)
+            .field("resource_id", &self.resource_id)
+            .finish()
+    }
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -140,6 +212,75 @@ pub struct AuthSettings {
     pub account_requests_per_address_per_hour: u32,
     /// Threads that hash and verify passwords (argon2id), apart from the database's pool.
     pub password_threads: usize,
+    /// Signing in with ProConnect (DESIGN.md §17): off while its discovery URL is empty.
+    #[serde(default)]
+    pub proconnect: ProConnectSettings,
+}
+
+#[derive(Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProConnectSettings {
+    /// The provider's discovery document, e.g.
+    /// `https://auth.agentconnect.gouv.fr/api/v2/.well-known/openid-configuration`
+    /// (`APP__AUTH__PROCONNECT__DISCOVERY_URL`); empty: no ProConnect.
+    #[serde(default)]
+    pub discovery_url: String,
+    #[serde(default)]
+    pub client_id: String,
+    /// `Debug` never prints it.
+    #[serde(default)]
+    pub client_secret: Option<SecretString>,
+    /// The authentication level every sign-in asks (`claims` parameter).
+    #[serde(default = "default_acr")]
+    pub acr: String,
+    /// A stronger level (an MFA one) required to record a decision or a payment; unset: none.
+    #[serde(default)]
+    pub decision_acr: Option<String>,
+    /// The SIRENs staff and admins may sign in from (the MEL's by default).
+    #[serde(default = "default_staff_sirens")]
+    pub staff_sirens: Vec<String>,
+    /// Whether applicants may sign in with ProConnect too.
+    #[serde(default)]
+    pub applicants: bool,
+}
+
+fn default_acr() -> String {
+    "eidas1".into()
+}
+
+fn default_staff_sirens() -> Vec<String> {
+    vec!["200093201".into()]
+}
+
+impl Default for ProConnectSettings {
+    fn default() -> Self {
+        Self {
+            discovery_url: String::new(),
+            client_id: String::new(),
+            client_secret: None,
+            acr: default_acr(),
+            decision_acr: None,
+            staff_sirens: default_staff_sirens(),
+            applicants: false,
+        }
+    }
+}
+
+impl std::fmt::Debug for ProConnectSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ProConnectSettings")
+            .field("discovery_url", &self.discovery_url)
+            .field("client_id", &self.client_id)
+            .field(
+                "client_secret",
+                &self.client_secret.as_ref().map(|_| "[REDACTED]"),
+            )
+            .field("acr", &self.acr)
+            .field("decision_acr", &self.decision_acr)
+            .field("staff_sirens", &self.staff_sirens)
+            .field("applicants", &self.applicants)
+            .finish()
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -417,6 +558,7 @@ impl Settings {
                     .list_separator(",")
                     .with_list_parse_key("server.cors_origins")
                     .with_list_parse_key("server.trusted_proxies")
+                    .with_list_parse_key("auth.proconnect.staff_sirens")
                     .try_parsing(true)
                     .source(Some(vars)),
             );
@@ -503,6 +645,49 @@ impl Settings {
         }
         if self.mail.poll_interval_ms < 10 {
             return invalid("mail.poll_interval_ms must be at least 10".into());
+        }
+        let r = &self.registry;
+        if !r.base_url.trim().is_empty() {
+            url::Url::parse(r.base_url.trim()).map_err(|e| {
+                ConfigError::Invalid(format!("registry.base_url is not a URL: {e}"))
+            })?;
+            if r.requests_per_second == 0 || r.timeout_ms == 0 || r.cache_seconds < 0 {
+                return invalid(
+                    "registry: requests_per_second and timeout_ms must be at least 1, cache_seconds at least 0".into(),
+                );
+            }
+        }
+        let p = &self.auth.proconnect;
+        if !p.discovery_url.trim().is_empty() {
+            url::Url::parse(p.discovery_url.trim()).map_err(|e| {
+                ConfigError::Invalid(format!("auth.proconnect.discovery_url is not a URL: {e}"))
+            })?;
+            if p.client_id.trim().is_empty() || p.client_secret.is_none() {
+                return invalid(
+                    "auth.proconnect: with discovery_url set, client_id and client_secret are required".into(),
+                );
+            }
+            if p.staff_sirens
+                .iter()
+                .any(|s| s.len() != 9 || !s.bytes().all(|b| b.is_ascii_digit()))
+            {
+                return invalid("auth.proconnect.staff_sirens: SIRENs of 9 digits".into());
+            }
+        }
+        let o = &self.open_data;
+        if !o.api_url.trim().is_empty() {
+            url::Url::parse(o.api_url.trim()).map_err(|e| {
+                ConfigError::Invalid(format!("open_data.api_url is not a URL: {e}"))
+            })?;
+            if o.dataset_id.trim().is_empty()
+                || o.resource_id.trim().is_empty()
+                || o.api_key.is_none()
+            {
+                return invalid(
+                    "open_data: with api_url set, api_key, dataset_id and resource_id are required"
+                        .into(),
+                );
+            }
         }
         if self.mail.batch_size == 0 || self.mail.batch_size > 1000 {
             return invalid("mail.batch_size must be between 1 and 1000".into());

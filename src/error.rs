@@ -68,6 +68,10 @@ pub enum ServiceError {
     /// The database cannot be reached; retrying later may work.
     #[error("base de données indisponible: {0}")]
     Unavailable(String),
+    /// One of the State's services essor calls (the companies' register, data.gouv.fr) is
+    /// down, slow or refusing: the French message says which and what to do.
+    #[error("service externe : {0}")]
+    Upstream(String),
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
 }
@@ -114,6 +118,7 @@ impl ServiceError {
             Self::UnsupportedContent(_) => "unsupported-media-type",
             Self::Throttled { .. } => "too-many-requests",
             Self::Unavailable(_) => "service-unavailable",
+            Self::Upstream(_) => "upstream",
             Self::Internal(_) => "internal",
         }
     }
@@ -128,7 +133,8 @@ impl ServiceError {
             | Self::NotFound(m)
             | Self::StaleVersion(m)
             | Self::TooLarge(m)
-            | Self::UnsupportedContent(m) => m.clone(),
+            | Self::UnsupportedContent(m)
+            | Self::Upstream(m) => m.clone(),
             Self::Invalid { message, .. } | Self::Conflict { message, .. } => message.clone(),
             Self::Throttled {
                 retry_after_seconds,
@@ -186,6 +192,7 @@ impl From<ServiceError> for AppError {
                 retry_after_seconds,
             },
             ServiceError::Unavailable(m) => Self::DatabaseUnavailable(m),
+            ServiceError::Upstream(m) => Self::Upstream(m),
             ServiceError::Internal(e) => Self::Internal(e),
         }
     }
@@ -249,6 +256,9 @@ pub enum AppError {
     TooManyRequests { retry_after_seconds: u64 },
     #[error("base de données indisponible: {0}")]
     DatabaseUnavailable(String),
+    /// A State's service essor depends on for this answer failed (502).
+    #[error("service externe : {0}")]
+    Upstream(String),
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
 }
@@ -295,6 +305,7 @@ impl AppError {
             Self::UnsupportedMediaType(_) => ("unsupported-media-type", "Type de contenu refusé"),
             Self::TooManyRequests { .. } => ("too-many-requests", "Trop de requêtes"),
             Self::DatabaseUnavailable(_) => ("service-unavailable", "Service indisponible"),
+            Self::Upstream(_) => ("upstream", "Service externe indisponible"),
             Self::Internal(_) => ("internal", "Erreur interne"),
         }
     }
@@ -328,7 +339,8 @@ impl AppError {
             | Self::PreconditionFailed(d)
             | Self::PreconditionRequired(d)
             | Self::PayloadTooLarge(d)
-            | Self::UnsupportedMediaType(d) => d.clone(),
+            | Self::UnsupportedMediaType(d)
+            | Self::Upstream(d) => d.clone(),
             Self::Validation { detail, .. } | Self::Conflict { detail, .. } => detail.clone(),
             Self::TooManyRequests {
                 retry_after_seconds,
@@ -399,6 +411,7 @@ impl ResponseError for AppError {
             Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::DatabaseUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Upstream(_) => StatusCode::BAD_GATEWAY,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }

@@ -9,6 +9,7 @@ pub mod db;
 pub mod domain;
 pub mod error;
 pub mod export;
+pub mod gateways;
 pub mod input;
 pub mod input_guard;
 pub mod letters;

@@ -31,6 +31,7 @@ use crate::error::Problem;
         (name = "grants", description = "After the decision (DESIGN.md §15): grants and the letters essor writes (PDF/UA-1)."),
         (name = "finance", description = "The finance service's list of a call's instalments, and its file imported back (DESIGN.md §15)."),
         (name = "communes", description = "A commune's account (DESIGN.md §16): the applications taking place in its commune, and its opinion on them."),
+        (name = "registry", description = "The companies' register (DESIGN.md §17): a SIRET looked up, the evidence kept at submission."),
         (name = "territory", description = "The territory (DESIGN.md §16): the figures of the MEL's 95 communes."),
         (name = "admin", description = "Administration: the mail outbox."),
     )

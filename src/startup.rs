@@ -159,7 +159,15 @@ impl Application {
             crate::services::documents::temporary_dir(&self.state.settings),
             std::time::Duration::from_secs(self.state.settings.uploads.sweep_interval_seconds),
         ));
+        // The register's evidence it could not give at submission, asked again daily (§17).
+        let registry =
+            self.state.registry.is_some().then(|| {
+                tokio::spawn(crate::services::registry::retry_forever(self.state.clone()))
+            });
         let result = self.server.await;
+        if let Some(job) = registry {
+            job.abort();
+        }
         sweep.abort();
         reminders.abort();
         if let Some(job) = retention {

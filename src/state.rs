@@ -7,6 +7,9 @@ use crate::auth::password_pool::PasswordPool;
 use crate::clock::Clock;
 use crate::config::Settings;
 use crate::db::Db;
+use crate::gateways::open_data::{DataGouv, OpenData};
+use crate::gateways::proconnect::ProConnect;
+use crate::gateways::registry::{HttpRegistry, Registry};
 use crate::letters::{Authority, Letters};
 use crate::notify::Notifier;
 use crate::trusted_proxies::TrustedProxies;
@@ -27,6 +30,12 @@ pub struct AppState {
     pub clock: Clock,
     /// Writes the letters (PDF) of decisions and grants (`letters`).
     pub letters: Letters,
+    /// The companies' register, when `registry.base_url` is set (DESIGN.md §17).
+    pub registry: Option<Arc<dyn Registry>>,
+    /// data.gouv.fr, when `open_data.api_url` is set (§17).
+    pub open_data: Option<Arc<dyn OpenData>>,
+    /// ProConnect, when `auth.proconnect.discovery_url` is set (§17).
+    pub proconnect: Option<Arc<ProConnect>>,
 }
 
 impl AppState {
@@ -49,7 +58,30 @@ impl AppState {
             &settings.authority.letters_templates_dir,
             &settings.authority.logo,
         )?;
+        crate::gateways::install_crypto_provider();
+        let base_url = settings.frontend.base_url.clone();
+        let registry: Option<Arc<dyn Registry>> = if settings.registry.base_url.trim().is_empty() {
+            None
+        } else {
+            Some(Arc::new(HttpRegistry::new(&settings.registry, &base_url)?))
+        };
+        let open_data: Option<Arc<dyn OpenData>> = if settings.open_data.api_url.trim().is_empty() {
+            None
+        } else {
+            Some(Arc::new(DataGouv::new(&settings.open_data, &base_url)?))
+        };
+        let proconnect = if settings.auth.proconnect.discovery_url.trim().is_empty() {
+            None
+        } else {
+            Some(Arc::new(ProConnect::new(
+                &settings.auth.proconnect,
+                &base_url,
+            )?))
+        };
         Ok(Self {
+            proconnect,
+            registry,
+            open_data,
             db,
             settings: Arc::new(settings),
             tokens,

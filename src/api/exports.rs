@@ -1,7 +1,7 @@
 //! Exports of a call's applications (staff): CSV, XLSX, JSON, SCDL « subventions ».
 
 use actix_web::http::header::{self, ContentDisposition, DispositionParam, DispositionType};
-use actix_web::{HttpRequest, HttpResponse, get, web};
+use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use utoipa::ToSchema;
 
 use crate::api::problems::NeedsToken;
@@ -9,6 +9,7 @@ use crate::auth::CurrentUser;
 use crate::error::{AppError, Problem};
 use crate::export::json::ExportRecord;
 use crate::export::{self, ExportContext, ExportQuery};
+use crate::services::open_data::{self, Publication, PublishInput};
 use crate::state::AppState;
 
 /// An Office Open XML workbook (`.xlsx`).
@@ -30,7 +31,9 @@ pub struct CsvFile(pub String);
 ///   commune), project title, stage, amounts requested and awarded (euros, two decimals),
 ///   state, eligibility verdict, score, spread, number of reviews, recommendation counts,
 ///   committee date, decision reference, motivation, submission and decision dates
-///   (Europe/Paris). `dialect=excel-fr`: `;`, decimal commas and a UTF-8 BOM for Excel in
+///   (Europe/Paris), the communes' opinions, and what the companies' register said at
+///   submission (`registry_status`, `registry_flags`: closed, legal form differs, not ESS, head
+///   office outside the MEL, SIRET unknown). `dialect=excel-fr`: `;`, decimal commas and a UTF-8 BOM for Excel in
 ///   French.
 /// - `xlsx`: a workbook with a sheet of applications (amounts in a euro format, dates as
 ///   dates) and a sheet of reviews, one row per submitted review and criterion.
@@ -89,4 +92,35 @@ pub async fn export_call(
         .insert_header((header::CACHE_CONTROL, "no-store"))
         .insert_header((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
         .streaming(export::stream(state.db.clone(), ctx)))
+}
+
+/// Publish the call's SCDL « subventions » file on data.gouv.fr (staff): the file `format=scdl`
+/// downloads, uploaded as the configured dataset's resource and audited with its SHA-256.
+/// `dry_run` says what would be sent and sends nothing.
+#[utoipa::path(
+    tag = "exports",
+    security(("bearer" = [])),
+    params(("id" = String, Path, description = "Call id (UUID).")),
+    request_body = PublishInput,
+    responses(
+        (status = 200, description = "What was sent (or would be, in a dry run).", body = Publication),
+        crate::api::problems::JsonBody,
+        NeedsToken,
+        (status = 403, description = "Only staff publish.", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such call, or publication is not configured on this service.", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "An unknown member in the body.", body = Problem, content_type = "application/problem+json"),
+        (status = 502, description = "data.gouv.fr down or refusing: nothing was published.", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/calls/{id}/open-data")]
+pub async fn publish_open_data(
+    user: CurrentUser,
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+    body: web::Json<serde_json::Value>,
+) -> Result<HttpResponse, AppError> {
+    user.require_staff()?;
+    let input: PublishInput = crate::input::from_json(body.into_inner())?;
+    let publication = open_data::publish(&state, &user, id.into_inner(), input).await?;
+    Ok(HttpResponse::Ok().json(publication))
 }

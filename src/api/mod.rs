@@ -15,6 +15,7 @@ pub mod grants;
 pub mod health;
 pub mod links;
 pub mod meta;
+pub mod organisations;
 pub mod problems;
 pub mod reviews;
 pub mod territory;
@@ -75,6 +76,9 @@ pub fn configure(cfg: &mut ServiceConfig) {
             .service(finance::import_instalments)
             .service(finance::export_grants)
             .service(territory::statistics)
+            .service(organisations::lookup)
+            .service(organisations::evidence)
+            .service(exports::publish_open_data)
             .service(communes::list)
             .service(communes::get_one)
             .service(communes::give_opinion)

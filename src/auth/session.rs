@@ -82,6 +82,19 @@ pub async fn start(
     generation: i32,
     previous: Option<String>,
 ) -> Result<String, ServiceError> {
+    start_with_data(state, user_id, generation, previous, serde_json::json!({})).await
+}
+
+/// [`start`], the session's page state set from the first (a ProConnect sign-in keeps its
+/// ID token there, for the sign-out).
+pub async fn start_with_data(
+    state: &AppState,
+    user_id: String,
+    generation: i32,
+    previous: Option<String>,
+    data: Value,
+) -> Result<String, ServiceError> {
+    let data = data.to_string();
     let token = random_token();
     let id_hash = hash(&token);
     let now = state.clock.now();
@@ -96,7 +109,7 @@ pub async fn start(
                     web_sessions::id_hash.eq(&id_hash),
                     web_sessions::user_id.eq(&user_id),
                     web_sessions::csrf_token.eq(random_token()),
-                    web_sessions::data.eq("{}"),
+                    web_sessions::data.eq(&data),
                     web_sessions::generation.eq(generation),
                     web_sessions::created_at.eq(now),
                     web_sessions::last_seen_at.eq(now),

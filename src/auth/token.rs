@@ -154,6 +154,7 @@ mod tests {
             throttle_window_seconds: 900,
             account_requests_per_address_per_hour: 20,
             password_threads: 1,
+            proconnect: Default::default(),
         }
     }
 

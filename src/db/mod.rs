@@ -16,6 +16,8 @@ pub mod grants;
 pub mod instalments;
 pub mod letters;
 pub mod personal_tokens;
+pub mod proconnect;
+pub mod registry;
 pub mod reports;
 pub mod reviews;
 pub mod schema;

@@ -211,8 +211,64 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    /// Accounts linked to ProConnect identities (DESIGN.md §17).
+    proconnect_identities (sub, idp_id) {
+        sub -> Text,
+        idp_id -> Text,
+        user_id -> Text,
+        email -> Text,
+        siret -> Nullable<Text>,
+        linked_at -> Timestamp,
+        last_sign_in_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    /// ProConnect sign-ins under way: `state` and `nonce`, bound to a browser.
+    proconnect_flows (state) {
+        state -> Text,
+        browser_hash -> Text,
+        nonce -> Text,
+        acr -> Text,
+        return_to -> Nullable<Text>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::joinable!(proconnect_identities -> users (user_id));
+
+diesel::table! {
+    /// The register's answers, a day (DESIGN.md §17).
+    registry_cache (siret) {
+        siret -> Text,
+        fetched_at -> Timestamp,
+        answer -> Text,
+    }
+}
+
+diesel::table! {
+    /// What the register said of an application's SIRET at its submission (§17).
+    registry_evidence (application_id) {
+        application_id -> Text,
+        siret -> Text,
+        source -> Text,
+        status -> Text,
+        retrieved_at -> Timestamp,
+        answer -> Nullable<Text>,
+        answer_sha256 -> Nullable<Text>,
+        error -> Nullable<Text>,
+    }
+}
+
+diesel::joinable!(registry_evidence -> applications (application_id));
+
 diesel::allow_tables_to_appear_in_same_query!(
     users,
+    registry_cache,
+    registry_evidence,
+    proconnect_identities,
+    proconnect_flows,
     application_counts,
     account_tokens,
     calls,

@@ -43,8 +43,18 @@ pub struct UserRow {
 /// password ever verifies against it.
 pub const NO_PASSWORD: &str = "!";
 
+/// What an account that signs in with ProConnect alone holds: no password verifies against it
+/// either, but the account is no longer waiting for its invitation.
+pub const PROCONNECT_ONLY: &str = "!proconnect";
+
 impl UserRow {
+    /// A password that can be checked (not one of the `!` markers).
     pub fn has_password(&self) -> bool {
+        !self.password_hash.starts_with('!')
+    }
+
+    /// A way to sign in: a password, or ProConnect.
+    pub fn has_credential(&self) -> bool {
         self.password_hash != NO_PASSWORD
     }
 }

@@ -28,6 +28,7 @@ pub mod money;
 pub mod outbox;
 pub mod password_policy;
 pub mod referral;
+pub mod registry;
 pub mod report;
 pub mod retention;
 pub mod review;

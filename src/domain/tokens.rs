@@ -164,6 +164,13 @@ pub const ROUTES: &[(&str, &str, Need)] = &[
     ("POST", "/api/v1/calls/{id}/instalments/import", S(Manage)),
     ("GET", "/api/v1/calls/{id}/grants/export", S(Export)),
     ("GET", "/api/v1/territory", S(Read)),
+    ("GET", "/api/v1/organisations/{siret}", S(Read)),
+    (
+        "GET",
+        "/api/v1/applications/{id}/registry-evidence",
+        S(Read),
+    ),
+    ("POST", "/api/v1/calls/{id}/open-data", S(Export)),
     ("GET", "/api/v1/commune/applications", S(Read)),
     ("GET", "/api/v1/commune/applications/{id}", S(Read)),
     ("POST", "/api/v1/commune/referrals", S(Manage)),

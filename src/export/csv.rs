@@ -164,6 +164,14 @@ pub fn fields(row: &ExportRow, dialect: CsvDialect) -> Vec<Cow<'_, str>> {
             &row.commune_opinions,
             dialect,
         )),
+        {
+            let (status, _) = crate::export::rows::registry_cells(&row.registry, dialect);
+            owned(status)
+        },
+        {
+            let (_, flags) = crate::export::rows::registry_cells(&row.registry, dialect);
+            owned(flags)
+        },
     ]
 }
 

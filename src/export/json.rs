@@ -60,6 +60,10 @@ pub struct ExportRecord<'a> {
     pub decided_on: Option<NaiveDate>,
     /// The opinions of the communes where the project takes place (§16).
     pub commune_opinions: Vec<ExportOpinion<'a>>,
+    /// What the companies' register said at submission (§17); absent when nothing was kept.
+    pub registry_status: Option<crate::domain::registry::EvidenceStatus>,
+    /// What an agent should look at, from the register's evidence (never a refusal).
+    pub registry_flags: Vec<crate::domain::registry::Flag>,
 }
 
 /// A commune's opinion, in the JSON export.
@@ -105,6 +109,12 @@ impl<'a> From<&'a ExportRow> for ExportRecord<'a> {
                     opinion: *opinion,
                 })
                 .collect(),
+            registry_status: r.registry.as_ref().map(|(s, _)| *s),
+            registry_flags: r
+                .registry
+                .as_ref()
+                .map(|(_, f)| f.clone())
+                .unwrap_or_default(),
         }
     }
 }

@@ -374,7 +374,7 @@ const fn col(key: &'static str, label: &'static str, width: f64) -> Column {
 
 /// The application columns, in order. JSON has the same fields, amounts in cents
 /// (`requested_cents`, `awarded_cents`) as everywhere in the API.
-pub const COLUMNS: [Column; 25] = [
+pub const COLUMNS: [Column; 27] = [
     col("reference", "Référence", 16.0),
     col("organisation_name", "Structure", 32.0),
     col("legal_form", "Forme juridique", 20.0),
@@ -400,6 +400,8 @@ pub const COLUMNS: [Column; 25] = [
     col("submitted_on", "Déposé le", 12.0),
     col("decided_on", "Décidé le", 12.0),
     col("commune_opinions", "Avis des communes", 30.0),
+    col("registry_status", "Registre des entreprises", 24.0),
+    col("registry_flags", "Alertes du registre", 40.0),
 ];
 
 /// What an export needs besides the database.
@@ -570,6 +572,7 @@ pub(crate) mod fixtures {
             countersigned_on: None,
             instalment_count: 1,
             paid_on: Vec::new(),
+            registry: None,
             commune_opinions: vec![(
                 "59512".into(),
                 crate::domain::commune_opinion::Opinion::Reserved,

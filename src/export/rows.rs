@@ -16,6 +16,7 @@ use crate::domain::application::{LegalForm, Stage};
 use crate::domain::application_state::ApplicationState;
 use crate::domain::commune_opinion::Opinion;
 use crate::domain::eligibility::Verdict;
+use crate::domain::registry::{EvidenceStatus, Flag};
 use crate::domain::scoring::{self, Aggregate, Recommendation};
 
 /// Applications read per database round trip.
@@ -70,6 +71,9 @@ pub struct ExportRow {
     pub paid_on: Vec<NaiveDate>,
     /// The communes' opinions (§16): (INSEE code, opinion), by code.
     pub commune_opinions: Vec<(String, Opinion)>,
+    /// What the companies' register said at submission (§17), with its flags; `None` when
+    /// nothing was kept.
+    pub registry: Option<(EvidenceStatus, Vec<Flag>)>,
 }
 
 /// One submitted review, for the reviews sheet of the workbook.
@@ -178,6 +182,35 @@ pub fn opinions_cell(opinions: &[(String, Opinion)], dialect: crate::export::Csv
         })
         .collect::<Vec<_>>()
         .join(", ")
+}
+
+/// The register's columns: its status and its flags, as codes for programs and in French for
+/// Excel.
+pub fn registry_cells(
+    registry: &Option<(EvidenceStatus, Vec<Flag>)>,
+    dialect: crate::export::CsvDialect,
+) -> (String, String) {
+    let Some((status, flags)) = registry else {
+        return (String::new(), String::new());
+    };
+    match dialect {
+        crate::export::CsvDialect::Rfc4180 => (
+            status.as_str().to_owned(),
+            flags
+                .iter()
+                .map(crate::export::csv::code)
+                .collect::<Vec<_>>()
+                .join(", "),
+        ),
+        crate::export::CsvDialect::ExcelFr => (
+            status.label_fr().to_owned(),
+            flags
+                .iter()
+                .map(|f| f.label_fr())
+                .collect::<Vec<_>>()
+                .join(" ; "),
+        ),
+    }
 }
 
 fn non_empty(s: Option<String>) -> Option<String> {
@@ -399,9 +432,24 @@ impl<'a> Pages<'a> {
                 .push((o.commune_insee, opinion));
         }
 
+        // The companies' register's evidence (§17), read again against the declared form.
+        let mut evidence_of: HashMap<String, crate::db::registry::EvidenceRow> =
+            crate::db::registry::evidence_of_many(conn, &ids)?
+                .into_iter()
+                .map(|e| (e.application_id.clone(), e))
+                .collect();
+
         let mut rows = Vec::with_capacity(selected.len());
         for s in selected {
             let body: BodyFields = serde_json::from_str(&s.body).unwrap_or_default();
+            let registry = evidence_of.remove(&s.id).map(|e| {
+                let (_, flags) = crate::domain::registry::read_kept(
+                    &e.siret,
+                    e.answer.as_deref(),
+                    body.organisation.legal_form,
+                );
+                (e.status(), flags)
+            });
             let (scores, counts) = summaries.remove(&s.id).unwrap_or_default();
             let state: ApplicationState = s
                 .state
@@ -440,6 +488,7 @@ impl<'a> Pages<'a> {
                     .map(|i| i.1)
                     .unwrap_or_default(),
                 commune_opinions: opinions_of.remove(&s.id).unwrap_or_default(),
+                registry,
                 id: s.id,
             });
         }

@@ -201,6 +201,10 @@ fn application_row(
             crate::export::CsvDialect::ExcelFr,
         ),
     )?;
+    let (status, flags) =
+        crate::export::rows::registry_cells(&a.registry, crate::export::CsvDialect::ExcelFr);
+    string(sheet, r, next(), &status)?;
+    string(sheet, r, next(), &flags)?;
     debug_assert_eq!(usize::from(c), COLUMNS.len());
     Ok(())
 }

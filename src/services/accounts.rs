@@ -77,7 +77,7 @@ fn parse_role(s: &str) -> Result<Role, ServiceError> {
 fn account_state(row: &UserRow) -> AccountState {
     AccountState::derive(
         row.active,
-        row.has_password(),
+        row.has_credential(),
         row.email_verified_at.is_some(),
     )
 }
@@ -1202,6 +1202,50 @@ pub async fn list(
             Page::from_paged(paged, total, window.per_page(), User::try_from)
         })
         .await
+}
+
+/// A first sign-in with ProConnect (DESIGN.md §17), inside its transaction: a pending
+/// invitation is claimed (the address is proven by the agent's identity provider; no
+/// password is set, the account signs in with ProConnect), an existing account is only
+/// linked. Audited either way.
+pub(crate) fn linked_with_proconnect(
+    conn: &mut DbConnection,
+    row: &UserRow,
+    client_ip: IpAddr,
+    extra: serde_json::Value,
+    now: NaiveDateTime,
+) -> Result<(), ServiceError> {
+    let origin = Origin {
+        actor_id: row.id.clone(),
+        client_ip,
+    };
+    if account_state(row) == AccountState::Invited {
+        apply_event(
+            conn,
+            row,
+            AccountEvent::AcceptInvitation,
+            AccountChange {
+                password_hash: Some(crate::db::users::PROCONNECT_ONLY),
+                email_verified_at: Some(now),
+                ..Default::default()
+            },
+            &origin,
+            extra,
+            now,
+        )?;
+        account_tokens::revoke_pending(conn, &row.id, LinkPurpose::Invitation.as_str(), now)?;
+    } else {
+        record_audit(
+            conn,
+            &origin,
+            &row.id,
+            "proconnect_linked",
+            (Some(account_state(row)), Some(account_state(row))),
+            extra,
+            now,
+        )?;
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -690,6 +690,8 @@ fn erase_in(
             outbox::body_purged_at.eq(now),
         ))
         .execute(conn)?;
+    // Its ProConnect links go (the provider's subject names the person).
+    crate::db::proconnect::unlink_all(conn, id)?;
     // Its personal tokens go (their names and hints are its own words).
     diesel::delete(personal_tokens::table.filter(personal_tokens::user_id.eq(id))).execute(conn)?;
     // The payloads of the account's own events (client addresses, withdrawal reasons, file and

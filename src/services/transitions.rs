@@ -287,6 +287,13 @@ pub async fn apply(
     let now_utc = state.clock.now_utc();
     let now = now_utc.naive_utc();
     command.check(crate::clock::paris_date(now_utc))?;
+    // What the companies' register says of the SIRET, asked before the transaction (§17): the
+    // network is never waited on with rows locked; the register down, the submission goes on.
+    let evidence = if matches!(command, Command::Submit) {
+        crate::services::registry::evidence_for_submission(state, user, &id).await?
+    } else {
+        None
+    };
     let user = user.clone();
     let notifier = state.notifier.clone();
     let letters = state.letters.clone();
@@ -394,6 +401,15 @@ pub async fn apply(
             let decided =
                 grants::issue_decision_letter(conn, &letters, &row, &call, to, &motivation, now_utc)?;
             let mut payload = payload;
+            if let Some(e) = evidence.as_ref().filter(|_| action == Action::Submit) {
+                crate::db::registry::put_evidence(conn, e)?;
+                if let Some(map) = payload.as_object_mut() {
+                    map.insert(
+                        "registry_evidence".into(),
+                        json!({"status": e.status, "siret": e.siret, "answer_sha256": e.answer_sha256}),
+                    );
+                }
+            }
             if let Some(d) = &decided {
                 // The decision's mail carries its letter (a reference; the worker attaches it).
                 mails[0].attach_letter(d.letter.id.to_string());

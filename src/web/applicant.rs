@@ -865,6 +865,21 @@ fn render_step(
     errors: Errors,
     status: StatusCode,
 ) -> Result<HttpResponse, WebError> {
+    render_step_with(ctx, step, call, application, values, errors, status, None)
+}
+
+/// `render_step` with what the companies' register said of the SIRET (step 1's « Vérifier »).
+#[allow(clippy::too_many_arguments)]
+fn render_step_with(
+    ctx: &PageCtx,
+    step: Step,
+    call: &calls::Call,
+    application: Option<&applications::Application>,
+    values: Map<String, Json>,
+    errors: Errors,
+    status: StatusCode,
+    registry_notice: Option<Vec<String>>,
+) -> Result<HttpResponse, WebError> {
     let action = match application {
         Some(a) => format!("/candidatures/{}/modifier/{}", a.id, step.slug()),
         None => format!("/appels/{}/candidater/{}", call.id, step.slug()),
@@ -911,8 +926,145 @@ fn render_step(
                 .map(|r| r.startup_max_age_years),
             referral_commune,
             referral_refused,
+            registry_enabled => ctx.state.registry.is_some(),
+            registry_notice,
         },
     )
+}
+
+/// Step 1's « Vérifier avec le numéro SIRET » (a submit button, so it works without
+/// JavaScript): the form comes back with the name, legal form and head office the register
+/// gives, for the holder to confirm and save; nothing is saved. What the register cannot say
+/// is said beside the SIRET field and the form keeps what was typed.
+async fn verify_siret(
+    ctx: &PageCtx,
+    step: Step,
+    call: &calls::Call,
+    application: Option<&applications::Application>,
+    form: &Form,
+    refused: Errors,
+) -> Result<HttpResponse, WebError> {
+    let mut values = values_of(form);
+    if !refused.is_empty() {
+        return render_step(
+            ctx,
+            step,
+            call,
+            application,
+            values,
+            refused,
+            StatusCode::UNPROCESSABLE_ENTITY,
+        );
+    }
+    let siret = form.get("siret").trim().to_owned();
+    let mut errors = Errors::default();
+    if siret.is_empty() {
+        errors.add(
+            "siret",
+            "Saisissez le numéro SIRET à vérifier (14 chiffres).",
+        );
+    } else {
+        match crate::services::registry::lookup(&ctx.state, &siret).await {
+            Ok(record) => {
+                let notice = fill_from_registry(&mut values, &record);
+                return render_step_with(
+                    ctx,
+                    step,
+                    call,
+                    application,
+                    values,
+                    Errors::default(),
+                    StatusCode::OK,
+                    Some(notice),
+                );
+            }
+            Err(
+                e @ (ServiceError::NotFound(_)
+                | ServiceError::Upstream(_)
+                | ServiceError::Invalid { .. }),
+            ) => errors.add("siret", e.message()),
+            Err(e) => return Err(e.into()),
+        }
+    }
+    render_step(
+        ctx,
+        step,
+        call,
+        application,
+        values,
+        errors.ordered(step.fields()),
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+}
+
+/// Puts what the register says into the form's values; returns the sentences that say so.
+fn fill_from_registry(
+    values: &mut Map<String, Json>,
+    record: &crate::domain::registry::RegistryRecord,
+) -> Vec<String> {
+    let mut said = Vec::new();
+    let mut set = |key: &str, value: &str| {
+        values.insert(key.to_owned(), Json::String(value.to_owned()));
+    };
+    set("status", "registered");
+    set("siret", &record.siret);
+    match &record.name {
+        Some(name) => {
+            set("name", name);
+            said.push(format!("Nom : {name}."));
+        }
+        None => said.push(
+            "Le registre ne diffuse pas le nom de cette structure : saisissez-le.".to_owned(),
+        ),
+    }
+    if let Some(form) = record
+        .legal_form_code
+        .as_deref()
+        .map(crate::domain::registry::plausible_forms)
+        .filter(|forms| forms.len() <= 2)
+        .and_then(|forms| forms.first())
+    {
+        if let Ok(Json::String(code)) = serde_json::to_value(form) {
+            set("legal_form", &code);
+        }
+        said.push(format!("Forme juridique : {}.", form.label_fr()));
+    }
+    if let Some(rna) = &record.rna {
+        set("rna", rna);
+    }
+    let office = &record.head_office;
+    if let Some(address) = &office.address {
+        set("address", address);
+    }
+    if let Some(postal_code) = &office.postal_code {
+        set("postal_code", postal_code);
+    }
+    let commune = office
+        .commune_insee
+        .as_deref()
+        .and_then(territory::mel_commune);
+    match (commune, &office.commune) {
+        (Some(c), _) => {
+            set("commune", &c.name);
+            said.push(format!(
+                "Siège : {} {} {}.",
+                office.address.as_deref().unwrap_or(""),
+                office.postal_code.as_deref().unwrap_or(""),
+                c.name
+            ));
+        }
+        (None, Some(name)) => {
+            set("commune", name);
+            said.push(format!(
+                "Siège : {name}, hors de la Métropole européenne de Lille."
+            ));
+        }
+        (None, None) => {}
+    }
+    if !record.active {
+        said.push("Attention : cet établissement est fermé au registre.".to_owned());
+    }
+    said
 }
 
 async fn new_step_save(
@@ -926,6 +1078,9 @@ async fn new_step_save(
     let refused = ctx.check_form(&form)?;
     let user = ctx.user()?;
     let call = calls::get(&ctx.state, false, call_id.clone()).await?;
+    if step == Step::Organisation && form.opt("verifier_siret").is_some() {
+        return verify_siret(&ctx, step, &call, None, &form, refused).await;
+    }
     let session = ctx.session()?;
     let (section, errors) = read_step(step, &form, ctx.state.clock.paris_today())?;
     let errors = refused.and(errors);
@@ -1053,6 +1208,9 @@ async fn edit_step_save(
     let user = ctx.user()?;
     let app = load(&ctx, id.clone()).await?;
     let call = calls::get(&ctx.state, false, app.call_id.clone()).await?;
+    if step == Step::Organisation && form.opt("verifier_siret").is_some() {
+        return verify_siret(&ctx, step, &call, Some(&app), &form, refused).await;
+    }
     let (section, errors) = read_step(step, &form, ctx.state.clock.paris_today())?;
     let errors = refused.and(errors);
     let version = form.get("version").parse::<i32>().ok();

@@ -13,6 +13,7 @@ pub mod forms;
 pub mod labels;
 pub mod outbox;
 pub mod pages;
+pub mod proconnect;
 pub mod public;
 pub mod registration;
 pub mod report;
@@ -49,6 +50,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/static/{file}", web::get().to(assets::serve))
         .route("/favicon.ico", web::get().to(assets::favicon));
     public::configure(cfg);
+    proconnect::configure(cfg);
     applicant::configure(cfg);
     staff::configure(cfg);
     account::configure(cfg);
@@ -432,6 +434,12 @@ pub async fn not_found(req: HttpRequest) -> HttpResponse {
 /// The headers every response carries: no script, style or frame from elsewhere, no content
 /// sniffing, no full URL leaked to other sites; pages (HTML) are never cached by the browser.
 pub fn security_headers(res: &mut actix_web::dev::ServiceResponse<impl MessageBody>) {
+    let provider = res
+        .request()
+        .app_data::<actix_web::web::Data<crate::state::AppState>>()
+        .filter(|s| s.proconnect.is_some())
+        .and_then(|s| url::Url::parse(s.settings.auth.proconnect.discovery_url.trim()).ok())
+        .map(|u| u.origin().ascii_serialization());
     let headers = res.headers_mut();
     let set =
         |h: &mut actix_web::http::header::HeaderMap, name: &'static str, value: &'static str| {
@@ -440,11 +448,23 @@ pub fn security_headers(res: &mut actix_web::dev::ServiceResponse<impl MessageBo
                 h.insert(name, header::HeaderValue::from_static(value));
             }
         };
-    set(
-        headers,
-        "content-security-policy",
-        "default-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'",
-    );
+    // With ProConnect, the sign-out form's answer redirects to the provider's end-session
+    // endpoint, which `form-action` governs too: its origin is allowed, nothing else.
+    match provider {
+        Some(origin) if !headers.contains_key("content-security-policy") => {
+            let csp = format!(
+                "default-src 'self'; frame-ancestors 'none'; form-action 'self' {origin}; base-uri 'none'"
+            );
+            if let Ok(v) = header::HeaderValue::from_str(&csp) {
+                headers.insert(header::CONTENT_SECURITY_POLICY, v);
+            }
+        }
+        _ => set(
+            headers,
+            "content-security-policy",
+            "default-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'",
+        ),
+    }
     set(headers, "x-content-type-options", "nosniff");
     set(headers, "referrer-policy", "same-origin");
     let is_html = headers

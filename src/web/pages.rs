@@ -39,6 +39,7 @@ pub const EMBEDDED: &[(&str, &str)] = embedded!(
     "password_forgotten.html",
     "password_set.html",
     "signin.html",
+    "proconnect_refused.html",
     "legal_accessibility.html",
     "legal_privacy.html",
     "legal_notice.html",

@@ -397,7 +397,7 @@ fn again(
 /// as given nor once its %-escapes are decoded. Browsers strip a tab or a newline from a
 /// `Location` (`/\t/evil.example` becomes `//evil.example`, another site), and a newline in a
 /// header cannot be sent at all.
-fn safe_return(raw: &str) -> Option<String> {
+pub fn safe_return(raw: &str) -> Option<String> {
     let decoded = percent_encoding::percent_decode_str(raw)
         .decode_utf8()
         .ok()?;
@@ -421,9 +421,10 @@ async fn signin_form(ctx: PageCtx, q: web::Query<ReturnQuery>) -> Result<HttpRes
     let retour = q.retour.as_deref().and_then(safe_return);
     let verified = ctx.req.query_string().contains("verifiee=1");
     let password_set = ctx.req.query_string().contains("mot-de-passe=1");
+    let proconnect = ctx.state.proconnect.is_some();
     ctx.render(
         "signin.html",
-        context! { values => context! {}, errors => ser(&Errors::default()), retour, verified, password_set },
+        context! { values => context! {}, errors => ser(&Errors::default()), retour, verified, password_set, proconnect },
     )
 }
 
@@ -490,10 +491,13 @@ async fn sign_in(
 async fn signout(ctx: PageCtx, body: web::Bytes) -> Result<HttpResponse, WebError> {
     let form = Form::parse(&body);
     ctx.check_csrf(form.opt(CSRF_FIELD))?;
+    // A session ProConnect opened ends at the provider too (its end-session endpoint, with
+    // the ID token), which sends the browser back to `/connexion/proconnect/deconnecte`.
+    let provider = crate::web::proconnect::sign_out_target(&ctx).await;
     if let Some(s) = &ctx.session {
         session::end(&ctx.state, s.id_hash.clone()).await?;
     }
-    let mut res = see_other("/?deconnecte=1");
+    let mut res = see_other(provider.as_deref().unwrap_or("/?deconnecte=1"));
     res.add_cookie(&session::removal(&ctx.state.settings))
         .map_err(|e| AppError::Internal(anyhow::anyhow!("cookie: {e}")))?;
     Ok(res)

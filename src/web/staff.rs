@@ -638,6 +638,15 @@ async fn render_application(
         _ => None,
     };
     let (letters, grant) = crate::web::labels::after_decision(after);
+    // What the companies' register said at submission (§17), when it was asked.
+    let registry = crate::services::registry::evidence(&ctx.state, &user, app.id.clone())
+        .await?
+        .map(|e| {
+            let retrieved_on = crate::clock::paris_date(e.retrieved_at)
+                .format("%d/%m/%Y")
+                .to_string();
+            context! { retrieved_on, ..ser(&e) }
+        });
     let status = if has_errors {
         StatusCode::UNPROCESSABLE_ENTITY
     } else {
@@ -650,6 +659,7 @@ async fn render_application(
             letters,
             grant,
             report,
+            registry,
             report_labels => crate::web::labels::budget_labels(),
             application => ser(app),
             call => ser(&data.call),

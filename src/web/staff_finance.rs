@@ -119,8 +119,14 @@ async fn save(
     ctx.check_csrf(form.opt(CSRF_FIELD))?;
     let user = ctx.user()?;
     staff::require_staff(&user)?;
+    let id = id.into_inner();
+    if let Some(again) =
+        crate::web::proconnect::needs_stronger(&ctx, &format!("/gestion/appels/{id}/financements"))
+    {
+        return Ok(again);
+    }
     let bytes = form.get("fichier").as_bytes().to_vec();
-    judge(&ctx, id.into_inner(), bytes, false).await
+    judge(&ctx, id, bytes, false).await
 }
 
 async fn judge(

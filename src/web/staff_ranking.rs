@@ -32,7 +32,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             "/gestion/appels/{id}/classement/{application}/refuser",
             web::post().to(reject),
         )
-        .route("/gestion/appels/{id}/exports", web::get().to(exports));
+        .route("/gestion/appels/{id}/exports", web::get().to(exports))
+        .route(
+            "/gestion/appels/{id}/exports/data-gouv",
+            web::post().to(publish_open_data),
+        );
 }
 
 /// A decision form refused by the service, shown again on its row.
@@ -291,6 +295,12 @@ async fn decide(
     let refused = ctx.check_form(&form)?;
     let user = staff(&ctx)?;
     let (call_id, application_id) = path.into_inner();
+    if let Some(again) = crate::web::proconnect::needs_stronger(
+        &ctx,
+        &format!("/gestion/appels/{call_id}/classement"),
+    ) {
+        return Ok(again);
+    }
     // The application must be one of this call's (else: not found, as any other URL).
     let app = applications::get(&ctx.state, &user, application_id.clone()).await?;
     if app.call_id != call_id {
@@ -396,8 +406,58 @@ struct Download {
 }
 
 async fn exports(ctx: PageCtx, id: web::Path<String>) -> Result<HttpResponse, WebError> {
-    staff(&ctx)?;
-    let call = calls::get(&ctx.state, true, id.into_inner()).await?;
+    render_exports(&ctx, id.into_inner(), None, StatusCode::OK).await
+}
+
+/// What the data.gouv.fr form answered, shown at the top of the exports page.
+#[derive(serde::Serialize)]
+struct OpenDataOutcome {
+    /// The publication (or dry run) that went through.
+    done: Option<crate::services::open_data::Publication>,
+    /// Why nothing was published.
+    error: Option<String>,
+}
+
+/// « Publier sur data.gouv.fr » and « Vérifier sans publier » (DESIGN.md §17).
+async fn publish_open_data(
+    ctx: PageCtx,
+    id: web::Path<String>,
+    body: web::Bytes,
+) -> Result<HttpResponse, WebError> {
+    let user = staff(&ctx)?;
+    let form = Form::parse(&body);
+    ctx.check_form(&form)?;
+    let id = id.into_inner();
+    let input = crate::services::open_data::PublishInput {
+        dry_run: form.get("dry_run") == "1",
+    };
+    match crate::services::open_data::publish(&ctx.state, &user, id.clone(), input).await {
+        Ok(p) => {
+            let outcome = OpenDataOutcome {
+                done: Some(p),
+                error: None,
+            };
+            render_exports(&ctx, id, Some(outcome), StatusCode::OK).await
+        }
+        Err(ServiceError::Upstream(message)) => {
+            let outcome = OpenDataOutcome {
+                done: None,
+                error: Some(message),
+            };
+            render_exports(&ctx, id, Some(outcome), StatusCode::BAD_GATEWAY).await
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+async fn render_exports(
+    ctx: &PageCtx,
+    id: String,
+    open_data: Option<OpenDataOutcome>,
+    status: StatusCode,
+) -> Result<HttpResponse, WebError> {
+    staff(ctx)?;
+    let call = calls::get(&ctx.state, true, id).await?;
     let base = format!("/api/v1/calls/{}/export", call.id);
     let link = |query: &str, label, description| Download {
         href: format!("{base}?{query}"),
@@ -446,12 +506,15 @@ async fn exports(ctx: PageCtx, id: web::Path<String>) -> Result<HttpResponse, We
             "Les candidatures acceptées et refusées seulement.",
         ),
     ];
-    ctx.render(
+    ctx.render_status(
+        status,
         "exports.html",
         context! {
             call => ser(&call),
             downloads => ser(&all),
             decisions => ser(&decisions),
+            open_data_enabled => ctx.state.open_data.is_some(),
+            open_data => ser(&open_data),
         },
     )
 }

@@ -467,6 +467,8 @@ async fn csv_has_a_line_per_application_with_scores_and_decisions(app: TestApp) 
             "submitted_on",
             "decided_on",
             "commune_opinions",
+            "registry_status",
+            "registry_flags",
         ]
     );
     // Every application but the draft, in creation order.
@@ -593,7 +595,7 @@ async fn excel_fr_dialect_suits_french_excel(app: TestApp) {
         String::from_utf8_lossy(&body[..80])
     );
     let (header, rows) = parse_csv(body, b';');
-    assert_eq!(header.len(), 25);
+    assert_eq!(header.len(), 27);
     let a = by_reference(&rows, "Référence", &w.accepted);
     assert_eq!(a["Montant attribué"], "15000,50");
     assert_eq!(a["Montant demandé"], "20000,00");
@@ -695,7 +697,7 @@ async fn xlsx_has_an_applications_sheet_and_a_reviews_sheet(app: TestApp) {
         assert!(xml.contains("<cols><col "), "column widths");
     }
     assert!(
-        apps_xml.contains(r#"<autoFilter ref="A1:Y5"/>"#),
+        apps_xml.contains(r#"<autoFilter ref="A1:AA5"/>"#),
         "{apps_xml}"
     );
     assert!(
@@ -714,7 +716,9 @@ async fn xlsx_has_an_applications_sheet_and_a_reviews_sheet(app: TestApp) {
     assert_eq!(header[0], "Référence");
     assert_eq!(header[9], "Montant demandé");
     assert_eq!(header[24], "Avis des communes");
-    assert_eq!(header.len(), 25);
+    assert_eq!(header[25], "Registre des entreprises");
+    assert_eq!(header[26], "Alertes du registre");
+    assert_eq!(header.len(), 27);
     let col = |name: &str| header.iter().position(|h| h == name).unwrap();
     let a = rows
         .iter()
@@ -1077,7 +1081,7 @@ async fn an_empty_call_exports_headers_only(app: TestApp) {
     let call_id = call["id"].as_str().unwrap();
     let d = download(&app, staff, call_id, "format=csv").await;
     let (header, rows) = parse_csv(&d.body, b',');
-    assert_eq!((header.len(), rows.len()), (25, 0));
+    assert_eq!((header.len(), rows.len()), (27, 0));
     assert_eq!(
         d.disposition,
         "attachment; filename=\"appel-vide-candidatures.csv\""
@@ -1182,4 +1186,206 @@ async fn scdl_file_for_ci() {
     assert_eq!(rows.len(), 2);
     std::fs::write(&out, &d.body).unwrap();
     eprintln!("SCDL file with {} line(s) written to {out}", rows.len());
+}
+
+// ---------------------------------------------------------------------------------------------
+// data.gouv.fr (DESIGN.md §17)
+
+/// Runs `test` on a server pointed at a fresh fake data.gouv.fr, with `key` as its API key.
+async fn with_data_gouv<F, Fut>(backend: crate::helpers::Backend, key: &str, test: F)
+where
+    F: FnOnce(TestApp, crate::fakes::FakeDataGouv) -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
+    let fake = crate::fakes::data_gouv().await;
+    let mut settings = crate::fakes::data_gouv_settings(&fake);
+    settings.retain(|(k, _)| *k != "APP__OPEN_DATA__API_KEY");
+    settings.push(("APP__OPEN_DATA__API_KEY", key.to_owned()));
+    let extra: Vec<(&str, &str)> = settings.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let Some(app) = crate::helpers::spawn_app_with(backend, &extra).await else {
+        return;
+    };
+    test(app, fake).await;
+}
+
+macro_rules! with_data_gouv {
+    ($key:expr => $($name:ident),* $(,)?) => {$(
+        mod $name {
+            use crate::helpers::Backend;
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                super::with_data_gouv(Backend::Sqlite, $key, super::$name).await;
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                super::with_data_gouv(Backend::Postgres, $key, super::$name).await;
+            }
+        }
+    )*};
+}
+
+with_data_gouv!(crate::fakes::DATA_GOUV_KEY => the_scdl_file_is_published_on_data_gouv);
+with_data_gouv!("une-cle-revoquee" => a_refused_key_publishes_nothing);
+both_backends!(without_data_gouv_nothing_is_published);
+
+async fn publish(app: &TestApp, token: &str, call_id: &str, body: Value) -> reqwest::Response {
+    app.post_json(
+        Some(token),
+        &format!("/api/v1/calls/{call_id}/open-data"),
+        &body,
+    )
+    .await
+}
+
+async fn audited_publications(app: &TestApp) -> Vec<Value> {
+    app.db
+        .run(|conn| {
+            use essor::db::schema::audit_events as a;
+            Ok(a::table
+                .filter(a::action.eq("open_data_published"))
+                .select(a::payload)
+                .load::<Option<String>>(conn)?)
+        })
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|p| serde_json::from_str(&p.unwrap_or_default()).unwrap())
+        .collect()
+}
+
+async fn the_scdl_file_is_published_on_data_gouv(app: TestApp, fake: crate::fakes::FakeDataGouv) {
+    let w = Seed { app: &app }.world().await;
+    let staff = &w.cast.staff.token;
+    let file = download(&app, staff, &w.call_id, "format=scdl").await;
+
+    // A dry run says what would be sent and sends nothing.
+    let resp = publish(&app, staff, &w.call_id, json!({"dry_run": true})).await;
+    assert_eq!(resp.status(), 200);
+    let dry: Value = resp.json().await.unwrap();
+    assert_eq!(dry["dry_run"], true);
+    assert_eq!(dry["lines"], 1, "one accepted application in the world");
+    assert_eq!(dry["bytes"], file.body.len());
+    assert_eq!(dry["published_at"], Value::Null);
+    assert!(fake.uploads.lock().unwrap().is_empty());
+    assert!(audited_publications(&app).await.is_empty());
+
+    // Bad input changes nothing.
+    let bad = assert_problem(
+        publish(&app, staff, &w.call_id, json!({"dryrun": true})).await,
+        422,
+    )
+    .await;
+    assert!(bad["detail"].as_str().unwrap().contains("dryrun"), "{bad}");
+    assert_problem(
+        publish(&app, &w.cast.applicant.token, &w.call_id, json!({})).await,
+        403,
+    )
+    .await;
+    let unknown = uuid::Uuid::now_v7().to_string();
+    assert_problem(publish(&app, staff, &unknown, json!({})).await, 404).await;
+    assert!(fake.uploads.lock().unwrap().is_empty());
+
+    let resp = publish(&app, staff, &w.call_id, json!({})).await;
+    assert_eq!(resp.status(), 200);
+    let done: Value = resp.json().await.unwrap();
+    assert_eq!(done["dry_run"], false);
+    assert!(done["published_at"].is_string());
+    let uploads = fake.uploads.lock().unwrap().clone();
+    assert_eq!(uploads.len(), 1);
+    let sent = &uploads[0];
+    assert_eq!(
+        sent.path,
+        format!(
+            "/api/1/datasets/{}/resources/{}/upload/",
+            crate::fakes::DATASET,
+            crate::fakes::RESOURCE
+        )
+    );
+    assert_eq!(sent.api_key.as_deref(), Some(crate::fakes::DATA_GOUV_KEY));
+    assert_eq!(
+        sent.bytes, file.body,
+        "the file sent is the one the exports page downloads"
+    );
+    assert_eq!(
+        sent.file_name.as_deref(),
+        Some(done["file_name"].as_str().unwrap())
+    );
+    let digest: String = <sha2::Sha256 as sha2::Digest>::digest(&sent.bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    assert_eq!(done["sha256"], digest);
+    assert!(
+        done["url"]
+            .as_str()
+            .unwrap()
+            .starts_with("https://static.data.gouv.fr/")
+    );
+
+    let audited = audited_publications(&app).await;
+    assert_eq!(audited.len(), 1);
+    assert_eq!(audited[0]["sha256"], digest);
+    assert_eq!(audited[0]["lines"], 1);
+
+    // data.gouv.fr down: a clear error, nothing more recorded as published.
+    fake.down.store(true, std::sync::atomic::Ordering::SeqCst);
+    let p = assert_problem(publish(&app, staff, &w.call_id, json!({})).await, 502).await;
+    assert_eq!(p["type"], "urn:essor:problem:upstream");
+    assert!(
+        p["detail"]
+            .as_str()
+            .unwrap()
+            .contains("rien n'a été publié"),
+        "{p}"
+    );
+    assert_eq!(audited_publications(&app).await.len(), 1);
+}
+
+async fn a_refused_key_publishes_nothing(app: TestApp, fake: crate::fakes::FakeDataGouv) {
+    let cast = app.cast().await;
+    let call = app.published_call(&cast.staff.token, json!({})).await;
+    let call_id = call["id"].as_str().unwrap();
+    let p = assert_problem(
+        publish(&app, &cast.staff.token, call_id, json!({})).await,
+        502,
+    )
+    .await;
+    let detail = p["detail"].as_str().unwrap();
+    assert!(
+        detail.contains("refuse la clé d'API") && detail.contains("APP__OPEN_DATA__API_KEY"),
+        "{detail}"
+    );
+    assert!(
+        !detail.contains("une-cle-revoquee"),
+        "the key is never said"
+    );
+    assert_eq!(
+        fake.uploads.lock().unwrap().len(),
+        1,
+        "one attempt reached data.gouv.fr"
+    );
+    assert!(audited_publications(&app).await.is_empty());
+}
+
+async fn without_data_gouv_nothing_is_published(app: TestApp) {
+    let cast = app.cast().await;
+    let call = app.published_call(&cast.staff.token, json!({})).await;
+    let p = assert_problem(
+        publish(
+            &app,
+            &cast.staff.token,
+            call["id"].as_str().unwrap(),
+            json!({"dry_run": true}),
+        )
+        .await,
+        404,
+    )
+    .await;
+    assert!(
+        p["detail"]
+            .as_str()
+            .unwrap()
+            .contains("n'est pas configurée"),
+        "{p}"
+    );
 }

@@ -1,6 +1,7 @@
 //! The API test binary: every test talks HTTP to a real server over a real database, and
 //! runs once on SQLite and once on PostgreSQL.
 
+mod fakes;
 mod helpers;
 
 mod accounts;
@@ -26,6 +27,7 @@ mod newcomer;
 mod openapi;
 mod outage;
 mod ranking_outbox;
+mod registry;
 mod reports;
 mod reviews;
 mod rgpd;

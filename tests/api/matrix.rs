@@ -616,6 +616,27 @@ const ROWS: &[Row] = &[
         Shared,
         [401, 403, 403, 403, 403, 403, 200],
     ),
+    // The State's services (§17), not configured in this world: the register's lookup is
+    // « not found » for whoever signs in; the evidence is staff's (none kept: `null`);
+    // publishing is staff's, and not found without data.gouv.fr.
+    row(
+        "GET",
+        "/api/v1/organisations/{siret}",
+        Shared,
+        [401, 404, 404, 404, 404, 404, 404],
+    ),
+    row(
+        "GET",
+        "/api/v1/applications/{id}/registry-evidence",
+        Shared,
+        [401, 404, 404, 404, 200, 200, 404],
+    ),
+    row(
+        "POST",
+        "/api/v1/calls/{id}/open-data",
+        Shared,
+        [401, 403, 403, 403, 404, 404, 403],
+    ),
     // The territory's figures are staff's.
     row(
         "GET",
@@ -709,6 +730,7 @@ fn body_for(method: &str, path: &str, cast: &Cast, ids: &Ids) -> Option<Value> {
             "email": format!("matrice-invite{n}@exemple.fr"), "full_name": "Matrice", "role": "reviewer"
         })),
         ("PATCH", "/api/v1/users/{id}") => Some(json!({"role": "reviewer"})),
+        ("POST", "/api/v1/calls/{id}/open-data") => Some(json!({"dry_run": true})),
         ("POST", "/api/v1/me/tokens") => Some(json!({
             "name": format!("Matrice {n}"), "scopes": ["read"], "expires_on": in_a_month()
         })),
@@ -1040,7 +1062,9 @@ fn concrete(path: &str, ids: &Ids) -> String {
     } else {
         &ids.application
     };
-    path.replace("{doc_id}", &ids.document).replace("{id}", id)
+    path.replace("{doc_id}", &ids.document)
+        .replace("{id}", id)
+        .replace("{siret}", "73282932000074")
 }
 
 fn spec_operations() -> BTreeSet<(String, String)> {

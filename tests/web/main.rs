@@ -9,6 +9,10 @@
 #[path = "../api/helpers.rs"]
 mod helpers;
 
+#[allow(dead_code)]
+#[path = "../api/fakes.rs"]
+mod fakes;
+
 mod account;
 mod apidocs;
 mod browser;
@@ -21,6 +25,9 @@ mod finance;
 mod full_call;
 mod http;
 mod journey;
+mod oidc_strict;
+mod proconnect;
+mod registry;
 mod reviewer;
 mod staff;
 mod surprises;

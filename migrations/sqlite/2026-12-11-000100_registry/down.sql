@@ -1,0 +1,2 @@
+DROP TABLE registry_evidence;
+DROP TABLE registry_cache;

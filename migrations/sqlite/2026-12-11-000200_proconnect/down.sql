@@ -1,0 +1,2 @@
+DROP TABLE proconnect_flows;
+DROP TABLE proconnect_identities;
