@@ -546,7 +546,10 @@ async fn a_commune_gives_its_opinion_until_the_deadline_or_the_decision(app: Tes
         .await
         .unwrap();
     let header = csv.lines().next().unwrap();
-    assert!(header.ends_with(",commune_opinions"), "{header}");
+    assert!(
+        header.ends_with(",commune_opinions,registry_status,registry_flags"),
+        "{header}"
+    );
     assert!(
         csv.contains("\"59350:unfavorable, 59512:reserved\""),
         "{csv}"
