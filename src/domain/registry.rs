@@ -228,6 +228,17 @@ pub enum Flag {
 }
 
 impl Flag {
+    /// Its code, as the API and the exports write it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Closed => "closed",
+            Self::LegalFormDiffers => "legal_form_differs",
+            Self::NotEss => "not_ess",
+            Self::HeadOfficeOutside => "head_office_outside",
+            Self::UnknownSiret => "unknown_siret",
+        }
+    }
+
     pub fn label_fr(self) -> &'static str {
         match self {
             Self::Closed => "établissement ou structure fermé au registre",
@@ -388,6 +399,19 @@ mod tests {
         };
         assert!(!r.diffusible);
         assert_eq!(r.name, None);
+    }
+
+    #[test]
+    fn a_flags_code_is_its_serialised_name() {
+        for f in [
+            Flag::Closed,
+            Flag::LegalFormDiffers,
+            Flag::NotEss,
+            Flag::HeadOfficeOutside,
+            Flag::UnknownSiret,
+        ] {
+            assert_eq!(serde_json::to_value(f).unwrap(), f.as_str());
+        }
     }
 
     #[test]

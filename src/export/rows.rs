@@ -198,7 +198,7 @@ pub fn registry_cells(
             status.as_str().to_owned(),
             flags
                 .iter()
-                .map(crate::export::csv::code)
+                .map(|f| f.as_str())
                 .collect::<Vec<_>>()
                 .join(", "),
         ),

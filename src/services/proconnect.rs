@@ -98,6 +98,20 @@ pub struct Started {
     pub browser_token: String,
 }
 
+/// 256 random bits, hexadecimal: the browser's side of a sign-in under way.
+fn random_token() -> String {
+    use rand::RngCore;
+    let mut bytes = [0u8; 32];
+    rand::rng().fill_bytes(&mut bytes);
+    crate::domain::audit_chain::to_hex(&bytes)
+}
+
+/// Compares two digests in time independent of where they differ.
+fn same_secret(a: &str, b: &str) -> bool {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
 fn digest(token: &str) -> String {
     crate::domain::audit_chain::to_hex(&Sha256::digest(token.as_bytes()))
 }
@@ -126,7 +140,7 @@ pub async fn begin(
     let acr = level(state, for_decision);
     let flow_state = random_secret();
     let nonce = random_secret();
-    let browser_token = crate::auth::session::random_token();
+    let browser_token = random_token();
     let now = state.clock.now();
     let row = FlowRow {
         state: flow_state.clone(),
@@ -202,7 +216,7 @@ pub async fn finish(
         .ok_or(Refusal::Forged)?;
     let bound = browser_token
         .as_deref()
-        .is_some_and(|t| crate::auth::session::same_secret(&digest(t), &flow.browser_hash));
+        .is_some_and(|t| same_secret(&digest(t), &flow.browser_hash));
     if !bound {
         return Err(Refusal::Forged);
     }

@@ -128,22 +128,6 @@ fn refused(ctx: &PageCtx, refusal: Refusal) -> Result<HttpResponse, WebError> {
     )
 }
 
-/// Where the sign-out goes after essor's session is ended: the provider's end-session
-/// endpoint when the session came from ProConnect.
-pub async fn sign_out_target(ctx: &PageCtx) -> Option<String> {
-    let id_token = ctx
-        .session
-        .as_ref()?
-        .data
-        .get("proconnect")?
-        .get("id_token")?
-        .as_str()?
-        .to_owned();
-    proconnect::sign_out_url(&ctx.state, &id_token)
-        .await
-        .map(|u| u.to_string())
-}
-
 /// With `auth.proconnect.decision_acr` set, recording a decision or a payment needs a session
 /// ProConnect opened at that level: any other is sent to sign in again with it, back to
 /// `retour`. `None` when the session may go on.

@@ -493,7 +493,19 @@ async fn signout(ctx: PageCtx, body: web::Bytes) -> Result<HttpResponse, WebErro
     ctx.check_csrf(form.opt(CSRF_FIELD))?;
     // A session ProConnect opened ends at the provider too (its end-session endpoint, with
     // the ID token), which sends the browser back to `/connexion/proconnect/deconnecte`.
-    let provider = crate::web::proconnect::sign_out_target(&ctx).await;
+    let id_token = ctx
+        .session
+        .as_ref()
+        .and_then(|s| s.data.get("proconnect"))
+        .and_then(|p| p.get("id_token"))
+        .and_then(|t| t.as_str())
+        .map(str::to_owned);
+    let provider = match id_token {
+        Some(t) => crate::services::proconnect::sign_out_url(&ctx.state, &t)
+            .await
+            .map(|u| u.to_string()),
+        None => None,
+    };
     if let Some(s) = &ctx.session {
         session::end(&ctx.state, s.id_hash.clone()).await?;
     }
