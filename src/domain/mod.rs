@@ -27,6 +27,7 @@ pub mod machine;
 pub mod money;
 pub mod outbox;
 pub mod password_policy;
+pub mod proconnect;
 pub mod referral;
 pub mod registry;
 pub mod report;

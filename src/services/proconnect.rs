@@ -343,52 +343,34 @@ fn link_checked(
     Ok((row, generation))
 }
 
-/// Staff and admins from the configured SIRENs; a commune's agents from their commune's
-/// SIREN; reviewers from anywhere (committee members are not all agents of the MEL);
-/// applicants only when the service allows them.
+/// The domain's rule of who signs in from where, said with the names a person knows.
 fn check_organisation(
     settings: &crate::config::Settings,
     row: &UserRow,
     role: Role,
     identity: &Identity,
 ) -> Result<(), Refusal> {
-    let siren = identity
-        .siret
-        .as_deref()
-        .map(|s| {
-            s.chars()
-                .filter(char::is_ascii_digit)
-                .take(9)
-                .collect::<String>()
-        })
-        .unwrap_or_default();
+    use crate::domain::proconnect::{OriginRefusal, may_sign_in};
     let p = &settings.auth.proconnect;
     let refuse = |expected: String| Refusal::WrongOrganisation {
         expected,
         siret: identity.siret.clone().unwrap_or_else(|| "inconnu".into()),
     };
-    match role {
-        Role::Applicant if !p.applicants => Err(Refusal::NotForApplicants),
-        Role::Applicant | Role::Reviewer => Ok(()),
-        Role::Staff | Role::Admin => {
-            if p.staff_sirens.iter().any(|s| s.trim() == siren) {
-                Ok(())
-            } else {
-                Err(refuse(settings.authority.name.clone()))
-            }
-        }
-        Role::Commune => {
-            let commune = row
-                .commune_insee
-                .as_deref()
-                .and_then(crate::domain::territory::mel_commune);
-            match commune {
-                Some(c) if c.siren == siren => Ok(()),
-                Some(c) => Err(refuse(format!("la commune de {}", c.name))),
-                None => Err(refuse("votre commune".into())),
-            }
-        }
-    }
+    may_sign_in(
+        role,
+        identity.siret.as_deref(),
+        &p.staff_sirens,
+        p.applicants,
+        row.commune_insee.as_deref(),
+    )
+    .map_err(|why| match why {
+        OriginRefusal::NotForApplicants => Refusal::NotForApplicants,
+        OriginRefusal::NotStaffSiren => refuse(settings.authority.name.clone()),
+        OriginRefusal::NotCommuneSiren {
+            commune: Some(name),
+        } => refuse(format!("la commune de {name}")),
+        OriginRefusal::NotCommuneSiren { commune: None } => refuse("votre commune".into()),
+    })
 }
 
 /// Where sign-out sends the browser after essor's own session is ended: the provider's
