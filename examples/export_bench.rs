@@ -15,6 +15,8 @@
 //! bytes without keeping them, and reads the server's peak resident memory (`VmHWM` in
 //! `/proc/<pid>/status`) before and after.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a benchmark run by hand: a failure stops it with its message
+
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -26,6 +28,8 @@ use essor::db::assignments::AssignmentRow;
 use essor::db::calls::CallRow;
 use essor::db::schema::{applications, assignments, reviews};
 use essor::db::{Db, DbConnection};
+use essor::domain::ids::{ApplicationId, AssignmentId, CallId, UserId};
+use essor::domain::money::Cents;
 use serde_json::json;
 
 const PASSWORD: &str = "une phrase de passe solide";
@@ -217,19 +221,19 @@ fn seed(db: &Db, n: usize) -> anyhow::Result<(String, String)> {
             let decided = matches!(state, "accepted" | "rejected");
             let at = now - chrono::Duration::seconds((n - i) as i64);
             apps.push(ApplicationRow {
-                id: id.clone(),
+                id: ApplicationId::from_stored(id.clone()),
                 reference: format!("EA-2026-{:06}", i + 1),
-                call_id: call_id.clone(),
-                applicant_id: applicant.clone(),
-                state: state.into(),
+                call_id: CallId::from_stored(call_id.clone()),
+                applicant_id: UserId::from_stored(applicant.clone()),
+                state: state.parse().unwrap(),
                 version: 3,
                 body: body(i),
                 organisation_name: format!("Structure de l'ESS n° {i}"),
                 project_title: format!("Projet « solidaire », n° {i}"),
-                requested_cents: 2_000_000,
+                requested_cents: Cents::new(2_000_000).unwrap(),
                 eligibility: None,
                 eligibility_verdict: Some("eligible".into()),
-                awarded_cents: (state == "accepted").then_some(1_500_000),
+                awarded_cents: (state == "accepted").then(|| Cents::new(1_500_000).unwrap()),
                 decision_motivation: decided.then(|| "Avis du comité du 12 mars.".to_owned()),
                 committee_date: decided
                     .then(|| chrono::NaiveDate::from_ymd_opt(2026, 3, 12).unwrap()),
@@ -248,9 +252,9 @@ fn seed(db: &Db, n: usize) -> anyhow::Result<(String, String)> {
                 for (k, reviewer) in [r1, r2].into_iter().enumerate() {
                     let assignment = uuid::Uuid::now_v7().to_string();
                     asg.push(AssignmentRow {
-                        id: assignment.clone(),
-                        application_id: id.clone(),
-                        reviewer_id: reviewer.clone(),
+                        id: AssignmentId::from_stored(assignment.clone()),
+                        application_id: ApplicationId::from_stored(id.clone()),
+                        reviewer_id: UserId::from_stored(reviewer.clone()),
                         status: "accepted".into(),
                         statement: Some("Aucun conflit d'intérêts.".into()),
                         recusal_reason: None,

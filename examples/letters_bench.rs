@@ -3,6 +3,8 @@
 //! Run by `bench/run` (`cargo run --release --example letters_bench`); a program that prints
 //! figures, never a timing assertion.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a benchmark run by hand: a failure stops it with its message
+
 use std::time::Instant;
 
 use essor::letters::{Authority, Letters, samples};

@@ -12,6 +12,8 @@
 //!     --postgres postgres://postgres@127.0.0.1:5432/postgres
 //! ```
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a benchmark run by hand: a failure stops it with its message
+
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader};
 use std::path::Path;

@@ -11,6 +11,7 @@ use crate::api::links::page_response;
 use crate::api::problems::{JsonBody, NeedsToken, Versioned};
 use crate::auth::{Caller, CurrentUser};
 use crate::domain::application::ApplicationBody;
+use crate::domain::ids::CallId;
 use crate::error::{AppError, Problem, ServiceError};
 use crate::input::{Page, PageParams, from_json};
 use crate::services::applications::{
@@ -64,7 +65,14 @@ pub async fn create_application(
         .into_inner()
         .referral_code
         .filter(|c| !c.trim().is_empty());
-    let app = applications::create(&state, &user, id.into_inner(), body, referral).await?;
+    let app = applications::create(
+        &state,
+        &user,
+        crate::services::calls::id(&id)?,
+        body,
+        referral,
+    )
+    .await?;
     let location = format!("/api/v1/applications/{}", app.id);
     let mut resp = with_etag(StatusCode::CREATED, app);
     resp.headers_mut().insert(
@@ -101,7 +109,19 @@ impl ApplicationFilter {
     /// The service's filter, or a 400 naming the parameter.
     pub fn to_filter(&self) -> Result<ListFilter, ServiceError> {
         Ok(ListFilter {
-            call_id: self.call_id.clone().filter(|c| !c.trim().is_empty()),
+            call_id: self
+                .call_id
+                .as_deref()
+                .map(str::trim)
+                .filter(|c| !c.is_empty())
+                .map(|c| {
+                    CallId::parse(c).ok_or_else(|| {
+                        ServiceError::BadInput(format!(
+                            "Paramètre « call_id » : « {c} » n'est pas un identifiant d'appel."
+                        ))
+                    })
+                })
+                .transpose()?,
             states: applications::parse_states(self.state.as_deref().unwrap_or(""))?,
             search: applications::search_pattern(self.q.as_deref().unwrap_or(""))?,
             commune_insee: applications::parse_commune(self.commune.as_deref().unwrap_or(""))?,
@@ -155,7 +175,8 @@ pub async fn get_application(
     state: web::Data<AppState>,
     id: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
-    let app = applications::get_stored(&state, &caller, id.into_inner()).await?;
+    let app =
+        applications::get_stored(&state, &caller, crate::services::applications::id(&id)?).await?;
     Ok(versioned(StatusCode::OK, app.version(), &app))
 }
 
@@ -191,8 +212,14 @@ pub async fn update_application(
     body: web::Json<Value>,
 ) -> Result<HttpResponse, AppError> {
     let expected = Some(require_if_match(&req)?);
-    let app =
-        applications::update(&state, &user, id.into_inner(), expected, body.into_inner()).await?;
+    let app = applications::update(
+        &state,
+        &user,
+        crate::services::applications::id(&id)?,
+        expected,
+        body.into_inner(),
+    )
+    .await?;
     Ok(with_etag(StatusCode::OK, app))
 }
 
@@ -214,7 +241,8 @@ pub async fn application_history(
     state: web::Data<AppState>,
     id: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
-    Ok(HttpResponse::Ok().json(applications::history(&state, &user, id.into_inner()).await?))
+    Ok(HttpResponse::Ok()
+        .json(applications::history(&state, &user, crate::services::applications::id(&id)?).await?))
 }
 
 /// The eligibility report (DESIGN.md §8): computed now for a draft (a pre-check), as stored
@@ -236,7 +264,9 @@ pub async fn application_eligibility(
     state: web::Data<AppState>,
     id: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
-    Ok(HttpResponse::Ok().json(applications::eligibility(&state, &user, id.into_inner()).await?))
+    Ok(HttpResponse::Ok().json(
+        applications::eligibility(&state, &user, crate::services::applications::id(&id)?).await?,
+    ))
 }
 
 /// Every transition endpoint: optional `If-Match`, the one transition service, the new version.
@@ -248,7 +278,14 @@ pub(crate) async fn run(
     command: Command,
 ) -> Result<HttpResponse, AppError> {
     let expected = if_match(req)?.flatten();
-    let app = transitions::apply(state, user, id, expected, command).await?;
+    let app = transitions::apply(
+        state,
+        user,
+        crate::services::applications::id(&id)?,
+        expected,
+        command,
+    )
+    .await?;
     Ok(with_etag(StatusCode::OK, app))
 }
 
@@ -469,6 +506,13 @@ pub async fn register_structure(
     body: web::Json<Value>,
 ) -> Result<HttpResponse, AppError> {
     let input: RegistrationInput = from_json(body.into_inner())?;
-    let app = registration::register(&state, &user, id.into_inner(), None, input).await?;
+    let app = registration::register(
+        &state,
+        &user,
+        crate::services::applications::id(&id)?,
+        None,
+        input,
+    )
+    .await?;
     Ok(with_etag(StatusCode::OK, app))
 }

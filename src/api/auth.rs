@@ -152,7 +152,7 @@ pub async fn token(
     let body: TokenRequest = from_json(body.into_inner())?;
     let signed_in = accounts::sign_in(&state, client_ip(&req), &body.email, body.password).await?;
     let access_token = state.tokens.issue(
-        &signed_in.user.id,
+        signed_in.user.id.as_str(),
         signed_in.user.role,
         signed_in.generation,
     )?;

@@ -104,7 +104,9 @@ pub async fn read_opinions(
     state: web::Data<AppState>,
     id: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
-    Ok(HttpResponse::Ok().json(commune_opinions::read(&state, &user, id.into_inner()).await?))
+    Ok(HttpResponse::Ok().json(
+        commune_opinions::read(&state, &user, crate::services::applications::id(&id)?).await?,
+    ))
 }
 
 /// Recommend the call to a project holder (a `commune` account): the holder is mailed the

@@ -52,7 +52,8 @@ pub async fn upload_document(
     form: Multipart,
 ) -> Result<HttpResponse, AppError> {
     let id = id.into_inner();
-    let doc = documents::upload(&state, &user, id.clone(), form).await?;
+    let doc =
+        documents::upload(&state, &user, crate::services::applications::id(&id)?, form).await?;
     Ok(HttpResponse::Created()
         .insert_header((
             actix_web::http::header::LOCATION,
@@ -79,7 +80,8 @@ pub async fn list_documents(
     state: web::Data<AppState>,
     id: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
-    Ok(HttpResponse::Ok().json(documents::list(&state, &user, id.into_inner()).await?))
+    Ok(HttpResponse::Ok()
+        .json(documents::list(&state, &user, crate::services::applications::id(&id)?).await?))
 }
 
 /// A document's bytes, described as a binary string so that generated clients read a file
@@ -120,7 +122,13 @@ pub async fn download_document(
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, AppError> {
     let (id, doc_id) = path.into_inner();
-    let (doc, content) = documents::open(&state, &user, id, doc_id).await?;
+    let (doc, content) = documents::open(
+        &state,
+        &user,
+        crate::services::applications::id(&id)?,
+        doc_id,
+    )
+    .await?;
     let size = u64::try_from(doc.size_bytes).unwrap_or_default();
     // Chunk by chunk from the database: one chunk in memory at a time, whatever the instance.
     let body = match content {
@@ -204,7 +212,13 @@ pub async fn delete_document(
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, AppError> {
     let (id, doc_id) = path.into_inner();
-    documents::delete(&state, &user, id, doc_id).await?;
+    documents::delete(
+        &state,
+        &user,
+        crate::services::applications::id(&id)?,
+        doc_id,
+    )
+    .await?;
     Ok(HttpResponse::NoContent().finish())
 }
 

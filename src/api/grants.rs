@@ -115,8 +115,10 @@ pub async fn list_letters(
     state: web::Data<AppState>,
     id: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
-    Ok(HttpResponse::Ok()
-        .json(grants::letters_of_application(&state, &user, id.into_inner()).await?))
+    Ok(HttpResponse::Ok().json(
+        grants::letters_of_application(&state, &user, crate::services::applications::id(&id)?)
+            .await?,
+    ))
 }
 
 /// A letter's PDF, described as a binary string.

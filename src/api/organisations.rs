@@ -55,6 +55,6 @@ pub async fn evidence(
     state: web::Data<AppState>,
     id: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
-    let view = registry::evidence(&state, &user, id.into_inner()).await?;
+    let view = registry::evidence(&state, &user, crate::services::applications::id(&id)?).await?;
     Ok(HttpResponse::Ok().json(view))
 }

@@ -41,7 +41,13 @@ pub async fn assign_reviewer(
 ) -> Result<HttpResponse, AppError> {
     user.require_staff()?;
     let input: AssignInput = from_json(body.into_inner())?;
-    let created = reviews::assign(&state, &user, id.into_inner(), input).await?;
+    let created = reviews::assign(
+        &state,
+        &user,
+        crate::services::applications::id(&id)?,
+        input,
+    )
+    .await?;
     Ok(HttpResponse::Created()
         .insert_header((
             actix_web::http::header::LOCATION,
@@ -240,7 +246,9 @@ pub async fn application_reviews(
     state: web::Data<AppState>,
     id: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
-    Ok(HttpResponse::Ok().json(reviews::for_application(&state, &user, id.into_inner()).await?))
+    Ok(HttpResponse::Ok().json(
+        reviews::for_application(&state, &user, crate::services::applications::id(&id)?).await?,
+    ))
 }
 
 /// The scored applications of a call, best first, ties by submission time (staff): each with

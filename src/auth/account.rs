@@ -7,12 +7,13 @@
 use crate::db::DbConnection;
 use crate::db::users;
 use crate::domain::account::Role;
+use crate::domain::ids::UserId;
 use crate::error::{AppError, ServiceError};
 
 /// The account as it is now (the role is the current one, not the credential's).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CurrentAccount {
-    pub id: String,
+    pub id: UserId,
     pub role: Role,
     pub generation: i32,
     pub email_verified: bool,
@@ -45,10 +46,10 @@ impl From<AccountRefusal> for AppError {
 /// state. `Ok(Err(_))` is a refusal; the outer `Err` a database failure.
 pub fn check(
     conn: &mut DbConnection,
-    user_id: &str,
+    user_id: &UserId,
     generation: i32,
 ) -> Result<Result<CurrentAccount, AccountRefusal>, ServiceError> {
-    let Some(row) = users::find_for_check(conn, user_id)? else {
+    let Some(row) = users::find_for_check(conn, user_id.as_str())? else {
         return Ok(Err(AccountRefusal::Unknown));
     };
     judge(user_id, generation, row)
@@ -57,7 +58,7 @@ pub fn check(
 /// The check itself, on the account's columns read by `check` or by a hot read that joined
 /// them (`db::applications::find_with_account`).
 pub fn judge(
-    user_id: &str,
+    user_id: &UserId,
     generation: i32,
     row: users::AccountCheckRow,
 ) -> Result<Result<CurrentAccount, AccountRefusal>, ServiceError> {
@@ -67,11 +68,9 @@ pub fn judge(
     if row.generation != generation {
         return Ok(Err(AccountRefusal::Revoked));
     }
-    let role = Role::parse(&row.role)
-        .ok_or_else(|| ServiceError::Internal(anyhow::anyhow!("unknown role {:?}", row.role)))?;
     Ok(Ok(CurrentAccount {
-        id: user_id.to_owned(),
-        role,
+        id: user_id.clone(),
+        role: row.role,
         generation: row.generation,
         email_verified: row.email_verified_at.is_some(),
     }))

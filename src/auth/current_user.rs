@@ -7,6 +7,7 @@
 //! (`essor_pat_…`) is checked the same way, and against the route's scope
 //! (`auth::personal_token`, `domain::tokens`).
 
+use crate::domain::ids::UserId;
 use futures_util::future::LocalBoxFuture;
 
 use actix_web::dev::Payload;
@@ -80,8 +81,11 @@ async fn credential(req: &HttpRequest) -> Result<Option<Caller>, AppError> {
             })));
         }
         let claims = verify_token(req, &token)?;
+        // essor signs only account ids; anything else is not one of its tokens.
+        let sub = UserId::parse(&claims.sub)
+            .ok_or_else(|| invalid("le jeton d'accès n'est pas valide"))?;
         return Ok(Some(Caller(Credential::Token {
-            sub: claims.sub,
+            sub,
             generation: claims.generation,
         })));
     }
@@ -165,7 +169,7 @@ pub struct Caller(Credential);
 #[derive(Clone)]
 enum Credential {
     /// A JWT whose signature and expiry were checked.
-    Token { sub: String, generation: i32 },
+    Token { sub: UserId, generation: i32 },
     /// A personal access token, and what the route needs of its scopes.
     Personal {
         secret: secrecy::SecretString,
@@ -217,7 +221,7 @@ impl Identify for Caller {
         &self,
         conn: &mut crate::db::DbConnection,
         now: chrono::NaiveDateTime,
-        id: &str,
+        id: &crate::domain::ids::ApplicationId,
     ) -> Result<(CurrentUser, Option<Option<ApplicationRow>>), ServiceError> {
         let Credential::Token { sub, generation } = &self.0 else {
             return Ok((self.identify(conn, now)?, None));

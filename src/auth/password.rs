@@ -7,6 +7,10 @@ use argon2::password_hash::rand_core::OsRng;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::{Algorithm, Argon2, Params, Version};
 
+#[expect(
+    clippy::expect_used,
+    reason = "the OWASP parameters are constants argon2 accepts (a unit test hashes with them)"
+)]
 fn hasher() -> Argon2<'static> {
     let params = Params::new(19 * 1024, 2, 1, None).expect("OWASP argon2id parameters are valid");
     Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
@@ -33,6 +37,10 @@ pub fn verify(password: &str, stored: &str) -> bool {
 
 /// A hash to verify against when the email is unknown, so that "no such account" takes as
 /// long as "wrong password" and the timing does not tell which emails have accounts.
+#[expect(
+    clippy::expect_used,
+    reason = "hashing a constant with the constant parameters cannot fail"
+)]
 static DUMMY_HASH: LazyLock<String> =
     LazyLock::new(|| hash("essor-dummy-password-for-timing").expect("dummy hash"));
 

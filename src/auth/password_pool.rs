@@ -25,6 +25,10 @@ impl std::fmt::Debug for PasswordPool {
 
 impl PasswordPool {
     /// Starts `threads` threads; they end when the last handle is dropped.
+    #[expect(
+        clippy::expect_used,
+        reason = "a hashing thread that cannot start at boot is a machine out of resources: stop with the reason"
+    )]
     pub fn new(threads: usize) -> Self {
         let threads = threads.max(1);
         // Callers beyond this wait (asynchronously) to enqueue: back-pressure, not memory.

@@ -9,7 +9,7 @@ use chrono::{Duration, NaiveDateTime};
 
 use crate::auth::account::CurrentAccount;
 use crate::db::{DbConnection, personal_tokens};
-use crate::domain::account::Role;
+use crate::domain::ids::UserId;
 use crate::domain::tokens::{PREFIX, Scope};
 use crate::error::ServiceError;
 
@@ -67,8 +67,7 @@ pub fn check(
     if token.expires_at <= now {
         return Ok(Err(PatRefusal::Expired));
     }
-    let role = Role::parse(&owner.role)
-        .ok_or_else(|| ServiceError::Internal(anyhow::anyhow!("unknown role {:?}", owner.role)))?;
+    let role = owner.role;
     let stale = token
         .last_used_at
         .is_none_or(|at| now - at >= Duration::seconds(TOUCH_EVERY_SECONDS));
@@ -77,7 +76,7 @@ pub fn check(
     }
     Ok(Ok((
         CurrentAccount {
-            id: token.user_id,
+            id: UserId::from_stored(token.user_id),
             role,
             generation: owner.generation,
             email_verified: owner.email_verified_at.is_some(),

@@ -4,16 +4,16 @@
 //! without a request, and `web.session_absolute_hours` after sign-in whatever its use. Each
 //! session has its own CSRF token, which every state-changing form of the pages carries.
 
+use crate::domain::ids::UserId;
 use actix_web::cookie::{Cookie, SameSite, time};
 use actix_web::{HttpMessage, HttpRequest, web};
 use chrono::{Duration, NaiveDateTime};
-use diesel::prelude::*;
 use rand::RngCore;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 use crate::config::Settings;
-use crate::db::schema::{users, web_sessions};
+use crate::db::sessions;
 use crate::domain::account::Role;
 use crate::error::{AppError, ServiceError};
 use crate::state::AppState;
@@ -40,7 +40,7 @@ const TOUCH_EVERY: Duration = Duration::seconds(60);
 #[derive(Debug, Clone)]
 pub struct Session {
     pub id_hash: String,
-    pub user_id: String,
+    pub user_id: UserId,
     pub role: Role,
     pub email_verified: bool,
     pub full_name: String,
@@ -78,7 +78,7 @@ pub fn same_secret(a: &str, b: &str) -> bool {
 /// `load` refuses (the change bumped the generation).
 pub async fn start(
     state: &AppState,
-    user_id: String,
+    user_id: UserId,
     generation: i32,
     previous: Option<String>,
 ) -> Result<String, ServiceError> {
@@ -89,7 +89,7 @@ pub async fn start(
 /// ID token there, for the sign-out).
 pub async fn start_with_data(
     state: &AppState,
-    user_id: String,
+    user_id: UserId,
     generation: i32,
     previous: Option<String>,
     data: Value,
@@ -101,20 +101,19 @@ pub async fn start_with_data(
     state
         .db
         .run(move |conn| {
-            if let Some(previous) = previous {
-                diesel::delete(web_sessions::table.find(hash(&previous))).execute(conn)?;
-            }
-            diesel::insert_into(web_sessions::table)
-                .values((
-                    web_sessions::id_hash.eq(&id_hash),
-                    web_sessions::user_id.eq(&user_id),
-                    web_sessions::csrf_token.eq(random_token()),
-                    web_sessions::data.eq(&data),
-                    web_sessions::generation.eq(generation),
-                    web_sessions::created_at.eq(now),
-                    web_sessions::last_seen_at.eq(now),
-                ))
-                .execute(conn)?;
+            let previous = previous.as_deref().map(hash);
+            sessions::replace(
+                conn,
+                previous.as_deref(),
+                &sessions::NewSession {
+                    id_hash: &id_hash,
+                    user_id: &user_id,
+                    csrf_token: &random_token(),
+                    data: &data,
+                    generation,
+                    at: now,
+                },
+            )?;
             Ok(())
         })
         .await?;
@@ -132,18 +131,6 @@ pub fn alive(
         && now - created < Duration::hours(settings.web.session_absolute_hours)
 }
 
-/// user id, CSRF token, data, created, last seen, role, full name, address verified at.
-type SessionRow = (
-    String,
-    String,
-    String,
-    NaiveDateTime,
-    NaiveDateTime,
-    String,
-    String,
-    Option<NaiveDateTime>,
-);
-
 /// The live session named by `token`, or `None` (unknown, expired: an expired row is
 /// deleted on the way).
 pub async fn load(state: &AppState, token: &str) -> Result<Option<Session>, ServiceError> {
@@ -153,54 +140,24 @@ pub async fn load(state: &AppState, token: &str) -> Result<Option<Session>, Serv
     state
         .db
         .run(move |conn| {
-            let row: Option<SessionRow> = web_sessions::table
-                .inner_join(users::table.on(users::id.eq(web_sessions::user_id)))
-                .filter(web_sessions::id_hash.eq(&id_hash))
-                // A deactivated account's sessions end at once (the account events that end
-                // sessions also delete them: services::accounts).
-                .filter(users::active.eq(true))
-                // Issued at the account's current generation, as a bearer token must be
-                // (auth::account::check): a password change, a reset, a role change or a
-                // deactivation bump it, so a session that slipped in beside the change's
-                // deletion of the sessions opens nothing.
-                .filter(web_sessions::generation.eq(users::generation))
-                .select((
-                    web_sessions::user_id,
-                    web_sessions::csrf_token,
-                    web_sessions::data,
-                    web_sessions::created_at,
-                    web_sessions::last_seen_at,
-                    users::role,
-                    users::full_name,
-                    users::email_verified_at,
-                ))
-                .first(conn)
-                .optional()?;
-            let Some((user_id, csrf_token, data, created, seen, role, full_name, verified_at)) =
-                row
-            else {
+            let Some(live) = sessions::find_live(conn, &id_hash)? else {
                 return Ok(None);
             };
-            if !alive(created, seen, now, &settings) {
-                diesel::delete(web_sessions::table.find(&id_hash)).execute(conn)?;
+            if !alive(live.created_at, live.last_seen_at, now, &settings) {
+                sessions::delete(conn, &id_hash)?;
                 return Ok(None);
             }
-            if now - seen >= TOUCH_EVERY {
-                diesel::update(web_sessions::table.find(&id_hash))
-                    .set(web_sessions::last_seen_at.eq(now))
-                    .execute(conn)?;
+            if now - live.last_seen_at >= TOUCH_EVERY {
+                sessions::touch(conn, &id_hash, now)?;
             }
-            let role = Role::parse(&role).ok_or_else(|| {
-                ServiceError::Internal(anyhow::anyhow!("unknown role {:?} in users", role))
-            })?;
             Ok(Some(Session {
                 id_hash,
-                user_id,
-                role,
-                email_verified: verified_at.is_some(),
-                full_name,
-                csrf_token,
-                data: serde_json::from_str(&data)
+                user_id: live.user_id,
+                role: live.role,
+                email_verified: live.email_verified_at.is_some(),
+                full_name: live.full_name,
+                csrf_token: live.csrf_token,
+                data: serde_json::from_str(&live.data)
                     .unwrap_or_else(|_| Value::Object(Default::default())),
             }))
         })
@@ -230,7 +187,7 @@ pub async fn end(state: &AppState, id_hash: String) -> Result<(), ServiceError> 
     state
         .db
         .run(move |conn| {
-            diesel::delete(web_sessions::table.find(&id_hash)).execute(conn)?;
+            sessions::delete(conn, &id_hash)?;
             Ok(())
         })
         .await
@@ -241,9 +198,7 @@ pub async fn save_data(state: &AppState, id_hash: String, data: Value) -> Result
     state
         .db
         .run(move |conn| {
-            diesel::update(web_sessions::table.find(&id_hash))
-                .set(web_sessions::data.eq(data.to_string()))
-                .execute(conn)?;
+            sessions::set_data(conn, &id_hash, &data.to_string())?;
             Ok(())
         })
         .await

@@ -9,26 +9,28 @@ use diesel::sql_types::Bool;
 use crate::db::schema::{applications, assignments, reference_counters};
 use crate::db::{DbConnection, MultiBackend};
 use crate::domain::application_state::ApplicationState;
+use crate::domain::ids::{ApplicationId, CallId, UserId};
+use crate::domain::money::Cents;
 use crate::input::cursor::{Key, KeyKind, Paged, Read, Window};
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
 #[diesel(table_name = applications, treat_none_as_null = true, treat_none_as_default_value = false)]
 pub struct ApplicationRow {
-    pub id: String,
+    pub id: ApplicationId,
     pub reference: String,
-    pub call_id: String,
-    pub applicant_id: String,
+    pub call_id: CallId,
+    pub applicant_id: UserId,
     /// Written only by `db::states::set`, through the services' runner.
     #[diesel(skip_update)]
-    pub state: String,
+    pub state: ApplicationState,
     pub version: i32,
     pub body: String,
     pub organisation_name: String,
     pub project_title: String,
-    pub requested_cents: i64,
+    pub requested_cents: Cents,
     pub eligibility: Option<String>,
     pub eligibility_verdict: Option<String>,
-    pub awarded_cents: Option<i64>,
+    pub awarded_cents: Option<Cents>,
     pub decision_motivation: Option<String>,
     pub committee_date: Option<NaiveDate>,
     pub decision_reference: Option<String>,
@@ -51,9 +53,9 @@ pub enum Visibility {
     /// Staff and admins.
     All,
     /// An applicant: their own.
-    OwnedBy(String),
+    OwnedBy(UserId),
     /// A reviewer: those they are assigned to and have not recused themselves from.
-    AssignedTo(String),
+    AssignedTo(UserId),
 }
 
 type BoxedQuery<'a> = applications::BoxedQuery<'a, crate::db::MultiBackend>;
@@ -86,7 +88,7 @@ pub fn insert(conn: &mut DbConnection, row: &ApplicationRow) -> QueryResult<usiz
 
 pub fn find_visible(
     conn: &mut DbConnection,
-    id: &str,
+    id: &ApplicationId,
     v: &Visibility,
 ) -> QueryResult<Option<ApplicationRow>> {
     if let Visibility::All = v {
@@ -98,7 +100,7 @@ pub fn find_visible(
             .optional());
     }
     visible(v)
-        .filter(applications::id.eq(id.to_owned()))
+        .filter(applications::id.eq(id.clone()))
         .select(ApplicationRow::as_select())
         .first(conn)
         .optional()
@@ -111,8 +113,8 @@ pub fn find_visible(
 /// of their assignments, which this does not join: read them with `find_visible`.
 pub fn find_with_account(
     conn: &mut DbConnection,
-    user_id: &str,
-    id: &str,
+    user_id: &UserId,
+    id: &ApplicationId,
 ) -> QueryResult<Option<(crate::db::users::AccountCheckRow, Option<ApplicationRow>)>> {
     use crate::db::schema::users;
     use crate::domain::account::Role;
@@ -140,18 +142,18 @@ pub fn find_with_account(
 /// withdrawn, other than `except_id`: the one that stands in the way of another.
 pub fn holder_of_org_key(
     conn: &mut DbConnection,
-    call_id: &str,
+    call_id: &CallId,
     org_key: &str,
-    except_id: Option<&str>,
+    except_id: Option<&ApplicationId>,
 ) -> QueryResult<Option<String>> {
     let mut q = applications::table
-        .filter(applications::call_id.eq(call_id.to_owned()))
+        .filter(applications::call_id.eq(call_id.clone()))
         .filter(applications::org_key.eq(org_key.to_owned()))
-        .filter(applications::state.ne(ApplicationState::Withdrawn.as_str()))
+        .filter(applications::state.ne(ApplicationState::Withdrawn))
         .select(applications::reference)
         .into_boxed();
     if let Some(id) = except_id {
-        q = q.filter(applications::id.ne(id.to_owned()));
+        q = q.filter(applications::id.ne(id.clone()));
     }
     q.first(conn).optional()
 }
@@ -171,7 +173,10 @@ pub fn is_org_key_conflict(e: &diesel::result::Error) -> bool {
 }
 
 /// The application, row-locked on PostgreSQL for the rest of the transaction.
-pub fn find_for_update(conn: &mut DbConnection, id: &str) -> QueryResult<Option<ApplicationRow>> {
+pub fn find_for_update(
+    conn: &mut DbConnection,
+    id: &ApplicationId,
+) -> QueryResult<Option<ApplicationRow>> {
     match conn {
         DbConnection::Pg(pg) => applications::table
             .find(id)
@@ -204,9 +209,9 @@ pub fn update_versioned(
 
 #[derive(Debug, Clone, Default)]
 pub struct ListFilter {
-    pub call_id: Option<String>,
+    pub call_id: Option<CallId>,
     /// Any of these states (all when empty).
-    pub states: Vec<String>,
+    pub states: Vec<ApplicationState>,
     /// A `LIKE` pattern over `search_text` (see `domain::search::like_pattern`).
     pub search: Option<String>,
     /// The organisation's commune (INSEE code).
@@ -270,14 +275,14 @@ impl ListSort {
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = applications)]
 pub struct SummaryRow {
-    pub id: String,
+    pub id: ApplicationId,
     pub reference: String,
-    pub call_id: String,
-    pub state: String,
+    pub call_id: CallId,
+    pub state: ApplicationState,
     pub organisation_name: String,
     pub project_title: String,
-    pub requested_cents: i64,
-    pub awarded_cents: Option<i64>,
+    pub requested_cents: Cents,
+    pub awarded_cents: Option<Cents>,
     pub eligibility_verdict: Option<String>,
     pub created_at: NaiveDateTime,
     pub submitted_at: Option<NaiveDateTime>,
@@ -331,12 +336,14 @@ impl SummaryRow {
             ListSort::CreatedDesc | ListSort::CreatedAsc => Key::Time(self.created_at),
             ListSort::ReferenceAsc | ListSort::ReferenceDesc => Key::Text(self.reference.clone()),
             ListSort::NameAsc | ListSort::NameDesc => Key::Text(self.organisation_name.clone()),
-            ListSort::RequestedAsc | ListSort::RequestedDesc => Key::Int(self.requested_cents),
+            ListSort::RequestedAsc | ListSort::RequestedDesc => {
+                Key::Int(self.requested_cents.into())
+            }
             ListSort::SubmittedAsc | ListSort::SubmittedDesc => {
                 self.submitted_at.map_or(Key::Null, Key::Time)
             }
         };
-        (key, self.id.clone())
+        (key, self.id.as_str().to_owned())
     }
 }
 
@@ -411,8 +418,8 @@ fn submitted_query(mut q: IdQuery, read: &Read, desc: bool) -> IdQuery {
 /// number of applications. Equal to a `COUNT(*)` over the same filter (tests/api/counts.rs).
 pub fn counted(
     conn: &mut DbConnection,
-    call_id: Option<&str>,
-    states: &[String],
+    call_id: Option<&CallId>,
+    states: &[ApplicationState],
 ) -> QueryResult<i64> {
     use crate::db::schema::application_counts as c;
     // Summed here: SUM's type differs between the backends (NUMERIC on PostgreSQL), and a
@@ -428,7 +435,7 @@ pub fn counted(
     }
     let mut q = c::table.select(c::n).into_boxed::<MultiBackend>();
     if let Some(call_id) = call_id {
-        q = q.filter(c::call_id.eq(call_id.to_owned()));
+        q = q.filter(c::call_id.eq(call_id.clone()));
     }
     if !states.is_empty() {
         q = q.filter(c::state.eq_any(states.to_vec()));
@@ -437,7 +444,10 @@ pub fn counted(
 }
 
 /// How many applications `call_id` has in each state (the states it has none in left out).
-pub fn counts_by_state(conn: &mut DbConnection, call_id: &str) -> QueryResult<Vec<(String, i64)>> {
+pub fn counts_by_state(
+    conn: &mut DbConnection,
+    call_id: &CallId,
+) -> QueryResult<Vec<(ApplicationState, i64)>> {
     use crate::db::schema::application_counts as c;
     c::table
         .filter(c::call_id.eq(call_id))
@@ -464,7 +474,7 @@ pub fn list(
         }
         match filter.states.as_slice() {
             [] => {}
-            [one] => q = q.filter(applications::state.eq(one.clone())),
+            [one] => q = q.filter(applications::state.eq(*one)),
             many => q = q.filter(applications::state.eq_any(many.to_vec())),
         }
         if let Some(p) = &filter.search {
@@ -478,7 +488,7 @@ pub fn list(
     let total = window.total(|| match (v, &filter.search, &filter.commune_insee) {
         // Staff's lists by call and state, the agents' table among them: the counters the
         // database keeps (`application_counts`) instead of a count over the filter.
-        (Visibility::All, None, None) => counted(conn, filter.call_id.as_deref(), &filter.states),
+        (Visibility::All, None, None) => counted(conn, filter.call_id.as_ref(), &filter.states),
         _ => build().count().get_result(conn),
     })?;
     let read = window.read(total);
@@ -530,7 +540,7 @@ pub fn list(
                 .limit(read.limit)
         }
     };
-    let ids: Vec<String> = q.load(conn)?;
+    let ids: Vec<ApplicationId> = q.load(conn)?;
     let mut rows: Vec<SummaryRow> = applications::table
         .filter(applications::id.eq_any(&ids))
         .select(SummaryRow::as_select())

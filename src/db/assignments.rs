@@ -5,14 +5,15 @@ use diesel::prelude::*;
 
 use crate::db::DbConnection;
 use crate::db::schema::assignments;
+use crate::domain::ids::{ApplicationId, AssignmentId, UserId};
 use crate::input::cursor::{Key, KeyKind, Paged, Window};
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
 #[diesel(table_name = assignments, treat_none_as_null = true, treat_none_as_default_value = false)]
 pub struct AssignmentRow {
-    pub id: String,
-    pub application_id: String,
-    pub reviewer_id: String,
+    pub id: AssignmentId,
+    pub application_id: ApplicationId,
+    pub reviewer_id: UserId,
     /// Written only by `db::states::set`, through the services' runner.
     #[diesel(skip_update)]
     pub status: String,
@@ -31,8 +32,8 @@ pub fn insert(conn: &mut DbConnection, row: &AssignmentRow) -> QueryResult<usize
 
 pub fn has_accepted(
     conn: &mut DbConnection,
-    application_id: &str,
-    reviewer_id: &str,
+    application_id: &ApplicationId,
+    reviewer_id: &UserId,
 ) -> QueryResult<bool> {
     let n: i64 = assignments::table
         .filter(assignments::application_id.eq(application_id))
@@ -45,7 +46,7 @@ pub fn has_accepted(
 
 pub fn for_application(
     conn: &mut DbConnection,
-    application_id: &str,
+    application_id: &ApplicationId,
 ) -> QueryResult<Vec<AssignmentRow>> {
     assignments::table
         .filter(assignments::application_id.eq(application_id))
@@ -168,7 +169,12 @@ pub fn work_list(
         .map(work_item)
         .collect()
     };
-    let key = |w: &WorkItem| (Key::Time(w.assignment.assigned_at), w.assignment.id.clone());
+    let key = |w: &WorkItem| {
+        (
+            Key::Time(w.assignment.assigned_at),
+            w.assignment.id.to_string(),
+        )
+    };
     Ok((window.finish(&read, rows, key), total))
 }
 

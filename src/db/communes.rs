@@ -46,7 +46,7 @@ pub fn addresses_for_application(
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = applications)]
 pub struct CommuneApplicationRow {
-    pub id: String,
+    pub id: crate::domain::ids::ApplicationId,
     pub reference: String,
     pub call_id: String,
     pub state: String,

@@ -7,17 +7,17 @@ use diesel::prelude::*;
 use crate::db::schema::{applications, grant_reminders, grants};
 use crate::db::{DbConnection, corrupt};
 use crate::domain::grant::GrantState;
-use crate::domain::ids::GrantId;
+use crate::domain::ids::{ApplicationId, CallId, GrantId, UserId};
 use crate::domain::money::Cents;
 use crate::error::ServiceError;
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = grants)]
 struct GrantRow {
-    id: String,
-    application_id: String,
-    call_id: String,
-    awarded_cents: i64,
+    id: GrantId,
+    application_id: ApplicationId,
+    call_id: CallId,
+    awarded_cents: Cents,
     state: String,
     convention_required: bool,
     report_due_on: NaiveDate,
@@ -42,8 +42,8 @@ struct GrantRow {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Grant {
     pub id: GrantId,
-    pub application_id: String,
-    pub call_id: String,
+    pub application_id: ApplicationId,
+    pub call_id: CallId,
     pub awarded: Cents,
     pub state: GrantState,
     pub convention_required: bool,
@@ -61,7 +61,7 @@ pub struct Grant {
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
     /// The application's owner: the beneficiary.
-    pub beneficiary_id: String,
+    pub beneficiary_id: UserId,
     pub reference: String,
     pub organisation_name: String,
     /// `siret:<14 digits>` or `rna:<W…>`: the structure's identifier (`applications.org_key`).
@@ -106,8 +106,8 @@ pub struct Signature {
 #[derive(Debug, Clone)]
 pub struct NewGrant<'a> {
     pub id: &'a GrantId,
-    pub application_id: &'a str,
-    pub call_id: &'a str,
+    pub application_id: &'a ApplicationId,
+    pub call_id: &'a CallId,
     pub awarded: Cents,
     pub convention_required: bool,
     pub report_due_on: NaiveDate,
@@ -117,10 +117,10 @@ pub struct NewGrant<'a> {
 pub fn insert(conn: &mut DbConnection, g: &NewGrant<'_>) -> QueryResult<usize> {
     diesel::insert_into(grants::table)
         .values(GrantRow {
-            id: g.id.to_string(),
-            application_id: g.application_id.to_owned(),
-            call_id: g.call_id.to_owned(),
-            awarded_cents: g.awarded.value(),
+            id: g.id.clone(),
+            application_id: g.application_id.clone(),
+            call_id: g.call_id.clone(),
+            awarded_cents: g.awarded,
             state: GrantState::Awarded.as_str().to_owned(),
             convention_required: g.convention_required,
             report_due_on: g.report_due_on,
@@ -147,18 +147,18 @@ pub fn insert(conn: &mut DbConnection, g: &NewGrant<'_>) -> QueryResult<usize> {
 #[derive(Debug, Clone)]
 pub enum GrantVisibility {
     All,
-    BeneficiaryIs(String),
+    BeneficiaryIs(UserId),
 }
 
-type Joined = (GrantRow, (String, String, String, Option<String>));
+type Joined = (GrantRow, (UserId, String, String, Option<String>));
 
 fn typed(
     (row, (beneficiary_id, reference, organisation_name, org_key)): Joined,
 ) -> Result<Grant, ServiceError> {
     Ok(Grant {
         state: row.state.parse().map_err(|e| corrupt("grants.state", e))?,
-        awarded: Cents::new(row.awarded_cents).map_err(|e| corrupt("grants.awarded_cents", e))?,
-        id: GrantId::from_stored(row.id),
+        awarded: row.awarded_cents,
+        id: row.id,
         application_id: row.application_id,
         call_id: row.call_id,
         convention_required: row.convention_required,

@@ -21,6 +21,8 @@ pub mod registry;
 pub mod reports;
 pub mod reviews;
 pub mod schema;
+pub mod sessions;
+pub mod sql_types;
 pub mod staff;
 pub mod states;
 pub mod territory;

@@ -5,14 +5,15 @@ use diesel::prelude::*;
 
 use crate::db::DbConnection;
 use crate::db::schema::{applications, reviews, users};
+use crate::domain::ids::{ApplicationId, AssignmentId, ReviewId, UserId};
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
 #[diesel(table_name = reviews, treat_none_as_null = true, treat_none_as_default_value = false)]
 pub struct ReviewRow {
-    pub id: String,
-    pub assignment_id: String,
-    pub application_id: String,
-    pub reviewer_id: String,
+    pub id: ReviewId,
+    pub assignment_id: AssignmentId,
+    pub application_id: ApplicationId,
+    pub reviewer_id: UserId,
     pub scores: String,
     pub comment: String,
     pub recommendation: Option<String>,
@@ -27,7 +28,7 @@ pub struct ReviewRow {
 
 pub fn for_assignment(
     conn: &mut DbConnection,
-    assignment_id: &str,
+    assignment_id: &AssignmentId,
 ) -> QueryResult<Option<ReviewRow>> {
     reviews::table
         .filter(reviews::assignment_id.eq(assignment_id))
@@ -51,7 +52,7 @@ pub fn update(conn: &mut DbConnection, row: &ReviewRow) -> QueryResult<usize> {
 /// Every review of an application with its reviewer's name (staff only).
 pub fn for_application(
     conn: &mut DbConnection,
-    application_id: &str,
+    application_id: &ApplicationId,
 ) -> QueryResult<Vec<(ReviewRow, String)>> {
     reviews::table
         .inner_join(users::table.on(users::id.eq(reviews::reviewer_id)))

@@ -28,7 +28,7 @@ pub struct UserRow {
     pub email: String,
     pub password_hash: String,
     pub full_name: String,
-    pub role: String,
+    pub role: crate::domain::account::Role,
     pub created_at: NaiveDateTime,
     pub active: bool,
     pub generation: i32,
@@ -144,7 +144,7 @@ pub fn list(
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = users)]
 pub struct AccountCheckRow {
-    pub role: String,
+    pub role: crate::domain::account::Role,
     pub active: bool,
     pub generation: i32,
     pub email_verified_at: Option<NaiveDateTime>,

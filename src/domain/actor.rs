@@ -3,11 +3,12 @@
 //! `Actor`; the faces build it.
 
 use crate::domain::account::Role;
+use crate::domain::ids::UserId;
 use crate::error::ServiceError;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Actor {
-    pub id: String,
+    pub id: UserId,
     /// The account's role now (not the one a token was issued with).
     pub role: Role,
     pub email_verified: bool,
@@ -41,7 +42,7 @@ mod tests {
 
     fn actor(role: Role) -> Actor {
         Actor {
-            id: "u1".into(),
+            id: UserId::new(),
             role,
             email_verified: true,
         }

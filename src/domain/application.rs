@@ -700,6 +700,7 @@ fn optional_person(s: &str) -> Result<(), ValidationError> {
     }
 }
 
+#[expect(clippy::expect_used, reason = "constant dates that exist")]
 fn plausible_date(d: &NaiveDate) -> Result<(), ValidationError> {
     let min = NaiveDate::from_ymd_opt(1800, 1, 1).expect("valid date");
     let max = NaiveDate::from_ymd_opt(2100, 12, 31).expect("valid date");

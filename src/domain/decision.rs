@@ -56,6 +56,7 @@ impl AwardLimits {
     }
 
     /// Checks an award; the error is a French sentence naming the binding limit.
+    #[expect(clippy::expect_used, reason = "checked positive just above")]
     pub fn check(&self, awarded: i64) -> Result<Cents, String> {
         if awarded <= 0 {
             return Err("le montant attribué doit être positif".into());

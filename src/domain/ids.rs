@@ -6,8 +6,21 @@
 macro_rules! row_id {
     ($(#[$doc:meta])* $name:ident) => {
         $(#[$doc])*
-        #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
+        #[derive(
+            Debug,
+            Clone,
+            PartialEq,
+            Eq,
+            Hash,
+            PartialOrd,
+            Ord,
+            serde::Serialize,
+            diesel::AsExpression,
+            diesel::FromSqlRow,
+        )]
         #[serde(transparent)]
+        // Stored as text: the conversions are `db::sql_types`' (the domain only names the type).
+        #[diesel(sql_type = diesel::sql_types::Text)]
         pub struct $name(String);
 
         impl $name {
@@ -29,6 +42,27 @@ macro_rules! row_id {
             }
 
             pub fn as_str(&self) -> &str {
+                &self.0
+            }
+
+            /// The text, for a row or a view that keeps it as such.
+            pub fn into_string(self) -> String {
+                self.0
+            }
+        }
+
+        /// Only a canonical UUID deserializes (what essor itself writes).
+        impl<'de> serde::Deserialize<'de> for $name {
+            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                let text = String::deserialize(d)?;
+                Self::parse(&text).ok_or_else(|| {
+                    serde::de::Error::custom(format!("identifiant invalide : {text:?}"))
+                })
+            }
+        }
+
+        impl AsRef<str> for $name {
+            fn as_ref(&self) -> &str {
                 &self.0
             }
         }
@@ -70,6 +104,34 @@ row_id!(
 row_id!(
     /// An instalment of a grant (`instalments.id`).
     InstalmentId
+);
+row_id!(
+    /// An application (`applications.id`).
+    ApplicationId
+);
+row_id!(
+    /// A call for projects (`calls.id`).
+    CallId
+);
+row_id!(
+    /// An account (`users.id`): an applicant, a reviewer, an agent, an admin or a commune.
+    UserId
+);
+row_id!(
+    /// A document attached to an application (`application_documents.id`).
+    DocumentId
+);
+row_id!(
+    /// A reviewer's assignment to an application (`assignments.id`).
+    AssignmentId
+);
+row_id!(
+    /// A reviewer's review (`reviews.id`).
+    ReviewId
+);
+row_id!(
+    /// A message of the outbox (`outbox.id`).
+    OutboxId
 );
 
 #[cfg(test)]

@@ -17,6 +17,8 @@ pub enum Machine {
 /// A state of one of the machines, stored as its name.
 pub trait MachineState: Copy + Eq + std::fmt::Debug + Send + 'static {
     const MACHINE: Machine;
+    /// The id of a row of this machine's table: a move names its row by the right kind of id.
+    type Id: AsRef<str> + std::fmt::Debug;
 
     /// The name stored in the database and shown on the API.
     fn name(self) -> &'static str;
@@ -24,6 +26,7 @@ pub trait MachineState: Copy + Eq + std::fmt::Debug + Send + 'static {
 
 impl MachineState for crate::domain::application_state::ApplicationState {
     const MACHINE: Machine = Machine::Application;
+    type Id = crate::domain::ids::ApplicationId;
     fn name(self) -> &'static str {
         self.as_str()
     }
@@ -31,6 +34,7 @@ impl MachineState for crate::domain::application_state::ApplicationState {
 
 impl MachineState for crate::domain::call::CallState {
     const MACHINE: Machine = Machine::Call;
+    type Id = crate::domain::ids::CallId;
     fn name(self) -> &'static str {
         self.as_str()
     }
@@ -38,6 +42,7 @@ impl MachineState for crate::domain::call::CallState {
 
 impl MachineState for crate::domain::assignment::AssignmentStatus {
     const MACHINE: Machine = Machine::Assignment;
+    type Id = crate::domain::ids::AssignmentId;
     fn name(self) -> &'static str {
         self.as_str()
     }
@@ -45,6 +50,7 @@ impl MachineState for crate::domain::assignment::AssignmentStatus {
 
 impl MachineState for crate::domain::review::ReviewStatus {
     const MACHINE: Machine = Machine::Review;
+    type Id = crate::domain::ids::ReviewId;
     fn name(self) -> &'static str {
         self.as_str()
     }
@@ -52,6 +58,7 @@ impl MachineState for crate::domain::review::ReviewStatus {
 
 impl MachineState for crate::domain::outbox::OutboxStatus {
     const MACHINE: Machine = Machine::OutboxMessage;
+    type Id = crate::domain::ids::OutboxId;
     fn name(self) -> &'static str {
         self.as_str()
     }
@@ -59,6 +66,7 @@ impl MachineState for crate::domain::outbox::OutboxStatus {
 
 impl MachineState for crate::domain::grant::GrantState {
     const MACHINE: Machine = Machine::Grant;
+    type Id = crate::domain::ids::GrantId;
     fn name(self) -> &'static str {
         self.as_str()
     }
@@ -66,6 +74,7 @@ impl MachineState for crate::domain::grant::GrantState {
 
 impl MachineState for crate::domain::instalment::InstalmentState {
     const MACHINE: Machine = Machine::Instalment;
+    type Id = crate::domain::ids::InstalmentId;
     fn name(self) -> &'static str {
         self.as_str()
     }

@@ -17,8 +17,23 @@ pub const CONVENTION_THRESHOLD: Cents = Cents(2_300_000);
 /// never wraps across two lines in a mail.
 const NBSP: char = '\u{a0}';
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Default,
+    Serialize,
+    diesel::AsExpression,
+    diesel::FromSqlRow,
+)]
 #[serde(transparent)]
+// A `BIGINT` column: `db::sql_types` reads it back through `Cents::new`.
+#[diesel(sql_type = diesel::sql_types::BigInt)]
 pub struct Cents(i64);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -40,6 +55,11 @@ impl Cents {
 
     pub const fn value(self) -> i64 {
         self.0
+    }
+
+    /// The number of cents, borrowed (what a database bind takes).
+    pub fn as_i64_ref(&self) -> &i64 {
+        &self.0
     }
 
     pub fn checked_add(self, other: Cents) -> Option<Cents> {

@@ -130,13 +130,11 @@ pub struct Aggregate {
 
 /// Aggregates review scores given in hundredths; `None` without any review.
 pub fn aggregate(review_hundredths: &[i32]) -> Option<Aggregate> {
-    if review_hundredths.is_empty() {
-        return None;
-    }
+    // No review, no maximum: `None`.
+    let max = *review_hundredths.iter().max()?;
+    let min = *review_hundredths.iter().min()?;
     let n = review_hundredths.len();
     let sum: i64 = review_hundredths.iter().map(|&h| i64::from(h)).sum();
-    let max = *review_hundredths.iter().max().expect("non-empty");
-    let min = *review_hundredths.iter().min().expect("non-empty");
     let mean = (sum as f64 / n as f64).round() / 100.0;
     let spread = f64::from(max - min) / 100.0;
     Some(Aggregate {

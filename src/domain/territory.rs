@@ -49,6 +49,10 @@ struct TerritoryFile {
     communes: Vec<Commune>,
 }
 
+#[expect(
+    clippy::expect_used,
+    reason = "the communes' file is embedded at build time and read by a unit test"
+)]
 static MEL: LazyLock<TerritoryFile> = LazyLock::new(|| {
     serde_json::from_str(include_str!("../../data/territory/mel-communes.json"))
         .expect("data/territory/mel-communes.json is embedded and must be valid")

@@ -78,6 +78,10 @@ impl Geometry {
     }
 }
 
+#[expect(
+    clippy::expect_used,
+    reason = "the outlines are embedded at build time and drawn by a unit test"
+)]
 static MEL_MAP: LazyLock<MapGeometry> = LazyLock::new(|| {
     project(include_str!(
         "../../data/territory/mel-communes-contours.geojson"

@@ -151,7 +151,7 @@ struct ProjectFields {
 
 /// The UTC instant a Europe/Paris day starts.
 fn paris_midnight_utc(day: NaiveDate) -> NaiveDateTime {
-    let local = day.and_hms_opt(0, 0, 0).expect("midnight exists");
+    let local = day.and_time(chrono::NaiveTime::MIN);
     Paris
         .from_local_datetime(&local)
         .earliest()

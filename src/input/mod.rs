@@ -303,6 +303,7 @@ fn looks_english(msg: &str) -> bool {
 }
 
 /// RFC 7396 JSON Merge Patch.
+#[expect(clippy::expect_used, reason = "made an object just above")]
 pub fn merge_patch(target: &mut serde_json::Value, patch: &serde_json::Value) {
     use serde_json::Value;
     match patch {

@@ -850,6 +850,7 @@ impl Notifier {
 }
 
 /// One event of each kind, for checking templates (and for tests).
+#[expect(clippy::expect_used, reason = "the sample's constant dates exist")]
 pub fn sample_events() -> Vec<MailEvent> {
     let app = ApplicationSummary {
         application_id: "01936f4e-5a7b-7c3d-9e2f-0a1b2c3d4e5f".into(),

@@ -377,3 +377,61 @@ fn message_ids_use_the_sender_domain() {
         "https://depot.lillemetropole.fr/candidatures/x"
     );
 }
+
+/// Every mail as it is sent, one reviewed snapshot per template and sample event
+/// (`src/notify/snapshots/`, as crates.io keeps its mails): a wording, a link or an amount
+/// that changes shows in review as a diff of the mail itself. `cargo insta review` accepts a
+/// change made on purpose.
+mod snapshots {
+    use super::*;
+
+    fn shown(r: &templates::Rendered) -> String {
+        format!(
+            "Subject: {}\n\n--- text ---\n{}\n--- html ---\n{}",
+            r.subject, r.text, r.html
+        )
+    }
+
+    fn to(r: &Recipient) -> String {
+        match &r.name {
+            Some(name) => format!("{name} <{}>", r.address),
+            None => r.address.clone(),
+        }
+    }
+
+    #[test]
+    fn every_mail_of_an_application_event() {
+        for event in sample_events() {
+            let mut seen: HashMap<&str, usize> = HashMap::new();
+            for mail in render(&event) {
+                // Several staff addresses get the same mail: one snapshot each, numbered.
+                let n = seen.entry(mail.recipient.kind.name()).or_default();
+                *n += 1;
+                insta::assert_snapshot!(
+                    format!("{}__{}_{n}", event.name(), mail.recipient.kind.name()),
+                    format!("To: {}\n{}", to(&mail.recipient), shown(&mail.content))
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn every_account_mail() {
+        let n = notifier();
+        for mail in account::sample_account_mails() {
+            let rendered = n.render_account(&mail).unwrap();
+            insta::assert_snapshot!(mail.kind().name(), shown(&rendered));
+        }
+    }
+
+    #[test]
+    fn the_referral_and_the_draft_warning() {
+        let n = notifier();
+        let referral = n.render_referral(&referral::sample_referral()).unwrap();
+        insta::assert_snapshot!("referral", shown(&referral));
+        let warning = n
+            .render_draft_warning(&retention::sample_draft_warning())
+            .unwrap();
+        insta::assert_snapshot!("draft_expiring", shown(&warning));
+    }
+}

@@ -29,6 +29,8 @@ use crate::domain::account::Role;
 use crate::domain::application_state::ApplicationState;
 use crate::domain::assignment::AssignmentStatus;
 use crate::domain::call::{CallState, default_required_documents, default_scoring_grid};
+use crate::domain::ids::{ApplicationId, AssignmentId, CallId, ReviewId, UserId};
+use crate::domain::money::Cents;
 use crate::domain::review::ReviewStatus;
 use crate::domain::scoring::{self, Recommendation};
 use crate::domain::territory;
@@ -49,6 +51,7 @@ macro_rules! insert_batch {
     };
 }
 
+#[expect(clippy::expect_used, reason = "mel-2021 is a rule set of the table")]
 pub fn seed_bulk(db: &Db, settings: &Settings, options: DemoOptions) -> anyhow::Result<SeedReport> {
     let password = demo_password(settings.env, options.password)?;
     let n = options.applications;
@@ -168,18 +171,19 @@ pub fn seed_bulk(db: &Db, settings: &Settings, options: DemoOptions) -> anyhow::
         let created = base - Duration::minutes((n - i) as i64 * 3);
         let b = body(i, &mut rng, &communes, created.date());
         let submitted = (st != ApplicationState::Draft).then(|| created + Duration::hours(2));
-        let id = Uuid::now_v7().to_string();
+        let app_id = ApplicationId::new();
+        let id = app_id.to_string();
         let mut row = ApplicationRow {
-            id: id.clone(),
+            id: app_id.clone(),
             reference: format!("EA-{year}-{:05}", first_ref as usize + i + 1),
-            call_id: call.id.clone(),
-            applicant_id: applicant_ids[i % applicant_ids.len()].clone(),
-            state: st.as_str().into(),
+            call_id: CallId::from_stored(call.id.clone()),
+            applicant_id: UserId::from_stored(applicant_ids[i % applicant_ids.len()].clone()),
+            state: st,
             version: 2,
             body: serde_json::to_string(&b)?,
             organisation_name: b.organisation.name.clone(),
             project_title: b.project.title.clone(),
-            requested_cents: b.project.requested_cents,
+            requested_cents: Cents::new(b.project.requested_cents)?,
             eligibility: None,
             eligibility_verdict: None,
             awarded_cents: None,
@@ -217,7 +221,7 @@ pub fn seed_bulk(db: &Db, settings: &Settings, options: DemoOptions) -> anyhow::
         event(
             &mut events,
             &id,
-            &row.applicant_id,
+            row.applicant_id.as_str(),
             "create",
             None,
             Some(ApplicationState::Draft),
@@ -227,7 +231,7 @@ pub fn seed_bulk(db: &Db, settings: &Settings, options: DemoOptions) -> anyhow::
             event(
                 &mut events,
                 &id,
-                &row.applicant_id,
+                row.applicant_id.as_str(),
                 "submit",
                 Some(ApplicationState::Draft),
                 Some(ApplicationState::Submitted),
@@ -251,8 +255,8 @@ pub fn seed_bulk(db: &Db, settings: &Settings, options: DemoOptions) -> anyhow::
             let mut hundredths = Vec::new();
             for k in 0..2 {
                 let reviewer = &reviewer_ids[(i + k * 5) % reviewer_ids.len()];
-                let asg_id = Uuid::now_v7().to_string();
-                let review_id = Uuid::now_v7().to_string();
+                let asg_id = AssignmentId::new();
+                let review_id = ReviewId::new();
                 event(
                     &mut events,
                     &id,
@@ -265,8 +269,8 @@ pub fn seed_bulk(db: &Db, settings: &Settings, options: DemoOptions) -> anyhow::
                 let done = st != ApplicationState::UnderReview || k == 0;
                 asgs.push(AssignmentRow {
                     id: asg_id.clone(),
-                    application_id: id.clone(),
-                    reviewer_id: reviewer.clone(),
+                    application_id: app_id.clone(),
+                    reviewer_id: UserId::from_stored(reviewer.clone()),
                     status: AssignmentStatus::Accepted.as_str().into(),
                     statement: Some("Aucun conflit d'intérêts.".into()),
                     recusal_reason: None,
@@ -301,8 +305,8 @@ pub fn seed_bulk(db: &Db, settings: &Settings, options: DemoOptions) -> anyhow::
                 revs.push(ReviewRow {
                     id: review_id,
                     assignment_id: asg_id,
-                    application_id: id.clone(),
-                    reviewer_id: reviewer.clone(),
+                    application_id: app_id.clone(),
+                    reviewer_id: UserId::from_stored(reviewer.clone()),
                     scores: serde_json::to_string(&scores)?,
                     comment: "Projet cohérent ; points d'attention sur le modèle économique."
                         .into(),
@@ -326,7 +330,7 @@ pub fn seed_bulk(db: &Db, settings: &Settings, options: DemoOptions) -> anyhow::
                 row.committee_date = Some(decided.date());
                 if st == ApplicationState::Accepted {
                     let amount = row.requested_cents;
-                    awarded_total += amount;
+                    awarded_total += i64::from(amount);
                     row.awarded_cents = Some(amount);
                     row.decision_reference = Some(format!("DEL-{year}-{:05}", i + 1));
                     row.decision_motivation =
@@ -370,7 +374,7 @@ pub fn seed_bulk(db: &Db, settings: &Settings, options: DemoOptions) -> anyhow::
             event(
                 &mut events,
                 &id,
-                &row.applicant_id,
+                row.applicant_id.as_str(),
                 "withdraw",
                 Some(ApplicationState::Draft),
                 Some(st),
@@ -394,7 +398,7 @@ pub fn seed_bulk(db: &Db, settings: &Settings, options: DemoOptions) -> anyhow::
     let mut grant_rows = Vec::new();
     let mut instalment_rows = Vec::new();
     for app in apps.iter().filter(|a| a.awarded_cents.is_some()) {
-        let awarded = app.awarded_cents.unwrap_or(0);
+        let awarded = app.awarded_cents.map_or(0, i64::from);
         let decided = app.decided_at.unwrap_or(now);
         let grant_id = Uuid::now_v7().to_string();
         let due = crate::domain::grant::report_due_on(decided.date(), None, 6);

@@ -22,6 +22,7 @@ use crate::domain::actor::Actor;
 use crate::domain::application_state::ApplicationState;
 use crate::domain::call::{CallAction, default_required_documents, default_scoring_grid};
 use crate::domain::eligibility::{AssessedOutcome, Assessment, Outcome};
+use crate::domain::ids::{ApplicationId, CallId, UserId};
 use crate::domain::scoring::{self, Recommendation};
 use crate::domain::territory;
 use crate::error::ServiceError;
@@ -80,7 +81,7 @@ fn service(e: ServiceError) -> anyhow::Error {
 
 fn user(id: &str, role: Role) -> Actor {
     Actor {
-        id: id.to_owned(),
+        id: UserId::from_stored(id.to_owned()),
         role,
         email_verified: true,
     }
@@ -147,7 +148,7 @@ fn assessments(
 
 /// An application of the demo on its way: the state it is to reach and who reviews it.
 struct Filed {
-    id: String,
+    id: ApplicationId,
     version: i32,
     applicant: Actor,
     target: ApplicationState,
@@ -189,7 +190,9 @@ pub async fn run(
             created.email.clone(),
             created.full_name.clone(),
         ));
-        ids.entry(person.role).or_default().push(created.id);
+        ids.entry(person.role)
+            .or_default()
+            .push(created.id.to_string());
     }
     let staff = user(&ids[&Role::Staff][0], Role::Staff);
     let reviewer_ids = ids[&Role::Reviewer].clone();
@@ -243,9 +246,15 @@ pub async fn run(
         walk.to(walk.slot(FILING, i, n, 0))?;
         let b = body(i, &mut rng, &communes, state.clock.paris_today());
         let requested_cents = b.project.requested_cents;
-        let app = applications::create(&state, &applicant, call.id.clone(), b, None)
-            .await
-            .map_err(service)?;
+        let app = applications::create(
+            &state,
+            &applicant,
+            CallId::from_stored(call.id.clone()),
+            b,
+            None,
+        )
+        .await
+        .map_err(service)?;
         let mut version = app.version;
         // Drafts keep some of their documents; the others get all of them.
         let attach = if target == ApplicationState::Draft {
@@ -358,7 +367,10 @@ pub async fn run(
             let listed = reviews::list(&state, &who, paging).await.map_err(service)?;
             let done = listed.items.is_empty();
             for a in listed.items {
-                assignment_of.insert((a.application_id, reviewer.clone()), a.id);
+                assignment_of.insert(
+                    (a.application_id.to_string(), reviewer.clone()),
+                    a.id.to_string(),
+                );
             }
             if done {
                 break;
@@ -372,7 +384,7 @@ pub async fn run(
         for (r, reviewer) in f.reviewers.iter().enumerate() {
             let who = user(reviewer, Role::Reviewer);
             let assignment = assignment_of
-                .get(&(f.id.clone(), reviewer.clone()))
+                .get(&(f.id.to_string(), reviewer.clone()))
                 .ok_or_else(|| anyhow::anyhow!("no assignment of {reviewer} on {}", f.id))?
                 .clone();
             let part = 4 * r as i64;

@@ -21,6 +21,7 @@ use crate::domain::account::{
     AccountEvent, AccountState, EmailAddress, Role, check_full_name, check_password,
 };
 use crate::domain::actor::Actor;
+use crate::domain::ids::UserId;
 use crate::domain::password_policy;
 use crate::error::{FieldErrors, ServiceError};
 use crate::input::{Page, Position};
@@ -31,8 +32,8 @@ use crate::state::AppState;
 /// What a client learns of an account (never the hash).
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct User {
-    #[schema(example = "01936f4e-5a7b-7c3d-9e2f-0a1b2c3d4e5f")]
-    pub id: String,
+    #[schema(value_type = String, example = "01936f4e-5a7b-7c3d-9e2f-0a1b2c3d4e5f")]
+    pub id: UserId,
     #[schema(example = "porteur@exemple.fr")]
     pub email: String,
     #[schema(example = "Jeanne Dupont")]
@@ -54,10 +55,10 @@ pub struct User {
 impl TryFrom<UserRow> for User {
     type Error = ServiceError;
     fn try_from(row: UserRow) -> Result<Self, ServiceError> {
-        let role = parse_role(&row.role)?;
+        let role = row.role;
         Ok(Self {
             status: account_state(&row).as_str().to_owned(),
-            id: row.id,
+            id: UserId::from_stored(row.id),
             email: row.email,
             full_name: row.full_name,
             role,
@@ -67,11 +68,6 @@ impl TryFrom<UserRow> for User {
             commune_insee: row.commune_insee,
         })
     }
-}
-
-fn parse_role(s: &str) -> Result<Role, ServiceError> {
-    Role::parse(s)
-        .ok_or_else(|| ServiceError::Internal(anyhow::anyhow!("unknown role {s:?} in users")))
 }
 
 fn account_state(row: &UserRow) -> AccountState {
@@ -338,7 +334,7 @@ fn recipient(row: &UserRow) -> Result<AccountRecipient, ServiceError> {
     Ok(AccountRecipient {
         email: row.email.clone(),
         full_name: row.full_name.clone(),
-        role: parse_role(&row.role)?,
+        role: row.role,
     })
 }
 
@@ -640,7 +636,7 @@ pub async fn resend_verification(
     state
         .db
         .transaction(move |conn| {
-            let row = users::find(conn, &user_id)?
+            let row = users::find(conn, user_id.as_str())?
                 .ok_or_else(|| ServiceError::not_found("Ce compte n'existe pas."))?;
             let mail = |to, token| AccountMail::VerifyEmail { to, token };
             let link = SelfServiceLink {
@@ -863,7 +859,7 @@ pub async fn change_password(
     let new_for_check = new.clone();
     let (row, claim) = recheck_password(
         state,
-        &user.id,
+        user.id.as_str(),
         current,
         "current_password",
         "le mot de passe actuel est incorrect",
@@ -1005,7 +1001,7 @@ pub async fn invite(
                      (PATCH /api/v1/users/{id}) plutôt que de l'inviter.",
                 ));
             }
-            let inviter = users::find(conn, &admin_id)?
+            let inviter = users::find(conn, admin_id.as_str())?
                 .ok_or_else(|| ServiceError::not_found("Ce compte n'existe pas."))?;
             let id = Uuid::now_v7().to_string();
             users::insert(
@@ -1034,7 +1030,7 @@ pub async fn invite(
             record_audit(
                 conn,
                 &Origin {
-                    actor_id: admin_id.clone(),
+                    actor_id: admin_id.to_string(),
                     client_ip: ip,
                 },
                 &id,
@@ -1073,13 +1069,13 @@ pub async fn update(
         );
         return Err(ServiceError::invalid(errors));
     }
-    if id == admin.id {
+    if id == admin.id.as_str() {
         return Err(ServiceError::conflict(
             "Vous ne pouvez ni désactiver votre propre compte ni changer votre propre rôle : \
              demandez-le à un autre administrateur.",
         ));
     }
-    let admin_id = admin.id.clone();
+    let admin_id = admin.id.to_string();
     let now = state.clock.now();
     state
         .db
@@ -1098,8 +1094,8 @@ pub async fn update(
             }
             // A commune account is bound to its commune from its invitation: no other account
             // becomes one, and it becomes no other (its commune would be left behind).
-            if let Some(role) = update.role.filter(|r| r.as_str() != row.role)
-                && (role == Role::Commune || row.role == Role::Commune.as_str())
+            if let Some(role) = update.role.filter(|r| *r != row.role)
+                && (role == Role::Commune || row.role == Role::Commune)
             {
                 let mut errors = FieldErrors::new();
                 push(
@@ -1130,7 +1126,7 @@ pub async fn update(
                 )?;
                 row = reload(conn, &id)?;
             }
-            if let Some(role) = update.role.filter(|r| r.as_str() != row.role) {
+            if let Some(role) = update.role.filter(|r| *r != row.role) {
                 apply_event(
                     conn,
                     &row,
@@ -1140,7 +1136,7 @@ pub async fn update(
                         ..Default::default()
                     },
                     &origin,
-                    serde_json::json!({"from_role": row.role, "to_role": role.as_str()}),
+                    serde_json::json!({"from_role": row.role.as_str(), "to_role": role.as_str()}),
                     now,
                 )?;
                 row = reload(conn, &id)?;
@@ -1165,11 +1161,11 @@ pub async fn update(
         .await
 }
 
-pub async fn get(state: &AppState, id: String) -> Result<User, ServiceError> {
+pub async fn get(state: &AppState, id: UserId) -> Result<User, ServiceError> {
     state
         .db
         .run(move |conn| {
-            users::find(conn, &id)?
+            users::find(conn, id.as_str())?
                 .ok_or_else(|| ServiceError::not_found("Ce compte n'existe pas."))?
                 .try_into()
         })

@@ -21,6 +21,8 @@ use crate::domain::audience::Audience;
 use crate::domain::call::CallState;
 use crate::domain::eligibility::{self, CallRules, Criterion, Evaluation, Verdict};
 use crate::domain::history::HistoryAction;
+use crate::domain::ids::{ApplicationId, CallId, UserId};
+use crate::domain::money::Cents;
 use crate::domain::territory::canonical_communes;
 use crate::error::ServiceError;
 use crate::input::cursor::Window;
@@ -77,7 +79,8 @@ impl EligibilityReport {
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct Decision {
     pub outcome: ApplicationState,
-    pub awarded_cents: Option<i64>,
+    #[schema(value_type = Option<i64>)]
+    pub awarded_cents: Option<Cents>,
     pub motivation: String,
     pub committee_date: Option<NaiveDate>,
     pub decision_reference: Option<String>,
@@ -87,12 +90,14 @@ pub struct Decision {
 /// An application, as its owner, staff, or an assigned reviewer reads it.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct Application {
-    #[schema(example = "01936f4e-5a7b-7c3d-9e2f-0a1b2c3d4e5f")]
-    pub id: String,
+    #[schema(value_type = String, example = "01936f4e-5a7b-7c3d-9e2f-0a1b2c3d4e5f")]
+    pub id: ApplicationId,
     #[schema(example = "EA-2026-00042")]
     pub reference: String,
-    pub call_id: String,
-    pub applicant_id: String,
+    #[schema(value_type = String)]
+    pub call_id: CallId,
+    #[schema(value_type = String)]
+    pub applicant_id: UserId,
     pub state: ApplicationState,
     /// Optimistic-concurrency version, also sent as the `ETag`.
     pub version: i32,
@@ -151,10 +156,10 @@ impl Serialize for StoredApplication {
         /// `Application`'s fields, in its order, borrowed.
         #[derive(Serialize)]
         struct Out<'a> {
-            id: &'a str,
+            id: &'a ApplicationId,
             reference: &'a str,
-            call_id: &'a str,
-            applicant_id: &'a str,
+            call_id: &'a CallId,
+            applicant_id: &'a UserId,
             state: ApplicationState,
             version: i32,
             organisation: &'a RawValue,
@@ -203,18 +208,21 @@ impl Serialize for StoredApplication {
 /// A line of a list of applications.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct ApplicationSummary {
-    pub id: String,
+    #[schema(value_type = String)]
+    pub id: ApplicationId,
     #[schema(example = "EA-2026-00042")]
     pub reference: String,
-    pub call_id: String,
+    #[schema(value_type = String)]
+    pub call_id: CallId,
     pub state: ApplicationState,
     #[schema(example = "Les Ateliers du Sart")]
     pub organisation_name: String,
     #[schema(example = "Recyclerie de quartier")]
     pub project_title: String,
-    #[schema(example = 2000000)]
-    pub requested_cents: i64,
-    pub awarded_cents: Option<i64>,
+    #[schema(value_type = i64, example = 2000000)]
+    pub requested_cents: Cents,
+    #[schema(value_type = Option<i64>)]
+    pub awarded_cents: Option<Cents>,
     pub eligibility_verdict: Option<Verdict>,
     pub created_at: DateTime<Utc>,
     pub submitted_at: Option<DateTime<Utc>>,
@@ -268,13 +276,20 @@ pub fn not_found() -> ServiceError {
     ServiceError::not_found("Cette candidature n'existe pas ou ne vous est pas accessible.")
 }
 
+/// An application's id as a face received it (a path, a form): a malformed one is « not
+/// found », like an unknown one, in the same words.
+pub fn id(text: &str) -> Result<ApplicationId, ServiceError> {
+    ApplicationId::parse(text).ok_or_else(not_found)
+}
+
 fn internal(what: &str, e: impl std::fmt::Display) -> ServiceError {
     ServiceError::Internal(anyhow::anyhow!("stored {what}: {e}"))
 }
 
 impl ApplicationRow {
+    /// The state, as read (the column is typed: an unknown state fails the read itself).
     pub fn app_state(&self) -> Result<ApplicationState, ServiceError> {
-        self.state.parse().map_err(|e| internal("state", e))
+        Ok(self.state)
     }
 
     pub fn parsed_body(&self) -> Result<ApplicationBody, ServiceError> {
@@ -350,7 +365,8 @@ impl ApplicationRow {
         self.body = serde_json::to_string(body).map_err(|e| ServiceError::Internal(e.into()))?;
         self.organisation_name = body.organisation.name.clone();
         self.project_title = body.project.title.clone();
-        self.requested_cents = body.project.requested_cents;
+        self.requested_cents = Cents::new(body.project.requested_cents)
+            .map_err(|e| ServiceError::invalid_field("project.requested_cents", e.to_string()))?;
         self.org_key = body.organisation.registry_key();
         self.search_text = Some(crate::domain::search::search_text(
             &self.reference,
@@ -420,7 +436,7 @@ impl SummaryRow {
             id: self.id.clone(),
             reference: self.reference.clone(),
             call_id: self.call_id.clone(),
-            state: self.state.parse().map_err(|e| internal("state", e))?,
+            state: self.state,
             organisation_name: self.organisation_name.clone(),
             project_title: self.project_title.clone(),
             requested_cents: self.requested_cents,
@@ -483,8 +499,8 @@ pub fn check_body(body: ApplicationBody) -> Result<ApplicationBody, ServiceError
 #[allow(clippy::too_many_arguments)]
 pub fn record_event(
     conn: &mut DbConnection,
-    application_id: &str,
-    actor_id: &str,
+    application_id: &ApplicationId,
+    actor_id: &UserId,
     action: HistoryAction,
     from: Option<ApplicationState>,
     to: Option<ApplicationState>,
@@ -495,9 +511,9 @@ pub fn record_event(
         conn,
         &AuditRow {
             id: Uuid::now_v7().to_string(),
-            application_id: Some(application_id.to_owned()),
+            application_id: Some(application_id.as_str().to_owned()),
             call_id: None,
-            actor_id: Some(actor_id.to_owned()),
+            actor_id: Some(actor_id.as_str().to_owned()),
             action: action.as_str().to_owned(),
             from_state: from.map(|s| s.as_str().to_owned()),
             to_state: to.map(|s| s.as_str().to_owned()),
@@ -511,7 +527,7 @@ pub fn record_event(
 pub async fn create(
     state: &AppState,
     user: &Actor,
-    call_id: String,
+    call_id: CallId,
     body: ApplicationBody,
     referral_code: Option<String>,
 ) -> Result<Application, ServiceError> {
@@ -522,7 +538,7 @@ pub async fn create(
     state
         .db
         .transaction(move |conn| {
-            let call = calls::find(conn, &call_id)?
+            let call = calls::find(conn, call_id.as_str())?
                 .filter(|c| c.state != CallState::Draft.as_str())
                 .ok_or_else(crate::services::calls::not_found)?;
             if call.state == CallState::Closed.as_str() {
@@ -533,20 +549,20 @@ pub async fn create(
             // A commune's referral (§16): checked before anything is written.
             let referred_by = referral_code
                 .as_deref()
-                .map(|code| referring_commune(conn, code, &call.id))
+                .map(|code| referring_commune(conn, code, &call_id))
                 .transpose()?;
             let reference = rows::next_reference(conn, today.year())?;
             let mut row = ApplicationRow {
-                id: Uuid::now_v7().to_string(),
+                id: ApplicationId::new(),
                 reference,
-                call_id: call.id.clone(),
+                call_id,
                 applicant_id: user.id.clone(),
-                state: ApplicationState::Draft.as_str().to_owned(),
+                state: ApplicationState::Draft,
                 version: 1,
                 body: String::new(),
                 organisation_name: String::new(),
                 project_title: String::new(),
-                requested_cents: 0,
+                requested_cents: Cents::ZERO,
                 eligibility: None,
                 eligibility_verdict: None,
                 awarded_cents: None,
@@ -567,11 +583,11 @@ pub async fn create(
                 .map_err(|e| org_key_race(conn, &row, e))?;
             crate::db::territory::set_communes(
                 conn,
-                &row.id,
+                row.id.as_str(),
                 &canonical_communes(&body.project.activity_communes),
             )?;
             if let Some(commune) = &referred_by {
-                crate::db::commune_opinions::mark_referred(conn, &row.id, commune)?;
+                crate::db::commune_opinions::mark_referred(conn, row.id.as_str(), commune)?;
             }
             record_event(
                 conn,
@@ -596,7 +612,7 @@ pub async fn create(
 pub fn referring_commune(
     conn: &mut DbConnection,
     code: &str,
-    call_id: &str,
+    call_id: &CallId,
 ) -> Result<String, ServiceError> {
     let field = |m: String| ServiceError::invalid_field("referral_code", m);
     let code = crate::domain::referral::ReferralCode::parse(code).map_err(field)?;
@@ -606,7 +622,7 @@ pub fn referring_commune(
                 "le code de recommandation {code} est inconnu ; vérifiez-le dans le courriel reçu"
             ))
         })?;
-    if referral.call_id != call_id {
+    if referral.call_id != call_id.as_str() {
         return Err(field(format!(
             "le code de recommandation {code} recommande un autre appel à projets"
         )));
@@ -619,7 +635,7 @@ pub fn referring_commune(
 pub fn load_readable(
     conn: &mut DbConnection,
     user: &Actor,
-    id: &str,
+    id: &ApplicationId,
 ) -> Result<ApplicationRow, ServiceError> {
     let row = rows::find_visible(conn, id, &visibility(user))?.ok_or_else(not_found)?;
     if user.role == Role::Reviewer && !crate::db::assignments::has_accepted(conn, id, &user.id)? {
@@ -632,7 +648,11 @@ pub fn load_readable(
     Ok(row)
 }
 
-pub async fn get(state: &AppState, user: &Actor, id: String) -> Result<Application, ServiceError> {
+pub async fn get(
+    state: &AppState,
+    user: &Actor,
+    id: ApplicationId,
+) -> Result<Application, ServiceError> {
     let user = user.clone();
     state
         .db
@@ -647,7 +667,7 @@ pub async fn get(state: &AppState, user: &Actor, id: String) -> Result<Applicati
 pub async fn get_stored(
     state: &AppState,
     who: &impl Identify,
-    id: String,
+    id: ApplicationId,
 ) -> Result<StoredApplication, ServiceError> {
     let who = who.clone();
     let now = state.clock.now();
@@ -707,8 +727,8 @@ pub fn list_window(filter: &ListFilter, position: &Position) -> Result<Window, S
 
 /// `state=submitted,under_review` → the states (deduplicated); empty means all. A 400 names
 /// the unknown one.
-pub fn parse_states(list: &str) -> Result<Vec<String>, ServiceError> {
-    let mut out: Vec<String> = Vec::new();
+pub fn parse_states(list: &str) -> Result<Vec<ApplicationState>, ServiceError> {
+    let mut out: Vec<ApplicationState> = Vec::new();
     for part in list.split(',').map(str::trim).filter(|p| !p.is_empty()) {
         let s: ApplicationState = part.parse().map_err(|_| {
             ServiceError::BadInput(format!(
@@ -716,8 +736,8 @@ pub fn parse_states(list: &str) -> Result<Vec<String>, ServiceError> {
                 ApplicationState::ALL.map(|s| s.as_str()).join(", ")
             ))
         })?;
-        if !out.iter().any(|o| o == s.as_str()) {
-            out.push(s.as_str().to_owned());
+        if !out.contains(&s) {
+            out.push(s);
         }
     }
     Ok(out)
@@ -785,7 +805,7 @@ fn require_reads(allowed: bool) -> Result<(), ServiceError> {
 pub async fn update(
     state: &AppState,
     user: &Actor,
-    id: String,
+    id: ApplicationId,
     expected_version: Option<i32>,
     patch: Value,
 ) -> Result<Application, ServiceError> {
@@ -838,12 +858,12 @@ pub async fn update(
                 .transaction(|c| rows::update_versioned(c, &row, old))
                 .map_err(|e| org_key_race(conn, &row, e))?;
             if written != 1 {
-                return Err(check_version(Some(old), old + 1).unwrap_err());
+                return Err(crate::services::version::stale(old, old + 1));
             }
             if after.project.activity_communes != before.project.activity_communes {
                 crate::db::territory::set_communes(
                     conn,
-                    &row.id,
+                    row.id.as_str(),
                     &canonical_communes(&after.project.activity_communes),
                 )?;
             }
@@ -879,7 +899,7 @@ fn changed_sections(a: &ApplicationBody, b: &ApplicationBody) -> Vec<&'static st
 pub async fn history(
     state: &AppState,
     user: &Actor,
-    id: String,
+    id: ApplicationId,
 ) -> Result<Vec<HistoryEvent>, ServiceError> {
     let user = user.clone();
     state
@@ -899,7 +919,7 @@ pub fn history_of(
 ) -> Result<Vec<HistoryEvent>, ServiceError> {
     let reader = audience(user, row)?;
     require_reads(reader.reads_history())?;
-    audit::for_application(conn, &row.id)?
+    audit::for_application(conn, row.id.as_str())?
         .into_iter()
         .filter_map(|(e, name, role)| {
             let action = HistoryAction::parse(&e.action);
@@ -951,7 +971,7 @@ pub fn compute_report(
     };
     let ev = eligibility::evaluate(&body, &rules, paris_date(now));
     let required: Vec<String> = call.documents()?.into_iter().map(|d| d.key).collect();
-    let attached = crate::db::documents::kinds(conn, &row.id)?;
+    let attached = crate::db::documents::kinds(conn, row.id.as_str())?;
     let missing = eligibility::missing_documents(&required, &attached);
     let automatic = ev.verdict;
     Ok(EligibilityReport::new(ev, automatic, now, missing))
@@ -960,7 +980,7 @@ pub fn compute_report(
 pub async fn eligibility(
     state: &AppState,
     user: &Actor,
-    id: String,
+    id: ApplicationId,
 ) -> Result<EligibilityReport, ServiceError> {
     let user = user.clone();
     let now = state.clock.now_utc();
@@ -974,8 +994,8 @@ pub async fn eligibility(
             {
                 return Ok(report);
             }
-            let call =
-                calls::find(conn, &row.call_id)?.ok_or_else(crate::services::calls::not_found)?;
+            let call = calls::find(conn, row.call_id.as_str())?
+                .ok_or_else(crate::services::calls::not_found)?;
             compute_report(conn, &row, &call, now)
         })
         .await

@@ -122,9 +122,9 @@ pub async fn put(
                 conn,
                 &AuditRow {
                     id: Uuid::now_v7().to_string(),
-                    application_id: Some(grant.application_id.clone()),
-                    call_id: Some(grant.call_id.clone()),
-                    actor_id: Some(user.id.clone()),
+                    application_id: Some(grant.application_id.to_string()),
+                    call_id: Some(grant.call_id.to_string()),
+                    actor_id: Some(user.id.to_string()),
                     action: HistoryAction::BankDetails.as_str().to_owned(),
                     from_state: None,
                     to_state: None,
@@ -139,7 +139,7 @@ pub async fn put(
                 },
             )?;
             // The instalments whose trigger fired waited for these.
-            crate::services::instalments::request_due(conn, &notifier, &user.id, &id)?;
+            crate::services::instalments::request_due(conn, &notifier, user.id.as_str(), &id)?;
             view_of(conn, &user, &id)
         })
         .await

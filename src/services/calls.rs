@@ -20,6 +20,7 @@ use crate::domain::grant::{
     ScheduleLine, check_schedule, default_schedule,
 };
 use crate::domain::identifiers::InseeCode;
+use crate::domain::ids::CallId;
 use crate::domain::territory;
 use crate::domain::text::{self, Lines};
 use crate::error::{FieldErrors, ServiceError};
@@ -534,7 +535,7 @@ pub async fn create(state: &AppState, user: &Actor, input: NewCall) -> Result<Ca
         state: CallState::Draft.as_str().to_owned(),
         version: 1,
         awarded_cents: 0,
-        created_by: user.id.clone(),
+        created_by: user.id.to_string(),
         created_at: now,
         updated_at: now,
         published_at: None,
@@ -555,7 +556,7 @@ pub async fn create(state: &AppState, user: &Actor, input: NewCall) -> Result<Ca
             audit_call(
                 conn,
                 &row.id,
-                &actor,
+                actor.as_str(),
                 "create",
                 None,
                 Some(CallState::Draft.as_str()),
@@ -603,6 +604,11 @@ pub fn find_in(
 
 pub fn not_found() -> ServiceError {
     ServiceError::not_found("Cet appel à projets n'existe pas ou n'est pas publié.")
+}
+
+/// A call's id as a face received it: a malformed one is « not found », like an unknown one.
+pub fn id(text: &str) -> Result<CallId, ServiceError> {
+    CallId::parse(text).ok_or_else(not_found)
 }
 
 pub async fn list(
@@ -695,9 +701,9 @@ pub async fn update(
             row.version += 1;
             row.updated_at = now;
             if calls::update_versioned(conn, &row, old_version)? != 1 {
-                return Err(check_version(Some(old_version), old_version + 1).unwrap_err());
+                return Err(crate::services::version::stale(old_version, old_version + 1));
             }
-            audit_call(conn, &row.id, &actor, "update", Some(&row.state), Some(&row.state), json!({"changed": changed}), now)?;
+            audit_call(conn, &row.id, actor.as_str(), "update", Some(&row.state), Some(&row.state), json!({"changed": changed}), now)?;
             row.to_view(now)
         })
         .await
@@ -773,14 +779,14 @@ pub async fn transition(
                 conn,
                 &notifier,
                 Move {
-                    id: &row.id,
+                    id: &CallId::from_stored(row.id.clone()),
                     from,
                     to,
                 },
                 Audit {
                     application_id: None,
                     call_id: Some(&row.id),
-                    actor_id: &actor,
+                    actor_id: actor.as_str(),
                     action: name,
                     payload: json!({}),
                 },

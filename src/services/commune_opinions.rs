@@ -22,6 +22,7 @@ use crate::domain::actor::Actor;
 use crate::domain::audience::Audience;
 use crate::domain::commune_opinion::{self as rules, Opinion};
 use crate::domain::history::HistoryAction;
+use crate::domain::ids::ApplicationId;
 use crate::domain::territory::commune_name;
 use crate::error::ServiceError;
 use crate::services::applications::{self, record_event};
@@ -112,23 +113,23 @@ pub async fn give(
                 return Err(ServiceError::invalid_field("comment", m));
             }
             let comment = input.comment.trim().to_owned();
-            let previous = db::find(conn, &app.id, &commune)?;
+            let previous = db::find(conn, app.id.as_str(), &commune)?;
             let at = now.naive_utc();
             db::save(
                 conn,
                 &OpinionRow {
-                    application_id: app.id.clone(),
+                    application_id: app.id.to_string(),
                     commune_insee: commune.clone(),
                     opinion: input.opinion.as_str().to_owned(),
                     comment: comment.clone(),
-                    author_id: actor.id.clone(),
+                    author_id: actor.id.to_string(),
                     created_at: previous.as_ref().map_or(at, |p| p.created_at),
                     updated_at: at,
                 },
             )?;
             record_event(
                 conn,
-                &app.id,
+                &row.id,
                 &actor.id,
                 HistoryAction::CommuneOpinion,
                 None,
@@ -151,7 +152,7 @@ pub async fn give(
 pub async fn read(
     state: &AppState,
     actor: &Actor,
-    id: String,
+    id: ApplicationId,
 ) -> Result<CommuneOpinions, ServiceError> {
     let actor = actor.clone();
     state
@@ -170,7 +171,7 @@ pub fn read_in(
     row: &ApplicationRow,
 ) -> Result<CommuneOpinions, ServiceError> {
     let audience = applications::audience(actor, row)?;
-    let (days, reviewers_see) = days(conn, &row.call_id)?;
+    let (days, reviewers_see) = days(conn, row.call_id.as_str())?;
     let words = match audience {
         Audience::Staff => true,
         Audience::Reviewer if reviewers_see => true,
@@ -181,7 +182,7 @@ pub fn read_in(
         }
         Audience::Owner => false,
     };
-    let given = db::for_application(conn, &row.id)?;
+    let given = db::for_application(conn, row.id.as_str())?;
     let consulted = given
         .iter()
         .map(|(o, _)| ConsultedCommune {

@@ -22,8 +22,8 @@ use crate::state::AppState;
 /// An application as a commune reads it.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct CommuneApplication {
-    #[schema(example = "01936f4e-5a7b-7c3d-9e2f-0a1b2c3d4e5f")]
-    pub id: String,
+    #[schema(value_type = String, example = "01936f4e-5a7b-7c3d-9e2f-0a1b2c3d4e5f")]
+    pub id: crate::domain::ids::ApplicationId,
     #[schema(example = "EA-2026-00042")]
     pub reference: String,
     pub call_id: String,
@@ -162,7 +162,7 @@ pub fn own(
     now: DateTime<Utc>,
 ) -> Result<(Option<OwnOpinion>, OpinionWindow), ServiceError> {
     let (days, _) = days(conn, &app.call_id)?;
-    let opinion = crate::db::commune_opinions::find(conn, &app.id, commune_insee)?
+    let opinion = crate::db::commune_opinions::find(conn, app.id.as_str(), commune_insee)?
         .map(|row| {
             Ok::<_, ServiceError>(OwnOpinion {
                 opinion: parse_opinion(&row)?,
@@ -219,7 +219,7 @@ pub fn commune_of(
     conn: &mut crate::db::DbConnection,
     actor: &Actor,
 ) -> Result<String, ServiceError> {
-    communes::commune_of(conn, &actor.id)?
+    communes::commune_of(conn, actor.id.as_str())?
         .ok_or_else(|| ServiceError::Forbidden("Ce compte n'est rattaché à aucune commune.".into()))
 }
 

@@ -242,14 +242,14 @@ pub async fn sign(
                 conn,
                 &notifier,
                 Move {
-                    id: id.as_str(),
+                    id: &id,
                     from: grant.state,
                     to,
                 },
                 Audit {
-                    application_id: Some(&grant.application_id),
-                    call_id: Some(&grant.call_id),
-                    actor_id: &user.id,
+                    application_id: Some(grant.application_id.as_str()),
+                    call_id: Some(grant.call_id.as_str()),
+                    actor_id: user.id.as_str(),
                     action: HistoryAction::Grant(GrantAction::Sign).as_str(),
                     payload: json!({
                         "grant_id": id,
@@ -272,7 +272,7 @@ pub async fn sign(
                 conn,
                 &NewLetter {
                     id: &letter_id,
-                    application_id: &grant.application_id,
+                    application_id: grant.application_id.as_str(),
                     grant_id: Some(&id),
                     kind: LetterKind::SignedConvention,
                     sha256: &sha256,
@@ -291,7 +291,7 @@ pub async fn sign(
                 },
             )?;
             // The signature fires the advance, if the bank details are there already.
-            crate::services::instalments::request_due(conn, &notifier, &user.id, &id)?;
+            crate::services::instalments::request_due(conn, &notifier, user.id.as_str(), &id)?;
             view_of(conn, &user, &id)
         })
         .await
@@ -341,14 +341,14 @@ pub async fn countersign(
                 conn,
                 &notifier,
                 Move {
-                    id: id.as_str(),
+                    id: &id,
                     from: grant.state,
                     to,
                 },
                 Audit {
-                    application_id: Some(&grant.application_id),
-                    call_id: Some(&grant.call_id),
-                    actor_id: &user.id,
+                    application_id: Some(grant.application_id.as_str()),
+                    call_id: Some(grant.call_id.as_str()),
+                    actor_id: user.id.as_str(),
                     action: HistoryAction::Grant(GrantAction::Countersign).as_str(),
                     payload: json!({
                         "grant_id": id,
@@ -366,14 +366,14 @@ pub async fn countersign(
                 insert_letter(
                     conn,
                     &id,
-                    &grant.application_id,
+                    grant.application_id.as_str(),
                     LetterKind::CountersignedConvention,
                     None,
                     bytes,
                     now,
                 )?;
             }
-            grants::record_countersignature(conn, &id, &user.id, now.naive_utc())?;
+            grants::record_countersignature(conn, &id, user.id.as_str(), now.naive_utc())?;
             view_of(conn, &user, &id)
         })
         .await
@@ -404,14 +404,14 @@ pub async fn lapse(
                 conn,
                 &notifier,
                 Move {
-                    id: id.as_str(),
+                    id: &id,
                     from: grant.state,
                     to,
                 },
                 Audit {
-                    application_id: Some(&grant.application_id),
-                    call_id: Some(&grant.call_id),
-                    actor_id: &user.id,
+                    application_id: Some(grant.application_id.as_str()),
+                    call_id: Some(grant.call_id.as_str()),
+                    actor_id: user.id.as_str(),
                     action: HistoryAction::Grant(GrantAction::Lapse).as_str(),
                     payload: json!({
                         "grant_id": id,
@@ -423,7 +423,7 @@ pub async fn lapse(
                 &[MailEvent::GrantLapsed { app, motivation }],
             )?;
             // Nothing more is paid on a lapsed grant: what was not ordered is cancelled.
-            crate::services::instalments::cancel_unpaid(conn, &notifier, &user.id, &grant)?;
+            crate::services::instalments::cancel_unpaid(conn, &notifier, user.id.as_str(), &grant)?;
             view_of(conn, &user, &id)
         })
         .await

@@ -26,6 +26,7 @@ use crate::domain::actor::Actor;
 use crate::domain::application_state::Party;
 use crate::domain::call::{OTHER_DOCUMENT_KIND, REPORT_ANNEX_KIND};
 use crate::domain::history::HistoryAction;
+use crate::domain::ids::ApplicationId;
 use crate::error::ServiceError;
 use crate::services::applications::{
     actor, audience, load_readable, not_found, record_event, visibility,
@@ -392,7 +393,7 @@ async fn receive(
 fn editable_by_owner(
     conn: &mut DbConnection,
     user: &Actor,
-    id: &str,
+    id: &ApplicationId,
 ) -> Result<ApplicationRow, ServiceError> {
     rows::find_visible(conn, id, &visibility(user))?.ok_or_else(not_found)?;
     let row = rows::find_for_update(conn, id)?.ok_or_else(not_found)?;
@@ -417,7 +418,7 @@ fn editable_by_owner(
 /// the final report's annexes (the beneficiary, while they write the report).
 #[derive(Debug, Clone)]
 pub enum Holder {
-    Application(String),
+    Application(ApplicationId),
     ReportAnnexes(crate::domain::ids::GrantId),
 }
 
@@ -456,7 +457,7 @@ fn holder_row(
 pub async fn upload(
     state: &AppState,
     user: &Actor,
-    application_id: String,
+    application_id: ApplicationId,
     form: Multipart,
 ) -> Result<Document, ServiceError> {
     upload_to(state, user, Holder::Application(application_id), form).await
@@ -507,7 +508,7 @@ async fn upload_to(
             let row = holder_row(conn, &user, &holder)?;
             match &holder {
                 Holder::Application(_) => {
-                    let call = calls::find(conn, &row.call_id)?
+                    let call = calls::find(conn, row.call_id.as_str())?
                         .ok_or_else(crate::services::calls::not_found)?;
                     let allowed: Vec<String> =
                         call.documents()?.into_iter().map(|d| d.key).collect();
@@ -541,7 +542,7 @@ async fn upload_to(
             ) {
                 Vec::new()
             } else {
-                documents::list(conn, &row.id)?
+                documents::list(conn, row.id.as_str())?
                     .into_iter()
                     .filter(|d| d.kind == received.kind)
                     .collect()
@@ -551,7 +552,7 @@ async fn upload_to(
             }
             // Counted under the application's row lock (find_for_update): concurrent uploads
             // cannot pass the limit together.
-            if documents::count(conn, &row.id)? >= i64::from(max_documents) {
+            if documents::count(conn, row.id.as_str())? >= i64::from(max_documents) {
                 return Err(ServiceError::conflict(format!(
                     "La candidature compte déjà {max_documents} pièces, le maximum : supprimez-en \
                      une avant d'en joindre une autre."
@@ -559,13 +560,13 @@ async fn upload_to(
             }
             let doc = DocumentRow {
                 id: Uuid::now_v7().to_string(),
-                application_id: row.id.clone(),
+                application_id: row.id.to_string(),
                 kind: received.kind.clone(),
                 filename: received.filename.clone(),
                 content_type: received.content_type.to_owned(),
                 size_bytes: received.size as i64,
                 sha256: received.sha256.clone(),
-                uploaded_by: user.id.clone(),
+                uploaded_by: user.id.to_string(),
                 uploaded_at: now,
             };
             documents::insert(conn, &doc)?;
@@ -594,7 +595,7 @@ async fn upload_to(
             }
             let legacy: Vec<PathBuf> = replaced
                 .iter()
-                .map(|old| legacy_path(&uploads, &row.id, &old.id))
+                .map(|old| legacy_path(&uploads, row.id.as_str(), &old.id))
                 .collect();
             Ok((Document::from(doc), legacy))
         })
@@ -646,7 +647,7 @@ fn store_content(
 pub async fn list(
     state: &AppState,
     user: &Actor,
-    application_id: String,
+    application_id: ApplicationId,
 ) -> Result<Vec<Document>, ServiceError> {
     let user = user.clone();
     state
@@ -665,7 +666,7 @@ pub fn list_in(
     row: &ApplicationRow,
 ) -> Result<Vec<Document>, ServiceError> {
     let reader = audience(user, row)?;
-    Ok(documents::list(conn, &row.id)?
+    Ok(documents::list(conn, row.id.as_str())?
         .into_iter()
         .filter(|d| reader.reads_document(&d.kind))
         .map(Document::from)
@@ -684,7 +685,7 @@ pub enum Content {
 pub async fn open(
     state: &AppState,
     user: &Actor,
-    application_id: String,
+    application_id: ApplicationId,
     document_id: String,
 ) -> Result<(Document, Content), ServiceError> {
     let user = user.clone();
@@ -695,7 +696,7 @@ pub async fn open(
             let row = load_readable(conn, &user, &application_id)?;
             let reader = audience(&user, &row)?;
             // A document its reader may not see (a reviewer and the RIB) does not exist for them.
-            let doc = documents::find(conn, &row.id, &document_id)?
+            let doc = documents::find(conn, row.id.as_str(), &document_id)?
                 .filter(|d| reader.reads_document(&d.kind))
                 .ok_or_else(|| ServiceError::not_found("Cette pièce n'existe pas."))?;
             let count = documents::chunk_count(conn, &doc.id)?;
@@ -705,7 +706,7 @@ pub async fn open(
                     count,
                 }
             } else {
-                Content::LegacyFile(legacy_path(&uploads, &row.id, &doc.id))
+                Content::LegacyFile(legacy_path(&uploads, row.id.as_str(), &doc.id))
             };
             Ok((Document::from(doc), content))
         })
@@ -731,7 +732,7 @@ pub async fn read_chunk(
 pub async fn delete(
     state: &AppState,
     user: &Actor,
-    application_id: String,
+    application_id: ApplicationId,
     document_id: String,
 ) -> Result<(), ServiceError> {
     delete_from(
@@ -769,7 +770,7 @@ async fn delete_from(
         .transaction(move |conn| {
             let row = holder_row(conn, &user, &holder)?;
             // Each holder deletes its own: the report's annexes, or the application's pieces.
-            let doc = documents::find(conn, &row.id, &document_id)?
+            let doc = documents::find(conn, row.id.as_str(), &document_id)?
                 .filter(|d| {
                     (d.kind == REPORT_ANNEX_KIND) == matches!(holder, Holder::ReportAnnexes(_))
                 })
@@ -785,7 +786,7 @@ async fn delete_from(
                 json!({"document_id": doc.id, "kind": doc.kind, "filename": doc.filename}),
                 now,
             )?;
-            Ok(legacy_path(&uploads, &row.id, &doc.id))
+            Ok(legacy_path(&uploads, row.id.as_str(), &doc.id))
         })
         .await?;
     // The chunks went with the row (ON DELETE CASCADE); a document from before that may have

@@ -17,6 +17,7 @@ use crate::db::{DbConnection, applications};
 use crate::domain::actor::Actor;
 use crate::domain::finance_file::{self, Judged, Known, Outcome, RawLine};
 use crate::domain::history::HistoryAction;
+use crate::domain::ids::ApplicationId;
 use crate::domain::instalment::{InstalmentAction, InstalmentParty, InstalmentState, next_state};
 use crate::domain::money::Cents;
 use crate::error::{FieldErrors, ServiceError};
@@ -163,7 +164,15 @@ pub async fn import(
         let notifier = state.notifier.clone();
         let today = state.clock.paris_today();
         let run = move |conn: &mut DbConnection| {
-            import_in(conn, &notifier, &actor, &call_id, &lines, dry_run, today)
+            import_in(
+                conn,
+                &notifier,
+                actor.as_str(),
+                &call_id,
+                &lines,
+                dry_run,
+                today,
+            )
         };
         let outcome = if dry_run {
             state.db.run(run).await
@@ -334,13 +343,13 @@ fn apply(
             let app = match apps.get(&l.application_id) {
                 Some(app) => app.clone(),
                 None => {
-                    let row = applications::find_for_update(conn, &l.application_id)?.ok_or_else(
-                        || {
-                            ServiceError::Internal(anyhow::anyhow!(
-                                "instalment without application"
-                            ))
-                        },
-                    )?;
+                    let row = applications::find_for_update(
+                        conn,
+                        &ApplicationId::from_stored(l.application_id.clone()),
+                    )?
+                    .ok_or_else(|| {
+                        ServiceError::Internal(anyhow::anyhow!("instalment without application"))
+                    })?;
                     let app = summary(conn, &row, call)?;
                     apps.insert(l.application_id.clone(), app.clone());
                     app
@@ -359,7 +368,7 @@ fn apply(
         conn,
         notifier,
         Move {
-            id: i.id.as_str(),
+            id: &i.id,
             from: i.state,
             to,
         },
@@ -584,7 +593,7 @@ pub async fn board(state: &AppState, user: &Actor, call_id: String) -> Result<Bo
                 .into_iter()
                 .map(|g| BoardGrant {
                     late: g.state == GrantState::Running && g.report_due_on < today,
-                    application_id: g.application_id,
+                    application_id: g.application_id.to_string(),
                     reference: g.reference,
                     organisation_name: g.organisation_name,
                     awarded_cents: g.awarded,

@@ -14,6 +14,7 @@ use crate::db::letters::{self, Letter};
 use crate::domain::account::Role;
 use crate::domain::actor::Actor;
 use crate::domain::grant::{GrantAction, GrantParty, GrantState, allowed_actions};
+use crate::domain::ids::{ApplicationId, CallId};
 use crate::domain::ids::{GrantId, LetterId};
 use crate::domain::letter::LetterKind;
 use crate::domain::money::Cents;
@@ -47,10 +48,12 @@ impl From<Letter> for LetterView {
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct GrantView {
     pub id: GrantId,
-    pub application_id: String,
+    #[schema(value_type = String)]
+    pub application_id: ApplicationId,
     #[schema(example = "EA-2027-00042")]
     pub reference: String,
-    pub call_id: String,
+    #[schema(value_type = String)]
+    pub call_id: CallId,
     pub organisation_name: String,
     #[schema(value_type = i64, example = 1850000)]
     pub awarded_cents: Cents,
@@ -133,7 +136,7 @@ pub(crate) fn view(
     user: &Actor,
     grant: Grant,
 ) -> Result<GrantView, ServiceError> {
-    let letters = letters::of_application(conn, &grant.application_id)?;
+    let letters = letters::of_application(conn, grant.application_id.as_str())?;
     let instalments = crate::db::instalments::of_grant(conn, &grant.id)?;
     Ok(view_with(user, grant, letters, instalments))
 }

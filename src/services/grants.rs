@@ -19,7 +19,7 @@ use crate::domain::application_state::ApplicationState;
 use crate::domain::dates::french_date;
 use crate::domain::grant::{self, GrantAction, GrantParty, GrantState, first_move, next_state};
 use crate::domain::history::HistoryAction;
-use crate::domain::ids::{GrantId, LetterId};
+use crate::domain::ids::{ApplicationId, GrantId, LetterId};
 use crate::domain::letter::{LetterKind, sha256_hex};
 use crate::domain::money::Cents;
 use crate::error::ServiceError;
@@ -62,13 +62,13 @@ pub struct AfterDecision {
 pub async fn after_decision(
     state: &AppState,
     user: &Actor,
-    application_id: String,
+    application_id: ApplicationId,
 ) -> Result<AfterDecision, ServiceError> {
     let user = user.clone();
     state
         .db
         .run(move |conn| {
-            let grant = match grants::of_application(conn, &application_id)? {
+            let grant = match grants::of_application(conn, application_id.as_str())? {
                 Some(g) if party(&user, &g) != GrantParty::Other => Some(view(conn, &user, g)?),
                 _ => None,
             };
@@ -77,7 +77,7 @@ pub async fn after_decision(
                 .map(|row| row.applicant_id == user.id)
                 .unwrap_or(false);
             let letters = if user.role.is_staff() || owner {
-                letters::of_application(conn, &application_id)?
+                letters::of_application(conn, application_id.as_str())?
                     .into_iter()
                     .map(LetterView::from)
                     .collect()
@@ -104,7 +104,10 @@ pub async fn list(
         .db
         .run(move |conn| {
             let grants = grants::list(conn, &v, &filter, LIST_LIMIT)?;
-            let ids: Vec<String> = grants.iter().map(|g| g.application_id.clone()).collect();
+            let ids: Vec<String> = grants
+                .iter()
+                .map(|g| g.application_id.to_string())
+                .collect();
             let mut by_application: std::collections::HashMap<String, Vec<Letter>> =
                 std::collections::HashMap::new();
             for l in letters::of_applications(conn, &ids)? {
@@ -124,7 +127,9 @@ pub async fn list(
             Ok(grants
                 .into_iter()
                 .map(|g| {
-                    let letters = by_application.remove(&g.application_id).unwrap_or_default();
+                    let letters = by_application
+                        .remove(g.application_id.as_str())
+                        .unwrap_or_default();
                     let instalments = by_grant.remove(g.id.as_str()).unwrap_or_default();
                     view_with(&user, g, letters, instalments)
                 })
@@ -138,7 +143,7 @@ pub async fn list(
 pub async fn letters_of_application(
     state: &AppState,
     user: &Actor,
-    application_id: String,
+    application_id: ApplicationId,
 ) -> Result<Vec<LetterView>, ServiceError> {
     let user = user.clone();
     state
@@ -150,7 +155,7 @@ pub async fn letters_of_application(
             if !(user.role.is_staff() || row.applicant_id == user.id) {
                 return Err(crate::services::applications::not_found());
             }
-            Ok(letters::of_application(conn, &application_id)?
+            Ok(letters::of_application(conn, application_id.as_str())?
                 .into_iter()
                 .map(LetterView::from)
                 .collect())
@@ -178,7 +183,7 @@ pub async fn letter_file(
         .db
         .run(move |conn| {
             let found = letters::find_with_content(conn, &id)?.ok_or_else(letter_not_found)?;
-            if !(user.role.is_staff() || found.owner_id == user.id) {
+            if !(user.role.is_staff() || found.owner_id == user.id.as_str()) {
                 return Err(letter_not_found());
             }
             Ok(LetterFile {
@@ -231,7 +236,6 @@ pub fn issue_decision_letter(
     if kind == LetterKind::Award {
         let awarded = row
             .awarded_cents
-            .and_then(|c| Cents::new(c).ok())
             .ok_or_else(|| ServiceError::Internal(anyhow::anyhow!("award without an amount")))?;
         let terms = calls::grant_terms(conn, &call.id)?;
         let convention_required = terms
@@ -261,7 +265,7 @@ pub fn issue_decision_letter(
             &NewGrant {
                 id: &id,
                 application_id: &row.id,
-                call_id: &call.id,
+                call_id: &row.call_id,
                 awarded,
                 convention_required,
                 report_due_on: due,
@@ -286,7 +290,7 @@ pub fn issue_decision_letter(
         conn,
         &NewLetter {
             id: &id,
-            application_id: &row.id,
+            application_id: row.id.as_str(),
             grant_id: grant.as_ref().map(|g| &g.id),
             kind,
             sha256: &sha256,
@@ -330,7 +334,7 @@ pub fn start_grant(
             conn,
             writer,
             &g.id,
-            &row.id,
+            row.id.as_str(),
             &g.letter_data,
             now,
         )?;
@@ -347,21 +351,21 @@ pub fn start_grant(
         conn,
         notifier,
         Move {
-            id: g.id.as_str(),
+            id: &g.id,
             from: GrantState::Awarded,
             to,
         },
         Audit {
-            application_id: Some(&row.id),
+            application_id: Some(row.id.as_str()),
             call_id: Some(&call.id),
-            actor_id: &user.id,
+            actor_id: user.id.as_str(),
             action: HistoryAction::Grant(action).as_str(),
             payload,
         },
         &mails,
     )?;
     // The award may fire an instalment; none is requested before the bank details exist.
-    crate::services::instalments::request_due(conn, notifier, &user.id, &g.id)?;
+    crate::services::instalments::request_due(conn, notifier, user.id.as_str(), &g.id)?;
     Ok(())
 }
 

@@ -21,7 +21,7 @@ pub trait Identify: Clone + Send + 'static {
         &self,
         conn: &mut DbConnection,
         now: NaiveDateTime,
-        id: &str,
+        id: &crate::domain::ids::ApplicationId,
     ) -> Result<(Actor, Option<Option<ApplicationRow>>), ServiceError> {
         let _ = id;
         Ok((self.identify(conn, now)?, None))

@@ -128,13 +128,13 @@ pub fn request_due(
             conn,
             notifier,
             Move {
-                id: i.id.as_str(),
+                id: &i.id,
                 from: i.state,
                 to,
             },
             Audit {
-                application_id: Some(&grant.application_id),
-                call_id: Some(&grant.call_id),
+                application_id: Some(grant.application_id.as_str()),
+                call_id: Some(grant.call_id.as_str()),
                 actor_id,
                 action: HistoryAction::Instalment(InstalmentAction::Request).as_str(),
                 payload: json!({
@@ -181,13 +181,13 @@ pub fn cancel_unpaid(
             conn,
             notifier,
             Move {
-                id: i.id.as_str(),
+                id: &i.id,
                 from: i.state,
                 to,
             },
             Audit {
-                application_id: Some(&grant.application_id),
-                call_id: Some(&grant.call_id),
+                application_id: Some(grant.application_id.as_str()),
+                call_id: Some(grant.call_id.as_str()),
                 actor_id,
                 action: HistoryAction::Instalment(InstalmentAction::Cancel).as_str(),
                 payload: json!({
@@ -230,13 +230,13 @@ pub fn close_if_done(
         conn,
         notifier,
         Move {
-            id: grant.id.as_str(),
+            id: &grant.id,
             from: grant.state,
             to,
         },
         Audit {
-            application_id: Some(&grant.application_id),
-            call_id: Some(&grant.call_id),
+            application_id: Some(grant.application_id.as_str()),
+            call_id: Some(grant.call_id.as_str()),
             actor_id,
             action: HistoryAction::Grant(GrantAction::Close).as_str(),
             payload: json!({

@@ -6,6 +6,7 @@
 use crate::db::DbConnection;
 use crate::db::applications::ApplicationRow;
 use crate::db::calls::{self, CallRow};
+use crate::domain::ids::{AssignmentId, UserId};
 use crate::error::ServiceError;
 use crate::notify::{ApplicationSummary, MailEvent};
 
@@ -15,11 +16,11 @@ pub fn summary(
     row: &ApplicationRow,
     call: &CallRow,
 ) -> Result<ApplicationSummary, ServiceError> {
-    let applicant = crate::db::users::find(conn, &row.applicant_id)?.ok_or_else(|| {
+    let applicant = crate::db::users::find(conn, row.applicant_id.as_str())?.ok_or_else(|| {
         ServiceError::Internal(anyhow::anyhow!("applicant {} missing", row.applicant_id))
     })?;
     Ok(ApplicationSummary {
-        application_id: row.id.clone(),
+        application_id: row.id.to_string(),
         reference: row.reference.clone(),
         call_id: call.id.clone(),
         call_title: call.title.clone(),
@@ -27,7 +28,7 @@ pub fn summary(
         applicant_name: applicant.full_name,
         organisation_name: row.organisation_name.clone(),
         project_title: row.project_title.clone(),
-        requested_cents: row.requested_cents,
+        requested_cents: row.requested_cents.into(),
     })
 }
 
@@ -39,7 +40,7 @@ pub fn application_and_call(
 ) -> Result<(ApplicationRow, CallRow), ServiceError> {
     let row = crate::db::applications::find_for_update(conn, &grant.application_id)?
         .ok_or_else(|| ServiceError::Internal(anyhow::anyhow!("grant without application")))?;
-    let call = calls::find(conn, &grant.call_id)?
+    let call = calls::find(conn, grant.call_id.as_str())?
         .ok_or_else(|| ServiceError::Internal(anyhow::anyhow!("grant without call")))?;
     Ok((row, call))
 }
@@ -49,16 +50,17 @@ pub fn application_and_call(
 pub fn assignment_mail(
     conn: &mut DbConnection,
     row: &ApplicationRow,
-    reviewer_id: &str,
-    assignment_id: &str,
+    reviewer_id: &UserId,
+    assignment_id: &AssignmentId,
 ) -> Result<MailEvent, ServiceError> {
-    let call = calls::find(conn, &row.call_id)?.ok_or_else(crate::services::calls::not_found)?;
-    let reviewer = crate::db::users::find(conn, reviewer_id)?
+    let call =
+        calls::find(conn, row.call_id.as_str())?.ok_or_else(crate::services::calls::not_found)?;
+    let reviewer = crate::db::users::find(conn, reviewer_id.as_str())?
         .ok_or_else(|| ServiceError::Internal(anyhow::anyhow!("reviewer {reviewer_id} missing")))?;
     let app = summary(conn, row, &call)?;
     Ok(MailEvent::ReviewerAssigned {
         app,
-        assignment_id: assignment_id.to_owned(),
+        assignment_id: assignment_id.to_string(),
         reviewer_email: reviewer.email,
         reviewer_name: reviewer.full_name,
     })

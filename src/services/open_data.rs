@@ -129,7 +129,14 @@ pub async fn publish(
         .db
         .transaction(move |conn| {
             crate::services::calls::audit_call(
-                conn, &call_id, &actor, PUBLISHED, None, None, payload, now,
+                conn,
+                &call_id,
+                actor.as_str(),
+                PUBLISHED,
+                None,
+                None,
+                payload,
+                now,
             )
         })
         .await?;

@@ -6,6 +6,7 @@ use serde_json::json;
 
 use crate::domain::account::Role;
 use crate::domain::actor::Actor;
+use crate::domain::ids::OutboxId;
 use crate::domain::outbox::OutboxStatus;
 use crate::error::ServiceError;
 use crate::input::{Page, Position};
@@ -60,11 +61,15 @@ pub async fn retry(
             change_state(
                 conn,
                 &notifier,
-                Move { id: &id, from, to },
+                Move {
+                    id: &OutboxId::from_stored(id.clone()),
+                    from,
+                    to,
+                },
                 Audit {
                     application_id: None,
                     call_id: None,
-                    actor_id: &actor,
+                    actor_id: actor.as_str(),
                     action: "outbox-retry",
                     payload: json!({"message_id": row.message_id}),
                 },

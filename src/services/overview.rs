@@ -4,6 +4,7 @@
 //! themselves read applications through it.
 
 use crate::domain::actor::Actor;
+use crate::domain::ids::ApplicationId;
 use crate::error::ServiceError;
 use crate::services::applications::{Application, HistoryEvent, history_of, load_readable};
 use crate::services::commune_opinions::{self, CommuneOpinions};
@@ -29,7 +30,7 @@ pub struct Overview {
 pub async fn overview(
     state: &AppState,
     user: &Actor,
-    id: String,
+    id: ApplicationId,
 ) -> Result<Overview, ServiceError> {
     let user = user.clone();
     let now = state.clock.now();
@@ -38,8 +39,12 @@ pub async fn overview(
         .run(move |conn| {
             let row = load_readable(conn, &user, &id)?;
             let application = row.to_view(&user)?;
-            let call =
-                crate::services::calls::find_in(conn, user.role.is_staff(), &row.call_id, now)?;
+            let call = crate::services::calls::find_in(
+                conn,
+                user.role.is_staff(),
+                row.call_id.as_str(),
+                now,
+            )?;
             let history = history_of(conn, &user, &row)?;
             let (documents, opinions) = if row.submitted_at.is_some() {
                 (

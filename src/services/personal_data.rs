@@ -154,16 +154,16 @@ pub async fn export(state: &AppState, user: &Actor) -> Result<PersonalData, Serv
     state
         .db
         .run(move |conn| {
-            let row = user_rows::find(conn, &id)?
+            let row = user_rows::find(conn, id.as_str())?
                 .ok_or_else(|| ServiceError::not_found("Ce compte n'existe pas."))?;
             let email = row.email.clone();
             let account = User::try_from(row)?;
             Ok(PersonalData {
                 generated_at: now,
                 account,
-                applications: held_applications(conn, &id)?,
-                assignments: held_assignments(conn, &id)?,
-                reviews: held_reviews(conn, &id)?,
+                applications: held_applications(conn, id.as_str())?,
+                assignments: held_assignments(conn, id.as_str())?,
+                reviews: held_reviews(conn, id.as_str())?,
                 mails: held_mails(conn, &email)?,
                 sessions: web_sessions::table
                     .filter(web_sessions::user_id.eq(&id))
@@ -176,7 +176,7 @@ pub async fn export(state: &AppState, user: &Actor) -> Result<PersonalData, Serv
                         last_seen_at: utc(l),
                     })
                     .collect(),
-                events: held_events(conn, &id)?,
+                events: held_events(conn, id.as_str())?,
             })
         })
         .await
@@ -479,12 +479,12 @@ pub async fn rename(state: &AppState, user: &Actor, full_name: &str) -> Result<U
             // The names themselves stay out of the trail (it is kept longer than they are).
             audit_account(
                 conn,
-                &id,
+                id.as_str(),
                 "name_changed",
                 serde_json::json!({"user_id": id}),
                 now,
             )?;
-            user_rows::find(conn, &id)?
+            user_rows::find(conn, id.as_str())?
                 .ok_or_else(|| ServiceError::not_found("Ce compte n'existe pas."))?
                 .try_into()
         })
@@ -510,7 +510,7 @@ pub async fn erase(
 ) -> Result<ErasureSummary, ServiceError> {
     let (_, claim) = recheck_password(
         state,
-        &user.id,
+        user.id.as_str(),
         password,
         "password",
         "le mot de passe est incorrect",
@@ -527,7 +527,7 @@ pub async fn erase(
     let id = user.id.clone();
     let (summary, mails) = state
         .db
-        .transaction(move |conn| erase_in(conn, &id, now))
+        .transaction(move |conn| erase_in(conn, id.as_str(), now))
         .await?;
     // The copies the `file` transport wrote of the account's mails (named by their outbox
     // id) go once the erasure is committed; a copy that cannot be removed is logged, and the
@@ -618,7 +618,7 @@ fn erase_in(
             reviewing.join(", ")
         )));
     }
-    if row.role == Role::Admin.as_str() {
+    if row.role == Role::Admin {
         let other_admins: i64 = users::table
             .filter(users::role.eq(Role::Admin.as_str()))
             .filter(users::active.eq(true))

@@ -189,7 +189,7 @@ pub struct Callback {
 /// Who signed in, for the web face to open the session.
 #[derive(Debug)]
 pub struct SignedIn {
-    pub user_id: String,
+    pub user_id: crate::domain::ids::UserId,
     pub generation: i32,
     pub role: Role,
     pub return_to: Option<String>,
@@ -247,10 +247,9 @@ pub async fn finish(
         .db
         .transaction(move |conn| link_account(conn, &settings, &identity_for_tx, client_ip, now))
         .await??;
-    let role = Role::parse(&row.role)
-        .ok_or_else(|| ServiceError::Internal(anyhow::anyhow!("unknown role {:?}", row.role)))?;
+    let role = row.role;
     Ok(SignedIn {
-        user_id: row.id,
+        user_id: crate::domain::ids::UserId::from_stored(row.id),
         generation,
         role,
         return_to: flow.return_to,
@@ -307,8 +306,7 @@ fn link_checked(
     if !row.active {
         return Err(Refusal::Deactivated);
     }
-    let role = Role::parse(&row.role)
-        .ok_or_else(|| ServiceError::Internal(anyhow::anyhow!("unknown role {:?}", row.role)))?;
+    let role = row.role;
     check_organisation(settings, &row, role, identity)?;
     if linked.is_none() {
         db::link(

@@ -151,7 +151,7 @@ pub async fn request(
             let letter = insert_letter(
                 conn,
                 &grant.id,
-                &grant.application_id,
+                grant.application_id.as_str(),
                 LetterKind::Recovery,
                 Some(&inputs),
                 &pdf,
@@ -162,14 +162,14 @@ pub async fn request(
                 conn,
                 &notifier,
                 Move {
-                    id: id.as_str(),
+                    id: &id,
                     from: grant.state,
                     to,
                 },
                 Audit {
-                    application_id: Some(&grant.application_id),
-                    call_id: Some(&grant.call_id),
-                    actor_id: &user.id,
+                    application_id: Some(grant.application_id.as_str()),
+                    call_id: Some(grant.call_id.as_str()),
+                    actor_id: user.id.as_str(),
                     action: HistoryAction::Grant(GrantAction::RequestRecovery).as_str(),
                     payload: json!({
                         "grant_id": id,
@@ -190,7 +190,7 @@ pub async fn request(
             )?;
             grants::record_recovery(conn, &id, amount, &motivation, now.naive_utc())?;
             // Nothing more is paid once money is asked back.
-            crate::services::instalments::cancel_unpaid(conn, &notifier, &user.id, &grant)?;
+            crate::services::instalments::cancel_unpaid(conn, &notifier, user.id.as_str(), &grant)?;
             view_of(conn, &user, &id)
         })
         .await
@@ -220,14 +220,14 @@ pub async fn close(state: &AppState, user: &Actor, id: &str) -> Result<GrantView
                 conn,
                 &notifier,
                 Move {
-                    id: id.as_str(),
+                    id: &id,
                     from: grant.state,
                     to,
                 },
                 Audit {
-                    application_id: Some(&grant.application_id),
-                    call_id: Some(&grant.call_id),
-                    actor_id: &user.id,
+                    application_id: Some(grant.application_id.as_str()),
+                    call_id: Some(grant.call_id.as_str()),
+                    actor_id: user.id.as_str(),
                     action: HistoryAction::Grant(GrantAction::CloseRecovery).as_str(),
                     payload: json!({
                         "grant_id": id,

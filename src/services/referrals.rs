@@ -14,6 +14,7 @@ use crate::db::commune_opinions::{self as db, ReferralRow};
 use crate::domain::account::{EmailAddress, Role};
 use crate::domain::actor::Actor;
 use crate::domain::call::CallState;
+use crate::domain::ids::CallId;
 use crate::domain::referral::ReferralCode;
 use crate::domain::territory::commune_name;
 use crate::domain::text::{self, Lines};
@@ -156,7 +157,7 @@ pub async fn refer(
                 organisation_name,
                 email: email.as_str().to_owned(),
                 message,
-                author_id: actor.id.clone(),
+                author_id: actor.id.to_string(),
                 created_at: now,
             };
             db::insert_referral(conn, &row)?;
@@ -214,7 +215,7 @@ pub async fn get(state: &AppState, actor: &Actor, id: String) -> Result<Referral
 pub async fn check_code(
     state: &AppState,
     code: String,
-    call_id: String,
+    call_id: CallId,
 ) -> Result<String, ServiceError> {
     state
         .db

@@ -16,6 +16,7 @@ use crate::domain::actor::Actor;
 use crate::domain::application::OrganisationStatus;
 use crate::domain::history::HistoryAction;
 use crate::domain::identifiers::{Rna, Siret};
+use crate::domain::ids::ApplicationId;
 use crate::error::{FieldErrors, ServiceError};
 use crate::services::applications::{
     Application, actor, check_body, not_found, record_event, visibility,
@@ -84,7 +85,7 @@ impl RegistrationInput {
 pub async fn register(
     state: &AppState,
     user: &Actor,
-    id: String,
+    id: ApplicationId,
     expected_version: Option<i32>,
     input: RegistrationInput,
 ) -> Result<Application, ServiceError> {
@@ -132,7 +133,7 @@ pub async fn register(
                 .transaction(|c| rows::update_versioned(c, &row, old))
                 .map_err(|e| crate::services::applications::org_key_race(conn, &row, e))?;
             if written != 1 {
-                return Err(check_version(Some(old), old + 1).unwrap_err());
+                return Err(crate::services::version::stale(old, old + 1));
             }
             record_event(
                 conn,
@@ -150,8 +151,13 @@ pub async fn register(
                 now,
             )?;
             // The instalments that waited for an identified structure.
-            if let Some(grant) = crate::db::grants::of_application(conn, &row.id)? {
-                crate::services::instalments::request_due(conn, &notifier, &user.id, &grant.id)?;
+            if let Some(grant) = crate::db::grants::of_application(conn, row.id.as_str())? {
+                crate::services::instalments::request_due(
+                    conn,
+                    &notifier,
+                    user.id.as_str(),
+                    &grant.id,
+                )?;
             }
             row.to_view(&user)
         })

@@ -16,6 +16,7 @@ use crate::db::registry::{self as db, EvidenceRow};
 use crate::domain::actor::Actor;
 use crate::domain::application::Organisation;
 use crate::domain::identifiers::Siret;
+use crate::domain::ids::ApplicationId;
 use crate::domain::registry::{
     AnswerError, EvidenceStatus, Flag, Lookup, RegistryRecord, read_kept, read_search_answer,
 };
@@ -143,7 +144,7 @@ fn siret_of(organisation: &Organisation) -> Option<Siret> {
 pub async fn evidence_for_submission(
     state: &AppState,
     user: &Actor,
-    application_id: &str,
+    application_id: &ApplicationId,
 ) -> Result<Option<EvidenceRow>, ServiceError> {
     let Some(registry) = state.registry.clone() else {
         return Ok(None);
@@ -161,7 +162,7 @@ pub async fn evidence_for_submission(
     };
     let got = answer_of(state, registry.as_ref(), &siret).await?;
     Ok(Some(evidence_row(
-        application_id,
+        application_id.as_str(),
         &siret,
         registry.source(),
         got,
@@ -291,7 +292,7 @@ pub fn view_of(row: &EvidenceRow, organisation: &Organisation) -> EvidenceView {
 pub async fn evidence(
     state: &AppState,
     user: &Actor,
-    application_id: String,
+    application_id: ApplicationId,
 ) -> Result<Option<EvidenceView>, ServiceError> {
     if !user.role.is_staff() {
         return Err(not_found());
@@ -303,7 +304,7 @@ pub async fn evidence(
             else {
                 return Err(not_found());
             };
-            let Some(row) = db::evidence_of(conn, &application_id)? else {
+            let Some(row) = db::evidence_of(conn, application_id.as_str())? else {
                 return Ok(None);
             };
             Ok(Some(view_of(&row, &app.parsed_body()?.organisation)))

@@ -78,7 +78,7 @@ fn view_on(
     by: GrantParty,
     today: NaiveDate,
 ) -> Result<ReportView, ServiceError> {
-    let annexes = crate::db::documents::list(conn, &grant.application_id)?
+    let annexes = crate::db::documents::list(conn, grant.application_id.as_str())?
         .into_iter()
         .filter(|d| d.kind == crate::domain::call::REPORT_ANNEX_KIND)
         .map(Into::into)
@@ -122,7 +122,7 @@ fn view(
             .and_then(|r| r.approved_at)
             .map(|t| t.and_utc()),
         annexes,
-        application_id: grant.application_id.clone(),
+        application_id: grant.application_id.to_string(),
         allowed_actions: allowed_actions(grant.state, by)
             .into_iter()
             .filter(|a| {
@@ -331,8 +331,8 @@ pub async fn approve(state: &AppState, user: &Actor, id: &str) -> Result<GrantVi
                 &[MailEvent::ReportApproved { app }],
             )?;
             reports::mark_approved(conn, &id, notifier.clock().now())?;
-            crate::services::instalments::request_due(conn, &notifier, &user.id, &id)?;
-            crate::services::instalments::close_if_done(conn, &notifier, &user.id, &id)?;
+            crate::services::instalments::request_due(conn, &notifier, user.id.as_str(), &id)?;
+            crate::services::instalments::close_if_done(conn, &notifier, user.id.as_str(), &id)?;
             view_of(conn, &user, &id)
         })
         .await
@@ -361,14 +361,14 @@ fn move_grant(
         conn,
         notifier,
         Move {
-            id: grant.id.as_str(),
+            id: &grant.id,
             from: grant.state,
             to,
         },
         Audit {
-            application_id: Some(&grant.application_id),
-            call_id: Some(&grant.call_id),
-            actor_id: &user.id,
+            application_id: Some(grant.application_id.as_str()),
+            call_id: Some(grant.call_id.as_str()),
+            actor_id: user.id.as_str(),
             action: HistoryAction::Grant(action).as_str(),
             payload,
         },

@@ -7,7 +7,6 @@ use chrono::NaiveDateTime;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use utoipa::ToSchema;
-use uuid::Uuid;
 
 use crate::db::applications::{self as apps};
 use crate::db::assignments::{self, AssignmentRow, WorkItem};
@@ -18,6 +17,7 @@ use crate::domain::actor::Actor;
 use crate::domain::application_state::ApplicationState;
 use crate::domain::assignment::{self, AssignmentAction};
 use crate::domain::history::HistoryAction;
+use crate::domain::ids::{ApplicationId, AssignmentId, ReviewId, UserId};
 use crate::domain::review::{self, ReviewAction};
 use crate::domain::scoring::{self, Recommendation};
 use crate::error::{FieldErrors, ServiceError};
@@ -33,12 +33,15 @@ pub use crate::domain::review::ReviewStatus;
 /// A line of `GET /assignments`.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct Assignment {
-    pub id: String,
-    pub application_id: String,
+    #[schema(value_type = String)]
+    pub id: AssignmentId,
+    #[schema(value_type = String)]
+    pub application_id: ApplicationId,
     #[schema(example = "EA-2026-00042")]
     pub reference: String,
     pub call_id: String,
-    pub reviewer_id: String,
+    #[schema(value_type = String)]
+    pub reviewer_id: UserId,
     pub status: AssignmentStatus,
     /// The review's status, absent before a first draft.
     pub review_status: Option<ReviewStatus>,
@@ -168,10 +171,10 @@ fn internal(e: impl std::fmt::Display) -> ServiceError {
 impl ReviewRow {
     fn to_view(&self, reviewer_name: Option<String>) -> Result<Review, ServiceError> {
         Ok(Review {
-            id: self.id.clone(),
-            assignment_id: self.assignment_id.clone(),
-            application_id: self.application_id.clone(),
-            reviewer_id: self.reviewer_id.clone(),
+            id: self.id.to_string(),
+            assignment_id: self.assignment_id.to_string(),
+            application_id: self.application_id.to_string(),
+            reviewer_id: self.reviewer_id.to_string(),
             reviewer_name,
             scores: serde_json::from_str(&self.scores).map_err(internal)?,
             comment: self.comment.clone(),
@@ -275,9 +278,9 @@ fn status_conflict(row: &AssignmentRow, what: &str) -> ServiceError {
 /// Inserts the assignment of `reviewer_id`: checks the role and that it is not already there.
 pub fn add_assignment(
     conn: &mut DbConnection,
-    application_id: &str,
+    application_id: &ApplicationId,
     reviewer_id: &str,
-    by: &str,
+    by: &UserId,
     at: NaiveDateTime,
 ) -> Result<AssignmentRow, ServiceError> {
     let found =
@@ -290,20 +293,21 @@ pub fn add_assignment(
     }
     if assignments::for_application(conn, application_id)?
         .iter()
-        .any(|a| a.reviewer_id == reviewer_id)
+        .any(|a| a.reviewer_id.as_str() == reviewer_id)
     {
         return Err(ServiceError::conflict(
             "Cet évaluateur est déjà affecté à cette candidature.",
         ));
     }
     let row = AssignmentRow {
-        id: Uuid::now_v7().to_string(),
-        application_id: application_id.to_owned(),
-        reviewer_id: reviewer_id.to_owned(),
+        id: AssignmentId::new(),
+        application_id: application_id.clone(),
+        // Found above among the reviewers' accounts: a stored id.
+        reviewer_id: UserId::from_stored(reviewer_id.to_owned()),
         status: AssignmentStatus::Pending.as_str().into(),
         statement: None,
         recusal_reason: None,
-        assigned_by: by.to_owned(),
+        assigned_by: by.to_string(),
         assigned_at: at,
         responded_at: None,
     };
@@ -314,7 +318,7 @@ pub fn add_assignment(
 pub async fn assign(
     state: &AppState,
     user: &Actor,
-    application_id: String,
+    application_id: ApplicationId,
     input: AssignInput,
 ) -> Result<Assignment, ServiceError> {
     user.require_staff()?;
@@ -355,7 +359,7 @@ pub async fn assign(
                 &row.id,
             )?;
             notifier.queue(conn, &mail)?;
-            let items = assignments::work_items(conn, &row.reviewer_id)?;
+            let items = assignments::work_items(conn, row.reviewer_id.as_str())?;
             let item = items
                 .into_iter()
                 .find(|w| w.assignment.id == row.id)
@@ -386,7 +390,8 @@ pub async fn list(
     state
         .db
         .run(move |conn| {
-            let (paged, total) = assignments::work_list(conn, reviewer.as_deref(), &window)?;
+            let (paged, total) =
+                assignments::work_list(conn, reviewer.as_ref().map(UserId::as_str), &window)?;
             Page::from_paged(paged, total, window.per_page(), work_item_view)
         })
         .await
@@ -408,7 +413,7 @@ pub async fn get_assignment(
             if !user.role.is_staff() && row.reviewer_id != user.id {
                 return Err(assignment_not_found());
             }
-            let items = assignments::work_items(conn, &row.reviewer_id)?;
+            let items = assignments::work_items(conn, row.reviewer_id.as_str())?;
             let item = items
                 .into_iter()
                 .find(|w| w.assignment.id == row.id)
@@ -423,8 +428,8 @@ pub async fn get_assignment(
 pub async fn own_assignment_to(
     state: &AppState,
     user: &Actor,
-    application_id: String,
-) -> Result<Option<String>, ServiceError> {
+    application_id: ApplicationId,
+) -> Result<Option<AssignmentId>, ServiceError> {
     user.require(&[Role::Reviewer])?;
     let user = user.clone();
     state
@@ -489,9 +494,9 @@ async fn respond(
             // A recusal tells the agents, with its reason: someone else may have to be assigned.
             let mut mails = Vec::new();
             if !accept {
-                let call = calls::find(conn, &app.call_id)?
+                let call = calls::find(conn, app.call_id.as_str())?
                     .ok_or_else(crate::services::calls::not_found)?;
-                let reviewer_name = users::find(conn, &user.id)?
+                let reviewer_name = users::find(conn, user.id.as_str())?
                     .map(|u| u.full_name)
                     .unwrap_or_default();
                 mails.push(MailEvent::ReviewerRecused {
@@ -509,15 +514,15 @@ async fn respond(
                     to,
                 },
                 Audit {
-                    application_id: Some(&row.application_id),
+                    application_id: Some(row.application_id.as_str()),
                     call_id: None,
-                    actor_id: &user.id,
+                    actor_id: user.id.as_str(),
                     action,
                     payload: json!({"assignment_id": row.id, field: text_value}),
                 },
                 &mails,
             )?;
-            let items = assignments::work_items(conn, &user.id)?;
+            let items = assignments::work_items(conn, user.id.as_str())?;
             let item = items
                 .into_iter()
                 .find(|w| w.assignment.id == row.id)
@@ -564,7 +569,8 @@ fn reviewable(
             "La candidature n'est plus en cours d'instruction : l'évaluation est close.",
         ));
     }
-    let call = calls::find(conn, &app.call_id)?.ok_or_else(crate::services::calls::not_found)?;
+    let call =
+        calls::find(conn, app.call_id.as_str())?.ok_or_else(crate::services::calls::not_found)?;
     Ok((row, call.grid()?))
 }
 
@@ -615,7 +621,7 @@ pub async fn save_draft(
                 }
                 None => {
                     let r = ReviewRow {
-                        id: Uuid::now_v7().to_string(),
+                        id: ReviewId::new(),
                         assignment_id: assignment.id.clone(),
                         application_id: assignment.application_id.clone(),
                         reviewer_id: user.id.clone(),
@@ -704,9 +710,9 @@ pub async fn submit(state: &AppState, user: &Actor, id: String) -> Result<Review
                     to,
                 },
                 Audit {
-                    application_id: Some(&row.application_id),
+                    application_id: Some(row.application_id.as_str()),
                     call_id: None,
-                    actor_id: &user.id,
+                    actor_id: user.id.as_str(),
                     action: HistoryAction::SubmitReview.as_str(),
                     payload: json!({"review_id": row.id, "recommendation": row.recommendation}),
                 },
@@ -725,7 +731,7 @@ fn reviews_complete_mail(
     submitting: &ReviewRow,
 ) -> Result<Vec<MailEvent>, ServiceError> {
     let app_id = &submitting.application_id;
-    let reviews_by_assignment: BTreeMap<String, ReviewStatus> =
+    let reviews_by_assignment: BTreeMap<AssignmentId, ReviewStatus> =
         reviews::for_application(conn, app_id)?
             .into_iter()
             .map(|(r, _)| Ok((r.assignment_id.clone(), review_status(&r.status)?)))
@@ -745,7 +751,8 @@ fn reviews_complete_mail(
         return Ok(Vec::new());
     }
     let app = apps::find_for_update(conn, app_id)?.ok_or_else(not_found)?;
-    let call = calls::find(conn, &app.call_id)?.ok_or_else(crate::services::calls::not_found)?;
+    let call =
+        calls::find(conn, app.call_id.as_str())?.ok_or_else(crate::services::calls::not_found)?;
     let submitted_reviews = reviewers
         .iter()
         .filter(|(a, r)| {
@@ -762,7 +769,7 @@ fn reviews_complete_mail(
 pub async fn for_application(
     state: &AppState,
     user: &Actor,
-    application_id: String,
+    application_id: ApplicationId,
 ) -> Result<Vec<Review>, ServiceError> {
     let user = user.clone();
     state
@@ -907,7 +914,7 @@ pub async fn desk(
         .db
         .run(move |conn| {
             let row = own_assignment(conn, &user, &id)?;
-            let items = assignments::work_items(conn, &user.id)?;
+            let items = assignments::work_items(conn, user.id.as_str())?;
             let item = items
                 .into_iter()
                 .find(|w| w.assignment.id == row.id)

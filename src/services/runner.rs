@@ -27,7 +27,7 @@ pub struct Audit<'a> {
 /// A move of one row of one machine.
 #[derive(Debug, Clone, Copy)]
 pub struct Move<'a, S: MachineState> {
-    pub id: &'a str,
+    pub id: &'a S::Id,
     pub from: S,
     pub to: S,
 }
@@ -44,7 +44,7 @@ pub fn change_state<S: MachineState>(
     if states::set(
         conn,
         S::MACHINE,
-        change.id,
+        change.id.as_ref(),
         change.from.name(),
         change.to.name(),
     )? != 1

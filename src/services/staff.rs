@@ -10,6 +10,7 @@ use crate::domain::actor::Actor;
 use crate::domain::application_state::ApplicationState;
 use crate::domain::assignment::AssignmentStatus;
 use crate::domain::dashboard::{self, Waiting};
+use crate::domain::ids::{ApplicationId, AssignmentId, CallId, UserId};
 use crate::error::ServiceError;
 use crate::input::{Page, Paging, Position};
 use crate::services::applications::{
@@ -92,21 +93,21 @@ pub struct Dashboard {
 pub async fn dashboard(
     state: &AppState,
     user: &Actor,
-    call_id: String,
+    call_id: CallId,
 ) -> Result<Dashboard, ServiceError> {
     require_staff(user)?;
     let now = state.clock.now();
     state
         .db
         .run(move |conn| {
-            let call = call_rows::find(conn, &call_id)?
+            let call = call_rows::find(conn, call_id.as_str())?
                 .ok_or_else(calls::not_found)?
                 .to_view(now)?;
-            let stored = crate::db::applications::counts_by_state(conn, &call.id)?;
+            let stored = crate::db::applications::counts_by_state(conn, &call_id)?;
             let count_of = |s: ApplicationState| {
                 stored
                     .iter()
-                    .find(|(st, _)| st == s.as_str())
+                    .find(|(st, _)| *st == s)
                     .map_or(0, |(_, n)| *n)
             };
             let counts: Vec<StateCount> = ApplicationState::ALL
@@ -153,8 +154,8 @@ pub async fn dashboard(
 /// A reviewer's assignment, as staff see it on the application's page.
 #[derive(Debug, Clone, Serialize)]
 pub struct StaffAssignment {
-    pub id: String,
-    pub reviewer_id: String,
+    pub id: AssignmentId,
+    pub reviewer_id: UserId,
     pub reviewer_name: String,
     pub status: AssignmentStatus,
     pub recusal_reason: Option<String>,
@@ -188,11 +189,11 @@ pub struct StaffApplication {
 pub async fn application(
     state: &AppState,
     user: &Actor,
-    id: String,
+    id: ApplicationId,
 ) -> Result<StaffApplication, ServiceError> {
     require_staff(user)?;
     let application = applications::get(state, user, id.clone()).await?;
-    let call = calls::get(state, true, application.call_id.clone()).await?;
+    let call = calls::get(state, true, application.call_id.to_string()).await?;
     let documents = documents::list(state, user, id.clone()).await?;
     let history = applications::history(state, user, id.clone()).await?;
     let reviews = reviews::for_application(state, user, id.clone()).await?;
@@ -200,21 +201,23 @@ pub async fn application(
     let (assignments, reviewer_choices) = state
         .db
         .run(move |conn| {
-            let assignments: Vec<StaffAssignment> = rows::assignments_with_names(conn, &id)?
-                .into_iter()
-                .map(|(a, name, review_status)| StaffAssignment {
-                    status: AssignmentStatus::parse(&a.status).unwrap_or(AssignmentStatus::Pending),
-                    id: a.id,
-                    reviewer_id: a.reviewer_id,
-                    reviewer_name: name,
-                    recusal_reason: a.recusal_reason,
-                    review_status,
-                    assigned_at: a.assigned_at.and_utc(),
-                })
-                .collect();
+            let assignments: Vec<StaffAssignment> =
+                rows::assignments_with_names(conn, id.as_str())?
+                    .into_iter()
+                    .map(|(a, name, review_status)| StaffAssignment {
+                        status: AssignmentStatus::parse(&a.status)
+                            .unwrap_or(AssignmentStatus::Pending),
+                        id: a.id,
+                        reviewer_id: a.reviewer_id,
+                        reviewer_name: name,
+                        recusal_reason: a.recusal_reason,
+                        review_status,
+                        assigned_at: a.assigned_at.and_utc(),
+                    })
+                    .collect();
             let choices = rows::active_reviewers(conn)?
                 .into_iter()
-                .filter(|(rid, _, _)| !assignments.iter().any(|a| &a.reviewer_id == rid))
+                .filter(|(rid, _, _)| !assignments.iter().any(|a| a.reviewer_id.as_str() == rid))
                 .map(|(id, full_name, email)| ReviewerChoice {
                     id,
                     full_name,

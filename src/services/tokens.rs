@@ -151,8 +151,8 @@ pub async fn create(
     let row = state
         .db
         .transaction(move |conn| {
-            let generation = owner_generation(conn, &user_id)?;
-            if personal_tokens::count_active(conn, &user_id, generation, now)?
+            let generation = owner_generation(conn, user_id.as_str())?;
+            if personal_tokens::count_active(conn, user_id.as_str(), generation, now)?
                 >= tokens::MAX_ACTIVE_PER_ACCOUNT
             {
                 return Err(ServiceError::conflict(format!(
@@ -162,7 +162,7 @@ pub async fn create(
             }
             let row = PersonalTokenRow {
                 id: Uuid::now_v7().to_string(),
-                user_id: user_id.clone(),
+                user_id: user_id.to_string(),
                 name: valid.name,
                 token_hash: tokens::hash(&secret),
                 hint,
@@ -174,7 +174,14 @@ pub async fn create(
                 revoked_at: None,
             };
             personal_tokens::insert(conn, &row)?;
-            record(conn, &user_id, client_ip, "token_created", &row, now)?;
+            record(
+                conn,
+                user_id.as_str(),
+                client_ip,
+                "token_created",
+                &row,
+                now,
+            )?;
             Ok((row, secret))
         })
         .await?;
@@ -197,8 +204,8 @@ pub async fn list(state: &AppState, user: &Actor) -> Result<Vec<PersonalToken>, 
     state
         .db
         .run(move |conn| {
-            let generation = owner_generation(conn, &user_id)?;
-            Ok(personal_tokens::for_user(conn, &user_id)?
+            let generation = owner_generation(conn, user_id.as_str())?;
+            Ok(personal_tokens::for_user(conn, user_id.as_str())?
                 .into_iter()
                 .map(|r| view(r, generation, now))
                 .collect())
@@ -217,8 +224,8 @@ pub async fn get(
     state
         .db
         .run(move |conn| {
-            let generation = owner_generation(conn, &user_id)?;
-            personal_tokens::find_owned(conn, &user_id, &id)?
+            let generation = owner_generation(conn, user_id.as_str())?;
+            personal_tokens::find_owned(conn, user_id.as_str(), &id)?
                 .map(|r| view(r, generation, now))
                 .ok_or_else(not_found)
         })
@@ -242,9 +249,17 @@ pub async fn revoke(
     state
         .db
         .transaction(move |conn| {
-            let row = personal_tokens::find_owned(conn, &user_id, &id)?.ok_or_else(not_found)?;
-            if personal_tokens::revoke(conn, &user_id, &id, now)? {
-                record(conn, &user_id, client_ip, "token_revoked", &row, now)?;
+            let row =
+                personal_tokens::find_owned(conn, user_id.as_str(), &id)?.ok_or_else(not_found)?;
+            if personal_tokens::revoke(conn, user_id.as_str(), &id, now)? {
+                record(
+                    conn,
+                    user_id.as_str(),
+                    client_ip,
+                    "token_revoked",
+                    &row,
+                    now,
+                )?;
             }
             Ok(())
         })

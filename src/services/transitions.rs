@@ -19,6 +19,8 @@ use crate::domain::application_state::{Action, ApplicationState, TransitionError
 use crate::domain::call::{CallState, check_window};
 use crate::domain::eligibility::{self, Assessment, Outcome};
 use crate::domain::history::HistoryAction;
+use crate::domain::ids::{ApplicationId, AssignmentId, UserId};
+use crate::domain::money::Cents;
 use crate::error::{FieldErrors, ServiceError};
 use crate::notify::MailEvent;
 use crate::services::applications::{
@@ -161,8 +163,10 @@ impl Command {
             Self::Withdraw(i) => text(&mut errors, "reason", &i.reason),
             Self::Decide(d) => {
                 text(&mut errors, "motivation", &d.motivation);
-                let oldest = chrono::NaiveDate::from_ymd_opt(2000, 1, 1).expect("valid date");
-                if d.committee_date > today || d.committee_date < oldest {
+                // No committee sat before 2000 (a mistyped year); a date out of chrono's range
+                // is refused with the others.
+                let oldest = chrono::NaiveDate::from_ymd_opt(2000, 1, 1);
+                if d.committee_date > today || oldest.is_none_or(|o| d.committee_date < o) {
                     errors
                         .entry("committee_date".into())
                         .or_default()
@@ -280,7 +284,7 @@ fn transition_error(e: TransitionError, from: ApplicationState) -> ServiceError 
 pub async fn apply(
     state: &AppState,
     user: &Actor,
-    id: String,
+    id: ApplicationId,
     expected_version: Option<i32>,
     command: Command,
 ) -> Result<Application, ServiceError> {
@@ -310,19 +314,19 @@ pub async fn apply(
                 crate::domain::account::check_may_submit(user.email_verified)
                     .map_err(|why| ServiceError::Forbidden(why.into()))?;
             }
-            let call = calls::find(conn, &row.call_id)?.ok_or_else(crate::services::calls::not_found)?;
-            let mut new_reviewers: Vec<(String, String)> = Vec::new();
+            let call = calls::find(conn, row.call_id.as_str())?.ok_or_else(crate::services::calls::not_found)?;
+            let mut new_reviewers: Vec<(UserId, AssignmentId)> = Vec::new();
             let note = command.note();
             let payload = match command {
                 Command::Submit => submit(conn, &mut row, &call, now_utc)?,
                 Command::RequestChanges(i) => json!({"message": i.message.trim()}),
                 Command::DeclareIneligible(i) => {
-                    let report = assess(conn, &row, &call, &i.assessments, &user.id, now_utc)?;
+                    let report = assess(conn, &row, &call, &i.assessments, user.id.as_str(), now_utc)?;
                     store_report(&mut row, &report)?;
                     json!({"motivation": i.motivation.trim(), "assessments": i.assessments})
                 }
                 Command::StartReview(i) => {
-                    let report = assess(conn, &row, &call, &i.assessments, &user.id, now_utc)?;
+                    let report = assess(conn, &row, &call, &i.assessments, user.id.as_str(), now_utc)?;
                     let open = eligibility::unassessed_review_codes(&report.evaluation());
                     if !open.is_empty() {
                         let mut errors = FieldErrors::new();
@@ -356,7 +360,7 @@ pub async fn apply(
                 Action::Submit => MailEvent::Submitted {
                     app,
                     submitted_at: now.and_utc(),
-                    commune_addresses: crate::db::communes::addresses_for_application(conn, &row.id)?,
+                    commune_addresses: crate::db::communes::addresses_for_application(conn, row.id.as_str())?,
                 },
                 Action::RequestChanges => MailEvent::ChangesRequested {
                     app,
@@ -370,7 +374,7 @@ pub async fn apply(
                 Action::StartReview => MailEvent::ReviewStarted { app },
                 Action::Accept => MailEvent::Accepted {
                     app,
-                    awarded_cents: row.awarded_cents.unwrap_or(0),
+                    awarded_cents: row.awarded_cents.map_or(0, i64::from),
                     motivation: row.decision_motivation.clone().unwrap_or_default(),
                     committee_date: row.committee_date.unwrap_or_default(),
                     decision_reference: row.decision_reference.clone().unwrap_or_default(),
@@ -425,9 +429,9 @@ pub async fn apply(
                 &notifier,
                 Move { id: &row.id, from, to },
                 Audit {
-                    application_id: Some(&row.id),
+                    application_id: Some(row.id.as_str()),
                     call_id: None,
-                    actor_id: &user.id,
+                    actor_id: user.id.as_str(),
                     action: HistoryAction::Transition(action).as_str(),
                     payload,
                 },
@@ -436,7 +440,7 @@ pub async fn apply(
             if let Some(g) = decided.as_ref().and_then(|d| d.grant.as_ref()) {
                 grants::start_grant(conn, &notifier, &letters, &user, &row, &call, g)?;
             }
-            row.state = to.as_str().to_owned();
+            row.state = to;
             row.to_view(&user)
         })
         .await
@@ -452,7 +456,7 @@ fn decide(
     d: &DecisionInput,
     now: chrono::NaiveDateTime,
 ) -> Result<Value, ServiceError> {
-    let submitted = crate::db::reviews::submitted_scores(conn, &row.id)?.len();
+    let submitted = crate::db::reviews::submitted_scores(conn, row.id.as_str())?.len();
     if (submitted as i64) < i64::from(call.min_reviews) {
         return Err(ServiceError::conflict(format!(
             "Décision impossible : {submitted} évaluation(s) déposée(s) sur les {} requises par l'appel.",
@@ -465,7 +469,7 @@ fn decide(
             .ok_or_else(crate::services::calls::not_found)?;
         let body = row.parsed_body()?;
         let limits = crate::domain::decision::AwardLimits::new(
-            row.requested_cents,
+            row.requested_cents.into(),
             call.max_award_cents,
             call.max_budget_share_pct.map(|p| p as u8),
             body.project.total_budget_cents,
@@ -492,7 +496,10 @@ fn decide(
                 "L'enveloppe de l'appel ne suffit plus pour ce montant.",
             ));
         }
-        row.awarded_cents = Some(awarded);
+        row.awarded_cents = Some(
+            Cents::new(awarded)
+                .map_err(|e| ServiceError::invalid_field("awarded_cents", e.to_string()))?,
+        );
     }
     row.decision_motivation = Some(d.motivation.trim().to_owned());
     row.committee_date = Some(d.committee_date);
@@ -642,14 +649,14 @@ fn assess(
 }
 
 /// The reviewers `start-review` asked for, and those newly assigned with their assignment's id.
-type Assigned = (Vec<String>, Vec<(String, String)>);
+type Assigned = (Vec<String>, Vec<(UserId, AssignmentId)>);
 
 /// Creates the assignments of `start-review`; every id must be a reviewer's account.
 fn assign_reviewers(
     conn: &mut DbConnection,
     row: &ApplicationRow,
     ids: &[String],
-    by: &str,
+    by: &UserId,
     now: chrono::NaiveDateTime,
 ) -> Result<Assigned, ServiceError> {
     let mut unique: Vec<String> = Vec::new();
@@ -674,11 +681,11 @@ fn assign_reviewers(
     let existing = assignments::for_application(conn, &row.id)?;
     let mut added = Vec::new();
     for id in &unique {
-        if existing.iter().any(|a| &a.reviewer_id == id) {
+        if existing.iter().any(|a| a.reviewer_id.as_str() == id) {
             continue;
         }
         let assignment = crate::services::reviews::add_assignment(conn, &row.id, id, by, now)?;
-        added.push((id.clone(), assignment.id));
+        added.push((assignment.reviewer_id, assignment.id));
     }
     Ok((unique, added))
 }

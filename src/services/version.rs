@@ -7,12 +7,17 @@ use crate::error::ServiceError;
 /// 412 unless `expected` (from If-Match) is the current version.
 pub fn check_version(expected: Option<i32>, current: i32) -> Result<(), ServiceError> {
     match expected {
-        Some(v) if v != current => Err(ServiceError::StaleVersion(format!(
-            "Cette ressource a été modifiée entre-temps (version {current}, vous envoyez la version \
-             {v}) : rechargez-la puis recommencez."
-        ))),
+        Some(v) if v != current => Err(stale(v, current)),
         _ => Ok(()),
     }
+}
+
+/// The answer to a write that lost the race: `sent` was read, `current` is stored now.
+pub fn stale(sent: i32, current: i32) -> ServiceError {
+    ServiceError::StaleVersion(format!(
+        "Cette ressource a été modifiée entre-temps (version {current}, vous envoyez la version \
+         {sent}) : rechargez-la puis recommencez."
+    ))
 }
 
 #[cfg(test)]

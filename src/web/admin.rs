@@ -121,7 +121,7 @@ async fn render(ctx: &PageCtx, q: ListQuery, refill: Refill) -> Result<HttpRespo
                 role_label => role_label(u.role),
                 status_label => status_label(&u.status),
                 is_me => u.id == me.id,
-                error => refill.row_error.as_ref().filter(|(id, _)| *id == u.id).map(|(_, m)| m.clone()),
+                error => refill.row_error.as_ref().filter(|(id, _)| id == u.id.as_str()).map(|(_, m)| m.clone()),
             }
         })
         .collect();

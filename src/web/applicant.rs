@@ -771,7 +771,13 @@ async fn start(ctx: PageCtx, id: web::Path<String>) -> Result<HttpResponse, WebE
     let mut refused = false;
     let referral = match ctx.query_value("recommandation") {
         Some(code) => {
-            match referrals::check_code(&ctx.state, code.clone(), call_id.clone()).await {
+            match referrals::check_code(
+                &ctx.state,
+                code.clone(),
+                crate::services::calls::id(&call_id)?,
+            )
+            .await
+            {
                 Ok(commune) => Some(json!({"code": code, "commune": commune})),
                 Err(ServiceError::Invalid { .. }) => {
                     refused = true;
@@ -1116,7 +1122,16 @@ async fn new_step_save(
         .and_then(Json::as_str)
         .map(str::to_owned);
     let created = match from_json::<ApplicationBody>(draft) {
-        Ok(body) => applications::create(&ctx.state, &user, call_id.clone(), body, referral).await,
+        Ok(body) => {
+            applications::create(
+                &ctx.state,
+                &user,
+                crate::services::calls::id(&call_id)?,
+                body,
+                referral,
+            )
+            .await
+        }
         Err(e) => Err(e),
     };
     match created {
@@ -1168,7 +1183,7 @@ fn values_of(form: &Form) -> Map<String, Json> {
 
 async fn load(ctx: &PageCtx, id: String) -> Result<applications::Application, WebError> {
     let user = ctx.user()?;
-    Ok(applications::get(&ctx.state, &user, id).await?)
+    Ok(applications::get(&ctx.state, &user, crate::services::applications::id(&id)?).await?)
 }
 
 async fn edit_step_form(
@@ -1178,7 +1193,7 @@ async fn edit_step_form(
     let (id, step) = path.into_inner();
     let step = Step::parse(&step)?;
     let app = load(&ctx, id).await?;
-    let call = calls::get(&ctx.state, false, app.call_id.clone()).await?;
+    let call = calls::get(&ctx.state, false, app.call_id.to_string()).await?;
     let body = json!({
         "organisation": app.organisation,
         "project": app.project,
@@ -1207,7 +1222,7 @@ async fn edit_step_save(
     let refused = ctx.check_form(&form)?;
     let user = ctx.user()?;
     let app = load(&ctx, id.clone()).await?;
-    let call = calls::get(&ctx.state, false, app.call_id.clone()).await?;
+    let call = calls::get(&ctx.state, false, app.call_id.to_string()).await?;
     if step == Step::Organisation && form.opt("verifier_siret").is_some() {
         return verify_siret(&ctx, step, &call, Some(&app), &form, refused).await;
     }
@@ -1216,7 +1231,15 @@ async fn edit_step_save(
     let version = form.get("version").parse::<i32>().ok();
     let errors = if errors.is_empty() {
         let patch = json!({ step.section(): section });
-        match applications::update(&ctx.state, &user, id.clone(), version, patch).await {
+        match applications::update(
+            &ctx.state,
+            &user,
+            crate::services::applications::id(&id)?,
+            version,
+            patch,
+        )
+        .await
+        {
             Ok(_) => {
                 let next = match step.next() {
                     Some(n) => format!("/candidatures/{id}/modifier/{}", n.slug()),
@@ -1317,7 +1340,7 @@ async fn edit_step_precheck(
         "project": app.project,
         "ess": app.ess,
     });
-    precheck_answer(&ctx, &form, step, app.call_id, saved).await
+    precheck_answer(&ctx, &form, step, app.call_id.to_string(), saved).await
 }
 
 #[derive(serde::Deserialize)]
@@ -1392,8 +1415,8 @@ async fn render_documents(
 ) -> Result<HttpResponse, WebError> {
     let user = ctx.user()?;
     let app = load(ctx, id.clone()).await?;
-    let call = calls::get(&ctx.state, false, app.call_id.clone()).await?;
-    let docs = documents::list(&ctx.state, &user, id).await?;
+    let call = calls::get(&ctx.state, false, app.call_id.to_string()).await?;
+    let docs = documents::list(&ctx.state, &user, crate::services::applications::id(&id)?).await?;
     let required: Vec<Value> = call
         .required_documents
         .iter()
@@ -1505,7 +1528,14 @@ async fn upload(
             }
         };
     }
-    match documents::upload(&ctx.state, &user, id.clone(), form).await {
+    match documents::upload(
+        &ctx.state,
+        &user,
+        crate::services::applications::id(&id)?,
+        form,
+    )
+    .await
+    {
         Ok(doc) => Ok(see_other(&format!(
             "/candidatures/{id}/pieces?ajoutee={}",
             doc.id
@@ -1550,7 +1580,13 @@ async fn delete_document(
     ctx.check_csrf(form.opt(CSRF_FIELD))?;
     let user = ctx.user()?;
     let (id, doc) = path.into_inner();
-    documents::delete(&ctx.state, &user, id.clone(), doc).await?;
+    documents::delete(
+        &ctx.state,
+        &user,
+        crate::services::applications::id(&id)?,
+        doc,
+    )
+    .await?;
     Ok(see_other(&format!("/candidatures/{id}/pieces?supprimee=1")))
 }
 
@@ -1558,8 +1594,10 @@ async fn eligibility_page(ctx: PageCtx, id: web::Path<String>) -> Result<HttpRes
     let user = ctx.user()?;
     let id = id.into_inner();
     let app = load(&ctx, id.clone()).await?;
-    let call = calls::get(&ctx.state, false, app.call_id.clone()).await?;
-    let report = applications::eligibility(&ctx.state, &user, id).await?;
+    let call = calls::get(&ctx.state, false, app.call_id.to_string()).await?;
+    let report =
+        applications::eligibility(&ctx.state, &user, crate::services::applications::id(&id)?)
+            .await?;
     let missing: Vec<String> = report
         .missing_documents
         .iter()
@@ -1589,9 +1627,11 @@ async fn render_check(
 ) -> Result<HttpResponse, WebError> {
     let user = ctx.user()?;
     let app = load(ctx, id.clone()).await?;
-    let call = calls::get(&ctx.state, false, app.call_id.clone()).await?;
-    let report = applications::eligibility(&ctx.state, &user, id.clone()).await?;
-    let docs = documents::list(&ctx.state, &user, id).await?;
+    let call = calls::get(&ctx.state, false, app.call_id.to_string()).await?;
+    let report =
+        applications::eligibility(&ctx.state, &user, crate::services::applications::id(&id)?)
+            .await?;
+    let docs = documents::list(&ctx.state, &user, crate::services::applications::id(&id)?).await?;
     let (commune, activity) = communes(&app);
     let can_submit = app.allowed_actions.contains(&Action::Submit);
     ctx.render_status(
@@ -1622,7 +1662,15 @@ async fn submit(
     let user = ctx.user()?;
     let id = id.into_inner();
     let version = form.get("version").parse::<i32>().ok();
-    match transitions::apply(&ctx.state, &user, id.clone(), version, Command::Submit).await {
+    match transitions::apply(
+        &ctx.state,
+        &user,
+        crate::services::applications::id(&id)?,
+        version,
+        Command::Submit,
+    )
+    .await
+    {
         Ok(_) => Ok(see_other(&format!("/candidatures/{id}/recepisse"))),
         Err(
             e @ (ServiceError::Invalid { .. }
@@ -1649,7 +1697,7 @@ async fn receipt(ctx: PageCtx, id: web::Path<String>) -> Result<HttpResponse, We
     if app.submitted_at.is_none() {
         return Ok(see_other(&format!("/candidatures/{}", app.id)));
     }
-    let call = calls::get(&ctx.state, false, app.call_id.clone()).await?;
+    let call = calls::get(&ctx.state, false, app.call_id.to_string()).await?;
     let submitted_at = app.submitted_at.map(|t| t.to_rfc3339());
     ctx.render(
         "receipt.html",
@@ -1728,7 +1776,13 @@ async fn application_page(ctx: PageCtx, id: web::Path<String>) -> Result<HttpRes
         return Ok(see_other(&format!("/gestion/candidatures/{id}")));
     }
     if user.role == crate::domain::account::Role::Reviewer {
-        return match reviews::own_assignment_to(&ctx.state, &user, id).await? {
+        return match reviews::own_assignment_to(
+            &ctx.state,
+            &user,
+            crate::services::applications::id(&id)?,
+        )
+        .await?
+        {
             Some(assignment) => Ok(see_other(&format!("/evaluations/{assignment}"))),
             None => {
                 Err(AppError::NotFound("Cette candidature ne vous est pas confiée.".into()).into())
@@ -1742,7 +1796,12 @@ async fn application_page(ctx: PageCtx, id: web::Path<String>) -> Result<HttpRes
         history,
         documents,
         opinions,
-    } = crate::services::overview::overview(&ctx.state, &user, id.clone()).await?;
+    } = crate::services::overview::overview(
+        &ctx.state,
+        &user,
+        crate::services::applications::id(&id)?,
+    )
+    .await?;
     // Once submitted, the applicant reads their answers and documents here, read-only.
     let answers_shown = app.submitted_at.is_some();
     let docs = document_rows(&call, &documents);
@@ -1766,7 +1825,7 @@ async fn application_page(ctx: PageCtx, id: web::Path<String>) -> Result<HttpRes
         .and_then(|e| e.payload.get("message").and_then(Json::as_str))
         .map(str::to_owned)
         .filter(|_| app.state == ApplicationState::ChangesRequested);
-    let events = timeline(history, &user.id);
+    let events = timeline(history, user.id.as_str());
     let can_submit = app.allowed_actions.contains(&Action::Submit);
     let can_withdraw = app.allowed_actions.contains(&Action::Withdraw);
     let state_label = app.state.label_fr();
@@ -1831,7 +1890,15 @@ async fn withdraw(
             reason: form.get("reason").to_owned(),
         });
         let version = form.get("version").parse::<i32>().ok();
-        match transitions::apply(&ctx.state, &user, id.clone(), version, command).await {
+        match transitions::apply(
+            &ctx.state,
+            &user,
+            crate::services::applications::id(&id)?,
+            version,
+            command,
+        )
+        .await
+        {
             Ok(_) => return Ok(see_other(&format!("/candidatures/{id}?retiree=1"))),
             Err(e) => {
                 errors =

@@ -83,7 +83,7 @@ async fn call_page(ctx: PageCtx, id: web::Path<String>) -> Result<HttpResponse, 
     let mine = match ctx.session.as_ref() {
         Some(s) if s.role == Role::Applicant => {
             let filter = ListFilter {
-                call_id: Some(call.id.clone()),
+                call_id: Some(crate::services::calls::id(&call.id)?),
                 ..ListFilter::default()
             };
             let page = applications::list(
@@ -473,7 +473,7 @@ pub fn landing(role: Role) -> &'static str {
 
 async fn sign_in(
     ctx: &PageCtx,
-    user_id: String,
+    user_id: crate::domain::ids::UserId,
     generation: i32,
     target: &str,
 ) -> Result<HttpResponse, WebError> {

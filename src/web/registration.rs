@@ -44,7 +44,8 @@ async fn render(
     problem: Option<String>,
 ) -> Result<HttpResponse, WebError> {
     let user = ctx.user()?;
-    let application = applications::get(&ctx.state, &user, id).await?;
+    let application =
+        applications::get(&ctx.state, &user, crate::services::applications::id(&id)?).await?;
     if application.organisation.status != OrganisationStatus::InCreation
         || application.submitted_at.is_none()
     {
@@ -99,7 +100,15 @@ async fn save(
             rna: form.opt("rna").map(|r| r.trim().to_uppercase()),
             created_on,
         };
-        match registration::register(&ctx.state, &user, id.clone(), None, input).await {
+        match registration::register(
+            &ctx.state,
+            &user,
+            crate::services::applications::id(&id)?,
+            None,
+            input,
+        )
+        .await
+        {
             Ok(_) => return Ok(see_other(&format!("/candidatures/{id}?immatriculee=1"))),
             Err(ServiceError::Conflict { message, extra }) => {
                 match Errors::from_service(

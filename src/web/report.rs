@@ -235,7 +235,12 @@ async fn form_page(
 ) -> Result<HttpResponse, WebError> {
     let user = ctx.user()?;
     let id = id.into_inner();
-    let application = crate::services::applications::get(&ctx.state, &user, id.clone()).await?;
+    let application = crate::services::applications::get(
+        &ctx.state,
+        &user,
+        crate::services::applications::id(&id)?,
+    )
+    .await?;
     let grant = crate::web::staff::grant_of(&ctx, &id).await?;
     let report = reports::get(&ctx.state, &user, &grant).await?;
     let values = values_of(&report.report);
@@ -261,7 +266,12 @@ async fn save(
     let refused = ctx.check_form(&form)?;
     let user = ctx.user()?;
     let id = id.into_inner();
-    let application = crate::services::applications::get(&ctx.state, &user, id.clone()).await?;
+    let application = crate::services::applications::get(
+        &ctx.state,
+        &user,
+        crate::services::applications::id(&id)?,
+    )
+    .await?;
     let grant = crate::web::staff::grant_of(&ctx, &id).await?;
     let (body, unread) = read(&form);
     let mut errors = refused.and(unread);
@@ -385,8 +395,12 @@ async fn add_annex(
             };
             let mut errors = Errors::default();
             errors.add("annex_file", message);
-            let application =
-                crate::services::applications::get(&ctx.state, &user, id.clone()).await?;
+            let application = crate::services::applications::get(
+                &ctx.state,
+                &user,
+                crate::services::applications::id(&id)?,
+            )
+            .await?;
             let report = reports::get(&ctx.state, &user, &grant).await?;
             let values = values_of(&report.report);
             render(

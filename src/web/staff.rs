@@ -15,6 +15,7 @@ use serde_json::Value as Json;
 
 use crate::domain::application_state::{Action, ApplicationState};
 use crate::domain::eligibility::{AssessedOutcome, Assessment, Outcome};
+use crate::domain::ids::CallId;
 use crate::domain::territory;
 use crate::error::ServiceError;
 use crate::input::{PageParams, Paging};
@@ -103,7 +104,7 @@ async fn home(ctx: PageCtx) -> Result<HttpResponse, WebError> {
 
 async fn dashboard(ctx: PageCtx, id: web::Path<String>) -> Result<HttpResponse, WebError> {
     let user = ctx.user()?;
-    let d = staff::dashboard(&ctx.state, &user, id.into_inner()).await?;
+    let d = staff::dashboard(&ctx.state, &user, crate::services::calls::id(&id)?).await?;
     let counts: Vec<Value> = d
         .counts
         .iter()
@@ -214,10 +215,10 @@ const SORTS: [(ListSort, &str); 10] = [
 ];
 
 /// The table's filters as read from the query string, and the errors to show beside them.
-fn read_filters(call_id: &str, q: &Form) -> (ListFilter, Errors) {
+fn read_filters(call_id: &CallId, q: &Form) -> (ListFilter, Errors) {
     let mut errors = Errors::default();
     let mut filter = ListFilter {
-        call_id: Some(call_id.to_owned()),
+        call_id: Some(call_id.clone()),
         ..ListFilter::default()
     };
     let chosen = q.all("etat").join(",");
@@ -289,7 +290,7 @@ fn page_links(current: u32, last: u32) -> Vec<Option<u32>> {
 
 async fn table(ctx: PageCtx, id: web::Path<String>) -> Result<HttpResponse, WebError> {
     let user = ctx.user()?;
-    let call_id = id.into_inner();
+    let call_id = crate::services::calls::id(&id)?;
     let q = Form::parse(ctx.req.query_string().as_bytes());
     let (filter, mut errors) = read_filters(&call_id, &q);
     let page: Option<u32> = match q.opt("page").map(str::parse::<u32>) {
@@ -333,12 +334,12 @@ async fn table(ctx: PageCtx, id: web::Path<String>) -> Result<HttpResponse, WebE
     let (call, page) = staff::call_and_applications(
         &ctx.state,
         &user,
-        call_id.clone(),
+        call_id.to_string(),
         if errors.is_empty() {
             filter
         } else {
             ListFilter {
-                call_id: Some(call_id),
+                call_id: Some(call_id.clone()),
                 ..ListFilter::default()
             }
         },
@@ -363,11 +364,11 @@ async fn table(ctx: PageCtx, id: web::Path<String>) -> Result<HttpResponse, WebE
         .iter()
         .map(|a| {
             context! {
-                id => a.id.clone(),
+                id => a.id.to_string(),
                 reference => a.reference.clone(),
                 organisation_name => a.organisation_name.clone(),
                 project_title => a.project_title.clone(),
-                requested_cents => a.requested_cents,
+                requested_cents => i64::from(a.requested_cents),
                 state => a.state.as_str(),
                 state_label => state_label(a.state),
                 submitted_at => a.submitted_at.map(|t| t.to_rfc3339()),
@@ -547,7 +548,8 @@ async fn render_application(
     refused: Option<Refused>,
 ) -> Result<HttpResponse, WebError> {
     let user = ctx.user()?;
-    let data: StaffApplication = staff::application(&ctx.state, &user, id).await?;
+    let data: StaffApplication =
+        staff::application(&ctx.state, &user, crate::services::applications::id(&id)?).await?;
     let app = &data.application;
     let allowed = &app.allowed_actions;
     let can_request_changes = allowed.contains(&Action::RequestChanges);
@@ -576,7 +578,7 @@ async fn render_application(
     let mut names: BTreeMap<String, String> = data
         .assignments
         .iter()
-        .map(|a| (a.reviewer_id.clone(), a.reviewer_name.clone()))
+        .map(|a| (a.reviewer_id.to_string(), a.reviewer_name.clone()))
         .collect();
     for c in &data.reviewer_choices {
         names.insert(c.id.clone(), c.full_name.clone());
@@ -755,7 +757,12 @@ async fn after(
 /// The grant of the application `id`, if the caller reaches it.
 pub(crate) async fn grant_of(ctx: &PageCtx, id: &str) -> Result<String, WebError> {
     let user = ctx.user()?;
-    let after = crate::services::grants::after_decision(&ctx.state, &user, id.to_owned()).await?;
+    let after = crate::services::grants::after_decision(
+        &ctx.state,
+        &user,
+        crate::services::applications::id(id)?,
+    )
+    .await?;
     after.grant.map(|g| g.id.to_string()).ok_or_else(|| {
         crate::error::AppError::NotFound("Aucun financement pour cette candidature.".into()).into()
     })
@@ -944,7 +951,7 @@ async fn request_changes(
         transitions::apply(
             &ctx.state,
             &user,
-            id.clone(),
+            crate::services::applications::id(&id)?,
             version(&form),
             Command::RequestChanges(RequestChangesInput {
                 message: form.get("message").to_owned(),
@@ -1003,7 +1010,7 @@ async fn screen(
     let user = ctx.user()?;
     staff::require_staff(&user)?;
     let id = id.into_inner();
-    let app = applications::get(&ctx.state, &user, id.clone()).await?;
+    let app = applications::get(&ctx.state, &user, crate::services::applications::id(&id)?).await?;
     let codes: Vec<String> = app
         .eligibility
         .iter()
@@ -1018,7 +1025,7 @@ async fn screen(
     if start {
         // The hint says the call's number, and so does the check: a decision needs that many
         // submitted reviews, so fewer reviewers would only delay it.
-        let needed = calls::get(&ctx.state, true, app.call_id.clone())
+        let needed = calls::get(&ctx.state, true, app.call_id.to_string())
             .await?
             .min_reviews
             .max(1) as usize;
@@ -1060,9 +1067,15 @@ async fn screen(
             assessments,
         })
     };
-    let result = transitions::apply(&ctx.state, &user, id.clone(), version(&form), command)
-        .await
-        .map(|_| ());
+    let result = transitions::apply(
+        &ctx.state,
+        &user,
+        crate::services::applications::id(&id)?,
+        version(&form),
+        command,
+    )
+    .await
+    .map(|_| ());
     after(&ctx, id, &form, fallback, result).await
 }
 
@@ -1084,7 +1097,7 @@ async fn add_reviewer(
         Some(reviewer) => reviews::assign(
             &ctx.state,
             &user,
-            id.clone(),
+            crate::services::applications::id(&id)?,
             AssignInput {
                 reviewer_id: reviewer.to_owned(),
             },

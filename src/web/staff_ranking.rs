@@ -302,8 +302,13 @@ async fn decide(
         return Ok(again);
     }
     // The application must be one of this call's (else: not found, as any other URL).
-    let app = applications::get(&ctx.state, &user, application_id.clone()).await?;
-    if app.call_id != call_id {
+    let app = applications::get(
+        &ctx.state,
+        &user,
+        crate::services::applications::id(&application_id)?,
+    )
+    .await?;
+    if app.call_id != crate::services::calls::id(&call_id)? {
         return Err(
             ServiceError::not_found("Cette candidature n'existe pas dans cet appel.").into(),
         );
@@ -356,7 +361,15 @@ async fn decide(
             }
             Ok(()) => {}
         }
-        match transitions::apply(&ctx.state, &user, application_id.clone(), None, command).await {
+        match transitions::apply(
+            &ctx.state,
+            &user,
+            crate::services::applications::id(&application_id)?,
+            None,
+            command,
+        )
+        .await
+        {
             Ok(app) => {
                 return Ok(see_other(&format!(
                     "/gestion/appels/{call_id}/classement?decision={}#ligne-{}",

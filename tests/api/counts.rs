@@ -4,6 +4,8 @@
 //! the runner, a withdrawal, rows written straight to the table (the bulk seed's way), the
 //! retention's deletion — and the totals the API gives must be the rows it pages through.
 
+use essor::domain::ids::{ApplicationId, CallId, UserId};
+use essor::domain::money::Cents;
 use std::collections::BTreeMap;
 
 use serde_json::{Value, json};
@@ -149,16 +151,18 @@ async fn the_counters_are_the_counts_after_every_kind_of_write(app: TestApp) {
                 insert(
                     conn,
                     &ApplicationRow {
-                        id: id.clone(),
+                        id: ApplicationId::parse(&id).unwrap(),
                         reference: format!("EA-2026-{:05}", 800 + i),
-                        call_id: if i < 5 { c1.clone() } else { c2.clone() },
-                        applicant_id: applicant.clone(),
-                        state: if i % 2 == 0 { "submitted" } else { "draft" }.into(),
+                        call_id: CallId::parse(if i < 5 { &c1 } else { &c2 }).unwrap(),
+                        applicant_id: UserId::parse(&applicant).unwrap(),
+                        state: if i % 2 == 0 { "submitted" } else { "draft" }
+                            .parse()
+                            .unwrap(),
                         version: 1,
                         body: "{}".into(),
                         organisation_name: "Écume".into(),
                         project_title: "Recyclerie".into(),
-                        requested_cents: 100_000,
+                        requested_cents: Cents::new(100_000).unwrap(),
                         eligibility: None,
                         eligibility_verdict: None,
                         awarded_cents: None,
@@ -230,10 +234,16 @@ async fn the_counters_are_the_counts_after_every_kind_of_write(app: TestApp) {
     let c = call_id.clone();
     let by_state: BTreeMap<String, i64> = app
         .db
-        .run(move |conn| Ok(essor::db::applications::counts_by_state(conn, &c)?))
+        .run(move |conn| {
+            Ok(essor::db::applications::counts_by_state(
+                conn,
+                &CallId::parse(&c).unwrap(),
+            )?)
+        })
         .await
         .unwrap()
         .into_iter()
+        .map(|(state, n)| (state.as_str().to_owned(), n))
         .collect();
     let expected: BTreeMap<String, i64> = rows
         .iter()

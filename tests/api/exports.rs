@@ -206,14 +206,14 @@ impl<'a> Seed<'a> {
             .run(move |conn| {
                 let template = essor::db::applications::find_visible(
                     conn,
-                    &template_id,
+                    &essor::domain::ids::ApplicationId::parse(&template_id).unwrap(),
                     &essor::db::applications::Visibility::All,
                 )?
                 .expect("template");
                 conn.transaction::<_, diesel::result::Error, _>(|conn| {
                     for i in 0..n {
                         let mut row = template.clone();
-                        row.id = uuid::Uuid::now_v7().to_string();
+                        row.id = essor::domain::ids::ApplicationId::new();
                         row.reference = format!("EA-2099-{i:05}");
                         row.organisation_name = format!("Structure n° {i}");
                         // One application per structure and call: each copy its own.

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use diesel::{Connection, RunQueryDsl, pg::PgConnection};
 use essor::config::Settings;
-use essor::notify::{MemoryMailbox, Notifier, SentMail, WorkerStop};
+use essor::notify::{DeliveryWorker, MemoryMailbox, Notifier, SentMail, Transport, WorkerStop};
 use essor::startup::Application;
 use serde_json::Value;
 
@@ -290,7 +290,7 @@ impl TestApp {
             .expect("account created");
         let token = self.token(email, PASSWORD).await;
         Account {
-            id: user.id,
+            id: user.id.to_string(),
             email: user.email,
             token,
         }
@@ -340,6 +340,21 @@ impl TestApp {
             sent.iter().map(|m| &m.subject).collect::<Vec<_>>()
         );
         sent
+    }
+
+    /// That nothing is left to send: one delivery round on this database (`deliver_due`, with
+    /// this instance's settings) claims no message. What a test asserts instead of sleeping to
+    /// see that nothing more arrives; call it once the rows it waited for are `sent`.
+    pub async fn assert_nothing_due(&self) {
+        let transport = Arc::new(Transport::from_settings(&self.settings).unwrap());
+        let worker = DeliveryWorker::new(self.db.clone(), &self.settings, transport)
+            .unwrap()
+            .with_clock(self.clock.clone());
+        assert_eq!(
+            worker.deliver_due().await.unwrap(),
+            0,
+            "a message was still due"
+        );
     }
 
     /// The mails kept by the memory transport so far.

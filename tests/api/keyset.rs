@@ -55,16 +55,19 @@ async fn seed(app: &TestApp, cast: &Cast, call_id: &str, other_call_id: &str) ->
                 let created = base + Duration::seconds(i / 3);
                 let submitted = (state != "draft").then(|| base + Duration::minutes(10 + (i % 5)));
                 let row = ApplicationRow {
-                    id: id.clone(),
+                    id: essor::domain::ids::ApplicationId::parse(&id).unwrap(),
                     reference: format!("EA-2026-{:05}", 900 + (i * 7) % 47),
-                    call_id: call,
-                    applicant_id: owner.clone(),
-                    state: state.to_owned(),
+                    call_id: essor::domain::ids::CallId::parse(&call).unwrap(),
+                    applicant_id: essor::domain::ids::UserId::parse(owner).unwrap(),
+                    state: state.parse().unwrap(),
                     version: 1,
                     body: "{}".into(),
                     organisation_name: names[(i % 4) as usize].into(),
                     project_title: "Recyclerie".into(),
-                    requested_cents: [100_000, 250_000, 2_000_000][(i % 3) as usize],
+                    requested_cents: essor::domain::money::Cents::new(
+                        [100_000, 250_000, 2_000_000][(i % 3) as usize],
+                    )
+                    .unwrap(),
                     eligibility: None,
                     eligibility_verdict: None,
                     awarded_cents: None,
@@ -494,9 +497,10 @@ async fn the_other_lists_follow_cursors_too(app: TestApp) {
                 insert(
                     conn,
                     &AssignmentRow {
-                        id: uuid::Uuid::now_v7().to_string(),
-                        application_id: application_id.clone(),
-                        reviewer_id: reviewers[i % 2].clone(),
+                        id: essor::domain::ids::AssignmentId::new(),
+                        application_id: essor::domain::ids::ApplicationId::parse(application_id)
+                            .unwrap(),
+                        reviewer_id: essor::domain::ids::UserId::parse(&reviewers[i % 2]).unwrap(),
                         status: "pending".into(),
                         statement: None,
                         recusal_reason: None,

@@ -160,8 +160,12 @@ async fn a_rolled_back_transition_sends_nothing_and_a_committed_one_sends_once(a
     let queued = queue(&app, vec![submitted(2)]).await;
     assert_eq!(queued, 2);
     let sent = app.wait_for_mails(2).await;
-    // Give the worker time to send anything twice; it must not.
-    tokio::time::sleep(Duration::from_millis(1500)).await;
+    // Both rows recorded sent, and nothing left due: nothing can be sent twice.
+    wait_rows(&app, Duration::from_secs(5), "sent", |r| {
+        all_status(r, "sent")
+    })
+    .await;
+    app.assert_nothing_due().await;
     let sent_now = app.sent_mails();
     assert_eq!(sent_now.len(), 2, "{sent_now:?}");
     assert!(sent.iter().all(|m| m.subject.contains("EA-2026-00002")));
@@ -346,7 +350,7 @@ async fn failures_are_retried_then_dead_until_an_admin_requeues(app: TestApp) {
     assert!(problem["detail"].as_str().unwrap().contains("déjà envoyé"));
     // A refused retry changes nothing, the trail included.
     assert_eq!(retries_audited(&app, &cast.admin.id).await, 1);
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    app.assert_nothing_due().await;
     assert_eq!(app.sent_mails().len(), 1);
 }
 
@@ -402,7 +406,16 @@ async fn an_expired_lease_is_taken_over_and_a_live_one_is_not(app: TestApp) {
         .unwrap();
 
     let sent = app.wait_for_mails(1).await;
-    tokio::time::sleep(Duration::from_millis(1500)).await;
+    // The expired lease taken over and sent, the exhausted one given up; then nothing is due:
+    // the live lease is not taken over.
+    let status =
+        |rows: &[OutboxRow], id: &str| rows.iter().find(|r| r.id == id).map(|r| r.status.clone());
+    wait_rows(&app, Duration::from_secs(10), "sent and dead", |r| {
+        status(r, &ids[0]).as_deref() == Some("sent")
+            && status(r, &ids[2]).as_deref() == Some("dead")
+    })
+    .await;
+    app.assert_nothing_due().await;
     let sent_now = app.sent_mails();
     let rows = rows(&app).await;
     assert_eq!(
@@ -854,7 +867,8 @@ async fn smtp_down_then_back(backend: Backend) {
         all_status(r, "sent")
     })
     .await;
-    tokio::time::sleep(Duration::from_secs(2)).await;
+    // Every row recorded sent (after the server's 250) and nothing left due: no more can come.
+    app.assert_nothing_due().await;
     let got = sink.messages();
     let counts = count_by_message_id(&got);
     assert_eq!(counts.len(), 5);
@@ -934,8 +948,8 @@ async fn two_instances_deliver_200_mails_exactly_once() {
         all_status(r, "sent")
     })
     .await;
-    // Let any duplicate arrive before counting.
-    tokio::time::sleep(Duration::from_secs(2)).await;
+    // Every row recorded sent and nothing left due: no duplicate can still arrive.
+    a.assert_nothing_due().await;
     let got = sink.messages();
     let counts = count_by_message_id(&got);
     let duplicated: Vec<_> = counts.iter().filter(|(_, n)| **n > 1).collect();

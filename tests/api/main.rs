@@ -1,6 +1,8 @@
 //! The API test binary: every test talks HTTP to a real server over a real database, and
 //! runs once on SQLite and once on PostgreSQL.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests: an unwrap is an assertion
+
 mod fakes;
 mod helpers;
 

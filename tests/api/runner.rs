@@ -48,7 +48,11 @@ async fn move_call(
             change_state(
                 conn,
                 &notifier,
-                Move { id: &id, from, to },
+                Move {
+                    id: &essor::domain::ids::CallId::parse(&id).unwrap(),
+                    from,
+                    to,
+                },
                 Audit {
                     application_id: None,
                     call_id: Some(&id),

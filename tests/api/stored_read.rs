@@ -5,6 +5,7 @@
 
 use essor::auth::CurrentUser;
 use essor::domain::account::Role;
+use essor::domain::ids::{ApplicationId, UserId};
 use serde_json::{Value, json};
 
 use crate::both_backends;
@@ -15,11 +16,11 @@ both_backends!(the_stored_read_is_the_typed_view_for_every_reader_and_state);
 /// What the typed view gives `reader` of application `id`, straight from the database.
 async fn typed_view(app: &TestApp, reader: &Account, role: Role, id: &str) -> Value {
     let user = CurrentUser {
-        id: reader.id.clone(),
+        id: UserId::parse(&reader.id).unwrap(),
         role,
         email_verified: true,
     };
-    let id = id.to_owned();
+    let id = ApplicationId::parse(id).unwrap();
     app.db
         .run(move |conn| {
             let row = essor::services::applications::load_readable(conn, &user, &id)?;
@@ -160,15 +161,19 @@ async fn the_read_joined_to_the_account_check_is_its_two_statements(app: TestApp
             use essor::db::applications::{find_visible, find_with_account};
             for (user_id, role) in &accounts {
                 for id in &ids {
-                    let joined = find_with_account(conn, user_id, id)?;
-                    let account = essor::db::users::find_for_check(conn, user_id)?;
+                    let (user_id, id) = (
+                        UserId::parse(user_id).unwrap(),
+                        ApplicationId::parse(id).unwrap(),
+                    );
+                    let joined = find_with_account(conn, &user_id, &id)?;
+                    let account = essor::db::users::find_for_check(conn, user_id.as_str())?;
                     let actor = CurrentUser {
                         id: user_id.clone(),
                         role: *role,
                         email_verified: true,
                     };
                     let v = essor::services::applications::visibility(&actor);
-                    let twins = account.map(|a| (a, find_visible(conn, id, &v).unwrap()));
+                    let twins = account.map(|a| (a, find_visible(conn, &id, &v).unwrap()));
                     assert_eq!(
                         format!("{joined:?}"),
                         format!("{twins:?}"),

@@ -5,6 +5,8 @@
 //! Without Chromium the tests print `WARNING … SKIPPED`; with ESSOR_REQUIRE_BROWSER=1 they
 //! fail instead.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests: an unwrap is an assertion
+
 #[allow(dead_code)]
 #[path = "../api/helpers.rs"]
 mod helpers;

@@ -42,7 +42,7 @@ async fn named(app: &TestApp, role: Role, email: &str, name: &str) -> Account {
     .await
     .expect("account created");
     Account {
-        id: user.id,
+        id: user.id.to_string(),
         email: user.email,
         token: app.token(email, PASSWORD).await,
     }
