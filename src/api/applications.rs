@@ -139,7 +139,7 @@ impl ApplicationFilter {
     params(ApplicationFilter, PageParams),
     responses(
         (status = 200, description = "A page of applications, newest first unless `sort` says otherwise. `next_cursor` (and the `Link` header) lead to the next page.", body = Page<ApplicationSummary>, headers(("Link" = String, description = "`<…?cursor=…>; rel=\"next\"` (the same query with `cursor` set to `next_cursor`), and `rel=\"prev\"` likewise, when there is such a page."))),
-        (status = 400, description = "Invalid query parameter (an unknown state or order, a search too long, a commune that is no INSEE code, a `cursor` that is not one or belongs to another order, `page` and `cursor` together).", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "Invalid query parameter (a `call_id` that is no id, an unknown state or order, a search too long, a commune that is no INSEE code, a `cursor` that is not one or belongs to another order, `page` and `cursor` together).", body = Problem, content_type = "application/problem+json"),
         NeedsToken,
     )
 )]

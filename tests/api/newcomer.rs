@@ -600,6 +600,28 @@ async fn validation_messages_are_french_whatever_the_bad_body(app: TestApp) {
             assert!(!text.contains(english), "{query}: « {english} » in {text}");
         }
     }
+    // A `call_id` that is no id is named; an id of no call is an empty page.
+    let problem = assert_problem(
+        app.get_as(staff, "/api/v1/applications?call_id=appel-2026")
+            .await,
+        400,
+    )
+    .await;
+    let detail = problem["detail"].as_str().unwrap();
+    assert!(
+        detail.contains("« call_id »") && detail.contains("appel-2026"),
+        "{detail}"
+    );
+    let empty: Value = app
+        .get_as(
+            staff,
+            "/api/v1/applications?call_id=01936f4e-0000-7000-8000-000000000009",
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(empty["total"], 0, "{empty}");
 }
 
 /// A second `statuts` replaces the first (one per kind); annexes add up; the name keeps its
