@@ -101,7 +101,7 @@ pub async fn get_call(
     id: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
     let staff = user.0.as_ref().is_some_and(|u| u.role.is_staff());
-    let call = calls::get(&state, staff, id.into_inner()).await?;
+    let call = calls::get(&state, staff, crate::services::calls::id(&id)?).await?;
     Ok(with_etag(actix_web::http::StatusCode::OK, call))
 }
 
@@ -139,7 +139,14 @@ pub async fn update_call(
 ) -> Result<HttpResponse, AppError> {
     user.require_staff()?;
     let expected = Some(require_if_match(&req)?);
-    let call = calls::update(&state, &user, id.into_inner(), expected, body.into_inner()).await?;
+    let call = calls::update(
+        &state,
+        &user,
+        crate::services::calls::id(&id)?,
+        expected,
+        body.into_inner(),
+    )
+    .await?;
     Ok(with_etag(actix_web::http::StatusCode::OK, call))
 }
 
@@ -163,7 +170,13 @@ pub async fn publish_call(
     id: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
     user.require_staff()?;
-    let call = calls::transition(&state, &user, id.into_inner(), CallAction::Publish).await?;
+    let call = calls::transition(
+        &state,
+        &user,
+        crate::services::calls::id(&id)?,
+        CallAction::Publish,
+    )
+    .await?;
     Ok(with_etag(actix_web::http::StatusCode::OK, call))
 }
 
@@ -187,6 +200,12 @@ pub async fn close_call(
     id: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
     user.require_staff()?;
-    let call = calls::transition(&state, &user, id.into_inner(), CallAction::Close).await?;
+    let call = calls::transition(
+        &state,
+        &user,
+        crate::services::calls::id(&id)?,
+        CallAction::Close,
+    )
+    .await?;
     Ok(with_etag(actix_web::http::StatusCode::OK, call))
 }

@@ -249,7 +249,9 @@ pub async fn upload_report_annex(
     id: web::Path<String>,
     form: Multipart,
 ) -> Result<HttpResponse, AppError> {
-    let report = crate::services::reports::get(&state, &user, &id).await?;
+    let report =
+        crate::services::reports::get(&state, &user, &crate::services::grant_view::id(&id)?)
+            .await?;
     let doc = documents::upload_report_annex(&state, &user, &id, form).await?;
     Ok(HttpResponse::Created()
         .insert_header((

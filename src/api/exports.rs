@@ -73,7 +73,7 @@ pub async fn export_call(
     // Read after the role check, so that a caller without the right gets 403, not 400.
     let params = ExportQuery::from_query_string(req.query_string())?.parse()?;
     let id = id.into_inner();
-    let call = crate::services::calls::for_export(&state, id).await?;
+    let call = crate::services::calls::for_export(&state, crate::services::calls::id(&id)?).await?;
     let file_name = params.file_name(&call.title);
     let format = params.format;
     let ctx = ExportContext::new(
@@ -121,6 +121,7 @@ pub async fn publish_open_data(
 ) -> Result<HttpResponse, AppError> {
     user.require_staff()?;
     let input: PublishInput = crate::input::from_json(body.into_inner())?;
-    let publication = open_data::publish(&state, &user, id.into_inner(), input).await?;
+    let publication =
+        open_data::publish(&state, &user, crate::services::calls::id(&id)?, input).await?;
     Ok(HttpResponse::Ok().json(publication))
 }

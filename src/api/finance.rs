@@ -72,7 +72,8 @@ pub async fn export_instalments(
 ) -> Result<HttpResponse, AppError> {
     user.require_staff()?;
     let which = instalment_state(query.state.as_deref())?;
-    let list = finance::finance_list(&state, &user, id.into_inner(), which).await?;
+    let list =
+        finance::finance_list(&state, &user, crate::services::calls::id(&id)?, which).await?;
     Ok(attachment("text/csv; charset=utf-8", list))
 }
 
@@ -173,7 +174,7 @@ pub async fn import_instalments(
     let report = finance::import(
         &state,
         &user,
-        id.into_inner(),
+        crate::services::calls::id(&id)?,
         lines,
         query.dry_run.unwrap_or(false),
     )
@@ -219,7 +220,8 @@ pub async fn export_grants(
 ) -> Result<HttpResponse, AppError> {
     user.require_staff()?;
     let format = GrantsFormat::parse(query.format.as_deref())?;
-    let file = finance::grants_export(&state, &user, id.into_inner(), format).await?;
+    let file =
+        finance::grants_export(&state, &user, crate::services::calls::id(&id)?, format).await?;
     Ok(attachment(format.content_type(), file))
 }
 

@@ -95,7 +95,8 @@ pub async fn get_grant(
     state: web::Data<AppState>,
     id: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
-    Ok(HttpResponse::Ok().json(grants::get(&state, &user, &id).await?))
+    Ok(HttpResponse::Ok()
+        .json(grants::get(&state, &user, &crate::services::grant_view::id(&id)?).await?))
 }
 
 /// The letters essor issued for an application (its holder and staff).
@@ -193,7 +194,9 @@ pub async fn sign_convention(
     body: web::Json<Value>,
 ) -> Result<HttpResponse, AppError> {
     let input: SignInput = from_json(body.into_inner())?;
-    Ok(HttpResponse::Ok().json(conventions::sign(&state, &user, &id, input).await?))
+    Ok(HttpResponse::Ok().json(
+        conventions::sign(&state, &user, &crate::services::grant_view::id(&id)?, input).await?,
+    ))
 }
 
 /// The multipart form of a countersignature: optionally the scanned copy.
@@ -252,7 +255,10 @@ pub async fn countersign_convention(
     } else {
         None
     };
-    Ok(HttpResponse::Ok().json(conventions::countersign(&state, &user, &id, scan).await?))
+    Ok(HttpResponse::Ok().json(
+        conventions::countersign(&state, &user, &crate::services::grant_view::id(&id)?, scan)
+            .await?,
+    ))
 }
 
 /// Declare the grant lapsed (staff): the convention was never signed, or the project never
@@ -280,7 +286,9 @@ pub async fn lapse_grant(
     body: web::Json<Value>,
 ) -> Result<HttpResponse, AppError> {
     let input: LapseInput = from_json(body.into_inner())?;
-    Ok(HttpResponse::Ok().json(conventions::lapse(&state, &user, &id, input).await?))
+    Ok(HttpResponse::Ok().json(
+        conventions::lapse(&state, &user, &crate::services::grant_view::id(&id)?, input).await?,
+    ))
 }
 
 /// Give or change the grant's bank details (the beneficiary): the IBAN is checked (ISO 13616:
@@ -309,7 +317,9 @@ pub async fn put_bank_details(
     body: web::Json<Value>,
 ) -> Result<HttpResponse, AppError> {
     let input: BankDetailsInput = from_json(body.into_inner())?;
-    Ok(HttpResponse::Ok().json(bank_details::put(&state, &user, &id, input).await?))
+    Ok(HttpResponse::Ok().json(
+        bank_details::put(&state, &user, &crate::services::grant_view::id(&id)?, input).await?,
+    ))
 }
 
 /// Ask the beneficiary to give money back (reversement, staff): an amount no larger than what
@@ -338,7 +348,9 @@ pub async fn request_recovery(
     body: web::Json<Value>,
 ) -> Result<HttpResponse, AppError> {
     let input: RecoveryInput = from_json(body.into_inner())?;
-    Ok(HttpResponse::Ok().json(recovery::request(&state, &user, &id, input).await?))
+    Ok(HttpResponse::Ok().json(
+        recovery::request(&state, &user, &crate::services::grant_view::id(&id)?, input).await?,
+    ))
 }
 
 /// Close a recovery (staff): the public accountant recovered the sum; the grant is closed.
@@ -360,7 +372,8 @@ pub async fn close_recovery(
     state: web::Data<AppState>,
     id: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
-    Ok(HttpResponse::Ok().json(recovery::close(&state, &user, &id).await?))
+    Ok(HttpResponse::Ok()
+        .json(recovery::close(&state, &user, &crate::services::grant_view::id(&id)?).await?))
 }
 
 /// The final report (compte rendu financier, Cerfa n° 15059): the beneficiary's draft, or the
@@ -382,7 +395,8 @@ pub async fn get_report(
     state: web::Data<AppState>,
     id: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
-    Ok(HttpResponse::Ok().json(reports::get(&state, &user, &id).await?))
+    Ok(HttpResponse::Ok()
+        .json(reports::get(&state, &user, &crate::services::grant_view::id(&id)?).await?))
 }
 
 /// Save the report's draft (the beneficiary, while the grant runs or after staff asked for
@@ -411,7 +425,8 @@ pub async fn put_report(
     body: web::Json<Value>,
 ) -> Result<HttpResponse, AppError> {
     let input: crate::domain::report::ReportBody = from_json(body.into_inner())?;
-    Ok(HttpResponse::Ok().json(reports::put(&state, &user, &id, input).await?))
+    Ok(HttpResponse::Ok()
+        .json(reports::put(&state, &user, &crate::services::grant_view::id(&id)?, input).await?))
 }
 
 /// Submit the report (the beneficiary): it must be complete — actual amounts, the explanation
@@ -435,7 +450,8 @@ pub async fn submit_report(
     state: web::Data<AppState>,
     id: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
-    Ok(HttpResponse::Ok().json(reports::submit(&state, &user, &id).await?))
+    Ok(HttpResponse::Ok()
+        .json(reports::submit(&state, &user, &crate::services::grant_view::id(&id)?).await?))
 }
 
 /// Ask the beneficiary to change the submitted report (staff), saying what.
@@ -462,7 +478,10 @@ pub async fn request_report_changes(
     body: web::Json<Value>,
 ) -> Result<HttpResponse, AppError> {
     let input: ChangesInput = from_json(body.into_inner())?;
-    Ok(HttpResponse::Ok().json(reports::request_changes(&state, &user, &id, input).await?))
+    Ok(HttpResponse::Ok().json(
+        reports::request_changes(&state, &user, &crate::services::grant_view::id(&id)?, input)
+            .await?,
+    ))
 }
 
 /// Approve the submitted report (staff): the balance falls due; the grant closes once nothing
@@ -485,5 +504,6 @@ pub async fn approve_report(
     state: web::Data<AppState>,
     id: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
-    Ok(HttpResponse::Ok().json(reports::approve(&state, &user, &id).await?))
+    Ok(HttpResponse::Ok()
+        .json(reports::approve(&state, &user, &crate::services::grant_view::id(&id)?).await?))
 }

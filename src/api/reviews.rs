@@ -74,7 +74,10 @@ pub async fn get_assignment(
     state: web::Data<AppState>,
     id: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
-    Ok(HttpResponse::Ok().json(reviews::get_assignment(&state, &user, id.into_inner()).await?))
+    Ok(HttpResponse::Ok().json(
+        reviews::get_assignment(&state, &user, crate::services::reviews::assignment_id(&id)?)
+            .await?,
+    ))
 }
 
 /// The caller's assignments (reviewers), or all of them (staff).
@@ -125,7 +128,15 @@ pub async fn accept_assignment(
     body: web::Json<Value>,
 ) -> Result<HttpResponse, AppError> {
     let input: AcceptInput = from_json(body.into_inner())?;
-    Ok(HttpResponse::Ok().json(reviews::accept(&state, &user, id.into_inner(), input).await?))
+    Ok(HttpResponse::Ok().json(
+        reviews::accept(
+            &state,
+            &user,
+            crate::services::reviews::assignment_id(&id)?,
+            input,
+        )
+        .await?,
+    ))
 }
 
 /// Withdraw from an application for a conflict of interest (the reviewer); staff can then
@@ -153,7 +164,15 @@ pub async fn recuse_assignment(
     body: web::Json<Value>,
 ) -> Result<HttpResponse, AppError> {
     let input: RecuseInput = from_json(body.into_inner())?;
-    Ok(HttpResponse::Ok().json(reviews::recuse(&state, &user, id.into_inner(), input).await?))
+    Ok(HttpResponse::Ok().json(
+        reviews::recuse(
+            &state,
+            &user,
+            crate::services::reviews::assignment_id(&id)?,
+            input,
+        )
+        .await?,
+    ))
 }
 
 /// Save the review as a draft (the reviewer, after accepting). A draft may be partial: some
@@ -181,7 +200,15 @@ pub async fn save_review(
     body: web::Json<Value>,
 ) -> Result<HttpResponse, AppError> {
     let input: ReviewInput = from_json(body.into_inner())?;
-    Ok(HttpResponse::Ok().json(reviews::save_draft(&state, &user, id.into_inner(), input).await?))
+    Ok(HttpResponse::Ok().json(
+        reviews::save_draft(
+            &state,
+            &user,
+            crate::services::reviews::assignment_id(&id)?,
+            input,
+        )
+        .await?,
+    ))
 }
 
 /// The caller's own review on this assignment (the reviewer).
@@ -202,7 +229,9 @@ pub async fn get_review(
     state: web::Data<AppState>,
     id: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
-    Ok(HttpResponse::Ok().json(reviews::get_own(&state, &user, id.into_inner()).await?))
+    Ok(HttpResponse::Ok().json(
+        reviews::get_own(&state, &user, crate::services::reviews::assignment_id(&id)?).await?,
+    ))
 }
 
 /// Submit the review: it is locked and its score computed (the reviewer).
@@ -225,7 +254,8 @@ pub async fn submit_review(
     state: web::Data<AppState>,
     id: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
-    Ok(HttpResponse::Ok().json(reviews::submit(&state, &user, id.into_inner()).await?))
+    Ok(HttpResponse::Ok()
+        .json(reviews::submit(&state, &user, crate::services::reviews::assignment_id(&id)?).await?))
 }
 
 /// Every review of an application, with reviewers' names (staff only: reviews are blind).
@@ -275,7 +305,8 @@ pub async fn call_ranking(
 ) -> Result<HttpResponse, AppError> {
     user.require_staff()?;
     let paging = paging.into_inner().paging()?;
-    Ok(HttpResponse::Ok().json(reviews::ranking(&state, &user, id.into_inner(), paging).await?))
+    Ok(HttpResponse::Ok()
+        .json(reviews::ranking(&state, &user, crate::services::calls::id(&id)?, paging).await?))
 }
 
 /// Record the committee's decision (staff): accepted with an amount within every limit and

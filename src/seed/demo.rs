@@ -231,9 +231,14 @@ pub async fn run(
     .await
     .map_err(service)?;
     walk.to(Duration::days(CALL_DAY) + Duration::hours(1))?;
-    calls::transition(&state, &staff, call.id.clone(), CallAction::Publish)
-        .await
-        .map_err(service)?;
+    calls::transition(
+        &state,
+        &staff,
+        CallId::from_stored(call.id.clone()),
+        CallAction::Publish,
+    )
+    .await
+    .map_err(service)?;
 
     // Filing: each applicant drafts, attaches the required documents and submits (the
     // submission stores the eligibility report); some give up on the way.
@@ -356,7 +361,8 @@ pub async fn run(
 
     // Reviewing: each reviewer declares no conflict and scores; on the applications still
     // under review, the second reviewer has only a draft.
-    let mut assignment_of: HashMap<(String, String), String> = HashMap::new();
+    let mut assignment_of: HashMap<(String, String), crate::domain::ids::AssignmentId> =
+        HashMap::new();
     for reviewer in &reviewer_ids {
         let who = user(reviewer, Role::Reviewer);
         for page in 1.. {
@@ -367,10 +373,7 @@ pub async fn run(
             let listed = reviews::list(&state, &who, paging).await.map_err(service)?;
             let done = listed.items.is_empty();
             for a in listed.items {
-                assignment_of.insert(
-                    (a.application_id.to_string(), reviewer.clone()),
-                    a.id.to_string(),
-                );
+                assignment_of.insert((a.application_id.to_string(), reviewer.clone()), a.id);
             }
             if done {
                 break;

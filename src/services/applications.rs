@@ -1008,7 +1008,7 @@ pub async fn eligibility(
 pub async fn precheck(
     state: &AppState,
     user: &Actor,
-    call_id: String,
+    call_id: CallId,
     organisation: Organisation,
     project: Option<Project>,
     ess: Option<EssCommitments>,
@@ -1025,7 +1025,7 @@ pub async fn precheck(
     state
         .db
         .run(move |conn| {
-            let call = calls::find(conn, &call_id)?
+            let call = calls::find(conn, call_id.as_str())?
                 .filter(|c| c.state != CallState::Draft.as_str())
                 .ok_or_else(crate::services::calls::not_found)?;
             let territory = call.territory_codes()?;

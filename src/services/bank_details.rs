@@ -16,7 +16,7 @@ use crate::domain::ids::GrantId;
 use crate::domain::text::{self, Lines};
 use crate::error::{FieldErrors, ServiceError};
 pub use crate::services::grant_view::{BankDetailsView, shown_to};
-use crate::services::grant_view::{GrantView, not_found, party, reachable, view_of};
+use crate::services::grant_view::{GrantView, party, reachable, view_of};
 use crate::state::AppState;
 
 /// Body of `PUT /grants/{id}/bank-details`, as typed from a RIB.
@@ -81,10 +81,10 @@ impl BankDetailsInput {
 pub async fn put(
     state: &AppState,
     user: &Actor,
-    id: &str,
+    id: &GrantId,
     input: BankDetailsInput,
 ) -> Result<GrantView, ServiceError> {
-    let id = GrantId::parse(id).ok_or_else(not_found)?;
+    let id = id.clone();
     let user = user.clone();
     let now = state.clock.now();
     let notifier = state.notifier.clone();

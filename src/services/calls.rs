@@ -574,14 +574,14 @@ fn visible_to(row: &CallRow, staff: bool) -> bool {
 }
 
 /// The call an export reads (staff only, checked by the caller), as stored.
-pub async fn for_export(state: &AppState, id: String) -> Result<CallRow, ServiceError> {
+pub async fn for_export(state: &AppState, id: CallId) -> Result<CallRow, ServiceError> {
     state
         .db
-        .run(move |conn| calls::find(conn, &id)?.ok_or_else(not_found))
+        .run(move |conn| calls::find(conn, id.as_str())?.ok_or_else(not_found))
         .await
 }
 
-pub async fn get(state: &AppState, staff: bool, id: String) -> Result<Call, ServiceError> {
+pub async fn get(state: &AppState, staff: bool, id: CallId) -> Result<Call, ServiceError> {
     let now = state.clock.now();
     state
         .db
@@ -593,10 +593,10 @@ pub async fn get(state: &AppState, staff: bool, id: String) -> Result<Call, Serv
 pub fn find_in(
     conn: &mut DbConnection,
     staff: bool,
-    id: &str,
+    id: &CallId,
     now: NaiveDateTime,
 ) -> Result<Call, ServiceError> {
-    let row = calls::find(conn, id)?
+    let row = calls::find(conn, id.as_str())?
         .filter(|r| visible_to(r, staff))
         .ok_or_else(not_found)?;
     row.to_view(now)
@@ -641,7 +641,7 @@ pub async fn list(
 pub async fn update(
     state: &AppState,
     user: &Actor,
-    id: String,
+    id: CallId,
     expected_version: Option<i32>,
     patch: Value,
 ) -> Result<Call, ServiceError> {
@@ -656,7 +656,7 @@ pub async fn update(
     state
         .db
         .transaction(move |conn| {
-            let mut row = calls::find_for_update(conn, &id)?.ok_or_else(not_found)?;
+            let mut row = calls::find_for_update(conn, id.as_str())?.ok_or_else(not_found)?;
             check_version(expected_version, row.version)?;
             let call_state = row.call_state()?;
             if call_state == CallState::Closed {
@@ -740,7 +740,7 @@ fn changed_fields(a: &CallSettings, b: &CallSettings) -> Vec<&'static str> {
 pub async fn transition(
     state: &AppState,
     user: &Actor,
-    id: String,
+    id: CallId,
     action: CallAction,
 ) -> Result<Call, ServiceError> {
     let actor = user.id.clone();
@@ -749,7 +749,7 @@ pub async fn transition(
     state
         .db
         .transaction(move |conn| {
-            let mut row = calls::find_for_update(conn, &id)?.ok_or_else(not_found)?;
+            let mut row = calls::find_for_update(conn, id.as_str())?.ok_or_else(not_found)?;
             let from = row.call_state()?;
             let to = call_transition(from, action).map_err(|m| {
                 let mut extra = serde_json::Map::new();

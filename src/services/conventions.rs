@@ -21,7 +21,7 @@ use crate::domain::text::{self, Lines};
 use crate::error::{FieldErrors, ServiceError};
 use crate::letters::{DecisionLetter, Letters, SignatureBlock};
 use crate::notify::MailEvent;
-use crate::services::grant_view::{GrantView, IssuedLetter, not_found, party, reachable, view_of};
+use crate::services::grant_view::{GrantView, IssuedLetter, party, reachable, view_of};
 use crate::services::mail_events::{application_and_call, summary};
 use crate::services::runner::{Audit, Move, change_state};
 use crate::state::AppState;
@@ -186,10 +186,10 @@ pub(crate) fn insert_letter(
 pub async fn sign(
     state: &AppState,
     user: &Actor,
-    id: &str,
+    id: &GrantId,
     input: SignInput,
 ) -> Result<GrantView, ServiceError> {
-    let id = GrantId::parse(id).ok_or_else(not_found)?;
+    let id = id.clone();
     let user = user.clone();
     let notifier = state.notifier.clone();
     let writer = state.letters.clone();
@@ -318,10 +318,10 @@ pub fn check_scan(bytes: &[u8]) -> Result<(), ServiceError> {
 pub async fn countersign(
     state: &AppState,
     user: &Actor,
-    id: &str,
+    id: &GrantId,
     scan: Option<Vec<u8>>,
 ) -> Result<GrantView, ServiceError> {
-    let id = GrantId::parse(id).ok_or_else(not_found)?;
+    let id = id.clone();
     let user = user.clone();
     let notifier = state.notifier.clone();
     let now = state.clock.now_utc();
@@ -384,10 +384,10 @@ pub async fn countersign(
 pub async fn lapse(
     state: &AppState,
     user: &Actor,
-    id: &str,
+    id: &GrantId,
     input: LapseInput,
 ) -> Result<GrantView, ServiceError> {
-    let id = GrantId::parse(id).ok_or_else(not_found)?;
+    let id = id.clone();
     let user = user.clone();
     let notifier = state.notifier.clone();
     state

@@ -17,7 +17,7 @@ use crate::db::{DbConnection, applications};
 use crate::domain::actor::Actor;
 use crate::domain::finance_file::{self, Judged, Known, Outcome, RawLine};
 use crate::domain::history::HistoryAction;
-use crate::domain::ids::ApplicationId;
+use crate::domain::ids::{ApplicationId, CallId};
 use crate::domain::instalment::{InstalmentAction, InstalmentParty, InstalmentState, next_state};
 use crate::domain::money::Cents;
 use crate::error::{FieldErrors, ServiceError};
@@ -42,7 +42,7 @@ pub struct FinanceList {
 pub async fn finance_list(
     state: &AppState,
     user: &Actor,
-    call_id: String,
+    call_id: CallId,
     which: InstalmentState,
 ) -> Result<FinanceList, ServiceError> {
     user.require_staff()?;
@@ -50,7 +50,7 @@ pub async fn finance_list(
     state
         .db
         .run(move |conn| {
-            let call = calls::find(conn, &call_id)?.ok_or_else(call_not_found)?;
+            let call = calls::find(conn, call_id.as_str())?.ok_or_else(call_not_found)?;
             let lines = instalments::of_call(conn, &call.id, Some(which))?;
             let bytes = crate::export::finance_list::write(&lines)?;
             Ok(FinanceList {
@@ -152,7 +152,7 @@ pub fn read_file(bytes: &[u8]) -> Result<Vec<RawLine>, ServiceError> {
 pub async fn import(
     state: &AppState,
     user: &Actor,
-    call_id: String,
+    call_id: CallId,
     lines: Vec<RawLine>,
     dry_run: bool,
 ) -> Result<ImportReport, ServiceError> {
@@ -168,7 +168,7 @@ pub async fn import(
                 conn,
                 &notifier,
                 actor.as_str(),
-                &call_id,
+                call_id.as_str(),
                 &lines,
                 dry_run,
                 today,
@@ -433,7 +433,7 @@ impl GrantsFormat {
 pub async fn grants_export(
     state: &AppState,
     user: &Actor,
-    call_id: String,
+    call_id: CallId,
     format: GrantsFormat,
 ) -> Result<FinanceList, ServiceError> {
     use crate::db::grants::{GrantFilter, GrantVisibility};
@@ -443,7 +443,7 @@ pub async fn grants_export(
     state
         .db
         .run(move |conn| {
-            let call = calls::find(conn, &call_id)?.ok_or_else(call_not_found)?;
+            let call = calls::find(conn, call_id.as_str())?.ok_or_else(call_not_found)?;
             let grants = crate::db::grants::list(
                 conn,
                 &GrantVisibility::All,
@@ -567,7 +567,7 @@ pub struct Board {
     pub to_pay: BoardInstalments,
 }
 
-pub async fn board(state: &AppState, user: &Actor, call_id: String) -> Result<Board, ServiceError> {
+pub async fn board(state: &AppState, user: &Actor, call_id: CallId) -> Result<Board, ServiceError> {
     use crate::db::grants::{GrantFilter, GrantVisibility};
     use crate::domain::grant::GrantState;
     user.require_staff()?;
@@ -575,7 +575,7 @@ pub async fn board(state: &AppState, user: &Actor, call_id: String) -> Result<Bo
     state
         .db
         .run(move |conn| {
-            let call = calls::find(conn, &call_id)?.ok_or_else(call_not_found)?;
+            let call = calls::find(conn, call_id.as_str())?.ok_or_else(call_not_found)?;
             let mut groups = Vec::new();
             let (mut total, mut awarded_cents) = (0, 0);
             for (st, count, cents) in crate::db::grants::totals_by_state(conn, &call.id)? {

@@ -127,6 +127,11 @@ pub fn not_found() -> ServiceError {
     ServiceError::not_found("Ce financement n'existe pas ou ne vous est pas accessible.")
 }
 
+/// A grant's id as a face received it: a malformed one is « not found », like an unknown one.
+pub fn id(text: &str) -> Result<GrantId, ServiceError> {
+    GrantId::parse(text).ok_or_else(not_found)
+}
+
 pub(crate) fn letter_not_found() -> ServiceError {
     ServiceError::not_found("Ce courrier n'existe pas ou ne vous est pas accessible.")
 }

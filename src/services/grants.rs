@@ -35,8 +35,8 @@ use crate::services::grant_view::{letter_not_found, view, view_with, visibility}
 
 /// `GET /grants/{id}`: staff, and the beneficiary for their own; anyone else is told it does
 /// not exist. A malformed id is as unknown as a missing one.
-pub async fn get(state: &AppState, user: &Actor, id: &str) -> Result<GrantView, ServiceError> {
-    let id = GrantId::parse(id).ok_or_else(not_found)?;
+pub async fn get(state: &AppState, user: &Actor, id: &GrantId) -> Result<GrantView, ServiceError> {
+    let id = id.clone();
     let v = match visibility(user) {
         Ok(v) => v,
         Err(_) => return Err(not_found()),

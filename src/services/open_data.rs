@@ -10,6 +10,7 @@ use sha2::{Digest, Sha256};
 use utoipa::ToSchema;
 
 use crate::domain::actor::Actor;
+use crate::domain::ids::CallId;
 use crate::error::ServiceError;
 use crate::export::{ExportContext, ExportQuery, write_export};
 use crate::state::AppState;
@@ -59,7 +60,7 @@ fn not_configured() -> ServiceError {
 /// file name, bytes).
 async fn scdl_file(
     state: &AppState,
-    call_id: String,
+    call_id: CallId,
 ) -> Result<(String, String, Vec<u8>), ServiceError> {
     let params = ExportQuery::from_query_string("format=scdl")?.parse()?;
     let call = crate::services::calls::for_export(state, call_id).await?;
@@ -85,7 +86,7 @@ async fn scdl_file(
 pub async fn publish(
     state: &AppState,
     user: &Actor,
-    call_id: String,
+    call_id: CallId,
     input: PublishInput,
 ) -> Result<Publication, ServiceError> {
     user.require_staff()?;

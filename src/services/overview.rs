@@ -39,12 +39,8 @@ pub async fn overview(
         .run(move |conn| {
             let row = load_readable(conn, &user, &id)?;
             let application = row.to_view(&user)?;
-            let call = crate::services::calls::find_in(
-                conn,
-                user.role.is_staff(),
-                row.call_id.as_str(),
-                now,
-            )?;
+            let call =
+                crate::services::calls::find_in(conn, user.role.is_staff(), &row.call_id, now)?;
             let history = history_of(conn, &user, &row)?;
             let (documents, opinions) = if row.submitted_at.is_some() {
                 (

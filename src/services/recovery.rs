@@ -22,7 +22,7 @@ use crate::error::{FieldErrors, ServiceError};
 use crate::letters::RecoveryBlock;
 use crate::notify::MailEvent;
 use crate::services::conventions::{insert_letter, refused, render_error};
-use crate::services::grant_view::{GrantView, not_found, party, reachable, view_of};
+use crate::services::grant_view::{GrantView, party, reachable, view_of};
 use crate::services::mail_events::{application_and_call, summary};
 use crate::services::runner::{Audit, Move, change_state};
 use crate::state::AppState;
@@ -95,10 +95,10 @@ fn paid_of(conn: &mut crate::db::DbConnection, grant: &Grant) -> Result<Cents, S
 pub async fn request(
     state: &AppState,
     user: &Actor,
-    id: &str,
+    id: &GrantId,
     input: RecoveryInput,
 ) -> Result<GrantView, ServiceError> {
-    let id = GrantId::parse(id).ok_or_else(not_found)?;
+    let id = id.clone();
     let user = user.clone();
     let notifier = state.notifier.clone();
     let writer = state.letters.clone();
@@ -197,8 +197,12 @@ pub async fn request(
 }
 
 /// `POST /grants/{id}/close-recovery` (staff): the sum is recovered, the grant is closed.
-pub async fn close(state: &AppState, user: &Actor, id: &str) -> Result<GrantView, ServiceError> {
-    let id = GrantId::parse(id).ok_or_else(not_found)?;
+pub async fn close(
+    state: &AppState,
+    user: &Actor,
+    id: &GrantId,
+) -> Result<GrantView, ServiceError> {
+    let id = id.clone();
     let user = user.clone();
     let notifier = state.notifier.clone();
     state

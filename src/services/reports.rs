@@ -20,7 +20,7 @@ use crate::domain::text::{self, Lines};
 use crate::error::{FieldErrors, ServiceError};
 use crate::notify::MailEvent;
 use crate::services::conventions::refused;
-use crate::services::grant_view::{GrantView, not_found, party, reachable, view_of};
+use crate::services::grant_view::{GrantView, party, reachable, view_of};
 use crate::services::mail_events::{application_and_call, summary};
 use crate::services::runner::{Audit, Move, change_state};
 use crate::state::AppState;
@@ -139,8 +139,8 @@ fn view(
 }
 
 /// `GET /grants/{id}/report`: the beneficiary and staff; pre-filled before the first save.
-pub async fn get(state: &AppState, user: &Actor, id: &str) -> Result<ReportView, ServiceError> {
-    let id = GrantId::parse(id).ok_or_else(not_found)?;
+pub async fn get(state: &AppState, user: &Actor, id: &GrantId) -> Result<ReportView, ServiceError> {
+    let id = id.clone();
     let user = user.clone();
     let today = state.clock.paris_today();
     state
@@ -172,10 +172,10 @@ fn conflict(grant: &Grant, message: String) -> ServiceError {
 pub async fn put(
     state: &AppState,
     user: &Actor,
-    id: &str,
+    id: &GrantId,
     body: ReportBody,
 ) -> Result<ReportView, ServiceError> {
-    let id = GrantId::parse(id).ok_or_else(not_found)?;
+    let id = id.clone();
     let user = user.clone();
     let now = state.clock.now();
     let today = state.clock.paris_today();
@@ -210,8 +210,12 @@ pub async fn put(
 }
 
 /// `POST /grants/{id}/report/submit`: the beneficiary submits the saved draft, complete.
-pub async fn submit(state: &AppState, user: &Actor, id: &str) -> Result<GrantView, ServiceError> {
-    let id = GrantId::parse(id).ok_or_else(not_found)?;
+pub async fn submit(
+    state: &AppState,
+    user: &Actor,
+    id: &GrantId,
+) -> Result<GrantView, ServiceError> {
+    let id = id.clone();
     let user = user.clone();
     let notifier = state.notifier.clone();
     state
@@ -262,10 +266,10 @@ pub struct ChangesInput {
 pub async fn request_changes(
     state: &AppState,
     user: &Actor,
-    id: &str,
+    id: &GrantId,
     input: ChangesInput,
 ) -> Result<GrantView, ServiceError> {
-    let id = GrantId::parse(id).ok_or_else(not_found)?;
+    let id = id.clone();
     let user = user.clone();
     let notifier = state.notifier.clone();
     state
@@ -304,8 +308,12 @@ pub async fn request_changes(
 
 /// `POST /grants/{id}/report/approve` (staff): the balance falls due (requested at once when
 /// the bank details exist), and the grant closes if nothing remains to pay.
-pub async fn approve(state: &AppState, user: &Actor, id: &str) -> Result<GrantView, ServiceError> {
-    let id = GrantId::parse(id).ok_or_else(not_found)?;
+pub async fn approve(
+    state: &AppState,
+    user: &Actor,
+    id: &GrantId,
+) -> Result<GrantView, ServiceError> {
+    let id = id.clone();
     let user = user.clone();
     let notifier = state.notifier.clone();
     state

@@ -17,7 +17,7 @@ use crate::domain::actor::Actor;
 use crate::domain::application_state::ApplicationState;
 use crate::domain::assignment::{self, AssignmentAction};
 use crate::domain::history::HistoryAction;
-use crate::domain::ids::{ApplicationId, AssignmentId, ReviewId, UserId};
+use crate::domain::ids::{ApplicationId, AssignmentId, CallId, ReviewId, UserId};
 use crate::domain::review::{self, ReviewAction};
 use crate::domain::scoring::{self, Recommendation};
 use crate::error::{FieldErrors, ServiceError};
@@ -249,6 +249,12 @@ fn assignment_not_found() -> ServiceError {
     ServiceError::not_found("Cette affectation n'existe pas ou ne vous concerne pas.")
 }
 
+/// An assignment's id as a face received it: a malformed one is « not found », like an
+/// unknown one or another reviewer's.
+pub fn assignment_id(text: &str) -> Result<AssignmentId, ServiceError> {
+    AssignmentId::parse(text).ok_or_else(assignment_not_found)
+}
+
 /// The caller's own assignment (a reviewer never reaches another's; staff do not act on them).
 fn own_assignment(
     conn: &mut DbConnection,
@@ -402,14 +408,14 @@ pub async fn list(
 pub async fn get_assignment(
     state: &AppState,
     user: &Actor,
-    id: String,
+    id: AssignmentId,
 ) -> Result<Assignment, ServiceError> {
     user.require(&[Role::Reviewer, Role::Staff, Role::Admin])?;
     let user = user.clone();
     state
         .db
         .run(move |conn| {
-            let row = assignments::find(conn, &id)?.ok_or_else(assignment_not_found)?;
+            let row = assignments::find(conn, id.as_str())?.ok_or_else(assignment_not_found)?;
             if !user.role.is_staff() && row.reviewer_id != user.id {
                 return Err(assignment_not_found());
             }
@@ -446,7 +452,7 @@ pub async fn own_assignment_to(
 async fn respond(
     state: &AppState,
     user: &Actor,
-    id: String,
+    id: AssignmentId,
     accept: bool,
     text_value: String,
 ) -> Result<Assignment, ServiceError> {
@@ -459,7 +465,7 @@ async fn respond(
     state
         .db
         .transaction(move |conn| {
-            let mut row = own_assignment(conn, &user, &id)?;
+            let mut row = own_assignment(conn, &user, id.as_str())?;
             let submitted = match reviews::for_assignment(conn, &row.id)? {
                 Some(r) => review_status(&r.status)? == ReviewStatus::Submitted,
                 None => false,
@@ -535,7 +541,7 @@ async fn respond(
 pub async fn accept(
     state: &AppState,
     user: &Actor,
-    id: String,
+    id: AssignmentId,
     input: AcceptInput,
 ) -> Result<Assignment, ServiceError> {
     respond(state, user, id, true, input.statement).await
@@ -544,7 +550,7 @@ pub async fn accept(
 pub async fn recuse(
     state: &AppState,
     user: &Actor,
-    id: String,
+    id: AssignmentId,
     input: RecuseInput,
 ) -> Result<Assignment, ServiceError> {
     respond(state, user, id, false, input.reason).await
@@ -577,7 +583,7 @@ fn reviewable(
 pub async fn save_draft(
     state: &AppState,
     user: &Actor,
-    id: String,
+    id: AssignmentId,
     input: ReviewInput,
 ) -> Result<Review, ServiceError> {
     user.require(&[Role::Reviewer])?;
@@ -593,7 +599,7 @@ pub async fn save_draft(
     state
         .db
         .transaction(move |conn| {
-            let (assignment, grid) = reviewable(conn, &user, &id)?;
+            let (assignment, grid) = reviewable(conn, &user, id.as_str())?;
             // A draft may be partial (DESIGN.md §9): only submission needs every score.
             let problems = scoring::check_draft_scores(&grid, &input.scores);
             if !problems.is_empty() {
@@ -643,13 +649,17 @@ pub async fn save_draft(
         .await
 }
 
-pub async fn get_own(state: &AppState, user: &Actor, id: String) -> Result<Review, ServiceError> {
+pub async fn get_own(
+    state: &AppState,
+    user: &Actor,
+    id: AssignmentId,
+) -> Result<Review, ServiceError> {
     user.require(&[Role::Reviewer])?;
     let user = user.clone();
     state
         .db
         .run(move |conn| {
-            let row = own_assignment(conn, &user, &id)?;
+            let row = own_assignment(conn, &user, id.as_str())?;
             reviews::for_assignment(conn, &row.id)?
                 .ok_or_else(|| {
                     ServiceError::not_found("Aucune évaluation enregistrée pour cette affectation.")
@@ -659,7 +669,11 @@ pub async fn get_own(state: &AppState, user: &Actor, id: String) -> Result<Revie
         .await
 }
 
-pub async fn submit(state: &AppState, user: &Actor, id: String) -> Result<Review, ServiceError> {
+pub async fn submit(
+    state: &AppState,
+    user: &Actor,
+    id: AssignmentId,
+) -> Result<Review, ServiceError> {
     user.require(&[Role::Reviewer])?;
     let user = user.clone();
     let notifier = state.notifier.clone();
@@ -667,7 +681,7 @@ pub async fn submit(state: &AppState, user: &Actor, id: String) -> Result<Review
     state
         .db
         .transaction(move |conn| {
-            let (assignment, grid) = reviewable(conn, &user, &id)?;
+            let (assignment, grid) = reviewable(conn, &user, id.as_str())?;
             let existing = reviews::for_assignment(conn, &assignment.id)?;
             let from = existing
                 .as_ref()
@@ -794,17 +808,17 @@ pub async fn for_application(
 pub async fn ranking(
     state: &AppState,
     user: &Actor,
-    call_id: String,
+    call_id: CallId,
     paging: Paging,
 ) -> Result<Page<RankingEntry>, ServiceError> {
     user.require_staff()?;
     state
         .db
         .run(move |conn| {
-            let call =
-                calls::find(conn, &call_id)?.ok_or_else(crate::services::calls::not_found)?;
+            let call = calls::find(conn, call_id.as_str())?
+                .ok_or_else(crate::services::calls::not_found)?;
             let mut by_app: BTreeMap<String, (reviews::ScoreLine, Vec<i32>)> = BTreeMap::new();
-            for line in reviews::scores_for_call(conn, &call_id)? {
+            for line in reviews::scores_for_call(conn, call_id.as_str())? {
                 let score = line.score;
                 by_app
                     .entry(line.application_id.clone())
@@ -906,14 +920,14 @@ pub struct ReviewerDesk {
 pub async fn desk(
     state: &AppState,
     user: &Actor,
-    id: String,
+    id: AssignmentId,
 ) -> Result<ReviewerDesk, ServiceError> {
     user.require(&[Role::Reviewer])?;
     let user = user.clone();
     state
         .db
         .run(move |conn| {
-            let row = own_assignment(conn, &user, &id)?;
+            let row = own_assignment(conn, &user, id.as_str())?;
             let items = assignments::work_items(conn, user.id.as_str())?;
             let item = items
                 .into_iter()

@@ -53,7 +53,7 @@ pub async fn calls(state: &AppState, user: &Actor) -> Result<Page<Call>, Service
 pub async fn call_and_applications(
     state: &AppState,
     user: &Actor,
-    call_id: String,
+    call_id: CallId,
     filter: ListFilter,
     position: Position,
 ) -> Result<(Call, Page<ApplicationSummary>), ServiceError> {
@@ -193,7 +193,7 @@ pub async fn application(
 ) -> Result<StaffApplication, ServiceError> {
     require_staff(user)?;
     let application = applications::get(state, user, id.clone()).await?;
-    let call = calls::get(state, true, application.call_id.to_string()).await?;
+    let call = calls::get(state, true, application.call_id.clone()).await?;
     let documents = documents::list(state, user, id.clone()).await?;
     let history = applications::history(state, user, id.clone()).await?;
     let reviews = reviews::for_application(state, user, id.clone()).await?;

@@ -10,6 +10,7 @@ use utoipa::ToSchema;
 use crate::db::territory::{self, CountFilter};
 use crate::domain::actor::Actor;
 use crate::domain::call::CallState;
+use crate::domain::ids::CallId;
 use crate::domain::money::Cents;
 use crate::domain::territory::{
     CommuneFigures, TerritoryTotals, mel_communes, mel_source, per_10k,
@@ -287,7 +288,7 @@ fn add(a: Cents, b: Cents) -> Result<Cents, ServiceError> {
 /// The SCDL file of a call that is not a draft, for anyone: its name and its bytes, streamed.
 pub async fn public_scdl(
     state: &AppState,
-    call_id: String,
+    call_id: CallId,
 ) -> Result<
     (
         String,

@@ -829,7 +829,7 @@ async fn new_step_form(
     let (call_id, step) = path.into_inner();
     let step = Step::parse(&step)?;
     ctx.user()?;
-    let call = calls::get(&ctx.state, false, call_id.clone()).await?;
+    let call = calls::get(&ctx.state, false, crate::services::calls::id(&call_id)?).await?;
     let session = ctx.session()?;
     let draft = session
         .data
@@ -1083,7 +1083,7 @@ async fn new_step_save(
     let form = Form::parse(&body);
     let refused = ctx.check_form(&form)?;
     let user = ctx.user()?;
-    let call = calls::get(&ctx.state, false, call_id.clone()).await?;
+    let call = calls::get(&ctx.state, false, crate::services::calls::id(&call_id)?).await?;
     if step == Step::Organisation && form.opt("verifier_siret").is_some() {
         return verify_siret(&ctx, step, &call, None, &form, refused).await;
     }
@@ -1193,7 +1193,7 @@ async fn edit_step_form(
     let (id, step) = path.into_inner();
     let step = Step::parse(&step)?;
     let app = load(&ctx, id).await?;
-    let call = calls::get(&ctx.state, false, app.call_id.to_string()).await?;
+    let call = calls::get(&ctx.state, false, app.call_id.clone()).await?;
     let body = json!({
         "organisation": app.organisation,
         "project": app.project,
@@ -1222,7 +1222,7 @@ async fn edit_step_save(
     let refused = ctx.check_form(&form)?;
     let user = ctx.user()?;
     let app = load(&ctx, id.clone()).await?;
-    let call = calls::get(&ctx.state, false, app.call_id.to_string()).await?;
+    let call = calls::get(&ctx.state, false, app.call_id.clone()).await?;
     if step == Step::Organisation && form.opt("verifier_siret").is_some() {
         return verify_siret(&ctx, step, &call, Some(&app), &form, refused).await;
     }
@@ -1285,7 +1285,16 @@ async fn precheck_answer(
     };
     let project = given("project").and_then(|p| from_json::<Project>(p).ok());
     let ess = given("ess").and_then(|e| from_json::<EssCommitments>(e).ok());
-    match applications::precheck(&ctx.state, &user, call_id, organisation, project, ess).await {
+    match applications::precheck(
+        &ctx.state,
+        &user,
+        crate::services::calls::id(&call_id)?,
+        organisation,
+        project,
+        ess,
+    )
+    .await
+    {
         Ok(ev) => {
             let verdict_label = match ev.verdict {
                 crate::domain::eligibility::Verdict::Eligible => "les critères sont remplis",
@@ -1415,7 +1424,7 @@ async fn render_documents(
 ) -> Result<HttpResponse, WebError> {
     let user = ctx.user()?;
     let app = load(ctx, id.clone()).await?;
-    let call = calls::get(&ctx.state, false, app.call_id.to_string()).await?;
+    let call = calls::get(&ctx.state, false, app.call_id.clone()).await?;
     let docs = documents::list(&ctx.state, &user, crate::services::applications::id(&id)?).await?;
     let required: Vec<Value> = call
         .required_documents
@@ -1594,7 +1603,7 @@ async fn eligibility_page(ctx: PageCtx, id: web::Path<String>) -> Result<HttpRes
     let user = ctx.user()?;
     let id = id.into_inner();
     let app = load(&ctx, id.clone()).await?;
-    let call = calls::get(&ctx.state, false, app.call_id.to_string()).await?;
+    let call = calls::get(&ctx.state, false, app.call_id.clone()).await?;
     let report =
         applications::eligibility(&ctx.state, &user, crate::services::applications::id(&id)?)
             .await?;
@@ -1627,7 +1636,7 @@ async fn render_check(
 ) -> Result<HttpResponse, WebError> {
     let user = ctx.user()?;
     let app = load(ctx, id.clone()).await?;
-    let call = calls::get(&ctx.state, false, app.call_id.to_string()).await?;
+    let call = calls::get(&ctx.state, false, app.call_id.clone()).await?;
     let report =
         applications::eligibility(&ctx.state, &user, crate::services::applications::id(&id)?)
             .await?;
@@ -1697,7 +1706,7 @@ async fn receipt(ctx: PageCtx, id: web::Path<String>) -> Result<HttpResponse, We
     if app.submitted_at.is_none() {
         return Ok(see_other(&format!("/candidatures/{}", app.id)));
     }
-    let call = calls::get(&ctx.state, false, app.call_id.to_string()).await?;
+    let call = calls::get(&ctx.state, false, app.call_id.clone()).await?;
     let submitted_at = app.submitted_at.map(|t| t.to_rfc3339());
     ctx.render(
         "receipt.html",
@@ -1974,7 +1983,14 @@ async fn sign(
         let grant_id = attr(&grant, "id")
             .map(|v| v.to_string())
             .unwrap_or_default();
-        match crate::services::conventions::sign(&ctx.state, &user, &grant_id, input).await {
+        match crate::services::conventions::sign(
+            &ctx.state,
+            &user,
+            &crate::services::grant_view::id(&grant_id)?,
+            input,
+        )
+        .await
+        {
             Ok(_) => return Ok(see_other(&format!("/candidatures/{id}?signee=1"))),
             Err(e) => {
                 errors = Errors::from_service(
@@ -2042,7 +2058,14 @@ async fn bank_save(
         let grant_id = attr(&grant, "id")
             .map(|v| v.to_string())
             .unwrap_or_default();
-        match crate::services::bank_details::put(&ctx.state, &user, &grant_id, input).await {
+        match crate::services::bank_details::put(
+            &ctx.state,
+            &user,
+            &crate::services::grant_view::id(&grant_id)?,
+            input,
+        )
+        .await
+        {
             Ok(_) => return Ok(see_other(&format!("/candidatures/{id}?banque=1"))),
             Err(e) => errors = Errors::from_service(e, field, "iban")?,
         }

@@ -68,7 +68,7 @@ async fn call_page(ctx: PageCtx, id: web::Path<String>) -> Result<HttpResponse, 
         .session
         .as_ref()
         .is_some_and(|s| matches!(s.role, Role::Staff | Role::Admin));
-    let call = calls::get(&ctx.state, staff, id.into_inner()).await?;
+    let call = calls::get(&ctx.state, staff, crate::services::calls::id(&id)?).await?;
     // The territory by name: the MEL's 95 communes, or the call's own list.
     let all = territory::mel_insee_codes();
     let whole_mel =

@@ -371,7 +371,9 @@ async fn add_annex(
     let user = ctx.user()?;
     let id = id.into_inner();
     let grant = crate::web::staff::grant_of(&ctx, &id).await?;
-    match crate::services::documents::upload_report_annex(&ctx.state, &user, &grant, form).await {
+    match crate::services::documents::upload_report_annex(&ctx.state, &user, grant.as_str(), form)
+        .await
+    {
         Ok(_) => Ok(see_other(&format!(
             "/candidatures/{id}/compte-rendu?annexe=1#annexes"
         ))),
@@ -427,7 +429,7 @@ async fn delete_annex(
     let user = ctx.user()?;
     let (id, doc) = path.into_inner();
     let grant = crate::web::staff::grant_of(&ctx, &id).await?;
-    crate::services::documents::delete_report_annex(&ctx.state, &user, &grant, doc).await?;
+    crate::services::documents::delete_report_annex(&ctx.state, &user, grant.as_str(), doc).await?;
     Ok(see_other(&format!(
         "/candidatures/{id}/compte-rendu#annexes"
     )))

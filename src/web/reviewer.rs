@@ -119,7 +119,12 @@ async fn render_desk(
     errors: Errors,
 ) -> Result<HttpResponse, WebError> {
     let user = ctx.user()?;
-    let desk = reviews::desk(&ctx.state, &user, id).await?;
+    let desk = reviews::desk(
+        &ctx.state,
+        &user,
+        crate::services::reviews::assignment_id(&id)?,
+    )
+    .await?;
     let a = &desk.assignment;
     // The application is read only once no conflict is declared (the service says so too).
     let (application, docs, activity, opinions) = if a.status == AssignmentStatus::Accepted {
@@ -246,7 +251,14 @@ async fn declare(
         let input = AcceptInput {
             statement: NO_CONFLICT_STATEMENT.to_owned(),
         };
-        match reviews::accept(&ctx.state, &user, id.clone(), input).await {
+        match reviews::accept(
+            &ctx.state,
+            &user,
+            crate::services::reviews::assignment_id(&id)?,
+            input,
+        )
+        .await
+        {
             Ok(_) => return Ok(see_other(&format!("/evaluations/{id}"))),
             Err(e) => errors = Errors::from_service(e, |_| None, "no_conflict")?,
         }
@@ -283,7 +295,14 @@ async fn recuse(
     let input = RecuseInput {
         reason: form.get("reason").to_owned(),
     };
-    let errors = match reviews::recuse(&ctx.state, &user, id.clone(), input).await {
+    let errors = match reviews::recuse(
+        &ctx.state,
+        &user,
+        crate::services::reviews::assignment_id(&id)?,
+        input,
+    )
+    .await
+    {
         Ok(_) => return Ok(see_other(&format!("/evaluations/{id}"))),
         Err(ServiceError::Invalid { fields, .. })
             if fields
@@ -361,11 +380,23 @@ async fn save(
     let mut errors = ctx.check_form(&form)?;
     let user = ctx.user()?;
     let id = id.into_inner();
-    let desk = reviews::desk(&ctx.state, &user, id.clone()).await?;
+    let desk = reviews::desk(
+        &ctx.state,
+        &user,
+        crate::services::reviews::assignment_id(&id)?,
+    )
+    .await?;
     let submitting = form.get("action") == "soumettre";
     // What is chosen is saved first, even on the way to submission: nothing typed is lost.
     if let Some(input) = review_input(&form, &desk.grid, false, &mut errors) {
-        match reviews::save_draft(&ctx.state, &user, id.clone(), input).await {
+        match reviews::save_draft(
+            &ctx.state,
+            &user,
+            crate::services::reviews::assignment_id(&id)?,
+            input,
+        )
+        .await
+        {
             Ok(_) if submitting => {
                 let mut missing = Errors::default();
                 if review_input(&form, &desk.grid, true, &mut missing).is_some() {
@@ -411,7 +442,12 @@ async fn render_confirm(
     error: Option<String>,
 ) -> Result<HttpResponse, WebError> {
     let user = ctx.user()?;
-    let desk = reviews::desk(&ctx.state, &user, id).await?;
+    let desk = reviews::desk(
+        &ctx.state,
+        &user,
+        crate::services::reviews::assignment_id(&id)?,
+    )
+    .await?;
     let Some(review) = desk.review.clone() else {
         return Ok(see_other(&format!("/evaluations/{}", desk.assignment.id)));
     };
@@ -444,7 +480,13 @@ async fn submit(
     ctx.check_csrf(form.opt(CSRF_FIELD))?;
     let user = ctx.user()?;
     let id = id.into_inner();
-    match reviews::submit(&ctx.state, &user, id.clone()).await {
+    match reviews::submit(
+        &ctx.state,
+        &user,
+        crate::services::reviews::assignment_id(&id)?,
+    )
+    .await
+    {
         Ok(_) => Ok(see_other(&format!("/evaluations/{id}?soumise=1"))),
         Err(e @ (ServiceError::Invalid { .. } | ServiceError::Conflict { .. })) => {
             let message = e.message();

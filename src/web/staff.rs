@@ -140,8 +140,10 @@ async fn grants_page(
     let user = ctx.user()?;
     staff::require_staff(&user)?;
     let id = id.into_inner();
-    let call = calls::get(&ctx.state, true, id.clone()).await?;
-    let board = crate::services::finance::board(&ctx.state, &user, id).await?;
+    let call = calls::get(&ctx.state, true, crate::services::calls::id(&id)?).await?;
+    let board =
+        crate::services::finance::board(&ctx.state, &user, crate::services::calls::id(&id)?)
+            .await?;
     let who = |p: GrantParty| match p {
         GrantParty::Beneficiary => "du bénéficiaire",
         GrantParty::Staff => "de la Métropole",
@@ -334,7 +336,7 @@ async fn table(ctx: PageCtx, id: web::Path<String>) -> Result<HttpResponse, WebE
     let (call, page) = staff::call_and_applications(
         &ctx.state,
         &user,
-        call_id.to_string(),
+        call_id.clone(),
         if errors.is_empty() {
             filter
         } else {
@@ -632,9 +634,7 @@ async fn render_application(
     // The final report, once the beneficiary has submitted it (and after).
     let report = match after.grant.as_ref() {
         Some(g) if g.state.has_report() => Some(ser(&crate::services::reports::get(
-            &ctx.state,
-            &user,
-            g.id.as_str(),
+            &ctx.state, &user, &g.id,
         )
         .await?)),
         _ => None,
@@ -755,7 +755,10 @@ async fn after(
 
 /// The grant of the application `id`, for a move staff make on its page.
 /// The grant of the application `id`, if the caller reaches it.
-pub(crate) async fn grant_of(ctx: &PageCtx, id: &str) -> Result<String, WebError> {
+pub(crate) async fn grant_of(
+    ctx: &PageCtx,
+    id: &str,
+) -> Result<crate::domain::ids::GrantId, WebError> {
     let user = ctx.user()?;
     let after = crate::services::grants::after_decision(
         &ctx.state,
@@ -763,7 +766,7 @@ pub(crate) async fn grant_of(ctx: &PageCtx, id: &str) -> Result<String, WebError
         crate::services::applications::id(id)?,
     )
     .await?;
-    after.grant.map(|g| g.id.to_string()).ok_or_else(|| {
+    after.grant.map(|g| g.id).ok_or_else(|| {
         crate::error::AppError::NotFound("Aucun financement pour cette candidature.".into()).into()
     })
 }
@@ -1025,7 +1028,7 @@ async fn screen(
     if start {
         // The hint says the call's number, and so does the check: a decision needs that many
         // submitted reviews, so fewer reviewers would only delay it.
-        let needed = calls::get(&ctx.state, true, app.call_id.to_string())
+        let needed = calls::get(&ctx.state, true, app.call_id.clone())
             .await?
             .min_reviews
             .max(1) as usize;

@@ -551,7 +551,7 @@ async fn create(ctx: PageCtx, body: web::Bytes) -> Result<HttpResponse, WebError
 }
 
 async fn load(ctx: &PageCtx, id: String) -> Result<Call, WebError> {
-    Ok(calls::get(&ctx.state, true, id).await?)
+    Ok(calls::get(&ctx.state, true, crate::services::calls::id(&id)?).await?)
 }
 
 #[derive(serde::Deserialize)]
@@ -612,7 +612,15 @@ async fn save(
     let mut problem = None;
     if errors.is_empty() {
         let version = form.get("version").parse::<i32>().ok();
-        match calls::update(&ctx.state, &user, id.clone(), version, Json::Object(patch)).await {
+        match calls::update(
+            &ctx.state,
+            &user,
+            crate::services::calls::id(&id)?,
+            version,
+            Json::Object(patch),
+        )
+        .await
+        {
             Ok(_) => {
                 return Ok(see_other(&format!(
                     "/gestion/appels/{id}/modifier?enregistre=1"
@@ -681,7 +689,7 @@ async fn act(
     let form = Form::parse(&body);
     ctx.check_csrf(form.opt(CSRF_FIELD))?;
     let user = staff(&ctx)?;
-    match calls::transition(&ctx.state, &user, id.clone(), action).await {
+    match calls::transition(&ctx.state, &user, crate::services::calls::id(&id)?, action).await {
         Ok(_) if action == CallAction::Publish => Ok(see_other(&format!(
             "/gestion/appels/{id}/modifier?publie=1"
         ))),

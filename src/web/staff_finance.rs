@@ -50,7 +50,7 @@ async fn download(ctx: PageCtx, id: web::Path<String>) -> Result<HttpResponse, W
     let list = finance::finance_list(
         &ctx.state,
         &user,
-        id.into_inner(),
+        crate::services::calls::id(&id)?,
         InstalmentState::Requested,
     )
     .await?;
@@ -73,7 +73,8 @@ async fn grants_file(
 ) -> Result<HttpResponse, WebError> {
     let user = ctx.user()?;
     staff::require_staff(&user)?;
-    let file = finance::grants_export(&ctx.state, &user, id, format).await?;
+    let file =
+        finance::grants_export(&ctx.state, &user, crate::services::calls::id(&id)?, format).await?;
     Ok(attachment(format.content_type(), file))
 }
 
@@ -140,7 +141,15 @@ async fn judge(
         Ok(lines) => lines,
         Err(e) => return file_refused(ctx, id, &field_message(e)).await,
     };
-    match finance::import(&ctx.state, &user, id.clone(), lines, dry_run).await {
+    match finance::import(
+        &ctx.state,
+        &user,
+        crate::services::calls::id(&id)?,
+        lines,
+        dry_run,
+    )
+    .await
+    {
         Ok(report) if dry_run => render(ctx, id, &report, &bytes, StatusCode::OK).await,
         Ok(report) => Ok(see_other(&format!(
             "/gestion/appels/{id}/financements?mandates={}&paiements={}&deja={}#versements",
@@ -152,7 +161,14 @@ async fn judge(
         // dry run reports it.
         Err(ServiceError::Invalid { extra: Some(_), .. }) => {
             let lines = finance::read_file(&bytes)?;
-            let report = finance::import(&ctx.state, &user, id.clone(), lines, true).await?;
+            let report = finance::import(
+                &ctx.state,
+                &user,
+                crate::services::calls::id(&id)?,
+                lines,
+                true,
+            )
+            .await?;
             render(ctx, id, &report, &bytes, StatusCode::UNPROCESSABLE_ENTITY).await
         }
         Err(e) => Err(e.into()),
@@ -172,7 +188,7 @@ fn field_message(e: ServiceError) -> String {
 
 /// The import page with the file refused as a whole, beside the file field.
 async fn file_refused(ctx: &PageCtx, id: String, message: &str) -> Result<HttpResponse, WebError> {
-    let call = calls::get(&ctx.state, true, id).await?;
+    let call = calls::get(&ctx.state, true, crate::services::calls::id(&id)?).await?;
     let mut errors = Errors::default();
     errors.add("file", message);
     ctx.render_status(
@@ -189,7 +205,7 @@ async fn render(
     bytes: &[u8],
     status: StatusCode,
 ) -> Result<HttpResponse, WebError> {
-    let call = calls::get(&ctx.state, true, id).await?;
+    let call = calls::get(&ctx.state, true, crate::services::calls::id(&id)?).await?;
     let mut errors = Errors::default();
     for line in &report.lines {
         if matches!(line.outcome, LineOutcome::Unknown | LineOutcome::Invalid) {

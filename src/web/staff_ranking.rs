@@ -84,7 +84,7 @@ async fn whole_ranking(ctx: &PageCtx, call_id: &str) -> Result<Vec<RankingEntry>
         let p = reviews::ranking(
             &ctx.state,
             &user,
-            call_id.to_owned(),
+            crate::services::calls::id(call_id)?,
             Paging {
                 page,
                 per_page: crate::input::paging::MAX_PER_PAGE,
@@ -115,7 +115,7 @@ async fn render_board(
     notice: Option<String>,
 ) -> Result<HttpResponse, WebError> {
     staff(ctx)?;
-    let call = calls::get(&ctx.state, true, call_id.clone()).await?;
+    let call = calls::get(&ctx.state, true, crate::services::calls::id(&call_id)?).await?;
     let entries = whole_ranking(ctx, &call_id).await?;
     let today = paris_today(ctx).format("%d/%m/%Y").to_string();
     let mut running = 0i64;
@@ -335,7 +335,8 @@ async fn decide(
                 return render_board(&ctx, call_id, Some(refused), status, None).await;
             }
             Ok(()) if form.get("confirme") != "oui" => {
-                let call = calls::get(&ctx.state, true, call_id.clone()).await?;
+                let call =
+                    calls::get(&ctx.state, true, crate::services::calls::id(&call_id)?).await?;
                 let awarded = match &command {
                     Command::Decide(d) => d.awarded_cents,
                     _ => None,
@@ -444,7 +445,14 @@ async fn publish_open_data(
     let input = crate::services::open_data::PublishInput {
         dry_run: form.get("dry_run") == "1",
     };
-    match crate::services::open_data::publish(&ctx.state, &user, id.clone(), input).await {
+    match crate::services::open_data::publish(
+        &ctx.state,
+        &user,
+        crate::services::calls::id(&id)?,
+        input,
+    )
+    .await
+    {
         Ok(p) => {
             let outcome = OpenDataOutcome {
                 done: Some(p),
@@ -470,7 +478,7 @@ async fn render_exports(
     status: StatusCode,
 ) -> Result<HttpResponse, WebError> {
     staff(ctx)?;
-    let call = calls::get(&ctx.state, true, id).await?;
+    let call = calls::get(&ctx.state, true, crate::services::calls::id(&id)?).await?;
     let base = format!("/api/v1/calls/{}/export", call.id);
     let link = |query: &str, label, description| Download {
         href: format!("{base}?{query}"),

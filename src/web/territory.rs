@@ -421,7 +421,8 @@ async fn public_page(
 
 /// The SCDL file of a call, for anyone: what essor publishes as open data.
 async fn public_scdl(ctx: PageCtx, id: web::Path<String>) -> Result<HttpResponse, WebError> {
-    let (name, stream) = territory::public_scdl(&ctx.state, id.into_inner()).await?;
+    let (name, stream) =
+        territory::public_scdl(&ctx.state, crate::services::calls::id(&id)?).await?;
     Ok(HttpResponse::Ok()
         .insert_header((header::CONTENT_TYPE, "text/csv; charset=utf-8"))
         .insert_header(ContentDisposition {
