@@ -19,8 +19,9 @@ use crate::domain::ids::{
 };
 use crate::domain::money::Cents;
 
-macro_rules! stored_as_text {
-    ($($t:ty),* $(,)?) => {$(
+/// Written as its `as_str` text (ids and enums alike).
+macro_rules! written_as_text {
+    ($t:ty) => {
         impl<DB: Backend> ToSql<Text, DB> for $t
         where
             str: ToSql<Text, DB>,
@@ -29,6 +30,12 @@ macro_rules! stored_as_text {
                 <str as ToSql<Text, DB>>::to_sql(self.as_str(), out)
             }
         }
+    };
+}
+
+macro_rules! stored_as_text {
+    ($($t:ty),* $(,)?) => {$(
+        written_as_text!($t);
 
         impl<DB: Backend> FromSql<Text, DB> for $t
         where
@@ -57,14 +64,7 @@ stored_as_text!(
 /// An enum stored as its `as_str` text, read back by `parse`.
 macro_rules! enum_as_text {
     ($t:ty, $what:literal, $parse:expr) => {
-        impl<DB: Backend> ToSql<Text, DB> for $t
-        where
-            str: ToSql<Text, DB>,
-        {
-            fn to_sql<'b>(&'b self, out: &mut Output<'b, '_, DB>) -> serialize::Result {
-                <str as ToSql<Text, DB>>::to_sql(self.as_str(), out)
-            }
-        }
+        written_as_text!($t);
 
         impl<DB: Backend> FromSql<Text, DB> for $t
         where

@@ -287,11 +287,6 @@ fn internal(what: &str, e: impl std::fmt::Display) -> ServiceError {
 }
 
 impl ApplicationRow {
-    /// The state, as read (the column is typed: an unknown state fails the read itself).
-    pub fn app_state(&self) -> Result<ApplicationState, ServiceError> {
-        Ok(self.state)
-    }
-
     pub fn parsed_body(&self) -> Result<ApplicationBody, ServiceError> {
         serde_json::from_str(&self.body).map_err(|e| internal("body", e))
     }
@@ -322,7 +317,7 @@ impl ApplicationRow {
     /// The application as `user` reads it, for a face that writes it out as JSON: the same
     /// document as `to_view`, with the stored body and report passed through untouched.
     pub fn into_stored(self, user: &Actor) -> Result<StoredApplication, ServiceError> {
-        let state = self.app_state()?;
+        let state = self.state;
         let show_eligibility = audience(user, &self)?.reads_eligibility();
         let allowed_actions = allowed_actions(state, actor(user, &self));
         Ok(StoredApplication {
@@ -335,7 +330,7 @@ impl ApplicationRow {
 
     pub fn to_view(&self, user: &Actor) -> Result<Application, ServiceError> {
         let body = self.parsed_body()?;
-        let state = self.app_state()?;
+        let state = self.state;
         let decision = self.decision(state);
         let audience = audience(user, self)?;
         Ok(Application {
@@ -828,7 +823,7 @@ pub async fn update(
                 ));
             }
             check_version(expected_version, row.version)?;
-            let app_state = row.app_state()?;
+            let app_state = row.state;
             if !app_state.is_editable() {
                 let mut extra = serde_json::Map::new();
                 extra.insert("current_state".into(), json!(app_state));
@@ -989,7 +984,7 @@ pub async fn eligibility(
         .run(move |conn| {
             let row = rows::find_visible(conn, &id, &visibility(&user))?.ok_or_else(not_found)?;
             require_reads(audience(&user, &row)?.reads_eligibility())?;
-            if !row.app_state()?.is_editable()
+            if !row.state.is_editable()
                 && let Some(report) = row.report()?
             {
                 return Ok(report);

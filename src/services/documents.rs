@@ -402,7 +402,7 @@ fn editable_by_owner(
             "Seul le porteur de projet gère les pièces de sa candidature.".into(),
         ));
     }
-    let st = row.app_state()?;
+    let st = row.state;
     if !st.is_editable() {
         let mut extra = serde_json::Map::new();
         extra.insert("current_state".into(), json!(st));

@@ -125,7 +125,7 @@ pub async fn register(
             let after = check_body(after)?;
             row.set_body(&after)?;
             crate::services::applications::check_one_per_structure(conn, &row)?;
-            let app_state = row.app_state()?;
+            let app_state = row.state;
             let old = row.version;
             row.version += 1;
             row.updated_at = now;

@@ -335,7 +335,7 @@ pub async fn assign(
         .db
         .transaction(move |conn| {
             let app = apps::find_for_update(conn, &application_id)?.ok_or_else(not_found)?;
-            let st = app.app_state()?;
+            let st = app.state;
             if st != ApplicationState::UnderReview {
                 let mut extra = serde_json::Map::new();
                 extra.insert("current_state".into(), json!(st));
@@ -479,7 +479,7 @@ async fn respond(
             let to = assignment::respond(from, action, submitted)
                 .map_err(|why| status_conflict(&row, why))?;
             let app = apps::find_for_update(conn, &row.application_id)?.ok_or_else(not_found)?;
-            if app.app_state()? != ApplicationState::UnderReview {
+            if app.state != ApplicationState::UnderReview {
                 return Err(ServiceError::conflict(
                     "La candidature n'est plus en cours d'instruction.",
                 ));
@@ -570,7 +570,7 @@ fn reviewable(
         ));
     }
     let app = apps::find_for_update(conn, &row.application_id)?.ok_or_else(not_found)?;
-    if app.app_state()? != ApplicationState::UnderReview {
+    if app.state != ApplicationState::UnderReview {
         return Err(ServiceError::conflict(
             "La candidature n'est plus en cours d'instruction : l'évaluation est close.",
         ));

@@ -307,7 +307,7 @@ pub async fn apply(
             rows::find_visible(conn, &id, &visibility(&user))?.ok_or_else(not_found)?;
             let mut row = rows::find_for_update(conn, &id)?.ok_or_else(not_found)?;
             check_version(expected_version, row.version)?;
-            let from = row.app_state()?;
+            let from = row.state;
             let action = command.action();
             let to = next_state(from, action, actor(&user, &row)).map_err(|e| transition_error(e, from))?;
             if matches!(command, Command::Submit) {
@@ -530,7 +530,7 @@ fn submit(
 ) -> Result<Value, ServiceError> {
     // A resubmission after `request-changes` is not held to the call's window: the call was
     // open at the first submission, and the applicant must not be stranded (DESIGN.md §7).
-    let resubmission = row.app_state()? == ApplicationState::ChangesRequested;
+    let resubmission = row.state == ApplicationState::ChangesRequested;
     if !resubmission {
         let call_state = call.call_state()?;
         if call_state != CallState::Published {
