@@ -131,18 +131,19 @@ fn seed(db: &Db, n: usize) -> anyhow::Result<(String, String)> {
         ids.push(id);
     }
     let (applicant, r1, r2, staff) = (&ids[0], &ids[1], &ids[2], &ids[3]);
-    let call_id = uuid::Uuid::now_v7().to_string();
+    let call = CallId::new();
+    let call_id = call.to_string();
     essor::db::calls::insert(
         &mut conn,
         &CallRow {
-            id: call_id.clone(),
+            id: call.clone(),
             title: "Entreprendre autrement 2026".into(),
             description: "Banc d'essai des exports.".into(),
             rules_version: "mel-2021".into(),
             opens_at: None,
             closes_at: None,
-            budget_cents: 1_000_000_000_000,
-            max_award_cents: 2_000_000,
+            budget_cents: Cents::new(1_000_000_000_000).unwrap(),
+            max_award_cents: essor::domain::money::MEL_DEFAULT_MAX_AWARD,
             max_budget_share_pct: None,
             territory: serde_json::to_string(&essor::domain::territory::mel_insee_codes())?,
             min_reviews: 2,
@@ -150,16 +151,16 @@ fn seed(db: &Db, n: usize) -> anyhow::Result<(String, String)> {
             required_documents: serde_json::to_string(
                 &essor::domain::call::default_required_documents(),
             )?,
-            state: "published".into(),
+            state: essor::domain::call::CallState::Published,
             version: 1,
-            awarded_cents: 0,
-            created_by: staff.clone(),
+            awarded_cents: Cents::ZERO,
+            created_by: UserId::from_stored(staff.clone()),
             created_at: now,
             updated_at: now,
             published_at: Some(now),
             closed_at: None,
             convention: "above_threshold".into(),
-            convention_threshold_cents: 2_300_000,
+            convention_threshold_cents: essor::domain::money::CONVENTION_THRESHOLD,
             report_due_months: 6,
         instalment_schedule: r#"[{"label":"Avance","percent":80,"trigger":"signature"},{"label":"Solde","percent":20,"trigger":"report_approved"}]"#.into(),
         commune_opinion_days: 21,
@@ -223,7 +224,7 @@ fn seed(db: &Db, n: usize) -> anyhow::Result<(String, String)> {
             apps.push(ApplicationRow {
                 id: ApplicationId::from_stored(id.clone()),
                 reference: format!("EA-2026-{:06}", i + 1),
-                call_id: CallId::from_stored(call_id.clone()),
+                call_id: call.clone(),
                 applicant_id: UserId::from_stored(applicant.clone()),
                 state: state.parse().unwrap(),
                 version: 3,

@@ -41,7 +41,7 @@ pub const PASSWORD_VAR: &str = "ESSOR_DEMO_PASSWORD";
 pub const DEMO_DOMAIN: &str = "example.org";
 
 pub struct SeedReport {
-    pub call_id: String,
+    pub call_id: crate::domain::ids::CallId,
     pub applications: usize,
     pub reviews: usize,
     /// Every account created: role, address, name.

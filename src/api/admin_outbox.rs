@@ -10,6 +10,7 @@ use crate::api::links::page_response;
 use crate::api::problems::NeedsToken;
 use crate::auth::CurrentUser;
 use crate::domain::account::Role;
+use crate::domain::ids::OutboxId;
 use crate::error::{AppError, Problem};
 use crate::input::{Page, PageParams};
 use crate::notify::outbox::{ListFilter, OutboxMessage, OutboxStatus};
@@ -86,7 +87,7 @@ pub async fn retry_outbox(
             "Aucun message « {id} » dans la file d'envoi : l'identifiant n'est pas un UUID."
         ))
     })?;
-    let message = services::outbox::retry(&state, &user, id.to_string()).await?;
+    let message = services::outbox::retry(&state, &user, OutboxId::from_uuid(id)).await?;
     tracing::info!(message_id = %message.message_id, admin = %user.id, "mail re-queued");
     Ok(HttpResponse::Ok().json(message))
 }

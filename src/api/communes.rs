@@ -49,7 +49,7 @@ pub async fn get_one(
     state: web::Data<AppState>,
     id: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
-    Ok(HttpResponse::Ok().json(communes::get(&state, &user, id.into_inner()).await?))
+    Ok(HttpResponse::Ok().json(communes::get(&state, &user, communes::id(&id)?).await?))
 }
 
 /// Give or change the commune's opinion on an application taking place there (a `commune`
@@ -81,7 +81,7 @@ pub async fn give_opinion(
 ) -> Result<HttpResponse, AppError> {
     let input: OpinionInput = from_json(body.into_inner())?;
     Ok(HttpResponse::Ok()
-        .json(commune_opinions::give(&state, &user, id.into_inner(), input).await?))
+        .json(commune_opinions::give(&state, &user, communes::id(&id)?, input).await?))
 }
 
 /// The communes' opinions on an application: staff read what each commune said, and until
@@ -160,7 +160,7 @@ pub async fn get_referral(
     state: web::Data<AppState>,
     id: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
-    Ok(HttpResponse::Ok().json(referrals::get(&state, &user, id.into_inner()).await?))
+    Ok(HttpResponse::Ok().json(referrals::get(&state, &user, referrals::id(&id)?).await?))
 }
 
 /// The commune's referrals, newest first.

@@ -126,7 +126,7 @@ pub async fn download_document(
         &state,
         &user,
         crate::services::applications::id(&id)?,
-        doc_id,
+        documents::id(&doc_id)?,
     )
     .await?;
     let size = u64::try_from(doc.size_bytes).unwrap_or_default();
@@ -216,7 +216,7 @@ pub async fn delete_document(
         &state,
         &user,
         crate::services::applications::id(&id)?,
-        doc_id,
+        documents::id(&doc_id)?,
     )
     .await?;
     Ok(HttpResponse::NoContent().finish())
@@ -249,10 +249,9 @@ pub async fn upload_report_annex(
     id: web::Path<String>,
     form: Multipart,
 ) -> Result<HttpResponse, AppError> {
-    let report =
-        crate::services::reports::get(&state, &user, &crate::services::grant_view::id(&id)?)
-            .await?;
-    let doc = documents::upload_report_annex(&state, &user, &id, form).await?;
+    let grant = crate::services::grant_view::id(&id)?;
+    let report = crate::services::reports::get(&state, &user, &grant).await?;
+    let doc = documents::upload_report_annex(&state, &user, grant, form).await?;
     Ok(HttpResponse::Created()
         .insert_header((
             actix_web::http::header::LOCATION,
@@ -287,6 +286,12 @@ pub async fn delete_report_annex(
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, AppError> {
     let (id, doc_id) = path.into_inner();
-    documents::delete_report_annex(&state, &user, &id, doc_id).await?;
+    documents::delete_report_annex(
+        &state,
+        &user,
+        crate::services::grant_view::id(&id)?,
+        documents::id(&doc_id)?,
+    )
+    .await?;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -147,7 +147,8 @@ pub async fn download_letter(
     state: web::Data<AppState>,
     id: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
-    let file = grants::letter_file(&state, &user, &id).await?;
+    let file =
+        grants::letter_file(&state, &user, crate::services::grant_view::letter_id(&id)?).await?;
     let disposition = ContentDisposition {
         disposition: DispositionType::Attachment,
         parameters: vec![

@@ -112,7 +112,7 @@ pub async fn get_token(
     state: web::Data<AppState>,
     id: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
-    Ok(HttpResponse::Ok().json(tokens::get(&state, &user, id.into_inner()).await?))
+    Ok(HttpResponse::Ok().json(tokens::get(&state, &user, tokens::id(&id)?).await?))
 }
 
 /// Revoke one of the caller's personal access tokens: it is refused from the next request on.
@@ -134,6 +134,6 @@ pub async fn revoke_token(
     state: web::Data<AppState>,
     id: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
-    tokens::revoke(&state, &user, client_ip(&req), id.into_inner()).await?;
+    tokens::revoke(&state, &user, client_ip(&req), tokens::id(&id)?).await?;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -270,7 +270,7 @@ pub async fn update_user(
         &state,
         client_ip(&req),
         &user,
-        id.into_inner(),
+        accounts::user_id(&id)?,
         AccountUpdate {
             role: body.role,
             active: body.active,

@@ -5,7 +5,8 @@ use diesel::prelude::*;
 
 use crate::db::DbConnection;
 use crate::db::schema::assignments;
-use crate::domain::ids::{ApplicationId, AssignmentId, UserId};
+use crate::domain::application_state::ApplicationState;
+use crate::domain::ids::{ApplicationId, AssignmentId, CallId, UserId};
 use crate::input::cursor::{Key, KeyKind, Paged, Window};
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
@@ -74,8 +75,8 @@ pub fn update(conn: &mut DbConnection, row: &AssignmentRow) -> QueryResult<usize
 pub struct WorkItem {
     pub assignment: AssignmentRow,
     pub reference: String,
-    pub call_id: String,
-    pub application_state: String,
+    pub call_id: CallId,
+    pub application_state: ApplicationState,
     pub review_status: Option<String>,
     /// What a reviewer needs to know whether they have a conflict (DESIGN.md §9).
     pub organisation_name: String,
@@ -87,8 +88,8 @@ pub struct WorkItem {
 type WorkTuple = (
     AssignmentRow,
     String,
-    String,
-    String,
+    CallId,
+    ApplicationState,
     Option<String>,
     String,
     String,

@@ -8,9 +8,11 @@ use diesel::prelude::*;
 
 use crate::db::DbConnection;
 use crate::db::schema::{audit_checkpoints, audit_events};
+use crate::domain::audit_action::AuditAction;
 use crate::domain::audit_chain::{
     self, ChainedEvent, Checkpoint, Digest, GENESIS, SALT_LEN, Unsealed,
 };
+use crate::domain::ids::{ApplicationId, CallId, UserId};
 
 /// An event as the services describe it; [`insert`] seals and writes it.
 #[derive(Debug, Clone)]
@@ -172,6 +174,40 @@ fn seal_after(row: &AuditRow, seq: i64, prev: &Digest) -> (StoredEvent, Digest) 
     )
 }
 
+/// An event as a service describes it, typed: who (an account, or essor itself), what (an
+/// [`AuditAction`]), on which application or call. [`record`] names it and writes it.
+#[derive(Debug, Clone)]
+pub struct NewEvent<'a> {
+    pub application_id: Option<&'a ApplicationId>,
+    pub call_id: Option<&'a CallId>,
+    /// `None`: done by essor itself (the retention job), not by an account.
+    pub actor_id: Option<&'a UserId>,
+    pub action: AuditAction,
+    /// The states an application's or a call's history shows, by name.
+    pub from_state: Option<&'static str>,
+    pub to_state: Option<&'static str>,
+    pub payload: serde_json::Value,
+    pub at: NaiveDateTime,
+}
+
+/// Writes a service's event at the end of the chain, in the caller's transaction.
+pub fn record(conn: &mut DbConnection, e: NewEvent<'_>) -> QueryResult<usize> {
+    insert(
+        conn,
+        &AuditRow {
+            id: uuid::Uuid::now_v7().to_string(),
+            application_id: e.application_id.map(|id| id.as_str().to_owned()),
+            call_id: e.call_id.map(|id| id.as_str().to_owned()),
+            actor_id: e.actor_id.map(|id| id.as_str().to_owned()),
+            action: e.action.as_str().to_owned(),
+            from_state: e.from_state.map(str::to_owned),
+            to_state: e.to_state.map(str::to_owned),
+            payload: e.payload.to_string(),
+            at: e.at,
+        },
+    )
+}
+
 /// Writes one event at the end of the chain, in the caller's transaction.
 pub fn insert(conn: &mut DbConnection, row: &AuditRow) -> QueryResult<usize> {
     lock_chain(conn)?;
@@ -285,7 +321,7 @@ pub fn erase_payloads_by_actor(conn: &mut DbConnection, actor_id: &str) -> Query
 /// application minimised): the rows stay.
 pub fn erase_payloads_of_applications(
     conn: &mut DbConnection,
-    application_ids: &[String],
+    application_ids: &[ApplicationId],
 ) -> QueryResult<usize> {
     diesel::update(
         audit_events::table

@@ -5,6 +5,9 @@ use diesel::prelude::*;
 
 use crate::db::schema::{applications, calls};
 use crate::db::{DbConnection, corrupt};
+use crate::domain::call::CallState;
+use crate::domain::ids::{CallId, UserId};
+use crate::domain::money::Cents;
 use crate::error::ServiceError;
 use crate::input::cursor::{Key, KeyKind, Paged, Window};
 
@@ -14,14 +17,14 @@ pub const LIST_SORT: (&str, KeyKind) = ("calls:-created_at", KeyKind::Time);
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
 #[diesel(table_name = calls, treat_none_as_null = true, treat_none_as_default_value = false)]
 pub struct CallRow {
-    pub id: String,
+    pub id: CallId,
     pub title: String,
     pub description: String,
     pub rules_version: String,
     pub opens_at: Option<NaiveDateTime>,
     pub closes_at: Option<NaiveDateTime>,
-    pub budget_cents: i64,
-    pub max_award_cents: i64,
+    pub budget_cents: Cents,
+    pub max_award_cents: Cents,
     pub max_budget_share_pct: Option<i32>,
     pub territory: String,
     pub min_reviews: i32,
@@ -29,17 +32,17 @@ pub struct CallRow {
     pub required_documents: String,
     /// Written only by `db::states::set`, through the services' runner.
     #[diesel(skip_update)]
-    pub state: String,
+    pub state: CallState,
     pub version: i32,
-    pub awarded_cents: i64,
-    pub created_by: String,
+    pub awarded_cents: Cents,
+    pub created_by: UserId,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
     pub published_at: Option<NaiveDateTime>,
     pub closed_at: Option<NaiveDateTime>,
     /// `always`, `above_threshold` or `never` (`domain::grant::ConventionPolicy`).
     pub convention: String,
-    pub convention_threshold_cents: i64,
+    pub convention_threshold_cents: Cents,
     pub report_due_months: i32,
     /// The payment schedule, JSON (`[{label, percent, trigger}]`).
     pub instalment_schedule: String,
@@ -52,7 +55,7 @@ pub fn insert(conn: &mut DbConnection, row: &CallRow) -> QueryResult<usize> {
     diesel::insert_into(calls::table).values(row).execute(conn)
 }
 
-pub fn find(conn: &mut DbConnection, id: &str) -> QueryResult<Option<CallRow>> {
+pub fn find(conn: &mut DbConnection, id: &CallId) -> QueryResult<Option<CallRow>> {
     calls::table
         .find(id)
         .select(CallRow::as_select())
@@ -62,7 +65,7 @@ pub fn find(conn: &mut DbConnection, id: &str) -> QueryResult<Option<CallRow>> {
 
 /// The call, locked until the end of the transaction on PostgreSQL (SQLite transactions here
 /// are `BEGIN IMMEDIATE`, which already serialises writers).
-pub fn find_for_update(conn: &mut DbConnection, id: &str) -> QueryResult<Option<CallRow>> {
+pub fn find_for_update(conn: &mut DbConnection, id: &CallId) -> QueryResult<Option<CallRow>> {
     match conn {
         DbConnection::Pg(pg) => calls::table
             .find(id)
@@ -96,13 +99,12 @@ pub fn update_versioned(
 
 pub fn list(
     conn: &mut DbConnection,
-    states: &[&str],
+    states: &[CallState],
     window: &Window,
 ) -> QueryResult<(Paged<CallRow>, i64)> {
-    let states: Vec<String> = states.iter().map(|s| (*s).to_owned()).collect();
     let total = window.total(|| {
         calls::table
-            .filter(calls::state.eq_any(&states))
+            .filter(calls::state.eq_any(states))
             .count()
             .get_result(conn)
     })?;
@@ -125,7 +127,7 @@ pub fn list(
         .load(conn)?
     };
     Ok((
-        window.finish(&read, rows, |r| (Key::Time(r.created_at), r.id.clone())),
+        window.finish(&read, rows, |r| (Key::Time(r.created_at), r.id.to_string())),
         total,
     ))
 }
@@ -133,7 +135,7 @@ pub fn list(
 /// The published calls, the one closing first first (a permanent call last).
 pub fn published(conn: &mut DbConnection) -> QueryResult<Vec<CallRow>> {
     let mut rows: Vec<CallRow> = calls::table
-        .filter(calls::state.eq(crate::domain::call::CallState::Published.as_str()))
+        .filter(calls::state.eq(CallState::Published))
         .select(CallRow::as_select())
         .load(conn)?;
     rows.sort_by_key(|c| (c.closes_at.is_none(), c.closes_at, c.created_at));
@@ -141,7 +143,7 @@ pub fn published(conn: &mut DbConnection) -> QueryResult<Vec<CallRow>> {
 }
 
 /// Has any application of this call left the draft state (i.e. been submitted at least once)?
-pub fn has_submissions(conn: &mut DbConnection, call_id: &str) -> QueryResult<bool> {
+pub fn has_submissions(conn: &mut DbConnection, call_id: &CallId) -> QueryResult<bool> {
     let n: i64 = applications::table
         .filter(applications::call_id.eq(call_id))
         .filter(applications::submitted_at.is_not_null())
@@ -152,7 +154,12 @@ pub fn has_submissions(conn: &mut DbConnection, call_id: &str) -> QueryResult<bo
 
 /// Adds `amount` to what the call has awarded, only if the envelope still holds it (1 row
 /// changed) — the database's own guard, whatever the callers did before.
-pub fn consume_envelope(conn: &mut DbConnection, call_id: &str, amount: i64) -> QueryResult<usize> {
+pub fn consume_envelope(
+    conn: &mut DbConnection,
+    call_id: &CallId,
+    amount: Cents,
+) -> QueryResult<usize> {
+    let amount = amount.value();
     diesel::update(
         calls::table
             .filter(calls::id.eq(call_id))
@@ -170,8 +177,8 @@ pub struct GrantTerms {
     pub report_due_months: u32,
 }
 
-pub fn grant_terms(conn: &mut DbConnection, call_id: &str) -> Result<GrantTerms, ServiceError> {
-    let (convention, threshold, months): (String, i64, i32) = calls::table
+pub fn grant_terms(conn: &mut DbConnection, call_id: &CallId) -> Result<GrantTerms, ServiceError> {
+    let (convention, convention_threshold, months): (String, Cents, i32) = calls::table
         .find(call_id)
         .select((
             calls::convention,
@@ -183,8 +190,7 @@ pub fn grant_terms(conn: &mut DbConnection, call_id: &str) -> Result<GrantTerms,
         convention: convention
             .parse()
             .map_err(|e| corrupt("calls.convention", e))?,
-        convention_threshold: crate::domain::money::Cents::new(threshold)
-            .map_err(|e| corrupt("calls.convention_threshold_cents", e))?,
+        convention_threshold,
         report_due_months: u32::try_from(months)
             .map_err(|e| corrupt("calls.report_due_months", e))?,
     })

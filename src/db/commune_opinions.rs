@@ -10,7 +10,7 @@ use crate::db::schema::{applications, calls, commune_opinions, referrals, users}
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = commune_opinions)]
 pub struct OpinionRow {
-    pub application_id: String,
+    pub application_id: crate::domain::ids::ApplicationId,
     pub commune_insee: String,
     pub opinion: String,
     pub comment: String,
@@ -69,7 +69,7 @@ pub fn for_application(
 /// The opinions on several applications (a page of the ranking board, a chunk of an export).
 pub fn for_applications(
     conn: &mut DbConnection,
-    application_ids: &[String],
+    application_ids: &[crate::domain::ids::ApplicationId],
 ) -> QueryResult<Vec<OpinionRow>> {
     if application_ids.is_empty() {
         return Ok(Vec::new());
@@ -85,7 +85,10 @@ pub fn for_applications(
 }
 
 /// Forgets the opinions on applications that are deleted.
-pub fn forget(conn: &mut DbConnection, application_ids: &[String]) -> QueryResult<usize> {
+pub fn forget(
+    conn: &mut DbConnection,
+    application_ids: &[crate::domain::ids::ApplicationId],
+) -> QueryResult<usize> {
     diesel::delete(
         commune_opinions::table.filter(commune_opinions::application_id.eq_any(application_ids)),
     )

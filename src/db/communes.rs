@@ -48,12 +48,12 @@ pub fn addresses_for_application(
 pub struct CommuneApplicationRow {
     pub id: crate::domain::ids::ApplicationId,
     pub reference: String,
-    pub call_id: String,
-    pub state: String,
+    pub call_id: crate::domain::ids::CallId,
+    pub state: crate::domain::application_state::ApplicationState,
     pub body: String,
     pub organisation_name: String,
     pub project_title: String,
-    pub requested_cents: i64,
+    pub requested_cents: crate::domain::money::Cents,
     pub submitted_at: Option<NaiveDateTime>,
 }
 
@@ -80,7 +80,7 @@ pub fn applications(
 pub fn application(
     conn: &mut DbConnection,
     commune_insee: &str,
-    id: &str,
+    id: &crate::domain::ids::ApplicationId,
 ) -> QueryResult<Option<CommuneApplicationRow>> {
     applications::table
         .find(id)

@@ -7,18 +7,19 @@ use diesel::prelude::*;
 use crate::db::DbConnection;
 use crate::db::schema::application_documents as docs;
 use crate::db::schema::document_chunks as chunks;
+use crate::domain::ids::{ApplicationId, DocumentId, UserId};
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = docs)]
 pub struct DocumentRow {
-    pub id: String,
-    pub application_id: String,
+    pub id: DocumentId,
+    pub application_id: ApplicationId,
     pub kind: String,
     pub filename: String,
     pub content_type: String,
     pub size_bytes: i64,
     pub sha256: String,
-    pub uploaded_by: String,
+    pub uploaded_by: UserId,
     pub uploaded_at: NaiveDateTime,
 }
 
@@ -36,8 +37,8 @@ pub fn list(conn: &mut DbConnection, application_id: &str) -> QueryResult<Vec<Do
 
 pub fn find(
     conn: &mut DbConnection,
-    application_id: &str,
-    id: &str,
+    application_id: &ApplicationId,
+    id: &DocumentId,
 ) -> QueryResult<Option<DocumentRow>> {
     docs::table
         .filter(docs::application_id.eq(application_id))
@@ -47,7 +48,7 @@ pub fn find(
         .optional()
 }
 
-pub fn delete(conn: &mut DbConnection, id: &str) -> QueryResult<usize> {
+pub fn delete(conn: &mut DbConnection, id: &DocumentId) -> QueryResult<usize> {
     diesel::delete(docs::table.find(id)).execute(conn)
 }
 
@@ -66,7 +67,7 @@ pub const CHUNK_BYTES: usize = 256 * 1024;
 /// Stores one chunk of a document's content (`seq` from 0).
 pub fn insert_chunk(
     conn: &mut DbConnection,
-    document_id: &str,
+    document_id: &DocumentId,
     seq: i32,
     data: &[u8],
 ) -> QueryResult<usize> {
@@ -80,7 +81,11 @@ pub fn insert_chunk(
 }
 
 /// One chunk of a document's content; `None` past the last.
-pub fn chunk(conn: &mut DbConnection, document_id: &str, seq: i32) -> QueryResult<Option<Vec<u8>>> {
+pub fn chunk(
+    conn: &mut DbConnection,
+    document_id: &DocumentId,
+    seq: i32,
+) -> QueryResult<Option<Vec<u8>>> {
     chunks::table
         .filter(chunks::document_id.eq(document_id))
         .filter(chunks::seq.eq(seq))
@@ -91,7 +96,7 @@ pub fn chunk(conn: &mut DbConnection, document_id: &str, seq: i32) -> QueryResul
 
 /// How many chunks a document has (0 for one stored on disk before contents moved into the
 /// database).
-pub fn chunk_count(conn: &mut DbConnection, document_id: &str) -> QueryResult<i64> {
+pub fn chunk_count(conn: &mut DbConnection, document_id: &DocumentId) -> QueryResult<i64> {
     chunks::table
         .filter(chunks::document_id.eq(document_id))
         .count()

@@ -390,7 +390,7 @@ pub fn record_recovery(
 /// NUMERIC on PostgreSQL.
 pub fn totals_by_state(
     conn: &mut DbConnection,
-    call_id: &str,
+    call_id: &CallId,
 ) -> Result<Vec<(GrantState, i64, i64)>, ServiceError> {
     use diesel::dsl::{count_star, sql};
     use diesel::sql_types::BigInt;
@@ -419,7 +419,7 @@ pub fn totals_by_state(
 }
 
 /// How many of a call's running grants have their report due before `today` (late).
-pub fn count_late(conn: &mut DbConnection, call_id: &str, today: NaiveDate) -> QueryResult<i64> {
+pub fn count_late(conn: &mut DbConnection, call_id: &CallId, today: NaiveDate) -> QueryResult<i64> {
     grants::table
         .filter(grants::call_id.eq(call_id))
         .filter(grants::state.eq(GrantState::Running.as_str()))

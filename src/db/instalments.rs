@@ -7,7 +7,7 @@ use diesel::prelude::*;
 use crate::db::schema::instalments;
 use crate::db::{DbConnection, corrupt};
 use crate::domain::grant::InstalmentTrigger;
-use crate::domain::ids::{GrantId, InstalmentId};
+use crate::domain::ids::{ApplicationId, CallId, GrantId, InstalmentId};
 use crate::domain::instalment::InstalmentState;
 use crate::domain::money::Cents;
 use crate::error::ServiceError;
@@ -148,7 +148,7 @@ pub struct OfCall {
     pub organisation_name: String,
     /// `siret:<14 digits>`, `rna:<W…>` or `hosted:<host's SIRET>:<holder>` (`applications.org_key`).
     pub org_key: Option<String>,
-    pub application_id: String,
+    pub application_id: ApplicationId,
     pub bank_iban: Option<String>,
     pub bank_bic: Option<String>,
     pub bank_holder: Option<String>,
@@ -160,7 +160,7 @@ type OfCallRow = (
     String,
     String,
     Option<String>,
-    String,
+    ApplicationId,
     Option<String>,
     Option<String>,
     Option<String>,
@@ -171,7 +171,7 @@ type OfCallRow = (
 /// of another call's instalment is not found.
 pub fn of_call(
     conn: &mut DbConnection,
-    call_id: &str,
+    call_id: &CallId,
     state: Option<InstalmentState>,
 ) -> Result<Vec<OfCall>, ServiceError> {
     select_of_call(conn, call_id, state, i64::MAX, true)
@@ -181,7 +181,7 @@ pub fn of_call(
 /// of the index on (state, grant): a page's first rows without sorting the call's all.
 pub fn of_call_limited(
     conn: &mut DbConnection,
-    call_id: &str,
+    call_id: &CallId,
     state: Option<InstalmentState>,
     limit: i64,
 ) -> Result<Vec<OfCall>, ServiceError> {
@@ -190,7 +190,7 @@ pub fn of_call_limited(
 
 fn select_of_call(
     conn: &mut DbConnection,
-    call_id: &str,
+    call_id: &CallId,
     state: Option<InstalmentState>,
     limit: i64,
     by_reference: bool,
@@ -285,7 +285,7 @@ pub fn record_payment(
 /// for the grants).
 pub fn totals_by_state(
     conn: &mut DbConnection,
-    call_id: &str,
+    call_id: &CallId,
 ) -> Result<Vec<(InstalmentState, i64, i64)>, ServiceError> {
     use crate::db::schema::grants;
     use diesel::dsl::{count_star, sql};

@@ -5,7 +5,7 @@ use diesel::prelude::*;
 
 use crate::db::schema::{applications, letters};
 use crate::db::{DbConnection, corrupt};
-use crate::domain::ids::{GrantId, LetterId};
+use crate::domain::ids::{ApplicationId, GrantId, LetterId};
 use crate::domain::letter::LetterKind;
 use crate::error::ServiceError;
 
@@ -38,7 +38,7 @@ pub struct Letter {
 #[derive(Debug)]
 pub struct NewLetter<'a> {
     pub id: &'a LetterId,
-    pub application_id: &'a str,
+    pub application_id: &'a ApplicationId,
     pub grant_id: Option<&'a GrantId>,
     pub kind: LetterKind,
     pub sha256: &'a str,
@@ -53,7 +53,7 @@ pub fn insert(conn: &mut DbConnection, l: &NewLetter<'_>) -> QueryResult<usize> 
     diesel::insert_into(letters::table)
         .values(LetterRow {
             id: l.id.as_str(),
-            application_id: l.application_id,
+            application_id: l.application_id.as_str(),
             grant_id: l.grant_id.map(GrantId::as_str),
             kind: l.kind.as_str(),
             sha256: l.sha256,

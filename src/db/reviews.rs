@@ -5,7 +5,9 @@ use diesel::prelude::*;
 
 use crate::db::DbConnection;
 use crate::db::schema::{applications, reviews, users};
-use crate::domain::ids::{ApplicationId, AssignmentId, ReviewId, UserId};
+use crate::domain::application_state::ApplicationState;
+use crate::domain::ids::{ApplicationId, AssignmentId, CallId, ReviewId, UserId};
+use crate::domain::money::Cents;
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
 #[diesel(table_name = reviews, treat_none_as_null = true, treat_none_as_default_value = false)]
@@ -73,20 +75,20 @@ pub fn submitted_scores(conn: &mut DbConnection, application_id: &str) -> QueryR
 /// One submitted review of a call's application, with what the ranking shows of it.
 #[derive(Debug, Clone, Queryable)]
 pub struct ScoreLine {
-    pub application_id: String,
+    pub application_id: ApplicationId,
     pub reference: String,
     pub submitted_at: Option<NaiveDateTime>,
     /// The review's score, in hundredths.
     pub score: i32,
     pub organisation_name: String,
-    pub requested_cents: i64,
-    pub state: String,
-    pub awarded_cents: Option<i64>,
+    pub requested_cents: Cents,
+    pub state: ApplicationState,
+    pub awarded_cents: Option<Cents>,
 }
 
 /// Every submitted review of a call's applications that are still in competition or
 /// decided, with the application's name, amount and state, in one query.
-pub fn scores_for_call(conn: &mut DbConnection, call_id: &str) -> QueryResult<Vec<ScoreLine>> {
+pub fn scores_for_call(conn: &mut DbConnection, call_id: &CallId) -> QueryResult<Vec<ScoreLine>> {
     reviews::table
         .inner_join(applications::table)
         .filter(applications::call_id.eq(call_id))
@@ -106,7 +108,10 @@ pub fn scores_for_call(conn: &mut DbConnection, call_id: &str) -> QueryResult<Ve
 }
 
 /// The stored bodies of these applications (to read a project's total budget).
-pub fn bodies(conn: &mut DbConnection, ids: &[String]) -> QueryResult<Vec<(String, String)>> {
+pub fn bodies(
+    conn: &mut DbConnection,
+    ids: &[ApplicationId],
+) -> QueryResult<Vec<(ApplicationId, String)>> {
     applications::table
         .filter(applications::id.eq_any(ids))
         .select((applications::id, applications::body))

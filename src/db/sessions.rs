@@ -82,6 +82,11 @@ pub fn find_live(conn: &mut DbConnection, id_hash: &str) -> QueryResult<Option<L
         .optional()
 }
 
+/// Ends every web session of an account (its password changed, it was deactivated…).
+pub fn end_all_of(conn: &mut DbConnection, user_id: &str) -> QueryResult<usize> {
+    diesel::delete(web_sessions::table.filter(web_sessions::user_id.eq(user_id))).execute(conn)
+}
+
 pub fn delete(conn: &mut DbConnection, id_hash: &str) -> QueryResult<usize> {
     diesel::delete(web_sessions::table.find(id_hash)).execute(conn)
 }

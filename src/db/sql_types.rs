@@ -13,6 +13,7 @@ use diesel::sql_types::{BigInt, Text};
 
 use crate::domain::account::Role;
 use crate::domain::application_state::ApplicationState;
+use crate::domain::call::CallState;
 use crate::domain::ids::{
     ApplicationId, AssignmentId, CallId, DocumentId, GrantId, InstalmentId, LetterId, OutboxId,
     ReviewId, UserId,
@@ -81,6 +82,7 @@ macro_rules! enum_as_text {
 
 enum_as_text!(ApplicationState, "état de candidature", |s| s.parse().ok());
 enum_as_text!(Role, "rôle", Role::parse);
+enum_as_text!(CallState, "état d'appel", CallState::parse);
 
 impl<DB: Backend> ToSql<BigInt, DB> for Cents
 where

@@ -6,13 +6,16 @@ use diesel::prelude::*;
 use crate::db::DbConnection;
 use crate::db::assignments::AssignmentRow;
 use crate::db::schema::{applications, assignments, reviews, users};
+use crate::domain::application_state::ApplicationState;
+use crate::domain::ids::CallId;
+use crate::domain::money::Cents;
 
 /// The amounts requested by a call's applications in one state.
 pub fn requested_in_state(
     conn: &mut DbConnection,
-    call_id: &str,
-    state: &str,
-) -> QueryResult<Vec<i64>> {
+    call_id: &CallId,
+    state: ApplicationState,
+) -> QueryResult<Vec<Cents>> {
     applications::table
         .filter(applications::call_id.eq(call_id))
         .filter(applications::state.eq(state))
@@ -23,12 +26,12 @@ pub fn requested_in_state(
 /// One application id per submitted review of a call's applications under review.
 pub fn submitted_reviews_under_review(
     conn: &mut DbConnection,
-    call_id: &str,
+    call_id: &CallId,
 ) -> QueryResult<Vec<String>> {
     reviews::table
         .inner_join(applications::table)
         .filter(applications::call_id.eq(call_id))
-        .filter(applications::state.eq("under_review"))
+        .filter(applications::state.eq(ApplicationState::UnderReview))
         .filter(reviews::status.eq("submitted"))
         .select(reviews::application_id)
         .load(conn)
@@ -38,12 +41,12 @@ pub fn submitted_reviews_under_review(
 /// review.
 pub fn assignments_under_review(
     conn: &mut DbConnection,
-    call_id: &str,
+    call_id: &CallId,
 ) -> QueryResult<Vec<(String, String)>> {
     assignments::table
         .inner_join(applications::table)
         .filter(applications::call_id.eq(call_id))
-        .filter(applications::state.eq("under_review"))
+        .filter(applications::state.eq(ApplicationState::UnderReview))
         .select((assignments::application_id, assignments::status))
         .load(conn)
 }

@@ -36,7 +36,10 @@ pub fn set_communes(
 }
 
 /// Forgets the communes of applications that are deleted (drafts past their retention).
-pub fn forget(conn: &mut DbConnection, application_ids: &[String]) -> QueryResult<usize> {
+pub fn forget(
+    conn: &mut DbConnection,
+    application_ids: &[crate::domain::ids::ApplicationId],
+) -> QueryResult<usize> {
     diesel::delete(
         application_communes::table
             .filter(application_communes::application_id.eq_any(application_ids)),

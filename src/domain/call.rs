@@ -9,8 +9,21 @@ use utoipa::ToSchema;
 
 use crate::domain::eligibility::RuleSet;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Serialize,
+    Deserialize,
+    ToSchema,
+    diesel::AsExpression,
+    diesel::FromSqlRow,
+)]
 #[serde(rename_all = "snake_case")]
+// Stored as its `as_str` text (`db::sql_types`).
+#[diesel(sql_type = diesel::sql_types::Text)]
 pub enum CallState {
     Draft,
     Published,

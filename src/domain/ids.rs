@@ -36,6 +36,11 @@ macro_rules! row_id {
                 (canonical == s).then_some(Self(canonical))
             }
 
+            /// A UUID read in any of its spellings (a face that accepts upper case, say).
+            pub fn from_uuid(uuid: uuid::Uuid) -> Self {
+                Self(uuid.to_string())
+            }
+
             /// From a row the database gave back (written by `new`).
             pub fn from_stored(s: String) -> Self {
                 Self(s)
@@ -132,6 +137,14 @@ row_id!(
 row_id!(
     /// A message of the outbox (`outbox.id`).
     OutboxId
+);
+row_id!(
+    /// A personal access token of an account (`personal_tokens.id`).
+    TokenId
+);
+row_id!(
+    /// A commune's referral code (`referrals.id`).
+    ReferralId
 );
 
 #[cfg(test)]

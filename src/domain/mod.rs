@@ -8,6 +8,7 @@ pub mod application;
 pub mod application_state;
 pub mod assignment;
 pub mod audience;
+pub mod audit_action;
 pub mod audit_chain;
 pub mod bank;
 pub mod call;

@@ -185,6 +185,20 @@ pub const ERASED_NAME: &str = "Compte supprimé";
 /// What replaces the organisation's address in a minimised application.
 pub const MINIMISED_ADDRESS: &str = "(adresse effacée)";
 
+/// An application's stored body once minimised: the organisation's address replaced, the
+/// rest (the record) kept as it was.
+pub fn minimised_body(body: &str) -> Result<String, serde_json::Error> {
+    let mut body: serde_json::Value = serde_json::from_str(body)?;
+    if let Some(org) = body
+        .get_mut("organisation")
+        .and_then(serde_json::Value::as_object_mut)
+        && org.contains_key("address")
+    {
+        org.insert("address".into(), MINIMISED_ADDRESS.into());
+    }
+    Ok(body.to_string())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -425,7 +425,7 @@ impl ExportContext {
         // A grid that does not parse only loses the criteria's labels in the reviews sheet.
         let grid = serde_json::from_str(&call.scoring_grid).unwrap_or_default();
         Self {
-            call_id: call.id.clone(),
+            call_id: call.id.to_string(),
             grid,
             params,
             authority,

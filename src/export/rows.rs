@@ -422,12 +422,17 @@ impl<'a> Pages<'a> {
 
         // The communes' opinions.
         let mut opinions_of: HashMap<String, Vec<(String, Opinion)>> = HashMap::new();
-        for o in crate::db::commune_opinions::for_applications(conn, &ids)? {
+        let app_ids: Vec<crate::domain::ids::ApplicationId> = ids
+            .iter()
+            .cloned()
+            .map(crate::domain::ids::ApplicationId::from_stored)
+            .collect();
+        for o in crate::db::commune_opinions::for_applications(conn, &app_ids)? {
             let opinion = Opinion::parse(&o.opinion).ok_or_else(|| {
                 anyhow::anyhow!("application {}: opinion {}", o.application_id, o.opinion)
             })?;
             opinions_of
-                .entry(o.application_id)
+                .entry(o.application_id.into_string())
                 .or_default()
                 .push((o.commune_insee, opinion));
         }

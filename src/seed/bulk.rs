@@ -95,7 +95,7 @@ pub fn seed_bulk(db: &Db, settings: &Settings, options: DemoOptions) -> anyhow::
     let grid = default_scoring_grid();
     let communes = territory::mel_insee_codes();
     let call = CallRow {
-        id: Uuid::now_v7().to_string(),
+        id: CallId::new(),
         title: "Entreprendre autrement — démonstration".into(),
         description: "Appel à projets permanent de la Métropole Européenne de Lille pour les \
                       structures de l'économie sociale et solidaire (données de démonstration)."
@@ -103,23 +103,24 @@ pub fn seed_bulk(db: &Db, settings: &Settings, options: DemoOptions) -> anyhow::
         rules_version: "mel-2021".into(),
         opens_at: Some(first - Duration::days(1)),
         closes_at: None,
-        budget_cents: (n as i64).max(1) * 2_000_000,
-        max_award_cents: 2_000_000,
+        budget_cents: Cents::new((n as i64).max(1) * 2_000_000)?,
+        max_award_cents: crate::domain::money::MEL_DEFAULT_MAX_AWARD,
         max_budget_share_pct: None,
         territory: serde_json::to_string(&communes)?,
         min_reviews: 2,
         scoring_grid: serde_json::to_string(&grid)?,
         required_documents: serde_json::to_string(&default_required_documents())?,
-        state: CallState::Published.as_str().into(),
+        state: CallState::Published,
         version: 2,
-        awarded_cents: 0,
-        created_by: staff_id.clone(),
+        awarded_cents: Cents::ZERO,
+        // Written above as a new account's id.
+        created_by: UserId::from_stored(staff_id.clone()),
         created_at: first - Duration::days(2),
         updated_at: first - Duration::days(2) + Duration::hours(1),
         published_at: Some(first - Duration::days(2) + Duration::hours(1)),
         closed_at: None,
         convention: "above_threshold".into(),
-        convention_threshold_cents: 2_300_000,
+        convention_threshold_cents: crate::domain::money::CONVENTION_THRESHOLD,
         report_due_months: 6,
     instalment_schedule: r#"[{"label":"Avance","percent":80,"trigger":"signature"},{"label":"Solde","percent":20,"trigger":"report_approved"}]"#.into(),
     commune_opinion_days: 21,
@@ -176,7 +177,7 @@ pub fn seed_bulk(db: &Db, settings: &Settings, options: DemoOptions) -> anyhow::
         let mut row = ApplicationRow {
             id: app_id.clone(),
             reference: format!("EA-{year}-{:05}", first_ref as usize + i + 1),
-            call_id: CallId::from_stored(call.id.clone()),
+            call_id: call.id.clone(),
             applicant_id: UserId::from_stored(applicant_ids[i % applicant_ids.len()].clone()),
             state: st,
             version: 2,
@@ -390,7 +391,7 @@ pub fn seed_bulk(db: &Db, settings: &Settings, options: DemoOptions) -> anyhow::
         apps.push(row);
     }
     let mut call = call;
-    call.awarded_cents = awarded_total;
+    call.awarded_cents = Cents::new(awarded_total)?;
 
     // Each award's grant, running (no convention below the threshold), its bank details given
     // and the call's schedule planned: the advance requested of the finance service, the
@@ -516,7 +517,7 @@ fn call_event(
     AuditRow {
         id: Uuid::now_v7().to_string(),
         application_id: None,
-        call_id: Some(call.id.clone()),
+        call_id: Some(call.id.to_string()),
         actor_id: Some(actor.to_owned()),
         action: action.to_owned(),
         from_state: from.map(|s| s.as_str().to_owned()),

@@ -22,7 +22,7 @@ use crate::domain::actor::Actor;
 use crate::domain::application_state::ApplicationState;
 use crate::domain::call::{CallAction, default_required_documents, default_scoring_grid};
 use crate::domain::eligibility::{AssessedOutcome, Assessment, Outcome};
-use crate::domain::ids::{ApplicationId, CallId, UserId};
+use crate::domain::ids::{ApplicationId, UserId};
 use crate::domain::scoring::{self, Recommendation};
 use crate::domain::territory;
 use crate::error::ServiceError;
@@ -231,14 +231,9 @@ pub async fn run(
     .await
     .map_err(service)?;
     walk.to(Duration::days(CALL_DAY) + Duration::hours(1))?;
-    calls::transition(
-        &state,
-        &staff,
-        CallId::from_stored(call.id.clone()),
-        CallAction::Publish,
-    )
-    .await
-    .map_err(service)?;
+    calls::transition(&state, &staff, call.id.clone(), CallAction::Publish)
+        .await
+        .map_err(service)?;
 
     // Filing: each applicant drafts, attaches the required documents and submits (the
     // submission stores the eligibility report); some give up on the way.
@@ -251,15 +246,9 @@ pub async fn run(
         walk.to(walk.slot(FILING, i, n, 0))?;
         let b = body(i, &mut rng, &communes, state.clock.paris_today());
         let requested_cents = b.project.requested_cents;
-        let app = applications::create(
-            &state,
-            &applicant,
-            CallId::from_stored(call.id.clone()),
-            b,
-            None,
-        )
-        .await
-        .map_err(service)?;
+        let app = applications::create(&state, &applicant, call.id.clone(), b, None)
+            .await
+            .map_err(service)?;
         let mut version = app.version;
         // Drafts keep some of their documents; the others get all of them.
         let attach = if target == ApplicationState::Draft {

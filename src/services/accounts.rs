@@ -21,6 +21,7 @@ use crate::domain::account::{
     AccountEvent, AccountState, EmailAddress, Role, check_full_name, check_password,
 };
 use crate::domain::actor::Actor;
+use crate::domain::audit_action::{AccountAudit, AuditAction};
 use crate::domain::ids::UserId;
 use crate::domain::password_policy;
 use crate::error::{FieldErrors, ServiceError};
@@ -255,7 +256,7 @@ fn record_audit(
     conn: &mut DbConnection,
     origin: &Origin,
     user_id: &str,
-    action: &str,
+    action: AccountAudit,
     (from, to): (Option<AccountState>, Option<AccountState>),
     extra: serde_json::Value,
     now: NaiveDateTime,
@@ -274,7 +275,7 @@ fn record_audit(
             application_id: None,
             call_id: None,
             actor_id: Some(origin.actor_id.clone()),
-            action: format!("account.{action}"),
+            action: AuditAction::Account(action).as_str().to_owned(),
             from_state: from.map(|s| s.as_str().to_owned()),
             to_state: to.map(|s| s.as_str().to_owned()),
             payload: payload.to_string(),
@@ -303,21 +304,18 @@ fn apply_event(
     users::update_account(conn, &row.id, &change)?;
     if t.ends_sessions {
         // Bearer tokens die with the generation; web sessions are rows: delete them.
-        use crate::db::schema::web_sessions;
-        use diesel::prelude::*;
-        diesel::delete(web_sessions::table.filter(web_sessions::user_id.eq(&row.id)))
-            .execute(conn)?;
+        crate::db::sessions::end_all_of(conn, &row.id)?;
     }
     let updated = users::find(conn, &row.id)?
         .ok_or_else(|| ServiceError::not_found("Ce compte n'existe pas."))?;
     let action = match event {
-        AccountEvent::VerifyEmail => "email_verified",
-        AccountEvent::AcceptInvitation => "invitation_accepted",
-        AccountEvent::ResetPassword => "password_reset",
-        AccountEvent::ChangePassword => "password_changed",
-        AccountEvent::ChangeRole => "role_changed",
-        AccountEvent::Deactivate => "deactivated",
-        AccountEvent::Reactivate => "reactivated",
+        AccountEvent::VerifyEmail => AccountAudit::EmailVerified,
+        AccountEvent::AcceptInvitation => AccountAudit::InvitationAccepted,
+        AccountEvent::ResetPassword => AccountAudit::PasswordReset,
+        AccountEvent::ChangePassword => AccountAudit::PasswordChanged,
+        AccountEvent::ChangeRole => AccountAudit::RoleChanged,
+        AccountEvent::Deactivate => AccountAudit::Deactivated,
+        AccountEvent::Reactivate => AccountAudit::Reactivated,
     };
     record_audit(
         conn,
@@ -377,7 +375,7 @@ pub async fn create(state: &AppState, account: NewAccount) -> Result<User, Servi
                 conn,
                 &origin,
                 &id,
-                "created",
+                AccountAudit::Created,
                 (None, Some(AccountState::Active)),
                 serde_json::json!({"role": account.role.as_str(), "by": "command line"}),
                 now,
@@ -440,7 +438,7 @@ pub async fn register(
                     conn,
                     &origin,
                     &existing.id,
-                    "registration_for_existing",
+                    AccountAudit::RegistrationForExisting,
                     (Some(state_now), Some(state_now)),
                     serde_json::json!({}),
                     now,
@@ -476,7 +474,7 @@ pub async fn register(
                     client_ip: ip,
                 },
                 &id,
-                "registered",
+                AccountAudit::Registered,
                 (None, Some(AccountState::Unverified)),
                 serde_json::json!({"role": "applicant"}),
                 now,
@@ -565,9 +563,9 @@ pub async fn sign_in(
                         &origin,
                         &user_id,
                         if account_state_now.may_sign_in() {
-                            "signed_in"
+                            AccountAudit::SignedIn
                         } else {
-                            "sign_in_refused"
+                            AccountAudit::SignInRefused
                         },
                         (None, None),
                         serde_json::json!({}),
@@ -642,7 +640,7 @@ pub async fn resend_verification(
             let link = SelfServiceLink {
                 purpose: LinkPurpose::VerifyEmail,
                 mail: &mail,
-                audit_action: "verification_resent",
+                audit_action: AccountAudit::VerificationResent,
             };
             link.send(conn, &notifier, &row, ip, now)
         })
@@ -674,7 +672,7 @@ pub async fn request_password_reset(
             let link = SelfServiceLink {
                 purpose: LinkPurpose::PasswordReset,
                 mail: &mail,
-                audit_action: "password_reset_requested",
+                audit_action: AccountAudit::PasswordResetRequested,
             };
             link.send(conn, &notifier, &row, ip, now)
         })
@@ -686,7 +684,7 @@ pub async fn request_password_reset(
 struct SelfServiceLink<'a> {
     purpose: LinkPurpose,
     mail: &'a dyn Fn(AccountRecipient, String) -> AccountMail,
-    audit_action: &'static str,
+    audit_action: AccountAudit,
 }
 
 impl SelfServiceLink<'_> {
@@ -1034,7 +1032,7 @@ pub async fn invite(
                     client_ip: ip,
                 },
                 &id,
-                "invited",
+                AccountAudit::Invited,
                 (None, Some(AccountState::Invited)),
                 serde_json::json!({"role": invitation.role.as_str(),
                                    "commune_insee": invitation.commune_insee}),
@@ -1052,11 +1050,20 @@ pub struct AccountUpdate {
     pub active: Option<bool>,
 }
 
+fn account_not_found() -> ServiceError {
+    ServiceError::not_found("Ce compte n'existe pas.")
+}
+
+/// An account's id as a face received it: a malformed one is « not found », like an unknown one.
+pub fn user_id(text: &str) -> Result<UserId, ServiceError> {
+    UserId::parse(text).ok_or_else(account_not_found)
+}
+
 pub async fn update(
     state: &AppState,
     ip: IpAddr,
     admin: &Actor,
-    id: String,
+    id: UserId,
     update: AccountUpdate,
 ) -> Result<User, ServiceError> {
     admin.require(&[Role::Admin])?;
@@ -1069,7 +1076,7 @@ pub async fn update(
         );
         return Err(ServiceError::invalid(errors));
     }
-    if id == admin.id.as_str() {
+    if id == admin.id {
         return Err(ServiceError::conflict(
             "Vous ne pouvez ni désactiver votre propre compte ni changer votre propre rôle : \
              demandez-le à un autre administrateur.",
@@ -1084,8 +1091,7 @@ pub async fn update(
                 actor_id: admin_id,
                 client_ip: ip,
             };
-            let mut row = users::find(conn, &id)?
-                .ok_or_else(|| ServiceError::not_found("Ce compte n'existe pas."))?;
+            let mut row = users::find(conn, id.as_str())?.ok_or_else(account_not_found)?;
             if row.erased_at.is_some() {
                 return Err(ServiceError::conflict(
                     "Ce compte a été supprimé à la demande de son titulaire : il ne peut plus \
@@ -1124,7 +1130,7 @@ pub async fn update(
                     serde_json::json!({}),
                     now,
                 )?;
-                row = reload(conn, &id)?;
+                row = reload(conn, id.as_str())?;
             }
             if let Some(role) = update.role.filter(|r| *r != row.role) {
                 apply_event(
@@ -1139,7 +1145,7 @@ pub async fn update(
                     serde_json::json!({"from_role": row.role.as_str(), "to_role": role.as_str()}),
                     now,
                 )?;
-                row = reload(conn, &id)?;
+                row = reload(conn, id.as_str())?;
             }
             if update.active == Some(false) && row.active {
                 apply_event(
@@ -1154,7 +1160,7 @@ pub async fn update(
                     serde_json::json!({}),
                     now,
                 )?;
-                row = reload(conn, &id)?;
+                row = reload(conn, id.as_str())?;
             }
             row.try_into()
         })
@@ -1235,7 +1241,7 @@ pub(crate) fn linked_with_proconnect(
             conn,
             &origin,
             &row.id,
-            "proconnect_linked",
+            AccountAudit::ProconnectLinked,
             (Some(account_state(row)), Some(account_state(row))),
             extra,
             now,

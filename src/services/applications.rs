@@ -533,10 +533,10 @@ pub async fn create(
     state
         .db
         .transaction(move |conn| {
-            let call = calls::find(conn, call_id.as_str())?
-                .filter(|c| c.state != CallState::Draft.as_str())
+            let call = calls::find(conn, &call_id)?
+                .filter(|c| c.state != CallState::Draft)
                 .ok_or_else(crate::services::calls::not_found)?;
-            if call.state == CallState::Closed.as_str() {
+            if call.state == CallState::Closed {
                 return Err(ServiceError::conflict(
                     "Cet appel à projets est clos : il n'accepte plus de candidatures.",
                 ));
@@ -960,7 +960,7 @@ pub fn compute_report(
     let territory = call.territory_codes()?;
     let rules = CallRules {
         rule_set: call.rule_set()?,
-        max_award_cents: call.max_award_cents,
+        max_award_cents: call.max_award_cents.value(),
         max_budget_share_pct: call.max_budget_share_pct.map(|p| p as u8),
         territory: &territory,
     };
@@ -989,8 +989,8 @@ pub async fn eligibility(
             {
                 return Ok(report);
             }
-            let call = calls::find(conn, row.call_id.as_str())?
-                .ok_or_else(crate::services::calls::not_found)?;
+            let call =
+                calls::find(conn, &row.call_id)?.ok_or_else(crate::services::calls::not_found)?;
             compute_report(conn, &row, &call, now)
         })
         .await
@@ -1020,13 +1020,13 @@ pub async fn precheck(
     state
         .db
         .run(move |conn| {
-            let call = calls::find(conn, call_id.as_str())?
-                .filter(|c| c.state != CallState::Draft.as_str())
+            let call = calls::find(conn, &call_id)?
+                .filter(|c| c.state != CallState::Draft)
                 .ok_or_else(crate::services::calls::not_found)?;
             let territory = call.territory_codes()?;
             let rules = CallRules {
                 rule_set: call.rule_set()?,
-                max_award_cents: call.max_award_cents,
+                max_award_cents: call.max_award_cents.value(),
                 max_budget_share_pct: call.max_budget_share_pct.map(|p| p as u8),
                 territory: &territory,
             };

@@ -139,7 +139,7 @@ pub async fn put(
                 },
             )?;
             // The instalments whose trigger fired waited for these.
-            crate::services::instalments::request_due(conn, &notifier, user.id.as_str(), &id)?;
+            crate::services::instalments::request_due(conn, &notifier, &user.id, &id)?;
             view_of(conn, &user, &id)
         })
         .await

@@ -4,12 +4,12 @@ use chrono::NaiveDateTime;
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::{Value, json};
 use utoipa::ToSchema;
-use uuid::Uuid;
 
 use crate::db::DbConnection;
-use crate::db::audit::{self, AuditRow};
+use crate::db::audit::{self, NewEvent};
 use crate::db::calls::{self, CallRow};
 use crate::domain::actor::Actor;
+use crate::domain::audit_action::{AuditAction, CallEvent};
 use crate::domain::call::{
     self as rules, CallAction, CallState, RequiredDocument, ScoringCriterion, call_transition,
     check_window, paris_rfc3339, parse_deadline,
@@ -20,7 +20,8 @@ use crate::domain::grant::{
     ScheduleLine, check_schedule, default_schedule,
 };
 use crate::domain::identifiers::InseeCode;
-use crate::domain::ids::CallId;
+use crate::domain::ids::{CallId, UserId};
+use crate::domain::money::Cents;
 use crate::domain::territory;
 use crate::domain::text::{self, Lines};
 use crate::error::{FieldErrors, ServiceError};
@@ -121,26 +122,29 @@ pub struct CallSettings {
 /// The envelope of a call: what it holds, what is awarded, what is left.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct Envelope {
-    #[schema(example = 20000000)]
-    pub total_cents: i64,
-    #[schema(example = 6000000)]
-    pub awarded_cents: i64,
-    #[schema(example = 14000000)]
-    pub left_cents: i64,
+    #[schema(value_type = i64, example = 20000000)]
+    pub total_cents: Cents,
+    #[schema(value_type = i64, example = 6000000)]
+    pub awarded_cents: Cents,
+    #[schema(value_type = i64, example = 14000000)]
+    pub left_cents: Cents,
 }
 
 /// A call for projects.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct Call {
-    pub id: String,
+    #[schema(value_type = String)]
+    pub id: CallId,
     pub title: String,
     pub description: String,
     pub rules_version: String,
     /// Europe/Paris time with its offset, e.g. `2027-01-05T09:00:00+01:00`.
     pub opens_at: Option<String>,
     pub closes_at: Option<String>,
-    pub budget_cents: i64,
-    pub max_award_cents: i64,
+    #[schema(value_type = i64)]
+    pub budget_cents: Cents,
+    #[schema(value_type = i64)]
+    pub max_award_cents: Cents,
     pub max_budget_share_pct: Option<u8>,
     pub territory: Vec<String>,
     pub min_reviews: u32,
@@ -148,8 +152,8 @@ pub struct Call {
     pub required_documents: Vec<RequiredDocument>,
     /// When a grant needs a convention (§15).
     pub convention: ConventionPolicy,
-    #[schema(example = 2300000)]
-    pub convention_threshold_cents: i64,
+    #[schema(value_type = i64, example = 2300000)]
+    pub convention_threshold_cents: Cents,
     /// Months after the project's end when the final report is due.
     #[schema(example = 6)]
     pub report_due_months: u32,
@@ -178,10 +182,12 @@ fn parse_json<T: serde::de::DeserializeOwned>(s: &str, what: &str) -> Result<T, 
 }
 
 impl CallRow {
-    pub fn call_state(&self) -> Result<CallState, ServiceError> {
-        CallState::parse(&self.state).ok_or_else(|| {
-            ServiceError::Internal(anyhow::anyhow!("unknown call state {}", self.state))
-        })
+    /// What the envelope still holds: the envelope's guard (`db::calls::consume_envelope`)
+    /// and the settings' check keep what is awarded within the budget.
+    pub fn envelope_left(&self) -> Cents {
+        self.budget_cents
+            .checked_sub(self.awarded_cents)
+            .unwrap_or(Cents::ZERO)
     }
 
     pub fn territory_codes(&self) -> Result<Vec<String>, ServiceError> {
@@ -217,8 +223,8 @@ impl CallRow {
             rules_version: self.rules_version.clone(),
             opens_at: self.opens_at.map(paris_rfc3339),
             closes_at: self.closes_at.map(paris_rfc3339),
-            budget_cents: self.budget_cents,
-            max_award_cents: self.max_award_cents,
+            budget_cents: self.budget_cents.value(),
+            max_award_cents: self.max_award_cents.value(),
             max_budget_share_pct: self.max_budget_share_pct.map(|p| p as u8),
             territory: self.territory_codes()?,
             min_reviews: self.min_reviews as u32,
@@ -227,7 +233,7 @@ impl CallRow {
             convention: self.convention.parse().map_err(|e: String| {
                 ServiceError::Internal(anyhow::anyhow!("stored convention: {e}"))
             })?,
-            convention_threshold_cents: self.convention_threshold_cents,
+            convention_threshold_cents: self.convention_threshold_cents.value(),
             report_due_months: u32::try_from(self.report_due_months).unwrap_or(6),
             instalments: self.schedule()?,
             commune_opinion_days: u32::try_from(self.commune_opinion_days)
@@ -239,7 +245,7 @@ impl CallRow {
     /// The call as its readers see it at `now` (whether it accepts applications depends on it).
     pub fn to_view(&self, now: NaiveDateTime) -> Result<Call, ServiceError> {
         let s = self.settings()?;
-        let state = self.call_state()?;
+        let state = self.state;
         let accepting = state == CallState::Published
             && check_window(self.opens_at, self.closes_at, now).is_ok();
         Ok(Call {
@@ -249,15 +255,15 @@ impl CallRow {
             rules_version: s.rules_version,
             opens_at: s.opens_at,
             closes_at: s.closes_at,
-            budget_cents: s.budget_cents,
-            max_award_cents: s.max_award_cents,
+            budget_cents: self.budget_cents,
+            max_award_cents: self.max_award_cents,
             max_budget_share_pct: s.max_budget_share_pct,
             territory: s.territory,
             min_reviews: s.min_reviews,
             scoring_grid: s.scoring_grid,
             required_documents: s.required_documents,
             convention: s.convention,
-            convention_threshold_cents: s.convention_threshold_cents,
+            convention_threshold_cents: self.convention_threshold_cents,
             report_due_months: s.report_due_months,
             instalments: s.instalments,
             commune_opinion_days: s.commune_opinion_days,
@@ -267,7 +273,7 @@ impl CallRow {
             envelope: Envelope {
                 total_cents: self.budget_cents,
                 awarded_cents: self.awarded_cents,
-                left_cents: self.budget_cents - self.awarded_cents,
+                left_cents: self.envelope_left(),
             },
             version: self.version,
             created_at: self.created_at.and_utc(),
@@ -465,21 +471,28 @@ impl ValidSettings {
         row.rules_version = s.rules_version;
         row.opens_at = self.opens_at;
         row.closes_at = self.closes_at;
-        row.budget_cents = s.budget_cents;
-        row.max_award_cents = s.max_award_cents;
+        row.budget_cents = cents("budget_cents", s.budget_cents)?;
+        row.max_award_cents = cents("max_award_cents", s.max_award_cents)?;
         row.max_budget_share_pct = s.max_budget_share_pct.map(i32::from);
         row.territory = to_json(&s.territory)?;
         row.min_reviews = s.min_reviews as i32;
         row.scoring_grid = to_json(&s.scoring_grid)?;
         row.required_documents = to_json(&s.required_documents)?;
         row.convention = s.convention.as_str().to_owned();
-        row.convention_threshold_cents = s.convention_threshold_cents;
+        row.convention_threshold_cents =
+            cents("convention_threshold_cents", s.convention_threshold_cents)?;
         row.report_due_months = s.report_due_months as i32;
         row.instalment_schedule = to_json(&s.instalments)?;
         row.commune_opinion_days = s.commune_opinion_days as i32;
         row.reviewers_see_commune_opinions = s.reviewers_see_commune_opinions;
         Ok(())
     }
+}
+
+/// An amount the settings' validation already bounded; a negative one is refused on its field
+/// all the same.
+fn cents(field: &str, v: i64) -> Result<Cents, ServiceError> {
+    Cents::new(v).map_err(|e| ServiceError::invalid_field(field, e.to_string()))
 }
 
 fn to_json<T: Serialize>(v: &T) -> Result<String, ServiceError> {
@@ -490,25 +503,24 @@ fn to_json<T: Serialize>(v: &T) -> Result<String, ServiceError> {
 #[allow(clippy::too_many_arguments)]
 pub fn audit_call(
     conn: &mut DbConnection,
-    call_id: &str,
-    actor: &str,
-    action: &str,
-    from: Option<&str>,
-    to: Option<&str>,
+    call_id: &CallId,
+    actor: &UserId,
+    event: CallEvent,
+    from: Option<CallState>,
+    to: Option<CallState>,
     payload: Value,
     at: NaiveDateTime,
 ) -> Result<(), ServiceError> {
-    audit::insert(
+    audit::record(
         conn,
-        &AuditRow {
-            id: Uuid::now_v7().to_string(),
+        NewEvent {
             application_id: None,
-            call_id: Some(call_id.to_owned()),
-            actor_id: Some(actor.to_owned()),
-            action: action.to_owned(),
-            from_state: from.map(str::to_owned),
-            to_state: to.map(str::to_owned),
-            payload: payload.to_string(),
+            call_id: Some(call_id),
+            actor_id: Some(actor),
+            action: AuditAction::Call(event),
+            from_state: from.map(CallState::as_str),
+            to_state: to.map(CallState::as_str),
+            payload,
             at,
         },
     )?;
@@ -519,29 +531,29 @@ pub async fn create(state: &AppState, user: &Actor, input: NewCall) -> Result<Ca
     let valid = CallSettings::from_new(input)?.validate()?;
     let now = state.clock.now();
     let mut row = CallRow {
-        id: Uuid::now_v7().to_string(),
+        id: CallId::new(),
         title: String::new(),
         description: String::new(),
         rules_version: String::new(),
         opens_at: None,
         closes_at: None,
-        budget_cents: 0,
-        max_award_cents: 0,
+        budget_cents: Cents::ZERO,
+        max_award_cents: Cents::ZERO,
         max_budget_share_pct: None,
         territory: String::new(),
         min_reviews: 0,
         scoring_grid: String::new(),
         required_documents: String::new(),
-        state: CallState::Draft.as_str().to_owned(),
+        state: CallState::Draft,
         version: 1,
-        awarded_cents: 0,
-        created_by: user.id.to_string(),
+        awarded_cents: Cents::ZERO,
+        created_by: user.id.clone(),
         created_at: now,
         updated_at: now,
         published_at: None,
         closed_at: None,
         convention: String::new(),
-        convention_threshold_cents: 0,
+        convention_threshold_cents: Cents::ZERO,
         report_due_months: 0,
         instalment_schedule: String::new(),
         commune_opinion_days: crate::domain::commune_opinion::DEFAULT_DAYS as i32,
@@ -556,10 +568,10 @@ pub async fn create(state: &AppState, user: &Actor, input: NewCall) -> Result<Ca
             audit_call(
                 conn,
                 &row.id,
-                actor.as_str(),
-                "create",
+                &actor,
+                CallEvent::Create,
                 None,
-                Some(CallState::Draft.as_str()),
+                Some(CallState::Draft),
                 json!({"title": row.title}),
                 now,
             )?;
@@ -570,14 +582,14 @@ pub async fn create(state: &AppState, user: &Actor, input: NewCall) -> Result<Ca
 
 /// Staff see every call; everybody else only published ones (404 otherwise).
 fn visible_to(row: &CallRow, staff: bool) -> bool {
-    staff || row.state == CallState::Published.as_str()
+    staff || row.state == CallState::Published
 }
 
 /// The call an export reads (staff only, checked by the caller), as stored.
 pub async fn for_export(state: &AppState, id: CallId) -> Result<CallRow, ServiceError> {
     state
         .db
-        .run(move |conn| calls::find(conn, id.as_str())?.ok_or_else(not_found))
+        .run(move |conn| calls::find(conn, &id)?.ok_or_else(not_found))
         .await
 }
 
@@ -596,7 +608,7 @@ pub fn find_in(
     id: &CallId,
     now: NaiveDateTime,
 ) -> Result<Call, ServiceError> {
-    let row = calls::find(conn, id.as_str())?
+    let row = calls::find(conn, id)?
         .filter(|r| visible_to(r, staff))
         .ok_or_else(not_found)?;
     row.to_view(now)
@@ -619,12 +631,10 @@ pub async fn list(
 ) -> Result<Page<Call>, ServiceError> {
     let (sort, kind) = calls::LIST_SORT;
     let window = position.into().window(sort, kind)?;
-    let states: Vec<&'static str> = match (staff, filter) {
-        (true, Some(s)) => vec![s.as_str()],
-        (true, None) => [CallState::Draft, CallState::Published, CallState::Closed]
-            .map(CallState::as_str)
-            .to_vec(),
-        (false, Some(CallState::Published) | None) => vec![CallState::Published.as_str()],
+    let states: Vec<CallState> = match (staff, filter) {
+        (true, Some(s)) => vec![s],
+        (true, None) => vec![CallState::Draft, CallState::Published, CallState::Closed],
+        (false, Some(CallState::Published) | None) => vec![CallState::Published],
         (false, Some(_)) => vec![],
     };
     let now = state.clock.now();
@@ -656,9 +666,9 @@ pub async fn update(
     state
         .db
         .transaction(move |conn| {
-            let mut row = calls::find_for_update(conn, id.as_str())?.ok_or_else(not_found)?;
+            let mut row = calls::find_for_update(conn, &id)?.ok_or_else(not_found)?;
             check_version(expected_version, row.version)?;
-            let call_state = row.call_state()?;
+            let call_state = row.state;
             if call_state == CallState::Closed {
                 return Err(ServiceError::conflict("Un appel clos ne peut plus être modifié."));
             }
@@ -687,10 +697,10 @@ pub async fn update(
                     });
                 }
             }
-            if valid.s.budget_cents < row.awarded_cents {
+            if valid.s.budget_cents < row.awarded_cents.value() {
                 return Err(ServiceError::conflict(format!(
                     "L'enveloppe ne peut descendre sous le montant déjà attribué ({}).",
-                    crate::domain::money::Cents::new(row.awarded_cents).unwrap_or_default().to_fr_string()
+                    row.awarded_cents.to_fr_string()
                 )));
             }
             if changed.is_empty() {
@@ -703,7 +713,16 @@ pub async fn update(
             if calls::update_versioned(conn, &row, old_version)? != 1 {
                 return Err(crate::services::version::stale(old_version, old_version + 1));
             }
-            audit_call(conn, &row.id, actor.as_str(), "update", Some(&row.state), Some(&row.state), json!({"changed": changed}), now)?;
+            audit_call(
+                conn,
+                &row.id,
+                &actor,
+                CallEvent::Update,
+                Some(row.state),
+                Some(row.state),
+                json!({"changed": changed}),
+                now,
+            )?;
             row.to_view(now)
         })
         .await
@@ -749,8 +768,8 @@ pub async fn transition(
     state
         .db
         .transaction(move |conn| {
-            let mut row = calls::find_for_update(conn, id.as_str())?.ok_or_else(not_found)?;
-            let from = row.call_state()?;
+            let mut row = calls::find_for_update(conn, &id)?.ok_or_else(not_found)?;
+            let from = row.state;
             let to = call_transition(from, action).map_err(|m| {
                 let mut extra = serde_json::Map::new();
                 extra.insert("current_state".into(), json!(from.as_str()));
@@ -771,28 +790,28 @@ pub async fn transition(
                     "L'appel a été modifié entre-temps : recommencez.",
                 ));
             }
-            let name = match action {
-                CallAction::Publish => "publish",
-                CallAction::Close => "close",
+            let event = match action {
+                CallAction::Publish => CallEvent::Publish,
+                CallAction::Close => CallEvent::Close,
             };
             change_state(
                 conn,
                 &notifier,
                 Move {
-                    id: &CallId::from_stored(row.id.clone()),
+                    id: &row.id,
                     from,
                     to,
                 },
                 Audit {
                     application_id: None,
                     call_id: Some(&row.id),
-                    actor_id: actor.as_str(),
-                    action: name,
+                    actor_id: &actor,
+                    action: AuditAction::Call(event),
                     payload: json!({}),
                 },
                 &[],
             )?;
-            row.state = to.as_str().to_owned();
+            row.state = to;
             row.to_view(now)
         })
         .await

@@ -86,7 +86,7 @@ fn name_of(insee: &str) -> String {
 pub async fn give(
     state: &AppState,
     actor: &Actor,
-    id: String,
+    id: crate::domain::ids::ApplicationId,
     input: OpinionInput,
 ) -> Result<CommuneApplication, ServiceError> {
     actor.require(&[Role::Commune])?;
@@ -118,7 +118,7 @@ pub async fn give(
             db::save(
                 conn,
                 &OpinionRow {
-                    application_id: app.id.to_string(),
+                    application_id: app.id.clone(),
                     commune_insee: commune.clone(),
                     opinion: input.opinion.as_str().to_owned(),
                     comment: comment.clone(),
@@ -171,7 +171,7 @@ pub fn read_in(
     row: &ApplicationRow,
 ) -> Result<CommuneOpinions, ServiceError> {
     let audience = applications::audience(actor, row)?;
-    let (days, reviewers_see) = days(conn, row.call_id.as_str())?;
+    let (days, reviewers_see) = days(conn, &row.call_id)?;
     let words = match audience {
         Audience::Staff => true,
         Audience::Reviewer if reviewers_see => true,
@@ -236,9 +236,9 @@ pub struct OpinionBrief {
 /// The opinions on several applications, by application.
 pub fn briefs(
     conn: &mut DbConnection,
-    application_ids: &[String],
-) -> Result<BTreeMap<String, Vec<OpinionBrief>>, ServiceError> {
-    let mut out: BTreeMap<String, Vec<OpinionBrief>> = BTreeMap::new();
+    application_ids: &[crate::domain::ids::ApplicationId],
+) -> Result<BTreeMap<crate::domain::ids::ApplicationId, Vec<OpinionBrief>>, ServiceError> {
+    let mut out: BTreeMap<_, Vec<OpinionBrief>> = BTreeMap::new();
     for row in db::for_applications(conn, application_ids)? {
         let opinion = parse_opinion(&row)?;
         out.entry(row.application_id)

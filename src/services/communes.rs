@@ -26,7 +26,8 @@ pub struct CommuneApplication {
     pub id: crate::domain::ids::ApplicationId,
     #[schema(example = "EA-2026-00042")]
     pub reference: String,
-    pub call_id: String,
+    #[schema(value_type = String)]
+    pub call_id: crate::domain::ids::CallId,
     pub state: ApplicationState,
     #[schema(example = "Les Ateliers du Sart")]
     pub organisation_name: String,
@@ -76,12 +77,7 @@ impl CommuneApplication {
         };
         let body: ApplicationBody =
             serde_json::from_str(&row.body).map_err(|e| internal("body", e.to_string()))?;
-        let state =
-            row.state
-                .parse()
-                .map_err(|e: crate::domain::application_state::UnknownState| {
-                    internal("state", e.to_string())
-                })?;
+        let state = row.state;
         let organisation_commune_name = commune_name(crate::domain::territory::canonical_commune(
             &body.organisation.commune_insee,
         ))
@@ -98,8 +94,7 @@ impl CommuneApplication {
             project_title: row.project_title,
             project_summary: body.project.summary,
             activity_communes: body.project.activity_communes,
-            requested_cents: Cents::new(row.requested_cents)
-                .map_err(|e| internal("requested_cents", e.to_string()))?,
+            requested_cents: row.requested_cents,
             submitted_at: row.submitted_at.map(|t| t.and_utc()),
             opinion: None,
             opinion_window: OpinionWindow::default(),
@@ -194,9 +189,9 @@ pub fn parse_opinion(
 /// A call's opinion window (days) and whether its reviewers read the opinions.
 pub fn days(
     conn: &mut crate::db::DbConnection,
-    call_id: &str,
+    call_id: &crate::domain::ids::CallId,
 ) -> Result<(u32, bool), ServiceError> {
-    let (days, reviewers) = crate::db::commune_opinions::call_terms(conn, call_id)?;
+    let (days, reviewers) = crate::db::commune_opinions::call_terms(conn, call_id.as_str())?;
     Ok((
         u32::try_from(days).map_err(|e| internal("commune_opinion_days", e))?,
         reviewers,
@@ -244,6 +239,12 @@ pub async fn list(state: &AppState, actor: &Actor) -> Result<CommuneApplications
         .await
 }
 
+/// An application's id as a commune's face received it: a malformed one is « not found »,
+/// like one outside the commune.
+pub fn id(text: &str) -> Result<crate::domain::ids::ApplicationId, ServiceError> {
+    crate::domain::ids::ApplicationId::parse(text).ok_or_else(not_found)
+}
+
 pub fn not_found() -> ServiceError {
     ServiceError::not_found(
         "Cette candidature n'existe pas ou ne se déroule pas dans votre commune.",
@@ -253,7 +254,7 @@ pub fn not_found() -> ServiceError {
 pub async fn get(
     state: &AppState,
     actor: &Actor,
-    id: String,
+    id: crate::domain::ids::ApplicationId,
 ) -> Result<CommuneApplication, ServiceError> {
     actor.require(&[Role::Commune])?;
     let actor = actor.clone();

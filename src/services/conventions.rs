@@ -15,7 +15,7 @@ use crate::domain::actor::Actor;
 use crate::domain::dates::{french_date, french_datetime};
 use crate::domain::grant::{GrantAction, GrantState, GrantTransitionError, next_state};
 use crate::domain::history::HistoryAction;
-use crate::domain::ids::{GrantId, LetterId};
+use crate::domain::ids::{ApplicationId, GrantId, LetterId};
 use crate::domain::letter::{LetterKind, sha256_hex};
 use crate::domain::text::{self, Lines};
 use crate::error::{FieldErrors, ServiceError};
@@ -133,7 +133,7 @@ pub fn issue_convention(
     conn: &mut DbConnection,
     writer: &Letters,
     grant_id: &GrantId,
-    application_id: &str,
+    application_id: &ApplicationId,
     data: &DecisionLetter,
     now: DateTime<Utc>,
 ) -> Result<IssuedLetter, ServiceError> {
@@ -155,7 +155,7 @@ pub fn issue_convention(
 pub(crate) fn insert_letter(
     conn: &mut DbConnection,
     grant_id: &GrantId,
-    application_id: &str,
+    application_id: &ApplicationId,
     kind: LetterKind,
     inputs: Option<&str>,
     pdf: &[u8],
@@ -247,10 +247,10 @@ pub async fn sign(
                     to,
                 },
                 Audit {
-                    application_id: Some(grant.application_id.as_str()),
-                    call_id: Some(grant.call_id.as_str()),
-                    actor_id: user.id.as_str(),
-                    action: HistoryAction::Grant(GrantAction::Sign).as_str(),
+                    application_id: Some(&grant.application_id),
+                    call_id: Some(&grant.call_id),
+                    actor_id: &user.id,
+                    action: HistoryAction::Grant(GrantAction::Sign).into(),
                     payload: json!({
                         "grant_id": id,
                         "signatory_name": name,
@@ -272,7 +272,7 @@ pub async fn sign(
                 conn,
                 &NewLetter {
                     id: &letter_id,
-                    application_id: grant.application_id.as_str(),
+                    application_id: &grant.application_id,
                     grant_id: Some(&id),
                     kind: LetterKind::SignedConvention,
                     sha256: &sha256,
@@ -291,7 +291,7 @@ pub async fn sign(
                 },
             )?;
             // The signature fires the advance, if the bank details are there already.
-            crate::services::instalments::request_due(conn, &notifier, user.id.as_str(), &id)?;
+            crate::services::instalments::request_due(conn, &notifier, &user.id, &id)?;
             view_of(conn, &user, &id)
         })
         .await
@@ -346,10 +346,10 @@ pub async fn countersign(
                     to,
                 },
                 Audit {
-                    application_id: Some(grant.application_id.as_str()),
-                    call_id: Some(grant.call_id.as_str()),
-                    actor_id: user.id.as_str(),
-                    action: HistoryAction::Grant(GrantAction::Countersign).as_str(),
+                    application_id: Some(&grant.application_id),
+                    call_id: Some(&grant.call_id),
+                    actor_id: &user.id,
+                    action: HistoryAction::Grant(GrantAction::Countersign).into(),
                     payload: json!({
                         "grant_id": id,
                         "countersigned_at": now,
@@ -366,7 +366,7 @@ pub async fn countersign(
                 insert_letter(
                     conn,
                     &id,
-                    grant.application_id.as_str(),
+                    &grant.application_id,
                     LetterKind::CountersignedConvention,
                     None,
                     bytes,
@@ -409,10 +409,10 @@ pub async fn lapse(
                     to,
                 },
                 Audit {
-                    application_id: Some(grant.application_id.as_str()),
-                    call_id: Some(grant.call_id.as_str()),
-                    actor_id: user.id.as_str(),
-                    action: HistoryAction::Grant(GrantAction::Lapse).as_str(),
+                    application_id: Some(&grant.application_id),
+                    call_id: Some(&grant.call_id),
+                    actor_id: &user.id,
+                    action: HistoryAction::Grant(GrantAction::Lapse).into(),
                     payload: json!({
                         "grant_id": id,
                         "motivation": motivation,
@@ -423,7 +423,7 @@ pub async fn lapse(
                 &[MailEvent::GrantLapsed { app, motivation }],
             )?;
             // Nothing more is paid on a lapsed grant: what was not ordered is cancelled.
-            crate::services::instalments::cancel_unpaid(conn, &notifier, user.id.as_str(), &grant)?;
+            crate::services::instalments::cancel_unpaid(conn, &notifier, &user.id, &grant)?;
             view_of(conn, &user, &id)
         })
         .await

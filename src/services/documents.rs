@@ -26,7 +26,7 @@ use crate::domain::actor::Actor;
 use crate::domain::application_state::Party;
 use crate::domain::call::{OTHER_DOCUMENT_KIND, REPORT_ANNEX_KIND};
 use crate::domain::history::HistoryAction;
-use crate::domain::ids::ApplicationId;
+use crate::domain::ids::{ApplicationId, DocumentId, GrantId};
 use crate::error::ServiceError;
 use crate::services::applications::{
     actor, audience, load_readable, not_found, record_event, visibility,
@@ -56,7 +56,8 @@ const SNIFF_BYTES: usize = 256 * 1024;
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct Document {
-    pub id: String,
+    #[schema(value_type = String)]
+    pub id: DocumentId,
     /// A key of the call's `required_documents`, `annexe`, or `report_annex` (the final
     /// report's).
     #[schema(example = "statuts")]
@@ -117,9 +118,24 @@ pub fn sanitize_filename(raw: &str, ext: &str) -> String {
 }
 
 /// Where a document received before contents moved into the database was kept.
-fn legacy_path(uploads: &Path, application_id: &str, document_id: &str) -> PathBuf {
+fn document_not_found() -> ServiceError {
+    ServiceError::not_found("Cette pièce n'existe pas.")
+}
+
+/// A document's id as a face received it: a malformed one is « not found », like an unknown one.
+pub fn id(text: &str) -> Result<DocumentId, ServiceError> {
+    DocumentId::parse(text).ok_or_else(document_not_found)
+}
+
+fn legacy_path(
+    uploads: &Path,
+    application_id: &ApplicationId,
+    document_id: &DocumentId,
+) -> PathBuf {
     // Both ids are UUIDs made here: nothing the client sends reaches the path.
-    uploads.join(application_id).join(document_id)
+    uploads
+        .join(application_id.as_str())
+        .join(document_id.as_str())
 }
 
 /// Where uploads are received before they reach the database.
@@ -467,11 +483,9 @@ pub async fn upload(
 pub async fn upload_report_annex(
     state: &AppState,
     user: &Actor,
-    grant_id: &str,
+    grant: GrantId,
     form: Multipart,
 ) -> Result<Document, ServiceError> {
-    let grant = crate::domain::ids::GrantId::parse(grant_id)
-        .ok_or_else(crate::services::grant_view::not_found)?;
     upload_to(state, user, Holder::ReportAnnexes(grant), form).await
 }
 
@@ -508,7 +522,7 @@ async fn upload_to(
             let row = holder_row(conn, &user, &holder)?;
             match &holder {
                 Holder::Application(_) => {
-                    let call = calls::find(conn, row.call_id.as_str())?
+                    let call = calls::find(conn, &row.call_id)?
                         .ok_or_else(crate::services::calls::not_found)?;
                     let allowed: Vec<String> =
                         call.documents()?.into_iter().map(|d| d.key).collect();
@@ -559,14 +573,14 @@ async fn upload_to(
                 )));
             }
             let doc = DocumentRow {
-                id: Uuid::now_v7().to_string(),
-                application_id: row.id.to_string(),
+                id: DocumentId::new(),
+                application_id: row.id.clone(),
                 kind: received.kind.clone(),
                 filename: received.filename.clone(),
                 content_type: received.content_type.to_owned(),
                 size_bytes: received.size as i64,
                 sha256: received.sha256.clone(),
-                uploaded_by: user.id.to_string(),
+                uploaded_by: user.id.clone(),
                 uploaded_at: now,
             };
             documents::insert(conn, &doc)?;
@@ -595,7 +609,7 @@ async fn upload_to(
             }
             let legacy: Vec<PathBuf> = replaced
                 .iter()
-                .map(|old| legacy_path(&uploads, row.id.as_str(), &old.id))
+                .map(|old| legacy_path(&uploads, &row.id, &old.id))
                 .collect();
             Ok((Document::from(doc), legacy))
         })
@@ -614,7 +628,7 @@ async fn upload_to(
 /// Copies the received file into `document_chunks`, one chunk at a time.
 fn store_content(
     conn: &mut DbConnection,
-    document_id: &str,
+    document_id: &DocumentId,
     path: &Path,
 ) -> Result<(), ServiceError> {
     use std::io::Read;
@@ -677,7 +691,7 @@ pub fn list_in(
 #[derive(Debug, Clone)]
 pub enum Content {
     /// In `document_chunks`, this many chunks.
-    Chunks { document_id: String, count: i64 },
+    Chunks { document_id: DocumentId, count: i64 },
     /// On this instance's disk (received before contents moved into the database).
     LegacyFile(PathBuf),
 }
@@ -686,7 +700,7 @@ pub async fn open(
     state: &AppState,
     user: &Actor,
     application_id: ApplicationId,
-    document_id: String,
+    document_id: DocumentId,
 ) -> Result<(Document, Content), ServiceError> {
     let user = user.clone();
     let uploads = state.settings.uploads_dir();
@@ -696,9 +710,9 @@ pub async fn open(
             let row = load_readable(conn, &user, &application_id)?;
             let reader = audience(&user, &row)?;
             // A document its reader may not see (a reviewer and the RIB) does not exist for them.
-            let doc = documents::find(conn, row.id.as_str(), &document_id)?
+            let doc = documents::find(conn, &row.id, &document_id)?
                 .filter(|d| reader.reads_document(&d.kind))
-                .ok_or_else(|| ServiceError::not_found("Cette pièce n'existe pas."))?;
+                .ok_or_else(document_not_found)?;
             let count = documents::chunk_count(conn, &doc.id)?;
             let content = if count > 0 {
                 Content::Chunks {
@@ -706,7 +720,7 @@ pub async fn open(
                     count,
                 }
             } else {
-                Content::LegacyFile(legacy_path(&uploads, row.id.as_str(), &doc.id))
+                Content::LegacyFile(legacy_path(&uploads, &row.id, &doc.id))
             };
             Ok((Document::from(doc), content))
         })
@@ -716,7 +730,7 @@ pub async fn open(
 /// One chunk of a document's content, for a download in progress.
 pub async fn read_chunk(
     state: &AppState,
-    document_id: String,
+    document_id: DocumentId,
     seq: i32,
 ) -> Result<Vec<u8>, ServiceError> {
     state
@@ -733,7 +747,7 @@ pub async fn delete(
     state: &AppState,
     user: &Actor,
     application_id: ApplicationId,
-    document_id: String,
+    document_id: DocumentId,
 ) -> Result<(), ServiceError> {
     delete_from(
         state,
@@ -748,11 +762,9 @@ pub async fn delete(
 pub async fn delete_report_annex(
     state: &AppState,
     user: &Actor,
-    grant_id: &str,
-    document_id: String,
+    grant: GrantId,
+    document_id: DocumentId,
 ) -> Result<(), ServiceError> {
-    let grant = crate::domain::ids::GrantId::parse(grant_id)
-        .ok_or_else(crate::services::grant_view::not_found)?;
     delete_from(state, user, Holder::ReportAnnexes(grant), document_id).await
 }
 
@@ -760,7 +772,7 @@ async fn delete_from(
     state: &AppState,
     user: &Actor,
     holder: Holder,
-    document_id: String,
+    document_id: DocumentId,
 ) -> Result<(), ServiceError> {
     let user = user.clone();
     let uploads = state.settings.uploads_dir();
@@ -770,11 +782,11 @@ async fn delete_from(
         .transaction(move |conn| {
             let row = holder_row(conn, &user, &holder)?;
             // Each holder deletes its own: the report's annexes, or the application's pieces.
-            let doc = documents::find(conn, row.id.as_str(), &document_id)?
+            let doc = documents::find(conn, &row.id, &document_id)?
                 .filter(|d| {
                     (d.kind == REPORT_ANNEX_KIND) == matches!(holder, Holder::ReportAnnexes(_))
                 })
-                .ok_or_else(|| ServiceError::not_found("Cette pièce n'existe pas."))?;
+                .ok_or_else(document_not_found)?;
             documents::delete(conn, &doc.id)?;
             record_event(
                 conn,
@@ -786,7 +798,7 @@ async fn delete_from(
                 json!({"document_id": doc.id, "kind": doc.kind, "filename": doc.filename}),
                 now,
             )?;
-            Ok(legacy_path(&uploads, row.id.as_str(), &doc.id))
+            Ok(legacy_path(&uploads, &row.id, &doc.id))
         })
         .await?;
     // The chunks went with the row (ON DELETE CASCADE); a document from before that may have

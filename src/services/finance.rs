@@ -17,7 +17,7 @@ use crate::db::{DbConnection, applications};
 use crate::domain::actor::Actor;
 use crate::domain::finance_file::{self, Judged, Known, Outcome, RawLine};
 use crate::domain::history::HistoryAction;
-use crate::domain::ids::{ApplicationId, CallId};
+use crate::domain::ids::{ApplicationId, CallId, UserId};
 use crate::domain::instalment::{InstalmentAction, InstalmentParty, InstalmentState, next_state};
 use crate::domain::money::Cents;
 use crate::error::{FieldErrors, ServiceError};
@@ -50,7 +50,7 @@ pub async fn finance_list(
     state
         .db
         .run(move |conn| {
-            let call = calls::find(conn, call_id.as_str())?.ok_or_else(call_not_found)?;
+            let call = calls::find(conn, &call_id)?.ok_or_else(call_not_found)?;
             let lines = instalments::of_call(conn, &call.id, Some(which))?;
             let bytes = crate::export::finance_list::write(&lines)?;
             Ok(FinanceList {
@@ -164,15 +164,7 @@ pub async fn import(
         let notifier = state.notifier.clone();
         let today = state.clock.paris_today();
         let run = move |conn: &mut DbConnection| {
-            import_in(
-                conn,
-                &notifier,
-                actor.as_str(),
-                call_id.as_str(),
-                &lines,
-                dry_run,
-                today,
-            )
+            import_in(conn, &notifier, &actor, &call_id, &lines, dry_run, today)
         };
         let outcome = if dry_run {
             state.db.run(run).await
@@ -189,8 +181,8 @@ pub async fn import(
 fn import_in(
     conn: &mut DbConnection,
     notifier: &Notifier,
-    actor: &str,
-    call_id: &str,
+    actor: &UserId,
+    call_id: &CallId,
     lines: &[RawLine],
     dry_run: bool,
     today: chrono::NaiveDate,
@@ -324,12 +316,12 @@ fn import_in(
 fn apply(
     conn: &mut DbConnection,
     notifier: &Notifier,
-    actor: &str,
+    actor: &UserId,
     call: &CallRow,
     l: &OfCall,
     line: &RawLine,
     j: &Judged,
-    apps: &mut HashMap<String, crate::notify::ApplicationSummary>,
+    apps: &mut HashMap<ApplicationId, crate::notify::ApplicationSummary>,
 ) -> Result<(), ServiceError> {
     let i = &l.instalment;
     let action = match j.outcome {
@@ -343,13 +335,13 @@ fn apply(
             let app = match apps.get(&l.application_id) {
                 Some(app) => app.clone(),
                 None => {
-                    let row = applications::find_for_update(
-                        conn,
-                        &ApplicationId::from_stored(l.application_id.clone()),
-                    )?
-                    .ok_or_else(|| {
-                        ServiceError::Internal(anyhow::anyhow!("instalment without application"))
-                    })?;
+                    let row = applications::find_for_update(conn, &l.application_id)?.ok_or_else(
+                        || {
+                            ServiceError::Internal(anyhow::anyhow!(
+                                "instalment without application"
+                            ))
+                        },
+                    )?;
                     let app = summary(conn, &row, call)?;
                     apps.insert(l.application_id.clone(), app.clone());
                     app
@@ -376,7 +368,7 @@ fn apply(
             application_id: Some(&l.application_id),
             call_id: Some(&call.id),
             actor_id: actor,
-            action: HistoryAction::Instalment(action).as_str(),
+            action: HistoryAction::Instalment(action).into(),
             payload: json!({
                 "grant_id": i.grant_id,
                 "instalment_id": i.id,
@@ -443,12 +435,12 @@ pub async fn grants_export(
     state
         .db
         .run(move |conn| {
-            let call = calls::find(conn, call_id.as_str())?.ok_or_else(call_not_found)?;
+            let call = calls::find(conn, &call_id)?.ok_or_else(call_not_found)?;
             let grants = crate::db::grants::list(
                 conn,
                 &GrantVisibility::All,
                 &GrantFilter {
-                    call_id: Some(call.id.clone()),
+                    call_id: Some(call.id.to_string()),
                     state: None,
                 },
                 i64::MAX,
@@ -517,7 +509,7 @@ pub const BOARD_ROWS: i64 = 50;
 /// A grant as the financements board lists it.
 #[derive(Debug, Clone, Serialize)]
 pub struct BoardGrant {
-    pub application_id: String,
+    pub application_id: ApplicationId,
     pub reference: String,
     pub organisation_name: String,
     pub awarded_cents: Cents,
@@ -538,7 +530,7 @@ pub struct BoardGroup {
 /// An instalment waiting on the finance service.
 #[derive(Debug, Clone, Serialize)]
 pub struct BoardInstalment {
-    pub application_id: String,
+    pub application_id: ApplicationId,
     pub reference: String,
     pub organisation_name: String,
     pub label: String,
@@ -575,7 +567,7 @@ pub async fn board(state: &AppState, user: &Actor, call_id: CallId) -> Result<Bo
     state
         .db
         .run(move |conn| {
-            let call = calls::find(conn, call_id.as_str())?.ok_or_else(call_not_found)?;
+            let call = calls::find(conn, &call_id)?.ok_or_else(call_not_found)?;
             let mut groups = Vec::new();
             let (mut total, mut awarded_cents) = (0, 0);
             for (st, count, cents) in crate::db::grants::totals_by_state(conn, &call.id)? {
@@ -585,7 +577,7 @@ pub async fn board(state: &AppState, user: &Actor, call_id: CallId) -> Result<Bo
                     conn,
                     &GrantVisibility::All,
                     &GrantFilter {
-                        call_id: Some(call.id.clone()),
+                        call_id: Some(call.id.to_string()),
                         state: Some(st),
                     },
                     BOARD_ROWS,
@@ -593,7 +585,7 @@ pub async fn board(state: &AppState, user: &Actor, call_id: CallId) -> Result<Bo
                 .into_iter()
                 .map(|g| BoardGrant {
                     late: g.state == GrantState::Running && g.report_due_on < today,
-                    application_id: g.application_id.to_string(),
+                    application_id: g.application_id,
                     reference: g.reference,
                     organisation_name: g.organisation_name,
                     awarded_cents: g.awarded,

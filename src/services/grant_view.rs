@@ -132,6 +132,11 @@ pub fn id(text: &str) -> Result<GrantId, ServiceError> {
     GrantId::parse(text).ok_or_else(not_found)
 }
 
+/// A letter's id as a face received it: a malformed one is « not found », like someone else's.
+pub fn letter_id(text: &str) -> Result<LetterId, ServiceError> {
+    LetterId::parse(text).ok_or_else(letter_not_found)
+}
+
 pub(crate) fn letter_not_found() -> ServiceError {
     ServiceError::not_found("Ce courrier n'existe pas ou ne vous est pas accessible.")
 }

@@ -175,9 +175,8 @@ pub struct LetterFile {
 pub async fn letter_file(
     state: &AppState,
     user: &Actor,
-    id: &str,
+    id: LetterId,
 ) -> Result<LetterFile, ServiceError> {
-    let id = LetterId::parse(id).ok_or_else(letter_not_found)?;
     let user = user.clone();
     state
         .db
@@ -290,7 +289,7 @@ pub fn issue_decision_letter(
         conn,
         &NewLetter {
             id: &id,
-            application_id: row.id.as_str(),
+            application_id: &row.id,
             grant_id: grant.as_ref().map(|g| &g.id),
             kind,
             sha256: &sha256,
@@ -334,7 +333,7 @@ pub fn start_grant(
             conn,
             writer,
             &g.id,
-            row.id.as_str(),
+            &row.id,
             &g.letter_data,
             now,
         )?;
@@ -356,16 +355,16 @@ pub fn start_grant(
             to,
         },
         Audit {
-            application_id: Some(row.id.as_str()),
+            application_id: Some(&row.id),
             call_id: Some(&call.id),
-            actor_id: user.id.as_str(),
-            action: HistoryAction::Grant(action).as_str(),
+            actor_id: &user.id,
+            action: HistoryAction::Grant(action).into(),
             payload,
         },
         &mails,
     )?;
     // The award may fire an instalment; none is requested before the bank details exist.
-    crate::services::instalments::request_due(conn, notifier, user.id.as_str(), &g.id)?;
+    crate::services::instalments::request_due(conn, notifier, &user.id, &g.id)?;
     Ok(())
 }
 

@@ -13,7 +13,7 @@ use crate::db::grants::{self, GrantVisibility};
 use crate::db::instalments::{self, Instalment, NewInstalment};
 use crate::domain::grant::{self as grant_rules, InstalmentTrigger, ScheduleLine};
 use crate::domain::history::HistoryAction;
-use crate::domain::ids::{GrantId, InstalmentId};
+use crate::domain::ids::{GrantId, InstalmentId, UserId};
 use crate::domain::instalment::{
     InstalmentAction, InstalmentParty, InstalmentState, next_state, to_request,
 };
@@ -93,7 +93,7 @@ pub fn plan(
 pub fn request_due(
     conn: &mut DbConnection,
     notifier: &Notifier,
-    actor_id: &str,
+    actor_id: &UserId,
     grant_id: &GrantId,
 ) -> Result<usize, ServiceError> {
     let grant = grants::find_visible(conn, grant_id, &GrantVisibility::All)?
@@ -133,10 +133,10 @@ pub fn request_due(
                 to,
             },
             Audit {
-                application_id: Some(grant.application_id.as_str()),
-                call_id: Some(grant.call_id.as_str()),
+                application_id: Some(&grant.application_id),
+                call_id: Some(&grant.call_id),
                 actor_id,
-                action: HistoryAction::Instalment(InstalmentAction::Request).as_str(),
+                action: HistoryAction::Instalment(InstalmentAction::Request).into(),
                 payload: json!({
                     "grant_id": grant.id,
                     "instalment_id": i.id,
@@ -162,7 +162,7 @@ pub fn request_due(
 pub fn cancel_unpaid(
     conn: &mut DbConnection,
     notifier: &Notifier,
-    actor_id: &str,
+    actor_id: &UserId,
     grant: &crate::db::grants::Grant,
 ) -> Result<usize, ServiceError> {
     let open: Vec<Instalment> = instalments::of_grant(conn, &grant.id)?
@@ -186,10 +186,10 @@ pub fn cancel_unpaid(
                 to,
             },
             Audit {
-                application_id: Some(grant.application_id.as_str()),
-                call_id: Some(grant.call_id.as_str()),
+                application_id: Some(&grant.application_id),
+                call_id: Some(&grant.call_id),
                 actor_id,
-                action: HistoryAction::Instalment(InstalmentAction::Cancel).as_str(),
+                action: HistoryAction::Instalment(InstalmentAction::Cancel).into(),
                 payload: json!({
                     "grant_id": grant.id,
                     "instalment_id": i.id,
@@ -211,7 +211,7 @@ pub fn cancel_unpaid(
 pub fn close_if_done(
     conn: &mut DbConnection,
     notifier: &Notifier,
-    actor_id: &str,
+    actor_id: &UserId,
     grant_id: &GrantId,
 ) -> Result<bool, ServiceError> {
     use crate::domain::grant::{GrantAction, GrantParty};
@@ -235,10 +235,10 @@ pub fn close_if_done(
             to,
         },
         Audit {
-            application_id: Some(grant.application_id.as_str()),
-            call_id: Some(grant.call_id.as_str()),
+            application_id: Some(&grant.application_id),
+            call_id: Some(&grant.call_id),
             actor_id,
-            action: HistoryAction::Grant(GrantAction::Close).as_str(),
+            action: HistoryAction::Grant(GrantAction::Close).into(),
             payload: json!({
                 "grant_id": grant.id,
                 "from_state": grant.state,

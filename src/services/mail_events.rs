@@ -22,7 +22,7 @@ pub fn summary(
     Ok(ApplicationSummary {
         application_id: row.id.to_string(),
         reference: row.reference.clone(),
-        call_id: call.id.clone(),
+        call_id: call.id.to_string(),
         call_title: call.title.clone(),
         applicant_email: applicant.email,
         applicant_name: applicant.full_name,
@@ -40,7 +40,7 @@ pub fn application_and_call(
 ) -> Result<(ApplicationRow, CallRow), ServiceError> {
     let row = crate::db::applications::find_for_update(conn, &grant.application_id)?
         .ok_or_else(|| ServiceError::Internal(anyhow::anyhow!("grant without application")))?;
-    let call = calls::find(conn, grant.call_id.as_str())?
+    let call = calls::find(conn, &grant.call_id)?
         .ok_or_else(|| ServiceError::Internal(anyhow::anyhow!("grant without call")))?;
     Ok((row, call))
 }
@@ -53,8 +53,7 @@ pub fn assignment_mail(
     reviewer_id: &UserId,
     assignment_id: &AssignmentId,
 ) -> Result<MailEvent, ServiceError> {
-    let call =
-        calls::find(conn, row.call_id.as_str())?.ok_or_else(crate::services::calls::not_found)?;
+    let call = calls::find(conn, &row.call_id)?.ok_or_else(crate::services::calls::not_found)?;
     let reviewer = crate::db::users::find(conn, reviewer_id.as_str())?
         .ok_or_else(|| ServiceError::Internal(anyhow::anyhow!("reviewer {reviewer_id} missing")))?;
     let app = summary(conn, row, &call)?;

@@ -10,13 +10,11 @@ use sha2::{Digest, Sha256};
 use utoipa::ToSchema;
 
 use crate::domain::actor::Actor;
+use crate::domain::audit_action::CallEvent;
 use crate::domain::ids::CallId;
 use crate::error::ServiceError;
 use crate::export::{ExportContext, ExportQuery, write_export};
 use crate::state::AppState;
-
-/// The audit action of a publication.
-pub const PUBLISHED: &str = "open_data_published";
 
 /// Body of `POST /calls/{id}/open-data`.
 #[derive(Debug, Default, Deserialize, ToSchema)]
@@ -61,7 +59,7 @@ fn not_configured() -> ServiceError {
 async fn scdl_file(
     state: &AppState,
     call_id: CallId,
-) -> Result<(String, String, Vec<u8>), ServiceError> {
+) -> Result<(CallId, String, Vec<u8>), ServiceError> {
     let params = ExportQuery::from_query_string("format=scdl")?.parse()?;
     let call = crate::services::calls::for_export(state, call_id).await?;
     let file_name = params.file_name(&call.title);
@@ -132,8 +130,8 @@ pub async fn publish(
             crate::services::calls::audit_call(
                 conn,
                 &call_id,
-                actor.as_str(),
-                PUBLISHED,
+                &actor,
+                CallEvent::OpenDataPublished,
                 None,
                 None,
                 payload,

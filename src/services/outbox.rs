@@ -6,6 +6,7 @@ use serde_json::json;
 
 use crate::domain::account::Role;
 use crate::domain::actor::Actor;
+use crate::domain::audit_action::AuditAction;
 use crate::domain::ids::OutboxId;
 use crate::domain::outbox::OutboxStatus;
 use crate::error::ServiceError;
@@ -38,7 +39,7 @@ pub async fn list(
 pub async fn retry(
     state: &AppState,
     user: &Actor,
-    id: String,
+    id: OutboxId,
 ) -> Result<OutboxMessage, ServiceError> {
     user.require(&[Role::Admin])?;
     let actor = user.id.clone();
@@ -47,7 +48,7 @@ pub async fn retry(
     state
         .db
         .transaction(move |conn| {
-            let row = outbox::find(conn, &id)?.ok_or_else(|| {
+            let row = outbox::find(conn, id.as_str())?.ok_or_else(|| {
                 ServiceError::not_found(format!("Aucun message « {id} » dans la file d'envoi."))
             })?;
             let from = OutboxStatus::parse(&row.status).ok_or_else(|| {
@@ -61,22 +62,18 @@ pub async fn retry(
             change_state(
                 conn,
                 &notifier,
-                Move {
-                    id: &OutboxId::from_stored(id.clone()),
-                    from,
-                    to,
-                },
+                Move { id: &id, from, to },
                 Audit {
                     application_id: None,
                     call_id: None,
-                    actor_id: actor.as_str(),
-                    action: "outbox-retry",
+                    actor_id: &actor,
+                    action: AuditAction::OutboxRetry,
                     payload: json!({"message_id": row.message_id}),
                 },
                 &[],
             )?;
-            outbox::reset_for_retry(conn, &id, now)?;
-            let row = outbox::find(conn, &id)?
+            outbox::reset_for_retry(conn, id.as_str(), now)?;
+            let row = outbox::find(conn, id.as_str())?
                 .ok_or_else(|| ServiceError::Internal(anyhow::anyhow!("outbox row vanished")))?;
             OutboxMessage::try_from(row)
         })

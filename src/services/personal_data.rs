@@ -11,22 +11,20 @@
 use std::net::IpAddr;
 
 use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
-use diesel::prelude::*;
 use serde::Serialize;
 use serde_json::Value;
 use utoipa::ToSchema;
-use uuid::Uuid;
 
 use crate::db::DbConnection;
-use crate::db::audit::{self, AuditEvent, AuditRow};
-use crate::db::schema::{
-    account_tokens, application_documents, applications, assignments, audit_events, calls, outbox,
-    personal_tokens, reviews, throttle_events, users, web_sessions,
-};
-use crate::db::users::{self as user_rows, NO_PASSWORD};
+use crate::db::audit::{self, NewEvent};
+use crate::db::personal_data as rows;
+use crate::db::users as user_rows;
 use crate::domain::account::{Role, check_full_name};
 use crate::domain::actor::Actor;
 use crate::domain::application_state::ApplicationState;
+use crate::domain::audit_action::{AccountAudit, AuditAction};
+use crate::domain::ids::{ApplicationId, AssignmentId, CallId, DocumentId, ReviewId, UserId};
+use crate::domain::money::Cents;
 use crate::domain::retention::{ERASED_NAME, ErasureOfApplication, erased_email, erasure_of};
 use crate::error::ServiceError;
 use crate::services::accounts::{User, recheck_password};
@@ -55,15 +53,20 @@ pub struct PersonalData {
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct HeldApplication {
-    pub id: String,
+    #[schema(value_type = String)]
+    pub id: ApplicationId,
     pub reference: String,
-    pub call_id: String,
+    #[schema(value_type = String)]
+    pub call_id: CallId,
     pub call_title: String,
-    pub state: String,
+    #[schema(value_type = String)]
+    pub state: ApplicationState,
     pub organisation_name: String,
     pub project_title: String,
-    pub requested_cents: i64,
-    pub awarded_cents: Option<i64>,
+    #[schema(value_type = i64)]
+    pub requested_cents: Cents,
+    #[schema(value_type = Option<i64>)]
+    pub awarded_cents: Option<Cents>,
     pub decision_motivation: Option<String>,
     pub committee_date: Option<NaiveDate>,
     /// The declaration as filed (organisation, project, ESS commitments).
@@ -80,7 +83,8 @@ pub struct HeldApplication {
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct HeldDocument {
-    pub id: String,
+    #[schema(value_type = String)]
+    pub id: DocumentId,
     pub kind: String,
     pub filename: String,
     pub content_type: String,
@@ -90,7 +94,8 @@ pub struct HeldDocument {
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct HeldAssignment {
-    pub id: String,
+    #[schema(value_type = String)]
+    pub id: AssignmentId,
     pub application_reference: String,
     pub status: String,
     pub statement: Option<String>,
@@ -101,7 +106,8 @@ pub struct HeldAssignment {
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct HeldReview {
-    pub id: String,
+    #[schema(value_type = String)]
+    pub id: ReviewId,
     pub application_reference: String,
     #[schema(value_type = Object)]
     pub scores: Value,
@@ -161,22 +167,18 @@ pub async fn export(state: &AppState, user: &Actor) -> Result<PersonalData, Serv
             Ok(PersonalData {
                 generated_at: now,
                 account,
-                applications: held_applications(conn, id.as_str())?,
-                assignments: held_assignments(conn, id.as_str())?,
-                reviews: held_reviews(conn, id.as_str())?,
+                applications: held_applications(conn, &id)?,
+                assignments: held_assignments(conn, &id)?,
+                reviews: held_reviews(conn, &id)?,
                 mails: held_mails(conn, &email)?,
-                sessions: web_sessions::table
-                    .filter(web_sessions::user_id.eq(&id))
-                    .order(web_sessions::created_at.asc())
-                    .select((web_sessions::created_at, web_sessions::last_seen_at))
-                    .load::<(NaiveDateTime, NaiveDateTime)>(conn)?
+                sessions: rows::sessions_of(conn, &id)?
                     .into_iter()
                     .map(|(c, l)| HeldSession {
                         created_at: utc(c),
                         last_seen_at: utc(l),
                     })
                     .collect(),
-                events: held_events(conn, id.as_str())?,
+                events: held_events(conn, &id)?,
             })
         })
         .await
@@ -184,98 +186,40 @@ pub async fn export(state: &AppState, user: &Actor) -> Result<PersonalData, Serv
 
 fn held_applications(
     conn: &mut DbConnection,
-    user_id: &str,
+    user_id: &UserId,
 ) -> Result<Vec<HeldApplication>, ServiceError> {
-    #[allow(clippy::type_complexity)]
-    let rows: Vec<(
-        (String, String, String, String, String, String, String, i64),
-        (
-            Option<i64>,
-            Option<String>,
-            Option<NaiveDate>,
-            NaiveDateTime,
-            NaiveDateTime,
-            Option<NaiveDateTime>,
-            Option<NaiveDateTime>,
-            Option<NaiveDateTime>,
-        ),
-    )> = applications::table
-        .inner_join(calls::table.on(calls::id.eq(applications::call_id)))
-        .filter(applications::applicant_id.eq(user_id))
-        .order((applications::created_at.asc(), applications::id.asc()))
-        .select((
-            (
-                applications::id,
-                applications::reference,
-                applications::call_id,
-                calls::title,
-                applications::state,
-                applications::organisation_name,
-                applications::project_title,
-                applications::requested_cents,
-            ),
-            (
-                applications::awarded_cents,
-                applications::decision_motivation,
-                applications::committee_date,
-                applications::created_at,
-                applications::updated_at,
-                applications::submitted_at,
-                applications::decided_at,
-                applications::minimised_at,
-            ),
-        ))
-        .load(conn)?;
-    let mut out = Vec::with_capacity(rows.len());
-    for ((id, reference, call_id, call_title, state, org, title, requested), more) in rows {
-        let (awarded, motivation, committee, created, updated, submitted, decided, minimised) =
-            more;
-        let body: String = applications::table
-            .find(&id)
-            .select(applications::body)
-            .first(conn)?;
-        let documents = application_documents::table
-            .filter(application_documents::application_id.eq(&id))
-            .order(application_documents::uploaded_at.asc())
-            .select((
-                application_documents::id,
-                application_documents::kind,
-                application_documents::filename,
-                application_documents::content_type,
-                application_documents::size_bytes,
-                application_documents::uploaded_at,
-            ))
-            .load::<(String, String, String, String, i64, NaiveDateTime)>(conn)?
+    let mut out = Vec::new();
+    for a in rows::applications_of(conn, user_id)? {
+        let body = crate::db::retention::body(conn, &a.id)?;
+        let documents = rows::documents_of(conn, &a.id)?
             .into_iter()
-            .map(
-                |(id, kind, filename, content_type, size_bytes, at)| HeldDocument {
-                    id,
-                    kind,
-                    filename,
-                    content_type,
-                    size_bytes,
-                    uploaded_at: utc(at),
-                },
-            )
+            .map(|d| HeldDocument {
+                id: d.id,
+                kind: d.kind,
+                filename: d.filename,
+                content_type: d.content_type,
+                size_bytes: d.size_bytes,
+                uploaded_at: utc(d.uploaded_at),
+            })
             .collect();
         out.push(HeldApplication {
             body: serde_json::from_str(&body).unwrap_or(Value::Null),
-            id,
-            reference,
-            call_id,
-            call_title,
-            state,
-            organisation_name: org,
-            project_title: title,
-            requested_cents: requested,
-            awarded_cents: awarded,
-            decision_motivation: motivation,
-            committee_date: committee,
-            created_at: utc(created),
-            updated_at: utc(updated),
-            submitted_at: submitted.map(utc),
-            decided_at: decided.map(utc),
-            minimised_at: minimised.map(utc),
+            id: a.id,
+            reference: a.reference,
+            call_id: a.call_id,
+            call_title: a.call_title,
+            state: a.state,
+            organisation_name: a.organisation_name,
+            project_title: a.project_title,
+            requested_cents: a.requested_cents,
+            awarded_cents: a.awarded_cents,
+            decision_motivation: a.decision_motivation,
+            committee_date: a.committee_date,
+            created_at: utc(a.created_at),
+            updated_at: utc(a.updated_at),
+            submitted_at: a.submitted_at.map(utc),
+            decided_at: a.decided_at.map(utc),
+            minimised_at: a.minimised_at.map(utc),
             documents,
         });
     }
@@ -284,142 +228,61 @@ fn held_applications(
 
 fn held_assignments(
     conn: &mut DbConnection,
-    user_id: &str,
+    user_id: &UserId,
 ) -> Result<Vec<HeldAssignment>, ServiceError> {
-    #[allow(clippy::type_complexity)]
-    let rows: Vec<(
-        String,
-        String,
-        String,
-        Option<String>,
-        Option<String>,
-        NaiveDateTime,
-        Option<NaiveDateTime>,
-    )> = assignments::table
-        .inner_join(applications::table.on(applications::id.eq(assignments::application_id)))
-        .filter(assignments::reviewer_id.eq(user_id))
-        .order(assignments::assigned_at.asc())
-        .select((
-            assignments::id,
-            applications::reference,
-            assignments::status,
-            assignments::statement,
-            assignments::recusal_reason,
-            assignments::assigned_at,
-            assignments::responded_at,
-        ))
-        .load(conn)?;
-    Ok(rows
+    Ok(rows::assignments_of(conn, user_id)?
         .into_iter()
-        .map(
-            |(id, reference, status, statement, recusal, at, responded)| HeldAssignment {
-                id,
-                application_reference: reference,
-                status,
-                statement,
-                recusal_reason: recusal,
-                assigned_at: utc(at),
-                responded_at: responded.map(utc),
-            },
-        )
+        .map(|r| HeldAssignment {
+            id: r.id,
+            application_reference: r.application_reference,
+            status: r.status,
+            statement: r.statement,
+            recusal_reason: r.recusal_reason,
+            assigned_at: utc(r.assigned_at),
+            responded_at: r.responded_at.map(utc),
+        })
         .collect())
 }
 
-fn held_reviews(conn: &mut DbConnection, user_id: &str) -> Result<Vec<HeldReview>, ServiceError> {
-    #[allow(clippy::type_complexity)]
-    let rows: Vec<(
-        String,
-        String,
-        String,
-        String,
-        Option<String>,
-        String,
-        NaiveDateTime,
-        Option<NaiveDateTime>,
-    )> = reviews::table
-        .inner_join(applications::table.on(applications::id.eq(reviews::application_id)))
-        .filter(reviews::reviewer_id.eq(user_id))
-        .order(reviews::created_at.asc())
-        .select((
-            reviews::id,
-            applications::reference,
-            reviews::scores,
-            reviews::comment,
-            reviews::recommendation,
-            reviews::status,
-            reviews::created_at,
-            reviews::submitted_at,
-        ))
-        .load(conn)?;
-    Ok(rows
+fn held_reviews(
+    conn: &mut DbConnection,
+    user_id: &UserId,
+) -> Result<Vec<HeldReview>, ServiceError> {
+    Ok(rows::reviews_of(conn, user_id)?
         .into_iter()
-        .map(
-            |(id, reference, scores, comment, recommendation, status, created, submitted)| {
-                HeldReview {
-                    id,
-                    application_reference: reference,
-                    scores: serde_json::from_str(&scores).unwrap_or(Value::Null),
-                    comment,
-                    recommendation,
-                    status,
-                    created_at: utc(created),
-                    submitted_at: submitted.map(utc),
-                }
-            },
-        )
+        .map(|r| HeldReview {
+            id: r.id,
+            application_reference: r.application_reference,
+            scores: serde_json::from_str(&r.scores).unwrap_or(Value::Null),
+            comment: r.comment,
+            recommendation: r.recommendation,
+            status: r.status,
+            created_at: utc(r.created_at),
+            submitted_at: r.submitted_at.map(utc),
+        })
         .collect())
 }
 
 fn held_mails(conn: &mut DbConnection, email: &str) -> Result<Vec<HeldMail>, ServiceError> {
-    #[allow(clippy::type_complexity)]
-    let rows: Vec<(
-        String,
-        String,
-        String,
-        NaiveDateTime,
-        Option<NaiveDateTime>,
-        Option<NaiveDateTime>,
-    )> = outbox::table
-        .filter(outbox::recipient.eq(email))
-        .order((outbox::created_at.asc(), outbox::id.asc()))
-        .select((
-            outbox::event,
-            outbox::subject,
-            outbox::status,
-            outbox::created_at,
-            outbox::sent_at,
-            outbox::body_purged_at,
-        ))
-        .load(conn)?;
-    Ok(rows
+    Ok(rows::mails_to(conn, email)?
         .into_iter()
-        .map(|(event, subject, status, created, sent, purged)| HeldMail {
-            event,
-            subject,
-            status,
-            created_at: utc(created),
-            sent_at: sent.map(utc),
-            body_removed: purged.is_some(),
+        .map(|m| HeldMail {
+            event: m.event,
+            subject: m.subject,
+            status: m.status,
+            created_at: utc(m.created_at),
+            sent_at: m.sent_at.map(utc),
+            body_removed: m.body_purged_at.is_some(),
         })
         .collect())
 }
 
 /// Events the caller did, and account events about the caller (`payload.user_id`).
-fn held_events(conn: &mut DbConnection, user_id: &str) -> Result<Vec<HeldEvent>, ServiceError> {
-    let about = format!("%\"user_id\":\"{user_id}\"%");
-    let rows: Vec<AuditEvent> = audit_events::table
-        .filter(
-            audit_events::actor_id.eq(user_id).or(audit_events::action
-                .like("account.%")
-                .and(audit_events::payload.like(about))),
-        )
-        .order((audit_events::at.asc(), audit_events::id.asc()))
-        .select(AuditEvent::as_select())
-        .load(conn)?;
-    Ok(rows
+fn held_events(conn: &mut DbConnection, user_id: &UserId) -> Result<Vec<HeldEvent>, ServiceError> {
+    Ok(rows::events_about(conn, user_id)?
         .into_iter()
         .map(|e| {
-            let by_you = e.actor_id.as_deref() == Some(user_id);
+            let by_you = e.actor_id.as_deref() == Some(user_id.as_str());
             HeldEvent {
                 payload: by_you
                     .then(|| {
@@ -442,28 +305,26 @@ fn held_events(conn: &mut DbConnection, user_id: &str) -> Result<Vec<HeldEvent>,
 
 fn audit_account(
     conn: &mut DbConnection,
-    user_id: &str,
-    action: &str,
+    user_id: &UserId,
+    action: AccountAudit,
     payload: Value,
     now: NaiveDateTime,
 ) -> Result<(), ServiceError> {
-    audit::insert(
+    audit::record(
         conn,
-        &AuditRow {
-            id: Uuid::now_v7().to_string(),
+        NewEvent {
             application_id: None,
             call_id: None,
-            actor_id: Some(user_id.to_owned()),
-            action: format!("account.{action}"),
+            actor_id: Some(user_id),
+            action: AuditAction::Account(action),
             from_state: None,
             to_state: None,
-            payload: payload.to_string(),
+            payload,
             at: now,
         },
     )?;
     Ok(())
 }
-
 /// `PATCH /me {full_name}`: corrects one's name (RGPD art. 16).
 pub async fn rename(state: &AppState, user: &Actor, full_name: &str) -> Result<User, ServiceError> {
     let name =
@@ -473,14 +334,12 @@ pub async fn rename(state: &AppState, user: &Actor, full_name: &str) -> Result<U
     state
         .db
         .transaction(move |conn| {
-            diesel::update(users::table.find(&id))
-                .set(users::full_name.eq(&name))
-                .execute(conn)?;
+            rows::rename(conn, &id, &name)?;
             // The names themselves stay out of the trail (it is kept longer than they are).
             audit_account(
                 conn,
-                id.as_str(),
-                "name_changed",
+                &id,
+                AccountAudit::NameChanged,
                 serde_json::json!({"user_id": id}),
                 now,
             )?;
@@ -527,7 +386,7 @@ pub async fn erase(
     let id = user.id.clone();
     let (summary, mails) = state
         .db
-        .transaction(move |conn| erase_in(conn, id.as_str(), now))
+        .transaction(move |conn| erase_in(conn, &id, now))
         .await?;
     // The copies the `file` transport wrote of the account's mails (named by their outbox
     // id) go once the erasure is committed; a copy that cannot be removed is logged, and the
@@ -559,36 +418,24 @@ fn remove_mail_copies(dir: &std::path::Path, ids: &[String]) {
 /// (`file` transport) must go.
 fn erase_in(
     conn: &mut DbConnection,
-    id: &str,
+    id: &UserId,
     now: NaiveDateTime,
 ) -> Result<(ErasureSummary, Vec<String>), ServiceError> {
-    let row = user_rows::find(conn, id)?
+    let row = user_rows::find(conn, id.as_str())?
         .filter(|r| r.erased_at.is_none())
         .ok_or_else(|| ServiceError::not_found("Ce compte n'existe pas."))?;
 
-    let apps: Vec<(String, String, String, Option<NaiveDateTime>)> = applications::table
-        .filter(applications::applicant_id.eq(id))
-        .select((
-            applications::id,
-            applications::reference,
-            applications::state,
-            applications::minimised_at,
-        ))
-        .load(conn)?;
     let mut summary = ErasureSummary::default();
     let (mut drafts, mut to_minimise, mut examined) = (Vec::new(), Vec::new(), Vec::new());
-    for (app_id, reference, state, minimised) in apps {
-        let state: ApplicationState = state
-            .parse()
-            .map_err(|_| ServiceError::Internal(anyhow::anyhow!("unknown state {state:?}")))?;
-        match erasure_of(state) {
-            ErasureOfApplication::Delete => drafts.push(app_id),
+    for app in rows::applications_to_erase(conn, id)? {
+        match erasure_of(app.state) {
+            ErasureOfApplication::Delete => drafts.push(app.id),
             ErasureOfApplication::Refuse => {
-                examined.push(format!("{reference} ({})", state.label_fr()))
+                examined.push(format!("{} ({})", app.reference, app.state.label_fr()))
             }
             ErasureOfApplication::Minimise => {
-                if minimised.is_none() {
-                    to_minimise.push(app_id);
+                if app.minimised_at.is_none() {
+                    to_minimise.push(app.id);
                 }
                 summary.applications_minimised += 1;
             }
@@ -603,13 +450,7 @@ fn erase_in(
             examined.join(", ")
         )));
     }
-    let reviewing: Vec<String> = assignments::table
-        .inner_join(applications::table.on(applications::id.eq(assignments::application_id)))
-        .filter(assignments::reviewer_id.eq(id))
-        .filter(assignments::status.ne("recused"))
-        .filter(applications::state.eq(ApplicationState::UnderReview.as_str()))
-        .select(applications::reference)
-        .load(conn)?;
+    let reviewing = rows::reviewing(conn, id)?;
     if !reviewing.is_empty() {
         return Err(ServiceError::conflict(format!(
             "Votre compte ne peut pas être supprimé tant que vous évaluez des candidatures en \
@@ -618,100 +459,28 @@ fn erase_in(
             reviewing.join(", ")
         )));
     }
-    if row.role == Role::Admin {
-        let other_admins: i64 = users::table
-            .filter(users::role.eq(Role::Admin.as_str()))
-            .filter(users::active.eq(true))
-            .filter(users::id.ne(id))
-            .count()
-            .get_result(conn)?;
-        if other_admins == 0 {
-            return Err(ServiceError::conflict(
-                "Vous êtes le dernier administrateur actif : invitez-en un autre avant de \
-                 supprimer votre compte.",
-            ));
-        }
+    if row.role == Role::Admin && rows::other_active_admins(conn, id)? == 0 {
+        return Err(ServiceError::conflict(
+            "Vous êtes le dernier administrateur actif : invitez-en un autre avant de \
+             supprimer votre compte.",
+        ));
     }
 
     // The mails to the account, and those about its applications (to the team, naming it),
     // before their rows change or go.
-    let all_ids: Vec<String> = applications::table
-        .filter(applications::applicant_id.eq(id))
-        .select(applications::id)
-        .load(conn)?;
-    let mails: Vec<String> = outbox::table
-        .filter(
-            outbox::recipient
-                .eq(&row.email)
-                .or(outbox::application_id.eq_any(&all_ids)),
-        )
-        .select(outbox::id)
-        .load(conn)?;
+    let all_ids = rows::application_ids_of(conn, id)?;
+    let mails = rows::mail_ids(conn, &row.email, &all_ids)?;
     delete_applications(conn, &drafts)?;
     summary.drafts_deleted = drafts.len();
     for app_id in &to_minimise {
         minimise_application(conn, app_id, now)?;
     }
-    diesel::delete(web_sessions::table.filter(web_sessions::user_id.eq(id))).execute(conn)?;
-    diesel::delete(account_tokens::table.filter(account_tokens::user_id.eq(id))).execute(conn)?;
-    diesel::delete(throttle_events::table.filter(throttle_events::subject.eq(&row.email)))
-        .execute(conn)?;
-    // Mails not yet sent will not be; those sent keep their record, without body or address.
-    diesel::delete(
-        outbox::table
-            .filter(outbox::recipient.eq(&row.email))
-            .filter(outbox::status.eq_any(["pending", "failed"])),
-    )
-    .execute(conn)?;
-    // The mails about the account's applications (to the team) name it: their bodies go
-    // too, once delivered or given up (one still to send is sent, then purged by the job).
-    let kept_ids: Vec<String> = applications::table
-        .filter(applications::applicant_id.eq(id))
-        .select(applications::id)
-        .load(conn)?;
-    diesel::update(
-        outbox::table
-            .filter(outbox::application_id.eq_any(&kept_ids))
-            .filter(outbox::status.eq_any(["sent", "dead"])),
-    )
-    .set((
-        outbox::body_text.eq(""),
-        outbox::body_html.eq(""),
-        outbox::body_purged_at.eq(now),
-    ))
-    .execute(conn)?;
-    let erased = erased_email(id);
-    diesel::update(outbox::table.filter(outbox::recipient.eq(&row.email)))
-        .set((
-            outbox::recipient.eq(&erased),
-            outbox::recipient_name.eq(None::<String>),
-            outbox::body_text.eq(""),
-            outbox::body_html.eq(""),
-            outbox::body_purged_at.eq(now),
-        ))
-        .execute(conn)?;
-    // Its ProConnect links go (the provider's subject names the person).
-    crate::db::proconnect::unlink_all(conn, id)?;
-    // Its personal tokens go (their names and hints are its own words).
-    diesel::delete(personal_tokens::table.filter(personal_tokens::user_id.eq(id))).execute(conn)?;
-    // The payloads of the account's own events (client addresses, withdrawal reasons, file and
-    // token names) are erased; the rows and their hashes stay, so the trail still verifies.
-    audit::erase_payloads_by_actor(conn, id)?;
-    diesel::update(users::table.find(id))
-        .set((
-            users::email.eq(&erased),
-            users::full_name.eq(ERASED_NAME),
-            users::password_hash.eq(NO_PASSWORD),
-            users::active.eq(false),
-            users::email_verified_at.eq(None::<NaiveDateTime>),
-            users::erased_at.eq(now),
-            users::generation.eq(users::generation + 1),
-        ))
-        .execute(conn)?;
+    let erased = erased_email(id.as_str());
+    rows::forget_account(conn, id, &row.email, &erased, ERASED_NAME, now)?;
     audit_account(
         conn,
         id,
-        "erased",
+        AccountAudit::Erased,
         serde_json::json!({
             "user_id": id,
             "drafts_deleted": summary.drafts_deleted,

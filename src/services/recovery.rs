@@ -151,7 +151,7 @@ pub async fn request(
             let letter = insert_letter(
                 conn,
                 &grant.id,
-                grant.application_id.as_str(),
+                &grant.application_id,
                 LetterKind::Recovery,
                 Some(&inputs),
                 &pdf,
@@ -167,10 +167,10 @@ pub async fn request(
                     to,
                 },
                 Audit {
-                    application_id: Some(grant.application_id.as_str()),
-                    call_id: Some(grant.call_id.as_str()),
-                    actor_id: user.id.as_str(),
-                    action: HistoryAction::Grant(GrantAction::RequestRecovery).as_str(),
+                    application_id: Some(&grant.application_id),
+                    call_id: Some(&grant.call_id),
+                    actor_id: &user.id,
+                    action: HistoryAction::Grant(GrantAction::RequestRecovery).into(),
                     payload: json!({
                         "grant_id": id,
                         "amount_cents": amount,
@@ -190,7 +190,7 @@ pub async fn request(
             )?;
             grants::record_recovery(conn, &id, amount, &motivation, now.naive_utc())?;
             // Nothing more is paid once money is asked back.
-            crate::services::instalments::cancel_unpaid(conn, &notifier, user.id.as_str(), &grant)?;
+            crate::services::instalments::cancel_unpaid(conn, &notifier, &user.id, &grant)?;
             view_of(conn, &user, &id)
         })
         .await
@@ -229,10 +229,10 @@ pub async fn close(
                     to,
                 },
                 Audit {
-                    application_id: Some(grant.application_id.as_str()),
-                    call_id: Some(grant.call_id.as_str()),
-                    actor_id: user.id.as_str(),
-                    action: HistoryAction::Grant(GrantAction::CloseRecovery).as_str(),
+                    application_id: Some(&grant.application_id),
+                    call_id: Some(&grant.call_id),
+                    actor_id: &user.id,
+                    action: HistoryAction::Grant(GrantAction::CloseRecovery).into(),
                     payload: json!({
                         "grant_id": id,
                         "amount_cents": grant.recovery.as_ref().map(|r| r.amount),

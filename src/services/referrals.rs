@@ -14,7 +14,7 @@ use crate::db::commune_opinions::{self as db, ReferralRow};
 use crate::domain::account::{EmailAddress, Role};
 use crate::domain::actor::Actor;
 use crate::domain::call::CallState;
-use crate::domain::ids::CallId;
+use crate::domain::ids::{CallId, ReferralId};
 use crate::domain::referral::ReferralCode;
 use crate::domain::territory::commune_name;
 use crate::domain::text::{self, Lines};
@@ -109,15 +109,21 @@ fn call_of(
     now: chrono::NaiveDateTime,
 ) -> Result<calls::CallRow, ServiceError> {
     let open = |c: &calls::CallRow| {
-        c.state == CallState::Published.as_str() && c.closes_at.is_none_or(|at| at > now)
+        c.state == CallState::Published && c.closes_at.is_none_or(|at| at > now)
     };
     match call_id {
-        Some(id) => calls::find(conn, id)?.filter(open).ok_or_else(|| {
-            ServiceError::invalid_field(
-                "call_id",
-                "cet appel à projets n'existe pas ou n'est pas ouvert aux candidatures",
-            )
-        }),
+        // Text that is no call's id names no call: the same refusal as an unknown one.
+        Some(id) => CallId::parse(id)
+            .map(|id| calls::find(conn, &id))
+            .transpose()?
+            .flatten()
+            .filter(open)
+            .ok_or_else(|| {
+                ServiceError::invalid_field(
+                    "call_id",
+                    "cet appel à projets n'existe pas ou n'est pas ouvert aux candidatures",
+                )
+            }),
         None => calls::published(conn)?
             .into_iter()
             .find(open)
@@ -153,7 +159,7 @@ pub async fn refer(
                 id: Uuid::now_v7().to_string(),
                 code: code.as_str().to_owned(),
                 commune_insee: commune.clone(),
-                call_id: call.id.clone(),
+                call_id: call.id.to_string(),
                 organisation_name,
                 email: email.as_str().to_owned(),
                 message,
@@ -168,7 +174,7 @@ pub async fn refer(
                     organisation_name: row.organisation_name.clone(),
                     commune_name: commune_name(&commune).unwrap_or(&commune).to_owned(),
                     message: row.message.clone(),
-                    call_id: call.id.clone(),
+                    call_id: call.id.to_string(),
                     call_title: call.title.clone(),
                     code: row.code.clone(),
                 },
@@ -196,16 +202,20 @@ pub async fn list(state: &AppState, actor: &Actor) -> Result<Vec<Referral>, Serv
 }
 
 /// One of the commune's referrals; another commune's is the same 404 as an unknown id.
-pub async fn get(state: &AppState, actor: &Actor, id: String) -> Result<Referral, ServiceError> {
+pub async fn get(
+    state: &AppState,
+    actor: &Actor,
+    id: ReferralId,
+) -> Result<Referral, ServiceError> {
     actor.require(&[Role::Commune])?;
     let actor = actor.clone();
     state
         .db
         .run(move |conn| {
             let commune = commune_of(conn, &actor)?;
-            db::referral_of(conn, &commune, &id)?
+            db::referral_of(conn, &commune, id.as_str())?
                 .map(Referral::from)
-                .ok_or_else(|| ServiceError::not_found("Cette recommandation n'existe pas."))
+                .ok_or_else(not_found)
         })
         .await
 }
@@ -224,4 +234,14 @@ pub async fn check_code(
             Ok(commune_name(&insee).unwrap_or(&insee).to_owned())
         })
         .await
+}
+
+fn not_found() -> ServiceError {
+    ServiceError::not_found("Cette recommandation n'existe pas.")
+}
+
+/// A referral's id as a face received it: a malformed one is « not found », like another
+/// commune's.
+pub fn id(text: &str) -> Result<ReferralId, ServiceError> {
+    ReferralId::parse(text).ok_or_else(not_found)
 }

@@ -152,12 +152,7 @@ pub async fn register(
             )?;
             // The instalments that waited for an identified structure.
             if let Some(grant) = crate::db::grants::of_application(conn, row.id.as_str())? {
-                crate::services::instalments::request_due(
-                    conn,
-                    &notifier,
-                    user.id.as_str(),
-                    &grant.id,
-                )?;
+                crate::services::instalments::request_due(conn, &notifier, &user.id, &grant.id)?;
             }
             row.to_view(&user)
         })

@@ -339,8 +339,8 @@ pub async fn approve(
                 &[MailEvent::ReportApproved { app }],
             )?;
             reports::mark_approved(conn, &id, notifier.clock().now())?;
-            crate::services::instalments::request_due(conn, &notifier, user.id.as_str(), &id)?;
-            crate::services::instalments::close_if_done(conn, &notifier, user.id.as_str(), &id)?;
+            crate::services::instalments::request_due(conn, &notifier, &user.id, &id)?;
+            crate::services::instalments::close_if_done(conn, &notifier, &user.id, &id)?;
             view_of(conn, &user, &id)
         })
         .await
@@ -374,10 +374,10 @@ fn move_grant(
             to,
         },
         Audit {
-            application_id: Some(grant.application_id.as_str()),
-            call_id: Some(grant.call_id.as_str()),
-            actor_id: user.id.as_str(),
-            action: HistoryAction::Grant(action).as_str(),
+            application_id: Some(&grant.application_id),
+            call_id: Some(&grant.call_id),
+            actor_id: &user.id,
+            action: HistoryAction::Grant(action).into(),
             payload,
         },
         mails,

@@ -8,20 +8,15 @@
 use std::time::Duration as StdDuration;
 
 use chrono::{Duration, NaiveDateTime};
-use diesel::prelude::*;
 use serde::Serialize;
-use uuid::Uuid;
 
 use crate::clock::Clock;
 use crate::config::Settings;
-use crate::db::audit::{self, AuditRow};
-use crate::db::schema::{
-    account_tokens, application_documents, applications, assignments, calls, job_leases, outbox,
-    reviews, throttle_events, users, web_sessions,
-};
-use crate::db::{Db, DbConnection};
-use crate::domain::application_state::ApplicationState;
-use crate::domain::retention::{DraftFate, MINIMISED_ADDRESS, RetentionPolicy};
+use crate::db::audit::{self, NewEvent};
+use crate::db::{Db, DbConnection, retention};
+use crate::domain::audit_action::{AuditAction, RetentionRun};
+use crate::domain::ids::ApplicationId;
+use crate::domain::retention::{DraftFate, RetentionPolicy, minimised_body};
 use crate::error::ServiceError;
 use crate::notify::Notifier;
 use crate::notify::retention::DraftWarning;
@@ -59,7 +54,7 @@ impl RetentionJob {
             settings: state.settings.clone(),
             notifier: state.notifier.clone(),
             clock: state.clock.clone(),
-            instance: format!("retention-{}", Uuid::now_v7().simple()),
+            instance: format!("retention-{}", uuid::Uuid::now_v7().simple()),
         }
     }
 
@@ -91,26 +86,14 @@ impl RetentionJob {
             .transaction(move |conn| {
                 let due_before = now - Duration::hours(policy.run_every_hours.into());
                 let lease_until = now + Duration::minutes(policy.lease_minutes.into());
-                let n = diesel::update(
-                    job_leases::table
-                        .filter(job_leases::name.eq(JOB))
-                        .filter(
-                            job_leases::lease_until
-                                .is_null()
-                                .or(job_leases::lease_until.lt(now)),
-                        )
-                        .filter(
-                            job_leases::last_run_at
-                                .is_null()
-                                .or(job_leases::last_run_at.le(due_before)),
-                        ),
-                )
-                .set((
-                    job_leases::holder.eq(&instance),
-                    job_leases::lease_until.eq(lease_until),
-                ))
-                .execute(conn)?;
-                Ok(n == 1)
+                Ok(retention::take_lease(
+                    conn,
+                    JOB,
+                    &instance,
+                    now,
+                    due_before,
+                    lease_until,
+                )?)
             })
             .await?;
         if !taken {
@@ -121,25 +104,7 @@ impl RetentionJob {
         let finished = result.is_ok();
         self.db
             .transaction(move |conn| {
-                let mine = job_leases::table
-                    .filter(job_leases::name.eq(JOB))
-                    .filter(job_leases::holder.eq(&instance));
-                if finished {
-                    diesel::update(mine)
-                        .set((
-                            job_leases::holder.eq(None::<String>),
-                            job_leases::lease_until.eq(None::<NaiveDateTime>),
-                            job_leases::last_run_at.eq(now),
-                        ))
-                        .execute(conn)?;
-                } else {
-                    diesel::update(mine)
-                        .set((
-                            job_leases::holder.eq(None::<String>),
-                            job_leases::lease_until.eq(None::<NaiveDateTime>),
-                        ))
-                        .execute(conn)?;
-                }
+                retention::release_lease(conn, JOB, &instance, finished.then_some(now))?;
                 Ok(())
             })
             .await?;
@@ -151,8 +116,12 @@ impl RetentionJob {
         let web = self.settings.web.clone();
         let mut report = PurgeReport {
             mail_bodies: self
-                .in_transaction("mail_bodies", now, move |conn| {
-                    purge_mail_bodies(conn, policy.mail_body_cutoff(now), now)
+                .in_transaction(RetentionRun::MailBodies, now, move |conn| {
+                    Ok(retention::purge_mail_bodies(
+                        conn,
+                        policy.mail_body_cutoff(now),
+                        now,
+                    )?)
                 })
                 .await?,
             ..PurgeReport::default()
@@ -164,7 +133,7 @@ impl RetentionJob {
             .await
             .map_err(|e| ServiceError::Internal(anyhow::anyhow!("blocking task failed: {e}")))??;
         report.mail_files = self
-            .in_transaction("mail_files", now, move |_| Ok(removed))
+            .in_transaction(RetentionRun::MailFiles, now, move |_| Ok(removed))
             .await?;
 
         let (warned, deleted) = self.purge_drafts(now).await?;
@@ -172,44 +141,30 @@ impl RetentionJob {
         report.drafts_deleted = deleted;
 
         report.sessions = self
-            .in_transaction("sessions", now, move |conn| {
+            .in_transaction(RetentionRun::Sessions, now, move |conn| {
                 let idle = now - Duration::minutes(web.session_idle_minutes);
                 let absolute = now - Duration::hours(web.session_absolute_hours);
-                Ok(diesel::delete(
-                    web_sessions::table.filter(
-                        web_sessions::last_seen_at
-                            .lt(idle)
-                            .or(web_sessions::created_at.lt(absolute)),
-                    ),
-                )
-                .execute(conn)?)
+                Ok(retention::delete_stale_sessions(conn, idle, absolute)?)
             })
             .await?;
         report.link_tokens = self
-            .in_transaction("link_tokens", now, move |conn| {
-                Ok(diesel::delete(
-                    account_tokens::table.filter(
-                        account_tokens::expires_at
-                            .le(now)
-                            .or(account_tokens::used_at.is_not_null()),
-                    ),
-                )
-                .execute(conn)?)
+            .in_transaction(RetentionRun::LinkTokens, now, move |conn| {
+                Ok(retention::delete_spent_link_tokens(conn, now)?)
             })
             .await?;
         // Sign-in failures and mail requests (addresses, client IPs) count over an hour at
         // most: a day later they serve nothing.
         report.throttle_events = self
-            .in_transaction("throttle_events", now, move |conn| {
-                Ok(diesel::delete(
-                    throttle_events::table.filter(throttle_events::at.lt(now - Duration::days(1))),
-                )
-                .execute(conn)?)
+            .in_transaction(RetentionRun::ThrottleEvents, now, move |conn| {
+                Ok(retention::delete_throttle_events(
+                    conn,
+                    now - Duration::days(1),
+                )?)
             })
             .await?;
         let policy = self.policy().clone();
         report.applications_minimised = self
-            .in_transaction("applications_minimised", now, move |conn| {
+            .in_transaction(RetentionRun::ApplicationsMinimised, now, move |conn| {
                 minimise_due_applications(conn, &policy, now)
             })
             .await?;
@@ -225,7 +180,7 @@ impl RetentionJob {
     /// transaction.
     async fn in_transaction<F>(
         &self,
-        kind: &'static str,
+        kind: RetentionRun,
         now: NaiveDateTime,
         purge: F,
     ) -> Result<usize, ServiceError>
@@ -252,71 +207,43 @@ impl RetentionJob {
                 // Only drafts already within the notice of their end can be due.
                 let horizon = now - Duration::days(policy.draft_days.into())
                     + Duration::days(policy.draft_warning_days.into());
-                #[allow(clippy::type_complexity)]
-                let candidates: Vec<(
-                    String,
-                    String,
-                    String,
-                    NaiveDateTime,
-                    Option<NaiveDateTime>,
-                    String,
-                    String,
-                    String,
-                )> = applications::table
-                    .inner_join(users::table.on(users::id.eq(applications::applicant_id)))
-                    .inner_join(calls::table.on(calls::id.eq(applications::call_id)))
-                    .filter(applications::state.eq(ApplicationState::Draft.as_str()))
-                    .filter(applications::updated_at.le(horizon))
-                    .select((
-                        applications::id,
-                        applications::reference,
-                        applications::project_title,
-                        applications::updated_at,
-                        applications::purge_warned_at,
-                        users::email,
-                        users::full_name,
-                        calls::title,
-                    ))
-                    .load(conn)?;
                 let (mut warned, mut doomed) = (0, Vec::new());
-                for (id, reference, title, updated, warned_at, email, name, call_title) in
-                    candidates
-                {
+                for draft in retention::drafts_untouched_since(conn, horizon)? {
                     // A document added is a change too (it does not touch `updated_at`).
-                    let uploaded: Option<NaiveDateTime> = application_documents::table
-                        .filter(application_documents::application_id.eq(&id))
-                        .select(diesel::dsl::max(application_documents::uploaded_at))
-                        .first(conn)?;
-                    let last_change = uploaded.map_or(updated, |u| u.max(updated));
-                    match policy.draft_fate(last_change, warned_at, now) {
+                    let uploaded = retention::last_upload(conn, &draft.id)?;
+                    let last_change =
+                        uploaded.map_or(draft.updated_at, |u| u.max(draft.updated_at));
+                    match policy.draft_fate(last_change, draft.purge_warned_at, now) {
                         DraftFate::Keep => {}
-                        DraftFate::Delete => doomed.push(id),
+                        DraftFate::Delete => doomed.push(draft.id),
                         DraftFate::Warn { deleted_after } => {
                             notifier.queue_draft_warning(
                                 conn,
                                 &DraftWarning {
-                                    email,
-                                    full_name: name,
-                                    application_id: id.clone(),
-                                    reference,
-                                    project_title: title,
-                                    call_title,
+                                    email: draft.email,
+                                    full_name: draft.full_name,
+                                    application_id: draft.id.to_string(),
+                                    reference: draft.reference,
+                                    project_title: draft.project_title,
+                                    call_title: draft.call_title,
                                     deleted_after,
                                 },
                                 now,
                             )?;
-                            // The draft's `updated_at` is left alone: the warning is not a
-                            // change by its owner.
-                            diesel::update(applications::table.find(&id))
-                                .set(applications::purge_warned_at.eq(now))
-                                .execute(conn)?;
+                            retention::mark_warned(conn, &draft.id, now)?;
                             warned += 1;
                         }
                     }
                 }
-                delete_applications(conn, &doomed)?;
-                record(conn, "drafts_warned", warned, &instance, now)?;
-                record(conn, "drafts_deleted", doomed.len(), &instance, now)?;
+                retention::delete_applications(conn, &doomed)?;
+                record(conn, RetentionRun::DraftsWarned, warned, &instance, now)?;
+                record(
+                    conn,
+                    RetentionRun::DraftsDeleted,
+                    doomed.len(),
+                    &instance,
+                    now,
+                )?;
                 Ok((warned, doomed.len()))
             })
             .await
@@ -325,47 +252,25 @@ impl RetentionJob {
 
 fn record(
     conn: &mut DbConnection,
-    kind: &str,
+    kind: RetentionRun,
     count: usize,
     instance: &str,
     now: NaiveDateTime,
 ) -> Result<(), ServiceError> {
-    audit::insert(
+    audit::record(
         conn,
-        &AuditRow {
-            id: Uuid::now_v7().to_string(),
+        NewEvent {
             application_id: None,
             call_id: None,
             actor_id: None,
-            action: format!("retention.{kind}"),
+            action: AuditAction::Retention(kind),
             from_state: None,
             to_state: None,
-            payload: serde_json::json!({"count": count, "instance": instance}).to_string(),
+            payload: serde_json::json!({"count": count, "instance": instance}),
             at: now,
         },
     )?;
     Ok(())
-}
-
-/// Sent mails older than `cutoff` lose their bodies; the row (recipient, event, subject,
-/// dates) stays as the proof of sending.
-pub fn purge_mail_bodies(
-    conn: &mut DbConnection,
-    cutoff: NaiveDateTime,
-    now: NaiveDateTime,
-) -> Result<usize, ServiceError> {
-    Ok(diesel::update(
-        outbox::table
-            .filter(outbox::status.eq("sent"))
-            .filter(outbox::sent_at.lt(cutoff))
-            .filter(outbox::body_purged_at.is_null()),
-    )
-    .set((
-        outbox::body_text.eq(""),
-        outbox::body_html.eq(""),
-        outbox::body_purged_at.eq(now),
-    ))
-    .execute(conn)?)
 }
 
 /// Removes the `.eml` copies written before `cutoff` (their modification time).
@@ -403,28 +308,13 @@ fn remove_mail_files(dir: &std::path::Path, cutoff: NaiveDateTime) -> Result<usi
     Ok(removed)
 }
 
-/// Deletes applications and everything hanging from them (documents and their contents,
-/// reviews, assignments, mails) and erases the payloads of their audit events (the rows stay
-/// chained). Only for drafts, which are no record.
-pub fn delete_applications(conn: &mut DbConnection, ids: &[String]) -> Result<(), ServiceError> {
-    if ids.is_empty() {
-        return Ok(());
-    }
-    // Chunks go with their documents (ON DELETE CASCADE).
-    diesel::delete(
-        application_documents::table.filter(application_documents::application_id.eq_any(ids)),
-    )
-    .execute(conn)?;
-    diesel::delete(reviews::table.filter(reviews::application_id.eq_any(ids))).execute(conn)?;
-    diesel::delete(assignments::table.filter(assignments::application_id.eq_any(ids)))
-        .execute(conn)?;
-    // Their audit events stay in the chain (a row deleted would break it), without payloads.
-    audit::erase_payloads_of_applications(conn, ids)?;
-    diesel::delete(outbox::table.filter(outbox::application_id.eq_any(ids))).execute(conn)?;
-    crate::db::territory::forget(conn, ids)?;
-    crate::db::commune_opinions::forget(conn, ids)?;
-    diesel::delete(applications::table.filter(applications::id.eq_any(ids))).execute(conn)?;
-    Ok(())
+/// Deletes applications and everything hanging from them and erases the payloads of their
+/// audit events (the rows stay chained). Only for drafts, which are no record.
+pub fn delete_applications(
+    conn: &mut DbConnection,
+    ids: &[ApplicationId],
+) -> Result<(), ServiceError> {
+    Ok(retention::delete_applications(conn, ids)?)
 }
 
 /// Minimises one unsuccessful or withdrawn application: its documents go (the statutes, bank
@@ -433,77 +323,25 @@ pub fn delete_applications(conn: &mut DbConnection, ids: &[String]) -> Result<()
 /// and SIRET stay (the record).
 pub fn minimise_application(
     conn: &mut DbConnection,
-    id: &str,
+    id: &ApplicationId,
     now: NaiveDateTime,
 ) -> Result<(), ServiceError> {
-    diesel::delete(
-        application_documents::table.filter(application_documents::application_id.eq(id)),
-    )
-    .execute(conn)?;
-    let body: String = applications::table
-        .find(id)
-        .select(applications::body)
-        .first(conn)?;
-    let mut body: serde_json::Value = serde_json::from_str(&body)
+    let body = minimised_body(&retention::body(conn, id)?)
         .map_err(|e| ServiceError::Internal(anyhow::anyhow!("application {id} body: {e}")))?;
-    if let Some(org) = body
-        .get_mut("organisation")
-        .and_then(serde_json::Value::as_object_mut)
-        && org.contains_key("address")
-    {
-        org.insert("address".into(), MINIMISED_ADDRESS.into());
-    }
-    diesel::update(applications::table.find(id))
-        .set((
-            applications::body.eq(body.to_string()),
-            applications::minimised_at.eq(now),
-        ))
-        .execute(conn)?;
-    // What its events recorded in free text (file names, reasons, messages) goes with it; the
-    // events themselves (who, what, when, which state) stay, chained.
-    audit::erase_payloads_of_applications(conn, &[id.to_owned()])?;
-    diesel::update(
-        outbox::table
-            .filter(outbox::application_id.eq(id))
-            .filter(outbox::status.eq("sent"))
-            .filter(outbox::body_purged_at.is_null()),
-    )
-    .set((
-        outbox::body_text.eq(""),
-        outbox::body_html.eq(""),
-        outbox::body_purged_at.eq(now),
-    ))
-    .execute(conn)?;
-    Ok(())
+    Ok(retention::minimise_application(conn, id, &body, now)?)
 }
-
-const UNSUCCESSFUL: [&str; 3] = ["rejected", "ineligible", "withdrawn"];
 
 fn minimise_due_applications(
     conn: &mut DbConnection,
     policy: &RetentionPolicy,
     now: NaiveDateTime,
 ) -> Result<usize, ServiceError> {
-    let candidates: Vec<(String, String, Option<NaiveDateTime>, NaiveDateTime)> =
-        applications::table
-            .filter(applications::state.eq_any(UNSUCCESSFUL))
-            .filter(applications::minimised_at.is_null())
-            .select((
-                applications::id,
-                applications::state,
-                applications::decided_at,
-                applications::updated_at,
-            ))
-            .load(conn)?;
     let mut n = 0;
-    for (id, state, decided_at, updated_at) in candidates {
-        let state: ApplicationState = state
-            .parse()
-            .map_err(|_| ServiceError::Internal(anyhow::anyhow!("unknown state {state:?}")))?;
+    for app in retention::unsuccessful_not_minimised(conn)? {
         // The notice of a decision, or the withdrawal (its last change).
-        let closed_at = decided_at.unwrap_or(updated_at);
-        if policy.minimise_now(state, closed_at, now) {
-            minimise_application(conn, &id, now)?;
+        let closed_at = app.decided_at.unwrap_or(app.updated_at);
+        if policy.minimise_now(app.state, closed_at, now) {
+            minimise_application(conn, &app.id, now)?;
             n += 1;
         }
     }

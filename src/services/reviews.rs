@@ -18,6 +18,7 @@ use crate::domain::application_state::ApplicationState;
 use crate::domain::assignment::{self, AssignmentAction};
 use crate::domain::history::HistoryAction;
 use crate::domain::ids::{ApplicationId, AssignmentId, CallId, ReviewId, UserId};
+use crate::domain::money::Cents;
 use crate::domain::review::{self, ReviewAction};
 use crate::domain::scoring::{self, Recommendation};
 use crate::error::{FieldErrors, ServiceError};
@@ -39,7 +40,8 @@ pub struct Assignment {
     pub application_id: ApplicationId,
     #[schema(example = "EA-2026-00042")]
     pub reference: String,
-    pub call_id: String,
+    #[schema(value_type = String)]
+    pub call_id: CallId,
     #[schema(value_type = String)]
     pub reviewer_id: UserId,
     pub status: AssignmentStatus,
@@ -127,19 +129,20 @@ pub struct Review {
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct RankingEntry {
     pub rank: u32,
-    pub application_id: String,
+    #[schema(value_type = String)]
+    pub application_id: ApplicationId,
     #[schema(example = "EA-2026-00042")]
     pub reference: String,
     #[schema(example = "Les Ateliers du Sart")]
     pub organisation_name: String,
     /// The amount the application asks for, in cents.
-    #[schema(example = 2000000)]
-    pub requested_cents: i64,
+    #[schema(value_type = i64, example = 2000000)]
+    pub requested_cents: Cents,
     /// `under_review` (to decide), `accepted` or `rejected`.
     pub state: ApplicationState,
     /// The amount awarded, once accepted.
-    #[schema(example = json!(null))]
-    pub awarded_cents: Option<i64>,
+    #[schema(value_type = Option<i64>, example = json!(null))]
+    pub awarded_cents: Option<Cents>,
     /// Mean of the submitted reviews, 0–100, two decimals.
     #[schema(example = 76.5)]
     pub score: f64,
@@ -222,7 +225,7 @@ fn work_item_view(w: WorkItem) -> Result<Assignment, ServiceError> {
         reviewer_id: w.assignment.reviewer_id,
         status: assignment_status(&w.assignment.status)?,
         review_status: w.review_status.as_deref().map(review_status).transpose()?,
-        application_state: w.application_state.parse().map_err(internal)?,
+        application_state: w.application_state,
         assigned_at: w.assignment.assigned_at.and_utc(),
         responded_at: w.assignment.responded_at.map(|t| t.and_utc()),
     })
@@ -281,25 +284,32 @@ fn status_conflict(row: &AssignmentRow, what: &str) -> ServiceError {
     }
 }
 
+fn not_a_reviewer(field: &str, text: &str) -> ServiceError {
+    ServiceError::invalid_field(field, format!("« {text} » n'est pas un compte évaluateur"))
+}
+
+/// A reviewer's id as a request gave it (`field` names it in the refusal): text that is no id
+/// is refused in the same words as an id of no reviewer.
+pub fn reviewer_id(field: &str, text: &str) -> Result<UserId, ServiceError> {
+    UserId::parse(text).ok_or_else(|| not_a_reviewer(field, text))
+}
+
 /// Inserts the assignment of `reviewer_id`: checks the role and that it is not already there.
 pub fn add_assignment(
     conn: &mut DbConnection,
     application_id: &ApplicationId,
-    reviewer_id: &str,
+    reviewer_id: &UserId,
     by: &UserId,
     at: NaiveDateTime,
 ) -> Result<AssignmentRow, ServiceError> {
     let found =
-        users::find_many_with_role(conn, &[reviewer_id.to_owned()], Role::Reviewer.as_str())?;
+        users::find_many_with_role(conn, &[reviewer_id.to_string()], Role::Reviewer.as_str())?;
     if found.is_empty() {
-        return Err(ServiceError::invalid_field(
-            "reviewer_id",
-            format!("« {reviewer_id} » n'est pas un compte évaluateur"),
-        ));
+        return Err(not_a_reviewer("reviewer_id", reviewer_id.as_str()));
     }
     if assignments::for_application(conn, application_id)?
         .iter()
-        .any(|a| a.reviewer_id.as_str() == reviewer_id)
+        .any(|a| &a.reviewer_id == reviewer_id)
     {
         return Err(ServiceError::conflict(
             "Cet évaluateur est déjà affecté à cette candidature.",
@@ -308,8 +318,7 @@ pub fn add_assignment(
     let row = AssignmentRow {
         id: AssignmentId::new(),
         application_id: application_id.clone(),
-        // Found above among the reviewers' accounts: a stored id.
-        reviewer_id: UserId::from_stored(reviewer_id.to_owned()),
+        reviewer_id: reviewer_id.clone(),
         status: AssignmentStatus::Pending.as_str().into(),
         statement: None,
         recusal_reason: None,
@@ -347,7 +356,8 @@ pub async fn assign(
                     extra,
                 });
             }
-            let row = add_assignment(conn, &app.id, &input.reviewer_id, &user.id, now)?;
+            let reviewer = reviewer_id("reviewer_id", &input.reviewer_id)?;
+            let row = add_assignment(conn, &app.id, &reviewer, &user.id, now)?;
             record_event(
                 conn,
                 &app.id,
@@ -496,11 +506,11 @@ async fn respond(
             } else {
                 HistoryAction::AssignmentRecuse
             }
-            .as_str();
+            .into();
             // A recusal tells the agents, with its reason: someone else may have to be assigned.
             let mut mails = Vec::new();
             if !accept {
-                let call = calls::find(conn, app.call_id.as_str())?
+                let call = calls::find(conn, &app.call_id)?
                     .ok_or_else(crate::services::calls::not_found)?;
                 let reviewer_name = users::find(conn, user.id.as_str())?
                     .map(|u| u.full_name)
@@ -520,9 +530,9 @@ async fn respond(
                     to,
                 },
                 Audit {
-                    application_id: Some(row.application_id.as_str()),
+                    application_id: Some(&row.application_id),
                     call_id: None,
-                    actor_id: user.id.as_str(),
+                    actor_id: &user.id,
                     action,
                     payload: json!({"assignment_id": row.id, field: text_value}),
                 },
@@ -575,8 +585,7 @@ fn reviewable(
             "La candidature n'est plus en cours d'instruction : l'évaluation est close.",
         ));
     }
-    let call =
-        calls::find(conn, app.call_id.as_str())?.ok_or_else(crate::services::calls::not_found)?;
+    let call = calls::find(conn, &app.call_id)?.ok_or_else(crate::services::calls::not_found)?;
     Ok((row, call.grid()?))
 }
 
@@ -724,10 +733,10 @@ pub async fn submit(
                     to,
                 },
                 Audit {
-                    application_id: Some(row.application_id.as_str()),
+                    application_id: Some(&row.application_id),
                     call_id: None,
-                    actor_id: user.id.as_str(),
-                    action: HistoryAction::SubmitReview.as_str(),
+                    actor_id: &user.id,
+                    action: HistoryAction::SubmitReview.into(),
                     payload: json!({"review_id": row.id, "recommendation": row.recommendation}),
                 },
                 &mails,
@@ -765,8 +774,7 @@ fn reviews_complete_mail(
         return Ok(Vec::new());
     }
     let app = apps::find_for_update(conn, app_id)?.ok_or_else(not_found)?;
-    let call =
-        calls::find(conn, app.call_id.as_str())?.ok_or_else(crate::services::calls::not_found)?;
+    let call = calls::find(conn, &app.call_id)?.ok_or_else(crate::services::calls::not_found)?;
     let submitted_reviews = reviewers
         .iter()
         .filter(|(a, r)| {
@@ -815,10 +823,11 @@ pub async fn ranking(
     state
         .db
         .run(move |conn| {
-            let call = calls::find(conn, call_id.as_str())?
-                .ok_or_else(crate::services::calls::not_found)?;
-            let mut by_app: BTreeMap<String, (reviews::ScoreLine, Vec<i32>)> = BTreeMap::new();
-            for line in reviews::scores_for_call(conn, call_id.as_str())? {
+            let call =
+                calls::find(conn, &call_id)?.ok_or_else(crate::services::calls::not_found)?;
+            let mut by_app: BTreeMap<ApplicationId, (reviews::ScoreLine, Vec<i32>)> =
+                BTreeMap::new();
+            for line in reviews::scores_for_call(conn, &call_id)? {
                 let score = line.score;
                 by_app
                     .entry(line.application_id.clone())
@@ -845,9 +854,9 @@ pub async fn ranking(
                 .collect();
             // The ceiling of an award needs the project's total budget, read from the body
             // of the applications still to decide on this page only.
-            let open: Vec<String> = page
+            let open: Vec<ApplicationId> = page
                 .iter()
-                .filter(|(_, e)| e.item.state == ApplicationState::UnderReview.as_str())
+                .filter(|(_, e)| e.item.state == ApplicationState::UnderReview)
                 .map(|(_, e)| e.item.application_id.clone())
                 .collect();
             let mut budgets = BTreeMap::new();
@@ -856,8 +865,8 @@ pub async fn ranking(
                     serde_json::from_str(&body).map_err(internal)?;
                 budgets.insert(id, body.project.total_budget_cents);
             }
-            let left = call.budget_cents - call.awarded_cents;
-            let ids: Vec<String> = page
+            let left = call.envelope_left().value();
+            let ids: Vec<ApplicationId> = page
                 .iter()
                 .map(|(_, e)| e.item.application_id.clone())
                 .collect();
@@ -866,11 +875,11 @@ pub async fn ranking(
                 .into_iter()
                 .map(|(rank, e)| {
                     let line = e.item;
-                    let state: ApplicationState = line.state.parse().map_err(internal)?;
+                    let state = line.state;
                     let award_ceiling_cents = budgets.get(&line.application_id).map(|total| {
                         crate::domain::decision::AwardLimits::new(
-                            line.requested_cents,
-                            call.max_award_cents,
+                            line.requested_cents.value(),
+                            call.max_award_cents.value(),
                             call.max_budget_share_pct.map(|p| p as u8),
                             *total,
                             left,

@@ -4,10 +4,11 @@
 //! queues the mails. The domain tables decide whether the move is allowed; this writes it.
 
 use serde_json::Value;
-use uuid::Uuid;
 
-use crate::db::audit::{self, AuditRow};
+use crate::db::audit::{self, NewEvent};
 use crate::db::{DbConnection, states};
+use crate::domain::audit_action::AuditAction;
+use crate::domain::ids::{ApplicationId, CallId, UserId};
 use crate::domain::machine::{Machine, MachineState};
 use crate::error::ServiceError;
 use crate::notify::{MailEvent, Notifier};
@@ -16,11 +17,11 @@ use crate::notify::{MailEvent, Notifier};
 #[derive(Debug)]
 pub struct Audit<'a> {
     /// The application concerned, when there is one (its history shows the event).
-    pub application_id: Option<&'a str>,
-    pub call_id: Option<&'a str>,
-    pub actor_id: &'a str,
-    /// The action's name, as the history shows it (`submit`, `assignment-accept`…).
-    pub action: &'a str,
+    pub application_id: Option<&'a ApplicationId>,
+    pub call_id: Option<&'a CallId>,
+    pub actor_id: &'a UserId,
+    /// What was done, typed; the trail stores its name (`submit`, `assignment-accept`…).
+    pub action: AuditAction,
     pub payload: Value,
 }
 
@@ -57,17 +58,16 @@ pub fn change_state<S: MachineState>(
     // histories show them; an assignment's, a review's or a message's move is named by the
     // action, and its payload names the row.
     let states_shown = matches!(S::MACHINE, Machine::Application | Machine::Call);
-    audit::insert(
+    audit::record(
         conn,
-        &AuditRow {
-            id: Uuid::now_v7().to_string(),
-            application_id: audit.application_id.map(str::to_owned),
-            call_id: audit.call_id.map(str::to_owned),
-            actor_id: Some(audit.actor_id.to_owned()),
-            action: audit.action.to_owned(),
-            from_state: states_shown.then(|| change.from.name().to_owned()),
-            to_state: states_shown.then(|| change.to.name().to_owned()),
-            payload: audit.payload.to_string(),
+        NewEvent {
+            application_id: audit.application_id,
+            call_id: audit.call_id,
+            actor_id: Some(audit.actor_id),
+            action: audit.action,
+            from_state: states_shown.then(|| change.from.name()),
+            to_state: states_shown.then(|| change.to.name()),
+            payload: audit.payload,
             at: notifier.clock().now(),
         },
     )?;

@@ -100,7 +100,7 @@ pub async fn dashboard(
     state
         .db
         .run(move |conn| {
-            let call = call_rows::find(conn, call_id.as_str())?
+            let call = call_rows::find(conn, &call_id)?
                 .ok_or_else(calls::not_found)?
                 .to_view(now)?;
             let stored = crate::db::applications::counts_by_state(conn, &call_id)?;
@@ -118,8 +118,8 @@ pub async fn dashboard(
                 })
                 .collect();
             let total = counts.iter().map(|c| c.count).sum();
-            let under_review = ApplicationState::UnderReview.as_str();
-            let requested = rows::requested_in_state(conn, &call.id, under_review)?;
+            let requested =
+                rows::requested_in_state(conn, &call.id, ApplicationState::UnderReview)?;
             let submitted_reviews = rows::submitted_reviews_under_review(conn, &call.id)?;
             let assignments: Vec<(String, AssignmentStatus)> =
                 rows::assignments_under_review(conn, &call.id)?
@@ -143,7 +143,7 @@ pub async fn dashboard(
             Ok(Dashboard {
                 counts,
                 total,
-                under_review_requested_cents: requested.iter().sum(),
+                under_review_requested_cents: requested.iter().map(|c| c.value()).sum(),
                 waiting,
                 call,
             })

@@ -104,7 +104,8 @@ pub async fn statistics(
         .db
         .run(move |conn| {
             if let Some(id) = &filter.call_id {
-                crate::db::calls::find(conn, id)?.ok_or_else(crate::services::calls::not_found)?;
+                let id = crate::services::calls::id(id)?;
+                crate::db::calls::find(conn, &id)?.ok_or_else(crate::services::calls::not_found)?;
             }
             Ok((
                 territory::counts(conn, &filter)?,
@@ -297,7 +298,7 @@ pub async fn public_scdl(
     ServiceError,
 > {
     let call = crate::services::calls::for_export(state, call_id).await?;
-    if call.state == CallState::Draft.as_str() {
+    if call.state == CallState::Draft {
         return Err(crate::services::calls::not_found());
     }
     let params = crate::export::ExportQuery::from_query_string("format=scdl")?.parse()?;

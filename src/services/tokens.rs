@@ -10,10 +10,12 @@ use serde::Serialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use crate::db::audit::{self, AuditRow};
+use crate::db::audit::{self, NewEvent};
 use crate::db::personal_tokens::{self, PersonalTokenRow};
 use crate::db::{DbConnection, users};
 use crate::domain::actor::Actor;
+use crate::domain::audit_action::{AccountAudit, AuditAction};
+use crate::domain::ids::{TokenId, UserId};
 use crate::domain::tokens::{self, Scope, TokenStatus};
 use crate::error::ServiceError;
 use crate::state::AppState;
@@ -99,20 +101,19 @@ fn owner_generation(conn: &mut DbConnection, user_id: &str) -> Result<i32, Servi
 
 fn record(
     conn: &mut DbConnection,
-    user_id: &str,
+    user_id: &UserId,
     client_ip: IpAddr,
-    action: &str,
+    action: AccountAudit,
     row: &PersonalTokenRow,
     now: NaiveDateTime,
 ) -> Result<(), ServiceError> {
-    audit::insert(
+    audit::record(
         conn,
-        &AuditRow {
-            id: Uuid::now_v7().to_string(),
+        NewEvent {
             application_id: None,
             call_id: None,
-            actor_id: Some(user_id.to_owned()),
-            action: format!("account.{action}"),
+            actor_id: Some(user_id),
+            action: AuditAction::Account(action),
             from_state: None,
             to_state: None,
             payload: serde_json::json!({
@@ -122,8 +123,7 @@ fn record(
                 "name": row.name,
                 "scopes": row.scopes,
                 "expires_at": utc(row.expires_at),
-            })
-            .to_string(),
+            }),
             at: now,
         },
     )?;
@@ -176,9 +176,9 @@ pub async fn create(
             personal_tokens::insert(conn, &row)?;
             record(
                 conn,
-                user_id.as_str(),
+                &user_id,
                 client_ip,
-                "token_created",
+                AccountAudit::TokenCreated,
                 &row,
                 now,
             )?;
@@ -217,7 +217,7 @@ pub async fn list(state: &AppState, user: &Actor) -> Result<Vec<PersonalToken>, 
 pub async fn get(
     state: &AppState,
     user: &Actor,
-    id: String,
+    id: TokenId,
 ) -> Result<PersonalToken, ServiceError> {
     let now = state.clock.now();
     let user_id = user.id.clone();
@@ -225,7 +225,7 @@ pub async fn get(
         .db
         .run(move |conn| {
             let generation = owner_generation(conn, user_id.as_str())?;
-            personal_tokens::find_owned(conn, user_id.as_str(), &id)?
+            personal_tokens::find_owned(conn, user_id.as_str(), id.as_str())?
                 .map(|r| view(r, generation, now))
                 .ok_or_else(not_found)
         })
@@ -236,27 +236,32 @@ fn not_found() -> ServiceError {
     ServiceError::not_found("Ce jeton n'existe pas, ou il n'est pas à vous.")
 }
 
+/// A token's id as a face received it: a malformed one is « not found », like someone else's.
+pub fn id(text: &str) -> Result<TokenId, ServiceError> {
+    TokenId::parse(text).ok_or_else(not_found)
+}
+
 /// Revokes one of the caller's tokens, at once. Revoking a revoked token changes nothing (and
 /// is not audited twice); someone else's is not found.
 pub async fn revoke(
     state: &AppState,
     user: &Actor,
     client_ip: IpAddr,
-    id: String,
+    id: TokenId,
 ) -> Result<(), ServiceError> {
     let now = state.clock.now();
     let user_id = user.id.clone();
     state
         .db
         .transaction(move |conn| {
-            let row =
-                personal_tokens::find_owned(conn, user_id.as_str(), &id)?.ok_or_else(not_found)?;
-            if personal_tokens::revoke(conn, user_id.as_str(), &id, now)? {
+            let row = personal_tokens::find_owned(conn, user_id.as_str(), id.as_str())?
+                .ok_or_else(not_found)?;
+            if personal_tokens::revoke(conn, user_id.as_str(), id.as_str(), now)? {
                 record(
                     conn,
-                    user_id.as_str(),
+                    &user_id,
                     client_ip,
-                    "token_revoked",
+                    AccountAudit::TokenRevoked,
                     &row,
                     now,
                 )?;

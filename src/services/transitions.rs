@@ -314,7 +314,7 @@ pub async fn apply(
                 crate::domain::account::check_may_submit(user.email_verified)
                     .map_err(|why| ServiceError::Forbidden(why.into()))?;
             }
-            let call = calls::find(conn, row.call_id.as_str())?.ok_or_else(crate::services::calls::not_found)?;
+            let call = calls::find(conn, &row.call_id)?.ok_or_else(crate::services::calls::not_found)?;
             let mut new_reviewers: Vec<(UserId, AssignmentId)> = Vec::new();
             let note = command.note();
             let payload = match command {
@@ -429,10 +429,10 @@ pub async fn apply(
                 &notifier,
                 Move { id: &row.id, from, to },
                 Audit {
-                    application_id: Some(row.id.as_str()),
+                    application_id: Some(&row.id),
                     call_id: None,
-                    actor_id: user.id.as_str(),
-                    action: HistoryAction::Transition(action).as_str(),
+                    actor_id: &user.id,
+                    action: HistoryAction::Transition(action).into(),
                     payload,
                 },
                 &mails,
@@ -470,19 +470,16 @@ fn decide(
         let body = row.parsed_body()?;
         let limits = crate::domain::decision::AwardLimits::new(
             row.requested_cents.into(),
-            call.max_award_cents,
+            call.max_award_cents.value(),
             call.max_budget_share_pct.map(|p| p as u8),
             body.project.total_budget_cents,
-            call.budget_cents - call.awarded_cents,
+            call.envelope_left().value(),
         );
         if let Err(msg) = limits.check(awarded) {
             return Err(match limits.ceiling().1 {
                 crate::domain::decision::AwardLimit::EnvelopeLeft if awarded > 0 => {
                     let mut extra = serde_json::Map::new();
-                    extra.insert(
-                        "envelope_left_cents".into(),
-                        json!(call.budget_cents - call.awarded_cents),
-                    );
+                    extra.insert("envelope_left_cents".into(), json!(call.envelope_left()));
                     ServiceError::Conflict {
                         message: crate::services::calls::capitalise(&msg),
                         extra,
@@ -491,7 +488,9 @@ fn decide(
                 _ => ServiceError::invalid_field("awarded_cents", msg),
             });
         }
-        if calls::consume_envelope(conn, &call.id, awarded)? != 1 {
+        let amount = Cents::new(awarded)
+            .map_err(|e| ServiceError::invalid_field("awarded_cents", e.to_string()))?;
+        if calls::consume_envelope(conn, &call.id, amount)? != 1 {
             return Err(ServiceError::conflict(
                 "L'enveloppe de l'appel ne suffit plus pour ce montant.",
             ));
@@ -532,7 +531,7 @@ fn submit(
     // open at the first submission, and the applicant must not be stranded (DESIGN.md §7).
     let resubmission = row.state == ApplicationState::ChangesRequested;
     if !resubmission {
-        let call_state = call.call_state()?;
+        let call_state = call.state;
         if call_state != CallState::Published {
             return Err(ServiceError::conflict(format!(
                 "L'appel à projets est {} : il n'accepte pas de dépôt.",
@@ -684,7 +683,9 @@ fn assign_reviewers(
         if existing.iter().any(|a| a.reviewer_id.as_str() == id) {
             continue;
         }
-        let assignment = crate::services::reviews::add_assignment(conn, &row.id, id, by, now)?;
+        let reviewer = crate::services::reviews::reviewer_id("reviewer_ids", id)?;
+        let assignment =
+            crate::services::reviews::add_assignment(conn, &row.id, &reviewer, by, now)?;
         added.push((assignment.reviewer_id, assignment.id));
     }
     Ok((unique, added))

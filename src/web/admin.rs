@@ -248,7 +248,15 @@ async fn change(
         role: form.opt("filtre").map(str::to_owned),
         ..Default::default()
     };
-    match accounts::update(&ctx.state, client_ip(&ctx.req), &me, id.clone(), update).await {
+    match accounts::update(
+        &ctx.state,
+        client_ip(&ctx.req),
+        &me,
+        accounts::user_id(&id)?,
+        update,
+    )
+    .await
+    {
         Ok(_) => {
             let filter = back
                 .role

@@ -904,7 +904,7 @@ fn render_step_with(
     let referral_commune = match application {
         None => ctx.session().ok().and_then(|s| {
             s.data
-                .get(referral_key(&call.id))
+                .get(referral_key(call.id.as_str()))
                 .and_then(|r| r.get("commune"))
                 .and_then(Json::as_str)
                 .map(str::to_owned)
@@ -1395,7 +1395,7 @@ pub fn document_rows(call: &calls::Call, docs: &[documents::Document]) -> Vec<Va
     docs.iter()
         .map(|d| {
             context! {
-                id => d.id.clone(),
+                id => d.id.to_string(),
                 filename => d.filename.clone(),
                 size_bytes => d.size_bytes,
                 kind_label => document_kind_label(call, &d.kind),
@@ -1452,7 +1452,7 @@ async fn render_documents(
             |r| r.key.clone(),
         );
     let added = added
-        .and_then(|a| docs.iter().find(|d| d.id == a))
+        .and_then(|a| docs.iter().find(|d| d.id.as_str() == a))
         .map(|d| context! { label => document_kind_label(&call, &d.kind), filename => d.filename.clone() });
     ctx.render_status(
         status,
@@ -1593,7 +1593,7 @@ async fn delete_document(
         &ctx.state,
         &user,
         crate::services::applications::id(&id)?,
-        doc,
+        documents::id(&doc)?,
     )
     .await?;
     Ok(see_other(&format!("/candidatures/{id}/pieces?supprimee=1")))

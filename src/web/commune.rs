@@ -230,7 +230,7 @@ impl ApplicationView {
 
 async fn application(ctx: PageCtx, id: web::Path<String>) -> Result<HttpResponse, WebError> {
     let user = ctx.user()?;
-    let one = communes::get(&ctx.state, &user, id.into_inner()).await?;
+    let one = communes::get(&ctx.state, &user, communes::id(&id)?).await?;
     let mut view = ApplicationView::new(one, None, Errors::default());
     view.saved = ctx.req.query_string().contains("avis=1");
     ctx.render("commune_application.html", ser(&view))
@@ -244,7 +244,7 @@ async fn give_opinion(
     let form = Form::parse(&body);
     let mut errors = ctx.check_form(&form)?;
     let user = ctx.user()?;
-    let id = id.into_inner();
+    let id = communes::id(&id)?;
     let opinion = match form.get("opinion") {
         "" => {
             errors.add("opinion", "choisissez l'avis de la commune");

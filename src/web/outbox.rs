@@ -9,6 +9,7 @@ use minijinja::context;
 use serde::Serialize;
 
 use crate::domain::account::Role;
+use crate::domain::ids::OutboxId;
 use crate::domain::outbox::OutboxStatus;
 use crate::error::ServiceError;
 use crate::input::{PageParams, Paging};
@@ -128,12 +129,11 @@ async fn retry(
     let form = Form::parse(&body);
     ctx.check_csrf(form.opt(CSRF_FIELD))?;
     let user = ctx.user()?;
-    let id = id.into_inner();
-    if uuid::Uuid::parse_str(&id).is_err() {
+    let Some(id) = OutboxId::parse(&id) else {
         return Err(
             ServiceError::not_found("Aucun message de ce nom dans la file d'envoi.").into(),
         );
-    }
+    };
     match services::outbox::retry(&ctx.state, &user, id).await {
         Ok(_) => Ok(see_other("/gestion/envois?renvoye=1")),
         Err(ServiceError::Conflict { message, .. }) => {

@@ -83,7 +83,7 @@ async fn call_page(ctx: PageCtx, id: web::Path<String>) -> Result<HttpResponse, 
     let mine = match ctx.session.as_ref() {
         Some(s) if s.role == Role::Applicant => {
             let filter = ListFilter {
-                call_id: Some(crate::services::calls::id(&call.id)?),
+                call_id: Some(call.id.clone()),
                 ..ListFilter::default()
             };
             let page = applications::list(

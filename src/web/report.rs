@@ -371,7 +371,7 @@ async fn add_annex(
     let user = ctx.user()?;
     let id = id.into_inner();
     let grant = crate::web::staff::grant_of(&ctx, &id).await?;
-    match crate::services::documents::upload_report_annex(&ctx.state, &user, grant.as_str(), form)
+    match crate::services::documents::upload_report_annex(&ctx.state, &user, grant.clone(), form)
         .await
     {
         Ok(_) => Ok(see_other(&format!(
@@ -429,7 +429,13 @@ async fn delete_annex(
     let user = ctx.user()?;
     let (id, doc) = path.into_inner();
     let grant = crate::web::staff::grant_of(&ctx, &id).await?;
-    crate::services::documents::delete_report_annex(&ctx.state, &user, grant.as_str(), doc).await?;
+    crate::services::documents::delete_report_annex(
+        &ctx.state,
+        &user,
+        grant,
+        crate::services::documents::id(&doc)?,
+    )
+    .await?;
     Ok(see_other(&format!(
         "/candidatures/{id}/compte-rendu#annexes"
     )))

@@ -310,8 +310,14 @@ fn values_of(call: &Call) -> Map<String, Json> {
     v.insert("opens_time".into(), json!(opens_time));
     v.insert("closes_on".into(), json!(closes_on));
     v.insert("closes_time".into(), json!(closes_time));
-    v.insert("budget".into(), json!(euros_input(call.budget_cents)));
-    v.insert("max_award".into(), json!(euros_input(call.max_award_cents)));
+    v.insert(
+        "budget".into(),
+        json!(euros_input(call.budget_cents.value())),
+    );
+    v.insert(
+        "max_award".into(),
+        json!(euros_input(call.max_award_cents.value())),
+    );
     v.insert(
         "max_budget_share_pct".into(),
         json!(
@@ -326,7 +332,7 @@ fn values_of(call: &Call) -> Map<String, Json> {
     v.insert("convention".into(), json!(call.convention));
     v.insert(
         "convention_threshold".into(),
-        json!(euros_input(call.convention_threshold_cents)),
+        json!(euros_input(call.convention_threshold_cents.value())),
     );
     v.insert(
         "report_due_months".into(),

@@ -127,7 +127,7 @@ async fn render_board(
             == crate::domain::application_state::ApplicationState::UnderReview
             && !entry.missing_reviews;
         let proposed = match (entry.awarded_cents, decidable) {
-            (Some(a), _) => a,
+            (Some(a), _) => a.value(),
             (None, true) => entry.award_ceiling_cents.unwrap_or(0),
             (None, false) => 0,
         };
@@ -144,7 +144,7 @@ async fn render_board(
             key: key.clone(),
             proposed_cents: proposed,
             running_cents: running,
-            beyond_envelope: running > call.envelope.total_cents,
+            beyond_envelope: running > call.envelope.total_cents.value(),
             decidable,
             accept,
             reject,
@@ -156,7 +156,7 @@ async fn render_board(
         };
         if let Some(r) = refused
             .as_ref()
-            .filter(|r| r.application_id == row.entry.application_id)
+            .filter(|r| r.application_id == row.entry.application_id.as_str())
         {
             let prefix = match r.outcome {
                 DecisionOutcome::Accepted => "accept",
@@ -186,7 +186,7 @@ async fn render_board(
     }
     let refused_ref = refused.as_ref().and_then(|r| {
         rows.iter()
-            .find(|row| row.entry.application_id == r.application_id)
+            .find(|row| row.entry.application_id.as_str() == r.application_id)
             .map(|row| row.entry.reference.clone())
     });
     ctx.render_status(
@@ -350,7 +350,7 @@ async fn decide(
                         application => ser(&app),
                         accept => outcome == DecisionOutcome::Accepted,
                         awarded_cents => awarded,
-                        left_after_cents => call.envelope.left_cents - awarded.unwrap_or(0),
+                        left_after_cents => call.envelope.left_cents.value() - awarded.unwrap_or(0),
                         values => ser(&values),
                         action => format!(
                             "/gestion/appels/{call_id}/classement/{application_id}/{}",

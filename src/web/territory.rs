@@ -280,15 +280,17 @@ async fn staff_page(
     if !params.is_empty() {
         csv_href = format!("{csv_href}?{}", params.join("&"));
     }
-    let call_title = query
-        .call_id
-        .as_ref()
-        .and_then(|id| calls.iter().find(|c| &c.id == id).map(|c| c.title.clone()));
+    let call_title = query.call_id.as_ref().and_then(|id| {
+        calls
+            .iter()
+            .find(|c| c.id.as_str() == id)
+            .map(|c| c.title.clone())
+    });
     let view = StaffView {
         calls: calls
             .into_iter()
             .map(|c| CallOption {
-                id: c.id,
+                id: c.id.to_string(),
                 title: c.title,
             })
             .collect(),

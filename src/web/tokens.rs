@@ -174,6 +174,6 @@ async fn revoke(
     let form = Form::parse(&body);
     ctx.check_csrf(form.opt(CSRF_FIELD))?;
     let user = ctx.user()?;
-    service::revoke(&ctx.state, &user, client_ip(&ctx.req), id.into_inner()).await?;
+    service::revoke(&ctx.state, &user, client_ip(&ctx.req), service::id(&id)?).await?;
     Ok(see_other("/compte/jetons?revoque=1"))
 }

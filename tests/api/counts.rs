@@ -253,8 +253,13 @@ async fn the_counters_are_the_counts_after_every_kind_of_write(app: TestApp) {
     assert_eq!(by_state, expected);
 
     // The retention's deletion of drafts.
-    let mut gone: Vec<String> = written.iter().skip(1).step_by(2).cloned().collect();
-    gone.push(drafts[2].clone());
+    let mut gone: Vec<ApplicationId> = written
+        .iter()
+        .skip(1)
+        .step_by(2)
+        .map(|id| ApplicationId::parse(id).unwrap())
+        .collect();
+    gone.push(ApplicationId::parse(&drafts[2]).unwrap());
     app.db
         .run(move |conn| essor::services::retention::delete_applications(conn, &gone))
         .await

@@ -3,6 +3,7 @@
 
 use diesel::prelude::*;
 use essor::db::schema::audit_events;
+use essor::domain::audit_action::{AuditAction, CallEvent};
 use essor::domain::call::CallState;
 use essor::error::ServiceError;
 use essor::services::runner::{Audit, Move, change_state};
@@ -42,22 +43,20 @@ async fn move_call(
     from: CallState,
     to: CallState,
 ) -> Result<(), ServiceError> {
-    let (notifier, actor, id) = (app.notifier.clone(), actor.to_owned(), id.to_owned());
+    let notifier = app.notifier.clone();
+    let actor = essor::domain::ids::UserId::parse(actor).unwrap();
+    let id = essor::domain::ids::CallId::parse(id).unwrap();
     app.db
         .transaction(move |conn| {
             change_state(
                 conn,
                 &notifier,
-                Move {
-                    id: &essor::domain::ids::CallId::parse(&id).unwrap(),
-                    from,
-                    to,
-                },
+                Move { id: &id, from, to },
                 Audit {
                     application_id: None,
                     call_id: Some(&id),
                     actor_id: &actor,
-                    action: "test-move",
+                    action: AuditAction::Call(CallEvent::Publish),
                     payload: json!({}),
                 },
                 &[],
@@ -114,7 +113,7 @@ async fn a_move_from_a_state_the_row_is_not_in_changes_nothing(app: TestApp) {
     assert_eq!(
         after.last().unwrap(),
         &(
-            "test-move".to_owned(),
+            "publish".to_owned(),
             Some("draft".to_owned()),
             Some("published".to_owned())
         )

@@ -114,7 +114,11 @@ async fn demo_seed_fills_every_state_and_is_served(app: TestApp) {
         .1;
     let tok = app.token(applicant, DEMO_PASSWORD).await;
     let draft = app
-        .draft_application(&tok, &report.call_id, &crate::helpers::sample_application())
+        .draft_application(
+            &tok,
+            report.call_id.as_str(),
+            &crate::helpers::sample_application(),
+        )
         .await;
     assert_eq!(
         draft["reference"],
