@@ -256,7 +256,7 @@ fn seed(db: &Db, n: usize) -> anyhow::Result<(String, String)> {
                         id: AssignmentId::from_stored(assignment.clone()),
                         application_id: ApplicationId::from_stored(id.clone()),
                         reviewer_id: UserId::from_stored(reviewer.clone()),
-                        status: "accepted".into(),
+                        status: essor::domain::assignment::AssignmentStatus::Accepted,
                         statement: Some("Aucun conflit d'intérêts.".into()),
                         recusal_reason: None,
                         assigned_by: staff.clone(),

@@ -7,13 +7,14 @@ use serde_json::Value;
 use utoipa::IntoParams;
 
 use crate::api::etag::{if_match, require_if_match, versioned};
+use crate::api::json_body::JsonBody;
 use crate::api::links::page_response;
-use crate::api::problems::{JsonBody, NeedsToken, Versioned};
+use crate::api::problems::{NeedsToken, ReadsJson, Versioned};
 use crate::auth::{Caller, CurrentUser};
 use crate::domain::application::ApplicationBody;
 use crate::domain::ids::CallId;
 use crate::error::{AppError, Problem, ServiceError};
-use crate::input::{Page, PageParams, from_json};
+use crate::input::{Page, PageParams};
 use crate::services::applications::{
     self, Application, ApplicationSummary, EligibilityReport, HistoryEvent, ListFilter,
 };
@@ -44,7 +45,7 @@ pub struct StartParams {
     request_body = ApplicationBody,
     responses(
         (status = 201, description = "The draft, with its reference `EA-<year>-<5 digits>`.", body = Application, headers(("ETag" = String), ("Location" = String, description = "`/api/v1/applications/{id}` of the new application."))),
-        JsonBody,
+        ReadsJson,
         NeedsToken,
         (status = 403, description = "Only applicants apply.", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such published call.", body = Problem, content_type = "application/problem+json"),
@@ -58,9 +59,9 @@ pub async fn create_application(
     state: web::Data<AppState>,
     id: web::Path<String>,
     params: web::Query<StartParams>,
-    body: web::Json<Value>,
+    body: JsonBody<ApplicationBody>,
 ) -> Result<HttpResponse, AppError> {
-    let body: ApplicationBody = from_json(body.into_inner())?;
+    let body = body.take()?;
     let referral = params
         .into_inner()
         .referral_code
@@ -193,7 +194,7 @@ pub async fn get_application(
                  description = "Any subset of the body, e.g. `{\"project\": {\"requested_cents\": 1500000}}`."),
     responses(
         (status = 200, description = "The edited application.", body = Application, headers(("ETag" = String))),
-        JsonBody,
+        ReadsJson,
         NeedsToken,
         (status = 403, description = "Only the owner edits.", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such application, or not yours to see.", body = Problem, content_type = "application/problem+json"),
@@ -332,7 +333,7 @@ pub async fn submit(
     request_body = RequestChangesInput,
     responses(
         (status = 200, description = "Changes requested.", body = Application, headers(("ETag" = String))),
-        JsonBody,
+        ReadsJson,
         NeedsToken,
         (status = 403, description = "Only staff request changes.", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such application, or not yours to see.", body = Problem, content_type = "application/problem+json"),
@@ -347,9 +348,9 @@ pub async fn request_changes(
     user: CurrentUser,
     state: web::Data<AppState>,
     id: web::Path<String>,
-    body: web::Json<Value>,
+    body: JsonBody<RequestChangesInput>,
 ) -> Result<HttpResponse, AppError> {
-    let input = from_json(body.into_inner())?;
+    let input = body.take()?;
     run(
         &req,
         &user,
@@ -372,7 +373,7 @@ pub async fn request_changes(
     request_body = DeclareIneligibleInput,
     responses(
         (status = 200, description = "Declared ineligible (final).", body = Application, headers(("ETag" = String))),
-        JsonBody,
+        ReadsJson,
         NeedsToken,
         (status = 403, description = "Only staff decide eligibility.", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such application, or not yours to see.", body = Problem, content_type = "application/problem+json"),
@@ -387,9 +388,9 @@ pub async fn declare_ineligible(
     user: CurrentUser,
     state: web::Data<AppState>,
     id: web::Path<String>,
-    body: web::Json<Value>,
+    body: JsonBody<DeclareIneligibleInput>,
 ) -> Result<HttpResponse, AppError> {
-    let input = from_json(body.into_inner())?;
+    let input = body.take()?;
     run(
         &req,
         &user,
@@ -412,7 +413,7 @@ pub async fn declare_ineligible(
     request_body = StartReviewInput,
     responses(
         (status = 200, description = "Under review; assignments created.", body = Application, headers(("ETag" = String))),
-        JsonBody,
+        ReadsJson,
         NeedsToken,
         (status = 403, description = "Only staff start reviews.", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such application, or not yours to see.", body = Problem, content_type = "application/problem+json"),
@@ -427,9 +428,9 @@ pub async fn start_review(
     user: CurrentUser,
     state: web::Data<AppState>,
     id: web::Path<String>,
-    body: web::Json<Value>,
+    body: JsonBody<StartReviewInput>,
 ) -> Result<HttpResponse, AppError> {
-    let input: StartReviewInput = from_json(body.into_inner())?;
+    let input = body.take()?;
     run(
         &req,
         &user,
@@ -451,7 +452,7 @@ pub async fn start_review(
     request_body = WithdrawInput,
     responses(
         (status = 200, description = "Withdrawn (final).", body = Application, headers(("ETag" = String))),
-        JsonBody,
+        ReadsJson,
         NeedsToken,
         (status = 403, description = "Only the owner withdraws.", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such application, or not yours to see.", body = Problem, content_type = "application/problem+json"),
@@ -466,9 +467,9 @@ pub async fn withdraw(
     user: CurrentUser,
     state: web::Data<AppState>,
     id: web::Path<String>,
-    body: web::Json<Value>,
+    body: JsonBody<WithdrawInput>,
 ) -> Result<HttpResponse, AppError> {
-    let input = from_json(body.into_inner())?;
+    let input = body.take()?;
     run(
         &req,
         &user,
@@ -490,7 +491,7 @@ pub async fn withdraw(
     request_body = RegistrationInput,
     responses(
         (status = 200, description = "The application, its structure registered.", body = Application, headers(("ETag" = String))),
-        JsonBody,
+        ReadsJson,
         NeedsToken,
         (status = 403, description = "Reviewers and communes do not register structures.", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such application, or not yours to see.", body = Problem, content_type = "application/problem+json"),
@@ -503,9 +504,9 @@ pub async fn register_structure(
     user: CurrentUser,
     state: web::Data<AppState>,
     id: web::Path<String>,
-    body: web::Json<Value>,
+    body: JsonBody<RegistrationInput>,
 ) -> Result<HttpResponse, AppError> {
-    let input: RegistrationInput = from_json(body.into_inner())?;
+    let input = body.take()?;
     let app = registration::register(
         &state,
         &user,

@@ -2,14 +2,13 @@
 
 use actix_web::{HttpRequest, HttpResponse, http::header, post, web};
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 use utoipa::ToSchema;
 
+use crate::api::json_body::JsonBody;
 use crate::auth::CurrentUser;
 use crate::auth::client_ip::client_ip;
 use crate::domain::account::Role;
 use crate::error::{AppError, Problem};
-use crate::input::from_json;
 use crate::services::accounts::{self, NewAccount};
 use crate::state::AppState;
 
@@ -112,9 +111,9 @@ fn accepted(message: &str) -> HttpResponse {
 pub async fn register(
     req: HttpRequest,
     state: web::Data<AppState>,
-    body: web::Json<Value>,
+    body: JsonBody<RegisterRequest>,
 ) -> Result<HttpResponse, AppError> {
-    let body: RegisterRequest = from_json(body.into_inner())?;
+    let body = body.take()?;
     let account = NewAccount::parse(
         &body.email,
         &body.password,
@@ -147,9 +146,9 @@ pub async fn register(
 pub async fn token(
     req: HttpRequest,
     state: web::Data<AppState>,
-    body: web::Json<Value>,
+    body: JsonBody<TokenRequest>,
 ) -> Result<HttpResponse, AppError> {
-    let body: TokenRequest = from_json(body.into_inner())?;
+    let body = body.take()?;
     let signed_in = accounts::sign_in(&state, client_ip(&req), &body.email, body.password).await?;
     let access_token = state.tokens.issue(
         signed_in.user.id.as_str(),
@@ -181,9 +180,9 @@ pub async fn token(
 pub async fn verify_email(
     req: HttpRequest,
     state: web::Data<AppState>,
-    body: web::Json<Value>,
+    body: JsonBody<LinkTokenRequest>,
 ) -> Result<HttpResponse, AppError> {
-    let body: LinkTokenRequest = from_json(body.into_inner())?;
+    let body = body.take()?;
     accounts::verify_email(&state, client_ip(&req), body.token).await?;
     Ok(HttpResponse::NoContent().finish())
 }
@@ -230,9 +229,9 @@ pub async fn resend_verification(
 pub async fn password_reset(
     req: HttpRequest,
     state: web::Data<AppState>,
-    body: web::Json<Value>,
+    body: JsonBody<PasswordResetRequest>,
 ) -> Result<HttpResponse, AppError> {
-    let body: PasswordResetRequest = from_json(body.into_inner())?;
+    let body = body.take()?;
     accounts::request_password_reset(&state, client_ip(&req), &body.email).await?;
     Ok(accepted(
         "Si un compte existe pour cette adresse, un courriel vient d'y être envoyé : son lien \
@@ -257,9 +256,9 @@ pub async fn password_reset(
 pub async fn password_reset_confirm(
     req: HttpRequest,
     state: web::Data<AppState>,
-    body: web::Json<Value>,
+    body: JsonBody<SetPasswordRequest>,
 ) -> Result<HttpResponse, AppError> {
-    let body: SetPasswordRequest = from_json(body.into_inner())?;
+    let body = body.take()?;
     accounts::confirm_password_reset(&state, client_ip(&req), body.token, body.password).await?;
     Ok(HttpResponse::NoContent().finish())
 }
@@ -281,9 +280,9 @@ pub async fn password_reset_confirm(
 pub async fn accept_invitation(
     req: HttpRequest,
     state: web::Data<AppState>,
-    body: web::Json<Value>,
+    body: JsonBody<SetPasswordRequest>,
 ) -> Result<HttpResponse, AppError> {
-    let body: SetPasswordRequest = from_json(body.into_inner())?;
+    let body = body.take()?;
     accounts::accept_invitation(&state, client_ip(&req), body.token, body.password).await?;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -6,12 +6,13 @@ use serde_json::Value;
 use utoipa::IntoParams;
 
 use crate::api::etag::{require_if_match, versioned};
+use crate::api::json_body::JsonBody;
 use crate::api::links::page_response;
-use crate::api::problems::{JsonBody, NeedsToken, Versioned};
+use crate::api::problems::{NeedsToken, ReadsJson, Versioned};
 use crate::auth::{CurrentUser, MaybeUser};
 use crate::domain::call::{CallAction, CallState};
 use crate::error::{AppError, Problem};
-use crate::input::{Page, PageParams, from_json};
+use crate::input::{Page, PageParams};
 use crate::services::calls::{self, Call, CallSettings, NewCall};
 use crate::state::AppState;
 
@@ -33,7 +34,7 @@ fn with_etag(status: actix_web::http::StatusCode, call: Call) -> HttpResponse {
     request_body = NewCall,
     responses(
         (status = 201, description = "The call, in state `draft`.", body = Call, headers(("ETag" = String), ("Location" = String, description = "`/api/v1/calls/{id}` of the new call."))),
-        JsonBody,
+        ReadsJson,
         NeedsToken,
         (status = 403, description = "Only staff create calls.", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid settings, each named in `errors`.", body = Problem, content_type = "application/problem+json"),
@@ -43,10 +44,10 @@ fn with_etag(status: actix_web::http::StatusCode, call: Call) -> HttpResponse {
 pub async fn create_call(
     user: CurrentUser,
     state: web::Data<AppState>,
-    body: web::Json<Value>,
+    body: JsonBody<NewCall>,
 ) -> Result<HttpResponse, AppError> {
     user.require_staff()?;
-    let input: NewCall = from_json(body.into_inner())?;
+    let input = body.take()?;
     let call = calls::create(&state, &user, input).await?;
     let location = format!("/api/v1/calls/{}", call.id);
     let mut resp = with_etag(actix_web::http::StatusCode::CREATED, call);
@@ -119,7 +120,7 @@ pub async fn get_call(
                  description = "Any subset of the settings; `null` resets an optional one."),
     responses(
         (status = 200, description = "The edited call.", body = Call, headers(("ETag" = String))),
-        JsonBody,
+        ReadsJson,
         NeedsToken,
         (status = 403, description = "Only staff edit calls.", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such call.", body = Problem, content_type = "application/problem+json"),

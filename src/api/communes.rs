@@ -2,12 +2,11 @@
 //! its opinion on them.
 
 use actix_web::{HttpResponse, get, post, put, web};
-use serde_json::Value;
 
-use crate::api::problems::{JsonBody, NeedsToken};
+use crate::api::json_body::JsonBody;
+use crate::api::problems::{NeedsToken, ReadsJson};
 use crate::auth::CurrentUser;
 use crate::error::{AppError, Problem};
-use crate::input::from_json;
 use crate::services::commune_opinions::{self, CommuneOpinions, OpinionInput};
 use crate::services::communes::{self, CommuneApplication, CommuneApplications};
 use crate::services::referrals::{self, Referral, ReferralInput};
@@ -64,7 +63,7 @@ pub async fn get_one(
     request_body = OpinionInput,
     responses(
         (status = 200, description = "The opinion is recorded.", body = CommuneApplication),
-        JsonBody,
+        ReadsJson,
         NeedsToken,
         (status = 403, description = "Only a commune's accounts give an opinion.", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "Not an application submitted in this commune.", body = Problem, content_type = "application/problem+json"),
@@ -77,9 +76,9 @@ pub async fn give_opinion(
     user: CurrentUser,
     state: web::Data<AppState>,
     id: web::Path<String>,
-    body: web::Json<Value>,
+    body: JsonBody<OpinionInput>,
 ) -> Result<HttpResponse, AppError> {
-    let input: OpinionInput = from_json(body.into_inner())?;
+    let input = body.take()?;
     Ok(HttpResponse::Ok()
         .json(commune_opinions::give(&state, &user, communes::id(&id)?, input).await?))
 }
@@ -119,7 +118,7 @@ pub async fn read_opinions(
     request_body = ReferralInput,
     responses(
         (status = 201, description = "The referral is recorded and its mail queued.", body = Referral, headers(("Location" = String, description = "`/api/v1/commune/referrals/{id}` of the new referral."))),
-        JsonBody,
+        ReadsJson,
         NeedsToken,
         (status = 403, description = "Only a commune's accounts recommend.", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "No call is open.", body = Problem, content_type = "application/problem+json"),
@@ -130,9 +129,9 @@ pub async fn read_opinions(
 pub async fn refer(
     user: CurrentUser,
     state: web::Data<AppState>,
-    body: web::Json<Value>,
+    body: JsonBody<ReferralInput>,
 ) -> Result<HttpResponse, AppError> {
-    let input: ReferralInput = from_json(body.into_inner())?;
+    let input = body.take()?;
     let referral = referrals::refer(&state, &user, input).await?;
     Ok(HttpResponse::Created()
         .insert_header((

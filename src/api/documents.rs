@@ -12,6 +12,7 @@ use futures_util::StreamExt;
 use crate::api::problems::NeedsToken;
 use crate::auth::CurrentUser;
 use crate::error::{AppError, Problem};
+use crate::input::multipart::read_document;
 use crate::services::documents::{self, Content, Document, UploadForm};
 
 type ChunkStream =
@@ -52,8 +53,13 @@ pub async fn upload_document(
     form: Multipart,
 ) -> Result<HttpResponse, AppError> {
     let id = id.into_inner();
-    let doc =
-        documents::upload(&state, &user, crate::services::applications::id(&id)?, form).await?;
+    let doc = documents::upload(
+        &state,
+        &user,
+        crate::services::applications::id(&id)?,
+        |l: documents::UploadLimits| read_document(form, l.tmp_dir, l.max_bytes, l.sniff_bytes),
+    )
+    .await?;
     Ok(HttpResponse::Created()
         .insert_header((
             actix_web::http::header::LOCATION,
@@ -251,7 +257,10 @@ pub async fn upload_report_annex(
 ) -> Result<HttpResponse, AppError> {
     let grant = crate::services::grant_view::id(&id)?;
     let report = crate::services::reports::get(&state, &user, &grant).await?;
-    let doc = documents::upload_report_annex(&state, &user, grant, form).await?;
+    let doc = documents::upload_report_annex(&state, &user, grant, |l: documents::UploadLimits| {
+        read_document(form, l.tmp_dir, l.max_bytes, l.sniff_bytes)
+    })
+    .await?;
     Ok(HttpResponse::Created()
         .insert_header((
             actix_web::http::header::LOCATION,

@@ -4,6 +4,7 @@ use actix_web::http::header::{self, ContentDisposition, DispositionParam, Dispos
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use utoipa::ToSchema;
 
+use crate::api::json_body::JsonBody;
 use crate::api::problems::NeedsToken;
 use crate::auth::CurrentUser;
 use crate::error::{AppError, Problem};
@@ -104,7 +105,7 @@ pub async fn export_call(
     request_body = PublishInput,
     responses(
         (status = 200, description = "What was sent (or would be, in a dry run).", body = Publication),
-        crate::api::problems::JsonBody,
+        crate::api::problems::ReadsJson,
         NeedsToken,
         (status = 403, description = "Only staff publish.", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such call, or publication is not configured on this service.", body = Problem, content_type = "application/problem+json"),
@@ -117,10 +118,10 @@ pub async fn publish_open_data(
     user: CurrentUser,
     state: web::Data<AppState>,
     id: web::Path<String>,
-    body: web::Json<serde_json::Value>,
+    body: JsonBody<PublishInput>,
 ) -> Result<HttpResponse, AppError> {
     user.require_staff()?;
-    let input: PublishInput = crate::input::from_json(body.into_inner())?;
+    let input = body.take()?;
     let publication =
         open_data::publish(&state, &user, crate::services::calls::id(&id)?, input).await?;
     Ok(HttpResponse::Ok().json(publication))

@@ -5,15 +5,14 @@ use actix_web::http::header::{
 };
 use actix_web::{HttpRequest, HttpResponse, get, post, put, web};
 use serde::Deserialize;
-use serde_json::Value;
 use utoipa::IntoParams;
 
-use crate::api::problems::{JsonBody, NeedsToken};
+use crate::api::json_body::JsonBody;
+use crate::api::problems::{NeedsToken, ReadsJson};
 use crate::auth::CurrentUser;
 use crate::db::grants::GrantFilter;
 use crate::domain::grant::GrantState;
 use crate::error::{AppError, Problem, ServiceError};
-use crate::input::from_json;
 use crate::input::multipart::read_file_field;
 use crate::services::bank_details::{self, BankDetailsInput};
 use crate::services::conventions::{self, LapseInput, SignInput};
@@ -179,7 +178,7 @@ pub async fn download_letter(
     request_body = SignInput,
     responses(
         (status = 200, description = "Signed: the grant waits for staff's countersignature.", body = GrantView),
-        JsonBody,
+        ReadsJson,
         NeedsToken,
         (status = 403, description = "Only the application's owner signs (staff countersign).", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such grant, or not yours to see.", body = Problem, content_type = "application/problem+json"),
@@ -192,9 +191,9 @@ pub async fn sign_convention(
     user: CurrentUser,
     state: web::Data<AppState>,
     id: web::Path<String>,
-    body: web::Json<Value>,
+    body: JsonBody<SignInput>,
 ) -> Result<HttpResponse, AppError> {
-    let input: SignInput = from_json(body.into_inner())?;
+    let input = body.take()?;
     Ok(HttpResponse::Ok().json(
         conventions::sign(&state, &user, &crate::services::grant_view::id(&id)?, input).await?,
     ))
@@ -271,7 +270,7 @@ pub async fn countersign_convention(
     request_body = LapseInput,
     responses(
         (status = 200, description = "Lapsed (final).", body = GrantView),
-        JsonBody,
+        ReadsJson,
         NeedsToken,
         (status = 403, description = "Only staff declare a grant lapsed.", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such grant, or not yours to see.", body = Problem, content_type = "application/problem+json"),
@@ -284,9 +283,9 @@ pub async fn lapse_grant(
     user: CurrentUser,
     state: web::Data<AppState>,
     id: web::Path<String>,
-    body: web::Json<Value>,
+    body: JsonBody<LapseInput>,
 ) -> Result<HttpResponse, AppError> {
-    let input: LapseInput = from_json(body.into_inner())?;
+    let input = body.take()?;
     Ok(HttpResponse::Ok().json(
         conventions::lapse(&state, &user, &crate::services::grant_view::id(&id)?, input).await?,
     ))
@@ -302,7 +301,7 @@ pub async fn lapse_grant(
     request_body = BankDetailsInput,
     responses(
         (status = 200, description = "Recorded: the grant, with `bank_details` (the IBAN masked).", body = GrantView),
-        JsonBody,
+        ReadsJson,
         NeedsToken,
         (status = 403, description = "Only the beneficiary gives the bank details.", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such grant, or not yours to see.", body = Problem, content_type = "application/problem+json"),
@@ -315,9 +314,9 @@ pub async fn put_bank_details(
     user: CurrentUser,
     state: web::Data<AppState>,
     id: web::Path<String>,
-    body: web::Json<Value>,
+    body: JsonBody<BankDetailsInput>,
 ) -> Result<HttpResponse, AppError> {
-    let input: BankDetailsInput = from_json(body.into_inner())?;
+    let input = body.take()?;
     Ok(HttpResponse::Ok().json(
         bank_details::put(&state, &user, &crate::services::grant_view::id(&id)?, input).await?,
     ))
@@ -333,7 +332,7 @@ pub async fn put_bank_details(
     request_body = RecoveryInput,
     responses(
         (status = 200, description = "Asked: the grant is `recovery_requested`, with `recovery`.", body = GrantView),
-        JsonBody,
+        ReadsJson,
         NeedsToken,
         (status = 403, description = "Only staff ask for a recovery.", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such grant, or not yours to see.", body = Problem, content_type = "application/problem+json"),
@@ -346,9 +345,9 @@ pub async fn request_recovery(
     user: CurrentUser,
     state: web::Data<AppState>,
     id: web::Path<String>,
-    body: web::Json<Value>,
+    body: JsonBody<RecoveryInput>,
 ) -> Result<HttpResponse, AppError> {
-    let input: RecoveryInput = from_json(body.into_inner())?;
+    let input = body.take()?;
     Ok(HttpResponse::Ok().json(
         recovery::request(&state, &user, &crate::services::grant_view::id(&id)?, input).await?,
     ))
@@ -410,7 +409,7 @@ pub async fn get_report(
     request_body = crate::domain::report::ReportBody,
     responses(
         (status = 200, description = "Saved.", body = ReportView),
-        JsonBody,
+        ReadsJson,
         NeedsToken,
         (status = 403, description = "Only the beneficiary writes the report.", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such grant, or not yours to see.", body = Problem, content_type = "application/problem+json"),
@@ -423,9 +422,9 @@ pub async fn put_report(
     user: CurrentUser,
     state: web::Data<AppState>,
     id: web::Path<String>,
-    body: web::Json<Value>,
+    body: JsonBody<crate::domain::report::ReportBody>,
 ) -> Result<HttpResponse, AppError> {
-    let input: crate::domain::report::ReportBody = from_json(body.into_inner())?;
+    let input = body.take()?;
     Ok(HttpResponse::Ok()
         .json(reports::put(&state, &user, &crate::services::grant_view::id(&id)?, input).await?))
 }
@@ -463,7 +462,7 @@ pub async fn submit_report(
     request_body = ChangesInput,
     responses(
         (status = 200, description = "The beneficiary may write again: `report_changes_requested`.", body = GrantView),
-        JsonBody,
+        ReadsJson,
         NeedsToken,
         (status = 403, description = "Only staff ask for changes.", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such grant, or not yours to see.", body = Problem, content_type = "application/problem+json"),
@@ -476,9 +475,9 @@ pub async fn request_report_changes(
     user: CurrentUser,
     state: web::Data<AppState>,
     id: web::Path<String>,
-    body: web::Json<Value>,
+    body: JsonBody<ChangesInput>,
 ) -> Result<HttpResponse, AppError> {
-    let input: ChangesInput = from_json(body.into_inner())?;
+    let input = body.take()?;
     Ok(HttpResponse::Ok().json(
         reports::request_changes(&state, &user, &crate::services::grant_view::id(&id)?, input)
             .await?,

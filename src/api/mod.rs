@@ -13,6 +13,7 @@ pub mod exports;
 pub mod finance;
 pub mod grants;
 pub mod health;
+pub mod json_body;
 pub mod links;
 pub mod meta;
 pub mod organisations;

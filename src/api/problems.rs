@@ -1,5 +1,5 @@
 //! The problem+json answers many routes share, described once for the OpenAPI document
-//! (`responses(NeedsToken, JsonBody, …)` in a handler's annotation) instead of the same lines
+//! (`responses(NeedsToken, ReadsJson, …)` in a handler's annotation) instead of the same lines
 //! on every handler. A route's own refusals (its 403, 404, 409, 422) keep their own words.
 
 use utoipa::IntoResponses;
@@ -19,7 +19,7 @@ pub enum NeedsToken {
 
 /// 400 and 415: a route that reads a JSON body.
 #[derive(IntoResponses)]
-pub enum JsonBody {
+pub enum ReadsJson {
     #[response(
         status = 400,
         description = "Unreadable JSON.",

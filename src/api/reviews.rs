@@ -1,14 +1,14 @@
 //! Assignments, reviews, the committee's decision and a call's ranking.
 
 use actix_web::{HttpRequest, HttpResponse, get, post, put, web};
-use serde_json::Value;
 
-use crate::api::problems::{JsonBody, NeedsToken, Versioned};
+use crate::api::json_body::JsonBody;
+use crate::api::problems::{NeedsToken, ReadsJson, Versioned};
 use crate::auth::CurrentUser;
 use crate::error::{AppError, Problem};
 
 use crate::api::links::page_response;
-use crate::input::{NumberedPageParams, Page, PageParams, from_json};
+use crate::input::{NumberedPageParams, Page, PageParams};
 use crate::services::applications::Application;
 use crate::services::reviews::{
     self, AcceptInput, AssignInput, Assignment, RankingEntry, RecuseInput, Review, ReviewInput,
@@ -24,7 +24,7 @@ use crate::state::AppState;
     request_body = AssignInput,
     responses(
         (status = 201, description = "The new assignment, pending the reviewer's statement.", body = Assignment, headers(("Location" = String, description = "`/api/v1/assignments/{id}` of the new assignment."))),
-        JsonBody,
+        ReadsJson,
         NeedsToken,
         (status = 403, description = "Only staff assign reviewers.", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such application.", body = Problem, content_type = "application/problem+json"),
@@ -37,10 +37,10 @@ pub async fn assign_reviewer(
     user: CurrentUser,
     state: web::Data<AppState>,
     id: web::Path<String>,
-    body: web::Json<Value>,
+    body: JsonBody<AssignInput>,
 ) -> Result<HttpResponse, AppError> {
     user.require_staff()?;
-    let input: AssignInput = from_json(body.into_inner())?;
+    let input = body.take()?;
     let created = reviews::assign(
         &state,
         &user,
@@ -112,7 +112,7 @@ pub async fn list_assignments(
     request_body = AcceptInput,
     responses(
         (status = 200, description = "Accepted: the reviewer may read and score.", body = Assignment),
-        JsonBody,
+        ReadsJson,
         NeedsToken,
         (status = 403, description = "Only the assigned reviewer answers.", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such assignment, or not yours.", body = Problem, content_type = "application/problem+json"),
@@ -125,9 +125,9 @@ pub async fn accept_assignment(
     user: CurrentUser,
     state: web::Data<AppState>,
     id: web::Path<String>,
-    body: web::Json<Value>,
+    body: JsonBody<AcceptInput>,
 ) -> Result<HttpResponse, AppError> {
-    let input: AcceptInput = from_json(body.into_inner())?;
+    let input = body.take()?;
     Ok(HttpResponse::Ok().json(
         reviews::accept(
             &state,
@@ -148,7 +148,7 @@ pub async fn accept_assignment(
     request_body = RecuseInput,
     responses(
         (status = 200, description = "Recused.", body = Assignment),
-        JsonBody,
+        ReadsJson,
         NeedsToken,
         (status = 403, description = "Only the assigned reviewer answers.", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such assignment, or not yours.", body = Problem, content_type = "application/problem+json"),
@@ -161,9 +161,9 @@ pub async fn recuse_assignment(
     user: CurrentUser,
     state: web::Data<AppState>,
     id: web::Path<String>,
-    body: web::Json<Value>,
+    body: JsonBody<RecuseInput>,
 ) -> Result<HttpResponse, AppError> {
-    let input: RecuseInput = from_json(body.into_inner())?;
+    let input = body.take()?;
     Ok(HttpResponse::Ok().json(
         reviews::recuse(
             &state,
@@ -184,7 +184,7 @@ pub async fn recuse_assignment(
     request_body = ReviewInput,
     responses(
         (status = 200, description = "The draft review.", body = Review),
-        JsonBody,
+        ReadsJson,
         NeedsToken,
         (status = 403, description = "Only the assigned reviewer reviews.", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such assignment, or not yours.", body = Problem, content_type = "application/problem+json"),
@@ -197,9 +197,9 @@ pub async fn save_review(
     user: CurrentUser,
     state: web::Data<AppState>,
     id: web::Path<String>,
-    body: web::Json<Value>,
+    body: JsonBody<ReviewInput>,
 ) -> Result<HttpResponse, AppError> {
-    let input: ReviewInput = from_json(body.into_inner())?;
+    let input = body.take()?;
     Ok(HttpResponse::Ok().json(
         reviews::save_draft(
             &state,
@@ -321,7 +321,7 @@ pub async fn call_ranking(
     request_body = DecisionInput,
     responses(
         (status = 200, description = "Decided (final).", body = Application, headers(("ETag" = String))),
-        JsonBody,
+        ReadsJson,
         NeedsToken,
         (status = 403, description = "Only staff record decisions.", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such application.", body = Problem, content_type = "application/problem+json"),
@@ -336,9 +336,9 @@ pub async fn decision(
     user: CurrentUser,
     state: web::Data<AppState>,
     id: web::Path<String>,
-    body: web::Json<Value>,
+    body: JsonBody<DecisionInput>,
 ) -> Result<HttpResponse, AppError> {
-    let input: DecisionInput = from_json(body.into_inner())?;
+    let input = body.take()?;
     crate::api::applications::run(&req, &user, &state, id.into_inner(), Command::Decide(input))
         .await
 }

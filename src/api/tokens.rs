@@ -6,14 +6,13 @@ use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, delete, get, post, web};
 use chrono::NaiveDate;
 use serde::Deserialize;
-use serde_json::Value;
 use utoipa::ToSchema;
 
-use crate::api::problems::{JsonBody, NeedsToken};
+use crate::api::json_body::JsonBody;
+use crate::api::problems::{NeedsToken, ReadsJson};
 use crate::auth::CurrentUser;
 use crate::auth::client_ip::client_ip;
 use crate::error::{AppError, Problem};
-use crate::input::from_json;
 use crate::services::tokens::{self, CreatedToken, NewToken, PersonalToken};
 use crate::state::AppState;
 
@@ -41,7 +40,7 @@ pub struct NewTokenRequest {
     responses(
         (status = 201, description = "Created; `Location` names it. `token` is the secret, never shown again.", body = CreatedToken,
          headers(("Location" = String, description = "The token's address."))),
-        JsonBody,
+        ReadsJson,
         NeedsToken,
         (status = 403, description = "A personal token cannot create tokens: sign in with a password.", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Too many active tokens: revoke one first.", body = Problem, content_type = "application/problem+json"),
@@ -53,9 +52,9 @@ pub async fn create_token(
     req: HttpRequest,
     user: CurrentUser,
     state: web::Data<AppState>,
-    body: web::Json<Value>,
+    body: JsonBody<NewTokenRequest>,
 ) -> Result<HttpResponse, AppError> {
-    let body: NewTokenRequest = from_json(body.into_inner())?;
+    let body = body.take()?;
     let created = tokens::create(
         &state,
         &user,

@@ -3,15 +3,15 @@
 
 use actix_web::{HttpRequest, HttpResponse, delete, get, patch, post, web};
 use serde::Deserialize;
-use serde_json::Value;
 use utoipa::{IntoParams, ToSchema};
 
+use crate::api::json_body::JsonBody;
 use crate::api::links::page_response;
 use crate::auth::CurrentUser;
 use crate::auth::client_ip::client_ip;
 use crate::domain::account::Role;
 use crate::error::{AppError, Problem};
-use crate::input::{Page, PageParams, from_json};
+use crate::input::{Page, PageParams};
 use crate::services::accounts::{self, AccountUpdate, Invitation, User};
 use crate::services::personal_data::{self, PersonalData};
 use crate::state::AppState;
@@ -127,9 +127,9 @@ pub async fn my_data(
 pub async fn update_me(
     user: CurrentUser,
     state: web::Data<AppState>,
-    body: web::Json<Value>,
+    body: JsonBody<UpdateMeRequest>,
 ) -> Result<HttpResponse, AppError> {
-    let body: UpdateMeRequest = from_json(body.into_inner())?;
+    let body = body.take()?;
     Ok(HttpResponse::Ok().json(personal_data::rename(&state, &user, &body.full_name).await?))
 }
 
@@ -159,9 +159,9 @@ pub async fn delete_me(
     req: HttpRequest,
     user: CurrentUser,
     state: web::Data<AppState>,
-    body: web::Json<Value>,
+    body: JsonBody<DeleteMeRequest>,
 ) -> Result<HttpResponse, AppError> {
-    let body: DeleteMeRequest = from_json(body.into_inner())?;
+    let body = body.take()?;
     personal_data::erase(&state, client_ip(&req), &user, body.password).await?;
     Ok(HttpResponse::NoContent().finish())
 }
@@ -187,9 +187,9 @@ pub async fn change_password(
     req: HttpRequest,
     user: CurrentUser,
     state: web::Data<AppState>,
-    body: web::Json<Value>,
+    body: JsonBody<ChangePasswordRequest>,
 ) -> Result<HttpResponse, AppError> {
-    let body: ChangePasswordRequest = from_json(body.into_inner())?;
+    let body = body.take()?;
     accounts::change_password(
         &state,
         client_ip(&req),
@@ -222,10 +222,10 @@ pub async fn invite(
     req: HttpRequest,
     user: CurrentUser,
     state: web::Data<AppState>,
-    body: web::Json<Value>,
+    body: JsonBody<InvitationRequest>,
 ) -> Result<HttpResponse, AppError> {
     user.require(&[Role::Admin])?;
-    let body: InvitationRequest = from_json(body.into_inner())?;
+    let body = body.take()?;
     let invitation = Invitation::parse(
         &body.email,
         &body.full_name,
@@ -262,10 +262,10 @@ pub async fn update_user(
     user: CurrentUser,
     state: web::Data<AppState>,
     id: web::Path<String>,
-    body: web::Json<Value>,
+    body: JsonBody<UpdateUserRequest>,
 ) -> Result<HttpResponse, AppError> {
     user.require(&[Role::Admin])?;
-    let body: UpdateUserRequest = from_json(body.into_inner())?;
+    let body = body.take()?;
     let updated = accounts::update(
         &state,
         client_ip(&req),

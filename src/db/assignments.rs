@@ -6,6 +6,7 @@ use diesel::prelude::*;
 use crate::db::DbConnection;
 use crate::db::schema::assignments;
 use crate::domain::application_state::ApplicationState;
+use crate::domain::assignment::AssignmentStatus;
 use crate::domain::ids::{ApplicationId, AssignmentId, CallId, UserId};
 use crate::input::cursor::{Key, KeyKind, Paged, Window};
 
@@ -17,7 +18,7 @@ pub struct AssignmentRow {
     pub reviewer_id: UserId,
     /// Written only by `db::states::set`, through the services' runner.
     #[diesel(skip_update)]
-    pub status: String,
+    pub status: AssignmentStatus,
     pub statement: Option<String>,
     pub recusal_reason: Option<String>,
     pub assigned_by: String,

@@ -15,6 +15,7 @@ pub mod documents;
 pub mod grants;
 pub mod instalments;
 pub mod letters;
+pub mod outbox;
 pub mod personal_data;
 pub mod personal_tokens;
 pub mod proconnect;

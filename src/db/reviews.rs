@@ -8,6 +8,8 @@ use crate::db::schema::{applications, reviews, users};
 use crate::domain::application_state::ApplicationState;
 use crate::domain::ids::{ApplicationId, AssignmentId, CallId, ReviewId, UserId};
 use crate::domain::money::Cents;
+use crate::domain::review::ReviewStatus;
+use crate::domain::scoring::Recommendation;
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
 #[diesel(table_name = reviews, treat_none_as_null = true, treat_none_as_default_value = false)]
@@ -18,10 +20,10 @@ pub struct ReviewRow {
     pub reviewer_id: UserId,
     pub scores: String,
     pub comment: String,
-    pub recommendation: Option<String>,
+    pub recommendation: Option<Recommendation>,
     /// Written only by `db::states::set`, through the services' runner.
     #[diesel(skip_update)]
-    pub status: String,
+    pub status: ReviewStatus,
     pub score_hundredths: Option<i32>,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,

@@ -13,12 +13,15 @@ use diesel::sql_types::{BigInt, Text};
 
 use crate::domain::account::Role;
 use crate::domain::application_state::ApplicationState;
+use crate::domain::assignment::AssignmentStatus;
 use crate::domain::call::CallState;
 use crate::domain::ids::{
     ApplicationId, AssignmentId, CallId, DocumentId, GrantId, InstalmentId, LetterId, OutboxId,
     ReviewId, UserId,
 };
 use crate::domain::money::Cents;
+use crate::domain::review::ReviewStatus;
+use crate::domain::scoring::Recommendation;
 
 /// Written as its `as_str` text (ids and enums alike).
 macro_rules! written_as_text {
@@ -83,6 +86,13 @@ macro_rules! enum_as_text {
 enum_as_text!(ApplicationState, "état de candidature", |s| s.parse().ok());
 enum_as_text!(Role, "rôle", Role::parse);
 enum_as_text!(CallState, "état d'appel", CallState::parse);
+enum_as_text!(
+    AssignmentStatus,
+    "état d'affectation",
+    AssignmentStatus::parse
+);
+enum_as_text!(ReviewStatus, "état d'évaluation", ReviewStatus::parse);
+enum_as_text!(Recommendation, "recommandation", Recommendation::parse);
 
 impl<DB: Backend> ToSql<BigInt, DB> for Cents
 where

@@ -4,8 +4,21 @@
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Serialize,
+    Deserialize,
+    ToSchema,
+    diesel::AsExpression,
+    diesel::FromSqlRow,
+)]
 #[serde(rename_all = "snake_case")]
+// Stored as its `as_str` text (`db::sql_types`).
+#[diesel(sql_type = diesel::sql_types::Text)]
 pub enum ReviewStatus {
     Draft,
     Submitted,

@@ -14,8 +14,21 @@ use crate::domain::call::ScoringCriterion;
 /// A spread of more than this many points between reviews is flagged.
 pub const SPREAD_FLAG_ABOVE: f64 = 25.0;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Serialize,
+    Deserialize,
+    ToSchema,
+    diesel::AsExpression,
+    diesel::FromSqlRow,
+)]
 #[serde(rename_all = "snake_case")]
+// Stored as its `as_str` text (`db::sql_types`).
+#[diesel(sql_type = diesel::sql_types::Text)]
 pub enum Recommendation {
     Favorable,
     Reserved,

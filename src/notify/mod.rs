@@ -10,7 +10,9 @@
 //! - [`outbox`] holds the table's queries and what the admin endpoints show and re-queue.
 
 pub mod account;
-pub mod outbox;
+/// The outbox's table lives with the other tables (`db::outbox`); the notifier and its
+/// workers read it through this name.
+pub use crate::db::outbox;
 pub mod referral;
 pub mod retention;
 pub mod templates;

@@ -272,7 +272,7 @@ pub fn seed_bulk(db: &Db, settings: &Settings, options: DemoOptions) -> anyhow::
                     id: asg_id.clone(),
                     application_id: app_id.clone(),
                     reviewer_id: UserId::from_stored(reviewer.clone()),
-                    status: AssignmentStatus::Accepted.as_str().into(),
+                    status: AssignmentStatus::Accepted,
                     statement: Some("Aucun conflit d'intérêts.".into()),
                     recusal_reason: None,
                     assigned_by: staff_id.clone(),
@@ -311,14 +311,12 @@ pub fn seed_bulk(db: &Db, settings: &Settings, options: DemoOptions) -> anyhow::
                     scores: serde_json::to_string(&scores)?,
                     comment: "Projet cohérent ; points d'attention sur le modèle économique."
                         .into(),
-                    recommendation: Some(rec.as_str().into()),
+                    recommendation: Some(rec),
                     status: if done {
                         ReviewStatus::Submitted
                     } else {
                         ReviewStatus::Draft
-                    }
-                    .as_str()
-                    .into(),
+                    },
                     score_hundredths: done.then_some(h),
                     created_at: started + Duration::days(1),
                     updated_at: started + Duration::days(2),

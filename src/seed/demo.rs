@@ -27,6 +27,7 @@ use crate::domain::scoring::{self, Recommendation};
 use crate::domain::territory;
 use crate::error::ServiceError;
 use crate::input::Paging;
+use crate::input::multipart::read_document;
 use crate::services::accounts::{self, NewAccount};
 use crate::services::calls::{self, NewCall};
 use crate::services::reviews::{self, AcceptInput, ReviewInput};
@@ -263,7 +264,14 @@ pub async fn run(
                 &state,
                 &applicant,
                 app.id.clone(),
-                document_form(&doc.key, &filename),
+                |l: documents::UploadLimits| {
+                    read_document(
+                        document_form(&doc.key, &filename),
+                        l.tmp_dir,
+                        l.max_bytes,
+                        l.sniff_bytes,
+                    )
+                },
             )
             .await
             .map_err(service)?;

@@ -8,16 +8,13 @@
 //! left are swept when the server starts and then periodically ([`sweep_temporary_files`],
 //! [`sweep_periodically`]).
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use actix_multipart::Multipart;
-use futures_util::StreamExt;
+use std::future::Future;
+
 use serde::{Deserialize, Serialize};
 use serde_json::json;
-use sha2::{Digest, Sha256};
 use utoipa::ToSchema;
-use uuid::Uuid;
 
 use crate::db::applications::{self as rows, ApplicationRow};
 use crate::db::documents::{self, DocumentRow};
@@ -28,6 +25,7 @@ use crate::domain::call::{OTHER_DOCUMENT_KIND, REPORT_ANNEX_KIND};
 use crate::domain::history::HistoryAction;
 use crate::domain::ids::{ApplicationId, DocumentId, GrantId};
 use crate::error::ServiceError;
+use crate::input::multipart::{ReceivedFile, TempFile};
 use crate::services::applications::{
     actor, audience, load_readable, not_found, record_event, visibility,
 };
@@ -197,17 +195,6 @@ pub async fn sweep_periodically(dir: PathBuf, every: std::time::Duration) {
     }
 }
 
-/// A file being received; removed on drop.
-struct TempFile {
-    path: PathBuf,
-}
-
-impl Drop for TempFile {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.path);
-    }
-}
-
 /// Office formats are zip archives: judge them by their central directory.
 fn inspect_archive(path: &Path) -> Result<(), ServiceError> {
     use crate::domain::upload::{ARCHIVE_LIMITS, ArchiveEntry, check_archive};
@@ -297,90 +284,17 @@ fn bad(field: &str, msg: &str) -> ServiceError {
     ServiceError::invalid_field(field, msg)
 }
 
-/// Reads the form: a `kind` text field and a `file` field, streamed to disk.
-async fn receive(
-    mut form: Multipart,
-    tmp_dir: &Path,
-    max_bytes: u64,
-) -> Result<Received, ServiceError> {
-    let mut kind: Option<String> = None;
-    let mut file: Option<(String, TempFile, u64, String, Vec<u8>)> = None;
-    while let Some(field) = form.next().await {
-        let mut field = field.map_err(|e| {
-            ServiceError::BadInput(format!("Formulaire multipart illisible : {e}."))
-        })?;
-        let name = field.name().unwrap_or("").to_owned();
-        match name.as_str() {
-            "kind" => {
-                let mut value = Vec::new();
-                while let Some(chunk) = field.next().await {
-                    let chunk = chunk.map_err(|e| {
-                        ServiceError::BadInput(format!("Formulaire illisible : {e}."))
-                    })?;
-                    value.extend_from_slice(&chunk);
-                    if value.len() > 100 {
-                        return Err(bad("kind", "type de pièce trop long"));
-                    }
-                }
-                let value =
-                    String::from_utf8(value).map_err(|_| bad("kind", "type de pièce illisible"))?;
-                crate::domain::text::check(&value, crate::domain::text::Lines::Single)
-                    .map_err(|e| bad("kind", &e.to_string()))?;
-                kind = Some(value);
-            }
-            "file" => {
-                if file.is_some() {
-                    return Err(bad("file", "un seul fichier par envoi"));
-                }
-                let original = field
-                    .content_disposition()
-                    .and_then(|cd| cd.get_filename())
-                    .unwrap_or("")
-                    .to_owned();
-                let path = tmp_dir.join(Uuid::now_v7().to_string());
-                let temp = TempFile { path: path.clone() };
-                let mut out =
-                    std::fs::File::create(&path).map_err(|e| ServiceError::Internal(e.into()))?;
-                let mut hasher = Sha256::new();
-                let mut size: u64 = 0;
-                let mut head = Vec::new();
-                while let Some(chunk) = field.next().await {
-                    let chunk = chunk
-                        .map_err(|e| ServiceError::BadInput(format!("Envoi interrompu : {e}.")))?;
-                    size += chunk.len() as u64;
-                    if size > max_bytes {
-                        return Err(ServiceError::TooLarge(format!(
-                            "Le fichier dépasse la taille autorisée ({} Mo au plus).",
-                            max_bytes / (1024 * 1024)
-                        )));
-                    }
-                    if head.len() < SNIFF_BYTES {
-                        let take = (SNIFF_BYTES - head.len()).min(chunk.len());
-                        head.extend_from_slice(&chunk[..take]);
-                    }
-                    hasher.update(&chunk);
-                    // Small synchronous writes of chunks already in memory; the upload size
-                    // is bounded by uploads.max_bytes.
-                    out.write_all(&chunk)
-                        .map_err(|e| ServiceError::Internal(e.into()))?;
-                }
-                out.sync_all()
-                    .map_err(|e| ServiceError::Internal(e.into()))?;
-                let digest = hasher.finalize();
-                let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
-                file = Some((original, temp, size, hex, head));
-            }
-            other => {
-                return Err(bad(
-                    if other.is_empty() { "corps" } else { other },
-                    "champ inattendu : le formulaire contient « kind » et « file »",
-                ));
-            }
-        }
-    }
-    let kind = kind.ok_or_else(|| bad("kind", "indiquez le type de pièce (champ « kind »)"))?;
-    let (original, temp, size, sha256, head) =
-        file.ok_or_else(|| bad("file", "joignez un fichier (champ « file »)"))?;
+/// Judges a received file on its bytes: not empty, of a type the MEL accepts (read from its
+/// content, never from its name), stored under a clean name with that type's extension.
+fn check_received(file: ReceivedFile) -> Result<Received, ServiceError> {
+    let ReceivedFile {
+        kind,
+        original_name: original,
+        temp,
+        size,
+        sha256,
+        head,
+    } = file;
     if size == 0 {
         return Err(bad("file", "le fichier est vide"));
     }
@@ -470,31 +384,52 @@ fn holder_row(
     }
 }
 
-pub async fn upload(
+/// Where a face's reader of the form puts the file, and what it may weigh: the face reads
+/// the form (`input::multipart::read_document`) once the service has said the caller may
+/// upload here, so an unauthorised upload is refused before a byte is read.
+pub struct UploadLimits {
+    pub tmp_dir: PathBuf,
+    pub max_bytes: u64,
+    pub sniff_bytes: usize,
+}
+
+pub async fn upload<R, F>(
     state: &AppState,
     user: &Actor,
     application_id: ApplicationId,
-    form: Multipart,
-) -> Result<Document, ServiceError> {
-    upload_to(state, user, Holder::Application(application_id), form).await
+    read: R,
+) -> Result<Document, ServiceError>
+where
+    R: FnOnce(UploadLimits) -> F,
+    F: Future<Output = Result<ReceivedFile, ServiceError>>,
+{
+    upload_to(state, user, Holder::Application(application_id), read).await
 }
 
 /// `POST /grants/{id}/report/annexes`: an annex of the final report (`kind` `report_annex`).
-pub async fn upload_report_annex(
+pub async fn upload_report_annex<R, F>(
     state: &AppState,
     user: &Actor,
     grant: GrantId,
-    form: Multipart,
-) -> Result<Document, ServiceError> {
-    upload_to(state, user, Holder::ReportAnnexes(grant), form).await
+    read: R,
+) -> Result<Document, ServiceError>
+where
+    R: FnOnce(UploadLimits) -> F,
+    F: Future<Output = Result<ReceivedFile, ServiceError>>,
+{
+    upload_to(state, user, Holder::ReportAnnexes(grant), read).await
 }
 
-async fn upload_to(
+async fn upload_to<R, F>(
     state: &AppState,
     user: &Actor,
     holder: Holder,
-    form: Multipart,
-) -> Result<Document, ServiceError> {
+    read: R,
+) -> Result<Document, ServiceError>
+where
+    R: FnOnce(UploadLimits) -> F,
+    F: Future<Output = Result<ReceivedFile, ServiceError>>,
+{
     // Refuse early (before reading a byte) when the caller may not upload here.
     {
         let (user, holder) = (user.clone(), holder.clone());
@@ -505,7 +440,14 @@ async fn upload_to(
     }
     let tmp_dir = temporary_dir(&state.settings);
     std::fs::create_dir_all(&tmp_dir).map_err(|e| ServiceError::Internal(e.into()))?;
-    let received = receive(form, &tmp_dir, state.settings.uploads.max_bytes).await?;
+    let received = check_received(
+        read(UploadLimits {
+            tmp_dir,
+            max_bytes: state.settings.uploads.max_bytes,
+            sniff_bytes: SNIFF_BYTES,
+        })
+        .await?,
+    )?;
     if matches!(received.ext, "docx" | "xlsx" | "odt" | "ods") {
         let path = received.temp.path.clone();
         actix_web::web::block(move || inspect_archive(&path))

@@ -181,12 +181,8 @@ impl ReviewRow {
             reviewer_name,
             scores: serde_json::from_str(&self.scores).map_err(internal)?,
             comment: self.comment.clone(),
-            recommendation: self
-                .recommendation
-                .as_deref()
-                .map(|r| Recommendation::parse(r).ok_or_else(|| internal("unknown recommendation")))
-                .transpose()?,
-            status: review_status(&self.status)?,
+            recommendation: self.recommendation,
+            status: self.status,
             score: self.score_hundredths.map(|h| f64::from(h) / 100.0),
             updated_at: self.updated_at.and_utc(),
             submitted_at: self.submitted_at.map(|t| t.and_utc()),
@@ -196,10 +192,6 @@ impl ReviewRow {
 
 fn review_status(s: &str) -> Result<ReviewStatus, ServiceError> {
     ReviewStatus::parse(s).ok_or_else(|| internal(format!("unknown review status {s}")))
-}
-
-fn assignment_status(s: &str) -> Result<AssignmentStatus, ServiceError> {
-    AssignmentStatus::parse(s).ok_or_else(|| internal(format!("unknown assignment status {s}")))
 }
 
 fn work_item_view(w: WorkItem) -> Result<Assignment, ServiceError> {
@@ -223,7 +215,7 @@ fn work_item_view(w: WorkItem) -> Result<Assignment, ServiceError> {
         reference: w.reference,
         call_id: w.call_id,
         reviewer_id: w.assignment.reviewer_id,
-        status: assignment_status(&w.assignment.status)?,
+        status: w.assignment.status,
         review_status: w.review_status.as_deref().map(review_status).transpose()?,
         application_state: w.application_state,
         assigned_at: w.assignment.assigned_at.and_utc(),
@@ -319,7 +311,7 @@ pub fn add_assignment(
         id: AssignmentId::new(),
         application_id: application_id.clone(),
         reviewer_id: reviewer_id.clone(),
-        status: AssignmentStatus::Pending.as_str().into(),
+        status: AssignmentStatus::Pending,
         statement: None,
         recusal_reason: None,
         assigned_by: by.to_string(),
@@ -477,10 +469,10 @@ async fn respond(
         .transaction(move |conn| {
             let mut row = own_assignment(conn, &user, id.as_str())?;
             let submitted = match reviews::for_assignment(conn, &row.id)? {
-                Some(r) => review_status(&r.status)? == ReviewStatus::Submitted,
+                Some(r) => r.status == ReviewStatus::Submitted,
                 None => false,
             };
-            let from = assignment_status(&row.status)?;
+            let from = row.status;
             let action = if accept {
                 AssignmentAction::Accept
             } else {
@@ -573,7 +565,7 @@ fn reviewable(
     id: &str,
 ) -> Result<(AssignmentRow, Vec<crate::domain::call::ScoringCriterion>), ServiceError> {
     let row = own_assignment(conn, user, id)?;
-    if !assignment::may_review(assignment_status(&row.status)?) {
+    if !assignment::may_review(row.status) {
         return Err(status_conflict(
             &row,
             "Acceptez d'abord l'affectation en déclarant l'absence de conflit d'intérêts.",
@@ -620,16 +612,13 @@ pub async fn save_draft(
             }
             let scores = serde_json::to_string(&input.scores).map_err(internal)?;
             let existing = reviews::for_assignment(conn, &assignment.id)?;
-            let from = existing
-                .as_ref()
-                .map(|r| review_status(&r.status))
-                .transpose()?;
+            let from = existing.as_ref().map(|r| r.status);
             review::next(from, ReviewAction::Save).map_err(ServiceError::conflict)?;
             let row = match existing {
                 Some(mut r) => {
                     r.scores = scores;
                     r.comment = comment;
-                    r.recommendation = input.recommendation.map(|x| x.as_str().into());
+                    r.recommendation = input.recommendation;
                     r.updated_at = now;
                     reviews::update(conn, &r)?;
                     r
@@ -642,8 +631,8 @@ pub async fn save_draft(
                         reviewer_id: user.id.clone(),
                         scores,
                         comment,
-                        recommendation: input.recommendation.map(|x| x.as_str().into()),
-                        status: ReviewStatus::Draft.as_str().into(),
+                        recommendation: input.recommendation,
+                        status: ReviewStatus::Draft,
                         score_hundredths: None,
                         created_at: now,
                         updated_at: now,
@@ -692,10 +681,7 @@ pub async fn submit(
         .transaction(move |conn| {
             let (assignment, grid) = reviewable(conn, &user, id.as_str())?;
             let existing = reviews::for_assignment(conn, &assignment.id)?;
-            let from = existing
-                .as_ref()
-                .map(|r| review_status(&r.status))
-                .transpose()?;
+            let from = existing.as_ref().map(|r| r.status);
             let to = review::next(from, ReviewAction::Submit).map_err(ServiceError::conflict)?;
             let (Some(mut row), Some(from)) = (existing, from) else {
                 return Err(ServiceError::Internal(anyhow::anyhow!(
@@ -741,7 +727,7 @@ pub async fn submit(
                 },
                 &mails,
             )?;
-            row.status = to.as_str().into();
+            row.status = to;
             row.to_view(None)
         })
         .await
@@ -757,7 +743,7 @@ fn reviews_complete_mail(
     let reviews_by_assignment: BTreeMap<AssignmentId, ReviewStatus> =
         reviews::for_application(conn, app_id)?
             .into_iter()
-            .map(|(r, _)| Ok((r.assignment_id.clone(), review_status(&r.status)?)))
+            .map(|(r, _)| Ok((r.assignment_id.clone(), r.status)))
             .collect::<Result<_, ServiceError>>()?;
     let reviewers = assignments::for_application(conn, app_id)?
         .iter()
@@ -767,7 +753,7 @@ fn reviews_complete_mail(
             } else {
                 reviews_by_assignment.get(&a.id).copied()
             };
-            Ok((assignment_status(&a.status)?, review))
+            Ok((a.status, review))
         })
         .collect::<Result<Vec<_>, ServiceError>>()?;
     if !review::all_reviews_in(&reviewers) {

@@ -205,8 +205,7 @@ pub async fn application(
                 rows::assignments_with_names(conn, id.as_str())?
                     .into_iter()
                     .map(|(a, name, review_status)| StaffAssignment {
-                        status: AssignmentStatus::parse(&a.status)
-                            .unwrap_or(AssignmentStatus::Pending),
+                        status: a.status,
                         id: a.id,
                         reviewer_id: a.reviewer_id,
                         reviewer_name: name,

@@ -21,12 +21,14 @@ use crate::domain::application::{
 use crate::domain::application_state::{Action, ApplicationState};
 use crate::domain::territory;
 use crate::error::{AppError, ServiceError};
+use crate::input::multipart::read_document;
 use crate::input::{Paging, from_json};
 use crate::services::applications::ListFilter;
 use crate::services::transitions::{self, Command, WithdrawInput};
 use crate::services::{applications, calls, documents, referrals, reviews};
+use crate::web::checked_form::{CsrfForm, RefillForm};
 use crate::web::forms::{Errors, Form, euros_input, parse_euros};
-use crate::web::{CSRF_FIELD, PageCtx, WebError, see_other, ser};
+use crate::web::{PageCtx, WebError, see_other, ser};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/candidatures", web::get().to(my_applications))
@@ -1541,7 +1543,7 @@ async fn upload(
         &ctx.state,
         &user,
         crate::services::applications::id(&id)?,
-        form,
+        |l: documents::UploadLimits| read_document(form, l.tmp_dir, l.max_bytes, l.sniff_bytes),
     )
     .await
     {
@@ -1581,12 +1583,9 @@ async fn upload(
 }
 
 async fn delete_document(
-    ctx: PageCtx,
+    CsrfForm { ctx, form: _ }: CsrfForm,
     path: web::Path<(String, String)>,
-    body: web::Bytes,
 ) -> Result<HttpResponse, WebError> {
-    let form = Form::parse(&body);
-    ctx.check_csrf(form.opt(CSRF_FIELD))?;
     let user = ctx.user()?;
     let (id, doc) = path.into_inner();
     documents::delete(
@@ -1662,12 +1661,9 @@ async fn render_check(
 }
 
 async fn submit(
-    ctx: PageCtx,
+    CsrfForm { ctx, form }: CsrfForm,
     id: web::Path<String>,
-    body: web::Bytes,
 ) -> Result<HttpResponse, WebError> {
-    let form = Form::parse(&body);
-    ctx.check_csrf(form.opt(CSRF_FIELD))?;
     let user = ctx.user()?;
     let id = id.into_inner();
     let version = form.get("version").parse::<i32>().ok();
@@ -1883,12 +1879,10 @@ async fn withdraw_form(ctx: PageCtx, id: web::Path<String>) -> Result<HttpRespon
 }
 
 async fn withdraw(
-    ctx: PageCtx,
+    RefillForm { ctx, form, refused }: RefillForm,
     id: web::Path<String>,
-    body: web::Bytes,
 ) -> Result<HttpResponse, WebError> {
-    let form = Form::parse(&body);
-    let mut errors = ctx.check_form(&form)?;
+    let mut errors = refused;
     let user = ctx.user()?;
     let id = id.into_inner();
     if form.get("confirm") != "oui" {
@@ -2039,12 +2033,10 @@ async fn bank_form(ctx: PageCtx, id: web::Path<String>) -> Result<HttpResponse, 
 }
 
 async fn bank_save(
-    ctx: PageCtx,
+    RefillForm { ctx, form, refused }: RefillForm,
     id: web::Path<String>,
-    body: web::Bytes,
 ) -> Result<HttpResponse, WebError> {
-    let form = Form::parse(&body);
-    let mut errors = ctx.check_form(&form)?;
+    let mut errors = refused;
     let user = ctx.user()?;
     let id = id.into_inner();
     let (application, grant) = own_grant(&ctx, &user, &id).await?;

@@ -14,6 +14,7 @@ use crate::error::ServiceError;
 use crate::services::commune_opinions::{self, OpinionInput};
 use crate::services::communes::{self, CommuneApplication};
 use crate::services::referrals::{self, ReferralInput};
+use crate::web::checked_form::RefillForm;
 use crate::web::forms::{Errors, Form};
 use crate::web::{PageCtx, WebError, see_other, ser};
 
@@ -237,12 +238,10 @@ async fn application(ctx: PageCtx, id: web::Path<String>) -> Result<HttpResponse
 }
 
 async fn give_opinion(
-    ctx: PageCtx,
+    RefillForm { ctx, form, refused }: RefillForm,
     id: web::Path<String>,
-    body: web::Bytes,
 ) -> Result<HttpResponse, WebError> {
-    let form = Form::parse(&body);
-    let mut errors = ctx.check_form(&form)?;
+    let mut errors = refused;
     let user = ctx.user()?;
     let id = communes::id(&id)?;
     let opinion = match form.get("opinion") {

@@ -8,6 +8,7 @@ pub mod apidocs;
 pub mod applicant;
 pub mod assets;
 pub mod audit;
+pub mod checked_form;
 pub mod commune;
 pub mod forms;
 pub mod labels;

@@ -15,8 +15,8 @@ use crate::error::ServiceError;
 use crate::input::{PageParams, Paging};
 use crate::notify::outbox::{ListFilter, OutboxMessage};
 use crate::services;
-use crate::web::forms::Form;
-use crate::web::{CSRF_FIELD, PageCtx, WebError, see_other, ser};
+use crate::web::checked_form::CsrfForm;
+use crate::web::{PageCtx, WebError, see_other, ser};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/gestion/envois", web::get().to(list))
@@ -122,12 +122,9 @@ async fn render(
 }
 
 async fn retry(
-    ctx: PageCtx,
+    CsrfForm { ctx, form: _ }: CsrfForm,
     id: web::Path<String>,
-    body: web::Bytes,
 ) -> Result<HttpResponse, WebError> {
-    let form = Form::parse(&body);
-    ctx.check_csrf(form.opt(CSRF_FIELD))?;
     let user = ctx.user()?;
     let Some(id) = OutboxId::parse(&id) else {
         return Err(

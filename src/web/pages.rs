@@ -1,6 +1,7 @@
 //! The page templates: minijinja, embedded from `templates/pages/` at compile time and
 //! overridable file by file from `web.templates_dir` (as the mail templates are). `.html`
-//! templates escape every value; an undefined variable is an error, not an empty string.
+//! templates escape every value; an undefined variable printed, iterated or looked into is an
+//! error, not an empty string (`UndefinedBehavior::SemiStrict`).
 
 use std::path::Path;
 
@@ -97,7 +98,11 @@ impl Pages {
     pub fn load(settings: &Settings) -> anyhow::Result<Self> {
         let assets = Assets::load(settings)?;
         let mut env = Environment::new();
-        env.set_undefined_behavior(UndefinedBehavior::Chainable);
+        // A variable or a field the handler did not give fails the page (a 500 a test sees)
+        // when it is printed, iterated or looked into; only a test of truth (`{% if notice %}`,
+        // `values[name] or ''`) reads it as false, which is how the forms' macros ask whether a
+        // field has a value or an error. `Chainable` rendered a renamed field as a blank.
+        env.set_undefined_behavior(UndefinedBehavior::SemiStrict);
         let mut syntax = minijinja::syntax::SyntaxConfig::builder();
         syntax.trim_blocks(true).lstrip_blocks(true);
         env.set_syntax(

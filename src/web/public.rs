@@ -13,6 +13,7 @@ use crate::error::{AppError, ServiceError};
 use crate::input::Paging;
 use crate::services::applications::ListFilter;
 use crate::services::{accounts, applications, calls};
+use crate::web::checked_form::CsrfForm;
 use crate::web::forms::{Errors, Form};
 use crate::web::{CSRF_FIELD, PageCtx, WebError, see_other, ser};
 
@@ -328,22 +329,19 @@ async fn invitation_form(
     )
 }
 
-async fn reset(ctx: PageCtx, body: web::Bytes) -> Result<HttpResponse, WebError> {
-    set_password(ctx, body, PasswordLink::Reset).await
+async fn reset(checked: CsrfForm) -> Result<HttpResponse, WebError> {
+    set_password(checked, PasswordLink::Reset).await
 }
 
-async fn invitation(ctx: PageCtx, body: web::Bytes) -> Result<HttpResponse, WebError> {
-    set_password(ctx, body, PasswordLink::Invitation).await
+async fn invitation(checked: CsrfForm) -> Result<HttpResponse, WebError> {
+    set_password(checked, PasswordLink::Invitation).await
 }
 
 /// Sets the password with the link's token; then to sign-in (every earlier session ended).
 async fn set_password(
-    ctx: PageCtx,
-    body: web::Bytes,
+    CsrfForm { ctx, form }: CsrfForm,
     link: PasswordLink,
 ) -> Result<HttpResponse, WebError> {
-    let form = Form::parse(&body);
-    ctx.check_csrf(form.opt(CSRF_FIELD))?;
     let token = form.get("token").to_owned();
     let password = form.get("password").to_owned();
     let ip = client_ip(&ctx.req);

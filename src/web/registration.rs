@@ -12,7 +12,8 @@ use crate::domain::application::OrganisationStatus;
 use crate::error::ServiceError;
 use crate::services::applications;
 use crate::services::registration::{self, RegistrationInput};
-use crate::web::forms::{Errors, Form};
+use crate::web::checked_form::RefillForm;
+use crate::web::forms::Errors;
 use crate::web::{PageCtx, WebError, see_other, ser};
 
 const UUID: &str = "[0-9a-fA-F-]{36}";
@@ -73,12 +74,10 @@ async fn form_page(ctx: PageCtx, id: web::Path<String>) -> Result<HttpResponse, 
 }
 
 async fn save(
-    ctx: PageCtx,
+    RefillForm { ctx, form, refused }: RefillForm,
     id: web::Path<String>,
-    body: web::Bytes,
 ) -> Result<HttpResponse, WebError> {
-    let form = Form::parse(&body);
-    let mut errors = ctx.check_form(&form)?;
+    let mut errors = refused;
     let user = ctx.user()?;
     let id = id.into_inner();
     let mut values = Map::new();

@@ -11,7 +11,10 @@ use serde_json::{Map, Value as Json};
 
 use crate::domain::report::{BudgetCategory, BudgetLine, Indicators, ReportBody, Side};
 use crate::error::ServiceError;
+use crate::input::multipart::read_document;
+use crate::services::documents;
 use crate::services::reports::{self, ChangesInput, ReportView};
+use crate::web::checked_form::{CsrfForm, RefillForm};
 use crate::web::forms::{Errors, Form, euros_input, parse_euros};
 use crate::web::{PageCtx, WebError, see_other, ser};
 
@@ -303,12 +306,9 @@ async fn save(
 }
 
 async fn approve(
-    ctx: PageCtx,
+    RefillForm { ctx, form, refused }: RefillForm,
     id: web::Path<String>,
-    body: web::Bytes,
 ) -> Result<HttpResponse, WebError> {
-    let form = Form::parse(&body);
-    let refused = ctx.check_form(&form)?;
     let user = ctx.user()?;
     let id = id.into_inner();
     let mut errors = refused;
@@ -324,12 +324,9 @@ async fn approve(
 }
 
 async fn request_changes(
-    ctx: PageCtx,
+    RefillForm { ctx, form, refused }: RefillForm,
     id: web::Path<String>,
-    body: web::Bytes,
 ) -> Result<HttpResponse, WebError> {
-    let form = Form::parse(&body);
-    let refused = ctx.check_form(&form)?;
     let user = ctx.user()?;
     let id = id.into_inner();
     let grant = crate::web::staff::grant_of(&ctx, &id).await?;
@@ -371,8 +368,13 @@ async fn add_annex(
     let user = ctx.user()?;
     let id = id.into_inner();
     let grant = crate::web::staff::grant_of(&ctx, &id).await?;
-    match crate::services::documents::upload_report_annex(&ctx.state, &user, grant.clone(), form)
-        .await
+    match documents::upload_report_annex(
+        &ctx.state,
+        &user,
+        grant.clone(),
+        |l: documents::UploadLimits| read_document(form, l.tmp_dir, l.max_bytes, l.sniff_bytes),
+    )
+    .await
     {
         Ok(_) => Ok(see_other(&format!(
             "/candidatures/{id}/compte-rendu?annexe=1#annexes"
@@ -420,12 +422,9 @@ async fn add_annex(
 }
 
 async fn delete_annex(
-    ctx: PageCtx,
+    CsrfForm { ctx, form: _ }: CsrfForm,
     path: web::Path<(String, String)>,
-    body: web::Bytes,
 ) -> Result<HttpResponse, WebError> {
-    let form = Form::parse(&body);
-    ctx.check_csrf(form.opt(crate::web::CSRF_FIELD))?;
     let user = ctx.user()?;
     let (id, doc) = path.into_inner();
     let grant = crate::web::staff::grant_of(&ctx, &id).await?;

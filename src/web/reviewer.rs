@@ -21,8 +21,9 @@ use crate::services::reviews::{
     self, AcceptInput, AssignmentStatus, RecuseInput, ReviewInput, ReviewStatus, ReviewerDesk,
 };
 use crate::services::{applications, documents};
+use crate::web::checked_form::{CsrfForm, RefillForm};
 use crate::web::forms::{Errors, Form};
-use crate::web::{CSRF_FIELD, PageCtx, WebError, see_other, ser};
+use crate::web::{PageCtx, WebError, see_other, ser};
 
 /// The sentence a reviewer subscribes to by ticking the declaration's box; it is what the
 /// service records as their statement.
@@ -233,12 +234,9 @@ async fn desk_page(ctx: PageCtx, id: web::Path<String>) -> Result<HttpResponse, 
 }
 
 async fn declare(
-    ctx: PageCtx,
+    CsrfForm { ctx, form }: CsrfForm,
     id: web::Path<String>,
-    body: web::Bytes,
 ) -> Result<HttpResponse, WebError> {
-    let form = Form::parse(&body);
-    ctx.check_csrf(form.opt(CSRF_FIELD))?;
     let user = ctx.user()?;
     let id = id.into_inner();
     let mut errors = Errors::default();
@@ -274,12 +272,9 @@ async fn declare(
 }
 
 async fn recuse(
-    ctx: PageCtx,
+    RefillForm { ctx, form, refused }: RefillForm,
     id: web::Path<String>,
-    body: web::Bytes,
 ) -> Result<HttpResponse, WebError> {
-    let form = Form::parse(&body);
-    let refused = ctx.check_form(&form)?;
     let user = ctx.user()?;
     let id = id.into_inner();
     if !refused.is_empty() {
@@ -472,12 +467,9 @@ async fn confirm_page(ctx: PageCtx, id: web::Path<String>) -> Result<HttpRespons
 }
 
 async fn submit(
-    ctx: PageCtx,
+    CsrfForm { ctx, form: _ }: CsrfForm,
     id: web::Path<String>,
-    body: web::Bytes,
 ) -> Result<HttpResponse, WebError> {
-    let form = Form::parse(&body);
-    ctx.check_csrf(form.opt(CSRF_FIELD))?;
     let user = ctx.user()?;
     let id = id.into_inner();
     match reviews::submit(

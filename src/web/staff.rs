@@ -26,9 +26,10 @@ use crate::services::staff::{self, StaffApplication};
 use crate::services::transitions::{
     self, Command, DeclareIneligibleInput, RequestChangesInput, StartReviewInput,
 };
+use crate::web::checked_form::{CsrfForm, RefillForm};
 use crate::web::forms::{Errors, Form};
 use crate::web::pages::natural_key;
-use crate::web::{CSRF_FIELD, PageCtx, WebError, see_other, ser};
+use crate::web::{PageCtx, WebError, see_other, ser};
 
 /// Ids in URLs are UUIDs: the pattern keeps `/gestion/appels/nouveau` (the call form) apart.
 const UUID: &str = "[0-9a-fA-F-]{36}";
@@ -773,12 +774,9 @@ pub(crate) async fn grant_of(
 
 /// « Contresigner la convention » (the scanned copy is sent through the API).
 async fn countersign(
-    ctx: PageCtx,
+    RefillForm { ctx, form, refused }: RefillForm,
     id: web::Path<String>,
-    body: web::Bytes,
 ) -> Result<HttpResponse, WebError> {
-    let form = Form::parse(&body);
-    let refused = ctx.check_form(&form)?;
     let user = ctx.user()?;
     staff::require_staff(&user)?;
     let id = id.into_inner();
@@ -798,12 +796,9 @@ async fn countersign(
 
 /// « Déclarer la subvention caduque », with a motivation.
 async fn lapse(
-    ctx: PageCtx,
+    RefillForm { ctx, form, refused }: RefillForm,
     id: web::Path<String>,
-    body: web::Bytes,
 ) -> Result<HttpResponse, WebError> {
-    let form = Form::parse(&body);
-    let refused = ctx.check_form(&form)?;
     let user = ctx.user()?;
     staff::require_staff(&user)?;
     let id = id.into_inner();
@@ -842,12 +837,9 @@ async fn lapse(
 
 /// « Demander un reversement »: an amount in euros as typed (« 4 500,50 »), a motivation.
 async fn request_recovery(
-    ctx: PageCtx,
+    RefillForm { ctx, form, refused }: RefillForm,
     id: web::Path<String>,
-    body: web::Bytes,
 ) -> Result<HttpResponse, WebError> {
-    let form = Form::parse(&body);
-    let refused = ctx.check_form(&form)?;
     let user = ctx.user()?;
     staff::require_staff(&user)?;
     let id = id.into_inner();
@@ -894,12 +886,9 @@ async fn request_recovery(
 }
 
 async fn close_recovery(
-    ctx: PageCtx,
+    RefillForm { ctx, form, refused }: RefillForm,
     id: web::Path<String>,
-    body: web::Bytes,
 ) -> Result<HttpResponse, WebError> {
-    let form = Form::parse(&body);
-    let refused = ctx.check_form(&form)?;
     let user = ctx.user()?;
     staff::require_staff(&user)?;
     let id = id.into_inner();
@@ -929,12 +918,9 @@ async fn close_recovery(
 }
 
 async fn request_changes(
-    ctx: PageCtx,
+    RefillForm { ctx, form, refused }: RefillForm,
     id: web::Path<String>,
-    body: web::Bytes,
 ) -> Result<HttpResponse, WebError> {
-    let form = Form::parse(&body);
-    let refused = ctx.check_form(&form)?;
     let user = ctx.user()?;
     staff::require_staff(&user)?;
     let id = id.into_inner();
@@ -1004,12 +990,9 @@ fn readings(form: &Form, codes: &[String]) -> (BTreeMap<String, Assessment>, Err
 /// The screening form: the readings of the « à vérifier » criteria, then either the review
 /// started with the reviewers ticked, or the application declared ineligible.
 async fn screen(
-    ctx: PageCtx,
+    RefillForm { ctx, form, refused }: RefillForm,
     id: web::Path<String>,
-    body: web::Bytes,
 ) -> Result<HttpResponse, WebError> {
-    let form = Form::parse(&body);
-    let refused = ctx.check_form(&form)?;
     let user = ctx.user()?;
     staff::require_staff(&user)?;
     let id = id.into_inner();
@@ -1083,12 +1066,9 @@ async fn screen(
 }
 
 async fn add_reviewer(
-    ctx: PageCtx,
+    CsrfForm { ctx, form }: CsrfForm,
     id: web::Path<String>,
-    body: web::Bytes,
 ) -> Result<HttpResponse, WebError> {
-    let form = Form::parse(&body);
-    ctx.check_csrf(form.opt(CSRF_FIELD))?;
     let user = ctx.user()?;
     staff::require_staff(&user)?;
     let id = id.into_inner();

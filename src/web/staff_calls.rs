@@ -19,8 +19,9 @@ use crate::domain::grant::{CONVENTION_THRESHOLD, ConventionPolicy, DEFAULT_REPOR
 use crate::domain::territory;
 use crate::error::ServiceError;
 use crate::services::calls::{self, Call, NewCall};
+use crate::web::checked_form::{CsrfForm, RefillForm};
 use crate::web::forms::{Errors, Form, euros_input, parse_euros};
-use crate::web::{CSRF_FIELD, PageCtx, WebError, see_other, ser};
+use crate::web::{PageCtx, WebError, see_other, ser};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/gestion/appels/nouveau", web::get().to(new_form))
@@ -595,12 +596,9 @@ async fn edit_form(
 }
 
 async fn save(
-    ctx: PageCtx,
+    RefillForm { ctx, form, refused }: RefillForm,
     id: web::Path<String>,
-    body: web::Bytes,
 ) -> Result<HttpResponse, WebError> {
-    let form = Form::parse(&body);
-    let refused = ctx.check_form(&form)?;
     let user = staff(&ctx)?;
     let id = id.into_inner();
     let call = load(&ctx, id.clone()).await?;
@@ -687,13 +685,10 @@ async fn confirm_close(ctx: PageCtx, id: web::Path<String>) -> Result<HttpRespon
 }
 
 async fn act(
-    ctx: PageCtx,
+    CsrfForm { ctx, form: _ }: CsrfForm,
     id: String,
-    body: web::Bytes,
     action: CallAction,
 ) -> Result<HttpResponse, WebError> {
-    let form = Form::parse(&body);
-    ctx.check_csrf(form.opt(CSRF_FIELD))?;
     let user = staff(&ctx)?;
     match calls::transition(&ctx.state, &user, crate::services::calls::id(&id)?, action).await {
         Ok(_) if action == CallAction::Publish => Ok(see_other(&format!(
@@ -711,20 +706,12 @@ async fn act(
     }
 }
 
-async fn publish(
-    ctx: PageCtx,
-    id: web::Path<String>,
-    body: web::Bytes,
-) -> Result<HttpResponse, WebError> {
-    act(ctx, id.into_inner(), body, CallAction::Publish).await
+async fn publish(checked: CsrfForm, id: web::Path<String>) -> Result<HttpResponse, WebError> {
+    act(checked, id.into_inner(), CallAction::Publish).await
 }
 
-async fn close(
-    ctx: PageCtx,
-    id: web::Path<String>,
-    body: web::Bytes,
-) -> Result<HttpResponse, WebError> {
-    act(ctx, id.into_inner(), body, CallAction::Close).await
+async fn close(checked: CsrfForm, id: web::Path<String>) -> Result<HttpResponse, WebError> {
+    act(checked, id.into_inner(), CallAction::Close).await
 }
 
 #[cfg(test)]

@@ -15,8 +15,9 @@ use crate::input::multipart::read_file_field;
 use crate::services::calls;
 use crate::services::finance::{self, GrantsFormat, ImportReport, LineOutcome};
 use crate::services::staff;
-use crate::web::forms::{Errors, Form};
-use crate::web::{CSRF_FIELD, PageCtx, WebError, see_other, ser};
+use crate::web::checked_form::CsrfForm;
+use crate::web::forms::Errors;
+use crate::web::{PageCtx, WebError, see_other, ser};
 
 const UUID: &str = "[0-9a-fA-F-]{36}";
 
@@ -112,12 +113,9 @@ async fn check(
 
 /// « Enregistrer »: the file checked a moment ago, judged again and written.
 async fn save(
-    ctx: PageCtx,
+    CsrfForm { ctx, form }: CsrfForm,
     id: web::Path<String>,
-    body: web::Bytes,
 ) -> Result<HttpResponse, WebError> {
-    let form = Form::parse(&body);
-    ctx.check_csrf(form.opt(CSRF_FIELD))?;
     let user = ctx.user()?;
     staff::require_staff(&user)?;
     let id = id.into_inner();

@@ -18,6 +18,7 @@ use crate::input::Paging;
 use crate::services::reviews::{self, RankingEntry};
 use crate::services::transitions::{self, Command, DecisionInput, DecisionOutcome};
 use crate::services::{applications, calls};
+use crate::web::checked_form::RefillForm;
 use crate::web::forms::{Errors, Form, euros_input, parse_euros};
 use crate::web::staff_calls::staff;
 use crate::web::{PageCtx, WebError, see_other, ser};
@@ -286,13 +287,10 @@ const FIELD_ORDER: [&str; 4] = [
 ];
 
 async fn decide(
-    ctx: PageCtx,
+    RefillForm { ctx, form, refused }: RefillForm,
     path: web::Path<(String, String)>,
-    body: web::Bytes,
     outcome: DecisionOutcome,
 ) -> Result<HttpResponse, WebError> {
-    let form = Form::parse(&body);
-    let refused = ctx.check_form(&form)?;
     let user = staff(&ctx)?;
     let (call_id, application_id) = path.into_inner();
     if let Some(again) = crate::web::proconnect::needs_stronger(
@@ -396,19 +394,17 @@ async fn decide(
 }
 
 async fn accept(
-    ctx: PageCtx,
+    checked: RefillForm,
     path: web::Path<(String, String)>,
-    body: web::Bytes,
 ) -> Result<HttpResponse, WebError> {
-    decide(ctx, path, body, DecisionOutcome::Accepted).await
+    decide(checked, path, DecisionOutcome::Accepted).await
 }
 
 async fn reject(
-    ctx: PageCtx,
+    checked: RefillForm,
     path: web::Path<(String, String)>,
-    body: web::Bytes,
 ) -> Result<HttpResponse, WebError> {
-    decide(ctx, path, body, DecisionOutcome::Rejected).await
+    decide(checked, path, DecisionOutcome::Rejected).await
 }
 
 /// One download link of the exports page.

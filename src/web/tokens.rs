@@ -10,8 +10,9 @@ use minijinja::{Value, context};
 use crate::auth::client_ip::client_ip;
 use crate::domain::tokens::{self, Scope, scopes_for_role};
 use crate::services::tokens::{self as service, CreatedToken, NewToken};
+use crate::web::checked_form::CsrfForm;
 use crate::web::forms::{Errors, Form};
-use crate::web::{CSRF_FIELD, PageCtx, WebError, see_other, ser};
+use crate::web::{PageCtx, WebError, see_other, ser};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/compte/jetons", web::get().to(list))
@@ -167,12 +168,9 @@ async fn create(ctx: PageCtx, body: web::Bytes) -> Result<HttpResponse, WebError
 }
 
 async fn revoke(
-    ctx: PageCtx,
+    CsrfForm { ctx, form: _ }: CsrfForm,
     id: web::Path<String>,
-    body: web::Bytes,
 ) -> Result<HttpResponse, WebError> {
-    let form = Form::parse(&body);
-    ctx.check_csrf(form.opt(CSRF_FIELD))?;
     let user = ctx.user()?;
     service::revoke(&ctx.state, &user, client_ip(&ctx.req), service::id(&id)?).await?;
     Ok(see_other("/compte/jetons?revoque=1"))

@@ -501,7 +501,7 @@ async fn the_other_lists_follow_cursors_too(app: TestApp) {
                         application_id: essor::domain::ids::ApplicationId::parse(application_id)
                             .unwrap(),
                         reviewer_id: essor::domain::ids::UserId::parse(&reviewers[i % 2]).unwrap(),
-                        status: "pending".into(),
+                        status: essor::domain::assignment::AssignmentStatus::Pending,
                         statement: None,
                         recusal_reason: None,
                         assigned_by: staff_id.clone(),
