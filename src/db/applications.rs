@@ -613,3 +613,12 @@ pub fn backfill_search(conn: &mut DbConnection) -> QueryResult<usize> {
         }
     }
 }
+
+/// The application's body as stored (JSON text): the copy of a person's data shows it, the
+/// minimisation rewrites its address.
+pub fn stored_body(conn: &mut DbConnection, id: &ApplicationId) -> QueryResult<String> {
+    applications::table
+        .find(id)
+        .select(applications::body)
+        .first(conn)
+}

@@ -214,14 +214,6 @@ pub fn delete_applications(conn: &mut DbConnection, ids: &[ApplicationId]) -> Qu
     Ok(())
 }
 
-/// The application's stored body (the minimisation rewrites its address).
-pub fn body(conn: &mut DbConnection, id: &ApplicationId) -> QueryResult<String> {
-    applications::table
-        .find(id)
-        .select(applications::body)
-        .first(conn)
-}
-
 /// Minimises one application: its documents go, its body becomes `body` (without the
 /// address), the bodies of its sent mails and the payloads of its audit events go.
 pub fn minimise_application(

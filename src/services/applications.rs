@@ -4,14 +4,13 @@ use chrono::{DateTime, Datelike, NaiveDate, NaiveDateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use utoipa::ToSchema;
-use uuid::Uuid;
 use validator::Validate;
 
 use crate::clock::paris_date;
 use crate::db::DbConnection;
 use crate::db::applications::{self as rows, ApplicationRow, SummaryRow, Visibility};
 pub use crate::db::applications::{ListFilter, ListSort};
-use crate::db::audit::{self, AuditRow};
+use crate::db::audit::{self, NewEvent};
 use crate::db::calls::{self, CallRow};
 use crate::domain::account::Role;
 use crate::domain::actor::Actor;
@@ -502,17 +501,16 @@ pub fn record_event(
     payload: Value,
     at: NaiveDateTime,
 ) -> Result<(), ServiceError> {
-    audit::insert(
+    audit::record(
         conn,
-        &AuditRow {
-            id: Uuid::now_v7().to_string(),
-            application_id: Some(application_id.as_str().to_owned()),
+        NewEvent {
+            application_id: Some(application_id),
             call_id: None,
-            actor_id: Some(actor_id.as_str().to_owned()),
-            action: action.as_str().to_owned(),
-            from_state: from.map(|s| s.as_str().to_owned()),
-            to_state: to.map(|s| s.as_str().to_owned()),
-            payload: payload.to_string(),
+            actor_id: Some(actor_id),
+            action: action.into(),
+            from_state: from.map(ApplicationState::as_str),
+            to_state: to.map(ApplicationState::as_str),
+            payload,
             at,
         },
     )?;

@@ -4,9 +4,8 @@
 
 use serde::Deserialize;
 use serde_json::json;
-use uuid::Uuid;
 
-use crate::db::audit::{self, AuditRow};
+use crate::db::audit::{self, NewEvent};
 use crate::db::grants;
 use crate::domain::actor::Actor;
 use crate::domain::bank::{Bic, HOLDER_MAX, Iban};
@@ -118,14 +117,13 @@ pub async fn put(
                 &checked.holder,
                 now,
             )?;
-            audit::insert(
+            audit::record(
                 conn,
-                &AuditRow {
-                    id: Uuid::now_v7().to_string(),
-                    application_id: Some(grant.application_id.to_string()),
-                    call_id: Some(grant.call_id.to_string()),
-                    actor_id: Some(user.id.to_string()),
-                    action: HistoryAction::BankDetails.as_str().to_owned(),
+                NewEvent {
+                    application_id: Some(&grant.application_id),
+                    call_id: Some(&grant.call_id),
+                    actor_id: Some(&user.id),
+                    action: HistoryAction::BankDetails.into(),
                     from_state: None,
                     to_state: None,
                     payload: json!({
@@ -133,8 +131,7 @@ pub async fn put(
                         "iban": checked.iban.masked(),
                         "bic": checked.bic.as_str(),
                         "replaced": grant.bank.is_some(),
-                    })
-                    .to_string(),
+                    }),
                     at: now,
                 },
             )?;

@@ -190,7 +190,7 @@ fn held_applications(
 ) -> Result<Vec<HeldApplication>, ServiceError> {
     let mut out = Vec::new();
     for a in rows::applications_of(conn, user_id)? {
-        let body = crate::db::retention::body(conn, &a.id)?;
+        let body = crate::db::applications::stored_body(conn, &a.id)?;
         let documents = rows::documents_of(conn, &a.id)?
             .into_iter()
             .map(|d| HeldDocument {

@@ -326,7 +326,7 @@ pub fn minimise_application(
     id: &ApplicationId,
     now: NaiveDateTime,
 ) -> Result<(), ServiceError> {
-    let body = minimised_body(&retention::body(conn, id)?)
+    let body = minimised_body(&crate::db::applications::stored_body(conn, id)?)
         .map_err(|e| ServiceError::Internal(anyhow::anyhow!("application {id} body: {e}")))?;
     Ok(retention::minimise_application(conn, id, &body, now)?)
 }

@@ -12,7 +12,7 @@ use actix_web::{FromRequest, HttpRequest, dev::Payload, web};
 use futures_util::future::LocalBoxFuture;
 
 use crate::web::forms::{Errors, Form};
-use crate::web::{CSRF_FIELD, PageCtx, WebError};
+use crate::web::{CSRF_FIELD, PageCtx};
 
 /// A form whose token is this visitor's and whose text the input guard accepted.
 pub struct CsrfForm {
@@ -36,12 +36,6 @@ async fn read(req: HttpRequest, mut payload: Payload) -> Result<(PageCtx, Form),
     Ok((ctx, Form::parse(&body)))
 }
 
-impl WebError {
-    fn into_actix(self) -> actix_web::Error {
-        actix_web::Error::from(self)
-    }
-}
-
 impl FromRequest for CsrfForm {
     type Error = actix_web::Error;
     type Future = LocalBoxFuture<'static, Result<Self, actix_web::Error>>;
@@ -51,7 +45,7 @@ impl FromRequest for CsrfForm {
         Box::pin(async move {
             let (ctx, form) = read(req, payload).await?;
             ctx.check_csrf(form.opt(CSRF_FIELD))
-                .map_err(WebError::into_actix)?;
+                .map_err(actix_web::Error::from)?;
             Ok(Self { ctx, form })
         })
     }
@@ -65,7 +59,7 @@ impl FromRequest for RefillForm {
         let (req, payload) = (req.clone(), payload.take());
         Box::pin(async move {
             let (ctx, form) = read(req, payload).await?;
-            let refused = ctx.check_form(&form).map_err(WebError::into_actix)?;
+            let refused = ctx.check_form(&form).map_err(actix_web::Error::from)?;
             Ok(Self { ctx, form, refused })
         })
     }
